@@ -1,0 +1,1 @@
+"""FHIR R4 helpers shared by every translator: code systems, datatypes, validation, messages, REST client."""
