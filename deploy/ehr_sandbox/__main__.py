@@ -1,0 +1,72 @@
+"""``python -m deploy.ehr_sandbox``: the FHIR server, its seed data and the integration engine in one process."""
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from shared.config import SettingsError, load_settings
+from shared.events.consumer import ANY_EVENT
+from shared.events.kafka_clients import KafkaSettings
+from shared.fhir.client import FhirClient
+from shared.logs import configure_logging
+from shared.runtime import ServiceRuntime, ServiceSettings
+
+from deploy.ehr_sandbox.fhir_server import sekmet_settings, start_fhir_server
+from deploy.ehr_sandbox.integration_engine import IntegrationEngine
+from deploy.ehr_sandbox.seed import seed
+
+log = logging.getLogger("ehr_sandbox")
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    """Environment prefix ``EHR_SANDBOX_``."""
+
+    host: str = "127.0.0.1"
+    port: int = 8090
+    data_dir: str = "var/ehr"
+    seed: bool = True
+    run_engine: bool = True
+
+    def validate(self) -> None:
+        if not 1 <= self.port <= 65535:
+            raise ValueError("port must be 1-65535")
+
+
+def main() -> None:
+    try:
+        sandbox = load_settings(SandboxSettings, "EHR_SANDBOX_")
+        kafka = load_settings(KafkaSettings, "KAFKA_")
+    except SettingsError as error:
+        sys.exit(f"ehr-sandbox: configuration error: {error}")
+    data_dir = Path(sandbox.data_dir)
+    server = start_fhir_server(sekmet_settings(sandbox.host, sandbox.port, data_dir))
+    configure_logging("ehr-sandbox")  # after SEKMET, which configures logging of its own
+    base_url = f"http://{sandbox.host}:{sandbox.port}/fhir"
+    fhir = FhirClient(base_url)
+    if sandbox.seed:
+        patient_ids = seed(fhir)
+        log.info("sandbox seeded", extra={"patients": len(patient_ids)})
+    runtime = None
+    if sandbox.run_engine:
+        runtime = ServiceRuntime("ehr", replace(ServiceSettings(), database_url=f"sqlite:///{data_dir / 'engine.db'}",
+                                                ehr_fhir_base_url=base_url,
+                                                public_base_url="urn:ehr-sandbox:interface-engine"), kafka)
+        engine = IntegrationEngine(runtime, fhir)
+        runtime.start_worker({ANY_EVENT: engine.handle})
+    log.info("ehr sandbox ready", extra={"fhir_base_url": base_url})
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    stopped.wait()
+    if runtime:
+        runtime.stop_worker()
+    server.should_exit = True
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""Start the SEKMET FHIR R4 server in this process (uvicorn in a thread) with the sandbox's settings.
+
+SEKMET was chosen over Medplum's in-memory router because it stores to SQLite (data survives a restart, which the
+fault tests need), its transactions are atomic, it pages, and filtered searches stay fast (see README)."""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import uvicorn
+from sekmet.config import ServerAuth, Settings, SimulatorSettings, set_settings
+from sekmet.main import create_app
+
+
+def sekmet_settings(host: str, port: int, data_dir: Path, public_host: str | None = None) -> Settings:
+    base_url = f"http://{public_host or host}:{port}/fhir"
+    return Settings(
+        base_url=base_url, host=host, port=port, data_dir=str(data_dir), db_path=str(data_dir / "fhir.db"),
+        own_private_key_path=str(data_dir / "keys" / "sekmet_private.pem"),
+        simulator=SimulatorSettings(enabled=False),  # no simulated lab/pharmacy replies to our resources
+        server_auth=ServerAuth(types=["none"]),  # SMART comes in front of it (issue 6); loopback only here
+        log_inbound=False,  # the traffic log would keep full request bodies (PHI) on disk
+    )
+
+
+def start_fhir_server(settings: Settings, timeout_s: float = 30.0) -> uvicorn.Server:
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    set_settings(settings)
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
+                                           access_log=False))
+    threading.Thread(target=server.run, name="fhir-server", daemon=True).start()
+    deadline = time.monotonic() + timeout_s
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the FHIR server did not start on port {settings.port}")
+        time.sleep(0.05)
+    return server

@@ -1,0 +1,95 @@
+"""``make run``: start the whole local stack under one supervisor (honcho): the broker, the EHR sandbox and the
+three services, on configured or free ports; print the URLs once everything answers; Ctrl-C stops it all.
+
+``KAFKA_BOOTSTRAP_SERVERS`` set → that broker is used and none is started; ``EHR_FHIR_BASE_URL`` set → that EHR is
+used and the sandbox is not started."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+from deploy.local.ports import choose_port
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("intake", "orders", "documentation")
+DEFAULT_PORTS = {"broker": 9092, "ehr": 8090, "intake": 8101, "orders": 8102, "documentation": 8103}
+
+
+def stack_environment(environ: dict[str, str]) -> tuple[dict[str, str], list[str], dict[str, str]]:
+    """(environment for honcho, process names to start, name → URL to show)."""
+    env = dict(environ)
+    processes: list[str] = []
+    urls: dict[str, str] = {}
+    env.setdefault("PYTHONPATH", str(ROOT))
+    env.setdefault("KAFKA_SESSION_TIMEOUT_MS", "2000")  # embedded broker: group join waits session / 2
+    env.setdefault("KAFKA_HEARTBEAT_INTERVAL_MS", "500")
+    if not environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        broker_port = choose_port(environ.get("BROKER_PORT"), DEFAULT_PORTS["broker"])
+        env["BROKER_PORT"] = str(broker_port)
+        env["KAFKA_BOOTSTRAP_SERVERS"] = f"127.0.0.1:{broker_port}"
+        processes.append("broker")
+    urls["broker"] = f"kafka://{env['KAFKA_BOOTSTRAP_SERVERS']}"
+    if not environ.get("EHR_FHIR_BASE_URL"):
+        ehr_port = choose_port(environ.get("EHR_SANDBOX_PORT"), DEFAULT_PORTS["ehr"])
+        env["EHR_SANDBOX_PORT"] = str(ehr_port)
+        env["EHR_FHIR_BASE_URL"] = f"http://127.0.0.1:{ehr_port}/fhir"
+        processes.append("ehr")
+    urls["ehr"] = env["EHR_FHIR_BASE_URL"]
+    for service in SERVICES:
+        key = f"{service.upper()}_PORT"
+        port = choose_port(environ.get(key), DEFAULT_PORTS[service])
+        env[key] = str(port)
+        env.setdefault(f"{service.upper()}_DATABASE_URL", f"sqlite:///{ROOT / 'var' / f'{service}.db'}")
+        processes.append(service)
+        urls[service] = f"http://127.0.0.1:{port}"
+    return env, processes, urls
+
+
+def wait_until_ready(urls: dict[str, str], started: float, stop: threading.Event) -> None:
+    checks = {name: url + "/readyz" for name, url in urls.items() if name in SERVICES}
+    checks["ehr"] = urls["ehr"] + "/metadata"
+    while not stop.is_set() and checks:
+        for name, url in list(checks.items()):
+            try:
+                if requests.get(url, timeout=1).status_code == 200:
+                    del checks[name]
+            except requests.RequestException:
+                pass
+        stop.wait(0.3)
+    if stop.is_set():
+        return
+    lines = [f"\nKetalink is ready in {time.monotonic() - started:.1f} s:"]
+    lines += [f"  {name:<14} {url}" for name, url in urls.items()]
+    lines += [f"  {name + ' API':<14} {urls[name]}/openapi.json" for name in SERVICES]
+    lines.append("Press Ctrl-C to stop everything.\n")
+    print("\n".join(lines), flush=True)
+
+
+def main() -> None:
+    started = time.monotonic()
+    try:
+        env, processes, urls = stack_environment(dict(os.environ))
+    except ValueError as error:
+        sys.exit(f"make run: {error}")
+    (ROOT / "var").mkdir(exist_ok=True)
+    honcho = [sys.executable, "-m", "honcho", "-f", str(ROOT / "deploy" / "local" / "Procfile"),
+              "-d", str(ROOT), "start", *processes]
+    process = subprocess.Popen(honcho, env=env, cwd=ROOT)
+    stop = threading.Event()
+    threading.Thread(target=wait_until_ready, args=(urls, started, stop), daemon=True).start()
+    signal.signal(signal.SIGINT, lambda *_: None)  # the terminal's Ctrl-C reaches honcho, which stops everything
+    signal.signal(signal.SIGTERM, lambda *_: process.send_signal(signal.SIGTERM))
+    code = process.wait()
+    stop.set()
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

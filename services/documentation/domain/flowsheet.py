@@ -1,0 +1,128 @@
+"""Flowsheet entries besides readings: alerts raised by a reading, the action taken on each, and free-text or
+coded events. An alert without an action is open, and a session with an open alert cannot be completed."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from services.documentation.domain.checks import require_aware, require_text
+from services.documentation.domain.errors import DocumentationInputError
+from services.documentation.domain.records import JsonRecord
+from services.documentation.domain.settings import SessionSettings
+from services.documentation.domain.vitals import VitalsReading
+
+
+class AlertActionKind(enum.Enum):
+    """What was done about an alert. ``observed`` (rechecked, no intervention needed) exists so a clinician who
+    judges a crossing transient can close the alert; its ``detail`` must say why."""
+
+    RATE_REDUCED = "rate-reduced"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+    MEDICATION_GIVEN = "medication-given"
+    OBSERVED = "observed"
+
+
+_ACTIONS_NEEDING_DETAIL = (AlertActionKind.MEDICATION_GIVEN, AlertActionKind.OBSERVED)
+
+
+@dataclass(frozen=True)
+class AlertAction(JsonRecord):
+    kind: AlertActionKind
+    taken_by: str
+    taken_at: datetime
+    detail: str = ""
+
+    def __post_init__(self) -> None:
+        require_text("taken_by", self.taken_by)
+        require_aware("taken_at", self.taken_at)
+        if self.kind in _ACTIONS_NEEDING_DETAIL and not self.detail.strip():
+            what = "the medication and dose" if self.kind is AlertActionKind.MEDICATION_GIVEN else "why"
+            raise DocumentationInputError("detail", f"say {what} for action {self.kind.value}")
+
+    def describe(self) -> str:
+        text = self.kind.value.replace("-", " ")
+        return f"{text}: {self.detail.strip()}" if self.detail.strip() else text
+
+
+@dataclass(frozen=True)
+class VitalsAlert(JsonRecord):
+    """A reading crossed one or more alert thresholds; ``crossings`` names each value and its threshold."""
+
+    alert_id: str
+    reading_id: str
+    raised_at: datetime
+    crossings: tuple[str, ...]
+    action: AlertAction | None = None
+
+    def __post_init__(self) -> None:
+        require_text("alert_id", self.alert_id)
+        require_text("reading_id", self.reading_id)
+        require_aware("raised_at", self.raised_at)
+        if not self.crossings:
+            raise DocumentationInputError("crossings", "an alert names at least one crossed threshold")
+
+    @property
+    def is_open(self) -> bool:
+        return self.action is None
+
+    def with_action(self, action: AlertAction) -> VitalsAlert:
+        if action.taken_at < self.raised_at:
+            raise DocumentationInputError("taken_at", "an action cannot precede the alert it answers")
+        return replace(self, action=action)
+
+
+@dataclass(frozen=True)
+class FlowsheetEvent(JsonRecord):
+    """A free-text or coded event (``code_system``/``code``/``code_display`` together, or none of them)."""
+
+    event_id: str
+    occurred_at: datetime
+    recorded_by: str
+    text: str
+    code_system: str = ""
+    code: str = ""
+    code_display: str = ""
+
+    def __post_init__(self) -> None:
+        require_text("event_id", self.event_id)
+        require_aware("occurred_at", self.occurred_at)
+        require_text("recorded_by", self.recorded_by)
+        if not self.text.strip() and not self.code:
+            raise DocumentationInputError("text", "an event needs text or a code")
+        if bool(self.code_system) != bool(self.code):
+            raise DocumentationInputError("code" if self.code_system else "code_system", "system and code go together")
+
+
+def alert_id_for(reading_id: str) -> str:
+    """One alert per reading, so a redelivered reading never raises a second alert."""
+    return f"{reading_id}-alert"
+
+
+def alert_crossings(reading: VitalsReading, settings: SessionSettings) -> tuple[str, ...]:
+    """Each alert threshold the reading crossed (systolic/diastolic/HR at or above, SpO2 below), described."""
+    crossings = []
+    if reading.systolic_mmhg is not None and reading.systolic_mmhg >= settings.alert_systolic_at_or_above_mmhg:
+        crossings.append(f"systolic {reading.systolic_mmhg} mmHg ≥ {settings.alert_systolic_at_or_above_mmhg} mmHg")
+    if reading.diastolic_mmhg is not None and reading.diastolic_mmhg >= settings.alert_diastolic_at_or_above_mmhg:
+        crossings.append(
+            f"diastolic {reading.diastolic_mmhg} mmHg ≥ {settings.alert_diastolic_at_or_above_mmhg} mmHg"
+        )
+    if (
+        reading.heart_rate_per_min is not None
+        and reading.heart_rate_per_min >= settings.alert_heart_rate_at_or_above_per_min
+    ):
+        crossings.append(
+            f"heart rate {reading.heart_rate_per_min}/min ≥ {settings.alert_heart_rate_at_or_above_per_min}/min"
+        )
+    if reading.spo2_percent is not None and reading.spo2_percent < settings.alert_spo2_below_percent:
+        crossings.append(f"SpO2 {reading.spo2_percent:g}% < {settings.alert_spo2_below_percent:g}%")
+    return tuple(crossings)
+
+
+def alert_for_reading(reading: VitalsReading, settings: SessionSettings) -> VitalsAlert | None:
+    crossings = alert_crossings(reading, settings)
+    if not crossings:
+        return None
+    return VitalsAlert(alert_id_for(reading.reading_id), reading.reading_id, reading.measured_at, crossings)

@@ -1,0 +1,197 @@
+"""Pre-infusion check: hold rules on vitals, the patient's confirmations and the weight the dose was based on.
+
+A first high BP only asks for a recheck at rest; a high recheck holds. HR and SpO2 hold at once. A clinician may
+override the vital-sign holds (reason and who are kept); failed confirmations and a weight change beyond the
+clinic's tolerance cannot be overridden here: the first need the patient's situation fixed, the second a new dose
+from the orders service (this domain only reports it, with both weights).
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from services.documentation.domain.checks import require_aware, require_positive, require_text
+from services.documentation.domain.errors import DocumentationInputError
+from services.documentation.domain.records import JsonRecord
+from services.documentation.domain.settings import SessionSettings
+from services.documentation.domain.vitals import VitalsReading
+
+
+class PregnancyCheck(enum.Enum):
+    NOT_APPLICABLE = "not-applicable"
+    NEGATIVE = "negative"
+    POSITIVE = "positive"
+    NOT_DONE = "not-done"
+
+
+@dataclass(frozen=True)
+class PreCheckConfirmations(JsonRecord):
+    """What the nurse confirmed with the patient; ``findings`` says what was found when something is not confirmed."""
+
+    fasting_confirmed: bool
+    ride_home_confirmed: bool
+    no_new_contraindication_since_intake: bool
+    no_new_interacting_drug_since_intake: bool
+    pregnancy_check: PregnancyCheck
+    findings: str = ""
+
+
+class PreCheckOutcome(enum.Enum):
+    CLEARED = "cleared"
+    RECHECK_REQUIRED = "recheck-required"
+    HOLD = "hold"
+
+
+@dataclass(frozen=True)
+class DoseRecalculation(JsonRecord):
+    """The latest weight differs from the order's weight beyond the clinic's tolerance: the order needs a new dose."""
+
+    order_weight_kg: float
+    latest_weight_kg: float
+    change_percent: float
+
+    def describe(self) -> str:
+        return (
+            f"dose needs recalculation: weight {self.order_weight_kg:g} kg at order, "
+            f"{self.latest_weight_kg:g} kg now ({self.change_percent:+.1f}%)"
+        )
+
+
+@dataclass(frozen=True)
+class PreCheckResult(JsonRecord):
+    outcome: PreCheckOutcome
+    vital_sign_holds: tuple[str, ...] = ()
+    recheck_reasons: tuple[str, ...] = ()
+    confirmation_holds: tuple[str, ...] = ()
+    dose_recalculation: DoseRecalculation | None = None
+
+
+@dataclass(frozen=True)
+class HoldOverride(JsonRecord):
+    """A clinician's decision to infuse despite vital-sign holds."""
+
+    reason: str
+    overridden_by: str
+    overridden_at: datetime
+
+    def __post_init__(self) -> None:
+        require_text("reason", self.reason)
+        require_text("overridden_by", self.overridden_by)
+        require_aware("overridden_at", self.overridden_at)
+
+
+@dataclass(frozen=True)
+class PreCheckAttempt(JsonRecord):
+    """One pre-infusion check as recorded, with the result the clinician saw (kept even if settings change later).
+
+    ``ordered_dose_mg`` is the order's dose at the time, so a start after an order change asks for a new check.
+    """
+
+    reading: VitalsReading
+    confirmations: PreCheckConfirmations
+    order_weight_kg: float
+    latest_weight_kg: float
+    ordered_dose_mg: float
+    checked_by: str
+    checked_at: datetime
+    result: PreCheckResult
+    override: HoldOverride | None = None
+
+    def __post_init__(self) -> None:
+        require_positive("order_weight_kg", self.order_weight_kg)
+        require_positive("latest_weight_kg", self.latest_weight_kg)
+        require_positive("ordered_dose_mg", self.ordered_dose_mg)
+        require_text("checked_by", self.checked_by)
+        require_aware("checked_at", self.checked_at)
+
+    def blocking_reasons(self) -> tuple[str, ...]:
+        """Why the infusion may not start after this check; empty when it may."""
+        reasons: list[str] = []
+        if self.override is None:
+            reasons += self.result.vital_sign_holds + self.result.recheck_reasons
+        reasons += self.result.confirmation_holds
+        if self.result.dose_recalculation is not None:
+            reasons.append(self.result.dose_recalculation.describe())
+        return tuple(reasons)
+
+
+def require_complete_pre_check_reading(reading: VitalsReading) -> None:
+    """The hold rules need BP, heart rate and SpO2; a partial reading cannot clear a patient."""
+    for name in ("systolic_mmhg", "heart_rate_per_min", "spo2_percent"):
+        if getattr(reading, name) is None:
+            raise DocumentationInputError(name, "required for the pre-infusion check")
+
+
+def evaluate_pre_check(
+    reading: VitalsReading,
+    previous_reading: VitalsReading | None,
+    confirmations: PreCheckConfirmations,
+    order_weight_kg: float,
+    latest_weight_kg: float,
+    settings: SessionSettings,
+) -> PreCheckResult:
+    """Apply the clinic's hold rules. ``previous_reading`` is the reading of the check before this one, if any:
+    when its BP was high this reading is the recheck."""
+    vital_sign_holds: list[str] = []
+    recheck_reasons: list[str] = []
+    if _blood_pressure_high(reading, settings):
+        limit = f"{settings.pre_check_systolic_hold_above_mmhg}/{settings.pre_check_diastolic_hold_above_mmhg} mmHg"
+        if previous_reading is not None and _blood_pressure_high(previous_reading, settings):
+            vital_sign_holds.append(f"BP {reading.blood_pressure_text()} above {limit} on recheck at rest")
+        else:
+            recheck_reasons.append(f"BP {reading.blood_pressure_text()} above {limit}: recheck at rest")
+    if reading.heart_rate_per_min > settings.pre_check_heart_rate_hold_above_per_min:  # type: ignore[operator]
+        vital_sign_holds.append(
+            f"heart rate {reading.heart_rate_per_min}/min above {settings.pre_check_heart_rate_hold_above_per_min}/min"
+        )
+    if reading.spo2_percent < settings.pre_check_spo2_hold_below_percent:  # type: ignore[operator]
+        vital_sign_holds.append(
+            f"SpO2 {reading.spo2_percent:g}% below {settings.pre_check_spo2_hold_below_percent:g}%"
+        )
+    confirmation_holds = _confirmation_holds(confirmations)
+    if vital_sign_holds or confirmation_holds:
+        outcome = PreCheckOutcome.HOLD
+    elif recheck_reasons:
+        outcome = PreCheckOutcome.RECHECK_REQUIRED
+    else:
+        outcome = PreCheckOutcome.CLEARED
+    return PreCheckResult(
+        outcome=outcome,
+        vital_sign_holds=tuple(vital_sign_holds),
+        recheck_reasons=tuple(recheck_reasons),
+        confirmation_holds=confirmation_holds,
+        dose_recalculation=weight_change(order_weight_kg, latest_weight_kg, settings),
+    )
+
+
+def weight_change(order_weight_kg: float, latest_weight_kg: float, settings: SessionSettings) -> DoseRecalculation | None:
+    """A DoseRecalculation when the weight changed by more than the tolerance (exactly at it is still within)."""
+    change_percent = (latest_weight_kg - order_weight_kg) / order_weight_kg * 100
+    if abs(change_percent) <= settings.weight_change_tolerance_percent:
+        return None
+    return DoseRecalculation(order_weight_kg, latest_weight_kg, round(change_percent, 2))
+
+
+def _blood_pressure_high(reading: VitalsReading, settings: SessionSettings) -> bool:
+    return (
+        reading.systolic_mmhg > settings.pre_check_systolic_hold_above_mmhg  # type: ignore[operator]
+        or reading.diastolic_mmhg > settings.pre_check_diastolic_hold_above_mmhg  # type: ignore[operator]
+    )
+
+
+def _confirmation_holds(confirmations: PreCheckConfirmations) -> tuple[str, ...]:
+    holds = []
+    if not confirmations.fasting_confirmed:
+        holds.append("fasting not confirmed")
+    if not confirmations.ride_home_confirmed:
+        holds.append("ride home not confirmed")
+    if not confirmations.no_new_contraindication_since_intake:
+        holds.append("new contraindication since intake")
+    if not confirmations.no_new_interacting_drug_since_intake:
+        holds.append("new interacting drug since intake")
+    if confirmations.pregnancy_check is PregnancyCheck.POSITIVE:
+        holds.append("pregnancy test positive")
+    elif confirmations.pregnancy_check is PregnancyCheck.NOT_DONE:
+        holds.append("pregnancy check not done")
+    return tuple(holds)

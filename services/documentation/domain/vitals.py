@@ -1,0 +1,63 @@
+"""One set of vital signs taken at one moment, from a clinician at the chair or from the EHR / a device."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from services.documentation.domain.checks import require_aware, require_positive, require_text
+from services.documentation.domain.errors import DocumentationInputError
+from services.documentation.domain.records import JsonRecord
+
+
+class VitalsSource(enum.Enum):
+    """Where a reading came from: ``ehr`` readings (device feeds) are already in the EHR and are not sent back."""
+
+    CLINICIAN = "clinician"
+    EHR = "ehr"
+
+
+@dataclass(frozen=True)
+class VitalsReading(JsonRecord):
+    """Any subset of BP, heart rate, SpO2 and respiratory rate (a device may send one); at least one is present.
+
+    ``ehr_observation_ids`` are the EHR's Observation ids for an ``ehr`` reading, so it is referenced, not copied.
+    """
+
+    reading_id: str
+    measured_at: datetime
+    recorded_by: str
+    systolic_mmhg: int | None = None
+    diastolic_mmhg: int | None = None
+    heart_rate_per_min: int | None = None
+    spo2_percent: float | None = None
+    respiratory_rate_per_min: int | None = None
+    source: VitalsSource = VitalsSource.CLINICIAN
+    ehr_observation_ids: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        require_text("reading_id", self.reading_id)
+        require_aware("measured_at", self.measured_at)
+        require_text("recorded_by", self.recorded_by)
+        measured = [name for name in _MEASURES if getattr(self, name) is not None]
+        if not measured:
+            raise DocumentationInputError("systolic_mmhg", "a reading needs at least one vital sign")
+        for name in measured:
+            require_positive(name, getattr(self, name))
+        if (self.systolic_mmhg is None) != (self.diastolic_mmhg is None):
+            missing = "diastolic_mmhg" if self.diastolic_mmhg is None else "systolic_mmhg"
+            raise DocumentationInputError(missing, "blood pressure needs both systolic and diastolic")
+        if self.systolic_mmhg is not None and self.diastolic_mmhg >= self.systolic_mmhg:  # type: ignore[operator]
+            raise DocumentationInputError("diastolic_mmhg", "must be below systolic")
+        if self.spo2_percent is not None and self.spo2_percent > 100:
+            raise DocumentationInputError("spo2_percent", f"a saturation cannot exceed 100%, got {self.spo2_percent}")
+
+    @property
+    def has_blood_pressure(self) -> bool:
+        return self.systolic_mmhg is not None
+
+    def blood_pressure_text(self) -> str:
+        return f"{self.systolic_mmhg}/{self.diastolic_mmhg} mmHg" if self.has_blood_pressure else "BP not taken"
+
+
+_MEASURES = ("systolic_mmhg", "diastolic_mmhg", "heart_rate_per_min", "spo2_percent", "respiratory_rate_per_min")

@@ -1,0 +1,279 @@
+"""Weight-based ketamine dose: mg/kg × dosing weight → mg, mL of drug, bag volume and pump rate in mL/h.
+
+The result is a ``DoseCalculation`` record holding every input (weight and when it was measured, basis, height and
+sex when used, mg/kg, cap, concentration, rounding) so the order shows the prescriber, and later an auditor, how
+each number was reached. Rules (clinic settings in ``ProtocolSettings``):
+- the latest weight must be within ``weight_max_age_days`` of now and not in the future;
+- mg/kg at least the clinic minimum; above the clinic maximum only with a documented ``DoseOverride`` and never
+  above ``override_max_dose_mg_per_kg``; duration within the clinic's range, in whole minutes;
+- dose rounded half-up to ``dose_rounding_mg``; when a cap is set and the rounded dose exceeds it, the cap
+  (rounded down to the increment) is given and ``cap_applied`` is recorded;
+- drug volume = dose / concentration, rounded to ``volume_rounding_ml``; bag volume per ``bag_volume_rule``;
+  rate = bag volume / duration in hours, rounded to ``rate_rounding_ml_per_h``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from services.orders.domain.body_weight import body_size_violations, dosing_weight
+from services.orders.domain.errors import OrdersInputError, StaleWeightError, Violation
+from services.orders.domain.measurements import BodyHeight, BodyWeight, Sex
+from services.orders.domain.rounding import floor_to_increment, round_to_increment
+from services.orders.domain.serial import datetime_from_text, datetime_to_text, require_aware, utc_now
+from services.orders.domain.settings import BagVolumeRule, ProtocolSettings, WeightBasis
+
+MINUTES_PER_HOUR = 60
+
+
+@dataclass(frozen=True)
+class DoseOverride:
+    """A prescriber's documented decision to exceed the clinic's maximum mg/kg."""
+
+    reason: str
+    authorised_by: str
+    authorised_at: datetime
+
+    def __post_init__(self) -> None:
+        if not self.reason.strip():
+            raise OrdersInputError("override.reason", "an override needs a documented reason")
+        if not self.authorised_by.strip():
+            raise OrdersInputError("override.authorised_by", "an override needs the name of who authorised it")
+        require_aware(self.authorised_at, "override.authorised_at")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"reason": self.reason, "authorised_by": self.authorised_by,
+                "authorised_at": datetime_to_text(self.authorised_at)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DoseOverride:
+        return cls(data["reason"], data["authorised_by"],
+                   datetime_from_text(data["authorised_at"], "override.authorised_at"))
+
+
+@dataclass(frozen=True)
+class DoseCalculation:
+    """One dose calculation, stored with the order; ``text`` is what the prescriber reads before signing."""
+
+    mg_per_kg: float
+    duration_min: int
+    weight: BodyWeight
+    height: BodyHeight | None
+    sex: Sex | None
+    weight_basis_requested: WeightBasis
+    weight_basis_used: WeightBasis
+    ideal_weight_kg: float | None
+    adjusted_weight_kg: float | None
+    dosing_weight_kg: float
+    unrounded_dose_mg: float
+    dose_cap_mg: float | None
+    cap_applied: bool
+    dose_mg: float
+    concentration_mg_per_ml: float
+    drug_volume_ml: float
+    diluent_volume_ml: float
+    diluent_name: str
+    bag_volume_rule: BagVolumeRule
+    bag_volume_ml: float
+    rate_ml_per_h: float
+    dose_rounding_mg: float
+    volume_rounding_ml: float
+    rate_rounding_ml_per_h: float
+    clinic_max_mg_per_kg: float
+    override: DoseOverride | None
+    notes: tuple[str, ...]
+    calculated_at: datetime
+
+    @property
+    def text(self) -> str:
+        from services.orders.domain.dose_text import describe
+
+        return describe(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mg_per_kg": self.mg_per_kg,
+            "duration_min": self.duration_min,
+            "weight": self.weight.to_dict(),
+            "height": None if self.height is None else self.height.to_dict(),
+            "sex": None if self.sex is None else self.sex.value,
+            "weight_basis_requested": self.weight_basis_requested.value,
+            "weight_basis_used": self.weight_basis_used.value,
+            "ideal_weight_kg": self.ideal_weight_kg,
+            "adjusted_weight_kg": self.adjusted_weight_kg,
+            "dosing_weight_kg": self.dosing_weight_kg,
+            "unrounded_dose_mg": self.unrounded_dose_mg,
+            "dose_cap_mg": self.dose_cap_mg,
+            "cap_applied": self.cap_applied,
+            "dose_mg": self.dose_mg,
+            "concentration_mg_per_ml": self.concentration_mg_per_ml,
+            "drug_volume_ml": self.drug_volume_ml,
+            "diluent_volume_ml": self.diluent_volume_ml,
+            "diluent_name": self.diluent_name,
+            "bag_volume_rule": self.bag_volume_rule.value,
+            "bag_volume_ml": self.bag_volume_ml,
+            "rate_ml_per_h": self.rate_ml_per_h,
+            "dose_rounding_mg": self.dose_rounding_mg,
+            "volume_rounding_ml": self.volume_rounding_ml,
+            "rate_rounding_ml_per_h": self.rate_rounding_ml_per_h,
+            "clinic_max_mg_per_kg": self.clinic_max_mg_per_kg,
+            "override": None if self.override is None else self.override.to_dict(),
+            "notes": list(self.notes),
+            "calculated_at": datetime_to_text(self.calculated_at),
+            "text": self.text,  # for display; recomputed, not read back
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DoseCalculation:
+        return cls(
+            mg_per_kg=data["mg_per_kg"],
+            duration_min=data["duration_min"],
+            weight=BodyWeight.from_dict(data["weight"]),
+            height=None if data.get("height") is None else BodyHeight.from_dict(data["height"]),
+            sex=None if data.get("sex") is None else Sex(data["sex"]),
+            weight_basis_requested=WeightBasis(data["weight_basis_requested"]),
+            weight_basis_used=WeightBasis(data["weight_basis_used"]),
+            ideal_weight_kg=data.get("ideal_weight_kg"),
+            adjusted_weight_kg=data.get("adjusted_weight_kg"),
+            dosing_weight_kg=data["dosing_weight_kg"],
+            unrounded_dose_mg=data["unrounded_dose_mg"],
+            dose_cap_mg=data.get("dose_cap_mg"),
+            cap_applied=data["cap_applied"],
+            dose_mg=data["dose_mg"],
+            concentration_mg_per_ml=data["concentration_mg_per_ml"],
+            drug_volume_ml=data["drug_volume_ml"],
+            diluent_volume_ml=data["diluent_volume_ml"],
+            diluent_name=data["diluent_name"],
+            bag_volume_rule=BagVolumeRule(data["bag_volume_rule"]),
+            bag_volume_ml=data["bag_volume_ml"],
+            rate_ml_per_h=data["rate_ml_per_h"],
+            dose_rounding_mg=data["dose_rounding_mg"],
+            volume_rounding_ml=data["volume_rounding_ml"],
+            rate_rounding_ml_per_h=data["rate_rounding_ml_per_h"],
+            clinic_max_mg_per_kg=data["clinic_max_mg_per_kg"],
+            override=None if data.get("override") is None else DoseOverride.from_dict(data["override"]),
+            notes=tuple(data.get("notes", ())),
+            calculated_at=datetime_from_text(data["calculated_at"], "calculated_at"),
+        )
+
+
+def weight_violations(weight: BodyWeight | None, now: datetime, settings: ProtocolSettings) -> list[Violation]:
+    """The weight must exist, not lie in the future and be at most ``weight_max_age_days`` old."""
+    if weight is None:
+        return [Violation("weight", "no body weight is recorded for the patient")]
+    if weight.measured_at > now:
+        return [Violation("weight.measured_at", "the body weight is dated in the future")]
+    if now - weight.measured_at > timedelta(days=settings.weight_max_age_days):
+        return [Violation(
+            "weight.measured_at",
+            f"the latest body weight ({weight.measured_at.date().isoformat()}) is older than "
+            f"{settings.weight_max_age_days} days; weigh the patient again",
+        )]
+    return []
+
+
+def dose_rule_violations(mg_per_kg: float, duration_min: float, override: DoseOverride | None,
+                         settings: ProtocolSettings) -> list[Violation]:
+    """Protocol limits on mg/kg (with the override rule) and on the infusion duration."""
+    violations = []
+    if mg_per_kg < settings.min_dose_mg_per_kg:
+        violations.append(Violation(
+            "mg_per_kg", f"{mg_per_kg} mg/kg is below the clinic minimum of {settings.min_dose_mg_per_kg} mg/kg"))
+    elif mg_per_kg > settings.override_max_dose_mg_per_kg:
+        violations.append(Violation(
+            "mg_per_kg", f"{mg_per_kg} mg/kg is above {settings.override_max_dose_mg_per_kg} mg/kg, "
+                         "the most the clinic allows even with an override"))
+    elif mg_per_kg > settings.max_dose_mg_per_kg and override is None:
+        violations.append(Violation(
+            "mg_per_kg", f"{mg_per_kg} mg/kg is above the clinic maximum of {settings.max_dose_mg_per_kg} mg/kg; "
+                         "a documented override is needed"))
+    if duration_min != int(duration_min):
+        violations.append(Violation("duration_min", "the infusion duration must be in whole minutes"))
+    elif not settings.min_duration_min <= duration_min <= settings.max_duration_min:
+        violations.append(Violation(
+            "duration_min", f"{int(duration_min)} min is outside the clinic's "
+                            f"{settings.min_duration_min}-{settings.max_duration_min} min"))
+    return violations
+
+
+def calculate_dose(
+    weight: BodyWeight | None,
+    height: BodyHeight | None,
+    sex: Sex | None,
+    settings: ProtocolSettings,
+    override: DoseOverride | None = None,
+    mg_per_kg: float | None = None,
+    duration_min: int | None = None,
+    now: datetime | None = None,
+) -> DoseCalculation:
+    """Calculate the dose from the patient's latest weight (``most_recent`` of the EHR's weights).
+
+    mg/kg and duration default to the clinic's. Raises StaleWeightError when the weight is missing, too old or in
+    the future; OrdersInputError (with every violation) for any other broken rule. An override given for a dose
+    within the clinic's maximum authorises nothing and is not recorded."""
+    now = require_aware(now or utc_now(), "now")
+    mg_per_kg = settings.default_dose_mg_per_kg if mg_per_kg is None else float(mg_per_kg)
+    duration = settings.default_duration_min if duration_min is None else duration_min
+    stale = weight_violations(weight, now, settings)
+    violations = stale + dose_rule_violations(mg_per_kg, duration, override, settings)
+    violations += body_size_violations(settings.weight_basis, height, sex)
+    if violations or weight is None:  # a missing weight is always among the violations
+        raise (StaleWeightError if stale else OrdersInputError).from_violations(violations)
+
+    chosen = dosing_weight(weight.value_kg, settings.weight_basis, height, sex, settings.adjusted_weight_factor)
+    unrounded_dose_mg = mg_per_kg * chosen.weight_kg
+    dose_mg = round_to_increment(unrounded_dose_mg, settings.dose_rounding_mg)
+    cap_applied = settings.dose_cap_mg is not None and dose_mg > settings.dose_cap_mg
+    if cap_applied:
+        dose_mg = floor_to_increment(settings.dose_cap_mg, settings.dose_rounding_mg)
+    drug_volume_ml = round_to_increment(dose_mg / settings.drug_concentration_mg_per_ml, settings.volume_rounding_ml)
+    _check_volumes(dose_mg, drug_volume_ml, settings)
+    if settings.bag_volume_rule is BagVolumeRule.DILUENT_PLUS_DRUG:
+        bag_volume_ml = round_to_increment(settings.diluent_volume_ml + drug_volume_ml, settings.volume_rounding_ml)
+    else:
+        bag_volume_ml = settings.diluent_volume_ml
+    rate_ml_per_h = round_to_increment(bag_volume_ml * MINUTES_PER_HOUR / duration, settings.rate_rounding_ml_per_h)
+    uses_body_size = chosen.ideal_kg is not None
+    return DoseCalculation(
+        mg_per_kg=mg_per_kg,
+        duration_min=int(duration),
+        weight=weight,
+        height=height if uses_body_size else None,
+        sex=sex if uses_body_size else None,
+        weight_basis_requested=chosen.basis_requested,
+        weight_basis_used=chosen.basis_used,
+        ideal_weight_kg=chosen.ideal_kg,
+        adjusted_weight_kg=chosen.adjusted_kg,
+        dosing_weight_kg=chosen.weight_kg,
+        unrounded_dose_mg=unrounded_dose_mg,
+        dose_cap_mg=settings.dose_cap_mg,
+        cap_applied=cap_applied,
+        dose_mg=dose_mg,
+        concentration_mg_per_ml=settings.drug_concentration_mg_per_ml,
+        drug_volume_ml=drug_volume_ml,
+        diluent_volume_ml=settings.diluent_volume_ml,
+        diluent_name=settings.diluent_name,
+        bag_volume_rule=settings.bag_volume_rule,
+        bag_volume_ml=bag_volume_ml,
+        rate_ml_per_h=rate_ml_per_h,
+        dose_rounding_mg=settings.dose_rounding_mg,
+        volume_rounding_ml=settings.volume_rounding_ml,
+        rate_rounding_ml_per_h=settings.rate_rounding_ml_per_h,
+        clinic_max_mg_per_kg=settings.max_dose_mg_per_kg,
+        override=override if mg_per_kg > settings.max_dose_mg_per_kg else None,
+        notes=(chosen.note,) if chosen.note else (),
+        calculated_at=now,
+    )
+
+
+def _check_volumes(dose_mg: float, drug_volume_ml: float, settings: ProtocolSettings) -> None:
+    violations = []
+    if dose_mg <= 0:
+        violations.append(Violation("mg_per_kg", "the dose rounds to 0 mg"))
+    elif drug_volume_ml <= 0:
+        violations.append(Violation("drug_volume_ml", "the drug volume rounds to 0 mL at this concentration"))
+    elif settings.bag_volume_rule is BagVolumeRule.DILUENT_ONLY and drug_volume_ml >= settings.diluent_volume_ml:
+        violations.append(Violation("drug_volume_ml", "the drug volume does not fit in the diluent bag"))
+    if violations:
+        raise OrdersInputError.from_violations(violations)

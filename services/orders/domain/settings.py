@@ -1,0 +1,134 @@
+"""Clinic protocol settings for ketamine infusion orders (env prefix ``ORDERS_``).
+
+Defaults and their sources (see shared/CLINICAL.md):
+- 0.5 mg/kg over 40 min: Singh 2016, ELEKT-D 2023, Dunlop 2018. Allowed 0.1-1.0 mg/kg (Fava 2018 dose-finding) and
+  40-60 min (clinic practice). Above ``max_dose_mg_per_kg`` a documented override is needed, and even then never
+  above ``override_max_dose_mg_per_kg`` (1.5: an unverified placeholder the clinic must confirm; it exists so a
+  typing error such as 5 mg/kg is refused even with an override).
+- Weight basis: actual body weight, as in the trials; ideal/adjusted offered. ABW factor 0.4 (the usual
+  adjusted-body-weight formula). No guideline cap, so ``dose_cap_mg`` is off by default.
+- Drug concentration 10 mg/mL: the issue's worked example (40 mg → 4 mL). 10 mg/mL vials are measured more
+  accurately than 0.4 mL of 100 mg/mL, and 100 mg/mL must be diluted before IV use in any case. A clinic stocking
+  50 mg/mL sets ``ORDERS_DRUG_CONCENTRATION_MG_PER_ML=50``.
+- Bag: 100 mL 0.9% sodium chloride; total bag volume = diluent + drug volume by default
+  (``BagVolumeRule.DILUENT_PLUS_DRUG``); a clinic that first withdraws the drug volume from the bag uses
+  ``diluent-only`` (total = the diluent volume).
+- Rounding (half-up): dose to 1 mg, drug volume to 0.1 mL, pump rate to 0.1 mL/h.
+- Weight must be recorded within 30 days (issue 4).
+- Induction: 6 infusions, 2 per week by default (ELEKT-D), 2-3 per week allowed, within 21 days (Murrough 2013,
+  Singh 2016, ELEKT-D); per-patient counts up to 8 (ORKA-1 real-world upper bound).
+- Re-evaluation due 7 days after the last induction infusion, maintenance interval 7-90 days: unverified
+  placeholders (CANMAT 2021: no validated maintenance schedule); the clinic must confirm them.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class WeightBasis(enum.Enum):
+    """Which body weight the mg/kg dose is multiplied by."""
+
+    ACTUAL = "actual"
+    IDEAL = "ideal"
+    ADJUSTED = "adjusted"
+
+
+class BagVolumeRule(enum.Enum):
+    """How the infusion bag's total volume (and so the pump rate) is worked out."""
+
+    DILUENT_PLUS_DRUG = "diluent-plus-drug"  # the drug is added to a full diluent bag
+    DILUENT_ONLY = "diluent-only"  # the drug volume is withdrawn from the bag first; total = diluent volume
+
+
+DAYS_PER_WEEK = 7
+
+
+@dataclass(frozen=True)
+class ProtocolSettings:
+    default_dose_mg_per_kg: float = 0.5
+    min_dose_mg_per_kg: float = 0.1
+    max_dose_mg_per_kg: float = 1.0
+    override_max_dose_mg_per_kg: float = 1.5
+    default_duration_min: int = 40
+    min_duration_min: int = 40
+    max_duration_min: int = 60
+    weight_basis: WeightBasis = WeightBasis.ACTUAL
+    adjusted_weight_factor: float = 0.4
+    dose_cap_mg: float | None = None
+    drug_concentration_mg_per_ml: float = 10.0
+    diluent_volume_ml: float = 100.0
+    diluent_name: str = "0.9% sodium chloride"
+    bag_volume_rule: BagVolumeRule = BagVolumeRule.DILUENT_PLUS_DRUG
+    dose_rounding_mg: float = 1.0
+    volume_rounding_ml: float = 0.1
+    rate_rounding_ml_per_h: float = 0.1
+    weight_max_age_days: int = 30
+    induction_infusion_count: int = 6
+    induction_max_infusions: int = 8
+    induction_infusions_per_week: int = 2
+    induction_min_infusions_per_week: int = 2
+    induction_max_infusions_per_week: int = 3
+    induction_max_span_days: int = 21
+    reevaluation_days_after_induction: int = 7
+    maintenance_min_interval_days: int = 7
+    maintenance_max_interval_days: int = 90
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first inconsistent setting (checked once at start-up)."""
+        _require(self.min_dose_mg_per_kg > 0, "min_dose_mg_per_kg must be above 0")
+        _require(
+            self.min_dose_mg_per_kg <= self.default_dose_mg_per_kg <= self.max_dose_mg_per_kg,
+            "default_dose_mg_per_kg must lie between min_dose_mg_per_kg and max_dose_mg_per_kg",
+        )
+        _require(
+            self.max_dose_mg_per_kg <= self.override_max_dose_mg_per_kg,
+            "override_max_dose_mg_per_kg must not be below max_dose_mg_per_kg",
+        )
+        _require(self.min_duration_min > 0, "min_duration_min must be above 0")
+        _require(
+            self.min_duration_min <= self.default_duration_min <= self.max_duration_min,
+            "default_duration_min must lie between min_duration_min and max_duration_min",
+        )
+        _require(0 < self.adjusted_weight_factor <= 1, "adjusted_weight_factor must be above 0 and at most 1")
+        for name in ("drug_concentration_mg_per_ml", "diluent_volume_ml", "dose_rounding_mg",
+                     "volume_rounding_ml", "rate_rounding_ml_per_h"):
+            _require(getattr(self, name) > 0, f"{name} must be above 0")
+        _require(bool(self.diluent_name.strip()), "diluent_name must not be empty")
+        _require(
+            self.dose_cap_mg is None or self.dose_cap_mg >= self.dose_rounding_mg,
+            "dose_cap_mg must be empty or at least dose_rounding_mg",
+        )
+        _require(self.weight_max_age_days >= 1, "weight_max_age_days must be at least 1")
+        _require(
+            1 <= self.induction_infusion_count <= self.induction_max_infusions,
+            "induction_infusion_count must be between 1 and induction_max_infusions",
+        )
+        _require(
+            1 <= self.induction_min_infusions_per_week <= self.induction_infusions_per_week
+            <= self.induction_max_infusions_per_week <= DAYS_PER_WEEK,
+            "induction infusions per week must satisfy 1 <= min <= default <= max <= 7",
+        )
+        _require(self.induction_max_span_days >= 1, "induction_max_span_days must be at least 1")
+        _require(
+            induction_span_days(self.induction_infusion_count, self.induction_infusions_per_week)
+            <= self.induction_max_span_days,
+            "the default induction (induction_infusion_count at induction_infusions_per_week) must fit in "
+            "induction_max_span_days",
+        )
+        _require(self.reevaluation_days_after_induction >= 0, "reevaluation_days_after_induction must be >= 0")
+        _require(
+            1 <= self.maintenance_min_interval_days <= self.maintenance_max_interval_days,
+            "maintenance intervals must satisfy 1 <= maintenance_min_interval_days <= maintenance_max_interval_days",
+        )
+
+
+def induction_span_days(infusion_count: int, infusions_per_week: int) -> int:
+    """Days from the first window's start to the last window's end (inclusive) for an induction schedule:
+    floor(7 × count / per-week), e.g. 6 at 2/week → 21 days, 6 at 3/week → 14 days."""
+    return (DAYS_PER_WEEK * infusion_count) // infusions_per_week
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ValueError(message)

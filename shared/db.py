@@ -1,0 +1,143 @@
+"""The SQL store each service keeps: an SQLite file by default, PostgreSQL through ``DATABASE_URL``.
+
+Tables shared by every service live here: ``outbox`` (events waiting for the broker), ``processed_messages``
+(inbound message ids already handled, so a redelivery has no effect) and ``records`` (each service's domain
+records as versioned JSON documents). Writing a record and its outbox event in one transaction is what makes
+"save and publish" one step.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column, DateTime, Integer, MetaData, String, Table, Text, UniqueConstraint, create_engine, event, select,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+metadata = MetaData()
+
+outbox = Table(
+    "outbox", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", String(64), nullable=False, unique=True),
+    Column("topic", String(200), nullable=False),
+    Column("message_key", String(200), nullable=True),
+    Column("event_code", String(100), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text, nullable=True),
+    Column("sent_at", DateTime(timezone=True), nullable=True, index=True),
+)
+
+processed_messages = Table(
+    "processed_messages", metadata,
+    Column("message_id", String(64), primary_key=True),
+    Column("topic", String(200), nullable=False),
+    Column("event_code", String(100), nullable=False),
+    Column("processed_at", DateTime(timezone=True), nullable=False),
+    Column("response", Text, nullable=True),
+)
+
+records = Table(
+    "records", metadata,
+    Column("kind", String(50), primary_key=True),
+    Column("record_id", String(64), primary_key=True),
+    Column("patient_id", String(64), nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("kind", "record_id"),
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def create_database(database_url: str) -> Engine:
+    """An engine with the tables created; SQLite gets WAL and a busy timeout so the web and worker threads share it."""
+    if database_url.startswith("sqlite:///"):
+        Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(database_url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+    else:
+        engine = create_engine(database_url, pool_pre_ping=True)
+    metadata.create_all(engine)
+    return engine
+
+
+class StaleRecordError(Exception):
+    """The record changed since it was read (optimistic locking): the caller should reload and try again."""
+
+
+class RecordNotFound(KeyError):
+    """No record of that kind and id."""
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    kind: str
+    record_id: str
+    patient_id: str
+    version: int
+    body: dict[str, Any]
+
+
+class RecordStore:
+    """Versioned JSON documents by kind and id; every write names the version it read."""
+
+    def get(self, conn: Connection, kind: str, record_id: str) -> StoredRecord:
+        row = conn.execute(
+            select(records).where(records.c.kind == kind, records.c.record_id == record_id)
+        ).mappings().first()
+        if row is None:
+            raise RecordNotFound(f"{kind} {record_id} not found")
+        return StoredRecord(kind, row["record_id"], row["patient_id"], row["version"], json.loads(row["body"]))
+
+    def find(self, conn: Connection, kind: str, record_id: str) -> StoredRecord | None:
+        try:
+            return self.get(conn, kind, record_id)
+        except RecordNotFound:
+            return None
+
+    def list_for_patient(self, conn: Connection, kind: str, patient_id: str) -> list[StoredRecord]:
+        rows = conn.execute(
+            select(records).where(records.c.kind == kind, records.c.patient_id == patient_id)
+            .order_by(records.c.created_at)
+        ).mappings().all()
+        return [StoredRecord(kind, r["record_id"], r["patient_id"], r["version"], json.loads(r["body"])) for r in rows]
+
+    def insert(self, conn: Connection, kind: str, record_id: str, patient_id: str, body: dict[str, Any]) -> StoredRecord:
+        now = utcnow()
+        try:
+            conn.execute(records.insert().values(
+                kind=kind, record_id=record_id, patient_id=patient_id, version=1,
+                body=json.dumps(body), created_at=now, updated_at=now,
+            ))
+        except IntegrityError:
+            raise StaleRecordError(f"{kind} {record_id} already exists") from None
+        return StoredRecord(kind, record_id, patient_id, 1, body)
+
+    def update(self, conn: Connection, current: StoredRecord, body: dict[str, Any]) -> StoredRecord:
+        result = conn.execute(
+            records.update()
+            .where(records.c.kind == current.kind, records.c.record_id == current.record_id,
+                   records.c.version == current.version)
+            .values(version=current.version + 1, body=json.dumps(body), updated_at=utcnow())
+        )
+        if result.rowcount != 1:
+            raise StaleRecordError(f"{current.kind} {current.record_id} changed since version {current.version}")
+        return StoredRecord(current.kind, current.record_id, current.patient_id, current.version + 1, body)

@@ -1,0 +1,199 @@
+"""The one place where an inbound Kafka record gets one of three outcomes: done, retry later, or dead-letter with
+the reason. The offset is committed only after the outcome is final, and the message id is recorded in the same
+transaction as the handler's changes, so a redelivered message has no effect."""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.structs import OffsetAndMetadata
+from sqlalchemy import select
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from shared.db import processed_messages, utcnow
+from shared.events.topics import dead_letter_topic
+from shared.fhir.messaging import Message, MessageError, parse_message
+from shared.metrics import MESSAGE_SECONDS, MESSAGES_CONSUMED
+
+log = logging.getLogger(__name__)
+
+
+class TransientError(Exception):
+    """Processing failed for a reason that may pass (EHR down, a referenced resource not there yet): retry later."""
+
+
+class PermanentError(ValueError):
+    """The message can never be processed as it is: it goes to the dead-letter topic with this reason."""
+
+
+Handler = Callable[[Message, Connection], None]
+ANY_EVENT = "*"  # a handler under this key takes every event code without a handler of its own
+
+
+@dataclass(frozen=True)
+class ConsumerPolicy:
+    max_attempts: int = 8  # transient failures of one record before it is dead-lettered
+    initial_backoff_s: float = 0.5
+    max_backoff_s: float = 15.0
+
+
+class MessageProcessor:
+    """Decides one record's outcome; independent of the poll loop so it can be tested and benchmarked alone."""
+
+    def __init__(self, engine: Engine, handlers: dict[str, Handler], *, ignore_unknown_events: bool = True):
+        self._engine = engine
+        self._handlers = handlers
+        self._ignore_unknown = ignore_unknown_events
+
+    def process(self, topic: str, value: bytes | None) -> str:
+        """Return ``done`` or ``duplicate`` or ``ignored``; raise TransientError or PermanentError otherwise."""
+        message = decode(value)
+        handler = self._handlers.get(message.event_code) or self._handlers.get(ANY_EVENT)
+        if handler is None:
+            if self._ignore_unknown:
+                return "ignored"
+            raise PermanentError(f"no handler for event {message.event_code!r}")
+        try:
+            with self._engine.begin() as conn:
+                if _already_processed(conn, message.message_id):
+                    return "duplicate"
+                handler(message, conn)
+                conn.execute(processed_messages.insert().values(
+                    message_id=message.message_id, topic=topic, event_code=message.event_code,
+                    processed_at=utcnow()))
+        except IntegrityError:
+            # A concurrent consumer recorded the same message id first: its changes stand, ours rolled back.
+            return "duplicate"
+        return "done"
+
+
+def decode(value: bytes | None) -> Message:
+    if value is None:
+        raise PermanentError("empty record")
+    try:
+        payload = json.loads(value)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise PermanentError(f"not JSON: {error.__class__.__name__}") from None
+    try:
+        return parse_message(payload)
+    except MessageError as error:
+        raise PermanentError(str(error)) from None
+
+
+def _already_processed(conn: Connection, message_id: str) -> bool:
+    return conn.execute(
+        select(processed_messages.c.message_id).where(processed_messages.c.message_id == message_id)
+    ).first() is not None
+
+
+class ConsumerLoop:
+    """Polls, processes record by record, commits after each final outcome; transient failures seek back and wait."""
+
+    def __init__(self, processor: MessageProcessor, consumer_factory: Callable[[], KafkaConsumer],
+                 producer_factory: Callable[[], KafkaProducer], policy: ConsumerPolicy = ConsumerPolicy(),
+                 name: str = "consumer"):
+        self._processor = processor
+        self._consumer_factory = consumer_factory
+        self._producer_factory = producer_factory
+        self._policy = policy
+        self._name = name
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._attempts: dict[tuple[str, int, int], int] = {}
+        self.assigned = threading.Event()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout_s)
+
+    def _run(self) -> None:
+        backoff_s = self._policy.initial_backoff_s
+        while not self._stop.is_set():
+            consumer = producer = None
+            try:
+                consumer = self._consumer_factory()
+                producer = self._producer_factory()
+                self._poll_until_stopped(consumer, producer)
+                backoff_s = self._policy.initial_backoff_s
+            except Exception as error:  # noqa: BLE001 - the loop must outlive broker outages
+                log.warning("consumer loop failed; reconnecting", extra={"error": type(error).__name__,
+                                                                         "retry_in_s": backoff_s})
+                self._stop.wait(backoff_s)
+                backoff_s = min(backoff_s * 2, self._policy.max_backoff_s)
+            finally:
+                for client in (consumer, producer):
+                    if client is not None:
+                        try:
+                            client.close()
+                        except Exception:  # noqa: BLE001 - closing a broken client may fail; it is discarded
+                            pass
+
+    def _poll_until_stopped(self, consumer: KafkaConsumer, producer: KafkaProducer) -> None:
+        while not self._stop.is_set():
+            batches = consumer.poll(timeout_ms=500)
+            if consumer.assignment():
+                self.assigned.set()
+            for partition, batch in batches.items():
+                for record in batch:
+                    if not self._handle_record(consumer, producer, partition, record):
+                        break  # a transient failure: the rest of this partition is re-read after the seek
+
+    def _handle_record(self, consumer: KafkaConsumer, producer: KafkaProducer, partition: TopicPartition,
+                       record: Any) -> bool:
+        key = (record.topic, record.partition, record.offset)
+        started = time.perf_counter()
+        try:
+            outcome = self._processor.process(record.topic, record.value)
+        except PermanentError as error:
+            self._dead_letter(producer, record, str(error))
+            outcome = "dead-lettered"
+        except Exception as error:  # noqa: BLE001 - TransientError or an unexpected failure: retry, then dead-letter
+            attempts = self._attempts.get(key, 0) + 1
+            self._attempts[key] = attempts
+            if attempts < self._policy.max_attempts:
+                MESSAGES_CONSUMED.labels(record.topic, "retry").inc()
+                log.warning("message processing failed; will retry", extra={
+                    "topic": record.topic, "offset": record.offset, "attempt": attempts,
+                    "error": type(error).__name__, "reason": _safe_reason(error)})
+                consumer.seek(partition, record.offset)
+                self._stop.wait(min(self._policy.initial_backoff_s * 2 ** (attempts - 1), self._policy.max_backoff_s))
+                return False
+            self._dead_letter(producer, record, f"gave up after {attempts} attempts: {_safe_reason(error)}")
+            outcome = "dead-lettered"
+        self._attempts.pop(key, None)
+        consumer.commit({partition: OffsetAndMetadata(record.offset + 1, "", -1)})
+        MESSAGES_CONSUMED.labels(record.topic, outcome).inc()
+        MESSAGE_SECONDS.labels(record.topic).observe(time.perf_counter() - started)
+        log.info("message processed", extra={"topic": record.topic, "partition": record.partition,
+                                             "offset": record.offset, "outcome": outcome})
+        return True
+
+    def _dead_letter(self, producer: KafkaProducer, record: Any, reason: str) -> None:
+        """Publish the raw record with the reason; wait for the broker so the offset is committed only after."""
+        headers = list(record.headers or []) + [
+            ("dlq-reason", reason.encode()[:2000]),
+            ("dlq-source-topic", record.topic.encode()),
+            ("dlq-source-partition", str(record.partition).encode()),
+            ("dlq-source-offset", str(record.offset).encode()),
+        ]
+        producer.send(dead_letter_topic(record.topic), value=record.value, key=record.key, headers=headers).get(
+            timeout=30)
+        log.warning("message dead-lettered", extra={"topic": record.topic, "offset": record.offset,
+                                                    "reason": reason[:300]})
+
+
+def _safe_reason(error: BaseException) -> str:
+    """Error text for logs and dead-letter headers. Domain and FHIR errors name fields, never values."""
+    return f"{type(error).__name__}: {error}"[:500]

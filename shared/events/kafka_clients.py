@@ -1,0 +1,93 @@
+"""kafka-python producers, consumers and topic set-up, configured from the environment.
+
+Group timing is configurable because brokers differ: the embedded Tansu broker makes a group join wait
+``session_timeout_ms / 2`` (2000/500 ms gives ~1 s), while Apache Kafka refuses sessions under 6000 ms by default.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class KafkaSettings:
+    """Environment: ``KAFKA_BOOTSTRAP_SERVERS`` and the ``KAFKA_*`` fields below (prefix ``KAFKA_``)."""
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    session_timeout_ms: int = 10000
+    heartbeat_interval_ms: int = 3000
+    topic_partitions: int = 3
+    topic_replication_factor: int = 1
+    request_timeout_ms: int = 15000
+
+    def validate(self) -> None:
+        if not self.bootstrap_servers.strip():
+            raise ValueError("bootstrap_servers must name at least one host:port")
+        if self.heartbeat_interval_ms * 3 > self.session_timeout_ms:
+            raise ValueError("heartbeat_interval_ms must be at most a third of session_timeout_ms")
+        if self.topic_partitions < 1 or self.topic_replication_factor < 1:
+            raise ValueError("topic_partitions and topic_replication_factor must be at least 1")
+
+    @property
+    def servers(self) -> list[str]:
+        return [s.strip() for s in self.bootstrap_servers.split(",") if s.strip()]
+
+
+def create_producer(settings: KafkaSettings, client_id: str) -> KafkaProducer:
+    """An idempotent producer (acks=all): a retried send is written once by the broker."""
+    return KafkaProducer(
+        bootstrap_servers=settings.servers,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        request_timeout_ms=settings.request_timeout_ms,
+        max_block_ms=settings.request_timeout_ms,
+    )
+
+
+def create_consumer(settings: KafkaSettings, group_id: str, topics: list[str], client_id: str) -> KafkaConsumer:
+    """A group consumer that commits only after processing (no auto-commit), reading new groups from the start."""
+    return KafkaConsumer(
+        *topics,
+        bootstrap_servers=settings.servers,
+        group_id=group_id,
+        client_id=client_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        session_timeout_ms=settings.session_timeout_ms,
+        heartbeat_interval_ms=settings.heartbeat_interval_ms,
+        request_timeout_ms=max(settings.request_timeout_ms, settings.session_timeout_ms + 5000),
+        max_poll_records=50,
+    )
+
+
+def ensure_topics(settings: KafkaSettings, topics: list[str]) -> None:
+    """Create the topics that do not exist yet; raise KafkaError when the broker cannot be reached."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.servers, client_id="ketalink-topics",
+                             request_timeout_ms=settings.request_timeout_ms)
+    try:
+        existing = set(admin.list_topics())
+        missing = [t for t in topics if t not in existing]
+        if not missing:
+            return
+        try:
+            admin.create_topics([
+                NewTopic(name=t, num_partitions=settings.topic_partitions,
+                         replication_factor=settings.topic_replication_factor)
+                for t in missing
+            ])
+        except TopicAlreadyExistsError:
+            pass
+        log.info("created topics", extra={"topics": missing})
+    finally:
+        admin.close()
+
+
+__all__ = ["KafkaSettings", "KafkaError", "create_producer", "create_consumer", "ensure_topics"]

@@ -1,0 +1,152 @@
+"""The transactional outbox: an event is saved with the change that caused it and sent to Kafka later, so a broker
+outage delays events but never loses them (HAPI #4733 lost events before it did this)."""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+from sqlalchemy import select
+from sqlalchemy.engine import Connection, Engine
+
+from shared.db import outbox, utcnow
+from shared.fhir.datatypes import FhirJson
+from shared.metrics import OUTBOX_PENDING, OUTBOX_SENT, OUTBOX_SEND_FAILURES
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPE = b"application/fhir+json"
+
+
+def enqueue(conn: Connection, topic: str, key: str | None, message: FhirJson) -> str:
+    """Store ``message`` (a FHIR message Bundle) for sending, inside the caller's transaction; returns its id."""
+    header = message["entry"][0]["resource"]
+    conn.execute(outbox.insert().values(
+        message_id=header["id"], topic=topic, message_key=key,
+        event_code=header["eventCoding"]["code"], payload=json.dumps(message, separators=(",", ":")),
+        created_at=utcnow(), attempts=0,
+    ))
+    return header["id"]
+
+
+class OutboxRelay:
+    """Sends pending outbox rows in order, marks each sent after the broker acknowledged it, and backs off while the
+    broker is away. A producer that failed is replaced, since after a broker restart its producer id is unknown."""
+
+    def __init__(self, engine: Engine, producer_factory: Callable[[], KafkaProducer],
+                 on_reconnect: Callable[[], None] | None = None,
+                 poll_interval_s: float = 0.2, max_backoff_s: float = 10.0, batch_size: int = 100):
+        self._engine = engine
+        self._producer_factory = producer_factory
+        self._on_reconnect = on_reconnect
+        self._poll_interval_s = poll_interval_s
+        self._max_backoff_s = max_backoff_s
+        self._batch_size = batch_size
+        self._producer: KafkaProducer | None = None
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Ask the relay to look at the outbox now (called after a commit that enqueued events)."""
+        self._wake.set()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout_s)
+        if self._producer is not None:
+            self._producer.close(timeout=2)
+
+    def send_pending(self) -> int:
+        """Send what is pending now; returns how many were sent. Raises KafkaError when the broker fails."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(outbox).where(outbox.c.sent_at.is_(None)).order_by(outbox.c.id).limit(self._batch_size)
+            ).mappings().all()
+        OUTBOX_PENDING.set(len(rows))
+        if not rows:
+            return 0
+        producer = self._get_producer()
+        futures = []
+        for row in rows:
+            headers = [("message-id", row["message_id"].encode()), ("event-code", row["event_code"].encode()),
+                       ("content-type", CONTENT_TYPE)]
+            futures.append((row, producer.send(
+                row["topic"], value=row["payload"].encode(),
+                key=row["message_key"].encode() if row["message_key"] else None, headers=headers,
+            )))
+        producer.flush()
+        sent_ids = []
+        first_error: Exception | None = None
+        for row, future in futures:
+            try:
+                future.get(timeout=0)
+                sent_ids.append(row["id"])
+            except Exception as error:  # noqa: BLE001 - any send failure keeps the row for the next attempt
+                first_error = first_error or error
+                break  # keep order: later rows wait for the failed one
+        with self._engine.begin() as conn:
+            if sent_ids:
+                conn.execute(outbox.update().where(outbox.c.id.in_(sent_ids)).values(sent_at=utcnow()))
+            if first_error is not None:
+                failed = rows[len(sent_ids)]
+                conn.execute(outbox.update().where(outbox.c.id == failed["id"]).values(
+                    attempts=failed["attempts"] + 1, last_error=type(first_error).__name__))
+        OUTBOX_SENT.inc(len(sent_ids))
+        if first_error is not None:
+            raise KafkaError(f"outbox send failed: {type(first_error).__name__}") from first_error
+        return len(sent_ids)
+
+    def _get_producer(self) -> KafkaProducer:
+        if self._producer is None:
+            if self._on_reconnect is not None:
+                self._on_reconnect()
+            self._producer = self._producer_factory()
+        return self._producer
+
+    def _drop_producer(self) -> None:
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=1)
+            except Exception:  # noqa: BLE001 - a broken producer may fail to close; it is discarded anyway
+                pass
+            self._producer = None
+
+    def _run(self) -> None:
+        backoff_s = 0.5
+        while not self._stop.is_set():
+            try:
+                sent = self.send_pending()
+                backoff_s = 0.5
+                if sent:
+                    continue
+            except Exception as error:  # noqa: BLE001 - the relay must outlive broker outages
+                OUTBOX_SEND_FAILURES.inc()
+                log.warning("outbox send failed; will retry", extra={"error": type(error).__name__,
+                                                                     "retry_in_s": backoff_s})
+                self._drop_producer()
+                self._stop.wait(backoff_s)
+                backoff_s = min(backoff_s * 2, self._max_backoff_s)
+                continue
+            self._wake.wait(self._poll_interval_s)
+            self._wake.clear()
+
+    def wait_until_empty(self, timeout_s: float) -> bool:
+        """For tests and shutdown: True once nothing is pending."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self._engine.connect() as conn:
+                if conn.execute(select(outbox.c.id).where(outbox.c.sent_at.is_(None)).limit(1)).first() is None:
+                    return True
+            time.sleep(0.1)
+        return False

@@ -1,0 +1,137 @@
+"""A small FHIR R4 REST client over requests: reads, searches, conditional create, versioned update and
+transactions, with OperationOutcome turned into typed errors and retries (with backoff) on 5xx and timeouts only."""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import requests
+
+from shared.fhir.datatypes import FhirJson
+
+log = logging.getLogger(__name__)
+
+FHIR_JSON = "application/fhir+json"
+
+
+class FhirError(Exception):
+    """The server answered with an error; ``status`` and the OperationOutcome's ``issues`` say why."""
+
+    def __init__(self, status: int, issues: list[str], outcome: FhirJson | None = None):
+        self.status = status
+        self.issues = issues
+        self.outcome = outcome
+        super().__init__(f"HTTP {status}: {'; '.join(issues) or 'no details'}")
+
+
+class FhirNotFound(FhirError):
+    """404 / 410."""
+
+
+class FhirPreconditionFailed(FhirError):
+    """412: a stale If-Match version, or a conditional create that matched several resources."""
+
+
+class FhirInvalid(FhirError):
+    """400 / 422: the server refused the content."""
+
+
+class FhirUnavailable(FhirError):
+    """5xx or no answer after the retries: the EHR is down; the caller keeps the work and tries later."""
+
+
+class FhirClient:
+    def __init__(self, base_url: str, *, timeout_s: float = 10.0, retries: int = 3, backoff_s: float = 0.3,
+                 session: requests.Session | None = None, headers: dict[str, str] | None = None):
+        self.base_url = base_url.rstrip("/")
+        self._timeout_s = timeout_s
+        self._retries = retries
+        self._backoff_s = backoff_s
+        self._session = session or requests.Session()
+        self._session.headers.update({"Accept": FHIR_JSON, **(headers or {})})
+
+    # --- reads -----------------------------------------------------------------------------------------------
+    def read(self, resource_type: str, resource_id: str) -> FhirJson:
+        return self._request("GET", f"{resource_type}/{resource_id}").json()
+
+    def search(self, resource_type: str, params: dict[str, Any]) -> list[FhirJson]:
+        """All matching resources (``search`` mode entries), following ``next`` links."""
+        bundle = self._request("GET", resource_type, params=params).json()
+        found: list[FhirJson] = []
+        while True:
+            found += [e["resource"] for e in bundle.get("entry", [])
+                      if e.get("search", {}).get("mode", "match") == "match" and "resource" in e]
+            next_url = next((link["url"] for link in bundle.get("link", []) if link.get("relation") == "next"), None)
+            if not next_url:
+                return found
+            bundle = self._request("GET", next_url).json()
+
+    def capabilities(self) -> FhirJson:
+        return self._request("GET", "metadata").json()
+
+    # --- writes ----------------------------------------------------------------------------------------------
+    def create_if_none_exist(self, resource: FhirJson, search: str) -> tuple[FhirJson, bool]:
+        """Conditional create; returns (resource, created). 412 when the condition matches several resources."""
+        response = self._request("POST", resource["resourceType"], json=resource,
+                                 headers={"If-None-Exist": search, "Prefer": "return=representation"})
+        return response.json(), response.status_code == 201
+
+    def update(self, resource: FhirJson, *, version_id: str | None = None) -> FhirJson:
+        """Update by id; with ``version_id`` the server refuses (412) if the resource changed meanwhile."""
+        headers = {"Prefer": "return=representation"}
+        if version_id is not None:
+            headers["If-Match"] = f'W/"{version_id}"'
+        return self._request("PUT", f"{resource['resourceType']}/{resource['id']}", json=resource,
+                             headers=headers).json()
+
+    def transaction(self, bundle: FhirJson) -> FhirJson:
+        return self._request("POST", "", json=bundle, headers={"Prefer": "return=representation"}).json()
+
+    # --- plumbing --------------------------------------------------------------------------------------------
+    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        url = path if path.startswith("http") else f"{self.base_url}/{path}".rstrip("/")
+        headers = {"Content-Type": FHIR_JSON, **kwargs.pop("headers", {})} if "json" in kwargs else kwargs.pop(
+            "headers", {})
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._session.request(method, url, timeout=self._timeout_s, headers=headers, **kwargs)
+            except (requests.ConnectionError, requests.Timeout) as error:
+                if attempt > self._retries:
+                    raise FhirUnavailable(0, [f"no answer from the FHIR server: {type(error).__name__}"]) from None
+                self._sleep(attempt)
+                continue
+            if response.status_code >= 500 and attempt <= self._retries:
+                self._sleep(attempt)
+                continue
+            if response.status_code >= 400:
+                raise _error_for(response)
+            return response
+
+    def _sleep(self, attempt: int) -> None:
+        time.sleep(self._backoff_s * 2 ** (attempt - 1))
+
+
+def _error_for(response: requests.Response) -> FhirError:
+    outcome: FhirJson | None = None
+    issues: list[str] = []
+    try:
+        body = response.json()
+        if isinstance(body, dict) and body.get("resourceType") == "OperationOutcome":
+            outcome = body
+            issues = [i.get("diagnostics") or i.get("details", {}).get("text") or i.get("code", "")
+                      for i in body.get("issue", [])]
+    except ValueError:
+        issues = [response.reason or ""]
+    status = response.status_code
+    if status in (404, 410):
+        return FhirNotFound(status, issues, outcome)
+    if status == 412:
+        return FhirPreconditionFailed(status, issues, outcome)
+    if status in (400, 422):
+        return FhirInvalid(status, issues, outcome)
+    if status >= 500:
+        return FhirUnavailable(status, issues, outcome)
+    return FhirError(status, issues, outcome)

@@ -1,0 +1,138 @@
+"""Wiring a service process together: settings, database, FHIR client, outbox relay, consumer loop, web server.
+
+Each service's ``bootstrap`` builds a ``ServiceRuntime``; the same object serves the Flask app, the Kafka worker
+and the tests. Kafka clients are created when the worker starts (after any gunicorn fork), never at import.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from flask import Flask
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
+from werkzeug.serving import make_server
+
+from shared.config import load_settings
+from shared.db import create_database
+from shared.events.consumer import ConsumerLoop, ConsumerPolicy, Handler, MessageProcessor
+from shared.events.kafka_clients import KafkaSettings, create_consumer, create_producer, ensure_topics
+from shared.events.outbox import OutboxRelay, enqueue
+from shared.events.topics import ACCESS, all_topics
+from shared.fhir.client import FhirClient
+from shared.fhir.datatypes import FhirJson
+from shared.logs import configure_logging
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Environment (no prefix): ``DATABASE_URL``, ``EHR_FHIR_BASE_URL``, ``HTTP_HOST``, ``HTTP_PORT``, ..."""
+
+    database_url: str = ""
+    ehr_fhir_base_url: str = "http://127.0.0.1:8090/fhir"
+    http_host: str = "127.0.0.1"
+    http_port: int = 0
+    public_base_url: str = ""
+    log_level: str = "INFO"
+    run_worker: bool = True  # the web process also runs the consumer and outbox relay (local stack)
+    ehr_timeout_s: float = 10.0
+
+    def validate(self) -> None:
+        if not self.ehr_fhir_base_url.startswith(("http://", "https://")):
+            raise ValueError("EHR_FHIR_BASE_URL must be an http(s) URL")
+        if not 0 <= self.http_port <= 65535:
+            raise ValueError("HTTP_PORT must be 0-65535")
+        if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+
+
+class ServiceRuntime:
+    def __init__(self, name: str, settings: ServiceSettings, kafka: KafkaSettings):
+        self.name = name
+        self.settings = settings
+        self.kafka = kafka
+        self.engine: Engine = create_database(settings.database_url or f"sqlite:///var/{name}.db")
+        self.ehr = FhirClient(settings.ehr_fhir_base_url, timeout_s=settings.ehr_timeout_s)
+        self.source_endpoint = settings.public_base_url or f"urn:ketalink:{name}"
+        self.relay = OutboxRelay(self.engine, lambda: create_producer(kafka, f"ketalink-{name}-outbox"),
+                                 on_reconnect=self.ensure_topics)
+        self.consumer: ConsumerLoop | None = None
+
+    @classmethod
+    def from_environment(cls, name: str) -> "ServiceRuntime":
+        settings = load_settings(ServiceSettings, "")
+        configure_logging(name, settings.log_level)
+        return cls(name, settings, load_settings(KafkaSettings, "KAFKA_"))
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One unit of work: record changes and outbox events commit together; the relay is woken after."""
+        with self.engine.begin() as conn:
+            yield conn
+        self.relay.wake()
+
+    def publish(self, conn: Connection, topic: str, patient_id: str, message: FhirJson) -> str:
+        return enqueue(conn, topic, patient_id, message)
+
+    def ensure_topics(self) -> None:
+        ensure_topics(self.kafka, all_topics())
+
+    def start_worker(self, handlers: dict[str, Handler], policy: ConsumerPolicy = ConsumerPolicy()) -> None:
+        """Start the outbox relay and, when there are handlers, the consumer of this service's topics."""
+        self.relay.start()
+        if handlers:
+            processor = MessageProcessor(self.engine, handlers)
+            topics = list(ACCESS[self.name].reads)
+
+            def consumer_factory():  # type: ignore[no-untyped-def]
+                self.ensure_topics()
+                return create_consumer(self.kafka, f"ketalink-{self.name}", topics, f"ketalink-{self.name}")
+
+            self.consumer = ConsumerLoop(processor, consumer_factory,
+                                         lambda: create_producer(self.kafka, f"ketalink-{self.name}-dlq"),
+                                         policy, name=f"{self.name}-consumer")
+            self.consumer.start()
+
+    def stop_worker(self) -> None:
+        if self.consumer:
+            self.consumer.stop()
+        self.relay.stop()
+
+    def check_database(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+
+def serve(runtime: ServiceRuntime, app: Flask, handlers: dict[str, Handler]) -> None:
+    """Run one service process (local stack): worker threads plus a threaded HTTP server; SIGTERM/SIGINT stop it."""
+    if runtime.settings.run_worker:
+        runtime.start_worker(handlers)
+    server = make_server(runtime.settings.http_host, runtime.settings.http_port or 8000, app, threaded=True)
+    stopping = threading.Event()
+
+    def _stop(_signum: int, _frame: object) -> None:
+        if not stopping.is_set():
+            stopping.set()
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    log.info("service listening", extra={"service": runtime.name, "port": server.server_port})
+    try:
+        server.serve_forever()
+    finally:
+        runtime.stop_worker()
+        log.info("service stopped", extra={"service": runtime.name})
+
+
+def main(name: str, build: Callable[[ServiceRuntime], tuple[Flask, dict[str, Handler]]]) -> None:
+    """Entry point shared by ``python -m services.<name>``."""
+    runtime = ServiceRuntime.from_environment(name)
+    app, handlers = build(runtime)
+    serve(runtime, app, handlers)

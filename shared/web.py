@@ -1,0 +1,109 @@
+"""Flask glue every service uses: errors as FHIR OperationOutcome, health and readiness, Prometheus metrics.
+
+Why one place: bad input must always get a clear 4xx with an OperationOutcome naming the field, and never a 500
+with a stack trace, in every service alike.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from werkzeug.exceptions import HTTPException
+
+from shared.metrics import HTTP_REQUESTS, HTTP_SECONDS
+
+log = logging.getLogger(__name__)
+
+ReadyCheck = Callable[[], None]  # raises when a dependency is not ready
+
+
+class ApiError(Exception):
+    """An error the client can act on: HTTP status, FHIR issue code, what is wrong and where (the field)."""
+
+    def __init__(self, status: int, diagnostics: str, *, code: str = "invalid", expression: str | None = None,
+                 issues: list[tuple[str, str]] | None = None):
+        super().__init__(diagnostics)
+        self.status = status
+        self.code = code
+        self.diagnostics = diagnostics
+        # (field, message) pairs; one issue each. Defaults to the one diagnostics/expression pair.
+        self.issues = issues or [(expression or "", diagnostics)]
+
+
+def operation_outcome(issues: list[tuple[str, str]], *, code: str = "invalid", severity: str = "error") -> dict:
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            {"severity": severity, "code": code, "diagnostics": message, **({"expression": [where]} if where else {})}
+            for where, message in issues
+        ],
+    }
+
+
+def outcome_response(status: int, issues: list[tuple[str, str]], code: str = "invalid") -> tuple[Response, int]:
+    response = jsonify(operation_outcome(issues, code=code))
+    response.mimetype = "application/fhir+json"
+    return response, status
+
+
+def json_object() -> dict[str, Any]:
+    """The request body as a JSON object, or a 400 that says what is wrong with it."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "the request body must be a JSON object (Content-Type: application/json)",
+                       code="structure")
+    return body
+
+
+def install(app: Flask, ready_checks: dict[str, ReadyCheck]) -> None:
+    """Register error handlers, /healthz, /readyz, /metrics and request metrics on ``app``."""
+
+    @app.errorhandler(ApiError)
+    def _api_error(error: ApiError):  # type: ignore[no-untyped-def]
+        return outcome_response(error.status, error.issues, error.code)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+        code = {404: "not-found", 405: "not-supported", 409: "conflict", 415: "structure"}.get(error.code or 500,
+                                                                                              "invalid")
+        return outcome_response(error.code or 500, [("", error.description or error.name)], code)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):  # type: ignore[no-untyped-def]
+        log.error("unhandled error", extra={"error": type(error).__name__, "path": request.path}, exc_info=False)
+        return outcome_response(500, [("", "internal error; the request was not applied")], "exception")
+
+    @app.get("/healthz")
+    def healthz():  # type: ignore[no-untyped-def]
+        return jsonify(status="ok")
+
+    @app.get("/readyz")
+    def readyz():  # type: ignore[no-untyped-def]
+        failing = {}
+        for name, check in ready_checks.items():
+            try:
+                check()
+            except Exception as error:  # noqa: BLE001 - any failure means not ready
+                failing[name] = type(error).__name__
+        if failing:
+            return jsonify(status="not ready", failing=failing), 503
+        return jsonify(status="ready")
+
+    @app.get("/metrics")
+    def metrics():  # type: ignore[no-untyped-def]
+        return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+
+    @app.before_request
+    def _start_timer() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _record(response: Response) -> Response:
+        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+        HTTP_REQUESTS.labels(endpoint, str(response.status_code)).inc()
+        HTTP_SECONDS.labels(endpoint).observe(time.perf_counter() - g.get("started", time.perf_counter()))
+        return response

@@ -1,0 +1,134 @@
+"""Real servers for the tests, as local processes on free ports: the broker, the EHR sandbox and the services.
+
+Each is started once per test session by a fixture and stopped at the end; ``stop()``/``start()`` let fault tests
+take one away and bring it back. When a Docker engine is reachable and ``KETALINK_TESTCONTAINERS=1``, the broker and
+EHR come from testcontainers instead (Apache Kafka, HAPI FHIR)."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+
+from deploy.local.ports import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class ManagedProcess:
+    """One child process with its log file; restartable with the same command and environment."""
+
+    def __init__(self, name: str, command: list[str], env: dict[str, str], log_dir: Path,
+                 ready: Callable[[], bool], ready_timeout_s: float = 60.0):
+        self.name = name
+        self.command = command
+        self.env = env
+        self.log_path = log_dir / f"{name}.log"
+        self._ready = ready
+        self._ready_timeout_s = ready_timeout_s
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> "ManagedProcess":
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(self.command, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+        deadline = time.monotonic() + self._ready_timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}; see {self.log_path}")
+            if self._ready():
+                return self
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{self.name} not ready in {self._ready_timeout_s} s; see {self.log_path}")
+
+    def stop(self, timeout_s: float = 15.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(5)
+
+    def kill(self) -> None:
+        """Stop without a chance to clean up (SIGKILL), as a crash would."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(5)
+
+
+def http_ok(url: str) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            return requests.get(url, timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
+    return check
+
+
+def port_open(port: int) -> Callable[[], bool]:
+    import socket
+
+    def check() -> bool:
+        with socket.socket() as probe:
+            probe.settimeout(0.5)
+            return probe.connect_ex(("127.0.0.1", port)) == 0
+    return check
+
+
+def base_environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "EHR_", "DATABASE_URL", "HTTP_"))}
+    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(group_timing_environment())
+    return env
+
+
+def group_timing_environment() -> dict[str, str]:
+    """Tansu's group join waits session/2; Apache Kafka refuses sessions under 6 s by default."""
+    if os.environ.get("KETALINK_TEST_BROKER") == "kafka":
+        return {"KAFKA_SESSION_TIMEOUT_MS": "6000", "KAFKA_HEARTBEAT_INTERVAL_MS": "1000"}
+    return {"KAFKA_SESSION_TIMEOUT_MS": "2000", "KAFKA_HEARTBEAT_INTERVAL_MS": "500"}
+
+
+def tansu_broker(log_dir: Path) -> tuple[ManagedProcess, str]:
+    port = free_port()
+    env = base_environment() | {"BROKER_PORT": str(port)}
+    process = ManagedProcess("broker", [sys.executable, "-m", "deploy.local.broker"], env, log_dir, port_open(port))
+    return process, f"127.0.0.1:{port}"
+
+
+def ehr_sandbox(log_dir: Path, data_dir: Path, bootstrap: str) -> tuple[ManagedProcess, str]:
+    port = free_port()
+    env = base_environment() | {"EHR_SANDBOX_PORT": str(port), "EHR_SANDBOX_DATA_DIR": str(data_dir),
+                                "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
+    base_url = f"http://127.0.0.1:{port}/fhir"
+    log_path = log_dir / "ehr.log"
+    start_offset = log_path.stat().st_size if log_path.exists() else 0
+
+    def seeded_and_serving() -> bool:
+        with open(log_path, "rb") as log:
+            log.seek(start_offset)
+            return b'"ehr sandbox ready"' in log.read()
+
+    process = ManagedProcess("ehr", [sys.executable, "-m", "deploy.ehr_sandbox"], env, log_dir, seeded_and_serving)
+    return process, base_url
+
+
+def service(name: str, log_dir: Path, data_dir: Path, bootstrap: str, ehr_base_url: str,
+            extra_env: dict[str, str] | None = None) -> tuple[ManagedProcess, str]:
+    port = free_port()
+    env = base_environment() | {
+        "HTTP_PORT": str(port), "DATABASE_URL": f"sqlite:///{data_dir / f'{name}.db'}",
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "EHR_FHIR_BASE_URL": ehr_base_url, **(extra_env or {})}
+    base_url = f"http://127.0.0.1:{port}"
+    process = ManagedProcess(name, [sys.executable, "-m", f"services.{name}"], env, log_dir,
+                             http_ok(f"{base_url}/healthz"))
+    return process, base_url
