@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 from werkzeug.serving import make_server
 
-from shared.config import load_settings
+from shared.config import SettingsError, load_settings
 from shared.db import create_database
 from shared.events.consumer import ConsumerLoop, ConsumerPolicy, Handler, MessageProcessor
 from shared.events.kafka_clients import KafkaSettings, create_consumer, create_producer, ensure_topics
@@ -131,8 +132,38 @@ def serve(runtime: ServiceRuntime, app: Flask, handlers: dict[str, Handler]) -> 
         log.info("service stopped", extra={"service": runtime.name})
 
 
-def main(name: str, build: Callable[[ServiceRuntime], tuple[Flask, dict[str, Handler]]]) -> None:
-    """Entry point shared by ``python -m services.<name>``."""
-    runtime = ServiceRuntime.from_environment(name)
+Builder = Callable[[ServiceRuntime], tuple[Flask, dict[str, Handler]]]
+
+
+def _runtime_or_exit(name: str) -> ServiceRuntime:
+    try:
+        return ServiceRuntime.from_environment(name)
+    except SettingsError as error:
+        sys.exit(f"{name}: configuration error: {error}")
+
+
+def main(name: str, build: Builder) -> None:
+    """``python -m services.<name>``: web and worker in one process (the local stack)."""
+    runtime = _runtime_or_exit(name)
     app, handlers = build(runtime)
     serve(runtime, app, handlers)
+
+
+def wsgi_app(name: str, build: Builder) -> Flask:
+    """For gunicorn (``services.<name>.wsgi:app``): the web part only; the worker runs as its own process."""
+    runtime = _runtime_or_exit(name)
+    app, _handlers = build(runtime)
+    return app
+
+
+def run_worker(name: str, build: Builder) -> None:
+    """``python -m services.<name>.worker``: the consumer and outbox relay without the web server."""
+    runtime = _runtime_or_exit(name)
+    _app, handlers = build(runtime)
+    runtime.start_worker(handlers)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    log.info("worker running", extra={"service": name})
+    stopped.wait()
+    runtime.stop_worker()

@@ -1,0 +1,95 @@
+"""What is due on the flowsheet: vitals readings every interval from the infusion start (and from its end during
+recovery), and CADSS ratings at the configured times. A reading within the grace either side of a due time
+counts for it; past the grace with none, the time is missed."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from services.documentation.domain.session import Session, SessionStatus
+from services.documentation.domain.settings import SessionSettings
+
+
+class DueState(enum.Enum):
+    DUE = "due"  # the time has come and the grace has not passed
+    MISSED = "missed"  # the grace has passed with no reading
+
+
+class Phase(enum.Enum):
+    INFUSION = "infusion"
+    RECOVERY = "recovery"
+
+
+@dataclass(frozen=True)
+class DueReading:
+    due_at: datetime
+    state: DueState
+    phase: Phase
+
+
+@dataclass(frozen=True)
+class DueCadss:
+    """A configured CADSS timepoint not yet rated whose time has come."""
+
+    label: str
+    due_at: datetime
+    scheduled_minute: int | None
+    end_of_recovery: bool
+
+
+def due_vital_readings(session: Session, now: datetime, settings: SessionSettings) -> list[DueReading]:
+    """Every due time up to ``now`` (or the session's end) that has no reading: missed ones, then any due now."""
+    started_at = session.infusion_started_at
+    if started_at is None:
+        return []
+    horizon = min(now, session.ended_at) if session.ended_at else now
+    infusion_ended_at = session.infusion_ended_at
+    due_times = [
+        (moment, Phase.INFUSION)
+        for moment in _every(started_at, settings.infusion_vitals_interval_min, horizon)
+        if infusion_ended_at is None or moment < infusion_ended_at
+    ]
+    if infusion_ended_at is not None and session.transition_to(SessionStatus.RECOVERING) is not None:
+        due_times += [
+            (moment, Phase.RECOVERY) for moment in _every(infusion_ended_at, settings.recovery_vitals_interval_min, horizon)
+        ]
+    grace = timedelta(minutes=settings.vitals_grace_min)
+    result = []
+    for due_at, phase in due_times:
+        if any(abs(reading.measured_at - due_at) <= grace for reading in session.readings):
+            continue
+        state = DueState.MISSED if now > due_at + grace else DueState.DUE
+        result.append(DueReading(due_at, state, phase))
+    return result
+
+
+def due_cadss(session: Session, now: datetime, settings: SessionSettings) -> list[DueCadss]:
+    """Configured CADSS timepoints whose time has come (before the session ended) and that have no rating yet.
+    The end-of-recovery rating falls due when the minimum observation time after the infusion has passed."""
+    started_at = session.infusion_started_at
+    if started_at is None:
+        return []
+    horizon = min(now, session.ended_at) if session.ended_at else now
+    rated_minutes = {a.scheduled_minute for a in session.cadss if a.scheduled_minute is not None}
+    result = [
+        DueCadss(f"{minute} min after start", started_at + timedelta(minutes=minute), minute, False)
+        for minute in sorted(settings.cadss_minutes_after_start)
+        if minute not in rated_minutes and started_at + timedelta(minutes=minute) <= horizon
+    ]
+    infusion_ended_at = session.infusion_ended_at
+    recovered = session.transition_to(SessionStatus.RECOVERING) is not None
+    if settings.cadss_at_end_of_recovery and infusion_ended_at is not None and recovered:
+        due_at = infusion_ended_at + timedelta(minutes=settings.min_recovery_observation_min)
+        if due_at <= horizon and not any(a.end_of_recovery for a in session.cadss):
+            result.append(DueCadss("end of recovery", due_at, None, True))
+    return result
+
+
+def _every(start: datetime, interval_min: int, until: datetime) -> list[datetime]:
+    times = []
+    moment = start + timedelta(minutes=interval_min)
+    while moment <= until:
+        times.append(moment)
+        moment += timedelta(minutes=interval_min)
+    return times

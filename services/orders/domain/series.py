@@ -1,0 +1,223 @@
+"""Treatment series: the planned infusions of one phase (induction or maintenance) with a window for each.
+
+One series per phase: an induction series, then (once it is completed) maintenance series that replace it, each
+with its own order. Windows are computed from a start date and the frequency so that they are contiguous and never
+overlap: with f infusions per week, infusion k (0-based) falls in days ⌊7k/f⌋ … ⌊7(k+1)/f⌋ − 1 after the start
+(2/week: days 0-2, 3-6, 7-9, 10-13, …; 3/week: 0-1, 2-3, 4-6, …). Maintenance uses the per-patient interval the
+same way: infusion k in days k×interval … (k+1)×interval − 1. Infusions are recorded in order (no skipping)."""
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from services.orders.domain.errors import OrdersInputError, Violation, raise_if_any
+from services.orders.domain.serial import (
+    date_from_text, date_to_text, datetime_from_text, datetime_to_text, require_aware, utc_now,
+)
+from services.orders.domain.settings import DAYS_PER_WEEK, ProtocolSettings, induction_span_days
+
+
+class SeriesPhase(enum.Enum):
+    INDUCTION = "induction"
+    MAINTENANCE = "maintenance"
+
+
+class SeriesStatus(enum.Enum):
+    """Follows the order: draft until signed, then active / on-hold, ending completed or revoked (cancelled)."""
+
+    DRAFT = "draft"
+    ACTIVE = "active"
+    ON_HOLD = "on-hold"
+    COMPLETED = "completed"
+    REVOKED = "revoked"
+
+
+class InfusionStatus(enum.Enum):
+    SCHEDULED = "scheduled"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class ScheduledInfusion:
+    """One planned infusion: its number in the series (1-based) and the window of dates (inclusive) to give it."""
+
+    number: int
+    window_start: date
+    window_end: date
+    status: InfusionStatus = InfusionStatus.SCHEDULED
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"number": self.number, "window_start": date_to_text(self.window_start),
+                "window_end": date_to_text(self.window_end), "status": self.status.value}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ScheduledInfusion:
+        return cls(data["number"], date_from_text(data["window_start"]), date_from_text(data["window_end"]),
+                   InfusionStatus(data["status"]))
+
+
+@dataclass(frozen=True)
+class TreatmentSeries:
+    series_id: str
+    patient_id: str
+    phase: SeriesPhase
+    status: SeriesStatus
+    infusions: tuple[ScheduledInfusion, ...]
+    created_at: datetime
+    replaces_series_id: str | None = None  # the series this one follows (maintenance after induction)
+
+    def __post_init__(self) -> None:
+        require_aware(self.created_at, "series.created_at")
+        if not self.infusions:
+            raise OrdersInputError("series.infusions", "a series needs at least one infusion")
+        if [i.number for i in self.infusions] != list(range(1, len(self.infusions) + 1)):
+            raise OrdersInputError("series.infusions", "infusions must be numbered 1, 2, 3 … in order")
+
+    @property
+    def infusion_count(self) -> int:
+        return len(self.infusions)
+
+    @property
+    def completed_count(self) -> int:
+        return sum(1 for i in self.infusions if i.status is InfusionStatus.COMPLETED)
+
+    @property
+    def next_scheduled(self) -> ScheduledInfusion | None:
+        return next((i for i in self.infusions if i.status is InfusionStatus.SCHEDULED), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"series_id": self.series_id, "patient_id": self.patient_id, "phase": self.phase.value,
+                "status": self.status.value, "infusions": [i.to_dict() for i in self.infusions],
+                "created_at": datetime_to_text(self.created_at), "replaces_series_id": self.replaces_series_id}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TreatmentSeries:
+        return cls(data["series_id"], data["patient_id"], SeriesPhase(data["phase"]), SeriesStatus(data["status"]),
+                   tuple(ScheduledInfusion.from_dict(i) for i in data["infusions"]),
+                   datetime_from_text(data["created_at"], "series.created_at"), data.get("replaces_series_id"))
+
+
+def induction_windows(start: date, infusion_count: int, infusions_per_week: int) -> list[tuple[date, date]]:
+    """Contiguous windows, f per week (see the module docstring)."""
+    def offset(k: int) -> int:
+        return (DAYS_PER_WEEK * k) // infusions_per_week
+
+    return [(start + timedelta(days=offset(k)), start + timedelta(days=offset(k + 1) - 1))
+            for k in range(infusion_count)]
+
+
+def maintenance_windows(start: date, infusion_count: int, interval_days: int) -> list[tuple[date, date]]:
+    return [(start + timedelta(days=k * interval_days), start + timedelta(days=(k + 1) * interval_days - 1))
+            for k in range(infusion_count)]
+
+
+def plan_induction(patient_id: str, start_date: date, settings: ProtocolSettings,
+                   infusions_per_week: int | None = None, infusion_count: int | None = None,
+                   series_id: str | None = None, now: datetime | None = None) -> TreatmentSeries:
+    """A draft induction series from ``start_date``; per-week and count default to the clinic's.
+
+    Raises OrdersInputError for a start in the past, a frequency outside the clinic's range, a count above
+    ``induction_max_infusions`` or a schedule longer than ``induction_max_span_days``."""
+    now = require_aware(now or utc_now(), "now")
+    per_week = settings.induction_infusions_per_week if infusions_per_week is None else infusions_per_week
+    count = settings.induction_infusion_count if infusion_count is None else infusion_count
+    violations = _start_violations(start_date, now)
+    per_week_allowed = (settings.induction_min_infusions_per_week <= per_week
+                        <= settings.induction_max_infusions_per_week)
+    if not per_week_allowed:
+        violations.append(Violation(
+            "infusions_per_week", f"{per_week} per week is outside the clinic's "
+            f"{settings.induction_min_infusions_per_week}-{settings.induction_max_infusions_per_week} per week"))
+    if not 1 <= count <= settings.induction_max_infusions:
+        violations.append(Violation(
+            "infusion_count", f"{count} infusions is outside 1-{settings.induction_max_infusions} for an induction"))
+    elif per_week_allowed and induction_span_days(count, per_week) > settings.induction_max_span_days:
+        violations.append(Violation(
+            "infusion_count", f"{count} infusions at {per_week} per week take {induction_span_days(count, per_week)}"
+            f" days, more than the clinic's {settings.induction_max_span_days}"))
+    raise_if_any(violations)
+    windows = induction_windows(start_date, count, per_week)
+    return _draft_series(series_id, patient_id, SeriesPhase.INDUCTION, windows, now, None)
+
+
+def plan_maintenance(previous: TreatmentSeries, start_date: date, interval_days: int, infusion_count: int,
+                     settings: ProtocolSettings, series_id: str | None = None,
+                     now: datetime | None = None) -> TreatmentSeries:
+    """A draft maintenance series following a completed series, one infusion every ``interval_days`` (set per
+    patient, within the clinic's range)."""
+    now = require_aware(now or utc_now(), "now")
+    violations = _start_violations(start_date, now)
+    if previous.status is not SeriesStatus.COMPLETED:
+        violations.append(Violation("previous.status", f"maintenance follows a completed series; "
+                                                       f"series {previous.series_id} is {previous.status.value}"))
+    if not settings.maintenance_min_interval_days <= interval_days <= settings.maintenance_max_interval_days:
+        violations.append(Violation(
+            "interval_days", f"{interval_days} days is outside the clinic's "
+            f"{settings.maintenance_min_interval_days}-{settings.maintenance_max_interval_days} days"))
+    if infusion_count < 1:
+        violations.append(Violation("infusion_count", "a maintenance series needs at least one infusion"))
+    raise_if_any(violations)
+    windows = maintenance_windows(start_date, infusion_count, interval_days)
+    return _draft_series(series_id, previous.patient_id, SeriesPhase.MAINTENANCE, windows, now, previous.series_id)
+
+
+def record_infusion(series: TreatmentSeries, number: int, outcome: InfusionStatus) -> TreatmentSeries:
+    """Mark infusion ``number`` completed or cancelled (e.g. from documentation's ``session-completed``).
+
+    Only in an active series, only a scheduled infusion, and in order: every earlier infusion must already be
+    completed or cancelled."""
+    if outcome is InfusionStatus.SCHEDULED:
+        raise OrdersInputError("outcome", "an infusion can only be recorded as completed or cancelled")
+    if series.status is not SeriesStatus.ACTIVE:
+        raise OrdersInputError("series.status", f"infusions are recorded only in an active series, "
+                                                f"this one is {series.status.value}")
+    if not 1 <= number <= series.infusion_count:
+        raise OrdersInputError("number", f"the series has infusions 1-{series.infusion_count}, not {number}")
+    target = series.infusions[number - 1]
+    if target.status is not InfusionStatus.SCHEDULED:
+        raise OrdersInputError("number", f"infusion {number} is already {target.status.value}")
+    if series.next_scheduled is not target:
+        raise OrdersInputError("number", f"infusion {series.next_scheduled.number} comes before infusion {number}")
+    infusions = tuple(replace(i, status=outcome) if i.number == number else i for i in series.infusions)
+    return replace(series, infusions=infusions)
+
+
+def reevaluation_due(series: TreatmentSeries, settings: ProtocolSettings,
+                     last_infusion_on: date | None = None) -> date | None:
+    """When the patient is due for re-evaluation: ``reevaluation_days_after_induction`` after the last induction
+    infusion, i.e. the day it was given when known (``last_infusion_on``), else the end of its planned window.
+    None for a maintenance series, or when every infusion was cancelled."""
+    if series.phase is not SeriesPhase.INDUCTION:
+        return None
+    if last_infusion_on is None:
+        given_or_planned = [i for i in series.infusions if i.status is not InfusionStatus.CANCELLED]
+        if not given_or_planned:
+            return None
+        last_infusion_on = given_or_planned[-1].window_end
+    return last_infusion_on + timedelta(days=settings.reevaluation_days_after_induction)
+
+
+def with_status(series: TreatmentSeries, status: SeriesStatus) -> TreatmentSeries:
+    """The series in ``status``; ending it (completed / revoked) cancels the infusions still scheduled."""
+    infusions = series.infusions
+    if status in (SeriesStatus.COMPLETED, SeriesStatus.REVOKED):
+        infusions = tuple(replace(i, status=InfusionStatus.CANCELLED) if i.status is InfusionStatus.SCHEDULED
+                          else i for i in infusions)
+    return replace(series, status=status, infusions=infusions)
+
+
+def _start_violations(start_date: date, now: datetime) -> list[Violation]:
+    if start_date < now.date():
+        return [Violation("start_date", f"the series cannot start in the past ({start_date.isoformat()})")]
+    return []
+
+
+def _draft_series(series_id: str | None, patient_id: str, phase: SeriesPhase, windows: list[tuple[date, date]],
+                  now: datetime, replaces_series_id: str | None) -> TreatmentSeries:
+    infusions = tuple(ScheduledInfusion(k + 1, start, end) for k, (start, end) in enumerate(windows))
+    return TreatmentSeries(series_id or str(uuid.uuid4()), patient_id, phase, SeriesStatus.DRAFT, infusions, now,
+                           replaces_series_id)
