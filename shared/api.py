@@ -7,11 +7,18 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from apispec import APISpec
-from flask import Blueprint, Flask, jsonify
-from pydantic import BaseModel, ConfigDict, ValidationError
 
+from apispec import APISpec
+from flask import Blueprint, Flask, Response, jsonify, make_response, request
+from pydantic import BaseModel, ConfigDict, ValidationError
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from shared.db import idempotency_keys, utcnow
 from shared.web import ApiError, json_object
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 OUTCOME_SCHEMA = {
     "type": "object",
@@ -28,25 +35,38 @@ class RequestModel(BaseModel):
 
 
 class Api:
-    def __init__(self, title: str, version: str, description: str):
+    """One service's API. With an ``engine``, operations declared ``idempotent`` honour an ``Idempotency-Key``
+    header: a retried request with the same key gets the first answer again and changes nothing."""
+
+    def __init__(self, title: str, version: str, description: str, engine: Engine | None = None):
+        self._engine = engine
         self.spec = APISpec(title=title, version=version, openapi_version="3.0.3", info={"description": description})
         self.spec.components.schema("OperationOutcome", OUTCOME_SCHEMA)
         self.blueprint = Blueprint("api", __name__)
 
     def operation(self, rule: str, method: str, *, summary: str, body: type[RequestModel] | None = None,
-                  success_status: int = 200, errors: tuple[int, ...] = (400, 404), tag: str = "api"
-                  ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+                  success_status: int = 200, errors: tuple[int, ...] = (400, 404), tag: str = "api",
+                  idempotent: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register ``rule`` for ``method``; the view gets the validated body model as ``body`` when one is given."""
 
         def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
             @functools.wraps(view)
             def wrapper(**path_args: Any) -> Any:
+                key = request.headers.get(IDEMPOTENCY_HEADER) if idempotent and self._engine else None
+                operation = f"{method} {request.path}"
+                if key:
+                    replay = self._replay(key, operation)
+                    if replay is not None:
+                        return replay
                 if body is not None:
                     path_args["body"] = parse_body(body)
-                return view(**path_args)
+                response = make_response(view(**path_args))
+                if key and response.status_code < 300:
+                    self._remember(key, operation, response)
+                return response
 
             self.blueprint.add_url_rule(rule, endpoint=view.__name__, view_func=wrapper, methods=[method])
-            self._document(rule, method, summary, body, success_status, errors, tag, view.__doc__)
+            self._document(rule, method, summary, body, success_status, errors, tag, view.__doc__, idempotent)
             return wrapper
 
         return decorate
@@ -59,11 +79,34 @@ class Api:
         def openapi():  # type: ignore[no-untyped-def]
             return jsonify(document)
 
+    def _replay(self, key: str, operation: str) -> Response | None:
+        with self._engine.connect() as conn:  # type: ignore[union-attr]
+            row = conn.execute(select(idempotency_keys).where(
+                idempotency_keys.c.idempotency_key == key, idempotency_keys.c.operation == operation)).first()
+        if row is None:
+            return None
+        return Response(row.body, status=row.status, mimetype="application/json",
+                        headers={"Idempotent-Replayed": "true"})
+
+    def _remember(self, key: str, operation: str, response: Response) -> None:
+        try:
+            with self._engine.begin() as conn:  # type: ignore[union-attr]
+                conn.execute(idempotency_keys.insert().values(
+                    idempotency_key=key, operation=operation, status=response.status_code,
+                    body=response.get_data(as_text=True), created_at=utcnow()))
+        except IntegrityError:
+            pass  # a concurrent retry stored its (equal) answer first
+
     def _document(self, rule: str, method: str, summary: str, body: type[RequestModel] | None,
-                  success_status: int, errors: tuple[int, ...], tag: str, doc: str | None) -> None:
+                  success_status: int, errors: tuple[int, ...], tag: str, doc: str | None,
+                  idempotent: bool = False) -> None:
         path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule)
         parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
                       for name in re.findall(r"{([a-z_]+)}", path)]
+        if idempotent:
+            parameters.append({"name": IDEMPOTENCY_HEADER, "in": "header", "required": False,
+                               "schema": {"type": "string", "maxLength": 200},
+                               "description": "Repeat a request safely: the same key gets the first answer again."})
         operation: dict[str, Any] = {
             "summary": summary, "tags": [tag], "parameters": parameters,
             "responses": {str(success_status): {"description": "OK", "content": {"application/json": {

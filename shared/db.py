@@ -57,6 +57,16 @@ records = Table(
 )
 
 
+idempotency_keys = Table(
+    "idempotency_keys", metadata,
+    Column("idempotency_key", String(200), primary_key=True),
+    Column("operation", String(200), primary_key=True),
+    Column("status", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 

@@ -5,6 +5,7 @@ the ordered dose, and a difference beyond the clinic's tolerance needs a reason 
 hypertension is a legitimate short dose, but it must be said). The concentration defaults to the order's
 (ordered mg in ordered volume) when the nurse does not enter the prepared one.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace

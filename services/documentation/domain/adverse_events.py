@@ -1,4 +1,5 @@
 """Adverse events during the session, each with severity and outcome and what was done about it."""
+
 from __future__ import annotations
 
 import enum

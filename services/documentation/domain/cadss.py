@@ -3,6 +3,7 @@
 Item numbers and the 0-4 item range define the instrument (not clinic settings); scores are kept in the form's
 item order so ``item_scores[i]`` is the i-th item of ``form.items``.
 """
+
 from __future__ import annotations
 
 import enum
@@ -54,7 +55,7 @@ class CadssAssessment(JsonRecord):
             raise DocumentationInputError(
                 "item_scores", f"{self.form.value} has {len(items)} items, got {len(self.item_scores)} scores"
             )
-        for index, (item, score) in enumerate(zip(items, self.item_scores)):
+        for index, (item, score) in enumerate(zip(items, self.item_scores, strict=True)):
             if isinstance(score, bool) or not isinstance(score, int):
                 raise DocumentationInputError(f"item_scores[{index}]", f"item {item}: expected an integer")
             if not CADSS_ITEM_MIN_SCORE <= score <= CADSS_ITEM_MAX_SCORE:
@@ -71,7 +72,7 @@ class CadssAssessment(JsonRecord):
 
     @property
     def item_scores_by_number(self) -> dict[int, int]:
-        return dict(zip(self.form.items, self.item_scores))
+        return dict(zip(self.form.items, self.item_scores, strict=True))
 
     def timepoint_text(self) -> str:
         if self.scheduled_minute is not None:

@@ -1,4 +1,5 @@
 """Small input checks shared by the records; each raises ``DocumentationInputError`` naming the field."""
+
 from __future__ import annotations
 
 import math
@@ -22,8 +23,3 @@ def require_aware(field: str, moment: datetime) -> None:
 def require_positive(field: str, value: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
         raise DocumentationInputError(field, f"must be a positive number, got {value!r}")
-
-
-def require_not_before(field: str, moment: datetime, earliest: datetime, what: str) -> None:
-    if moment < earliest:
-        raise DocumentationInputError(field, f"{moment.isoformat()} is before {what} ({earliest.isoformat()})")

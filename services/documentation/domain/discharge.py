@@ -1,6 +1,7 @@
 """Recovery and discharge criteria: observation time, vitals back near the pre-infusion baseline, mental status,
 modified Aldrete score (when the clinic uses it) and an escort. Each criterion is reported met or not with the
 numbers, so a refusal lists every failing one and the note can show them all."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

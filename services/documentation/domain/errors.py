@@ -1,5 +1,6 @@
 """Domain errors. Both are ValueErrors so nothing slips through as a 500; the web layer maps
 ``DocumentationInputError`` to 400/422 (naming ``field``) and ``TransitionNotAllowed`` to 409 (giving ``reason``)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

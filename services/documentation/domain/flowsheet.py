@@ -1,5 +1,6 @@
 """Flowsheet entries besides readings: alerts raised by a reading, the action taken on each, and free-text or
 coded events. An alert without an action is open, and a session with an open alert cannot be completed."""
+
 from __future__ import annotations
 
 import enum
@@ -106,9 +107,7 @@ def alert_crossings(reading: VitalsReading, settings: SessionSettings) -> tuple[
     if reading.systolic_mmhg is not None and reading.systolic_mmhg >= settings.alert_systolic_at_or_above_mmhg:
         crossings.append(f"systolic {reading.systolic_mmhg} mmHg ≥ {settings.alert_systolic_at_or_above_mmhg} mmHg")
     if reading.diastolic_mmhg is not None and reading.diastolic_mmhg >= settings.alert_diastolic_at_or_above_mmhg:
-        crossings.append(
-            f"diastolic {reading.diastolic_mmhg} mmHg ≥ {settings.alert_diastolic_at_or_above_mmhg} mmHg"
-        )
+        crossings.append(f"diastolic {reading.diastolic_mmhg} mmHg ≥ {settings.alert_diastolic_at_or_above_mmhg} mmHg")
     if (
         reading.heart_rate_per_min is not None
         and reading.heart_rate_per_min >= settings.alert_heart_rate_at_or_above_per_min

@@ -2,6 +2,7 @@
 
 Sessions are created from its scheduled occurrences; the pre-check, administration record and note read its dose.
 """
+
 from __future__ import annotations
 
 import enum

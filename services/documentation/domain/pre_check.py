@@ -5,6 +5,7 @@ override the vital-sign holds (reason and who are kept); failed confirmations an
 clinic's tolerance cannot be overridden here: the first need the patient's situation fixed, the second a new dose
 from the orders service (this domain only reports it, with both weights).
 """
+
 from __future__ import annotations
 
 import enum
@@ -146,9 +147,7 @@ def evaluate_pre_check(
             f"heart rate {reading.heart_rate_per_min}/min above {settings.pre_check_heart_rate_hold_above_per_min}/min"
         )
     if reading.spo2_percent < settings.pre_check_spo2_hold_below_percent:  # type: ignore[operator]
-        vital_sign_holds.append(
-            f"SpO2 {reading.spo2_percent:g}% below {settings.pre_check_spo2_hold_below_percent:g}%"
-        )
+        vital_sign_holds.append(f"SpO2 {reading.spo2_percent:g}% below {settings.pre_check_spo2_hold_below_percent:g}%")
     confirmation_holds = _confirmation_holds(confirmations)
     if vital_sign_holds or confirmation_holds:
         outcome = PreCheckOutcome.HOLD
@@ -165,7 +164,9 @@ def evaluate_pre_check(
     )
 
 
-def weight_change(order_weight_kg: float, latest_weight_kg: float, settings: SessionSettings) -> DoseRecalculation | None:
+def weight_change(
+    order_weight_kg: float, latest_weight_kg: float, settings: SessionSettings
+) -> DoseRecalculation | None:
     """A DoseRecalculation when the weight changed by more than the tolerance (exactly at it is still within)."""
     change_percent = (latest_weight_kg - order_weight_kg) / order_weight_kg * 100
     if abs(change_percent) <= settings.weight_change_tolerance_percent:

@@ -5,6 +5,7 @@ The service stores sessions, orders and notes as JSON documents; one codec keeps
 hand-writing its own. ``from_dict`` re-runs each record's own checks (``__post_init__``) and reports the failing
 field as a path, so a corrupt stored document fails loudly instead of producing a half-valid session.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -41,8 +42,6 @@ def to_json(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, (tuple, list)):
         return [to_json(item) for item in value]
-    if isinstance(value, dict):
-        return {str(key): to_json(item) for key, item in value.items()}
     return value
 
 
@@ -58,14 +57,6 @@ def from_json(annotation: Any, data: Any, path: str) -> Any:
             raise DocumentationInputError(path, "expected a list")
         item_type = typing.get_args(annotation)[0]
         return tuple(from_json(item_type, item, f"{path}[{i}]") for i, item in enumerate(data))
-    if origin is dict:
-        if not isinstance(data, dict):
-            raise DocumentationInputError(path, "expected an object")
-        key_type, value_type = typing.get_args(annotation)
-        return {
-            from_json(key_type, key, f"{path}[{key}]"): from_json(value_type, item, f"{path}[{key}]")
-            for key, item in data.items()
-        }
     if dataclasses.is_dataclass(annotation):
         return _record_from_json(annotation, data, path)
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
@@ -88,8 +79,6 @@ def from_json(annotation: Any, data: Any, path: str) -> Any:
             raise DocumentationInputError(path, "expected true or false")
         return data
     if annotation is int:
-        if isinstance(data, str) and data.lstrip("-").isdigit():
-            return int(data)  # dict keys such as CADSS item numbers come back from JSON as strings
         if isinstance(data, bool) or not isinstance(data, int):
             raise DocumentationInputError(path, "expected an integer")
         return data

@@ -1,6 +1,7 @@
 """What is due on the flowsheet: vitals readings every interval from the infusion start (and from its end during
 recovery), and CADSS ratings at the configured times. A reading within the grace either side of a due time
 counts for it; past the grace with none, the time is missed."""
+
 from __future__ import annotations
 
 import enum
@@ -52,7 +53,8 @@ def due_vital_readings(session: Session, now: datetime, settings: SessionSetting
     ]
     if infusion_ended_at is not None and session.transition_to(SessionStatus.RECOVERING) is not None:
         due_times += [
-            (moment, Phase.RECOVERY) for moment in _every(infusion_ended_at, settings.recovery_vitals_interval_min, horizon)
+            (moment, Phase.RECOVERY)
+            for moment in _every(infusion_ended_at, settings.recovery_vitals_interval_min, horizon)
         ]
     grace = timedelta(minutes=settings.vitals_grace_min)
     result = []

@@ -4,11 +4,13 @@ scheduled → checked-in → pre-check → infusing → recovering → discharge
 aborted (from check-in on). Each function validates everything first and returns a new Session (records are
 frozen); a step the session's state does not allow raises ``TransitionNotAllowed`` with the reason.
 """
+
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TypeVar
 
 from services.documentation.domain.administration import AdministrationRecord, complete_against_order
 from services.documentation.domain.adverse_events import AdverseEventRecord
@@ -28,6 +30,8 @@ from services.documentation.domain.pre_check import (
 from services.documentation.domain.records import JsonRecord
 from services.documentation.domain.settings import SessionSettings
 from services.documentation.domain.vitals import VitalsReading
+
+T = TypeVar("T")
 
 
 class SessionStatus(enum.Enum):
@@ -128,6 +132,7 @@ class Session(JsonRecord):
         return tuple(alert for alert in self.alerts if alert.is_open)
 
     def alert_for(self, reading_id: str) -> VitalsAlert | None:
+        """The alert a reading raised, if any (the glue publishes ``alert-raised`` for it)."""
         return next((alert for alert in self.alerts if alert.reading_id == reading_id), None)
 
     def reading(self, reading_id: str) -> VitalsReading | None:
@@ -139,7 +144,9 @@ def create_session(order: ActiveOrder, occurrence_number: int) -> Session:
     event produce the same session rather than a second one."""
     occurrence = order.occurrence(occurrence_number)
     if occurrence.status is not OccurrenceStatus.SCHEDULED:
-        raise TransitionNotAllowed(f"infusion {occurrence_number} of order {order.order_id} is {occurrence.status.value}")
+        raise TransitionNotAllowed(
+            f"infusion {occurrence_number} of order {order.order_id} is {occurrence.status.value}"
+        )
     return Session(
         session_id=f"{order.order_id}-{occurrence.number}",
         order_id=order.order_id,
@@ -403,7 +410,9 @@ def _latest_pre_check(session: Session) -> PreCheckAttempt:
 
 def _require_order(session: Session, order: ActiveOrder, must_be_active: bool = True) -> None:
     if order.order_id != session.order_id:
-        raise DocumentationInputError("order.order_id", f"session {session.session_id} belongs to order {session.order_id}")
+        raise DocumentationInputError(
+            "order.order_id", f"session {session.session_id} belongs to order {session.order_id}"
+        )
     if must_be_active and order.status is not OrderStatus.ACTIVE:
         raise TransitionNotAllowed(f"order {order.order_id} is {order.status.value}")
 
@@ -413,12 +422,14 @@ def _transition(session: Session, to_status: SessionStatus, by: str, at: datetim
     require_aware("at", at)
     if session.transitions and at < session.transitions[-1].at:
         previous = session.transitions[-1]
-        raise DocumentationInputError("at", f"before the previous step ({previous.to_status.value} at {previous.at.isoformat()})")
+        raise DocumentationInputError(
+            "at", f"before the previous step ({previous.to_status.value} at {previous.at.isoformat()})"
+        )
     transition = Transition(session.status, to_status, at, by, reason.strip())
     return replace(session, status=to_status, transitions=session.transitions + (transition,))
 
 
-def _upsert(records: tuple, record: object, key: str) -> tuple:
+def _upsert(records: tuple[T, ...], record: T, key: str) -> tuple[T, ...]:
     """Replace the record with the same key, or append it."""
     value = getattr(record, key)
     for index, existing in enumerate(records):

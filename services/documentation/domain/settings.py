@@ -1,8 +1,9 @@
-"""Clinic settings for infusion sessions, read once at start-up with ``load_settings(SessionSettings, "DOCUMENTATION_")``.
+"""Clinic settings for infusion sessions: ``load_settings(SessionSettings, "DOCUMENTATION_")`` at start-up.
 
 Defaults come from the issue text and shared/CLINICAL.md. Two have no documented source and are placeholders the
 clinic must confirm: ``vitals_grace_min`` (5) and ``administered_dose_tolerance_percent`` (10).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
@@ -66,7 +67,9 @@ class SessionSettings:
                 f"({shortest_interval_min} min), or one reading would count for two due times"
             )
         if any(minute <= 0 for minute in self.cadss_minutes_after_start):
-            raise ValueError(f"cadss_minutes_after_start must be positive minutes, got {self.cadss_minutes_after_start}")
+            raise ValueError(
+                f"cadss_minutes_after_start must be positive minutes, got {self.cadss_minutes_after_start}"
+            )
         if len(set(self.cadss_minutes_after_start)) != len(self.cadss_minutes_after_start):
             raise ValueError(f"cadss_minutes_after_start has a repeated time: {self.cadss_minutes_after_start}")
         if not 0 < self.aldrete_min_score <= 10:

@@ -1,4 +1,5 @@
 """One set of vital signs taken at one moment, from a clinician at the chair or from the EHR / a device."""
+
 from __future__ import annotations
 
 import enum

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from shared.fhir.codes import Code
+from shared.fhir.codes import TREATMENT_RESISTANT_DEPRESSION, Code
 from services.intake.domain.serialization import JsonRecord
 
 ACTIVE_CLINICAL_STATUSES = frozenset({"active", "recurrence", "relapse"})
@@ -17,7 +17,6 @@ class ConditionRecord(JsonRecord):
     text: str | None
     clinical_status: str | None
     verification_status: str | None
-    onset_on: date | None = None
     recorded_on: date | None = None
     ehr_condition_id: str | None = None
 
@@ -31,3 +30,15 @@ class ConditionRecord(JsonRecord):
     def has_code(self, system_and_code: str) -> bool:
         """True when one coding is ``system|code`` (the form clinic settings use)."""
         return any(f"{c.system}|{c.code}" == system_and_code for c in self.codings)
+
+
+def trd_condition_record(recorded_on: date) -> ConditionRecord:
+    """The TRD diagnosis the intake asserts when the clinic's TRD rule is met (local code: none exists in
+    SNOMED CT or ICD-10-CM)."""
+    return ConditionRecord(
+        codings=(TREATMENT_RESISTANT_DEPRESSION,),
+        text=TREATMENT_RESISTANT_DEPRESSION.display,
+        clinical_status="active",
+        verification_status="confirmed",
+        recorded_on=recorded_on,
+    )

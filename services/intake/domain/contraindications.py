@@ -63,7 +63,7 @@ CONTRAINDICATION_LABELS: dict[str, str] = {
 
 
 def contraindication_label(key: str) -> str:
-    """The human label of ``key``; a clinic-added key reads as its words (``"severe-asthma"`` → ``"Severe asthma"``)."""
+    """The human label of ``key``; a clinic-added key reads as its words ("severe-asthma" → "Severe asthma")."""
     return CONTRAINDICATION_LABELS.get(key) or key.replace("-", " ").capitalize()
 
 

@@ -32,7 +32,8 @@ class Phq9Response(JsonRecord):
 
     @classmethod
     def checked(cls, item_scores: Sequence[int | None], answered_at: datetime) -> Phq9Response:
-        """Validated response; IntakeInputError names the first missing or out-of-range item (``phq9.items[8]`` for item 9)."""
+        """Validated response; IntakeInputError names the first missing or out-of-range item
+        (``phq9.items[8]`` for item 9)."""
         scores = _checked_items("phq9", item_scores, PHQ9_ITEM_COUNT, PHQ9_ITEM_MAX)
         return cls(scores, require_aware(answered_at, "phq9.answered_at"))
 

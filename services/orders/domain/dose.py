@@ -18,10 +18,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.orders.domain.body_weight import body_size_violations, dosing_weight
+from services.orders.domain.dose_text import describe
 from services.orders.domain.errors import OrdersInputError, StaleWeightError, Violation
 from services.orders.domain.measurements import BodyHeight, BodyWeight, Sex
-from services.orders.domain.rounding import floor_to_increment, round_to_increment
-from services.orders.domain.serial import datetime_from_text, datetime_to_text, require_aware, utc_now
+from services.orders.domain.rounding import exact, floor_to_increment, round_to_increment
+from services.orders.domain.serial import current_moment, datetime_from_text, datetime_to_text, require_aware
 from services.orders.domain.settings import BagVolumeRule, ProtocolSettings, WeightBasis
 
 MINUTES_PER_HOUR = 60
@@ -87,8 +88,6 @@ class DoseCalculation:
 
     @property
     def text(self) -> str:
-        from services.orders.domain.dose_text import describe
-
         return describe(self)
 
     def to_dict(self) -> dict[str, Any]:
@@ -212,7 +211,7 @@ def calculate_dose(
     mg/kg and duration default to the clinic's. Raises StaleWeightError when the weight is missing, too old or in
     the future; OrdersInputError (with every violation) for any other broken rule. An override given for a dose
     within the clinic's maximum authorises nothing and is not recorded."""
-    now = require_aware(now or utc_now(), "now")
+    now = current_moment(now)
     mg_per_kg = settings.default_dose_mg_per_kg if mg_per_kg is None else float(mg_per_kg)
     duration = settings.default_duration_min if duration_min is None else duration_min
     stale = weight_violations(weight, now, settings)
@@ -220,24 +219,27 @@ def calculate_dose(
     violations += body_size_violations(settings.weight_basis, height, sex)
     if violations or weight is None:  # a missing weight is always among the violations
         raise (StaleWeightError if stale else OrdersInputError).from_violations(violations)
+    duration = int(duration)  # whole minutes, checked above
 
     chosen = dosing_weight(weight.value_kg, settings.weight_basis, height, sex, settings.adjusted_weight_factor)
-    unrounded_dose_mg = mg_per_kg * chosen.weight_kg
+    unrounded_dose_mg = exact(mg_per_kg) * exact(chosen.weight_kg)
     dose_mg = round_to_increment(unrounded_dose_mg, settings.dose_rounding_mg)
     cap_applied = settings.dose_cap_mg is not None and dose_mg > settings.dose_cap_mg
     if cap_applied:
         dose_mg = floor_to_increment(settings.dose_cap_mg, settings.dose_rounding_mg)
-    drug_volume_ml = round_to_increment(dose_mg / settings.drug_concentration_mg_per_ml, settings.volume_rounding_ml)
+    drug_volume_ml = round_to_increment(exact(dose_mg) / exact(settings.drug_concentration_mg_per_ml),
+                                        settings.volume_rounding_ml)
     _check_volumes(dose_mg, drug_volume_ml, settings)
     if settings.bag_volume_rule is BagVolumeRule.DILUENT_PLUS_DRUG:
-        bag_volume_ml = round_to_increment(settings.diluent_volume_ml + drug_volume_ml, settings.volume_rounding_ml)
+        bag_volume_ml = float(exact(settings.diluent_volume_ml) + exact(drug_volume_ml))
     else:
         bag_volume_ml = settings.diluent_volume_ml
-    rate_ml_per_h = round_to_increment(bag_volume_ml * MINUTES_PER_HOUR / duration, settings.rate_rounding_ml_per_h)
+    rate_ml_per_h = round_to_increment(exact(bag_volume_ml) * MINUTES_PER_HOUR / duration,
+                                       settings.rate_rounding_ml_per_h)
     uses_body_size = chosen.ideal_kg is not None
     return DoseCalculation(
         mg_per_kg=mg_per_kg,
-        duration_min=int(duration),
+        duration_min=duration,
         weight=weight,
         height=height if uses_body_size else None,
         sex=sex if uses_body_size else None,
@@ -246,7 +248,7 @@ def calculate_dose(
         ideal_weight_kg=chosen.ideal_kg,
         adjusted_weight_kg=chosen.adjusted_kg,
         dosing_weight_kg=chosen.weight_kg,
-        unrounded_dose_mg=unrounded_dose_mg,
+        unrounded_dose_mg=float(unrounded_dose_mg),
         dose_cap_mg=settings.dose_cap_mg,
         cap_applied=cap_applied,
         dose_mg=dose_mg,

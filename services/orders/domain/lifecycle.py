@@ -17,7 +17,7 @@ from services.orders.domain.errors import (
     EligibilityRefusedError, IllegalTransitionError, OrdersInputError, StaleWeightError, Violation,
 )
 from services.orders.domain.order import InfusionOrder, OrderSource, OrderStatus, OrderWithSeries, StatusChange
-from services.orders.domain.serial import require_aware, utc_now
+from services.orders.domain.serial import current_moment
 from services.orders.domain.series import SeriesStatus, TreatmentSeries, with_status
 from services.orders.domain.settings import ProtocolSettings
 
@@ -46,7 +46,7 @@ def create_order(patient_id: str, eligibility: EligibilityDecision | None, calcu
 
     Raises EligibilityRefusedError when the intake is not eligible or consent is missing, StaleWeightError when the
     calculation's weight has aged out, OrdersInputError for a series of another patient or not a draft."""
-    now = require_aware(now or utc_now(), "now")
+    now = current_moment(now)
     if eligibility is None:
         raise EligibilityRefusedError("eligibility", "no intake eligibility decision is on file for the patient")
     refusals = eligibility_violations(eligibility, patient_id)
@@ -74,8 +74,8 @@ def sign_order(current: OrderWithSeries, eligibility: EligibilityDecision | None
                settings: ProtocolSettings, now: datetime | None = None) -> OrderWithSeries:
     """draft → active. Re-checks eligibility and consent (they may have changed since the draft) and the weight's
     age."""
-    now = require_aware(now or utc_now(), "now")
-    _check_transition(current.order, OrderStatus.ACTIVE)
+    now = current_moment(now)
+    _check_transition(current.order, OrderStatus.ACTIVE, OrderStatus.DRAFT)
     refusals = eligibility_violations(eligibility, current.order.patient_id)
     violations = refusals + _weight_age(current.order.calculation, now, settings) + _who("signed_by", signed_by)
     _raise(violations, refusals)
@@ -89,8 +89,9 @@ def hold_order(current: OrderWithSeries, held_by: str, reason: str, now: datetim
 
 def resume_order(current: OrderWithSeries, resumed_by: str, now: datetime | None = None,
                  reason: str | None = None) -> OrderWithSeries:
-    """on-hold → active."""
-    return _step(current, OrderStatus.ACTIVE, resumed_by, now, reason, reason_required=False)
+    """on-hold → active (a draft becomes active only by ``sign_order``, which checks eligibility)."""
+    return _step(current, OrderStatus.ACTIVE, resumed_by, now, reason, reason_required=False,
+                 from_status=OrderStatus.ON_HOLD)
 
 
 def cancel_order(current: OrderWithSeries, cancelled_by: str, reason: str,
@@ -106,9 +107,9 @@ def complete_order(current: OrderWithSeries, completed_by: str, now: datetime | 
 
 
 def _step(current: OrderWithSeries, wanted: OrderStatus, by: str, now: datetime | None, reason: str | None,
-          reason_required: bool) -> OrderWithSeries:
-    now = require_aware(now or utc_now(), "now")
-    _check_transition(current.order, wanted)
+          reason_required: bool, from_status: OrderStatus | None = None) -> OrderWithSeries:
+    now = current_moment(now)
+    _check_transition(current.order, wanted, from_status)
     violations = _who("changed_by", by)
     if reason_required and not (reason or "").strip():
         violations.append(Violation("reason", f"a reason is required to change an order to {wanted.value}"))
@@ -126,8 +127,10 @@ def _apply(current: OrderWithSeries, wanted: OrderStatus, by: str, now: datetime
     return OrderWithSeries(order, with_status(current.series, SERIES_STATUS_FOR_ORDER[wanted]))
 
 
-def _check_transition(order: InfusionOrder, wanted: OrderStatus) -> None:
-    if wanted not in ALLOWED_TRANSITIONS[order.status]:
+def _check_transition(order: InfusionOrder, wanted: OrderStatus, from_status: OrderStatus | None = None) -> None:
+    """``from_status`` narrows a step to one origin (sign: draft only; resume: on-hold only)."""
+    wrong_origin = from_status is not None and order.status is not from_status
+    if wanted not in ALLOWED_TRANSITIONS[order.status] or wrong_origin:
         raise IllegalTransitionError(order.status.value, wanted.value)
 
 

@@ -7,27 +7,28 @@ from __future__ import annotations
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 
-def _decimal(value: float) -> Decimal:
-    return Decimal(str(value))
+def exact(value: float | Decimal) -> Decimal:
+    """A Decimal of the number as written (``str``), so 0.1 is 0.1 and not its binary approximation."""
+    return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
-def round_to_increment(value: float, increment: float) -> float:
+def round_to_increment(value: float | Decimal, increment: float) -> float:
     """``value`` rounded half-up to the nearest multiple of ``increment``."""
-    step = _decimal(increment)
-    steps = (_decimal(value) / step).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    step = exact(increment)
+    steps = (exact(value) / step).quantize(Decimal(1), rounding=ROUND_HALF_UP)
     return float(steps * step)
 
 
-def floor_to_increment(value: float, increment: float) -> float:
+def floor_to_increment(value: float | Decimal, increment: float) -> float:
     """``value`` rounded down to a multiple of ``increment`` (used where rounding up would exceed a limit)."""
-    step = _decimal(increment)
-    steps = (_decimal(value) / step).quantize(Decimal(1), rounding=ROUND_FLOOR)
+    step = exact(increment)
+    steps = (exact(value) / step).quantize(Decimal(1), rounding=ROUND_FLOOR)
     return float(steps * step)
 
 
 def decimals_of(increment: float) -> int:
     """How many decimals an increment shows: 1 → 0, 0.1 → 1, 0.25 → 2."""
-    exponent = _decimal(increment).normalize().as_tuple().exponent
+    exponent = exact(increment).normalize().as_tuple().exponent
     return max(0, -int(exponent))
 
 

@@ -36,3 +36,9 @@ def date_to_text(day: date | None) -> str | None:
 
 def date_from_text(text: str | None) -> date | None:
     return None if text is None else date.fromisoformat(text)
+
+
+def current_moment(now: datetime | None) -> datetime:
+    """``now`` (default: the UTC clock) to whole seconds, the precision FHIR instants carry, so a record sent to
+    the EHR and read back keeps the same timestamps."""
+    return require_aware(now or utc_now(), "now").replace(microsecond=0)

@@ -15,7 +15,7 @@ from typing import Any
 
 from services.orders.domain.errors import OrdersInputError, Violation, raise_if_any
 from services.orders.domain.serial import (
-    date_from_text, date_to_text, datetime_from_text, datetime_to_text, require_aware, utc_now,
+    current_moment, date_from_text, date_to_text, datetime_from_text, datetime_to_text, require_aware,
 )
 from services.orders.domain.settings import DAYS_PER_WEEK, ProtocolSettings, induction_span_days
 
@@ -122,10 +122,10 @@ def plan_induction(patient_id: str, start_date: date, settings: ProtocolSettings
 
     Raises OrdersInputError for a start in the past, a frequency outside the clinic's range, a count above
     ``induction_max_infusions`` or a schedule longer than ``induction_max_span_days``."""
-    now = require_aware(now or utc_now(), "now")
+    now = current_moment(now)
     per_week = settings.induction_infusions_per_week if infusions_per_week is None else infusions_per_week
     count = settings.induction_infusion_count if infusion_count is None else infusion_count
-    violations = _start_violations(start_date, now)
+    violations = _start_violations(start_date, now, settings)
     per_week_allowed = (settings.induction_min_infusions_per_week <= per_week
                         <= settings.induction_max_infusions_per_week)
     if not per_week_allowed:
@@ -149,8 +149,8 @@ def plan_maintenance(previous: TreatmentSeries, start_date: date, interval_days:
                      now: datetime | None = None) -> TreatmentSeries:
     """A draft maintenance series following a completed series, one infusion every ``interval_days`` (set per
     patient, within the clinic's range)."""
-    now = require_aware(now or utc_now(), "now")
-    violations = _start_violations(start_date, now)
+    now = current_moment(now)
+    violations = _start_violations(start_date, now, settings)
     if previous.status is not SeriesStatus.COMPLETED:
         violations.append(Violation("previous.status", f"maintenance follows a completed series; "
                                                        f"series {previous.series_id} is {previous.status.value}"))
@@ -210,8 +210,8 @@ def with_status(series: TreatmentSeries, status: SeriesStatus) -> TreatmentSerie
     return replace(series, status=status, infusions=infusions)
 
 
-def _start_violations(start_date: date, now: datetime) -> list[Violation]:
-    if start_date < now.date():
+def _start_violations(start_date: date, now: datetime, settings: ProtocolSettings) -> list[Violation]:
+    if start_date < settings.clinic_date(now):
         return [Violation("start_date", f"the series cannot start in the past ({start_date.isoformat()})")]
     return []
 

@@ -17,6 +17,8 @@ Defaults and their sources (see shared/CLINICAL.md):
 - Weight must be recorded within 30 days (issue 4).
 - Induction: 6 infusions, 2 per week by default (ELEKT-D), 2-3 per week allowed, within 21 days (Murrough 2013,
   Singh 2016, ELEKT-D); per-patient counts up to 8 (ORKA-1 real-world upper bound).
+- ``clinic_timezone`` (default UTC, which each clinic should set): the zone in which "today" and the days of
+  the infusion windows are counted.
 - Re-evaluation due 7 days after the last induction infusion, maintenance interval 7-90 days: unverified
   placeholders (CANMAT 2021: no validated maintenance schedule); the clinic must confirm them.
 """
@@ -24,6 +26,8 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class WeightBasis(enum.Enum):
@@ -73,6 +77,15 @@ class ProtocolSettings:
     reevaluation_days_after_induction: int = 7
     maintenance_min_interval_days: int = 7
     maintenance_max_interval_days: int = 90
+    clinic_timezone: str = "UTC"  # IANA name, e.g. America/New_York: what "today" and a window's day mean
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.clinic_timezone)
+
+    def clinic_date(self, moment: datetime) -> date:
+        """The calendar day ``moment`` falls on at the clinic (a UTC date is tomorrow in California's evening)."""
+        return moment.astimezone(self.zone).date()
 
     def validate(self) -> None:
         """Raise ValueError naming the first inconsistent setting (checked once at start-up)."""
@@ -121,6 +134,10 @@ class ProtocolSettings:
             1 <= self.maintenance_min_interval_days <= self.maintenance_max_interval_days,
             "maintenance intervals must satisfy 1 <= maintenance_min_interval_days <= maintenance_max_interval_days",
         )
+        try:
+            self.zone
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"clinic_timezone {self.clinic_timezone!r} is not an IANA time zone name") from None
 
 
 def induction_span_days(infusion_count: int, infusions_per_week: int) -> int:

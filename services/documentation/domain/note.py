@@ -1,0 +1,312 @@
+"""The procedure note: generated as plain text from the session record, reviewed (edited) and signed by the
+clinician. A signed note never changes: an amendment is a new version that names the one it replaces."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from services.documentation.domain.checks import require_aware, require_text
+from services.documentation.domain.errors import (
+    DocumentationInputError,
+    SignedNoteImmutable,
+    TransitionNotAllowed,
+)
+from services.documentation.domain.order import ActiveOrder
+from services.documentation.domain.records import JsonRecord
+from services.documentation.domain.session import ENDED_STATUSES, Session
+from services.documentation.domain.vitals import VitalsReading
+
+
+class NoteStatus(enum.Enum):
+    DRAFT = "draft"
+    SIGNED = "signed"
+
+
+@dataclass(frozen=True)
+class ProcedureNote(JsonRecord):
+    """One version of the note; ``replaces_note_id`` names the signed version an amendment replaces."""
+
+    note_id: str
+    session_id: str
+    patient_id: str
+    version: int
+    text: str
+    drafted_by: str
+    drafted_at: datetime
+    status: NoteStatus = NoteStatus.DRAFT
+    signed_by: str = ""
+    signed_at: datetime | None = None
+    replaces_note_id: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("note_id", "session_id", "patient_id", "text", "drafted_by"):
+            require_text(name, getattr(self, name))
+        require_aware("drafted_at", self.drafted_at)
+        if isinstance(self.version, bool) or not isinstance(self.version, int) or self.version < 1:
+            raise DocumentationInputError("version", f"must be 1 or more, got {self.version!r}")
+        if (self.version > 1) != bool(self.replaces_note_id):
+            raise DocumentationInputError("replaces_note_id", "an amendment (version > 1) names the note it replaces")
+        if self.status is NoteStatus.SIGNED:
+            require_text("signed_by", self.signed_by)
+            if self.signed_at is None:
+                raise DocumentationInputError("signed_at", "required on a signed note")
+            require_aware("signed_at", self.signed_at)
+
+    @property
+    def is_signed(self) -> bool:
+        return self.status is NoteStatus.SIGNED
+
+
+def draft_note(session: Session, order: ActiveOrder, note_id: str, by: str, at: datetime) -> ProcedureNote:
+    """The first version, generated from a session that has ended (discharged, aborted or deferred)."""
+    if session.status not in ENDED_STATUSES:
+        raise TransitionNotAllowed(f"the note is written once the session has ended (it is {session.status.value})")
+    return ProcedureNote(
+        note_id=note_id,
+        session_id=session.session_id,
+        patient_id=session.patient_id,
+        version=1,
+        text=generate_note(session, order),
+        drafted_by=by,
+        drafted_at=at,
+    )
+
+
+def edit_note(note: ProcedureNote, text: str) -> ProcedureNote:
+    """The clinician's review changes the draft's text; a signed note raises ``SignedNoteImmutable``."""
+    if note.is_signed:
+        raise SignedNoteImmutable(f"note {note.note_id} is signed and cannot be edited; amend it instead")
+    require_text("text", text)
+    return replace(note, text=text)
+
+
+def sign_note(note: ProcedureNote, signer: str, at: datetime) -> ProcedureNote:
+    if note.is_signed:
+        raise SignedNoteImmutable(f"note {note.note_id} is already signed")
+    require_text("signer", signer)
+    require_aware("at", at)
+    if at < note.drafted_at:
+        raise DocumentationInputError("at", "a note cannot be signed before it was drafted")
+    return replace(note, status=NoteStatus.SIGNED, signed_by=signer, signed_at=at)
+
+
+def amend_note(note: ProcedureNote, new_note_id: str, text: str, by: str, at: datetime) -> ProcedureNote:
+    """A new draft version that replaces the signed ``note`` (which itself stays as it was)."""
+    if not note.is_signed:
+        raise TransitionNotAllowed(f"note {note.note_id} is a draft: edit it instead of amending")
+    if new_note_id == note.note_id:
+        raise DocumentationInputError("new_note_id", "an amendment needs its own id")
+    return ProcedureNote(
+        note_id=new_note_id,
+        session_id=note.session_id,
+        patient_id=note.patient_id,
+        version=note.version + 1,
+        text=text,
+        drafted_by=by,
+        drafted_at=at,
+        replaces_note_id=note.note_id,
+    )
+
+
+def generate_note(session: Session, order: ActiveOrder) -> str:
+    """The plain-text note: indication and dose as the order gives them, times, pre-check, administration,
+    vitals with peaks, alerts and actions, events, CADSS, adverse events and discharge criteria."""
+    if order.order_id != session.order_id:
+        raise DocumentationInputError(
+            "order.order_id", f"session {session.session_id} belongs to order {session.order_id}"
+        )
+    sections = [
+        _header(session, order),
+        _times(session),
+        _pre_check(session),
+        _administration(session),
+        _vitals(session),
+        _alerts_and_events(session),
+        _cadss(session),
+        _adverse_events(session),
+        _discharge(session),
+    ]
+    return "\n\n".join(section for section in sections if section) + "\n"
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.isoformat(timespec="minutes") if moment else "—"
+
+
+def _vitals_text(reading: VitalsReading) -> str:
+    parts = []
+    if reading.has_blood_pressure:
+        parts.append(f"BP {reading.blood_pressure_text()}")
+    if reading.heart_rate_per_min is not None:
+        parts.append(f"HR {reading.heart_rate_per_min}/min")
+    if reading.spo2_percent is not None:
+        parts.append(f"SpO2 {reading.spo2_percent:g}%")
+    if reading.respiratory_rate_per_min is not None:
+        parts.append(f"RR {reading.respiratory_rate_per_min}/min")
+    return ", ".join(parts)
+
+
+def _header(session: Session, order: ActiveOrder) -> str:
+    lines = [
+        "KETAMINE INFUSION PROCEDURE NOTE",
+        f"Order {order.order_id}, series {order.series_id}, infusion {session.occurrence_number} of "
+        f"{order.infusion_count}; session {session.session_id} ({session.status.value})",
+        f"Indication: {order.indication or 'not stated in the order'}",
+        f"Ordered dose: {order.dose_mg_per_kg:g} mg/kg = {order.dose_mg:g} mg IV over {order.duration_min} min "
+        f"at {order.rate_ml_per_h:g} mL/h",
+        f"Dose calculation (as given in the order): {order.dose_calculation_text or 'not given'}",
+    ]
+    if order.signed_by:
+        lines.append(f"Ordered by: {order.signed_by}")
+    return "\n".join(lines)
+
+
+def _times(session: Session) -> str:
+    lines = ["Times:"]
+    for transition in session.transitions:
+        line = f"  {transition.to_status.value}: {_when(transition.at)} by {transition.by}"
+        if transition.reason:
+            line += f" (reason: {transition.reason})"
+        lines.append(line)
+    if len(lines) == 1:
+        lines.append("  none recorded")
+    return "\n".join(lines)
+
+
+def _pre_check(session: Session) -> str:
+    if not session.pre_checks:
+        return ""
+    lines = ["Pre-infusion check:"]
+    for number, attempt in enumerate(session.pre_checks, start=1):
+        confirmations = attempt.confirmations
+        lines.append(
+            f"  Check {number} at {_when(attempt.checked_at)} by {attempt.checked_by}: {_vitals_text(attempt.reading)}"
+            f" — {attempt.result.outcome.value}"
+        )
+        confirmed = [
+            ("fasting", confirmations.fasting_confirmed),
+            ("ride home", confirmations.ride_home_confirmed),
+            ("no new contraindication", confirmations.no_new_contraindication_since_intake),
+            ("no new interacting drug", confirmations.no_new_interacting_drug_since_intake),
+        ]
+        lines.append(
+            "    "
+            + "; ".join(f"{what} {'confirmed' if ok else 'NOT confirmed'}" for what, ok in confirmed)
+            + f"; pregnancy check {confirmations.pregnancy_check.value}"
+        )
+        if confirmations.findings:
+            lines.append(f"    findings: {confirmations.findings}")
+        lines.append(f"    weight {attempt.order_weight_kg:g} kg at order, {attempt.latest_weight_kg:g} kg latest")
+        result = attempt.result
+        for reason in result.vital_sign_holds + result.recheck_reasons + result.confirmation_holds:
+            lines.append(f"    hold: {reason}")
+        if result.dose_recalculation:
+            lines.append(f"    {result.dose_recalculation.describe()}")
+        if attempt.override:
+            lines.append(
+                f"    override by {attempt.override.overridden_by} at {_when(attempt.override.overridden_at)}: "
+                f"{attempt.override.reason}"
+            )
+    return "\n".join(lines)
+
+
+def _administration(session: Session) -> str:
+    record = session.administration
+    if record is None:
+        return "Administration: not recorded" if session.infusion_started_at else ""
+    lines = [
+        "Administration:",
+        f"  Started {_when(record.started_at)}, stopped {_when(record.stopped_at)}; "
+        f"pump running {record.running_min:.0f} min, paused {record.paused_min:.0f} min",
+        "  Rates: " + "; ".join(f"{c.rate_ml_per_h:g} mL/h from {_when(c.at)}" for c in record.rate_changes),
+    ]
+    for pause in record.pauses:
+        lines.append(f"  Paused {_when(pause.paused_at)} to {_when(pause.resumed_at)}: {pause.reason}")
+    how = "entered" if record.totals_entered else "computed from pump rates and pauses"
+    lines.append(
+        f"  Given: {record.total_mg:.1f} mg in {record.total_ml:.1f} mL ({how}) at "
+        f"{record.concentration_mg_per_ml:g} mg/mL; ordered {record.ordered_dose_mg:g} mg "
+        f"({record.dose_deviation_percent:+.1f}%)"
+    )
+    if record.dose_discrepancy_reason:
+        lines.append(f"  Dose difference reason: {record.dose_discrepancy_reason}")
+    lines.append(f"  Ketamine lot {record.lot_number}, expiry {record.lot_expiry.isoformat()}")
+    return "\n".join(lines)
+
+
+def _vitals(session: Session) -> str:
+    lines = [f"Vitals: {len(session.readings)} flowsheet readings"]
+    if session.baseline_reading:
+        lines.append(f"  Baseline (pre-infusion): {_vitals_text(session.baseline_reading)}")
+    extremes = [  # (label, field, True for the highest / False for the lowest, unit)
+        ("Peak systolic", "systolic_mmhg", True, " mmHg"),
+        ("Peak diastolic", "diastolic_mmhg", True, " mmHg"),
+        ("Peak heart rate", "heart_rate_per_min", True, "/min"),
+        ("Lowest SpO2", "spo2_percent", False, "%"),
+    ]
+    for label, name, highest, unit in extremes:
+        measured = sorted((r for r in session.readings if getattr(r, name) is not None), key=lambda r: getattr(r, name))
+        if measured:
+            extreme = measured[-1] if highest else measured[0]
+            lines.append(f"  {label}: {getattr(extreme, name):g}{unit} at {_when(extreme.measured_at)}")
+    for reading in session.readings:
+        lines.append(f"  {_when(reading.measured_at)}: {_vitals_text(reading)}")
+    return "\n".join(lines)
+
+
+def _alerts_and_events(session: Session) -> str:
+    lines = []
+    for alert in session.alerts:
+        action = (
+            f"{alert.action.describe()} by {alert.action.taken_by} at {_when(alert.action.taken_at)}"
+            if alert.action
+            else "NO ACTION RECORDED"
+        )
+        lines.append(f"  Alert {_when(alert.raised_at)}: {'; '.join(alert.crossings)} — {action}")
+    for event in session.events:
+        coded = f" [{event.code_display or event.code}]" if event.code else ""
+        lines.append(f"  Event {_when(event.occurred_at)}{coded}: {event.text}")
+    return "\n".join(["Alerts and events:"] + lines) if lines else "Alerts and events: none"
+
+
+def _cadss(session: Session) -> str:
+    if not session.cadss:
+        return "CADSS: not rated"
+    lines = ["CADSS:"]
+    for assessment in session.cadss:
+        lines.append(
+            f"  {assessment.timepoint_text()} ({_when(assessment.assessed_at)}): {assessment.form.value} total "
+            f"{assessment.total}/{assessment.form.max_total}"
+        )
+    return "\n".join(lines)
+
+
+def _adverse_events(session: Session) -> str:
+    if not session.adverse_events:
+        return "Adverse events: none"
+    lines = ["Adverse events:"]
+    for event in session.adverse_events:
+        line = (
+            f"  {event.label()}: {event.severity.value}{', serious' if event.serious else ''}, onset "
+            f"{_when(event.onset_at)}, outcome {event.outcome.value}"
+        )
+        if event.action_taken:
+            line += f"; action: {event.action_taken}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _discharge(session: Session) -> str:
+    record = session.discharge_record
+    if record is None:
+        return ""
+    lines = [
+        f"Discharge criteria (assessed {_when(record.assessment.assessed_at)} by {record.assessment.assessed_by}):"
+    ]
+    for criterion in record.criteria:
+        lines.append(f"  [{'met' if criterion.met else 'NOT MET'}] {criterion.name}: {criterion.detail}")
+    if record.override_reason:
+        lines.append(f"  Discharged despite failing criteria by {record.discharged_by}: {record.override_reason}")
+    return "\n".join(lines)

@@ -1,0 +1,73 @@
+"""Session's administration record → MedicationAdministration.
+
+R4 MedicationAdministration has no lot or expiry element, so the drug lot travels as a contained Medication
+(``batch.lotNumber``, ``batch.expirationDate``) referenced from ``medicationReference``: the lot belongs to this
+administration only and is never a stand-alone resource the EHR should store. ``request`` names the order by its
+Ketalink identifier. ``dosage.dose`` is the total mg given and ``dosage.rateQuantity`` the actual mean pump rate
+(mL/h) while running; the rate changes and pauses are in ``dosage.text`` and ``note``.
+"""
+
+from __future__ import annotations
+
+from services.documentation.domain.errors import DocumentationInputError
+from services.documentation.domain.order import ActiveOrder
+from services.documentation.domain.session import Session, SessionStatus
+from services.documentation.translators import references
+from shared.fhir.codes import KETAMINE_100MG_PER_ML_INJECTION, ROUTE_INTRAVENOUS
+from shared.fhir.datatypes import (
+    FhirJson,
+    codeable_concept,
+    fhir_date,
+    identifier,
+    instant,
+    quantity,
+    reference_by_identifier,
+)
+from shared.fhir.validate import validate_resource
+
+CONTAINED_MEDICATION_ID = "ketamine-lot"
+_DECIMALS = 2
+
+
+def medication_administration_from_session(session: Session, order: ActiveOrder) -> FhirJson:
+    record = session.administration
+    if record is None:
+        raise DocumentationInputError("administration", "no administration recorded for this session")
+    stopped_early = session.status is SessionStatus.ABORTED and any(
+        t.from_status is SessionStatus.INFUSING and t.to_status is SessionStatus.ABORTED for t in session.transitions
+    )
+    rates_text = "; ".join(f"{c.rate_ml_per_h:g} mL/h from {instant(c.at)}" for c in record.rate_changes)
+    notes = [f"Paused {instant(p.paused_at)} to {instant(p.resumed_at)}: {p.reason}" for p in record.pauses]
+    if record.dose_discrepancy_reason:
+        notes.append(f"Dose differs from the order ({order.dose_mg:g} mg): {record.dose_discrepancy_reason}")
+    resource: FhirJson = {
+        "resourceType": "MedicationAdministration",
+        "contained": [
+            {
+                "resourceType": "Medication",
+                "id": CONTAINED_MEDICATION_ID,
+                "identifier": [identifier(references.DRUG_LOT_KIND, record.lot_number)],
+                "code": codeable_concept(KETAMINE_100MG_PER_ML_INJECTION),
+                "batch": {"lotNumber": record.lot_number, "expirationDate": fhir_date(record.lot_expiry)},
+            }
+        ],
+        "identifier": [identifier(references.ADMINISTRATION_KIND, session.session_id)],
+        "status": "stopped" if stopped_early else "completed",
+        "medicationReference": {"reference": f"#{CONTAINED_MEDICATION_ID}"},
+        "subject": references.patient(session.patient_id),
+        "context": references.encounter(session.session_id),
+        "effectivePeriod": {"start": instant(record.started_at), "end": instant(record.stopped_at)},
+        "performer": [{"actor": references.person(record.recorded_by)}],
+        "request": reference_by_identifier("MedicationRequest", references.ORDER_KIND, session.order_id),
+        "dosage": {
+            "text": f"Pump rates: {rates_text}",
+            "route": codeable_concept(ROUTE_INTRAVENOUS),
+            "dose": quantity(round(record.total_mg, _DECIMALS), "mg"),
+            "rateQuantity": quantity(round(record.average_rate_ml_per_h, _DECIMALS), "mL/h"),
+        },
+    }
+    if stopped_early and session.end_reason:
+        resource["statusReason"] = [{"text": session.end_reason}]
+    if notes:
+        resource["note"] = [{"text": text} for text in notes]
+    return validate_resource(resource)

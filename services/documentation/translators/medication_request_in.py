@@ -1,0 +1,158 @@
+"""MedicationRequest from ``order-signed`` / ``order-changed`` (docs/contracts.md) → the order's dose fields.
+
+Reads the ``ordered`` dose-and-rate (mg/kg) and the ``calculated`` one (mg, mL/h), the duration (min), the series
+(basedOn CarePlan identifier) and the infusion count (numberOfRepeatsAllowed + 1). Anything else in the shape
+raises FhirMappingError naming the element."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from services.documentation.domain.errors import DocumentationInputError
+from services.documentation.domain.order import OrderStatus
+from services.documentation.domain.records import parse_aware_datetime
+from services.documentation.translators import references
+from services.documentation.translators.errors import FhirMappingError
+from shared.fhir.codes import KETAMINE_100MG_PER_ML_INJECTION, ROUTE_INTRAVENOUS, identifier_system
+from shared.fhir.datatypes import FhirJson, find_identifier, has_coding, read_quantity, reference_id
+from shared.fhir.validate import validate_resource
+
+_WHERE = "MedicationRequest"
+
+
+@dataclass(frozen=True)
+class OrderedInfusion:
+    order_id: str
+    series_id: str
+    patient_id: str
+    status: OrderStatus
+    dose_mg_per_kg: float
+    dose_mg: float
+    duration_min: int
+    rate_ml_per_h: float
+    infusion_count: int
+    dose_calculation_text: str
+    indication: str
+    signed_by: str
+    authored_at: datetime | None
+    weight_observation_reference: str
+
+
+def ordered_infusion_from_medication_request(medication_request: FhirJson) -> OrderedInfusion:
+    validate_resource(medication_request)
+    if medication_request.get("resourceType") != "MedicationRequest":
+        raise FhirMappingError(
+            "resourceType", f"expected MedicationRequest, got {medication_request.get('resourceType')}"
+        )
+    order_id = find_identifier(medication_request, references.ORDER_KIND)
+    if not order_id:
+        raise FhirMappingError(f"{_WHERE}.identifier", "no Ketalink order identifier")
+    if medication_request.get("intent") != "order":
+        raise FhirMappingError(f"{_WHERE}.intent", f"expected 'order', got {medication_request.get('intent')!r}")
+    if not has_coding(medication_request.get("medicationCodeableConcept"), KETAMINE_100MG_PER_ML_INJECTION):
+        raise FhirMappingError(f"{_WHERE}.medicationCodeableConcept", "not the ketamine product this service charts")
+    patient_id = reference_id(medication_request.get("subject"), "Patient")
+    if not patient_id:
+        raise FhirMappingError(f"{_WHERE}.subject", "expected a literal Patient reference")
+    dosage = (medication_request.get("dosageInstruction") or [None])[0]
+    if not dosage:
+        raise FhirMappingError(f"{_WHERE}.dosageInstruction", "required")
+    if not has_coding(dosage.get("route"), ROUTE_INTRAVENOUS):
+        raise FhirMappingError(f"{_WHERE}.dosageInstruction[0].route", "expected the intravenous route")
+    ordered = _dose_and_rate(dosage, "ordered")
+    calculated = _dose_and_rate(dosage, "calculated")
+    authored_on = medication_request.get("authoredOn")
+    return OrderedInfusion(
+        order_id=order_id,
+        series_id=_series_id(medication_request),
+        patient_id=patient_id,
+        status=_status(medication_request.get("status")),
+        dose_mg_per_kg=_required_quantity(ordered.get("doseQuantity"), "mg/kg", "doseAndRate[ordered].doseQuantity"),
+        dose_mg=_required_quantity(calculated.get("doseQuantity"), "mg", "doseAndRate[calculated].doseQuantity"),
+        duration_min=_duration_min(dosage),
+        rate_ml_per_h=_required_quantity(
+            calculated.get("rateQuantity"), "mL/h", "doseAndRate[calculated].rateQuantity"
+        ),
+        infusion_count=_infusion_count(medication_request),
+        dose_calculation_text=dosage.get("text", ""),
+        indication=_indication(medication_request),
+        signed_by=(medication_request.get("requester") or {}).get("display", ""),
+        authored_at=_authored_at(authored_on) if authored_on else None,
+        weight_observation_reference=_weight_reference(medication_request),
+    )
+
+
+def _status(status: str | None) -> OrderStatus:
+    try:
+        return OrderStatus(status)
+    except ValueError:
+        allowed = ", ".join(s.value for s in OrderStatus)
+        raise FhirMappingError(f"{_WHERE}.status", f"{status!r} is not one of {allowed}") from None
+
+
+def _series_id(medication_request: FhirJson) -> str:
+    for based_on in medication_request.get("basedOn") or []:
+        ident = based_on.get("identifier") or {}
+        if ident.get("system") == identifier_system(references.SERIES_KIND) and ident.get("value"):
+            return ident["value"]
+    raise FhirMappingError(f"{_WHERE}.basedOn", "no CarePlan reference by Ketalink series identifier")
+
+
+def _dose_and_rate(dosage: FhirJson, type_code: str) -> FhirJson:
+    for entry in dosage.get("doseAndRate") or []:
+        if any(c.get("code") == type_code for c in (entry.get("type") or {}).get("coding", [])):
+            return entry
+    raise FhirMappingError(f"{_WHERE}.dosageInstruction[0].doseAndRate", f"no entry of type {type_code}")
+
+
+def _required_quantity(value: FhirJson | None, unit: str, where: str) -> float:
+    try:
+        number = read_quantity(value, unit)
+    except ValueError as error:
+        raise FhirMappingError(f"{_WHERE}.dosageInstruction[0].{where}", str(error)) from None
+    if number is None:
+        raise FhirMappingError(f"{_WHERE}.dosageInstruction[0].{where}", "required")
+    return number
+
+
+def _duration_min(dosage: FhirJson) -> int:
+    repeat = (dosage.get("timing") or {}).get("repeat") or {}
+    where = f"{_WHERE}.dosageInstruction[0].timing.repeat"
+    if repeat.get("durationUnit") != "min":
+        raise FhirMappingError(f"{where}.durationUnit", f"expected 'min', got {repeat.get('durationUnit')!r}")
+    duration = repeat.get("duration")
+    if duration is None or float(duration) != int(duration):
+        raise FhirMappingError(f"{where}.duration", f"expected whole minutes, got {duration!r}")
+    return int(duration)
+
+
+def _infusion_count(medication_request: FhirJson) -> int:
+    repeats = (medication_request.get("dispenseRequest") or {}).get("numberOfRepeatsAllowed")
+    if repeats is None:
+        raise FhirMappingError(f"{_WHERE}.dispenseRequest.numberOfRepeatsAllowed", "required (infusions − 1)")
+    return int(repeats) + 1
+
+
+def _indication(medication_request: FhirJson) -> str:
+    for reason in medication_request.get("reasonCode") or []:
+        text = reason.get("text") or next((c.get("display") for c in reason.get("coding", []) if c.get("display")), "")
+        if text:
+            return text
+    return ""
+
+
+def _authored_at(text: str) -> datetime | None:
+    if len(text) <= len("YYYY-MM-DD"):
+        return None  # a date alone: keep no time rather than invent midnight in some zone
+    try:
+        return parse_aware_datetime(text, f"{_WHERE}.authoredOn")
+    except DocumentationInputError as error:
+        raise FhirMappingError(error.field, error.message) from None
+
+
+def _weight_reference(medication_request: FhirJson) -> str:
+    for info in medication_request.get("supportingInformation") or []:
+        if reference_id(info, "Observation"):
+            return info["reference"]
+    return ""

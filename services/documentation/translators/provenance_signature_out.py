@@ -1,0 +1,36 @@
+"""Signed note → Provenance carrying the clinician's signature: target the DocumentReference (by its Ketalink
+identifier), agent the signer as author, ``signature`` typed author's signature (1.2.840.10065.1.12.1.1).
+Provenance carries no Ketalink identifier (it records who did what; the target has one)."""
+
+from __future__ import annotations
+
+from services.documentation.domain.errors import TransitionNotAllowed
+from services.documentation.domain.note import ProcedureNote
+from services.documentation.translators import references
+from services.documentation.translators.codes import AUTHOR_PARTICIPANT, AUTHORS_SIGNATURE
+from shared.fhir.datatypes import FhirJson, codeable_concept, coding, instant, reference_by_identifier
+from shared.fhir.validate import validate_resource
+
+SIGNED_CONTENT_TYPE = "text/plain"
+
+
+def signature_provenance(note: ProcedureNote) -> FhirJson:
+    if not note.is_signed or note.signed_at is None:
+        raise TransitionNotAllowed(f"note {note.note_id} is not signed")
+    signed_at = instant(note.signed_at)
+    signer = references.person(note.signed_by)
+    resource: FhirJson = {
+        "resourceType": "Provenance",
+        "target": [reference_by_identifier("DocumentReference", references.NOTE_KIND, note.note_id)],
+        "recorded": signed_at,
+        "agent": [{"type": codeable_concept(AUTHOR_PARTICIPANT), "who": signer}],
+        "signature": [
+            {
+                "type": [coding(AUTHORS_SIGNATURE)],
+                "when": signed_at,
+                "who": signer,
+                "targetFormat": SIGNED_CONTENT_TYPE,
+            }
+        ],
+    }
+    return validate_resource(resource)

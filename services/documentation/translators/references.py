@@ -1,0 +1,40 @@
+"""Identifier kinds and references shared by the documentation translators, so every resource is keyed the same
+way (``shared.fhir.datatypes.identifier(kind, value)``) and a redelivered message updates instead of duplicating."""
+
+from __future__ import annotations
+
+from shared.fhir.datatypes import FhirJson, reference, reference_by_identifier
+
+ORDER_KIND = "order"  # MedicationRequest (orders service)
+SERIES_KIND = "series"  # CarePlan (orders service)
+SESSION_KIND = "infusion-session"  # Encounter: the visit
+INFUSION_KIND = "infusion"  # Procedure: the infusion
+ADMINISTRATION_KIND = "infusion-administration"  # MedicationAdministration
+DRUG_LOT_KIND = "drug-lot"  # contained Medication
+VITAL_SIGN_KIND = "vital-sign"  # vitals Observations
+CADSS_KIND = "cadss"  # CADSS Observation
+ALERT_KIND = "infusion-alert"  # Flag
+ADVERSE_EVENT_KIND = "adverse-event"  # AdverseEvent
+NOTE_KIND = "procedure-note"  # DocumentReference, one per note version
+
+
+def patient(patient_id: str) -> FhirJson:
+    return reference("Patient", patient_id)
+
+
+def person(name: str) -> FhirJson:
+    """Who did something, by display (the EHR resolves users; the orders contract does the same for requester)."""
+    return {"display": name}
+
+
+def encounter(session_id: str) -> FhirJson:
+    return reference_by_identifier("Encounter", SESSION_KIND, session_id)
+
+
+def administration(session_id: str) -> FhirJson:
+    return reference_by_identifier("MedicationAdministration", ADMINISTRATION_KIND, session_id)
+
+
+def child_value(session_id: str, *parts: str) -> str:
+    """Identifier value of a record inside a session: ``{session_id}/{part}/...``."""
+    return "/".join((session_id,) + parts)

@@ -1,0 +1,195 @@
+"""The eligibility decision: each rule lists its reasons; the outcome follows from their effects (decision.py).
+
+Rules: TRD per the clinic rule; absolute contraindication present → not eligible, unknown → review; relative
+present or unknown → review unless a clinician overrode it (then listed as information); any configured item
+not answered → review; interacting current drugs → review (or not eligible for blocking classes) unless
+overridden; consent refused or no ride-home agreement → not eligible, consent missing → review; high C-SSRS risk →
+the clinic's outcome (default review); PHQ-9 item 9 positive → review (setting); each missing required baseline
+part → review; no active MDD diagnosis on record → review (setting).
+"""
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+from services.intake.domain.baseline import BASELINE_PART_LABELS, BaselinePart
+from services.intake.domain.checks import require_aware
+from services.intake.domain.consent import ConsentDecision, ConsentSigner
+from services.intake.domain.contraindications import ContraindicationClass, Presence, contraindication_label
+from services.intake.domain.cssrs import CssrsRisk
+from services.intake.domain.decision import (
+    EligibilityDecision,
+    EligibilityOutcome,
+    Reason,
+    ReasonCode,
+    ReasonEffect,
+    outcome_of,
+)
+from services.intake.domain.errors import IntakeStateError
+from services.intake.domain.medications import interacting_drug_flags
+from services.intake.domain.model import Intake, IntakeStatus
+from services.intake.domain.overrides import ClinicianOverride, OverrideTarget
+from services.intake.domain.settings import IntakeSettings
+from services.intake.domain.trials import TrdAssessment, assess_trd
+
+INFO, REVIEW, BLOCK = ReasonEffect.INFO, ReasonEffect.REVIEW, ReasonEffect.BLOCK
+
+
+def decide_eligibility(intake: Intake, settings: IntakeSettings, now: datetime) -> Intake:
+    """The intake, decided at ``now``, with the outcome and every reason; refuses an already decided intake."""
+    if intake.status is not IntakeStatus.IN_PROGRESS:
+        raise IntakeStateError("the intake is already decided; reopen it to decide again")
+    require_aware(now, "now")
+    trd = assess_trd(intake.trials, settings) if intake.trials is not None else None
+    reasons = (
+        _trd_reasons(intake, trd)
+        + _contraindication_reasons(intake, settings)
+        + _interaction_reasons(intake, settings)
+        + _consent_reasons(intake)
+        + _suicidality_reasons(intake, settings)
+        + _baseline_reasons(intake, settings)
+        + _diagnosis_reasons(intake, settings)
+    )
+    decision = EligibilityDecision(outcome_of(reasons), reasons, now, trd)
+    return dataclasses.replace(intake, status=IntakeStatus.DECIDED, decision=decision)
+
+
+def _trd_reasons(intake: Intake, trd: TrdAssessment | None) -> tuple[Reason, ...]:
+    if trd is None:
+        return (Reason(ReasonCode.TRIALS_NOT_RECORDED, "Prior antidepressant trials not recorded", REVIEW),)
+    rule = (
+        f"rule: at least {trd.min_adequate_trials} adequate trials (adequate dose for at least "
+        f"{trd.min_adequate_trial_weeks:g} weeks) in the current episode without at least "
+        f"{trd.response_threshold_pct:g}% improvement"
+    )
+    counted = f"{trd.failed_adequate_trials} of {trd.adequate_trials} adequate trials without response"
+    if trd.meets_trd:
+        return (Reason(ReasonCode.TRD_MET, f"Treatment-resistant depression: {counted} ({rule})", INFO),)
+    return (Reason(ReasonCode.NOT_TRD, f"Not treatment-resistant: {counted} ({rule})", BLOCK),)
+
+
+def _contraindication_reasons(intake: Intake, settings: IntakeSettings) -> tuple[Reason, ...]:
+    screen = intake.contraindications
+    if screen is None:
+        return (Reason(ReasonCode.CONTRAINDICATION_SCREEN_NOT_RECORDED, "Contraindication screen not recorded",
+                       REVIEW),)
+    reasons: list[Reason] = []
+    for key in settings.absolute_contraindications + settings.relative_contraindications:
+        answer = screen.answer_for(key)
+        label = contraindication_label(key)
+        if answer is None:
+            reasons.append(Reason(ReasonCode.CONTRAINDICATION_NOT_ANSWERED, f"Not answered: {label}", REVIEW))
+        elif answer.presence is not Presence.ABSENT:
+            reasons.append(_present_or_unknown(key, label, answer.presence, intake, settings))
+    if not reasons:
+        reasons.append(Reason(ReasonCode.CONTRAINDICATION_SCREEN_CLEAR,
+                              "No contraindication present in the screen", INFO))
+    return tuple(reasons)
+
+
+def _present_or_unknown(key: str, label: str, presence: Presence, intake: Intake, settings: IntakeSettings) -> Reason:
+    present = presence is Presence.PRESENT
+    if settings.contraindication_class(key) is ContraindicationClass.ABSOLUTE:
+        if present:
+            return Reason(ReasonCode.ABSOLUTE_CONTRAINDICATION_PRESENT, f"Absolute contraindication: {label}", BLOCK)
+        return Reason(ReasonCode.ABSOLUTE_CONTRAINDICATION_UNKNOWN,
+                      f"Absolute contraindication not ruled out: {label}", REVIEW)
+    override = _override_for(intake, OverrideTarget.CONTRAINDICATION, key)
+    state = "present" if present else "unknown"
+    if override is not None:
+        return Reason(ReasonCode.RELATIVE_CONTRAINDICATION_OVERRIDDEN,
+                      f"Relative contraindication {state}: {label}; {_overridden(override)}", INFO)
+    if present:
+        return Reason(ReasonCode.RELATIVE_CONTRAINDICATION_PRESENT,
+                      f"Relative contraindication present without a clinician override: {label}", REVIEW)
+    return Reason(ReasonCode.RELATIVE_CONTRAINDICATION_UNKNOWN,
+                  f"Relative contraindication not ruled out: {label}", REVIEW)
+
+
+def _interaction_reasons(intake: Intake, settings: IntakeSettings) -> tuple[Reason, ...]:
+    if intake.medications is None:
+        return (Reason(ReasonCode.MEDICATIONS_NOT_RECORDED,
+                       "Medication list not recorded (interacting drugs not screened)", REVIEW),)
+    reasons = []
+    for flag in interacting_drug_flags(intake.medications, settings.interacting_drug_class_terms):
+        what = f"Interacting drug ({flag.drug_class}): {flag.drug_name}"
+        override = _override_for(intake, OverrideTarget.INTERACTING_DRUG_CLASS, flag.drug_class)
+        if flag.drug_class in settings.blocking_interacting_drug_classes:
+            reasons.append(Reason(ReasonCode.INTERACTING_DRUG_BLOCKING, f"{what} (blocking class)", BLOCK))
+        elif override is not None:
+            reasons.append(Reason(ReasonCode.INTERACTING_DRUG_OVERRIDDEN, f"{what}; {_overridden(override)}", INFO))
+        else:
+            reasons.append(Reason(ReasonCode.INTERACTING_DRUG, f"{what} needs review", REVIEW))
+    return tuple(reasons)
+
+
+def _consent_reasons(intake: Intake) -> tuple[Reason, ...]:
+    consent = intake.consent
+    if consent is None:
+        return (Reason(ReasonCode.CONSENT_MISSING, "Informed consent not recorded", REVIEW),)
+    if consent.decision is ConsentDecision.REFUSED:
+        return (Reason(ReasonCode.CONSENT_REFUSED, "Informed consent refused", BLOCK),)
+    signer = "the patient" if consent.signed_by is ConsentSigner.PATIENT else "a legal representative"
+    reasons = [Reason(ReasonCode.CONSENT_ON_FILE,
+                      f"Informed consent given by {signer} (consent text {consent.consent_text_version})", INFO)]
+    if not consent.ride_home_agreed:
+        reasons.append(Reason(ReasonCode.RIDE_HOME_NOT_AGREED,
+                              "No agreement to be taken home by a responsible adult", BLOCK))
+    return tuple(reasons)
+
+
+def _suicidality_reasons(intake: Intake, settings: IntakeSettings) -> tuple[Reason, ...]:
+    reasons = []
+    if intake.cssrs is not None and intake.cssrs.risk is CssrsRisk.HIGH:
+        effect = BLOCK if settings.cssrs_high_risk_outcome is EligibilityOutcome.NOT_ELIGIBLE else REVIEW
+        endorsed = ", ".join(item.value for item in intake.cssrs.endorsed_items())
+        reasons.append(Reason(ReasonCode.CSSRS_HIGH_RISK, f"C-SSRS screener high risk ({endorsed})", effect))
+    if intake.phq9 is not None and intake.phq9.suicidality_flag:
+        effect = REVIEW if settings.phq9_item9_positive_needs_review else INFO
+        score = intake.phq9.item_scores[-1]
+        reasons.append(Reason(ReasonCode.PHQ9_SUICIDALITY, f"PHQ-9 item 9 (suicidal thoughts) scored {score}", effect))
+    return tuple(reasons)
+
+
+def _baseline_reasons(intake: Intake, settings: IntakeSettings) -> tuple[Reason, ...]:
+    vitals = intake.vitals
+    recorded = {
+        BaselinePart.BLOOD_PRESSURE: vitals.blood_pressure,
+        BaselinePart.HEART_RATE: vitals.heart_rate_per_min,
+        BaselinePart.SPO2: vitals.spo2_pct,
+        BaselinePart.RESPIRATORY_RATE: vitals.respiratory_rate_per_min,
+        BaselinePart.WEIGHT: vitals.weight_kg,
+        BaselinePart.HEIGHT: vitals.height_cm,
+        BaselinePart.PHQ9: intake.phq9,
+        BaselinePart.MADRS: intake.madrs,
+        BaselinePart.CSSRS: intake.cssrs,
+    }
+    return tuple(
+        Reason(ReasonCode.BASELINE_MISSING, f"Baseline missing: {BASELINE_PART_LABELS[part]}", REVIEW)
+        for part in BaselinePart
+        if part.value in settings.required_baseline_parts and recorded[part] is None
+    )
+
+
+def _diagnosis_reasons(intake: Intake, settings: IntakeSettings) -> tuple[Reason, ...]:
+    if not settings.require_active_mdd_diagnosis:
+        return ()
+    if intake.conditions is None:
+        return (Reason(ReasonCode.MDD_NOT_ON_RECORD, "Conditions not read from the EHR (MDD diagnosis not checked)",
+                       REVIEW),)
+    has_mdd = any(
+        condition.is_active and any(condition.has_code(code) for code in settings.mdd_condition_codes)
+        for condition in intake.conditions
+    )
+    if has_mdd:
+        return ()
+    return (Reason(ReasonCode.MDD_NOT_ON_RECORD, "No active major depressive disorder diagnosis on record", REVIEW),)
+
+
+def _override_for(intake: Intake, target: OverrideTarget, key: str) -> ClinicianOverride | None:
+    return next((o for o in intake.overrides if o.target is target and o.key == key), None)
+
+
+def _overridden(override: ClinicianOverride) -> str:
+    return (f"overridden by {override.overridden_by} at {override.overridden_at.isoformat()}: "
+            f"{override.reason}")

@@ -1,0 +1,133 @@
+"""Orders placed in the EHR's CPOE: checked against the clinic protocol and the patient's eligibility, then either
+accepted (turned into a signed Ketalink order with its induction series) or rejected with every reason.
+
+Checks: status active and intent order; the drug is ketamine (RxNorm 238083) given IV (SNOMED 47625008); a
+weight-based dose whose mg/kg and duration are within the clinic's ranges (no override is possible through CPOE:
+above the clinic maximum the prescriber orders in Ketalink); a recent weight (and height/sex when the clinic doses
+on ideal/adjusted weight); the dose calculated from it within the clinic's cap; a stated mg dose that agrees with
+that calculation to within one rounding increment (otherwise the EHR used another weight); the number of infusions
+within the clinic's induction limits; eligibility and consent. Reasons name domain fields; the OperationOutcome
+translator maps them onto MedicationRequest paths.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from shared.fhir.codes import KETAMINE_100MG_PER_ML_INJECTION, ROUTE_INTRAVENOUS
+from services.orders.domain.body_weight import body_size_violations
+from services.orders.domain.dose import DoseCalculation, calculate_dose, dose_rule_violations, weight_violations
+from services.orders.domain.eligibility import EligibilityDecision, eligibility_violations
+from services.orders.domain.errors import OrdersInputError, Violation
+from services.orders.domain.lifecycle import create_order, sign_order
+from services.orders.domain.measurements import BodyHeight, BodyWeight, Sex
+from services.orders.domain.order import OrderSource, OrderWithSeries
+from services.orders.domain.prescribed import PrescribedInfusion
+from services.orders.domain.serial import current_moment
+from services.orders.domain.series import plan_induction
+from services.orders.domain.settings import ProtocolSettings
+
+ACCEPTED_INTENTS = ("order", "original-order")
+EHR_PRESCRIBER_FALLBACK = "EHR CPOE prescriber"
+
+
+@dataclass(frozen=True)
+class CpoeDecision:
+    accepted: bool
+    reasons: tuple[Violation, ...]  # empty when accepted
+    ehr_request_id: str | None
+    result: OrderWithSeries | None  # the signed order and its active series when accepted
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"accepted": self.accepted, "reasons": [r.to_dict() for r in self.reasons],
+                "ehr_request_id": self.ehr_request_id,
+                "result": None if self.result is None else self.result.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CpoeDecision:
+        result = None if data.get("result") is None else OrderWithSeries.from_dict(data["result"])
+        return cls(data["accepted"], tuple(Violation.from_dict(r) for r in data["reasons"]),
+                   data.get("ehr_request_id"), result)
+
+
+def check_cpoe_order(prescribed: PrescribedInfusion, eligibility: EligibilityDecision | None,
+                     weight: BodyWeight | None, height: BodyHeight | None, sex: Sex | None,
+                     settings: ProtocolSettings, now: datetime | None = None, start_date: date | None = None,
+                     order_id: str | None = None, series_id: str | None = None) -> CpoeDecision:
+    """Accept or reject an EHR order; never raises for a clinical reason (every reason is in the decision).
+
+    ``weight`` is the patient's latest weight in the EHR; the series starts on ``start_date`` (default: today at
+    the clinic) at the clinic's default frequency."""
+    now = current_moment(now)
+    reasons = _request_violations(prescribed) + eligibility_violations(eligibility, prescribed.patient_id)
+    calculation, dose_reasons = _calculation(prescribed, weight, height, sex, settings, now)
+    reasons += dose_reasons
+    series = None
+    try:
+        series = plan_induction(prescribed.patient_id, start_date or settings.clinic_date(now), settings,
+                                infusion_count=prescribed.infusion_count, series_id=series_id, now=now)
+    except OrdersInputError as error:
+        reasons += list(error.violations)
+    if reasons or calculation is None or series is None:
+        return CpoeDecision(False, tuple(reasons), prescribed.ehr_request_id, None)
+    prescriber = prescribed.requester or EHR_PRESCRIBER_FALLBACK
+    draft = create_order(prescribed.patient_id, eligibility, calculation, series, prescriber, settings, now=now,
+                         order_id=order_id, source=OrderSource.EHR_CPOE, ehr_request_id=prescribed.ehr_request_id)
+    signed = sign_order(draft, eligibility, prescriber, settings, now=now)
+    return CpoeDecision(True, (), prescribed.ehr_request_id, signed)
+
+
+def _calculation(prescribed: PrescribedInfusion, weight: BodyWeight | None, height: BodyHeight | None,
+                 sex: Sex | None, settings: ProtocolSettings,
+                 now: datetime) -> tuple[DoseCalculation | None, list[Violation]]:
+    """Our own calculation of the ordered mg/kg from the latest weight, with every reason it cannot be made or
+    does not match what the order states."""
+    reasons = weight_violations(weight, now, settings) + body_size_violations(settings.weight_basis, height, sex)
+    if prescribed.mg_per_kg is None or prescribed.duration_min is None:
+        return None, reasons  # _request_violations names what is missing
+    rule_violations = dose_rule_violations(prescribed.mg_per_kg, prescribed.duration_min, None, settings)
+    if reasons or rule_violations:
+        return None, reasons + rule_violations
+    try:
+        calculation = calculate_dose(weight, height, sex, settings, mg_per_kg=prescribed.mg_per_kg,
+                                     duration_min=int(prescribed.duration_min), now=now)
+    except OrdersInputError as error:
+        return None, list(error.violations)
+    return calculation, _stated_dose_violations(prescribed, calculation, settings)
+
+
+def _request_violations(prescribed: PrescribedInfusion) -> list[Violation]:
+    violations = []
+    if prescribed.status != "active":
+        violations.append(Violation("status", f"only an active order can be accepted, not {prescribed.status!r}"))
+    if prescribed.intent not in ACCEPTED_INTENTS:
+        violations.append(Violation("intent", f"only an order can be accepted, not intent {prescribed.intent!r}"))
+    drug = KETAMINE_100MG_PER_ML_INJECTION
+    if (prescribed.medication_system, prescribed.medication_code) != (drug.system, drug.code):
+        violations.append(Violation("medication", f"the medication must be {drug.display} (RxNorm {drug.code})"))
+    route = ROUTE_INTRAVENOUS
+    if (prescribed.route_system, prescribed.route_code) != (route.system, route.code):
+        violations.append(Violation("route", "the route must be intravenous (SNOMED CT 47625008)"))
+    if prescribed.mg_per_kg is None:
+        violations.append(Violation("mg_per_kg", "the order has no weight-based dose in mg/kg"))
+    if prescribed.duration_min is None:
+        violations.append(Violation("duration_min", "the order has no infusion duration"))
+    return violations
+
+
+def _stated_dose_violations(prescribed: PrescribedInfusion, calculation: DoseCalculation,
+                            settings: ProtocolSettings) -> list[Violation]:
+    """The clinic's cap cannot silently lower an EHR order, so a dose over it (calculated or stated) rejects it;
+    a stated dose more than one rounding increment from ours means the EHR used another weight."""
+    cap_mg = settings.dose_cap_mg
+    stated_mg = prescribed.dose_mg
+    stated_over_cap = cap_mg is not None and stated_mg is not None and stated_mg > cap_mg
+    if calculation.cap_applied or stated_over_cap:
+        over_mg = stated_mg if stated_over_cap else calculation.unrounded_dose_mg
+        return [Violation("dose_mg", f"{over_mg:.1f} mg is above the clinic's dose cap of {cap_mg:g} mg; "
+                                     "re-order within the cap")]
+    if stated_mg is not None and abs(stated_mg - calculation.dose_mg) > settings.dose_rounding_mg:
+        return [Violation("dose_mg", f"the order states {stated_mg:g} mg but {prescribed.mg_per_kg:g} mg/kg "
+                                     f"of the latest weight gives {calculation.dose_mg:g} mg")]
+    return []

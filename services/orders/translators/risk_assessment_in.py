@@ -1,0 +1,47 @@
+"""The intake's eligibility RiskAssessment (``intake-eligibility-decided``) → EligibilityDecision without consent
+(``consent_on_file`` False until the Consent is read: see eligibility_in)."""
+from __future__ import annotations
+
+from typing import Any
+
+from shared.fhir.codes import KETALINK_LOCAL
+from shared.fhir.datatypes import find_identifier, has_coding
+from services.orders.domain.eligibility import EligibilityDecision, EligibilityStatus
+from services.orders.translators.codes import KETAMINE_ELIGIBILITY, KIND_ELIGIBILITY
+from services.orders.translators.errors import FhirMappingError
+from services.orders.translators.reading import moment, patient_id_of, validated
+
+_USABLE_STATUSES = ("final", "amended", "corrected")
+
+
+def eligibility_from_risk_assessment(risk_assessment: dict[str, Any]) -> EligibilityDecision:
+    """Patient id (subject), intake id (identifier kind eligibility), outcome code and decided-at
+    (occurrenceDateTime). Raises FhirMappingError for anything missing or not the contract's."""
+    resource = validated(risk_assessment, "RiskAssessment")
+    if not has_coding(resource.get("code"), KETAMINE_ELIGIBILITY):
+        raise FhirMappingError("RiskAssessment.code", "expected ketalink-local#ketamine-eligibility")
+    if resource.get("status") not in _USABLE_STATUSES:
+        raise FhirMappingError("RiskAssessment.status", f"a {resource.get('status')!r} assessment cannot be used")
+    intake_id = find_identifier(resource, KIND_ELIGIBILITY)
+    if not intake_id:
+        raise FhirMappingError("RiskAssessment.identifier", "the Ketalink eligibility identifier is missing")
+    return EligibilityDecision(
+        patient_id=patient_id_of(resource.get("subject"), "RiskAssessment.subject"),
+        intake_id=intake_id,
+        status=_outcome(resource),
+        consent_on_file=False,
+        decided_at=moment(resource.get("occurrenceDateTime"), "RiskAssessment.occurrenceDateTime"),
+    )
+
+
+def _outcome(resource: dict[str, Any]) -> EligibilityStatus:
+    path = "RiskAssessment.prediction[0].outcome"
+    predictions = resource.get("prediction") or []
+    codings = ((predictions[0].get("outcome") or {}).get("coding") or []) if predictions else []
+    for coding in codings:
+        if coding.get("system") == KETALINK_LOCAL:
+            try:
+                return EligibilityStatus(coding.get("code"))
+            except ValueError:
+                raise FhirMappingError(path, f"unknown eligibility outcome {coding.get('code')!r}") from None
+    raise FhirMappingError(path, "a ketalink-local eligible | not-eligible | needs-review outcome is required")
