@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from shared.fhir.client import FhirClient
+from tests.support.containers import docker_available, hapi_container, kafka_container
 from tests.support.processes import ManagedProcess, ehr_sandbox, tansu_broker
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -49,6 +50,11 @@ def broker(log_dir: Path) -> Iterator[Broker]:
     if external:
         yield Broker(external, None)
         return
+    if docker_available():
+        os.environ["KETALINK_TEST_BROKER"] = "kafka"  # Apache Kafka: sessions of 6 s or more
+        with kafka_container() as bootstrap:
+            yield Broker(bootstrap, None)
+        return
     process, bootstrap = tansu_broker(log_dir)
     process.start()
     yield Broker(bootstrap, process)
@@ -57,11 +63,18 @@ def broker(log_dir: Path) -> Iterator[Broker]:
 
 @pytest.fixture(scope="session")
 def ehr(log_dir: Path, broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ehr]:
+    """The EHR: the sandbox's own FHIR server, or HAPI FHIR (testcontainers) / ``EHR_FHIR_BASE_URL`` with the
+    sandbox process seeding it and playing the integration engine in front of it."""
+    data_dir = tmp_path_factory.mktemp("ehr")
     external = os.environ.get("EHR_FHIR_BASE_URL")
-    if external:
-        yield Ehr(external, None)
+    if external or not docker_available():
+        process, base_url = ehr_sandbox(log_dir, data_dir, broker.bootstrap, external)
+        process.start()
+        yield Ehr(base_url, process)
+        process.stop()
         return
-    process, base_url = ehr_sandbox(log_dir, tmp_path_factory.mktemp("ehr"), broker.bootstrap)
-    process.start()
-    yield Ehr(base_url, process)
-    process.stop()
+    with hapi_container() as hapi_url:
+        process, base_url = ehr_sandbox(log_dir, data_dir, broker.bootstrap, hapi_url)
+        process.start()
+        yield Ehr(base_url, process)
+        process.stop()

@@ -31,6 +31,9 @@ class SandboxSettings:
     data_dir: str = "var/ehr"
     seed: bool = True
     run_engine: bool = True
+    # Set to use another FHIR server (HAPI FHIR, a vendor sandbox): no local server is started, and this process
+    # only seeds it (unless EHR_SANDBOX_SEED=false) and plays the integration engine in front of it.
+    fhir_base_url: str = ""
 
     def validate(self) -> None:
         if not 1 <= self.port <= 65535:
@@ -44,9 +47,14 @@ def main() -> None:
     except SettingsError as error:
         sys.exit(f"ehr-sandbox: configuration error: {error}")
     data_dir = Path(sandbox.data_dir)
-    server = start_fhir_server(sekmet_settings(sandbox.host, sandbox.port, data_dir))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = None
+    if sandbox.fhir_base_url:
+        base_url = sandbox.fhir_base_url.rstrip("/")
+    else:
+        server = start_fhir_server(sekmet_settings(sandbox.host, sandbox.port, data_dir))
+        base_url = f"http://{sandbox.host}:{sandbox.port}/fhir"
     configure_logging("ehr-sandbox")  # after SEKMET, which configures logging of its own
-    base_url = f"http://{sandbox.host}:{sandbox.port}/fhir"
     fhir = FhirClient(base_url)
     if sandbox.seed:
         patient_ids = seed(fhir)
@@ -65,7 +73,8 @@ def main() -> None:
     stopped.wait()
     if runtime:
         runtime.stop_worker()
-    server.should_exit = True
+    if server is not None:
+        server.should_exit = True
 
 
 if __name__ == "__main__":

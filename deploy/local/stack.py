@@ -36,11 +36,14 @@ def stack_environment(environ: dict[str, str]) -> tuple[dict[str, str], list[str
         env["KAFKA_BOOTSTRAP_SERVERS"] = f"127.0.0.1:{broker_port}"
         processes.append("broker")
     urls["broker"] = f"kafka://{env['KAFKA_BOOTSTRAP_SERVERS']}"
-    if not environ.get("EHR_FHIR_BASE_URL"):
+    if environ.get("EHR_FHIR_BASE_URL"):
+        # Another FHIR server: the sandbox process only seeds it and plays the integration engine in front of it.
+        env["EHR_SANDBOX_FHIR_BASE_URL"] = environ["EHR_FHIR_BASE_URL"]
+    else:
         ehr_port = choose_port(environ.get("EHR_SANDBOX_PORT"), DEFAULT_PORTS["ehr"])
         env["EHR_SANDBOX_PORT"] = str(ehr_port)
         env["EHR_FHIR_BASE_URL"] = f"http://127.0.0.1:{ehr_port}/fhir"
-        processes.append("ehr")
+    processes.append("ehr")
     urls["ehr"] = env["EHR_FHIR_BASE_URL"]
     for service in SERVICES:
         key = f"{service.upper()}_PORT"

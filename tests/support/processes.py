@@ -105,11 +105,16 @@ def tansu_broker(log_dir: Path) -> tuple[ManagedProcess, str]:
     return process, f"127.0.0.1:{port}"
 
 
-def ehr_sandbox(log_dir: Path, data_dir: Path, bootstrap: str) -> tuple[ManagedProcess, str]:
+def ehr_sandbox(log_dir: Path, data_dir: Path, bootstrap: str,
+                external_fhir_base_url: str | None = None) -> tuple[ManagedProcess, str]:
+    """The sandbox process: its own FHIR server, or only seed + integration engine in front of an external one."""
     port = free_port()
     env = base_environment() | {"EHR_SANDBOX_PORT": str(port), "EHR_SANDBOX_DATA_DIR": str(data_dir),
                                 "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
     base_url = f"http://127.0.0.1:{port}/fhir"
+    if external_fhir_base_url:
+        env["EHR_SANDBOX_FHIR_BASE_URL"] = external_fhir_base_url
+        base_url = external_fhir_base_url
     log_path = log_dir / "ehr.log"
     start_offset = log_path.stat().st_size if log_path.exists() else 0
 
