@@ -37,10 +37,9 @@ class Ehr:
 
 @pytest.fixture(scope="session")
 def log_dir() -> Path:
-    path = ARTIFACTS / "logs"
+    """This run's server logs (test-artifacts/logs/<pid>/), kept for reading after a failure."""
+    path = ARTIFACTS / "logs" / str(os.getpid())
     path.mkdir(parents=True, exist_ok=True)
-    for old in path.glob("*.log"):
-        old.unlink()
     return path
 
 

@@ -1,23 +1,29 @@
 """The hospital's integration engine, as the sandbox plays it: applies the FHIR messages the services publish to
 the FHIR store and answers each with a response message.
 
-Each message becomes one atomic FHIR transaction: a conditional update on the resource's Ketalink identifier
-(create if absent, update if present, never a second copy) and a PUT of the Provenance by its deterministic id.
-References by identifier are resolved to the EHR's literal ids first; one that does not resolve yet is a transient
-error (the message it comes from may still be on its way). A message the store refuses gets a fatal-error response
-with the store's OperationOutcome; a store that is down gets nothing yet: the message is retried.
+Each message becomes one atomic FHIR transaction. Every Ketalink resource is written with ``PUT Type/{id}`` under an
+id derived from its Ketalink identifier (update-as-create), so a message applied twice never makes a second copy,
+and this needs no search parameter the server might lack (SEKMET has no ``identifier`` search on RiskAssessment).
+The Provenance is PUT under its id derived from the message id. A reference by identifier points at a resource of
+the same message (its fullUrl) or at the derived id of one sent earlier; if that one is not in the store yet, the
+message is retried (it may still be on its way). A message the store refuses gets a fatal-error response with the
+store's OperationOutcome; a store that is down gets nothing yet: the message is retried.
 """
 from __future__ import annotations
 
 import json
 import logging
+import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from shared.events.consumer import PermanentError, TransientError
 from shared.events.topics import EHR_RESPONSES
-from shared.fhir.client import FhirClient, FhirError, FhirInvalid, FhirPreconditionFailed, FhirUnavailable
+from shared.fhir.client import (
+    FhirClient, FhirError, FhirInvalid, FhirNotFound, FhirPreconditionFailed, FhirUnavailable,
+)
 from shared.fhir.codes import IDENTIFIER_BASE
 from shared.fhir.datatypes import FhirJson
 from shared.fhir.messaging import Message, ResponseCode, build_response
@@ -25,6 +31,14 @@ from shared.runtime import ServiceRuntime
 from shared.web import operation_outcome
 
 log = logging.getLogger(__name__)
+
+EHR_ID_NAMESPACE = uuid.UUID("0b7e3c52-8d0e-4f0c-9a57-2f6c1f0e5d11")
+Resolver = Callable[[str, str, str], str]
+
+
+def ehr_resource_id(system: str, value: str) -> str:
+    """The store id of the resource that carries the Ketalink identifier ``system|value``."""
+    return str(uuid.uuid5(EHR_ID_NAMESPACE, f"{system}|{value}"))
 
 
 class IntegrationEngine:
@@ -54,41 +68,61 @@ class IntegrationEngine:
         self._runtime.publish(conn, EHR_RESPONSES, patient_key, response)
 
     def _resolve_identifier(self, resource_type: str, system: str, value: str) -> str:
+        """The literal reference of a resource sent in an earlier message, once it is in the store."""
+        reference = f"{resource_type}/{ehr_resource_id(system, value)}"
         try:
-            found = self._fhir.search(resource_type, {"identifier": f"{system}|{value}", "_count": 2})
+            self._fhir.read(resource_type, ehr_resource_id(system, value))
+        except FhirNotFound:
+            raise TransientError(f"{resource_type} with identifier {system}|… not in the store yet") from None
         except FhirUnavailable as error:
             raise TransientError(str(error)) from None
-        if len(found) == 1:
-            return f"{resource_type}/{found[0]['id']}"
-        if not found:
-            raise TransientError(f"{resource_type} with identifier {system}|… not found yet")
-        raise PermanentError(f"several {resource_type} resources carry the identifier {system}|…")
+        return reference
 
 
-def build_transaction(message: Message, resolve: Any) -> FhirJson:
-    """The transaction bundle that applies ``message``'s resources (pure apart from ``resolve``)."""
-    entries = []
+def build_transaction(message: Message, resolve_earlier: Resolver) -> FhirJson:
+    """The transaction bundle that applies ``message``'s resources (pure apart from ``resolve_earlier``)."""
+    in_message: dict[tuple[str, str, str], str] = {}
+    resources = []
     for entry in message.bundle["entry"][1:]:
         resource = json.loads(json.dumps(entry["resource"]))
+        resources.append((entry["fullUrl"], resource))
+        ketalink_identifier = _ketalink_identifier(resource)
+        if ketalink_identifier is not None:
+            key = (resource["resourceType"], ketalink_identifier["system"], ketalink_identifier["value"])
+            in_message[key] = entry["fullUrl"]
+
+    def resolve(resource_type: str, system: str, value: str) -> str:
+        return in_message.get((resource_type, system, value)) or resolve_earlier(resource_type, system, value)
+
+    entries = []
+    for full_url, resource in resources:
         _resolve_references(resource, resolve)
         resource_type = resource["resourceType"]
         if resource_type == "Provenance":
             request = {"method": "PUT", "url": f"Provenance/{resource['id']}"}
         else:
-            ketalink_identifier = next((i for i in resource.get("identifier", [])
-                                        if str(i.get("system", "")).startswith(IDENTIFIER_BASE)), None)
+            ketalink_identifier = _ketalink_identifier(resource)
             if ketalink_identifier is None:
                 raise PermanentError(f"{resource_type} has no Ketalink identifier, so it cannot be applied once only")
-            resource.pop("id", None)
-            request = {"method": "PUT", "url": f"{resource_type}?identifier="
-                                              f"{ketalink_identifier['system']}|{ketalink_identifier['value']}"}
-        entries.append({"fullUrl": entry["fullUrl"], "resource": resource, "request": request})
+            resource["id"] = ehr_resource_id(ketalink_identifier["system"], ketalink_identifier["value"])
+            request = {"method": "PUT", "url": f"{resource_type}/{resource['id']}"}
+        entries.append({"fullUrl": full_url, "resource": resource, "request": request})
     if not entries:
         raise PermanentError("the message has no resources to apply")
     return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
 
 
-def _resolve_references(node: Any, resolve: Any) -> None:
+def _ketalink_identifier(resource: FhirJson) -> FhirJson | None:
+    """The resource's Ketalink identifier; ``identifier`` is a list on most resources, a single one on some
+    (QuestionnaireResponse)."""
+    identifiers = resource.get("identifier") or []
+    if isinstance(identifiers, dict):
+        identifiers = [identifiers]
+    return next((i for i in identifiers if isinstance(i, dict)
+                 and str(i.get("system", "")).startswith(IDENTIFIER_BASE) and i.get("value")), None)
+
+
+def _resolve_references(node: Any, resolve: Resolver) -> None:
     """Give every identifier-only Reference (``{type, identifier}``) its literal ``reference``."""
     if isinstance(node, dict):
         if ("identifier" in node and "reference" not in node and isinstance(node.get("type"), str)
@@ -105,7 +139,7 @@ def _patient_key(message: Message) -> str:
     for resource in message.resources:
         subject = resource.get("subject") or resource.get("patient") or {}
         reference = subject.get("reference", "") if isinstance(subject, dict) else ""
-        if reference.startswith("Patient/"):
+        if isinstance(reference, str) and reference.startswith("Patient/"):
             return reference.split("/", 1)[1]
     return "unknown"
 

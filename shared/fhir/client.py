@@ -60,12 +60,15 @@ class FhirClient:
         bundle = self._request("GET", resource_type, params=params).json()
         found: list[FhirJson] = []
         while True:
-            found += [e["resource"] for e in bundle.get("entry", [])
-                      if e.get("search", {}).get("mode", "match") == "match" and "resource" in e]
+            found += _matches(bundle)
             next_url = next((link["url"] for link in bundle.get("link", []) if link.get("relation") == "next"), None)
             if not next_url:
                 return found
             bundle = self._request("GET", next_url).json()
+
+    def search_first_page(self, resource_type: str, params: dict[str, Any]) -> list[FhirJson]:
+        """Only the first page: for "the latest one" searches (``_sort=-date&_count=1``), never the whole history."""
+        return _matches(self._request("GET", resource_type, params=params).json())
 
     def capabilities(self) -> FhirJson:
         return self._request("GET", "metadata").json()
@@ -112,6 +115,11 @@ class FhirClient:
 
     def _sleep(self, attempt: int) -> None:
         time.sleep(self._backoff_s * 2 ** (attempt - 1))
+
+
+def _matches(bundle: FhirJson) -> list[FhirJson]:
+    return [e["resource"] for e in bundle.get("entry", [])
+            if e.get("search", {}).get("mode", "match") == "match" and "resource" in e]
 
 
 def _error_for(response: requests.Response) -> FhirError:

@@ -1,7 +1,7 @@
 """The integration engine's translation of a message into one FHIR transaction (pure, no servers)."""
 import pytest
 
-from deploy.ehr_sandbox.integration_engine import build_transaction
+from deploy.ehr_sandbox.integration_engine import build_transaction, ehr_resource_id
 from shared.events.consumer import PermanentError
 from shared.fhir.datatypes import identifier, reference_by_identifier
 from shared.fhir.messaging import build_message, parse_message
@@ -26,10 +26,9 @@ def test_resources_become_conditional_updates_and_references_are_resolved():
     transaction = build_transaction(message, resolve)
     administration, provenance = transaction["entry"]
     assert transaction["type"] == "transaction"
-    assert administration["request"] == {
-        "method": "PUT",
-        "url": "MedicationAdministration?identifier=https://ketalink.example.org/fhir/identifier/administration|a1"}
-    assert "id" not in administration["resource"]  # the EHR keeps its own ids
+    store_id = ehr_resource_id("https://ketalink.example.org/fhir/identifier/administration", "a1")
+    assert administration["request"] == {"method": "PUT", "url": f"MedicationAdministration/{store_id}"}
+    assert administration["resource"]["id"] == store_id  # derived from the identifier: a second PUT is no copy
     assert administration["resource"]["request"]["reference"] == "MedicationRequest/ehr-42"
     assert resolved == [("MedicationRequest", "https://ketalink.example.org/fhir/identifier/order", "o1")]
     assert provenance["request"] == {"method": "PUT", "url": f"Provenance/{provenance['resource']['id']}"}
@@ -42,3 +41,26 @@ def test_a_resource_without_a_ketalink_identifier_is_refused():
     message = parse_message(build_message("session-completed", "urn:t", [administration]))
     with pytest.raises(PermanentError, match="no Ketalink identifier"):
         build_transaction(message, lambda *_: "MedicationRequest/x")
+
+
+def test_references_to_resources_of_the_same_message_use_their_full_url():
+    care_plan = {"resourceType": "CarePlan", "identifier": [identifier("series", "s1")], "status": "active",
+                 "intent": "plan", "subject": {"reference": "Patient/p1"}}
+    request = {"resourceType": "MedicationRequest", "identifier": [identifier("order", "o1")], "status": "active",
+               "intent": "order", "medicationCodeableConcept": {"text": "ketamine"},
+               "subject": {"reference": "Patient/p1"}, "basedOn": [reference_by_identifier("CarePlan", "series", "s1")]}
+    message = parse_message(build_message("order-signed", "urn:t", [request, care_plan]))
+
+    def no_earlier_resources(*_):
+        raise AssertionError("a resource of the same message must not be looked up in the store")
+
+    transaction = build_transaction(message, no_earlier_resources)
+    assert transaction["entry"][0]["resource"]["basedOn"][0]["reference"] == transaction["entry"][1]["fullUrl"]
+
+
+def test_a_single_identifier_as_on_questionnaire_response_is_read():
+    response = {"resourceType": "QuestionnaireResponse", "identifier": identifier("phq9", "q1"),
+                "status": "completed", "subject": {"reference": "Patient/p1"}}
+    transaction = build_transaction(parse_message(build_message("x", "urn:t", [response])), lambda *_: "")
+    assert transaction["entry"][0]["request"]["url"] == (
+        f"QuestionnaireResponse/{ehr_resource_id('https://ketalink.example.org/fhir/identifier/phq9', 'q1')}")
