@@ -43,6 +43,7 @@ class ServiceSettings:
     log_level: str = "INFO"
     run_worker: bool = True  # the web process also runs the consumer and outbox relay (local stack)
     ehr_timeout_s: float = 10.0
+    consumer_group: str = ""  # default ketalink-<service>; every replica of one service shares it
 
     def validate(self) -> None:
         if not self.ehr_fhir_base_url.startswith(("http://", "https://")):
@@ -93,7 +94,8 @@ class ServiceRuntime:
 
             def consumer_factory():  # type: ignore[no-untyped-def]
                 self.ensure_topics()
-                return create_consumer(self.kafka, f"ketalink-{self.name}", topics, f"ketalink-{self.name}")
+                group = self.settings.consumer_group or f"ketalink-{self.name}"
+                return create_consumer(self.kafka, group, topics, f"ketalink-{self.name}")
 
             self.consumer = ConsumerLoop(processor, consumer_factory,
                                          lambda: create_producer(self.kafka, f"ketalink-{self.name}-dlq"),

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -131,6 +132,8 @@ def service(name: str, log_dir: Path, data_dir: Path, bootstrap: str, ehr_base_u
             extra_env: dict[str, str] | None = None) -> tuple[ManagedProcess, str]:
     port = free_port()
     env = base_environment() | {
+        # A group of its own: a fresh database must not inherit offsets another test's instance committed.
+        "CONSUMER_GROUP": f"ketalink-{name}-{uuid.uuid4().hex[:8]}",
         "HTTP_PORT": str(port), "DATABASE_URL": f"sqlite:///{data_dir / f'{name}.db'}",
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "EHR_FHIR_BASE_URL": ehr_base_url, **(extra_env or {})}
     base_url = f"http://127.0.0.1:{port}"
