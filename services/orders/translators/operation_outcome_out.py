@@ -30,6 +30,7 @@ CPOE_EXPRESSIONS = {
     "height": "MedicationRequest.subject",
     "sex": "MedicationRequest.subject",
     "eligibility": "MedicationRequest.subject",
+    "patient_id": "MedicationRequest.subject",  # unknown to the EHR, or a series already running
 }
 
 

@@ -1,0 +1,137 @@
+"""The orders HTTP API (Flask + OpenAPI at ``/openapi.json``). Views are thin: body model → command → service
+layer → JSON. Errors become OperationOutcomes here, by kind: bad input 400, unknown order 404, conflicts 409,
+refusals by the protocol or the EHR's data 422, EHR unreachable 503 (``transient``)."""
+from __future__ import annotations
+
+from flask import Flask, jsonify
+
+from shared.api import Api
+from shared.db import StaleRecordError
+from shared.fhir.client import FhirError, FhirUnavailable
+from shared.web import ReadyCheck, install, outcome_response
+from services.orders.domain.errors import (
+    EligibilityRefusedError, IllegalTransitionError, OrdersInputError, StaleWeightError,
+)
+from services.orders.errors import ActiveSeriesError, OrderNotFoundError, UnknownPatientError
+from services.orders.handlers import OrdersService
+from services.orders.request_models import (
+    CancelBody, CreateOrderBody, DosePreviewBody, HoldBody, ResumeBody, SignBody,
+)
+from services.orders.translators.errors import FhirMappingError
+from services.orders.views import eligibility_view, order_view, patient_series_view, preview_view
+
+DESCRIPTION = ("Weight-based IV ketamine infusion orders and their treatment series. Signed, held, resumed and "
+               "cancelled orders are published to the EHR as FHIR messages on ketalink.orders.events.")
+ORDER_CHANGE_ERRORS = (400, 404, 409, 422)
+
+
+def create_app(service: OrdersService, api: Api, ready_checks: dict[str, ReadyCheck]) -> Flask:
+    app = Flask("ketalink-orders")
+    _declare_operations(api, service)
+    api.install(app)
+    install(app, ready_checks)
+    _answer_errors(app)
+    return app
+
+
+def _declare_operations(api: Api, service: OrdersService) -> None:
+    settings = service.settings
+
+    @api.operation("/dose-preview", "POST", summary="Calculate a dose from the EHR's latest weight (nothing is "
+                   "written)", body=DosePreviewBody, errors=(400, 422, 503), tag="dose")
+    def preview_dose(body: DosePreviewBody):  # type: ignore[no-untyped-def]
+        """Every input (weight and when it was measured, basis, mg/kg, cap, concentration, rounding) and the
+        text the prescriber checks. 422 when the weight is missing or older than the clinic's window."""
+        return jsonify(preview_view(body.patient_id, service.preview_dose(body.to_command())))
+
+    @api.operation("/orders", "POST", summary="Create a draft order with its induction series",
+                   body=CreateOrderBody, success_status=201, errors=(400, 409, 422, 503), tag="orders",
+                   idempotent=True)
+    def create_order(body: CreateOrderBody):  # type: ignore[no-untyped-def]
+        """Refused (422, every reason) unless the patient's latest intake decision is eligible with consent on
+        file and the weight is recent; 409 while the patient has a signed series."""
+        current = service.create_order(body.to_command())
+        return jsonify(order_view(current, settings)), 201, {"Location": f"/orders/{current.order.order_id}"}
+
+    @api.operation("/orders/<order_id>/sign", "POST", summary="Sign a draft order (publishes order-signed)",
+                   body=SignBody, errors=ORDER_CHANGE_ERRORS, tag="orders", idempotent=True)
+    def sign_order(order_id: str, body: SignBody):  # type: ignore[no-untyped-def]
+        return jsonify(order_view(service.sign_order(body.to_command(order_id)), settings))
+
+    @api.operation("/orders/<order_id>/hold", "POST", summary="Put an active order on hold (order-changed)",
+                   body=HoldBody, errors=ORDER_CHANGE_ERRORS, tag="orders", idempotent=True)
+    def hold_order(order_id: str, body: HoldBody):  # type: ignore[no-untyped-def]
+        return jsonify(order_view(service.hold_order(body.to_command(order_id)), settings))
+
+    @api.operation("/orders/<order_id>/resume", "POST", summary="Resume an order on hold (order-changed)",
+                   body=ResumeBody, errors=ORDER_CHANGE_ERRORS, tag="orders", idempotent=True)
+    def resume_order(order_id: str, body: ResumeBody):  # type: ignore[no-untyped-def]
+        return jsonify(order_view(service.resume_order(body.to_command(order_id)), settings))
+
+    @api.operation("/orders/<order_id>/cancel", "POST", summary="Cancel an order; its series is revoked "
+                   "(order-cancelled once signed)", body=CancelBody, errors=ORDER_CHANGE_ERRORS, tag="orders",
+                   idempotent=True)
+    def cancel_order(order_id: str, body: CancelBody):  # type: ignore[no-untyped-def]
+        return jsonify(order_view(service.cancel_order(body.to_command(order_id)), settings))
+
+    @api.operation("/orders/<order_id>", "GET", summary="An order with its calculation, history and series",
+                   errors=(404,), tag="orders")
+    def get_order(order_id: str):  # type: ignore[no-untyped-def]
+        return jsonify(order_view(service.get_order(order_id), settings))
+
+    @api.operation("/patients/<patient_id>/series", "GET", summary="The patient's treatment series",
+                   errors=(), tag="patients")
+    def patient_series(patient_id: str):  # type: ignore[no-untyped-def]
+        """Oldest first: phase, status, counts, each infusion's window and when re-evaluation is due."""
+        return jsonify(patient_series_view(patient_id, service.patient_orders(patient_id), settings))
+
+    @api.operation("/patients/<patient_id>/eligibility", "GET",
+                   summary="The patient's latest intake eligibility decision", errors=(404,), tag="patients")
+    def patient_eligibility(patient_id: str):  # type: ignore[no-untyped-def]
+        decision = service.patient_eligibility(patient_id)
+        if decision is None:
+            missing = "no intake eligibility decision is on file for the patient"
+            return outcome_response(404, [("patient_id", missing)], "not-found")
+        return jsonify(eligibility_view(decision))
+
+
+def _answer_errors(app: Flask) -> None:
+    """Domain and EHR errors → OperationOutcome; Flask picks the most specific handler for each exception."""
+
+    @app.errorhandler(OrdersInputError)
+    def _input(error: OrdersInputError):  # type: ignore[no-untyped-def]
+        status, code = _status_of(error)
+        return outcome_response(status, [(v.field, v.message) for v in error.violations], code)
+
+    @app.errorhandler(UnknownPatientError)
+    def _unknown_patient(error: UnknownPatientError):  # type: ignore[no-untyped-def]
+        return outcome_response(422, [("patient_id", str(error))], "not-found")
+
+    @app.errorhandler(OrderNotFoundError)
+    def _unknown_order(error: OrderNotFoundError):  # type: ignore[no-untyped-def]
+        return outcome_response(404, [("order_id", str(error))], "not-found")
+
+    @app.errorhandler(StaleRecordError)
+    def _concurrent(_error: StaleRecordError):  # type: ignore[no-untyped-def]
+        return outcome_response(409, [("", "the order was changed by another request; reload it and try again")],
+                                "conflict")
+
+    @app.errorhandler(FhirUnavailable)
+    def _ehr_down(_error: FhirUnavailable):  # type: ignore[no-untyped-def]
+        return outcome_response(503, [("", "the EHR cannot be reached; nothing was written, try again later")],
+                                "transient")
+
+    @app.errorhandler(FhirError)
+    def _ehr_refused(error: FhirError):  # type: ignore[no-untyped-def]
+        return outcome_response(502, [("", f"the EHR refused a read (HTTP {error.status}); nothing was written")],
+                                "exception")
+
+
+def _status_of(error: OrdersInputError) -> tuple[int, str]:
+    if isinstance(error, (IllegalTransitionError, ActiveSeriesError)):
+        return 409, "conflict"
+    if isinstance(error, (EligibilityRefusedError, StaleWeightError)):
+        return 422, "business-rule"
+    if isinstance(error, FhirMappingError):  # the EHR's own data cannot be used (e.g. a weight in grams)
+        return 422, "processing"
+    return 400, "invalid"

@@ -1,0 +1,43 @@
+"""Wiring of the orders service: clinic protocol settings (``ORDERS_*``), the service layer, the Flask app and the
+Kafka handlers. Nothing happens at import; ``build`` is called by ``__main__``, ``wsgi`` and ``worker``."""
+from __future__ import annotations
+
+import sys
+
+from flask import Flask
+
+from shared.api import Api
+from shared.config import SettingsError, load_settings
+from shared.events.consumer import Handler
+from shared.runtime import ServiceRuntime
+from services.orders.api import DESCRIPTION, create_app
+from services.orders.domain.settings import ProtocolSettings
+from services.orders.handlers import OrdersService
+from services.orders.translators.message_out import EVENT_CANCELLED, EVENT_CHANGED, EVENT_SIGNED
+
+EVENT_ELIGIBILITY_DECIDED = "intake-eligibility-decided"  # ketalink.intake.events
+EVENT_CPOE_ORDER_PLACED = "cpoe-order-placed"  # ehr.events
+API_VERSION = "1.0.0"
+
+
+def build(runtime: ServiceRuntime) -> tuple[Flask, dict[str, Handler]]:
+    service = OrdersService(runtime, protocol_settings())
+    api = Api("Ketalink orders", API_VERSION, DESCRIPTION, runtime.engine)
+    app = create_app(service, api, {"database": runtime.check_database})
+    handlers: dict[str, Handler] = {
+        EVENT_ELIGIBILITY_DECIDED: service.on_eligibility_decided,
+        EVENT_CPOE_ORDER_PLACED: service.on_cpoe_order_placed,
+        # ehr.responses: the EHR's answers to our order messages carry the event code they answer.
+        EVENT_SIGNED: service.on_ehr_response,
+        EVENT_CHANGED: service.on_ehr_response,
+        EVENT_CANCELLED: service.on_ehr_response,
+    }
+    return app, handlers
+
+
+def protocol_settings() -> ProtocolSettings:
+    """The clinic's protocol from ``ORDERS_*``; a bad value stops the process with a message naming it."""
+    try:
+        return load_settings(ProtocolSettings, "ORDERS_")
+    except SettingsError as error:
+        sys.exit(f"orders: configuration error: {error}")

@@ -1,0 +1,67 @@
+"""What the orders service reads from the EHR's FHIR API before it calculates a dose: the patient (does it exist,
+which sex for the Devine formula), the most recent usable body weight and, when the weight basis needs it, the
+most recent height. Each resource goes through its translator-in, so lb and inches arrive as kg and cm.
+
+Errors: ``UnknownPatientError`` when the EHR has no such Patient; FhirUnavailable (EHR down) and the other
+FhirError types pass through for the caller to answer (503 / retry); FhirMappingError when a resource cannot be
+used (e.g. a weight in a unit that cannot be converted)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from shared.fhir.client import FhirClient, FhirNotFound
+from shared.fhir.codes import BODY_HEIGHT, BODY_WEIGHT, Code
+from shared.fhir.datatypes import FhirJson
+from services.orders.domain.measurements import BodyHeight, BodyWeight, Sex
+from services.orders.domain.settings import WeightBasis
+from services.orders.errors import UnknownPatientError
+from services.orders.translators.codes import USABLE_OBSERVATION_STATUSES
+from services.orders.translators.observation_height_in import body_height_from_observation
+from services.orders.translators.observation_weight_in import body_weight_from_observation
+from services.orders.translators.patient_in import patient_sex
+
+
+@dataclass(frozen=True)
+class PatientFacts:
+    """The inputs of a dose calculation as the EHR holds them now; weight/height None when none is recorded."""
+
+    patient_id: str
+    sex: Sex
+    weight: BodyWeight | None
+    height: BodyHeight | None
+
+
+def read_patient_facts(ehr: FhirClient, patient_id: str, weight_basis: WeightBasis) -> PatientFacts:
+    """Height is read only for the ideal and adjusted bases, so a height the EHR holds in an unusable form never
+    blocks a dose on actual body weight."""
+    try:
+        patient = ehr.read("Patient", patient_id)
+    except FhirNotFound:
+        raise UnknownPatientError(patient_id) from None
+    sex = patient_sex(patient)
+    weight_resource = latest_observation(ehr, patient_id, BODY_WEIGHT)
+    weight = body_weight_from_observation(weight_resource) if weight_resource else None
+    height = None
+    if weight_basis is not WeightBasis.ACTUAL:
+        height_resource = latest_observation(ehr, patient_id, BODY_HEIGHT)
+        height = body_height_from_observation(height_resource) if height_resource else None
+    return PatientFacts(patient_id, sex, weight, height)
+
+
+def latest_observation(ehr: FhirClient, patient_id: str, code: Code) -> FhirJson | None:
+    """The patient's most recent Observation with ``code`` that may be used (final, amended or corrected: an
+    entered-in-error weight must never be dosed from), newest first, one result."""
+    params = {"subject": f"Patient/{patient_id}", "code": f"{code.system}|{code.code}",
+              "status": ",".join(USABLE_OBSERVATION_STATUSES), "_sort": "-date", "_count": 1}
+    matches = _first_page(ehr, "Observation", params)
+    return matches[0] if matches else None
+
+
+def _first_page(ehr: FhirClient, resource_type: str, params: dict[str, Any]) -> list[FhirJson]:
+    """The matches on the first page only. ``FhirClient.search`` follows every ``next`` link, which for
+    ``_count=1`` would fetch the patient's whole weight history one resource per request; until the shared client
+    offers a one-page search this uses its request plumbing (retries, typed errors) directly."""
+    bundle = ehr._request("GET", resource_type, params=params).json()  # private: see the docstring
+    return [entry["resource"] for entry in bundle.get("entry", [])
+            if entry.get("search", {}).get("mode", "match") == "match" and "resource" in entry]

@@ -1,0 +1,279 @@
+"""The orders service layer: each function reads what it needs (EHR first, outside the SQL transaction), asks the
+pure domain, then writes the record and its outbox event in one ``runtime.transaction()``. HTTP requests and Kafka
+messages end up here alike; domain errors pass through for the caller to answer (4xx, or a response message).
+
+Kafka handlers run inside the consumer's transaction (``conn``), which also records the message id, so a
+redelivered message changes nothing. They ignore response messages: ``ehr.responses`` carries the EHR's answers
+under the event code of the message answered (e.g. ``intake-eligibility-decided`` answered to intake)."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy.engine import Connection
+
+from shared.events.consumer import PermanentError, TransientError
+from shared.events.topics import ORDERS_EVENTS
+from shared.fhir.client import FhirError, FhirUnavailable
+from shared.fhir.datatypes import reference_id
+from shared.fhir.messaging import Message, ResponseCode
+from shared.runtime import ServiceRuntime
+from services.orders.commands import ChangeOrder, CreateOrder, OverrideRequest, PreviewDose
+from services.orders.domain import lifecycle
+from services.orders.domain.cpoe import CpoeDecision, check_cpoe_order
+from services.orders.domain.dose import DoseCalculation, DoseOverride, calculate_dose
+from services.orders.domain.eligibility import EligibilityDecision, eligibility_violations
+from services.orders.domain.errors import (
+    EligibilityRefusedError, OrdersInputError, StaleWeightError, Violation,
+)
+from services.orders.domain.order import OrderWithSeries
+from services.orders.domain.prescribed import PrescribedInfusion
+from services.orders.domain.serial import current_moment
+from services.orders.domain.series import plan_induction
+from services.orders.domain.settings import ProtocolSettings, WeightBasis
+from services.orders.ehr_reads import PatientFacts, read_patient_facts
+from services.orders.errors import ActiveSeriesError, UnknownPatientError
+from services.orders.messages import cpoe_response_message, cpoe_unreadable_response, order_event_message
+from services.orders.repository import OrdersRepository
+from services.orders.translators.eligibility_in import eligibility_from_resources
+from services.orders.translators.medication_request_in import prescribed_infusion
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Clock = Callable[[], datetime]
+OrderStep = Callable[[Connection, OrderWithSeries, datetime], OrderWithSeries]
+
+
+class OrdersService:
+    def __init__(self, runtime: ServiceRuntime, settings: ProtocolSettings,
+                 repository: OrdersRepository | None = None, clock: Clock | None = None):
+        self._runtime = runtime
+        self.settings = settings
+        self._repo = repository or OrdersRepository()
+        self._clock = clock
+
+    # --- HTTP: dose and orders -------------------------------------------------------------------------------
+    def preview_dose(self, command: PreviewDose) -> DoseCalculation:
+        """The calculation an order would carry now; nothing is written."""
+        settings = self._settings_for(command.weight_basis)
+        facts = self._facts(command.patient_id, settings)
+        now = self._now()
+        return calculate_dose(facts.weight, facts.height, facts.sex, settings,
+                              override=_override(command.override, now), mg_per_kg=command.mg_per_kg,
+                              duration_min=command.duration_min, now=now)
+
+    def create_order(self, command: CreateOrder) -> OrderWithSeries:
+        """A draft order with its draft induction series. Refused, with every reason at once, unless the patient's
+        latest eligibility is eligible with consent on file, the weight is recent and the dose and schedule are
+        within the protocol; refused (409) while the patient has a signed series."""
+        settings = self._settings_for(command.weight_basis)
+        facts = self._facts(command.patient_id, settings)
+        now = self._now()
+        override = _override(command.override, now)
+        with self._runtime.transaction() as conn:
+            self._refuse_second_series(conn, command.patient_id)
+            eligibility = self._repo.eligibility(conn, command.patient_id)
+            refusals = eligibility_violations(eligibility, command.patient_id)
+            calculation, dose_problems = _attempt(lambda: calculate_dose(
+                facts.weight, facts.height, facts.sex, settings, override=override, mg_per_kg=command.mg_per_kg,
+                duration_min=command.duration_min, now=now))
+            series, series_problems = _attempt(lambda: plan_induction(
+                command.patient_id, command.start_date, settings, infusions_per_week=command.infusions_per_week,
+                infusion_count=command.infusion_count, now=now))
+            _raise_all(refusals, dose_problems + series_problems)
+            assert calculation is not None and series is not None  # no problems means both were made
+            current = lifecycle.create_order(command.patient_id, eligibility, calculation, series,
+                                             command.created_by, settings, now=now)
+            self._repo.add_order(conn, current)
+        log.info("order created", extra={"order_id": current.order.order_id, "patient_id": command.patient_id})
+        return current
+
+    def sign_order(self, command: ChangeOrder) -> OrderWithSeries:
+        """draft → active; re-checks eligibility, consent and the weight's age, and that no other series runs."""
+        def sign(conn: Connection, current: OrderWithSeries, now: datetime) -> OrderWithSeries:
+            eligibility = self._repo.eligibility(conn, current.order.patient_id)
+            signed = lifecycle.sign_order(current, eligibility, command.by, self.settings, now=now)
+            self._refuse_second_series(conn, current.order.patient_id, except_order_id=current.order.order_id)
+            return signed
+
+        return self._change(command.order_id, sign)
+
+    def hold_order(self, command: ChangeOrder) -> OrderWithSeries:
+        return self._change(command.order_id, lambda _conn, current, now: lifecycle.hold_order(
+            current, command.by, command.reason or "", now=now))
+
+    def resume_order(self, command: ChangeOrder) -> OrderWithSeries:
+        return self._change(command.order_id, lambda _conn, current, now: lifecycle.resume_order(
+            current, command.by, now=now, reason=command.reason))
+
+    def cancel_order(self, command: ChangeOrder) -> OrderWithSeries:
+        return self._change(command.order_id, lambda _conn, current, now: lifecycle.cancel_order(
+            current, command.by, command.reason or "", now=now))
+
+    # --- HTTP: reads -----------------------------------------------------------------------------------------
+    def get_order(self, order_id: str) -> OrderWithSeries:
+        with self._runtime.engine.connect() as conn:
+            return self._repo.get_order(conn, order_id).current
+
+    def patient_orders(self, patient_id: str) -> list[OrderWithSeries]:
+        with self._runtime.engine.connect() as conn:
+            return self._repo.orders_for_patient(conn, patient_id)
+
+    def patient_eligibility(self, patient_id: str) -> EligibilityDecision | None:
+        with self._runtime.engine.connect() as conn:
+            return self._repo.eligibility(conn, patient_id)
+
+    # --- Kafka -----------------------------------------------------------------------------------------------
+    def on_eligibility_decided(self, message: Message, conn: Connection) -> None:
+        """Keep the patient's latest intake decision; a malformed message is dead-lettered with the reason."""
+        if message.response_to is not None:
+            return
+        try:
+            decision = eligibility_from_resources(message.resources)
+        except OrdersInputError as error:
+            raise PermanentError(f"intake-eligibility-decided cannot be read: {error}") from None
+        kept = self._repo.save_eligibility(conn, decision)
+        log.info("eligibility received", extra={"message_id": message.message_id, "patient_id": decision.patient_id,
+                                                "outcome": decision.status.value, "kept": kept})
+
+    def on_cpoe_order_placed(self, message: Message, conn: Connection) -> None:
+        """Check an EHR CPOE ketamine order against the protocol, the patient's eligibility and the EHR's latest
+        weight; answer ``ok`` (and publish the new series' order-signed message) or ``fatal-error`` with every
+        reason. The same EHR request accepted before is answered again without a second order."""
+        if message.response_to is not None:
+            return
+        request = message.first("MedicationRequest")
+        if request is None:
+            raise PermanentError("cpoe-order-placed carries no MedicationRequest")
+        patient_key = reference_id(request.get("subject"), "Patient") or "unknown"
+        try:
+            prescribed = prescribed_infusion(request)
+        except OrdersInputError as error:
+            self._answer(conn, patient_key, cpoe_unreadable_response(message, error, self._source))
+            self._log_cpoe(message, ResponseCode.FATAL_ERROR)
+            return
+        accepted_before = (self._repo.cpoe_order_id(conn, prescribed.ehr_request_id)
+                           if prescribed.ehr_request_id else None)
+        if accepted_before is not None:
+            current = self._repo.get_order(conn, accepted_before).current
+            decision = CpoeDecision(True, (), prescribed.ehr_request_id, current)
+            self._answer(conn, patient_key, cpoe_response_message(message, decision, self._source))
+            self._log_cpoe(message, ResponseCode.OK, current.order.order_id, repeated=True)
+            return
+        decision = self._check_cpoe(conn, prescribed)
+        self._answer(conn, patient_key, cpoe_response_message(message, decision, self._source))
+        if decision.accepted and decision.result is not None:
+            self._repo.add_order(conn, decision.result)
+            if prescribed.ehr_request_id:
+                self._repo.remember_cpoe(conn, prescribed.ehr_request_id, decision.result)
+            self._publish_order_event(conn, decision.result)
+        self._log_cpoe(message, ResponseCode.OK if decision.accepted else ResponseCode.FATAL_ERROR,
+                       decision.result.order.order_id if decision.result else None)
+
+    def on_ehr_response(self, message: Message, conn: Connection) -> None:
+        """The EHR's answer to one of our order messages: a refusal needs a person, so it is logged as a warning."""
+        if message.response_to is None:
+            return
+        level = logging.WARNING if message.response_code is ResponseCode.FATAL_ERROR else logging.INFO
+        log.log(level, "EHR answered an order message", extra={
+            "message_id": message.response_to, "event_code": message.event_code,
+            "response": None if message.response_code is None else message.response_code.value})
+
+    # --- internals -------------------------------------------------------------------------------------------
+    @property
+    def _source(self) -> str:
+        return self._runtime.source_endpoint
+
+    def _now(self) -> datetime:
+        return current_moment(self._clock() if self._clock else None)
+
+    def _settings_for(self, weight_basis: WeightBasis | None) -> ProtocolSettings:
+        """The clinic's settings with the weight basis asked for (ideal / adjusted are offered per order)."""
+        if weight_basis is None or weight_basis is self.settings.weight_basis:
+            return self.settings
+        return replace(self.settings, weight_basis=weight_basis)
+
+    def _facts(self, patient_id: str, settings: ProtocolSettings) -> PatientFacts:
+        return read_patient_facts(self._runtime.ehr, patient_id, settings.weight_basis)
+
+    def _change(self, order_id: str, step: OrderStep) -> OrderWithSeries:
+        """Load, apply one lifecycle step, save with optimistic locking and publish its event, in one transaction."""
+        with self._runtime.transaction() as conn:
+            loaded = self._repo.get_order(conn, order_id)
+            changed = step(conn, loaded.current, self._now())
+            self._repo.save_order(conn, loaded, changed)
+            self._publish_order_event(conn, changed)
+        last = changed.order.history[-1]
+        log.info("order changed", extra={"order_id": order_id, "status": last.to_status.value})
+        return changed
+
+    def _publish_order_event(self, conn: Connection, current: OrderWithSeries) -> None:
+        message = order_event_message(current, self.settings, self._source)
+        if message is not None:
+            self._runtime.publish(conn, ORDERS_EVENTS, current.order.patient_id, message)
+
+    def _answer(self, conn: Connection, patient_key: str, response: dict[str, Any]) -> None:
+        self._runtime.publish(conn, ORDERS_EVENTS, patient_key, response)
+
+    def _refuse_second_series(self, conn: Connection, patient_id: str, except_order_id: str | None = None) -> None:
+        running = self._repo.signed_order(conn, patient_id, except_order_id)
+        if running is not None:
+            raise ActiveSeriesError.for_order(running.order.order_id, running.series.series_id,
+                                              running.order.status.value)
+
+    def _check_cpoe(self, conn: Connection, prescribed: PrescribedInfusion) -> CpoeDecision:
+        """``check_cpoe_order`` with the EHR's facts, plus the reasons only the service can know: an unknown
+        patient, EHR data that cannot be read, a series already running."""
+        patient_id = prescribed.patient_id
+        try:
+            facts = self._facts(patient_id, self.settings)
+        except UnknownPatientError as error:
+            return CpoeDecision(False, (error.violation(),), prescribed.ehr_request_id, None)
+        except FhirUnavailable as error:
+            raise TransientError(f"EHR unavailable while checking a CPOE order: {error}") from None
+        except FhirError as error:
+            raise TransientError(f"EHR read failed while checking a CPOE order: HTTP {error.status}") from None
+        except OrdersInputError as error:  # the EHR's weight or height cannot be used
+            return CpoeDecision(False, error.violations, prescribed.ehr_request_id, None)
+        eligibility = self._repo.eligibility(conn, patient_id)
+        decision = check_cpoe_order(prescribed, eligibility, facts.weight, facts.height, facts.sex, self.settings,
+                                    now=self._now())
+        running = self._repo.signed_order(conn, patient_id)
+        if running is None:
+            return decision
+        conflict = ActiveSeriesError.for_order(running.order.order_id, running.series.series_id,
+                                               running.order.status.value)
+        return CpoeDecision(False, decision.reasons + conflict.violations, prescribed.ehr_request_id, None)
+
+    def _log_cpoe(self, message: Message, code: ResponseCode, order_id: str | None = None,
+                  repeated: bool = False) -> None:
+        log.info("CPOE order answered", extra={"message_id": message.message_id, "response": code.value,
+                                               "order_id": order_id, "repeated": repeated})
+
+
+def _override(request: OverrideRequest | None, now: datetime) -> DoseOverride | None:
+    return None if request is None else DoseOverride(request.reason, request.authorised_by, now)
+
+
+def _attempt(make: Callable[[], T]) -> tuple[T | None, list[Violation]]:
+    """(result, []) or (None, the violations it raised): lets create report every problem in one answer."""
+    try:
+        return make(), []
+    except OrdersInputError as error:
+        return None, list(error.violations)
+
+
+def _raise_all(refusals: list[Violation], problems: list[Violation]) -> None:
+    """Eligibility refusals and a stale weight are business-rule refusals (422); the rest is bad input (400)."""
+    violations = refusals + problems
+    if not violations:
+        return
+    if refusals:
+        raise EligibilityRefusedError.from_violations(violations)
+    if any(v.field == "weight" or v.field.startswith("weight.") for v in problems):
+        raise StaleWeightError.from_violations(violations)
+    raise OrdersInputError.from_violations(violations)
