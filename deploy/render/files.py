@@ -46,7 +46,7 @@ def base_kustomization() -> dict[str, Any]:
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
         "resources": [f"{service}.yaml" for service in layout.SERVICES]
-        + ["network.yaml", "kafka-topics.yaml", "kafka-users.yaml"],
+        + ["network.yaml", "kafka-topics.yaml", "kafka-users.yaml", "dlq-replay.yaml"],
         "configMapGenerator": generators,
     }
 
@@ -82,6 +82,7 @@ def generated_files() -> dict[Path, str]:
         base / "network.yaml": dump([*network.network_policies(), network.not_exposed_service(), network.ingress()]),
         base / "kafka-topics.yaml": dump(kafka.kafka_topics()),
         base / "kafka-users.yaml": dump(kafka.kafka_users()),
+        base / "dlq-replay.yaml": dump(workloads.replay_objects()),
         layout.K8S_DIR / "components" / "site" / "kustomization.yaml": dump([site_component()]),
     }
     for service in layout.SERVICES:

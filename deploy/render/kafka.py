@@ -21,7 +21,6 @@ REPLICAS = 3
 MIN_IN_SYNC_REPLICAS = 2  # with acks=all, a write survives the loss of one broker and waits out a second
 EVENT_RETENTION_MS = 7 * 24 * 3600 * 1000  # a week to recover from a consumer outage
 DEAD_LETTER_RETENTION_MS = 30 * 24 * 3600 * 1000  # a month to investigate and replay
-REPLAY_USER = "dlq-replay"
 
 READ, WRITE, DESCRIBE = "Read", "Write", "Describe"
 
@@ -101,5 +100,5 @@ def kafka_topics() -> list[Obj]:
 
 def kafka_users() -> list[Obj]:
     users = [kafka_user(client, topic_grants(client)) for client in ACCESS]
-    users.append(kafka_user(REPLAY_USER, replay_grants()))
+    users.append(kafka_user(layout.REPLAY, replay_grants()))
     return users

@@ -17,6 +17,7 @@ K8S_DIR = ROOT / "deploy" / "k8s"
 BASE_DIR = K8S_DIR / "base"
 OVERLAYS = ("dev", "prod")
 
+REPLAY = "dlq-replay"  # operators' dead-letter replay: a KafkaUser and a suspended CronJob, not a service
 EHR_CLIENT = "ehr"  # the hospital's integration engine: a Kafka client we grant access to, not a service we run
 SERVICES: tuple[str, ...] = tuple(name for name in ACCESS if name != EHR_CLIENT)
 
@@ -52,7 +53,8 @@ def kafka_user(client: str) -> str:
 
 
 def consumer_group(client: str) -> str:
-    """The consumer group id; the same expression as ``ServiceRuntime.start_worker`` in shared/runtime.py."""
+    """The consumer group id: ``ServiceRuntime.start_worker``'s default (shared/runtime.py) when CONSUMER_GROUP is
+    not set, which the manifests leave unset."""
     return f"ketalink-{client}"
 
 

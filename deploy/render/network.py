@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from deploy.render import layout
-from deploy.render.layout import HTTP_PORT, WEB, WORKER, WORKER_METRICS_PORT
+from deploy.render.layout import HTTP_PORT, REPLAY, WEB, WORKER, WORKER_METRICS_PORT
 
 Obj = dict[str, Any]
 
@@ -28,8 +28,13 @@ def _all_pods() -> Obj:
     return {"matchLabels": {"app.kubernetes.io/part-of": layout.PART_OF}}
 
 
-def _component_pods(component: str) -> Obj:
-    return {"matchLabels": {"app.kubernetes.io/part-of": layout.PART_OF, "app.kubernetes.io/component": component}}
+def _component_pods(*components: str) -> Obj:
+    if len(components) == 1:
+        return {"matchLabels": {"app.kubernetes.io/part-of": layout.PART_OF,
+                                "app.kubernetes.io/component": components[0]}}
+    return {"matchLabels": {"app.kubernetes.io/part-of": layout.PART_OF},
+            "matchExpressions": [{"key": "app.kubernetes.io/component", "operator": "In",
+                                  "values": list(components)}]}
 
 
 def _namespace(name: str) -> Obj:
@@ -62,11 +67,11 @@ def network_policies() -> list[Obj]:
                     "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
             "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
         }]),
-        _policy("ketalink-egress-database", _all_pods(), egress=[{
+        _policy("ketalink-egress-database", _component_pods(WEB, WORKER), egress=[{
             "to": [{"ipBlock": {"cidr": PLACEHOLDER_DATABASE_CIDR}}], "ports": _tcp(DATABASE_PORT)}]),
-        _policy("ketalink-egress-ehr", _all_pods(), egress=[{
+        _policy("ketalink-egress-ehr", _component_pods(WEB, WORKER), egress=[{
             "to": [{"ipBlock": {"cidr": PLACEHOLDER_EHR_CIDR}}], "ports": _tcp(EHR_PORT)}]),
-        _policy("ketalink-egress-kafka", _component_pods(WORKER), egress=[{
+        _policy("ketalink-egress-kafka", _component_pods(WORKER, REPLAY), egress=[{
             "to": [{"namespaceSelector": _namespace(layout.KAFKA_NAMESPACE),
                     "podSelector": {"matchLabels": {"strimzi.io/cluster": layout.KAFKA_CLUSTER,
                                                     "strimzi.io/kind": "Kafka"}}}],
