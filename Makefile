@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.stamp-install
+include deploy/tools.mk
 
 .PHONY: run test install test-unit test-integration clean
 

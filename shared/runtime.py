@@ -23,7 +23,7 @@ from shared.db import create_database
 from shared.events.consumer import ConsumerLoop, ConsumerPolicy, Handler, MessageProcessor
 from shared.events.kafka_clients import KafkaSettings, create_consumer, create_producer, ensure_topics
 from shared.events.outbox import OutboxRelay, enqueue
-from shared.events.topics import ACCESS, all_topics
+from shared.events.topics import ACCESS
 from shared.fhir.client import FhirClient
 from shared.fhir.datatypes import FhirJson
 from shared.logs import configure_logging
@@ -83,10 +83,13 @@ class ServiceRuntime:
         return enqueue(conn, topic, patient_id, message)
 
     def ensure_topics(self) -> None:
-        ensure_topics(self.kafka, all_topics())
+        """Create this service's own topics if missing (under ACLs a service sees only those)."""
+        access = ACCESS[self.name]
+        ensure_topics(self.kafka, sorted({*access.reads, *access.writes, *access.dead_letter_writes}))
 
     def start_worker(self, handlers: dict[str, Handler], policy: ConsumerPolicy = ConsumerPolicy()) -> None:
         """Start the outbox relay and, when there are handlers, the consumer of this service's topics."""
+        self.kafka.require_credentials()
         self.relay.start()
         if handlers:
             processor = MessageProcessor(self.engine, handlers)
@@ -115,7 +118,10 @@ class ServiceRuntime:
 def serve(runtime: ServiceRuntime, app: Flask, handlers: dict[str, Handler]) -> None:
     """Run one service process (local stack): worker threads plus a threaded HTTP server; SIGTERM/SIGINT stop it."""
     if runtime.settings.run_worker:
-        runtime.start_worker(handlers)
+        try:
+            runtime.start_worker(handlers)
+        except SettingsError as error:
+            sys.exit(f"{runtime.name}: configuration error: {error}")
     server = make_server(runtime.settings.http_host, runtime.settings.http_port or 8000, app, threaded=True)
     stopping = threading.Event()
 
@@ -162,7 +168,10 @@ def run_worker(name: str, build: Builder) -> None:
     """``python -m services.<name>.worker``: the consumer and outbox relay without the web server."""
     runtime = _runtime_or_exit(name)
     _app, handlers = build(runtime)
-    runtime.start_worker(handlers)
+    try:
+        runtime.start_worker(handlers)
+    except SettingsError as error:
+        sys.exit(f"{name}: configuration error: {error}")
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     signal.signal(signal.SIGINT, lambda *_: stopped.set())

@@ -12,6 +12,8 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from shared.config import SettingsError
+
 log = logging.getLogger(__name__)
 
 
@@ -25,8 +27,16 @@ class KafkaSettings:
     topic_partitions: int = 3
     topic_replication_factor: int = 1
     request_timeout_ms: int = 15000
+    # Production (Strimzi KafkaUser): SASL_SSL with SCRAM-SHA-512; the password comes from a Secret.
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str = ""
+    sasl_username: str = ""
+    sasl_password: str = ""
+    ssl_cafile: str = ""
 
     def validate(self) -> None:
+        if self.security_protocol not in ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"):
+            raise ValueError("security_protocol must be PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")
         if not self.bootstrap_servers.strip():
             raise ValueError("bootstrap_servers must name at least one host:port")
         if self.heartbeat_interval_ms * 3 > self.session_timeout_ms:
@@ -38,11 +48,28 @@ class KafkaSettings:
     def servers(self) -> list[str]:
         return [s.strip() for s in self.bootstrap_servers.split(",") if s.strip()]
 
+    def require_credentials(self) -> None:
+        """Checked where Kafka is used (the worker), not by a web process that never connects to it."""
+        if self.security_protocol.startswith("SASL") and not (self.sasl_mechanism and self.sasl_username
+                                                               and self.sasl_password):
+            raise SettingsError("KAFKA_SECURITY_PROTOCOL is SASL: KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and "
+                                "KAFKA_SASL_PASSWORD must all be set")
+
+    def connection(self) -> dict[str, object]:
+        """The connection and credential options every kafka-python client takes."""
+        options: dict[str, object] = {"bootstrap_servers": self.servers, "security_protocol": self.security_protocol}
+        if self.security_protocol.startswith("SASL"):
+            options.update(sasl_mechanism=self.sasl_mechanism, sasl_plain_username=self.sasl_username,
+                           sasl_plain_password=self.sasl_password)
+        if self.ssl_cafile:
+            options["ssl_cafile"] = self.ssl_cafile
+        return options
+
 
 def create_producer(settings: KafkaSettings, client_id: str) -> KafkaProducer:
     """An idempotent producer (acks=all): a retried send is written once by the broker."""
     return KafkaProducer(
-        bootstrap_servers=settings.servers,
+        **settings.connection(),
         client_id=client_id,
         acks="all",
         enable_idempotence=True,
@@ -56,7 +83,7 @@ def create_consumer(settings: KafkaSettings, group_id: str, topics: list[str], c
     """A group consumer that commits only after processing (no auto-commit), reading new groups from the start."""
     return KafkaConsumer(
         *topics,
-        bootstrap_servers=settings.servers,
+        **settings.connection(),
         group_id=group_id,
         client_id=client_id,
         enable_auto_commit=False,
@@ -70,7 +97,7 @@ def create_consumer(settings: KafkaSettings, group_id: str, topics: list[str], c
 
 def ensure_topics(settings: KafkaSettings, topics: list[str]) -> None:
     """Create the topics that do not exist yet; raise KafkaError when the broker cannot be reached."""
-    admin = KafkaAdminClient(bootstrap_servers=settings.servers, client_id="ketalink-topics",
+    admin = KafkaAdminClient(**settings.connection(), client_id="ketalink-topics",
                              request_timeout_ms=settings.request_timeout_ms)
     try:
         existing = set(admin.list_topics())

@@ -68,44 +68,71 @@ class OutboxRelay:
             self._producer.close(timeout=2)
 
     def send_pending(self) -> int:
-        """Send what is pending now; returns how many were sent. Raises KafkaError when the broker fails."""
-        with self._engine.connect() as conn:
-            rows = conn.execute(
-                select(outbox).where(outbox.c.sent_at.is_(None)).order_by(outbox.c.id).limit(self._batch_size)
-            ).mappings().all()
+        """Send what is pending now; returns how many were sent. Raises KafkaError when the broker fails.
+
+        On PostgreSQL the rows stay locked while they are sent (``FOR UPDATE SKIP LOCKED``), so two worker replicas
+        never send the same event. SQLite has one process and one writer: there the rows are read, sent, then
+        marked in a second transaction, since holding a read snapshot across the send would make the marking
+        fail whenever the web thread wrote meanwhile."""
+        if self._engine.dialect.name == "sqlite":
+            with self._engine.connect() as conn:
+                rows = self._pending(conn, lock=False)
+            if not rows:
+                return 0
+            sent_ids, first_error = self._send(rows)
+            with self._engine.begin() as conn:
+                self._mark(conn, rows, sent_ids, first_error)
+        else:
+            with self._engine.begin() as conn:
+                rows = self._pending(conn, lock=True)
+                if not rows:
+                    return 0
+                sent_ids, first_error = self._send(rows)
+                self._mark(conn, rows, sent_ids, first_error)
+        OUTBOX_SENT.inc(len(sent_ids))
+        if first_error is not None:
+            raise KafkaError(f"outbox send failed: {type(first_error).__name__}") from first_error
+        return len(sent_ids)
+
+    def _pending(self, conn: Connection, lock: bool) -> list:
+        query = select(outbox).where(outbox.c.sent_at.is_(None)).order_by(outbox.c.id).limit(self._batch_size)
+        rows = conn.execute(query.with_for_update(skip_locked=True) if lock else query).mappings().all()
         OUTBOX_PENDING.set(len(rows))
-        if not rows:
-            return 0
+        return list(rows)
+
+    @staticmethod
+    def _mark(conn: Connection, rows: list, sent_ids: list[int], first_error: Exception | None) -> None:
+        if sent_ids:
+            conn.execute(outbox.update().where(outbox.c.id.in_(sent_ids)).values(sent_at=utcnow()))
+        if first_error is not None:
+            failed = rows[len(sent_ids)]
+            conn.execute(outbox.update().where(outbox.c.id == failed["id"]).values(
+                attempts=failed["attempts"] + 1, last_error=type(first_error).__name__))
+
+    def _send(self, rows: list) -> tuple[list[int], Exception | None]:
+        """Send ``rows`` in order; the ids acknowledged before the first failure, and that failure."""
         producer = self._get_producer()
         futures = []
-        for row in rows:
-            headers = [("message-id", row["message_id"].encode()), ("event-code", row["event_code"].encode()),
-                       ("content-type", CONTENT_TYPE)]
-            futures.append((row, producer.send(
-                row["topic"], value=row["payload"].encode(),
-                key=row["message_key"].encode() if row["message_key"] else None, headers=headers,
-            )))
-        producer.flush()
-        sent_ids = []
-        first_error: Exception | None = None
+        try:
+            for row in rows:
+                headers = [("message-id", row["message_id"].encode()), ("event-code", row["event_code"].encode()),
+                           ("content-type", CONTENT_TYPE)]
+                futures.append((row, producer.send(
+                    row["topic"], value=row["payload"].encode(),
+                    key=row["message_key"].encode() if row["message_key"] else None, headers=headers,
+                )))
+            producer.flush()
+        except Exception as error:  # noqa: BLE001 - a send that cannot even start fails like a send that failed
+            if not futures:
+                return [], error
+        sent_ids: list[int] = []
         for row, future in futures:
             try:
                 future.get(timeout=0)
                 sent_ids.append(row["id"])
             except Exception as error:  # noqa: BLE001 - any send failure keeps the row for the next attempt
-                first_error = first_error or error
-                break  # keep order: later rows wait for the failed one
-        with self._engine.begin() as conn:
-            if sent_ids:
-                conn.execute(outbox.update().where(outbox.c.id.in_(sent_ids)).values(sent_at=utcnow()))
-            if first_error is not None:
-                failed = rows[len(sent_ids)]
-                conn.execute(outbox.update().where(outbox.c.id == failed["id"]).values(
-                    attempts=failed["attempts"] + 1, last_error=type(first_error).__name__))
-        OUTBOX_SENT.inc(len(sent_ids))
-        if first_error is not None:
-            raise KafkaError(f"outbox send failed: {type(first_error).__name__}") from first_error
-        return len(sent_ids)
+                return sent_ids, error  # keep order: later rows wait for the failed one
+        return sent_ids, None
 
     def _get_producer(self) -> KafkaProducer:
         if self._producer is None:
