@@ -102,7 +102,7 @@ class ServiceRuntime:
 
             self.consumer = ConsumerLoop(processor, consumer_factory,
                                          lambda: create_producer(self.kafka, f"ketalink-{self.name}-dlq"),
-                                         policy, name=f"{self.name}-consumer")
+                                         policy, name=self.settings.consumer_group or f"ketalink-{self.name}")
             self.consumer.start()
 
     def stop_worker(self) -> None:

@@ -184,6 +184,7 @@ class ConsumerLoop:
         """Publish the raw record with the reason; wait for the broker so the offset is committed only after."""
         headers = list(record.headers or []) + [
             ("dlq-reason", reason.encode()[:2000]),
+            ("dlq-consumer", self._name.encode()),
             ("dlq-source-topic", record.topic.encode()),
             ("dlq-source-partition", str(record.partition).encode()),
             ("dlq-source-offset", str(record.offset).encode()),
