@@ -28,6 +28,8 @@ def stack_environment(environ: dict[str, str]) -> tuple[dict[str, str], list[str
     processes: list[str] = []
     urls: dict[str, str] = {}
     env.setdefault("PYTHONPATH", str(ROOT))
+    # The Procfile says `python`: the one running this script (the project's .venv), not whatever PATH finds first.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environ.get('PATH', '')}"
     env.setdefault("KAFKA_SESSION_TIMEOUT_MS", "2000")  # embedded broker: group join waits session / 2
     env.setdefault("KAFKA_HEARTBEAT_INTERVAL_MS", "500")
     if not environ.get("KAFKA_BOOTSTRAP_SERVERS"):
@@ -84,11 +86,20 @@ def main() -> None:
     (ROOT / "var").mkdir(exist_ok=True)
     honcho = [sys.executable, "-m", "honcho", "-f", str(ROOT / "deploy" / "local" / "Procfile"),
               "-d", str(ROOT), "start", *processes]
-    process = subprocess.Popen(honcho, env=env, cwd=ROOT)
+    # honcho runs in a session of its own, so Ctrl-C reaches only this script, which asks honcho once to stop
+    # everything (SIGTERM to each process, then SIGKILL to what is still running after its grace period).
+    process = subprocess.Popen(honcho, env=env, cwd=ROOT, start_new_session=True)
     stop = threading.Event()
     threading.Thread(target=wait_until_ready, args=(urls, started, stop), daemon=True).start()
-    signal.signal(signal.SIGINT, lambda *_: None)  # the terminal's Ctrl-C reaches honcho, which stops everything
-    signal.signal(signal.SIGTERM, lambda *_: process.send_signal(signal.SIGTERM))
+
+    def _stop(_signum: int, _frame: object) -> None:
+        if not stop.is_set():
+            stop.set()
+            print("\nStopping Ketalink...", flush=True)
+            process.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
     code = process.wait()
     stop.set()
     sys.exit(code)

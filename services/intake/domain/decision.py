@@ -73,6 +73,7 @@ class EligibilityDecision(JsonRecord):
     reasons: tuple[Reason, ...]
     decided_at: datetime
     trd: TrdAssessment | None
+    decided_by: str | None = None  # the clinician who asked for the decision (the message's Provenance author)
 
     @property
     def rationale(self) -> str:

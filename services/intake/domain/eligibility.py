@@ -12,8 +12,8 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-from services.intake.domain.baseline import BASELINE_PART_LABELS, BaselinePart
-from services.intake.domain.checks import require_aware
+from services.intake.domain.baseline import BASELINE_PART_LABELS
+from services.intake.domain.checks import optional_text, require_aware
 from services.intake.domain.consent import ConsentDecision, ConsentSigner
 from services.intake.domain.contraindications import ContraindicationClass, Presence, contraindication_label
 from services.intake.domain.cssrs import CssrsRisk
@@ -29,17 +29,22 @@ from services.intake.domain.errors import IntakeStateError
 from services.intake.domain.medications import interacting_drug_flags
 from services.intake.domain.model import Intake, IntakeStatus
 from services.intake.domain.overrides import ClinicianOverride, OverrideTarget
+from services.intake.domain.progress import missing_baseline_parts
 from services.intake.domain.settings import IntakeSettings
 from services.intake.domain.trials import TrdAssessment, assess_trd
 
 INFO, REVIEW, BLOCK = ReasonEffect.INFO, ReasonEffect.REVIEW, ReasonEffect.BLOCK
 
 
-def decide_eligibility(intake: Intake, settings: IntakeSettings, now: datetime) -> Intake:
-    """The intake, decided at ``now``, with the outcome and every reason; refuses an already decided intake."""
+def decide_eligibility(
+    intake: Intake, settings: IntakeSettings, now: datetime, decided_by: str | None = None
+) -> Intake:
+    """The intake, decided at ``now`` (by ``decided_by``), with the outcome and every reason; refuses an already
+    decided intake."""
     if intake.status is not IntakeStatus.IN_PROGRESS:
         raise IntakeStateError("the intake is already decided; reopen it to decide again")
     require_aware(now, "now")
+    decided_by = optional_text(decided_by, "decided_by")
     trd = assess_trd(intake.trials, settings) if intake.trials is not None else None
     reasons = (
         _trd_reasons(intake, trd)
@@ -50,7 +55,7 @@ def decide_eligibility(intake: Intake, settings: IntakeSettings, now: datetime) 
         + _baseline_reasons(intake, settings)
         + _diagnosis_reasons(intake, settings)
     )
-    decision = EligibilityDecision(outcome_of(reasons), reasons, now, trd)
+    decision = EligibilityDecision(outcome_of(reasons), reasons, now, trd, decided_by)
     return dataclasses.replace(intake, status=IntakeStatus.DECIDED, decision=decision)
 
 
@@ -152,22 +157,9 @@ def _suicidality_reasons(intake: Intake, settings: IntakeSettings) -> tuple[Reas
 
 
 def _baseline_reasons(intake: Intake, settings: IntakeSettings) -> tuple[Reason, ...]:
-    vitals = intake.vitals
-    recorded = {
-        BaselinePart.BLOOD_PRESSURE: vitals.blood_pressure,
-        BaselinePart.HEART_RATE: vitals.heart_rate_per_min,
-        BaselinePart.SPO2: vitals.spo2_pct,
-        BaselinePart.RESPIRATORY_RATE: vitals.respiratory_rate_per_min,
-        BaselinePart.WEIGHT: vitals.weight_kg,
-        BaselinePart.HEIGHT: vitals.height_cm,
-        BaselinePart.PHQ9: intake.phq9,
-        BaselinePart.MADRS: intake.madrs,
-        BaselinePart.CSSRS: intake.cssrs,
-    }
     return tuple(
         Reason(ReasonCode.BASELINE_MISSING, f"Baseline missing: {BASELINE_PART_LABELS[part]}", REVIEW)
-        for part in BaselinePart
-        if part.value in settings.required_baseline_parts and recorded[part] is None
+        for part in missing_baseline_parts(intake, settings)
     )
 
 

@@ -44,6 +44,7 @@ class Intake(JsonRecord):
     patient_id: str  # the EHR Patient id
     started_at: datetime
     status: IntakeStatus = IntakeStatus.IN_PROGRESS
+    started_by: str | None = None  # the clinician who started it in Ketalink; None when an EHR referral did
     referral: Referral | None = None
     patient: PatientSummary | None = None
     conditions: tuple[ConditionRecord, ...] | None = None

@@ -31,17 +31,20 @@ from services.intake.domain.vitals import READING_RANGE_SETTINGS, BaselineVitals
 
 
 def start_intake(
-    intake_id: str, patient_id: str, started_at: datetime, referral: Referral | None = None
+    intake_id: str, patient_id: str, started_at: datetime, referral: Referral | None = None,
+    started_by: str | None = None,
 ) -> Intake:
     """A new in-progress intake, from an EHR referral or started by a clinician (``referral`` optional)."""
     intake_id = require_text(intake_id, "intake_id")
     patient_id = require_text(patient_id, "patient_id")
     require_aware(started_at, "started_at")
+    started_by = optional_text(started_by, "started_by")
     if referral is not None:
         require_aware(referral.requested_at, "referral.requested_at")
         if referral.patient_id != patient_id:
             raise IntakeInputError("referral.patient_id", "the referral is for a different patient")
-    return Intake(intake_id=intake_id, patient_id=patient_id, started_at=started_at, referral=referral)
+    return Intake(intake_id=intake_id, patient_id=patient_id, started_at=started_at, started_by=started_by,
+                  referral=referral)
 
 
 def record_patient(intake: Intake, patient: PatientSummary) -> Intake:

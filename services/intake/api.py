@@ -1,0 +1,162 @@
+"""The intake's HTTP API (JSON, OpenAPI at /openapi.json). Views only parse the body, call the service layer and
+present the result; errors become OperationOutcomes here, in one place (``_install_error_handlers``)."""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Flask, Response
+from sqlalchemy.engine import Engine
+
+from services.intake import request_models as body_models
+from services.intake.domain import IntakeInputError, IntakeStateError
+from services.intake.ehr_reads import EhrDataError, EhrNotFound, EhrRefused, EhrUnavailable
+from services.intake.handlers import IntakeService, IntakeView, ReferralError
+from services.intake.presenters import intake_json, intake_summary_json
+from services.intake.repository import IntakeNotFound
+from shared.api import Api
+from shared.db import StaleRecordError
+from shared.web import ApiError, ReadyCheck, install, outcome_response
+
+DESCRIPTION = """Ketamine intake: start an intake for an EHR patient (pre-filled from the EHR), record its parts
+(TRD history, contraindication screen, baseline vitals, PHQ-9, MADRS, C-SSRS, consent, clinician overrides), decide
+eligibility with every reason, and reopen a decided intake. A decision is published to orders and the EHR as the
+FHIR message `intake-eligibility-decided`. Errors are FHIR OperationOutcomes naming the field."""
+
+PART_ERRORS = (400, 404, 409)
+
+
+def create_app(service: IntakeService, engine: Engine, ready_checks: dict[str, ReadyCheck]) -> Flask:
+    app = Flask("ketalink-intake")
+    api = Api("Ketalink intake", "1.0.0", DESCRIPTION, engine)
+    _operations(api, service)
+    api.install(app)
+    install(app, ready_checks)
+    _install_error_handlers(app)
+    return app
+
+
+def _operations(api: Api, service: IntakeService) -> None:  # noqa: C901 - one short view per operation
+    settings = service.settings
+
+    def present(view: IntakeView) -> dict[str, Any]:
+        return intake_json(view, settings)
+
+    @api.operation("/intakes", "POST", summary="Start an intake for an EHR patient, pre-filled from the EHR",
+                   body=body_models.CreateIntake, success_status=201, errors=(400, 422, 503), idempotent=True)
+    def create_intake(body: body_models.CreateIntake):  # type: ignore[no-untyped-def]
+        """Reads the patient, problem list, medication history and latest weight and height from the EHR. With
+        `referral_id` the intake belongs to that EHR referral: an existing one is returned with 200."""
+        view, created = service.start(body.patient_id, body.started_by, body.referral_id)
+        return present(view), 201 if created else 200, {"Location": f"/intakes/{view.intake.intake_id}"}
+
+    @api.operation("/intakes/<intake_id>", "GET", summary="An intake, with what is still missing",
+                   errors=(404,))
+    def get_intake(intake_id: str):  # type: ignore[no-untyped-def]
+        return present(service.get(intake_id))
+
+    @api.operation("/patients/<patient_id>/intakes", "GET", summary="A patient's intakes, oldest first",
+                   errors=(400,))
+    def patient_intakes(patient_id: str):  # type: ignore[no-untyped-def]
+        if not body_models.FHIR_ID.fullmatch(patient_id):
+            raise ApiError(400, "not a FHIR resource id (1-64 letters, digits, '-' or '.')", expression="patient_id")
+        return {"patient_id": patient_id, "intakes": [intake_summary_json(i) for i in service.for_patient(patient_id)]}
+
+    @api.operation("/intakes/<intake_id>/trials", "PUT", summary="Record the confirmed prior antidepressant trials",
+                   body=body_models.Trials, errors=PART_ERRORS)
+    def put_trials(intake_id: str, body: body_models.Trials):  # type: ignore[no-untyped-def]
+        return present(service.record_trials(intake_id, body.to_domain()))
+
+    @api.operation("/intakes/<intake_id>/contraindications", "PUT", summary="Record the contraindication screen",
+                   body=body_models.Contraindications, errors=PART_ERRORS)
+    def put_contraindications(intake_id: str, body: body_models.Contraindications):  # type: ignore[no-untyped-def]
+        with fields_renamed(("contraindications.", "")):
+            return present(service.record_contraindications(
+                intake_id, body.to_domain(), body.screened_by, body.screened_at or service.now()))
+
+    @api.operation("/intakes/<intake_id>/vitals", "PUT", summary="Record baseline vital signs and body measures",
+                   body=body_models.Vitals, errors=PART_ERRORS)
+    def put_vitals(intake_id: str, body: body_models.Vitals):  # type: ignore[no-untyped-def]
+        with fields_renamed(("vitals.", "")):
+            return present(service.record_vitals(intake_id, body.to_domain(service.now())))
+
+    @api.operation("/intakes/<intake_id>/phq9", "PUT", summary="Record the PHQ-9 (items 1-9, each 0-3)",
+                   body=body_models.Phq9, errors=PART_ERRORS)
+    def put_phq9(intake_id: str, body: body_models.Phq9):  # type: ignore[no-untyped-def]
+        with fields_renamed(("phq9.", "")):
+            return present(service.record_phq9(intake_id, body.items, body.answered_at or service.now()))
+
+    @api.operation("/intakes/<intake_id>/madrs", "PUT", summary="Record the MADRS (items 1-10, each 0-6)",
+                   body=body_models.Madrs, errors=PART_ERRORS)
+    def put_madrs(intake_id: str, body: body_models.Madrs):  # type: ignore[no-untyped-def]
+        with fields_renamed(("madrs.", "")):
+            return present(service.record_madrs(intake_id, body.items, body.rated_at or service.now(),
+                                                body.rated_by))
+
+    @api.operation("/intakes/<intake_id>/cssrs", "PUT", summary="Record the C-SSRS screener",
+                   body=body_models.Cssrs, errors=PART_ERRORS)
+    def put_cssrs(intake_id: str, body: body_models.Cssrs):  # type: ignore[no-untyped-def]
+        with fields_renamed(("cssrs.answered_at", "answered_at"), ("cssrs.", "answers.")):
+            return present(service.record_cssrs(intake_id, body.answers.to_domain(),
+                                                body.answered_at or service.now()))
+
+    @api.operation("/intakes/<intake_id>/consent", "PUT", summary="Record informed consent and the ride-home "
+                   "agreement", body=body_models.Consent, errors=PART_ERRORS)
+    def put_consent(intake_id: str, body: body_models.Consent):  # type: ignore[no-untyped-def]
+        with fields_renamed(("consent.", "")):
+            return present(service.record_consent(intake_id, body.to_domain(service.now())))
+
+    @api.operation("/intakes/<intake_id>/overrides", "POST", summary="Record a clinician's override of a relative "
+                   "contraindication or an interacting drug class", body=body_models.Override, errors=PART_ERRORS,
+                   idempotent=True)
+    def post_override(intake_id: str, body: body_models.Override):  # type: ignore[no-untyped-def]
+        """Replaces an earlier override of the same item. Absolute contraindications cannot be overridden."""
+        with fields_renamed(("override.", "")):
+            return present(service.record_override(intake_id, body.to_domain(service.now())))
+
+    @api.operation("/intakes/<intake_id>/decision", "POST", summary="Decide eligibility (and tell orders and the "
+                   "EHR)", body=body_models.Decide, errors=PART_ERRORS, idempotent=True)
+    def post_decision(intake_id: str, body: body_models.Decide):  # type: ignore[no-untyped-def]
+        """The outcome (eligible / not-eligible / needs-review) with every reason, published as
+        `intake-eligibility-decided` on `ketalink.intake.events`. A decided intake must be reopened first."""
+        return present(service.decide(intake_id, body.decided_by))
+
+    @api.operation("/intakes/<intake_id>/reopen", "POST", summary="Reopen a decided intake (the decision is kept "
+                   "in its history)", body=body_models.Reopen, errors=PART_ERRORS, idempotent=True)
+    def post_reopen(intake_id: str, body: body_models.Reopen):  # type: ignore[no-untyped-def]
+        return present(service.reopen(intake_id, body.reopened_by, body.reason))
+
+
+@contextlib.contextmanager
+def fields_renamed(*renames: tuple[str, str]) -> Iterator[None]:
+    """Domain input errors name fields from the intake's point of view (``phq9.items[8]``); the request body
+    names them from its own (``items[8]``). The first matching (domain prefix, body prefix) pair rewrites them."""
+    try:
+        yield
+    except IntakeInputError as error:
+        field = next((body + error.field[len(domain):] for domain, body in renames if error.field.startswith(domain)),
+                     error.field)
+        raise ApiError(400, error.message, expression=field) from None
+
+
+def _install_error_handlers(app: Flask) -> None:
+    """The service layer's errors as OperationOutcomes (more specific than web.install's catch-all)."""
+
+    def outcome(status: int, field: str, message: str, code: str) -> tuple[Response, int]:
+        return outcome_response(status, [(field, message)], code)
+
+    app.register_error_handler(IntakeNotFound, lambda e: outcome(404, "intake_id", str(e), "not-found"))
+    app.register_error_handler(IntakeStateError, lambda e: outcome(409, e.field, e.message, "business-rule"))
+    app.register_error_handler(StaleRecordError, lambda e: outcome(
+        409, "", "the intake changed at the same time; read it again and retry", "conflict"))
+    app.register_error_handler(ReferralError, lambda e: outcome(
+        422, "referral_id", f"the referral cannot start an intake: {e.field}: {e.message}", "processing"))
+    app.register_error_handler(IntakeInputError, lambda e: outcome(400, e.field, e.message, "invalid"))
+    app.register_error_handler(EhrNotFound, lambda e: outcome(
+        422, e.field, f"{e.reference} is not in the EHR", "not-found"))
+    app.register_error_handler(EhrDataError, lambda e: outcome(
+        422, e.field, f"the EHR's {e.reference} cannot be read: {e.message}", "processing"))
+    app.register_error_handler(EhrUnavailable, lambda e: outcome(
+        503, "", "the EHR is not answering; nothing was written, try again shortly", "transient"))
+    app.register_error_handler(EhrRefused, lambda e: outcome(502, "", str(e), "exception"))

@@ -1,0 +1,134 @@
+"""What the intake reads from the EHR's FHIR API, through the translators-in: the patient summary, the problem list,
+the medication history, the latest body weight and height, and a referral (ServiceRequest) by id.
+
+The EHR's failures become three errors the callers can act on: the patient (or referral) is not there, the EHR is
+unreachable (try again later), or the EHR holds data the intake cannot read (names the resource and the field).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import TypeVar
+
+from services.intake.domain.conditions import EXCLUDED_VERIFICATION_STATUSES, ConditionRecord
+from services.intake.domain.medications import MedicationEntry
+from services.intake.domain.patient import PatientSummary
+from services.intake.domain.vitals import BaselineVitals
+from services.intake.translators.condition_in import condition_from_fhir
+from services.intake.translators.errors import FhirMappingError
+from services.intake.translators.medication_statement_in import medication_entry_from_fhir
+from services.intake.translators.observation_vitals_in import USABLE_STATUSES, vitals_from_fhir
+from services.intake.translators.patient_in import patient_summary_from_fhir
+from shared.fhir.client import FhirClient, FhirError, FhirNotFound, FhirUnavailable
+from shared.fhir.codes import BODY_HEIGHT, BODY_WEIGHT, Code
+from shared.fhir.datatypes import FhirJson
+from shared.fhir.validate import FhirValidationError
+
+T = TypeVar("T")
+
+
+class EhrError(Exception):
+    """Base of the EHR read errors."""
+
+
+class EhrUnavailable(EhrError):
+    """The EHR did not answer (or answered 5xx) after the client's retries: the work should be tried again later."""
+
+
+class EhrRefused(EhrError):
+    """The EHR answered a read with an error other than not-found (e.g. 401/403, an unsupported search)."""
+
+
+class EhrNotFound(EhrError):
+    """The resource the caller named (``field``: the request field that named it) is not in the EHR."""
+
+    def __init__(self, reference: str, field: str):
+        self.reference = reference
+        self.field = field
+        super().__init__(f"{reference} is not in the EHR")
+
+
+class EhrDataError(EhrError):
+    """A resource the EHR returned cannot be read: ``reference`` (Type/id) and ``field`` (FHIRPath) say where."""
+
+    def __init__(self, reference: str, field: str, message: str):
+        self.reference = reference
+        self.field = field
+        self.message = message
+        super().__init__(f"EHR {reference}: {field}: {message}")
+
+
+@dataclass(frozen=True)
+class EhrPatientRecord:
+    """What the intake pre-fills from the EHR; ``vitals`` holds the latest weight and height, with their EHR ids."""
+
+    patient: PatientSummary
+    conditions: tuple[ConditionRecord, ...]
+    medications: tuple[MedicationEntry, ...]
+    vitals: BaselineVitals
+
+
+class EhrReader:
+    def __init__(self, fhir: FhirClient):
+        self._fhir = fhir
+
+    def patient_record(self, patient_id: str, as_of: date, patient_field: str = "patient_id") -> EhrPatientRecord:
+        """Everything the intake pre-fills; EhrNotFound (naming ``patient_field``) when the patient is unknown."""
+        patient = self._call(lambda: self._fhir.read("Patient", patient_id), f"Patient/{patient_id}", patient_field)
+        summary = _translate(patient, lambda: patient_summary_from_fhir(patient, as_of))
+        conditions = tuple(
+            record for record in (_translate(c, lambda c=c: condition_from_fhir(c))
+                                  for c in self._search("Condition", {"patient": patient_id}))
+            if record.verification_status not in EXCLUDED_VERIFICATION_STATUSES
+        )
+        medications = tuple(_translate(s, lambda s=s: medication_entry_from_fhir(s))
+                            for s in self._search("MedicationStatement", {"patient": patient_id}))
+        weight = self._latest_measure(patient_id, BODY_WEIGHT)
+        height = self._latest_measure(patient_id, BODY_HEIGHT)
+        return EhrPatientRecord(summary, conditions, medications, BaselineVitals(
+            weight_kg=weight.weight_kg if weight else None, height_cm=height.height_cm if height else None))
+
+    def service_request(self, service_request_id: str, field: str = "referral_id") -> FhirJson:
+        reference = f"ServiceRequest/{service_request_id}"
+        return self._call(lambda: self._fhir.read("ServiceRequest", service_request_id), reference, field)
+
+    def _latest_measure(self, patient_id: str, code: Code) -> BaselineVitals | None:
+        """The newest usable Observation of ``code``: one page, never the whole history, and only that one is
+        translated (an odd old reading does no harm)."""
+        params = {"patient": patient_id, "code": f"{code.system}|{code.code}",
+                  "status": ",".join(sorted(USABLE_STATUSES)), "_sort": "-date", "_count": "1"}
+        found = self._call(lambda: self._fhir.search_first_page("Observation", params), "Observation", None)
+        if not found:
+            return None
+        latest = found[0]
+        return _translate(latest, lambda: vitals_from_fhir(latest))
+
+    def _search(self, resource_type: str, params: dict[str, str]) -> list[FhirJson]:
+        return self._call(lambda: self._fhir.search(resource_type, params), resource_type, None)
+
+    @staticmethod
+    def _call(read: Callable[[], T], reference: str, not_found_field: str | None) -> T:
+        try:
+            return read()
+        except FhirNotFound:
+            if not_found_field is None:
+                raise EhrRefused(f"the EHR answered not-found to a search for {reference}") from None
+            raise EhrNotFound(reference, not_found_field) from None
+        except FhirUnavailable as error:
+            raise EhrUnavailable(f"the EHR is unavailable: {error}") from None
+        except FhirError as error:
+            raise EhrRefused(f"the EHR refused reading {reference}: HTTP {error.status}") from None
+
+
+def _translate(resource: FhirJson, translate: Callable[[], T]) -> T:
+    """Run a translator-in; its errors become EhrDataError naming the resource and the field."""
+    reference = f"{resource.get('resourceType', 'resource')}/{resource.get('id', '?')}"
+    try:
+        return translate()
+    except FhirMappingError as error:
+        raise EhrDataError(reference, error.field, error.message) from None
+    except FhirValidationError as error:
+        where, what = error.issues[0]
+        raise EhrDataError(reference, where, what) from None
+

@@ -1,0 +1,272 @@
+"""The intake's commands, used alike by the HTTP API and the Kafka consumer.
+
+Each command reads what it needs (the EHR first, outside any SQL transaction when it can), lets the domain check
+and apply the change, then writes the record (and the outbound message, via the outbox) in one transaction, so a
+refused change writes nothing. Errors stay domain errors here (IntakeInputError, IntakeStateError, IntakeNotFound,
+the EHR read errors); each entry point turns them into its own answer (an HTTP status, retry or dead-letter).
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from services.intake.domain import (
+    Intake,
+    IntakeInputError,
+    IntakeSettings,
+    decide_eligibility,
+    record_conditions,
+    record_consent,
+    record_contraindications,
+    record_cssrs,
+    record_madrs,
+    record_medications,
+    record_override,
+    record_patient,
+    record_phq9,
+    record_trials,
+    record_vitals,
+    reopen_intake,
+    start_intake,
+)
+from services.intake.domain.consent import ConsentRecord
+from services.intake.domain.contraindications import ContraindicationAnswer
+from services.intake.domain.overrides import ClinicianOverride
+from services.intake.domain.patient import Referral, ReferralSource
+from services.intake.domain.trials import AntidepressantTrial
+from services.intake.domain.vitals import BaselineVitals
+from services.intake.ehr_reads import EhrDataError, EhrError, EhrNotFound, EhrPatientRecord, EhrReader, EhrUnavailable
+from services.intake.outbound import INTAKE_ELIGIBILITY_DECIDED, decision_message
+from services.intake.repository import IntakeRepository, StoredIntake
+from services.intake.translators.service_request_in import referral_from_fhir
+from shared.db import StaleRecordError, utcnow
+from shared.events.consumer import Handler, PermanentError, TransientError
+from shared.events.topics import INTAKE_EVENTS
+from shared.fhir.datatypes import FhirJson
+from shared.fhir.messaging import Message
+from shared.fhir.validate import FhirValidationError
+from shared.runtime import ServiceRuntime
+
+log = logging.getLogger(__name__)
+
+REFERRAL_REQUESTED = "referral-requested"
+# Referral intake ids are uuid5(this, "system|value" of the ServiceRequest's first identifier): the same referral
+# always maps to the same intake, whether it arrives as an event (once or redelivered) or is named in POST /intakes.
+REFERRAL_INTAKE_NAMESPACE = uuid.UUID("0b9f5c8e-7a43-4e1d-9d0f-5b6f2f3c8a41")
+STARTS_AN_INTAKE = frozenset({"active"})  # ServiceRequest statuses that start one; others (revoked...) do not
+
+
+class ReferralError(IntakeInputError):
+    """A referral (ServiceRequest) that cannot start an intake; ``field`` is the FHIR path in it."""
+
+
+@dataclass(frozen=True)
+class IntakeView:
+    """An intake as the API shows it: the record, its version and its messages to the EHR with their answers."""
+
+    intake: Intake
+    version: int
+    deliveries: list[dict[str, Any]]
+
+
+class IntakeService:
+    def __init__(self, runtime: ServiceRuntime, settings: IntakeSettings, ehr: EhrReader,
+                 repository: IntakeRepository | None = None, clock: Callable[[], datetime] = utcnow):
+        self._runtime = runtime
+        self._settings = settings
+        self._ehr = ehr
+        self._repository = repository or IntakeRepository()
+        self._clock = clock
+
+    @property
+    def settings(self) -> IntakeSettings:
+        return self._settings
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    def handlers(self) -> dict[str, Handler]:
+        """Event code → handler for the consumer (``ehr.events`` and ``ehr.responses``)."""
+        return {REFERRAL_REQUESTED: self.on_referral_requested, INTAKE_ELIGIBILITY_DECIDED: self.on_ehr_response}
+
+    # --- start and read -------------------------------------------------------------------------------------
+    def start(self, patient_id: str, started_by: str, referral_id: str | None = None) -> tuple[IntakeView, bool]:
+        """A new intake pre-filled from the EHR; returns (intake, created). Naming a referral returns the intake it
+        already started, if any."""
+        now = self.now()
+        if referral_id is not None:
+            service_request = self._ehr.service_request(referral_id)
+            referral, intake_id = _referral_and_intake_id(service_request)
+            if referral.patient_id != patient_id:
+                raise ReferralError("ServiceRequest.subject", "the referral is for another patient")
+            if referral.ehr_status not in STARTS_AN_INTAKE:
+                raise ReferralError("ServiceRequest.status", f"{referral.ehr_status!r}: only an active referral "
+                                                             "starts an intake")
+            with self._runtime.engine.connect() as conn:
+                existing = self._repository.find(conn, intake_id)
+                if existing is not None:
+                    return self._view(conn, existing), False
+        else:
+            referral = Referral(patient_id, ReferralSource.CLINICIAN, now, requester_display=started_by)
+            intake_id = str(uuid.uuid4())
+        ehr_record = self._ehr.patient_record(patient_id, now.date())
+        intake = self._prefilled(start_intake(intake_id, patient_id, now, referral, started_by), ehr_record)
+        with self._runtime.transaction() as conn:
+            existing = self._repository.find(conn, intake_id)
+            if existing is not None:  # the referral event started it while we read the EHR
+                return self._view(conn, existing), False
+            stored = self._repository.add(conn, intake)
+            log.info("intake started", extra={"intake_id": intake_id, "patient_id": patient_id, "source": "api"})
+            return self._view(conn, stored), True
+
+    def get(self, intake_id: str) -> IntakeView:
+        with self._runtime.engine.connect() as conn:
+            return self._view(conn, self._repository.get(conn, intake_id))
+
+    def for_patient(self, patient_id: str) -> list[Intake]:
+        with self._runtime.engine.connect() as conn:
+            return [stored.intake for stored in self._repository.for_patient(conn, patient_id)]
+
+    # --- record the parts (times are the caller's: when it was measured, answered, signed) --------------------
+    def record_trials(self, intake_id: str, trials: Sequence[AntidepressantTrial]) -> IntakeView:
+        return self._change(intake_id, lambda intake: record_trials(intake, trials))
+
+    def record_contraindications(self, intake_id: str, answers: Sequence[ContraindicationAnswer], screened_by: str,
+                                 screened_at: datetime) -> IntakeView:
+        return self._change(intake_id, lambda intake: record_contraindications(
+            intake, answers, screened_at, screened_by, self._settings))
+
+    def record_vitals(self, intake_id: str, vitals: BaselineVitals) -> IntakeView:
+        return self._change(intake_id, lambda intake: record_vitals(intake, vitals, self._settings))
+
+    def record_phq9(self, intake_id: str, items: Sequence[int | None], answered_at: datetime) -> IntakeView:
+        return self._change(intake_id, lambda intake: record_phq9(intake, items, answered_at))
+
+    def record_madrs(self, intake_id: str, items: Sequence[int | None], rated_at: datetime,
+                     rated_by: str | None) -> IntakeView:
+        return self._change(intake_id, lambda intake: record_madrs(intake, items, rated_at, rated_by))
+
+    def record_cssrs(self, intake_id: str, answers: Mapping[str, bool | None], answered_at: datetime) -> IntakeView:
+        return self._change(intake_id, lambda intake: record_cssrs(intake, answers, answered_at, self._settings))
+
+    def record_consent(self, intake_id: str, consent: ConsentRecord) -> IntakeView:
+        return self._change(intake_id, lambda intake: record_consent(intake, consent))
+
+    def record_override(self, intake_id: str, override: ClinicianOverride) -> IntakeView:
+        return self._change(intake_id, lambda intake: record_override(intake, override, self._settings))
+
+    # --- decide and reopen ----------------------------------------------------------------------------------
+    def decide(self, intake_id: str, decided_by: str) -> IntakeView:
+        """Decide, and queue ``intake-eligibility-decided`` for orders and the EHR in the same transaction."""
+
+        def publish(conn: Connection, intake: Intake) -> None:
+            message = decision_message(intake, self._runtime.source_endpoint)
+            message_id = self._runtime.publish(conn, INTAKE_EVENTS, intake.patient_id, message)
+            self._repository.add_delivery(conn, message_id, INTAKE_ELIGIBILITY_DECIDED, intake)
+            outcome = intake.decision.outcome.value if intake.decision else None
+            log.info("eligibility decided", extra={"intake_id": intake.intake_id, "message_id": message_id,
+                                                   "outcome": outcome})
+
+        return self._change(
+            intake_id, lambda intake: decide_eligibility(intake, self._settings, self.now(), decided_by), publish)
+
+    def reopen(self, intake_id: str, reopened_by: str, reason: str) -> IntakeView:
+        return self._change(intake_id, lambda intake: reopen_intake(intake, reopened_by, self.now(), reason))
+
+    # --- events ---------------------------------------------------------------------------------------------
+    def on_referral_requested(self, message: Message, conn: Connection) -> None:
+        """An EHR referral for a ketamine evaluation starts an intake once, however often it is announced."""
+        service_request = message.first("ServiceRequest")
+        if service_request is None:
+            raise PermanentError("referral-requested: the message carries no ServiceRequest")
+        try:
+            referral, intake_id = _referral_and_intake_id(service_request)
+        except IntakeInputError as error:
+            raise PermanentError(f"referral-requested: {error.field}: {error.message}") from None
+        if referral.ehr_status not in STARTS_AN_INTAKE:
+            log.info("referral not active; no intake", extra={"intake_id": intake_id, "status": referral.ehr_status})
+            return
+        if self._repository.find(conn, intake_id) is not None:
+            return  # started already (an earlier announcement, or POST /intakes naming this referral)
+        now = self.now()
+        try:
+            ehr_record = self._ehr.patient_record(referral.patient_id, now.date(), "ServiceRequest.subject")
+            intake = self._prefilled(start_intake(intake_id, referral.patient_id, now, referral), ehr_record)
+        except EhrUnavailable as error:
+            raise TransientError(str(error)) from None
+        except (EhrNotFound, EhrDataError) as error:
+            raise PermanentError(f"referral-requested: {error}") from None
+        except EhrError as error:
+            raise TransientError(str(error)) from None
+        except IntakeInputError as error:
+            raise PermanentError(f"referral-requested: {error.field}: {error.message}") from None
+        try:
+            self._repository.add(conn, intake)
+        except StaleRecordError:
+            raise TransientError("the intake was started concurrently; the retry finds it") from None
+        log.info("intake started", extra={"intake_id": intake_id, "patient_id": referral.patient_id,
+                                          "source": "referral", "message_id": message.message_id})
+
+    def on_ehr_response(self, message: Message, conn: Connection) -> None:
+        """The EHR's answer to one of our decision messages: kept with the intake (ok, or fatal-error and why)."""
+        if message.response_to is None or message.response_code is None:
+            return  # not a response (nothing else with this event code is ours to handle)
+        outcome = message.first("OperationOutcome") or {}
+        issues = [i.get("diagnostics") or i.get("code", "") for i in outcome.get("issue", [])]
+        if self._repository.record_ehr_response(conn, message.response_to, message.response_code.value, issues):
+            log.log(logging.WARNING if issues else logging.INFO, "EHR answered a decision message",
+                    extra={"message_id": message.response_to, "code": message.response_code.value})
+
+    # --- plumbing -------------------------------------------------------------------------------------------
+    def _prefilled(self, intake: Intake, ehr_record: EhrPatientRecord) -> Intake:
+        """The new intake with what the EHR knows. A value the domain refuses (a weight outside the plausible
+        range, a birth date in the future) is the EHR's data problem, and named as such."""
+        try:
+            intake = record_patient(intake, ehr_record.patient)
+            intake = record_conditions(intake, ehr_record.conditions)
+            intake = record_medications(intake, ehr_record.medications)
+            if ehr_record.vitals != BaselineVitals():
+                intake = record_vitals(intake, ehr_record.vitals, self._settings)
+        except IntakeInputError as error:
+            if error.field.startswith("vitals."):  # e.g. vitals.weight_kg.value: name the EHR Observation
+                reading = getattr(ehr_record.vitals, error.field.split(".")[1])
+                raise EhrDataError(f"Observation/{reading.ehr_observation_id}", "Observation.valueQuantity.value",
+                                   error.message) from None
+            raise EhrDataError(f"Patient/{intake.patient_id}", error.field, error.message) from None
+        return intake
+
+    def _change(self, intake_id: str, change: Callable[[Intake], Intake],
+                after: Callable[[Connection, Intake], None] | None = None) -> IntakeView:
+        """Load, apply ``change`` (the domain validates everything first), save, and run ``after`` (e.g. publish),
+        all in one transaction: a refused change or a failure leaves the record as it was."""
+        with self._runtime.transaction() as conn:
+            current = self._repository.get(conn, intake_id)
+            changed = change(current.intake)
+            stored = self._repository.save(conn, current, changed)
+            if after is not None:
+                after(conn, changed)
+            return self._view(conn, stored)
+
+    def _view(self, conn: Connection, stored: StoredIntake) -> IntakeView:
+        return IntakeView(stored.intake, stored.version, self._repository.deliveries(conn, stored.intake))
+
+
+def _referral_and_intake_id(service_request: FhirJson) -> tuple[Referral, str]:
+    """The referral and its deterministic intake id; ReferralError naming the FHIR path when it is malformed."""
+    try:
+        referral = referral_from_fhir(service_request)
+    except FhirValidationError as error:
+        raise ReferralError(*error.issues[0]) from None
+    except IntakeInputError as error:
+        raise ReferralError(error.field, error.message) from None
+    first = (service_request.get("identifier") or [{}])[0]
+    if not first.get("system") or not first.get("value"):
+        raise ReferralError("ServiceRequest.identifier",
+                            "an identifier (system and value) is required so the referral starts one intake only")
+    return referral, str(uuid.uuid5(REFERRAL_INTAKE_NAMESPACE, f"{first['system']}|{first['value']}"))

@@ -1,0 +1,187 @@
+"""Request bodies of the intake API (pydantic; unknown fields refused), each turning itself into domain values.
+
+Bodies check shape and types only (strict: "3" is not a score, 1 is not true); the clinical rules (score ranges,
+required items, plausible vitals, skip logic) stay in the domain, which names the field that breaks one.
+Times are optional and default to the moment the server records the part; given times must carry a timezone.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AwareDatetime, Field, Strict, StrictBool, StrictInt, StringConstraints, model_validator
+
+from services.intake.domain.consent import ConsentDecision, ConsentRecord, ConsentSigner
+from services.intake.domain.contraindications import ContraindicationAnswer, Presence
+from services.intake.domain.cssrs import CssrsItem
+from services.intake.domain.overrides import ClinicianOverride, OverrideTarget
+from services.intake.domain.trials import AntidepressantTrial
+from services.intake.domain.vitals import BaselineVitals, BloodPressure, VitalReading
+from shared.api import RequestModel
+
+FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # a FHIR resource id (EHR Patient, ServiceRequest)
+FhirId = Annotated[str, StringConstraints(pattern=f"^{FHIR_ID.pattern}$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]  # who did it (display text)
+Text = Annotated[str, StringConstraints(max_length=2000)]
+Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+
+
+class CreateIntake(RequestModel):
+    """Start an intake. With ``referral_id`` (the EHR ServiceRequest id) the intake is the referral's: the same one
+    the referral event starts, so asking twice or after the event returns it instead of a second intake."""
+
+    patient_id: FhirId
+    started_by: Name
+    referral_id: FhirId | None = None
+
+
+class Trial(RequestModel):
+    drug_name: Name
+    dose_text: Text | None = None
+    duration_weeks: Number
+    adequate_dose: StrictBool
+    improvement_pct: Number
+    current_episode: StrictBool
+
+    def to_domain(self) -> AntidepressantTrial:
+        return AntidepressantTrial(self.drug_name, self.dose_text, self.duration_weeks, self.adequate_dose,
+                                   self.improvement_pct, self.current_episode)
+
+
+class Trials(RequestModel):
+    """The confirmed TRD history; replaces the previous list (an empty list records "no prior trials")."""
+
+    trials: list[Trial] = Field(max_length=50)
+
+    def to_domain(self) -> list[AntidepressantTrial]:
+        return [trial.to_domain() for trial in self.trials]
+
+
+class ContraindicationAnswerIn(RequestModel):
+    key: Name
+    presence: Presence
+    note: Text | None = None
+
+
+class Contraindications(RequestModel):
+    """The screen; keys are the clinic's configured items (GET /intakes/<id> lists those not answered)."""
+
+    answers: list[ContraindicationAnswerIn] = Field(max_length=100)
+    screened_by: Name
+    screened_at: AwareDatetime | None = None
+
+    def to_domain(self) -> list[ContraindicationAnswer]:
+        return [ContraindicationAnswer(a.key, a.presence, a.note) for a in self.answers]
+
+
+class Reading(RequestModel):
+    value: Number
+    measured_at: AwareDatetime | None = None
+
+    def to_domain(self, now: datetime) -> VitalReading:
+        return VitalReading(self.value, self.measured_at or now)
+
+
+class BloodPressureIn(RequestModel):
+    systolic_mmhg: Number
+    diastolic_mmhg: Number
+    measured_at: AwareDatetime | None = None
+
+    def to_domain(self, now: datetime) -> BloodPressure:
+        return BloodPressure(self.systolic_mmhg, self.diastolic_mmhg, self.measured_at or now)
+
+
+class Vitals(RequestModel):
+    """Baseline readings; each one given replaces the earlier reading of that measure (also one from the EHR)."""
+
+    blood_pressure: BloodPressureIn | None = None
+    heart_rate_per_min: Reading | None = None
+    spo2_pct: Reading | None = None
+    respiratory_rate_per_min: Reading | None = None
+    weight_kg: Reading | None = None
+    height_cm: Reading | None = None
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> "Vitals":
+        if not self.model_fields_set:
+            raise ValueError("give at least one reading")
+        return self
+
+    def to_domain(self, now: datetime) -> BaselineVitals:
+        readings = {name: getattr(self, name).to_domain(now) for name in type(self).model_fields
+                    if getattr(self, name) is not None}
+        return BaselineVitals(**readings)
+
+
+class Phq9(RequestModel):
+    """Items 1-9 in order, each 0-3 (the total is computed, never entered)."""
+
+    items: list[StrictInt | None] = Field(max_length=20)
+    answered_at: AwareDatetime | None = None
+
+
+class Madrs(RequestModel):
+    """Items 1-10 in order, each 0-6."""
+
+    items: list[StrictInt | None] = Field(max_length=20)
+    rated_at: AwareDatetime | None = None
+    rated_by: Name | None = None
+
+
+def _cssrs_answer(item: CssrsItem) -> object:
+    return Field(default=None, alias=item.value)
+
+
+class CssrsAnswers(RequestModel):
+    """Yes (true) / no (false) by screener item; leave out (or null) the items the skip logic did not ask."""
+
+    wish_to_be_dead: StrictBool | None = _cssrs_answer(CssrsItem.WISH_TO_BE_DEAD)
+    suicidal_thoughts: StrictBool | None = _cssrs_answer(CssrsItem.SUICIDAL_THOUGHTS)
+    ideation_with_method: StrictBool | None = _cssrs_answer(CssrsItem.IDEATION_WITH_METHOD)
+    ideation_with_intent: StrictBool | None = _cssrs_answer(CssrsItem.IDEATION_WITH_INTENT)
+    ideation_with_plan_and_intent: StrictBool | None = _cssrs_answer(CssrsItem.IDEATION_WITH_PLAN_AND_INTENT)
+    suicidal_behaviour_lifetime: StrictBool | None = _cssrs_answer(CssrsItem.SUICIDAL_BEHAVIOUR_LIFETIME)
+    suicidal_behaviour_past_3_months: StrictBool | None = _cssrs_answer(CssrsItem.SUICIDAL_BEHAVIOUR_PAST_3_MONTHS)
+
+    def to_domain(self) -> dict[str, bool | None]:
+        return self.model_dump(by_alias=True)
+
+
+class Cssrs(RequestModel):
+    answers: CssrsAnswers
+    answered_at: AwareDatetime | None = None
+
+
+class Consent(RequestModel):
+    decision: ConsentDecision
+    signed_by: ConsentSigner
+    signer_name: Name | None = None  # required for a legal representative
+    signed_at: AwareDatetime | None = None
+    consent_text_version: Name
+    ride_home_agreed: StrictBool
+
+    def to_domain(self, now: datetime) -> ConsentRecord:
+        return ConsentRecord(self.decision, self.signed_by, self.signer_name, self.signed_at or now,
+                             self.consent_text_version, self.ride_home_agreed)
+
+
+class Override(RequestModel):
+    """A documented override of a relative contraindication (key) or a flagged interacting drug class (class)."""
+
+    target: OverrideTarget
+    key: Name
+    overridden_by: Name
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+    def to_domain(self, now: datetime) -> ClinicianOverride:
+        return ClinicianOverride(self.target, self.key, self.overridden_by, now, self.reason)
+
+
+class Decide(RequestModel):
+    decided_by: Name
+
+
+class Reopen(RequestModel):
+    reopened_by: Name
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
