@@ -3,6 +3,7 @@ naming each bad field) and the OpenAPI 3 document (built with apispec and served
 from __future__ import annotations
 
 import functools
+import inspect
 import re
 from collections.abc import Callable
 from typing import Any
@@ -113,7 +114,7 @@ class Api:
                 "schema": {"type": "object"}}}}},
         }
         if doc:
-            operation["description"] = doc.strip()
+            operation["description"] = inspect.cleandoc(doc)
         for status in sorted(set(errors) | {400}):
             operation["responses"][str(status)] = {
                 "description": "Refused, with the reason",
