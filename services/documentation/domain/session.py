@@ -1,8 +1,9 @@
 """One infusion session for one scheduled occurrence of an active order, and every action on it.
 
 scheduled → checked-in → pre-check → infusing → recovering → discharged, or deferred (before the infusion) /
-aborted (from check-in on). Each function validates everything first and returns a new Session (records are
-frozen); a step the session's state does not allow raises ``TransitionNotAllowed`` with the reason.
+aborted (from check-in on) / cancelled (still scheduled when its order or occurrence was cancelled). Each function
+validates everything first and returns a new Session (records are frozen); a step the session's state does not
+allow raises ``TransitionNotAllowed`` with the reason.
 """
 
 from __future__ import annotations
@@ -43,9 +44,12 @@ class SessionStatus(enum.Enum):
     DISCHARGED = "discharged"
     ABORTED = "aborted"
     DEFERRED = "deferred"
+    CANCELLED = "cancelled"  # never started: its order (or this occurrence of it) was cancelled
 
 
-ENDED_STATUSES = frozenset({SessionStatus.DISCHARGED, SessionStatus.ABORTED, SessionStatus.DEFERRED})
+ENDED_STATUSES = frozenset(
+    {SessionStatus.DISCHARGED, SessionStatus.ABORTED, SessionStatus.DEFERRED, SessionStatus.CANCELLED}
+)
 _AT_CLINIC = (SessionStatus.CHECKED_IN, SessionStatus.PRE_CHECK, SessionStatus.INFUSING, SessionStatus.RECOVERING)
 # Documentation goes on after an abort (the patient is still observed); a discharged session is closed.
 _DOCUMENTABLE = _AT_CLINIC + (SessionStatus.ABORTED,)
@@ -139,16 +143,20 @@ class Session(JsonRecord):
         return next((r for r in self.readings if r.reading_id == reading_id), None)
 
 
+def session_id_for(order: ActiveOrder, occurrence_number: int) -> str:
+    """``{order_id}-{number}``: a redelivered or repeated order event names the same session, never a second one."""
+    return f"{order.order_id}-{occurrence_number}"
+
+
 def create_session(order: ActiveOrder, occurrence_number: int) -> Session:
-    """The session for one scheduled occurrence; its id ``{order_id}-{number}`` makes a redelivered order
-    event produce the same session rather than a second one."""
+    """The session for one scheduled occurrence (id from ``session_id_for``)."""
     occurrence = order.occurrence(occurrence_number)
     if occurrence.status is not OccurrenceStatus.SCHEDULED:
         raise TransitionNotAllowed(
             f"infusion {occurrence_number} of order {order.order_id} is {occurrence.status.value}"
         )
     return Session(
-        session_id=f"{order.order_id}-{occurrence.number}",
+        session_id=session_id_for(order, occurrence.number),
         order_id=order.order_id,
         series_id=order.series_id,
         patient_id=order.patient_id,
@@ -388,6 +396,14 @@ def defer(session: Session, reason: str, by: str, at: datetime) -> Session:
     _require_status(session, allowed, "defer")
     require_text("reason", reason)
     return _transition(session, SessionStatus.DEFERRED, by, at, reason)
+
+
+def cancel(session: Session, reason: str, by: str, at: datetime) -> Session:
+    """End a session that never began because its order (or this occurrence) was cancelled; only while scheduled,
+    so a patient already at the clinic is left to the clinician (who may defer or abort)."""
+    _require_status(session, (SessionStatus.SCHEDULED,), "cancel")
+    require_text("reason", reason)
+    return _transition(session, SessionStatus.CANCELLED, by, at, reason)
 
 
 def abort(session: Session, reason: str, by: str, at: datetime) -> Session:

@@ -1,5 +1,7 @@
 """Adverse event record → AdverseEvent (R4 shape): actuality ``actual``, event (local code), subject, encounter,
-date, seriousness, severity, outcome, recorder, and suspectEntity → the session's MedicationAdministration.
+date, seriousness, severity, outcome, recorder, and suspectEntity → the session's MedicationAdministration once
+one is recorded (before that, e.g. an event that stopped the infusion before the record was written, there is no
+resource to point at: the EHR could not resolve the reference).
 
 R4 AdverseEvent has no element for the action taken; it goes in ``event.text`` with the description so the EHR
 shows it, and in the procedure note."""
@@ -19,7 +21,9 @@ from shared.fhir.datatypes import FhirJson, codeable_concept, identifier, instan
 from shared.fhir.validate import validate_resource
 
 
-def adverse_event_resource(session_id: str, patient_id: str, event: AdverseEventRecord) -> FhirJson:
+def adverse_event_resource(
+    session_id: str, patient_id: str, event: AdverseEventRecord, administration_recorded: bool = True
+) -> FhirJson:
     """R4 AdverseEvent.identifier is a single Identifier (0..1), not a list."""
     text = event.label()
     if event.kind is not AdverseEventKind.OTHER and event.description:
@@ -38,6 +42,7 @@ def adverse_event_resource(session_id: str, patient_id: str, event: AdverseEvent
         "seriousness": codeable_concept(SERIOUS if event.serious else NON_SERIOUS),
         "severity": {"coding": [{"system": ADVERSE_EVENT_SEVERITY, "code": event.severity.value}]},
         "outcome": {"coding": [{"system": ADVERSE_EVENT_OUTCOME, "code": event.outcome.value}]},
-        "suspectEntity": [{"instance": references.administration(session_id)}],
     }
+    if administration_recorded:
+        resource["suspectEntity"] = [{"instance": references.administration(session_id)}]
     return validate_resource(resource)

@@ -19,6 +19,7 @@ _STATUS = {
     SessionStatus.RECOVERING: "in-progress",
     SessionStatus.DISCHARGED: "finished",
     SessionStatus.ABORTED: "finished",
+    SessionStatus.CANCELLED: "cancelled",
 }
 
 

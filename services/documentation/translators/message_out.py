@@ -40,6 +40,16 @@ def vitals_recorded_focus(session: Session, reading_id: str) -> list[FhirJson]:
     return _reading_observations(session, _reading(session, reading_id))
 
 
+def pre_check_vitals_focus(session: Session, reading_id: str) -> list[FhirJson]:
+    """The Observations of a pre-infusion check's reading (the baseline the discharge vitals are compared with)."""
+    attempt = next((a for a in session.pre_checks if a.reading.reading_id == reading_id), None)
+    if attempt is None:
+        raise DocumentationInputError(
+            "reading_id", f"no pre-infusion reading {reading_id} in session {session.session_id}"
+        )
+    return _reading_observations(session, attempt.reading)
+
+
 def alert_raised_focus(session: Session, alert_id: str) -> list[FhirJson]:
     """The alert's Flag, then the Observations of the reading that raised it (when Ketalink recorded it)."""
     alert = next((a for a in session.alerts if a.alert_id == alert_id), None)
@@ -61,7 +71,10 @@ def session_completed_focus(session: Session, order: ActiveOrder) -> list[FhirJs
     for reading in session.readings:
         focus += _reading_observations(session, reading)
     focus += [cadss_observation(session.session_id, session.patient_id, a) for a in session.cadss]
-    focus += [adverse_event_resource(session.session_id, session.patient_id, e) for e in session.adverse_events]
+    administered = session.administration is not None
+    focus += [
+        adverse_event_resource(session.session_id, session.patient_id, e, administered) for e in session.adverse_events
+    ]
     focus += [alert_flag(session.session_id, session.patient_id, a) for a in session.alerts]
     return focus
 

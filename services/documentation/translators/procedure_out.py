@@ -21,7 +21,7 @@ def procedure_status(session: Session) -> str:
         return "completed"
     if session.status is SessionStatus.ABORTED:
         return "stopped" if started else "not-done"
-    if session.status is SessionStatus.DEFERRED:
+    if session.status in (SessionStatus.DEFERRED, SessionStatus.CANCELLED):
         return "not-done"
     return "preparation"
 

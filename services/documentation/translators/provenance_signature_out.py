@@ -1,8 +1,11 @@
 """Signed note → Provenance carrying the clinician's signature: target the DocumentReference (by its Ketalink
 identifier), agent the signer as author, ``signature`` typed author's signature (1.2.840.10065.1.12.1.1).
-Provenance carries no Ketalink identifier (it records who did what; the target has one)."""
+Provenance carries no Ketalink identifier (it records who did what; the target has one); its ``id`` is derived
+from the note id instead, so the EHR writes it with ``PUT Provenance/{id}`` once however often it arrives."""
 
 from __future__ import annotations
+
+import uuid
 
 from services.documentation.domain.errors import TransitionNotAllowed
 from services.documentation.domain.note import ProcedureNote
@@ -12,6 +15,11 @@ from shared.fhir.datatypes import FhirJson, codeable_concept, coding, instant, r
 from shared.fhir.validate import validate_resource
 
 SIGNED_CONTENT_TYPE = "text/plain"
+SIGNATURE_NAMESPACE = uuid.UUID("0b6f3c52-9d1e-4f0a-8a43-2c7e5b9d1f60")
+
+
+def signature_provenance_id(note_id: str) -> str:
+    return str(uuid.uuid5(SIGNATURE_NAMESPACE, f"procedure-note-signature/{note_id}"))
 
 
 def signature_provenance(note: ProcedureNote) -> FhirJson:
@@ -21,6 +29,7 @@ def signature_provenance(note: ProcedureNote) -> FhirJson:
     signer = references.person(note.signed_by)
     resource: FhirJson = {
         "resourceType": "Provenance",
+        "id": signature_provenance_id(note.note_id),
         "target": [reference_by_identifier("DocumentReference", references.NOTE_KIND, note.note_id)],
         "recorded": signed_at,
         "agent": [{"type": codeable_concept(AUTHOR_PARTICIPANT), "who": signer}],

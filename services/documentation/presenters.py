@@ -1,0 +1,66 @@
+"""JSON views of the records for the API: the stored record plus what a clinician needs at a glance (what is due
+or missed now, open alerts, why the infusion may not start)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from services.documentation.domain.note import ProcedureNote
+from services.documentation.domain.order import ActiveOrder
+from services.documentation.domain.schedule import due_cadss, due_vital_readings
+from services.documentation.domain.session import Session
+from services.documentation.domain.settings import SessionSettings
+from services.documentation.translators.document_reference_out import doc_status
+
+
+def session_summary(session: Session) -> dict[str, Any]:
+    return {
+        "session_id": session.session_id,
+        "patient_id": session.patient_id,
+        "order_id": session.order_id,
+        "series_id": session.series_id,
+        "occurrence_number": session.occurrence_number,
+        "status": session.status.value,
+        "scheduled_start": session.scheduled_start.isoformat(),
+        "scheduled_end": session.scheduled_end.isoformat(),
+        "infusion_started_at": _iso(session.infusion_started_at),
+        "ended_at": _iso(session.ended_at),
+    }
+
+
+def session_view(session: Session, order: ActiveOrder, now: datetime, settings: SessionSettings) -> dict[str, Any]:
+    """The whole session, the order's dose, and the readings and CADSS ratings due or missed at ``now``."""
+    latest = session.latest_pre_check
+    return {
+        **session.to_dict(),
+        "summary": session_summary(session),
+        "order": order_summary(order),
+        "as_of": now.isoformat(),
+        "due_readings": [{"due_at": due.due_at.isoformat(), "state": due.state.value, "phase": due.phase.value}
+                         for due in due_vital_readings(session, now, settings)],
+        "due_cadss": [{"label": due.label, "due_at": due.due_at.isoformat(), "scheduled_minute": due.scheduled_minute,
+                       "end_of_recovery": due.end_of_recovery} for due in due_cadss(session, now, settings)],
+        "open_alert_ids": [alert.alert_id for alert in session.open_alerts],
+        "pre_check": None if latest is None else {
+            "outcome": latest.result.outcome.value,
+            "blocking_reasons": list(latest.blocking_reasons()),
+            "overridden": latest.override is not None,
+        },
+    }
+
+
+def order_summary(order: ActiveOrder) -> dict[str, Any]:
+    return {
+        "order_id": order.order_id, "series_id": order.series_id, "status": order.status.value,
+        "dose_mg_per_kg": order.dose_mg_per_kg, "dose_mg": order.dose_mg, "duration_min": order.duration_min,
+        "rate_ml_per_h": order.rate_ml_per_h, "infusion_count": order.infusion_count,
+        "dose_calculation_text": order.dose_calculation_text,
+    }
+
+
+def note_view(note: ProcedureNote, superseded_by: str = "") -> dict[str, Any]:
+    return {**note.to_dict(), "doc_status": doc_status(note), "superseded_by": superseded_by or None}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

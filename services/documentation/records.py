@@ -1,0 +1,90 @@
+"""The service's store: orders, sessions and procedure notes as versioned JSON documents (``shared.db.RecordStore``).
+
+Each load returns the record with the stored version it came from, so a save names that version and a concurrent
+change is refused (``StaleRecordError``) instead of silently overwritten."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from sqlalchemy.engine import Connection
+
+from services.documentation.domain.note import ProcedureNote
+from services.documentation.domain.order import ActiveOrder
+from services.documentation.domain.records import JsonRecord
+from services.documentation.domain.session import Session
+from shared.db import RecordNotFound, RecordStore, StoredRecord
+
+ORDER_KIND = "order"
+SESSION_KIND = "session"
+NOTE_KIND = "note"
+
+R = TypeVar("R", bound=JsonRecord)
+
+
+@dataclass(frozen=True)
+class Loaded(Generic[R]):
+    """A domain record and the stored version it was read from."""
+
+    stored: StoredRecord
+    record: R
+
+
+class Records:
+    def __init__(self, store: RecordStore | None = None):
+        self._store = store or RecordStore()
+
+    # --- orders ----------------------------------------------------------------------------------------------
+    def find_order(self, conn: Connection, order_id: str) -> Loaded[ActiveOrder] | None:
+        stored = self._store.find(conn, ORDER_KIND, order_id)
+        return None if stored is None else Loaded(stored, ActiveOrder.from_dict(stored.body))
+
+    def order(self, conn: Connection, order_id: str) -> Loaded[ActiveOrder]:
+        loaded = self.find_order(conn, order_id)
+        if loaded is None:
+            raise RecordNotFound(f"order {order_id} not found")
+        return loaded
+
+    # --- sessions --------------------------------------------------------------------------------------------
+    def session(self, conn: Connection, session_id: str) -> Loaded[Session]:
+        stored = self._store.find(conn, SESSION_KIND, session_id)
+        if stored is None:
+            raise RecordNotFound(f"session {session_id} not found")
+        return Loaded(stored, Session.from_dict(stored.body))
+
+    def find_session(self, conn: Connection, session_id: str) -> Loaded[Session] | None:
+        stored = self._store.find(conn, SESSION_KIND, session_id)
+        return None if stored is None else Loaded(stored, Session.from_dict(stored.body))
+
+    def sessions_for_patient(self, conn: Connection, patient_id: str) -> list[Loaded[Session]]:
+        loaded = [Loaded(stored, Session.from_dict(stored.body))
+                  for stored in self._store.list_for_patient(conn, SESSION_KIND, patient_id)]
+        return sorted(loaded, key=lambda item: (item.record.scheduled_start, item.record.occurrence_number))
+
+    # --- notes -----------------------------------------------------------------------------------------------
+    def note(self, conn: Connection, note_id: str) -> Loaded[ProcedureNote]:
+        stored = self._store.find(conn, NOTE_KIND, note_id)
+        if stored is None:
+            raise RecordNotFound(f"note {note_id} not found")
+        return Loaded(stored, ProcedureNote.from_dict(stored.body))
+
+    def notes_for_session(self, conn: Connection, session: Session) -> list[Loaded[ProcedureNote]]:
+        """Every version of the session's note, oldest first."""
+        notes = [Loaded(stored, ProcedureNote.from_dict(stored.body))
+                 for stored in self._store.list_for_patient(conn, NOTE_KIND, session.patient_id)]
+        return sorted((n for n in notes if n.record.session_id == session.session_id),
+                      key=lambda n: n.record.version)
+
+    # --- writes ----------------------------------------------------------------------------------------------
+    def add_order(self, conn: Connection, order: ActiveOrder) -> None:
+        self._store.insert(conn, ORDER_KIND, order.order_id, order.patient_id, order.to_dict())
+
+    def add_session(self, conn: Connection, session: Session) -> None:
+        self._store.insert(conn, SESSION_KIND, session.session_id, session.patient_id, session.to_dict())
+
+    def add_note(self, conn: Connection, note: ProcedureNote) -> None:
+        self._store.insert(conn, NOTE_KIND, note.note_id, note.patient_id, note.to_dict())
+
+    def save(self, conn: Connection, loaded: Loaded[R], record: R) -> Loaded[R]:
+        """Write ``record`` over the version ``loaded`` was read from (StaleRecordError if it changed since)."""
+        return Loaded(self._store.update(conn, loaded.stored, record.to_dict()), record)

@@ -1,0 +1,183 @@
+"""What the documentation tests do over the wire: publish orders as the orders service does, drive a session over
+HTTP with explicit clinical times, and look resources up in the EHR by their Ketalink identifier."""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import requests
+
+from deploy.ehr_sandbox.seed import MRN_SYSTEM
+from services.orders.domain.dose import calculate_dose
+from services.orders.domain.eligibility import EligibilityDecision, EligibilityStatus
+from services.orders.domain.lifecycle import cancel_order, create_order, sign_order
+from services.orders.domain.measurements import BodyWeight
+from services.orders.domain.order import OrderWithSeries
+from services.orders.domain.series import plan_induction
+from services.orders.domain.settings import ProtocolSettings
+from services.orders.translators.message_out import order_event_code, order_message_resources
+from shared.events.topics import DOCUMENTATION_EVENTS, ORDERS_EVENTS
+from shared.fhir.codes import BODY_WEIGHT
+from shared.fhir.datatypes import FhirJson, identifier, parse_instant
+from shared.fhir.messaging import Message, build_message, parse_message
+from tests.support.kafka_tools import publish, read_all, wait_for
+
+PRESCRIBER = "Dr Ada Prescriber"
+NURSE = "RN Dana Hill"
+DOCTOR = "Dr Sam Okafor"
+ORDERS_ENDPOINT = "urn:ketalink:orders"
+
+
+@dataclass
+class PublishedOrder:
+    placed: OrderWithSeries
+    patient_id: str
+    weight_kg: float
+    message: FhirJson
+
+    @property
+    def order_id(self) -> str:
+        return self.placed.order.order_id
+
+    def session_id(self, number: int = 1) -> str:
+        return f"{self.order_id}-{number}"
+
+
+class Clinic:
+    def __init__(self, base_url: str, bootstrap: str, ehr: Any):
+        self.base_url = base_url
+        self.bootstrap = bootstrap
+        self.ehr = ehr
+
+    # --- the EHR ------------------------------------------------------------------------------------------------
+    def patient_id(self, mrn: str = "KL-1001") -> str:
+        return self.ehr.client.search("Patient", {"identifier": f"{MRN_SYSTEM}|{mrn}"})[0]["id"]
+
+    def latest_weight(self, patient_id: str) -> FhirJson:
+        return self.ehr.client.search("Observation", {
+            "subject": f"Patient/{patient_id}", "code": f"{BODY_WEIGHT.system}|{BODY_WEIGHT.code}",
+            "_sort": "-date", "_count": 1})[0]
+
+    def in_ehr(self, resource_type: str, kind: str, value: str, timeout_s: float = 30.0,
+               until: Any = None) -> FhirJson:
+        """The EHR's resource carrying the Ketalink identifier (and passing ``until``), waiting for the message."""
+        ident = identifier(kind, value)
+
+        def found() -> FhirJson | None:
+            matches = self.ehr.client.search(resource_type, {"identifier": f"{ident['system']}|{value}"})
+            assert len(matches) <= 1, f"{len(matches)} {resource_type} resources carry {kind}|{value}"
+            if matches and (until is None or until(matches[0])):
+                return matches[0]
+            return None
+
+        return wait_for(found, timeout_s=timeout_s, what=f"{resource_type} {kind}|{value} in the EHR")
+
+    # --- orders, as the orders service publishes them ------------------------------------------------------------
+    def publish_signed_order(self, mrn: str = "KL-1001") -> PublishedOrder:
+        """A realistic induction order (6 infusions, 2 a week from today) for the patient's EHR weight."""
+        patient_id = self.patient_id(mrn)
+        weight_observation = self.latest_weight(patient_id)
+        weight_kg = float(weight_observation["valueQuantity"]["value"])
+        protocol = ProtocolSettings()
+        now = datetime.now(timezone.utc)
+        weight = BodyWeight(weight_kg, parse_instant(weight_observation["effectiveDateTime"]),
+                            weight_observation["id"])
+        eligibility = EligibilityDecision(patient_id, f"intake-{uuid.uuid4()}", EligibilityStatus.ELIGIBLE, True,
+                                          now - timedelta(days=3))
+        series = plan_induction(patient_id, protocol.clinic_date(now), protocol, now=now)
+        draft = create_order(patient_id, eligibility, calculate_dose(weight, None, None, protocol, now=now), series,
+                             PRESCRIBER, protocol, now=now)
+        placed = sign_order(draft, eligibility, PRESCRIBER, protocol, now=now)
+        published = PublishedOrder(placed, patient_id, weight_kg, self.publish_order(placed, patient_id,
+                                                                                     weight_observation["id"]))
+        return published
+
+    def publish_order(self, placed: OrderWithSeries, patient_id: str, weight_observation_id: str) -> FhirJson:
+        resources = order_message_resources(placed.order, placed.series, patient_id,
+                                            f"Observation/{weight_observation_id}")
+        message = build_message(order_event_code(placed.order), ORDERS_ENDPOINT, resources,
+                                author_display=PRESCRIBER)
+        self.send(ORDERS_EVENTS, message, patient_id)
+        return message
+
+    def cancel_order(self, order: PublishedOrder) -> FhirJson:
+        cancelled = cancel_order(order.placed, PRESCRIBER, "patient declined further infusions")
+        weight_id = order.message["entry"][1]["resource"]["supportingInformation"][0]["reference"].split("/")[-1]
+        return self.publish_order(cancelled, order.patient_id, weight_id)
+
+    def send(self, topic: str, message: FhirJson | bytes, key: str) -> None:
+        publish(self.bootstrap, topic, message, key=key)
+
+    def documentation_messages(self, event_code: str) -> list[Message]:
+        records = read_all(self.bootstrap, DOCUMENTATION_EVENTS)
+        return [m for m in (parse_message(json.loads(r.value)) for r in records) if m.event_code == event_code]
+
+    # --- the documentation API -------------------------------------------------------------------------------
+    def get(self, path: str, expect: int = 200) -> Any:
+        response = requests.get(self.base_url + path, timeout=10)
+        assert response.status_code == expect, f"GET {path}: {response.status_code} {response.text}"
+        return response.json()
+
+    def call(self, method: str, path: str, body: dict[str, Any], expect: int = 200,
+             headers: dict[str, str] | None = None) -> Any:
+        response = requests.request(method, self.base_url + path, json=body, headers=headers, timeout=30)
+        assert response.status_code == expect, f"{method} {path}: {response.status_code} {response.text}"
+        return response.json()
+
+    def post(self, path: str, body: dict[str, Any], expect: int = 200, **kwargs: Any) -> Any:
+        return self.call("POST", path, body, expect, **kwargs)
+
+    def sessions(self, patient_id: str, order_id: str) -> list[dict[str, Any]]:
+        listed = self.get(f"/patients/{patient_id}/sessions")["sessions"]
+        return [s for s in listed if s["order_id"] == order_id]
+
+    def wait_for_sessions(self, order: PublishedOrder, count: int = 6) -> list[dict[str, Any]]:
+        return wait_for(lambda: len(self.sessions(order.patient_id, order.order_id)) == count
+                        and self.sessions(order.patient_id, order.order_id),
+                        timeout_s=45, what=f"{count} sessions for order {order.order_id}")
+
+
+def clinical_times(hours_ago: float = 3) -> Any:
+    """``t(minutes)``: an ISO time ``minutes`` after a start ``hours_ago`` in the past (the session is charted
+    with explicit times, so the test waits for nothing)."""
+    start = (datetime.now(timezone.utc) - timedelta(hours=hours_ago)).replace(second=0, microsecond=0)
+
+    def at(minutes: float) -> str:
+        return (start + timedelta(minutes=minutes)).isoformat()
+
+    return at
+
+
+def vitals(at: str, systolic: int, diastolic: int, heart_rate: int, spo2: float = 98.0, **extra: Any) -> dict:
+    return {"by": NURSE, "at": at, "systolic_mmhg": systolic, "diastolic_mmhg": diastolic,
+            "heart_rate_per_min": heart_rate, "spo2_percent": spo2, **extra}
+
+
+def confirmations(**changes: Any) -> dict[str, Any]:
+    return {"fasting_confirmed": True, "ride_home_confirmed": True, "no_new_contraindication_since_intake": True,
+            "no_new_interacting_drug_since_intake": True, "pregnancy_check": "negative", **changes}
+
+
+def pre_check(at: str, systolic: int, diastolic: int, heart_rate: int = 76, spo2: float = 98.0,
+              reading_id: str | None = None) -> dict[str, Any]:
+    reading: dict[str, Any] = {"systolic_mmhg": systolic, "diastolic_mmhg": diastolic,
+                               "heart_rate_per_min": heart_rate, "spo2_percent": spo2}
+    if reading_id:
+        reading["reading_id"] = reading_id
+    return {"by": NURSE, "at": at, "reading": reading, "confirmations": confirmations()}
+
+
+def administration(order: PublishedOrder, started_at: str, stopped_at: str, **changes: Any) -> dict[str, Any]:
+    calculation = order.placed.order.calculation
+    return {"by": NURSE, "started_at": started_at, "stopped_at": stopped_at,
+            "rate_changes": [{"at": started_at, "rate_ml_per_h": calculation.rate_ml_per_h}],
+            "lot_number": "KET-2291", "lot_expiry": (date.today() + timedelta(days=300)).isoformat(), **changes}
+
+
+def discharge(at: str, **changes: Any) -> dict[str, Any]:
+    return {"by": NURSE, "at": at, "mental_status_at_baseline": True, "escort_present": True,
+            "aldrete": {"activity": 2, "respiration": 2, "circulation": 2, "consciousness": 2,
+                        "oxygen_saturation": 2}, **changes}
