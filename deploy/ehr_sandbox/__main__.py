@@ -18,6 +18,8 @@ from shared.runtime import ServiceRuntime, ServiceSettings
 from deploy.ehr_sandbox.fhir_server import sekmet_settings, start_fhir_server
 from deploy.ehr_sandbox.integration_engine import IntegrationEngine
 from deploy.ehr_sandbox.seed import seed
+from deploy.ehr_sandbox.smart import mount as mount_smart
+from deploy.ehr_sandbox.smart.settings import SmartServerSettings
 
 log = logging.getLogger("ehr_sandbox")
 
@@ -43,6 +45,7 @@ class SandboxSettings:
 def main() -> None:
     try:
         sandbox = load_settings(SandboxSettings, "EHR_SANDBOX_")
+        smart = load_settings(SmartServerSettings, "EHR_SANDBOX_SMART_")
         kafka = load_settings(KafkaSettings, "KAFKA_")
     except SettingsError as error:
         sys.exit(f"ehr-sandbox: configuration error: {error}")
@@ -52,8 +55,10 @@ def main() -> None:
     if sandbox.fhir_base_url:
         base_url = sandbox.fhir_base_url.rstrip("/")
     else:
-        server = start_fhir_server(sekmet_settings(sandbox.host, sandbox.port, data_dir))
         base_url = f"http://{sandbox.host}:{sandbox.port}/fhir"
+        # SMART App Launch (authorize, token, chart) in the same process, in front of SEKMET's backend-only SMART
+        extend = (lambda app: mount_smart(app, smart, base_url, data_dir)) if smart.enabled else None
+        server = start_fhir_server(sekmet_settings(sandbox.host, sandbox.port, data_dir), extend=extend)
     configure_logging("ehr-sandbox")  # after SEKMET, which configures logging of its own
     fhir = FhirClient(base_url)
     if sandbox.seed:

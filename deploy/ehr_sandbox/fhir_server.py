@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from sekmet.config import ServerAuth, Settings, SimulatorSettings, set_settings
@@ -24,10 +26,14 @@ def sekmet_settings(host: str, port: int, data_dir: Path, public_host: str | Non
     )
 
 
-def start_fhir_server(settings: Settings, timeout_s: float = 30.0) -> uvicorn.Server:
+def start_fhir_server(settings: Settings, timeout_s: float = 30.0,
+                      extend: Callable[[Any], None] | None = None) -> uvicorn.Server:
+    """``extend(app)`` adds routes to SEKMET's FastAPI app before it serves (the SMART authorization server)."""
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     set_settings(settings)
     app = create_app(settings)
+    if extend is not None:
+        extend(app)
     server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
                                            access_log=False))
     threading.Thread(target=server.run, name="fhir-server", daemon=True).start()

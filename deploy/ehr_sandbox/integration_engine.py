@@ -47,8 +47,8 @@ class IntegrationEngine:
         self._fhir = fhir
 
     def handle(self, message: Message, conn: Connection) -> None:
-        if message.response_to is not None:
-            return  # a response to one of our own messages; nothing to apply
+        """Apply one message and answer it (the consumer routes no response messages here: there is nothing in
+        them to apply)."""
         patient_key = _patient_key(message)
         try:
             transaction = build_transaction(message, self._resolve_identifier)

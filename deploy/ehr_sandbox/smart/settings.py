@@ -1,0 +1,118 @@
+"""Settings of the sandbox's SMART authorization server (environment prefix ``EHR_SANDBOX_SMART_``): token
+lifetimes, the demo clinicians' password and the registered apps."""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+#: The three Ketalink services, registered by default as public clients on their local ports (the same
+#: ``*_PORT`` variables ``make run`` sets).
+DEFAULT_APPS = (("intake", "Ketalink intake", 8101), ("orders", "Ketalink orders", 8102),
+                ("documentation", "Ketalink documentation", 8103))
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    display_name: str
+    role: str
+    given: str
+    family: str
+
+    @property
+    def identifier(self) -> str:
+        return f"smart-user-{self.username}"
+
+
+DEMO_USERS = (
+    DemoUser("nurse.ng", "Grace Ng, RN", "Infusion nurse", "Grace", "Ng"),
+    DemoUser("dr.okoye", "Dr. Adaeze Okoye", "Psychiatrist", "Adaeze", "Okoye"),
+)
+
+
+@dataclass(frozen=True)
+class AppRegistration:
+    """One SMART app the sandbox knows. No secret and no keys: a public client. ``client_secret``: confidential
+    (client_secret_basic / _post). ``jwks`` or ``jwks_uri``: confidential asymmetric (private_key_jwt)."""
+
+    client_id: str
+    name: str
+    launch_url: str
+    redirect_uris: tuple[str, ...]
+    client_secret: str = ""
+    jwks: dict[str, Any] | None = None
+    jwks_uri: str = ""
+    scope: str = ""  # scopes it may be granted (space-separated); empty: any user-facing SMART scope
+
+    @property
+    def client_type(self) -> str:
+        if self.jwks or self.jwks_uri:
+            return "confidential-asymmetric"
+        return "confidential-symmetric" if self.client_secret else "public"
+
+    @classmethod
+    def from_json(cls, item: Mapping[str, Any]) -> "AppRegistration":
+        if not isinstance(item, Mapping):
+            raise ValueError("each app must be a JSON object")
+        missing = [key for key in ("client_id", "name", "launch_url", "redirect_uris") if not item.get(key)]
+        if missing:
+            raise ValueError(f"app {item.get('client_id', '?')!r} lacks {', '.join(missing)}")
+        unknown = set(item) - {"client_id", "name", "launch_url", "redirect_uris", "client_secret", "jwks",
+                               "jwks_uri", "scope"}
+        if unknown:
+            raise ValueError(f"app {item['client_id']!r}: unknown fields {', '.join(sorted(unknown))}")
+        uris = item["redirect_uris"]
+        return cls(client_id=item["client_id"], name=item["name"], launch_url=item["launch_url"],
+                   redirect_uris=tuple([uris] if isinstance(uris, str) else uris),
+                   client_secret=item.get("client_secret", ""), jwks=item.get("jwks"),
+                   jwks_uri=item.get("jwks_uri", ""), scope=item.get("scope", ""))
+
+
+def default_apps(environ: Mapping[str, str] | None = None) -> tuple[AppRegistration, ...]:
+    environ = os.environ if environ is None else environ
+    apps = []
+    for service, name, default_port in DEFAULT_APPS:
+        port = environ.get(f"{service.upper()}_PORT") or str(default_port)
+        apps.append(AppRegistration(
+            client_id=f"ketalink-{service}", name=name, launch_url=f"http://127.0.0.1:{port}/launch",
+            redirect_uris=(f"http://127.0.0.1:{port}/callback", f"http://localhost:{port}/callback")))
+    return tuple(apps)
+
+
+@dataclass(frozen=True)
+class SmartServerSettings:
+    """``EHR_SANDBOX_SMART_*``; see ``deploy/ehr_sandbox/smart/README.md``."""
+
+    enabled: bool = True
+    token_lifetime_s: int = 3600
+    refresh_token_lifetime_s: int = 8 * 3600
+    code_lifetime_s: int = 120
+    launch_lifetime_s: int = 600
+    demo_password: str = "ketalink-sandbox"
+    apps: str = ""  # JSON array of app registrations; empty: the three Ketalink services on their local ports
+
+    def validate(self) -> None:
+        if min(self.token_lifetime_s, self.refresh_token_lifetime_s, self.code_lifetime_s,
+               self.launch_lifetime_s) <= 0:
+            raise ValueError("lifetimes must be positive")
+        if not self.demo_password:
+            raise ValueError("demo_password must not be empty")
+        self.registrations()  # a bad EHR_SANDBOX_SMART_APPS stops the sandbox at start
+
+    def registrations(self) -> tuple[AppRegistration, ...]:
+        if not self.apps.strip():
+            return default_apps()
+        try:
+            items = json.loads(self.apps)
+        except ValueError as error:
+            raise ValueError(f"apps is not JSON: {error}") from None
+        if not isinstance(items, list) or not items:
+            raise ValueError("apps must be a non-empty JSON array")
+        apps = tuple(AppRegistration.from_json(item) for item in items)
+        ids = [app.client_id for app in apps]
+        if len(set(ids)) != len(ids):
+            raise ValueError("apps: client_id values must be unique")
+        return apps

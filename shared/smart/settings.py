@@ -1,0 +1,81 @@
+"""SMART settings of one service (environment prefix ``SMART_``), validated at start-up like every other setting."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from shared.smart.scopes import split_scopes
+
+DEFAULT_SCOPES = "launch openid fhirUser online_access patient/*.rs user/*.cruds"
+
+
+class CookieSecure(enum.Enum):
+    AUTO = "auto"  # Secure when the request came over https (wsgi.url_scheme; put ProxyFix in front of a proxy)
+    TRUE = "true"
+    FALSE = "false"
+
+
+class ScopeVersion(enum.Enum):
+    AUTO = "auto"  # v2 when the server's smart-configuration lists permission-v2, else v1
+    V2 = "v2"
+    V1 = "v1"  # for servers that advertise v2 but do not honour it
+
+
+class BearerValidation(enum.Enum):
+    JWKS = "jwks"  # JWT access tokens checked against the issuer's jwks_uri (keys cached)
+    INTROSPECTION = "introspection"  # RFC 7662 at the issuer's introspection_endpoint (needs a confidential client)
+
+
+@dataclass(frozen=True)
+class SmartSettings:
+    """``SMART_*``. Empty ``client_id`` / ``allowed_issuers`` take the service's defaults (``ketalink-<service>`` and
+    ``EHR_FHIR_BASE_URL``); see ``shared/smart/README.md`` for the table."""
+
+    client_id: str = ""
+    client_secret: str = ""  # confidential client, client_secret_basic
+    private_key_path: str = ""  # confidential client, private_key_jwt (PEM; RSA signs RS384, EC P-384 signs ES384)
+    redirect_path: str = "/callback"
+    landing_path: str = "/smart/session"  # where the browser goes after a successful launch
+    scopes: str = DEFAULT_SCOPES
+    standalone_scopes: str = "launch/patient openid fhirUser online_access patient/*.rs user/*.cruds"
+    scope_version: ScopeVersion = ScopeVersion.AUTO
+    allowed_issuers: tuple[str, ...] = ()
+    session_lifetime_s: int = 8 * 3600
+    launch_timeout_s: int = 600  # from /launch to /callback
+    refresh_margin_s: int = 60  # refresh an access token this long before it expires
+    clock_skew_s: int = 30  # allowed between the EHR's clock and ours when checking a bearer token's exp
+    cookie_name: str = ""  # default ketalink_smart_<client id> (cookies are shared across ports of one host)
+    cookie_secure: CookieSecure = CookieSecure.AUTO
+    cookie_samesite: str = "Lax"  # None (with Secure) when the EHR embeds the app in an iframe
+    auth_required: bool = True
+    bearer_validation: BearerValidation = BearerValidation.JWKS
+    public_base_url: str = ""  # this app's external URL, for redirect_uri; default: from the request
+    http_timeout_s: float = 10.0
+
+    def validate(self) -> None:
+        if self.client_secret and self.private_key_path:
+            raise ValueError("set either client_secret or private_key_path, not both")
+        for name in ("redirect_path", "landing_path"):
+            if not getattr(self, name).startswith("/"):
+                raise ValueError(f"{name} must start with /")
+        for issuer in self.allowed_issuers:
+            if not issuer.startswith(("http://", "https://")):
+                raise ValueError(f"allowed_issuers: {issuer!r} is not an http(s) URL")
+        if self.public_base_url and not self.public_base_url.startswith(("http://", "https://")):
+            raise ValueError("public_base_url must be an http(s) URL")
+        if self.cookie_samesite not in ("Lax", "Strict", "None"):
+            raise ValueError("cookie_samesite must be Lax, Strict or None")
+        if self.cookie_samesite == "None" and self.cookie_secure is CookieSecure.FALSE:
+            raise ValueError("cookie_samesite None needs a Secure cookie (cookie_secure auto or true)")
+        if min(self.session_lifetime_s, self.launch_timeout_s) <= 0 or min(self.refresh_margin_s,
+                                                                           self.clock_skew_s) < 0:
+            raise ValueError("lifetimes must be positive; refresh_margin_s and clock_skew_s not negative")
+        if self.bearer_validation is BearerValidation.INTROSPECTION and not self.confidential:
+            raise ValueError("bearer_validation introspection needs a confidential client (client_secret or "
+                             "private_key_path): the EHR only answers authenticated clients")
+        if not split_scopes(self.scopes):
+            raise ValueError("scopes must not be empty")
+
+    @property
+    def confidential(self) -> bool:
+        return bool(self.client_secret or self.private_key_path)
