@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.stamp-install
 include deploy/tools.mk
 
-.PHONY: run test install test-unit test-integration clean
+.PHONY: run test install browser-deps test-unit test-integration clean
 
 $(STAMP): requirements.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,10 +14,15 @@ $(STAMP): requirements.txt constraints.txt
 
 install: $(STAMP)
 
+# The browser tests drive Debian's Chromium (no browser can be downloaded here); installed once, as root.
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { echo "Installing Debian's chromium for the browser tests"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
 run: install
 	$(PY) -m deploy.local.stack
 
-test: install
+test: install browser-deps
 	$(PY) -m pytest -q
 
 test-unit: install

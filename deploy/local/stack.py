@@ -45,6 +45,7 @@ def stack_environment(environ: dict[str, str]) -> tuple[dict[str, str], list[str
         ehr_port = choose_port(environ.get("EHR_SANDBOX_PORT"), DEFAULT_PORTS["ehr"])
         env["EHR_SANDBOX_PORT"] = str(ehr_port)
         env["EHR_FHIR_BASE_URL"] = f"http://127.0.0.1:{ehr_port}/fhir"
+        urls["chart"] = f"http://127.0.0.1:{ehr_port}/chart"  # start here: launch each app for a patient
     processes.append("ehr")
     urls["ehr"] = env["EHR_FHIR_BASE_URL"]
     for service in SERVICES:
@@ -71,8 +72,11 @@ def wait_until_ready(urls: dict[str, str], started: float, stop: threading.Event
     if stop.is_set():
         return
     lines = [f"\nKetalink is ready in {time.monotonic() - started:.1f} s:"]
-    lines += [f"  {name:<14} {url}" for name, url in urls.items()]
-    lines += [f"  {name + ' API':<14} {urls[name]}/openapi.json" for name in SERVICES]
+    lines += [f"  {name:<18} {url}" for name, url in urls.items() if name != "chart"]
+    lines += [f"  {name + ' API':<18} {urls[name]}/openapi.json" for name in SERVICES]
+    if "chart" in urls:
+        lines.append(f"\nOpen the EHR chart and launch an app for a patient: {urls['chart']}"
+                     "\n  (sign in as nurse.ng or dr.okoye, password ketalink-sandbox)")
     lines.append("Press Ctrl-C to stop everything.\n")
     print("\n".join(lines), flush=True)
 

@@ -107,16 +107,17 @@ def tansu_broker(log_dir: Path) -> tuple[ManagedProcess, str]:
 
 
 def ehr_sandbox(log_dir: Path, data_dir: Path, bootstrap: str,
-                external_fhir_base_url: str | None = None) -> tuple[ManagedProcess, str]:
+                external_fhir_base_url: str | None = None, extra_env: dict[str, str] | None = None,
+                name: str = "ehr") -> tuple[ManagedProcess, str]:
     """The sandbox process: its own FHIR server, or only seed + integration engine in front of an external one."""
     port = free_port()
     env = base_environment() | {"EHR_SANDBOX_PORT": str(port), "EHR_SANDBOX_DATA_DIR": str(data_dir),
-                                "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
+                                "KAFKA_BOOTSTRAP_SERVERS": bootstrap, **(extra_env or {})}
     base_url = f"http://127.0.0.1:{port}/fhir"
     if external_fhir_base_url:
         env["EHR_SANDBOX_FHIR_BASE_URL"] = external_fhir_base_url
         base_url = external_fhir_base_url
-    log_path = log_dir / "ehr.log"
+    log_path = log_dir / f"{name}.log"
     start_offset = log_path.stat().st_size if log_path.exists() else 0
 
     def seeded_and_serving() -> bool:
@@ -124,14 +125,17 @@ def ehr_sandbox(log_dir: Path, data_dir: Path, bootstrap: str,
             log.seek(start_offset)
             return b'"ehr sandbox ready"' in log.read()
 
-    process = ManagedProcess("ehr", [sys.executable, "-m", "deploy.ehr_sandbox"], env, log_dir, seeded_and_serving)
+    process = ManagedProcess(name, [sys.executable, "-m", "deploy.ehr_sandbox"], env, log_dir, seeded_and_serving)
     return process, base_url
 
 
 def service(name: str, log_dir: Path, data_dir: Path, bootstrap: str, ehr_base_url: str,
-            extra_env: dict[str, str] | None = None) -> tuple[ManagedProcess, str]:
-    port = free_port()
+            extra_env: dict[str, str] | None = None, port: int | None = None) -> tuple[ManagedProcess, str]:
+    """A service as a real process. SMART auth is off unless ``extra_env`` turns it on (SMART_AUTH_REQUIRED=true):
+    tests of the domain drive the API without tokens; tests/browser and the auth tests go through the launch."""
+    port = port or free_port()
     env = base_environment() | {
+        "SMART_AUTH_REQUIRED": "false",
         # A group of its own: a fresh database must not inherit offsets another test's instance committed.
         "CONSUMER_GROUP": f"ketalink-{name}-{uuid.uuid4().hex[:8]}",
         "HTTP_PORT": str(port), "DATABASE_URL": f"sqlite:///{data_dir / f'{name}.db'}",
