@@ -35,7 +35,7 @@ class SmartSettings:
     client_secret: str = ""  # confidential client, client_secret_basic
     private_key_path: str = ""  # confidential client, private_key_jwt (PEM; RSA signs RS384, EC P-384 signs ES384)
     redirect_path: str = "/callback"
-    landing_path: str = "/smart/session"  # where the browser goes after a successful launch
+    landing_path: str = "/"  # where the browser goes after a successful launch: the app's home page
     scopes: str = DEFAULT_SCOPES
     standalone_scopes: str = "launch/patient openid fhirUser online_access patient/*.rs user/*.cruds"
     scope_version: ScopeVersion = ScopeVersion.AUTO

@@ -49,7 +49,7 @@ class AppSpec:
 
 
 def _app_specs(ports: dict[str, int], key_path: Path, public_jwk: dict) -> dict[str, AppSpec]:
-    base = SmartSettings(refresh_margin_s=1, clock_skew_s=0, http_timeout_s=10)
+    base = SmartSettings(refresh_margin_s=1, clock_skew_s=0, http_timeout_s=10, landing_path="/smart/session")
     narrow_scopes = "openid fhirUser online_access patient/Observation.rs patient/Patient.rs"
     specs = {
         "public": (base, {}),

@@ -102,7 +102,7 @@ def test_callback_checks_state_and_browser_then_stores_the_session_server_side(t
     location = client.get("/launch", query_string={"iss": ISS, "launch": "L1"}).headers["Location"]
     state = parse_qs(urlsplit(location).query)["state"][0]
     done = client.get("/callback", query_string={"code": "c1", "state": state})
-    assert done.status_code == 302 and done.headers["Location"] == "/smart/session"
+    assert done.status_code == 302 and done.headers["Location"] == "/"
     assert exchanges[-1]["code"] == "c1" and exchanges[-1]["redirect_uri"] == "http://localhost/callback"
     cookie = set_cookies(done)[smart.cookie_name]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
