@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    Column, DateTime, Integer, MetaData, String, Table, Text, UniqueConstraint, create_engine, event, select,
+    Column, DateTime, Integer, MetaData, String, Table, Text, UniqueConstraint, create_engine, event, select, text,
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
@@ -85,8 +85,31 @@ def create_database(database_url: str) -> Engine:
             cursor.close()
     else:
         engine = create_engine(database_url, pool_pre_ping=True)
-    metadata.create_all(engine)
+    migrate(engine)
     return engine
+
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK_ID = 728_1_2026  # PostgreSQL advisory lock: web and worker pods may start together
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest Alembic revision (shared/migrations). A database made before migrations
+    existed (tables but no ``alembic_version``) is stamped at the first revision, whose schema it has."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": MIGRATION_LOCK_ID})
+        config.attributes["connection"] = conn
+        tables = set(inspect(conn).get_table_names())
+        if "outbox" in tables and "alembic_version" not in tables:
+            command.stamp(config, "0001")
+        command.upgrade(config, "head")
 
 
 class StaleRecordError(Exception):

@@ -1,0 +1,1 @@
+"""Alembic migrations of the services' own SQL schema (``shared.db``'s tables and the SMART session tables)."""
