@@ -20,7 +20,7 @@ from werkzeug.serving import make_server
 
 from shared.config import SettingsError, load_settings
 from shared.db import create_database
-from shared.events.consumer import ConsumerLoop, ConsumerPolicy, Handler, MessageProcessor
+from shared.events.consumer import ConsumerLoop, ConsumerPolicy, Handlers, MessageProcessor
 from shared.events.kafka_clients import KafkaSettings, create_consumer, create_producer, ensure_topics
 from shared.events.outbox import OutboxRelay, enqueue
 from shared.events.topics import ACCESS
@@ -87,12 +87,14 @@ class ServiceRuntime:
         access = ACCESS[self.name]
         ensure_topics(self.kafka, sorted({*access.reads, *access.writes, *access.dead_letter_writes}))
 
-    def start_worker(self, handlers: dict[str, Handler], policy: ConsumerPolicy = ConsumerPolicy()) -> None:
-        """Start the outbox relay and, when there are handlers, the consumer of this service's topics."""
+    def start_worker(self, handlers: Handlers, policy: ConsumerPolicy = ConsumerPolicy(),
+                     response_handlers: Handlers | None = None) -> None:
+        """Start the outbox relay and, when there are handlers, the consumer of this service's topics (events go to
+        ``handlers``, response messages to ``response_handlers``; see ``MessageProcessor``)."""
         self.kafka.require_credentials()
         self.relay.start()
-        if handlers:
-            processor = MessageProcessor(self.engine, handlers)
+        if handlers or response_handlers:
+            processor = MessageProcessor(self.engine, handlers, response_handlers)
             topics = list(ACCESS[self.name].reads)
 
             def consumer_factory():  # type: ignore[no-untyped-def]
@@ -115,11 +117,11 @@ class ServiceRuntime:
             conn.execute(text("SELECT 1"))
 
 
-def serve(runtime: ServiceRuntime, app: Flask, handlers: dict[str, Handler]) -> None:
+def serve(runtime: ServiceRuntime, app: Flask, handlers: Handlers, response_handlers: Handlers) -> None:
     """Run one service process (local stack): worker threads plus a threaded HTTP server; SIGTERM/SIGINT stop it."""
     if runtime.settings.run_worker:
         try:
-            runtime.start_worker(handlers)
+            runtime.start_worker(handlers, response_handlers=response_handlers)
         except SettingsError as error:
             sys.exit(f"{runtime.name}: configuration error: {error}")
     server = make_server(runtime.settings.http_host, runtime.settings.http_port or 8000, app, threaded=True)
@@ -140,7 +142,8 @@ def serve(runtime: ServiceRuntime, app: Flask, handlers: dict[str, Handler]) -> 
         log.info("service stopped", extra={"service": runtime.name})
 
 
-Builder = Callable[[ServiceRuntime], tuple[Flask, dict[str, Handler]]]
+# A service's ``bootstrap.build``: its Flask app, its event handlers and its handlers of the EHR's responses.
+Builder = Callable[[ServiceRuntime], tuple[Flask, Handlers, Handlers]]
 
 
 def _runtime_or_exit(name: str) -> ServiceRuntime:
@@ -153,23 +156,23 @@ def _runtime_or_exit(name: str) -> ServiceRuntime:
 def main(name: str, build: Builder) -> None:
     """``python -m services.<name>``: web and worker in one process (the local stack)."""
     runtime = _runtime_or_exit(name)
-    app, handlers = build(runtime)
-    serve(runtime, app, handlers)
+    app, handlers, response_handlers = build(runtime)
+    serve(runtime, app, handlers, response_handlers)
 
 
 def wsgi_app(name: str, build: Builder) -> Flask:
     """For gunicorn (``services.<name>.wsgi:app``): the web part only; the worker runs as its own process."""
     runtime = _runtime_or_exit(name)
-    app, _handlers = build(runtime)
+    app, _handlers, _response_handlers = build(runtime)
     return app
 
 
 def run_worker(name: str, build: Builder) -> None:
     """``python -m services.<name>.worker``: the consumer and outbox relay without the web server."""
     runtime = _runtime_or_exit(name)
-    _app, handlers = build(runtime)
+    _app, handlers, response_handlers = build(runtime)
     try:
-        runtime.start_worker(handlers)
+        runtime.start_worker(handlers, response_handlers=response_handlers)
     except SettingsError as error:
         sys.exit(f"{name}: configuration error: {error}")
     stopped = threading.Event()

@@ -14,9 +14,12 @@ from services.documentation.domain.settings import SessionSettings
 from services.documentation.ehr_weights import EhrWeights
 from services.documentation.handlers import DocumentationService
 from services.documentation.translators import message_out
+from services.documentation.ui import PUBLIC_ENDPOINTS, UI_TITLE, UiSettings, create_ui
 from shared.config import SettingsError, load_settings
-from shared.events.consumer import ANY_EVENT, Handler
+from shared.events.consumer import ANY_EVENT, Handlers
 from shared.runtime import ServiceRuntime
+from shared.smart import install_smart
+from shared.ui import install_ui
 from shared.web import install
 
 SETTINGS_PREFIX = "DOCUMENTATION_"
@@ -35,10 +38,11 @@ class ApiSettings:
             raise ValueError("future_time_tolerance_s must be 0-3600")
 
 
-def build(runtime: ServiceRuntime) -> tuple[Flask, dict[str, Handler]]:
+def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
     try:
         settings = load_settings(SessionSettings, SETTINGS_PREFIX)
         api_settings = load_settings(ApiSettings, SETTINGS_PREFIX)
+        ui_settings = load_settings(UiSettings, SETTINGS_PREFIX)
     except SettingsError as error:
         sys.exit(f"{runtime.name}: configuration error: {error}")
     clock = ClinicalClock(timedelta(seconds=api_settings.future_time_tolerance_s))
@@ -47,13 +51,14 @@ def build(runtime: ServiceRuntime) -> tuple[Flask, dict[str, Handler]]:
     install(app, {"database": runtime.check_database})
     install_error_mapping(app)
     create_api(service, runtime.engine).install(app)
-    return app, message_handlers(service)
+    install_ui(app, UI_TITLE)
+    app.register_blueprint(create_ui(service, ui_settings))
+    install_smart(app, runtime, public_endpoints=PUBLIC_ENDPOINTS)  # every API call and page needs a token
+    return app, message_handlers(service), {ANY_EVENT: service.on_ehr_response}
 
 
-def message_handlers(service: DocumentationService) -> dict[str, Handler]:
-    """Order events → sessions; vitals from the EHR → the flowsheet; anything else (EHR responses included) is
-    looked at by ``on_other_message``."""
-    handlers: dict[str, Handler] = {code: service.on_order_event for code in ORDER_EVENTS}
+def message_handlers(service: DocumentationService) -> Handlers:
+    """Order events → sessions; vitals from the EHR → the flowsheet; other events are not for this service."""
+    handlers = {code: service.on_order_event for code in ORDER_EVENTS}
     handlers[message_out.VITALS_RECORDED] = service.on_ehr_vitals
-    handlers[ANY_EVENT] = service.on_other_message
     return handlers

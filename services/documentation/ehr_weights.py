@@ -5,10 +5,7 @@ from __future__ import annotations
 from shared.fhir.client import FhirClient, FhirNotFound
 from shared.fhir.codes import BODY_WEIGHT
 from shared.fhir.datatypes import FhirJson, reference_id
-
-KG_PER_POUND = 0.45359237
-_KG_PER_UNIT = {"kg": 1.0, "[lb_av]": KG_PER_POUND}
-USABLE_STATUSES = "final,amended,corrected"  # never an entered-in-error or preliminary weight
+from shared.fhir.vital_signs import TO_KG, USABLE_STATUSES
 
 
 class WeightUnavailable(Exception):
@@ -23,7 +20,7 @@ class EhrWeights:
         """The most recent body weight; FhirUnavailable when the EHR does not answer (the caller says 503)."""
         found = self._client.search_first_page("Observation", {
             "subject": f"Patient/{patient_id}", "code": f"{BODY_WEIGHT.system}|{BODY_WEIGHT.code}",
-            "status": USABLE_STATUSES, "_sort": "-date", "_count": 1})
+            "status": ",".join(USABLE_STATUSES), "_sort": "-date", "_count": 1})
         if not found:
             raise WeightUnavailable(f"the EHR has no body weight (LOINC {BODY_WEIGHT.code}) for patient {patient_id}")
         return weight_kg(found[0])
@@ -43,6 +40,6 @@ class EhrWeights:
 def weight_kg(observation: FhirJson) -> float:
     quantity = observation.get("valueQuantity") or {}
     unit = quantity.get("code") or quantity.get("unit")
-    if quantity.get("value") is None or unit not in _KG_PER_UNIT:
+    if quantity.get("value") is None or unit not in TO_KG:
         raise WeightUnavailable(f"body weight Observation {observation.get('id', '')} has no value in kg or [lb_av]")
-    return round(float(quantity["value"]) * _KG_PER_UNIT[unit], 2)
+    return round(TO_KG[unit](float(quantity["value"])), 2)

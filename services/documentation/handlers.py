@@ -280,9 +280,6 @@ class DocumentationService:
     def on_order_event(self, message: Message, conn: Connection) -> None:
         """``order-signed`` / ``order-changed`` / ``order-cancelled``: store the order, schedule one session per
         scheduled occurrence, move scheduled sessions to a changed window, cancel those of cancelled infusions."""
-        if message.response_to is not None:
-            self.on_other_message(message, conn)
-            return
         try:
             order = active_order_from_focus(message.resources)
         except DocumentationInputError as error:
@@ -333,9 +330,6 @@ class DocumentationService:
     def on_ehr_vitals(self, message: Message, conn: Connection) -> None:
         """``vitals-recorded`` on ehr.events: the reading goes to the flowsheet of the patient's session that is
         infusing or recovering; with none, it is not for us (logged, not an error)."""
-        if message.response_to is not None:
-            self.on_other_message(message, conn)
-            return
         try:
             inbound = vitals_from_observations(message.all("Observation"))
         except DocumentationInputError as error:
@@ -358,12 +352,10 @@ class DocumentationService:
         log.info("EHR vitals charted", extra={"message_id": message.message_id,
                                               "session_id": loaded.record.session_id})
 
-    # --- Kafka: everything else ------------------------------------------------------------------------------
-    def on_other_message(self, message: Message, conn: Connection) -> None:
-        """EHR responses to this service's messages are logged (a refusal as a warning); other events are not
-        for this service."""
-        if message.response_to is None:
-            return
+    # --- Kafka: the EHR's responses ----------------------------------------------------------------------------
+    def on_ehr_response(self, message: Message, conn: Connection) -> None:
+        """A response to one of this service's messages is logged (a refusal as a warning); responses to other
+        services' messages (``ehr.responses`` is shared) are not ours."""
         sent_by_us = conn.execute(select(outbox.c.event_code).where(outbox.c.message_id == message.response_to)
                                   ).first()
         if sent_by_us is None:

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from services.documentation.domain.note import ProcedureNote
 from services.documentation.domain.order import ActiveOrder
-from services.documentation.domain.records import JsonRecord
+from services.documentation.domain.records import DocumentationRecord
 from services.documentation.domain.session import Session
 from shared.db import RecordNotFound, RecordStore, StoredRecord
 
@@ -19,7 +19,7 @@ ORDER_KIND = "order"
 SESSION_KIND = "session"
 NOTE_KIND = "note"
 
-R = TypeVar("R", bound=JsonRecord)
+R = TypeVar("R", bound=DocumentationRecord)
 
 
 @dataclass(frozen=True)

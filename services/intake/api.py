@@ -10,6 +10,7 @@ from flask import Flask, Response
 from sqlalchemy.engine import Engine
 
 from services.intake import request_models as body_models
+from services.intake.access import ELIGIBILITY, INTAKE_RECORD, PART_RESOURCE_TYPES, intake_patient
 from services.intake.domain import IntakeInputError, IntakeStateError
 from services.intake.ehr_reads import EhrDataError, EhrNotFound, EhrRefused, EhrUnavailable
 from services.intake.handlers import IntakeService, IntakeView, ReferralError
@@ -17,6 +18,7 @@ from services.intake.presenters import intake_json, intake_summary_json
 from services.intake.repository import IntakeNotFound
 from shared.api import Api
 from shared.db import StaleRecordError
+from shared.smart import from_body, from_path, requires
 from shared.web import ApiError, ReadyCheck, install, outcome_response
 
 DESCRIPTION = """Ketamine intake: start an intake for an EHR patient (pre-filled from the EHR), record its parts
@@ -39,12 +41,14 @@ def create_app(service: IntakeService, engine: Engine, ready_checks: dict[str, R
 
 def _operations(api: Api, service: IntakeService) -> None:  # noqa: C901 - one short view per operation
     settings = service.settings
+    of_intake = intake_patient(service)  # the SMART patient check: the intake's patient must be the one in context
 
     def present(view: IntakeView) -> dict[str, Any]:
         return intake_json(view, settings)
 
     @api.operation("/intakes", "POST", summary="Start an intake for an EHR patient, pre-filled from the EHR",
                    body=body_models.CreateIntake, success_status=201, errors=(400, 422, 503), idempotent=True)
+    @requires(INTAKE_RECORD, "c", patient=from_body("patient_id"))
     def create_intake(body: body_models.CreateIntake):  # type: ignore[no-untyped-def]
         """Reads the patient, problem list, medication history and latest weight and height from the EHR. With
         `referral_id` the intake belongs to that EHR referral: an existing one is returned with 200."""
@@ -53,11 +57,13 @@ def _operations(api: Api, service: IntakeService) -> None:  # noqa: C901 - one s
 
     @api.operation("/intakes/<intake_id>", "GET", summary="An intake, with what is still missing",
                    errors=(404,))
+    @requires(INTAKE_RECORD, "r", patient=of_intake)
     def get_intake(intake_id: str):  # type: ignore[no-untyped-def]
         return present(service.get(intake_id))
 
     @api.operation("/patients/<patient_id>/intakes", "GET", summary="A patient's intakes, oldest first",
                    errors=(400,))
+    @requires(INTAKE_RECORD, "s", patient=from_path("patient_id"))
     def patient_intakes(patient_id: str):  # type: ignore[no-untyped-def]
         if not body_models.FHIR_ID.fullmatch(patient_id):
             raise ApiError(400, "not a FHIR resource id (1-64 letters, digits, '-' or '.')", expression="patient_id")
@@ -65,11 +71,13 @@ def _operations(api: Api, service: IntakeService) -> None:  # noqa: C901 - one s
 
     @api.operation("/intakes/<intake_id>/trials", "PUT", summary="Record the confirmed prior antidepressant trials",
                    body=body_models.Trials, errors=PART_ERRORS)
+    @requires(PART_RESOURCE_TYPES["trials"], "u", patient=of_intake)
     def put_trials(intake_id: str, body: body_models.Trials):  # type: ignore[no-untyped-def]
         return present(service.record_trials(intake_id, body.to_domain()))
 
     @api.operation("/intakes/<intake_id>/contraindications", "PUT", summary="Record the contraindication screen",
                    body=body_models.Contraindications, errors=PART_ERRORS)
+    @requires(PART_RESOURCE_TYPES["contraindications"], "u", patient=of_intake)
     def put_contraindications(intake_id: str, body: body_models.Contraindications):  # type: ignore[no-untyped-def]
         with fields_renamed(("contraindications.", "")):
             return present(service.record_contraindications(
@@ -77,18 +85,21 @@ def _operations(api: Api, service: IntakeService) -> None:  # noqa: C901 - one s
 
     @api.operation("/intakes/<intake_id>/vitals", "PUT", summary="Record baseline vital signs and body measures",
                    body=body_models.Vitals, errors=PART_ERRORS)
+    @requires(PART_RESOURCE_TYPES["vitals"], "u", patient=of_intake)
     def put_vitals(intake_id: str, body: body_models.Vitals):  # type: ignore[no-untyped-def]
         with fields_renamed(("vitals.", "")):
             return present(service.record_vitals(intake_id, body.to_domain(service.now())))
 
     @api.operation("/intakes/<intake_id>/phq9", "PUT", summary="Record the PHQ-9 (items 1-9, each 0-3)",
                    body=body_models.Phq9, errors=PART_ERRORS)
+    @requires(PART_RESOURCE_TYPES["phq9"], "u", patient=of_intake)
     def put_phq9(intake_id: str, body: body_models.Phq9):  # type: ignore[no-untyped-def]
         with fields_renamed(("phq9.", "")):
             return present(service.record_phq9(intake_id, body.items, body.answered_at or service.now()))
 
     @api.operation("/intakes/<intake_id>/madrs", "PUT", summary="Record the MADRS (items 1-10, each 0-6)",
                    body=body_models.Madrs, errors=PART_ERRORS)
+    @requires(PART_RESOURCE_TYPES["madrs"], "u", patient=of_intake)
     def put_madrs(intake_id: str, body: body_models.Madrs):  # type: ignore[no-untyped-def]
         with fields_renamed(("madrs.", "")):
             return present(service.record_madrs(intake_id, body.items, body.rated_at or service.now(),
@@ -96,6 +107,7 @@ def _operations(api: Api, service: IntakeService) -> None:  # noqa: C901 - one s
 
     @api.operation("/intakes/<intake_id>/cssrs", "PUT", summary="Record the C-SSRS screener",
                    body=body_models.Cssrs, errors=PART_ERRORS)
+    @requires(PART_RESOURCE_TYPES["cssrs"], "u", patient=of_intake)
     def put_cssrs(intake_id: str, body: body_models.Cssrs):  # type: ignore[no-untyped-def]
         with fields_renamed(("cssrs.answered_at", "answered_at"), ("cssrs.", "answers.")):
             return present(service.record_cssrs(intake_id, body.answers.to_domain(),
@@ -103,6 +115,7 @@ def _operations(api: Api, service: IntakeService) -> None:  # noqa: C901 - one s
 
     @api.operation("/intakes/<intake_id>/consent", "PUT", summary="Record informed consent and the ride-home "
                    "agreement", body=body_models.Consent, errors=PART_ERRORS)
+    @requires(PART_RESOURCE_TYPES["consent"], "u", patient=of_intake)
     def put_consent(intake_id: str, body: body_models.Consent):  # type: ignore[no-untyped-def]
         with fields_renamed(("consent.", "")):
             return present(service.record_consent(intake_id, body.to_domain(service.now())))
@@ -110,6 +123,7 @@ def _operations(api: Api, service: IntakeService) -> None:  # noqa: C901 - one s
     @api.operation("/intakes/<intake_id>/overrides", "POST", summary="Record a clinician's override of a relative "
                    "contraindication or an interacting drug class", body=body_models.Override, errors=PART_ERRORS,
                    idempotent=True)
+    @requires(ELIGIBILITY, "u", patient=of_intake)
     def post_override(intake_id: str, body: body_models.Override):  # type: ignore[no-untyped-def]
         """Replaces an earlier override of the same item. Absolute contraindications cannot be overridden."""
         with fields_renamed(("override.", "")):
@@ -117,6 +131,7 @@ def _operations(api: Api, service: IntakeService) -> None:  # noqa: C901 - one s
 
     @api.operation("/intakes/<intake_id>/decision", "POST", summary="Decide eligibility (and tell orders and the "
                    "EHR)", body=body_models.Decide, errors=PART_ERRORS, idempotent=True)
+    @requires(ELIGIBILITY, "cu", patient=of_intake)
     def post_decision(intake_id: str, body: body_models.Decide):  # type: ignore[no-untyped-def]
         """The outcome (eligible / not-eligible / needs-review) with every reason, published as
         `intake-eligibility-decided` on `ketalink.intake.events`. A decided intake must be reopened first."""
@@ -124,6 +139,7 @@ def _operations(api: Api, service: IntakeService) -> None:  # noqa: C901 - one s
 
     @api.operation("/intakes/<intake_id>/reopen", "POST", summary="Reopen a decided intake (the decision is kept "
                    "in its history)", body=body_models.Reopen, errors=PART_ERRORS, idempotent=True)
+    @requires(ELIGIBILITY, "u", patient=of_intake)
     def post_reopen(intake_id: str, body: body_models.Reopen):  # type: ignore[no-untyped-def]
         return present(service.reopen(intake_id, body.reopened_by, body.reason))
 

@@ -12,15 +12,24 @@ from services.intake.api import create_app
 from services.intake.domain import IntakeSettings
 from services.intake.ehr_reads import EhrReader
 from services.intake.handlers import IntakeService
+from services.intake.ui import create_ui
 from shared.config import SettingsError, load_settings
-from shared.events.consumer import Handler
+from shared.events.consumer import Handlers
 from shared.runtime import ServiceRuntime
+from shared.smart import install_smart
+from shared.ui import install_ui
+
+# Stylesheets are served without a session (the pages that link them are not).
+OPEN_STATIC_ENDPOINTS = ("ui_kit.static", "intake_ui.static")
 
 
-def build(runtime: ServiceRuntime) -> tuple[Flask, dict[str, Handler]]:
+def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
     service = IntakeService(runtime, clinic_settings(), EhrReader(runtime.ehr))
     app = create_app(service, runtime.engine, {"database": runtime.check_database})
-    return app, service.handlers()
+    app.register_blueprint(create_ui(service))
+    install_ui(app, "Intake")
+    install_smart(app, runtime, public_endpoints=OPEN_STATIC_ENDPOINTS)
+    return app, service.handlers(), service.response_handlers()
 
 
 def clinic_settings() -> IntakeSettings:

@@ -18,12 +18,13 @@ from services.intake.domain.vitals import BaselineVitals
 from services.intake.translators.condition_in import condition_from_fhir
 from services.intake.translators.errors import FhirMappingError
 from services.intake.translators.medication_statement_in import medication_entry_from_fhir
-from services.intake.translators.observation_vitals_in import USABLE_STATUSES, vitals_from_fhir
+from services.intake.translators.observation_vitals_in import vitals_from_fhir
 from services.intake.translators.patient_in import patient_summary_from_fhir
 from shared.fhir.client import FhirClient, FhirError, FhirNotFound, FhirUnavailable
 from shared.fhir.codes import BODY_HEIGHT, BODY_WEIGHT, Code
 from shared.fhir.datatypes import FhirJson
 from shared.fhir.validate import FhirValidationError
+from shared.fhir.vital_signs import USABLE_STATUSES
 
 T = TypeVar("T")
 

@@ -92,8 +92,12 @@ class IntakeService:
         return self._clock()
 
     def handlers(self) -> dict[str, Handler]:
-        """Event code → handler for the consumer (``ehr.events`` and ``ehr.responses``)."""
-        return {REFERRAL_REQUESTED: self.on_referral_requested, INTAKE_ELIGIBILITY_DECIDED: self.on_ehr_response}
+        """Event code → handler of the events the intake consumes (``ehr.events``)."""
+        return {REFERRAL_REQUESTED: self.on_referral_requested}
+
+    def response_handlers(self) -> dict[str, Handler]:
+        """Event code answered → handler of the EHR's responses (``ehr.responses``)."""
+        return {INTAKE_ELIGIBILITY_DECIDED: self.on_ehr_response}
 
     # --- start and read -------------------------------------------------------------------------------------
     def start(self, patient_id: str, started_by: str, referral_id: str | None = None) -> tuple[IntakeView, bool]:
@@ -215,13 +219,13 @@ class IntakeService:
 
     def on_ehr_response(self, message: Message, conn: Connection) -> None:
         """The EHR's answer to one of our decision messages: kept with the intake (ok, or fatal-error and why)."""
-        if message.response_to is None or message.response_code is None:
-            return  # not a response (nothing else with this event code is ours to handle)
+        assert message.response_to is not None and message.response_code is not None  # a response, by routing
+        code = message.response_code.value
         outcome = message.first("OperationOutcome") or {}
         issues = [i.get("diagnostics") or i.get("code", "") for i in outcome.get("issue", [])]
-        if self._repository.record_ehr_response(conn, message.response_to, message.response_code.value, issues):
+        if self._repository.record_ehr_response(conn, message.response_to, code, issues):
             log.log(logging.WARNING if issues else logging.INFO, "EHR answered a decision message",
-                    extra={"message_id": message.response_to, "code": message.response_code.value})
+                    extra={"message_id": message.response_to, "code": code})
 
     # --- plumbing -------------------------------------------------------------------------------------------
     def _prefilled(self, intake: Intake, ehr_record: EhrPatientRecord) -> Intake:

@@ -6,9 +6,9 @@ from typing import Any
 
 from services.intake.domain import Intake, IntakeSettings
 from services.intake.domain.progress import missing_items
-from services.intake.domain.serialization import to_json
 from services.intake.domain.trials import prior_trial_candidates
 from services.intake.handlers import IntakeView
+from shared.records import to_json
 
 
 def intake_json(view: IntakeView, settings: IntakeSettings) -> dict[str, Any]:

@@ -1,13 +1,19 @@
 """The orders HTTP API (Flask + OpenAPI at ``/openapi.json``). Views are thin: body model → command → service
 layer → JSON. Errors become OperationOutcomes here, by kind: bad input 400, unknown order 404, conflicts 409,
-refusals by the protocol or the EHR's data 422, EHR unreachable 503 (``transient``)."""
+refusals by the protocol or the EHR's data 422, EHR unreachable 503 (``transient``).
+
+Every operation declares the SMART scopes it needs (``@requires``: FHIR resource type, v2 action letters and where
+the patient comes from), checked before the body is parsed. An order's patient is read from the order itself."""
 from __future__ import annotations
+
+from typing import Any
 
 from flask import Flask, jsonify
 
 from shared.api import Api
 from shared.db import StaleRecordError
 from shared.fhir.client import FhirError, FhirUnavailable
+from shared.smart import from_body, from_path, requires
 from shared.web import ReadyCheck, install, outcome_response
 from services.orders.domain.errors import (
     EligibilityRefusedError, IllegalTransitionError, OrdersInputError, StaleWeightError,
@@ -37,8 +43,18 @@ def create_app(service: OrdersService, api: Api, ready_checks: dict[str, ReadyCh
 def _declare_operations(api: Api, service: OrdersService) -> None:
     settings = service.settings
 
+    def order_patient(view_args: dict[str, Any]) -> str | None:
+        """The patient of the order in the URL; None for an unknown order (the view then answers 404, and a
+        patient-scoped token is refused first because the request names no patient)."""
+        try:
+            return service.get_order(view_args["order_id"]).order.patient_id
+        except OrderNotFoundError:
+            return None
+
     @api.operation("/dose-preview", "POST", summary="Calculate a dose from the EHR's latest weight (nothing is "
                    "written)", body=DosePreviewBody, errors=(400, 422, 503), tag="dose")
+    @requires("Patient", "r", patient=from_body("patient_id"))
+    @requires("Observation", "r", patient=from_body("patient_id"))
     def preview_dose(body: DosePreviewBody):  # type: ignore[no-untyped-def]
         """Every input (weight and when it was measured, basis, mg/kg, cap, concentration, rounding) and the
         text the prescriber checks. 422 when the weight is missing or older than the clinic's window."""
@@ -47,6 +63,8 @@ def _declare_operations(api: Api, service: OrdersService) -> None:
     @api.operation("/orders", "POST", summary="Create a draft order with its induction series",
                    body=CreateOrderBody, success_status=201, errors=(400, 409, 422, 503), tag="orders",
                    idempotent=True)
+    @requires("MedicationRequest", "c", patient=from_body("patient_id"))
+    @requires("CarePlan", "c", patient=from_body("patient_id"))
     def create_order(body: CreateOrderBody):  # type: ignore[no-untyped-def]
         """Refused (422, every reason) unless the patient's latest intake decision is eligible with consent on
         file and the weight is recent; 409 while the patient has a signed series."""
@@ -55,38 +73,52 @@ def _declare_operations(api: Api, service: OrdersService) -> None:
 
     @api.operation("/orders/<order_id>/sign", "POST", summary="Sign a draft order (publishes order-signed)",
                    body=SignBody, errors=ORDER_CHANGE_ERRORS, tag="orders", idempotent=True)
+    @requires("MedicationRequest", "u", patient=order_patient)
+    @requires("CarePlan", "u", patient=order_patient)
     def sign_order(order_id: str, body: SignBody):  # type: ignore[no-untyped-def]
         return jsonify(order_view(service.sign_order(body.to_command(order_id)), settings))
 
     @api.operation("/orders/<order_id>/hold", "POST", summary="Put an active order on hold (order-changed)",
                    body=HoldBody, errors=ORDER_CHANGE_ERRORS, tag="orders", idempotent=True)
+    @requires("MedicationRequest", "u", patient=order_patient)
+    @requires("CarePlan", "u", patient=order_patient)
     def hold_order(order_id: str, body: HoldBody):  # type: ignore[no-untyped-def]
         return jsonify(order_view(service.hold_order(body.to_command(order_id)), settings))
 
     @api.operation("/orders/<order_id>/resume", "POST", summary="Resume an order on hold (order-changed)",
                    body=ResumeBody, errors=ORDER_CHANGE_ERRORS, tag="orders", idempotent=True)
+    @requires("MedicationRequest", "u", patient=order_patient)
+    @requires("CarePlan", "u", patient=order_patient)
     def resume_order(order_id: str, body: ResumeBody):  # type: ignore[no-untyped-def]
         return jsonify(order_view(service.resume_order(body.to_command(order_id)), settings))
 
     @api.operation("/orders/<order_id>/cancel", "POST", summary="Cancel an order; its series is revoked "
                    "(order-cancelled once signed)", body=CancelBody, errors=ORDER_CHANGE_ERRORS, tag="orders",
                    idempotent=True)
+    @requires("MedicationRequest", "u", patient=order_patient)
+    @requires("CarePlan", "u", patient=order_patient)
     def cancel_order(order_id: str, body: CancelBody):  # type: ignore[no-untyped-def]
         return jsonify(order_view(service.cancel_order(body.to_command(order_id)), settings))
 
     @api.operation("/orders/<order_id>", "GET", summary="An order with its calculation, history and series",
                    errors=(404,), tag="orders")
+    @requires("MedicationRequest", "r", patient=order_patient)
+    @requires("CarePlan", "r", patient=order_patient)
     def get_order(order_id: str):  # type: ignore[no-untyped-def]
         return jsonify(order_view(service.get_order(order_id), settings))
 
     @api.operation("/patients/<patient_id>/series", "GET", summary="The patient's treatment series",
                    errors=(), tag="patients")
+    @requires("CarePlan", "s", patient=from_path("patient_id"))
+    @requires("MedicationRequest", "s", patient=from_path("patient_id"))
     def patient_series(patient_id: str):  # type: ignore[no-untyped-def]
         """Oldest first: phase, status, counts, each infusion's window and when re-evaluation is due."""
         return jsonify(patient_series_view(patient_id, service.patient_orders(patient_id), settings))
 
     @api.operation("/patients/<patient_id>/eligibility", "GET",
                    summary="The patient's latest intake eligibility decision", errors=(404,), tag="patients")
+    @requires("RiskAssessment", "s", patient=from_path("patient_id"))
+    @requires("Consent", "s", patient=from_path("patient_id"))
     def patient_eligibility(patient_id: str):  # type: ignore[no-untyped-def]
         decision = service.patient_eligibility(patient_id)
         if decision is None:

@@ -8,31 +8,37 @@ from flask import Flask
 
 from shared.api import Api
 from shared.config import SettingsError, load_settings
-from shared.events.consumer import Handler
+from shared.events.consumer import Handlers
 from shared.runtime import ServiceRuntime
+from shared.smart import install_smart
+from shared.ui import install_ui
 from services.orders.api import DESCRIPTION, create_app
 from services.orders.domain.settings import ProtocolSettings
 from services.orders.handlers import OrdersService
 from services.orders.translators.message_out import EVENT_CANCELLED, EVENT_CHANGED, EVENT_SIGNED
+from services.orders.ui import create_ui_blueprint
 
 EVENT_ELIGIBILITY_DECIDED = "intake-eligibility-decided"  # ketalink.intake.events
 EVENT_CPOE_ORDER_PLACED = "cpoe-order-placed"  # ehr.events
 API_VERSION = "1.0.0"
+STATIC_ENDPOINTS = ("ui_kit.static", "orders_ui.static")
 
 
-def build(runtime: ServiceRuntime) -> tuple[Flask, dict[str, Handler]]:
+def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
     service = OrdersService(runtime, protocol_settings())
     api = Api("Ketalink orders", API_VERSION, DESCRIPTION, runtime.engine)
     app = create_app(service, api, {"database": runtime.check_database})
-    handlers: dict[str, Handler] = {
+    install_ui(app, "Orders")
+    app.register_blueprint(create_ui_blueprint(service))
+    # SMART: every request needs the clinician's session or a bearer token, except probes and the stylesheets/script.
+    install_smart(app, runtime, public_endpoints=STATIC_ENDPOINTS)
+    handlers = {
         EVENT_ELIGIBILITY_DECIDED: service.on_eligibility_decided,
         EVENT_CPOE_ORDER_PLACED: service.on_cpoe_order_placed,
-        # ehr.responses: the EHR's answers to our order messages carry the event code they answer.
-        EVENT_SIGNED: service.on_ehr_response,
-        EVENT_CHANGED: service.on_ehr_response,
-        EVENT_CANCELLED: service.on_ehr_response,
     }
-    return app, handlers
+    # ehr.responses: the EHR's answers to our order messages, under the event code they answer.
+    response_handlers = {code: service.on_ehr_response for code in (EVENT_SIGNED, EVENT_CHANGED, EVENT_CANCELLED)}
+    return app, handlers, response_handlers
 
 
 def protocol_settings() -> ProtocolSettings:

@@ -13,10 +13,10 @@ from typing import Any
 from shared.fhir.client import FhirClient, FhirNotFound
 from shared.fhir.codes import BODY_HEIGHT, BODY_WEIGHT, Code
 from shared.fhir.datatypes import FhirJson
+from shared.fhir.vital_signs import USABLE_STATUSES
 from services.orders.domain.measurements import BodyHeight, BodyWeight, Sex
 from services.orders.domain.settings import WeightBasis
 from services.orders.errors import UnknownPatientError
-from services.orders.translators.codes import USABLE_OBSERVATION_STATUSES
 from services.orders.translators.observation_height_in import body_height_from_observation
 from services.orders.translators.observation_weight_in import body_weight_from_observation
 from services.orders.translators.patient_in import patient_sex
@@ -53,7 +53,7 @@ def latest_observation(ehr: FhirClient, patient_id: str, code: Code) -> FhirJson
     """The patient's most recent Observation with ``code`` that may be used (final, amended or corrected: an
     entered-in-error weight must never be dosed from), newest first, one result."""
     params = {"subject": f"Patient/{patient_id}", "code": f"{code.system}|{code.code}",
-              "status": ",".join(USABLE_OBSERVATION_STATUSES), "_sort": "-date", "_count": 1}
+              "status": ",".join(USABLE_STATUSES), "_sort": "-date", "_count": 1}
     matches = _first_page(ehr, "Observation", params)
     return matches[0] if matches else None
 

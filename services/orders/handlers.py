@@ -3,8 +3,8 @@ pure domain, then writes the record and its outbox event in one ``runtime.transa
 messages end up here alike; domain errors pass through for the caller to answer (4xx, or a response message).
 
 Kafka handlers run inside the consumer's transaction (``conn``), which also records the message id, so a
-redelivered message changes nothing. They ignore response messages: ``ehr.responses`` carries the EHR's answers
-under the event code of the message answered (e.g. ``intake-eligibility-decided`` answered to intake)."""
+redelivered message changes nothing. The consumer routes response messages (the EHR's answers, which carry the
+event code of the message answered) to ``on_ehr_response`` only, so the event handlers never see one."""
 from __future__ import annotations
 
 import logging
@@ -31,9 +31,9 @@ from services.orders.domain.errors import (
 )
 from services.orders.domain.order import OrderWithSeries
 from services.orders.domain.prescribed import PrescribedInfusion
-from services.orders.domain.serial import current_moment
 from services.orders.domain.series import plan_induction
 from services.orders.domain.settings import ProtocolSettings, WeightBasis
+from services.orders.domain.timestamps import current_moment
 from services.orders.ehr_reads import PatientFacts, read_patient_facts
 from services.orders.errors import ActiveSeriesError, UnknownPatientError
 from services.orders.messages import cpoe_response_message, cpoe_unreadable_response, order_event_message
@@ -130,8 +130,6 @@ class OrdersService:
     # --- Kafka -----------------------------------------------------------------------------------------------
     def on_eligibility_decided(self, message: Message, conn: Connection) -> None:
         """Keep the patient's latest intake decision; a malformed message is dead-lettered with the reason."""
-        if message.response_to is not None:
-            return
         try:
             decision = eligibility_from_resources(message.resources)
         except OrdersInputError as error:
@@ -144,8 +142,6 @@ class OrdersService:
         """Check an EHR CPOE ketamine order against the protocol, the patient's eligibility and the EHR's latest
         weight; answer ``ok`` (and publish the new series' order-signed message) or ``fatal-error`` with every
         reason. The same EHR request accepted before is answered again without a second order."""
-        if message.response_to is not None:
-            return
         request = message.first("MedicationRequest")
         if request is None:
             raise PermanentError("cpoe-order-placed carries no MedicationRequest")
@@ -176,8 +172,6 @@ class OrdersService:
 
     def on_ehr_response(self, message: Message, conn: Connection) -> None:
         """The EHR's answer to one of our order messages: a refusal needs a person, so it is logged as a warning."""
-        if message.response_to is None:
-            return
         level = logging.WARNING if message.response_code is ResponseCode.FATAL_ERROR else logging.INFO
         log.log(level, "EHR answered an order message", extra={
             "message_id": message.response_to, "event_code": message.event_code,

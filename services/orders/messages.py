@@ -1,18 +1,12 @@
 """The FHIR messages the orders service publishes on ``ketalink.orders.events`` (docs/contracts.md): the order
 events (MedicationRequest + series CarePlan) and the response to an EHR CPOE order.
 
-The MedicationRequest's ``basedOn`` names the CarePlan by its Ketalink identifier, as the contract says, and also
-by the CarePlan's ``fullUrl`` in the same message. The EHR applies a message as one transaction; when a new series
-is signed the CarePlan does not exist in the EHR yet, so an identifier-only reference cannot be resolved before
-that transaction (the sandbox's integration engine then retries and dead-letters the message). The fullUrl lets the
-FHIR transaction resolve it inside the bundle; readers that go by identifier are unaffected."""
+The MedicationRequest's ``basedOn`` names the CarePlan by its Ketalink identifier only, as the contract says; the
+EHR's integration engine maps it to the CarePlan of the same message, so a new series applies in one transaction."""
 from __future__ import annotations
-
-from typing import Any
 
 from shared.fhir.datatypes import FhirJson
 from shared.fhir.messaging import Message, ResponseCode, build_message, build_response
-from shared.fhir.validate import validate_resource
 from services.orders.domain.cpoe import CpoeDecision
 from services.orders.domain.errors import OrdersInputError
 from services.orders.domain.order import OrderWithSeries
@@ -31,8 +25,7 @@ def order_event_message(current: OrderWithSeries, settings: ProtocolSettings,
     if event_code is None:
         return None
     resources = order_message_resources(order, series, order.patient_id, None, settings.clinic_timezone)
-    message = build_message(event_code, source_endpoint, resources, author_display=order.history[-1].changed_by)
-    return _link_series_in_bundle(message)
+    return build_message(event_code, source_endpoint, resources, author_display=order.history[-1].changed_by)
 
 
 def cpoe_response_message(request: Message, decision: CpoeDecision, source_endpoint: str) -> FhirJson:
@@ -45,15 +38,3 @@ def cpoe_unreadable_response(request: Message, error: OrdersInputError, source_e
     """``fatal-error`` for a CPOE MedicationRequest that cannot be read, naming each element at fault."""
     return build_response(request, ResponseCode.FATAL_ERROR, source_endpoint, input_error_outcome(error),
                           event_code=EVENT_CPOE_RESPONSE)
-
-
-def _link_series_in_bundle(message: FhirJson) -> FhirJson:
-    """Give the MedicationRequest's identifier reference to the CarePlan the CarePlan entry's fullUrl as well."""
-    entries: list[dict[str, Any]] = message["entry"]
-    care_plan_url = next(e["fullUrl"] for e in entries if e["resource"]["resourceType"] == "CarePlan")
-    for entry in entries:
-        if entry["resource"]["resourceType"] == "MedicationRequest":
-            for based_on in entry["resource"].get("basedOn", []):
-                if based_on.get("type") == "CarePlan" and "reference" not in based_on:
-                    based_on["reference"] = care_plan_url
-    return validate_resource(message)

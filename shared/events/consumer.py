@@ -7,7 +7,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,7 @@ class PermanentError(ValueError):
 
 
 Handler = Callable[[Message, Connection], None]
+Handlers = Mapping[str, Handler]  # event code → handler
 ANY_EVENT = "*"  # a handler under this key takes every event code without a handler of its own
 
 
@@ -45,19 +46,27 @@ class ConsumerPolicy:
 
 
 class MessageProcessor:
-    """Decides one record's outcome; independent of the poll loop so it can be tested and benchmarked alone."""
+    """Decides one record's outcome; independent of the poll loop so it can be tested and benchmarked alone.
 
-    def __init__(self, engine: Engine, handlers: dict[str, Handler], *, ignore_unknown_events: bool = True):
+    A response message (``MessageHeader.response`` set) carries the event code of the message it answers, so
+    responses go to ``response_handlers`` and everything else to ``handlers``: a handler never sees the other kind.
+    A response nobody handles is ignored; an event nobody handles is ignored too, unless ``ignore_unknown_events``
+    is off (then it is dead-lettered)."""
+
+    def __init__(self, engine: Engine, handlers: Handlers, response_handlers: Handlers | None = None, *,
+                 ignore_unknown_events: bool = True):
         self._engine = engine
         self._handlers = handlers
+        self._response_handlers = response_handlers or {}
         self._ignore_unknown = ignore_unknown_events
 
     def process(self, topic: str, value: bytes | None) -> str:
         """Return ``done`` or ``duplicate`` or ``ignored``; raise TransientError or PermanentError otherwise."""
         message = decode(value)
-        handler = self._handlers.get(message.event_code) or self._handlers.get(ANY_EVENT)
+        is_response = message.response_to is not None
+        handler = _handler_for(self._response_handlers if is_response else self._handlers, message.event_code)
         if handler is None:
-            if self._ignore_unknown:
+            if self._ignore_unknown or is_response:
                 return "ignored"
             raise PermanentError(f"no handler for event {message.event_code!r}")
         try:
@@ -72,6 +81,10 @@ class MessageProcessor:
             # A concurrent consumer recorded the same message id first: its changes stand, ours rolled back.
             return "duplicate"
         return "done"
+
+
+def _handler_for(handlers: Handlers, event_code: str) -> Handler | None:
+    return handlers.get(event_code) or handlers.get(ANY_EVENT)
 
 
 def decode(value: bytes | None) -> Message:

@@ -18,6 +18,7 @@ CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
 CONSENT_CATEGORY_LOINC = LOINC
 PROVENANCE_PARTICIPANT_TYPE = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
 DATA_ABSENT_REASON = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
+FLAG_CATEGORY = "http://terminology.hl7.org/CodeSystem/flag-category"
 MESSAGE_EVENTS = "https://ketalink.example.org/fhir/CodeSystem/message-events"
 
 # Ketalink's local code system for concepts with no standard code (MADRS, CADSS, TRD, eligibility...).
@@ -33,20 +34,27 @@ def identifier_system(kind: str) -> str:
 
 @dataclass(frozen=True)
 class Code:
-    """One coded concept: system, code, display, and the UCUM unit where it is a measurement."""
+    """One coded concept: system, code, display, and where it is a measurement its UCUM unit and that unit as people
+    read it (``Quantity.unit``; the UCUM code when not given)."""
 
     system: str
     code: str
     display: str
     unit: str | None = None
+    unit_display: str | None = None
 
+
+# Categories.
+VITAL_SIGNS_CATEGORY = Code(OBSERVATION_CATEGORY, "vital-signs", "Vital Signs")
+SURVEY_CATEGORY = Code(OBSERVATION_CATEGORY, "survey", "Survey")
+CLINICAL_FLAG_CATEGORY = Code(FLAG_CATEGORY, "clinical", "Clinical")
 
 # Vital signs (US Core): BP is one panel with two components.
 BP_PANEL = Code(LOINC, "85354-9", "Blood pressure panel with all children optional")
-BP_SYSTOLIC = Code(LOINC, "8480-6", "Systolic blood pressure", "mm[Hg]")
-BP_DIASTOLIC = Code(LOINC, "8462-4", "Diastolic blood pressure", "mm[Hg]")
-HEART_RATE = Code(LOINC, "8867-4", "Heart rate", "/min")
-RESPIRATORY_RATE = Code(LOINC, "9279-1", "Respiratory rate", "/min")
+BP_SYSTOLIC = Code(LOINC, "8480-6", "Systolic blood pressure", "mm[Hg]", "mmHg")
+BP_DIASTOLIC = Code(LOINC, "8462-4", "Diastolic blood pressure", "mm[Hg]", "mmHg")
+HEART_RATE = Code(LOINC, "8867-4", "Heart rate", "/min", "beats/minute")
+RESPIRATORY_RATE = Code(LOINC, "9279-1", "Respiratory rate", "/min", "breaths/minute")
 SPO2 = Code(LOINC, "59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry", "%")
 SPO2_ARTERIAL = Code(LOINC, "2708-6", "Oxygen saturation in Arterial blood", "%")
 BODY_WEIGHT = Code(LOINC, "29463-7", "Body weight", "kg")

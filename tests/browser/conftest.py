@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from deploy.local.ports import free_port
-from tests.support.processes import ManagedProcess, ehr_sandbox, service
+from tests.support.processes import ManagedProcess, ehr_sandbox, service, tansu_broker
 
 SERVICES = ("intake", "orders", "documentation")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -47,24 +47,28 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="session")
-def smart_stack(broker, log_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmartStack]:
+def smart_stack(log_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmartStack]:
+    """A stack of its own, broker included: its services must not read the same topics as the integration
+    tests' service instances (two intakes would both take the same referral)."""
+    broker_process, bootstrap = tansu_broker(log_dir)
+    broker_process.start()
     ports = {name: free_port() for name in SERVICES}
     extra = {f"{name.upper()}_PORT": str(port) for name, port in ports.items()}
     extra["EHR_SANDBOX_SMART_DEMO_PASSWORD"] = DEMO_PASSWORD
-    sandbox, ehr_base_url = ehr_sandbox(log_dir, tmp_path_factory.mktemp("smart-ehr"), broker.bootstrap,
+    sandbox, ehr_base_url = ehr_sandbox(log_dir, tmp_path_factory.mktemp("smart-ehr"), bootstrap,
                                         extra_env=extra, name="ehr-smart")
-    started: dict[str, ManagedProcess] = {"ehr": sandbox.start()}
+    started: dict[str, ManagedProcess] = {"broker": broker_process, "ehr": sandbox.start()}
     urls: dict[str, str] = {}
     data_dir = tmp_path_factory.mktemp("smart-services")
     try:
         for name in SERVICES:
-            process, base_url = service(name, log_dir, data_dir, broker.bootstrap, ehr_base_url,
+            process, base_url = service(name, log_dir, data_dir, bootstrap, ehr_base_url,
                                         {"SMART_AUTH_REQUIRED": "true", "SMART_ALLOWED_ISSUERS": ehr_base_url},
                                         port=ports[name])
             started[name] = process.start()
             urls[name] = base_url
         root = ehr_base_url.rsplit("/fhir", 1)[0]
-        yield SmartStack(ehr_base_url, f"{root}/chart", urls, started, broker.bootstrap)
+        yield SmartStack(ehr_base_url, f"{root}/chart", urls, started, bootstrap)
     finally:
         for process in reversed(list(started.values())):
             process.stop()

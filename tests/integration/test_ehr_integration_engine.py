@@ -2,7 +2,6 @@
 (also when delivered twice), answered with a response, and a malformed record lands on the dead-letter topic."""
 from __future__ import annotations
 
-import json
 import uuid
 
 import pytest
@@ -11,7 +10,8 @@ from deploy.ehr_sandbox.seed import MRN_SYSTEM
 from shared.events.topics import EHR_RESPONSES, INTAKE_EVENTS, dead_letter_topic
 from shared.fhir.codes import HEART_RATE, OBSERVATION_CATEGORY
 from shared.fhir.datatypes import coding, identifier, quantity
-from shared.fhir.messaging import build_message, parse_message
+from shared.fhir.messaging import build_message
+from tests.integration.orders.support import responses_to
 from tests.support.kafka_tools import publish, read_all, wait_for
 
 pytestmark = pytest.mark.integration
@@ -28,15 +28,6 @@ def _heart_rate(patient_id: str, reading_id: str) -> dict:
             "effectiveDateTime": "2026-11-27T10:00:00+00:00", "valueQuantity": quantity(72, "/min")}
 
 
-def _responses_to(bootstrap: str, message_id: str) -> list:
-    found = []
-    for record in read_all(bootstrap, EHR_RESPONSES):
-        response = parse_message(json.loads(record.value))
-        if response.response_to == message_id:
-            found.append(response)
-    return found
-
-
 def test_message_applied_once_even_when_delivered_twice(broker, ehr):
     patient_id = _patient_id(ehr)
     reading_id = str(uuid.uuid4())
@@ -48,9 +39,9 @@ def test_message_applied_once_even_when_delivered_twice(broker, ehr):
     publish(broker.bootstrap, INTAKE_EVENTS, message, key=patient_id)  # redelivery
     publish(broker.bootstrap, INTAKE_EVENTS, sentinel, key=patient_id)  # same key, same partition: read after both
 
-    wait_for(lambda: _responses_to(broker.bootstrap, sentinel["entry"][0]["resource"]["id"]),
+    wait_for(lambda: responses_to(broker.bootstrap, EHR_RESPONSES, sentinel["entry"][0]["resource"]["id"]),
              what="the response to the message sent after the duplicate")
-    responses = _responses_to(broker.bootstrap, message_id)
+    responses = responses_to(broker.bootstrap, EHR_RESPONSES, message_id)
     assert [r.response_code.value for r in responses] == ["ok"]  # the duplicate was recognised: no second answer
     system = identifier("vitals", reading_id)["system"]
     stored = ehr.client.search("Observation", {"identifier": f"{system}|{reading_id}"})
@@ -82,7 +73,7 @@ def test_message_the_store_refuses_gets_a_fatal_error_response(broker, ehr):
     message_id = message["entry"][0]["resource"]["id"]
     publish(broker.bootstrap, INTAKE_EVENTS, message, key=patient_id)
 
-    responses = wait_for(lambda: _responses_to(broker.bootstrap, message_id), what="the EHR's response")
+    responses = wait_for(lambda: responses_to(broker.bootstrap, EHR_RESPONSES, message_id), what="the EHR's response")
     assert responses[0].response_code.value == "fatal-error"
     outcome = responses[0].first("OperationOutcome")
     assert "identifier" in outcome["issue"][0]["diagnostics"]

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from services.documentation.domain.checks import require_aware, require_positive, require_text
 from services.documentation.domain.errors import DocumentationInputError, input_field
 from services.documentation.domain.order import ActiveOrder
-from services.documentation.domain.records import JsonRecord
+from services.documentation.domain.records import DocumentationRecord
 from services.documentation.domain.settings import SessionSettings
 
 _SECONDS_PER_MIN = 60
@@ -22,7 +22,7 @@ _MIN_PER_HOUR = 60
 
 
 @dataclass(frozen=True)
-class RateChange(JsonRecord):
+class RateChange(DocumentationRecord):
     """The pump rate from ``at`` until the next change or the stop."""
 
     at: datetime
@@ -34,7 +34,7 @@ class RateChange(JsonRecord):
 
 
 @dataclass(frozen=True)
-class Pause(JsonRecord):
+class Pause(DocumentationRecord):
     paused_at: datetime
     resumed_at: datetime
     reason: str
@@ -52,7 +52,7 @@ class Pause(JsonRecord):
 
 
 @dataclass(frozen=True)
-class AdministrationRecord(JsonRecord):
+class AdministrationRecord(DocumentationRecord):
     started_at: datetime
     stopped_at: datetime
     rate_changes: tuple[RateChange, ...]

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from services.documentation.domain.checks import require_aware, require_text
 from services.documentation.domain.errors import DocumentationInputError
-from services.documentation.domain.records import JsonRecord
+from services.documentation.domain.records import DocumentationRecord
 
 
 class AdverseEventKind(enum.Enum):
@@ -41,7 +41,7 @@ class AdverseEventOutcome(enum.Enum):
 
 
 @dataclass(frozen=True)
-class AdverseEventRecord(JsonRecord):
+class AdverseEventRecord(DocumentationRecord):
     """Recording again with the same ``event_id`` updates the event (e.g. ongoing → resolved)."""
 
     event_id: str

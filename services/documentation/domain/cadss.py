@@ -12,7 +12,7 @@ from datetime import datetime
 
 from services.documentation.domain.checks import require_aware, require_text
 from services.documentation.domain.errors import DocumentationInputError
-from services.documentation.domain.records import JsonRecord
+from services.documentation.domain.records import DocumentationRecord
 
 CADSS_ITEM_MIN_SCORE = 0
 CADSS_ITEM_MAX_SCORE = 4
@@ -34,7 +34,7 @@ class CadssForm(enum.Enum):
 
 
 @dataclass(frozen=True)
-class CadssAssessment(JsonRecord):
+class CadssAssessment(DocumentationRecord):
     """One rating. ``scheduled_minute`` is the configured minute-after-start it fulfils, ``end_of_recovery`` marks
     the end-of-recovery rating; neither set means an unscheduled rating (e.g. when dissociation looks marked)."""
 

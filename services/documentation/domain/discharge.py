@@ -9,7 +9,7 @@ from datetime import datetime
 
 from services.documentation.domain.checks import require_aware, require_text
 from services.documentation.domain.errors import DocumentationInputError
-from services.documentation.domain.records import JsonRecord
+from services.documentation.domain.records import DocumentationRecord
 from services.documentation.domain.settings import SessionSettings
 from services.documentation.domain.vitals import VitalsReading
 
@@ -20,7 +20,7 @@ _SECONDS_PER_MIN = 60
 
 
 @dataclass(frozen=True)
-class AldreteScore(JsonRecord):
+class AldreteScore(DocumentationRecord):
     """Modified Aldrete: five items scored 0-2 (instrument definition), total 0-10."""
 
     activity: int
@@ -41,7 +41,7 @@ class AldreteScore(JsonRecord):
 
 
 @dataclass(frozen=True)
-class DischargeAssessment(JsonRecord):
+class DischargeAssessment(DocumentationRecord):
     mental_status_at_baseline: bool
     escort_present: bool
     assessed_by: str
@@ -54,14 +54,14 @@ class DischargeAssessment(JsonRecord):
 
 
 @dataclass(frozen=True)
-class DischargeCriterion(JsonRecord):
+class DischargeCriterion(DocumentationRecord):
     name: str
     met: bool
     detail: str
 
 
 @dataclass(frozen=True)
-class DischargeRecord(JsonRecord):
+class DischargeRecord(DocumentationRecord):
     """The assessment, every criterion as evaluated, and the override when the patient left despite a failure."""
 
     assessment: DischargeAssessment

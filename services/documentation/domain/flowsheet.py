@@ -9,7 +9,7 @@ from datetime import datetime
 
 from services.documentation.domain.checks import require_aware, require_text
 from services.documentation.domain.errors import DocumentationInputError
-from services.documentation.domain.records import JsonRecord
+from services.documentation.domain.records import DocumentationRecord
 from services.documentation.domain.settings import SessionSettings
 from services.documentation.domain.vitals import VitalsReading
 
@@ -29,7 +29,7 @@ _ACTIONS_NEEDING_DETAIL = (AlertActionKind.MEDICATION_GIVEN, AlertActionKind.OBS
 
 
 @dataclass(frozen=True)
-class AlertAction(JsonRecord):
+class AlertAction(DocumentationRecord):
     kind: AlertActionKind
     taken_by: str
     taken_at: datetime
@@ -48,7 +48,7 @@ class AlertAction(JsonRecord):
 
 
 @dataclass(frozen=True)
-class VitalsAlert(JsonRecord):
+class VitalsAlert(DocumentationRecord):
     """A reading crossed one or more alert thresholds; ``crossings`` names each value and its threshold."""
 
     alert_id: str
@@ -75,7 +75,7 @@ class VitalsAlert(JsonRecord):
 
 
 @dataclass(frozen=True)
-class FlowsheetEvent(JsonRecord):
+class FlowsheetEvent(DocumentationRecord):
     """A free-text or coded event (``code_system``/``code``/``code_display`` together, or none of them)."""
 
     event_id: str

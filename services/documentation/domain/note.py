@@ -14,7 +14,7 @@ from services.documentation.domain.errors import (
     TransitionNotAllowed,
 )
 from services.documentation.domain.order import ActiveOrder
-from services.documentation.domain.records import JsonRecord
+from services.documentation.domain.records import DocumentationRecord
 from services.documentation.domain.session import ENDED_STATUSES, Session
 from services.documentation.domain.vitals import VitalsReading
 
@@ -25,7 +25,7 @@ class NoteStatus(enum.Enum):
 
 
 @dataclass(frozen=True)
-class ProcedureNote(JsonRecord):
+class ProcedureNote(DocumentationRecord):
     """One version of the note; ``replaces_note_id`` names the signed version an amendment replaces."""
 
     note_id: str

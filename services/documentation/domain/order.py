@@ -11,7 +11,7 @@ from datetime import datetime
 
 from services.documentation.domain.checks import require_aware, require_positive, require_text
 from services.documentation.domain.errors import DocumentationInputError, input_field
-from services.documentation.domain.records import JsonRecord
+from services.documentation.domain.records import DocumentationRecord
 
 
 class OrderStatus(enum.Enum):
@@ -32,7 +32,7 @@ class OccurrenceStatus(enum.Enum):
 
 
 @dataclass(frozen=True)
-class ScheduledOccurrence(JsonRecord):
+class ScheduledOccurrence(DocumentationRecord):
     """One infusion of the series: its number (1-based, CarePlan activity order) and scheduled window."""
 
     number: int
@@ -50,7 +50,7 @@ class ScheduledOccurrence(JsonRecord):
 
 
 @dataclass(frozen=True)
-class ActiveOrder(JsonRecord):
+class ActiveOrder(DocumentationRecord):
     """Order id, series id, patient, status, ordered dose and pump settings, and the series' occurrences.
 
     ``dose_calculation_text`` is the order's own human-readable calculation (dosageInstruction.text); the note

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from services.documentation.domain.checks import require_aware, require_positive, require_text
 from services.documentation.domain.errors import DocumentationInputError
-from services.documentation.domain.records import JsonRecord
+from services.documentation.domain.records import DocumentationRecord
 from services.documentation.domain.settings import SessionSettings
 from services.documentation.domain.vitals import VitalsReading
 
@@ -27,7 +27,7 @@ class PregnancyCheck(enum.Enum):
 
 
 @dataclass(frozen=True)
-class PreCheckConfirmations(JsonRecord):
+class PreCheckConfirmations(DocumentationRecord):
     """What the nurse confirmed with the patient; ``findings`` says what was found when something is not confirmed."""
 
     fasting_confirmed: bool
@@ -45,7 +45,7 @@ class PreCheckOutcome(enum.Enum):
 
 
 @dataclass(frozen=True)
-class DoseRecalculation(JsonRecord):
+class DoseRecalculation(DocumentationRecord):
     """The latest weight differs from the order's weight beyond the clinic's tolerance: the order needs a new dose."""
 
     order_weight_kg: float
@@ -60,7 +60,7 @@ class DoseRecalculation(JsonRecord):
 
 
 @dataclass(frozen=True)
-class PreCheckResult(JsonRecord):
+class PreCheckResult(DocumentationRecord):
     outcome: PreCheckOutcome
     vital_sign_holds: tuple[str, ...] = ()
     recheck_reasons: tuple[str, ...] = ()
@@ -69,7 +69,7 @@ class PreCheckResult(JsonRecord):
 
 
 @dataclass(frozen=True)
-class HoldOverride(JsonRecord):
+class HoldOverride(DocumentationRecord):
     """A clinician's decision to infuse despite vital-sign holds."""
 
     reason: str
@@ -83,7 +83,7 @@ class HoldOverride(JsonRecord):
 
 
 @dataclass(frozen=True)
-class PreCheckAttempt(JsonRecord):
+class PreCheckAttempt(DocumentationRecord):
     """One pre-infusion check as recorded, with the result the clinician saw (kept even if settings change later).
 
     ``ordered_dose_mg`` is the order's dose at the time, so a start after an order change asks for a new check.

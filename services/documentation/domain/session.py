@@ -28,7 +28,7 @@ from services.documentation.domain.pre_check import (
     evaluate_pre_check,
     require_complete_pre_check_reading,
 )
-from services.documentation.domain.records import JsonRecord
+from services.documentation.domain.records import DocumentationRecord
 from services.documentation.domain.settings import SessionSettings
 from services.documentation.domain.vitals import VitalsReading
 
@@ -56,7 +56,7 @@ _DOCUMENTABLE = _AT_CLINIC + (SessionStatus.ABORTED,)
 
 
 @dataclass(frozen=True)
-class Transition(JsonRecord):
+class Transition(DocumentationRecord):
     from_status: SessionStatus
     to_status: SessionStatus
     at: datetime
@@ -65,7 +65,7 @@ class Transition(JsonRecord):
 
 
 @dataclass(frozen=True)
-class Session(JsonRecord):
+class Session(DocumentationRecord):
     session_id: str
     order_id: str
     series_id: str

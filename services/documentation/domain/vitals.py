@@ -8,7 +8,7 @@ from datetime import datetime
 
 from services.documentation.domain.checks import require_aware, require_positive, require_text
 from services.documentation.domain.errors import DocumentationInputError
-from services.documentation.domain.records import JsonRecord
+from services.documentation.domain.records import DocumentationRecord
 
 
 class VitalsSource(enum.Enum):
@@ -19,7 +19,7 @@ class VitalsSource(enum.Enum):
 
 
 @dataclass(frozen=True)
-class VitalsReading(JsonRecord):
+class VitalsReading(DocumentationRecord):
     """Any subset of BP, heart rate, SpO2 and respiratory rate (a device may send one); at least one is present.
 
     ``ehr_observation_ids`` are the EHR's Observation ids for an ``ehr`` reading, so it is referenced, not copied.

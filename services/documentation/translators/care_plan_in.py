@@ -9,12 +9,12 @@ from dataclasses import dataclass
 
 from services.documentation.domain.errors import DocumentationInputError
 from services.documentation.domain.order import OccurrenceStatus, ScheduledOccurrence
-from services.documentation.domain.records import parse_aware_datetime
 from services.documentation.translators import references
 from services.documentation.translators.errors import FhirMappingError
 from shared.fhir.codes import KETAMINE_INFUSION_PROCEDURE
 from shared.fhir.datatypes import FhirJson, find_identifier, has_coding, reference_id
 from shared.fhir.validate import validate_resource
+from shared.records import RecordError, parse_aware_datetime
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,7 @@ def _occurrence(index: int, activity: FhirJson) -> ScheduledOccurrence:
             window_end=parse_aware_datetime(period["end"], f"{where}.scheduledPeriod.end"),
             status=status,
         )
+    except RecordError as error:
+        raise FhirMappingError(error.path, error.message) from None
     except DocumentationInputError as error:
-        field = error.field if error.field.startswith("CarePlan") else f"{where}.scheduledPeriod ({error.field})"
-        raise FhirMappingError(field, error.message) from None
+        raise FhirMappingError(f"{where}.scheduledPeriod ({error.field})", error.message) from None

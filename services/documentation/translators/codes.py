@@ -9,7 +9,6 @@ from services.documentation.domain.adverse_events import AdverseEventKind
 from shared.fhir.codes import (
     DOCUMENT_CATEGORY_US_CORE,
     KETALINK_LOCAL,
-    OBSERVATION_CATEGORY,
     PROVENANCE_PARTICIPANT_TYPE,
     Code,
 )
@@ -18,11 +17,9 @@ ADVERSE_EVENT_SERIOUSNESS = "http://terminology.hl7.org/CodeSystem/adverse-event
 ADVERSE_EVENT_SEVERITY = "http://terminology.hl7.org/CodeSystem/adverse-event-severity"
 ADVERSE_EVENT_OUTCOME = "http://terminology.hl7.org/CodeSystem/adverse-event-outcome"
 V3_ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
-FLAG_CATEGORY = "http://terminology.hl7.org/CodeSystem/flag-category"
 SIGNATURE_TYPE = "urn:iso-astm:E1762-95:2013"
 
 ENCOUNTER_CLASS_AMBULATORY = Code(V3_ACT_CODE, "AMB", "ambulatory")
-FLAG_CATEGORY_CLINICAL = Code(FLAG_CATEGORY, "clinical", "Clinical")
 AUTHORS_SIGNATURE = Code(SIGNATURE_TYPE, "1.2.840.10065.1.12.1.1", "Author's Signature")
 SERIOUS = Code(ADVERSE_EVENT_SERIOUSNESS, "serious", "Serious")
 NON_SERIOUS = Code(ADVERSE_EVENT_SERIOUSNESS, "non-serious", "Non-serious")
@@ -45,7 +42,5 @@ def cadss_item(number: int) -> Code:
     return Code(KETALINK_LOCAL, f"cadss-item-{number}", f"CADSS item {number}", "{score}")
 
 
-VITAL_SIGNS_CATEGORY = Code(OBSERVATION_CATEGORY, "vital-signs", "Vital Signs")
-SURVEY_CATEGORY = Code(OBSERVATION_CATEGORY, "survey", "Survey")
 CLINICAL_NOTE_CATEGORY = Code(DOCUMENT_CATEGORY_US_CORE, "clinical-note", "Clinical Note")
 AUTHOR_PARTICIPANT = Code(PROVENANCE_PARTICIPANT_TYPE, "author", "Author")

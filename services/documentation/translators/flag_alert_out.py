@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from services.documentation.domain.flowsheet import VitalsAlert
 from services.documentation.translators import references
-from services.documentation.translators.codes import FLAG_CATEGORY_CLINICAL, VITAL_SIGN_ALERT
+from services.documentation.translators.codes import VITAL_SIGN_ALERT
+from shared.fhir.codes import CLINICAL_FLAG_CATEGORY
 from shared.fhir.datatypes import FhirJson, codeable_concept, identifier, instant
 from shared.fhir.validate import validate_resource
 
@@ -21,7 +22,7 @@ def alert_flag(session_id: str, patient_id: str, alert: VitalsAlert) -> FhirJson
         "resourceType": "Flag",
         "identifier": [identifier(references.ALERT_KIND, references.child_value(session_id, alert.alert_id))],
         "status": "active" if alert.is_open else "inactive",
-        "category": [codeable_concept(FLAG_CATEGORY_CLINICAL)],
+        "category": [codeable_concept(CLINICAL_FLAG_CATEGORY)],
         "code": codeable_concept(VITAL_SIGN_ALERT, text),
         "subject": references.patient(patient_id),
         "period": period,

@@ -9,14 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.documentation.domain.errors import DocumentationInputError
 from services.documentation.domain.order import OrderStatus
-from services.documentation.domain.records import parse_aware_datetime
 from services.documentation.translators import references
 from services.documentation.translators.errors import FhirMappingError
 from shared.fhir.codes import KETAMINE_100MG_PER_ML_INJECTION, ROUTE_INTRAVENOUS, identifier_system
 from shared.fhir.datatypes import FhirJson, find_identifier, has_coding, read_quantity, reference_id
 from shared.fhir.validate import validate_resource
+from shared.records import RecordError, parse_aware_datetime
 
 _WHERE = "MedicationRequest"
 
@@ -147,8 +146,8 @@ def _authored_at(text: str) -> datetime | None:
         return None  # a date alone: keep no time rather than invent midnight in some zone
     try:
         return parse_aware_datetime(text, f"{_WHERE}.authoredOn")
-    except DocumentationInputError as error:
-        raise FhirMappingError(error.field, error.message) from None
+    except RecordError as error:
+        raise FhirMappingError(error.path, error.message) from None
 
 
 def _weight_reference(medication_request: FhirJson) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from services.documentation.domain.cadss import CadssAssessment, CadssForm
 from services.documentation.translators import references
-from services.documentation.translators.codes import SURVEY_CATEGORY, cadss_item
-from shared.fhir.codes import CADSS6_TOTAL, CADSS_TOTAL
+from services.documentation.translators.codes import cadss_item
+from shared.fhir.codes import CADSS6_TOTAL, CADSS_TOTAL, SURVEY_CATEGORY
 from shared.fhir.datatypes import FhirJson, codeable_concept, identifier, instant, quantity
 from shared.fhir.validate import validate_resource
 

@@ -13,15 +13,15 @@ from datetime import datetime
 from typing import Any
 
 from services.documentation.domain.errors import DocumentationInputError
-from services.documentation.domain.records import parse_aware_datetime
 from services.documentation.domain.vitals import VitalsReading, VitalsSource
 from services.documentation.translators import references
 from services.documentation.translators.errors import FhirMappingError
-from shared.fhir.codes import BP_DIASTOLIC, BP_PANEL, BP_SYSTOLIC, HEART_RATE, RESPIRATORY_RATE, SPO2, SPO2_ARTERIAL
-from shared.fhir.datatypes import FhirJson, find_identifier, has_coding, read_quantity, reference_id
+from shared.fhir.codes import BP_PANEL, HEART_RATE, RESPIRATORY_RATE, SPO2, SPO2_ARTERIAL
+from shared.fhir.datatypes import FhirJson, find_identifier, has_coding, reference_id
 from shared.fhir.validate import validate_resource
+from shared.fhir.vital_signs import USABLE_STATUSES, VitalSignError, blood_pressure_mmhg, vital_sign_value
+from shared.records import RecordError, parse_aware_datetime
 
-ACCEPTED_STATUSES = ("final", "amended", "corrected")
 DEFAULT_RECORDER = "EHR"
 
 
@@ -48,7 +48,7 @@ def vitals_from_observations(observations: list[FhirJson], reading_id: str | Non
         validate_resource(observation)
         if observation.get("resourceType") != "Observation":
             raise FhirMappingError(where, f"expected an Observation, got {observation.get('resourceType')}")
-        if observation.get("status") not in ACCEPTED_STATUSES:
+        if observation.get("status") not in USABLE_STATUSES:
             raise FhirMappingError(f"{where}.status", f"{observation.get('status')!r} is not a usable result")
         patient_id = reference_id(observation.get("subject"), "Patient")
         if not patient_id:
@@ -61,7 +61,11 @@ def vitals_from_observations(observations: list[FhirJson], reading_id: str | Non
         elif observation.get("id"):
             ehr_ids.append(observation["id"])
         recorded_by = recorded_by or _performer(observation)
-        for name, value in _measures(observation, where).items():
+        try:
+            measures = _measures(observation, where)
+        except VitalSignError as error:
+            raise FhirMappingError(error.field, error.message) from None
+        for name, value in measures.items():
             if name in values:
                 raise FhirMappingError(f"{where}.code", f"{name} given twice in one reading")
             values[name] = value
@@ -90,45 +94,26 @@ def vitals_from_observations(observations: list[FhirJson], reading_id: str | Non
 
 
 def _measures(observation: FhirJson, where: str) -> dict[str, Any]:
+    """The measures of one Observation as VitalsReading fields (whole mmHg and breaths/beats per minute)."""
     code = observation.get("code")
     if has_coding(code, BP_PANEL):
-        components = observation.get("component") or []
-        systolic = _component(components, BP_SYSTOLIC, where)
-        diastolic = _component(components, BP_DIASTOLIC, where)
+        systolic, diastolic = blood_pressure_mmhg(observation, where)
         if systolic is None and diastolic is None:
             return {}
         if systolic is None or diastolic is None:
             raise FhirMappingError(f"{where}.component", "BP panel needs both systolic and diastolic values")
         return {"systolic_mmhg": round(systolic), "diastolic_mmhg": round(diastolic)}
     if has_coding(code, HEART_RATE):
-        value = _quantity(observation, HEART_RATE.unit, f"{where}.valueQuantity")
+        value = vital_sign_value(observation, HEART_RATE.unit or "", where)
         return {} if value is None else {"heart_rate_per_min": round(value)}
     if has_coding(code, SPO2) or has_coding(code, SPO2_ARTERIAL):
-        value = _quantity(observation, SPO2.unit, f"{where}.valueQuantity")
+        value = vital_sign_value(observation, SPO2.unit or "", where)
         return {} if value is None else {"spo2_percent": value}
     if has_coding(code, RESPIRATORY_RATE):
-        value = _quantity(observation, RESPIRATORY_RATE.unit, f"{where}.valueQuantity")
+        value = vital_sign_value(observation, RESPIRATORY_RATE.unit or "", where)
         return {} if value is None else {"respiratory_rate_per_min": round(value)}
     shown = [f"{c.get('system')}|{c.get('code')}" for c in (code or {}).get("coding", [])]
     raise FhirMappingError(f"{where}.code", f"not a vital sign this service maps: {', '.join(shown) or 'no coding'}")
-
-
-def _component(components: list[FhirJson], code: Any, where: str) -> float | None:
-    for index, component in enumerate(components):
-        if has_coding(component.get("code"), code):
-            return _quantity(component, code.unit, f"{where}.component[{index}].valueQuantity")
-    return None
-
-
-def _quantity(element: FhirJson, unit: str | None, where: str) -> float | None:
-    if "valueQuantity" not in element:
-        if element.get("dataAbsentReason"):
-            return None
-        raise FhirMappingError(where, "expected a valueQuantity (or a dataAbsentReason)")
-    try:
-        return read_quantity(element["valueQuantity"], unit or "")
-    except ValueError as error:
-        raise FhirMappingError(f"{where}.code", str(error)) from None
 
 
 def _effective(observation: FhirJson, where: str) -> datetime:
@@ -139,8 +124,8 @@ def _effective(observation: FhirJson, where: str) -> datetime:
         raise FhirMappingError(f"{where}.effectiveDateTime", "a date without a time cannot be charted")
     try:
         return parse_aware_datetime(text, f"{where}.effectiveDateTime")
-    except DocumentationInputError as error:
-        raise FhirMappingError(error.field, error.message) from None
+    except RecordError as error:
+        raise FhirMappingError(error.path, error.message) from None
 
 
 def _performer(observation: FhirJson) -> str:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from shared.fhir.codes import TREATMENT_RESISTANT_DEPRESSION, Code
-from services.intake.domain.serialization import JsonRecord
+from shared.records import JsonRecord
 
 ACTIVE_CLINICAL_STATUSES = frozenset({"active", "recurrence", "relapse"})
 EXCLUDED_VERIFICATION_STATUSES = frozenset({"refuted", "entered-in-error"})

@@ -9,7 +9,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.intake.domain.serialization import JsonRecord
+from shared.records import JsonRecord
 
 # Absolute (labels; Spravato adds the vascular items). A present absolute item blocks eligibility.
 KETAMINE_HYPERSENSITIVITY = "ketamine-hypersensitivity"

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.intake.domain.serialization import JsonRecord
+from shared.records import JsonRecord
 
 
 class CssrsItem(enum.Enum):

@@ -9,8 +9,8 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.intake.domain.serialization import JsonRecord
 from services.intake.domain.trials import TrdAssessment
+from shared.records import JsonRecord
 
 
 class EligibilityOutcome(enum.Enum):

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from services.intake.domain.serialization import JsonRecord
+from shared.records import JsonRecord
 
 # MedicationStatement statuses that mean the patient takes (or may take) the drug now: "unknown" counts, so an
 # unclear status is screened rather than ignored.

@@ -18,9 +18,9 @@ from services.intake.domain.medications import MedicationEntry
 from services.intake.domain.overrides import ClinicianOverride
 from services.intake.domain.patient import PatientSummary, Referral
 from services.intake.domain.scales import MadrsRating, Phq9Response
-from services.intake.domain.serialization import JsonRecord
 from services.intake.domain.trials import AntidepressantTrial
 from services.intake.domain.vitals import BaselineVitals
+from shared.records import JsonRecord
 
 
 class IntakeStatus(enum.Enum):

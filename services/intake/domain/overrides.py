@@ -9,7 +9,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.intake.domain.serialization import JsonRecord
+from shared.records import JsonRecord
 
 
 class OverrideTarget(enum.Enum):

@@ -10,7 +10,7 @@ import enum
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from services.intake.domain.serialization import JsonRecord
+from shared.records import JsonRecord
 
 
 class AdministrativeSex(enum.Enum):

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from services.intake.domain.baseline import BASELINE_PART_LABELS, BaselinePart
 from services.intake.domain.contraindications import contraindication_label
 from services.intake.domain.model import Intake
-from services.intake.domain.serialization import JsonRecord
 from services.intake.domain.settings import IntakeSettings
+from shared.records import JsonRecord
 
 # Baseline part → (intake part, item within it): the names the API's record endpoints use.
 BASELINE_PART_PLACES: dict[BaselinePart, tuple[str, str | None]] = {

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from services.intake.domain.checks import require_aware
 from services.intake.domain.errors import IntakeInputError
-from services.intake.domain.serialization import JsonRecord
+from shared.records import JsonRecord
 
 PHQ9_ITEM_COUNT = 9
 PHQ9_ITEM_MAX = 3

@@ -11,7 +11,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from services.intake.domain.medications import MedicationEntry, name_matches
-from services.intake.domain.serialization import JsonRecord
+from shared.records import JsonRecord
 
 if TYPE_CHECKING:
     from services.intake.domain.settings import IntakeSettings

@@ -6,7 +6,7 @@ from services.intake.domain.contraindications import contraindication_label
 from services.intake.domain.cssrs import CssrsItem, CssrsRisk
 from services.intake.domain.decision import EligibilityOutcome
 from services.intake.domain.contraindications import Presence
-from shared.fhir.codes import CONSENT_CATEGORY_LOINC, CONSENT_SCOPE, KETALINK_LOCAL, LOINC, OBSERVATION_CATEGORY, Code
+from shared.fhir.codes import CONSENT_CATEGORY_LOINC, CONSENT_SCOPE, KETALINK_LOCAL, LOINC, Code
 
 # Identifier kinds (shared.fhir.datatypes.identifier(kind, value)); values derive from the intake id.
 ELIGIBILITY_KIND = "eligibility"  # value: intake id (docs/contracts.md)
@@ -18,7 +18,6 @@ FLAG_KIND = "intake-flag"  # value: "{intake id}-{contraindication key}"
 
 KETALINK_BASE = "https://ketalink.example.org/fhir"
 CONSENT_TEXT_BASE = f"{KETALINK_BASE}/consent-text"  # Consent.policy.uri = "{base}/{consent text version}"
-FLAG_CATEGORY = "http://terminology.hl7.org/CodeSystem/flag-category"
 
 # Eligibility (RiskAssessment).
 KETAMINE_ELIGIBILITY = Code(KETALINK_LOCAL, "ketamine-eligibility", "Eligibility for IV ketamine therapy")
@@ -35,11 +34,6 @@ KETAMINE_EVALUATION_REFERRAL = Code(KETALINK_LOCAL, "ketamine-evaluation", "Eval
 CONSENT_SCOPE_TREATMENT = Code(CONSENT_SCOPE, "treatment", "Treatment")
 CONSENT_CATEGORY_PATIENT_CONSENT = Code(CONSENT_CATEGORY_LOINC, "59284-0", "Patient Consent")
 RIDE_HOME_AGREEMENT = Code(KETALINK_LOCAL, "ride-home-agreement", "Agreement to be taken home by a responsible adult")
-
-# Observation categories and flag category.
-VITAL_SIGNS_CATEGORY = Code(OBSERVATION_CATEGORY, "vital-signs", "Vital Signs")
-SURVEY_CATEGORY = Code(OBSERVATION_CATEGORY, "survey", "Survey")
-CLINICAL_FLAG_CATEGORY = Code(FLAG_CATEGORY, "clinical", "Clinical")
 
 
 def contraindication_code(key: str) -> Code:

@@ -1,4 +1,4 @@
-"""Reading helpers shared by the translators-in: structure check, subject, times and UCUM quantities."""
+"""Reading helpers shared by the translators-in: structure check, subject, times and codings."""
 from __future__ import annotations
 
 import re
@@ -6,7 +6,6 @@ from datetime import date, datetime
 from typing import Any
 
 from services.intake.translators.errors import FhirMappingError
-from shared.fhir.codes import UCUM
 from shared.fhir.datatypes import parse_instant, reference_id
 from shared.fhir.validate import validate_resource
 
@@ -59,19 +58,6 @@ def partial_date(text: str) -> tuple[int, int | None, int | None]:
         raise ValueError(f"{text!r} is not a FHIR date")
     year, month, day = match.groups()
     return int(year), int(month) if month else None, int(day) if day else None
-
-
-def ucum_value(quantity: FhirJson | None, location: str) -> tuple[float, str]:
-    """(value, UCUM code) of a Quantity; refuses a missing value or a non-UCUM unit."""
-    if not quantity or quantity.get("value") is None:
-        raise FhirMappingError(f"{location}.value", "a value is required")
-    system = quantity.get("system")
-    if system is not None and system != UCUM:
-        raise FhirMappingError(f"{location}.system", f"expected UCUM units, got {system!r}")
-    unit = quantity.get("code") or quantity.get("unit")
-    if not unit:
-        raise FhirMappingError(f"{location}.code", "a UCUM unit code is required")
-    return float(quantity["value"]), unit
 
 
 def first_coding(concept: FhirJson | None, system: str) -> FhirJson | None:

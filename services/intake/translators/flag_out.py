@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from services.intake.domain.contraindications import Presence, contraindication_label
 from services.intake.domain.model import Intake
-from services.intake.translators.codes import CLINICAL_FLAG_CATEGORY, FLAG_KIND, contraindication_code
+from services.intake.translators.codes import FLAG_KIND, contraindication_code
 from services.intake.translators.common import FhirJson
+from shared.fhir.codes import CLINICAL_FLAG_CATEGORY
 from shared.fhir.datatypes import codeable_concept, identifier, instant, reference
 from shared.fhir.validate import validate_resource
 

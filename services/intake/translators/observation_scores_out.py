@@ -11,7 +11,6 @@ from services.intake.translators.codes import (
     CSSRS_RISK_LOINC,
     OBSERVATION_KIND,
     QUESTIONNAIRE_RESPONSE_KIND,
-    SURVEY_CATEGORY,
 )
 from services.intake.translators.common import FhirJson
 from services.intake.translators.observation_vitals_out import observation_identifier_value
@@ -21,7 +20,7 @@ from services.intake.translators.questionnaire_response_scales_out import (
     PHQ9_NAME,
     questionnaire_response_identifier_value,
 )
-from shared.fhir.codes import CSSRS_RISK, MADRS_TOTAL, PHQ9_TOTAL, Code
+from shared.fhir.codes import CSSRS_RISK, MADRS_TOTAL, PHQ9_TOTAL, SURVEY_CATEGORY, Code
 from shared.fhir.datatypes import codeable_concept, coding, identifier, instant, quantity, reference, \
     reference_by_identifier
 from shared.fhir.validate import validate_resource

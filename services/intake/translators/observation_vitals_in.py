@@ -6,30 +6,26 @@ annotations are ignored ({beats}/min is /min). The EHR's Observation id is kept 
 """
 from __future__ import annotations
 
-from services.intake.domain.vitals import BaselineVitals, BloodPressure, VitalReading
-from services.intake.translators.common import FhirJson, fhir_datetime, ucum_value, validated
-from services.intake.translators.errors import FhirMappingError
-from services.intake.translators.units import height_in_cm, require_unit, weight_in_kg
-from shared.fhir.codes import (
-    BODY_HEIGHT,
-    BODY_WEIGHT,
-    BP_DIASTOLIC,
-    BP_PANEL,
-    BP_SYSTOLIC,
-    HEART_RATE,
-    RESPIRATORY_RATE,
-    SPO2,
-    SPO2_ARTERIAL,
-    Code,
-)
-from shared.fhir.datatypes import has_coding
+from datetime import datetime
 
-USABLE_STATUSES = frozenset({"final", "amended", "corrected"})
-_SIMPLE_READINGS: tuple[tuple[tuple[Code, ...], str, str], ...] = (
-    ((HEART_RATE,), "heart_rate_per_min", "/min"),
-    ((SPO2, SPO2_ARTERIAL), "spo2_pct", "%"),
-    ((RESPIRATORY_RATE,), "respiratory_rate_per_min", "/min"),
+from services.intake.domain.vitals import BaselineVitals, BloodPressure, VitalReading
+from services.intake.translators.common import FhirJson, fhir_datetime, validated
+from services.intake.translators.errors import FhirMappingError
+from services.intake.translators.observation_vitals_out import READINGS
+from shared.fhir.codes import BP_DIASTOLIC, BP_PANEL, BP_SYSTOLIC
+from shared.fhir.datatypes import has_coding
+from shared.fhir.vital_signs import (
+    UNIT_CM, UNIT_INCH, UNIT_KG, UNIT_POUND, USABLE_STATUSES, Conversions, VitalSignError, blood_pressure_mmhg,
+    converted_value, effective_text, vital_sign_value,
 )
+from shared.units import inches_to_cm, pounds_to_kg
+
+# Converted weights are kept to 0.01 kg and heights to 0.1 cm; values given in kg and cm are kept as sent.
+_CONVERSIONS: dict[str, Conversions] = {
+    "weight_kg": {UNIT_KG: lambda kg: kg, UNIT_POUND: lambda pounds: round(pounds_to_kg(pounds), 2)},
+    "height_cm": {UNIT_CM: lambda cm: cm, UNIT_INCH: lambda inches: round(inches_to_cm(inches), 1)},
+}
+_WHERE = "Observation"
 
 
 def vitals_from_fhir(observation: FhirJson) -> BaselineVitals:
@@ -39,45 +35,37 @@ def vitals_from_fhir(observation: FhirJson) -> BaselineVitals:
     measured_at = _effective(observation)
     ehr_id = observation.get("id")
     code = observation.get("code")
-    if has_coding(code, BP_PANEL):
-        return BaselineVitals(blood_pressure=_blood_pressure(observation, measured_at, ehr_id))
-    if "valueQuantity" not in observation:
-        reason = (observation.get("dataAbsentReason") or {}).get("text") or "no valueQuantity"
-        raise FhirMappingError("Observation.valueQuantity", f"the observation has no value ({reason})")
-    value, unit = ucum_value(observation["valueQuantity"], "Observation.valueQuantity")
-    unit_location = "Observation.valueQuantity.code"
-    if has_coding(code, BODY_WEIGHT):
-        return BaselineVitals(weight_kg=VitalReading(weight_in_kg(value, unit, unit_location), measured_at, ehr_id))
-    if has_coding(code, BODY_HEIGHT):
-        return BaselineVitals(height_cm=VitalReading(height_in_cm(value, unit, unit_location), measured_at, ehr_id))
-    for codes, measure, expected_unit in _SIMPLE_READINGS:
-        if any(has_coding(code, c) for c in codes):
-            require_unit(unit, expected_unit, unit_location)
-            return BaselineVitals(**{measure: VitalReading(value, measured_at, ehr_id)})
+    try:
+        if has_coding(code, BP_PANEL):
+            return BaselineVitals(blood_pressure=_blood_pressure(observation, measured_at, ehr_id))
+        for field, _measure, codes in READINGS:
+            if any(has_coding(code, c) for c in codes):
+                return BaselineVitals(**{field: VitalReading(_value(observation, field, codes[0].unit or ""),
+                                                             measured_at, ehr_id)})
+    except VitalSignError as error:
+        raise FhirMappingError(error.field, error.message) from None
     raise FhirMappingError("Observation.code", "not a vital sign the intake reads (BP panel, HR, SpO2, RR, weight, "
                                                "height by LOINC)")
 
 
-def _effective(observation: FhirJson):
-    text = (
-        observation.get("effectiveDateTime")
-        or observation.get("effectiveInstant")
-        or (observation.get("effectivePeriod") or {}).get("start")
-    )
-    return fhir_datetime(text, "Observation.effectiveDateTime")
+def _value(observation: FhirJson, field: str, unit: str) -> float:
+    conversions = _CONVERSIONS.get(field)
+    value = (converted_value(observation, conversions, _WHERE) if conversions
+             else vital_sign_value(observation, unit, _WHERE))
+    if value is None:
+        reason = (observation.get("dataAbsentReason") or {}).get("text") or "data absent"
+        raise FhirMappingError("Observation.valueQuantity", f"the observation has no value ({reason})")
+    return value
 
 
-def _blood_pressure(observation: FhirJson, measured_at, ehr_id: str | None) -> BloodPressure:
-    values = {}
-    for code in (BP_SYSTOLIC, BP_DIASTOLIC):
-        index, component = next(
-            ((i, c) for i, c in enumerate(observation.get("component") or []) if has_coding(c.get("code"), code)),
-            (None, None),
-        )
-        if component is None:
+def _effective(observation: FhirJson) -> datetime:
+    return fhir_datetime(effective_text(observation), "Observation.effectiveDateTime")
+
+
+def _blood_pressure(observation: FhirJson, measured_at: datetime, ehr_id: str | None) -> BloodPressure:
+    systolic, diastolic = blood_pressure_mmhg(observation, _WHERE)
+    for code, value in ((BP_SYSTOLIC, systolic), (BP_DIASTOLIC, diastolic)):
+        if value is None:
             raise FhirMappingError("Observation.component", f"the BP panel has no {code.display} ({code.code})")
-        location = f"Observation.component[{index}].valueQuantity"
-        value, unit = ucum_value(component.get("valueQuantity"), location)
-        require_unit(unit, "mm[Hg]", f"{location}.code")
-        values[code.code] = value
-    return BloodPressure(values[BP_SYSTOLIC.code], values[BP_DIASTOLIC.code], measured_at, ehr_id)
+    assert systolic is not None and diastolic is not None  # both checked above
+    return BloodPressure(systolic, diastolic, measured_at, ehr_id)

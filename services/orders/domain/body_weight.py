@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shared.units import INCHES_PER_FOOT, cm_to_inches
 from services.orders.domain.errors import Violation
 from services.orders.domain.measurements import BodyHeight, Sex
 from services.orders.domain.settings import WeightBasis
-from services.orders.domain.units import INCHES_PER_FOOT, cm_to_inches
 
 DEVINE_BASE_KG = {Sex.MALE: 50.0, Sex.FEMALE: 45.5}
 DEVINE_KG_PER_INCH = 2.3

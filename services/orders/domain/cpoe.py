@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from shared.fhir.codes import KETAMINE_100MG_PER_ML_INJECTION, ROUTE_INTRAVENOUS
+from shared.records import JsonRecord
 from services.orders.domain.body_weight import body_size_violations
 from services.orders.domain.dose import DoseCalculation, calculate_dose, dose_rule_violations, weight_violations
 from services.orders.domain.eligibility import EligibilityDecision, eligibility_violations
@@ -24,31 +24,20 @@ from services.orders.domain.lifecycle import create_order, sign_order
 from services.orders.domain.measurements import BodyHeight, BodyWeight, Sex
 from services.orders.domain.order import OrderSource, OrderWithSeries
 from services.orders.domain.prescribed import PrescribedInfusion
-from services.orders.domain.serial import current_moment
 from services.orders.domain.series import plan_induction
 from services.orders.domain.settings import ProtocolSettings
+from services.orders.domain.timestamps import current_moment
 
 ACCEPTED_INTENTS = ("order", "original-order")
 EHR_PRESCRIBER_FALLBACK = "EHR CPOE prescriber"
 
 
 @dataclass(frozen=True)
-class CpoeDecision:
+class CpoeDecision(JsonRecord):
     accepted: bool
     reasons: tuple[Violation, ...]  # empty when accepted
     ehr_request_id: str | None
     result: OrderWithSeries | None  # the signed order and its active series when accepted
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"accepted": self.accepted, "reasons": [r.to_dict() for r in self.reasons],
-                "ehr_request_id": self.ehr_request_id,
-                "result": None if self.result is None else self.result.to_dict()}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CpoeDecision:
-        result = None if data.get("result") is None else OrderWithSeries.from_dict(data["result"])
-        return cls(data["accepted"], tuple(Violation.from_dict(r) for r in data["reasons"]),
-                   data.get("ehr_request_id"), result)
 
 
 def check_cpoe_order(prescribed: PrescribedInfusion, eligibility: EligibilityDecision | None,

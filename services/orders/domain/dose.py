@@ -15,21 +15,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
+from shared.records import JsonRecord
 from services.orders.domain.body_weight import body_size_violations, dosing_weight
 from services.orders.domain.dose_text import describe
 from services.orders.domain.errors import OrdersInputError, StaleWeightError, Violation
 from services.orders.domain.measurements import BodyHeight, BodyWeight, Sex
 from services.orders.domain.rounding import exact, floor_to_increment, round_to_increment
-from services.orders.domain.serial import current_moment, datetime_from_text, datetime_to_text, require_aware
 from services.orders.domain.settings import BagVolumeRule, ProtocolSettings, WeightBasis
+from services.orders.domain.timestamps import current_moment, require_aware
 
 MINUTES_PER_HOUR = 60
 
 
 @dataclass(frozen=True)
-class DoseOverride:
+class DoseOverride(JsonRecord):
     """A prescriber's documented decision to exceed the clinic's maximum mg/kg."""
 
     reason: str
@@ -43,19 +43,13 @@ class DoseOverride:
             raise OrdersInputError("override.authorised_by", "an override needs the name of who authorised it")
         require_aware(self.authorised_at, "override.authorised_at")
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"reason": self.reason, "authorised_by": self.authorised_by,
-                "authorised_at": datetime_to_text(self.authorised_at)}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DoseOverride:
-        return cls(data["reason"], data["authorised_by"],
-                   datetime_from_text(data["authorised_at"], "override.authorised_at"))
-
 
 @dataclass(frozen=True)
-class DoseCalculation:
-    """One dose calculation, stored with the order; ``text`` is what the prescriber reads before signing."""
+class DoseCalculation(JsonRecord):
+    """One dose calculation, stored with the order; ``text`` is what the prescriber reads before signing (in the
+    stored document for display, recomputed rather than read back)."""
+
+    derived_fields = ("text",)
 
     mg_per_kg: float
     duration_min: int
@@ -89,72 +83,6 @@ class DoseCalculation:
     @property
     def text(self) -> str:
         return describe(self)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "mg_per_kg": self.mg_per_kg,
-            "duration_min": self.duration_min,
-            "weight": self.weight.to_dict(),
-            "height": None if self.height is None else self.height.to_dict(),
-            "sex": None if self.sex is None else self.sex.value,
-            "weight_basis_requested": self.weight_basis_requested.value,
-            "weight_basis_used": self.weight_basis_used.value,
-            "ideal_weight_kg": self.ideal_weight_kg,
-            "adjusted_weight_kg": self.adjusted_weight_kg,
-            "dosing_weight_kg": self.dosing_weight_kg,
-            "unrounded_dose_mg": self.unrounded_dose_mg,
-            "dose_cap_mg": self.dose_cap_mg,
-            "cap_applied": self.cap_applied,
-            "dose_mg": self.dose_mg,
-            "concentration_mg_per_ml": self.concentration_mg_per_ml,
-            "drug_volume_ml": self.drug_volume_ml,
-            "diluent_volume_ml": self.diluent_volume_ml,
-            "diluent_name": self.diluent_name,
-            "bag_volume_rule": self.bag_volume_rule.value,
-            "bag_volume_ml": self.bag_volume_ml,
-            "rate_ml_per_h": self.rate_ml_per_h,
-            "dose_rounding_mg": self.dose_rounding_mg,
-            "volume_rounding_ml": self.volume_rounding_ml,
-            "rate_rounding_ml_per_h": self.rate_rounding_ml_per_h,
-            "clinic_max_mg_per_kg": self.clinic_max_mg_per_kg,
-            "override": None if self.override is None else self.override.to_dict(),
-            "notes": list(self.notes),
-            "calculated_at": datetime_to_text(self.calculated_at),
-            "text": self.text,  # for display; recomputed, not read back
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DoseCalculation:
-        return cls(
-            mg_per_kg=data["mg_per_kg"],
-            duration_min=data["duration_min"],
-            weight=BodyWeight.from_dict(data["weight"]),
-            height=None if data.get("height") is None else BodyHeight.from_dict(data["height"]),
-            sex=None if data.get("sex") is None else Sex(data["sex"]),
-            weight_basis_requested=WeightBasis(data["weight_basis_requested"]),
-            weight_basis_used=WeightBasis(data["weight_basis_used"]),
-            ideal_weight_kg=data.get("ideal_weight_kg"),
-            adjusted_weight_kg=data.get("adjusted_weight_kg"),
-            dosing_weight_kg=data["dosing_weight_kg"],
-            unrounded_dose_mg=data["unrounded_dose_mg"],
-            dose_cap_mg=data.get("dose_cap_mg"),
-            cap_applied=data["cap_applied"],
-            dose_mg=data["dose_mg"],
-            concentration_mg_per_ml=data["concentration_mg_per_ml"],
-            drug_volume_ml=data["drug_volume_ml"],
-            diluent_volume_ml=data["diluent_volume_ml"],
-            diluent_name=data["diluent_name"],
-            bag_volume_rule=BagVolumeRule(data["bag_volume_rule"]),
-            bag_volume_ml=data["bag_volume_ml"],
-            rate_ml_per_h=data["rate_ml_per_h"],
-            dose_rounding_mg=data["dose_rounding_mg"],
-            volume_rounding_ml=data["volume_rounding_ml"],
-            rate_rounding_ml_per_h=data["rate_rounding_ml_per_h"],
-            clinic_max_mg_per_kg=data["clinic_max_mg_per_kg"],
-            override=None if data.get("override") is None else DoseOverride.from_dict(data["override"]),
-            notes=tuple(data.get("notes", ())),
-            calculated_at=datetime_from_text(data["calculated_at"], "calculated_at"),
-        )
 
 
 def weight_violations(weight: BodyWeight | None, now: datetime, settings: ProtocolSettings) -> list[Violation]:

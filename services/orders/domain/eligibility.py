@@ -6,10 +6,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+from shared.records import JsonRecord
 from services.orders.domain.errors import OrdersInputError, Violation
-from services.orders.domain.serial import datetime_from_text, datetime_to_text, require_aware
+from services.orders.domain.timestamps import require_aware
 
 
 class EligibilityStatus(enum.Enum):
@@ -19,7 +19,7 @@ class EligibilityStatus(enum.Enum):
 
 
 @dataclass(frozen=True)
-class EligibilityDecision:
+class EligibilityDecision(JsonRecord):
     patient_id: str
     intake_id: str
     status: EligibilityStatus
@@ -32,15 +32,6 @@ class EligibilityDecision:
         if not self.intake_id:
             raise OrdersInputError("eligibility.intake_id", "missing")
         require_aware(self.decided_at, "eligibility.decided_at")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"patient_id": self.patient_id, "intake_id": self.intake_id, "status": self.status.value,
-                "consent_on_file": self.consent_on_file, "decided_at": datetime_to_text(self.decided_at)}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> EligibilityDecision:
-        return cls(data["patient_id"], data["intake_id"], EligibilityStatus(data["status"]),
-                   bool(data["consent_on_file"]), datetime_from_text(data["decided_at"], "eligibility.decided_at"))
 
 
 def eligibility_violations(eligibility: EligibilityDecision | None, patient_id: str) -> list[Violation]:

@@ -3,22 +3,16 @@ whose ``expression`` points at it, and the CPOE check can list every reason at o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+
+from shared.records import JsonRecord
 
 
 @dataclass(frozen=True)
-class Violation:
+class Violation(JsonRecord):
     """One broken rule: ``field`` is a JSON-pointer-like path (``weight.measured_at``), ``message`` says why."""
 
     field: str
     message: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"field": self.field, "message": self.message}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Violation:
-        return cls(field=data["field"], message=data["message"])
 
 
 class OrdersInputError(ValueError):

@@ -17,9 +17,9 @@ from services.orders.domain.errors import (
     EligibilityRefusedError, IllegalTransitionError, OrdersInputError, StaleWeightError, Violation,
 )
 from services.orders.domain.order import InfusionOrder, OrderSource, OrderStatus, OrderWithSeries, StatusChange
-from services.orders.domain.serial import current_moment
 from services.orders.domain.series import SeriesStatus, TreatmentSeries, with_status
 from services.orders.domain.settings import ProtocolSettings
+from services.orders.domain.timestamps import current_moment
 
 ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.DRAFT: frozenset({OrderStatus.ACTIVE, OrderStatus.CANCELLED}),

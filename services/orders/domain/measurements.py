@@ -1,17 +1,18 @@
 """The patient facts a dose is calculated from: body weight, height and sex, as read from the EHR.
 
-Values are held in kg and cm; the translators convert lb and inches on the way in (``units``), so the dose code
-never sees a pound."""
+Values are held in kg and cm; the translators convert lb and inches on the way in (``shared.units``), so the dose
+code never sees a pound."""
 from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
+from shared.records import JsonRecord
 from services.orders.domain.errors import OrdersInputError
-from services.orders.domain.serial import datetime_from_text, datetime_to_text, require_aware
+from services.orders.domain.timestamps import require_aware
 
 
 class Sex(enum.Enum):
@@ -24,7 +25,7 @@ class Sex(enum.Enum):
 
 
 @dataclass(frozen=True)
-class BodyWeight:
+class BodyWeight(JsonRecord):
     value_kg: float
     measured_at: datetime
     observation_id: str | None = None  # the EHR Observation id, sent back as supportingInformation
@@ -34,18 +35,9 @@ class BodyWeight:
             raise OrdersInputError("weight.value_kg", "body weight must be above 0 kg")
         require_aware(self.measured_at, "weight.measured_at")
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"value_kg": self.value_kg, "measured_at": datetime_to_text(self.measured_at),
-                "observation_id": self.observation_id}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> BodyWeight:
-        return cls(float(data["value_kg"]), datetime_from_text(data["measured_at"], "weight.measured_at"),
-                   data.get("observation_id"))
-
 
 @dataclass(frozen=True)
-class BodyHeight:
+class BodyHeight(JsonRecord):
     value_cm: float
     measured_at: datetime
     observation_id: str | None = None
@@ -54,15 +46,6 @@ class BodyHeight:
         if not self.value_cm > 0:
             raise OrdersInputError("height.value_cm", "body height must be above 0 cm")
         require_aware(self.measured_at, "height.measured_at")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"value_cm": self.value_cm, "measured_at": datetime_to_text(self.measured_at),
-                "observation_id": self.observation_id}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> BodyHeight:
-        return cls(float(data["value_cm"]), datetime_from_text(data["measured_at"], "height.measured_at"),
-                   data.get("observation_id"))
 
 
 Measurement = TypeVar("Measurement", BodyWeight, BodyHeight)

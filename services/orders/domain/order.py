@@ -5,11 +5,11 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+from shared.records import JsonRecord
 from services.orders.domain.dose import DoseCalculation
-from services.orders.domain.serial import datetime_from_text, datetime_to_text, require_aware
 from services.orders.domain.series import TreatmentSeries
+from services.orders.domain.timestamps import require_aware
 
 
 class OrderStatus(enum.Enum):
@@ -26,7 +26,7 @@ class OrderSource(enum.Enum):
 
 
 @dataclass(frozen=True)
-class StatusChange:
+class StatusChange(JsonRecord):
     """One lifecycle step; ``from_status`` is None for the creation."""
 
     from_status: OrderStatus | None
@@ -38,20 +38,9 @@ class StatusChange:
     def __post_init__(self) -> None:
         require_aware(self.changed_at, "changed_at")
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"from_status": None if self.from_status is None else self.from_status.value,
-                "to_status": self.to_status.value, "changed_by": self.changed_by,
-                "changed_at": datetime_to_text(self.changed_at), "reason": self.reason}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> StatusChange:
-        from_status = None if data.get("from_status") is None else OrderStatus(data["from_status"])
-        return cls(from_status, OrderStatus(data["to_status"]), data["changed_by"],
-                   datetime_from_text(data["changed_at"], "changed_at"), data.get("reason"))
-
 
 @dataclass(frozen=True)
-class InfusionOrder:
+class InfusionOrder(JsonRecord):
     order_id: str
     patient_id: str
     series_id: str
@@ -76,30 +65,10 @@ class InfusionOrder:
         return next((c for c in self.history
                      if c.from_status is OrderStatus.DRAFT and c.to_status is OrderStatus.ACTIVE), None)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"order_id": self.order_id, "patient_id": self.patient_id, "series_id": self.series_id,
-                "intake_id": self.intake_id, "status": self.status.value, "calculation": self.calculation.to_dict(),
-                "history": [c.to_dict() for c in self.history], "source": self.source.value,
-                "ehr_request_id": self.ehr_request_id}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> InfusionOrder:
-        return cls(data["order_id"], data["patient_id"], data["series_id"], data["intake_id"],
-                   OrderStatus(data["status"]), DoseCalculation.from_dict(data["calculation"]),
-                   tuple(StatusChange.from_dict(c) for c in data["history"]), OrderSource(data["source"]),
-                   data.get("ehr_request_id"))
-
 
 @dataclass(frozen=True)
-class OrderWithSeries:
+class OrderWithSeries(JsonRecord):
     """An order and its series, changed together by every lifecycle step so they never disagree."""
 
     order: InfusionOrder
     series: TreatmentSeries
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"order": self.order.to_dict(), "series": self.series.to_dict()}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> OrderWithSeries:
-        return cls(InfusionOrder.from_dict(data["order"]), TreatmentSeries.from_dict(data["series"]))

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from shared.fhir.codes import KETAMINE_100MG_PER_ML_INJECTION, ROUTE_INTRAVENOUS
+from shared.records import JsonRecord
 from services.orders.domain.order import OrderWithSeries
-from services.orders.domain.serial import datetime_from_text, datetime_to_text
 
 
 @dataclass(frozen=True)
-class PrescribedInfusion:
+class PrescribedInfusion(JsonRecord):
     patient_id: str
     status: str  # FHIR MedicationRequest status as received (active, on-hold, cancelled …)
     intent: str
@@ -53,14 +52,3 @@ class PrescribedInfusion:
             requester=None if signing is None else signing.changed_by,
             authored_on=order.created_at, text=calc.text,
         )
-
-    def to_dict(self) -> dict[str, Any]:
-        data = dict(self.__dict__)
-        data["authored_on"] = datetime_to_text(self.authored_on)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PrescribedInfusion:
-        values = dict(data)
-        values["authored_on"] = datetime_from_text(data.get("authored_on"), "authored_on")
-        return cls(**values)

@@ -11,13 +11,11 @@ import enum
 import uuid
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Any
 
+from shared.records import JsonRecord
 from services.orders.domain.errors import OrdersInputError, Violation, raise_if_any
-from services.orders.domain.serial import (
-    current_moment, date_from_text, date_to_text, datetime_from_text, datetime_to_text, require_aware,
-)
 from services.orders.domain.settings import DAYS_PER_WEEK, ProtocolSettings, induction_span_days
+from services.orders.domain.timestamps import current_moment, require_aware
 
 
 class SeriesPhase(enum.Enum):
@@ -42,7 +40,7 @@ class InfusionStatus(enum.Enum):
 
 
 @dataclass(frozen=True)
-class ScheduledInfusion:
+class ScheduledInfusion(JsonRecord):
     """One planned infusion: its number in the series (1-based) and the window of dates (inclusive) to give it."""
 
     number: int
@@ -50,18 +48,9 @@ class ScheduledInfusion:
     window_end: date
     status: InfusionStatus = InfusionStatus.SCHEDULED
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"number": self.number, "window_start": date_to_text(self.window_start),
-                "window_end": date_to_text(self.window_end), "status": self.status.value}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ScheduledInfusion:
-        return cls(data["number"], date_from_text(data["window_start"]), date_from_text(data["window_end"]),
-                   InfusionStatus(data["status"]))
-
 
 @dataclass(frozen=True)
-class TreatmentSeries:
+class TreatmentSeries(JsonRecord):
     series_id: str
     patient_id: str
     phase: SeriesPhase
@@ -88,17 +77,6 @@ class TreatmentSeries:
     @property
     def next_scheduled(self) -> ScheduledInfusion | None:
         return next((i for i in self.infusions if i.status is InfusionStatus.SCHEDULED), None)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"series_id": self.series_id, "patient_id": self.patient_id, "phase": self.phase.value,
-                "status": self.status.value, "infusions": [i.to_dict() for i in self.infusions],
-                "created_at": datetime_to_text(self.created_at), "replaces_series_id": self.replaces_series_id}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TreatmentSeries:
-        return cls(data["series_id"], data["patient_id"], SeriesPhase(data["phase"]), SeriesStatus(data["status"]),
-                   tuple(ScheduledInfusion.from_dict(i) for i in data["infusions"]),
-                   datetime_from_text(data["created_at"], "series.created_at"), data.get("replaces_series_id"))
 
 
 def induction_windows(start: date, infusion_count: int, infusions_per_week: int) -> list[tuple[date, date]]:

@@ -18,10 +18,6 @@ CATEGORY_TEXT_MAINTENANCE = "ketamine-maintenance"
 CAREPLAN_ACTIVITY_KIND = "MedicationRequest"
 
 # UCUM codes.
-UNIT_KG = "kg"
-UNIT_POUND = "[lb_av]"
-UNIT_CM = "cm"
-UNIT_INCH = "[in_i]"
 UNIT_MG = "mg"
 UNIT_MG_PER_KG = "mg/kg"
 UNIT_ML_PER_H = "mL/h"
@@ -33,5 +29,3 @@ KIND_ORDER = "order"
 KIND_SERIES = "series"
 KIND_ELIGIBILITY = "eligibility"
 KIND_CONSENT = "consent"
-
-USABLE_OBSERVATION_STATUSES = ("final", "amended", "corrected")

@@ -4,15 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 from shared.fhir.codes import BODY_HEIGHT
+from shared.fhir.vital_signs import TO_CM
 from services.orders.domain.measurements import BodyHeight
-from services.orders.domain.units import inches_to_cm
-from services.orders.translators.codes import UNIT_CM, UNIT_INCH
 from services.orders.translators.observation_measure import read_measure
-
-_TO_CM = {UNIT_CM: lambda cm: cm, UNIT_INCH: inches_to_cm}
 
 
 def body_height_from_observation(observation: dict[str, Any]) -> BodyHeight:
     """Raises FhirMappingError for another code, a non-final status, another unit or a missing time."""
-    value_cm, measured_at, observation_id = read_measure(observation, BODY_HEIGHT, _TO_CM)
+    value_cm, measured_at, observation_id = read_measure(observation, BODY_HEIGHT, TO_CM)
     return BodyHeight(value_cm, measured_at, observation_id)

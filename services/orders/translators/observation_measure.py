@@ -8,7 +8,7 @@ from typing import Any
 
 from shared.fhir.codes import Code
 from shared.fhir.datatypes import has_coding
-from services.orders.translators.codes import USABLE_OBSERVATION_STATUSES
+from shared.fhir.vital_signs import USABLE_STATUSES
 from services.orders.translators.errors import FhirMappingError
 from services.orders.translators.reading import converted_quantity, effective_time, validated
 
@@ -19,7 +19,7 @@ def read_measure(observation: dict[str, Any], code: Code,
     observation = validated(observation, "Observation")
     if not has_coding(observation.get("code"), code):
         raise FhirMappingError("Observation.code", f"expected {code.display} (LOINC {code.code})")
-    if observation.get("status") not in USABLE_OBSERVATION_STATUSES:
+    if observation.get("status") not in USABLE_STATUSES:
         raise FhirMappingError("Observation.status", f"a {observation.get('status')!r} observation cannot be used; "
                                                      "expected final, amended or corrected")
     value = converted_quantity(observation.get("valueQuantity"), "Observation.valueQuantity", converters)

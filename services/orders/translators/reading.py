@@ -9,6 +9,7 @@ from typing import Any
 from shared.fhir.codes import identifier_system
 from shared.fhir.datatypes import parse_instant, reference_id
 from shared.fhir.validate import FhirValidationError, validate_resource
+from shared.fhir.vital_signs import effective_text
 from services.orders.domain.errors import Violation
 from services.orders.translators.errors import FhirMappingError
 
@@ -61,9 +62,7 @@ def day(text: str | None, path: str, zone: tzinfo) -> date:
 
 def effective_time(observation: FhirJson) -> datetime:
     """When the Observation was measured: effectiveDateTime, effectiveInstant, or the start of effectivePeriod."""
-    text = (observation.get("effectiveDateTime") or observation.get("effectiveInstant")
-            or (observation.get("effectivePeriod") or {}).get("start"))
-    return moment(text, "Observation.effective[x]")
+    return moment(effective_text(observation), "Observation.effective[x]")
 
 
 def first_coding(concept: FhirJson | None, preferred_system: str) -> FhirJson | None:

@@ -24,8 +24,8 @@ def patient_id_for(ehr: Any, mrn: str) -> str:
 
 def eligibility_message(patient_id: str, outcome: str = "eligible", consent_status: str = "active",
                         intake_id: str | None = None, decided_at: datetime | None = None) -> dict[str, Any]:
-    """``intake-eligibility-decided``: RiskAssessment, then Consent. ``basis`` names the Consent by identifier and
-    by its fullUrl in this message, so the EHR can apply both in one transaction."""
+    """``intake-eligibility-decided``: RiskAssessment, then Consent. ``basis`` names the Consent by identifier only,
+    as the intake does; the EHR's integration engine maps it to the Consent of the same message."""
     intake_id = intake_id or str(uuid.uuid4())
     decided_at = decided_at or datetime.now(timezone.utc)
     risk_assessment = {
@@ -50,9 +50,7 @@ def eligibility_message(patient_id: str, outcome: str = "eligible", consent_stat
         "performer": [reference("Patient", patient_id)],
         "policy": [{"uri": "https://ketalink.example.org/consent/iv-ketamine/v1"}],
     }
-    message = build_message("intake-eligibility-decided", INTAKE_ENDPOINT, [risk_assessment, consent])
-    message["entry"][1]["resource"]["basis"][0]["reference"] = message["entry"][2]["fullUrl"]
-    return message
+    return build_message("intake-eligibility-decided", INTAKE_ENDPOINT, [risk_assessment, consent])
 
 
 def cpoe_medication_request(patient_id: str, mg_per_kg: float = 0.5, dose_mg: float | None = None,

@@ -24,6 +24,7 @@ from .builders import (
     checked_in,
     infusing,
     make_order,
+    pre_checked,
     reading,
     ready_for_discharge,
 )
@@ -77,6 +78,24 @@ def test_vitals_recorded_sends_our_readings_but_not_the_ehrs_own():
     assert message_out.vitals_recorded_focus(session, "ehr-7") == []
     with pytest.raises(DocumentationInputError):
         message_out.vitals_recorded_focus(session, "nope")
+
+
+def test_pre_check_vitals_are_the_observations_of_that_checks_reading():
+    first = pre_checked()
+    rechecked = s.record_pre_check(first, ORDER, reading("pre-2", at(9, 8), respiratory_rate_per_min=14),
+                                   first.pre_checks[0].confirmations, 80.0, SETTINGS, NURSE, at(9, 9))
+    focus = message_out.pre_check_vitals_focus(rechecked, "pre-1")
+    assert [r["identifier"][0]["value"] for r in focus] == ["ord-1-1/pre-1/bp", "ord-1-1/pre-1/hr",
+                                                             "ord-1-1/pre-1/spo2"]
+    assert all(r["encounter"]["identifier"]["value"] == "ord-1-1" for r in focus)
+    assert len(message_out.pre_check_vitals_focus(rechecked, "pre-2")) == 4  # with the respiratory rate
+
+
+def test_pre_check_vitals_refuse_a_reading_that_is_not_a_pre_checks():
+    session = s.record_vitals(infusing(), reading("r-0940", at(9, 40)), SETTINGS)
+    with pytest.raises(DocumentationInputError) as error:
+        message_out.pre_check_vitals_focus(session, "r-0940")  # a flowsheet reading
+    assert error.value.field == "reading_id"
 
 
 def test_alert_raised_gives_the_flag_then_the_readings_observations():

@@ -146,3 +146,24 @@ def test_corrupt_stored_session_names_the_field():
     stored["nickname"] = "x"
     with pytest.raises(DocumentationInputError, match="unknown field"):
         s.Session.from_dict(stored)
+
+
+def test_cancel_ends_a_session_that_never_began_keeping_who_and_why():
+    scheduled = s.create_session(make_order(), 2)
+    cancelled = s.cancel(scheduled, " order cancelled by the prescriber ", "Ketalink orders service", at(8))
+    assert cancelled.status is S.CANCELLED and cancelled.status in s.ENDED_STATUSES
+    assert cancelled.end_reason == "order cancelled by the prescriber" and cancelled.ended_at == at(8)
+    assert cancelled.transitions[-1].by == "Ketalink orders service"
+    assert s.Session.from_dict(json.loads(json.dumps(cancelled.to_dict()))) == cancelled
+
+
+def test_cancel_is_only_for_a_scheduled_session_and_needs_a_reason():
+    with pytest.raises(TransitionNotAllowed) as error:
+        s.cancel(checked_in(), "order cancelled", NURSE, at(9, 5))
+    assert error.value.reason == "cannot cancel a session that is checked-in"
+    with pytest.raises(DocumentationInputError) as error:
+        s.cancel(s.create_session(make_order(), 1), " ", NURSE, at(8))
+    assert error.value.field == "reason"
+    cancelled = s.cancel(s.create_session(make_order(), 1), "order cancelled", NURSE, at(8))
+    with pytest.raises(TransitionNotAllowed):
+        s.check_in(cancelled, make_order(), NURSE, at(9))

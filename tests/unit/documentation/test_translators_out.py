@@ -51,6 +51,7 @@ ORDER = make_order()
         (discharged, "finished"),
         (lambda: s.defer(s.create_session(ORDER, 1), "patient unwell, rebooked", NURSE, at(8)), "cancelled"),
         (lambda: s.defer(pre_checked(), "BP high on recheck", NURSE, at(9, 20)), "finished"),
+        (lambda: s.cancel(s.create_session(ORDER, 1), "order cancelled", NURSE, at(8)), "cancelled"),
     ],
 )
 def test_encounter_status_follows_the_session(build, status):
@@ -75,6 +76,7 @@ def test_encounter_of_a_discharged_session():
         (lambda: s.abort(infusing(), "emergence reaction", NURSE, at(9, 30)), "stopped"),
         (lambda: s.abort(pre_checked(), "patient declined", NURSE, at(9, 20)), "not-done"),
         (lambda: s.defer(pre_checked(), "HR 118", NURSE, at(9, 20)), "not-done"),
+        (lambda: s.cancel(s.create_session(ORDER, 1), "order cancelled", NURSE, at(8)), "not-done"),
     ],
 )
 def test_procedure_status_follows_the_infusion(build, status):

@@ -9,7 +9,7 @@ from services.intake.domain.decision import EligibilityOutcome, ReasonCode, Reas
 from services.intake.domain.eligibility import decide_eligibility
 from services.intake.domain.errors import IntakeInputError, IntakeStateError
 from services.intake.domain.medications import MedicationEntry
-from services.intake.domain.model import IntakeStatus
+from services.intake.domain.model import Intake, IntakeStatus
 from services.intake.domain.overrides import ClinicianOverride, OverrideTarget
 from services.intake.domain.recording import (
     record_conditions,
@@ -25,7 +25,9 @@ from services.intake.domain.recording import (
 from services.intake.domain.settings import IntakeSettings
 from services.intake.domain.trials import AntidepressantTrial
 from services.intake.domain.vitals import BaselineVitals
+from services.intake.outbound import decision_message
 from shared.fhir.codes import SNOMED, Code
+from shared.records import to_json
 
 from .builders import CONSENT_GIVEN, DECIDED_AT, MDD_ACTIVE, SERTRALINE_FAILED, T0, eligible_intake, screen_answers
 
@@ -318,3 +320,23 @@ def test_not_eligible_wins_over_needs_review_and_every_reason_is_listed(settings
     for expected in (ReasonCode.CONTRAINDICATION_SCREEN_NOT_RECORDED, ReasonCode.MEDICATIONS_NOT_RECORDED,
                      ReasonCode.CONSENT_MISSING, ReasonCode.BASELINE_MISSING, ReasonCode.MDD_NOT_ON_RECORD):
         assert expected in codes(decision)
+
+
+def test_the_decision_keeps_the_clinician_who_asked_for_it(settings):
+    decided = decide_eligibility(eligible_intake(settings), settings, DECIDED_AT, " Dr Grace Hopper ")
+    assert decided.decision.decided_by == "Dr Grace Hopper"
+    assert decide_eligibility(eligible_intake(settings), settings, DECIDED_AT).decision.decided_by is None
+    assert decide_eligibility(eligible_intake(settings), settings, DECIDED_AT, "").decision.decided_by is None
+    with pytest.raises(IntakeInputError) as error:
+        decide_eligibility(eligible_intake(settings), settings, DECIDED_AT, ["Dr Hopper"])
+    assert error.value.field == "decided_by"
+
+
+def test_who_decided_is_stored_and_is_the_author_of_the_decision_message(settings):
+    decided = decide_eligibility(eligible_intake(settings), settings, DECIDED_AT, "Dr Grace Hopper")
+    assert to_json(decided.decision)["decided_by"] == "Dr Grace Hopper"
+    assert Intake.from_dict(decided.to_dict()).decision.decided_by == "Dr Grace Hopper"
+    provenance = decision_message(decided, "urn:ketalink:intake")["entry"][-1]["resource"]
+    assert provenance["resourceType"] == "Provenance"
+    assert provenance["agent"][0]["type"]["coding"][0]["code"] == "author"
+    assert provenance["agent"][0]["who"] == {"display": "Dr Grace Hopper"}

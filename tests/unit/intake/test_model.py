@@ -7,7 +7,7 @@ from services.intake.domain.model import Intake
 from services.intake.domain.overrides import ClinicianOverride, OverrideTarget
 from services.intake.domain.patient import AdministrativeSex, PatientSummary, Referral, ReferralSource
 from services.intake.domain.recording import record_patient, reopen_intake, start_intake
-from services.intake.domain.serialization import StoredRecordError
+from shared.records import RecordError
 
 from .builders import DECIDED_AT, PATIENT_ID, T0, eligible_intake
 
@@ -50,8 +50,8 @@ def test_parts_round_trip_on_their_own():
 def test_a_broken_stored_document_names_the_bad_path(settings):
     data = eligible_intake(settings).to_dict()
     data["vitals"]["blood_pressure"]["measured_at"] = "2026-03-02T09:30:00"  # lost its timezone
-    with pytest.raises(StoredRecordError, match=r"\$\.vitals\.blood_pressure\.measured_at"):
+    with pytest.raises(RecordError, match=r"\$\.vitals\.blood_pressure\.measured_at"):
         Intake.from_dict(data)
     del data["intake_id"]
-    with pytest.raises(StoredRecordError, match=r"\$\.intake_id: missing"):
+    with pytest.raises(RecordError, match=r"\$\.intake_id: missing"):
         Intake.from_dict(data)

@@ -8,7 +8,7 @@ from services.intake.domain.contraindications import ContraindicationAnswer, Pre
 from services.intake.domain.eligibility import decide_eligibility
 from services.intake.domain.errors import IntakeInputError, IntakeStateError
 from services.intake.domain.medications import MedicationEntry
-from services.intake.domain.model import IntakeStatus
+from services.intake.domain.model import Intake, IntakeStatus
 from services.intake.domain.overrides import ClinicianOverride, OverrideTarget
 from services.intake.domain.patient import AdministrativeSex, PatientSummary, Referral, ReferralSource
 from services.intake.domain.recording import (
@@ -49,6 +49,21 @@ class TestStart:
 
     def test_blank_ids_are_refused(self):
         assert field_of(lambda: start_intake(" ", "p-1", T0)) == "intake_id"
+
+    def test_the_clinician_who_started_it_is_kept_and_an_ehr_referral_has_none(self):
+        assert start_intake("i-1", "p-1", T0, started_by="  Dr Ada Lovelace ").started_by == "Dr Ada Lovelace"
+        assert start_intake("i-1", "p-1", T0, started_by=" ").started_by is None
+        referral = Referral("p-1", ReferralSource.EHR, T0)
+        assert start_intake("i-1", "p-1", T0, referral).started_by is None
+        assert field_of(lambda: start_intake("i-1", "p-1", T0, started_by=42)) == "started_by"
+
+    def test_who_started_it_survives_storage_and_older_documents_read_as_unknown(self):
+        intake = start_intake("i-1", "p-1", T0, started_by="Dr Ada Lovelace")
+        stored = intake.to_dict()
+        assert stored["started_by"] == "Dr Ada Lovelace"
+        assert Intake.from_dict(stored) == intake
+        del stored["started_by"]  # written before the field existed
+        assert Intake.from_dict(stored).started_by is None
 
 
 class TestPatientAndMedications:

@@ -8,7 +8,7 @@ from services.orders.domain.body_weight import (
 from services.orders.domain.errors import OrdersInputError
 from services.orders.domain.measurements import BodyHeight, BodyWeight, Sex, most_recent
 from services.orders.domain.settings import WeightBasis
-from services.orders.domain.units import cm_to_inches, inches_to_cm, pounds_to_kg
+from shared.units import cm_to_inches, inches_to_cm, pounds_to_kg
 from tests.unit.orders.builders import NOW, height, weight
 
 

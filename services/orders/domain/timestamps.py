@@ -1,8 +1,7 @@
-"""Timestamp and date conversion for records stored as JSON documents: aware datetimes become ISO strings and come
-back aware, so a stored record never loses its timezone."""
+"""Timestamps in the orders domain: always timezone-aware, and taken to whole seconds when Ketalink stamps them."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
 from services.orders.domain.errors import OrdersInputError
 
@@ -18,24 +17,6 @@ def require_aware(moment: datetime, field: str) -> datetime:
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def datetime_to_text(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()
-
-
-def datetime_from_text(text: str | None, field: str = "timestamp") -> datetime | None:
-    if text is None:
-        return None
-    return require_aware(datetime.fromisoformat(text.replace("Z", "+00:00")), field)
-
-
-def date_to_text(day: date | None) -> str | None:
-    return None if day is None else day.isoformat()
-
-
-def date_from_text(text: str | None) -> date | None:
-    return None if text is None else date.fromisoformat(text)
 
 
 def current_moment(now: datetime | None) -> datetime:

@@ -1,4 +1,5 @@
-"""Unit conversions with their exact international definitions (not clinical choices, so not settings)."""
+"""Unit conversions with their exact international definitions (not clinical choices, so not settings). Values are
+held in kg and cm everywhere; FHIR readers convert on the way in (``shared.fhir.vital_signs``)."""
 from __future__ import annotations
 
 KG_PER_POUND = 0.45359237  # international avoirdupois pound, exact by definition (1959)

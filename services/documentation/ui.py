@@ -1,0 +1,660 @@
+"""The clinician's pages for the infusion session, opened from the patient's chart in the EHR (SMART launch):
+the patient's sessions, the session flowsheet with each step's form, the pre-infusion check, CADSS, adverse events,
+the administration record, discharge and the procedure note.
+
+Server-rendered (Flask templates extending the shared ``ui/base.html``); every post becomes the same request model
+the JSON API takes and goes to the same service-layer function (``handlers.DocumentationService``), so the rules and
+their messages are the API's. The pages work on the patient in the SMART context only: a session or note of
+another patient is refused. Posts carry a per-session CSRF token and must come from this app's own pages."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+
+from services.documentation import request_models as rm
+from services.documentation.domain.adverse_events import AdverseEventKind, AdverseEventOutcome, Severity
+from services.documentation.domain.administration import AdministrationRecord
+from services.documentation.domain.cadss import CADSS_ITEM_MAX_SCORE, CADSS_ITEM_MIN_SCORE, CadssForm
+from services.documentation.domain.discharge import ALDRETE_ITEM_MAX_SCORE, ALDRETE_ITEMS
+from services.documentation.domain.flowsheet import AlertActionKind
+from services.documentation.domain.pre_check import PregnancyCheck
+from services.documentation.handlers import DocumentationService, new_id
+from services.documentation.ui_ehr import ClinicianNames, patient_banner
+from services.documentation.ui_forms import Form, FormInvalid, command, outcome_as_form_errors
+from shared.db import RecordNotFound
+from shared.smart import SmartAuthError, SmartContext, current_context, requires
+
+UI_TITLE = "Infusion documentation"
+PUBLIC_ENDPOINTS = ("ui_kit.static", "documentation_ui.static")  # stylesheets: no patient data, open to all
+CSRF_FIELD = "csrf_token"
+_CSRF_PURPOSE = b"ketalink-documentation-ui-form"
+
+# What a page says after a step (``?notice=<key>``): a fixed list, so nothing from the URL is echoed.
+NOTICES = {
+    "checked-in": "Patient checked in. Next: the pre-infusion check.",
+    "pre-check": "Pre-infusion check recorded.",
+    "override": "Hold overridden; the reason is recorded.",
+    "started": "Infusion started.",
+    "vitals": "Vital signs recorded.",
+    "vitals-alert": "Vital signs recorded. ALERT raised: record the action taken below.",
+    "alert-action": "Action recorded; the alert is closed.",
+    "event": "Event recorded.",
+    "cadss": "CADSS rating recorded.",
+    "adverse-event": "Adverse event recorded.",
+    "administration": "Administration record saved.",
+    "ended": "Infusion ended; recovery has begun.",
+    "discharged": "Patient discharged.",
+    "deferred": "Session deferred.",
+    "aborted": "Session aborted.",
+    "note-drafted": "Draft note created from the session: review, edit and sign it.",
+    "note-saved": "Draft saved.",
+    "note-signed": "Note signed and sent to the EHR.",
+    "note-amended": "Amendment drafted: review and sign it.",
+}
+STATUS_LABELS = {
+    "scheduled": "Scheduled", "checked-in": "Checked in", "pre-check": "Pre-infusion check", "infusing": "Infusing",
+    "recovering": "Recovering", "discharged": "Discharged", "aborted": "Aborted", "deferred": "Deferred",
+    "cancelled": "Cancelled",
+}
+PRE_CHECK_OUTCOMES = {  # outcome → (words shown, style: ok / warn / alert)
+    "cleared": ("Cleared to start", "ok"),
+    "recheck-required": ("Recheck required: blood pressure high, recheck at rest", "warn"),
+    "hold": ("HOLD: do not start", "alert"),
+}
+_DOCUMENTABLE = ("checked-in", "pre-check", "infusing", "recovering", "aborted")
+_AT_CLINIC = ("checked-in", "pre-check", "infusing", "recovering")
+_BEFORE_INFUSION = ("scheduled", "checked-in", "pre-check")
+_ENDED = ("discharged", "aborted", "deferred")  # a note can be written
+VITALS_FIELDS = ("systolic_mmhg", "diastolic_mmhg", "heart_rate_per_min", "spo2_percent", "respiratory_rate_per_min")
+CONFIRMATIONS = (
+    ("fasting_confirmed", "Fasting as instructed?"),
+    ("ride_home_confirmed", "Ride home with a responsible adult arranged?"),
+    ("no_new_contraindication_since_intake", "No new contraindication since intake?"),
+    ("no_new_interacting_drug_since_intake", "No new interacting drug since intake?"),
+)
+EXTRA_RATE_ROWS = 2
+PAUSE_ROWS = 2
+
+
+@dataclass(frozen=True)
+class UiSettings:
+    """``DOCUMENTATION_CLINIC_TIMEZONE``: the IANA zone the clinic charts in (default UTC, which each clinic should
+    set). Pages show times in it, and a time typed into a form, which has no offset, is read in it."""
+
+    clinic_timezone: str = "UTC"
+
+    def validate(self) -> None:
+        try:
+            self.zone
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"clinic_timezone {self.clinic_timezone!r} is not an IANA time zone name") from None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.clinic_timezone)
+
+
+def _patient_in_context(_view_args: dict[str, Any]) -> str | None:
+    """The pages work on the patient the EHR launched them for; records are checked against it in the view."""
+    context = current_context()
+    return context.patient if context else None
+
+
+IN_CONTEXT = {"patient": _patient_in_context}
+
+
+def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
+    ui = Blueprint("documentation_ui", __name__, template_folder="templates", static_folder="static",
+                   static_url_path="/ui/documentation-static")
+    zone = settings.zone
+    names = ClinicianNames()
+
+    # --- formatting ----------------------------------------------------------------------------------------------
+    def clinic_time(value: Any, pattern: str = "%Y-%m-%d %H:%M") -> str:
+        moment = _as_datetime(value)
+        return moment.astimezone(zone).strftime(pattern) if moment else "—"
+
+    def input_time(value: Any) -> str:
+        """A time as a ``datetime-local`` value in the clinic's zone."""
+        return clinic_time(value, "%Y-%m-%dT%H:%M") if value else ""
+
+    @ui.app_context_processor
+    def _helpers() -> dict[str, Any]:
+        return {"clinic_time": clinic_time, "input_time": input_time, "status_label": _status_label,
+                "clinic_zone": settings.clinic_timezone, "pre_check_outcomes": PRE_CHECK_OUTCOMES}
+
+    # --- context, guards, rendering ------------------------------------------------------------------------------
+    def context() -> SmartContext:
+        found = current_context()
+        if found is None:
+            raise SmartAuthError(401, "Open this app from the patient's chart in the EHR.", page="launch-required",
+                                 title="Launch from the EHR")
+        return found
+
+    def patient_id() -> str:
+        patient = context().patient
+        if not patient:
+            raise SmartAuthError(403, "No patient is open. Open the app from the patient's chart in the EHR.",
+                                 title="No patient in context")
+        return patient
+
+    def own_session(session_id: str) -> dict[str, Any]:
+        view = service.session(session_id)
+        _same_patient(view["patient_id"], patient_id(), "session")
+        return view
+
+    def own_note(note_id: str) -> dict[str, Any]:
+        note = service.note(note_id)
+        _same_patient(note["patient_id"], patient_id(), "note")
+        return note
+
+    def clinician() -> str:
+        name = names.name(context())
+        if not name:
+            raise SmartAuthError(403, "The EHR did not say who is signed in (no fhirUser in the launch), so nothing "
+                                      "can be charted under your name. Open the app again from the EHR.",
+                                 title="Who is charting?")
+        return name
+
+    def checked_form() -> Form:
+        """The posted form, after the CSRF checks: it must come from a page of this app (``Origin``/``Referer``
+        host) and, for a browser session, carry the session's form token."""
+        source = request.headers.get("Origin") or request.headers.get("Referer")
+        if source and urlsplit(source).netloc != request.host:
+            raise _form_refused()
+        if context().source == "session" and not hmac.compare_digest(request.form.get(CSRF_FIELD, ""),
+                                                                     csrf_token()):
+            raise _form_refused()
+        return Form(request.form, zone)
+
+    def page(template: str, status: int = 200, *, errors: list[tuple[str, str]] | None = None,
+             form_name: str = "", values: Any = None, **variables: Any) -> tuple[str, int]:
+        ctx = context()
+        banner = patient_banner(ctx, ctx.patient) if ctx.patient else None
+        errors = errors or []
+        notice = NOTICES.get(request.args.get("notice", "")) if request.method == "GET" else None
+        html = render_template(
+            template, banner=banner, banner_missing=bool(ctx.patient) and banner is None, errors=errors,
+            field_errors={field: message for field, message in errors if field}, form_name=form_name,
+            values=values if values is not None else {}, notice=notice, csrf_token=csrf_token(),
+            patient_in_context=ctx.patient, **variables)
+        return html, status
+
+    def done(endpoint: str, notice: str, anchor: str | None = None, **args: Any) -> Response:
+        return redirect(url_for(endpoint, notice=notice, _anchor=anchor, **args), code=303)
+
+    @ui.errorhandler(RecordNotFound)
+    def _not_found(error: RecordNotFound):  # type: ignore[no-untyped-def]
+        return page("documentation/not_found.html", 404, what=str(error.args[0]) if error.args else "not found")
+
+    # --- home: the patient's sessions ----------------------------------------------------------------------------
+    @ui.get("/")
+    @requires("Encounter", "s", **IN_CONTEXT)
+    def home():  # type: ignore[no-untyped-def]
+        patient = context().patient
+        sessions = service.sessions_for_patient(patient) if patient else []
+        return page("documentation/home.html", sessions=sessions)
+
+    # --- the session: flowsheet and steps ------------------------------------------------------------------------
+    def flowsheet(view: dict[str, Any], status: int = 200, errors: list[tuple[str, str]] | None = None,
+                  form_name: str = "", values: Any = None) -> tuple[str, int]:
+        return page("documentation/session.html", status, errors=errors, form_name=form_name, values=values,
+                    session=view, rows=_flowsheet_rows(view), latest_check=_latest_check(view),
+                    can_override=_can_override(view), alerts_by_reading=_alerts_by_reading(view),
+                    new_reading_id=new_id(), new_event_id=new_id(), alert_kinds=_options(AlertActionKind),
+                    documentable=view["status"] in _DOCUMENTABLE, at_clinic=view["status"] in _AT_CLINIC,
+                    before_infusion=view["status"] in _BEFORE_INFUSION, ended=view["status"] in _ENDED,
+                    vitals_fields=VITALS_FIELDS)
+
+    @ui.get("/ui/sessions/<session_id>")
+    @requires("Encounter", "r", **IN_CONTEXT)
+    def session_page(session_id: str):  # type: ignore[no-untyped-def]
+        return flowsheet(own_session(session_id))
+
+    def step(session_id: str, form_name: str, run: Callable[[Form, str], Any], notice: str | Callable[[Any], str],
+             anchor: str | None = None) -> Any:
+        """One step posted from the flowsheet: run it, then back to the flowsheet (or the flowsheet again with
+        the errors next to the fields of the form that was sent)."""
+        own_session(session_id)
+        form = checked_form()
+        try:
+            with outcome_as_form_errors(form_name):
+                result = run(form, clinician())
+        except FormInvalid as error:
+            return flowsheet(service.session(session_id), error.status, error.issues, form_name, request.form)
+        key = notice(result) if callable(notice) else notice
+        return done(".session_page", key, anchor, session_id=session_id)
+
+    @ui.post("/ui/sessions/<session_id>/check-in")
+    @requires("Encounter", "u", **IN_CONTEXT)
+    def check_in(session_id: str):  # type: ignore[no-untyped-def]
+        return step(session_id, "check_in", lambda form, by: service.check_in(
+            session_id, command(rm.CheckIn, {"by": by, "at": form.time("at")})), "checked-in")
+
+    @ui.post("/ui/sessions/<session_id>/override")
+    @requires("Encounter", "u", **IN_CONTEXT)
+    def override_hold(session_id: str):  # type: ignore[no-untyped-def]
+        return step(session_id, "override", lambda form, by: service.override_hold(session_id, command(
+            rm.HoldOverride, {"by": by, "at": form.time("at"), "reason": form.text("reason")})), "override")
+
+    @ui.post("/ui/sessions/<session_id>/start")
+    @requires("Encounter", "u", **IN_CONTEXT)
+    @requires("Procedure", "c", **IN_CONTEXT)
+    def start_infusion(session_id: str):  # type: ignore[no-untyped-def]
+        return step(session_id, "start", lambda form, by: service.start_infusion(
+            session_id, command(rm.StartInfusion, {"by": by, "at": form.time("at")})), "started")
+
+    @ui.post("/ui/sessions/<session_id>/end")
+    @requires("Procedure", "u", **IN_CONTEXT)
+    def end_infusion(session_id: str):  # type: ignore[no-untyped-def]
+        return step(session_id, "end", lambda form, by: service.end_infusion(
+            session_id, command(rm.EndInfusion, {"by": by, "at": form.time("at")})), "ended")
+
+    @ui.post("/ui/sessions/<session_id>/defer")
+    @requires("Encounter", "u", **IN_CONTEXT)
+    def defer(session_id: str):  # type: ignore[no-untyped-def]
+        return step(session_id, "defer", lambda form, by: service.defer(session_id, command(
+            rm.Defer, {"by": by, "at": form.time("at"), "reason": form.text("reason")})), "deferred")
+
+    @ui.post("/ui/sessions/<session_id>/abort")
+    @requires("Encounter", "u", **IN_CONTEXT)
+    @requires("Procedure", "u", **IN_CONTEXT)
+    def abort(session_id: str):  # type: ignore[no-untyped-def]
+        return step(session_id, "abort", lambda form, by: service.abort(session_id, command(
+            rm.Abort, {"by": by, "at": form.time("at"), "reason": form.text("reason")})), "aborted")
+
+    @ui.post("/ui/sessions/<session_id>/vitals")
+    @requires("Observation", "c", **IN_CONTEXT)
+    def record_vitals(session_id: str):  # type: ignore[no-untyped-def]
+        def run(form: Form, by: str) -> dict[str, Any]:
+            values = {name: form.optional(name) for name in VITALS_FIELDS}
+            return service.record_vitals(session_id, command(rm.RecordVitals, {
+                "by": by, "at": form.time("at"), "reading_id": form.optional("reading_id"), **values}))
+
+        return step(session_id, "vitals", run,
+                    lambda view: "vitals-alert" if view["recorded"]["alert_id"] else "vitals", "flowsheet")
+
+    @ui.post("/ui/sessions/<session_id>/alerts/<alert_id>/action")
+    @requires("Flag", "u", **IN_CONTEXT)
+    def record_alert_action(session_id: str, alert_id: str):  # type: ignore[no-untyped-def]
+        return step(session_id, f"alert-{alert_id}", lambda form, by: service.record_alert_action(
+            session_id, alert_id, command(rm.RecordAlertAction, {
+                "by": by, "at": form.time("at"), "kind": form.text("kind"), "detail": form.text("detail")})),
+            "alert-action", "alerts")
+
+    @ui.post("/ui/sessions/<session_id>/events")
+    @requires("Encounter", "u", **IN_CONTEXT)
+    def record_event(session_id: str):  # type: ignore[no-untyped-def]
+        return step(session_id, "event", lambda form, by: service.record_event(session_id, command(
+            rm.RecordFlowsheetEvent, {"by": by, "at": form.time("at"), "text": form.text("text"),
+                                      "event_id": form.optional("event_id")})), "event", "events")
+
+    # --- pre-infusion check --------------------------------------------------------------------------------------
+    def pre_check_page(view: dict[str, Any], status: int = 200, errors: list[tuple[str, str]] | None = None,
+                       values: Any = None) -> tuple[str, int]:
+        return page("documentation/pre_check.html", status, errors=errors, values=values, session=view,
+                    confirmations=CONFIRMATIONS, pregnancy_checks=_options(PregnancyCheck),
+                    new_reading_id=new_id(), latest_check=_latest_check(view))
+
+    @ui.get("/ui/sessions/<session_id>/pre-check")
+    @requires("Encounter", "r", **IN_CONTEXT)
+    def pre_check_form(session_id: str):  # type: ignore[no-untyped-def]
+        return pre_check_page(own_session(session_id))
+
+    @ui.post("/ui/sessions/<session_id>/pre-check")
+    @requires("Encounter", "u", **IN_CONTEXT)
+    @requires("Observation", "c", **IN_CONTEXT)
+    def pre_check(session_id: str):  # type: ignore[no-untyped-def]
+        own_session(session_id)
+        form = checked_form()
+        try:
+            with outcome_as_form_errors():
+                answers = form.yes_no([f"confirmations.{name}" for name, _question in CONFIRMATIONS])
+                reading = {name: form.optional(f"reading.{name}") for name in VITALS_FIELDS}
+                reading["reading_id"] = form.optional("reading.reading_id")
+                confirmations = {name.removeprefix("confirmations."): answer for name, answer in answers.items()}
+                service.pre_check(session_id, command(rm.PreCheck, {
+                    "by": clinician(), "at": form.time("at"), "reading": reading,
+                    "confirmations": {**confirmations, "pregnancy_check": form.text("confirmations.pregnancy_check"),
+                                      "findings": form.text("confirmations.findings")}}))
+        except FormInvalid as error:
+            return pre_check_page(service.session(session_id), error.status, error.issues, request.form)
+        return done(".session_page", "pre-check", "next-step", session_id=session_id)
+
+    # --- CADSS -----------------------------------------------------------------------------------------------------
+    def cadss_page(view: dict[str, Any], form_value: str, status: int = 200,
+                   errors: list[tuple[str, str]] | None = None, values: Any = None) -> tuple[str, int]:
+        cadss_form = CadssForm(form_value) if form_value in _values(CadssForm) else CadssForm.SHORT
+        return page("documentation/cadss.html", status, errors=errors, values=values, session=view,
+                    cadss_form=cadss_form.value, items=cadss_form.items, max_total=cadss_form.max_total,
+                    item_min=CADSS_ITEM_MIN_SCORE, item_max=CADSS_ITEM_MAX_SCORE, timepoints=_cadss_timepoints(view),
+                    new_assessment_id=new_id())
+
+    @ui.get("/ui/sessions/<session_id>/cadss")
+    @requires("Observation", "r", **IN_CONTEXT)
+    def cadss_form(session_id: str):  # type: ignore[no-untyped-def]
+        return cadss_page(own_session(session_id), request.args.get("form", CadssForm.SHORT.value))
+
+    @ui.post("/ui/sessions/<session_id>/cadss")
+    @requires("Observation", "c", **IN_CONTEXT)
+    def record_cadss(session_id: str):  # type: ignore[no-untyped-def]
+        own_session(session_id)
+        form = checked_form()
+        chosen = form.text("form")
+        try:
+            with outcome_as_form_errors():
+                count = len(CadssForm(chosen).items) if chosen in _values(CadssForm) else 0
+                timepoint = form.text("timepoint")
+                service.record_cadss(session_id, command(rm.RecordCadss, {
+                    "by": clinician(), "at": form.time("at"), "form": chosen,
+                    "assessment_id": form.optional("assessment_id"),
+                    "item_scores": [form.optional(f"item_scores[{index}]") for index in range(count)],
+                    "scheduled_minute": timepoint.removeprefix("minute:") if timepoint.startswith("minute:") else None,
+                    "end_of_recovery": timepoint == "end-of-recovery"}))
+        except FormInvalid as error:
+            return cadss_page(service.session(session_id), chosen, error.status, error.issues, request.form)
+        return done(".session_page", "cadss", "cadss", session_id=session_id)
+
+    # --- adverse events --------------------------------------------------------------------------------------------
+    def adverse_event_page(view: dict[str, Any], status: int = 200, errors: list[tuple[str, str]] | None = None,
+                           values: Any = None) -> tuple[str, int]:
+        editing = None
+        if values is None and request.args.get("event_id"):
+            editing = next((e for e in view["adverse_events"] if e["event_id"] == request.args["event_id"]), None)
+            if editing:
+                values = {**editing, "at": input_time(editing["onset_at"]),
+                          "serious": "on" if editing["serious"] else ""}
+        return page("documentation/adverse_event.html", status, errors=errors, values=values, session=view,
+                    kinds=_options(AdverseEventKind), severities=_options(Severity),
+                    outcomes=_options(AdverseEventOutcome), editing=editing, new_event_id=new_id())
+
+    @ui.get("/ui/sessions/<session_id>/adverse-events")
+    @requires("AdverseEvent", "r", **IN_CONTEXT)
+    def adverse_event_form(session_id: str):  # type: ignore[no-untyped-def]
+        return adverse_event_page(own_session(session_id))
+
+    @ui.post("/ui/sessions/<session_id>/adverse-events")
+    @requires("AdverseEvent", "cu", **IN_CONTEXT)
+    def record_adverse_event(session_id: str):  # type: ignore[no-untyped-def]
+        own_session(session_id)
+        form = checked_form()
+        try:
+            with outcome_as_form_errors():
+                service.record_adverse_event(session_id, command(rm.RecordAdverseEvent, {
+                    "by": clinician(), "at": form.time("at"), "event_id": form.optional("event_id"),
+                    "kind": form.text("kind"), "severity": form.text("severity"), "outcome": form.text("outcome"),
+                    "description": form.text("description"), "action_taken": form.text("action_taken"),
+                    "serious": form.checked("serious")}))
+        except FormInvalid as error:
+            return adverse_event_page(service.session(session_id), error.status, error.issues, request.form)
+        return done(".session_page", "adverse-event", "adverse-events", session_id=session_id)
+
+    # --- administration record -------------------------------------------------------------------------------------
+    def administration_page(view: dict[str, Any], status: int = 200, errors: list[tuple[str, str]] | None = None,
+                            values: Any = None) -> tuple[str, int]:
+        recorded = view.get("administration")
+        given = AdministrationRecord.from_dict(recorded) if recorded else None
+        if values is None:
+            values = _administration_values(view, recorded, input_time)
+        return page("documentation/administration.html", status, errors=errors, values=values, session=view,
+                    given=given, extra_rate_rows=range(1, EXTRA_RATE_ROWS + 1), pause_rows=range(PAUSE_ROWS),
+                    can_record=view["status"] in ("recovering", "aborted") and view["summary"]["infusion_started_at"])
+
+    @ui.get("/ui/sessions/<session_id>/administration")
+    @requires("MedicationAdministration", "r", **IN_CONTEXT)
+    def administration_form(session_id: str):  # type: ignore[no-untyped-def]
+        return administration_page(own_session(session_id))
+
+    @ui.post("/ui/sessions/<session_id>/administration")
+    @requires("MedicationAdministration", "cu", **IN_CONTEXT)
+    def record_administration(session_id: str):  # type: ignore[no-untyped-def]
+        own_session(session_id)
+        form = checked_form()
+        try:
+            with outcome_as_form_errors():
+                service.record_administration(session_id, command(rm.RecordAdministration,
+                                                                  _administration_body(form, clinician())))
+        except FormInvalid as error:
+            issues = [("started_at" if field == "rate_changes[0].at" else field, message)
+                      for field, message in error.issues]
+            return administration_page(service.session(session_id), error.status, issues, request.form)
+        return done(".session_page", "administration", "next-step", session_id=session_id)
+
+    # --- discharge -------------------------------------------------------------------------------------------------
+    def discharge_page(view: dict[str, Any], status: int = 200, errors: list[tuple[str, str]] | None = None,
+                       values: Any = None, refused: list[str] | None = None) -> tuple[str, int]:
+        return page("documentation/discharge.html", status, errors=errors, values=values, session=view,
+                    aldrete_items=ALDRETE_ITEMS, aldrete_max=ALDRETE_ITEM_MAX_SCORE, refused=refused or [])
+
+    @ui.get("/ui/sessions/<session_id>/discharge")
+    @requires("Encounter", "r", **IN_CONTEXT)
+    def discharge_form(session_id: str):  # type: ignore[no-untyped-def]
+        return discharge_page(own_session(session_id))
+
+    @ui.post("/ui/sessions/<session_id>/discharge")
+    @requires("Encounter", "u", **IN_CONTEXT)
+    @requires("Procedure", "u", **IN_CONTEXT)
+    def discharge(session_id: str):  # type: ignore[no-untyped-def]
+        own_session(session_id)
+        form = checked_form()
+        try:
+            with outcome_as_form_errors():
+                answers = form.yes_no(["mental_status_at_baseline", "escort_present"])
+                scores = {item: form.optional(f"aldrete.{item}") for item in ALDRETE_ITEMS}
+                service.discharge(session_id, command(rm.Discharge, {
+                    "by": clinician(), "at": form.time("at"), **answers,
+                    "aldrete": scores if any(scores.values()) else None,
+                    "override_reason": form.text("override_reason")}))
+        except FormInvalid as error:
+            view = service.session(session_id)
+            if error.refusal and view["status"] == "recovering":
+                refusal = [message for _field, message in error.issues]
+                return discharge_page(view, 409, values=request.form, refused=refusal)
+            return discharge_page(view, error.status, error.issues, request.form)
+        return done(".session_page", "discharged", "discharge", session_id=session_id)
+
+    # --- procedure note --------------------------------------------------------------------------------------------
+    def note_page(session_id: str, status: int = 200, errors: list[tuple[str, str]] | None = None,
+                  values: Any = None) -> tuple[str, int]:
+        view = own_session(session_id)
+        notes = service.notes(session_id)
+        latest = notes[-1] if notes else None
+        preview = None if latest else service.preview_note(session_id)
+        return page("documentation/note.html", status, errors=errors, values=values, session=view, notes=notes,
+                    latest=latest, preview=preview, can_draft=view["status"] in _ENDED)
+
+    @ui.get("/ui/sessions/<session_id>/note")
+    @requires("DocumentReference", "r", **IN_CONTEXT)
+    def note(session_id: str):  # type: ignore[no-untyped-def]
+        return note_page(session_id)
+
+    @ui.post("/ui/sessions/<session_id>/note")
+    @requires("DocumentReference", "c", **IN_CONTEXT)
+    def draft_note(session_id: str):  # type: ignore[no-untyped-def]
+        own_session(session_id)
+        form = checked_form()
+        try:
+            with outcome_as_form_errors():
+                service.draft_note(session_id, command(rm.DraftNote, {"by": clinician(), "at": form.time("at")}))
+        except FormInvalid as error:
+            return note_page(session_id, error.status, error.issues)
+        return done(".note", "note-drafted", "note", session_id=session_id)
+
+    @ui.post("/ui/notes/<note_id>")
+    @requires("DocumentReference", "u", **IN_CONTEXT)
+    def save_or_sign_note(note_id: str):  # type: ignore[no-untyped-def]
+        """The draft's text is saved (when changed) and, with the sign button, signed as shown."""
+        current = own_note(note_id)
+        form = checked_form()
+        text = form.multiline("text")
+        signing = form.text("action") == "sign"
+        try:
+            with outcome_as_form_errors():
+                if text.strip() != current["text"].strip():
+                    service.edit_note(note_id, command(rm.EditNote, {"text": text}))
+                if signing:
+                    service.sign_note(note_id, command(rm.SignNote, {"by": clinician(), "at": form.time("at")}))
+        except FormInvalid as error:
+            return note_page(current["session_id"], error.status, error.issues, request.form)
+        return done(".note", "note-signed" if signing else "note-saved", "note", session_id=current["session_id"])
+
+    @ui.post("/ui/notes/<note_id>/amend")
+    @requires("DocumentReference", "c", **IN_CONTEXT)
+    def amend_note(note_id: str):  # type: ignore[no-untyped-def]
+        current = own_note(note_id)
+        form = checked_form()
+        try:
+            with outcome_as_form_errors():
+                service.amend_note(note_id, command(rm.AmendNote, {"by": clinician(), "at": form.time("at"),
+                                                                   "text": form.multiline("text")}))
+        except FormInvalid as error:
+            return note_page(current["session_id"], error.status, error.issues, request.form)
+        return done(".note", "note-amended", "note", session_id=current["session_id"])
+
+    return ui
+
+
+# --- CSRF --------------------------------------------------------------------------------------------------------
+def csrf_token() -> str:
+    """The form token of this browser's SMART session: an HMAC of the session cookie (HttpOnly, so another site
+    can neither read it nor compute the token); empty without a cookie (bearer calls carry no ambient credentials)."""
+    smart = current_app.extensions.get("smart")
+    cookie = request.cookies.get(smart.cookie_name, "") if smart else ""
+    return hmac.new(cookie.encode(), _CSRF_PURPOSE, hashlib.sha256).hexdigest() if cookie else ""
+
+
+def _form_refused() -> SmartAuthError:
+    return SmartAuthError(403, "This form was not sent from this app's own page, so it was refused. Reload the page "
+                               "and send it again.", title="Form refused")
+
+
+def _same_patient(record_patient: str, context_patient: str, what: str) -> None:
+    if record_patient != context_patient:
+        raise SmartAuthError(403, f"This {what} belongs to another patient than the one open in the EHR. Open that "
+                                  "patient's chart to see it.", title="Another patient's record")
+
+
+# --- what the templates show ------------------------------------------------------------------------------------
+def _status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status)
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value:
+        return datetime.fromisoformat(value)
+    return None
+
+
+def _options(enum_type: Any) -> list[tuple[str, str]]:
+    return [(member.value, _words(member.value)) for member in enum_type]
+
+
+def _values(enum_type: Any) -> tuple[str, ...]:
+    return tuple(member.value for member in enum_type)
+
+
+def _words(value: str) -> str:
+    spaced = "".join(f" {ch.lower()}" if ch.isupper() else ch for ch in value).replace("-", " ")
+    return spaced[:1].upper() + spaced[1:]
+
+
+def _latest_check(view: dict[str, Any]) -> dict[str, Any] | None:
+    if not view["pre_checks"]:
+        return None
+    attempt = view["pre_checks"][-1]
+    label, style = PRE_CHECK_OUTCOMES[attempt["result"]["outcome"]]
+    blocking = view["pre_check"]["blocking_reasons"] if view["pre_check"] else []
+    return {**attempt, "label": label, "style": style, "blocking_reasons": blocking,
+            "overridden": attempt["override"] is not None}
+
+
+def _can_override(view: dict[str, Any]) -> bool:
+    latest = view["pre_checks"][-1] if view["pre_checks"] else None
+    return bool(view["status"] == "pre-check" and latest and latest["override"] is None
+                and (latest["result"]["vital_sign_holds"] or latest["result"]["recheck_reasons"]))
+
+
+def _alerts_by_reading(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {alert["reading_id"]: alert for alert in view["alerts"]}
+
+
+def _flowsheet_rows(view: dict[str, Any]) -> list[dict[str, Any]]:
+    """Readings and the due or missed reading times, in time order, each with its phase."""
+    infusion_end = next((_as_datetime(t["at"]) for t in view["transitions"] if t["from_status"] == "infusing"),
+                        None)
+    alerts = _alerts_by_reading(view)
+    rows: list[dict[str, Any]] = []
+    for reading in view["readings"]:
+        moment = _as_datetime(reading["measured_at"])
+        phase = "recovery" if infusion_end and moment and moment >= infusion_end else "infusion"
+        rows.append({"kind": "reading", "at": moment, "phase": phase, "reading": reading,
+                     "alert": alerts.get(reading["reading_id"])})
+    for due in view["due_readings"]:
+        rows.append({"kind": due["state"], "at": _as_datetime(due["due_at"]), "phase": due["phase"]})
+    return sorted(rows, key=lambda row: row["at"])
+
+
+def _cadss_timepoints(view: dict[str, Any]) -> list[tuple[str, str]]:
+    """The due timepoints first (the first one is preselected), then an unscheduled rating."""
+    options = [("end-of-recovery" if due["end_of_recovery"] else f"minute:{due['scheduled_minute']}",
+                f"{due['label']} (due)") for due in view["due_cadss"]]
+    return options + [("unscheduled", "Unscheduled rating")]
+
+
+def _administration_values(view: dict[str, Any], recorded: dict[str, Any] | None,
+                           input_time: Callable[[Any], str]) -> dict[str, str]:
+    """The form's starting values: the record to correct, or the session's own start/end and the ordered rate."""
+    if recorded:
+        values = {"started_at": input_time(recorded["started_at"]), "stopped_at": input_time(recorded["stopped_at"]),
+                  "lot_number": recorded["lot_number"], "lot_expiry": recorded["lot_expiry"],
+                  "dose_discrepancy_reason": recorded["dose_discrepancy_reason"]}
+        for name in ("concentration_mg_per_ml", "entered_total_ml", "entered_total_mg"):
+            values[name] = "" if recorded[name] is None else _number_text(recorded[name])
+        for index, change in enumerate(recorded["rate_changes"]):
+            values[f"rate_changes[{index}].rate_ml_per_h"] = _number_text(change["rate_ml_per_h"])
+            if index:
+                values[f"rate_changes[{index}].at"] = input_time(change["at"])
+        for index, pause in enumerate(recorded["pauses"]):
+            values[f"pauses[{index}].paused_at"] = input_time(pause["paused_at"])
+            values[f"pauses[{index}].resumed_at"] = input_time(pause["resumed_at"])
+            values[f"pauses[{index}].reason"] = pause["reason"]
+        return values
+    infusion_end = next((t["at"] for t in view["transitions"] if t["from_status"] == "infusing"), None)
+    return {"started_at": input_time(view["summary"]["infusion_started_at"]), "stopped_at": input_time(infusion_end),
+            "rate_changes[0].rate_ml_per_h": _number_text(view["order"]["rate_ml_per_h"])}
+
+
+def _administration_body(form: Form, by: str) -> dict[str, Any]:
+    started_at = form.required_time("started_at")
+    rate_changes = [{"at": started_at, "rate_ml_per_h": form.optional("rate_changes[0].rate_ml_per_h")}]
+    for index in range(1, EXTRA_RATE_ROWS + 1):
+        at, rate = form.text(f"rate_changes[{index}].at"), form.optional(f"rate_changes[{index}].rate_ml_per_h")
+        if at or rate:
+            rate_changes.append({"at": form.time(f"rate_changes[{index}].at"), "rate_ml_per_h": rate})
+    pauses = []
+    for index in range(PAUSE_ROWS):
+        names = [f"pauses[{index}].{part}" for part in ("paused_at", "resumed_at", "reason")]
+        if any(form.text(name) for name in names):
+            pauses.append({"paused_at": form.time(names[0]), "resumed_at": form.time(names[1]),
+                           "reason": form.text(names[2])})
+    return {"by": by, "started_at": started_at, "stopped_at": form.required_time("stopped_at"),
+            "rate_changes": rate_changes, "pauses": pauses, "lot_number": form.text("lot_number"),
+            "lot_expiry": form.day("lot_expiry"),
+            "concentration_mg_per_ml": form.optional("concentration_mg_per_ml"),
+            "entered_total_ml": form.optional("entered_total_ml"),
+            "entered_total_mg": form.optional("entered_total_mg"),
+            "dose_discrepancy_reason": form.text("dose_discrepancy_reason")}
+
+
+def _number_text(value: float | int) -> str:
+    return f"{value:g}"

@@ -1,0 +1,116 @@
+"""What the orders pages show, built from the API's own JSON views (no Flask here): the rows of the dose calculation,
+the labels of statuses and actions, and the order form's fields.
+
+The calculation rows are described once, here: the page renders them, and ``static/orders/dose_preview.js`` fills
+the same cells (``data-calc`` = a path into the ``calculation`` object that ``POST /dose-preview`` answers, with
+``data-unit``/``data-format``) when the live preview comes back, so both show the numbers the same way."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from services.orders.domain.order import OrderStatus
+
+
+@dataclass(frozen=True)
+class CalculationRow:
+    path: str  # dotted path into the calculation dict
+    label: str
+    unit: str = ""
+    format: str = "number"  # number | text | date
+    optional: bool = False  # hidden when the value is empty (height, IBW, ABW, override: only when used)
+
+
+CALCULATION_ROWS = (
+    CalculationRow("weight.value_kg", "Latest weight", "kg"),
+    CalculationRow("weight.measured_at", "Weighed on", format="date"),
+    CalculationRow("weight.observation_id", "Weight Observation", format="text", optional=True),
+    CalculationRow("weight_basis_requested", "Weight basis asked for", format="text"),
+    CalculationRow("weight_basis_used", "Weight basis used", format="text"),
+    CalculationRow("height.value_cm", "Height", "cm", optional=True),
+    CalculationRow("sex", "Sex (for IBW)", format="text", optional=True),
+    CalculationRow("ideal_weight_kg", "Ideal body weight", "kg", optional=True),
+    CalculationRow("adjusted_weight_kg", "Adjusted body weight", "kg", optional=True),
+    CalculationRow("dosing_weight_kg", "Dosing weight", "kg"),
+    CalculationRow("mg_per_kg", "Dose ordered", "mg/kg"),
+    CalculationRow("unrounded_dose_mg", "mg/kg × dosing weight", "mg"),
+    CalculationRow("dose_cap_mg", "Clinic dose cap", "mg", optional=True),
+    CalculationRow("dose_mg", "Dose", "mg"),
+    CalculationRow("concentration_mg_per_ml", "Ketamine concentration", "mg/mL"),
+    CalculationRow("drug_volume_ml", "Ketamine volume (mL drug)", "mL"),
+    CalculationRow("diluent_volume_ml", "Diluent", "mL"),
+    CalculationRow("diluent_name", "Diluent fluid", format="text"),
+    CalculationRow("bag_volume_rule", "Bag volume rule", format="text"),
+    CalculationRow("bag_volume_ml", "Bag volume", "mL"),
+    CalculationRow("duration_min", "Infusion duration", "min"),
+    CalculationRow("rate_ml_per_h", "Pump rate", "mL/h"),
+    CalculationRow("override.authorised_by", "Override authorised by", format="text", optional=True),
+    CalculationRow("override.reason", "Override reason", format="text", optional=True),
+)
+
+STATUS_LABELS = {
+    OrderStatus.DRAFT.value: "Draft — not signed",
+    OrderStatus.ACTIVE.value: "Active — signed",
+    OrderStatus.ON_HOLD.value: "On hold",
+    OrderStatus.COMPLETED.value: "Completed",
+    OrderStatus.CANCELLED.value: "Cancelled",
+}
+# The steps a clinician may take from each status (the domain's lifecycle refuses anything else anyway).
+ACTIONS_BY_STATUS = {
+    OrderStatus.DRAFT.value: ("sign", "cancel"),
+    OrderStatus.ACTIVE.value: ("hold", "cancel"),
+    OrderStatus.ON_HOLD.value: ("resume", "cancel"),
+}
+DONE_NOTICES = {
+    "created": "Draft order created. Review the calculation and the series, then sign.",
+    "signed": "Order signed. It is active and has been sent to the EHR with its series.",
+    "held": "Order put on hold. The EHR has been told.",
+    "resumed": "Order resumed. It is active again.",
+    "cancelled": "Order cancelled; its series is revoked.",
+}
+
+
+def value_at(data: dict[str, Any] | None, path: str) -> Any:
+    value: Any = data
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def format_value(value: Any, row: CalculationRow) -> str:
+    """As the preview script does: numbers to 6 significant digits without trailing zeros, dates as YYYY-MM-DD."""
+    if value is None or value == "":
+        return "—"
+    if row.format == "date":
+        text = str(value)[:10]
+    elif row.format == "number" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        text = f"{value:.6g}"
+    else:
+        text = str(value)
+    return f"{text} {row.unit}" if row.unit else text
+
+
+def calculation_rows(calculation: dict[str, Any] | None) -> list[dict[str, Any]]:
+    rows = []
+    for row in CALCULATION_ROWS:
+        value = value_at(calculation, row.path)
+        rows.append({"row": row, "text": format_value(value, row),
+                     "hidden": row.optional and (value is None or value == "")})
+    return rows
+
+
+def local_time(iso_moment: str | None, zone: ZoneInfo) -> str:
+    """An ISO instant in the clinic's zone, to the minute."""
+    if not iso_moment:
+        return ""
+    moment = datetime.fromisoformat(iso_moment)
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def day(iso_date: str | None) -> str:
+    """An ISO date with its weekday (windows are planned by day)."""
+    if not iso_date:
+        return ""
+    return date.fromisoformat(iso_date[:10]).strftime("%a %Y-%m-%d")

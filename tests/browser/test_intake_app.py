@@ -1,0 +1,252 @@
+"""The intake app in a real browser: opened from the sandbox EHR's chart for James Okafor (KL-1002) by nurse.ng,
+every part completed in the pages (with one refused PHQ-9 on the way), decided eligible; the decision's
+RiskAssessment, Consent and PHQ-9 QuestionnaireResponse then sit in the EHR. Plus the API's refusals with real
+tokens from the sandbox: none (401), a scope that lacks the resource (403), a token for another patient (403)."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+import requests
+
+from deploy.ehr_sandbox.integration_engine import ehr_resource_id
+from deploy.ehr_sandbox.seed import MRN_SYSTEM
+from services.intake.translators.codes import CONSENT_KIND, ELIGIBILITY_KIND, QUESTIONNAIRE_RESPONSE_KIND
+from shared.fhir.client import FhirNotFound
+from shared.fhir.datatypes import identifier
+from tests.browser.conftest import DEMO_PASSWORD, screenshot
+from tests.support.kafka_tools import wait_for
+
+pytestmark = pytest.mark.integration
+
+CLIENT_ID = "ketalink-intake"
+PHQ9 = [2, 3, 2, 2, 1, 2, 2, 1, 0]  # total 15; item 9 (suicidality) 0
+MADRS = [4, 4, 3, 3, 2, 3, 3, 4, 3, 1]  # total 30
+
+
+def patient_id(stack, mrn: str) -> str:
+    return stack.ehr_client.search("Patient", {"identifier": f"{MRN_SYSTEM}|{mrn}"})[0]["id"]
+
+
+def launch_from_chart(page, stack, mrn: str, user: str = "nurse.ng") -> None:
+    """Chart → the patient's "Launch Ketalink Intake" → EHR sign-in → approve → the app's home page."""
+    page.goto(stack.chart_url)
+    page.locator("tr", has_text=mrn).locator(f"button[data-launch='{CLIENT_ID}']").click()
+    page.select_option("select[name=username]", user)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Approve").click()
+    page.wait_for_url(f"{stack.services['intake']}/")
+
+
+def save(page, part: str) -> None:
+    """Submit a part's form and wait for the page it redirects to."""
+    with page.expect_navigation():
+        page.locator(f"form[data-part='{part}'] button[type=submit]").click()
+
+
+def in_ehr(stack, resource_type: str, kind: str, value: str) -> dict | None:
+    """The resource the EHR's integration engine stored for a Ketalink identifier (None until it has)."""
+    try:
+        return stack.ehr_client.read(resource_type, ehr_resource_id(identifier(kind, value)["system"], value))
+    except FhirNotFound:
+        return None
+
+
+def test_a_nurse_completes_an_intake_from_the_chart_and_the_decision_reaches_the_ehr(smart_stack, page):
+    base = smart_stack.services["intake"]
+    launch_from_chart(page, smart_stack, "KL-1002")
+    banner = page.get_by_test_id("patient-banner")
+    assert "James Okafor" in banner.inner_text() and "92.0 kg" in banner.inner_text()
+    assert page.get_by_test_id("eligibility").inner_text().startswith("Eligibility: ")  # of the latest decision
+    screenshot(page, "intake-home")
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="Start intake").click()
+    intake_id = re.fullmatch(rf"{re.escape(base)}/ui/intakes/([0-9a-f-]+)", page.url).group(1)
+    assert "Grace Ng, RN" in page.get_by_test_id("intake-status").locator("xpath=..").inner_text()
+    screenshot(page, "intake-started")
+
+    # Prior trials: the EHR's two antidepressants are offered; the nurse confirms both as failed adequate trials.
+    rows = page.get_by_test_id("trial-row")
+    assert rows.nth(0).get_by_label("Drug").input_value() == "escitalopram"
+    assert rows.nth(1).get_by_label("Drug").input_value() == "bupropion"
+    for row, improvement in ((0, "20"), (1, "15")):
+        page.fill(f"#trials-{row}-improvement_pct", improvement)
+        page.check(f"#trials-{row}-adequate_dose")  # the first choice: Yes
+        page.check(f"#trials-{row}-current_episode")
+    save(page, "trials")
+    assert page.get_by_test_id("notice").inner_text() == "Prior antidepressant trials saved."
+
+    # Contraindication screen: all absent except hyperthyroidism, unknown (then overridden with a reason).
+    screen = page.locator("form[data-part=contraindications] tbody tr")
+    for index in range(screen.count()):
+        presence = "unknown" if screen.nth(index).get_attribute("data-key") == "untreated-hyperthyroidism" \
+            else "absent"
+        page.check(f"#contraindications-answers-{index}-presence-{presence}")
+    page.locator("tr[data-key=untreated-hyperthyroidism] input[type=text]").fill("TSH not yet back")
+    save(page, "contraindications")
+    override = page.locator("form[data-override=untreated-hyperthyroidism]")
+    override.get_by_label("Reason for the override").fill("Euthyroid on exam; TSH normal in March")
+    with page.expect_navigation():
+        override.get_by_role("button", name="Override").click()
+    assert "Overridden" in page.locator("form[data-override=untreated-hyperthyroidism]").inner_text()
+
+    # Baseline vitals (weight and height came from the EHR).
+    vitals = page.locator("form[data-part=vitals]")
+    for label, value in (("Systolic", "126"), ("Diastolic", "80"), ("Heart rate", "70"),
+                         ("Oxygen saturation", "98"), ("Respiratory rate", "14")):
+        vitals.get_by_label(label).fill(value)
+    save(page, "vitals")
+    assert "126/80 mmHg" in page.get_by_test_id("vitals-recorded").inner_text()
+
+    # PHQ-9 with item 9 left empty: the browser's own check holds the form; without it the server refuses it,
+    # names the field, and saves nothing. Then the corrected form is saved and its total shown.
+    for index, score in enumerate(PHQ9[:8]):
+        page.fill(f"#phq9-items-{index}", str(score))
+    page.locator("form[data-part=phq9] button[type=submit]").click()
+    assert page.eval_on_selector("#phq9-items-8", "e => e.validity.valueMissing") is True
+    assert page.url.startswith(f"{base}/ui/intakes/{intake_id}") and "saved=phq9" not in page.url
+    page.eval_on_selector("form[data-part=phq9]", "f => { f.noValidate = true; }")
+    save(page, "phq9")
+    assert page.locator("#phq9-items-8-error").inner_text() == "⚠ item 9 is required and missing"
+    assert page.locator("#phq9-items-8").get_attribute("aria-invalid") == "true"
+    assert "PHQ-9 item 9" in page.get_by_test_id("error-summary").inner_text()
+    assert page.locator("#phq9-items-0").input_value() == "2"  # the form as typed
+    assert page.get_by_test_id("phq9-total").count() == 0  # nothing saved
+    screenshot(page, "intake-phq9-refused")
+    page.fill("#phq9-items-8", str(PHQ9[8]))
+    save(page, "phq9")
+    assert page.get_by_test_id("phq9-total").inner_text().startswith("Total: 15 of 27")
+
+    for index, score in enumerate(MADRS):
+        page.fill(f"#madrs-items-{index}", str(score))
+    save(page, "madrs")
+    assert page.get_by_test_id("madrs-total").inner_text().startswith("Total: 30 of 60")
+
+    page.check("#cssrs-wish-to-be-dead")  # Yes
+    page.check("#cssrs-suicidal-thoughts-no")
+    page.check("#cssrs-suicidal-behaviour-lifetime-no")
+    save(page, "cssrs")
+    assert page.get_by_test_id("cssrs-risk").inner_text().startswith("Risk: low")
+
+    # Consent with the keyboard only: Space picks a radio, Tab moves on, Enter submits.
+    page.focus("#consent-decision")
+    page.keyboard.press("Space")  # given
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")  # signed by the patient
+    page.keyboard.press("Tab")  # representative's name (left blank)
+    page.keyboard.press("Tab")
+    page.keyboard.type("iv-ketamine-v3")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")  # ride home: yes
+    page.keyboard.press("Tab")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.get_by_test_id("notice").inner_text() == "Informed consent saved."
+    assert page.get_by_test_id("missing").inner_text().startswith("✓ Nothing missing")
+    screenshot(page, "intake-complete")
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="Decide eligibility").click()
+    assert page.url == f"{base}/ui/intakes/{intake_id}/decision"
+    assert "Eligible" in page.get_by_test_id("outcome").inner_text()
+    reasons = page.get_by_test_id("reasons").inner_text()
+    assert "Treatment-resistant depression: 2 of 2 adequate trials without response" in reasons
+    assert "Untreated hyperthyroidism; overridden by Grace Ng, RN" in reasons
+    assert "Informed consent given by the patient" in reasons
+
+    assessment = wait_for(lambda: in_ehr(smart_stack, "RiskAssessment", ELIGIBILITY_KIND, intake_id), timeout_s=30,
+                          what="the eligibility RiskAssessment in the EHR")
+    assert assessment["prediction"][0]["outcome"]["coding"][0]["code"] == "eligible"
+    okafor = patient_id(smart_stack, "KL-1002")
+    assert assessment["subject"]["reference"] == f"Patient/{okafor}"
+    consent = in_ehr(smart_stack, "Consent", CONSENT_KIND, intake_id)
+    assert consent["status"] == "active" and consent["policy"][0]["uri"].endswith("/iv-ketamine-v3")
+    phq9 = in_ehr(smart_stack, "QuestionnaireResponse", QUESTIONNAIRE_RESPONSE_KIND, f"{intake_id}-phq-9")
+    assert phq9["subject"]["reference"] == f"Patient/{okafor}" and phq9["questionnaire"].endswith("/phq-9")
+    assert [item["answer"][0]["valueInteger"] for item in phq9["item"]] == [*PHQ9, 15]  # items, then the total
+
+    def shown_as_applied() -> bool:  # the EHR's answer to the decision message arrives on ehr.responses
+        page.reload()
+        return "applied by the EHR" in page.get_by_test_id("ehr-delivery").inner_text()
+
+    wait_for(shown_as_applied, timeout_s=30, interval_s=0.5, what="the decision page showing the EHR's answer")
+    screenshot(page, "intake-decision")
+    page.get_by_role("link", name="All intakes for this patient").click()
+    assert page.get_by_test_id("eligibility").inner_text() == "Eligibility: eligible"
+    screenshot(page, "intake-home-decided")
+
+
+# --- the API with real tokens ---------------------------------------------------------------------------------------
+def sandbox_token(stack, patient: str, scope: str, user: str = "nurse.ng") -> str:
+    """An access token for the intake app from the sandbox's authorization-code flow (PKCE; a standalone launch
+    where the clinician picks ``patient``), asking for ``scope`` only."""
+    root = stack.ehr_base_url.rsplit("/fhir", 1)[0]
+    http = requests.Session()
+    login = http.get(f"{root}/smart/login", timeout=10)
+    http.post(f"{root}/smart/login", timeout=10, data={
+        "csrf": _hidden(login.text, "csrf"), "next": "/chart", "username": user, "password": DEMO_PASSWORD})
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    redirect_uri = f"{stack.services['intake']}/callback"
+    query = urlencode({"response_type": "code", "client_id": CLIENT_ID, "redirect_uri": redirect_uri,
+                       "scope": scope, "state": secrets.token_urlsafe(16), "aud": stack.ehr_base_url,
+                       "code_challenge": challenge, "code_challenge_method": "S256"})
+    approve_page = http.get(f"{root}/smart/authorize?{query}", timeout=10)
+    assert approve_page.status_code == 200, approve_page.text
+    answer = http.post(f"{root}/smart/authorize?{query}", timeout=10, allow_redirects=False, data={
+        "csrf": _hidden(approve_page.text, "csrf"), "decision": "approve", "patient": patient})
+    assert answer.status_code == 302, answer.text
+    code = parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
+    token = requests.post(f"{root}/smart/token", timeout=10, data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri, "client_id": CLIENT_ID,
+        "code_verifier": verifier})
+    assert token.status_code == 200, token.text
+    assert token.json()["patient"] == patient
+    return token.json()["access_token"]
+
+
+def _hidden(html: str, name: str) -> str:
+    return re.search(rf'name="{name}" value="([^"]*)"', html).group(1)
+
+
+def call(stack, path: str, token: str | None = None, method: str = "GET", json: dict | None = None
+         ) -> requests.Response:
+    headers = {"Accept": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+    return requests.request(method, f"{stack.services['intake']}{path}", headers=headers, json=json, timeout=15)
+
+
+def test_the_api_refuses_no_token_a_missing_scope_and_another_patients_token(smart_stack):
+    gonzalez, chen = patient_id(smart_stack, "KL-1001"), patient_id(smart_stack, "KL-1004")
+
+    anonymous = call(smart_stack, f"/patients/{chen}/intakes")
+    assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"].startswith("Bearer")
+
+    patient_only = sandbox_token(smart_stack, chen, "openid fhirUser patient/Patient.rs")
+    refused = call(smart_stack, f"/patients/{chen}/intakes", patient_only)
+    assert refused.status_code == 403 and 'error="insufficient_scope"' in refused.headers["WWW-Authenticate"]
+    assert "QuestionnaireResponse" in refused.json()["issue"][0]["diagnostics"]
+    reading_only = sandbox_token(smart_stack, chen, "openid fhirUser patient/*.rs")
+    assert call(smart_stack, f"/patients/{chen}/intakes", reading_only).status_code == 200
+    assert call(smart_stack, "/intakes", reading_only, "POST",
+                {"patient_id": chen, "started_by": "Grace Ng, RN"}).status_code == 403  # no create
+
+    gonzalez_token = sandbox_token(smart_stack, gonzalez, "openid fhirUser patient/*.cruds")
+    assert call(smart_stack, f"/patients/{gonzalez}/intakes", gonzalez_token).status_code == 200
+    other = call(smart_stack, f"/patients/{chen}/intakes", gonzalez_token)
+    assert other.status_code == 403 and "another patient" in other.json()["issue"][0]["diagnostics"]
+    assert call(smart_stack, "/intakes", gonzalez_token, "POST",
+                {"patient_id": chen, "started_by": "Grace Ng, RN"}).status_code == 403
+    chen_token = sandbox_token(smart_stack, chen, "openid fhirUser patient/*.cruds")
+    started = call(smart_stack, "/intakes", chen_token, "POST", {"patient_id": chen, "started_by": "Grace Ng, RN"})
+    assert started.status_code == 201, started.text
+    intake_id = started.json()["intake_id"]
+    assert call(smart_stack, f"/intakes/{intake_id}", chen_token).status_code == 200
+    assert call(smart_stack, f"/intakes/{intake_id}", gonzalez_token).status_code == 403
+    assert call(smart_stack, f"/intakes/{intake_id}/phq9", gonzalez_token, "PUT", {"items": PHQ9}).status_code == 403
+    assert call(smart_stack, f"/intakes/{intake_id}", chen_token).json()["phq9"] is None  # nothing changed

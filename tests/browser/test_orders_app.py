@@ -1,0 +1,282 @@
+"""The orders app in a real browser, launched from the EHR sandbox's chart as dr.okoye: live dose preview, create,
+review, sign (the MedicationRequest and the series CarePlan reach the EHR), hold, resume and cancel. Then the API's
+refusals with real tokens from the sandbox: no token, a token without the scope, a token for another patient."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import uuid
+
+import pytest
+import requests
+
+from deploy.ehr_sandbox.integration_engine import ehr_resource_id
+from deploy.ehr_sandbox.seed import MRN_SYSTEM
+from shared.events.topics import INTAKE_EVENTS
+from shared.fhir.client import FhirNotFound
+from shared.fhir.codes import identifier_system
+from services.orders.translators.codes import KIND_ORDER, KIND_SERIES
+from tests.browser.conftest import DEMO_PASSWORD, screenshot
+from tests.integration.orders.support import eligibility_message
+from tests.integration.smart.support import Browser, query_of
+from tests.support.kafka_tools import publish, wait_for
+
+pytestmark = pytest.mark.integration
+
+CLIENT_ID = "ketalink-orders"
+JSON = {"Accept": "application/json"}
+
+
+# -- helpers -------------------------------------------------------------------------------------------------------
+def _patient_id(stack, mrn: str) -> str:
+    return stack.ehr_client.search("Patient", {"identifier": f"{MRN_SYSTEM}|{mrn}"})[0]["id"]
+
+
+def _launch(page, stack, patient_id: str, user: str) -> None:
+    """Chart → "Launch Ketalink orders" for the patient → EHR sign-in → approve → the app's home page."""
+    page.goto(stack.chart_url)
+    page.locator(f'tr[data-patient-id="{patient_id}"] button[data-launch="{CLIENT_ID}"]').click()
+    page.wait_for_url("**/smart/login**")
+    page.select_option('select[name="username"]', user)
+    page.fill('input[name="password"]', DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/smart/authorize**")
+    page.get_by_role("button", name="Approve").click()
+    page.wait_for_url(f"{stack.services['orders']}/")
+
+
+def _api(page, stack, method: str, path: str, body: dict | None = None) -> dict:
+    """The orders API as the page's own script calls it: the browser's session cookie, JSON."""
+    url = f"{stack.services['orders']}{path}"
+    answer = page.request.fetch(url, method=method, headers=JSON, data=body)
+    assert answer.ok, answer.text()
+    return answer.json()
+
+
+def _eligible(page, stack, patient_id: str) -> None:
+    """An intake decision as the intake publishes it; wait until the orders service holds it."""
+    message = eligibility_message(patient_id, "eligible", "active")
+    intake_id = message["entry"][1]["resource"]["identifier"][0]["value"]
+    publish(stack.bootstrap, INTAKE_EVENTS, message, key=patient_id)
+
+    def stored() -> bool:
+        answer = page.request.get(f"{stack.services['orders']}/patients/{patient_id}/eligibility", headers=JSON)
+        return answer.status == 200 and answer.json().get("intake_id") == intake_id
+
+    wait_for(stored, timeout_s=20, what="the eligibility decision to reach orders")
+
+
+def _clear_signed_series(page, stack, patient_id: str) -> None:
+    """Another test of this session may have left the patient a signed series; one series at a time is the rule."""
+    for series in _api(page, stack, "GET", f"/patients/{patient_id}/series")["series"]:
+        if series["order_status"] in ("active", "on-hold"):
+            _api(page, stack, "POST", f"/orders/{series['order_id']}/cancel",
+                 {"by": "browser test", "reason": "an earlier series cleared for this test"})
+
+
+def _assert_every_control_is_labelled(page) -> None:
+    unlabelled = page.evaluate("""() => Array.from(document.querySelectorAll(
+        'input:not([type=hidden]), select, textarea')).filter(e => !e.labels || e.labels.length === 0)
+        .map(e => e.id || e.name)""")
+    assert unlabelled == []
+
+
+def _ehr(stack, resource_type: str, kind: str, value: str) -> dict | None:
+    try:
+        return stack.ehr_client.read(resource_type, ehr_resource_id(identifier_system(kind), value))
+    except FhirNotFound:
+        return None
+
+
+def _ehr_status(stack, resource_type: str, kind: str, value: str, status: str) -> dict | None:
+    resource = _ehr(stack, resource_type, kind, value)
+    return resource if resource and resource.get("status") == status else None
+
+
+def _token(stack, patient_id: str, scope: str, user: str = "dr.okoye") -> str:
+    """A real access token from the sandbox (authorization code + PKCE, as the orders app would get one), with
+    exactly ``scope`` and ``patient_id`` chosen on the approval page."""
+    root = stack.ehr_base_url.rsplit("/fhir", 1)[0]
+    redirect_uri = f"{stack.services['orders']}/callback"
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    browser = Browser()
+    page = browser.get(f"{root}/smart/authorize", params={
+        "response_type": "code", "client_id": CLIENT_ID, "redirect_uri": redirect_uri, "scope": scope,
+        "state": uuid.uuid4().hex, "aud": stack.ehr_base_url, "code_challenge": challenge,
+        "code_challenge_method": "S256"})
+    if "/smart/login" in page.url:
+        page = browser.submit(page, values={"username": user, "password": DEMO_PASSWORD})
+    answer = browser.submit(page, button="approve", values={"patient": patient_id}, allow_redirects=False)
+    assert answer.status_code == 302, answer.text
+    code = query_of(answer.headers["Location"])["code"]
+    token = requests.post(f"{root}/smart/token", data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri, "client_id": CLIENT_ID,
+        "code_verifier": verifier}, timeout=10)
+    assert token.status_code == 200, token.text
+    assert token.json()["patient"] == patient_id
+    return token.json()["access_token"]
+
+
+def _call(stack, method: str, path: str, token: str | None = None, body: dict | None = None) -> requests.Response:
+    headers = {**JSON, **({"Authorization": f"Bearer {token}"} if token else {})}
+    return requests.request(method, f"{stack.services['orders']}{path}", headers=headers, json=body, timeout=15)
+
+
+# -- the clinician's flow ------------------------------------------------------------------------------------------
+def test_a_prescriber_previews_creates_and_signs_an_order_that_reaches_the_ehr(smart_stack, page, browser):
+    orders_url = smart_stack.services["orders"]
+    patient_id = _patient_id(smart_stack, "KL-1001")
+    _launch(page, smart_stack, patient_id, "dr.okoye")
+    _eligible(page, smart_stack, patient_id)
+    _clear_signed_series(page, smart_stack, patient_id)
+
+    # Home: the banner (eligibility as orders knows it) and the way to a new order
+    page.reload()
+    banner = page.get_by_test_id("patient-banner")
+    assert "68.4 kg" in banner.inner_text()
+    assert page.get_by_test_id("eligibility").inner_text() == "Eligibility: eligible"
+    assert "Signed in: Dr. Adaeze Okoye" in page.locator("header").inner_text()
+    screenshot(page, "orders-home")
+    page.get_by_test_id("new-order").click()
+
+    # Order entry: the server's first calculation, with every input
+    page.wait_for_url(f"{orders_url}/ui/orders/new")
+    dose_text = page.get_by_test_id("dose-text")
+    assert dose_text.inner_text().startswith("Ketamine 34 mg IV over 40 min: 0.5 mg/kg × 68.4 kg actual body weight")
+    cell = lambda path: page.locator(f'#dose-preview td[data-calc="{path}"]').inner_text()  # noqa: E731
+    assert (cell("weight.value_kg"), cell("weight_basis_used"), cell("mg_per_kg"), cell("dose_mg")) == (
+        "68.4 kg", "actual", "0.5 mg/kg", "34 mg")
+    assert (cell("drug_volume_ml"), cell("bag_volume_ml"), cell("rate_ml_per_h")) == ("3.4 mL", "103.4 mL",
+                                                                                     "155.1 mL/h")
+    assert len(cell("weight.measured_at")) == 10  # the date of the weight
+    _assert_every_control_is_labelled(page)
+    screenshot(page, "orders-new")
+
+    # Live preview: typing recalculates through POST /dose-preview without leaving the page
+    page.fill("#mg_per_kg", "0.6")
+    page.wait_for_function("document.getElementById('dose-text').textContent.startsWith('Ketamine 41 mg')")
+    assert cell("rate_ml_per_h") == "156.2 mL/h" and page.url.endswith("/ui/orders/new")
+    page.fill("#mg_per_kg", "1.2")  # above the clinic maximum without an override: refused next to the field
+    message = page.locator("#mg_per_kg-error")
+    message.wait_for(state="visible")
+    assert "a documented override is needed" in message.inner_text()
+    assert page.locator("#mg_per_kg").get_attribute("aria-invalid") == "true"
+    screenshot(page, "orders-new-live-refusal")
+    page.fill("#mg_per_kg", "0.5")
+    page.wait_for_function("document.getElementById('dose-text').textContent.startsWith('Ketamine 34 mg')")
+    assert not message.is_visible()
+
+    # Without script the same form recalculates on the server
+    page.get_by_test_id("recalculate").click()
+    page.wait_for_url(f"{orders_url}/ui/orders/preview")
+    assert page.get_by_test_id("dose-text").inner_text().startswith("Ketamine 34 mg")
+    screenshot(page, "orders-preview-posted")
+
+    # Create from the keyboard (Enter in a field submits the form's first button: "Create draft order")
+    page.focus("#infusion_count")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{orders_url}/ui/orders/*?done=created")
+    order_id = page.url.split("/ui/orders/", 1)[1].split("?", 1)[0]
+    assert page.get_by_test_id("order-status").get_attribute("data-status") == "draft"
+    assert page.get_by_test_id("infusion-row").count() == 6
+    assert "Draft order created" in page.get_by_test_id("notice").inner_text()
+    assert page.get_by_test_id("dose-text").inner_text().startswith("Ketamine 34 mg")
+    screenshot(page, "orders-review")
+
+    # Sign: the clinician's fhirUser name is the signature
+    page.get_by_test_id("sign-button").click()
+    page.wait_for_url(f"{orders_url}/ui/orders/{order_id}?done=signed")
+    assert page.get_by_test_id("order-status").get_attribute("data-status") == "active"
+    assert page.get_by_test_id("signed-by").inner_text() == "Dr. Adaeze Okoye"
+    assert page.get_by_test_id("infusion-row").count() == 6
+    screenshot(page, "orders-signed")
+
+    # The EHR holds the signed MedicationRequest (mg and rate) and the series CarePlan with its 6 infusions
+    series_id = _api(page, smart_stack, "GET", f"/orders/{order_id}")["series"]["series_id"]
+    request = wait_for(lambda: _ehr_status(smart_stack, "MedicationRequest", KIND_ORDER, order_id, "active"),
+                       timeout_s=20, what="the signed MedicationRequest in the EHR")
+    calculated = request["dosageInstruction"][0]["doseAndRate"][1]
+    assert calculated["doseQuantity"]["value"] == 34 and calculated["doseQuantity"]["unit"] == "mg"
+    assert calculated["rateQuantity"]["value"] == 155.1 and calculated["rateQuantity"]["unit"] == "mL/h"
+    assert request["requester"]["display"] == "Dr. Adaeze Okoye"
+    assert request["subject"]["reference"] == f"Patient/{patient_id}"
+    care_plan = wait_for(lambda: _ehr_status(smart_stack, "CarePlan", KIND_SERIES, series_id, "active"),
+                         timeout_s=20, what="the series CarePlan in the EHR")
+    assert len(care_plan["activity"]) == 6
+
+    # Hold with a reason, resume, cancel with a reason
+    page.fill("#hold-reason", "Blood pressure 168/102 before the infusion")
+    page.get_by_test_id("hold-button").click()
+    page.wait_for_url("**?done=held")
+    assert page.get_by_test_id("order-status").get_attribute("data-status") == "on-hold"
+    assert "Blood pressure 168/102" in page.get_by_test_id("history-table").inner_text()
+    screenshot(page, "orders-on-hold")
+    page.get_by_test_id("resume-button").click()
+    page.wait_for_url("**?done=resumed")
+    assert page.get_by_test_id("order-status").get_attribute("data-status") == "active"
+    screenshot(page, "orders-resumed")
+    page.fill("#cancel-reason", "Patient moved to another clinic")
+    page.get_by_test_id("cancel-button").click()
+    page.wait_for_url("**?done=cancelled")
+    assert page.get_by_test_id("order-status").get_attribute("data-status") == "cancelled"
+    assert page.locator("tr.infusion-cancelled").count() == 6
+    screenshot(page, "orders-cancelled")
+    wait_for(lambda: _ehr_status(smart_stack, "MedicationRequest", KIND_ORDER, order_id, "cancelled"),
+             timeout_s=20, what="the cancelled MedicationRequest in the EHR")
+
+    page.get_by_role("link", name="Patient's orders", exact=True).click()
+    row = page.locator(f'[data-testid="order-row"][data-order-id="{order_id}"]')
+    assert row.get_by_test_id("order-status").get_attribute("data-status") == "cancelled"
+    screenshot(page, "orders-home-after")
+
+    # Another patient's chart: this order is not shown there, even to a user-level token
+    other = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        other_page = other.new_page()
+        _launch(other_page, smart_stack, _patient_id(smart_stack, "KL-1002"), "nurse.ng")
+        refused = other_page.goto(f"{orders_url}/ui/orders/{order_id}")
+        assert refused.status == 403
+        assert other_page.locator('[data-smart-error="other-patient"]').count() == 1
+        screenshot(other_page, "orders-other-patient-refused")
+    finally:
+        other.close()
+
+
+# -- the API's refusals --------------------------------------------------------------------------------------------
+def test_without_a_token_the_api_answers_401_and_the_page_asks_for_a_launch(smart_stack):
+    patient_id = _patient_id(smart_stack, "KL-1001")
+    answer = _call(smart_stack, "POST", "/dose-preview", body={"patient_id": patient_id})
+    assert answer.status_code == 401 and answer.headers["WWW-Authenticate"].startswith('Bearer realm="ketalink"')
+    assert answer.json()["resourceType"] == "OperationOutcome"
+    assert _call(smart_stack, "GET", f"/patients/{patient_id}/series").status_code == 401
+    page = requests.get(f"{smart_stack.services['orders']}/", headers={"Accept": "text/html"}, timeout=10)
+    assert page.status_code == 401 and 'data-smart-error="launch-required"' in page.text
+
+
+def test_a_token_without_the_scope_gets_403(smart_stack):
+    patient_id = _patient_id(smart_stack, "KL-1001")
+    token = _token(smart_stack, patient_id, "openid fhirUser patient/Patient.rs patient/Observation.rs")
+    # reading the weight for a preview is within these scopes ...
+    assert _call(smart_stack, "POST", "/dose-preview", token, {"patient_id": patient_id}).status_code == 200
+    # ... writing a MedicationRequest or searching the CarePlans is not
+    created = _call(smart_stack, "POST", "/orders", token, {
+        "patient_id": patient_id, "start_date": "2099-01-05", "created_by": "Dr. Adaeze Okoye"})
+    assert created.status_code == 403 and created.json()["issue"][0]["code"] == "forbidden"
+    assert 'error="insufficient_scope"' in created.headers["WWW-Authenticate"]
+    assert "do not allow create" in created.json()["issue"][0]["diagnostics"]
+    assert _call(smart_stack, "GET", f"/patients/{patient_id}/series", token).status_code == 403
+
+
+def test_a_token_for_another_patient_is_refused(smart_stack):
+    mine, theirs = _patient_id(smart_stack, "KL-1002"), _patient_id(smart_stack, "KL-1001")
+    token = _token(smart_stack, mine, "openid fhirUser patient/*.cruds")
+    assert _call(smart_stack, "GET", f"/patients/{mine}/series", token).status_code == 200
+    refused = _call(smart_stack, "GET", f"/patients/{theirs}/series", token)
+    assert refused.status_code == 403 and "another patient" in refused.json()["issue"][0]["diagnostics"]
+    assert _call(smart_stack, "POST", "/dose-preview", token, {"patient_id": theirs}).status_code == 403
+    assert _call(smart_stack, "GET", f"/patients/{theirs}/eligibility", token).status_code == 403
+    created = _call(smart_stack, "POST", "/orders", token, {
+        "patient_id": theirs, "start_date": "2099-01-05", "created_by": "Dr. Adaeze Okoye"})
+    assert created.status_code == 403

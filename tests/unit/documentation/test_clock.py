@@ -1,0 +1,43 @@
+"""When a clinical act happened: the time given (charting after the fact is fine) or now, never in the future beyond
+the tolerance for a drifting tablet clock."""
+from datetime import timedelta
+
+import pytest
+
+from services.documentation.clock import ClinicalClock
+from services.documentation.domain.errors import DocumentationInputError
+
+from .builders import at
+
+NOW = at(9, 40)
+CLOCK = ClinicalClock(timedelta(seconds=120), now=lambda: NOW)
+
+
+def test_now_is_the_injected_clock():
+    assert CLOCK.now() == NOW
+
+
+def test_no_time_given_means_now():
+    assert CLOCK.resolve(None) == NOW
+
+
+def test_a_time_in_the_past_or_within_the_tolerance_is_kept():
+    assert CLOCK.resolve(at(8, 55)) == at(8, 55)
+    assert CLOCK.resolve(NOW + timedelta(seconds=120)) == NOW + timedelta(seconds=120)
+
+
+def test_a_time_beyond_the_tolerance_is_refused_naming_the_field():
+    with pytest.raises(DocumentationInputError) as error:
+        CLOCK.resolve(NOW + timedelta(seconds=121), "measured_at")
+    assert error.value.field == "measured_at"
+    assert "in the future (more than 120 s ahead)" in error.value.message
+    with pytest.raises(DocumentationInputError) as error:
+        CLOCK.check(at(10), "at")
+    assert error.value.field == "at"
+
+
+def test_without_tolerance_any_future_time_is_refused():
+    strict = ClinicalClock(timedelta(0), now=lambda: NOW)
+    assert strict.check(NOW, "at") == NOW
+    with pytest.raises(DocumentationInputError):
+        strict.check(NOW + timedelta(seconds=1), "at")

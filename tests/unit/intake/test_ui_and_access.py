@@ -1,0 +1,161 @@
+"""The intake app as built for production (SMART required), driven in-process: every endpoint declares what it
+needs; the pages refuse forged posts and another patient's intake, and show a refused form again with the domain's
+message next to the field and nothing saved. The EHR is never called (banner and clinician name are stubbed)."""
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from services.intake import ui as intake_ui
+from services.intake.bootstrap import build
+from services.intake.domain.recording import record_medications, start_intake
+from services.intake.domain.medications import MedicationEntry
+from services.intake.repository import IntakeRepository
+from shared.events.kafka_clients import KafkaSettings
+from shared.runtime import ServiceRuntime, ServiceSettings
+from shared.smart.sessions import digest, new_secret, session_from_token
+from shared.ui import PatientBanner
+from tests.unit.intake.builders import T0
+
+ISS = "http://ehr.invalid/fhir"
+HOST = "http://localhost"
+PATIENT, OTHER = "pat-1", "pat-2"
+
+
+@dataclass
+class UiApp:
+    app: Flask
+    runtime: ServiceRuntime
+
+    def add_intake(self, intake_id: str, patient_id: str) -> None:
+        intake = start_intake(intake_id, patient_id, T0, started_by="Grace Ng, RN")
+        intake = record_medications(intake, [MedicationEntry("escitalopram", "completed", dose_text="20 mg")])
+        with self.runtime.engine.begin() as conn:
+            IntakeRepository().add(conn, intake)
+
+    def browser(self, patient_id: str = PATIENT, scope: str = "launch openid patient/*.cruds") -> FlaskClient:
+        """A client holding a SMART session cookie for ``patient_id`` (as after a launch)."""
+        smart = self.app.extensions["smart"]
+        secret = new_secret()
+        smart.store.create(session_from_token(
+            digest(secret), ISS, {"access_token": "token", "patient": patient_id, "expires_in": 3600, "scope": scope},
+            scope, f"{ISS}/Practitioner/nurse", time.time(), 3600))
+        client = self.app.test_client()
+        client.set_cookie(smart.cookie_name, secret)
+        return client
+
+
+@pytest.fixture
+def ui_app(tmp_path, monkeypatch) -> Iterator[UiApp]:
+    monkeypatch.setenv("SMART_AUTH_REQUIRED", "true")
+    monkeypatch.setattr(intake_ui, "patient_banner", lambda _ctx, patient_id, eligibility: PatientBanner(
+        patient_id, "James Okafor", 56, "male", 92.0, "2026-03-01", (), True, eligibility))
+    monkeypatch.setattr(intake_ui, "clinician_name", lambda _ctx: "Grace Ng, RN")
+    runtime = ServiceRuntime("intake", ServiceSettings(database_url=f"sqlite:///{tmp_path / 'intake.db'}",
+                                                       ehr_fhir_base_url=ISS), KafkaSettings())
+    app, _handlers, _responses = build(runtime)
+    yield UiApp(app, runtime)
+    runtime.engine.dispose()
+
+
+def _token(page: str) -> str:
+    return re.search(r'name="form_token" value="([0-9a-f]+)"', page).group(1)
+
+
+def test_every_endpoint_declares_its_scope_and_patient(ui_app):
+    smart = ui_app.app.extensions["smart"]
+    assert smart.endpoints_without_requirements(ui_app.app) == []
+
+
+def test_the_home_page_lists_the_patients_intakes_and_needs_a_session(ui_app):
+    ui_app.add_intake("i-1", PATIENT)
+    ui_app.add_intake("i-2", OTHER)
+    assert ui_app.app.test_client().get("/", headers={"Accept": "text/html"}).status_code == 401
+    page = ui_app.browser().get("/")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "/ui/intakes/i-1" in text and "/ui/intakes/i-2" not in text
+    assert "Eligibility: not decided" in text and "James Okafor" in text
+
+
+def test_another_patients_intake_is_refused(ui_app):
+    ui_app.add_intake("theirs", OTHER)
+    browser = ui_app.browser()
+    page = browser.get("/ui/intakes/theirs", headers={"Accept": "text/html"})
+    assert page.status_code == 403 and "another patient" in page.get_data(as_text=True)
+    assert browser.get("/ui/intakes/unknown", headers={"Accept": "text/html"}).status_code == 403
+
+
+def test_a_post_without_the_form_token_or_from_another_site_is_refused(ui_app):
+    ui_app.add_intake("mine", PATIENT)
+    browser = ui_app.browser()
+    token = _token(browser.get("/ui/intakes/mine").get_data(as_text=True))
+    items = {f"phq9.items[{i}]": "1" for i in range(9)}
+    assert browser.post("/ui/intakes/mine/phq9", data=items, headers={"Origin": HOST}).status_code == 403
+    assert browser.post("/ui/intakes/mine/phq9", data={**items, "form_token": token},
+                        headers={"Origin": "https://evil.example"}).status_code == 403
+    assert browser.post("/ui/intakes/mine/phq9", data={**items, "form_token": "0" * 64},
+                        headers={"Origin": HOST}).status_code == 403
+    saved = browser.post("/ui/intakes/mine/phq9", data={**items, "form_token": token}, headers={"Origin": HOST})
+    assert saved.status_code == 303 and saved.headers["Location"].endswith("saved=phq9#phq9")
+    assert "Total: 9 of 27" in browser.get("/ui/intakes/mine").get_data(as_text=True)
+
+
+def test_a_refused_form_shows_the_error_next_to_the_field_and_saves_nothing(ui_app):
+    ui_app.add_intake("mine", PATIENT)
+    browser = ui_app.browser()
+    token = _token(browser.get("/ui/intakes/mine").get_data(as_text=True))
+    items = {f"phq9.items[{i}]": "2" for i in range(9)} | {"phq9.items[4]": "", "phq9.items[8]": "7"}
+    refused = browser.post("/ui/intakes/mine/phq9", data={**items, "form_token": token}, headers={"Origin": HOST})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    assert 'id="phq9-items-4-error"' in page and "item 5 is required and missing" in page
+    assert '<a href="#phq9-items-4">PHQ-9 item 5</a>' in page
+    assert 'id="phq9-items-4"' in page and 'aria-invalid="true"' in page
+    assert 'name="phq9.items[8]" value="7"' in page  # the form as typed
+    with ui_app.runtime.engine.connect() as conn:
+        assert IntakeRepository().get(conn, "mine").intake.phq9 is None
+
+
+def test_trial_rows_map_domain_errors_to_the_row_typed(ui_app):
+    ui_app.add_intake("mine", PATIENT)
+    browser = ui_app.browser()
+    page = browser.get("/ui/intakes/mine").get_data(as_text=True)
+    assert 'name="trials[0].drug_name" value="escitalopram"' in page  # the EHR's antidepressant as a candidate
+    form = {"form_token": _token(page), "trials[0].drug_name": "escitalopram", "trials[1].drug_name": "sertraline",
+            "trials[1].include": "on", "trials[1].duration_weeks": "8", "trials[1].adequate_dose": "yes",
+            "trials[1].current_episode": "yes"}  # row 0 not included; row 1 lacks its improvement
+    refused = browser.post("/ui/intakes/mine/trials", data=form, headers={"Origin": HOST})
+    assert refused.status_code == 400
+    assert 'id="trials-1-improvement_pct-error"' in refused.get_data(as_text=True)
+
+
+def test_a_decided_intake_shows_its_reasons_and_locks_its_forms(ui_app):
+    from services.intake.domain import IntakeSettings, decide_eligibility
+    from tests.unit.intake.builders import DECIDED_AT, INTAKE_ID, PATIENT_ID, eligible_intake
+
+    decided = decide_eligibility(eligible_intake(), IntakeSettings(), DECIDED_AT, "Dr Ada Lovelace")
+    with ui_app.runtime.engine.begin() as conn:
+        IntakeRepository().add(conn, decided)
+    browser = ui_app.browser(PATIENT_ID)
+    intake_page = browser.get(f"/ui/intakes/{INTAKE_ID}").get_data(as_text=True)
+    assert intake_page.count('<fieldset class="plain" disabled>') == 7  # one per part's form
+    assert "Total: 15 of 27" in intake_page and "Risk: low" in intake_page
+    decision = browser.get(f"/ui/intakes/{INTAKE_ID}/decision").get_data(as_text=True)
+    assert "✓\n  Eligible" in decision and 'data-code="trd-met"' in decision
+    assert "Eligibility: eligible" in decision  # the banner: the latest decision
+    token = _token(decision)
+    refused = browser.post(f"/ui/intakes/{INTAKE_ID}/reopen", data={"form_token": token, "reopen.reason": " "},
+                           headers={"Origin": HOST})
+    assert refused.status_code == 400 and 'id="reopen-reason-error"' in refused.get_data(as_text=True)
+    reopened = browser.post(f"/ui/intakes/{INTAKE_ID}/reopen", data={"form_token": token,
+                                                                     "reopen.reason": "new PHQ-9 taken"},
+                            headers={"Origin": HOST})
+    assert reopened.status_code == 303 and reopened.headers["Location"].endswith(f"/ui/intakes/{INTAKE_ID}?saved=reopen")
+    assert '<fieldset class="plain" disabled>' not in browser.get(f"/ui/intakes/{INTAKE_ID}").get_data(as_text=True)

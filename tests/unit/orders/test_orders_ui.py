@@ -1,0 +1,151 @@
+"""The orders pages with Flask's test client: the app as ``bootstrap.build`` wires it, a SMART session put straight
+into its store, and the EHR reads replaced (the patient's weight; the banner). What the browser test cannot show
+cheaply: the CSRF guard, refusals shown next to their field, and another patient's order refused."""
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from shared.events.kafka_clients import KafkaSettings
+from shared.runtime import ServiceRuntime, ServiceSettings
+from shared.smart.sessions import SmartSession, digest
+from shared.ui import PatientBanner
+from services.orders import handlers as orders_handlers
+from services.orders import ui as orders_ui
+from services.orders.bootstrap import build
+from services.orders.domain.eligibility import EligibilityDecision, EligibilityStatus
+from services.orders.domain.measurements import BodyWeight, Sex
+from services.orders.ehr_reads import PatientFacts
+from services.orders.repository import OrdersRepository
+
+ISS = "http://ehr.test/fhir"
+ORIGIN = {"Origin": "http://localhost", "Accept": "text/html"}  # as a browser posts a form
+
+
+@pytest.fixture
+def stack(tmp_path, monkeypatch):
+    monkeypatch.setenv("SMART_AUTH_REQUIRED", "true")
+    monkeypatch.setenv("SMART_ALLOWED_ISSUERS", ISS)
+    now = datetime.now(timezone.utc)
+    monkeypatch.setattr(orders_handlers, "read_patient_facts", lambda _ehr, patient_id, _basis: PatientFacts(
+        patient_id, Sex.FEMALE, BodyWeight(68.4, now - timedelta(days=2), "weight-1"), None))
+    monkeypatch.setattr(orders_ui, "load_patient_banner", lambda _ehr, patient_id, **kw: PatientBanner(
+        patient_id, f"Test Patient {patient_id}", 48, "female", 68.4, "2026-11-25", (), True, kw.get("eligibility")))
+    runtime = ServiceRuntime("orders", ServiceSettings(database_url=f"sqlite:///{tmp_path / 'orders.db'}",
+                                                       ehr_fhir_base_url=ISS), KafkaSettings())
+    app, _handlers, _responses = build(runtime)
+    return app, runtime
+
+
+def _client(app, patient_id: str, cookie: str):
+    """A browser with a SMART session for ``patient_id`` (no fhirUser: the forms ask for the name)."""
+    smart = app.extensions["smart"]
+    smart.store.create(SmartSession(
+        session_hash=digest(cookie), iss=ISS, access_token="token", access_expires_at=None, refresh_token=None,
+        id_token=None, scope="launch openid patient/*.rs user/*.cruds", patient=patient_id, encounter=None,
+        fhir_user=None, need_patient_banner=True, created_at=time.time(), expires_at=time.time() + 600))
+    client = app.test_client()
+    client.set_cookie(smart.cookie_name, cookie, domain="localhost")
+    return client
+
+
+def _csrf(page: bytes) -> str:
+    return re.search(rb'name="csrf_token" value="([0-9a-f]+)"', page).group(1).decode()
+
+
+def _eligible(runtime, patient_id: str) -> None:
+    with runtime.engine.begin() as conn:
+        OrdersRepository().save_eligibility(conn, EligibilityDecision(
+            patient_id, "intake-1", EligibilityStatus.ELIGIBLE, True, datetime.now(timezone.utc)))
+
+
+def _order_form(token: str, **changes: str) -> dict[str, str]:
+    today = datetime.now(timezone.utc).date().isoformat()
+    form = {"csrf_token": token, "mg_per_kg": "0.5", "duration_min": "40", "weight_basis": "actual",
+            "start_date": today, "infusions_per_week": "2", "infusion_count": "6", "override_reason": "",
+            "override_authorised_by": "", "created_by": "Dr. Test"}
+    return form | changes
+
+
+def _error_of(page: bytes, field: str) -> str:
+    found = re.search(rf'id="{re.escape(field)}-error"\s*>(.*?)</p>'.encode(), page, re.S)
+    return found.group(1).decode().strip() if found else ""
+
+
+def test_the_home_page_shows_the_patient_in_context(stack):
+    app, _runtime = stack
+    page = _client(app, "p1", "cookie-1").get("/")
+    assert page.status_code == 200
+    assert b"Test Patient p1" in page.data and b"No intake decision on file" in page.data
+
+
+def test_a_form_post_needs_the_session_token_and_this_origin(stack):
+    app, runtime = stack
+    _eligible(runtime, "p1")
+    client = _client(app, "p1", "cookie-1")
+    token = _csrf(client.get("/ui/orders/new").data)
+    no_token = client.post("/ui/orders", data=_order_form(""), headers=ORIGIN)
+    assert no_token.status_code == 403 and b'data-smart-error="csrf"' in no_token.data
+    other_session = _client(app, "p1", "cookie-2")
+    assert other_session.post("/ui/orders", data=_order_form(token), headers=ORIGIN).status_code == 403
+    # the EHR's port: the same site (SameSite=Lax lets the cookie through), but another origin
+    elsewhere = client.post("/ui/orders", data=_order_form(token), headers={"Origin": "http://127.0.0.1:8090"})
+    assert elsewhere.status_code == 403
+    no_origin = client.post("/ui/orders", data=_order_form(token))
+    assert no_origin.status_code == 403
+    by_referer = client.post("/ui/orders", data=_order_form(token),
+                             headers={"Referer": "http://localhost/ui/orders/new"})
+    assert by_referer.status_code == 303
+
+
+def test_order_entry_shows_each_problem_next_to_its_field(stack):
+    app, _runtime = stack
+    client = _client(app, "p1", "cookie-1")
+    token = _csrf(client.get("/ui/orders/new").data)
+    page = client.post("/ui/orders", data=_order_form(token, mg_per_kg="abc", created_by=""), headers=ORIGIN)
+    assert page.status_code == 400
+    assert _error_of(page.data, "mg_per_kg") == "Error: enter a number"
+    assert _error_of(page.data, "created_by") == "Error: required"
+    assert b'href="#mg_per_kg"' in page.data  # the error summary links to the field
+    # the domain's rules: not eligible (422), and a dose above the clinic maximum without an override
+    refused = client.post("/ui/orders", data=_order_form(token, mg_per_kg="1.2"), headers=ORIGIN)
+    assert refused.status_code == 422
+    assert b"no intake eligibility decision is on file" in refused.data
+    assert "a documented override is needed" in _error_of(refused.data, "mg_per_kg")
+    preview = client.post("/ui/orders/preview", data=_order_form(token, duration_min="90"), headers=ORIGIN)
+    assert preview.status_code == 400 and "90 min is outside" in _error_of(preview.data, "duration_min")
+
+
+def test_create_sign_hold_with_the_reason_required_and_another_patient_refused(stack):
+    app, runtime = stack
+    _eligible(runtime, "p1")
+    client = _client(app, "p1", "cookie-1")
+    token = _csrf(client.get("/ui/orders/new").data)
+    created = client.post("/ui/orders", data=_order_form(token), headers=ORIGIN)
+    assert created.status_code == 303
+    location = created.headers["Location"]
+    order_path = location.split("?", 1)[0]
+    review = client.get(location)
+    assert b'data-status="draft"' in review.data and b"Draft order created" in review.data
+    assert review.data.count(b'data-testid="infusion-row"') == 6
+
+    unsigned = client.post(f"{order_path}/sign", data={"csrf_token": token, "by": ""}, headers=ORIGIN)
+    assert unsigned.status_code == 400 and _error_of(unsigned.data, "sign-by").startswith("Error: who made")
+    signed = client.post(f"{order_path}/sign", data={"csrf_token": token, "by": "Dr. Test"}, headers=ORIGIN)
+    assert signed.status_code == 303 and signed.headers["Location"].endswith("?done=signed")
+    no_reason = client.post(f"{order_path}/hold", data={"csrf_token": token, "by": "Nurse", "reason": " "},
+                            headers=ORIGIN)
+    assert no_reason.status_code == 400 and "a reason is required" in _error_of(no_reason.data, "hold-reason")
+    again = client.post(f"{order_path}/sign", data={"csrf_token": token, "by": "Dr. Test"}, headers=ORIGIN)
+    assert again.status_code == 409 and b"cannot change an order from" in again.data
+
+    other = _client(app, "p2", "cookie-3")
+    assert other.get(order_path, headers={"Accept": "text/html"}).status_code == 403
+    other_token = _csrf(other.get("/ui/orders/new").data)
+    cancel = other.post(f"{order_path}/cancel", data={"csrf_token": other_token, "by": "x", "reason": "y"},
+                        headers=ORIGIN)
+    assert cancel.status_code == 403
+    assert b'data-status="active"' in client.get(order_path).data
