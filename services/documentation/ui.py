@@ -165,10 +165,11 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
         return name
 
     def checked_form() -> Form:
-        """The posted form, after the CSRF checks: it must come from a page of this app (``Origin``/``Referer``
-        host) and, for a browser session, carry the session's form token."""
+        """The posted form, after the CSRF checks: it must come from a page of this app (``Origin``, or
+        ``Referer``, with this host and port: the EHR on another port of the same host is the same site for the
+        SameSite cookie, not the same origin) and, for a browser session, carry the session's form token."""
         source = request.headers.get("Origin") or request.headers.get("Referer")
-        if source and urlsplit(source).netloc != request.host:
+        if not source or urlsplit(source).netloc != request.host:
             raise _form_refused()
         if context().source == "session" and not hmac.compare_digest(request.form.get(CSRF_FIELD, ""),
                                                                      csrf_token()):
@@ -533,7 +534,7 @@ def csrf_token() -> str:
 
 def _form_refused() -> SmartAuthError:
     return SmartAuthError(403, "This form was not sent from this app's own page, so it was refused. Reload the page "
-                               "and send it again.", title="Form refused")
+                               "and send it again.", title="Form refused", page="csrf")
 
 
 def _same_patient(record_patient: str, context_patient: str, what: str) -> None:

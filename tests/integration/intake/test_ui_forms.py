@@ -1,6 +1,8 @@
 """The intake app as built for production (SMART required), driven in-process: every endpoint declares what it
 needs; the pages refuse forged posts and another patient's intake, and show a refused form again with the domain's
-message next to the field and nothing saved. The EHR is never called (banner and clinician name are stubbed)."""
+message next to the field and nothing saved. The banner and the clinician's name are read from the real EHR sandbox
+(seeded patients, a Practitioner created here); the SMART session is put straight into the store as the launch
+callback would (the sandbox's FHIR API does not check the token)."""
 from __future__ import annotations
 
 import re
@@ -12,7 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from services.intake import ui as intake_ui
+from deploy.ehr_sandbox.seed import MRN_SYSTEM
 from services.intake.bootstrap import build
 from services.intake.domain.recording import record_medications, start_intake
 from services.intake.domain.medications import MedicationEntry
@@ -20,18 +22,22 @@ from services.intake.repository import IntakeRepository
 from shared.events.kafka_clients import KafkaSettings
 from shared.runtime import ServiceRuntime, ServiceSettings
 from shared.smart.sessions import digest, new_secret, session_from_token
-from shared.ui import PatientBanner
 from tests.unit.intake.builders import T0
 
-ISS = "http://ehr.invalid/fhir"
 HOST = "http://localhost"
-PATIENT, OTHER = "pat-1", "pat-2"
+NURSE_IDENTIFIER = "https://ehr-sandbox.example.org/fhir/identifier/staff|ui-test-nurse"
+
+pytestmark = pytest.mark.integration
 
 
 @dataclass
 class UiApp:
     app: Flask
     runtime: ServiceRuntime
+    iss: str
+    patient: str  # KL-1002, James Okafor
+    other: str  # KL-1001
+    nurse: str  # the Practitioner the sessions' fhirUser names
 
     def add_intake(self, intake_id: str, patient_id: str) -> None:
         intake = start_intake(intake_id, patient_id, T0, started_by="Grace Ng, RN")
@@ -39,28 +45,34 @@ class UiApp:
         with self.runtime.engine.begin() as conn:
             IntakeRepository().add(conn, intake)
 
-    def browser(self, patient_id: str = PATIENT, scope: str = "launch openid patient/*.cruds") -> FlaskClient:
-        """A client holding a SMART session cookie for ``patient_id`` (as after a launch)."""
+    def browser(self, patient_id: str | None = None, scope: str = "launch openid patient/*.cruds") -> FlaskClient:
+        """A client holding a SMART session cookie for ``patient_id`` (default: James Okafor), as after a launch."""
         smart = self.app.extensions["smart"]
         secret = new_secret()
+        patient_id = patient_id or self.patient
         smart.store.create(session_from_token(
-            digest(secret), ISS, {"access_token": "token", "patient": patient_id, "expires_in": 3600, "scope": scope},
-            scope, f"{ISS}/Practitioner/nurse", time.time(), 3600))
+            digest(secret), self.iss,
+            {"access_token": "token", "patient": patient_id, "expires_in": 3600, "scope": scope},
+            scope, f"{self.iss}/Practitioner/{self.nurse}", time.time(), 3600))
         client = self.app.test_client()
         client.set_cookie(smart.cookie_name, secret)
         return client
 
 
 @pytest.fixture
-def ui_app(tmp_path, monkeypatch) -> Iterator[UiApp]:
+def ui_app(tmp_path, monkeypatch, ehr) -> Iterator[UiApp]:
     monkeypatch.setenv("SMART_AUTH_REQUIRED", "true")
-    monkeypatch.setattr(intake_ui, "patient_banner", lambda _ctx, patient_id, eligibility: PatientBanner(
-        patient_id, "James Okafor", 56, "male", 92.0, "2026-03-01", (), True, eligibility))
-    monkeypatch.setattr(intake_ui, "clinician_name", lambda _ctx: "Grace Ng, RN")
+    monkeypatch.setenv("SMART_ALLOWED_ISSUERS", ehr.base_url)
+    system, value = NURSE_IDENTIFIER.split("|")
+    nurse, _ = ehr.client.create_if_none_exist(
+        {"resourceType": "Practitioner", "identifier": [{"system": system, "value": value}],
+         "name": [{"text": "Grace Ng, RN", "family": "Ng", "given": ["Grace"]}]}, f"identifier={NURSE_IDENTIFIER}")
+    patient, other = (ehr.client.search("Patient", {"identifier": f"{MRN_SYSTEM}|{mrn}"})[0]["id"]
+                      for mrn in ("KL-1002", "KL-1001"))
     runtime = ServiceRuntime("intake", ServiceSettings(database_url=f"sqlite:///{tmp_path / 'intake.db'}",
-                                                       ehr_fhir_base_url=ISS), KafkaSettings())
+                                                       ehr_fhir_base_url=ehr.base_url), KafkaSettings())
     app, _handlers, _responses = build(runtime)
-    yield UiApp(app, runtime)
+    yield UiApp(app, runtime, ehr.base_url, patient, other, nurse["id"])
     runtime.engine.dispose()
 
 
@@ -74,8 +86,8 @@ def test_every_endpoint_declares_its_scope_and_patient(ui_app):
 
 
 def test_the_home_page_lists_the_patients_intakes_and_needs_a_session(ui_app):
-    ui_app.add_intake("i-1", PATIENT)
-    ui_app.add_intake("i-2", OTHER)
+    ui_app.add_intake("i-1", ui_app.patient)
+    ui_app.add_intake("i-2", ui_app.other)
     assert ui_app.app.test_client().get("/", headers={"Accept": "text/html"}).status_code == 401
     page = ui_app.browser().get("/")
     assert page.status_code == 200
@@ -85,7 +97,7 @@ def test_the_home_page_lists_the_patients_intakes_and_needs_a_session(ui_app):
 
 
 def test_another_patients_intake_is_refused(ui_app):
-    ui_app.add_intake("theirs", OTHER)
+    ui_app.add_intake("theirs", ui_app.other)
     browser = ui_app.browser()
     page = browser.get("/ui/intakes/theirs", headers={"Accept": "text/html"})
     assert page.status_code == 403 and "another patient" in page.get_data(as_text=True)
@@ -93,7 +105,7 @@ def test_another_patients_intake_is_refused(ui_app):
 
 
 def test_a_post_without_the_form_token_or_from_another_site_is_refused(ui_app):
-    ui_app.add_intake("mine", PATIENT)
+    ui_app.add_intake("mine", ui_app.patient)
     browser = ui_app.browser()
     token = _token(browser.get("/ui/intakes/mine").get_data(as_text=True))
     items = {f"phq9.items[{i}]": "1" for i in range(9)}
@@ -108,7 +120,7 @@ def test_a_post_without_the_form_token_or_from_another_site_is_refused(ui_app):
 
 
 def test_a_refused_form_shows_the_error_next_to_the_field_and_saves_nothing(ui_app):
-    ui_app.add_intake("mine", PATIENT)
+    ui_app.add_intake("mine", ui_app.patient)
     browser = ui_app.browser()
     token = _token(browser.get("/ui/intakes/mine").get_data(as_text=True))
     items = {f"phq9.items[{i}]": "2" for i in range(9)} | {"phq9.items[4]": "", "phq9.items[8]": "7"}
@@ -124,7 +136,7 @@ def test_a_refused_form_shows_the_error_next_to_the_field_and_saves_nothing(ui_a
 
 
 def test_trial_rows_map_domain_errors_to_the_row_typed(ui_app):
-    ui_app.add_intake("mine", PATIENT)
+    ui_app.add_intake("mine", ui_app.patient)
     browser = ui_app.browser()
     page = browser.get("/ui/intakes/mine").get_data(as_text=True)
     assert 'name="trials[0].drug_name" value="escitalopram"' in page  # the EHR's antidepressant as a candidate
@@ -138,12 +150,13 @@ def test_trial_rows_map_domain_errors_to_the_row_typed(ui_app):
 
 def test_a_decided_intake_shows_its_reasons_and_locks_its_forms(ui_app):
     from services.intake.domain import IntakeSettings, decide_eligibility
-    from tests.unit.intake.builders import DECIDED_AT, INTAKE_ID, PATIENT_ID, eligible_intake
+    from tests.unit.intake.builders import DECIDED_AT, INTAKE_ID, eligible_intake
 
-    decided = decide_eligibility(eligible_intake(), IntakeSettings(), DECIDED_AT, "Dr Ada Lovelace")
+    decided = decide_eligibility(eligible_intake(patient_id=ui_app.patient), IntakeSettings(), DECIDED_AT,
+                                 "Dr Ada Lovelace")
     with ui_app.runtime.engine.begin() as conn:
         IntakeRepository().add(conn, decided)
-    browser = ui_app.browser(PATIENT_ID)
+    browser = ui_app.browser()
     intake_page = browser.get(f"/ui/intakes/{INTAKE_ID}").get_data(as_text=True)
     assert intake_page.count('<fieldset class="plain" disabled>') == 7  # one per part's form
     assert "Total: 15 of 27" in intake_page and "Risk: low" in intake_page

@@ -1,50 +1,51 @@
-"""The orders pages with Flask's test client: the app as ``bootstrap.build`` wires it, a SMART session put straight
-into its store, and the EHR reads replaced (the patient's weight; the banner). What the browser test cannot show
-cheaply: the CSRF guard, refusals shown next to their field, and another patient's order refused."""
+"""The orders pages with Flask's test client: the app as ``bootstrap.build`` wires it, reading the real EHR sandbox
+(seeded patients KL-1001 and KL-1002), with a SMART session put straight into its store as the launch callback
+would. What the browser test cannot show cheaply: the CSRF guard, refusals shown next to their field, and another
+patient's order refused."""
 from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 
+from deploy.ehr_sandbox.seed import MRN_SYSTEM
+from services.orders.bootstrap import build
+from services.orders.domain.eligibility import EligibilityDecision, EligibilityStatus
+from services.orders.repository import OrdersRepository
 from shared.events.kafka_clients import KafkaSettings
 from shared.runtime import ServiceRuntime, ServiceSettings
 from shared.smart.sessions import SmartSession, digest
-from shared.ui import PatientBanner
-from services.orders import handlers as orders_handlers
-from services.orders import ui as orders_ui
-from services.orders.bootstrap import build
-from services.orders.domain.eligibility import EligibilityDecision, EligibilityStatus
-from services.orders.domain.measurements import BodyWeight, Sex
-from services.orders.ehr_reads import PatientFacts
-from services.orders.repository import OrdersRepository
 
-ISS = "http://ehr.test/fhir"
+pytestmark = pytest.mark.integration
 ORIGIN = {"Origin": "http://localhost", "Accept": "text/html"}  # as a browser posts a form
 
 
 @pytest.fixture
-def stack(tmp_path, monkeypatch):
+def patients(ehr) -> dict[str, str]:
+    """MRN → EHR Patient id of the seeded patients used here."""
+    return {mrn: ehr.client.search("Patient", {"identifier": f"{MRN_SYSTEM}|{mrn}"})[0]["id"]
+            for mrn in ("KL-1001", "KL-1002")}
+
+
+@pytest.fixture
+def stack(tmp_path, monkeypatch, ehr):
     monkeypatch.setenv("SMART_AUTH_REQUIRED", "true")
-    monkeypatch.setenv("SMART_ALLOWED_ISSUERS", ISS)
-    now = datetime.now(timezone.utc)
-    monkeypatch.setattr(orders_handlers, "read_patient_facts", lambda _ehr, patient_id, _basis: PatientFacts(
-        patient_id, Sex.FEMALE, BodyWeight(68.4, now - timedelta(days=2), "weight-1"), None))
-    monkeypatch.setattr(orders_ui, "load_patient_banner", lambda _ehr, patient_id, **kw: PatientBanner(
-        patient_id, f"Test Patient {patient_id}", 48, "female", 68.4, "2026-11-25", (), True, kw.get("eligibility")))
+    monkeypatch.setenv("SMART_ALLOWED_ISSUERS", ehr.base_url)
     runtime = ServiceRuntime("orders", ServiceSettings(database_url=f"sqlite:///{tmp_path / 'orders.db'}",
-                                                       ehr_fhir_base_url=ISS), KafkaSettings())
+                                                       ehr_fhir_base_url=ehr.base_url), KafkaSettings())
     app, _handlers, _responses = build(runtime)
-    return app, runtime
+    return app, runtime, ehr.base_url
 
 
-def _client(app, patient_id: str, cookie: str):
-    """A browser with a SMART session for ``patient_id`` (no fhirUser: the forms ask for the name)."""
+def _client(stack, patient_id: str, cookie: str):
+    """A browser with a SMART session for ``patient_id`` (no fhirUser: the forms ask for the name). The sandbox's
+    FHIR API does not check tokens, so the session's token is a placeholder."""
+    app, _runtime, iss = stack
     smart = app.extensions["smart"]
     smart.store.create(SmartSession(
-        session_hash=digest(cookie), iss=ISS, access_token="token", access_expires_at=None, refresh_token=None,
+        session_hash=digest(cookie), iss=iss, access_token="token", access_expires_at=None, refresh_token=None,
         id_token=None, scope="launch openid patient/*.rs user/*.cruds", patient=patient_id, encounter=None,
         fhir_user=None, need_patient_banner=True, created_at=time.time(), expires_at=time.time() + 600))
     client = app.test_client()
@@ -75,21 +76,21 @@ def _error_of(page: bytes, field: str) -> str:
     return found.group(1).decode().strip() if found else ""
 
 
-def test_the_home_page_shows_the_patient_in_context(stack):
-    app, _runtime = stack
-    page = _client(app, "p1", "cookie-1").get("/")
+def test_the_home_page_shows_the_patient_in_context(stack, patients):
+    page = _client(stack, patients["KL-1001"], "cookie-1").get("/")
     assert page.status_code == 200
-    assert b"Test Patient p1" in page.data and b"No intake decision on file" in page.data
+    assert b"Maria Elena Gonzalez" in page.data and b"No intake decision on file" in page.data
+    assert b"68.4 kg" in page.data
 
 
-def test_a_form_post_needs_the_session_token_and_this_origin(stack):
-    app, runtime = stack
-    _eligible(runtime, "p1")
-    client = _client(app, "p1", "cookie-1")
+def test_a_form_post_needs_the_session_token_and_this_origin(stack, patients):
+    _app, runtime, _iss = stack
+    _eligible(runtime, patients["KL-1001"])
+    client = _client(stack, patients["KL-1001"], "cookie-1")
     token = _csrf(client.get("/ui/orders/new").data)
     no_token = client.post("/ui/orders", data=_order_form(""), headers=ORIGIN)
     assert no_token.status_code == 403 and b'data-smart-error="csrf"' in no_token.data
-    other_session = _client(app, "p1", "cookie-2")
+    other_session = _client(stack, patients["KL-1001"], "cookie-2")
     assert other_session.post("/ui/orders", data=_order_form(token), headers=ORIGIN).status_code == 403
     # the EHR's port: the same site (SameSite=Lax lets the cookie through), but another origin
     elsewhere = client.post("/ui/orders", data=_order_form(token), headers={"Origin": "http://127.0.0.1:8090"})
@@ -101,9 +102,8 @@ def test_a_form_post_needs_the_session_token_and_this_origin(stack):
     assert by_referer.status_code == 303
 
 
-def test_order_entry_shows_each_problem_next_to_its_field(stack):
-    app, _runtime = stack
-    client = _client(app, "p1", "cookie-1")
+def test_order_entry_shows_each_problem_next_to_its_field(stack, patients):
+    client = _client(stack, patients["KL-1001"], "cookie-1")
     token = _csrf(client.get("/ui/orders/new").data)
     page = client.post("/ui/orders", data=_order_form(token, mg_per_kg="abc", created_by=""), headers=ORIGIN)
     assert page.status_code == 400
@@ -119,10 +119,10 @@ def test_order_entry_shows_each_problem_next_to_its_field(stack):
     assert preview.status_code == 400 and "90 min is outside" in _error_of(preview.data, "duration_min")
 
 
-def test_create_sign_hold_with_the_reason_required_and_another_patient_refused(stack):
-    app, runtime = stack
-    _eligible(runtime, "p1")
-    client = _client(app, "p1", "cookie-1")
+def test_create_sign_hold_with_the_reason_required_and_another_patient_refused(stack, patients):
+    _app, runtime, _iss = stack
+    _eligible(runtime, patients["KL-1001"])
+    client = _client(stack, patients["KL-1001"], "cookie-1")
     token = _csrf(client.get("/ui/orders/new").data)
     created = client.post("/ui/orders", data=_order_form(token), headers=ORIGIN)
     assert created.status_code == 303
@@ -142,7 +142,7 @@ def test_create_sign_hold_with_the_reason_required_and_another_patient_refused(s
     again = client.post(f"{order_path}/sign", data={"csrf_token": token, "by": "Dr. Test"}, headers=ORIGIN)
     assert again.status_code == 409 and b"cannot change an order from" in again.data
 
-    other = _client(app, "p2", "cookie-3")
+    other = _client(stack, patients["KL-1002"], "cookie-3")
     assert other.get(order_path, headers={"Accept": "text/html"}).status_code == 403
     other_token = _csrf(other.get("/ui/orders/new").data)
     cancel = other.post(f"{order_path}/cancel", data={"csrf_token": other_token, "by": "x", "reason": "y"},

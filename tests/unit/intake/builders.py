@@ -55,9 +55,9 @@ def screen_answers(settings: IntakeSettings, **presence_by_key: Presence) -> lis
     return [ContraindicationAnswer(key, given.get(key, Presence.ABSENT)) for key in keys]
 
 
-def eligible_intake(settings: IntakeSettings | None = None) -> Intake:
+def eligible_intake(settings: IntakeSettings | None = None, patient_id: str = PATIENT_ID) -> Intake:
     settings = settings or IntakeSettings()
-    intake = start_intake(INTAKE_ID, PATIENT_ID, T0)
+    intake = start_intake(INTAKE_ID, patient_id, T0)
     intake = record_conditions(intake, [MDD_ACTIVE])
     intake = record_medications(intake, [MedicationEntry("Sertraline 50 MG Oral Tablet", "completed")])
     intake = record_trials(intake, [SERTRALINE_FAILED, VENLAFAXINE_FAILED])
