@@ -112,7 +112,7 @@ COMMON_CONFIG: dict[str, str] = {
 }
 
 # Variables the manifests set that the application code does not read yet; the report and the README list them.
-NOT_YET_READ = frozenset({"SMART_CLIENT_ID", "SMART_CLIENT_SECRET"})
+NOT_YET_READ: frozenset[str] = frozenset()
 # Read by the container's own tooling (deploy/docker), not by the application.
 CONTAINER_SETTINGS = frozenset({"WORKER_METRICS_PORT", "WEB_CONCURRENCY", "GUNICORN_THREADS"})
 

@@ -15,6 +15,7 @@ from deploy.render import files, layout
 from shared.config import load_settings
 from shared.events.kafka_clients import KafkaSettings
 from shared.runtime import ServiceSettings
+from shared.smart.settings import SmartSettings
 from tests.deploy import k8s
 from tests.deploy.support import Obj, run
 
@@ -201,6 +202,7 @@ class TestPolicies:
         objects = rendered[overlay]
         known = {field.name.upper() for field in dataclasses.fields(ServiceSettings)}
         known |= {f"KAFKA_{field.name.upper()}" for field in dataclasses.fields(KafkaSettings)}
+        known |= {f"SMART_{field.name.upper()}" for field in dataclasses.fields(SmartSettings)}
         known |= layout.NOT_YET_READ | layout.CONTAINER_SETTINGS
         for deployment, container in k8s.all_containers(objects, ("Deployment",)):
             variables = k8s.container_environment(objects, container)
