@@ -18,7 +18,7 @@ from services.intake.domain.contraindications import (
     Presence,
     contraindication_label,
 )
-from services.intake.domain.cssrs import ALWAYS_ASKED, GATED_BY, CssrsAnswer, CssrsItem, CssrsScreen, cssrs_risk
+from services.intake.domain.cssrs import CssrsItem, CssrsScreen, cssrs_risk
 from services.intake.domain.errors import IntakeInputError, IntakeStateError
 from services.intake.domain.medications import MedicationEntry, interacting_drug_flags
 from services.intake.domain.model import Intake, IntakeStatus, Reopening
@@ -28,6 +28,7 @@ from services.intake.domain.scales import MadrsRating, Phq9Response
 from services.intake.domain.settings import IntakeSettings
 from services.intake.domain.trials import AntidepressantTrial
 from services.intake.domain.vitals import READING_RANGE_SETTINGS, BaselineVitals, BloodPressure, VitalReading
+from shared.scales import ScaleError, checked_cssrs_answers
 
 
 def start_intake(
@@ -167,23 +168,11 @@ def checked_cssrs(
 ) -> CssrsScreen:
     """The validated screen with its risk level (also used by the QuestionnaireResponse reader)."""
     require_aware(answered_at, "cssrs.answered_at")
-    given: dict[CssrsItem, bool] = {}
-    for key, answer in answers.items():
-        item = _enum(CssrsItem, key, f"cssrs.{getattr(key, 'value', key)}")
-        if answer is None:
-            continue
-        if not isinstance(answer, bool):
-            raise IntakeInputError(f"cssrs.{item.value}", "answer must be yes (true) or no (false)")
-        given[item] = answer
-    for item in ALWAYS_ASKED:
-        if item not in given:
-            raise IntakeInputError(f"cssrs.{item.value}", "required item is missing")
-    for item, gate in GATED_BY.items():
-        if given[gate] and item not in given:
-            raise IntakeInputError(f"cssrs.{item.value}", f"required when {gate.value} is yes")
-        if not given[gate] and given.get(item):
-            raise IntakeInputError(f"cssrs.{item.value}", f"answered yes although {gate.value} is no")
-    ordered = tuple(CssrsAnswer(item, given[item]) for item in CssrsItem if item in given)
+    try:
+        ordered = checked_cssrs_answers(answers)
+    except ScaleError as error:
+        raise IntakeInputError(f"cssrs.{error.field}", error.message) from None
+    given = {answer.item: answer.answer for answer in ordered}
     risk = cssrs_risk(given, settings.cssrs_high_risk_items, settings.cssrs_moderate_risk_items)
     return CssrsScreen(ordered, answered_at, risk)
 

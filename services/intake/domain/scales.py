@@ -1,4 +1,6 @@
-"""PHQ-9 and MADRS: item answers as given; totals are always computed from the items, never entered."""
+"""PHQ-9 and MADRS as the intake records them: item answers as given; totals are always computed from the items,
+never entered. Checking and scoring live in shared/scales.py (one place for every service); this module keeps the
+intake's records and turns a ScaleError into an IntakeInputError under the scale's prefix (``phq9.items[8]``)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -8,12 +10,13 @@ from datetime import datetime
 from services.intake.domain.checks import require_aware
 from services.intake.domain.errors import IntakeInputError
 from shared.records import JsonRecord
+from shared.scales import DEFINITIONS, Scale, ScaleError, checked_items, suicidality_item_score, total_score
 
-PHQ9_ITEM_COUNT = 9
-PHQ9_ITEM_MAX = 3
-PHQ9_SUICIDALITY_ITEM = 9  # "thoughts that you would be better off dead or of hurting yourself"
-MADRS_ITEM_COUNT = 10
-MADRS_ITEM_MAX = 6
+PHQ9_ITEM_COUNT = DEFINITIONS[Scale.PHQ9].item_count
+PHQ9_ITEM_MAX = DEFINITIONS[Scale.PHQ9].item_max
+PHQ9_SUICIDALITY_ITEM = DEFINITIONS[Scale.PHQ9].suicidality_item  # "better off dead or of hurting yourself"
+MADRS_ITEM_COUNT = DEFINITIONS[Scale.MADRS].item_count
+MADRS_ITEM_MAX = DEFINITIONS[Scale.MADRS].item_max
 
 
 @dataclass(frozen=True)
@@ -23,18 +26,18 @@ class Phq9Response(JsonRecord):
 
     @property
     def total_score(self) -> int:
-        return sum(self.item_scores)
+        return total_score(Scale.PHQ9, self.item_scores)
 
     @property
     def suicidality_flag(self) -> bool:
         """Item 9 above 0: any thoughts of being better off dead or of self-harm."""
-        return self.item_scores[PHQ9_SUICIDALITY_ITEM - 1] > 0
+        return (suicidality_item_score(Scale.PHQ9, self.item_scores) or 0) > 0
 
     @classmethod
     def checked(cls, item_scores: Sequence[int | None], answered_at: datetime) -> Phq9Response:
         """Validated response; IntakeInputError names the first missing or out-of-range item
         (``phq9.items[8]`` for item 9)."""
-        scores = _checked_items("phq9", item_scores, PHQ9_ITEM_COUNT, PHQ9_ITEM_MAX)
+        scores = _checked_items("phq9", Scale.PHQ9, item_scores)
         return cls(scores, require_aware(answered_at, "phq9.answered_at"))
 
 
@@ -46,31 +49,18 @@ class MadrsRating(JsonRecord):
 
     @property
     def total_score(self) -> int:
-        return sum(self.item_scores)
+        return total_score(Scale.MADRS, self.item_scores)
 
     @classmethod
     def checked(
         cls, item_scores: Sequence[int | None], rated_at: datetime, rated_by: str | None = None
     ) -> MadrsRating:
-        scores = _checked_items("madrs", item_scores, MADRS_ITEM_COUNT, MADRS_ITEM_MAX)
+        scores = _checked_items("madrs", Scale.MADRS, item_scores)
         return cls(scores, require_aware(rated_at, "madrs.rated_at"), rated_by)
 
 
-def _checked_items(scale: str, item_scores: Sequence[int | None], count: int, item_max: int) -> tuple[int, ...]:
-    """Paths index the list from 0 like JSON (``phq9.items[8]`` is item 9); messages name the item number."""
-    if isinstance(item_scores, (str, bytes)) or not isinstance(item_scores, Sequence):
-        raise IntakeInputError(f"{scale}.items", f"expected a list of {count} item scores")
-    if len(item_scores) > count:
-        raise IntakeInputError(f"{scale}.items", f"expected {count} items, got {len(item_scores)}")
-    scores = []
-    for number in range(1, count + 1):
-        score = item_scores[number - 1] if number <= len(item_scores) else None
-        field = f"{scale}.items[{number - 1}]"
-        if score is None:
-            raise IntakeInputError(field, f"item {number} is required and missing")
-        if isinstance(score, bool) or not isinstance(score, int):
-            raise IntakeInputError(field, f"item {number} needs an integer score")
-        if not 0 <= score <= item_max:
-            raise IntakeInputError(field, f"item {number} score {score} is outside 0-{item_max}")
-        scores.append(score)
-    return tuple(scores)
+def _checked_items(prefix: str, scale: Scale, item_scores: Sequence[int | None]) -> tuple[int, ...]:
+    try:
+        return checked_items(scale, item_scores)
+    except ScaleError as error:
+        raise IntakeInputError(f"{prefix}.{error.field}", error.message) from None

@@ -17,7 +17,7 @@ from services.intake.domain.contraindications import (
     DEFAULT_RELATIVE_CONTRAINDICATIONS,
     ContraindicationClass,
 )
-from services.intake.domain.cssrs import DEFAULT_CSSRS_HIGH_RISK_ITEMS, DEFAULT_CSSRS_MODERATE_RISK_ITEMS, CssrsItem
+from services.intake.domain.cssrs import DEFAULT_CSSRS_HIGH_RISK_ITEMS, DEFAULT_CSSRS_MODERATE_RISK_ITEMS
 from services.intake.domain.decision import EligibilityOutcome
 from services.intake.domain.medications import (
     DEFAULT_ANTIDEPRESSANT_TERMS,
@@ -26,6 +26,7 @@ from services.intake.domain.medications import (
     parse_class_terms,
 )
 from shared.fhir.codes import MAJOR_DEPRESSIVE_DISORDER
+from shared.scales import validate_cssrs_risk_items
 
 _KEY = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
@@ -117,14 +118,7 @@ class IntakeSettings:
             raise ValueError(f"contraindication keys listed twice (or in both classes): {duplicated}")
 
     def _validate_cssrs(self) -> None:
-        known = {item.value for item in CssrsItem}
-        for name in ("cssrs_high_risk_items", "cssrs_moderate_risk_items"):
-            unknown = set(getattr(self, name)) - known
-            if unknown:
-                raise ValueError(f"{name} has unknown items {sorted(unknown)}; known: {', '.join(sorted(known))}")
-        both = set(self.cssrs_high_risk_items) & set(self.cssrs_moderate_risk_items)
-        if both:
-            raise ValueError(f"C-SSRS items both high and moderate risk: {sorted(both)}")
+        validate_cssrs_risk_items(self.cssrs_high_risk_items, self.cssrs_moderate_risk_items)
         if self.cssrs_high_risk_outcome is EligibilityOutcome.ELIGIBLE:
             raise ValueError("cssrs_high_risk_outcome must be needs-review or not-eligible")
 

@@ -1,0 +1,82 @@
+"""The summary's score chart as an SVG string (pure; the clinician page embeds it): one scale's scores over time
+with the remission threshold (dashed) and the level at which the drop from baseline is a response (dotted), and a
+tick per infusion on the time axis. Accessible: ``role="img"`` with a title and a description that says the same
+in words, so the chart is never the only place a number appears."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from html import escape
+
+from services.orders.course.domain.summary import InfusionLine, ScoreSeries
+from shared.scales import DEFINITIONS
+
+_MARGIN_LEFT, _MARGIN_RIGHT, _MARGIN_TOP, _MARGIN_BOTTOM = 40, 16, 16, 36
+
+
+def score_chart_svg(series: ScoreSeries, infusions: Sequence[InfusionLine], width: int = 640,
+                    height: int = 240) -> str:
+    name = DEFINITIONS[series.scale].name
+    times = [p.measured_at for p in series.points] + [i.given_at for i in infusions]
+    description = _description(series, name)
+    title = f"{name} over the course"
+    head = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
+            f'height="{height}" role="img" aria-labelledby="chart-title chart-desc" class="score-chart">'
+            f'<title id="chart-title">{escape(title)}</title><desc id="chart-desc">{escape(description)}</desc>')
+    if not times:
+        return head + f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle">No {escape(name)} yet</text></svg>'
+    start, end = min(times), max(times)
+    span = max((end - start).total_seconds(), 1.0)
+    plot_w = width - _MARGIN_LEFT - _MARGIN_RIGHT
+    plot_h = height - _MARGIN_TOP - _MARGIN_BOTTOM
+
+    def x(moment: datetime) -> float:
+        return round(_MARGIN_LEFT + plot_w * (moment - start).total_seconds() / span, 1)
+
+    def y(score: float) -> float:
+        return round(_MARGIN_TOP + plot_h * (1 - score / series.scale_max), 1)
+
+    parts = [head,
+             f'<line x1="{_MARGIN_LEFT}" y1="{y(0)}" x2="{width - _MARGIN_RIGHT}" y2="{y(0)}" stroke="currentColor"/>',
+             f'<line x1="{_MARGIN_LEFT}" y1="{y(0)}" x2="{_MARGIN_LEFT}" y2="{y(series.scale_max)}" '
+             f'stroke="currentColor"/>']
+    for value in (0, series.scale_max // 2, series.scale_max):
+        parts.append(f'<text x="{_MARGIN_LEFT - 6}" y="{y(value) + 4}" text-anchor="end" font-size="11">{value}</text>')
+    if series.remission_rule is not None:
+        level = y(series.remission_rule.threshold)
+        parts.append(f'<line x1="{_MARGIN_LEFT}" y1="{level}" x2="{width - _MARGIN_RIGHT}" y2="{level}" '
+                     f'stroke="currentColor" stroke-dasharray="6 4" class="remission"/>')
+        parts.append(f'<text x="{width - _MARGIN_RIGHT}" y="{level - 4}" text-anchor="end" font-size="11">'
+                     f'remission {escape(series.remission_rule.text)}</text>')
+    if series.response_level is not None:
+        level = y(series.response_level)
+        parts.append(f'<line x1="{_MARGIN_LEFT}" y1="{level}" x2="{width - _MARGIN_RIGHT}" y2="{level}" '
+                     f'stroke="currentColor" stroke-dasharray="2 3" class="response"/>')
+        parts.append(f'<text x="{width - _MARGIN_RIGHT}" y="{level - 4}" text-anchor="end" font-size="11">'
+                     f'response ≤ {series.response_level:g}</text>')
+    for infusion in infusions:
+        tick = x(infusion.given_at)
+        parts.append(f'<line x1="{tick}" y1="{y(0)}" x2="{tick}" y2="{y(0) + 6}" stroke="currentColor" '
+                     f'class="infusion"/><text x="{tick}" y="{y(0) + 18}" text-anchor="middle" font-size="10">'
+                     f'{infusion.number}</text>')
+    if series.points:
+        path = " ".join(f"{x(p.measured_at)},{y(p.total)}" for p in series.points)
+        parts.append(f'<polyline points="{path}" fill="none" stroke="currentColor" stroke-width="2"/>')
+        for point in series.points:
+            parts.append(f'<circle cx="{x(point.measured_at)}" cy="{y(point.total)}" r="3.5" fill="currentColor">'
+                         f'<title>{escape(f"{point.measured_at.date().isoformat()}: {point.total}")}</title></circle>')
+    parts.append(f'<text x="{_MARGIN_LEFT + plot_w / 2}" y="{height - 4}" text-anchor="middle" font-size="11">'
+                 'infusions (numbered) and scores over time</text></svg>')
+    return "".join(parts)
+
+
+def _description(series: ScoreSeries, name: str) -> str:
+    if not series.points:
+        return f"No {name} scores recorded."
+    values = ", ".join(f"{p.measured_at.date().isoformat()} {p.total}" for p in series.points)
+    text = f"{name} scores: {values}."
+    if series.remission_rule is not None:
+        text += f" Remission is {series.remission_rule.text}."
+    if series.response_level is not None:
+        text += f" A score of {series.response_level:g} or less is a response."
+    return text

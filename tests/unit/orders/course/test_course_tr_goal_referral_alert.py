@@ -1,0 +1,181 @@
+"""Goal, ServiceRequest (referral) and DetectedIssue (suicidality alert): shapes and round trips; and every resource
+the course sends carries a Ketalink identifier and validates."""
+import copy
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from services.orders.course.domain.course import acknowledge_alert, record_cssrs, record_score
+from services.orders.course.domain.goals import GoalStatus, OutcomeGoal
+from services.orders.course.domain.measurements import ScoreContext, ScoreSource, cssrs_screening
+from services.orders.course.domain.outcomes import GoalAchievement
+from services.orders.course.domain.psychotherapy import refer
+from services.orders.course.domain.rules import Comparison, RemissionRule
+from services.orders.course.domain.suicidality import AlertLevel, AlertSource
+from services.orders.course.domain.therapy import ReferralStatus, TherapyKind
+from services.orders.course.translators.care_plan_course_out import care_plan_from_course
+from services.orders.course.translators.detected_issue_suicidality_in import alert_from_detected_issue
+from services.orders.course.translators.detected_issue_suicidality_out import detected_issue_from_alert
+from services.orders.course.translators.goal_in import goal_from_resource
+from services.orders.course.translators.goal_out import goal_resource
+from services.orders.course.translators.observation_score_out import observation_from_cssrs, observation_from_score
+from services.orders.course.translators.questionnaire_response_out import (
+    questionnaire_response_from_cssrs,
+    questionnaire_response_from_score,
+)
+from services.orders.course.translators.service_request_referral_in import referral_from_service_request
+from services.orders.course.translators.service_request_referral_out import service_request_from_referral
+from services.orders.translators.errors import FhirMappingError
+from shared.fhir.codes import IDENTIFIER_BASE
+from shared.fhir.validate import validate_resource
+from shared.scales import Scale
+
+from tests.unit.orders.course.builders import CLINICIAN, COURSE, PATIENT, START, new_course, phq9, protocol, settings
+
+AT = datetime(2026, 11, 26, 8, 30, tzinfo=timezone.utc)
+
+
+class TestGoal:
+    def test_phq9_below_5_with_its_due_date(self):
+        goal = new_course().goals[0]
+        resource = goal_resource(goal, PATIENT, GoalAchievement.IMPROVING)
+        assert resource["lifecycleStatus"] == "active"
+        assert resource["achievementStatus"]["coding"][0] == {
+            "system": "http://terminology.hl7.org/CodeSystem/goal-achievement", "code": "improving",
+            "display": "Improving"}
+        assert resource["description"] == {"text": "Remission: PHQ-9 < 5 by 2026-12-18"}
+        target = resource["target"][0]
+        assert target["measure"]["coding"][0]["code"] == "44261-6"
+        assert (target["detailQuantity"]["comparator"], target["detailQuantity"]["value"]) == ("<", 5.0)
+        assert target["dueDate"] == "2026-12-18"
+        received = goal_from_resource(resource)
+        assert (received.patient_id, received.goal, received.achievement) == (PATIENT, goal,
+                                                                              GoalAchievement.IMPROVING)
+
+    def test_madrs_at_most_12_round_trips_with_its_comparator(self):
+        goal = OutcomeGoal("g-2", RemissionRule(Scale.MADRS, Comparison.AT_MOST, 12.0), date(2026, 11, 20),
+                           date(2026, 12, 18), GoalStatus.COMPLETED)
+        resource = goal_resource(goal, PATIENT)
+        assert resource["target"][0]["detailQuantity"]["comparator"] == "<=" and "achievementStatus" not in resource
+        assert resource["lifecycleStatus"] == "completed"
+        assert goal_from_resource(resource).goal == goal
+
+    @pytest.mark.parametrize("change, field", [
+        (lambda r: r["target"][0]["detailQuantity"].update(comparator=">="),
+         "Goal.target[0].detailQuantity.comparator"),
+        (lambda r: r.update(lifecycleStatus="proposed"), "Goal.lifecycleStatus"),
+        (lambda r: r["target"][0].update(measure={"text": "mood"}), "Goal.target[0].measure"),
+        (lambda r: r["target"][0].pop("dueDate"), "Goal.target[0].dueDate"),
+    ])
+    def test_what_cannot_be_read(self, change, field):
+        resource = copy.deepcopy(goal_resource(new_course().goals[0], PATIENT))
+        change(resource)
+        with pytest.raises(FhirMappingError) as error:
+            goal_from_resource(resource)
+        assert error.value.field == field
+
+
+class TestReferral:
+    def referral(self, **kwargs):
+        course = refer(new_course(), "ref-1", TherapyKind.INTEGRATION, CLINICIAN, AT, "integration after infusions",
+                       **kwargs)
+        return course.referrals[0]
+
+    def test_shape_and_round_trip(self):
+        referral = self.referral(performer="Sam Therapist, LCSW", sessions_requested=6)
+        resource = service_request_from_referral(referral, PATIENT, COURSE)
+        assert (resource["status"], resource["intent"], resource["code"]["coding"][0]["code"]) == (
+            "active", "order", "integration-referral")
+        assert resource["basedOn"][0]["identifier"]["value"] == COURSE
+        assert resource["requester"] == {"display": CLINICIAN}
+        assert resource["performer"] == [{"display": "Sam Therapist, LCSW"}]
+        assert resource["quantityQuantity"] == {"value": 6}
+        received = referral_from_service_request(resource)
+        assert (received.patient_id, received.course_id, received.referral) == (PATIENT, COURSE, referral)
+
+    def test_minimal_referral_and_status_from_the_ehr(self):
+        referral = self.referral()
+        resource = service_request_from_referral(referral, PATIENT, COURSE)
+        assert "performer" not in resource and "quantityQuantity" not in resource
+        resource["status"] = "completed"
+        assert referral_from_service_request(resource).referral.status is ReferralStatus.COMPLETED
+        resource["status"] = "draft"
+        with pytest.raises(FhirMappingError) as error:
+            referral_from_service_request(resource)
+        assert error.value.field == "ServiceRequest.status"
+
+    def test_the_course_is_required(self):
+        resource = service_request_from_referral(self.referral(), PATIENT, COURSE)
+        del resource["basedOn"]
+        with pytest.raises(FhirMappingError) as error:
+            referral_from_service_request(resource)
+        assert error.value.field == "ServiceRequest.basedOn"
+
+
+class TestSuicidalityAlert:
+    def alerted(self):
+        answers = {"wish-to-be-dead": True, "suicidal-thoughts": True, "ideation-with-method": True,
+                   "ideation-with-intent": True, "ideation-with-plan-and-intent": False,
+                   "suicidal-behaviour-lifetime": False}
+        screening = cssrs_screening("c-1", answers, AT, ScoreSource.PATIENT_LINK, ScoreContext.FOLLOW_UP, settings())
+        return record_cssrs(new_course(), screening, settings())
+
+    def test_an_open_alert(self):
+        alert = self.alerted().alerts[0]
+        resource = detected_issue_from_alert(alert, PATIENT, COURSE)
+        assert (resource["status"], resource["severity"]) == ("final", "high")
+        assert resource["code"]["coding"][0]["code"] == "suicidality-risk"
+        assert resource["evidence"][0]["code"][0]["coding"][0]["code"] == "93374-7"
+        assert resource["evidence"][0]["detail"][0]["identifier"]["value"] == "c-1"
+        assert resource["implicated"][0]["identifier"]["value"] == COURSE
+        assert resource["identifiedDateTime"] == "2026-11-26T08:30:00+00:00" and "mitigation" not in resource
+        received = alert_from_detected_issue(resource)
+        assert (received.patient_id, received.course_id, received.alert) == (PATIENT, COURSE, alert)
+
+    def test_an_acknowledged_alert_carries_the_action(self):
+        course = acknowledge_alert(self.alerted(), "c-1-cssrs", CLINICIAN, AT + timedelta(minutes=15),
+                                   "called the patient; safety plan reviewed")
+        resource = detected_issue_from_alert(course.alerts[0], PATIENT, COURSE)
+        assert resource["mitigation"] == [{
+            "action": {"coding": [{"system": "https://ketalink.example.org/fhir/CodeSystem/ketalink",
+                                   "code": "prescriber-reviewed", "display": "Reviewed by the prescriber"}],
+                       "text": "called the patient; safety plan reviewed"},
+            "date": "2026-11-26T08:45:00+00:00", "author": {"display": CLINICIAN}}]
+        assert alert_from_detected_issue(resource).alert == course.alerts[0]
+
+    def test_a_phq9_item9_alert_names_the_item_as_evidence(self):
+        course = record_score(new_course(), phq9("p-1", 12, AT, item9=1), settings(), protocol())
+        alert = course.alerts[0]
+        resource = detected_issue_from_alert(alert, PATIENT, COURSE)
+        assert resource["evidence"][0]["code"][0]["coding"][0]["code"] == "44260-8"
+        received = alert_from_detected_issue(resource).alert
+        assert (received.source, received.level) == (AlertSource.PHQ9_ITEM9, AlertLevel.MODERATE)
+
+    def test_an_acknowledgement_without_its_action_is_refused(self):
+        course = acknowledge_alert(self.alerted(), "c-1-cssrs", CLINICIAN, AT, "called")
+        resource = detected_issue_from_alert(course.alerts[0], PATIENT, COURSE)
+        del resource["mitigation"][0]["action"]["text"]
+        with pytest.raises(FhirMappingError) as error:
+            alert_from_detected_issue(resource)
+        assert error.value.field == "DetectedIssue.mitigation[0]"
+
+
+def test_every_resource_the_course_sends_validates_and_carries_a_ketalink_identifier():
+    course = TestSuicidalityAlert().alerted()
+    course = record_score(course, phq9("p-1", 12, START, ScoreContext.BASELINE), settings(), protocol())
+    course = refer(course, "ref-1", TherapyKind.PSYCHOTHERAPY, CLINICIAN, AT, "CBT")
+    score, screening = course.scores[0], course.cssrs_screens[0]
+    resources = [
+        questionnaire_response_from_score(score, PATIENT, COURSE),
+        questionnaire_response_from_cssrs(screening, PATIENT, COURSE),
+        observation_from_score(score, PATIENT, COURSE),
+        observation_from_cssrs(screening, PATIENT, COURSE),
+        goal_resource(course.goals[0], PATIENT),
+        care_plan_from_course(course),
+        service_request_from_referral(course.referrals[0], PATIENT, COURSE),
+        detected_issue_from_alert(course.alerts[0], PATIENT, COURSE),
+    ]
+    for resource in resources:
+        assert validate_resource(resource) is resource
+        identifiers = resource["identifier"] if isinstance(resource["identifier"], list) else [resource["identifier"]]
+        assert identifiers[0]["system"].startswith(f"{IDENTIFIER_BASE}/course"), resource["resourceType"]
