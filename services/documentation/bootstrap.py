@@ -14,7 +14,7 @@ from services.documentation.domain.settings import SessionSettings
 from services.documentation.ehr_weights import EhrWeights
 from services.documentation.handlers import DocumentationService
 from services.documentation.translators import message_out
-from services.documentation.ui import PUBLIC_ENDPOINTS, UI_TITLE, UiSettings, create_ui
+from services.documentation.ui import UI_TITLE, UiSettings, create_ui
 from shared.config import SettingsError, load_settings
 from shared.events.consumer import ANY_EVENT, Handlers
 from shared.runtime import ServiceRuntime
@@ -53,7 +53,7 @@ def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
     create_api(service, runtime.engine).install(app)
     install_ui(app, UI_TITLE)
     app.register_blueprint(create_ui(service, ui_settings))
-    install_smart(app, runtime, public_endpoints=PUBLIC_ENDPOINTS)  # every API call and page needs a token
+    install_smart(app, runtime)  # every API call and page needs a token; probes and static files stay open
     return app, message_handlers(service), {ANY_EVENT: service.on_ehr_response}
 
 

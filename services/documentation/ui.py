@@ -5,19 +5,17 @@ the administration record, discharge and the procedure note.
 Server-rendered (Flask templates extending the shared ``ui/base.html``); every post becomes the same request model
 the JSON API takes and goes to the same service-layer function (``handlers.DocumentationService``), so the rules and
 their messages are the API's. The pages work on the patient in the SMART context only: a session or note of
-another patient is refused. Posts carry a per-session CSRF token and must come from this app's own pages."""
+another patient is refused. Posts carry a per-session CSRF token and must come from this app's own pages (the UI
+kit's guard, ``shared.ui.forms``)."""
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from services.documentation import request_models as rm
 from services.documentation.domain.adverse_events import AdverseEventKind, AdverseEventOutcome, Severity
@@ -27,15 +25,17 @@ from services.documentation.domain.discharge import ALDRETE_ITEM_MAX_SCORE, ALDR
 from services.documentation.domain.flowsheet import AlertActionKind
 from services.documentation.domain.pre_check import PregnancyCheck
 from services.documentation.handlers import DocumentationService, new_id
-from services.documentation.ui_ehr import ClinicianNames, patient_banner
+from services.documentation.ui_ehr import latest_eligibility
 from services.documentation.ui_forms import Form, FormInvalid, command, outcome_as_form_errors
 from shared.db import RecordNotFound
-from shared.smart import SmartAuthError, SmartContext, current_context, requires
+from shared.smart import SmartAuthError, requires
+from shared.ui import (
+    check_same_patient, clinician_name, ehr_as_clinician, fhir_user_reference, guard_form_posts, in_launch_context,
+    launch_context, patient_banner,
+)
 
 UI_TITLE = "Infusion documentation"
-PUBLIC_ENDPOINTS = ("ui_kit.static", "documentation_ui.static")  # stylesheets: no patient data, open to all
-CSRF_FIELD = "csrf_token"
-_CSRF_PURPOSE = b"ketalink-documentation-ui-form"
+NOT_RECORDED = "Not recorded"  # the error summary's heading when the refusal is not about the fields (not 400)
 
 # What a page says after a step (``?notice=<key>``): a fixed list, so nothing from the URL is echoed.
 NOTICES = {
@@ -102,20 +102,14 @@ class UiSettings:
         return ZoneInfo(self.clinic_timezone)
 
 
-def _patient_in_context(_view_args: dict[str, Any]) -> str | None:
-    """The pages work on the patient the EHR launched them for; records are checked against it in the view."""
-    context = current_context()
-    return context.patient if context else None
-
-
-IN_CONTEXT = {"patient": _patient_in_context}
+IN_CONTEXT = {"patient": in_launch_context}  # records are checked against the launch's patient in the view
 
 
 def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
     ui = Blueprint("documentation_ui", __name__, template_folder="templates", static_folder="static",
                    static_url_path="/ui/documentation-static")
     zone = settings.zone
-    names = ClinicianNames()
+    guard_form_posts(ui)
 
     # --- formatting ----------------------------------------------------------------------------------------------
     def clinic_time(value: Any, pattern: str = "%Y-%m-%d %H:%M") -> str:
@@ -132,61 +126,47 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
                 "clinic_zone": settings.clinic_timezone, "pre_check_outcomes": PRE_CHECK_OUTCOMES}
 
     # --- context, guards, rendering ------------------------------------------------------------------------------
-    def context() -> SmartContext:
-        found = current_context()
-        if found is None:
-            raise SmartAuthError(401, "Open this app from the patient's chart in the EHR.", page="launch-required",
-                                 title="Launch from the EHR")
-        return found
-
-    def patient_id() -> str:
-        patient = context().patient
-        if not patient:
+    def own(record: dict[str, Any], what: str) -> dict[str, Any]:
+        """The session or note, if it is the launch's patient's."""
+        if not launch_context().patient:
             raise SmartAuthError(403, "No patient is open. Open the app from the patient's chart in the EHR.",
                                  title="No patient in context")
-        return patient
+        check_same_patient(record["patient_id"], what)
+        return record
 
     def own_session(session_id: str) -> dict[str, Any]:
-        view = service.session(session_id)
-        _same_patient(view["patient_id"], patient_id(), "session")
-        return view
+        return own(service.session(session_id), "session")
 
     def own_note(note_id: str) -> dict[str, Any]:
-        note = service.note(note_id)
-        _same_patient(note["patient_id"], patient_id(), "note")
-        return note
+        return own(service.note(note_id), "note")
 
     def clinician() -> str:
-        name = names.name(context())
-        if not name:
+        """Who charts: the launch's fhirUser by name (by reference when the EHR cannot give the name)."""
+        context = launch_context()
+        if not context.fhir_user:
             raise SmartAuthError(403, "The EHR did not say who is signed in (no fhirUser in the launch), so nothing "
                                       "can be charted under your name. Open the app again from the EHR.",
                                  title="Who is charting?")
-        return name
+        return clinician_name(context) or fhir_user_reference(context.fhir_user)
 
-    def checked_form() -> Form:
-        """The posted form, after the CSRF checks: it must come from a page of this app (``Origin``, or
-        ``Referer``, with this host and port: the EHR on another port of the same host is the same site for the
-        SameSite cookie, not the same origin) and, for a browser session, carry the session's form token."""
-        source = request.headers.get("Origin") or request.headers.get("Referer")
-        if not source or urlsplit(source).netloc != request.host:
-            raise _form_refused()
-        if context().source == "session" and not hmac.compare_digest(request.form.get(CSRF_FIELD, ""),
-                                                                     csrf_token()):
-            raise _form_refused()
+    def posted_form() -> Form:
+        """The posted form (it passed the form guard before the view ran)."""
         return Form(request.form, zone)
 
     def page(template: str, status: int = 200, *, errors: list[tuple[str, str]] | None = None,
              form_name: str = "", values: Any = None, **variables: Any) -> tuple[str, int]:
-        ctx = context()
-        banner = patient_banner(ctx, ctx.patient) if ctx.patient else None
+        context = launch_context()
+        banner = None
+        if context.patient:
+            eligibility = latest_eligibility(ehr_as_clinician(context), context.patient)
+            banner = patient_banner(context, context.patient, eligibility=eligibility)
         errors = errors or []
         notice = NOTICES.get(request.args.get("notice", "")) if request.method == "GET" else None
         html = render_template(
-            template, banner=banner, banner_missing=bool(ctx.patient) and banner is None, errors=errors,
+            template, banner=banner, errors=errors, error_heading=None if status == 400 else NOT_RECORDED,
             field_errors={field: message for field, message in errors if field}, form_name=form_name,
-            values=values if values is not None else {}, notice=notice, csrf_token=csrf_token(),
-            patient_in_context=ctx.patient, **variables)
+            values=values if values is not None else {}, notice=notice, patient_in_context=context.patient,
+            **variables)
         return html, status
 
     def done(endpoint: str, notice: str, anchor: str | None = None, **args: Any) -> Response:
@@ -200,7 +180,7 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
     @ui.get("/")
     @requires("Encounter", "s", **IN_CONTEXT)
     def home():  # type: ignore[no-untyped-def]
-        patient = context().patient
+        patient = launch_context().patient
         sessions = service.sessions_for_patient(patient) if patient else []
         return page("documentation/home.html", sessions=sessions)
 
@@ -225,7 +205,7 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
         """One step posted from the flowsheet: run it, then back to the flowsheet (or the flowsheet again with
         the errors next to the fields of the form that was sent)."""
         own_session(session_id)
-        form = checked_form()
+        form = posted_form()
         try:
             with outcome_as_form_errors(form_name):
                 result = run(form, clinician())
@@ -315,7 +295,7 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
     @requires("Observation", "c", **IN_CONTEXT)
     def pre_check(session_id: str):  # type: ignore[no-untyped-def]
         own_session(session_id)
-        form = checked_form()
+        form = posted_form()
         try:
             with outcome_as_form_errors():
                 answers = form.yes_no([f"confirmations.{name}" for name, _question in CONFIRMATIONS])
@@ -348,7 +328,7 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
     @requires("Observation", "c", **IN_CONTEXT)
     def record_cadss(session_id: str):  # type: ignore[no-untyped-def]
         own_session(session_id)
-        form = checked_form()
+        form = posted_form()
         chosen = form.text("form")
         try:
             with outcome_as_form_errors():
@@ -386,7 +366,7 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
     @requires("AdverseEvent", "cu", **IN_CONTEXT)
     def record_adverse_event(session_id: str):  # type: ignore[no-untyped-def]
         own_session(session_id)
-        form = checked_form()
+        form = posted_form()
         try:
             with outcome_as_form_errors():
                 service.record_adverse_event(session_id, command(rm.RecordAdverseEvent, {
@@ -418,7 +398,7 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
     @requires("MedicationAdministration", "cu", **IN_CONTEXT)
     def record_administration(session_id: str):  # type: ignore[no-untyped-def]
         own_session(session_id)
-        form = checked_form()
+        form = posted_form()
         try:
             with outcome_as_form_errors():
                 service.record_administration(session_id, command(rm.RecordAdministration,
@@ -445,7 +425,7 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
     @requires("Procedure", "u", **IN_CONTEXT)
     def discharge(session_id: str):  # type: ignore[no-untyped-def]
         own_session(session_id)
-        form = checked_form()
+        form = posted_form()
         try:
             with outcome_as_form_errors():
                 answers = form.yes_no(["mental_status_at_baseline", "escort_present"])
@@ -481,7 +461,7 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
     @requires("DocumentReference", "c", **IN_CONTEXT)
     def draft_note(session_id: str):  # type: ignore[no-untyped-def]
         own_session(session_id)
-        form = checked_form()
+        form = posted_form()
         try:
             with outcome_as_form_errors():
                 service.draft_note(session_id, command(rm.DraftNote, {"by": clinician(), "at": form.time("at")}))
@@ -494,7 +474,7 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
     def save_or_sign_note(note_id: str):  # type: ignore[no-untyped-def]
         """The draft's text is saved (when changed) and, with the sign button, signed as shown."""
         current = own_note(note_id)
-        form = checked_form()
+        form = posted_form()
         text = form.multiline("text")
         signing = form.text("action") == "sign"
         try:
@@ -511,7 +491,7 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
     @requires("DocumentReference", "c", **IN_CONTEXT)
     def amend_note(note_id: str):  # type: ignore[no-untyped-def]
         current = own_note(note_id)
-        form = checked_form()
+        form = posted_form()
         try:
             with outcome_as_form_errors():
                 service.amend_note(note_id, command(rm.AmendNote, {"by": clinician(), "at": form.time("at"),
@@ -521,26 +501,6 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
         return done(".note", "note-amended", "note", session_id=current["session_id"])
 
     return ui
-
-
-# --- CSRF --------------------------------------------------------------------------------------------------------
-def csrf_token() -> str:
-    """The form token of this browser's SMART session: an HMAC of the session cookie (HttpOnly, so another site
-    can neither read it nor compute the token); empty without a cookie (bearer calls carry no ambient credentials)."""
-    smart = current_app.extensions.get("smart")
-    cookie = request.cookies.get(smart.cookie_name, "") if smart else ""
-    return hmac.new(cookie.encode(), _CSRF_PURPOSE, hashlib.sha256).hexdigest() if cookie else ""
-
-
-def _form_refused() -> SmartAuthError:
-    return SmartAuthError(403, "This form was not sent from this app's own page, so it was refused. Reload the page "
-                               "and send it again.", title="Form refused", page="csrf")
-
-
-def _same_patient(record_patient: str, context_patient: str, what: str) -> None:
-    if record_patient != context_patient:
-        raise SmartAuthError(403, f"This {what} belongs to another patient than the one open in the EHR. Open that "
-                                  "patient's chart to see it.", title="Another patient's record")
 
 
 # --- what the templates show ------------------------------------------------------------------------------------

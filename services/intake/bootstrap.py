@@ -19,16 +19,13 @@ from shared.runtime import ServiceRuntime
 from shared.smart import install_smart
 from shared.ui import install_ui
 
-# Stylesheets are served without a session (the pages that link them are not).
-OPEN_STATIC_ENDPOINTS = ("ui_kit.static", "intake_ui.static")
-
 
 def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
     service = IntakeService(runtime, clinic_settings(), EhrReader(runtime.ehr))
     app = create_app(service, runtime.engine, {"database": runtime.check_database})
     app.register_blueprint(create_ui(service))
     install_ui(app, "Intake")
-    install_smart(app, runtime, public_endpoints=OPEN_STATIC_ENDPOINTS)
+    install_smart(app, runtime)
     return app, service.handlers(), service.response_handlers()
 
 

@@ -9,7 +9,7 @@
 
 Views call the same service-layer functions as the API, for the patient of the launch only (an intake of another
 patient is refused). A refused form is shown again as typed, with the domain's message next to the field and in
-the error summary; nothing is saved. Every post is checked against cross-site forgery (``ui_support``).
+the error summary; nothing is saved. Every post is checked against cross-site forgery (``shared.ui.forms``).
 """
 from __future__ import annotations
 
@@ -50,16 +50,11 @@ from services.intake.ui_forms import (
     trials_from_form,
     vitals_from_form,
 )
-from services.intake.ui_support import (
-    FORM_TOKEN_FIELD,
-    check_form_post,
-    clinician_context,
-    clinician_name,
-    form_token,
-    patient_banner,
-)
 from shared.db import StaleRecordError
-from shared.smart import SmartAuthError, current_context, requires
+from shared.smart import SmartAuthError, SmartContext, requires
+from shared.ui import (
+    check_same_patient, clinician_name, guard_form_posts, in_launch_context, launch_context, patient_banner,
+)
 
 PART_TITLES = {
     "trials": "Prior antidepressant trials", "contraindications": "Contraindication screen",
@@ -70,6 +65,8 @@ PART_TITLES = {
 EFFECT_LABELS = {ReasonEffect.INFO: "Information", ReasonEffect.REVIEW: "Needs review",
                  ReasonEffect.BLOCK: "Not eligible"}
 NOT_DECIDED = "not-decided"
+NOT_SAVED = "Not saved: please correct the following"
+ERROR_HEADINGS = {400: NOT_SAVED, 409: "Not saved"}  # 409: the intake's state refused it, not a field
 
 PartRecorder = Callable[[IntakeService, str, Any, str, datetime], IntakeView]
 
@@ -78,26 +75,22 @@ def create_ui(service: IntakeService) -> Blueprint:
     ui = Blueprint("intake_ui", __name__, template_folder="templates", static_folder="static",
                    static_url_path="/ui/intake-static")
     of_intake = intake_patient(service)
-
-    def patient_in_context(_view_args: dict[str, Any]) -> str | None:
-        context = current_context()
-        return context.patient if context else None
+    guard_form_posts(ui)
 
     # --- pages ------------------------------------------------------------------------------------------------
     @ui.get("/")
-    @requires(INTAKE_RECORD, "s", patient=patient_in_context)
+    @requires(INTAKE_RECORD, "s", patient=in_launch_context)
     def home():  # type: ignore[no-untyped-def]
         return _home(service)
 
     @ui.post("/ui/intakes")
-    @requires(INTAKE_RECORD, "c", patient=patient_in_context)
+    @requires(INTAKE_RECORD, "c", patient=in_launch_context)
     def start_intake():  # type: ignore[no-untyped-def]
-        check_form_post()
-        context = clinician_context()
+        context = launch_context()
         if not context.patient:
             return _home(service)
         try:
-            view, _created = service.start(context.patient, clinician_name(context))
+            view, _created = service.start(context.patient, _recorded_by(context))
         except (EhrNotFound, EhrDataError) as error:
             return _home(service, errors=[("", f"The EHR record cannot start an intake: {error}")], status=422)
         except (EhrUnavailable, EhrRefused):
@@ -164,11 +157,6 @@ def create_ui(service: IntakeService) -> Blueprint:
         return _post(service, intake_id, "reopen", record, on_refusal=_render_decision,
                      then=lambda view: url_for("intake_ui.intake_page", intake_id=intake_id, saved="reopen"))
 
-    @ui.app_template_filter("field_id")
-    def field_id(path: str) -> str:
-        """The element id of a field (the UI kit's error summary links to ``#`` + this)."""
-        return path.replace(".", "-").replace("[", "-").replace("]", "")
-
     @ui.app_template_filter("when")
     def when(moment: datetime | None) -> str:
         return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if moment else ""
@@ -210,15 +198,14 @@ _RECORDERS: dict[str, PartRecorder] = {
 def _post(service: IntakeService, intake_id: str, part: str, record: PartRecorder,
           then: Callable[[IntakeView], str] | None = None,
           on_refusal: Callable[..., tuple[str, int]] | None = None) -> Response | tuple[str, int]:
-    """Check the post, record, then redirect (so a reload never posts again); a refusal shows the page again with
-    the form as typed and the reason next to the field (400) or at the top (409)."""
-    check_form_post()
+    """Record (the post passed the form guard), then redirect (so a reload never posts again); a refusal shows the
+    page again with the form as typed and the reason next to the field (400) or at the top (409)."""
     view = _own_intake(service, intake_id)
-    context = clinician_context()
+    context = launch_context()
     refuse = on_refusal or _render_intake
     try:
         now = service.now().replace(microsecond=0)  # the time recorded and shown with the part
-        changed = record(service, intake_id, request.form, clinician_name(context), now)
+        changed = record(service, intake_id, request.form, _recorded_by(context), now)
     except IntakeInputError as error:
         return refuse(service, view, failed_part=part, errors=[(error.field, error.message)], status=400)
     except IntakeStateError as error:
@@ -234,15 +221,18 @@ def _post(service: IntakeService, intake_id: str, part: str, record: PartRecorde
 # --- page building ------------------------------------------------------------------------------------------------
 def _own_intake(service: IntakeService, intake_id: str) -> IntakeView:
     """The intake, if it is the launch's patient's: a page never shows another patient's record."""
-    context = clinician_context()
     try:
         view = service.get(intake_id)
     except IntakeNotFound:
         raise SmartAuthError(404, "There is no such intake.", title="Not found", page="not-found") from None
-    if view.intake.patient_id != context.patient:
-        raise SmartAuthError(403, "This intake belongs to another patient than the one open in the EHR. Open that "
-                                  "patient's chart to see it.", title="Another patient", page="other-patient")
+    check_same_patient(view.intake.patient_id, "intake")
     return view
+
+
+def _recorded_by(context: SmartContext) -> str:
+    """Who is recording, as the parts' ``*_by`` fields keep it: the launch's fhirUser by name, or by its URL when
+    the EHR cannot give the name."""
+    return clinician_name(context) or context.fhir_user or "unknown clinician"
 
 
 def _latest_eligibility(intakes: list[Intake]) -> str:
@@ -250,24 +240,28 @@ def _latest_eligibility(intakes: list[Intake]) -> str:
     return max(decided, key=lambda d: d.decided_at).outcome.value if decided else NOT_DECIDED
 
 
-def _page_basics(service: IntakeService, context: Any, *, banner: bool = True) -> dict[str, Any]:
+def _page_basics(service: IntakeService, context: SmartContext, errors: list[tuple[str, str]], status: int
+                 ) -> dict[str, Any]:
+    """What every intake page gives the layout: banner, clinician, and the error summary with each field in words."""
     patient_id = context.patient
     eligibility = _latest_eligibility(service.for_patient(patient_id)) if patient_id else None
     return {
-        "banner": patient_banner(context, patient_id, eligibility) if (patient_id and banner) else None,
-        "clinician": clinician_name(context),
-        "form_token": form_token(),
-        "form_token_field": FORM_TOKEN_FIELD,
+        "banner": patient_banner(context, patient_id, eligibility=eligibility) if patient_id else None,
+        "clinician": _recorded_by(context),
         "part_titles": PART_TITLES,
+        "errors": errors,
+        "field_labels": {field: _field_label(field, service.settings) for field, _message in errors if field},
+        "error_heading": ERROR_HEADINGS.get(status),
+        "field_errors": {field: message for field, message in errors if field},
     }
 
 
 def _home(service: IntakeService, errors: list[tuple[str, str]] | None = None, status: int = 200
           ) -> tuple[str, int]:
-    context = clinician_context()
+    context = launch_context()
     intakes = list(reversed(service.for_patient(context.patient))) if context.patient else []
-    return render_template("intake/home.html", **_page_basics(service, context), intakes=intakes,
-                           has_patient=bool(context.patient), page_errors=errors or [], field_errors={},
+    basics = _page_basics(service, context, errors or [], status) | {"error_heading": "The intake was not started"}
+    return render_template("intake/home.html", **basics, intakes=intakes, has_patient=bool(context.patient),
                            values={}), status
 
 
@@ -275,14 +269,10 @@ def _render_decision(service: IntakeService, view: IntakeView, *, failed_part: s
                      errors: list[tuple[str, str]] | None = None, status: int = 200) -> tuple[str, int]:
     if view.intake.decision is None:  # reopened meanwhile: the intake page says what there is
         return _render_intake(service, view, errors=[("", m) for _f, m in errors or []], status=status)
-    context = clinician_context()
-    errors = errors or []
     values = {k: v for k, v in request.form.items() if k.startswith("reopen.")} if failed_part else {}
     return render_template(
-        "intake/decision.html", **_page_basics(service, context), view=view, intake=view.intake,
-        decision=view.intake.decision, effect_labels=EFFECT_LABELS, values=values,
-        page_errors=[(field, message, _field_label(field, service.settings)) for field, message in errors],
-        field_errors={field: message for field, message in errors if field}), status
+        "intake/decision.html", **_page_basics(service, launch_context(), errors or [], status), view=view,
+        intake=view.intake, decision=view.intake.decision, effect_labels=EFFECT_LABELS, values=values), status
 
 
 def _render_intake(service: IntakeService, view: IntakeView, *, failed_part: str | None = None,
@@ -290,18 +280,14 @@ def _render_intake(service: IntakeService, view: IntakeView, *, failed_part: str
                    notice: str | None = None) -> tuple[str, int]:
     settings = service.settings
     intake = view.intake
-    context = clinician_context()
     values = stored_values(intake, settings)
     if failed_part in FIELD_PREFIXES:  # show the refused form as it was typed
         prefixes = FIELD_PREFIXES[failed_part]
         values = {k: v for k, v in values.items() if not k.startswith(prefixes)}
         values.update({k: v for k, v in request.form.items() if k.startswith(prefixes)})
-    errors = errors or []
     return render_template(
-        "intake/intake.html", **_page_basics(service, context), view=view, intake=intake, values=values,
-        page_errors=[(field, message, _field_label(field, settings)) for field, message in errors],
-        field_errors={field: message for field, message in errors if field},
-        failed_part=failed_part, notice=notice, locked=intake.decision is not None,
+        "intake/intake.html", **_page_basics(service, launch_context(), errors or [], status), view=view,
+        intake=intake, values=values, failed_part=failed_part, notice=notice, locked=intake.decision is not None,
         missing=missing_items(intake, settings), trial_rows=trial_rows(values),
         contraindications=_contraindication_rows(settings),
         vital_measures=VITAL_MEASURES, ranges=_ranges(settings),

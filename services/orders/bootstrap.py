@@ -21,7 +21,6 @@ from services.orders.ui import create_ui_blueprint
 EVENT_ELIGIBILITY_DECIDED = "intake-eligibility-decided"  # ketalink.intake.events
 EVENT_CPOE_ORDER_PLACED = "cpoe-order-placed"  # ehr.events
 API_VERSION = "1.0.0"
-STATIC_ENDPOINTS = ("ui_kit.static", "orders_ui.static")
 
 
 def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
@@ -30,8 +29,8 @@ def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
     app = create_app(service, api, {"database": runtime.check_database})
     install_ui(app, "Orders")
     app.register_blueprint(create_ui_blueprint(service))
-    # SMART: every request needs the clinician's session or a bearer token, except probes and the stylesheets/script.
-    install_smart(app, runtime, public_endpoints=STATIC_ENDPOINTS)
+    # SMART: every request needs the clinician's session or a bearer token, except probes and static files.
+    install_smart(app, runtime)
     handlers = {
         EVENT_ELIGIBILITY_DECIDED: service.on_eligibility_decided,
         EVENT_CPOE_ORDER_PLACED: service.on_cpoe_order_placed,

@@ -9,19 +9,20 @@
 
 Views call the service layer (``OrdersService``) as the API does, for the patient in the SMART context only: an
 order of another patient is refused even where the token's user-level scopes would allow it. Domain errors are
-shown next to their field; every form POST passes the CSRF guard (``ui_csrf``)."""
+shown next to their field; every form POST passes the UI kit's CSRF guard (``shared.ui.forms``)."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime, timezone
 from typing import Any
 
-from flask import Blueprint, Response, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from shared.db import StaleRecordError
-from shared.fhir.client import FhirClient, FhirError, FhirUnavailable
-from shared.smart import SmartAuthError, SmartContext, current_context, requires
-from shared.ui import PatientBanner, load_patient_banner
+from shared.fhir.client import FhirError, FhirUnavailable
+from shared.smart import SmartAuthError, SmartContext, requires
+from shared.ui import (
+    check_same_patient, clinician_name, guard_form_posts, in_launch_context, launch_context, patient_banner,
+)
 from services.orders.commands import ChangeOrder
 from services.orders.domain.errors import (
     EligibilityRefusedError, IllegalTransitionError, OrdersInputError, StaleWeightError,
@@ -30,32 +31,22 @@ from services.orders.domain.order import OrderStatus, OrderWithSeries
 from services.orders.errors import ActiveSeriesError, OrderNotFoundError, UnknownPatientError
 from services.orders.handlers import OrdersService
 from services.orders.translators.errors import FhirMappingError
-from services.orders.ui_csrf import FIELD as CSRF_FIELD, check_form_post, csrf_token
 from services.orders.ui_forms import OrderForm, page_field
 from services.orders.ui_presenters import (
     ACTIONS_BY_STATUS, DONE_NOTICES, STATUS_LABELS, calculation_rows, day, local_time,
 )
 from services.orders.views import eligibility_view, order_view, preview_view
 
-UserEhr = Callable[[SmartContext], FhirClient]
 ACTION_DONE = {"sign": "signed", "hold": "held", "resume": "resumed", "cancel": "cancelled"}
 ACTION_NEEDS_REASON = {"hold": True, "cancel": True, "resume": False, "sign": False}
+NOT_DONE = "This was not done"  # the error summary's heading when the refusal is not about the fields (not 400)
 
 
-def ehr_as_user(context: SmartContext) -> FhirClient:
-    """The EHR's FHIR API with the clinician's own token (the banner shows only what this user may read)."""
-    return FhirClient(context.iss, headers={"Authorization": f"Bearer {context.access_token}"}, retries=1)
-
-
-def _context_patient(_view_args: dict[str, Any]) -> str | None:
-    context = current_context()
-    return context.patient if context else None
-
-
-def create_ui_blueprint(service: OrdersService, user_ehr: UserEhr = ehr_as_user) -> Blueprint:
+def create_ui_blueprint(service: OrdersService) -> Blueprint:
     settings = service.settings
     ui = Blueprint("orders_ui", __name__, template_folder="templates", static_folder="static",
                    static_url_path="/ui/orders-static")
+    guard_form_posts(ui)
 
     def order_patient(view_args: dict[str, Any]) -> str | None:
         try:
@@ -63,19 +54,10 @@ def create_ui_blueprint(service: OrdersService, user_ehr: UserEhr = ehr_as_user)
         except OrderNotFoundError:
             return None
 
-    @ui.before_request
-    def _guard_forms() -> None:
-        if request.method == "POST":
-            check_form_post()
-
-    @ui.app_template_global("csrf_field")
-    def _csrf_field() -> dict[str, str]:
-        return {"name": CSRF_FIELD, "value": csrf_token()}
-
     # -- pages ---------------------------------------------------------------------------------------------------
     @ui.get("/")
-    @requires("MedicationRequest", "s", patient=_context_patient)
-    @requires("CarePlan", "s", patient=_context_patient)
+    @requires("MedicationRequest", "s", patient=in_launch_context)
+    @requires("CarePlan", "s", patient=in_launch_context)
     def home():  # type: ignore[no-untyped-def]
         context = _patient_context()
         patient_id = context.patient or ""
@@ -87,28 +69,28 @@ def create_ui_blueprint(service: OrdersService, user_ehr: UserEhr = ehr_as_user)
                      may_order=bool(eligibility and eligibility["may_order"]) and signed is None)
 
     @ui.get("/ui/orders/new")
-    @requires("Patient", "r", patient=_context_patient)
-    @requires("Observation", "r", patient=_context_patient)
+    @requires("Patient", "r", patient=in_launch_context)
+    @requires("Observation", "r", patient=in_launch_context)
     def new_order():  # type: ignore[no-untyped-def]
         context = _patient_context()
         form = OrderForm.defaults(settings, _today())
         return _order_entry(context, form, preview=True)
 
     @ui.post("/ui/orders/preview")
-    @requires("Patient", "r", patient=_context_patient)
-    @requires("Observation", "r", patient=_context_patient)
+    @requires("Patient", "r", patient=in_launch_context)
+    @requires("Observation", "r", patient=in_launch_context)
     def preview_order():  # type: ignore[no-untyped-def]
         """Without script: the form posted back with its calculation."""
         context = _patient_context()
         return _order_entry(context, OrderForm.posted(request.form), preview=True)
 
     @ui.post("/ui/orders")
-    @requires("MedicationRequest", "c", patient=_context_patient)
-    @requires("CarePlan", "c", patient=_context_patient)
+    @requires("MedicationRequest", "c", patient=in_launch_context)
+    @requires("CarePlan", "c", patient=in_launch_context)
     def create_order():  # type: ignore[no-untyped-def]
         context = _patient_context()
         form = OrderForm.posted(request.form)
-        command = form.create_command(context.patient or "", _clinician_name(context))
+        command = form.create_command(context.patient or "", clinician_name(context))
         if command is None:
             return _order_entry(context, form, preview=False, status=400)
         try:
@@ -124,7 +106,7 @@ def create_ui_blueprint(service: OrdersService, user_ehr: UserEhr = ehr_as_user)
     @requires("CarePlan", "r", patient=order_patient)
     def order_page(order_id: str):  # type: ignore[no-untyped-def]
         context = _patient_context()
-        current = _own_order(context, order_id)
+        current = _own_order(order_id)
         return _order_review(context, current, notice=DONE_NOTICES.get(request.args.get("done", "")))
 
     @ui.post("/ui/orders/<order_id>/<any(sign, hold, resume, cancel):action>")
@@ -132,8 +114,8 @@ def create_ui_blueprint(service: OrdersService, user_ehr: UserEhr = ehr_as_user)
     @requires("CarePlan", "u", patient=order_patient)
     def change_order(order_id: str, action: str):  # type: ignore[no-untyped-def]
         context = _patient_context()
-        current = _own_order(context, order_id)
-        by = _clinician_name(context) or request.form.get("by", "").strip()
+        current = _own_order(order_id)
+        by = clinician_name(context) or request.form.get("by", "").strip()
         reason = request.form.get("reason", "").strip() or None
         command = ChangeOrder(order_id, by, reason)
         step = {"sign": service.sign_order, "hold": service.hold_order, "resume": service.resume_order,
@@ -181,9 +163,10 @@ def create_ui_blueprint(service: OrdersService, user_ehr: UserEhr = ehr_as_user)
 
     def _page(template: str, context: SmartContext, eligibility: dict[str, Any] | None, *, status: int = 200,
               **values: Any) -> Response:
-        banner, banner_problem = _banner(context, eligibility)
-        html = render_template(template, banner=banner, banner_problem=banner_problem, eligibility=eligibility,
-                               patient_id=context.patient, clinician=_clinician_name(context),
+        banner = patient_banner(context, context.patient or "", today=_today(),
+                                eligibility=eligibility["status"] if eligibility else None)
+        html = render_template(template, banner=banner, eligibility=eligibility, patient_id=context.patient,
+                               clinician=clinician_name(context), error_heading=None if status == 400 else NOT_DONE,
                                status_labels=STATUS_LABELS,
                                local_time=lambda moment: local_time(moment, settings.zone), day=day,
                                settings=settings, **values)
@@ -193,36 +176,13 @@ def create_ui_blueprint(service: OrdersService, user_ehr: UserEhr = ehr_as_user)
         decision = service.patient_eligibility(patient_id)
         return None if decision is None else eligibility_view(decision)
 
-    def _banner(context: SmartContext, eligibility: dict[str, Any] | None) -> tuple[PatientBanner | None,
-                                                                                    str | None]:
-        try:
-            banner = load_patient_banner(user_ehr(context), context.patient or "", today=_today(),
-                                         eligibility=eligibility["status"] if eligibility else None)
-        except FhirUnavailable:
-            return None, "The EHR cannot be reached, so the patient banner is missing: check the patient in the EHR."
-        except FhirError as error:
-            return None, f"The EHR did not show this patient (HTTP {error.status}): check the patient in the EHR."
-        return banner, None
-
-    def _clinician_name(context: SmartContext) -> str | None:
-        """The signed-in clinician's name from their ``fhirUser`` (read with their token); None when the EHR gave
-        no fhirUser or it cannot be read: the forms then ask for the name."""
-        if not context.fhir_user:
-            return None
-        if "orders_clinician" not in g:  # read once per request
-            g.orders_clinician = _read_name(user_ehr(context), context.fhir_user)
-        return g.orders_clinician
-
-    def _own_order(context: SmartContext, order_id: str) -> OrderWithSeries:
+    def _own_order(order_id: str) -> OrderWithSeries:
         try:
             current = service.get_order(order_id)
         except OrderNotFoundError:
             raise SmartAuthError(404, f"There is no order {order_id}.", title="Order not found",
                                  page="not-found") from None
-        if current.order.patient_id != context.patient:
-            raise SmartAuthError(403, "This order belongs to another patient than the one open in the EHR. Open "
-                                      "the app from that patient's chart to see it.", title="Another patient's order",
-                                 page="other-patient")
+        check_same_patient(current.order.patient_id, "order")
         return current
 
     def _reload(order_id: str, fallback: OrderWithSeries) -> OrderWithSeries:
@@ -238,11 +198,9 @@ def create_ui_blueprint(service: OrdersService, user_ehr: UserEhr = ehr_as_user)
 
 
 def _patient_context() -> SmartContext:
-    """The SMART context with a patient; the pages are always about the patient open in the EHR."""
-    context = current_context()
-    if context is None:
-        raise SmartAuthError(401, "Open Ketalink orders from the patient's chart in the EHR.", page="launch-required",
-                             title="Launch from the EHR")
+    """The SMART context with a patient; the pages are always about the patient open in the EHR (the forms ask
+    for the clinician's name when the EHR gives none)."""
+    context = launch_context()
     if not context.patient:
         raise SmartAuthError(400, "No patient is open: launch Ketalink orders from a patient's chart in the EHR.",
                              page="launch-required", title="No patient in context")
@@ -285,19 +243,3 @@ def _by_field(errors: list[tuple[str, str]]) -> dict[str, str]:
             found[where] = message
     return found
 
-
-def _read_name(ehr: FhirClient, fhir_user: str) -> str | None:
-    """The display name of a ``fhirUser`` URL (``…/Practitioner/<id>``), or None when it cannot be read."""
-    parts = fhir_user.rstrip("/").split("/")
-    if len(parts) < 2 or parts[-2] not in ("Practitioner", "PractitionerRole", "Person", "Patient", "RelatedPerson"):
-        return None
-    try:
-        resource = ehr.read(parts[-2], parts[-1])
-    except FhirError:
-        return None
-    names = resource.get("name") or []
-    if isinstance(names, dict):
-        names = [names]
-    name = next((n for n in names if n.get("use") == "official"), names[0] if names else {})
-    text = name.get("text") or " ".join([*name.get("given", []), name.get("family", "")]).strip()
-    return text or None

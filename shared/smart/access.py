@@ -28,6 +28,7 @@ class SmartContext:
     need_patient_banner: bool = True
     client_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    session_hash: str | None = None  # the server-side session's key (SHA-256 of the cookie); None for bearer calls
 
     def public_json(self) -> dict[str, Any]:
         """What the UI may see (no tokens)."""

@@ -24,7 +24,8 @@ from shared.web import operation_outcome
 
 log = logging.getLogger(__name__)
 
-#: Endpoints every service keeps open: probes, metrics and the API description.
+#: Endpoints every service keeps open: probes, metrics and the API description. Static files (the app's
+#: ``static`` and every blueprint's ``<name>.static``: stylesheets, scripts) are open too (see ``is_public``).
 OPEN_ENDPOINTS = frozenset({"healthz", "readyz", "metrics", "openapi", "static"})
 REALM = "ketalink"
 
@@ -58,7 +59,7 @@ class SmartAuth:
     def _authenticate(self) -> Response | tuple[Response, int] | None:
         g.smart_auth_required = self.settings.auth_required
         endpoint = request.endpoint
-        if endpoint is None or endpoint in self.public_endpoints or endpoint.startswith("smart_public."):
+        if endpoint is None or self.is_public(endpoint):
             return None
         try:
             g.smart_context = self.context_from_request()
@@ -115,7 +116,7 @@ class SmartAuth:
         return SmartContext(source="session", iss=session.iss, access_token=session.access_token,
                             scopes=scopes_tuple(session.scope), patient=session.patient, encounter=session.encounter,
                             fhir_user=session.fhir_user, need_patient_banner=session.need_patient_banner,
-                            client_id=self.client_id, extra=session.context)
+                            client_id=self.client_id, extra=session.context, session_hash=session_hash)
 
     def _refresh(self, session: SmartSession) -> SmartSession:
         """A new access token before the old one expires. One refresh per session at a time in this process; a
@@ -155,12 +156,19 @@ class SmartAuth:
                 self._refresh_locks.clear()
             return self._refresh_locks.setdefault(session_hash, threading.Lock())
 
+    def is_public(self, endpoint: str) -> bool:
+        """Open without credentials: probes, metrics, the API description, the launch views, static files (they
+        hold no patient data; a page's stylesheet must load on the "launch from the EHR" page too) and the
+        service's own ``public_endpoints``."""
+        return (endpoint in self.public_endpoints or endpoint.startswith("smart_public.")
+                or endpoint.endswith(".static"))
+
     def endpoints_without_requirements(self, app: Flask) -> list[str]:
         """Protected endpoints with no ``@requires``: authenticated but not scope-checked unless the view calls
         ``require()`` itself. For a service's own test that every endpoint is declared."""
         return sorted(endpoint for endpoint, view in app.view_functions.items()
-                      if endpoint not in self.public_endpoints and not endpoint.startswith("smart_public.")
-                      and endpoint != "smart.session_info" and not getattr(view, "smart_requirements", None))
+                      if not self.is_public(endpoint) and endpoint != "smart.session_info"
+                      and not getattr(view, "smart_requirements", None))
 
     # -- responses ---------------------------------------------------------------------------------------------
     def error_response(self, error: SmartAuthError) -> Response:
@@ -226,7 +234,8 @@ def install_smart(app: Flask, runtime: Any, *, public_endpoints: Iterable[str] =
                   settings: SmartSettings | None = None) -> SmartAuth:
     """What a service's ``build()`` calls: SMART settings from ``SMART_*`` (client id default ``ketalink-<name>``,
     allowed issuer default ``EHR_FHIR_BASE_URL``), session table in the service's database, the launch views and
-    authentication of every request except probes, metrics, ``/openapi.json`` and ``public_endpoints``."""
+    authentication of every request except probes, metrics, ``/openapi.json``, static files and
+    ``public_endpoints``."""
     if settings is None:
         try:
             settings = load_settings(SmartSettings, "SMART_")

@@ -1,20 +1,40 @@
 """The clinician UI kit every service's pages use: one base layout (skip link, landmarks, focus styles, colours
-that meet WCAG AA contrast), the patient banner, form error summaries, and the stylesheet. Server-rendered, no build
-step. A service registers it with ``install_ui(app)`` and extends ``ui/base.html``."""
+that meet WCAG AA contrast), the patient banner, the error summary and the stylesheet; the signed-in clinician
+(launch context, the EHR as that clinician, their name) and the guard on every form post. Server-rendered, no build
+step. A service registers it with ``install_ui(app, title)``, calls ``guard_form_posts(blueprint)`` on its pages'
+blueprint and extends ``ui/base.html``."""
 from __future__ import annotations
 
 from flask import Blueprint, Flask
 
-from shared.ui.banner import PatientBanner, load_patient_banner
+from shared.ui.banner import PatientBanner, load_patient_banner, patient_banner
+from shared.ui.clinician import (
+    check_same_patient, clinician_name, ehr_as_clinician, fhir_user_reference, in_launch_context, launch_context,
+)
+from shared.ui.forms import CSRF_FIELD, check_form_post, csrf_input, form_token, guard_form_posts
 
 ui_kit = Blueprint("ui_kit", __name__, template_folder="templates", static_folder="static",
                    static_url_path="/ui-static")
 
 
 def install_ui(app: Flask, app_title: str) -> None:
-    """Register the shared templates and stylesheet; ``app_title`` names the app in every page header."""
+    """Register the shared templates and stylesheet; ``app_title`` names the app in every page header. Every
+    template can write a form's hidden token field with ``{{ csrf_input() }}`` and a field's element id with
+    ``path|field_id``."""
     app.register_blueprint(ui_kit)
     app.jinja_env.globals.setdefault("ui_app_title", app_title)
+    app.jinja_env.globals.setdefault("csrf_input", csrf_input)
+    app.jinja_env.filters.setdefault("field_id", field_id)
 
 
-__all__ = ["install_ui", "PatientBanner", "load_patient_banner"]
+def field_id(path: str) -> str:
+    """The element id of a form field named by its path (``trials[1].drug_name`` → ``trials-1-drug_name``): the
+    id the error summary links to."""
+    return path.replace(".", "-").replace("[", "-").replace("]", "")
+
+
+__all__ = [
+    "CSRF_FIELD", "PatientBanner", "check_form_post", "check_same_patient", "clinician_name", "csrf_input",
+    "ehr_as_clinician", "fhir_user_reference", "field_id", "form_token", "guard_form_posts", "in_launch_context", "install_ui",
+    "launch_context", "load_patient_banner", "patient_banner",
+]

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from shared.fhir.client import FhirClient, FhirError
+from shared.fhir.client import FhirClient, FhirError, FhirUnavailable
 from shared.fhir.codes import BODY_WEIGHT
+from shared.smart import SmartContext
+from shared.ui.clinician import ehr_as_clinician
 
 POUNDS_PER_KG = 2.20462
 
@@ -22,6 +24,25 @@ class PatientBanner:
     allergies: tuple[str, ...] = field(default=())
     allergies_known: bool = True  # False when the EHR could not be asked: the banner says so, never "none"
     eligibility: str | None = None  # eligible / not-eligible / needs-review, from the service that knows it
+    problem: str | None = None  # why the EHR gave no details: the banner says so instead of "none recorded"
+
+    @classmethod
+    def unreadable(cls, patient_id: str, why: str, eligibility: str | None = None) -> PatientBanner:
+        return cls(patient_id, "", None, None, None, None, (), allergies_known=False, eligibility=eligibility,
+                   problem=f"The EHR did not give this patient's details (name, weight, allergies): {why}. Check the "
+                           "patient in the EHR before going on.")
+
+
+def patient_banner(context: SmartContext, patient_id: str, *, eligibility: str | None = None,
+                   today: date | None = None) -> PatientBanner:
+    """The banner of a page, read from the EHR as the signed-in clinician. When the EHR cannot give the patient,
+    the banner says so (keeping the eligibility the service knows) rather than leaving the page without one."""
+    try:
+        return load_patient_banner(ehr_as_clinician(context), patient_id, today=today, eligibility=eligibility)
+    except FhirUnavailable:
+        return PatientBanner.unreadable(patient_id, "it cannot be reached", eligibility)
+    except FhirError as error:
+        return PatientBanner.unreadable(patient_id, f"it answered HTTP {error.status}", eligibility)
 
 
 def load_patient_banner(ehr: FhirClient, patient_id: str, *, today: date | None = None,

@@ -5,15 +5,22 @@ Every app registration in the sandbox points at the port its service runs on, so
 work exactly as an EHR's do. Screenshots go to test-artifacts/screenshots/."""
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
+import secrets
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
+import requests
 
+from deploy.ehr_sandbox.seed import MRN_SYSTEM
 from deploy.local.ports import free_port
+from tests.integration.smart.support import Browser, query_of
 from tests.support.processes import ManagedProcess, ehr_sandbox, service, tansu_broker
 
 SERVICES = ("intake", "orders", "documentation")
@@ -36,6 +43,15 @@ class SmartStack:
         from shared.fhir.client import FhirClient
 
         return FhirClient(self.ehr_base_url)
+
+    @property
+    def ehr_root(self) -> str:
+        """The sandbox's web root (its SMART authorization server and chart page), without ``/fhir``."""
+        return self.ehr_base_url.rsplit("/fhir", 1)[0]
+
+    def patient_id(self, mrn: str) -> str:
+        """The EHR's Patient id of a seeded patient (MRN KL-1001..KL-1004)."""
+        return self.ehr_client.search("Patient", {"identifier": f"{MRN_SYSTEM}|{mrn}"})[0]["id"]
 
 
 def chromium_path() -> str:
@@ -99,3 +115,50 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def launch_from_chart(page, stack: SmartStack, app: str, patient_id: str, user: str) -> None:
+    """Chart → the patient's launch button for ``app`` (intake, orders, documentation) → EHR sign-in as ``user``
+    → approve → the app's home page."""
+    page.goto(stack.chart_url)
+    page.locator(f'tr[data-patient-id="{patient_id}"] button[data-launch="ketalink-{app}"]').click()
+    page.wait_for_url("**/smart/login**")
+    page.get_by_label("User").select_option(user)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/smart/authorize**")
+    page.get_by_role("button", name="Approve").click()
+    page.wait_for_url(f"{stack.services[app]}/")
+
+
+def sandbox_token(stack: SmartStack, app: str, patient_id: str, scope: str, *, user: str,
+                  ehr_launch: bool = False) -> str:
+    """A real access token for ``app``'s public client from the sandbox's authorization-code flow (PKCE), asking
+    for exactly ``scope``: how a narrower grant than the app's own is obtained. A standalone launch where ``user``
+    picks ``patient_id`` on the approval page, or with ``ehr_launch`` a launch from that patient's chart (the
+    ``launch`` scope then binds the patient)."""
+    client_id = f"ketalink-{app}"
+    redirect_uri = f"{stack.services[app]}/callback"
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    browser = Browser()
+    query = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri, "scope": scope,
+             "state": secrets.token_urlsafe(16), "aud": stack.ehr_base_url, "code_challenge": challenge,
+             "code_challenge_method": "S256"}
+    chosen = {"patient": patient_id}
+    if ehr_launch:
+        launched = browser.submit(browser.get(stack.chart_url), where={"patient": patient_id, "app": client_id},
+                                  allow_redirects=False)
+        query["launch"], chosen = query_of(launched.headers["Location"])["launch"], {}
+    page = browser.get(f"{stack.ehr_root}/smart/authorize?{urlencode(query)}")
+    if "/smart/login" in page.url:
+        page = browser.submit(page, values={"username": user, "password": DEMO_PASSWORD})
+    answer = browser.submit(page, button="approve", values=chosen, allow_redirects=False)
+    assert answer.status_code == 302, answer.text
+    code = query_of(answer.headers["Location"])["code"]
+    token = requests.post(f"{stack.ehr_root}/smart/token", timeout=10, data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri, "client_id": client_id,
+        "code_verifier": verifier})
+    assert token.status_code == 200, token.text
+    assert token.json()["patient"] == patient_id
+    return token.json()["access_token"]

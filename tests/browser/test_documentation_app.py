@@ -9,12 +9,9 @@ one patient on another patient's records → 403."""
 from __future__ import annotations
 
 import base64
-import hashlib
-import secrets
 from datetime import date, datetime, timedelta, timezone
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -22,13 +19,12 @@ import requests
 from deploy.ehr_sandbox.integration_engine import ehr_resource_id
 from shared.fhir.client import FhirNotFound
 from shared.fhir.codes import identifier_system
-from tests.browser.conftest import DEMO_PASSWORD, screenshot
+from tests.browser.conftest import launch_from_chart, sandbox_token, screenshot
 from tests.integration.documentation.clinic import Clinic, PublishedOrder
-from tests.integration.smart.support import Browser, query_of
 from tests.support.kafka_tools import wait_for
 
 pytestmark = pytest.mark.integration
-APP = "ketalink-documentation"
+APP = "documentation"
 NURSE = "nurse.ng"
 NURSE_NAME = "Grace Ng, RN"
 
@@ -57,17 +53,6 @@ def _in_ehr(stack, resource_type: str, kind: str, value: str, until: Any = None)
         return resource if until is None or until(resource) else None
 
     return wait_for(found, timeout_s=30, what=f"{resource_type} {kind}|{value} in the EHR")
-
-
-def _launch_from_chart(page, stack, patient_id: str) -> None:
-    """Chart → the app's launch button → EHR sign-in → approve → the app's home page."""
-    page.goto(stack.chart_url)
-    page.locator(f'tr[data-patient-id="{patient_id}"] button[data-launch="{APP}"]').click()
-    page.get_by_label("User").select_option(NURSE)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("button", name="Approve").click()
-    page.wait_for_url(f"{stack.services['documentation']}/")
 
 
 def _wait_for_session_row(page, session_id: str) -> None:
@@ -110,34 +95,9 @@ def _pre_check(page, at: str, systolic: int, diastolic: int) -> None:
     form.get_by_label("Pregnancy check").select_option("not-applicable")
 
 
-def _pkce() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    return verifier, challenge
-
-
 def _token(stack, patient_id: str, scope: str) -> str:
-    """A real access token from the sandbox by the code flow, as the documentation app's public client, for an EHR
-    launch for ``patient_id``, asking for exactly ``scope`` (how a narrower grant is obtained)."""
-    root = stack.chart_url.rsplit("/chart", 1)[0]
-    redirect_uri = f"{stack.services['documentation']}/callback"
-    browser = Browser()
-    chart = browser.get(stack.chart_url)
-    launched = browser.submit(chart, where={"patient": patient_id, "app": APP}, allow_redirects=False)
-    launch = query_of(launched.headers["Location"])["launch"]
-    verifier, challenge = _pkce()
-    page = browser.get(f"{root}/smart/authorize?" + urlencode({
-        "response_type": "code", "client_id": APP, "redirect_uri": redirect_uri, "scope": scope, "state": "test",
-        "aud": stack.ehr_base_url, "launch": launch, "code_challenge": challenge, "code_challenge_method": "S256"}))
-    if "/smart/login" in page.url:
-        page = browser.submit(page, values={"username": NURSE, "password": DEMO_PASSWORD})
-    answer = browser.submit(page, button="approve", allow_redirects=False)
-    code = query_of(answer.headers["Location"])["code"]
-    token = requests.post(f"{root}/smart/token", data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri, "client_id": APP,
-        "code_verifier": verifier}, timeout=10)
-    assert token.status_code == 200, token.text
-    return token.json()["access_token"]
+    """An EHR launch from ``patient_id``'s chart, as this app is opened, narrowed to ``scope``."""
+    return sandbox_token(stack, APP, patient_id, scope, user=NURSE, ehr_launch=True)
 
 
 def _api(stack, path: str, token: str | None = None, method: str = "GET", json: dict | None = None):
@@ -153,7 +113,7 @@ def test_a_nurse_charts_an_infusion_to_a_signed_note_and_the_ehr_has_it(smart_st
     sid = order.session_id(1)
     t = _clinical_times(hours_ago=3)
 
-    _launch_from_chart(page, smart_stack, order.patient_id)
+    launch_from_chart(page, smart_stack, APP, order.patient_id, NURSE)
     _wait_for_session_row(page, sid)
     assert "Infusion sessions" in page.inner_text("h1")
     assert page.get_by_test_id("patient-banner").is_visible()

@@ -4,43 +4,24 @@ RiskAssessment, Consent and PHQ-9 QuestionnaireResponse then sit in the EHR. Plu
 tokens from the sandbox: none (401), a scope that lacks the resource (403), a token for another patient (403)."""
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
-import secrets
-from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
 
 from deploy.ehr_sandbox.integration_engine import ehr_resource_id
-from deploy.ehr_sandbox.seed import MRN_SYSTEM
 from services.intake.translators.codes import CONSENT_KIND, ELIGIBILITY_KIND, QUESTIONNAIRE_RESPONSE_KIND
 from shared.fhir.client import FhirNotFound
 from shared.fhir.datatypes import identifier
-from tests.browser.conftest import DEMO_PASSWORD, screenshot
+from tests.browser.conftest import launch_from_chart, sandbox_token, screenshot
 from tests.support.kafka_tools import wait_for
 
 pytestmark = pytest.mark.integration
 
-CLIENT_ID = "ketalink-intake"
+APP = "intake"
+NURSE = "nurse.ng"
 PHQ9 = [2, 3, 2, 2, 1, 2, 2, 1, 0]  # total 15; item 9 (suicidality) 0
 MADRS = [4, 4, 3, 3, 2, 3, 3, 4, 3, 1]  # total 30
-
-
-def patient_id(stack, mrn: str) -> str:
-    return stack.ehr_client.search("Patient", {"identifier": f"{MRN_SYSTEM}|{mrn}"})[0]["id"]
-
-
-def launch_from_chart(page, stack, mrn: str, user: str = "nurse.ng") -> None:
-    """Chart → the patient's "Launch Ketalink Intake" → EHR sign-in → approve → the app's home page."""
-    page.goto(stack.chart_url)
-    page.locator("tr", has_text=mrn).locator(f"button[data-launch='{CLIENT_ID}']").click()
-    page.select_option("select[name=username]", user)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("button", name="Approve").click()
-    page.wait_for_url(f"{stack.services['intake']}/")
 
 
 def save(page, part: str) -> None:
@@ -59,7 +40,7 @@ def in_ehr(stack, resource_type: str, kind: str, value: str) -> dict | None:
 
 def test_a_nurse_completes_an_intake_from_the_chart_and_the_decision_reaches_the_ehr(smart_stack, page):
     base = smart_stack.services["intake"]
-    launch_from_chart(page, smart_stack, "KL-1002")
+    launch_from_chart(page, smart_stack, APP, smart_stack.patient_id("KL-1002"), NURSE)
     banner = page.get_by_test_id("patient-banner")
     assert "James Okafor" in banner.inner_text() and "92.0 kg" in banner.inner_text()
     assert page.get_by_test_id("eligibility").inner_text().startswith("Eligibility: ")  # of the latest decision
@@ -163,7 +144,7 @@ def test_a_nurse_completes_an_intake_from_the_chart_and_the_decision_reaches_the
     assessment = wait_for(lambda: in_ehr(smart_stack, "RiskAssessment", ELIGIBILITY_KIND, intake_id), timeout_s=30,
                           what="the eligibility RiskAssessment in the EHR")
     assert assessment["prediction"][0]["outcome"]["coding"][0]["code"] == "eligible"
-    okafor = patient_id(smart_stack, "KL-1002")
+    okafor = smart_stack.patient_id("KL-1002")
     assert assessment["subject"]["reference"] == f"Patient/{okafor}"
     consent = in_ehr(smart_stack, "Consent", CONSENT_KIND, intake_id)
     assert consent["status"] == "active" and consent["policy"][0]["uri"].endswith("/iv-ketamine-v3")
@@ -183,36 +164,8 @@ def test_a_nurse_completes_an_intake_from_the_chart_and_the_decision_reaches_the
 
 
 # --- the API with real tokens ---------------------------------------------------------------------------------------
-def sandbox_token(stack, patient: str, scope: str, user: str = "nurse.ng") -> str:
-    """An access token for the intake app from the sandbox's authorization-code flow (PKCE; a standalone launch
-    where the clinician picks ``patient``), asking for ``scope`` only."""
-    root = stack.ehr_base_url.rsplit("/fhir", 1)[0]
-    http = requests.Session()
-    login = http.get(f"{root}/smart/login", timeout=10)
-    http.post(f"{root}/smart/login", timeout=10, data={
-        "csrf": _hidden(login.text, "csrf"), "next": "/chart", "username": user, "password": DEMO_PASSWORD})
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    redirect_uri = f"{stack.services['intake']}/callback"
-    query = urlencode({"response_type": "code", "client_id": CLIENT_ID, "redirect_uri": redirect_uri,
-                       "scope": scope, "state": secrets.token_urlsafe(16), "aud": stack.ehr_base_url,
-                       "code_challenge": challenge, "code_challenge_method": "S256"})
-    approve_page = http.get(f"{root}/smart/authorize?{query}", timeout=10)
-    assert approve_page.status_code == 200, approve_page.text
-    answer = http.post(f"{root}/smart/authorize?{query}", timeout=10, allow_redirects=False, data={
-        "csrf": _hidden(approve_page.text, "csrf"), "decision": "approve", "patient": patient})
-    assert answer.status_code == 302, answer.text
-    code = parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
-    token = requests.post(f"{root}/smart/token", timeout=10, data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri, "client_id": CLIENT_ID,
-        "code_verifier": verifier})
-    assert token.status_code == 200, token.text
-    assert token.json()["patient"] == patient
-    return token.json()["access_token"]
-
-
-def _hidden(html: str, name: str) -> str:
-    return re.search(rf'name="{name}" value="([^"]*)"', html).group(1)
+def token(stack, patient: str, scope: str) -> str:
+    return sandbox_token(stack, APP, patient, scope, user=NURSE)
 
 
 def call(stack, path: str, token: str | None = None, method: str = "GET", json: dict | None = None
@@ -222,27 +175,27 @@ def call(stack, path: str, token: str | None = None, method: str = "GET", json: 
 
 
 def test_the_api_refuses_no_token_a_missing_scope_and_another_patients_token(smart_stack):
-    gonzalez, chen = patient_id(smart_stack, "KL-1001"), patient_id(smart_stack, "KL-1004")
+    gonzalez, chen = smart_stack.patient_id("KL-1001"), smart_stack.patient_id("KL-1004")
 
     anonymous = call(smart_stack, f"/patients/{chen}/intakes")
     assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"].startswith("Bearer")
 
-    patient_only = sandbox_token(smart_stack, chen, "openid fhirUser patient/Patient.rs")
+    patient_only = token(smart_stack, chen, "openid fhirUser patient/Patient.rs")
     refused = call(smart_stack, f"/patients/{chen}/intakes", patient_only)
     assert refused.status_code == 403 and 'error="insufficient_scope"' in refused.headers["WWW-Authenticate"]
     assert "QuestionnaireResponse" in refused.json()["issue"][0]["diagnostics"]
-    reading_only = sandbox_token(smart_stack, chen, "openid fhirUser patient/*.rs")
+    reading_only = token(smart_stack, chen, "openid fhirUser patient/*.rs")
     assert call(smart_stack, f"/patients/{chen}/intakes", reading_only).status_code == 200
     assert call(smart_stack, "/intakes", reading_only, "POST",
                 {"patient_id": chen, "started_by": "Grace Ng, RN"}).status_code == 403  # no create
 
-    gonzalez_token = sandbox_token(smart_stack, gonzalez, "openid fhirUser patient/*.cruds")
+    gonzalez_token = token(smart_stack, gonzalez, "openid fhirUser patient/*.cruds")
     assert call(smart_stack, f"/patients/{gonzalez}/intakes", gonzalez_token).status_code == 200
     other = call(smart_stack, f"/patients/{chen}/intakes", gonzalez_token)
     assert other.status_code == 403 and "another patient" in other.json()["issue"][0]["diagnostics"]
     assert call(smart_stack, "/intakes", gonzalez_token, "POST",
                 {"patient_id": chen, "started_by": "Grace Ng, RN"}).status_code == 403
-    chen_token = sandbox_token(smart_stack, chen, "openid fhirUser patient/*.cruds")
+    chen_token = token(smart_stack, chen, "openid fhirUser patient/*.cruds")
     started = call(smart_stack, "/intakes", chen_token, "POST", {"patient_id": chen, "started_by": "Grace Ng, RN"})
     assert started.status_code == 201, started.text
     intake_id = started.json()["intake_id"]

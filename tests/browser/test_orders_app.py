@@ -3,49 +3,25 @@ review, sign (the MedicationRequest and the series CarePlan reach the EHR), hold
 refusals with real tokens from the sandbox: no token, a token without the scope, a token for another patient."""
 from __future__ import annotations
 
-import base64
-import hashlib
-import secrets
-import uuid
-
 import pytest
 import requests
 
 from deploy.ehr_sandbox.integration_engine import ehr_resource_id
-from deploy.ehr_sandbox.seed import MRN_SYSTEM
 from shared.events.topics import INTAKE_EVENTS
 from shared.fhir.client import FhirNotFound
 from shared.fhir.codes import identifier_system
 from services.orders.translators.codes import KIND_ORDER, KIND_SERIES
-from tests.browser.conftest import DEMO_PASSWORD, screenshot
+from tests.browser.conftest import launch_from_chart, sandbox_token, screenshot
 from tests.integration.orders.support import eligibility_message
-from tests.integration.smart.support import Browser, query_of
 from tests.support.kafka_tools import publish, wait_for
 
 pytestmark = pytest.mark.integration
 
-CLIENT_ID = "ketalink-orders"
+APP = "orders"
 JSON = {"Accept": "application/json"}
 
 
 # -- helpers -------------------------------------------------------------------------------------------------------
-def _patient_id(stack, mrn: str) -> str:
-    return stack.ehr_client.search("Patient", {"identifier": f"{MRN_SYSTEM}|{mrn}"})[0]["id"]
-
-
-def _launch(page, stack, patient_id: str, user: str) -> None:
-    """Chart → "Launch Ketalink orders" for the patient → EHR sign-in → approve → the app's home page."""
-    page.goto(stack.chart_url)
-    page.locator(f'tr[data-patient-id="{patient_id}"] button[data-launch="{CLIENT_ID}"]').click()
-    page.wait_for_url("**/smart/login**")
-    page.select_option('select[name="username"]', user)
-    page.fill('input[name="password"]', DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/smart/authorize**")
-    page.get_by_role("button", name="Approve").click()
-    page.wait_for_url(f"{stack.services['orders']}/")
-
-
 def _api(page, stack, method: str, path: str, body: dict | None = None) -> dict:
     """The orders API as the page's own script calls it: the browser's session cookie, JSON."""
     url = f"{stack.services['orders']}{path}"
@@ -94,29 +70,8 @@ def _ehr_status(stack, resource_type: str, kind: str, value: str, status: str) -
     return resource if resource and resource.get("status") == status else None
 
 
-def _token(stack, patient_id: str, scope: str, user: str = "dr.okoye") -> str:
-    """A real access token from the sandbox (authorization code + PKCE, as the orders app would get one), with
-    exactly ``scope`` and ``patient_id`` chosen on the approval page."""
-    root = stack.ehr_base_url.rsplit("/fhir", 1)[0]
-    redirect_uri = f"{stack.services['orders']}/callback"
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    browser = Browser()
-    page = browser.get(f"{root}/smart/authorize", params={
-        "response_type": "code", "client_id": CLIENT_ID, "redirect_uri": redirect_uri, "scope": scope,
-        "state": uuid.uuid4().hex, "aud": stack.ehr_base_url, "code_challenge": challenge,
-        "code_challenge_method": "S256"})
-    if "/smart/login" in page.url:
-        page = browser.submit(page, values={"username": user, "password": DEMO_PASSWORD})
-    answer = browser.submit(page, button="approve", values={"patient": patient_id}, allow_redirects=False)
-    assert answer.status_code == 302, answer.text
-    code = query_of(answer.headers["Location"])["code"]
-    token = requests.post(f"{root}/smart/token", data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri, "client_id": CLIENT_ID,
-        "code_verifier": verifier}, timeout=10)
-    assert token.status_code == 200, token.text
-    assert token.json()["patient"] == patient_id
-    return token.json()["access_token"]
+def _token(stack, patient_id: str, scope: str) -> str:
+    return sandbox_token(stack, APP, patient_id, scope, user="dr.okoye")
 
 
 def _call(stack, method: str, path: str, token: str | None = None, body: dict | None = None) -> requests.Response:
@@ -127,8 +82,8 @@ def _call(stack, method: str, path: str, token: str | None = None, body: dict | 
 # -- the clinician's flow ------------------------------------------------------------------------------------------
 def test_a_prescriber_previews_creates_and_signs_an_order_that_reaches_the_ehr(smart_stack, page, browser):
     orders_url = smart_stack.services["orders"]
-    patient_id = _patient_id(smart_stack, "KL-1001")
-    _launch(page, smart_stack, patient_id, "dr.okoye")
+    patient_id = smart_stack.patient_id("KL-1001")
+    launch_from_chart(page, smart_stack, APP, patient_id, "dr.okoye")
     _eligible(page, smart_stack, patient_id)
     _clear_signed_series(page, smart_stack, patient_id)
 
@@ -235,7 +190,7 @@ def test_a_prescriber_previews_creates_and_signs_an_order_that_reaches_the_ehr(s
     other = browser.new_context(viewport={"width": 1280, "height": 900})
     try:
         other_page = other.new_page()
-        _launch(other_page, smart_stack, _patient_id(smart_stack, "KL-1002"), "nurse.ng")
+        launch_from_chart(other_page, smart_stack, APP, smart_stack.patient_id("KL-1002"), "nurse.ng")
         refused = other_page.goto(f"{orders_url}/ui/orders/{order_id}")
         assert refused.status == 403
         assert other_page.locator('[data-smart-error="other-patient"]').count() == 1
@@ -246,7 +201,7 @@ def test_a_prescriber_previews_creates_and_signs_an_order_that_reaches_the_ehr(s
 
 # -- the API's refusals --------------------------------------------------------------------------------------------
 def test_without_a_token_the_api_answers_401_and_the_page_asks_for_a_launch(smart_stack):
-    patient_id = _patient_id(smart_stack, "KL-1001")
+    patient_id = smart_stack.patient_id("KL-1001")
     answer = _call(smart_stack, "POST", "/dose-preview", body={"patient_id": patient_id})
     assert answer.status_code == 401 and answer.headers["WWW-Authenticate"].startswith('Bearer realm="ketalink"')
     assert answer.json()["resourceType"] == "OperationOutcome"
@@ -256,7 +211,7 @@ def test_without_a_token_the_api_answers_401_and_the_page_asks_for_a_launch(smar
 
 
 def test_a_token_without_the_scope_gets_403(smart_stack):
-    patient_id = _patient_id(smart_stack, "KL-1001")
+    patient_id = smart_stack.patient_id("KL-1001")
     token = _token(smart_stack, patient_id, "openid fhirUser patient/Patient.rs patient/Observation.rs")
     # reading the weight for a preview is within these scopes ...
     assert _call(smart_stack, "POST", "/dose-preview", token, {"patient_id": patient_id}).status_code == 200
@@ -270,7 +225,7 @@ def test_a_token_without_the_scope_gets_403(smart_stack):
 
 
 def test_a_token_for_another_patient_is_refused(smart_stack):
-    mine, theirs = _patient_id(smart_stack, "KL-1002"), _patient_id(smart_stack, "KL-1001")
+    mine, theirs = smart_stack.patient_id("KL-1002"), smart_stack.patient_id("KL-1001")
     token = _token(smart_stack, mine, "openid fhirUser patient/*.cruds")
     assert _call(smart_stack, "GET", f"/patients/{mine}/series", token).status_code == 200
     refused = _call(smart_stack, "GET", f"/patients/{theirs}/series", token)

@@ -7,7 +7,6 @@ page drawn at every step of a session."""
 from __future__ import annotations
 
 import re
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -20,7 +19,7 @@ from services.documentation.records import Records
 from shared.events.kafka_clients import KafkaSettings
 from shared.fhir.codes import BODY_WEIGHT
 from shared.runtime import ServiceRuntime, ServiceSettings
-from shared.smart.sessions import SmartSession, digest
+from tests.support.smart_sessions import signed_in
 from tests.unit.documentation.builders import make_order
 
 pytestmark = pytest.mark.integration
@@ -94,15 +93,8 @@ def _kg(weight: dict) -> float:
 
 def _signed_in(app, patient: str | None, fhir_user: str | None, scope: str = FULL_SCOPES, iss: str | None = None,
                cookie: str = "cookie-1"):
-    """A browser with a SMART session (the sandbox's FHIR API does not check tokens: the token is a placeholder)."""
-    smart = app.extensions["smart"]
-    smart.store.create(SmartSession(
-        session_hash=digest(cookie), iss=iss or smart.allowed_issuers[0], access_token="token",
-        access_expires_at=None, refresh_token=None, id_token=None, scope=scope, patient=patient, encounter=None,
-        fhir_user=fhir_user, need_patient_banner=True, created_at=time.time(), expires_at=time.time() + 600))
-    client = app.test_client()
-    client.set_cookie(smart.cookie_name, cookie, domain="localhost")
-    return client
+    """A browser with a SMART session."""
+    return signed_in(app, patient, fhir_user=fhir_user, scope=scope, cookie=cookie, iss=iss)
 
 
 def _csrf(page_html: str) -> str:

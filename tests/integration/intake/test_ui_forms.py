@@ -6,7 +6,6 @@ callback would (the sandbox's FHIR API does not check the token)."""
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -21,7 +20,7 @@ from services.intake.domain.medications import MedicationEntry
 from services.intake.repository import IntakeRepository
 from shared.events.kafka_clients import KafkaSettings
 from shared.runtime import ServiceRuntime, ServiceSettings
-from shared.smart.sessions import digest, new_secret, session_from_token
+from tests.support.smart_sessions import signed_in
 from tests.unit.intake.builders import T0
 
 HOST = "http://localhost"
@@ -47,16 +46,8 @@ class UiApp:
 
     def browser(self, patient_id: str | None = None, scope: str = "launch openid patient/*.cruds") -> FlaskClient:
         """A client holding a SMART session cookie for ``patient_id`` (default: James Okafor), as after a launch."""
-        smart = self.app.extensions["smart"]
-        secret = new_secret()
-        patient_id = patient_id or self.patient
-        smart.store.create(session_from_token(
-            digest(secret), self.iss,
-            {"access_token": "token", "patient": patient_id, "expires_in": 3600, "scope": scope},
-            scope, f"{self.iss}/Practitioner/{self.nurse}", time.time(), 3600))
-        client = self.app.test_client()
-        client.set_cookie(smart.cookie_name, secret)
-        return client
+        return signed_in(self.app, patient_id or self.patient, fhir_user=f"{self.iss}/Practitioner/{self.nurse}",
+                         scope=scope, iss=self.iss)
 
 
 @pytest.fixture
@@ -77,7 +68,7 @@ def ui_app(tmp_path, monkeypatch, ehr) -> Iterator[UiApp]:
 
 
 def _token(page: str) -> str:
-    return re.search(r'name="form_token" value="([0-9a-f]+)"', page).group(1)
+    return re.search(r'name="csrf_token" value="([0-9a-f]+)"', page).group(1)
 
 
 def test_every_endpoint_declares_its_scope_and_patient(ui_app):
@@ -110,11 +101,11 @@ def test_a_post_without_the_form_token_or_from_another_site_is_refused(ui_app):
     token = _token(browser.get("/ui/intakes/mine").get_data(as_text=True))
     items = {f"phq9.items[{i}]": "1" for i in range(9)}
     assert browser.post("/ui/intakes/mine/phq9", data=items, headers={"Origin": HOST}).status_code == 403
-    assert browser.post("/ui/intakes/mine/phq9", data={**items, "form_token": token},
+    assert browser.post("/ui/intakes/mine/phq9", data={**items, "csrf_token": token},
                         headers={"Origin": "https://evil.example"}).status_code == 403
-    assert browser.post("/ui/intakes/mine/phq9", data={**items, "form_token": "0" * 64},
+    assert browser.post("/ui/intakes/mine/phq9", data={**items, "csrf_token": "0" * 64},
                         headers={"Origin": HOST}).status_code == 403
-    saved = browser.post("/ui/intakes/mine/phq9", data={**items, "form_token": token}, headers={"Origin": HOST})
+    saved = browser.post("/ui/intakes/mine/phq9", data={**items, "csrf_token": token}, headers={"Origin": HOST})
     assert saved.status_code == 303 and saved.headers["Location"].endswith("saved=phq9#phq9")
     assert "Total: 9 of 27" in browser.get("/ui/intakes/mine").get_data(as_text=True)
 
@@ -124,7 +115,7 @@ def test_a_refused_form_shows_the_error_next_to_the_field_and_saves_nothing(ui_a
     browser = ui_app.browser()
     token = _token(browser.get("/ui/intakes/mine").get_data(as_text=True))
     items = {f"phq9.items[{i}]": "2" for i in range(9)} | {"phq9.items[4]": "", "phq9.items[8]": "7"}
-    refused = browser.post("/ui/intakes/mine/phq9", data={**items, "form_token": token}, headers={"Origin": HOST})
+    refused = browser.post("/ui/intakes/mine/phq9", data={**items, "csrf_token": token}, headers={"Origin": HOST})
     page = refused.get_data(as_text=True)
     assert refused.status_code == 400
     assert 'id="phq9-items-4-error"' in page and "item 5 is required and missing" in page
@@ -140,7 +131,7 @@ def test_trial_rows_map_domain_errors_to_the_row_typed(ui_app):
     browser = ui_app.browser()
     page = browser.get("/ui/intakes/mine").get_data(as_text=True)
     assert 'name="trials[0].drug_name" value="escitalopram"' in page  # the EHR's antidepressant as a candidate
-    form = {"form_token": _token(page), "trials[0].drug_name": "escitalopram", "trials[1].drug_name": "sertraline",
+    form = {"csrf_token": _token(page), "trials[0].drug_name": "escitalopram", "trials[1].drug_name": "sertraline",
             "trials[1].include": "on", "trials[1].duration_weeks": "8", "trials[1].adequate_dose": "yes",
             "trials[1].current_episode": "yes"}  # row 0 not included; row 1 lacks its improvement
     refused = browser.post("/ui/intakes/mine/trials", data=form, headers={"Origin": HOST})
@@ -164,10 +155,10 @@ def test_a_decided_intake_shows_its_reasons_and_locks_its_forms(ui_app):
     assert "✓\n  Eligible" in decision and 'data-code="trd-met"' in decision
     assert "Eligibility: eligible" in decision  # the banner: the latest decision
     token = _token(decision)
-    refused = browser.post(f"/ui/intakes/{INTAKE_ID}/reopen", data={"form_token": token, "reopen.reason": " "},
+    refused = browser.post(f"/ui/intakes/{INTAKE_ID}/reopen", data={"csrf_token": token, "reopen.reason": " "},
                            headers={"Origin": HOST})
     assert refused.status_code == 400 and 'id="reopen-reason-error"' in refused.get_data(as_text=True)
-    reopened = browser.post(f"/ui/intakes/{INTAKE_ID}/reopen", data={"form_token": token,
+    reopened = browser.post(f"/ui/intakes/{INTAKE_ID}/reopen", data={"csrf_token": token,
                                                                      "reopen.reason": "new PHQ-9 taken"},
                             headers={"Origin": HOST})
     assert reopened.status_code == 303 and reopened.headers["Location"].endswith(f"/ui/intakes/{INTAKE_ID}?saved=reopen")

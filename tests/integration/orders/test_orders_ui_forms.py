@@ -5,7 +5,6 @@ patient's order refused."""
 from __future__ import annotations
 
 import re
-import time
 from datetime import datetime, timezone
 
 import pytest
@@ -16,7 +15,7 @@ from services.orders.domain.eligibility import EligibilityDecision, EligibilityS
 from services.orders.repository import OrdersRepository
 from shared.events.kafka_clients import KafkaSettings
 from shared.runtime import ServiceRuntime, ServiceSettings
-from shared.smart.sessions import SmartSession, digest
+from tests.support.smart_sessions import signed_in
 
 pytestmark = pytest.mark.integration
 ORIGIN = {"Origin": "http://localhost", "Accept": "text/html"}  # as a browser posts a form
@@ -40,17 +39,9 @@ def stack(tmp_path, monkeypatch, ehr):
 
 
 def _client(stack, patient_id: str, cookie: str):
-    """A browser with a SMART session for ``patient_id`` (no fhirUser: the forms ask for the name). The sandbox's
-    FHIR API does not check tokens, so the session's token is a placeholder."""
+    """A browser with a SMART session for ``patient_id`` (no fhirUser: the forms ask for the name)."""
     app, _runtime, iss = stack
-    smart = app.extensions["smart"]
-    smart.store.create(SmartSession(
-        session_hash=digest(cookie), iss=iss, access_token="token", access_expires_at=None, refresh_token=None,
-        id_token=None, scope="launch openid patient/*.rs user/*.cruds", patient=patient_id, encounter=None,
-        fhir_user=None, need_patient_banner=True, created_at=time.time(), expires_at=time.time() + 600))
-    client = app.test_client()
-    client.set_cookie(smart.cookie_name, cookie, domain="localhost")
-    return client
+    return signed_in(app, patient_id, scope="launch openid patient/*.rs user/*.cruds", cookie=cookie, iss=iss)
 
 
 def _csrf(page: bytes) -> str:

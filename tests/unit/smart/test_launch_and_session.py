@@ -187,3 +187,17 @@ def test_endpoints_without_requirements_are_listed(tmp_path):
         return {}
 
     assert smart.endpoints_without_requirements(app) == ["undeclared"]
+
+
+def test_every_blueprints_static_files_are_open_without_credentials(tmp_path):
+    from flask import Blueprint
+
+    app, smart, _ = build(tmp_path)
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets" / "page.css").write_text("main { margin: 0; }")
+    app.register_blueprint(Blueprint("pages", __name__, static_folder=str(tmp_path / "assets"),
+                                     static_url_path="/pages-static"))
+    client = app.test_client()
+    assert client.get("/pages-static/page.css").status_code == 200
+    assert client.get("/patients/p1/observations").status_code == 401  # everything else still needs credentials
+    assert "pages.static" not in smart.endpoints_without_requirements(app)
