@@ -13,6 +13,9 @@ from shared.runtime import ServiceRuntime
 from shared.smart import install_smart
 from shared.ui import install_ui
 from services.orders.api import DESCRIPTION, create_app
+from services.orders.course.api import declare_course_operations, install_course_errors
+from services.orders.course.ui import create_course_ui_blueprint
+from services.orders.course.wiring import COURSE_EVENT_CODES, EVENT_SESSION_COMPLETED, course_service, in_turn
 from services.orders.domain.settings import ProtocolSettings
 from services.orders.handlers import OrdersService
 from services.orders.translators.message_out import EVENT_CANCELLED, EVENT_CHANGED, EVENT_SIGNED
@@ -24,19 +27,26 @@ API_VERSION = "1.0.0"
 
 
 def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
-    service = OrdersService(runtime, protocol_settings())
+    protocol = protocol_settings()
+    course = course_service(runtime, protocol)  # the treatment course starts in the sign's transaction
+    service = OrdersService(runtime, protocol, order_listeners=(course.on_order_event,))
     api = Api("Ketalink orders", API_VERSION, DESCRIPTION, runtime.engine)
+    declare_course_operations(api, course)
     app = create_app(service, api, {"database": runtime.check_database})
+    install_course_errors(app)
     install_ui(app, "Orders")
     app.register_blueprint(create_ui_blueprint(service))
+    app.register_blueprint(create_course_ui_blueprint(course, service))
     # SMART: every request needs the clinician's session or a bearer token, except probes and static files.
     install_smart(app, runtime)
     handlers = {
-        EVENT_ELIGIBILITY_DECIDED: service.on_eligibility_decided,
+        EVENT_ELIGIBILITY_DECIDED: in_turn(service.on_eligibility_decided, course.on_intake_baseline),
         EVENT_CPOE_ORDER_PLACED: service.on_cpoe_order_placed,
+        EVENT_SESSION_COMPLETED: course.on_session_completed,
     }
-    # ehr.responses: the EHR's answers to our order messages, under the event code they answer.
-    response_handlers = {code: service.on_ehr_response for code in (EVENT_SIGNED, EVENT_CHANGED, EVENT_CANCELLED)}
+    # ehr.responses: the EHR's answers to our order and course messages, under the event code they answer.
+    response_handlers = {code: service.on_ehr_response
+                         for code in (EVENT_SIGNED, EVENT_CHANGED, EVENT_CANCELLED, *COURSE_EVENT_CODES)}
     return app, handlers, response_handlers
 
 

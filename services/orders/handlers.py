@@ -46,15 +46,20 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Clock = Callable[[], datetime]
 OrderStep = Callable[[Connection, OrderWithSeries, datetime], OrderWithSeries]
+# Told of every order event inside its transaction (after it is enqueued), e.g. the treatment course starts when an
+# induction order is signed, in the same transaction as the sign.
+OrderListener = Callable[[Connection, OrderWithSeries, str], None]
 
 
 class OrdersService:
     def __init__(self, runtime: ServiceRuntime, settings: ProtocolSettings,
-                 repository: OrdersRepository | None = None, clock: Clock | None = None):
+                 repository: OrdersRepository | None = None, clock: Clock | None = None,
+                 order_listeners: tuple[OrderListener, ...] = ()):
         self._runtime = runtime
         self.settings = settings
         self._repo = repository or OrdersRepository()
         self._clock = clock
+        self._order_listeners = order_listeners
 
     # --- HTTP: dose and orders -------------------------------------------------------------------------------
     def preview_dose(self, command: PreviewDose) -> DoseCalculation:
@@ -209,6 +214,9 @@ class OrdersService:
         message = order_event_message(current, self.settings, self._source)
         if message is not None:
             self._runtime.publish(conn, ORDERS_EVENTS, current.order.patient_id, message)
+            event_code = message["entry"][0]["resource"]["eventCoding"]["code"]
+            for listener in self._order_listeners:
+                listener(conn, current, event_code)
 
     def _answer(self, conn: Connection, patient_key: str, response: dict[str, Any]) -> None:
         self._runtime.publish(conn, ORDERS_EVENTS, patient_key, response)

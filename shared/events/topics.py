@@ -30,7 +30,8 @@ class TopicAccess:
 
 ACCESS: dict[str, TopicAccess] = {
     "intake": TopicAccess(reads=(EHR_EVENTS, EHR_RESPONSES), writes=(INTAKE_EVENTS,)),
-    "orders": TopicAccess(reads=(EHR_EVENTS, EHR_RESPONSES, INTAKE_EVENTS), writes=(ORDERS_EVENTS,)),
+    "orders": TopicAccess(reads=(EHR_EVENTS, EHR_RESPONSES, INTAKE_EVENTS, DOCUMENTATION_EVENTS),
+                          writes=(ORDERS_EVENTS,)),
     "documentation": TopicAccess(reads=(EHR_EVENTS, EHR_RESPONSES, ORDERS_EVENTS), writes=(DOCUMENTATION_EVENTS,)),
     # The EHR's integration engine (the local sandbox plays it).
     "ehr": TopicAccess(

@@ -64,10 +64,21 @@ def start_course(course_id: str, patient_id: str, started_at: datetime, started_
     note = f"Course started: induction of {planned} infusions, response check after infusion {planned}"
     return TreatmentCourse(
         course_id=course_id, patient_id=patient_id, started_at=started_at, status=CourseStatus.INDUCTION,
-        induction_infusions_planned=planned, induction_started_at=started_at,
+        induction_infusions_planned=planned,
         goals=(goal,) if goal else (), series_ids=(series_id,) if series_id else (),
         transitions=(CourseTransition(started_at, started_by, TransitionKind.STARTED, CourseStatus.INDUCTION, note),),
     )
+
+
+def link_series(course: TreatmentCourse, series_id: str) -> TreatmentCourse:
+    """A further series of the patient signed while the course runs (a re-induction, an extension, maintenance):
+    the course CarePlan names it beside the first; the same series again changes nothing."""
+    series_id = require_text(series_id, "series_id")
+    if course.status is CourseStatus.STOPPED:
+        raise CourseStateError(f"course {course.course_id} is stopped; a new series starts a new course")
+    if series_id in course.series_ids:
+        return course
+    return replace(course, series_ids=course.series_ids + (series_id,))
 
 
 # --- facts -------------------------------------------------------------------------------------------------------

@@ -137,7 +137,9 @@ class TreatmentCourse(JsonRecord):
     started_at: datetime
     status: CourseStatus
     induction_infusions_planned: int
-    induction_started_at: datetime  # the (re-)induction now counted towards the response check
+    # A re-induction counts its infusions from the decision; None for the course's first induction, which counts
+    # every induction infusion (one charted late, or by a clock a little behind the sign's, still counts).
+    induction_started_at: datetime | None = None
     infusions: tuple[CourseInfusion, ...] = ()
     scores: tuple[ScaleScore, ...] = ()
     cssrs_screens: tuple[CssrsScreening, ...] = ()
@@ -156,8 +158,9 @@ class TreatmentCourse(JsonRecord):
     @property
     def current_induction_infusions(self) -> tuple[CourseInfusion, ...]:
         """Induction infusions of the current (re-)induction."""
+        since = self.induction_started_at
         return tuple(i for i in self.infusions
-                     if i.phase is SeriesPhase.INDUCTION and i.given_at >= self.induction_started_at)
+                     if i.phase is SeriesPhase.INDUCTION and (since is None or i.given_at >= since))
 
     @property
     def last_infusion(self) -> CourseInfusion | None:

@@ -124,9 +124,12 @@ class CourseSettings:
 
     def validate_with(self, protocol: ProtocolSettings) -> None:
         """Checks against the order protocol (run at start-up beside ``validate``): an extension must allow more
-        infusions than the default induction."""
+        infusions than the default induction, and a course must be able to plan every induction series the clinic
+        lets a prescriber sign (the course starts with the signed series' count)."""
         _require(self.induction_extension_max_infusions >= protocol.induction_infusion_count,
                  "induction_extension_max_infusions must not be below ORDERS_INDUCTION_INFUSION_COUNT")
+        _require(self.induction_extension_max_infusions >= protocol.induction_max_infusions,
+                 "induction_extension_max_infusions must not be below ORDERS_INDUCTION_MAX_INFUSIONS")
 
 
 _SETTING_PREFIX = {Scale.PHQ9: "phq9", Scale.MADRS: "madrs", Scale.QIDS_SR16: "qids_sr16", Scale.GAD7: "gad7"}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from services.orders.course.domain.goals import GoalStatus
 from services.orders.course.domain.measurements import ScoreContext, ScoreSource
-from services.orders.course.domain.model import CourseStatus, StopReason
+from services.orders.course.domain.model import CourseStatus, StopReason, TaskKind
 from services.orders.course.domain.outcomes import GoalAchievement, RemissionStatus, ResponseStatus
 from services.orders.course.domain.suicidality import AlertSource
 from services.orders.course.domain.therapy import Attendance, TherapyKind
@@ -29,6 +29,7 @@ KIND_QUESTIONNAIRE_RESPONSE = "course-questionnaire-response"  # value: measurem
 KIND_GOAL = "course-goal"  # value: goal id
 KIND_REFERRAL = "course-referral"  # ServiceRequest; value: referral id
 KIND_SUICIDALITY_ALERT = "course-suicidality-alert"  # DetectedIssue; value: alert id
+KIND_TASK = "course-task"  # Task: a response review or re-evaluation for the prescriber; value: task id
 KIND_OUTCOME_EXPORT = "course-outcome-export"  # export Bundle ("{export id}") and its rows ("{export id}/{row key}")
 # Kinds other services give the resources the course refers to (documentation: one Encounter and Procedure per
 # infusion session; orders: the series CarePlan and the order).
@@ -174,6 +175,14 @@ ALERT_EVIDENCE_CODES: dict[AlertSource, Code] = {
     AlertSource.PHQ9_ITEM9: SCALE_ITEMS[Scale.PHQ9][8],
 }
 PRESCRIBER_REVIEWED = Code(KETALINK_LOCAL, "prescriber-reviewed", "Reviewed by the prescriber")
+
+# Task (the prescriber's response review or re-evaluation after induction, a relapse or the maintenance date).
+TASK_CODES: dict[TaskKind, Code] = {
+    TaskKind.RESPONSE_REVIEW: Code(KETALINK_LOCAL, "course-response-review",
+                                   "Review the response after induction and decide maintenance"),
+    TaskKind.REEVALUATION: Code(KETALINK_LOCAL, "course-reevaluation",
+                                "Re-evaluate the ketamine treatment course"),
+}
 
 # Goal.
 GOAL_ACHIEVEMENT = "http://terminology.hl7.org/CodeSystem/goal-achievement"

@@ -1,0 +1,164 @@
+"""The course's HTTP operations, declared on the orders service's API (same OpenAPI document, same error answers).
+
+Every operation declares its SMART needs (``@requires``): the FHIR resource type it writes or reads and the v2 action
+letters; the patient comes from the path or from the course in the path, so a patient-scoped token reaches only its
+patient's course. The outcomes export names no patient: it needs user-level scopes (a clinic role), never a
+patient-level token.
+
+Errors: bad input 400 naming the field (``score.items[8]``), a step the course's status refuses 409, unknown
+course / alert / patient without a course 404, EHR unreachable (export) 503."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+
+from services.orders.course.chart import score_chart_svg
+from services.orders.course.domain.errors import CourseStateError
+from services.orders.course.domain.export import outcomes_csv
+from services.orders.course.handlers import CourseService
+from services.orders.course.repository import CourseNotFoundError
+from services.orders.course.request_models import (
+    AcknowledgeBody,
+    AttendanceBody,
+    CssrsBody,
+    DecisionBody,
+    ReferralBody,
+    ScoreBody,
+    TherapySessionBody,
+)
+from services.orders.course.translators.outcomes_bundle_out import outcomes_bundle
+from services.orders.course.views import change_view, course_view
+from shared.api import Api
+from shared.smart import from_path, requires
+from shared.web import outcome_response
+
+TAG = "course"
+CHANGE_ERRORS = (400, 404, 409)
+
+
+def declare_course_operations(api: Api, service: CourseService) -> None:
+    """Call before ``Api.install`` (the OpenAPI document is built there)."""
+
+    def course_patient(view_args: dict[str, Any]) -> str | None:
+        return service.course_patient(view_args["course_id"])
+
+    @api.operation("/patients/<patient_id>/course", "GET", summary="The patient's treatment course: summary, "
+                   "outcome and due actions (?format=svg: the score chart)", errors=(404,), tag=TAG)
+    @requires("CarePlan", "r", patient=from_path("patient_id"))
+    @requires("Observation", "s", patient=from_path("patient_id"))
+    def patient_course(patient_id: str):  # type: ignore[no-untyped-def]
+        """The active course, else the latest stopped one: infusions with doses, scores over time, response and
+        remission by the clinic's rules (each with its rule), adverse events, therapy sessions, open alerts, the
+        goal, the history and the due actions soonest first. Reading it runs the maintenance re-evaluation check
+        (and publishes ``reevaluation-due`` when the date has come)."""
+        change = service.patient_course(patient_id)
+        if request.args.get("format") == "svg":
+            series = change.summary.series[0]
+            return Response(score_chart_svg(series, change.summary.infusions), mimetype="image/svg+xml")
+        return jsonify(course_view(change))
+
+    @api.operation("/courses/<course_id>", "GET", summary="A treatment course by id", errors=(404,), tag=TAG)
+    @requires("CarePlan", "r", patient=course_patient)
+    @requires("Observation", "s", patient=course_patient)
+    def get_course(course_id: str):  # type: ignore[no-untyped-def]
+        return jsonify(course_view(service.course(course_id)))
+
+    @api.operation("/courses/<course_id>/scores", "POST", summary="Record a scale (PHQ-9, MADRS, GAD-7, QIDS-SR16) "
+                   "from its items (score-recorded; response-reached, remission-reached, relapse when the outcome "
+                   "changes)", body=ScoreBody, success_status=201, errors=CHANGE_ERRORS, tag=TAG, idempotent=True)
+    @requires("QuestionnaireResponse", "c", patient=course_patient)
+    @requires("Observation", "c", patient=course_patient)
+    def record_score(course_id: str, body: ScoreBody):  # type: ignore[no-untyped-def]
+        """The total is computed from the items. The same ``measurement_id`` again with other items rescores it
+        (every outcome follows). A PHQ-9 item 9 above 0 raises a suicidality alert, published as its own message
+        in the same transaction: ``alerts_raised`` lists it and whether the broker has it already."""
+        return jsonify(change_view(service.record_score(course_id, body.to_command()))), 201
+
+    @api.operation("/courses/<course_id>/cssrs", "POST", summary="Record a C-SSRS screener (a risk at the clinic's "
+                   "level raises suicidality-alert at once)", body=CssrsBody, success_status=201,
+                   errors=CHANGE_ERRORS, tag=TAG, idempotent=True)
+    @requires("QuestionnaireResponse", "c", patient=course_patient)
+    @requires("Observation", "c", patient=course_patient)
+    def record_cssrs(course_id: str, body: CssrsBody):  # type: ignore[no-untyped-def]
+        """The risk follows the clinic's high/moderate items. An alert is committed with the screener and the
+        answer waits for the broker's acknowledgement: ``alerts_raised[].sent_to_broker`` is true once the alert
+        message is on ``ketalink.orders.events`` (false: it is in the outbox and goes out when the broker is
+        back)."""
+        return jsonify(change_view(service.record_cssrs(course_id, body.to_command()))), 201
+
+    @api.operation("/courses/<course_id>/decisions", "POST", summary="Decide: extend the induction, start or "
+                   "continue maintenance, re-induce, or stop (with the reason)", body=DecisionBody,
+                   errors=CHANGE_ERRORS, tag=TAG, idempotent=True)
+    @requires("CarePlan", "u", patient=course_patient)
+    def decide(course_id: str, body: DecisionBody):  # type: ignore[no-untyped-def]
+        """409 when the course's status does not allow the decision (e.g. maintenance while the induction runs).
+        Decisions close the open tasks and are kept in the CarePlan's progress notes with who, when and why."""
+        return jsonify(change_view(service.decide(course_id, body.to_command())))
+
+    @api.operation("/courses/<course_id>/alerts/<alert_id>/acknowledge", "POST", summary="Acknowledge a "
+                   "suicidality alert with the action taken (suicidality-alert-acknowledged)", body=AcknowledgeBody,
+                   errors=CHANGE_ERRORS, tag=TAG, idempotent=True)
+    @requires("DetectedIssue", "u", patient=course_patient)
+    def acknowledge_alert(course_id: str, alert_id: str, body: AcknowledgeBody):  # type: ignore[no-untyped-def]
+        return jsonify(change_view(service.acknowledge_alert(course_id, body.to_command(alert_id))))
+
+    @api.operation("/courses/<course_id>/referrals", "POST", summary="Refer to integration sessions or "
+                   "psychotherapy (ServiceRequest)", body=ReferralBody, success_status=201, errors=CHANGE_ERRORS,
+                   tag=TAG, idempotent=True)
+    @requires("ServiceRequest", "c", patient=course_patient)
+    def refer(course_id: str, body: ReferralBody):  # type: ignore[no-untyped-def]
+        return jsonify(change_view(service.refer(course_id, body.to_command()))), 201
+
+    @api.operation("/courses/<course_id>/therapy-sessions", "POST", summary="Book (or re-book) a therapy session "
+                   "under an active referral", body=TherapySessionBody, success_status=201, errors=CHANGE_ERRORS,
+                   tag=TAG, idempotent=True)
+    @requires("CarePlan", "u", patient=course_patient)
+    def book_therapy_session(course_id: str, body: TherapySessionBody):  # type: ignore[no-untyped-def]
+        """An integration session names the infusion it follows and starts in the clinic's window after it
+        (default 24-72 h); outside it only with ``window_exception_reason``."""
+        change = service.schedule_therapy_session(course_id, body.to_command(), body.booked_by)
+        return jsonify(change_view(change)), 201
+
+    @api.operation("/courses/<course_id>/therapy-sessions/<session_id>/attendance", "POST",
+                   summary="Record a therapy session's attendance (once)", body=AttendanceBody, errors=CHANGE_ERRORS,
+                   tag=TAG, idempotent=True)
+    @requires("CarePlan", "u", patient=course_patient)
+    def record_attendance(course_id: str, session_id: str, body: AttendanceBody):  # type: ignore[no-untyped-def]
+        return jsonify(change_view(service.record_attendance(course_id, body.to_command(session_id))))
+
+    @api.operation("/outcomes/export.csv", "GET", summary="De-identified outcomes of every course, one CSV row each "
+                   "(clinic-level scope)", errors=(503,), tag="outcomes")
+    @requires("CarePlan", "s")
+    @requires("Observation", "s")
+    @requires("Patient", "s")
+    def export_csv():  # type: ignore[no-untyped-def]
+        """No names, birth dates, MRNs, ids, exact dates or free text: an age band at the course start, the start
+        year, counts, scores and coded outcomes. Needs user-level scopes (no patient-level token)."""
+        return Response(outcomes_csv(service.export()), mimetype="text/csv",
+                        headers={"Content-Disposition": "attachment; filename=ketamine-course-outcomes.csv"})
+
+    @api.operation("/outcomes/export", "GET", summary="De-identified outcomes as a FHIR Bundle (a MeasureReport and "
+                   "one Observation per course; clinic-level scope)", errors=(503,), tag="outcomes")
+    @requires("CarePlan", "s")
+    @requires("Observation", "s")
+    @requires("Patient", "s")
+    def export_bundle():  # type: ignore[no-untyped-def]
+        bundle = outcomes_bundle(service.export(), str(uuid.uuid4()), service.now())
+        response = jsonify(bundle)
+        response.mimetype = "application/fhir+json"
+        return response
+
+
+def install_course_errors(app: Flask) -> None:
+    """Course answers beside the orders service's: a step the course's status refuses is a conflict (409); an
+    unknown course 404. (CourseInputError is an OrdersInputError: the orders handler answers it 400.)"""
+
+    @app.errorhandler(CourseStateError)
+    def _state(error: CourseStateError):  # type: ignore[no-untyped-def]
+        return outcome_response(409, [(v.field, v.message) for v in error.violations], "conflict")
+
+    @app.errorhandler(CourseNotFoundError)
+    def _unknown(error: CourseNotFoundError):  # type: ignore[no-untyped-def]
+        return outcome_response(404, [(error.field, str(error))], "not-found")

@@ -1,0 +1,197 @@
+"""The course page of the orders app, for the clinician who opened it from the patient's chart.
+
+- ``GET /ui/course``: the patient's treatment course: status and outcome in words, open suicidality alerts (each
+  with its acknowledgement form), the due actions, the score chart (``chart.py``, one per scale), the outcome by the
+  clinic's rules, infusions, the history; a PHQ-9 entry form and the decisions the course's status allows.
+- ``POST /ui/course/<id>/scores``, ``/decisions``, ``/alerts/<alert_id>/acknowledge``: the same service calls as the
+  API, then back to the page (303) with what was done; a refusal re-renders the page with the error next to its
+  field (400, or 409 when the course's status refuses the step).
+
+Only the patient in the SMART context: a course of another patient is refused. Every form post passes the UI kit's
+guard (origin and per-session token)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+from markupsafe import Markup
+
+from services.orders.course.chart import score_chart_svg
+from services.orders.course.commands import AcknowledgeAlert, Decide, DecisionKind, RecordScore
+from services.orders.course.domain.errors import CourseInputError, CourseStateError
+from services.orders.course.domain.measurements import ScoreContext, ScoreSource
+from services.orders.course.domain.model import CourseStatus, StopReason
+from services.orders.course.handlers import CourseChange, CourseService
+from services.orders.course.repository import CourseNotFoundError
+from services.orders.course.translators.codes import SCALE_ITEMS
+from services.orders.course.views import course_view
+from services.orders.handlers import OrdersService
+from services.orders.views import eligibility_view
+from shared.scales import DEFINITIONS, Scale
+from shared.smart import SmartAuthError, SmartContext, requires
+from shared.ui import check_same_patient, clinician_name, guard_form_posts, in_launch_context, launch_context, \
+    patient_banner
+
+DECISIONS_BY_STATUS: dict[CourseStatus, tuple[DecisionKind, ...]] = {
+    CourseStatus.INDUCTION: (DecisionKind.EXTEND, DecisionKind.STOP),
+    CourseStatus.RESPONSE_CHECK: (DecisionKind.MAINTENANCE, DecisionKind.EXTEND, DecisionKind.STOP),
+    CourseStatus.MAINTENANCE: (DecisionKind.CONTINUE, DecisionKind.STOP),
+    CourseStatus.REEVALUATION_DUE: (DecisionKind.CONTINUE, DecisionKind.REINDUCE, DecisionKind.STOP),
+    CourseStatus.STOPPED: (),
+}
+DECISION_LABELS = {DecisionKind.EXTEND: "Extend the induction", DecisionKind.MAINTENANCE: "Start maintenance",
+                   DecisionKind.CONTINUE: "Continue maintenance (or change its interval)",
+                   DecisionKind.REINDUCE: "Start a new induction", DecisionKind.STOP: "Stop the course"}
+DONE_NOTICES = {"score": "The score was recorded.", "decision": "The decision was recorded.",
+                "acknowledged": "The alert was acknowledged."}
+NOT_DONE = "This was not done"
+
+
+def create_course_ui_blueprint(course: CourseService, orders: OrdersService) -> Blueprint:
+    ui = Blueprint("course_ui", __name__, template_folder="../templates")
+    guard_form_posts(ui)
+    zone = course.protocol.zone
+
+    def course_patient(view_args: dict[str, Any]) -> str | None:
+        return course.course_patient(view_args["course_id"])
+
+    @ui.get("/ui/course")
+    @requires("CarePlan", "r", patient=in_launch_context)
+    @requires("Observation", "s", patient=in_launch_context)
+    def course_page():  # type: ignore[no-untyped-def]
+        context = _patient_context()
+        try:
+            change = course.patient_course(context.patient or "")
+        except CourseNotFoundError:
+            change = None
+        return _page(context, change, notice=DONE_NOTICES.get(request.args.get("done", "")))
+
+    @ui.post("/ui/course/<course_id>/scores")
+    @requires("QuestionnaireResponse", "c", patient=course_patient)
+    @requires("Observation", "c", patient=course_patient)
+    def record_score(course_id: str):  # type: ignore[no-untyped-def]
+        context = _own_course(course_id)
+        form = request.form
+        items = tuple(_integer(form.get(f"item-{n}")) for n in range(1, DEFINITIONS[Scale.PHQ9].item_count + 1))
+        try:
+            context_value = ScoreContext(form.get("context", ScoreContext.PRE_INFUSION.value))
+        except ValueError:
+            context_value = ScoreContext.PRE_INFUSION
+        command = RecordScore(Scale.PHQ9, items, context_value, ScoreSource.CLINICIAN, _who(context, form))
+        return _after(context, lambda: course.record_score(course_id, command), "score", "score-")
+
+    @ui.post("/ui/course/<course_id>/decisions")
+    @requires("CarePlan", "u", patient=course_patient)
+    def decide(course_id: str):  # type: ignore[no-untyped-def]
+        context = _own_course(course_id)
+        form = request.form
+        try:
+            kind = DecisionKind(form.get("decision", ""))
+            stop_reason = StopReason(form["stop_reason"]) if form.get("stop_reason") else None
+        except ValueError:
+            return _after(context, _refuse("decision", "choose one of the decisions offered"), "decision",
+                          "decision-")
+        command = Decide(kind, _who(context, form) or "", form.get("reason", "").strip(),
+                         _integer(form.get("total_infusions")), _integer(form.get("interval_days")),
+                         _integer(form.get("infusions")), stop_reason, form.get("detail", "").strip())
+        return _after(context, lambda: course.decide(course_id, command), "decision", "decision-")
+
+    @ui.post("/ui/course/<course_id>/alerts/<alert_id>/acknowledge")
+    @requires("DetectedIssue", "u", patient=course_patient)
+    def acknowledge(course_id: str, alert_id: str):  # type: ignore[no-untyped-def]
+        context = _own_course(course_id)
+        command = AcknowledgeAlert(alert_id, _who(context, request.form) or "",
+                                   request.form.get("action_taken", "").strip())
+        return _after(context, lambda: course.acknowledge_alert(course_id, command), "acknowledged",
+                      f"ack-{alert_id}-")
+
+    # -- helpers -------------------------------------------------------------------------------------------------
+    def _after(context: SmartContext, step: Any, done: str, field_prefix: str) -> Response:
+        try:
+            step()
+        except CourseInputError as error:
+            status = 409 if isinstance(error, CourseStateError) else 400
+            errors = [(f"{field_prefix}{_form_field(v.field)}", v.message) for v in error.violations]
+            try:
+                change = course.patient_course(context.patient or "")
+            except CourseNotFoundError:
+                change = None
+            return _page(context, change, errors=errors, status=status, typed=request.form)
+        return redirect(url_for(".course_page", done=done), code=303)
+
+    def _page(context: SmartContext, change: CourseChange | None, *, status: int = 200,
+              errors: list[tuple[str, str]] | None = None, notice: str | None = None,
+              typed: Any = None) -> Response:
+        patient_id = context.patient or ""
+        decision = orders.patient_eligibility(patient_id)
+        eligibility = eligibility_view(decision) if decision is not None else None
+        today = course.protocol.clinic_date(course.now())
+        banner = patient_banner(context, patient_id, today=today,
+                                eligibility=eligibility["status"] if eligibility else None)
+        view = course_view(change) if change else None
+        charts = [Markup(score_chart_svg(series, change.summary.infusions)) for series in change.summary.series
+                  if series.points or series.scale is course.settings.primary_scale] if change else []
+        html = render_template(
+            "orders/course/course.html", banner=banner, clinician=clinician_name(context), course=view,
+            charts=charts, errors=errors or [], field_errors=dict(reversed(errors or [])), notice=notice,
+            error_heading=None if status == 400 else NOT_DONE, typed=typed or {},
+            decisions=DECISIONS_BY_STATUS[change.course.status] if change else (),
+            decision_labels=DECISION_LABELS, stop_reasons=list(StopReason), phq9_items=SCALE_ITEMS[Scale.PHQ9],
+            contexts=list(ScoreContext), when=lambda text: _when(text, zone), on_day=_on_day, today=today)
+        return Response(html, status=status, mimetype="text/html", headers={"Cache-Control": "no-store"})
+
+    def _own_course(course_id: str) -> SmartContext:
+        context = _patient_context()
+        patient_id = course.course_patient(course_id)
+        if patient_id is None:
+            raise SmartAuthError(404, f"There is no course {course_id}.", title="Course not found",
+                                 page="not-found")
+        check_same_patient(patient_id, "course")
+        return context
+
+    return ui
+
+
+def _patient_context() -> SmartContext:
+    context = launch_context()
+    if not context.patient:
+        raise SmartAuthError(400, "No patient is open: launch Ketalink orders from a patient's chart in the EHR.",
+                             page="launch-required", title="No patient in context")
+    return context
+
+
+def _who(context: SmartContext, form: Any) -> str | None:
+    """The signed-in clinician's name from the EHR, else the name typed in the form."""
+    return clinician_name(context) or (form.get("by", "").strip() or None)
+
+
+def _integer(text: str | None) -> int | None:
+    try:
+        return int(text) if text not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _refuse(field: str, message: str) -> Any:
+    def step() -> None:
+        raise CourseInputError(field, message)
+
+    return step
+
+
+def _form_field(field: str) -> str:
+    """A domain field as the page's element id: ``score.items[8]`` → ``item-9``; others keep their name."""
+    if field.startswith("score.items[") and field.endswith("]"):
+        return f"item-{int(field[len('score.items['):-1]) + 1}"
+    return {"acknowledged_by": "by", "started_by": "by", "recorded_by": "by"}.get(field, field)
+
+
+def _when(text: str | None, zone: Any) -> str:
+    if not text:
+        return ""
+    return datetime.fromisoformat(text).astimezone(zone).strftime("%d %b %Y %H:%M")
+
+
+def _on_day(text: str | None) -> str:
+    return date.fromisoformat(text).strftime("%d %b %Y") if text else ""

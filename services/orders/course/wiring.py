@@ -1,0 +1,41 @@
+"""What the orders service's ``bootstrap.build`` needs from the course: its service (settings ``ORDERS_COURSE_*``,
+checked at start-up against the order protocol), and its Kafka handlers."""
+from __future__ import annotations
+
+import sys
+
+from sqlalchemy.engine import Connection
+
+from services.orders.course.domain.settings import CourseSettings
+from services.orders.course.events import EVENT_CODES
+from services.orders.course.handlers import CourseService, CourseServiceSettings
+from services.orders.domain.settings import ProtocolSettings
+from shared.config import SettingsError, load_settings
+from shared.events.consumer import Handler
+from shared.fhir.messaging import Message
+from shared.runtime import ServiceRuntime
+
+SETTINGS_PREFIX = "ORDERS_COURSE_"
+EVENT_SESSION_COMPLETED = "session-completed"  # ketalink.documentation.events
+COURSE_EVENT_CODES = EVENT_CODES  # what the EHR answers on ehr.responses for the course's messages
+
+
+def course_service(runtime: ServiceRuntime, protocol: ProtocolSettings) -> CourseService:
+    """A bad ``ORDERS_COURSE_*`` value stops the process with a message naming it."""
+    try:
+        settings = load_settings(CourseSettings, SETTINGS_PREFIX)
+        settings.validate_with(protocol)
+        service_settings = load_settings(CourseServiceSettings, SETTINGS_PREFIX)
+    except (SettingsError, ValueError) as error:
+        sys.exit(f"orders: configuration error: {error}")
+    return CourseService(runtime, settings, protocol, service_settings)
+
+
+def in_turn(*handlers: Handler) -> Handler:
+    """One message, several handlers, one transaction (e.g. the eligibility decision and the course's baseline)."""
+
+    def handle(message: Message, conn: Connection) -> None:
+        for handler in handlers:
+            handler(message, conn)
+
+    return handle

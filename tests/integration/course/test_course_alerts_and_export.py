@@ -1,0 +1,137 @@
+"""Suicidality alerts and the outcomes export over the wire. A positive C-SSRS screener (or PHQ-9 item 9) raises a
+``suicidality-alert`` message in the same request: it is on ``ketalink.orders.events`` when the POST returns, and
+the DetectedIssue reaches the EHR. The de-identified export (CSV and FHIR Bundle) carries none of the patients'
+names, birth dates, MRNs or ids, nor the course, order or session ids."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date
+
+import pytest
+import requests
+
+from deploy.ehr_sandbox.seed import MRN_SYSTEM
+from tests.integration.course.support import CourseClinic, Induction, hours_ago
+
+pytestmark = pytest.mark.integration
+
+POSITIVE_SCREENER = {"wish-to-be-dead": True, "suicidal-thoughts": True, "ideation-with-method": True,
+                     "ideation-with-intent": False, "ideation-with-plan-and-intent": False,
+                     "suicidal-behaviour-lifetime": False}
+
+
+@pytest.fixture(scope="module")
+def induction(course_stack: CourseClinic) -> Induction:
+    patient_id = course_stack.documentation.patient_id("KL-1003")
+    course_stack.decide_with_baseline(patient_id, 18, answered_at=hours_ago(30))
+    return course_stack.sign_induction(patient_id)
+
+
+def test_a_positive_cssrs_item_puts_the_alert_on_the_topic_within_the_request(course_stack: CourseClinic,
+                                                                               induction: Induction):
+    clinic = course_stack
+    answer = clinic.post(f"/courses/{induction.course_id}/cssrs", {
+        "answers": POSITIVE_SCREENER, "context": "pre-infusion", "recorded_by": "RN Dana Hill"}, 201)
+    [alert] = answer["alerts_raised"]
+    assert alert["event_code"] == "suicidality-alert" and alert["level"] == "moderate"
+    assert alert["sent_to_broker"] is True
+
+    # Read the topic right away: the message is there already, on its own, with the DetectedIssue and its evidence.
+    [message] = [m for m in clinic.messages(induction.patient_id, "suicidality-alert")
+                 if m.message_id == alert["message_id"]]
+    issue = message.first("DetectedIssue")
+    assert issue["severity"] == "moderate" and issue["identifier"][0]["value"] == alert["about"]
+    assert issue["detail"].startswith("C-SSRS screener risk moderate: endorsed wish to be dead, suicidal thoughts, "
+                                      "ideation with method")
+    assert message.first("Observation")["code"]["coding"][0]["code"] == "93374-7"
+    assert message.first("QuestionnaireResponse") is not None
+    [open_alert] = answer["summary"]["open_alerts"]
+    assert open_alert["alert_id"] == alert["about"]
+    assert answer["summary"]["due"][0]["kind"] == "suicidality-alert"
+
+    in_ehr = clinic.in_ehr("DetectedIssue", "course-suicidality-alert", alert["about"])
+    assert in_ehr["evidence"][0]["detail"][0]["reference"].startswith("Observation/")
+    assert in_ehr["implicated"][0]["reference"].startswith("CarePlan/")
+
+    # The same screener again (a retry with its measurement id) raises nothing twice.
+    measurement_id = answer["alerts"][0]["measurement_id"]
+    again = clinic.post(f"/courses/{induction.course_id}/cssrs", {
+        "answers": POSITIVE_SCREENER, "measurement_id": measurement_id, "measured_at": answer["alerts"][0][
+            "raised_at"], "recorded_by": "RN Dana Hill"}, 201)
+    assert again["events"] == [] and len(again["alerts"]) == 1
+
+    # The prescriber acknowledges it with the action taken: the DetectedIssue gets its mitigation.
+    acknowledged = clinic.post(f"/courses/{induction.course_id}/alerts/{alert['about']}/acknowledge", {
+        "by": "Dr Ada Prescriber", "action_taken": "called the patient; safety plan reviewed"})
+    assert acknowledged["summary"]["open_alerts"] == []
+    assert [e["event_code"] for e in acknowledged["events"]] == ["suicidality-alert-acknowledged"]
+    clinic.in_ehr("DetectedIssue", "course-suicidality-alert", alert["about"],
+                  until=lambda r: r.get("mitigation", [{}])[0].get("action", {}).get("text")
+                  == "called the patient; safety plan reviewed")
+    twice = clinic.post(f"/courses/{induction.course_id}/alerts/{alert['about']}/acknowledge", {
+        "by": "Dr Ada Prescriber", "action_taken": "again"}, expect=409)
+    assert twice["issue"][0]["expression"] == ["alert_id"]
+
+
+def test_phq9_item_9_raises_an_alert_too_and_bad_items_are_named(course_stack: CourseClinic, induction: Induction):
+    clinic = course_stack
+    answer = clinic.score(induction.course_id, 12, hours_ago(1), item9=1, context="follow-up")
+    [alert] = answer["alerts_raised"]
+    assert alert["sent_to_broker"] is True and alert["about"].endswith("-phq9-item9")
+    assert [e["event_code"] for e in answer["events"]][:2] == ["suicidality-alert", "score-recorded"]
+
+    bad = requests.post(f"{clinic.orders_url}/courses/{induction.course_id}/scores", json={
+        "scale": "phq-9", "items": [1, 1, 1, 1, 1, 1, 1, 1, 4]}, timeout=10)
+    assert bad.status_code == 400 and bad.json()["issue"][0]["expression"] == ["score.items[8]"]
+    unknown = requests.post(f"{clinic.orders_url}/courses/no-such-course/scores", json={
+        "scale": "phq-9", "items": [0] * 9}, timeout=10)
+    assert unknown.status_code == 404 and unknown.json()["issue"][0]["expression"] == ["course_id"]
+
+
+def test_the_outcomes_export_carries_no_identifiers(course_stack: CourseClinic, induction: Induction):
+    clinic = course_stack
+    csv_answer = requests.get(f"{clinic.orders_url}/outcomes/export.csv", timeout=30)
+    assert csv_answer.status_code == 200 and csv_answer.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(csv_answer.text)))
+    assert rows and all(row["row_key"].startswith("C") for row in rows)
+    row = next(r for r in rows if r["baseline_score"] == "18")  # KL-1003's intake baseline
+    born = date.fromisoformat(clinic.ehr.client.read("Patient", induction.patient_id)["birthDate"])
+    today = date.today()
+    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    assert row["age_band"] == f"{age - age % 10}-{age - age % 10 + 9}" and row["primary_scale"] == "PHQ-9"
+    assert row["start_year"] == str(date.today().year) and row["course_status"] == "induction"
+
+    bundle_answer = requests.get(f"{clinic.orders_url}/outcomes/export", timeout=30)
+    assert bundle_answer.status_code == 200
+    bundle = bundle_answer.json()
+    assert bundle["resourceType"] == "Bundle" and bundle["type"] == "collection"
+    assert bundle["entry"][0]["resource"]["resourceType"] == "MeasureReport"
+    assert len(bundle["entry"]) == len(rows) + 1
+
+    forbidden = _identifying_values(clinic)
+    for name, text in (("CSV", csv_answer.text), ("Bundle", json.dumps(bundle))):
+        found = sorted(value for value in forbidden if value.lower() in text.lower())
+        assert found == [], f"the {name} export carries {found}"
+
+
+def _identifying_values(clinic: CourseClinic) -> set[str]:
+    """Every seeded patient's names, birth date (also as digits only), MRN and EHR id, and every course, order,
+    series and session id the orders service holds."""
+    values: set[str] = set()
+    for mrn in ("KL-1001", "KL-1002", "KL-1003", "KL-1004"):
+        patient = clinic.ehr.client.search("Patient", {"identifier": f"{MRN_SYSTEM}|{mrn}"})[0]
+        values |= {mrn, patient["id"], patient["birthDate"], patient["birthDate"].replace("-", "")}
+        for name in patient.get("name", []):
+            values |= {name["family"], *name.get("given", [])}
+        course = requests.get(f"{clinic.orders_url}/patients/{patient['id']}/course", timeout=10)
+        if course.status_code == 200:
+            body = course.json()
+            values |= {body["course_id"], *body["series_ids"]}
+            values |= {a["alert_id"] for a in body["alerts"]}
+            for series in requests.get(f"{clinic.orders_url}/patients/{patient['id']}/series",
+                                       timeout=10).json()["series"]:
+                values |= {series["order_id"], series["series_id"]}  # session ids are "{order id}-{number}"
+    values.discard("")
+    return values
