@@ -1,11 +1,8 @@
 """Codes, canonicals and identifier kinds of the course translators that shared/fhir/codes.py does not hold.
 
-Standard codes say where they come from. PHQ-9 items (LOINC, as in the US Core PHQ-9 example), their answer list
-LL358-3 (also GAD-7's), the C-SSRS screener items and Yes/No answers (CLINICAL.md "Codes") and the questionnaire
-canonicals are the ones the intake writes (services/intake/translators/codes.py), so a baseline QuestionnaireResponse
-from the intake reads here unchanged; they would be better moved to shared/fhir/codes.py for both. MADRS and
-QIDS-SR16 have no LOINC (CLINICAL.md) and GAD-7 items were not verified, so their items use local codes. FHIR's own
-code systems (goal-achievement, measure-population) are the published R4 ones. Everything else is Ketalink-local
+Standard codes say where they come from. The instruments' items, answers and questionnaire canonicals are the ones
+the intake writes, shared in shared/fhir/instrument_codes.py, so a baseline QuestionnaireResponse from the intake
+reads here unchanged. FHIR's own code systems (goal-achievement, measure-population) are the published R4 ones. Everything else is Ketalink-local
 (``KETALINK_LOCAL``)."""
 from __future__ import annotations
 
@@ -17,8 +14,12 @@ from services.orders.course.domain.suicidality import AlertSource
 from services.orders.course.domain.therapy import Attendance, TherapyKind
 from services.orders.domain.series import SeriesPhase
 from services.orders.translators.codes import KIND_ORDER, KIND_SERIES
-from shared.fhir.codes import CSSRS_RISK, GAD7_TOTAL, KETALINK_LOCAL, LOINC, MADRS_TOTAL, PHQ9_TOTAL, Code
-from shared.scales import CssrsItem, CssrsRisk, Scale
+from shared.fhir.codes import CSSRS_RISK, GAD7_TOTAL, KETALINK_LOCAL, MADRS_TOTAL, PHQ9_TOTAL, Code
+from shared.fhir.instrument_codes import (  # noqa: F401 - re-exported for the course translators
+    CSSRS_ITEMS, CSSRS_QUESTIONNAIRE, CSSRS_RISK_LOCAL, FREQUENCY_ANSWER_SCORES, LOINC_NO, LOINC_QUESTIONNAIRES,
+    LOINC_YES, QUESTIONNAIRES, SCALE_ITEMS,
+)
+from shared.scales import CssrsRisk, Scale
 
 KETALINK_BASE = "https://ketalink.example.org/fhir"
 
@@ -47,79 +48,7 @@ SCALE_TOTALS: dict[Scale, Code] = {
 }
 SCORE_UNIT = "{score}"
 
-QUESTIONNAIRES: dict[Scale, str] = {
-    Scale.PHQ9: f"{KETALINK_BASE}/Questionnaire/phq-9",
-    Scale.MADRS: f"{KETALINK_BASE}/Questionnaire/madrs",
-    Scale.GAD7: f"{KETALINK_BASE}/Questionnaire/gad-7",
-    Scale.QIDS_SR16: f"{KETALINK_BASE}/Questionnaire/qids-sr16",
-}
-CSSRS_QUESTIONNAIRE = f"{KETALINK_BASE}/Questionnaire/cssrs-screener"
-# LOINC's own questionnaire canonicals an EHR may name instead (PHQ-9 panel 44249-1, GAD-7 panel 69737-5).
-LOINC_QUESTIONNAIRES: dict[str, Scale] = {
-    "http://loinc.org/q/44249-1": Scale.PHQ9,
-    "http://loinc.org/q/69737-5": Scale.GAD7,
-}
-
-
-def _local_items(prefix: str, displays: tuple[str, ...]) -> tuple[Code, ...]:
-    return tuple(Code(KETALINK_LOCAL, f"{prefix}-item-{n}", text) for n, text in enumerate(displays, start=1))
-
-
-SCALE_ITEMS: dict[Scale, tuple[Code, ...]] = {
-    Scale.PHQ9: (
-        Code(LOINC, "44250-9", "Little interest or pleasure in doing things"),
-        Code(LOINC, "44255-8", "Feeling down, depressed, or hopeless"),
-        Code(LOINC, "44259-0", "Trouble falling or staying asleep, or sleeping too much"),
-        Code(LOINC, "44254-1", "Feeling tired or having little energy"),
-        Code(LOINC, "44251-7", "Poor appetite or overeating"),
-        Code(LOINC, "44258-2", "Feeling bad about yourself - or that you are a failure or have let yourself or your "
-                               "family down"),
-        Code(LOINC, "44252-5", "Trouble concentrating on things, such as reading the newspaper or watching "
-                               "television"),
-        Code(LOINC, "44253-3", "Moving or speaking so slowly that other people could have noticed, or the opposite"),
-        Code(LOINC, "44260-8", "Thoughts that you would be better off dead, or of hurting yourself in some way"),
-    ),
-    Scale.MADRS: _local_items("madrs", (
-        "Apparent sadness", "Reported sadness", "Inner tension", "Reduced sleep", "Reduced appetite",
-        "Concentration difficulties", "Lassitude", "Inability to feel", "Pessimistic thoughts", "Suicidal thoughts",
-    )),
-    Scale.GAD7: _local_items("gad7", (
-        "Feeling nervous, anxious, or on edge", "Not being able to stop or control worrying",
-        "Worrying too much about different things", "Trouble relaxing",
-        "Being so restless that it is hard to sit still", "Becoming easily annoyed or irritable",
-        "Feeling afraid, as if something awful might happen",
-    )),
-    Scale.QIDS_SR16: _local_items("qids-sr16", (
-        "Falling asleep", "Sleep during the night", "Waking up too early", "Sleeping too much", "Feeling sad",
-        "Decreased appetite", "Increased appetite", "Decreased weight (within the last two weeks)",
-        "Increased weight (within the last two weeks)", "Concentration / decision making", "View of myself",
-        "Thoughts of death or suicide", "General interest", "Energy level", "Feeling slowed down",
-        "Feeling restless",
-    )),
-}
-# LOINC answer list LL358-3 (PHQ-9 and GAD-7 items): answer code → item score.
-FREQUENCY_ANSWER_SCORES: dict[str, int] = {"LA6568-5": 0, "LA6569-3": 1, "LA6570-1": 2, "LA6571-9": 3}
-
-CSSRS_ITEMS: dict[CssrsItem, Code] = {
-    CssrsItem.WISH_TO_BE_DEAD: Code(LOINC, "93246-7", "Have you wished you were dead or wished you could go to "
-                                                      "sleep and not wake up?"),
-    CssrsItem.SUICIDAL_THOUGHTS: Code(LOINC, "93247-5", "Have you actually had any thoughts of killing yourself?"),
-    CssrsItem.IDEATION_WITH_METHOD: Code(LOINC, "93248-3", "Have you been thinking about how you might do this?"),
-    CssrsItem.IDEATION_WITH_INTENT: Code(LOINC, "93249-1", "Have you had these thoughts and had some intention of "
-                                                           "acting on them?"),
-    CssrsItem.IDEATION_WITH_PLAN_AND_INTENT: Code(LOINC, "93250-9", "Have you started to work out or worked out the "
-                                                                    "details of how to kill yourself? Do you intend "
-                                                                    "to carry out this plan?"),
-    CssrsItem.SUICIDAL_BEHAVIOUR_LIFETIME: Code(LOINC, "93267-3", "Have you ever done anything, started to do "
-                                                                  "anything, or prepared to do anything to end your "
-                                                                  "life?"),
-    CssrsItem.SUICIDAL_BEHAVIOUR_PAST_3_MONTHS: Code(LOINC, "93269-9", "Was this within the past 3 months?"),
-}
-LOINC_YES = Code(LOINC, "LA33-6", "Yes")
-LOINC_NO = Code(LOINC, "LA32-8", "No")
-CSSRS_RISK_CODES: dict[CssrsRisk, Code] = {  # the intake's local risk codes
-    risk: Code(KETALINK_LOCAL, f"cssrs-risk-{risk.value}", f"C-SSRS risk: {risk.value}") for risk in CssrsRisk
-}
+CSSRS_RISK_CODES: dict[CssrsRisk, Code] = CSSRS_RISK_LOCAL  # the intake's local risk codes
 
 # Survey Observation: the context (a second category) and who answered (method).
 SCORE_CONTEXT_CODES: dict[ScoreContext, Code] = {
