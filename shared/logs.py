@@ -30,5 +30,5 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("kafka", "urllib3", "werkzeug"):
+    for noisy in ("kafka", "urllib3", "werkzeug", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
