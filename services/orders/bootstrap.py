@@ -15,7 +15,13 @@ from shared.ui import install_ui
 from services.orders.api import DESCRIPTION, create_app
 from services.orders.course.api import declare_course_operations, install_course_errors
 from services.orders.course.ui import create_course_ui_blueprint
-from services.orders.course.wiring import COURSE_EVENT_CODES, EVENT_SESSION_COMPLETED, course_service, in_turn
+from services.orders.course.wiring import (
+    COURSE_EVENT_CODES,
+    EVENT_QUESTIONNAIRE_RESPONSE_RECEIVED,
+    EVENT_SESSION_COMPLETED,
+    course_service,
+    in_turn,
+)
 from services.orders.domain.settings import ProtocolSettings
 from services.orders.handlers import OrdersService
 from services.orders.translators.message_out import EVENT_CANCELLED, EVENT_CHANGED, EVENT_SIGNED
@@ -43,6 +49,7 @@ def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
         EVENT_ELIGIBILITY_DECIDED: in_turn(service.on_eligibility_decided, course.on_intake_baseline),
         EVENT_CPOE_ORDER_PLACED: service.on_cpoe_order_placed,
         EVENT_SESSION_COMPLETED: course.on_session_completed,
+        EVENT_QUESTIONNAIRE_RESPONSE_RECEIVED: course.on_questionnaire_response,
     }
     # ehr.responses: the EHR's answers to our order and course messages, under the event code they answer.
     response_handlers = {code: service.on_ehr_response

@@ -15,16 +15,14 @@ from pathlib import Path
 
 import pytest
 import requests
-from kafka import KafkaConsumer, TopicPartition
-from kafka.structs import OffsetAndMetadata
 
-from shared.events.topics import ACCESS, ORDERS_EVENTS, dead_letter_topic
+from shared.events.topics import ORDERS_EVENTS, dead_letter_topic
 from shared.fhir.datatypes import identifier
 from shared.fhir.messaging import parse_message
 from tests.integration.documentation.clinic import NURSE, Clinic, clinical_times, discharge, pre_check, vitals
 from tests.integration.intake import steps as intake
 from tests.support.kafka_tools import publish, read_all, wait_for
-from tests.support.processes import service
+from tests.support.service_stack import services_reading_from_the_end
 
 pytestmark = pytest.mark.integration
 PRESCRIBER = "Dr Ada Prescriber"
@@ -36,33 +34,9 @@ def stack(broker, ehr, log_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
     starts at the end of the topics: the broker is shared, and a replay of other tests' events about the same
     patient (e.g. a CPOE order the orders tests had accepted) would make the journey depend on the order in which
     the topics are read."""
-    started, urls = [], {}
-    data_dir = tmp_path_factory.mktemp("journey")
-    try:
-        for name in ("intake", "orders", "documentation"):
-            group = f"ketalink-{name}-journey-{uuid.uuid4().hex[:8]}"
-            _start_group_at_end(broker.bootstrap, group, ACCESS[name].reads)
-            process, base_url = service(name, log_dir, data_dir, broker.bootstrap, ehr.base_url,
-                                        extra_env={"CONSUMER_GROUP": group})
-            started.append(process.start())
-            urls[name] = base_url
+    with services_reading_from_the_end(("intake", "orders", "documentation"), "journey", broker.bootstrap,
+                                       ehr.base_url, log_dir, tmp_path_factory.mktemp("journey")) as urls:
         yield urls
-    finally:
-        for process in started:
-            process.stop()
-
-
-def _start_group_at_end(bootstrap: str, group: str, topics: tuple[str, ...]) -> None:
-    """Commit the current end of ``topics`` as ``group``'s offsets (topics not created yet start empty anyway)."""
-    consumer = KafkaConsumer(bootstrap_servers=[bootstrap], group_id=group, enable_auto_commit=False)
-    try:
-        partitions = [TopicPartition(topic, p) for topic in topics for p in consumer.partitions_for_topic(topic) or ()]
-        if partitions:
-            consumer.assign(partitions)
-            ends = consumer.end_offsets(partitions)
-            consumer.commit({partition: OffsetAndMetadata(end, "", -1) for partition, end in ends.items()})
-    finally:
-        consumer.close()
 
 
 def _ok(response: requests.Response, status: int = 200) -> dict:

@@ -22,6 +22,7 @@ from services.orders.course.repository import CourseNotFoundError
 from services.orders.course.request_models import (
     AcknowledgeBody,
     AttendanceBody,
+    CloseReferralBody,
     CssrsBody,
     DecisionBody,
     ReferralBody,
@@ -110,6 +111,15 @@ def declare_course_operations(api: Api, service: CourseService) -> None:
     @requires("ServiceRequest", "c", patient=course_patient)
     def refer(course_id: str, body: ReferralBody):  # type: ignore[no-untyped-def]
         return jsonify(change_view(service.refer(course_id, body.to_command()))), 201
+
+    @api.operation("/courses/<course_id>/referrals/<referral_id>/close", "POST", summary="Close a referral as "
+                   "completed or revoked (course-changed with the ServiceRequest)", body=CloseReferralBody,
+                   errors=CHANGE_ERRORS, tag=TAG, idempotent=True)
+    @requires("ServiceRequest", "u", patient=course_patient)
+    def close_referral(course_id: str, referral_id: str, body: CloseReferralBody):  # type: ignore[no-untyped-def]
+        """Its booked sessions stay as they are; no new session can be booked under it. 409 when it is closed
+        already, 400 naming referral_id for an unknown one."""
+        return jsonify(change_view(service.close_referral(course_id, body.to_command(referral_id))))
 
     @api.operation("/courses/<course_id>/therapy-sessions", "POST", summary="Book (or re-book) a therapy session "
                    "under an active referral", body=TherapySessionBody, success_status=201, errors=CHANGE_ERRORS,

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from services.orders.course.domain.measurements import ScoreContext, ScoreSource
 from services.orders.course.domain.model import StopReason
-from services.orders.course.domain.therapy import Attendance, TherapyKind
+from services.orders.course.domain.therapy import Attendance, ReferralStatus, TherapyKind
 from shared.scales import Scale
 
 
@@ -71,6 +71,13 @@ class Refer:
     performer: str | None = None
     sessions_requested: int | None = None
     referral_id: str | None = None  # default: a new id
+
+
+@dataclass(frozen=True)
+class CloseReferral:
+    referral_id: str
+    status: ReferralStatus  # completed or revoked
+    closed_by: str
 
 
 @dataclass(frozen=True)

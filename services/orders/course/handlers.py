@@ -9,6 +9,10 @@ Entry points:
 - ``on_session_completed`` (documentation's ``session-completed``): the infusion given and its adverse events go
   into the course, and the series' infusion is marked completed (cancelled when the session never began); the order
   is completed once none is left. A redelivered or re-sent message changes nothing.
+- ``on_questionnaire_response`` (the EHR's ``questionnaire-response-received`` on ``ehr.events``): a PHQ-9, GAD-7,
+  MADRS, QIDS-SR16 or C-SSRS QuestionnaireResponse answered in the EHR is recorded on the patient's course with
+  source ``ehr-message``, exactly as a clinician's score (the same messages and suicidality alerts). Unreadable:
+  dead-letter with the reason; a patient without an active course (and no course named): logged and ignored.
 - HTTP: scores, C-SSRS, decisions, alert acknowledgement, referrals, therapy sessions, attendance, summary, export.
 
 Re-evaluation due (``check_due``: maintenance reached its re-evaluation date) is checked after every change and
@@ -34,6 +38,7 @@ from sqlalchemy.engine import Connection
 
 from services.orders.course.commands import (
     AcknowledgeAlert,
+    CloseReferral,
     Decide,
     DecisionKind,
     Refer,
@@ -53,6 +58,12 @@ from services.orders.course.domain.summary import CourseSummary, course_summary
 from services.orders.course.events import SUICIDALITY_ALERT, CourseEvent, course_events
 from services.orders.course.repository import CourseNotFoundError, CourseRepository, IntakeBaseline, LoadedCourse
 from services.orders.course.translators.intake_baseline_in import baseline_scales
+from services.orders.course.translators.questionnaire_response_in import (
+    CSSRS,
+    cssrs_from_questionnaire_response,
+    questionnaire_instrument,
+    score_from_questionnaire_response,
+)
 from services.orders.course.translators.session_completed_in import CompletedSession, completed_session
 from services.orders.domain import lifecycle
 from services.orders.domain.errors import OrdersInputError
@@ -193,6 +204,60 @@ class CourseService:
                     **details, "course_id": loaded.course.course_id, "reason": str(error)})
         self._mark_series(conn, session, now)
 
+    def on_questionnaire_response(self, message: Message, conn: Connection) -> None:
+        """The EHR's ``questionnaire-response-received``: each QuestionnaireResponse of the message (read with the
+        course's translators, source ``ehr-message``, keyed ``ehr-questionnaire-response-{id}``) is recorded on the
+        course it names (``basedOn``) or else the patient's active course, with the same outcome messages and
+        alerts as a clinician's score. Unreadable → dead-letter with the reason; no course → logged and ignored (an
+        EHR questionnaire of a patient Ketalink does not treat is not an error). The same response again (a
+        redelivery or the EHR re-sending it) records nothing new; an ``amended`` one rescores it."""
+        responses = [r for r in message.resources if r.get("resourceType") == "QuestionnaireResponse"]
+        if not responses:
+            raise PermanentError("questionnaire-response-received carries no QuestionnaireResponse")
+        now = self._now()
+        for resource in responses:
+            try:
+                patient_id, course_id, measurement_id, step = self._received_measurement(resource)
+            except OrdersInputError as error:  # FhirMappingError names the element
+                raise PermanentError(f"questionnaire-response-received cannot be read: {error}") from None
+            details = {"message_id": message.message_id, "patient_id": patient_id,
+                       "measurement_id": measurement_id}
+            loaded = self._course_for(conn, patient_id, course_id)
+            if loaded is None:
+                log.info("EHR questionnaire response without an active course: ignored", extra=details)
+                continue
+            try:
+                changed = steps.check_due(step(loaded.course), now, self.protocol)
+                published = self._save_and_publish(conn, loaded, changed, now, SYSTEM_ACTOR)
+            except StaleRecordError as error:
+                raise TransientError(str(error)) from None
+            except CourseInputError as error:
+                raise PermanentError(f"questionnaire-response-received not recorded: {error}") from None
+            log.info("EHR questionnaire response recorded in the course", extra={
+                **details, "course_id": loaded.course.course_id, "events": [e.event_code for e in published]})
+
+    def _received_measurement(self, resource: dict) -> tuple[str, str | None, str,
+                                                              Callable[[TreatmentCourse], TreatmentCourse]]:
+        """(patient, course named or None, measurement id, the domain step recording it) of an EHR response."""
+        if questionnaire_instrument(resource) == CSSRS:
+            cssrs = cssrs_from_questionnaire_response(resource, self.settings)
+            return (cssrs.patient_id, cssrs.course_id, cssrs.screening.measurement_id,
+                    lambda course: steps.record_cssrs(course, cssrs.screening, self.settings))
+        scored = score_from_questionnaire_response(resource)
+        return (scored.patient_id, scored.course_id, scored.score.measurement_id,
+                lambda course: steps.record_score(course, scored.score, self.settings, self.protocol))
+
+    def _course_for(self, conn: Connection, patient_id: str, course_id: str | None) -> LoadedCourse | None:
+        if course_id is None:
+            return self._repo.active(conn, patient_id)
+        try:
+            loaded = self._repo.get(conn, course_id)
+        except CourseNotFoundError:
+            raise PermanentError(f"QuestionnaireResponse.basedOn: course {course_id} not found") from None
+        if loaded.course.patient_id != patient_id:
+            raise PermanentError(f"QuestionnaireResponse.basedOn: course {course_id} is not the subject's course")
+        return loaded
+
     # --- HTTP: reads -----------------------------------------------------------------------------------------
     def patient_course(self, patient_id: str) -> CourseChange:
         """The patient's course (the active one, else the latest), after the due check."""
@@ -278,6 +343,11 @@ class CourseService:
         return self._change(course_id, lambda course, now: psychotherapy.refer(
             course, command.referral_id or str(uuid.uuid4()), command.kind, command.referred_by, now, command.reason,
             performer=command.performer, sessions_requested=command.sessions_requested), command.referred_by)
+
+    def close_referral(self, course_id: str, command: CloseReferral) -> CourseChange:
+        """The referral completed or revoked (409 when it is closed already); its booked sessions stay."""
+        return self._change(course_id, lambda course, now: psychotherapy.close_referral(
+            course, command.referral_id, command.status), command.closed_by)
 
     def schedule_therapy_session(self, course_id: str, command: ScheduleTherapySession, by: str) -> CourseChange:
         return self._change(course_id, lambda course, now: psychotherapy.schedule_session(

@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, Field, StringConstraints
 
 from services.orders.course.commands import (
     AcknowledgeAlert,
+    CloseReferral,
     Decide,
     DecisionKind,
     Refer,
@@ -19,7 +20,7 @@ from services.orders.course.commands import (
 )
 from services.orders.course.domain.measurements import ScoreContext, ScoreSource
 from services.orders.course.domain.model import StopReason
-from services.orders.course.domain.therapy import Attendance, TherapyKind
+from services.orders.course.domain.therapy import Attendance, ReferralStatus, TherapyKind
 from shared.api import RequestModel
 from shared.scales import Scale
 
@@ -96,6 +97,15 @@ class ReferralBody(RequestModel):
     def to_command(self) -> Refer:
         return Refer(self.kind, self.referred_by, self.reason, self.performer, self.sessions_requested,
                      self.referral_id)
+
+
+class CloseReferralBody(RequestModel):
+    status: Literal["completed", "revoked"] = Field(description="completed (the therapy ended as planned) or "
+                                                                "revoked (withdrawn)")
+    closed_by: Person
+
+    def to_command(self, referral_id: str) -> CloseReferral:
+        return CloseReferral(referral_id, ReferralStatus(self.status), self.closed_by)
 
 
 class TherapySessionBody(RequestModel):

@@ -2,8 +2,11 @@
 
 - ``GET /ui/course``: the patient's treatment course: status and outcome in words, open suicidality alerts (each
   with its acknowledgement form), the due actions, the score chart (``chart.py``, one per scale), the outcome by the
-  clinic's rules, infusions, the history; a PHQ-9 entry form and the decisions the course's status allows.
-- ``POST /ui/course/<id>/scores``, ``/decisions``, ``/alerts/<alert_id>/acknowledge``: the same service calls as the
+  clinic's rules, infusions, the history; a PHQ-9 entry form, a C-SSRS screener form, the psychotherapy and
+  integration referrals (a referral form, and a close form for each active one) and the decisions the course's
+  status allows.
+- ``POST /ui/course/<id>/scores``, ``/cssrs``, ``/referrals``, ``/referrals/<referral_id>/close``, ``/decisions``,
+  ``/alerts/<alert_id>/acknowledge``: the same service calls as the
   API, then back to the page (303) with what was done; a refusal re-renders the page with the error next to its
   field (400, or 409 when the course's status refuses the step).
 
@@ -18,17 +21,26 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from markupsafe import Markup
 
 from services.orders.course.chart import score_chart_svg
-from services.orders.course.commands import AcknowledgeAlert, Decide, DecisionKind, RecordScore
+from services.orders.course.commands import (
+    AcknowledgeAlert,
+    CloseReferral,
+    Decide,
+    DecisionKind,
+    RecordCssrs,
+    RecordScore,
+    Refer,
+)
 from services.orders.course.domain.errors import CourseInputError, CourseStateError
 from services.orders.course.domain.measurements import ScoreContext, ScoreSource
 from services.orders.course.domain.model import CourseStatus, StopReason
 from services.orders.course.handlers import CourseChange, CourseService
 from services.orders.course.repository import CourseNotFoundError
-from services.orders.course.translators.codes import SCALE_ITEMS
+from services.orders.course.domain.therapy import ReferralStatus, TherapyKind
+from services.orders.course.translators.codes import CSSRS_ITEMS, SCALE_ITEMS
 from services.orders.course.views import course_view
 from services.orders.handlers import OrdersService
 from services.orders.views import eligibility_view
-from shared.scales import DEFINITIONS, Scale
+from shared.scales import DEFINITIONS, CssrsItem, Scale
 from shared.smart import SmartAuthError, SmartContext, requires
 from shared.ui import check_same_patient, clinician_name, guard_form_posts, in_launch_context, launch_context, \
     patient_banner
@@ -43,8 +55,10 @@ DECISIONS_BY_STATUS: dict[CourseStatus, tuple[DecisionKind, ...]] = {
 DECISION_LABELS = {DecisionKind.EXTEND: "Extend the induction", DecisionKind.MAINTENANCE: "Start maintenance",
                    DecisionKind.CONTINUE: "Continue maintenance (or change its interval)",
                    DecisionKind.REINDUCE: "Start a new induction", DecisionKind.STOP: "Stop the course"}
-DONE_NOTICES = {"score": "The score was recorded.", "decision": "The decision was recorded.",
-                "acknowledged": "The alert was acknowledged."}
+DONE_NOTICES = {"score": "The score was recorded.", "cssrs": "The C-SSRS screener was recorded.",
+                "decision": "The decision was recorded.", "acknowledged": "The alert was acknowledged.",
+                "referral": "The referral was recorded.", "referral-closed": "The referral was closed."}
+CSSRS_ANSWERS = {"yes": True, "no": False}  # "" = not asked (the screener's skip logic)
 NOT_DONE = "This was not done"
 
 
@@ -74,12 +88,44 @@ def create_course_ui_blueprint(course: CourseService, orders: OrdersService) -> 
         context = _own_course(course_id)
         form = request.form
         items = tuple(_integer(form.get(f"item-{n}")) for n in range(1, DEFINITIONS[Scale.PHQ9].item_count + 1))
-        try:
-            context_value = ScoreContext(form.get("context", ScoreContext.PRE_INFUSION.value))
-        except ValueError:
-            context_value = ScoreContext.PRE_INFUSION
-        command = RecordScore(Scale.PHQ9, items, context_value, ScoreSource.CLINICIAN, _who(context, form))
+        command = RecordScore(Scale.PHQ9, items, _score_context(form), ScoreSource.CLINICIAN, _who(context, form))
         return _after(context, lambda: course.record_score(course_id, command), "score", "score-")
+
+    @ui.post("/ui/course/<course_id>/cssrs")
+    @requires("QuestionnaireResponse", "c", patient=course_patient)
+    @requires("Observation", "c", patient=course_patient)
+    def record_cssrs(course_id: str):  # type: ignore[no-untyped-def]
+        context = _own_course(course_id)
+        form = request.form
+        answers = {item.value: CSSRS_ANSWERS.get(form.get(item.value, "")) for item in CssrsItem}
+        command = RecordCssrs(answers, _score_context(form), ScoreSource.CLINICIAN, _who(context, form))
+        return _after(context, lambda: course.record_cssrs(course_id, command), "cssrs", "cssrs-")
+
+    @ui.post("/ui/course/<course_id>/referrals")
+    @requires("ServiceRequest", "c", patient=course_patient)
+    def refer(course_id: str):  # type: ignore[no-untyped-def]
+        context = _own_course(course_id)
+        form = request.form
+        try:
+            kind = TherapyKind(form.get("kind", ""))
+        except ValueError:
+            return _after(context, _refuse("kind", "choose psychotherapy or integration"), "referral", "referral-")
+        command = Refer(kind, _who(context, form) or "", form.get("reason", "").strip(),
+                        form.get("performer", "").strip() or None, _integer(form.get("sessions_requested")))
+        return _after(context, lambda: course.refer(course_id, command), "referral", "referral-")
+
+    @ui.post("/ui/course/<course_id>/referrals/<referral_id>/close")
+    @requires("ServiceRequest", "u", patient=course_patient)
+    def close_referral(course_id: str, referral_id: str):  # type: ignore[no-untyped-def]
+        context = _own_course(course_id)
+        form = request.form
+        try:
+            status = ReferralStatus(form.get("status", ""))
+        except ValueError:
+            status = ReferralStatus.ACTIVE  # refused by the domain with the field named
+        command = CloseReferral(referral_id, status, _who(context, form) or "")
+        return _after(context, lambda: course.close_referral(course_id, command), "referral-closed",
+                      f"close-{referral_id}-")
 
     @ui.post("/ui/course/<course_id>/decisions")
     @requires("CarePlan", "u", patient=course_patient)
@@ -138,6 +184,8 @@ def create_course_ui_blueprint(course: CourseService, orders: OrdersService) -> 
             error_heading=None if status == 400 else NOT_DONE, typed=typed or {},
             decisions=DECISIONS_BY_STATUS[change.course.status] if change else (),
             decision_labels=DECISION_LABELS, stop_reasons=list(StopReason), phq9_items=SCALE_ITEMS[Scale.PHQ9],
+            cssrs_items=[(item.value, code.display) for item, code in CSSRS_ITEMS.items()],
+            therapy_kinds=list(TherapyKind),
             contexts=list(ScoreContext), when=lambda text: _when(text, zone), on_day=_on_day, today=today)
         return Response(html, status=status, mimetype="text/html", headers={"Cache-Control": "no-store"})
 
@@ -166,6 +214,13 @@ def _who(context: SmartContext, form: Any) -> str | None:
     return clinician_name(context) or (form.get("by", "").strip() or None)
 
 
+def _score_context(form: Any) -> ScoreContext:
+    try:
+        return ScoreContext(form.get("context", ScoreContext.PRE_INFUSION.value))
+    except ValueError:
+        return ScoreContext.PRE_INFUSION
+
+
 def _integer(text: str | None) -> int | None:
     try:
         return int(text) if text not in (None, "") else None
@@ -184,7 +239,9 @@ def _form_field(field: str) -> str:
     """A domain field as the page's element id: ``score.items[8]`` → ``item-9``; others keep their name."""
     if field.startswith("score.items[") and field.endswith("]"):
         return f"item-{int(field[len('score.items['):-1]) + 1}"
-    return {"acknowledged_by": "by", "started_by": "by", "recorded_by": "by"}.get(field, field)
+    if field.startswith("cssrs."):
+        return field.removeprefix("cssrs.")  # the item: ``cssrs-suicidal-thoughts``
+    return {"acknowledged_by": "by", "started_by": "by", "recorded_by": "by", "referred_by": "by"}.get(field, field)
 
 
 def _when(text: str | None, zone: Any) -> str:

@@ -18,6 +18,7 @@ def course_view(change: CourseChange) -> dict[str, Any]:
         "summary": summary.to_dict(),
         "tasks": [t.to_dict() for t in change.course.open_tasks],
         "alerts": [a.to_dict() for a in change.course.alerts],
+        "referrals": [r.to_dict() for r in change.course.referrals],
         "series_ids": list(change.course.series_ids),
         "events": [_event(e) for e in change.events],
     }

@@ -17,6 +17,7 @@ from shared.runtime import ServiceRuntime
 
 SETTINGS_PREFIX = "ORDERS_COURSE_"
 EVENT_SESSION_COMPLETED = "session-completed"  # ketalink.documentation.events
+EVENT_QUESTIONNAIRE_RESPONSE_RECEIVED = "questionnaire-response-received"  # ehr.events
 COURSE_EVENT_CODES = EVENT_CODES  # what the EHR answers on ehr.responses for the course's messages
 
 

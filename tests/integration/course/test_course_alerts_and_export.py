@@ -7,13 +7,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+import uuid
 from datetime import date
 
 import pytest
 import requests
 
+from deploy.ehr_sandbox.ehr_events import EHR_ENDPOINT
 from deploy.ehr_sandbox.seed import MRN_SYSTEM
+from shared.events.topics import EHR_EVENTS, dead_letter_topic
+from shared.fhir.messaging import build_message
 from tests.integration.course.support import CourseClinic, Induction, hours_ago
+from tests.support.kafka_tools import publish, read_all, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -88,6 +93,98 @@ def test_phq9_item_9_raises_an_alert_too_and_bad_items_are_named(course_stack: C
     unknown = requests.post(f"{clinic.orders_url}/courses/no-such-course/scores", json={
         "scale": "phq-9", "items": [0] * 9}, timeout=10)
     assert unknown.status_code == 404 and unknown.json()["issue"][0]["expression"] == ["course_id"]
+
+
+EHR_QR_SYSTEM = "https://ehr-sandbox.example.org/fhir/identifier/questionnaire-response"
+PHQ9_LINK_IDS = ["44250-9", "44255-8", "44259-0", "44254-1", "44251-7", "44258-2", "44252-5", "44253-3", "44260-8"]
+
+
+def _ehr_questionnaire_response(clinic: CourseClinic, patient_id: str, items: list[dict]) -> dict:
+    """A portal PHQ-9 written to the EHR first and then announced on ehr.events, as the sandbox's
+    ``record_and_announce`` does (written here by id: the sandbox has no identifier search on
+    QuestionnaireResponse, and its identifier is a single one)."""
+    value = f"qr-{uuid.uuid4()}"
+    resource = {"resourceType": "QuestionnaireResponse", "id": value,
+                "identifier": {"system": EHR_QR_SYSTEM, "value": value},
+                "status": "completed", "questionnaire": "http://loinc.org/q/44249-1",
+                "subject": {"reference": f"Patient/{patient_id}"}, "authored": hours_ago(0.5).isoformat(),
+                "item": [{"linkId": "phq9-group", "item": items}]}
+    stored = clinic.ehr.client.update(resource)
+    return build_message("questionnaire-response-received", EHR_ENDPOINT, [stored], with_provenance=False)
+
+
+def test_a_score_sent_from_the_ehr_is_recorded_on_the_course_with_its_alert(course_stack: CourseClinic,
+                                                                           induction: Induction):
+    clinic = course_stack
+    items = [{"linkId": code, "answer": [{"valueInteger": value}]}
+             for code, value in zip(PHQ9_LINK_IDS, [2, 2, 1, 1, 1, 1, 1, 0, 1])]
+    message = _ehr_questionnaire_response(clinic, induction.patient_id, items)
+    qr_id = message["entry"][1]["resource"]["id"]
+    measurement_id = f"ehr-questionnaire-response-{qr_id}"
+    publish(clinic.bootstrap, EHR_EVENTS, message, key=induction.patient_id)
+    publish(clinic.bootstrap, EHR_EVENTS, message, key=induction.patient_id)  # redelivered: harmless
+
+    def recorded(course: dict) -> bool:
+        return any(p["measurement_id"] == measurement_id for s in course["summary"]["series"] for p in s["points"])
+
+    course = clinic.wait_course(induction.patient_id, recorded, "the EHR's PHQ-9 on the course")
+    [point] = [p for s in course["summary"]["series"] for p in s["points"] if p["measurement_id"] == measurement_id]
+    assert point["total"] == 10
+    [alert] = [a for a in course["alerts"] if a["measurement_id"] == measurement_id]
+    assert alert["level"] == "moderate"
+
+    def about_it(code: str) -> list:
+        return [m for m in clinic.messages(induction.patient_id, code)
+                if any(measurement_id in json.dumps(r) for r in m.resources)]
+
+    [alert_message] = wait_for(lambda: about_it("suicidality-alert"), what="the EHR score's alert message")
+    [score_message] = about_it("score-recorded")
+    observation = score_message.first("Observation")
+    assert observation["method"]["coding"][0]["code"].endswith("ehr-message")
+    assert score_message.first("QuestionnaireResponse") is None  # the EHR has its own
+    assert alert_message.first("DetectedIssue")["severity"] == "moderate"
+
+    # An unreadable one is dead-lettered with the element named.
+    bad = [dict(item) for item in items]
+    bad[3] = {"linkId": PHQ9_LINK_IDS[3], "answer": [{"valueString": "often"}]}
+    unreadable = _ehr_questionnaire_response(clinic, induction.patient_id, bad)
+    publish(clinic.bootstrap, EHR_EVENTS, unreadable, key=induction.patient_id)
+    unreadable_id = unreadable["entry"][1]["resource"]["id"]
+    dead = wait_for(lambda: [r for r in read_all(clinic.bootstrap, dead_letter_topic(EHR_EVENTS))
+                             if unreadable_id.encode() in r.value], what="the unreadable response dead-lettered")
+    assert b"QuestionnaireResponse.item[44254-1]" in dict(dead[0].headers)["dlq-reason"]
+    assert len([p for s in clinic.course(induction.patient_id)["summary"]["series"] for p in s["points"]
+                if p["measurement_id"] == measurement_id]) == 1
+
+
+def test_a_psychotherapy_referral_is_closed_over_http(course_stack: CourseClinic, induction: Induction):
+    clinic = course_stack
+    referred = clinic.post(f"/courses/{induction.course_id}/referrals", {
+        "kind": "psychotherapy", "referred_by": "Dr Ada Prescriber", "reason": "CBT alongside the infusions",
+        "performer": "Riverside Psychotherapy", "sessions_requested": 8}, 201)
+    [referral] = [r for r in referred["referrals"] if r["reason"] == "CBT alongside the infusions"]
+    assert referral["status"] == "active"
+    path = f"/courses/{induction.course_id}/referrals/{referral['referral_id']}/close"
+
+    closed = clinic.post(path, {"status": "completed", "closed_by": "Dr Ada Prescriber"})
+    assert [r["status"] for r in closed["referrals"] if r["referral_id"] == referral["referral_id"]] == ["completed"]
+    assert [e["event_code"] for e in closed["events"]] == ["course-changed"]
+    [message] = [m for m in clinic.messages(induction.patient_id, "course-changed")
+                 if m.message_id == closed["events"][0]["message_id"]]
+    assert message.first("ServiceRequest")["status"] == "completed"
+    clinic.in_ehr("ServiceRequest", "course-referral", referral["referral_id"],
+                  until=lambda r: r["status"] == "completed")
+
+    again = requests.post(clinic.orders_url + path, json={"status": "revoked", "closed_by": "Dr Ada Prescriber"},
+                          timeout=10)
+    assert again.status_code == 409 and again.json()["issue"][0]["expression"] == ["referral_id"]
+    booking = requests.post(f"{clinic.orders_url}/courses/{induction.course_id}/therapy-sessions", json={
+        "referral_id": referral["referral_id"], "scheduled_start": hours_ago(-48).isoformat(),
+        "booked_by": "Dr Ada Prescriber"}, timeout=10)
+    assert booking.status_code == 409
+    unknown = requests.post(f"{clinic.orders_url}/courses/{induction.course_id}/referrals/no-such/close",
+                            json={"status": "revoked", "closed_by": "Dr Ada Prescriber"}, timeout=10)
+    assert unknown.status_code == 400 and unknown.json()["issue"][0]["expression"] == ["referral_id"]
 
 
 def test_the_outcomes_export_carries_no_identifiers(course_stack: CourseClinic, induction: Induction):

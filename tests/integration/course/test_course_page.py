@@ -131,3 +131,48 @@ def test_another_patients_course_is_refused(stack):
                              iss=ehr.base_url)
     assert patient_only.get(f"/courses/{course_id}", headers={"Accept": "application/json"}).status_code == 403
     assert patient_only.get("/outcomes/export.csv").status_code == 403  # the export needs a user-level scope
+
+
+def test_the_orders_home_links_the_course_page_which_takes_a_cssrs_and_a_referral(stack):
+    client, _patient_id, course_id = _signed_course(stack, "KL-1001", "cookie-5")
+    home = client.get("/", headers={"Accept": "text/html"})
+    assert home.status_code == 200
+    assert b'<a href="/ui/course" data-testid="course-link">' in home.data
+    page = client.get("/ui/course")
+    assert b'data-testid="cssrs-form"' in page.data and b'data-testid="referral-form"' in page.data
+    token = _csrf(page.data)
+
+    # The screener's skip logic: a follow-up question needs its screening question answered yes.
+    gated = client.post(f"/ui/course/{course_id}/cssrs", data={
+        "csrf_token": token, "by": "RN Test", "context": "pre-infusion", "wish-to-be-dead": "no",
+        "suicidal-thoughts": "no", "ideation-with-method": "yes", "suicidal-behaviour-lifetime": "no"},
+        headers=ORIGIN)
+    assert gated.status_code == 400
+    assert "suicidal-thoughts is no" in _error_of(gated.data, "cssrs-ideation-with-method")
+    screened = client.post(f"/ui/course/{course_id}/cssrs", data={
+        "csrf_token": token, "by": "RN Test", "context": "pre-infusion", "wish-to-be-dead": "yes",
+        "suicidal-thoughts": "yes", "ideation-with-method": "yes", "ideation-with-intent": "no",
+        "ideation-with-plan-and-intent": "no", "suicidal-behaviour-lifetime": "no"}, headers=ORIGIN)
+    assert screened.status_code == 303 and screened.headers["Location"].endswith("?done=cssrs")
+    page = client.get(screened.headers["Location"])
+    assert b"The C-SSRS screener was recorded." in page.data and b'data-testid="alert"' in page.data
+
+    no_reason = client.post(f"/ui/course/{course_id}/referrals", data={
+        "csrf_token": token, "by": "Dr. Test", "kind": "psychotherapy", "reason": ""}, headers=ORIGIN)
+    assert no_reason.status_code == 400 and "required text is missing" in _error_of(no_reason.data,
+                                                                                    "referral-reason")
+    referred = client.post(f"/ui/course/{course_id}/referrals", data={
+        "csrf_token": token, "by": "Dr. Test", "kind": "psychotherapy", "reason": "CBT for relapse prevention",
+        "performer": "Riverside Psychotherapy", "sessions_requested": "8"}, headers=ORIGIN)
+    assert referred.status_code == 303
+    page = client.get(referred.headers["Location"])
+    assert b"The referral was recorded." in page.data and b"CBT for relapse prevention" in page.data
+    referral_id = re.search(rb'data-referral-id="([^"]+)" data-status="active"', page.data).group(1).decode()
+    closed = client.post(f"/ui/course/{course_id}/referrals/{referral_id}/close", data={
+        "csrf_token": token, "by": "Dr. Test", "status": "completed"}, headers=ORIGIN)
+    assert closed.status_code == 303
+    page = client.get(closed.headers["Location"])
+    assert f'data-referral-id="{referral_id}" data-status="completed"'.encode() in page.data
+    again = client.post(f"/ui/course/{course_id}/referrals/{referral_id}/close", data={
+        "csrf_token": token, "by": "Dr. Test", "status": "revoked"}, headers=ORIGIN)
+    assert again.status_code == 409 and b"already completed" in again.data

@@ -30,7 +30,7 @@ from services.orders.domain.series import plan_induction
 from services.orders.domain.settings import ProtocolSettings
 from services.orders.repository import OrdersRepository
 from shared.db import outbox
-from shared.events.consumer import MessageProcessor
+from shared.events.consumer import MessageProcessor, PermanentError
 from shared.events.kafka_clients import KafkaSettings
 from shared.fhir.datatypes import codeable_concept, identifier, instant, reference
 from shared.fhir.messaging import build_message, parse_message
@@ -203,3 +203,57 @@ def test_http_steps_refuse_bad_input_and_steps_the_status_does_not_allow(runtime
         course_service.course("no-such-course")
     with pytest.raises(CourseNotFoundError):
         course_service.patient_course("nobody")
+
+
+def _ehr_questionnaire_message(resource: dict) -> bytes:
+    return json.dumps(build_message("questionnaire-response-received", "urn:ehr-sandbox:interface-engine",
+                                    [resource], with_provenance=False)).encode()
+
+
+def _ehr_phq9(total: int, item9: int, qr_id: str = "qr-ehr-7") -> dict:
+    items = [min(3, max(0, total - item9 - 3 * k)) for k in range(8)] + [item9]
+    codes = ["44250-9", "44255-8", "44259-0", "44254-1", "44251-7", "44258-2", "44252-5", "44253-3", "44260-8"]
+    return {"resourceType": "QuestionnaireResponse", "id": qr_id, "status": "completed",
+            "questionnaire": "http://loinc.org/q/44249-1", "subject": reference("Patient", PATIENT),
+            "authored": instant(NOW - timedelta(hours=2)),
+            "item": [{"linkId": code, "answer": [{"valueInteger": value}]} for code, value in zip(codes, items)]}
+
+
+def test_an_ehr_questionnaire_response_is_recorded_like_a_clinicians_score(runtime, course_service, signed):
+    _start(runtime, course_service, signed)
+    processor = MessageProcessor(runtime.engine, {
+        "questionnaire-response-received": course_service.on_questionnaire_response})
+    before = len(_published(runtime))
+    message = _ehr_questionnaire_message(_ehr_phq9(14, item9=1))
+
+    assert processor.process("ehr.events", message) == "done"
+    assert processor.process("ehr.events", message) == "duplicate"
+    # The EHR sends the same response again in a new message: nothing new.
+    assert processor.process("ehr.events", _ehr_questionnaire_message(_ehr_phq9(14, item9=1))) == "done"
+
+    course = course_service.patient_course(PATIENT).course
+    [score] = course.scores
+    assert (score.measurement_id, score.total_score, score.source) == ("ehr-questionnaire-response-qr-ehr-7", 14,
+                                                                       ScoreSource.EHR_MESSAGE)
+    assert [alert.measurement_id for alert in course.alerts] == [score.measurement_id]
+    codes = [code for code, _ in _published(runtime)[before:]]
+    assert codes == ["suicidality-alert", "score-recorded"], codes
+
+
+def test_an_unreadable_ehr_questionnaire_response_is_dead_lettered_and_one_without_a_course_ignored(
+        runtime, course_service, signed):
+    processor = MessageProcessor(runtime.engine, {
+        "questionnaire-response-received": course_service.on_questionnaire_response})
+    # No course yet: logged and ignored (done, nothing recorded).
+    assert processor.process("ehr.events", _ehr_questionnaire_message(_ehr_phq9(10, 0, "qr-1"))) == "done"
+    assert _published(runtime) == []
+
+    _start(runtime, course_service, signed)
+    broken = _ehr_phq9(10, 0, "qr-2")
+    broken["item"][3]["answer"] = [{"valueString": "often"}]
+    with pytest.raises(PermanentError, match=r"QuestionnaireResponse\.item\[44254-1\]"):
+        processor.process("ehr.events", _ehr_questionnaire_message(broken))
+    with pytest.raises(PermanentError, match="QuestionnaireResponse.questionnaire"):
+        processor.process("ehr.events", _ehr_questionnaire_message(
+            _ehr_phq9(10, 0, "qr-3") | {"questionnaire": "http://example.org/q/unknown"}))
+    assert course_service.patient_course(PATIENT).course.scores == ()

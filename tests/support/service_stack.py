@@ -1,0 +1,49 @@
+"""Services as real processes for integration tests that share one broker: each consumer group starts at the end of
+the topics it reads, so other tests' events about the same seeded patients (an order the orders tests signed, a
+session the documentation tests charted) never reach these services."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from kafka import KafkaConsumer, TopicPartition
+from kafka.structs import OffsetAndMetadata
+
+from shared.events.topics import ACCESS
+from tests.support.processes import service
+
+
+@contextmanager
+def services_reading_from_the_end(names: tuple[str, ...], label: str, bootstrap: str, ehr_base_url: str,
+                                  log_dir: Path, data_dir: Path) -> Iterator[dict[str, str]]:
+    """Start ``names`` (e.g. ``("orders", "documentation")``) on free ports with their own stores and consumer
+    groups ``ketalink-{name}-{label}-{random}``, each group at the end of its topics; yields name → base URL and
+    stops them all afterwards."""
+    started, urls = [], {}
+    try:
+        for name in names:
+            group = f"ketalink-{name}-{label}-{uuid.uuid4().hex[:8]}"
+            start_group_at_end(bootstrap, group, ACCESS[name].reads)
+            process, base_url = service(name, log_dir, data_dir, bootstrap, ehr_base_url,
+                                        extra_env={"CONSUMER_GROUP": group})
+            started.append(process.start())
+            urls[name] = base_url
+        yield urls
+    finally:
+        for process in started:
+            process.stop()
+
+
+def start_group_at_end(bootstrap: str, group: str, topics: tuple[str, ...]) -> None:
+    """Commit the current end of ``topics`` as ``group``'s offsets (topics not created yet start empty anyway)."""
+    consumer = KafkaConsumer(bootstrap_servers=[bootstrap], group_id=group, enable_auto_commit=False)
+    try:
+        partitions = [TopicPartition(topic, p) for topic in topics for p in consumer.partitions_for_topic(topic) or ()]
+        if partitions:
+            consumer.assign(partitions)
+            ends = consumer.end_offsets(partitions)
+            consumer.commit({partition: OffsetAndMetadata(end, "", -1) for partition, end in ends.items()})
+    finally:
+        consumer.close()
