@@ -44,7 +44,9 @@ def weight(patient_id: str, weight_kg: float) -> FhirJson:
 
 
 def record_and_announce(fhir: FhirClient, resource: FhirJson, event_code: str) -> tuple[FhirJson, FhirJson]:
-    """Write ``resource`` to the store (idempotent on its identifier) and build the message announcing it."""
-    ident = resource["identifier"][0]
+    """Write ``resource`` to the store (idempotent on its identifier) and build the message announcing it.
+    ``identifier`` is a list on most resources and a single Identifier on some (QuestionnaireResponse)."""
+    identifiers = resource["identifier"]
+    ident = identifiers if isinstance(identifiers, dict) else identifiers[0]
     stored, _ = fhir.create_if_none_exist(resource, f"identifier={ident['system']}|{ident['value']}")
     return stored, build_message(event_code, EHR_ENDPOINT, [stored], with_provenance=False)
