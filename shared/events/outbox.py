@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable
 
 from kafka import KafkaProducer
@@ -167,13 +166,3 @@ class OutboxRelay:
                 continue
             self._wake.wait(self._poll_interval_s)
             self._wake.clear()
-
-    def wait_until_empty(self, timeout_s: float) -> bool:
-        """For tests and shutdown: True once nothing is pending."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            with self._engine.connect() as conn:
-                if conn.execute(select(outbox.c.id).where(outbox.c.sent_at.is_(None)).limit(1)).first() is None:
-                    return True
-            time.sleep(0.1)
-        return False
