@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.stamp-install
 include deploy/tools.mk
 
-.PHONY: run test install browser-deps test-unit test-integration clean
+.PHONY: run test install browser-deps test-unit test-integration test-kafka clean
 
 $(STAMP): requirements.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ test-unit: install
 
 test-integration: install
 	$(PY) -m pytest -q tests/integration
+
+# The end-to-end and EHR-engine tests against Apache Kafka itself (jars from Maven Central via deploy/kafka/pom.xml,
+# KRaft combined mode, Java 17) instead of Tansu; tests/support/apache_kafka.py starts and stops it.
+test-kafka: install
+	KETALINK_TEST_BROKER=kafka $(PY) -m pytest -q tests/integration/course tests/integration/orders \
+	  tests/integration/test_patient_journey.py tests/integration/test_ehr_integration_engine.py
 
 clean:
 	rm -rf var test-artifacts .pytest_cache

@@ -2,6 +2,7 @@
 
 ``KAFKA_BOOTSTRAP_SERVERS`` / ``EHR_FHIR_BASE_URL`` in the environment point the tests at servers already running
 (e.g. production-like Apache Kafka and HAPI FHIR); otherwise the project's own scripts start them as local processes.
+``KETALINK_TEST_BROKER=kafka`` (``make test-kafka``) starts Apache Kafka itself (its jars, KRaft) instead of Tansu.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from shared.fhir.client import FhirClient
+from tests.support.apache_kafka import apache_kafka_broker
 from tests.support.containers import docker_available, hapi_container, kafka_container
 from tests.support.processes import ManagedProcess, ehr_sandbox, tansu_broker
 
@@ -44,10 +46,16 @@ def log_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def broker(log_dir: Path) -> Iterator[Broker]:
+def broker(log_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if external:
         yield Broker(external, None)
+        return
+    if os.environ.get("KETALINK_TEST_BROKER") == "kafka":  # `make test-kafka`: Apache Kafka's jars, KRaft, local
+        process, bootstrap = apache_kafka_broker(log_dir, tmp_path_factory.mktemp("kafka"))
+        process.start()
+        yield Broker(bootstrap, process)
+        process.stop(timeout_s=30.0)
         return
     if docker_available():
         os.environ["KETALINK_TEST_BROKER"] = "kafka"  # Apache Kafka: sessions of 6 s or more

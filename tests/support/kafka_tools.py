@@ -41,6 +41,20 @@ def read_all(bootstrap: str, topic: str, timeout_s: float = 5.0) -> list[Any]:
         consumer.close()
 
 
+def read_messages(bootstrap: str, topic: str) -> list[Any]:
+    """The FHIR messages on ``topic``, oldest first, skipping records that are not one (tests put garbled records on
+    the shared topics on purpose, to check the dead-letter path)."""
+    from shared.fhir.messaging import MessageError, parse_message
+
+    messages = []
+    for record in read_all(bootstrap, topic):
+        try:
+            messages.append(parse_message(json.loads(record.value)))
+        except (ValueError, MessageError):
+            continue
+    return messages
+
+
 def wait_for(predicate: Any, timeout_s: float = 30.0, interval_s: float = 0.25, what: str = "condition") -> Any:
     """Poll ``predicate`` until it returns something truthy; fail the test with ``what`` after the timeout."""
     deadline = time.monotonic() + timeout_s

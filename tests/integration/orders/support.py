@@ -2,7 +2,6 @@
 shaped exactly as docs/contracts.md says, and readers for the answers on the topics."""
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime, timezone
 from typing import Any
@@ -11,9 +10,9 @@ from deploy.ehr_sandbox.ehr_events import EHR_ORDER_SYSTEM
 from deploy.ehr_sandbox.seed import MRN_SYSTEM
 from shared.fhir.codes import KETALINK_LOCAL, KETAMINE_100MG_PER_ML_INJECTION, ROUTE_INTRAVENOUS, identifier_system
 from shared.fhir.datatypes import codeable_concept, identifier, instant, quantity, reference, reference_by_identifier
-from shared.fhir.messaging import Message, build_message, parse_message
+from shared.fhir.messaging import Message, build_message
 from services.orders.translators.codes import DOSE_CALCULATED, DOSE_ORDERED, KETAMINE_ELIGIBILITY
-from tests.support.kafka_tools import read_all
+from tests.support.kafka_tools import read_messages
 
 INTAKE_ENDPOINT = "urn:ketalink:intake"
 
@@ -86,20 +85,14 @@ def message_id(message: dict[str, Any]) -> str:
 
 def responses_to(bootstrap: str, topic: str, request_id: str) -> list[Message]:
     """Every response message on ``topic`` that answers the message ``request_id``."""
-    found = []
-    for record in read_all(bootstrap, topic):
-        message = parse_message(json.loads(record.value))
-        if message.response_to == request_id:
-            found.append(message)
-    return found
+    return [message for message in read_messages(bootstrap, topic) if message.response_to == request_id]
 
 
 def messages_about_order(bootstrap: str, topic: str, order_id: str) -> list[Message]:
     """The order events on ``topic`` whose MedicationRequest carries the Ketalink order id, oldest first."""
     system = identifier_system("order")
     found = []
-    for record in read_all(bootstrap, topic):
-        message = parse_message(json.loads(record.value))
+    for message in read_messages(bootstrap, topic):
         request = message.first("MedicationRequest")
         if request and any(i.get("system") == system and i.get("value") == order_id
                            for i in request.get("identifier", [])):
