@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 from services.documentation.domain.errors import DocumentationInputError
 from services.documentation.domain.order import ActiveOrder
 from services.documentation.translators.care_plan_in import series_schedule_from_care_plan
@@ -26,23 +28,9 @@ def active_order_from_fhir(medication_request: FhirJson, care_plan: FhirJson) ->
             "(MedicationRequest.dispenseRequest.numberOfRepeatsAllowed + 1)",
         )
     try:
-        return ActiveOrder(
-            order_id=ordered.order_id,
-            series_id=ordered.series_id,
-            patient_id=ordered.patient_id,
-            status=ordered.status,
-            dose_mg_per_kg=ordered.dose_mg_per_kg,
-            dose_mg=ordered.dose_mg,
-            duration_min=ordered.duration_min,
-            rate_ml_per_h=ordered.rate_ml_per_h,
-            infusion_count=ordered.infusion_count,
-            occurrences=schedule.occurrences,
-            dose_calculation_text=ordered.dose_calculation_text,
-            indication=ordered.indication,
-            signed_by=ordered.signed_by,
-            authored_at=ordered.authored_at,
-            weight_observation_reference=ordered.weight_observation_reference,
-        )
+        # The MedicationRequest gives every field of the order except its schedule, which the CarePlan gives.
+        return ActiveOrder(**{f.name: getattr(ordered, f.name) for f in fields(ordered)},
+                           occurrences=schedule.occurrences)
     except DocumentationInputError as error:
         raise FhirMappingError(f"MedicationRequest ({error.field})", error.message) from None
 
