@@ -32,6 +32,7 @@ def stack_environment(environ: dict[str, str]) -> tuple[dict[str, str], list[str
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environ.get('PATH', '')}"
     env.setdefault("KAFKA_SESSION_TIMEOUT_MS", "2000")  # embedded broker: group join waits session / 2
     env.setdefault("KAFKA_HEARTBEAT_INTERVAL_MS", "500")
+    env.setdefault("KAFKA_MAX_POLL_INTERVAL_MS", "30000")  # embedded broker: a vanished joiner blocks joins this long
     if not environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         broker_port = choose_port(environ.get("BROKER_PORT"), DEFAULT_PORTS["broker"])
         env["BROKER_PORT"] = str(broker_port)

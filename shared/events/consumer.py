@@ -40,7 +40,10 @@ ANY_EVENT = "*"  # a handler under this key takes every event code without a han
 
 @dataclass(frozen=True)
 class ConsumerPolicy:
-    max_attempts: int = 8  # transient failures of one record before it is dead-lettered
+    # Unexpected failures (a bug, not an outage) of one record before it is dead-lettered. A TransientError (EHR
+    # down, a referenced resource not stored yet) is retried for as long as it lasts: parking the record on the
+    # dead-letter topic during a long outage would lose work that will succeed once the EHR is back.
+    max_attempts: int = 8
     initial_backoff_s: float = 0.5
     max_backoff_s: float = 15.0
 
@@ -51,14 +54,17 @@ class MessageProcessor:
     A response message (``MessageHeader.response`` set) carries the event code of the message it answers, so
     responses go to ``response_handlers`` and everything else to ``handlers``: a handler never sees the other kind.
     A response nobody handles is ignored; an event nobody handles is ignored too, unless ``ignore_unknown_events``
-    is off (then it is dead-lettered)."""
+    is off (then it is dead-lettered). ``after_commit`` runs after each handled message's transaction committed:
+    the runtime wakes its outbox relay there, so what the handler enqueued is sent now, not at the relay's next
+    poll (which added up to its poll interval to every hop of an inbound path)."""
 
     def __init__(self, engine: Engine, handlers: Handlers, response_handlers: Handlers | None = None, *,
-                 ignore_unknown_events: bool = True):
+                 ignore_unknown_events: bool = True, after_commit: Callable[[], None] | None = None):
         self._engine = engine
         self._handlers = handlers
         self._response_handlers = response_handlers or {}
         self._ignore_unknown = ignore_unknown_events
+        self._after_commit = after_commit
 
     def process(self, topic: str, value: bytes | None) -> str:
         """Return ``done`` or ``duplicate`` or ``ignored``; raise TransientError or PermanentError otherwise."""
@@ -80,6 +86,8 @@ class MessageProcessor:
         except IntegrityError:
             # A concurrent consumer recorded the same message id first: its changes stand, ours rolled back.
             return "duplicate"
+        if self._after_commit is not None:
+            self._after_commit()
         return "done"
 
 
@@ -107,7 +115,8 @@ def _already_processed(conn: Connection, message_id: str) -> bool:
 
 
 class ConsumerLoop:
-    """Polls, processes record by record, commits after each final outcome; transient failures seek back and wait."""
+    """Polls, processes record by record, commits after each final outcome; failures seek back and wait (a
+    TransientError for as long as it lasts, an unexpected error up to ``max_attempts``, then dead-letter)."""
 
     def __init__(self, processor: MessageProcessor, consumer_factory: Callable[[], KafkaConsumer],
                  producer_factory: Callable[[], KafkaProducer], policy: ConsumerPolicy = ConsumerPolicy(),
@@ -175,13 +184,13 @@ class ConsumerLoop:
         except Exception as error:  # noqa: BLE001 - TransientError or an unexpected failure: retry, then dead-letter
             attempts = self._attempts.get(key, 0) + 1
             self._attempts[key] = attempts
-            if attempts < self._policy.max_attempts:
+            if isinstance(error, TransientError) or attempts < self._policy.max_attempts:
                 MESSAGES_CONSUMED.labels(record.topic, "retry").inc()
                 log.warning("message processing failed; will retry", extra={
                     "topic": record.topic, "offset": record.offset, "attempt": attempts,
                     "error": type(error).__name__, "reason": _safe_reason(error)})
                 consumer.seek(partition, record.offset)
-                self._stop.wait(min(self._policy.initial_backoff_s * 2 ** (attempts - 1), self._policy.max_backoff_s))
+                self._stop.wait(min(self._policy.initial_backoff_s * 2 ** min(attempts - 1, 16), self._policy.max_backoff_s))
                 return False
             self._dead_letter(producer, record, f"gave up after {attempts} attempts: {_safe_reason(error)}")
             outcome = "dead-lettered"

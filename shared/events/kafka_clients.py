@@ -2,6 +2,10 @@
 
 Group timing is configurable because brokers differ: the embedded Tansu broker makes a group join wait
 ``session_timeout_ms / 2`` (2000/500 ms gives ~1 s), while Apache Kafka refuses sessions under 6000 ms by default.
+``max_poll_interval_ms`` is also the rebalance timeout: the broker may hold a JoinGroup that long, and kafka-python
+waits that plus 5 s before it gives up and joins again. In the fault tests a sandbox restarted seconds after a Tansu
+restart sat in its group join for over two minutes under the 300 s default, so the local stack and the tests set
+30 s, which bounds such a stall to ~35 s.
 """
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ class KafkaSettings:
     bootstrap_servers: str = "127.0.0.1:9092"
     session_timeout_ms: int = 10000
     heartbeat_interval_ms: int = 3000
+    max_poll_interval_ms: int = 300000  # the longest one poll's records may take (handlers, EHR retries) to process
     topic_partitions: int = 3
     topic_replication_factor: int = 1
     request_timeout_ms: int = 15000
@@ -41,6 +46,8 @@ class KafkaSettings:
             raise ValueError("bootstrap_servers must name at least one host:port")
         if self.heartbeat_interval_ms * 3 > self.session_timeout_ms:
             raise ValueError("heartbeat_interval_ms must be at most a third of session_timeout_ms")
+        if self.max_poll_interval_ms < self.session_timeout_ms:
+            raise ValueError("max_poll_interval_ms must be at least session_timeout_ms")
         if self.topic_partitions < 1 or self.topic_replication_factor < 1:
             raise ValueError("topic_partitions and topic_replication_factor must be at least 1")
 
@@ -90,6 +97,7 @@ def create_consumer(settings: KafkaSettings, group_id: str, topics: list[str], c
         auto_offset_reset="earliest",
         session_timeout_ms=settings.session_timeout_ms,
         heartbeat_interval_ms=settings.heartbeat_interval_ms,
+        max_poll_interval_ms=settings.max_poll_interval_ms,
         request_timeout_ms=max(settings.request_timeout_ms, settings.session_timeout_ms + 5000),
         max_poll_records=50,
     )

@@ -25,16 +25,25 @@ class ManagedProcess:
     """One child process with its log file; restartable with the same command and environment."""
 
     def __init__(self, name: str, command: list[str], env: dict[str, str], log_dir: Path,
-                 ready: Callable[[], bool], ready_timeout_s: float = 60.0):
+                 ready: Callable[[], bool] | bytes, ready_timeout_s: float = 60.0):
+        """``ready`` is a check, or a marker the process writes to its log when it is ready (looked for in what
+        it wrote since its last start, so a restart waits for the marker again)."""
         self.name = name
         self.command = command
         self.env = env
         self.log_path = log_dir / f"{name}.log"
-        self._ready = ready
+        self._ready = ready if callable(ready) else (lambda: ready in self.log_since_start())
         self._ready_timeout_s = ready_timeout_s
+        self._log_offset = 0
         self.process: subprocess.Popen[bytes] | None = None
 
+    def log_since_start(self) -> bytes:
+        with open(self.log_path, "rb") as log:
+            log.seek(self._log_offset)
+            return log.read()
+
     def start(self) -> "ManagedProcess":
+        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(self.command, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                                         start_new_session=True)
@@ -96,7 +105,9 @@ def group_timing_environment() -> dict[str, str]:
     """Tansu's group join waits session/2; Apache Kafka refuses sessions under 6 s by default."""
     if os.environ.get("KETALINK_TEST_BROKER") == "kafka":
         return {"KAFKA_SESSION_TIMEOUT_MS": "6000", "KAFKA_HEARTBEAT_INTERVAL_MS": "1000"}
-    return {"KAFKA_SESSION_TIMEOUT_MS": "2000", "KAFKA_HEARTBEAT_INTERVAL_MS": "500"}
+    # A group join can wait the rebalance timeout (= max poll interval, see shared/events/kafka_clients.py): keep it short.
+    return {"KAFKA_SESSION_TIMEOUT_MS": "2000", "KAFKA_HEARTBEAT_INTERVAL_MS": "500",
+            "KAFKA_MAX_POLL_INTERVAL_MS": "30000"}
 
 
 def tansu_broker(log_dir: Path) -> tuple[ManagedProcess, str]:
@@ -109,7 +120,8 @@ def tansu_broker(log_dir: Path) -> tuple[ManagedProcess, str]:
 def ehr_sandbox(log_dir: Path, data_dir: Path, bootstrap: str,
                 external_fhir_base_url: str | None = None, extra_env: dict[str, str] | None = None,
                 name: str = "ehr") -> tuple[ManagedProcess, str]:
-    """The sandbox process: its own FHIR server, or only seed + integration engine in front of an external one."""
+    """The sandbox process: its own FHIR server, or only seed + integration engine in front of an external one.
+    Ready once it logged that it seeded and serves (again after each restart, on the same port and data)."""
     port = free_port()
     env = base_environment() | {"EHR_SANDBOX_PORT": str(port), "EHR_SANDBOX_DATA_DIR": str(data_dir),
                                 "KAFKA_BOOTSTRAP_SERVERS": bootstrap, **(extra_env or {})}
@@ -117,15 +129,8 @@ def ehr_sandbox(log_dir: Path, data_dir: Path, bootstrap: str,
     if external_fhir_base_url:
         env["EHR_SANDBOX_FHIR_BASE_URL"] = external_fhir_base_url
         base_url = external_fhir_base_url
-    log_path = log_dir / f"{name}.log"
-    start_offset = log_path.stat().st_size if log_path.exists() else 0
-
-    def seeded_and_serving() -> bool:
-        with open(log_path, "rb") as log:
-            log.seek(start_offset)
-            return b'"ehr sandbox ready"' in log.read()
-
-    process = ManagedProcess(name, [sys.executable, "-m", "deploy.ehr_sandbox"], env, log_dir, seeded_and_serving)
+    process = ManagedProcess(name, [sys.executable, "-m", "deploy.ehr_sandbox"], env, log_dir,
+                             b'"ehr sandbox ready"')
     return process, base_url
 
 
