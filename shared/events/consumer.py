@@ -190,7 +190,8 @@ class ConsumerLoop:
                     "topic": record.topic, "offset": record.offset, "attempt": attempts,
                     "error": type(error).__name__, "reason": _safe_reason(error)})
                 consumer.seek(partition, record.offset)
-                self._stop.wait(min(self._policy.initial_backoff_s * 2 ** min(attempts - 1, 16), self._policy.max_backoff_s))
+                backoff_s = self._policy.initial_backoff_s * 2 ** min(attempts - 1, 16)
+                self._stop.wait(min(backoff_s, self._policy.max_backoff_s))
                 return False
             self._dead_letter(producer, record, f"gave up after {attempts} attempts: {_safe_reason(error)}")
             outcome = "dead-lettered"

@@ -105,7 +105,7 @@ def group_timing_environment() -> dict[str, str]:
     """Tansu's group join waits session/2; Apache Kafka refuses sessions under 6 s by default."""
     if os.environ.get("KETALINK_TEST_BROKER") == "kafka":
         return {"KAFKA_SESSION_TIMEOUT_MS": "6000", "KAFKA_HEARTBEAT_INTERVAL_MS": "1000"}
-    # A group join can wait the rebalance timeout (= max poll interval, see shared/events/kafka_clients.py): keep it short.
+    # A group join can wait the rebalance timeout (= max poll interval; shared/events/kafka_clients.py): keep it short.
     return {"KAFKA_SESSION_TIMEOUT_MS": "2000", "KAFKA_HEARTBEAT_INTERVAL_MS": "500",
             "KAFKA_MAX_POLL_INTERVAL_MS": "30000"}
 
