@@ -31,11 +31,13 @@ test-unit: install
 test-integration: install
 	$(PY) -m pytest -q tests/integration
 
-# The end-to-end and EHR-engine tests against Apache Kafka itself (jars from Maven Central via deploy/kafka/pom.xml,
-# KRaft combined mode, Java 17) instead of Tansu; tests/support/apache_kafka.py starts and stops it.
+# The end-to-end, EHR-engine and fault tests against Apache Kafka itself (jars from Maven Central via
+# deploy/kafka/pom.xml, KRaft combined mode, Java 17) instead of Tansu; tests/support/apache_kafka.py starts and stops
+# it (the fault test restarts its own instance mid-stream: its log is on disk).
 test-kafka: install
 	KETALINK_TEST_BROKER=kafka $(PY) -m pytest -q tests/integration/course tests/integration/orders \
-	  tests/integration/test_patient_journey.py tests/integration/test_ehr_integration_engine.py
+	  tests/integration/test_patient_journey.py tests/integration/test_ehr_integration_engine.py \
+	  tests/integration/test_consumer_loop.py tests/fault
 
 clean:
 	rm -rf var test-artifacts .pytest_cache
