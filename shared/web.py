@@ -70,7 +70,11 @@ def install(app: Flask, ready_checks: dict[str, ReadyCheck]) -> None:
     def _http_error(error: HTTPException):  # type: ignore[no-untyped-def]
         code = {404: "not-found", 405: "not-supported", 409: "conflict", 415: "structure"}.get(error.code or 500,
                                                                                               "invalid")
-        return outcome_response(error.code or 500, [("", error.description or error.name)], code)
+        response, status = outcome_response(error.code or 500, [("", error.description or error.name)], code)
+        allow = dict(error.get_headers()).get("Allow")  # a 405 must say which methods the URL takes (RFC 9110)
+        if allow:
+            response.headers["Allow"] = allow
+        return response, status
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):  # type: ignore[no-untyped-def]

@@ -60,9 +60,10 @@ def reference_by_identifier(resource_type: str, kind: str, value: str) -> FhirJs
 
 def reference_id(ref: FhirJson | None, resource_type: str) -> str | None:
     """The id in a literal reference ``Type/id`` (also absolute URLs ending in it); None when not of that type."""
-    if not ref or "reference" not in ref:
+    text = ref.get("reference") if isinstance(ref, dict) else None
+    if not isinstance(text, str):
         return None
-    parts = ref["reference"].rstrip("/").split("/")
+    parts = text.rstrip("/").split("/")
     if len(parts) >= 2 and parts[-2] == resource_type:
         return parts[-1]
     if len(parts) >= 4 and parts[-4] == resource_type and parts[-2] == "_history":

@@ -139,7 +139,7 @@ def declare_course_operations(api: Api, service: CourseService) -> None:
         return jsonify(change_view(service.record_attendance(course_id, body.to_command(session_id))))
 
     @api.operation("/outcomes/export.csv", "GET", summary="De-identified outcomes of every course, one CSV row each "
-                   "(clinic-level scope)", errors=(503,), tag="outcomes")
+                   "(clinic-level scope)", errors=(503,), tag="outcomes", media_type="text/csv")
     @requires("CarePlan", "s")
     @requires("Observation", "s")
     @requires("Patient", "s")
@@ -150,7 +150,8 @@ def declare_course_operations(api: Api, service: CourseService) -> None:
                         headers={"Content-Disposition": "attachment; filename=ketamine-course-outcomes.csv"})
 
     @api.operation("/outcomes/export", "GET", summary="De-identified outcomes as a FHIR Bundle (a MeasureReport and "
-                   "one Observation per course; clinic-level scope)", errors=(503,), tag="outcomes")
+                   "one Observation per course; clinic-level scope)", errors=(503,), tag="outcomes",
+                   media_type="application/fhir+json")
     @requires("CarePlan", "s")
     @requires("Observation", "s")
     @requires("Patient", "s")

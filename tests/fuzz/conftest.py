@@ -1,0 +1,122 @@
+"""Fixtures of the fuzz tests: the three services as real processes against the session's broker and EHR sandbox,
+and the same services' Kafka handlers built in this process the way their workers build them.
+
+The OpenAPI fuzz runs the services without their worker (``RUN_WORKER=false``): then nothing but the fuzzed
+requests writes to their databases, so "a refused request wrote nothing" can be checked exactly. Their databases
+are seeded first through the real handlers (an eligibility decision for orders, a signed order for documentation),
+so requests naming the seeded patient, order or session reach the domain's checks instead of a 404."""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deploy.ehr_sandbox.seed import MRN_SYSTEM
+from shared.events.consumer import MessageProcessor
+from shared.events.kafka_clients import KafkaSettings
+from shared.events.topics import ACCESS, INTAKE_EVENTS, ORDERS_EVENTS
+from shared.runtime import ServiceRuntime, ServiceSettings
+from tests.fuzz.payloads import Template, message_templates
+from tests.integration.documentation.clinic import Clinic
+from tests.integration.orders.support import eligibility_message
+from tests.support.processes import service
+
+SERVICES = ("intake", "orders", "documentation")
+
+
+@dataclass(frozen=True)
+class RunningService:
+    name: str
+    base_url: str
+    database: Path  # the service's SQLite file
+
+
+@dataclass(frozen=True)
+class InProcessService:
+    """A service's handlers on its own SQLite file, as its worker wires them (no Kafka client is created)."""
+
+    name: str
+    processor: MessageProcessor
+    database: Path
+
+    def reads(self, topic: str) -> bool:
+        return topic in ACCESS[self.name].reads
+
+
+def in_process(name: str, database: Path, ehr_base_url: str, bootstrap: str) -> InProcessService:
+    runtime = ServiceRuntime(name, ServiceSettings(database_url=f"sqlite:///{database}",
+                                                   ehr_fhir_base_url=ehr_base_url, ehr_timeout_s=10.0),
+                             KafkaSettings(bootstrap_servers=bootstrap))
+    _app, handlers, response_handlers = importlib.import_module(f"services.{name}.bootstrap").build(runtime)
+    return InProcessService(name, MessageProcessor(runtime.engine, handlers, response_handlers), database)
+
+
+def database_state(database: Path) -> dict[str, str]:
+    """A digest of every table's rows, read beside the service's own connections (read-only)."""
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30) as conn:
+        tables = [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {table: hashlib.sha256(repr(conn.execute(f'SELECT * FROM "{table}" ORDER BY rowid').fetchall())
+                                      .encode()).hexdigest() for table in tables}
+
+
+def changed_tables(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    return sorted(table for table in before.keys() | after.keys() if before.get(table) != after.get(table))
+
+
+class _CapturingClinic(Clinic):
+    """The documentation tests' order builder, keeping the message instead of publishing it."""
+
+    captured: dict[str, Any]
+
+    def send(self, topic: str, message: Any, key: str) -> None:
+        self.captured = message
+
+
+@pytest.fixture(scope="package")
+def seeded_patient_id(ehr) -> str:
+    """The EHR id of seeded patient KL-1001."""
+    return ehr.client.search("Patient", {"identifier": f"{MRN_SYSTEM}|KL-1001"})[0]["id"]
+
+
+@pytest.fixture(scope="package")
+def order_signed(broker, ehr) -> dict[str, Any]:
+    """An ``order-signed`` message for KL-1001 (6 infusions from today, dosed from the EHR's weight)."""
+    clinic = _CapturingClinic("", broker.bootstrap, ehr)
+    clinic.publish_signed_order("KL-1001")
+    return clinic.captured
+
+
+@pytest.fixture(scope="package")
+def templates(seeded_patient_id: str, order_signed: dict[str, Any]) -> dict[str, Template]:
+    return message_templates(seeded_patient_id, order_signed)
+
+
+@pytest.fixture(scope="package")
+def web_only_services(broker, ehr, log_dir: Path, tmp_path_factory: pytest.TempPathFactory,
+                      seeded_patient_id: str, order_signed: dict[str, Any]) -> Iterator[dict[str, RunningService]]:
+    """The three services' HTTP APIs without consumer or outbox relay: their databases change only by request."""
+    data_dir = tmp_path_factory.mktemp("fuzz-api")
+    seeds = {"orders": (INTAKE_EVENTS, eligibility_message(seeded_patient_id)),
+             "documentation": (ORDERS_EVENTS, order_signed)}
+    for name, (topic, message) in seeds.items():
+        handlers = in_process(name, data_dir / f"{name}.db", ehr.base_url, broker.bootstrap)
+        assert handlers.processor.process(topic, json.dumps(message).encode()) == "done"
+    started, running = [], {}
+    try:
+        for name in SERVICES:
+            process, base_url = service(name, log_dir, data_dir, broker.bootstrap, ehr.base_url,
+                                        {"RUN_WORKER": "false"})
+            process.log_path = log_dir / f"fuzz-api-{name}.log"
+            started.append(process.start())
+            running[name] = RunningService(name, base_url, data_dir / f"{name}.db")
+        yield running
+    finally:
+        for process in started:
+            process.stop()
