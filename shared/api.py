@@ -3,7 +3,9 @@ naming each bad field) and the OpenAPI 3 document (built with apispec and served
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +22,7 @@ from shared.db import idempotency_keys, utcnow
 from shared.web import ApiError, json_object
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY_MAX_LENGTH = 200  # the idempotency_keys column's size: a longer key is refused before any change
 
 OUTCOME_SCHEMA = {
     "type": "object",
@@ -41,33 +44,40 @@ class Api:
 
     def __init__(self, title: str, version: str, description: str, engine: Engine | None = None):
         self._engine = engine
-        self.spec = APISpec(title=title, version=version, openapi_version="3.0.3", info={"description": description})
+        self.spec = APISpec(title=title, version=version, openapi_version="3.1.0", info={"description": description})
         self.spec.components.schema("OperationOutcome", OUTCOME_SCHEMA)
         self.blueprint = Blueprint("api", __name__)
 
     def operation(self, rule: str, method: str, *, summary: str, body: type[RequestModel] | None = None,
                   success_status: int = 200, errors: tuple[int, ...] = (400, 404), tag: str = "api",
-                  idempotent: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Register ``rule`` for ``method``; the view gets the validated body model as ``body`` when one is given."""
+                  idempotent: bool = False, media_type: str = "application/json",
+                  ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register ``rule`` for ``method``; the view gets the validated body model as ``body`` when one is given.
+        ``media_type`` is what a success answer is documented as (e.g. ``application/fhir+json``, ``text/csv``)."""
 
         def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
             @functools.wraps(view)
             def wrapper(**path_args: Any) -> Any:
                 key = request.headers.get(IDEMPOTENCY_HEADER) if idempotent and self._engine else None
                 operation = f"{method} {request.path}"
+                if key and len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
+                    raise ApiError(400, f"{IDEMPOTENCY_HEADER} must be at most {IDEMPOTENCY_KEY_MAX_LENGTH} characters",
+                                   expression=IDEMPOTENCY_HEADER)
+                digest = _request_digest() if key else ""
                 if key:
-                    replay = self._replay(key, operation)
+                    replay = self._replay(key, operation, digest)
                     if replay is not None:
                         return replay
                 if body is not None:
                     path_args["body"] = parse_body(body)
                 response = make_response(view(**path_args))
                 if key and response.status_code < 300:
-                    self._remember(key, operation, response)
+                    self._remember(key, operation, digest, response)
                 return response
 
             self.blueprint.add_url_rule(rule, endpoint=view.__name__, view_func=wrapper, methods=[method])
-            self._document(rule, method, summary, body, success_status, errors, tag, view.__doc__, idempotent)
+            self._document(rule, method, summary, body, success_status, errors, tag, view.__doc__, idempotent,
+                           media_type)
             return wrapper
 
         return decorate
@@ -80,38 +90,44 @@ class Api:
         def openapi():  # type: ignore[no-untyped-def]
             return jsonify(document)
 
-    def _replay(self, key: str, operation: str) -> Response | None:
+    def _replay(self, key: str, operation: str, digest: str) -> Response | None:
+        """The stored answer for a retry; a key reused with another body is refused, never answered for it."""
         with self._engine.connect() as conn:  # type: ignore[union-attr]
             row = conn.execute(select(idempotency_keys).where(
                 idempotency_keys.c.idempotency_key == key, idempotency_keys.c.operation == operation)).first()
         if row is None:
             return None
+        if row.request_digest is not None and row.request_digest != digest:
+            raise ApiError(422, f"this {IDEMPOTENCY_HEADER} was already used for a different request; use a new key "
+                           "for a new request", expression=IDEMPOTENCY_HEADER)
         return Response(row.body, status=row.status, mimetype="application/json",
                         headers={"Idempotent-Replayed": "true"})
 
-    def _remember(self, key: str, operation: str, response: Response) -> None:
+    def _remember(self, key: str, operation: str, digest: str, response: Response) -> None:
         try:
             with self._engine.begin() as conn:  # type: ignore[union-attr]
                 conn.execute(idempotency_keys.insert().values(
                     idempotency_key=key, operation=operation, status=response.status_code,
-                    body=response.get_data(as_text=True), created_at=utcnow()))
+                    body=response.get_data(as_text=True), created_at=utcnow(), request_digest=digest))
         except IntegrityError:
             pass  # a concurrent retry stored its (equal) answer first
 
     def _document(self, rule: str, method: str, summary: str, body: type[RequestModel] | None,
                   success_status: int, errors: tuple[int, ...], tag: str, doc: str | None,
-                  idempotent: bool = False) -> None:
+                  idempotent: bool = False, media_type: str = "application/json") -> None:
         path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule)
         parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
                       for name in re.findall(r"{([a-z_]+)}", path)]
         if idempotent:
             parameters.append({"name": IDEMPOTENCY_HEADER, "in": "header", "required": False,
-                               "schema": {"type": "string", "maxLength": 200},
-                               "description": "Repeat a request safely: the same key gets the first answer again."})
+                               "schema": {"type": "string", "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH},
+                               "description": "Repeat a request safely: the same key gets the first answer again "
+                                              "(a key reused for a different request body: 422)."})
+            errors = tuple(set(errors) | {422})
         operation: dict[str, Any] = {
             "summary": summary, "tags": [tag], "parameters": parameters,
-            "responses": {str(success_status): {"description": "OK", "content": {"application/json": {
-                "schema": {"type": "object"}}}}},
+            "responses": {str(success_status): {"description": "OK", "content": {media_type: {
+                "schema": {"type": "object"} if media_type.endswith("json") else {"type": "string"}}}}},
         }
         if doc:
             operation["description"] = inspect.cleandoc(doc)
@@ -132,10 +148,23 @@ class Api:
         self.spec.path(path=path, operations={method.lower(): operation})
 
 
+def _request_digest() -> str:
+    """SHA-256 of the request body, of its canonical JSON when it is JSON: a retry that serialises the same body
+    with other spacing or key order is still the same request."""
+    raw = request.get_data()
+    try:
+        raw = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        pass
+    return hashlib.sha256(raw).hexdigest()
+
+
 def parse_body(model: type[RequestModel]) -> RequestModel:
+    """The body by JSON's own types, strictly, as the OpenAPI document declares them: a number is not a date-time
+    (lax parsing took ``"signed_at": 0`` as 1970), ``"5"`` is not an integer, ``1`` is not ``true``."""
     data = json_object()
     try:
-        return model.model_validate(data)
+        return model.model_validate_json(json.dumps(data), strict=True)
     except ValidationError as error:
         issues = [(_field_path(e["loc"]), e["msg"]) for e in error.errors(include_url=False)]
         raise ApiError(400, issues[0][1], issues=issues) from None

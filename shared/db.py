@@ -64,6 +64,7 @@ idempotency_keys = Table(
     Column("status", Integer, nullable=False),
     Column("body", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("request_digest", String(64), nullable=True),  # SHA-256 of the request body the answer belongs to
 )
 
 

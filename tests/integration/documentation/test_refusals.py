@@ -65,6 +65,10 @@ def test_bad_input_names_the_field_and_steps_out_of_order_are_refused(clinic: Cl
     first = clinic.post(f"{path}/vitals", vitals(t(25), 132, 84, 80), expect=201, headers=key)
     replayed = clinic.post(f"{path}/vitals", vitals(t(25), 132, 84, 80), expect=201, headers=key)
     assert replayed["recorded"] == first["recorded"] and len(clinic.get(path)["readings"]) == 1
+    # The same key for another reading is a client's mistake: refused, never answered with the first reading.
+    reused = clinic.post(f"{path}/vitals", vitals(t(30), 140, 90, 88), expect=422, headers=key)
+    assert _expressions(reused) == ["Idempotency-Key"] and "different request" in reused["issue"][0]["diagnostics"]
+    assert len(clinic.get(path)["readings"]) == 1
 
     clinic.post(f"{path}/end", {"by": NURSE, "at": t(50)})
     clinic.post(f"{path}/vitals", vitals(t(55), 130, 84, 80), expect=201)
