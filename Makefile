@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.stamp-install
 include deploy/tools.mk
 
-.PHONY: run test install browser-deps test-unit test-integration test-kafka clean
+.PHONY: run test install browser-deps test-unit test-integration test-kafka bench clean
 
 $(STAMP): requirements.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ test-kafka: install
 	KETALINK_TEST_BROKER=kafka $(PY) -m pytest -q tests/integration/course tests/integration/orders \
 	  tests/integration/test_patient_journey.py tests/integration/test_ehr_integration_engine.py \
 	  tests/integration/test_consumer_loop.py tests/fault
+
+# The benchmark (not part of `make test`): its own broker, EHR sandbox and services on free ports, one table on
+# stdout and JSON in var/bench/; parameters as BENCH_* variables or flags (`$(PY) -m bench --help`), see
+# docs/performance.md.
+bench: install
+	$(PY) -m bench
 
 clean:
 	rm -rf var test-artifacts .pytest_cache

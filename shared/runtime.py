@@ -104,7 +104,8 @@ class ServiceRuntime:
 
             self.consumer = ConsumerLoop(processor, consumer_factory,
                                          lambda: create_producer(self.kafka, f"ketalink-{self.name}-dlq"),
-                                         policy, name=self.settings.consumer_group or f"ketalink-{self.name}")
+                                         policy, name=self.settings.consumer_group or f"ketalink-{self.name}",
+                                         after_poll=self.relay.wake)
             self.consumer.start()
 
     def stop_worker(self) -> None:

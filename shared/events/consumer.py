@@ -54,17 +54,14 @@ class MessageProcessor:
     A response message (``MessageHeader.response`` set) carries the event code of the message it answers, so
     responses go to ``response_handlers`` and everything else to ``handlers``: a handler never sees the other kind.
     A response nobody handles is ignored; an event nobody handles is ignored too, unless ``ignore_unknown_events``
-    is off (then it is dead-lettered). ``after_commit`` runs after each handled message's transaction committed:
-    the runtime wakes its outbox relay there, so what the handler enqueued is sent now, not at the relay's next
-    poll (which added up to its poll interval to every hop of an inbound path)."""
+    is off (then it is dead-lettered)."""
 
     def __init__(self, engine: Engine, handlers: Handlers, response_handlers: Handlers | None = None, *,
-                 ignore_unknown_events: bool = True, after_commit: Callable[[], None] | None = None):
+                 ignore_unknown_events: bool = True):
         self._engine = engine
         self._handlers = handlers
         self._response_handlers = response_handlers or {}
         self._ignore_unknown = ignore_unknown_events
-        self._after_commit = after_commit
 
     def process(self, topic: str, value: bytes | None) -> str:
         """Return ``done`` or ``duplicate`` or ``ignored``; raise TransientError or PermanentError otherwise."""
@@ -86,8 +83,6 @@ class MessageProcessor:
         except IntegrityError:
             # A concurrent consumer recorded the same message id first: its changes stand, ours rolled back.
             return "duplicate"
-        if self._after_commit is not None:
-            self._after_commit()
         return "done"
 
 
@@ -116,12 +111,18 @@ def _already_processed(conn: Connection, message_id: str) -> bool:
 
 class ConsumerLoop:
     """Polls, processes record by record, commits after each final outcome; failures seek back and wait (a
-    TransientError for as long as it lasts, an unexpected error up to ``max_attempts``, then dead-letter)."""
+    TransientError for as long as it lasts, an unexpected error up to ``max_attempts``, then dead-letter).
+
+    ``after_poll`` runs once the records of one poll are handled; the runtime wakes its outbox relay there. A lone
+    message's answer then leaves at once instead of at the relay's next poll (``make bench``: up to 200 ms more per
+    hop), while a backlog, which arrives in polls of many records, still leaves in the relay's batches: waking it
+    after every record cost the orders path a fifth of its throughput."""
 
     def __init__(self, processor: MessageProcessor, consumer_factory: Callable[[], KafkaConsumer],
                  producer_factory: Callable[[], KafkaProducer], policy: ConsumerPolicy = ConsumerPolicy(),
-                 name: str = "consumer"):
+                 name: str = "consumer", after_poll: Callable[[], None] | None = None):
         self._processor = processor
+        self._after_poll = after_poll
         self._consumer_factory = consumer_factory
         self._producer_factory = producer_factory
         self._policy = policy
@@ -171,6 +172,8 @@ class ConsumerLoop:
                 for record in batch:
                     if not self._handle_record(consumer, producer, partition, record):
                         break  # a transient failure: the rest of this partition is re-read after the seek
+            if batches and self._after_poll is not None:
+                self._after_poll()
 
     def _handle_record(self, consumer: KafkaConsumer, producer: KafkaProducer, partition: TopicPartition,
                        record: Any) -> bool:

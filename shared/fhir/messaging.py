@@ -13,7 +13,7 @@ from typing import Any
 
 from shared.fhir.codes import MESSAGE_EVENTS
 from shared.fhir.datatypes import FhirJson, instant
-from shared.fhir.validate import FhirValidationError, validate_resource
+from shared.fhir.validate import FhirValidationError, validate_bundle, validate_resource
 
 PROVENANCE_NAMESPACE = uuid.UUID("6f1c1d7e-3f5b-4c55-9a0e-6b1f4e1d2c3a")
 
@@ -88,7 +88,7 @@ def build_message(
         "timestamp": instant(now),
         "entry": entries,
     }
-    return validate_resource(bundle)
+    return validate_bundle(bundle)
 
 
 def build_response(
@@ -116,7 +116,7 @@ def build_response(
         outcome_url = f"urn:uuid:{uuid.uuid4()}"
         header["response"]["details"] = {"reference": outcome_url}
         entries.append({"fullUrl": outcome_url, "resource": outcome})
-    return validate_resource(
+    return validate_bundle(
         {"resourceType": "Bundle", "id": str(uuid.uuid4()), "type": "message", "timestamp": instant(now),
          "entry": entries}
     )
@@ -128,6 +128,9 @@ def parse_message(payload: Any) -> Message:
         raise MessageError("payload is not a JSON object")
     if payload.get("resourceType") != "Bundle" or payload.get("type") != "message":
         raise MessageError("payload is not a FHIR Bundle of type message")
+    null_at = _null_at(payload, "Bundle")
+    if null_at:
+        raise MessageError(f"invalid FHIR message: {null_at} is null (FHIR JSON has no nulls; leave it out)")
     try:
         validate_resource(payload)
     except FhirValidationError as error:
@@ -143,17 +146,43 @@ def parse_message(payload: Any) -> Message:
     if not event.get("code"):
         raise MessageError("MessageHeader.eventCoding.code is missing")
     response = header.get("response") or {}
+    try:
+        response_code = ResponseCode(response["code"]) if response.get("code") else None
+    except ValueError:
+        raise MessageError("MessageHeader.response.code must be ok, transient-error or fatal-error") from None
     return Message(
         message_id=header["id"],
         event_code=event["code"],
-        source_endpoint=(header.get("source") or {}).get("endpoint", ""),
-        timestamp=payload.get("timestamp", ""),
+        source_endpoint=(header.get("source") or {}).get("endpoint") or "",
+        timestamp=payload.get("timestamp") or "",
         resources=[r for r in resources[1:] if isinstance(r, dict)],
         bundle=payload,
         response_to=response.get("identifier"),
-        response_code=ResponseCode(response["code"]) if response.get("code") else None,
-        focus_references=[f.get("reference", "") for f in header.get("focus", [])],
+        response_code=response_code,
+        # JSON null passes the model as "absent": read it so.
+        focus_references=[f.get("reference") or "" for f in header.get("focus") or []],
     )
+
+
+def _null_at(value: Any, path: str) -> str | None:
+    """The path of the first JSON null, if any. The models read a null as "absent", but code reading the message
+    expects a present key to hold a value; FHIR JSON allows null only inside a primitive array that has its
+    ``_name`` extension array beside it."""
+    if isinstance(value, dict):
+        for key, child in value.items():
+            if child is None:
+                return f"{path}.{key}"
+            if isinstance(child, list) and f"_{key}" in value:
+                child = [item for item in child if item is not None]
+            found = _null_at(child, f"{path}.{key}")
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = f"{path}[{index}]" if item is None else _null_at(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
 
 
 def _provenance(
