@@ -1,7 +1,6 @@
 """What the intake tests do over HTTP and Kafka, as a clinic and the EHR would, and how they look into the EHR."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import requests
@@ -13,8 +12,8 @@ from services.intake.domain.contraindications import DEFAULT_ABSOLUTE_CONTRAINDI
     DEFAULT_RELATIVE_CONTRAINDICATIONS
 from shared.events.topics import EHR_EVENTS, INTAKE_EVENTS
 from shared.fhir.datatypes import identifier
-from shared.fhir.messaging import Message, parse_message
-from tests.support.kafka_tools import publish, read_all, wait_for
+from shared.fhir.messaging import Message
+from tests.support.kafka_tools import publish, read_messages, wait_for
 
 CLINICIAN = "Dr Ada Lovelace"
 ELIGIBLE_PARTS: dict[str, dict[str, Any]] = {
@@ -93,9 +92,9 @@ def decide(base_url: str, intake_id: str) -> dict:
 
 
 def decision_message(bootstrap: str, intake_id: str) -> Message | None:
-    """The ``intake-eligibility-decided`` message for ``intake_id`` on ketalink.intake.events, if there yet."""
-    for record_ in read_all(bootstrap, INTAKE_EVENTS):
-        message = parse_message(json.loads(record_.value))
+    """The ``intake-eligibility-decided`` message for ``intake_id`` on ketalink.intake.events, if there yet
+    (other tests put records that are not messages on the topic on purpose: skipped)."""
+    for message in read_messages(bootstrap, INTAKE_EVENTS):
         assessment = message.first("RiskAssessment")
         if assessment and assessment["identifier"][0]["value"] == intake_id:
             return message
