@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
@@ -46,6 +46,10 @@ class ConsumerPolicy:
     max_attempts: int = 8
     initial_backoff_s: float = 0.5
     max_backoff_s: float = 15.0
+    # A consumer that has not completed a group join for this long is closed and made anew (a new member). The
+    # fault tests saw a consumer sit in its join for minutes after a Tansu restart; a join the broker still holds
+    # legitimately lasts at most the rebalance timeout (max poll interval), so the runtime sets that plus a margin.
+    rejoin_after_s: float = 330.0
 
 
 class MessageProcessor:
@@ -164,7 +168,11 @@ class ConsumerLoop:
                             pass
 
     def _poll_until_stopped(self, consumer: KafkaConsumer, producer: KafkaProducer) -> None:
+        joins = _JoinWatch()
+        consumer.subscribe(sorted(consumer.subscription() or ()), listener=joins)
         while not self._stop.is_set():
+            if joins.stalled_for() > self._policy.rejoin_after_s:
+                raise ConsumerStalled(f"no group join completed in {self._policy.rejoin_after_s:.0f} s")
             batches = consumer.poll(timeout_ms=500)
             if consumer.assignment():
                 self.assigned.set()
@@ -219,6 +227,29 @@ class ConsumerLoop:
             timeout=30)
         log.warning("message dead-lettered", extra={"topic": record.topic, "offset": record.offset,
                                                     "reason": reason[:300]})
+
+
+class ConsumerStalled(Exception):
+    """The consumer's group join has not completed for too long: the loop replaces the consumer."""
+
+
+class _JoinWatch(ConsumerRebalanceListener):
+    """Knows since when the consumer has been without a completed join: since it was made, or since a rebalance
+    revoked its partitions. A join that gives it no partitions (more consumers than partitions) still counts as
+    completed, so an idle standby is not churned."""
+
+    def __init__(self) -> None:
+        self._waiting_since: float | None = time.monotonic()
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        if self._waiting_since is None:
+            self._waiting_since = time.monotonic()
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        self._waiting_since = None
+
+    def stalled_for(self) -> float:
+        return 0.0 if self._waiting_since is None else time.monotonic() - self._waiting_since
 
 
 def _safe_reason(error: BaseException) -> str:

@@ -3,11 +3,14 @@ the attempt limit, and the record is then processed once; an unexpected error is
 dead-lettered with the reason. Either way the records after it on the partition wait their turn."""
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from kafka import KafkaConsumer
 from sqlalchemy.engine import Connection, Engine
 
 from shared.db import create_database, processed_messages
@@ -97,3 +100,46 @@ def test_an_unexpected_error_is_dead_lettered_with_its_reason_after_the_attempt_
                                      "answering").encode()
     assert headers["dlq-source-topic"] == topic.encode()
     assert handler.handled == []
+
+
+
+class JoinNeverCompletes(KafkaConsumer):
+    """A stand-in for the stuck state seen on Tansu after a restart, which cannot be brought about on demand: a real
+    consumer of the real broker whose poll never completes a group join (it waits and returns nothing)."""
+
+    def poll(self, timeout_ms: int = 0, **_: Any) -> dict:  # type: ignore[override]
+        time.sleep(timeout_ms / 1000)
+        return {}
+
+
+def test_a_consumer_whose_group_join_never_completes_is_replaced(broker, tmp_path):
+    """A consumer whose group join has not completed after ``rejoin_after_s`` is closed and made anew; the new one
+    joins and processes what waited."""
+    topic = f"test.loop.{uuid.uuid4().hex[:8]}"
+    settings = KafkaSettings(bootstrap_servers=broker.bootstrap, session_timeout_ms=6000, heartbeat_interval_ms=1000)
+    ensure_topics(settings, [topic, topic + ".dlq"])
+    handler = FlakyHandler(failures=0, error=RuntimeError)
+    processor = MessageProcessor(create_database(f"sqlite:///{tmp_path / 'stall.db'}"), {"test-event": handler})
+    group = f"test-stall-{uuid.uuid4().hex[:8]}"
+    made: list[KafkaConsumer] = []
+
+    def consumer_factory() -> KafkaConsumer:
+        if not made:
+            consumer: KafkaConsumer = JoinNeverCompletes(topic, bootstrap_servers=[broker.bootstrap], group_id=group,
+                                                         enable_auto_commit=False)
+        else:
+            consumer = create_consumer(settings, group, [topic], group)
+        made.append(consumer)
+        return consumer
+
+    loop = ConsumerLoop(processor, consumer_factory, lambda: create_producer(settings, group),
+                        ConsumerPolicy(rejoin_after_s=10.0), name=group)
+    publish(broker.bootstrap, topic, _message("waited"), key="p")
+    started = time.monotonic()
+    loop.start()
+    try:
+        wait_for(lambda: handler.handled, timeout_s=60, what="the message handled by the replacement consumer")
+    finally:
+        loop.stop()
+    assert isinstance(made[0], JoinNeverCompletes) and len(made) == 2
+    assert time.monotonic() - started >= 10.0  # replaced by the watchdog, not by a failure
