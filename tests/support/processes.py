@@ -15,8 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import requests
+from kafka import KafkaConsumer, TopicPartition
+from kafka.structs import OffsetAndMetadata
 
 from deploy.local.ports import free_port
+from shared.events.topics import ACCESS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -137,15 +140,34 @@ def ehr_sandbox(log_dir: Path, data_dir: Path, bootstrap: str,
 def service(name: str, log_dir: Path, data_dir: Path, bootstrap: str, ehr_base_url: str,
             extra_env: dict[str, str] | None = None, port: int | None = None) -> tuple[ManagedProcess, str]:
     """A service as a real process. SMART auth is off unless ``extra_env`` turns it on (SMART_AUTH_REQUIRED=true):
-    tests of the domain drive the API without tokens; tests/browser and the auth tests go through the launch."""
+    tests of the domain drive the API without tokens; tests/browser and the auth tests go through the launch.
+
+    Unless ``extra_env`` names a CONSUMER_GROUP, the service gets a group of its own that starts at the end of the
+    topics it reads: the broker is shared, and what earlier tests published (the fuzz tests' records, other suites'
+    orders for the same seeded patients) is not this service's business."""
     port = port or free_port()
+    group = f"ketalink-{name}-{uuid.uuid4().hex[:8]}"
+    if "CONSUMER_GROUP" not in (extra_env or {}):
+        start_group_at_end(bootstrap, group, ACCESS[name].reads)
     env = base_environment() | {
         "SMART_AUTH_REQUIRED": "false",
-        # A group of its own: a fresh database must not inherit offsets another test's instance committed.
-        "CONSUMER_GROUP": f"ketalink-{name}-{uuid.uuid4().hex[:8]}",
+        "CONSUMER_GROUP": group,
         "HTTP_PORT": str(port), "DATABASE_URL": f"sqlite:///{data_dir / f'{name}.db'}",
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "EHR_FHIR_BASE_URL": ehr_base_url, **(extra_env or {})}
     base_url = f"http://127.0.0.1:{port}"
     process = ManagedProcess(name, [sys.executable, "-m", f"services.{name}"], env, log_dir,
                              http_ok(f"{base_url}/healthz"))
     return process, base_url
+
+
+def start_group_at_end(bootstrap: str, group: str, topics: tuple[str, ...]) -> None:
+    """Commit the current end of ``topics`` as ``group``'s offsets (topics not created yet start empty anyway)."""
+    consumer = KafkaConsumer(bootstrap_servers=[bootstrap], group_id=group, enable_auto_commit=False)
+    try:
+        partitions = [TopicPartition(topic, p) for topic in topics for p in consumer.partitions_for_topic(topic) or ()]
+        if partitions:
+            consumer.assign(partitions)
+            ends = consumer.end_offsets(partitions)
+            consumer.commit({partition: OffsetAndMetadata(end, "", -1) for partition, end in ends.items()})
+    finally:
+        consumer.close()

@@ -8,11 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from kafka import KafkaConsumer, TopicPartition
-from kafka.structs import OffsetAndMetadata
-
 from shared.events.topics import ACCESS
-from tests.support.processes import service
+from tests.support.processes import service, start_group_at_end
 
 
 @contextmanager
@@ -34,16 +31,3 @@ def services_reading_from_the_end(names: tuple[str, ...], label: str, bootstrap:
     finally:
         for process in started:
             process.stop()
-
-
-def start_group_at_end(bootstrap: str, group: str, topics: tuple[str, ...]) -> None:
-    """Commit the current end of ``topics`` as ``group``'s offsets (topics not created yet start empty anyway)."""
-    consumer = KafkaConsumer(bootstrap_servers=[bootstrap], group_id=group, enable_auto_commit=False)
-    try:
-        partitions = [TopicPartition(topic, p) for topic in topics for p in consumer.partitions_for_topic(topic) or ()]
-        if partitions:
-            consumer.assign(partitions)
-            ends = consumer.end_offsets(partitions)
-            consumer.commit({partition: OffsetAndMetadata(end, "", -1) for partition, end in ends.items()})
-    finally:
-        consumer.close()

@@ -2,7 +2,6 @@
 HTTP with explicit clinical times, and look resources up in the EHR by their Ketalink identifier."""
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -22,8 +21,8 @@ from services.orders.translators.message_out import order_event_code, order_mess
 from shared.events.topics import DOCUMENTATION_EVENTS, ORDERS_EVENTS
 from shared.fhir.codes import BODY_WEIGHT
 from shared.fhir.datatypes import FhirJson, identifier, parse_instant
-from shared.fhir.messaging import Message, build_message, parse_message
-from tests.support.kafka_tools import publish, read_all, wait_for
+from shared.fhir.messaging import Message, build_message
+from tests.support.kafka_tools import publish, read_messages, wait_for
 
 PRESCRIBER = "Dr Ada Prescriber"
 NURSE = "RN Dana Hill"
@@ -112,8 +111,7 @@ class Clinic:
         publish(self.bootstrap, topic, message, key=key)
 
     def documentation_messages(self, event_code: str) -> list[Message]:
-        records = read_all(self.bootstrap, DOCUMENTATION_EVENTS)
-        return [m for m in (parse_message(json.loads(r.value)) for r in records) if m.event_code == event_code]
+        return [m for m in read_messages(self.bootstrap, DOCUMENTATION_EVENTS) if m.event_code == event_code]
 
     # --- the documentation API -------------------------------------------------------------------------------
     def get(self, path: str, expect: int = 200) -> Any:
