@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-import uuid
 
 from kafka import KafkaAdminClient
 
@@ -14,9 +13,9 @@ from bench.inbound import Answered, BenchError, Committed, PathEnd, measure_burs
 from bench.memory import CpuMeter
 from bench.profiling import Profiler
 from bench.report import ScalingRow
-from bench.stack import RunningService, start_group_at_end
+from bench.stack import RunningService
 from bench.watch import ProcessedLog, wait_until
-from shared.events.topics import ACCESS, EHR_EVENTS
+from shared.events.topics import EHR_EVENTS
 
 
 def scaling(ctx: Context) -> None:
@@ -28,9 +27,8 @@ def scaling(ctx: Context) -> None:
     for name in list(ctx.services):
         ctx.stack.stop(ctx.services.pop(name))
     database_url = ctx.stack.postgres().new_database()
-    group = f"bench-orders-scaling-{uuid.uuid4().hex[:6]}"
-    start_group_at_end(ctx.stack.bootstrap, group, ACCESS["orders"].reads)
-    first = ctx.stack.start_service("orders", group=group, database_url=database_url, label="-pg-1")
+    first = ctx.stack.start_service("orders", database_url=database_url, label="-pg-1")
+    group = first.group
     time.sleep(SETTLE_S)
     ctx.memory.watch("orders (PostgreSQL, web+worker)", first.pid)
     one, one_cpu = _scaling_run(ctx, [first], "scaling-1")

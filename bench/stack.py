@@ -8,17 +8,13 @@ import os
 import shutil
 import signal
 import tempfile
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from kafka import KafkaConsumer, TopicPartition
-from kafka.structs import OffsetAndMetadata
-
 from bench.postgres import Postgres
 from shared.events.kafka_clients import KafkaSettings, ensure_topics
-from shared.events.topics import ACCESS, all_topics
+from shared.events.topics import all_topics
 from shared.fhir.client import FhirClient
 from tests.support.processes import ManagedProcess, ehr_sandbox, service, tansu_broker
 
@@ -99,21 +95,21 @@ class BenchStack:
                       label: str = "", worker_only: bool = False) -> RunningService:
         """A service process. Without ``group``, its consumer group is new and starts at the current end of its
         topics, so it sees only what the bench publishes from now on (not the earlier phases' traffic)."""
-        if group is None:  # a new group; a process joining an existing one takes its offsets as they are
-            group = f"bench-{name}-{uuid.uuid4().hex[:8]}"
-            start_group_at_end(self.bootstrap, group, ACCESS[name].reads)
         data_dir = self.root / f"{name}{label}"
         data_dir.mkdir(exist_ok=True)
-        env = {"CONSUMER_GROUP": group, **self._kafka_env()}
+        # Without a group, service() makes a new one at the end of the topics; a process joining an existing group
+        # takes its offsets as they are.
+        env = {**({"CONSUMER_GROUP": group} if group else {}), **self._kafka_env()}
         if database_url:
             env["DATABASE_URL"] = database_url
-        managed, base_url = service(name, self.log_dir, data_dir, self.bootstrap, self.ehr_base_url, extra_env=env)
+        managed, base_url = service(name, self.log_dir, data_dir, self.bootstrap, self.ehr_base_url, extra_env=env,
+                                    label="bench")
         managed.name = f"{name}{label}"
         managed.log_path = self.log_dir / f"{managed.name}.log"
         if worker_only:
             managed.command = [managed.command[0], "-m", f"services.{name}.worker"]
-            managed._ready = _log_says(managed.log_path, b'"worker running"')  # no HTTP server to ask
-        return RunningService(name, self._started(managed), base_url, group)
+            managed.ready_when_logged(b'"worker running"')  # no HTTP server to ask
+        return RunningService(name, self._started(managed), base_url, managed.env["CONSUMER_GROUP"])
 
     def stop(self, running: RunningService) -> None:
         running.process.stop()
@@ -145,31 +141,6 @@ class BenchStack:
 
     def _kafka_env(self) -> dict[str, str]:
         return {"KAFKA_TOPIC_PARTITIONS": str(self.partitions)}
-
-
-def start_group_at_end(bootstrap: str, group: str, topics: tuple[str, ...]) -> None:
-    """Commit the current end of ``topics`` as ``group``'s offsets."""
-    consumer = KafkaConsumer(bootstrap_servers=[bootstrap], group_id=group, enable_auto_commit=False)
-    try:
-        partitions = [TopicPartition(topic, p) for topic in topics for p in consumer.partitions_for_topic(topic) or ()]
-        if partitions:
-            consumer.assign(partitions)
-            ends = consumer.end_offsets(partitions)
-            consumer.commit({partition: OffsetAndMetadata(end, "", -1) for partition, end in ends.items()})
-    finally:
-        consumer.close()
-
-
-def _log_says(path: Path, marker: bytes):  # type: ignore[no-untyped-def]
-    start = path.stat().st_size if path.exists() else 0
-
-    def check() -> bool:
-        if not path.exists():
-            return False
-        with open(path, "rb") as log:
-            log.seek(start)
-            return marker in log.read()
-    return check
 
 
 def _raise_keyboard_interrupt(_signum: int, _frame: object) -> None:

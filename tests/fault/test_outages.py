@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -24,6 +24,7 @@ import pytest
 
 from shared.fhir.client import FhirClient
 from shared.fhir.datatypes import identifier
+from tests.conftest import Ehr
 from tests.fault.load import NurseVitals, PortalScores, Stream
 from tests.integration.course.support import CourseClinic, hours_ago
 from tests.integration.documentation.clinic import NURSE, Clinic, pre_check
@@ -100,7 +101,7 @@ def charting(stack: FaultStack) -> Charting:
     """An eligible patient with a signed induction (so a course takes scores) whose first infusion is running (so
     the session takes vitals); waits until the course and the session are in the EHR, so every later message refers
     to something stored."""
-    ehr = _Ehr(stack.ehr_base_url)
+    ehr = Ehr(stack.ehr_base_url, None)
     clinic = Clinic(stack.documentation_url, stack.bootstrap, ehr)
     course = CourseClinic(stack.orders_url, clinic, stack.bootstrap, ehr)
     patient_id = clinic.patient_id("KL-1001")
@@ -119,14 +120,6 @@ def charting(stack: FaultStack) -> Charting:
     course.in_ehr("CarePlan", "course", induction.course_id)
     clinic.in_ehr("Encounter", "infusion-session", session_id, timeout_s=60)
     return Charting(patient_id, induction.course_id, session_id)
-
-
-class _Ehr:
-    """What the test helpers expect of the ``ehr`` fixture, for this module's own sandbox."""
-
-    def __init__(self, base_url: str):
-        self.base_url = base_url
-        self.client = FhirClient(base_url)
 
 
 def test_nothing_is_lost_or_doubled_when_the_broker_the_ehr_and_the_services_go_away(stack: FaultStack,
@@ -151,7 +144,8 @@ def test_nothing_is_lost_or_doubled_when_the_broker_the_ehr_and_the_services_go_
         else:
             for stream in streams:
                 stream.pause()
-            _wait(everything_acknowledged_is_in_the_ehr, "the work sent so far in the EHR before the broker stops")
+            wait_for(everything_acknowledged_is_in_the_ehr, 60.0, 0.5,
+                     "the work sent so far in the EHR before the broker stops")
             stack.broker.stop()
             for stream in streams:
                 stream.resume()
@@ -175,8 +169,9 @@ def test_nothing_is_lost_or_doubled_when_the_broker_the_ehr_and_the_services_go_
     assert len(scores.report.acknowledged) >= 20 and len(nurse.report.acknowledged) >= 20, "the streams ran"
     assert scores.report.retries and nurse.report.retries, "the outages were felt by the streams"
 
-    _wait(everything_acknowledged_is_in_the_ehr, "every acknowledged score and reading in the EHR",
-          CONVERGENCE_TIMEOUT_S, lambda: _summary(_missing(ehr, charting, scores, nurse)))
+    wait_for(everything_acknowledged_is_in_the_ehr, CONVERGENCE_TIMEOUT_S, 0.5,
+             "every acknowledged score and reading in the EHR",
+             explain=lambda: _summary(_missing(ehr, charting, scores, nurse)))
     stored = _ketalink_identifiers(ehr, charting.patient_id)
     doubled = {key: count for key, count in stored.items() if count > 1}
     assert not doubled, f"resources stored more than once: {doubled}"
@@ -188,7 +183,7 @@ def test_nothing_is_lost_or_doubled_when_the_broker_the_ehr_and_the_services_go_
                             for m in VITAL_MEASURES}
 
     # The services' own records: each reading once on the session, each score once on the course.
-    clinic = Clinic(stack.documentation_url, stack.bootstrap, _Ehr(stack.ehr_base_url))
+    clinic = Clinic(stack.documentation_url, stack.bootstrap, Ehr(stack.ehr_base_url, None))
     session = clinic.get(f"/sessions/{charting.session_id}")
     charted = Counter(r["reading_id"] for r in session["readings"] if r["reading_id"].startswith("fault-"))
     assert charted == Counter(nurse.report.acknowledged)
@@ -209,16 +204,6 @@ def _outage(process: ManagedProcess, kill: bool = False) -> None:
         process.stop(timeout_s=30.0)
     time.sleep(OUTAGE_S)
     process.start()
-
-
-def _wait(condition: Callable[[], bool], what: str, timeout_s: float = 60.0,
-          explain: Callable[[], str] = lambda: "") -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what} {explain()}")
 
 
 def _summary(missing: set[tuple[str, str]]) -> str:

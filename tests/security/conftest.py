@@ -6,7 +6,6 @@ When the session's EHR has no SMART authorization server (HAPI FHIR from testcon
 services run without SMART, the journey goes without a token and the token tests are skipped."""
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,11 +14,9 @@ from pathlib import Path
 import pytest
 
 from deploy.ehr_sandbox.seed import MRN_SYSTEM, SEED_PATIENTS
-from shared.events.topics import ACCESS
 from tests.security.journey import Caller, Journey, run_journey
 from tests.security.smart_tokens import EhrAuthorization
 from tests.support.processes import ManagedProcess, service
-from tests.support.service_stack import start_group_at_end
 
 SERVICES = ("intake", "orders", "documentation")
 MINE, THEIRS = "KL-1001", "KL-1002"  # token tests: the token's patient, and the journey's patient it must not reach
@@ -59,10 +56,8 @@ def stack(broker, ehr, ehr_auth, log_dir: Path, tmp_path_factory: pytest.TempPat
     urls: dict[str, str] = {}
     try:
         for name in SERVICES:
-            group = f"ketalink-{name}-security-{uuid.uuid4().hex[:8]}"
-            start_group_at_end(broker.bootstrap, group, ACCESS[name].reads)
-            process, urls[name] = service(name, log_dir, data_dir, broker.bootstrap, ehr.base_url, extra_env={
-                "CONSUMER_GROUP": group, "SMART_AUTH_REQUIRED": "true" if smart_required else "false"})
+            process, urls[name] = service(name, log_dir, data_dir, broker.bootstrap, ehr.base_url, label="security",
+                                          extra_env={"SMART_AUTH_REQUIRED": "true" if smart_required else "false"})
             started[name] = process.start()
         yield Stack(urls)
     finally:

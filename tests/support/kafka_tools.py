@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -55,12 +56,15 @@ def read_messages(bootstrap: str, topic: str) -> list[Any]:
     return messages
 
 
-def wait_for(predicate: Any, timeout_s: float = 30.0, interval_s: float = 0.25, what: str = "condition") -> Any:
-    """Poll ``predicate`` until it returns something truthy; fail the test with ``what`` after the timeout."""
+def wait_for(predicate: Any, timeout_s: float = 30.0, interval_s: float = 0.25, what: str = "condition",
+             explain: Callable[[], str] | None = None) -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail the test with ``what`` (and what ``explain``
+    says of the state then) after the timeout."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         result = predicate()
         if result:
             return result
         time.sleep(interval_s)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+    detail = f" {explain()}" if explain else ""
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}{detail}")

@@ -35,10 +35,18 @@ class ManagedProcess:
         self.command = command
         self.env = env
         self.log_path = log_dir / f"{name}.log"
-        self._ready = ready if callable(ready) else (lambda: ready in self.log_since_start())
+        self._ready = ready if callable(ready) else self._logged(ready)
         self._ready_timeout_s = ready_timeout_s
         self._log_offset = 0
         self.process: subprocess.Popen[bytes] | None = None
+
+    def ready_when_logged(self, marker: bytes) -> None:
+        """Count the process as ready once it logged ``marker`` since its last start (e.g. a process with no HTTP
+        server to ask)."""
+        self._ready = self._logged(marker)
+
+    def _logged(self, marker: bytes) -> Callable[[], bool]:
+        return lambda: self.log_path.exists() and marker in self.log_since_start()
 
     def log_since_start(self) -> bytes:
         with open(self.log_path, "rb") as log:
@@ -138,15 +146,17 @@ def ehr_sandbox(log_dir: Path, data_dir: Path, bootstrap: str,
 
 
 def service(name: str, log_dir: Path, data_dir: Path, bootstrap: str, ehr_base_url: str,
-            extra_env: dict[str, str] | None = None, port: int | None = None) -> tuple[ManagedProcess, str]:
+            extra_env: dict[str, str] | None = None, port: int | None = None,
+            label: str = "") -> tuple[ManagedProcess, str]:
     """A service as a real process. SMART auth is off unless ``extra_env`` turns it on (SMART_AUTH_REQUIRED=true):
     tests of the domain drive the API without tokens; tests/browser and the auth tests go through the launch.
 
-    Unless ``extra_env`` names a CONSUMER_GROUP, the service gets a group of its own that starts at the end of the
-    topics it reads: the broker is shared, and what earlier tests published (the fuzz tests' records, other suites'
-    orders for the same seeded patients) is not this service's business."""
+    Unless ``extra_env`` names a CONSUMER_GROUP, the service gets a group of its own, ``ketalink-{name}-{label}-
+    {random}``, that starts at the end of the topics it reads: the broker is shared, and what earlier tests
+    published (the fuzz tests' records, other suites' orders for the same seeded patients) is not this service's
+    business. The group is in the process's ``env["CONSUMER_GROUP"]``."""
     port = port or free_port()
-    group = f"ketalink-{name}-{uuid.uuid4().hex[:8]}"
+    group = "-".join(part for part in ("ketalink", name, label, uuid.uuid4().hex[:8]) if part)
     if "CONSUMER_GROUP" not in (extra_env or {}):
         start_group_at_end(bootstrap, group, ACCESS[name].reads)
     env = base_environment() | {

@@ -3,13 +3,11 @@ the topics it reads, so other tests' events about the same seeded patients (an o
 session the documentation tests charted) never reach these services."""
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from shared.events.topics import ACCESS
-from tests.support.processes import service, start_group_at_end
+from tests.support.processes import service
 
 
 @contextmanager
@@ -21,10 +19,7 @@ def services_reading_from_the_end(names: tuple[str, ...], label: str, bootstrap:
     started, urls = [], {}
     try:
         for name in names:
-            group = f"ketalink-{name}-{label}-{uuid.uuid4().hex[:8]}"
-            start_group_at_end(bootstrap, group, ACCESS[name].reads)
-            process, base_url = service(name, log_dir, data_dir, bootstrap, ehr_base_url,
-                                        extra_env={"CONSUMER_GROUP": group})
+            process, base_url = service(name, log_dir, data_dir, bootstrap, ehr_base_url, label=label)
             started.append(process.start())
             urls[name] = base_url
         yield urls
