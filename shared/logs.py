@@ -32,3 +32,5 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root.setLevel(level.upper())
     for noisy in ("kafka", "urllib3", "werkzeug", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Group membership (joins, elections, leaves) is rare and is what an operator needs when a consumer stalls.
+    logging.getLogger("kafka.coordinator").setLevel(logging.INFO)

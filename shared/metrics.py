@@ -9,5 +9,8 @@ OUTBOX_SEND_FAILURES = Counter("ketalink_outbox_send_failures_total", "Relay pas
 MESSAGES_CONSUMED = Counter("ketalink_messages_consumed_total", "Inbound messages by topic and outcome",
                             ["topic", "outcome"])
 MESSAGE_SECONDS = Histogram("ketalink_message_processing_seconds", "Time to process one inbound message", ["topic"])
+CONSUMER_ASSIGNMENTS = Counter("ketalink_consumer_assignments_total",
+                               "Partition assignments a consumer received (one per completed group rebalance)",
+                               ["consumer"])
 HTTP_REQUESTS = Counter("ketalink_http_requests_total", "HTTP requests by endpoint and status", ["endpoint", "status"])
 HTTP_SECONDS = Histogram("ketalink_http_request_seconds", "HTTP request latency by endpoint", ["endpoint"])

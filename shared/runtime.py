@@ -11,7 +11,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from flask import Flask
 from sqlalchemy import text
@@ -95,8 +95,6 @@ class ServiceRuntime:
         self.relay.start()
         if handlers or response_handlers:
             processor = MessageProcessor(self.engine, handlers, response_handlers)
-            # A join may legitimately wait the rebalance timeout (max poll interval); longer means a stuck consumer.
-            policy = replace(policy, rejoin_after_s=self.kafka.max_poll_interval_ms / 1000 + 10)
             topics = list(ACCESS[self.name].reads)
 
             def consumer_factory():  # type: ignore[no-untyped-def]

@@ -18,9 +18,10 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from shared.db import processed_messages, utcnow
+from shared.events.kafka_clients import close_consumer
 from shared.events.topics import dead_letter_topic
 from shared.fhir.messaging import Message, MessageError, parse_message
-from shared.metrics import MESSAGE_SECONDS, MESSAGES_CONSUMED
+from shared.metrics import CONSUMER_ASSIGNMENTS, MESSAGE_SECONDS, MESSAGES_CONSUMED
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +47,6 @@ class ConsumerPolicy:
     max_attempts: int = 8
     initial_backoff_s: float = 0.5
     max_backoff_s: float = 15.0
-    # A consumer that has not completed a group join for this long is closed and made anew (a new member). The
-    # fault tests saw a consumer sit in its join for minutes after a Tansu restart; a join the broker still holds
-    # legitimately lasts at most the rebalance timeout (max poll interval), so the runtime sets that plus a margin.
-    rejoin_after_s: float = 330.0
 
 
 class MessageProcessor:
@@ -160,20 +157,18 @@ class ConsumerLoop:
                 self._stop.wait(backoff_s)
                 backoff_s = min(backoff_s * 2, self._policy.max_backoff_s)
             finally:
-                for client in (consumer, producer):
-                    if client is not None:
-                        try:
-                            client.close()
-                        except Exception:  # noqa: BLE001 - closing a broken client may fail; it is discarded
-                            pass
+                _close_quietly(consumer, close_consumer)
+                _close_quietly(producer, KafkaProducer.close)
 
     def _poll_until_stopped(self, consumer: KafkaConsumer, producer: KafkaProducer) -> None:
-        joins = _JoinWatch()
-        consumer.subscribe(sorted(consumer.subscription() or ()), listener=joins)
+        reassigned = _Reassignments(self._name)
+        consumer.subscribe(sorted(consumer.subscription() or ()), listener=reassigned)
         while not self._stop.is_set():
-            if joins.stalled_for() > self._policy.rejoin_after_s:
-                raise ConsumerStalled(f"no group join completed in {self._policy.rejoin_after_s:.0f} s")
             batches = consumer.poll(timeout_ms=500)
+            moved = reassigned.take()
+            if moved:
+                _resume_from_committed(consumer, moved)
+                batches = {partition: batch for partition, batch in batches.items() if partition not in moved}
             if consumer.assignment():
                 self.assigned.set()
             for partition, batch in batches.items():
@@ -229,27 +224,50 @@ class ConsumerLoop:
                                                     "reason": reason[:300]})
 
 
-class ConsumerStalled(Exception):
-    """The consumer's group join has not completed for too long: the loop replaces the consumer."""
+class _Reassignments(ConsumerRebalanceListener):
+    """The partitions the last rebalance assigned, for the loop to move to the group's committed offsets. Runs
+    inside kafka-python's event loop, so it only takes note: the offsets are fetched by the loop's own thread."""
 
-
-class _JoinWatch(ConsumerRebalanceListener):
-    """Knows since when the consumer has been without a completed join: since it was made, or since a rebalance
-    revoked its partitions. A join that gives it no partitions (more consumers than partitions) still counts as
-    completed, so an idle standby is not churned."""
-
-    def __init__(self) -> None:
-        self._waiting_since: float | None = time.monotonic()
+    def __init__(self, consumer_name: str) -> None:
+        self._assigned: set[TopicPartition] = set()
+        self._lock = threading.Lock()
+        self._assignments = CONSUMER_ASSIGNMENTS.labels(consumer_name)
 
     def on_partitions_revoked(self, revoked: Any) -> None:
-        if self._waiting_since is None:
-            self._waiting_since = time.monotonic()
+        pass
 
     def on_partitions_assigned(self, assigned: Any) -> None:
-        self._waiting_since = None
+        with self._lock:
+            self._assigned = set(assigned)
+        self._assignments.inc()
 
-    def stalled_for(self) -> float:
-        return 0.0 if self._waiting_since is None else time.monotonic() - self._waiting_since
+    def take(self) -> set[TopicPartition]:
+        with self._lock:
+            assigned, self._assigned = self._assigned, set()
+        return assigned
+
+
+def _resume_from_committed(consumer: KafkaConsumer, partitions: set[TopicPartition]) -> None:
+    """After a rebalance, read each partition from the offset the group committed, or from its start when nothing is
+    committed. kafka-python 3.0 keeps the position of a partition a consumer had before the rebalance; after the
+    embedded broker restarted (it keeps nothing), that position pointed past the recreated topic's first records,
+    and they were skipped (the fault tests lost vitals that way). Normally the committed offset is the position
+    already: this loop commits each record as it finishes it. Records the poll returned for these partitions are
+    dropped by the caller and fetched again from here."""
+    for partition in partitions:
+        committed = consumer.committed(partition)
+        if committed is None:
+            consumer.seek_to_beginning(partition)
+        else:
+            consumer.seek(partition, committed)
+
+
+def _close_quietly(client: Any, close: Callable[[Any], None]) -> None:
+    if client is not None:
+        try:
+            close(client)
+        except Exception:  # noqa: BLE001 - closing a broken client may fail; it is discarded anyway
+            pass
 
 
 def _safe_reason(error: BaseException) -> str:

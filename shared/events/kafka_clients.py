@@ -2,10 +2,9 @@
 
 Group timing is configurable because brokers differ: the embedded Tansu broker makes a group join wait
 ``session_timeout_ms / 2`` (2000/500 ms gives ~1 s), while Apache Kafka refuses sessions under 6000 ms by default.
-``max_poll_interval_ms`` is also the rebalance timeout: the broker may hold a JoinGroup that long, and kafka-python
-waits that plus 5 s before it gives up and joins again. In the fault tests a sandbox restarted seconds after a Tansu
-restart sat in its group join for over two minutes under the 300 s default, so the local stack and the tests set
-30 s, which bounds such a stall to ~35 s.
+``max_poll_interval_ms`` is also the rebalance timeout: the broker may hold a JoinGroup that long (waiting for
+members that have gone), and kafka-python waits that plus 5 s before it joins again. The local stack and the tests
+set 30 s so that a restarted process rejoins quickly. Consumers are closed with ``close_consumer`` (see there).
 ``fetch_max_wait_ms`` bounds how long the broker may hold a fetch while no record is waiting: Apache Kafka answers
 as soon as a record arrives, but Tansu answers a held fetch only about halfway through its wait (``make bench``:
 ~250 ms per hop at kafka-python's 500 ms default, ~50 ms at 100 ms). 100 ms costs an idle consumer ~2% more of a
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.structs import MemberState
 
 from shared.config import SettingsError
 
@@ -111,6 +111,20 @@ def create_consumer(settings: KafkaSettings, group_id: str, topics: list[str], c
     )
 
 
+def close_consumer(consumer: KafkaConsumer) -> None:
+    """Close a group consumer; it leaves the group only if its join has completed.
+
+    A LeaveGroup sent while the broker still holds the member's JoinGroup leaves Tansu 0.6 with a group whose
+    elected leader is gone: every later member joins as a follower and waits for an assignment that never comes,
+    for as long as the broker runs (``tests/integration/test_consumer_loop.py`` brings it about on demand; the fault
+    tests hit it when a service stopped seconds after a broker restart). Without the leave, the broker expires the
+    half-joined member after its session timeout, as it does for a crashed process; Apache Kafka does the same."""
+    coordinator = consumer._coordinator  # kafka-python 3.0.x: the only way to know whether a join is in flight
+    if coordinator.state is not MemberState.STABLE:
+        coordinator.reset_generation()  # forget the member id: close() then sends no LeaveGroup
+    consumer.close(autocommit=False)
+
+
 def ensure_topics(settings: KafkaSettings, topics: list[str]) -> None:
     """Create the topics that do not exist yet; raise KafkaError when the broker cannot be reached."""
     admin = KafkaAdminClient(**settings.connection(), client_id="ketalink-topics",
@@ -133,4 +147,4 @@ def ensure_topics(settings: KafkaSettings, topics: list[str]) -> None:
         admin.close()
 
 
-__all__ = ["KafkaSettings", "KafkaError", "create_producer", "create_consumer", "ensure_topics"]
+__all__ = ["KafkaSettings", "KafkaError", "create_producer", "create_consumer", "close_consumer", "ensure_topics"]

@@ -171,7 +171,7 @@ def test_nothing_is_lost_or_doubled_when_the_broker_the_ehr_and_the_services_go_
 
     wait_for(everything_acknowledged_is_in_the_ehr, CONVERGENCE_TIMEOUT_S, 0.5,
              "every acknowledged score and reading in the EHR",
-             explain=lambda: _summary(_missing(ehr, charting, scores, nurse)))
+             explain=lambda: _summary(_missing(ehr, charting, scores, nurse)) + _recent_trouble(stack))
     stored = _ketalink_identifiers(ehr, charting.patient_id)
     doubled = {key: count for key, count in stored.items() if count > 1}
     assert not doubled, f"resources stored more than once: {doubled}"
@@ -209,6 +209,19 @@ def _outage(process: ManagedProcess, kill: bool = False) -> None:
 def _summary(missing: set[tuple[str, str]]) -> str:
     by_kind = Counter(kind for kind, _ in missing)
     return f"(missing: {dict(by_kind)}; e.g. {sorted(missing)[:4]})"
+
+
+def _recent_trouble(stack: FaultStack, per_process: int = 4) -> str:
+    """The last warnings and group-membership lines of each process since its last start, for the failure message
+    (CI shows it; the logs themselves stay in the run's artifacts). Logs carry ids only, never PHI."""
+    noise = (b"No node available", b"ECONNREFUSED", b"socket disconnected", b"topic_id changed")
+    lines = []
+    for process in stack.processes():
+        picked = [line for line in process.log_since_start().splitlines()
+                  if (b'"WARNING"' in line or b'"ERROR"' in line or b'"kafka.coordinator' in line)
+                  and not any(n in line for n in noise)][-per_process:]
+        lines += [f"\n  {process.name}: {line.decode(errors='replace')[:240]}" for line in picked]
+    return "".join(lines)
 
 
 def _score_value(response_id: str) -> str:

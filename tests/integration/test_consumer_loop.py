@@ -1,23 +1,28 @@
 """The consumer loop against the real broker: a TransientError (EHR down) is retried for as long as it lasts, past
 the attempt limit, and the record is then processed once; an unexpected error is retried up to the limit and then
-dead-lettered with the reason. Either way the records after it on the partition wait their turn."""
+dead-lettered with the reason. Either way the records after it on the partition wait their turn. And a consumer
+closed in the middle of its group join leaves the group usable for the next member."""
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from kafka import KafkaConsumer
+from kafka import KafkaProducer
+from prometheus_client import REGISTRY
+from kafka.structs import MemberState
 from sqlalchemy.engine import Connection, Engine
 
 from shared.db import create_database, processed_messages
 from shared.events.consumer import ConsumerLoop, ConsumerPolicy, MessageProcessor, TransientError
-from shared.events.kafka_clients import KafkaSettings, create_consumer, create_producer, ensure_topics
+from shared.events.kafka_clients import (KafkaSettings, close_consumer, create_consumer, create_producer,
+                                         ensure_topics)
 from shared.fhir.messaging import Message, build_message
 from tests.support.kafka_tools import publish, read_all, wait_for
+from tests.support.processes import tansu_broker
 
 pytestmark = pytest.mark.integration
 POLICY = ConsumerPolicy(max_attempts=3, initial_backoff_s=0.05, max_backoff_s=0.1)
@@ -67,6 +72,10 @@ def _message(marker: str) -> dict:
                                                      "code": {"text": marker}}], with_provenance=False)
 
 
+def _message_id(message: dict) -> str:
+    return message["entry"][0]["resource"]["id"]
+
+
 def test_a_transient_failure_is_retried_past_the_attempt_limit_and_then_processed_once(broker, run_loop):
     topic = f"test.loop.{uuid.uuid4().hex[:8]}"
     handler = FlakyHandler(failures=POLICY.max_attempts + 3, error=TransientError)
@@ -103,43 +112,86 @@ def test_an_unexpected_error_is_dead_lettered_with_its_reason_after_the_attempt_
 
 
 
-class JoinNeverCompletes(KafkaConsumer):
-    """A stand-in for the stuck state seen on Tansu after a restart, which cannot be brought about on demand: a real
-    consumer of the real broker whose poll never completes a group join (it waits and returns nothing)."""
-
-    def poll(self, timeout_ms: int = 0, **_: Any) -> dict:  # type: ignore[override]
-        time.sleep(timeout_ms / 1000)
-        return {}
-
-
-def test_a_consumer_whose_group_join_never_completes_is_replaced(broker, tmp_path):
-    """A consumer whose group join has not completed after ``rejoin_after_s`` is closed and made anew; the new one
-    joins and processes what waited."""
+def test_a_consumer_closed_during_its_group_join_leaves_the_group_joinable(broker):
+    """A LeaveGroup sent while the broker holds the member's JoinGroup left Tansu's group with a leader that is gone:
+    every later member waited for an assignment for as long as the broker ran (the fault tests' stall after a
+    restart). ``close_consumer`` sends no LeaveGroup then; the next member is assigned once the broker has expired
+    the half-joined one (its session timeout). With ``consumer.close()`` instead this waits forever on Tansu."""
     topic = f"test.loop.{uuid.uuid4().hex[:8]}"
     settings = KafkaSettings(bootstrap_servers=broker.bootstrap, session_timeout_ms=6000, heartbeat_interval_ms=1000)
-    ensure_topics(settings, [topic, topic + ".dlq"])
-    handler = FlakyHandler(failures=0, error=RuntimeError)
-    processor = MessageProcessor(create_database(f"sqlite:///{tmp_path / 'stall.db'}"), {"test-event": handler})
-    group = f"test-stall-{uuid.uuid4().hex[:8]}"
-    made: list[KafkaConsumer] = []
+    ensure_topics(settings, [topic])
+    group = f"test-join-{uuid.uuid4().hex[:8]}"
+    half_joined = create_consumer(settings, group, [topic], group)
+    half_joined.poll(timeout_ms=50)  # sends the JoinGroup; Tansu holds it for half the session timeout
+    if half_joined._coordinator.state is MemberState.STABLE:
+        half_joined.close()
+        pytest.skip("this broker completed the join before it could be closed mid-join")
+    close_consumer(half_joined)
 
-    def consumer_factory() -> KafkaConsumer:
-        if not made:
-            consumer: KafkaConsumer = JoinNeverCompletes(topic, bootstrap_servers=[broker.bootstrap], group_id=group,
-                                                         enable_auto_commit=False)
-        else:
-            consumer = create_consumer(settings, group, [topic], group)
-        made.append(consumer)
-        return consumer
-
-    loop = ConsumerLoop(processor, consumer_factory, lambda: create_producer(settings, group),
-                        ConsumerPolicy(rejoin_after_s=10.0), name=group)
-    publish(broker.bootstrap, topic, _message("waited"), key="p")
-    started = time.monotonic()
-    loop.start()
+    successor = create_consumer(settings, group, [topic], group)
     try:
-        wait_for(lambda: handler.handled, timeout_s=60, what="the message handled by the replacement consumer")
+        def assigned() -> bool:
+            successor.poll(timeout_ms=200)
+            return bool(successor.assignment())
+
+        wait_for(assigned, timeout_s=30, interval_s=0.0, what="the next member of the group assigned partitions")
     finally:
-        loop.stop()
-    assert isinstance(made[0], JoinNeverCompletes) and len(made) == 2
-    assert time.monotonic() - started >= 10.0  # replaced by the watchdog, not by a failure
+        close_consumer(successor)
+
+
+def test_after_the_broker_lost_its_records_the_loop_reads_the_recreated_topic_from_its_start(log_dir, tmp_path):
+    """The embedded broker keeps nothing over a restart: topics come back empty, committed offsets are gone. A
+    consumer that had read 5 records must then read the recreated topic from its first record, not from offset 5:
+    kafka-python keeps a partition's position across the rebalance that follows, so when the new topic already held
+    more records than that when the consumer fetched again, the first ones were skipped (the fault tests lost vitals
+    so). The 8 records are published at once, as the services' outboxes send what waited during the outage.
+    Apache Kafka keeps its log, so this runs on a broker of its own, the embedded one, under either test broker."""
+    logs = log_dir / "lost-records"
+    logs.mkdir(exist_ok=True)
+    broker, bootstrap = tansu_broker(logs)
+    broker.start()
+    loop: ConsumerLoop | None = None
+    try:
+        topic = f"test.loop.{uuid.uuid4().hex[:8]}"
+        # The broker's default partition count, so the topic has the same partitions whoever recreates it first,
+        # and every record has the same key: the records before and after the restart share a partition.
+        settings = KafkaSettings(bootstrap_servers=bootstrap, session_timeout_ms=2000, heartbeat_interval_ms=500)
+        ensure_topics(settings, [topic, topic + ".dlq"])
+        handler = FlakyHandler(failures=0, error=RuntimeError)
+        processor = MessageProcessor(create_database(f"sqlite:///{tmp_path / 'lost.db'}"), {"test-event": handler})
+        group = f"test-lost-{uuid.uuid4().hex[:8]}"
+        loop = ConsumerLoop(processor, lambda: create_consumer(settings, group, [topic], group),
+                            lambda: create_producer(settings, group), POLICY, name=group)
+        loop.start()
+        before = [_message(f"before-{n}") for n in range(5)]
+        for message in before:
+            publish(bootstrap, topic, message, key="p")
+        wait_for(lambda: len(handler.handled) == 5, timeout_s=30, what="the records before the restart handled")
+
+        def assignments() -> float:
+            return REGISTRY.get_sample_value("ketalink_consumer_assignments_total", {"consumer": group}) or 0.0
+
+        assigned_before = assignments()
+        broker.stop()
+        broker.start()
+        ensure_topics(settings, [topic, topic + ".dlq"])
+        # The consumer joins the restarted broker's group before anything is published there (and has fetched at
+        # its position since), as the engine had in the fault test when the outboxes' backlog arrived.
+        wait_for(lambda: assignments() > assigned_before, timeout_s=30,
+                 what="the consumer's group rebalanced on the restarted broker")
+        time.sleep(1.0)
+        after = [_message(f"after-{n}") for n in range(8)]
+        producer = KafkaProducer(bootstrap_servers=[bootstrap], linger_ms=50)
+        for message in after:
+            producer.send(topic, value=json.dumps(message).encode(), key=b"p")
+        producer.flush(timeout=30)
+        producer.close()
+        after_ids = {_message_id(m) for m in after}
+        wait_for(lambda: after_ids <= set(handler.handled), timeout_s=30,
+                 what="the 8 records of the recreated topic handled (the first 5 sit below the old position)")
+        names = {_message_id(m): m["entry"][1]["resource"]["id"] for m in before + after}
+        assert [names[h] for h in handler.handled] == [names[_message_id(m)] for m in before + after]
+    finally:
+        if loop is not None:
+            loop.stop()
+        broker.stop()
