@@ -8,6 +8,7 @@ records as versioned JSON documents). Writing a record and its outbox event in o
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,6 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
+
+from shared.sqlite_writes import serialised_connection_class
 
 metadata = MetaData()
 
@@ -72,17 +75,23 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+SQLITE_BUSY_TIMEOUT_S = 30
+
+
 def create_database(database_url: str) -> Engine:
-    """An engine with the tables created; SQLite gets WAL and a busy timeout so the web and worker threads share it."""
+    """An engine with the tables created. SQLite gets WAL, a busy timeout and writers in turn
+    (``shared/sqlite_writes.py``) so the web and worker threads share it."""
     if database_url.startswith("sqlite:///"):
         Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(database_url, connect_args={"timeout": 30, "check_same_thread": False})
+        writers_in_turn = serialised_connection_class(threading.Lock(), timeout_s=SQLITE_BUSY_TIMEOUT_S)
+        engine = create_engine(database_url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False,
+                                                           "factory": writers_in_turn})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
             cursor.close()
     else:
         engine = create_engine(database_url, pool_pre_ping=True)
