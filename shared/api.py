@@ -12,17 +12,14 @@ from typing import Any
 
 
 from apispec import APISpec
-from flask import Blueprint, Flask, Response, jsonify, make_response, request
+from flask import Blueprint, Flask, jsonify, make_response, request
 from pydantic import BaseModel, ConfigDict, ValidationError
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 
-from shared.db import idempotency_keys, utcnow
+from shared import idempotency
+from shared.idempotency import IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY_MAX_LENGTH
 from shared.web import ApiError, json_object
 
-IDEMPOTENCY_HEADER = "Idempotency-Key"
-IDEMPOTENCY_KEY_MAX_LENGTH = 200  # the idempotency_keys column's size: a longer key is refused before any change
 
 OUTCOME_SCHEMA = {
     "type": "object",
@@ -63,16 +60,24 @@ class Api:
                 if key and len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
                     raise ApiError(400, f"{IDEMPOTENCY_HEADER} must be at most {IDEMPOTENCY_KEY_MAX_LENGTH} characters",
                                    expression=IDEMPOTENCY_HEADER)
-                digest = _request_digest() if key else ""
                 if key:
-                    replay = self._replay(key, operation, digest)
-                    if replay is not None:
-                        return replay
+                    digest = _request_digest()
+                    replayed = idempotency.replay(self._engine, key, operation, digest)  # type: ignore[arg-type]
+                    if replayed is not None:
+                        return replayed
+                    idempotency.begin(key, operation, digest)
                 if body is not None:
                     path_args["body"] = parse_body(body)
-                response = make_response(view(**path_args))
+                try:
+                    response = make_response(view(**path_args))
+                except Exception:
+                    if key:
+                        idempotency.forget(self._engine)  # type: ignore[arg-type]
+                    raise
                 if key and response.status_code < 300:
-                    self._remember(key, operation, digest, response)
+                    idempotency.remember(self._engine, response)  # type: ignore[arg-type]
+                elif key:
+                    idempotency.forget(self._engine)  # type: ignore[arg-type]
                 return response
 
             self.blueprint.add_url_rule(rule, endpoint=view.__name__, view_func=wrapper, methods=[method])
@@ -90,28 +95,6 @@ class Api:
         def openapi():  # type: ignore[no-untyped-def]
             return jsonify(document)
 
-    def _replay(self, key: str, operation: str, digest: str) -> Response | None:
-        """The stored answer for a retry; a key reused with another body is refused, never answered for it."""
-        with self._engine.connect() as conn:  # type: ignore[union-attr]
-            row = conn.execute(select(idempotency_keys).where(
-                idempotency_keys.c.idempotency_key == key, idempotency_keys.c.operation == operation)).first()
-        if row is None:
-            return None
-        if row.request_digest is not None and row.request_digest != digest:
-            raise ApiError(422, f"this {IDEMPOTENCY_HEADER} was already used for a different request; use a new key "
-                           "for a new request", expression=IDEMPOTENCY_HEADER)
-        return Response(row.body, status=row.status, mimetype="application/json",
-                        headers={"Idempotent-Replayed": "true"})
-
-    def _remember(self, key: str, operation: str, digest: str, response: Response) -> None:
-        try:
-            with self._engine.begin() as conn:  # type: ignore[union-attr]
-                conn.execute(idempotency_keys.insert().values(
-                    idempotency_key=key, operation=operation, status=response.status_code,
-                    body=response.get_data(as_text=True), created_at=utcnow(), request_digest=digest))
-        except IntegrityError:
-            pass  # a concurrent retry stored its (equal) answer first
-
     def _document(self, rule: str, method: str, summary: str, body: type[RequestModel] | None,
                   success_status: int, errors: tuple[int, ...], tag: str, doc: str | None,
                   idempotent: bool = False, media_type: str = "application/json") -> None:
@@ -122,8 +105,9 @@ class Api:
             parameters.append({"name": IDEMPOTENCY_HEADER, "in": "header", "required": False,
                                "schema": {"type": "string", "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH},
                                "description": "Repeat a request safely: the same key gets the first answer again "
-                                              "(a key reused for a different request body: 422)."})
-            errors = tuple(set(errors) | {422})
+                                              "(a key reused for a different request body: 422; the first request "
+                                              "still being handled, or applied without a stored answer: 409)."})
+            errors = tuple(set(errors) | {409, 422})
         operation: dict[str, Any] = {
             "summary": summary, "tags": [tag], "parameters": parameters,
             "responses": {str(success_status): {"description": "OK", "content": {media_type: {

@@ -26,6 +26,7 @@ from shared.events.outbox import OutboxRelay, enqueue
 from shared.events.topics import ACCESS
 from shared.fhir.client import FhirClient
 from shared.fhir.datatypes import FhirJson
+from shared.idempotency import claim_in
 from shared.logs import configure_logging
 
 log = logging.getLogger(__name__)
@@ -74,9 +75,11 @@ class ServiceRuntime:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """One unit of work: record changes and outbox events commit together; the relay is woken after."""
+        """One unit of work: record changes and outbox events commit together (with the request's
+        ``Idempotency-Key``, when it has one: ``shared/idempotency.py``); the relay is woken after."""
         with self.engine.begin() as conn:
             yield conn
+            claim_in(conn)
         self.relay.wake()
 
     def publish(self, conn: Connection, topic: str, patient_id: str, message: FhirJson) -> str:
