@@ -3,8 +3,9 @@ on ``ehr.events``) and a nurse's requests (vitals entered into a running infusio
 
 Each plays its side as the real one would during an outage: the EHR's interface engine keeps an event until the
 broker takes it (same message, same id, sent again), and the charting client re-sends a request with the same
-``Idempotency-Key`` until the service answers. Anything else (a 4xx or 5xx answer) is recorded as a failure for the
-test to report. Every loop is bounded by the stream's stop and a deadline."""
+``Idempotency-Key`` until the service answers; a 409 (the key's request applied but its answer lost in a crash, or
+still being handled) makes it look for the reading on the session, as the API says. Any other 4xx or 5xx answer is
+recorded as a failure for the test to report. Every loop is bounded by the stream's stop and a deadline."""
 from __future__ import annotations
 
 import json
@@ -182,11 +183,20 @@ class NurseVitals(Stream):
         body = vitals(at, 120 + number % 7, 78 + number % 5, 72 + number % 4, reading_id=reading_id)
         headers = {"Idempotency-Key": f"vitals-{reading_id}-{uuid.uuid4().hex[:8]}"}
         answers: list[int] = []
+        charted: list[bool] = []  # set when the reading was found on the session after a 409
 
         def post() -> bool:
             response = self._http.post(self._url, json=body, headers=headers, timeout=5)
             answers.append(response.status_code)
             if response.status_code in RETRYABLE_STATUS:
+                return False
+            if response.status_code == 409:
+                # The key's first request was applied but the service stopped before storing its answer, or it
+                # is still being handled: the API says to read the current state, so the client looks for the
+                # reading on the session, and asks again while it is not there.
+                if self._charted(reading_id):
+                    charted.append(True)
+                    return True
                 return False
             if response.status_code not in (200, 201):
                 self.report.failures.append(f"{reading_id}: {response.status_code} {response.text[:300]}")
@@ -194,5 +204,9 @@ class NurseVitals(Stream):
 
         if not self.retrying(post):
             self.report.failures.append(f"{reading_id}: no answer before the deadline ({answers[-3:]})")
-        elif answers[-1] in (200, 201):
+        elif charted or answers[-1] in (200, 201):
             self.report.acknowledged.append(reading_id)
+
+    def _charted(self, reading_id: str) -> bool:
+        session = self._http.get(self._url.removesuffix("/vitals"), timeout=5)
+        return session.status_code == 200 and any(r["reading_id"] == reading_id for r in session.json()["readings"])
