@@ -90,8 +90,7 @@ def create_database(database_url: str) -> Engine:
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
+            cursor.execute("PRAGMA journal_mode=WAL")  # the busy timeout is set by sqlite3.connect's ``timeout``
             cursor.close()
     else:
         engine = create_engine(database_url, pool_pre_ping=True)

@@ -44,9 +44,7 @@ def claim_in(conn: Connection) -> None:
     if pending is None or pending.claimed:
         return
     try:
-        conn.execute(idempotency_keys.insert().values(
-            idempotency_key=pending.key, operation=pending.operation, status=APPLIED_WITHOUT_ANSWER, body="",
-            created_at=utcnow(), request_digest=pending.digest))
+        _insert(conn, pending, status=APPLIED_WITHOUT_ANSWER, body="")
     except IntegrityError:  # the whole transaction rolls back with the ApiError
         raise ApiError(409, f"a request with this {IDEMPOTENCY_HEADER} is being handled; retry to get its answer",
                        expression=IDEMPOTENCY_HEADER) from None
@@ -56,8 +54,7 @@ def claim_in(conn: Connection) -> None:
 def replay(engine: Engine, key: str, operation: str, digest: str) -> Response | None:
     """The stored answer for a retry; a key reused with another body is refused, never answered for it."""
     with engine.connect() as conn:
-        row = conn.execute(select(idempotency_keys).where(
-            idempotency_keys.c.idempotency_key == key, idempotency_keys.c.operation == operation)).first()
+        row = conn.execute(select(idempotency_keys).where(*_row(key, operation))).first()
     if row is None:
         return None
     if row.request_digest is not None and row.request_digest != digest:
@@ -77,13 +74,11 @@ def remember(engine: Engine, response: Response) -> None:
     values = {"status": response.status_code, "body": response.get_data(as_text=True)}
     if pending.claimed:
         with engine.begin() as conn:
-            conn.execute(update(idempotency_keys).where(*_row(pending)).values(**values))
+            conn.execute(update(idempotency_keys).where(*_row(pending.key, pending.operation)).values(**values))
         return
     try:
         with engine.begin() as conn:
-            conn.execute(idempotency_keys.insert().values(
-                idempotency_key=pending.key, operation=pending.operation, created_at=utcnow(),
-                request_digest=pending.digest, **values))
+            _insert(conn, pending, **values)
     except IntegrityError:
         pass  # a concurrent retry stored its (equal) answer first
 
@@ -94,9 +89,15 @@ def forget(engine: Engine) -> None:
     pending: PendingKey | None = g.get("idempotency_key")
     if pending is not None and pending.claimed:
         with engine.begin() as conn:
-            conn.execute(delete(idempotency_keys).where(*_row(pending),
+            conn.execute(delete(idempotency_keys).where(*_row(pending.key, pending.operation),
                                                         idempotency_keys.c.status == APPLIED_WITHOUT_ANSWER))
 
 
-def _row(pending: PendingKey) -> tuple:
-    return (idempotency_keys.c.idempotency_key == pending.key, idempotency_keys.c.operation == pending.operation)
+def _insert(conn: Connection, pending: PendingKey, *, status: int, body: str) -> None:
+    conn.execute(idempotency_keys.insert().values(
+        idempotency_key=pending.key, operation=pending.operation, status=status, body=body, created_at=utcnow(),
+        request_digest=pending.digest))
+
+
+def _row(key: str, operation: str) -> tuple:
+    return (idempotency_keys.c.idempotency_key == key, idempotency_keys.c.operation == operation)

@@ -183,9 +183,10 @@ class NurseVitals(Stream):
         body = vitals(at, 120 + number % 7, 78 + number % 5, 72 + number % 4, reading_id=reading_id)
         headers = {"Idempotency-Key": f"vitals-{reading_id}-{uuid.uuid4().hex[:8]}"}
         answers: list[int] = []
-        charted: list[bool] = []  # set when the reading was found on the session after a 409
+        charted = False  # the reading was found on the session after a 409
 
         def post() -> bool:
+            nonlocal charted
             response = self._http.post(self._url, json=body, headers=headers, timeout=5)
             answers.append(response.status_code)
             if response.status_code in RETRYABLE_STATUS:
@@ -194,10 +195,8 @@ class NurseVitals(Stream):
                 # The key's first request was applied but the service stopped before storing its answer, or it
                 # is still being handled: the API says to read the current state, so the client looks for the
                 # reading on the session, and asks again while it is not there.
-                if self._charted(reading_id):
-                    charted.append(True)
-                    return True
-                return False
+                charted = self._charted(reading_id)
+                return charted
             if response.status_code not in (200, 201):
                 self.report.failures.append(f"{reading_id}: {response.status_code} {response.text[:300]}")
             return True
