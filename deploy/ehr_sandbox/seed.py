@@ -76,6 +76,20 @@ def seed(client: FhirClient, today: date | None = None) -> dict[str, str]:
     return patient_ids
 
 
+def practitioner_role(seed_id: str, practitioner_id: str, role_codes: tuple[tuple[str, str, str], ...],
+                      display: str) -> FhirJson:
+    """The PractitionerRole of a sandbox clinician (``seed_id`` its seed identifier): what the services read to
+    know whether the signed-in clinician is a prescriber (``shared/roles.py``)."""
+    return {
+        "resourceType": "PractitionerRole",
+        "identifier": _seed_identifier(seed_id),
+        "active": True,
+        "practitioner": {"reference": f"Practitioner/{practitioner_id}", "display": display},
+        "code": [{"coding": [{"system": system, "code": code, "display": text}], "text": text}
+                 for system, code, text in role_codes],
+    }
+
+
 def _patient(p: SeedPatient) -> FhirJson:
     return {
         "resourceType": "Patient",

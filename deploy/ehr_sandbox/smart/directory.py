@@ -1,5 +1,6 @@
 """The EHR-side records a launch refers to, read from and written to the sandbox's own FHIR server: the seeded
-patients on the chart, the demo clinicians as Practitioner resources (``fhirUser``) and each patient's current
+patients on the chart, the demo clinicians as Practitioner resources (``fhirUser``) with their PractitionerRole
+(nurse or physician: what ``shared/roles.py`` reads to tell a prescriber) and each patient's current
 clinic visit as an in-progress Encounter (the ``encounter`` of an EHR launch). Created on first use, by conditional
 create on a seed identifier, so nothing is created twice."""
 from __future__ import annotations
@@ -8,7 +9,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from deploy.ehr_sandbox.seed import MRN_SYSTEM, SEED_SYSTEM
+from deploy.ehr_sandbox.seed import MRN_SYSTEM, SEED_SYSTEM, practitioner_role
 from deploy.ehr_sandbox.smart.settings import DEMO_USERS, DemoUser
 from shared.fhir.client import FhirClient
 
@@ -55,6 +56,11 @@ class Directory:
                     "name": [{"use": "official", "family": user.family, "given": [user.given], "text":
                               user.display_name}],
                 }, f"identifier={SEED_SYSTEM}|{user.identifier}")
+                if user.role_codes:
+                    role_id = f"{user.identifier}-role"
+                    self._fhir.create_if_none_exist(
+                        practitioner_role(role_id, resource["id"], user.role_codes, user.display_name),
+                        f"identifier={SEED_SYSTEM}|{role_id}")
                 self._practitioners[user.username] = f"{self._fhir.base_url}/Practitioner/{resource['id']}"
             return self._practitioners[user.username]
 

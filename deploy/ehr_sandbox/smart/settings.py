@@ -14,6 +14,10 @@ DEFAULT_APPS = (("intake", "Ketalink intake", 8101), ("orders", "Ketalink orders
                 ("documentation", "Ketalink documentation", 8103))
 
 
+PRACTITIONER_ROLE_SYSTEM = "http://terminology.hl7.org/CodeSystem/practitioner-role"
+SNOMED = "http://snomed.info/sct"
+
+
 @dataclass(frozen=True)
 class DemoUser:
     username: str
@@ -21,6 +25,7 @@ class DemoUser:
     role: str
     given: str
     family: str
+    role_codes: tuple[tuple[str, str, str], ...] = ()  # (system, code, display) of the user's PractitionerRole
 
     @property
     def identifier(self) -> str:
@@ -28,8 +33,12 @@ class DemoUser:
 
 
 DEMO_USERS = (
-    DemoUser("nurse.ng", "Grace Ng, RN", "Infusion nurse", "Grace", "Ng"),
-    DemoUser("dr.okoye", "Dr. Adaeze Okoye", "Psychiatrist", "Adaeze", "Okoye"),
+    # A registered nurse: charts, but is not a prescriber (shared/roles.py).
+    DemoUser("nurse.ng", "Grace Ng, RN", "Infusion nurse", "Grace", "Ng",
+             ((PRACTITIONER_ROLE_SYSTEM, "nurse", "Nurse"), (SNOMED, "224535009", "Registered nurse"))),
+    # A physician: a prescriber by the default KETALINK_PRESCRIBER_ROLE_CODES.
+    DemoUser("dr.okoye", "Dr. Adaeze Okoye", "Psychiatrist", "Adaeze", "Okoye",
+             ((PRACTITIONER_ROLE_SYSTEM, "doctor", "Doctor"), (SNOMED, "309343006", "Physician"))),
 )
 
 
