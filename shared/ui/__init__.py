@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
-from shared.ui.banner import PatientBanner, load_patient_banner, patient_banner
+from shared.ui.banner import PatientBanner, install_banner, load_patient_banner, medical_record_number, patient_banner
 from shared.ui.clinician import (
     check_same_patient, clinician_name, ehr_as_clinician, fhir_user_reference, in_launch_context, launch_context,
 )
@@ -25,6 +25,7 @@ def install_ui(app: Flask, app_title: str) -> None:
 
     app.register_blueprint(ui_kit)
     install_roles(app)  # KETALINK_PRESCRIBER_* checked at start-up, like every setting
+    install_banner(app)  # KETALINK_MRN_IDENTIFIER_SYSTEM
     app.jinja_env.globals.setdefault("ui_app_title", app_title)
     app.jinja_env.globals.setdefault("csrf_input", csrf_input)
     app.jinja_env.filters.setdefault("field_id", field_id)
@@ -39,5 +40,5 @@ def field_id(path: str) -> str:
 __all__ = [
     "CSRF_FIELD", "PatientBanner", "check_form_post", "check_same_patient", "clinician_name", "csrf_input",
     "ehr_as_clinician", "fhir_user_reference", "field_id", "form_token", "guard_form_posts", "in_launch_context", "install_ui",
-    "launch_context", "load_patient_banner", "patient_banner",
+    "launch_context", "load_patient_banner", "medical_record_number", "patient_banner",
 ]

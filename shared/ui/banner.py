@@ -1,16 +1,60 @@
-"""The patient banner (SMART ``need_patient_banner``): name, age, sex, latest weight, allergies and the eligibility
-status, read from the EHR with the clinician's token. Shown on screen only; never logged."""
+"""The patient banner (SMART ``need_patient_banner``): name, date of birth and age, sex, MRN, latest weight,
+allergies and the eligibility status, read from the EHR with the clinician's token. Shown on screen only; never
+logged. Name, date of birth and MRN are on every page so the two-identifier check before an infusion (name and date
+of birth, or name and MRN, against the wristband) can be done on screen (issue 13, defect 20).
+
+Settings (environment prefix ``KETALINK_``, checked at start-up by ``install_ui``):
+
+- ``mrn_identifier_system`` (default empty): the ``Patient.identifier.system`` of the clinic's medical record
+  number. Empty: the identifier whose ``type`` is HL7 v2 table 0203 ``MR`` (Medical record number, the type FHIR
+  R4 and US Core use for the MRN), whatever its system.
+"""
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
+from flask import Flask, current_app, has_app_context
+
+from shared.config import SettingsError, load_settings
 from shared.fhir.client import FhirClient, FhirError, FhirUnavailable
 from shared.fhir.codes import BODY_WEIGHT
 from shared.smart import SmartContext
 from shared.ui.clinician import ehr_as_clinician
 
 POUNDS_PER_KG = 2.20462
+IDENTIFIER_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0203"
+MRN_TYPE_CODE = "MR"
+SETTINGS_KEY = "ketalink_banner"
+
+
+@dataclass(frozen=True)
+class BannerSettings:
+    """``KETALINK_MRN_IDENTIFIER_SYSTEM``; see the module docstring."""
+
+    mrn_identifier_system: str = ""
+
+    def validate(self) -> None:
+        if self.mrn_identifier_system and not self.mrn_identifier_system.startswith(("http://", "https://", "urn:")):
+            raise ValueError("mrn_identifier_system must be an http(s) or urn URI (the Patient.identifier.system)")
+
+
+def install_banner(app: Flask, settings: BannerSettings | None = None) -> BannerSettings:
+    if settings is None:
+        try:
+            settings = load_settings(BannerSettings, "KETALINK_")
+        except SettingsError as error:
+            sys.exit(f"configuration error: {error}")
+    app.extensions[SETTINGS_KEY] = settings
+    return settings
+
+
+def banner_settings() -> BannerSettings:
+    if has_app_context() and SETTINGS_KEY in current_app.extensions:
+        return current_app.extensions[SETTINGS_KEY]
+    return BannerSettings()
 
 
 @dataclass(frozen=True)
@@ -25,11 +69,14 @@ class PatientBanner:
     allergies_known: bool = True  # False when the EHR could not be asked: the banner says so, never "none"
     eligibility: str | None = None  # eligible / not-eligible / needs-review, from the service that knows it
     problem: str | None = None  # why the EHR gave no details: the banner says so instead of "none recorded"
+    birth_date: str | None = None  # YYYY-MM-DD as the EHR has it (a partial date is shown as recorded)
+    mrn: str | None = None  # the clinic's medical record number (BannerSettings); None: the EHR has none
 
     @classmethod
     def unreadable(cls, patient_id: str, why: str, eligibility: str | None = None) -> PatientBanner:
         return cls(patient_id, "", None, None, None, None, (), allergies_known=False, eligibility=eligibility,
-                   problem=f"The EHR did not give this patient's details (name, weight, allergies): {why}. Check the "
+                   problem=f"The EHR did not give this patient's details (name, date of birth, MRN, weight, "
+                           f"allergies): {why}. Check the "
                            "patient in the EHR before going on.")
 
 
@@ -38,7 +85,8 @@ def patient_banner(context: SmartContext, patient_id: str, *, eligibility: str |
     """The banner of a page, read from the EHR as the signed-in clinician. When the EHR cannot give the patient,
     the banner says so (keeping the eligibility the service knows) rather than leaving the page without one."""
     try:
-        return load_patient_banner(ehr_as_clinician(context), patient_id, today=today, eligibility=eligibility)
+        return load_patient_banner(ehr_as_clinician(context), patient_id, today=today, eligibility=eligibility,
+                                   mrn_system=banner_settings().mrn_identifier_system)
     except FhirUnavailable:
         return PatientBanner.unreadable(patient_id, "it cannot be reached", eligibility)
     except FhirError as error:
@@ -46,7 +94,7 @@ def patient_banner(context: SmartContext, patient_id: str, *, eligibility: str |
 
 
 def load_patient_banner(ehr: FhirClient, patient_id: str, *, today: date | None = None,
-                        eligibility: str | None = None) -> PatientBanner:
+                        eligibility: str | None = None, mrn_system: str = "") -> PatientBanner:
     patient = ehr.read("Patient", patient_id)
     today = today or date.today()
     weight_kg, weight_on = _latest_weight(ehr, patient_id)
@@ -57,7 +105,23 @@ def load_patient_banner(ehr: FhirClient, patient_id: str, *, today: date | None 
     except FhirError:
         allergies, allergies_known = (), False
     return PatientBanner(patient_id, _display_name(patient), _age(patient.get("birthDate"), today),
-                         patient.get("gender"), weight_kg, weight_on, allergies, allergies_known, eligibility)
+                         patient.get("gender"), weight_kg, weight_on, allergies, allergies_known, eligibility,
+                         birth_date=patient.get("birthDate") or None, mrn=medical_record_number(patient, mrn_system))
+
+
+def medical_record_number(patient: dict[str, Any], mrn_system: str = "") -> str | None:
+    """The MRN: the identifier of ``mrn_system`` when the clinic set one, else the one typed v2-0203 ``MR``. An
+    identifier whose period has ended or whose use is ``old`` is not the current MRN."""
+    candidates = [i for i in patient.get("identifier") or [] if isinstance(i, dict) and i.get("value")
+                  and i.get("use") != "old" and not (i.get("period") or {}).get("end")]
+    if mrn_system:
+        found = [i for i in candidates if i.get("system") == mrn_system]
+    else:
+        found = [i for i in candidates if any(
+            c.get("system") == IDENTIFIER_TYPE_SYSTEM and c.get("code") == MRN_TYPE_CODE
+            for c in (i.get("type") or {}).get("coding") or [])]
+    found.sort(key=lambda i: {"official": 0, "usual": 1}.get(i.get("use") or "", 2))
+    return str(found[0]["value"]) if found else None
 
 
 def _display_name(patient: dict) -> str:

@@ -117,6 +117,8 @@ def test_a_nurse_charts_an_infusion_to_a_signed_note_and_the_ehr_has_it(smart_st
     _wait_for_session_row(page, sid)
     assert "Infusion sessions" in page.inner_text("h1")
     assert page.get_by_test_id("patient-banner").is_visible()
+    banner = page.get_by_test_id("patient-banner").inner_text()
+    assert "DOB: 1985-07-21" in banner and "MRN: KL-1003" in banner  # two identifiers on screen (defect 20)
     screenshot(page, "documentation-home")
 
     page.locator(f'tr[data-session-id="{sid}"] a').click()

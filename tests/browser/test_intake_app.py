@@ -43,6 +43,8 @@ def test_a_nurse_completes_an_intake_from_the_chart_and_the_decision_reaches_the
     launch_from_chart(page, smart_stack, APP, smart_stack.patient_id("KL-1002"), NURSE)
     banner = page.get_by_test_id("patient-banner")
     assert "James Okafor" in banner.inner_text() and "92.0 kg" in banner.inner_text()
+    # two identifiers on screen (defect 20): date of birth and MRN next to the name
+    assert "DOB: 1969-11-02" in banner.inner_text() and "MRN: KL-1002" in banner.inner_text()
     assert page.get_by_test_id("eligibility").inner_text().startswith("Eligibility: ")  # of the latest decision
     screenshot(page, "intake-home")
 

@@ -91,6 +91,7 @@ def test_a_prescriber_previews_creates_and_signs_an_order_that_reaches_the_ehr(s
     page.reload()
     banner = page.get_by_test_id("patient-banner")
     assert "68.4 kg" in banner.inner_text()
+    assert "DOB: 1978-03-14" in banner.inner_text() and "MRN: KL-1001" in banner.inner_text()
     assert page.get_by_test_id("eligibility").inner_text() == "Eligibility: eligible"
     assert "Signed in: Dr. Adaeze Okoye" in page.locator("header").inner_text()
     screenshot(page, "orders-home")

@@ -1,0 +1,68 @@
+"""Two patient identifiers on every page (issue 13, defect 20): the banner shows the date of birth and the MRN
+(``Patient.identifier`` typed v2-0203 MR, or the clinic's MRN system) next to the name."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from flask import Flask, render_template_string
+
+from shared.config import SettingsError, load_settings
+from shared.ui import PatientBanner, install_ui, load_patient_banner, medical_record_number
+from shared.ui.banner import BannerSettings
+
+MR_TYPE = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]}
+PATIENT = {"resourceType": "Patient", "id": "p1", "name": [{"use": "official", "family": "Gonzalez",
+                                                              "given": ["Maria"]}],
+           "gender": "female", "birthDate": "1978-03-14",
+           "identifier": [{"system": "urn:oid:2.16.840.1.113883.4.1", "value": "123-45-6789"},
+                          {"use": "usual", "type": MR_TYPE, "system": "https://ehr.example.org/mrn",
+                           "value": "KL-1001"}]}
+
+
+class PatientOnlyEhr:
+    def read(self, resource_type: str, resource_id: str) -> dict:
+        return PATIENT
+
+    def search_first_page(self, resource_type: str, params: dict) -> list[dict]:
+        return []
+
+
+def test_the_banner_carries_the_date_of_birth_and_the_mrn():
+    banner = load_patient_banner(PatientOnlyEhr(), "p1", today=date(2026, 12, 7))
+    assert (banner.birth_date, banner.age_years, banner.mrn) == ("1978-03-14", 48, "KL-1001")
+
+
+def test_the_mrn_is_the_identifier_typed_mr_or_of_the_clinics_system():
+    assert medical_record_number(PATIENT) == "KL-1001"  # not the SSN-like identifier listed first
+    assert medical_record_number(PATIENT, "urn:oid:2.16.840.1.113883.4.1") == "123-45-6789"
+    assert medical_record_number(PATIENT, "https://other.example.org/mrn") is None
+    assert medical_record_number({"identifier": [{"system": "x", "value": "1"}]}) is None  # untyped: no MRN
+    old_and_new = {"identifier": [{"use": "old", "type": MR_TYPE, "value": "OLD-1"},
+                                  {"type": MR_TYPE, "value": "ENDED", "period": {"end": "2020-01-01"}},
+                                  {"type": MR_TYPE, "value": "SECOND"},
+                                  {"use": "official", "type": MR_TYPE, "value": "CURRENT"}]}
+    assert medical_record_number(old_and_new) == "CURRENT"
+
+
+def test_the_mrn_system_setting_must_be_a_uri():
+    assert load_settings(BannerSettings, "KETALINK_", {}).mrn_identifier_system == ""
+    with pytest.raises(SettingsError, match="mrn_identifier_system"):
+        load_settings(BannerSettings, "KETALINK_", {"KETALINK_MRN_IDENTIFIER_SYSTEM": "mrn"})
+
+
+def render_banner(banner: PatientBanner) -> str:
+    app = Flask("unit-ui-banner")
+    install_ui(app, "Unit")
+    with app.test_request_context("/"):
+        return render_template_string('{% extends "ui/base.html" %}', banner=banner)
+
+
+def test_every_page_shows_the_name_date_of_birth_and_mrn_or_says_they_are_missing():
+    html = render_banner(PatientBanner("p1", "Maria Gonzalez", 48, "female", 68.4, "2026-12-05", (),
+                                       birth_date="1978-03-14", mrn="KL-1001"))
+    assert "Maria Gonzalez" in html
+    assert 'data-testid="banner-dob">DOB: <strong>1978-03-14</strong> (48 y)' in html
+    assert 'data-testid="banner-mrn">MRN: <strong>KL-1001</strong>' in html
+    missing = render_banner(PatientBanner("p1", "Maria Gonzalez", None, None, None, None))
+    assert "DOB: <strong>none recorded</strong>" in missing and "MRN: <strong>none recorded</strong>" in missing
