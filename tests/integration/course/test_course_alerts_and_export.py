@@ -95,6 +95,33 @@ def test_phq9_item_9_raises_an_alert_too_and_bad_items_are_named(course_stack: C
     assert unknown.status_code == 404 and unknown.json()["issue"][0]["expression"] == ["course_id"]
 
 
+def test_a_madrs_item_10_of_6_raises_a_high_suicidality_alert_that_reaches_the_ehr(course_stack: CourseClinic,
+                                                                                   induction: Induction):
+    """Issue 13 defect 3: MADRS item 10 = 6 used to pass silently; now it alerts through the same path as PHQ-9
+    item 9 (its own message at once, the DetectedIssue in the EHR), high at the item's top answer."""
+    clinic = course_stack
+    answer = clinic.post(f"/courses/{induction.course_id}/scores", {
+        "scale": "madrs", "items": [3, 3, 2, 2, 1, 2, 2, 2, 3, 6], "context": "follow-up",
+        "measured_at": hours_ago(2).isoformat(), "recorded_by": "Dr Ada Prescriber"}, 201)
+    [alert] = answer["alerts_raised"]
+    assert alert["event_code"] == "suicidality-alert" and alert["level"] == "high"
+    assert alert["sent_to_broker"] is True and alert["about"].endswith("-madrs-item10")
+    [message] = [m for m in clinic.messages(induction.patient_id, "suicidality-alert")
+                 if m.message_id == alert["message_id"]]
+    issue = message.first("DetectedIssue")
+    assert issue["severity"] == "high"
+    assert issue["detail"].startswith("MADRS item 10 (suicidal thoughts) scored 6 of 6")
+    assert issue["evidence"][0]["code"][0]["coding"][0]["code"] == "madrs-item-10"
+    in_ehr = clinic.in_ehr("DetectedIssue", "course-suicidality-alert", alert["about"])
+    assert in_ehr["severity"] == "high" and in_ehr["evidence"][0]["detail"][0]["reference"].startswith("Observation/")
+
+    # Just below the clinic's threshold (item 10 = 3): no alert.
+    below = clinic.post(f"/courses/{induction.course_id}/scores", {
+        "scale": "madrs", "items": [3, 3, 2, 2, 1, 2, 2, 2, 3, 3], "context": "follow-up",
+        "measured_at": hours_ago(1.5).isoformat(), "recorded_by": "Dr Ada Prescriber"}, 201)
+    assert below["alerts_raised"] == []
+
+
 EHR_QR_SYSTEM = "https://ehr-sandbox.example.org/fhir/identifier/questionnaire-response"
 PHQ9_LINK_IDS = ["44250-9", "44255-8", "44259-0", "44254-1", "44251-7", "44258-2", "44252-5", "44253-3", "44260-8"]
 

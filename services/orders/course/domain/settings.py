@@ -16,7 +16,13 @@ Sources (shared/CLINICAL.md unless marked unverified, i.e. a placeholder the cli
   infusions 10-12): unverified.
 - Maintenance re-evaluation every 90 days: unverified (CANMAT 2021: no validated maintenance schedule).
 - Suicidality alert from a C-SSRS screener risk of moderate or above, and from PHQ-9 item 9 above 0 (as the intake
-  flags it): unverified. High/moderate C-SSRS items: the intake's defaults (intent, plan with intent, behaviour in
+  flags it): unverified.
+- Suicide items of the other scales alert too (CLINICAL.md "Products, safety and accountability"): MADRS item 10
+  (0-6) at 4 or above and QIDS-SR16 item 12 (0-3) at 2 or above. Both thresholds are CLINICAL.md's own placeholders:
+  **unverified**, the clinic must confirm them. The alert is ``high`` from MADRS item 10 = 6 and QIDS-SR16 item 12 = 3
+  (the items' top answers, which describe plans or preparations: a design choice, unverified), ``moderate`` below.
+  ``validate`` keeps every threshold within its item's range (0 would alert on every score; above the top answer
+  never). High/moderate C-SSRS items: the intake's defaults (intent, plan with intent, behaviour in
   the past 3 months → high; method, lifetime behaviour → moderate).
 - Integration session 24-72 h after an infusion: the issue's example; unverified.
 - Remission goal due 28 days after the course starts (the default 21-day induction plus the 7-day re-evaluation,
@@ -65,6 +71,11 @@ class CourseSettings:
     cssrs_high_risk_items: tuple[str, ...] = DEFAULT_CSSRS_HIGH_RISK_ITEMS
     cssrs_moderate_risk_items: tuple[str, ...] = DEFAULT_CSSRS_MODERATE_RISK_ITEMS
     phq9_item9_alert: bool = True  # unverified
+    phq9_item9_alert_min_score: int = 1  # any answer above 0, as the intake flags it
+    madrs_item10_alert_min_score: int = 4  # CLINICAL.md placeholder: unverified
+    madrs_item10_high_alert_min_score: int = 6  # unverified design choice
+    qids_sr16_item12_alert_min_score: int = 2  # CLINICAL.md placeholder: unverified
+    qids_sr16_item12_high_alert_min_score: int = 3  # unverified design choice
     integration_window_start_hours: int = 24  # unverified
     integration_window_end_hours: int = 72  # unverified
     remission_goal_due_days: int = 28  # unverified
@@ -84,6 +95,15 @@ class CourseSettings:
         if threshold is None:
             return None
         return RemissionRule(scale, getattr(self, f"{prefix}_remission_comparison"), float(threshold))
+
+    def suicide_item_alert(self, scale: Scale) -> SuicideItemAlertRule | None:
+        """When the scale's suicide item alerts; None for a scale without one (GAD-7) or switched off (PHQ-9 only,
+        ``phq9_item9_alert``)."""
+        prefix = _SUICIDE_ITEM_PREFIX.get(scale)
+        if prefix is None or (scale is Scale.PHQ9 and not self.phq9_item9_alert):
+            return None
+        return SuicideItemAlertRule(scale, getattr(self, f"{prefix}_alert_min_score"),
+                                    getattr(self, f"{prefix}_high_alert_min_score", None))
 
     @property
     def pre_infusion_scales(self) -> tuple[Scale, ...]:
@@ -111,6 +131,16 @@ class CourseSettings:
         _require(not unknown, f"pre_infusion_instruments has unknown instruments {unknown}; "
                               f"known: {', '.join(sorted(known))}")
         validate_cssrs_risk_items(self.cssrs_high_risk_items, self.cssrs_moderate_risk_items)
+        for scale, prefix in _SUICIDE_ITEM_PREFIX.items():
+            item_max = DEFINITIONS[scale].item_max
+            alert_min = getattr(self, f"{prefix}_alert_min_score")
+            _require(_is_int(alert_min) and 1 <= alert_min <= item_max,
+                     f"{prefix}_alert_min_score must be a whole number from 1 to {item_max}")
+            high_min = getattr(self, f"{prefix}_high_alert_min_score", None)
+            if high_min is not None:
+                _require(_is_int(high_min) and alert_min <= high_min <= item_max,
+                         f"{prefix}_high_alert_min_score must be a whole number from {prefix}_alert_min_score "
+                         f"({alert_min}) to {item_max}")
         _require(self.suicidality_alert_min_cssrs_risk is not CssrsRisk.NONE,
                  "suicidality_alert_min_cssrs_risk must be low, moderate or high")
         _require(0 <= self.integration_window_start_hours < self.integration_window_end_hours,
@@ -133,6 +163,22 @@ class CourseSettings:
 
 
 _SETTING_PREFIX = {Scale.PHQ9: "phq9", Scale.MADRS: "madrs", Scale.QIDS_SR16: "qids_sr16", Scale.GAD7: "gad7"}
+# The settings of each scale's suicide item (shared.scales.DEFINITIONS names the item).
+_SUICIDE_ITEM_PREFIX = {Scale.PHQ9: "phq9_item9", Scale.MADRS: "madrs_item10", Scale.QIDS_SR16: "qids_sr16_item12"}
+
+
+@dataclass(frozen=True)
+class SuicideItemAlertRule:
+    """A scale's suicide item alerts from ``alert_min_score``; the alert is high from ``high_alert_min_score``
+    (None: never high, e.g. PHQ-9 item 9, which says there are thoughts, not how serious they are)."""
+
+    scale: Scale
+    alert_min_score: int
+    high_alert_min_score: int | None = None
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _require(condition: bool, message: str) -> None:

@@ -1,5 +1,6 @@
-"""Suicidality alerts: raised from a C-SSRS screener at or above the clinic's risk level, and from a positive PHQ-9
-item 9, so that the prescriber is told at once (the glue publishes the alert on its own, not with the next course
+"""Suicidality alerts: raised from a C-SSRS screener at or above the clinic's risk level, and from the suicide item of
+every scale that has one (PHQ-9 item 9, MADRS item 10, QIDS-SR16 item 12) at or above the clinic's threshold
+(``CourseSettings.suicide_item_alert``), so that the prescriber is told at once (the glue publishes the alert on its own, not with the next course
 update). An alert stays open until the prescriber acknowledges it with the action taken.
 
 An alert's id is derived from the measurement and the rule (``{measurement_id}-{source}``), so a redelivered or
@@ -8,7 +9,8 @@ as it is: it was raised, and the prescriber closes it.
 
 Levels: a C-SSRS alert has the screener's risk (low, moderate, high). A PHQ-9 item 9 alert is ``moderate`` whatever
 the answer: the item says there are thoughts, not how serious they are, which is what the C-SSRS is for (a design
-choice, unverified)."""
+choice, unverified). A MADRS item 10 or QIDS-SR16 item 12 alert is ``moderate``, and ``high`` from the clinic's high
+threshold (default the top answer, which describes plans or preparations: unverified)."""
 from __future__ import annotations
 
 import enum
@@ -20,7 +22,7 @@ from services.orders.course.domain.errors import CourseStateError
 from services.orders.course.domain.measurements import CssrsScreening, ScaleScore
 from services.orders.course.domain.settings import CourseSettings
 from shared.records import JsonRecord
-from shared.scales import CssrsRisk, Scale
+from shared.scales import DEFINITIONS, CssrsRisk, Scale
 
 PHQ9_ITEM9_ANSWERS = {1: "several days", 2: "more than half the days", 3: "nearly every day"}
 
@@ -33,9 +35,20 @@ class AlertLevel(enum.Enum):
     HIGH = "high"
 
 
+# The scales' suicide items in words, as the alert's detail names them.
+SUICIDE_ITEM_TOPICS = {Scale.PHQ9: "thoughts of being better off dead or of self-harm",
+                       Scale.MADRS: "suicidal thoughts", Scale.QIDS_SR16: "thoughts of death or suicide"}
+
+
 class AlertSource(enum.Enum):
     CSSRS = "cssrs"
     PHQ9_ITEM9 = "phq9-item9"
+    MADRS_ITEM10 = "madrs-item10"
+    QIDS_SR16_ITEM12 = "qids-sr16-item12"
+
+
+SUICIDE_ITEM_SOURCES = {Scale.PHQ9: AlertSource.PHQ9_ITEM9, Scale.MADRS: AlertSource.MADRS_ITEM10,
+                        Scale.QIDS_SR16: AlertSource.QIDS_SR16_ITEM12}
 
 
 @dataclass(frozen=True)
@@ -56,16 +69,24 @@ class SuicidalityAlert(JsonRecord):
 
 
 def alert_for_score(score: ScaleScore, settings: CourseSettings) -> SuicidalityAlert | None:
-    """A PHQ-9 whose item 9 is above 0, when the clinic alerts on it."""
-    if score.scale is not Scale.PHQ9 or not settings.phq9_item9_alert:
+    """A score whose suicide item reaches the clinic's threshold for that scale (PHQ-9 item 9 ≥ 1, MADRS item 10 ≥ 4,
+    QIDS-SR16 item 12 ≥ 2 by default); None for a scale without a suicide item (GAD-7)."""
+    rule = settings.suicide_item_alert(score.scale)
+    answer = score.suicidality_item
+    if rule is None or answer is None or answer < rule.alert_min_score:
         return None
-    answer = score.suicidality_item or 0
-    if answer <= 0:
-        return None
-    detail = (f"PHQ-9 item 9 (thoughts of being better off dead or of self-harm) answered {answer} "
-              f"({PHQ9_ITEM9_ANSWERS[answer]}); assess with the C-SSRS")
-    return SuicidalityAlert(_alert_id(score.measurement_id, AlertSource.PHQ9_ITEM9), score.measurement_id,
-                            AlertSource.PHQ9_ITEM9, AlertLevel.MODERATE, score.measured_at, detail)
+    definition = DEFINITIONS[score.scale]
+    topic = SUICIDE_ITEM_TOPICS[score.scale]
+    if score.scale is Scale.PHQ9:
+        detail = (f"PHQ-9 item 9 ({topic}) answered {answer} ({PHQ9_ITEM9_ANSWERS[answer]}); assess with the "
+                  "C-SSRS")
+    else:
+        detail = (f"{definition.name} item {definition.suicidality_item} ({topic}) scored {answer} of "
+                  f"{definition.item_max} (alert from {rule.alert_min_score}); assess with the C-SSRS")
+    high = rule.high_alert_min_score is not None and answer >= rule.high_alert_min_score
+    source = SUICIDE_ITEM_SOURCES[score.scale]
+    return SuicidalityAlert(_alert_id(score.measurement_id, source), score.measurement_id, source,
+                            AlertLevel.HIGH if high else AlertLevel.MODERATE, score.measured_at, detail)
 
 
 def alert_for_cssrs(screening: CssrsScreening, settings: CourseSettings) -> SuicidalityAlert | None:

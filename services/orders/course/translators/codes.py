@@ -102,6 +102,8 @@ SUICIDALITY_RISK = Code(KETALINK_LOCAL, "suicidality-risk", "Suicidality risk fo
 ALERT_EVIDENCE_CODES: dict[AlertSource, Code] = {
     AlertSource.CSSRS: CSSRS_RISK,
     AlertSource.PHQ9_ITEM9: SCALE_ITEMS[Scale.PHQ9][8],
+    AlertSource.MADRS_ITEM10: SCALE_ITEMS[Scale.MADRS][9],
+    AlertSource.QIDS_SR16_ITEM12: SCALE_ITEMS[Scale.QIDS_SR16][11],
 }
 PRESCRIBER_REVIEWED = Code(KETALINK_LOCAL, "prescriber-reviewed", "Reviewed by the prescriber")
 

@@ -1,6 +1,7 @@
 """A suicidality alert → DetectedIssue, chosen over Flag because it carries what the prescriber needs and does:
-``severity`` (the alert level: the C-SSRS risk, or moderate for PHQ-9 item 9), ``evidence`` (the rule's code, C-SSRS
-risk 93374-7 or PHQ-9 item 9 44260-8, and the score Observation by identifier), ``detail`` (what was endorsed) and,
+``severity`` (the alert level: the C-SSRS risk, moderate for PHQ-9 item 9, moderate or high for MADRS item 10 and
+QIDS-SR16 item 12), ``evidence`` (the rule's code, C-SSRS risk 93374-7, PHQ-9 item 9 44260-8 or the local MADRS item
+10 / QIDS-SR16 item 12 code, and the score Observation by identifier), ``detail`` (what was endorsed) and,
 once acknowledged, ``mitigation`` (the action taken, when and by whom). ``implicated`` names the course CarePlan.
 ``status`` is ``final``: the alert is a finding; whether it is handled is its mitigation."""
 from __future__ import annotations

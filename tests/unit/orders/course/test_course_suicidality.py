@@ -6,9 +6,9 @@ import pytest
 
 from services.orders.course.domain.course import acknowledge_alert, record_cssrs, record_score
 from services.orders.course.domain.errors import CourseInputError, CourseStateError
-from services.orders.course.domain.measurements import ScoreContext, ScoreSource, cssrs_screening
+from services.orders.course.domain.measurements import ScoreContext, ScoreSource, cssrs_screening, scale_score
 from services.orders.course.domain.suicidality import AlertLevel, AlertSource
-from shared.scales import CssrsRisk
+from shared.scales import CssrsRisk, Scale
 
 from tests.unit.orders.course.builders import CLINICIAN, START, give, new_course, phq9, protocol, settings
 
@@ -108,3 +108,77 @@ def test_the_prescriber_acknowledges_with_the_action_once():
     with pytest.raises(CourseInputError) as error:
         acknowledge_alert(done, "nope", CLINICIAN, AT, "x")
     assert error.value.field == "alert_id"
+
+
+# --- every scale's suicide item (issue 13 defect 3) ------------------------------------------------------------
+def madrs(measurement_id: str, item10: int, at=AT):
+    return scale_score(measurement_id, Scale.MADRS, [3, 3, 2, 2, 1, 2, 2, 2, 2, item10], at, ScoreSource.CLINICIAN,
+                       ScoreContext.FOLLOW_UP, recorded_by="Dr Ada Prescriber")
+
+
+def qids(measurement_id: str, item12: int, at=AT):
+    items = [1] * 16
+    items[11] = item12
+    return scale_score(measurement_id, Scale.QIDS_SR16, items, at, ScoreSource.PATIENT_LINK, ScoreContext.FOLLOW_UP)
+
+
+@pytest.mark.parametrize("item10, level", [(6, AlertLevel.HIGH), (5, AlertLevel.MODERATE), (4, AlertLevel.MODERATE),
+                                           (3, None), (0, None)])
+def test_madrs_item_10_alerts_from_4_and_is_high_at_6(item10, level):
+    course = record_score(new_course(), madrs("m1", item10), settings(), protocol())
+    if level is None:
+        assert course.alerts == ()
+        return
+    (alert,) = course.open_alerts
+    assert (alert.alert_id, alert.source, alert.level) == ("m1-madrs-item10", AlertSource.MADRS_ITEM10, level)
+    assert alert.detail.startswith(f"MADRS item 10 (suicidal thoughts) scored {item10} of 6 (alert from 4)")
+
+
+@pytest.mark.parametrize("item12, level", [(3, AlertLevel.HIGH), (2, AlertLevel.MODERATE), (1, None), (0, None)])
+def test_qids_sr16_item_12_alerts_from_2_and_is_high_at_3(item12, level):
+    course = record_score(new_course(), qids("q1", item12), settings(), protocol())
+    if level is None:
+        assert course.alerts == ()
+        return
+    (alert,) = course.open_alerts
+    assert (alert.alert_id, alert.source, alert.level) == ("q1-qids-sr16-item12", AlertSource.QIDS_SR16_ITEM12,
+                                                           level)
+    assert alert.detail.startswith(f"QIDS-SR16 item 12 (thoughts of death or suicide) scored {item12} of 3")
+
+
+@pytest.mark.parametrize("item9, alerted", [(1, True), (0, False)])
+def test_phq9_item_9_alerts_from_1_as_before(item9, alerted):
+    course = record_score(new_course(), phq9("p1", 14, AT, item9=item9), settings(), protocol())
+    assert bool(course.alerts) is alerted
+
+
+def test_the_clinic_sets_each_suicide_item_threshold():
+    clinic = settings(madrs_item10_alert_min_score=2, madrs_item10_high_alert_min_score=4,
+                      qids_sr16_item12_alert_min_score=1, phq9_item9_alert_min_score=2)
+    assert record_score(new_course(clinic), madrs("m1", 2), clinic, protocol()).alerts[0].level is AlertLevel.MODERATE
+    assert record_score(new_course(clinic), madrs("m1", 4), clinic, protocol()).alerts[0].level is AlertLevel.HIGH
+    assert record_score(new_course(clinic), qids("q1", 1), clinic, protocol()).alerts != ()
+    assert record_score(new_course(clinic), phq9("p1", 14, AT, item9=1), clinic, protocol()).alerts == ()
+    assert record_score(new_course(clinic), phq9("p1", 14, AT, item9=2), clinic, protocol()).alerts != ()
+
+
+def test_gad7_has_no_suicide_item_and_never_alerts():
+    score = scale_score("g1", Scale.GAD7, [3] * 7, AT, ScoreSource.PATIENT_LINK, ScoreContext.FOLLOW_UP)
+    assert record_score(new_course(), score, settings(), protocol()).alerts == ()
+
+
+def test_a_rescored_madrs_never_raises_its_alert_twice():
+    course = record_score(new_course(), madrs("m1", 4), settings(), protocol())
+    course = record_score(course, madrs("m1", 6), settings(), protocol())
+    assert len(course.alerts) == 1
+
+
+@pytest.mark.parametrize("name, value", [
+    ("madrs_item10_alert_min_score", 0), ("madrs_item10_alert_min_score", 7),
+    ("qids_sr16_item12_alert_min_score", 0), ("qids_sr16_item12_alert_min_score", 4),
+    ("phq9_item9_alert_min_score", 0), ("phq9_item9_alert_min_score", 4),
+    ("madrs_item10_high_alert_min_score", 3), ("qids_sr16_item12_high_alert_min_score", 4),
+])
+def test_suicide_item_thresholds_outside_the_item_range_stop_the_service(name, value):
+    with pytest.raises(ValueError, match=name):
+        settings(**{name: value})

@@ -7,7 +7,7 @@ import pytest
 
 from services.orders.course.domain.course import acknowledge_alert, record_cssrs, record_score
 from services.orders.course.domain.goals import GoalStatus, OutcomeGoal
-from services.orders.course.domain.measurements import ScoreContext, ScoreSource, cssrs_screening
+from services.orders.course.domain.measurements import ScoreContext, ScoreSource, cssrs_screening, scale_score
 from services.orders.course.domain.outcomes import GoalAchievement
 from services.orders.course.domain.psychotherapy import refer
 from services.orders.course.domain.rules import Comparison, RemissionRule
@@ -150,6 +150,20 @@ class TestSuicidalityAlert:
         assert resource["evidence"][0]["code"][0]["coding"][0]["code"] == "44260-8"
         received = alert_from_detected_issue(resource).alert
         assert (received.source, received.level) == (AlertSource.PHQ9_ITEM9, AlertLevel.MODERATE)
+
+    @pytest.mark.parametrize("scale, items, code, source", [
+        (Scale.MADRS, [2] * 9 + [6], "madrs-item-10", AlertSource.MADRS_ITEM10),
+        (Scale.QIDS_SR16, [1] * 11 + [3] + [1] * 4, "qids-sr16-item-12", AlertSource.QIDS_SR16_ITEM12),
+    ])
+    def test_a_madrs_or_qids_suicide_item_alert_names_the_item_as_evidence_and_reads_back(self, scale, items, code,
+                                                                                          source):
+        score = scale_score("s-1", scale, items, AT, ScoreSource.CLINICIAN, ScoreContext.FOLLOW_UP)
+        alert = record_score(new_course(), score, settings(), protocol()).alerts[0]
+        resource = detected_issue_from_alert(alert, PATIENT, COURSE)
+        assert resource["severity"] == "high"
+        assert resource["evidence"][0]["code"][0]["coding"][0]["code"] == code
+        received = alert_from_detected_issue(resource).alert
+        assert (received.source, received.level) == (source, AlertLevel.HIGH) and received == alert
 
     def test_an_acknowledgement_without_its_action_is_refused(self):
         course = acknowledge_alert(self.alerted(), "c-1-cssrs", CLINICIAN, AT, "called")
