@@ -12,6 +12,13 @@ Biol Psychiatry 54:573): 16 items 0-3 scored in 9 domains, the highest item coun
 appetite/weight (6-9) and psychomotor change (15-16), the single items 5 and 10-14 as they are. They are not in
 CLINICAL.md and were not checked against a primary source here.
 
+Severity bands (``SEVERITY_BANDS``, the one place every page and translator reads them from): PHQ-9 0-4 minimal, 5-9
+mild, 10-14 moderate, 15-19 moderately severe, 20-27 severe (Kroenke, Spitzer & Williams 2001, J Gen Intern Med
+16:606); GAD-7 0-4 minimal, 5-9 mild, 10-14 moderate, 15-21 severe (Spitzer et al. 2006, Arch Intern Med 166:1092);
+MADRS 0-6 normal, 7-19 mild, 20-34 moderate, 35-60 severe (CLINICAL.md "Scales, response, remission"; the labels are
+the conventional ones for those cut-offs). QIDS-SR16 has no bands here: none are given in CLINICAL.md. A band labels
+a total; it decides nothing (response, remission and alerts have their own rules).
+
 C-SSRS screener (screen version): items 1, 2 and 6 are always asked; 3-5 only when 2 is yes; 6b ("within the past
 3 months") only when 6 is yes. A follow-up answered yes while its gate is no is contradictory and refused. Which
 items make the risk high or moderate is clinic configuration, with the defaults below (intent, plan with intent,
@@ -61,6 +68,51 @@ DEFINITIONS: dict[Scale, ScaleDefinition] = {
     Scale.MADRS: ScaleDefinition(Scale.MADRS, "MADRS", 10, 6, 60, True, 10),
     Scale.QIDS_SR16: ScaleDefinition(Scale.QIDS_SR16, "QIDS-SR16", 16, 3, 27, False, 12),
 }
+
+
+
+@dataclass(frozen=True)
+class SeverityBand:
+    """One severity band of a scale: totals ``low``..``high`` inclusive; ``key`` is stable (codes are built from it),
+    ``label`` is what the clinician reads."""
+
+    scale: Scale
+    key: str
+    label: str
+    low: int
+    high: int
+
+    @property
+    def text(self) -> str:
+        """e.g. "moderately severe (PHQ-9 15-19)"."""
+        return f"{self.label} ({DEFINITIONS[self.scale].name} {self.low}-{self.high})"
+
+
+def _bands(scale: Scale, *bands: tuple[str, int, int]) -> tuple[SeverityBand, ...]:
+    return tuple(SeverityBand(scale, label.replace(" ", "-"), label, low, high) for label, low, high in bands)
+
+
+SEVERITY_BANDS: dict[Scale, tuple[SeverityBand, ...]] = {
+    Scale.PHQ9: _bands(Scale.PHQ9, ("minimal", 0, 4), ("mild", 5, 9), ("moderate", 10, 14),
+                       ("moderately severe", 15, 19), ("severe", 20, 27)),  # Kroenke 2001
+    Scale.GAD7: _bands(Scale.GAD7, ("minimal", 0, 4), ("mild", 5, 9), ("moderate", 10, 14),
+                       ("severe", 15, 21)),  # Spitzer 2006
+    Scale.MADRS: _bands(Scale.MADRS, ("normal", 0, 6), ("mild", 7, 19), ("moderate", 20, 34),
+                        ("severe", 35, 60)),  # CLINICAL.md
+}
+
+
+def severity_band(scale: Scale, total: int) -> SeverityBand | None:
+    """The band ``total`` falls in; None for a scale without bands (QIDS-SR16). A total outside the scale's range
+    is refused (ScaleError), never banded."""
+    bands = SEVERITY_BANDS.get(scale)
+    if bands is None:
+        return None
+    if isinstance(total, bool) or not isinstance(total, int) or not 0 <= total <= DEFINITIONS[scale].total_max:
+        raise ScaleError("total", f"{DEFINITIONS[scale].name} total {total!r} is outside 0-"
+                                  f"{DEFINITIONS[scale].total_max}")
+    return next(band for band in bands if band.low <= total <= band.high)
+
 
 # QIDS-SR16 domains (1-based item numbers): the highest item of each domain counts once.
 QIDS_SR16_DOMAINS: tuple[tuple[int, ...], ...] = (

@@ -6,11 +6,18 @@ Sources: PHQ-9 items as in the US Core PHQ-9 example (LOINC), answer list LL358-
 items and Yes/No answers as in the HL7 Behavioral Health Profiles C-SSRS example (CLINICAL.md "Codes"); C-SSRS risk
 "Low" LA9194-7 from that example, "Moderate" LA6751-7 and "High" LA9193-9 from third-party ConceptMaps (unverified
 against LOINC itself). MADRS and QIDS-SR16 have no LOINC (CLINICAL.md) and the GAD-7 item codes were not verified,
-so their items use Ketalink-local codes."""
+so their items use Ketalink-local codes.
+
+Severity bands (``shared.scales.SEVERITY_BANDS``) go out as ``Observation.interpretation`` with a Ketalink-local code
+per band (``phq-9-severity-moderately-severe``) and its display: HL7 v3 ObservationInterpretation (H, L, N ...)
+describes a result against a reference range, not a questionnaire's severity band, so it is not used for them."""
 from __future__ import annotations
 
+from typing import Any
+
 from shared.fhir.codes import KETALINK_LOCAL, LOINC, Code
-from shared.scales import CssrsItem, CssrsRisk, Scale
+from shared.fhir.datatypes import codeable_concept
+from shared.scales import DEFINITIONS, SEVERITY_BANDS, CssrsItem, CssrsRisk, Scale, SeverityBand, severity_band
 
 QUESTIONNAIRE_BASE = "https://ketalink.example.org/fhir/Questionnaire"
 QUESTIONNAIRES: dict[Scale, str] = {
@@ -93,3 +100,20 @@ CSSRS_RISK_LOINC: dict[CssrsRisk, Code] = {
     CssrsRisk.MODERATE: Code(LOINC, "LA6751-7", "Moderate"),
     CssrsRisk.HIGH: Code(LOINC, "LA9193-9", "High"),
 }
+
+
+# Severity bands: one local code per band of each scale that has bands.
+SEVERITY_BAND_CODES: dict[SeverityBand, Code] = {
+    band: Code(KETALINK_LOCAL, f"{band.scale.value}-severity-{band.key}",
+               f"{DEFINITIONS[band.scale].name} severity: {band.label} ({band.low}-{band.high})")
+    for bands in SEVERITY_BANDS.values() for band in bands
+}
+
+
+def severity_interpretation(scale: Scale, total: int) -> list[dict[str, Any]] | None:
+    """``Observation.interpretation`` for a scale total: its severity band, coded, with the band in words as text
+    ("moderately severe (PHQ-9 15-19)"); None for a scale without bands."""
+    band = severity_band(scale, total)
+    if band is None:
+        return None
+    return [codeable_concept(SEVERITY_BAND_CODES[band], band.text)]

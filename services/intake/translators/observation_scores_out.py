@@ -1,5 +1,6 @@
 """Scale results → survey Observations derived from their QuestionnaireResponse: PHQ-9 total (LOINC 44261-6),
-MADRS total (local code) and the C-SSRS risk level (LOINC 93374-7, local code plus the LOINC answer)."""
+MADRS total (local code) and the C-SSRS risk level (LOINC 93374-7, local code plus the LOINC answer). A total's
+severity band goes in ``interpretation`` (local code, ``shared.fhir.instrument_codes.severity_interpretation``)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -23,18 +24,22 @@ from services.intake.translators.questionnaire_response_scales_out import (
 from shared.fhir.codes import CSSRS_RISK, MADRS_TOTAL, PHQ9_TOTAL, SURVEY_CATEGORY, Code
 from shared.fhir.datatypes import codeable_concept, coding, identifier, instant, quantity, reference, \
     reference_by_identifier
+from shared.fhir.instrument_codes import severity_interpretation
 from shared.fhir.validate import validate_resource
+from shared.scales import Scale
 
 
 def phq9_total_observation(phq9: Phq9Response, patient_id: str, intake_id: str) -> FhirJson:
     resource = _survey("phq9-total", PHQ9_TOTAL, PHQ9_NAME, patient_id, intake_id, phq9.answered_at)
     resource["valueQuantity"] = quantity(phq9.total_score, "{score}")
+    resource["interpretation"] = severity_interpretation(Scale.PHQ9, phq9.total_score)
     return validate_resource(resource)
 
 
 def madrs_total_observation(madrs: MadrsRating, patient_id: str, intake_id: str) -> FhirJson:
     resource = _survey("madrs-total", MADRS_TOTAL, MADRS_NAME, patient_id, intake_id, madrs.rated_at)
     resource["valueQuantity"] = quantity(madrs.total_score, "{score}")
+    resource["interpretation"] = severity_interpretation(Scale.MADRS, madrs.total_score)
     return validate_resource(resource)
 
 

@@ -185,7 +185,7 @@ def create_course_ui_blueprint(course: CourseService, orders: OrdersService) -> 
             decisions=DECISIONS_BY_STATUS[change.course.status] if change else (),
             decision_labels=DECISION_LABELS, stop_reasons=list(StopReason), phq9_items=SCALE_ITEMS[Scale.PHQ9],
             cssrs_items=[(item.value, code.display) for item, code in CSSRS_ITEMS.items()],
-            therapy_kinds=list(TherapyKind),
+            therapy_kinds=list(TherapyKind), scale_names={scale.value: d.name for scale, d in DEFINITIONS.items()},
             contexts=list(ScoreContext), when=lambda text: _when(text, zone), on_day=_on_day, today=today)
         return Response(html, status=status, mimetype="text/html", headers={"Cache-Control": "no-store"})
 

@@ -92,6 +92,7 @@ def test_the_course_page_takes_scores_and_alerts_and_refuses_what_the_rules_refu
     assert recorded.status_code == 303 and recorded.headers["Location"].endswith("?done=score")
     page = client.get(recorded.headers["Location"])
     assert b"The score was recorded." in page.data and b"PHQ-9 scores:" in page.data  # the chart's description
+    assert b'data-testid="severity">(moderately severe)</span>' in page.data  # 17: its PHQ-9 band (defect 17)
     assert b'data-testid="alert"' in page.data and b"PHQ-9 item 9" in page.data
 
     alert_id = re.search(rb'/alerts/([^/]+)/acknowledge', page.data).group(1).decode()

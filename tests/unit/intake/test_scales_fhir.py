@@ -128,6 +128,15 @@ class TestScoreObservations:
                                                     "display": "Montgomery-Asberg Depression Rating Scale total score"}
         assert observation["valueQuantity"]["value"] == 30
 
+    def test_phq9_and_madrs_totals_carry_their_severity_band_as_a_local_interpretation(self):
+        phq9 = phq9_total_observation(PHQ9, "pat-123", "i-1")  # 15: moderately severe
+        assert phq9["interpretation"] == [{"coding": [{
+            "system": KETALINK_LOCAL, "code": "phq-9-severity-moderately-severe",
+            "display": "PHQ-9 severity: moderately severe (15-19)"}], "text": "moderately severe (PHQ-9 15-19)"}]
+        madrs = madrs_total_observation(MADRS, "pat-123", "i-1")  # 30: moderate
+        assert madrs["interpretation"][0]["coding"][0]["code"] == "madrs-severity-moderate"
+        assert madrs["interpretation"][0]["text"] == "moderate (MADRS 20-34)"
+
     def test_cssrs_risk_carries_local_and_loinc_answer_codes(self):
         high = cssrs_risk_observation(checked_cssrs(HIGH, T0, _settings()), "pat-123", "i-1")
         assert high["code"]["coding"][0]["code"] == "93374-7"

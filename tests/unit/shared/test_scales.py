@@ -3,6 +3,7 @@ import pytest
 
 from shared.scales import (
     DEFINITIONS,
+    SEVERITY_BANDS,
     CssrsItem,
     CssrsRisk,
     Scale,
@@ -10,6 +11,7 @@ from shared.scales import (
     checked_cssrs_answers,
     checked_items,
     cssrs_risk,
+    severity_band,
     suicidality_item_score,
     total_score,
     validate_cssrs_risk_items,
@@ -122,3 +124,44 @@ class TestCssrs:
             validate_cssrs_risk_items(("feels-sad",), ())
         with pytest.raises(ValueError, match="both high and moderate"):
             validate_cssrs_risk_items(("wish-to-be-dead",), ("wish-to-be-dead",))
+
+
+# --- severity bands (issue 13 defect 17) -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scale, total, label", [
+    # PHQ-9 (Kroenke 2001): every boundary and the ends.
+    (Scale.PHQ9, 0, "minimal"), (Scale.PHQ9, 4, "minimal"), (Scale.PHQ9, 5, "mild"), (Scale.PHQ9, 9, "mild"),
+    (Scale.PHQ9, 10, "moderate"), (Scale.PHQ9, 14, "moderate"), (Scale.PHQ9, 15, "moderately severe"),
+    (Scale.PHQ9, 19, "moderately severe"), (Scale.PHQ9, 20, "severe"), (Scale.PHQ9, 27, "severe"),
+    # GAD-7 (Spitzer 2006).
+    (Scale.GAD7, 0, "minimal"), (Scale.GAD7, 4, "minimal"), (Scale.GAD7, 5, "mild"), (Scale.GAD7, 9, "mild"),
+    (Scale.GAD7, 10, "moderate"), (Scale.GAD7, 14, "moderate"), (Scale.GAD7, 15, "severe"), (Scale.GAD7, 21, "severe"),
+    # MADRS (CLINICAL.md).
+    (Scale.MADRS, 0, "normal"), (Scale.MADRS, 6, "normal"), (Scale.MADRS, 7, "mild"), (Scale.MADRS, 19, "mild"),
+    (Scale.MADRS, 20, "moderate"), (Scale.MADRS, 34, "moderate"), (Scale.MADRS, 35, "severe"),
+    (Scale.MADRS, 60, "severe"),
+])
+def test_severity_band_boundaries(scale, total, label):
+    assert severity_band(scale, total).label == label
+
+
+def test_the_bands_of_each_scale_cover_its_whole_range_without_gaps_or_overlaps():
+    for scale, bands in SEVERITY_BANDS.items():
+        assert bands[0].low == 0 and bands[-1].high == DEFINITIONS[scale].total_max
+        assert all(a.high + 1 == b.low for a, b in zip(bands, bands[1:])), scale
+
+
+@pytest.mark.parametrize("scale, total", [(Scale.PHQ9, -1), (Scale.PHQ9, 28), (Scale.GAD7, 22), (Scale.MADRS, 61),
+                                          (Scale.MADRS, True), (Scale.PHQ9, 4.5)])
+def test_a_total_outside_the_scale_is_refused_not_banded(scale, total):
+    with pytest.raises(ScaleError):
+        severity_band(scale, total)
+
+
+def test_qids_sr16_has_no_bands():
+    assert severity_band(Scale.QIDS_SR16, 12) is None
+
+
+def test_a_band_reads_with_its_scale_and_range():
+    assert severity_band(Scale.PHQ9, 17).text == "moderately severe (PHQ-9 15-19)"

@@ -29,7 +29,7 @@ from services.orders.course.domain.model import TreatmentCourse
 from services.orders.course.domain.rules import RelapseRule, RemissionRule, ResponseRule, drop_pct
 from services.orders.course.domain.settings import CourseSettings
 from shared.records import JsonRecord
-from shared.scales import DEFINITIONS, Scale
+from shared.scales import DEFINITIONS, Scale, severity_band
 
 _BASELINE_CONTEXTS = (ScoreContext.BASELINE, ScoreContext.PRE_INFUSION)
 
@@ -63,6 +63,7 @@ class ScorePoint(JsonRecord):
     measured_at: datetime
     total: int
     infusions_before: int
+    severity: str | None = None  # the total's severity band (shared.scales.SEVERITY_BANDS), None without bands
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,9 @@ def _baseline(scores: list[ScaleScore], infusion_times: Sequence[datetime]) -> S
 
 def _point(score: ScaleScore, infusion_times: Sequence[datetime]) -> ScorePoint:
     before = sum(1 for given_at in infusion_times if given_at < score.measured_at)
-    return ScorePoint(score.measurement_id, score.measured_at, score.total_score, before)
+    band = severity_band(score.scale, score.total_score)
+    return ScorePoint(score.measurement_id, score.measured_at, score.total_score, before,
+                      band.label if band else None)
 
 
 def _response_history(baseline: int, points: list[ScorePoint], response_rule: ResponseRule,

@@ -3,7 +3,8 @@ QuestionnaireResponse).
 
 - Score: ``code`` = the scale's total (PHQ-9 44261-6, GAD-7 70274-6, local MADRS and QIDS-SR16), ``valueQuantity``
   the total in ``{score}``, and one ``component`` per item (item code, ``valueInteger``) so a reader can score it
-  again. C-SSRS: ``code`` 93374-7 (screener risk), ``valueCodeableConcept`` the local risk code, one component per
+  again; ``interpretation`` the total's severity band (PHQ-9, GAD-7, MADRS; ``shared.scales.SEVERITY_BANDS``) as a
+  local code with the band in words (not HL7's H/L interpretation codes, which are for reference ranges). C-SSRS: ``code`` 93374-7 (screener risk), ``valueCodeableConcept`` the local risk code, one component per
   answered item (LOINC item, ``valueBoolean``).
 - ``category``: survey, then the context (baseline, pre-infusion, follow-up); ``method``: who answered through which
   channel; ``performer``: who recorded it (display), else the patient for a questionnaire they answered.
@@ -30,6 +31,7 @@ from services.orders.course.translators.codes import (
 from services.orders.course.translators.common import FhirJson, course_reference, session_encounter
 from shared.fhir.codes import CSSRS_RISK, SURVEY_CATEGORY, Code
 from shared.fhir.datatypes import codeable_concept, identifier, instant, quantity, reference, reference_by_identifier
+from shared.fhir.instrument_codes import severity_interpretation
 from shared.fhir.validate import validate_resource
 
 
@@ -38,6 +40,9 @@ def observation_from_score(score: ScaleScore, patient_id: str, course_id: str) -
                        score.context, score.recorded_by, score.session_id, score.ehr_questionnaire_response_id,
                        score.rescored, patient_id, course_id)
     resource["valueQuantity"] = quantity(score.total_score, SCORE_UNIT)
+    interpretation = severity_interpretation(score.scale, score.total_score)
+    if interpretation:
+        resource["interpretation"] = interpretation
     resource["component"] = [{"code": codeable_concept(code), "valueInteger": value}
                              for code, value in zip(SCALE_ITEMS[score.scale], score.item_scores)]
     return validate_resource(resource)

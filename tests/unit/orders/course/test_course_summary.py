@@ -38,6 +38,19 @@ def test_the_summary_has_the_infusions_scores_outcome_and_events():
     assert phq9_series.response_level == 11.0 and phq9_series.remission_rule.text == "PHQ-9 < 5"
     assert gad7_series.scale is Scale.GAD7 and summary.other_outcomes[0].scale is Scale.GAD7
     assert summary.goal_achievement is GoalAchievement.IMPROVING
+
+
+def test_every_score_on_the_page_carries_its_severity_band():
+    course = responder()
+    gad7 = scale_score("gad-1", Scale.GAD7, [2] * 7, START - DAY, ScoreSource.PATIENT_LINK, ScoreContext.BASELINE)
+    course = record_score(course, gad7, settings(), protocol())
+    summary = course_summary(course, infusion_time(6) + DAY, settings(), protocol())
+    phq9_series, gad7_series = summary.series
+    assert [(p.total, p.severity) for p in phq9_series.points] == [
+        (22, "severe"), (19, "moderately severe"), (15, "moderately severe"), (12, "moderate"), (10, "moderate"),
+        (9, "mild")]
+    assert (summary.outcome.last.severity, summary.outcome.best.severity) == ("mild", "mild")
+    assert [(p.total, p.severity) for p in gad7_series.points] == [(14, "moderate")]
     assert summary.adverse_events[0].kind == "nausea"
     assert summary.to_dict()["outcome"]["response"] == "response"
 

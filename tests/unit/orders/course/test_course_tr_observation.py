@@ -11,7 +11,7 @@ from services.orders.course.translators.observation_score_in import cssrs_from_o
 from services.orders.course.translators.observation_score_out import observation_from_cssrs, observation_from_score
 from services.orders.course.translators.questionnaire_response_in import score_from_questionnaire_response
 from services.orders.translators.errors import FhirMappingError
-from shared.scales import CssrsRisk, Scale
+from shared.scales import DEFINITIONS, CssrsRisk, Scale
 
 from tests.unit.orders.course.builders import COURSE, PATIENT, ehr_phq9, phq9, settings
 
@@ -35,6 +35,30 @@ def test_a_phq9_observation_has_the_survey_shape():
     assert resource["method"]["coding"][0]["code"] == "score-source-patient-link"
     assert len(resource["component"]) == 9 and resource["component"][8]["valueInteger"] == 1
     assert resource["encounter"]["identifier"]["value"] == "s-2"
+
+
+@pytest.mark.parametrize("scale, items, code, text", [
+    (Scale.PHQ9, [3, 3, 2, 2, 2, 2, 2, 1, 0], "phq-9-severity-moderately-severe", "moderately severe (PHQ-9 15-19)"),
+    (Scale.PHQ9, [1, 1, 1, 1, 0, 0, 0, 0, 0], "phq-9-severity-minimal", "minimal (PHQ-9 0-4)"),
+    (Scale.GAD7, [3, 3, 3, 3, 3, 0, 0], "gad-7-severity-severe", "severe (GAD-7 15-21)"),
+    (Scale.MADRS, [2] * 10, "madrs-severity-moderate", "moderate (MADRS 20-34)"),
+])
+def test_a_score_observation_carries_its_severity_band_as_a_local_interpretation(scale, items, code, text):
+    resource = observation_from_score(scale_score("m-1", scale, items, AT, ScoreSource.CLINICIAN,
+                                                  ScoreContext.FOLLOW_UP), PATIENT, COURSE)
+    [interpretation] = resource["interpretation"]
+    [coding] = interpretation["coding"]
+    assert (coding["system"], coding["code"]) == ("https://ketalink.example.org/fhir/CodeSystem/ketalink", code)
+    assert interpretation["text"] == text
+    assert coding["display"].startswith(f"{DEFINITIONS[scale].name} severity: {text.split(' (')[0]} (")
+    assert "terminology.hl7.org" not in str(resource["interpretation"])  # not HL7 v3 H/L codes
+    assert score_from_observation(resource).score.total_score == sum(items)  # still reads back
+
+
+def test_a_qids_sr16_observation_has_no_band():
+    resource = observation_from_score(scale_score("m-1", Scale.QIDS_SR16, [1] * 16, AT, ScoreSource.CLINICIAN,
+                                                  ScoreContext.FOLLOW_UP), PATIENT, COURSE)
+    assert "interpretation" not in resource
 
 
 def test_gad7_uses_its_loinc_total_and_an_ehr_score_points_at_the_ehrs_response():
