@@ -42,7 +42,7 @@ from services.intake.domain.patient import Referral, ReferralSource
 from services.intake.domain.trials import AntidepressantTrial
 from services.intake.domain.vitals import BaselineVitals
 from services.intake.ehr_reads import EhrDataError, EhrError, EhrNotFound, EhrPatientRecord, EhrReader, EhrUnavailable
-from services.intake.outbound import INTAKE_ELIGIBILITY_DECIDED, decision_message
+from services.intake.outbound import INTAKE_ELIGIBILITY_DECIDED, INTAKE_REOPENED, decision_message, reopened_message
 from services.intake.repository import IntakeRepository, StoredIntake
 from services.intake.translators.service_request_in import referral_from_fhir
 from shared.db import StaleRecordError, utcnow
@@ -97,7 +97,7 @@ class IntakeService:
 
     def response_handlers(self) -> dict[str, Handler]:
         """Event code answered → handler of the EHR's responses (``ehr.responses``)."""
-        return {INTAKE_ELIGIBILITY_DECIDED: self.on_ehr_response}
+        return {INTAKE_ELIGIBILITY_DECIDED: self.on_ehr_response, INTAKE_REOPENED: self.on_ehr_response}
 
     # --- start and read -------------------------------------------------------------------------------------
     def start(self, patient_id: str, started_by: str, referral_id: str | None = None) -> tuple[IntakeView, bool]:
@@ -181,7 +181,17 @@ class IntakeService:
             intake_id, lambda intake: decide_eligibility(intake, self._settings, self.now(), decided_by), publish)
 
     def reopen(self, intake_id: str, reopened_by: str, reason: str) -> IntakeView:
-        return self._change(intake_id, lambda intake: reopen_intake(intake, reopened_by, self.now(), reason))
+        """Reopen, and queue ``intake-reopened`` in the same transaction: the decision is withdrawn wherever it is
+        used (orders refuses new orders and signatures until a new decision; the EHR's RiskAssessment is cancelled)."""
+
+        def publish(conn: Connection, intake: Intake) -> None:
+            message_id = self._runtime.publish(conn, INTAKE_EVENTS, intake.patient_id,
+                                               reopened_message(intake, self._runtime.source_endpoint))
+            self._repository.add_delivery(conn, message_id, INTAKE_REOPENED, intake)
+            log.info("intake reopened", extra={"intake_id": intake.intake_id, "message_id": message_id})
+
+        return self._change(intake_id, lambda intake: reopen_intake(intake, reopened_by, self.now(), reason),
+                            publish)
 
     # --- events ---------------------------------------------------------------------------------------------
     def on_referral_requested(self, message: Message, conn: Connection) -> None:

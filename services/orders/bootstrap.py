@@ -28,6 +28,7 @@ from services.orders.translators.message_out import EVENT_CANCELLED, EVENT_CHANG
 from services.orders.ui import create_ui_blueprint
 
 EVENT_ELIGIBILITY_DECIDED = "intake-eligibility-decided"  # ketalink.intake.events
+EVENT_INTAKE_REOPENED = "intake-reopened"  # ketalink.intake.events: the decision withdrawn
 EVENT_CPOE_ORDER_PLACED = "cpoe-order-placed"  # ehr.events
 API_VERSION = "1.0.0"
 
@@ -47,6 +48,7 @@ def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
     install_smart(app, runtime)
     handlers = {
         EVENT_ELIGIBILITY_DECIDED: in_turn(service.on_eligibility_decided, course.on_intake_baseline),
+        EVENT_INTAKE_REOPENED: service.on_intake_reopened,
         EVENT_CPOE_ORDER_PLACED: service.on_cpoe_order_placed,
         EVENT_SESSION_COMPLETED: course.on_session_completed,
         EVENT_QUESTIONNAIRE_RESPONSE_RECEIVED: course.on_questionnaire_response,

@@ -25,11 +25,11 @@ from services.orders.commands import ChangeOrder, CreateOrder, OverrideRequest, 
 from services.orders.domain import lifecycle
 from services.orders.domain.cpoe import CpoeDecision, check_cpoe_order
 from services.orders.domain.dose import DoseCalculation, DoseOverride, calculate_dose
-from services.orders.domain.eligibility import EligibilityDecision, eligibility_violations
+from services.orders.domain.eligibility import EligibilityDecision, eligibility_violations, withdrawn
 from services.orders.domain.errors import (
     EligibilityRefusedError, OrdersInputError, StaleWeightError, Violation,
 )
-from services.orders.domain.order import OrderWithSeries
+from services.orders.domain.order import OrderStatus, OrderWithSeries
 from services.orders.domain.prescribed import PrescribedInfusion
 from services.orders.domain.series import plan_induction
 from services.orders.domain.settings import ProtocolSettings, WeightBasis
@@ -39,9 +39,15 @@ from services.orders.errors import ActiveSeriesError, UnknownPatientError
 from services.orders.messages import cpoe_response_message, cpoe_unreadable_response, order_event_message
 from services.orders.repository import OrdersRepository
 from services.orders.translators.eligibility_in import eligibility_from_resources
+from services.orders.translators.errors import FhirMappingError
+from services.orders.translators.risk_assessment_in import withdrawal_from_risk_assessment
 from services.orders.translators.medication_request_in import prescribed_infusion
 
 log = logging.getLogger(__name__)
+
+SYSTEM_ACTOR = "Ketalink orders service"  # who a change the service makes on an event is recorded as
+INTAKE_REOPENED_HOLD_REASON = ("eligibility withdrawn: the intake was reopened; resume only after a new eligibility "
+                               "decision")
 
 T = TypeVar("T")
 Clock = Callable[[], datetime]
@@ -112,8 +118,16 @@ class OrdersService:
             current, command.by, command.reason or "", now=now))
 
     def resume_order(self, command: ChangeOrder) -> OrderWithSeries:
-        return self._change(command.order_id, lambda _conn, current, now: lifecycle.resume_order(
-            current, command.by, now=now, reason=command.reason))
+        """on-hold → active; refused, like a signature, while the patient's eligibility does not allow an order
+        (e.g. the intake was reopened and has not decided again)."""
+        def resume(conn: Connection, current: OrderWithSeries, now: datetime) -> OrderWithSeries:
+            refusals = eligibility_violations(self._repo.eligibility(conn, current.order.patient_id),
+                                              current.order.patient_id)
+            if refusals:
+                raise EligibilityRefusedError.from_violations(refusals)
+            return lifecycle.resume_order(current, command.by, now=now, reason=command.reason)
+
+        return self._change(command.order_id, resume)
 
     def cancel_order(self, command: ChangeOrder) -> OrderWithSeries:
         return self._change(command.order_id, lambda _conn, current, now: lifecycle.cancel_order(
@@ -142,6 +156,36 @@ class OrdersService:
         kept = self._repo.save_eligibility(conn, decision)
         log.info("eligibility received", extra={"message_id": message.message_id, "patient_id": decision.patient_id,
                                                 "outcome": decision.status.value, "kept": kept})
+
+    def on_intake_reopened(self, message: Message, conn: Connection) -> None:
+        """``intake-reopened``: the intake's decision is withdrawn, so no order is created, signed or resumed for
+        the patient until the intake decides again; an active order of the patient is put on hold (published as
+        ``order-changed``, so documentation will not start its infusions). A withdrawal of a decision orders no
+        longer holds (another intake's, or one decided again since) changes nothing."""
+        assessments = [r for r in message.resources if r.get("resourceType") == "RiskAssessment"]
+        try:
+            if len(assessments) != 1:
+                raise FhirMappingError("Bundle.entry", f"expected one RiskAssessment, found {len(assessments)}")
+            withdrawal = withdrawal_from_risk_assessment(assessments[0])
+        except OrdersInputError as error:
+            raise PermanentError(f"intake-reopened cannot be read: {error}") from None
+        changed = withdrawn(self._repo.eligibility(conn, withdrawal.patient_id), withdrawal.intake_id,
+                            withdrawal.withdrawn_at)
+        details = {"message_id": message.message_id, "patient_id": withdrawal.patient_id}
+        if changed is None:
+            log.info("intake reopened: no decision of it is held, nothing withdrawn", extra=details)
+            return
+        self._repo.save_eligibility(conn, changed)
+        running = self._repo.signed_order(conn, withdrawal.patient_id)
+        held = None
+        if running is not None and running.order.status is OrderStatus.ACTIVE:
+            now = max(self._now(), running.order.history[-1].changed_at)
+            loaded = self._repo.get_order(conn, running.order.order_id)
+            held = lifecycle.hold_order(loaded.current, SYSTEM_ACTOR, INTAKE_REOPENED_HOLD_REASON, now=now)
+            self._repo.save_order(conn, loaded, held)
+            self._publish_order_event(conn, held)
+        log.info("eligibility withdrawn: intake reopened", extra={
+            **details, "held_order_id": held.order.order_id if held else None})
 
     def on_cpoe_order_placed(self, message: Message, conn: Connection) -> None:
         """Check an EHR CPOE ketamine order against the protocol, the patient's eligibility and the EHR's latest

@@ -29,3 +29,35 @@ def eligibility_risk_assessment(intake: Intake, patient_id: str, basis: list[Fhi
     if basis:
         resource["basis"] = basis
     return validate_resource(resource)
+
+
+def withdrawn_risk_assessment(intake: Intake, patient_id: str) -> FhirJson:
+    """The set-aside decision of a reopened intake as its RiskAssessment with ``status: cancelled`` (same identifier,
+    so the EHR's copy is replaced): the decision no longer stands and nobody may order on it until a new decision.
+
+    ``cancelled`` rather than ``entered-in-error``: the decision was right when it was made and is withdrawn, not
+    wrong. ``occurrenceDateTime`` stays when the assessment was made; ``note[0]`` says who withdrew it, when
+    (``note[0].time``, which orders reads) and why (docs/contracts.md, ``intake-reopened``)."""
+    if not intake.reopenings:
+        raise IntakeStateError("the intake was never reopened")
+    reopening = intake.reopenings[-1]
+    withdrawn = reopening.previous_decision
+    resource: FhirJson = {
+        "resourceType": "RiskAssessment",
+        "identifier": [identifier(ELIGIBILITY_KIND, intake.intake_id)],
+        "status": "cancelled",
+        "subject": reference("Patient", patient_id),
+        "code": codeable_concept(KETAMINE_ELIGIBILITY),
+        "occurrenceDateTime": instant(withdrawn.decided_at),
+        "prediction": [{
+            "outcome": codeable_concept(ELIGIBILITY_OUTCOMES[withdrawn.outcome]),
+            "rationale": withdrawn.rationale,
+        }],
+        "note": [{
+            "authorString": reopening.reopened_by,
+            "time": instant(reopening.reopened_at),
+            "text": f"Decision withdrawn: the intake was reopened ({reopening.reason}). No ketamine may be ordered "
+                    "or signed on it until a new eligibility decision.",
+        }],
+    }
+    return validate_resource(resource)

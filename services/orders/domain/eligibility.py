@@ -1,10 +1,13 @@
 """The intake's eligibility decision, as orders receives it (``intake-eligibility-decided``). The domain is given
-this record; it never fetches it. An order is refused at create and at sign unless it says eligible and consent
-is on file for the same patient."""
+this record; it never fetches it. An order is refused at create, at sign and at resume unless it says eligible and
+consent is on file for the same patient.
+
+A reopened intake (``intake-reopened``) withdraws its decision: the record becomes ``withdrawn`` (dated when it was
+withdrawn, so a late copy of the old decision cannot bring it back) until the intake decides again."""
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from shared.records import JsonRecord
@@ -16,6 +19,7 @@ class EligibilityStatus(enum.Enum):
     ELIGIBLE = "eligible"
     NOT_ELIGIBLE = "not-eligible"
     NEEDS_REVIEW = "needs-review"
+    WITHDRAWN = "withdrawn"  # the intake was reopened: no decision stands until it decides again
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,23 @@ def eligibility_violations(eligibility: EligibilityDecision | None, patient_id: 
         violations.append(Violation("eligibility.status", "the intake found the patient not eligible"))
     elif eligibility.status is EligibilityStatus.NEEDS_REVIEW:
         violations.append(Violation("eligibility.status", "the intake needs a clinician's review before ordering"))
+    elif eligibility.status is EligibilityStatus.WITHDRAWN:
+        violations.append(Violation("eligibility.status", "the intake was reopened and its decision withdrawn: "
+                                                          "a new eligibility decision is needed"))
+        return violations  # consent belongs to the withdrawn decision: one reason is the whole story
     if not eligibility.consent_on_file:
         violations.append(Violation("eligibility.consent_on_file", "no signed consent is on file"))
     return violations
+
+
+def withdrawn(current: EligibilityDecision | None, intake_id: str, withdrawn_at: datetime
+              ) -> EligibilityDecision | None:
+    """The patient's eligibility once intake ``intake_id`` was reopened at ``withdrawn_at``; None when that changes
+    nothing: the stored decision is another intake's, or newer than the withdrawal (the intake decided again), or
+    there is none. Withdrawing is never undone here: only a new decision (newer ``decided_at``) replaces it."""
+    require_aware(withdrawn_at, "eligibility.withdrawn_at")
+    if current is None or current.intake_id != intake_id or current.decided_at >= withdrawn_at:
+        return None
+    if current.status is EligibilityStatus.WITHDRAWN:
+        return None
+    return replace(current, status=EligibilityStatus.WITHDRAWN, consent_on_file=False, decided_at=withdrawn_at)
