@@ -22,6 +22,7 @@ from services.orders.course.repository import CourseNotFoundError
 from services.orders.course.request_models import (
     AcknowledgeBody,
     AttendanceBody,
+    ClinicalEventBody,
     CloseReferralBody,
     CssrsBody,
     DecisionBody,
@@ -67,8 +68,9 @@ def declare_course_operations(api: Api, service: CourseService) -> None:
         return jsonify(course_view(service.course(course_id)))
 
     @api.operation("/courses/<course_id>/scores", "POST", summary="Record a scale (PHQ-9, MADRS, GAD-7, QIDS-SR16) "
-                   "from its items (score-recorded; response-reached, remission-reached, relapse when the outcome "
-                   "changes)", body=ScoreBody, success_status=201, errors=CHANGE_ERRORS, tag=TAG, idempotent=True)
+                   "from its items (score-recorded; response-reached, remission-reached, loss-of-response, "
+                   "relapse-after-remission when the outcome changes)", body=ScoreBody, success_status=201,
+                   errors=CHANGE_ERRORS, tag=TAG, idempotent=True)
     @requires("QuestionnaireResponse", "c", patient=course_patient)
     @requires("Observation", "c", patient=course_patient)
     def record_score(course_id: str, body: ScoreBody):  # type: ignore[no-untyped-def]
@@ -97,6 +99,14 @@ def declare_course_operations(api: Api, service: CourseService) -> None:
         """409 when the course's status does not allow the decision (e.g. maintenance while the induction runs).
         Decisions close the open tasks and are kept in the CarePlan's progress notes with who, when and why."""
         return jsonify(change_view(service.decide(course_id, body.to_command())))
+
+    @api.operation("/courses/<course_id>/clinical-events", "POST", summary="Record a psychiatric hospitalisation "
+                   "or suicide attempt (after remission a relapse: relapse-after-remission)", body=ClinicalEventBody,
+                   success_status=201, errors=CHANGE_ERRORS, tag=TAG, idempotent=True)
+    @requires("CarePlan", "u", patient=course_patient)
+    def record_clinical_event(course_id: str, body: ClinicalEventBody):  # type: ignore[no-untyped-def]
+        """In maintenance a relapse after remission makes re-evaluation due (reevaluation-due with its Task)."""
+        return jsonify(change_view(service.record_clinical_event(course_id, body.to_command()))), 201
 
     @api.operation("/courses/<course_id>/alerts/<alert_id>/acknowledge", "POST", summary="Acknowledge a "
                    "suicidality alert with the action taken (suicidality-alert-acknowledged)", body=AcknowledgeBody,

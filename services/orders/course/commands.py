@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.orders.course.domain.measurements import ScoreContext, ScoreSource
-from services.orders.course.domain.model import StopReason
+from services.orders.course.domain.model import ClinicalEventKind, StopReason
 from services.orders.course.domain.therapy import Attendance, ReferralStatus, TherapyKind
 from shared.scales import Scale
 
@@ -54,6 +54,17 @@ class Decide:
     infusions: int | None = None  # reinduce
     stop_reason: StopReason | None = None  # stop
     detail: str = ""  # stop (needed for "other")
+
+
+@dataclass(frozen=True)
+class RecordClinicalEvent:
+    """A hospitalisation or suicide attempt the clinician learned of (relapse after remission)."""
+
+    kind: ClinicalEventKind
+    occurred_at: datetime
+    recorded_by: str
+    detail: str = ""
+    event_id: str | None = None  # the same id again corrects it; default: a new id
 
 
 @dataclass(frozen=True)

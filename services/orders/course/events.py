@@ -11,10 +11,12 @@ In this order, all in the transaction of the change:
    DetectedIssue, and the score's Observation (and QuestionnaireResponse) it points at as evidence.
 3. ``score-recorded`` — one per new or rescored score / C-SSRS screener: the QuestionnaireResponse when answered in
    Ketalink (the EHR and the intake have theirs already), the Observation, and the Goal with its achievement.
-4. ``response-reached`` / ``remission-reached`` / ``relapse`` — when the outcome on the primary scale changes to
-   response, to remission, or a relapse is confirmed: the deciding score's Observation and the Goal.
+4. ``response-reached`` / ``remission-reached`` / ``loss-of-response`` / ``relapse-after-remission`` — when the
+   outcome on the primary scale changes to response, to remission, a loss of response is confirmed (called
+   ``relapse`` before issue 13) or a relapse after remission is confirmed: the deciding score's Observation (the
+   latest score's for a relapse confirmed by a hospitalisation or suicide attempt) and the Goal.
 5. ``reevaluation-due`` — one per newly opened re-evaluation task (no or undetermined response after induction, a
-   relapse in maintenance, the maintenance re-evaluation date): the Task and the CarePlan.
+   loss of response or a relapse in maintenance, the maintenance re-evaluation date): the Task and the CarePlan.
 6. ``suicidality-alert-acknowledged`` — an alert the prescriber closed: the DetectedIssue with its mitigation.
 
 Every resource carries its Ketalink identifier, so a message applied twice changes nothing in the EHR."""
@@ -50,11 +52,14 @@ SUICIDALITY_ALERT = "suicidality-alert"
 SCORE_RECORDED = "score-recorded"
 RESPONSE_REACHED = "response-reached"
 REMISSION_REACHED = "remission-reached"
-RELAPSE = "relapse"
+LOSS_OF_RESPONSE = "loss-of-response"
+RELAPSE_AFTER_REMISSION = "relapse-after-remission"
 REEVALUATION_DUE = "reevaluation-due"
 SUICIDALITY_ALERT_ACKNOWLEDGED = "suicidality-alert-acknowledged"
-EVENT_CODES = (COURSE_CHANGED, SUICIDALITY_ALERT, SCORE_RECORDED, RESPONSE_REACHED, REMISSION_REACHED, RELAPSE,
-               REEVALUATION_DUE, SUICIDALITY_ALERT_ACKNOWLEDGED)
+EVENT_CODES = (COURSE_CHANGED, SUICIDALITY_ALERT, SCORE_RECORDED, RESPONSE_REACHED, REMISSION_REACHED,
+               LOSS_OF_RESPONSE, RELAPSE_AFTER_REMISSION, REEVALUATION_DUE, SUICIDALITY_ALERT_ACKNOWLEDGED)
+# No longer sent: ``relapse`` meant a loss of response (issue 13). Kept so an answer to one sent before is handled.
+LEGACY_EVENT_CODES = ("relapse",)
 
 _OWN_QUESTIONNAIRES = (ScoreSource.CLINICIAN, ScoreSource.PATIENT_LINK)  # answered in Ketalink: we send the QR
 
@@ -122,8 +127,12 @@ def _outcome_events(before: TreatmentCourse | None, after: TreatmentCourse, sett
         events.append(CourseEvent(RESPONSE_REACHED, evidence, author, now.last.measurement_id))
     if now.remission is RemissionStatus.REMISSION and (was is None or was.remission is not RemissionStatus.REMISSION):
         events.append(CourseEvent(REMISSION_REACHED, evidence, author, now.last.measurement_id))
+    if len(now.losses_of_response) > (len(was.losses_of_response) if was else 0):
+        events.append(CourseEvent(LOSS_OF_RESPONSE, evidence, author, now.losses_of_response[-1].measurement_id))
     if len(now.relapses) > (len(was.relapses) if was else 0):
-        events.append(CourseEvent(RELAPSE, evidence, author, now.relapses[-1].measurement_id))
+        relapse = now.relapses[-1]
+        events.append(CourseEvent(RELAPSE_AFTER_REMISSION, evidence, author,
+                                  relapse.measurement_id or relapse.event_id))
     return events
 
 

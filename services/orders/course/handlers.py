@@ -43,6 +43,7 @@ from services.orders.course.commands import (
     DecisionKind,
     Refer,
     RecordAttendance,
+    RecordClinicalEvent,
     RecordCssrs,
     RecordScore,
     ScheduleTherapySession,
@@ -52,7 +53,7 @@ from services.orders.course.domain import psychotherapy
 from services.orders.course.domain.errors import CourseInputError, CourseStateError
 from services.orders.course.domain.export import ExportSubject, OutcomeRow, export_rows
 from services.orders.course.domain.measurements import cssrs_screening, scale_score
-from services.orders.course.domain.model import SYSTEM_ACTOR, TreatmentCourse
+from services.orders.course.domain.model import SYSTEM_ACTOR, ClinicalEvent, TreatmentCourse
 from services.orders.course.domain.settings import CourseSettings
 from services.orders.course.domain.summary import CourseSummary, course_summary
 from services.orders.course.events import SUICIDALITY_ALERT, CourseEvent, course_events
@@ -330,6 +331,15 @@ class CourseService:
         if kind is DecisionKind.MAINTENANCE:
             return steps.start_maintenance(course, _needed(command.interval_days, "interval_days", kind), by, now,
                                            self.settings, self.protocol, reason)
+    def record_clinical_event(self, course_id: str, command: RecordClinicalEvent) -> CourseChange:
+        def step(course: TreatmentCourse, now: datetime) -> TreatmentCourse:
+            event = ClinicalEvent(command.event_id or str(uuid.uuid4()), command.kind,
+                                  self._measured_at(command.occurred_at, now, "occurred_at"), command.recorded_by,
+                                  command.detail)
+            return steps.record_clinical_event(course, event, self.settings, self.protocol)
+
+        return self._change(course_id, step, command.recorded_by)
+
         if kind is DecisionKind.CONTINUE:
             return steps.continue_maintenance(course, _needed(command.interval_days, "interval_days", kind), by,
                                               now, self.settings, self.protocol, reason)

@@ -14,12 +14,13 @@ from services.orders.course.commands import (
     DecisionKind,
     Refer,
     RecordAttendance,
+    RecordClinicalEvent,
     RecordCssrs,
     RecordScore,
     ScheduleTherapySession,
 )
 from services.orders.course.domain.measurements import ScoreContext, ScoreSource
-from services.orders.course.domain.model import StopReason
+from services.orders.course.domain.model import ClinicalEventKind, StopReason
 from services.orders.course.domain.therapy import Attendance, ReferralStatus, TherapyKind
 from shared.api import RequestModel
 from shared.scales import Scale
@@ -66,7 +67,7 @@ class DecisionBody(RequestModel):
     by: Person
     reason: Annotated[str, StringConstraints(max_length=1000)] = Field(
         "", description="Required to extend, to re-induce, and for maintenance without a response or through a "
-                        "relapse")
+                        "loss of response or a relapse after remission")
     total_infusions: int | None = Field(None, description="extend: induction infusions in all")
     interval_days: int | None = Field(None, description="maintenance, continue: days between infusions")
     infusions: int | None = Field(None, description="reinduce: infusions of the new induction")
@@ -76,6 +77,17 @@ class DecisionBody(RequestModel):
     def to_command(self) -> Decide:
         return Decide(self.decision, self.by, self.reason, self.total_infusions, self.interval_days, self.infusions,
                       self.stop_reason, self.detail)
+
+
+class ClinicalEventBody(RequestModel):
+    kind: ClinicalEventKind = Field(description="psychiatric-hospitalisation | suicide-attempt")
+    occurred_at: AwareDatetime = Field(description="When it happened (not in the future)")
+    recorded_by: Person = Field(description="The clinician who learned of it")
+    detail: Annotated[str, StringConstraints(max_length=1000)] = Field("", description="What is known, briefly")
+    event_id: RecordId | None = Field(None, description="Send a recorded event's id to correct it")
+
+    def to_command(self) -> RecordClinicalEvent:
+        return RecordClinicalEvent(self.kind, self.occurred_at, self.recorded_by, self.detail, self.event_id)
 
 
 class AcknowledgeBody(RequestModel):

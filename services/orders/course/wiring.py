@@ -2,12 +2,13 @@
 checked at start-up against the order protocol), and its Kafka handlers."""
 from __future__ import annotations
 
+import os
 import sys
 
 from sqlalchemy.engine import Connection
 
-from services.orders.course.domain.settings import CourseSettings
-from services.orders.course.events import EVENT_CODES
+from services.orders.course.domain.settings import CourseSettings, refuse_renamed
+from services.orders.course.events import EVENT_CODES, LEGACY_EVENT_CODES
 from services.orders.course.handlers import CourseService, CourseServiceSettings
 from services.orders.domain.settings import ProtocolSettings
 from shared.config import SettingsError, load_settings
@@ -18,12 +19,15 @@ from shared.runtime import ServiceRuntime
 SETTINGS_PREFIX = "ORDERS_COURSE_"
 EVENT_SESSION_COMPLETED = "session-completed"  # ketalink.documentation.events
 EVENT_QUESTIONNAIRE_RESPONSE_RECEIVED = "questionnaire-response-received"  # ehr.events
-COURSE_EVENT_CODES = EVENT_CODES  # what the EHR answers on ehr.responses for the course's messages
+# What the EHR answers on ehr.responses for the course's messages, and the codes of messages sent before a rename
+# (an answer to one may still come).
+COURSE_EVENT_CODES = EVENT_CODES + LEGACY_EVENT_CODES
 
 
 def course_service(runtime: ServiceRuntime, protocol: ProtocolSettings) -> CourseService:
     """A bad ``ORDERS_COURSE_*`` value stops the process with a message naming it."""
     try:
+        refuse_renamed(os.environ, SETTINGS_PREFIX)
         settings = load_settings(CourseSettings, SETTINGS_PREFIX)
         settings.validate_with(protocol)
         service_settings = load_settings(CourseServiceSettings, SETTINGS_PREFIX)

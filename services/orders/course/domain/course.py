@@ -5,15 +5,16 @@ Facts (an infusion given, a score, a C-SSRS screener, an adverse event) are acce
 ``stopped`` for infusions; they are keyed (session, measurement, event id) so a redelivered message changes nothing
 and a resent one with other content updates the record (a rescored questionnaire). Decisions (extend, maintenance,
 re-induction, stop) are the clinician's and need ``by``; where a decision goes against the outcome (maintenance
-without a response, continuing through a relapse) or is a documented choice (an extension, a re-induction) a reason
-is required and kept in the course's history, which the CarePlan carries as progress notes.
+without a response, continuing through a loss of response or a relapse) or is a documented choice (an extension,
+a re-induction) a reason is required and kept in the course's history, which the CarePlan carries as progress notes.
 
 Response check: when the planned induction infusions have been given the course moves to ``response-check`` and
 opens a task due ``ORDERS_REEVALUATION_DAYS_AFTER_INDUCTION`` days after the last one: ``response-review`` for a
 responder (decide maintenance), ``reevaluation`` otherwise (no response, or response undetermined: the reason says
 why). Non-response never passes silently. Scores recorded during the check update the task to what they now show.
-In maintenance, a relapse or the re-evaluation date (``check_due``) moves the course to ``reevaluation-due`` with a
-``reevaluation`` task."""
+In maintenance, a loss of response, a relapse after remission (by scores, or a hospitalisation or suicide attempt
+recorded with ``record_clinical_event``) or the re-evaluation date (``check_due``) moves the course to
+``reevaluation-due`` with a ``reevaluation`` task."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -26,6 +27,8 @@ from services.orders.course.domain.measurements import CssrsScreening, ScaleScor
 from services.orders.course.domain.model import (
     SYSTEM_ACTOR,
     CourseAdverseEvent,
+    ClinicalEvent,
+    ClinicalEventKind,
     CourseInfusion,
     CourseStatus,
     CourseStop,
@@ -117,7 +120,7 @@ def record_score(course: TreatmentCourse, score: ScaleScore, settings: CourseSet
                  protocol: ProtocolSettings) -> TreatmentCourse:
     """A scale score; the same measurement again with other answers is a rescoring. Raises a suicidality alert
     where the clinic's rule says so; during the response check the open task follows the new outcome; in
-    maintenance a newly confirmed relapse makes re-evaluation due."""
+    maintenance a newly confirmed loss of response or relapse makes re-evaluation due."""
     existing = next((s for s in course.scores if s.measurement_id == score.measurement_id), None)
     if existing is not None:
         if existing.scale is not score.scale:
@@ -125,16 +128,36 @@ def record_score(course: TreatmentCourse, score: ScaleScore, settings: CourseSet
         if _same_answers(existing, score):
             return course
         score = replace(score, rescored=True)
-    relapses_before = len(course_outcome(course, settings).relapses)
+    was = course_outcome(course, settings)
     scores = tuple(s for s in course.scores if s.measurement_id != score.measurement_id) + (score,)
     course = _with_alert(replace(course, scores=scores), alert_for_score(score, settings))
     if course.status is CourseStatus.RESPONSE_CHECK:
         course = _sync_response_check_task(course, settings, score.measured_at)
     elif course.status is CourseStatus.MAINTENANCE:
-        outcome = course_outcome(course, settings)
-        if len(outcome.relapses) > relapses_before and outcome.in_relapse:
-            reason = f"Relapse after response: {outcome_text(outcome)} ({outcome.relapse_rule.text})"
-            course = _reevaluation_due(course, protocol.clinic_date(score.measured_at), reason, score.measured_at)
+        course = _reevaluation_on_outcome(course, was, settings, protocol, score.measured_at)
+    return course
+
+
+def record_clinical_event(course: TreatmentCourse, event: ClinicalEvent, settings: CourseSettings,
+                          protocol: ProtocolSettings) -> TreatmentCourse:
+    """A hospitalisation or suicide attempt the clinician learned of (the same event id again updates it). After
+    remission it is a relapse (``relapse_on_clinical_events``); in maintenance re-evaluation is then due."""
+    event_id = require_text(event.event_id, "clinical_event.event_id")
+    if not isinstance(event.kind, ClinicalEventKind):
+        raise CourseInputError("clinical_event.kind", f"{event.kind!r} is not one of "
+                                                      f"{', '.join(k.value for k in ClinicalEventKind)}")
+    require_aware(event.occurred_at, "clinical_event.occurred_at")
+    event = replace(event, event_id=event_id, recorded_by=require_text(event.recorded_by, "recorded_by"),
+                    detail=event.detail.strip())
+    if course.status is CourseStatus.STOPPED:
+        raise CourseStateError(f"course {course.course_id} is stopped; a clinical event cannot be added to it")
+    if event in course.clinical_events:
+        return course
+    was = course_outcome(course, settings)
+    events = tuple(e for e in course.clinical_events if e.event_id != event_id) + (event,)
+    course = replace(course, clinical_events=tuple(sorted(events, key=lambda e: e.occurred_at)))
+    if course.status is CourseStatus.MAINTENANCE:
+        course = _reevaluation_on_outcome(course, was, settings, protocol, event.occurred_at)
     return course
 
 
@@ -207,7 +230,7 @@ def start_maintenance(course: TreatmentCourse, interval_days: int, by: str, at: 
 def continue_maintenance(course: TreatmentCourse, interval_days: int, by: str, at: datetime,
                          settings: CourseSettings, protocol: ProtocolSettings, reason: str = "") -> TreatmentCourse:
     """After a re-evaluation: maintenance goes on (at ``interval_days``, the next re-evaluation set again); through a
-    relapse only with a documented reason. In maintenance: a change of interval."""
+    loss of response or a relapse only with a documented reason. In maintenance: a change of interval."""
     _require_status(course, (CourseStatus.REEVALUATION_DUE, CourseStatus.MAINTENANCE), "continue maintenance")
     by = require_text(by, "by")
     _check_interval(interval_days, protocol)
@@ -216,8 +239,9 @@ def continue_maintenance(course: TreatmentCourse, interval_days: int, by: str, a
         return _transition(course, TransitionKind.INTERVAL_CHANGED, CourseStatus.MAINTENANCE, by, at, note,
                            maintenance_interval_days=interval_days)
     outcome = course_outcome(course, settings)
-    if outcome.in_relapse and not reason.strip():
-        raise CourseInputError("reason", f"continuing maintenance through a relapse ({outcome_text(outcome)}) "
+    if (outcome.response_lost or outcome.in_relapse) and not reason.strip():
+        what = "a relapse after remission" if outcome.in_relapse else "a loss of response"
+        raise CourseInputError("reason", f"continuing maintenance through {what} ({outcome_text(outcome)}) "
                                          "needs a documented reason")
     due = protocol.clinic_date(at) + timedelta(days=settings.maintenance_reevaluation_days)
     note = _joined(f"Re-evaluated: maintenance continues every {interval_days} days; next re-evaluation "
@@ -228,8 +252,8 @@ def continue_maintenance(course: TreatmentCourse, interval_days: int, by: str, a
 
 def reinduce(course: TreatmentCourse, infusions: int, reason: str, by: str, at: datetime,
              settings: CourseSettings) -> TreatmentCourse:
-    """After a re-evaluation (e.g. a relapse): a new induction of ``infusions``, counted from now, with its own
-    response check. The baseline stays the course's first."""
+    """After a re-evaluation (e.g. a loss of response or a relapse): a new induction of ``infusions``, counted from
+    now, with its own response check. The baseline stays the course's first."""
     _require_status(course, (CourseStatus.REEVALUATION_DUE,), "start a new induction")
     by, reason = require_text(by, "by"), require_text(reason, "reason")
     require_aware(at, "at")
@@ -334,6 +358,22 @@ def _transition(course: TreatmentCourse, kind: TransitionKind, to_status: Course
 
 def _task(course: TreatmentCourse, kind: TaskKind, due_on: date, reason: str, at: datetime) -> CourseTask:
     return CourseTask(f"{course.course_id}-task-{len(course.tasks) + 1}", kind, due_on, reason, at)
+
+
+def _reevaluation_on_outcome(course: TreatmentCourse, was: ScaleOutcome, settings: CourseSettings,
+                             protocol: ProtocolSettings, at: datetime) -> TreatmentCourse:
+    """In maintenance: re-evaluation due when the change confirmed a new relapse after remission or a new loss of
+    response (the relapse named first: it is the graver finding)."""
+    outcome = course_outcome(course, settings)
+    if len(outcome.relapses) > len(was.relapses) and outcome.in_relapse and outcome.relapse_rule is not None:
+        relapse = outcome.relapses[-1]
+        reason = (f"Relapse after remission: {relapse.evidence}; {outcome_text(outcome)} "
+                  f"({outcome.relapse_rule.text})")
+    elif len(outcome.losses_of_response) > len(was.losses_of_response) and outcome.response_lost:
+        reason = f"Loss of response: {outcome_text(outcome)} ({outcome.loss_of_response_rule.text})"
+    else:
+        return course
+    return _reevaluation_due(course, protocol.clinic_date(at), reason, at)
 
 
 def _with_alert(course: TreatmentCourse, alert: SuicidalityAlert | None) -> TreatmentCourse:

@@ -50,7 +50,8 @@ class OutcomeRow(JsonRecord):
     remission: str
     remission_rule: str
     ever_responded: bool
-    relapsed: bool
+    lost_response: bool  # a loss of response confirmed (the column was "relapsed" before issue 13)
+    relapsed_after_remission: bool
     first_response_after_infusions: int | None
     infusions: int
     induction_infusions: int
@@ -112,7 +113,8 @@ def _row(row_key: str, subject: ExportSubject, settings: CourseSettings, protoco
         remission=outcome.remission.value,
         remission_rule=outcome.remission_rule.text if outcome.remission_rule else "",
         ever_responded=outcome.responded,
-        relapsed=bool(outcome.relapses),
+        lost_response=bool(outcome.losses_of_response),
+        relapsed_after_remission=bool(outcome.relapses),
         first_response_after_infusions=outcome.first_response.infusions_before if outcome.first_response else None,
         infusions=len(course.infusions),
         induction_infusions=sum(1 for i in course.infusions if i.phase is SeriesPhase.INDUCTION),

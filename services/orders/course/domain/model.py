@@ -3,9 +3,9 @@ the scores over time, adverse events, suicidality alerts, psychotherapy integrat
 history of its states with who decided what and why (the progress notes).
 
 States: ``induction`` → ``response-check`` once the planned induction infusions are given → ``maintenance`` at its
-interval → ``reevaluation-due`` (by date, or on a relapse) → ``stopped`` with the reason. From the response check
-the clinician may also extend the induction (a documented choice); from a re-evaluation continue maintenance or
-start a new induction. The transitions live in ``course.py``."""
+interval → ``reevaluation-due`` (by date, or on a loss of response or a relapse after remission) → ``stopped`` with
+the reason. From the response check the clinician may also extend the induction (a documented choice); from a
+re-evaluation continue maintenance or start a new induction. The transitions live in ``course.py``."""
 from __future__ import annotations
 
 import enum
@@ -34,7 +34,8 @@ class CourseStatus(enum.Enum):
 class StopReason(enum.Enum):
     GOALS_MET = "goals-met"
     NON_RESPONSE = "non-response"
-    RELAPSE = "relapse"
+    LOSS_OF_RESPONSE = "loss-of-response"
+    RELAPSE = "relapse"  # after remission
     ADVERSE_EVENT = "adverse-event"
     CONTRAINDICATION = "contraindication"  # a new one (e.g. pregnancy, uncontrolled hypertension)
     PATIENT_CHOICE = "patient-choice"
@@ -56,7 +57,7 @@ class TransitionKind(enum.Enum):
 
 class TaskKind(enum.Enum):
     RESPONSE_REVIEW = "response-review"  # a responder after induction: decide maintenance
-    REEVALUATION = "reevaluation"  # non-response, relapse or maintenance re-evaluation due
+    REEVALUATION = "reevaluation"  # non-response, loss of response, relapse or maintenance re-evaluation due
 
 
 class TaskStatus(enum.Enum):
@@ -96,6 +97,29 @@ class CourseAdverseEvent(JsonRecord):
     severity: AdverseEventSeverity
     onset_at: datetime
     serious: bool = False
+
+
+class ClinicalEventKind(enum.Enum):
+    """Events that count as a relapse after remission (SUSTAIN-1, CLINICAL.md), recorded by a clinician."""
+
+    PSYCHIATRIC_HOSPITALISATION = "psychiatric-hospitalisation"
+    SUICIDE_ATTEMPT = "suicide-attempt"
+
+    @property
+    def text(self) -> str:
+        return self.value.replace("-", " ")
+
+
+@dataclass(frozen=True)
+class ClinicalEvent(JsonRecord):
+    """A hospitalisation or suicide attempt the clinician learned of (keyed by ``event_id``: the same id again
+    updates it)."""
+
+    event_id: str
+    kind: ClinicalEventKind
+    occurred_at: datetime
+    recorded_by: str
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -144,6 +168,7 @@ class TreatmentCourse(JsonRecord):
     scores: tuple[ScaleScore, ...] = ()
     cssrs_screens: tuple[CssrsScreening, ...] = ()
     adverse_events: tuple[CourseAdverseEvent, ...] = ()
+    clinical_events: tuple[ClinicalEvent, ...] = ()  # hospitalisations and suicide attempts (relapse after remission)
     alerts: tuple[SuicidalityAlert, ...] = ()
     referrals: tuple[TherapyReferral, ...] = ()
     therapy_sessions: tuple[TherapySession, ...] = ()

@@ -1,5 +1,5 @@
-"""Outcome rules applied to a course's scores on one scale: response, remission and relapse, each judged by the
-clinic's rule stored with the result (``rules.py``).
+"""Outcome rules applied to a course's scores on one scale: response, remission, loss of response and relapse after
+remission, each judged by the clinic's rule stored with the result (``rules.py``).
 
 - **Baseline**: the latest score taken as baseline or before an infusion, at or before the first infusion of the
   course (before any infusion: the latest such score so far). A score taken after treatment began is never a
@@ -10,8 +10,13 @@ clinic's rule stored with the result (``rules.py``).
   A baseline of 0 leaves response undetermined (no drop can be measured).
 - **Remission**: the last point meets the clinic's remission rule for the scale (PHQ-9 < 5; MADRS ≤ 10 or the
   clinic's 12). Undetermined without a rule for the scale or without a score after the baseline.
-- **Relapse**: after a response, the relapse rule's number of consecutive points each below its drop; the patient
-  is "in relapse" until a later point meets the response rule again.
+- **Loss of response** (called "relapse" before issue 13): after a response, the rule's number of consecutive points
+  each below its drop; the response is lost until a later point meets the response rule again. It needs no
+  remission.
+- **Relapse after remission** (``RelapseRule``; SUSTAIN-1, CLINICAL.md): after a point that met the remission rule,
+  the rule's number of consecutive points at or above its score, or a hospitalisation or suicide attempt recorded
+  after remission (``clinical_events``); "in relapse" until a later point meets the remission rule again. No relapse
+  rule for the scale (the clinic has none, or no remission rule) → never a relapse.
 - A rescored questionnaire replaces its earlier answers before these rules run, so every outcome follows the
   corrected items.
 ``infusions_before`` of a point counts the course's infusions started before it was measured, so "responded after 6
@@ -25,8 +30,8 @@ from datetime import date, datetime
 
 from services.orders.course.domain.goals import OutcomeGoal
 from services.orders.course.domain.measurements import ScaleScore, ScoreContext
-from services.orders.course.domain.model import TreatmentCourse
-from services.orders.course.domain.rules import RelapseRule, RemissionRule, ResponseRule, drop_pct
+from services.orders.course.domain.model import ClinicalEvent, TreatmentCourse
+from services.orders.course.domain.rules import LossOfResponseRule, RelapseRule, RemissionRule, ResponseRule, drop_pct
 from services.orders.course.domain.settings import CourseSettings
 from shared.records import JsonRecord
 from shared.scales import DEFINITIONS, Scale, severity_band
@@ -67,10 +72,21 @@ class ScorePoint(JsonRecord):
 
 
 @dataclass(frozen=True)
+class Relapse(JsonRecord):
+    """One relapse after remission: when it was confirmed and by what (the score that confirmed it, or the clinical
+    event)."""
+
+    confirmed_at: datetime
+    evidence: str
+    measurement_id: str | None = None
+    event_id: str | None = None
+
+
+@dataclass(frozen=True)
 class ScaleOutcome(JsonRecord):
     scale: Scale
     response_rule: ResponseRule
-    relapse_rule: RelapseRule
+    loss_of_response_rule: LossOfResponseRule
     remission_rule: RemissionRule | None
     response: ResponseStatus
     remission: RemissionStatus
@@ -79,8 +95,12 @@ class ScaleOutcome(JsonRecord):
     best: ScorePoint | None = None
     last_drop_pct: float | None = None
     first_response: ScorePoint | None = None
-    relapses: tuple[ScorePoint, ...] = ()  # the point confirming each relapse
-    in_relapse: bool = False
+    losses_of_response: tuple[ScorePoint, ...] = ()  # the point confirming each loss of response
+    response_lost: bool = False  # lost and not regained since
+    relapse_rule: RelapseRule | None = None
+    first_remission: ScorePoint | None = None
+    relapses: tuple[Relapse, ...] = ()  # each relapse after remission, with what confirmed it
+    in_relapse: bool = False  # relapsed and not in remission again since
     reasons: tuple[str, ...] = ()  # why a status is undetermined, in words
 
     @property
@@ -92,14 +112,15 @@ class ScaleOutcome(JsonRecord):
 def course_outcome(course: TreatmentCourse, settings: CourseSettings, scale: Scale | None = None) -> ScaleOutcome:
     """The outcome on ``scale`` (default: the clinic's primary scale)."""
     return evaluate_scale(course.scores, [i.given_at for i in course.infusions], scale or settings.primary_scale,
-                          settings)
+                          settings, course.clinical_events)
 
 
 def evaluate_scale(scores: Sequence[ScaleScore], infusion_times: Sequence[datetime], scale: Scale,
-                   settings: CourseSettings) -> ScaleOutcome:
+                   settings: CourseSettings, clinical_events: Sequence[ClinicalEvent] = ()) -> ScaleOutcome:
     name = DEFINITIONS[scale].name
-    response_rule, relapse_rule = settings.response_rule(), settings.relapse_rule()
+    response_rule, loss_rule = settings.response_rule(), settings.loss_of_response_rule()
     remission_rule = settings.remission_rule(scale)
+    relapse_rule = settings.relapse_rule(scale) if remission_rule is not None else None
     of_scale = sorted((s for s in scores if s.scale is scale), key=lambda s: s.measured_at)
     baseline_score = _baseline(of_scale, infusion_times)
     after = [s for s in of_scale if baseline_score is None or s.measured_at > baseline_score.measured_at]
@@ -109,7 +130,7 @@ def evaluate_scale(scores: Sequence[ScaleScore], infusion_times: Sequence[dateti
     best = min(points, key=lambda p: (p.total, p.measured_at)) if points else None
     reasons: list[str] = []
 
-    first_response, relapses, in_relapse = None, [], False
+    first_response, losses, response_lost = None, [], False
     if baseline is None:
         response = ResponseStatus.UNDETERMINED
         reasons.append(f"no baseline {name} at or before the first infusion")
@@ -117,8 +138,8 @@ def evaluate_scale(scores: Sequence[ScaleScore], infusion_times: Sequence[dateti
         response = ResponseStatus.UNDETERMINED
         reasons.append(f"baseline {name} is 0: a drop from baseline cannot be measured")
     else:
-        first_response, relapses, in_relapse = _response_history(baseline.total, points, response_rule,
-                                                                  relapse_rule)
+        first_response, losses, response_lost = _response_history(baseline.total, points, response_rule,
+                                                                   loss_rule)
         if last is None:
             response = ResponseStatus.UNDETERMINED
             reasons.append(f"no {name} since the baseline")
@@ -135,9 +156,14 @@ def evaluate_scale(scores: Sequence[ScaleScore], infusion_times: Sequence[dateti
     else:
         remission = RemissionStatus.REMISSION if remission_rule.met_by(last.total) else RemissionStatus.NO_REMISSION
 
+    first_remission, relapses, in_relapse = None, [], False
+    if remission_rule is not None:
+        first_remission, relapses, in_relapse = _remission_history(points, remission_rule, relapse_rule,
+                                                                   clinical_events)
     last_drop = drop_pct(baseline.total, last.total) if baseline and last else None
-    return ScaleOutcome(scale, response_rule, relapse_rule, remission_rule, response, remission, baseline, last, best,
-                        last_drop, first_response, tuple(relapses), in_relapse, tuple(dict.fromkeys(reasons)))
+    return ScaleOutcome(scale, response_rule, loss_rule, remission_rule, response, remission, baseline, last, best,
+                        last_drop, first_response, tuple(losses), response_lost, relapse_rule, first_remission,
+                        tuple(relapses), in_relapse, tuple(dict.fromkeys(reasons)))
 
 
 def score_points(course: TreatmentCourse, scale: Scale) -> tuple[ScorePoint, ...]:
@@ -176,21 +202,53 @@ def _point(score: ScaleScore, infusion_times: Sequence[datetime]) -> ScorePoint:
 
 
 def _response_history(baseline: int, points: list[ScorePoint], response_rule: ResponseRule,
-                      relapse_rule: RelapseRule) -> tuple[ScorePoint | None, list[ScorePoint], bool]:
-    """(first response, the point confirming each relapse, whether the patient is in relapse now)."""
+                      loss_rule: LossOfResponseRule) -> tuple[ScorePoint | None, list[ScorePoint], bool]:
+    """(first response, the point confirming each loss of response, whether the response is lost now)."""
     first_response: ScorePoint | None = None
-    relapses: list[ScorePoint] = []
+    losses: list[ScorePoint] = []
     responding, lost_in_a_row = False, 0
     for point in points:
         if response_rule.met(baseline, point.total):
             first_response = first_response or point
             responding, lost_in_a_row = True, 0
-        elif responding and relapse_rule.lost(baseline, point.total):
+        elif responding and loss_rule.lost(baseline, point.total):
             lost_in_a_row += 1
-            if lost_in_a_row >= relapse_rule.consecutive_scores:
-                relapses.append(point)
+            if lost_in_a_row >= loss_rule.consecutive_scores:
+                losses.append(point)
                 responding, lost_in_a_row = False, 0
         elif responding:
             lost_in_a_row = 0
-    in_relapse = bool(relapses) and not responding
-    return first_response, relapses, in_relapse
+    response_lost = bool(losses) and not responding
+    return first_response, losses, response_lost
+
+
+def _remission_history(points: list[ScorePoint], remission_rule: RemissionRule, relapse_rule: RelapseRule | None,
+                       clinical_events: Sequence[ClinicalEvent]) -> tuple[ScorePoint | None, list[Relapse], bool]:
+    """(first remission, each relapse after remission, whether the patient is in relapse now). Scores and clinical
+    events are taken in time order; a relapse ends only with a later score in remission."""
+    events = sorted(clinical_events, key=lambda e: e.occurred_at) if relapse_rule and relapse_rule.clinical_events \
+        else []
+    timeline: list[tuple[datetime, int, ScorePoint | ClinicalEvent]] = [
+        *((p.measured_at, 0, p) for p in points), *((e.occurred_at, 1, e) for e in events)]
+    first_remission: ScorePoint | None = None
+    relapses: list[Relapse] = []
+    remitted, high_in_a_row = False, 0
+    for at, _order, item in sorted(timeline, key=lambda entry: (entry[0], entry[1])):
+        if isinstance(item, ClinicalEvent):
+            if remitted:
+                relapses.append(Relapse(at, item.kind.text, event_id=item.event_id))
+                remitted, high_in_a_row = False, 0
+            continue
+        if remission_rule.met_by(item.total):
+            first_remission = first_remission or item
+            remitted, high_in_a_row = True, 0
+        elif remitted and relapse_rule is not None and relapse_rule.relapsed_score(item.total):
+            high_in_a_row += 1
+            if high_in_a_row >= relapse_rule.consecutive_scores:
+                relapses.append(Relapse(at, f"{DEFINITIONS[relapse_rule.scale].name} {item.total} "
+                                            f"({relapse_rule.text})", measurement_id=item.measurement_id))
+                remitted, high_in_a_row = False, 0
+        elif remitted:
+            high_in_a_row = 0
+    in_relapse = bool(relapses) and not remitted
+    return first_remission, relapses, in_relapse

@@ -1,7 +1,7 @@
 """Outcome rules with their thresholds, so a stored outcome says which rule it was judged by ("MADRS ≤ 12", "≥ 50%
 drop from baseline") and a clinic's choice is part of the record, not hidden in code.
 
-Response and relapse compare a score with the baseline without dividing
+Response and loss of response compare a score with the baseline without dividing
 (``(baseline − score) × 100 ≥ pct × baseline``), so 50% of an odd baseline is never lost to rounding.
 A baseline of 0 leaves response undefined (no drop can be measured): ``met`` then answers None and the caller says
 why."""
@@ -59,9 +59,10 @@ class ResponseRule(JsonRecord):
 
 
 @dataclass(frozen=True)
-class RelapseRule(JsonRecord):
-    """Relapse after a response: ``consecutive_scores`` scores in a row whose drop from the baseline is below
-    ``drop_below_pct`` percent."""
+class LossOfResponseRule(JsonRecord):
+    """Loss of response after a response: ``consecutive_scores`` scores in a row whose drop from the baseline is
+    below ``drop_below_pct`` percent. (Called "relapse" before issue 13: a patient can lose a response without ever
+    having remitted; relapse after remission is ``RelapseRule``.)"""
 
     drop_below_pct: float
     consecutive_scores: int
@@ -73,6 +74,34 @@ class RelapseRule(JsonRecord):
     def text(self) -> str:
         return (f"{self.consecutive_scores} consecutive scores with < {self.drop_below_pct:g}% drop from baseline "
                 "after a response")
+
+
+@dataclass(frozen=True)
+class RelapseRule(JsonRecord):
+    """Relapse after remission on ``scale``: ``consecutive_scores`` scores in a row at or above ``min_score`` after a
+    score that met the remission rule (SUSTAIN-1: MADRS ≥ 22 on two consecutive assessments; None: no score
+    criterion on this scale), or a hospitalisation or suicide attempt recorded after remission when
+    ``clinical_events`` is on."""
+
+    scale: Scale
+    min_score: float | None
+    consecutive_scores: int
+    clinical_events: bool = True
+
+    derived_fields = ("text",)
+
+    def relapsed_score(self, total: int) -> bool:
+        return self.min_score is not None and total >= self.min_score
+
+    @property
+    def text(self) -> str:
+        criteria = []
+        if self.min_score is not None:
+            criteria.append(f"{DEFINITIONS[self.scale].name} ≥ {self.min_score:g} on {self.consecutive_scores} "
+                            "consecutive assessments")
+        if self.clinical_events:
+            criteria.append("a hospitalisation or suicide attempt")
+        return f"after remission, {' or '.join(criteria)}"
 
 
 def drop_pct(baseline: int, total: int) -> float | None:

@@ -10,7 +10,14 @@ Sources (shared/CLINICAL.md unless marked unverified, i.e. a placeholder the cli
 - QIDS-SR16 remission ≤ 5 (the STAR*D convention): unverified, not in CLINICAL.md. GAD-7: no remission rule by default
   (GAD-7 measures anxiety; the issue defines none).
 - Primary scale PHQ-9: the issue (PHQ-9 before each infusion, the others optional).
-- Relapse = 2 consecutive scores below a 50% drop after a response (loss of response confirmed once): unverified.
+- Loss of response = 2 consecutive scores below a 50% drop after a response: unverified. (It was called "relapse"
+  before issue 13; the old variables ``ORDERS_COURSE_RELAPSE_DROP_BELOW_PCT`` / ``_RELAPSE_CONSECUTIVE_SCORES`` are
+  refused at start-up, see ``RENAMED_VARIABLES``, so a clinic's value is never silently dropped.)
+- Relapse after remission: SUSTAIN-1 (esketamine) used MADRS ≥ 22 on two consecutive assessments, or hospitalisation
+  or suicide attempt (CLINICAL.md, "verify before use": **unverified**, clinic settings). Only MADRS has a relapse
+  score by default; ``{scale}_relapse_score`` sets one for another scale (none is published for them here). A
+  hospitalisation or suicide attempt after remission is a relapse on every scale with a remission rule
+  (``relapse_on_clinical_events``); without a remission rule there is no remission to relapse from.
 - Response check after the induction series: the series' own count (ORDERS_INDUCTION_INFUSION_COUNT, 6: CLINICAL.md
   "Induction"). An extension may go up to 12 infusions in all (the issue: ~20% of patients first respond at
   infusions 10-12): unverified.
@@ -33,9 +40,16 @@ Sources (shared/CLINICAL.md unless marked unverified, i.e. a placeholder the cli
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from services.orders.course.domain.rules import Comparison, RelapseRule, RemissionRule, ResponseRule
+from services.orders.course.domain.rules import (
+    Comparison,
+    LossOfResponseRule,
+    RelapseRule,
+    RemissionRule,
+    ResponseRule,
+)
 from services.orders.domain.settings import ProtocolSettings
 from shared.scales import (
     DEFAULT_CSSRS_HIGH_RISK_ITEMS,
@@ -62,8 +76,14 @@ class CourseSettings:
     qids_sr16_remission_comparison: Comparison = Comparison.AT_MOST
     gad7_remission_score: float | None = None
     gad7_remission_comparison: Comparison = Comparison.BELOW
-    relapse_drop_below_pct: float = 50.0  # unverified
-    relapse_consecutive_scores: int = 2  # unverified
+    loss_of_response_drop_below_pct: float = 50.0  # unverified
+    loss_of_response_consecutive_scores: int = 2  # unverified
+    madrs_relapse_score: float | None = 22.0  # SUSTAIN-1 via CLINICAL.md: unverified
+    phq9_relapse_score: float | None = None
+    qids_sr16_relapse_score: float | None = None
+    gad7_relapse_score: float | None = None
+    relapse_consecutive_assessments: int = 2  # SUSTAIN-1 via CLINICAL.md: unverified
+    relapse_on_clinical_events: bool = True  # hospitalisation or suicide attempt after remission (SUSTAIN-1)
     induction_extension_max_infusions: int = 12  # unverified
     maintenance_reevaluation_days: int = 90  # unverified
     pre_infusion_instruments: tuple[str, ...] = (Scale.PHQ9.value,)
@@ -85,8 +105,17 @@ class CourseSettings:
     def response_rule(self) -> ResponseRule:
         return ResponseRule(self.response_min_drop_pct)
 
-    def relapse_rule(self) -> RelapseRule:
-        return RelapseRule(self.relapse_drop_below_pct, self.relapse_consecutive_scores)
+    def loss_of_response_rule(self) -> LossOfResponseRule:
+        return LossOfResponseRule(self.loss_of_response_drop_below_pct, self.loss_of_response_consecutive_scores)
+
+    def relapse_rule(self, scale: Scale) -> RelapseRule | None:
+        """Relapse after remission on ``scale``: by its relapse score when the clinic has one, and by a
+        hospitalisation or suicide attempt unless switched off; None when neither applies."""
+        threshold = getattr(self, f"{_SETTING_PREFIX[scale]}_relapse_score")
+        if threshold is None and not self.relapse_on_clinical_events:
+            return None
+        return RelapseRule(scale, None if threshold is None else float(threshold),
+                           self.relapse_consecutive_assessments, self.relapse_on_clinical_events)
 
     def remission_rule(self, scale: Scale) -> RemissionRule | None:
         """The clinic's remission rule for ``scale``; None when it has none (switched off)."""
@@ -115,7 +144,7 @@ class CourseSettings:
 
     def validate(self) -> None:
         """Raise ValueError naming the first inconsistent setting (checked once at start-up)."""
-        for name in ("response_min_drop_pct", "relapse_drop_below_pct"):
+        for name in ("response_min_drop_pct", "loss_of_response_drop_below_pct"):
             value = getattr(self, name)
             _require(math.isfinite(value) and 0 < value <= 100, f"{name} must be above 0 and at most 100")
         for scale, prefix in _SETTING_PREFIX.items():
@@ -123,7 +152,19 @@ class CourseSettings:
             total_max = DEFINITIONS[scale].total_max
             _require(threshold is None or (math.isfinite(threshold) and 0 < threshold <= total_max),
                      f"{prefix}_remission_score must be empty or above 0 and at most {total_max}")
-        _require(self.relapse_consecutive_scores >= 1, "relapse_consecutive_scores must be at least 1")
+        _require(self.loss_of_response_consecutive_scores >= 1,
+                 "loss_of_response_consecutive_scores must be at least 1")
+        for scale, prefix in _SETTING_PREFIX.items():
+            relapse = getattr(self, f"{prefix}_relapse_score")
+            remission = getattr(self, f"{prefix}_remission_score")
+            total_max = DEFINITIONS[scale].total_max
+            _require(relapse is None or (math.isfinite(relapse) and 0 < relapse <= total_max),
+                     f"{prefix}_relapse_score must be empty or above 0 and at most {total_max}")
+            # A relapse score at or below remission would call a patient in remission relapsed.
+            _require(relapse is None or remission is None or relapse > remission,
+                     f"{prefix}_relapse_score must be above {prefix}_remission_score")
+        _require(1 <= self.relapse_consecutive_assessments <= 10,
+                 "relapse_consecutive_assessments must be from 1 to 10")
         _require(self.induction_extension_max_infusions >= 1, "induction_extension_max_infusions must be at least 1")
         _require(self.maintenance_reevaluation_days >= 1, "maintenance_reevaluation_days must be at least 1")
         known = {scale.value for scale in Scale} | {CSSRS_INSTRUMENT}
@@ -163,6 +204,20 @@ class CourseSettings:
 
 
 _SETTING_PREFIX = {Scale.PHQ9: "phq9", Scale.MADRS: "madrs", Scale.QIDS_SR16: "qids_sr16", Scale.GAD7: "gad7"}
+# Variables renamed by issue 13 (defect 14: "relapse" was loss of response) → the new name. Set, the old name stops
+# the service (``refuse_renamed``) instead of being ignored while the default applies.
+RENAMED_VARIABLES = {
+    "RELAPSE_DROP_BELOW_PCT": "LOSS_OF_RESPONSE_DROP_BELOW_PCT",
+    "RELAPSE_CONSECUTIVE_SCORES": "LOSS_OF_RESPONSE_CONSECUTIVE_SCORES",
+}
+
+
+def refuse_renamed(environ: Mapping[str, str], prefix: str) -> None:
+    """Raise ValueError naming the first renamed variable still set."""
+    for old, new in RENAMED_VARIABLES.items():
+        if environ.get(f"{prefix}{old}"):
+            raise ValueError(f"{prefix}{old} was renamed {prefix}{new} (it is the loss-of-response rule; relapse "
+                             f"after remission has its own settings): set {prefix}{new} instead")
 # The settings of each scale's suicide item (shared.scales.DEFINITIONS names the item).
 _SUICIDE_ITEM_PREFIX = {Scale.PHQ9: "phq9_item9", Scale.MADRS: "madrs_item10", Scale.QIDS_SR16: "qids_sr16_item12"}
 

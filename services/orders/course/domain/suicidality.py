@@ -1,7 +1,7 @@
 """Suicidality alerts: raised from a C-SSRS screener at or above the clinic's risk level, and from the suicide item of
 every scale that has one (PHQ-9 item 9, MADRS item 10, QIDS-SR16 item 12) at or above the clinic's threshold
-(``CourseSettings.suicide_item_alert``), so that the prescriber is told at once (the glue publishes the alert on its own, not with the next course
-update). An alert stays open until the prescriber acknowledges it with the action taken.
+(``CourseSettings.suicide_item_alert``), so that the prescriber is told at once (the glue publishes the alert on its
+own, not with the next course update). An alert stays open until the prescriber acknowledges it with the action taken.
 
 An alert's id is derived from the measurement and the rule (``{measurement_id}-{source}``), so a redelivered or
 rescored questionnaire never raises the same alert twice. A rescoring that is no longer positive leaves the alert
@@ -69,8 +69,8 @@ class SuicidalityAlert(JsonRecord):
 
 
 def alert_for_score(score: ScaleScore, settings: CourseSettings) -> SuicidalityAlert | None:
-    """A score whose suicide item reaches the clinic's threshold for that scale (PHQ-9 item 9 ≥ 1, MADRS item 10 ≥ 4,
-    QIDS-SR16 item 12 ≥ 2 by default); None for a scale without a suicide item (GAD-7)."""
+    """A score whose suicide item reaches the clinic's threshold for that scale (PHQ-9 item 9 ≥ 1, MADRS item 10
+    ≥ 4, QIDS-SR16 item 12 ≥ 2 by default); None for a scale without a suicide item (GAD-7)."""
     rule = settings.suicide_item_alert(score.scale)
     answer = score.suicidality_item
     if rule is None or answer is None or answer < rule.alert_min_score:

@@ -107,7 +107,8 @@ ALERT_EVIDENCE_CODES: dict[AlertSource, Code] = {
 }
 PRESCRIBER_REVIEWED = Code(KETALINK_LOCAL, "prescriber-reviewed", "Reviewed by the prescriber")
 
-# Task (the prescriber's response review or re-evaluation after induction, a relapse or the maintenance date).
+# Task (the prescriber's response review or re-evaluation after induction, a loss of response, a relapse after
+# remission or the maintenance date).
 TASK_CODES: dict[TaskKind, Code] = {
     TaskKind.RESPONSE_REVIEW: Code(KETALINK_LOCAL, "course-response-review",
                                    "Review the response after induction and decide maintenance"),
@@ -147,7 +148,8 @@ OUTCOME_COMPONENTS: dict[str, Code] = {
         ("age_band", None), ("start_year", None), ("course_status", None), ("stop_reason", None),
         ("primary_scale", None), ("baseline_score", SCORE_UNIT), ("best_score", SCORE_UNIT),
         ("last_score", SCORE_UNIT), ("last_drop_pct", "%"), ("response", None), ("remission", None),
-        ("remission_rule", None), ("ever_responded", None), ("relapsed", None),
+        ("remission_rule", None), ("ever_responded", None), ("lost_response", None),
+        ("relapsed_after_remission", None),
         ("first_response_after_infusions", None), ("infusions", None), ("induction_infusions", None),
         ("maintenance_infusions", None), ("adverse_events", None), ("serious_adverse_events", None),
         ("integration_sessions_attended", None),

@@ -4,8 +4,9 @@ QuestionnaireResponse).
 - Score: ``code`` = the scale's total (PHQ-9 44261-6, GAD-7 70274-6, local MADRS and QIDS-SR16), ``valueQuantity``
   the total in ``{score}``, and one ``component`` per item (item code, ``valueInteger``) so a reader can score it
   again; ``interpretation`` the total's severity band (PHQ-9, GAD-7, MADRS; ``shared.scales.SEVERITY_BANDS``) as a
-  local code with the band in words (not HL7's H/L interpretation codes, which are for reference ranges). C-SSRS: ``code`` 93374-7 (screener risk), ``valueCodeableConcept`` the local risk code, one component per
-  answered item (LOINC item, ``valueBoolean``).
+  local code with the band in words (not HL7's H/L interpretation codes, which are for reference ranges).
+  C-SSRS: ``code`` 93374-7 (screener risk), ``valueCodeableConcept`` the local risk code, one component per answered
+  item (LOINC item, ``valueBoolean``).
 - ``category``: survey, then the context (baseline, pre-infusion, follow-up); ``method``: who answered through which
   channel; ``performer``: who recorded it (display), else the patient for a questionnaire they answered.
 - ``derivedFrom``: Ketalink's QuestionnaireResponse (the course's, or the intake's for its baseline) by identifier,

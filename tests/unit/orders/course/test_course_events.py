@@ -87,7 +87,7 @@ def test_a_rescored_questionnaire_goes_out_amended_and_its_outcome_follows():
     assert [r["status"] for r in event.focus[:2]] == ["amended", "amended"]
 
 
-def test_a_confirmed_relapse_in_maintenance_is_published_with_reevaluation_due():
+def test_a_confirmed_loss_of_response_in_maintenance_is_published_with_reevaluation_due():
     from services.orders.course.domain.course import start_maintenance
 
     course = give(new_course(), range(1, 7), phq9_totals={1: 20, 2: 15, 3: 9, 4: 8, 5: 7, 6: 6})
@@ -96,11 +96,11 @@ def test_a_confirmed_relapse_in_maintenance_is_published_with_reevaluation_due()
     worse = record_score(course, phq9("m1", 16, later), settings(), protocol())
     relapsed = record_score(worse, phq9("m2", 17, later + timedelta(days=7)), settings(), protocol())
     events = _events(worse, relapsed)
-    assert _codes(events) == ["course-changed", "score-recorded", "relapse", "reevaluation-due"]
+    assert _codes(events) == ["course-changed", "score-recorded", "loss-of-response", "reevaluation-due"]
     assert _types(events[3]) == ["Task", "CarePlan"]
     task = events[3].focus[0]
     assert task["status"] == "requested" and task["code"]["coding"][0]["code"] == "course-reevaluation"
-    assert task["description"].startswith("Relapse after response")
+    assert task["description"].startswith("Loss of response")
 
 
 def test_a_non_responder_after_induction_gets_reevaluation_due_with_the_task():
@@ -164,3 +164,17 @@ def test_a_referral_goes_out_with_the_course_change():
     [event] = _events(before, after)
     assert _types(event) == ["CarePlan", "Goal", "ServiceRequest"]
     assert replace(event, focus=[]).author == CLINICIAN
+
+
+def test_a_relapse_after_remission_in_maintenance_is_published_apart_from_a_loss_of_response():
+    from services.orders.course.domain.course import record_clinical_event, start_maintenance
+    from services.orders.course.domain.model import ClinicalEvent, ClinicalEventKind
+
+    course = give(new_course(), range(1, 7), phq9_totals={1: 20, 2: 15, 3: 9, 4: 8, 5: 4, 6: 3})  # remission
+    course = start_maintenance(course, 21, CLINICIAN, infusion_time(6) + timedelta(days=2), settings(), protocol())
+    event = ClinicalEvent("ev-1", ClinicalEventKind.SUICIDE_ATTEMPT, infusion_time(6) + timedelta(days=9), CLINICIAN)
+    relapsed = record_clinical_event(course, event, settings(), protocol())
+    events = _events(course, relapsed)
+    assert _codes(events) == ["course-changed", "relapse-after-remission", "reevaluation-due"]
+    assert events[1].subject_id == "ev-1"
+    assert events[2].focus[0]["description"].startswith("Relapse after remission: suicide attempt")

@@ -65,7 +65,8 @@ def test_one_row_per_course_with_its_outcome():
     assert (first.age_band, first.start_year, first.course_status) == ("60-69", 2026, "maintenance")
     assert (first.baseline_score, first.best_score, first.last_score, first.last_drop_pct) == (21, 9, 9, 57.1)
     assert (first.response, first.remission, first.remission_rule) == ("response", "no-remission", "PHQ-9 < 5")
-    assert (first.ever_responded, first.relapsed, first.first_response_after_infusions) == (True, False, 5)
+    assert (first.ever_responded, first.lost_response, first.relapsed_after_remission,
+            first.first_response_after_infusions) == (True, False, False, 5)
     assert (first.infusions, first.induction_infusions, first.maintenance_infusions) == (6, 6, 0)
     assert (first.adverse_events, first.serious_adverse_events, first.integration_sessions_attended) == (1, 1, 1)
     assert (second.age_band, second.course_status, second.stop_reason, second.response) == (

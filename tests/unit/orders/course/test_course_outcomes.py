@@ -1,12 +1,14 @@
 """Every outcome rule, with the edge cases: missing baseline, baseline of 0, a rescored questionnaire, exact
-thresholds, the clinic's own remission threshold, relapse only after a response."""
+thresholds, the clinic's own remission threshold, loss of response only after a response, relapse only after
+remission."""
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
-from services.orders.course.domain.course import record_score
+from services.orders.course.domain.course import record_clinical_event, record_score
 from services.orders.course.domain.measurements import ScoreContext, ScoreSource, scale_score
+from services.orders.course.domain.model import ClinicalEvent, ClinicalEventKind
 from services.orders.course.domain.outcomes import (
     GoalAchievement,
     RemissionStatus,
@@ -175,37 +177,132 @@ class TestRemission:
         assert (outcome.response, outcome.remission) == (ResponseStatus.RESPONSE, RemissionStatus.REMISSION)
 
 
-class TestRelapse:
+class TestLossOfResponse:
+    """Issue 13 defect 14: what was called "relapse" is a loss of response (no remission needed)."""
+
     def after_response(self, *totals):
         course = induction({1: 20, 6: 8})
         for n, total in enumerate(totals, start=1):
             course = follow_up(course, f"m{n}", total, infusion_time(6) + n * 7 * DAY)
         return course_outcome(course, settings())
 
-    def test_two_consecutive_scores_without_a_response_after_a_response_are_a_relapse(self):
+    def test_two_consecutive_scores_without_a_response_after_a_response_are_a_loss_of_response(self):
         outcome = self.after_response(9, 12, 14)
-        assert [p.measurement_id for p in outcome.relapses] == ["m3"]
-        assert outcome.in_relapse and outcome.response is ResponseStatus.NO_RESPONSE
+        assert [p.measurement_id for p in outcome.losses_of_response] == ["m3"]
+        assert outcome.response_lost and outcome.response is ResponseStatus.NO_RESPONSE
+        assert outcome.relapses == () and not outcome.in_relapse  # never in remission (PHQ-9 8): not a relapse
 
-    def test_one_bad_score_between_good_ones_is_not_a_relapse(self):
+    def test_one_bad_score_between_good_ones_is_not_a_loss_of_response(self):
         outcome = self.after_response(12, 9, 13, 10)
-        assert outcome.relapses == () and not outcome.in_relapse
+        assert outcome.losses_of_response == () and not outcome.response_lost
 
-    def test_a_new_response_ends_the_relapse_and_a_second_relapse_counts_again(self):
+    def test_a_new_response_ends_the_loss_and_a_second_loss_counts_again(self):
         outcome = self.after_response(12, 13, 9, 15, 16)
-        assert [p.measurement_id for p in outcome.relapses] == ["m2", "m5"] and outcome.in_relapse
-        assert not self.after_response(12, 13, 9).in_relapse
+        assert [p.measurement_id for p in outcome.losses_of_response] == ["m2", "m5"] and outcome.response_lost
+        assert not self.after_response(12, 13, 9).response_lost
 
-    def test_no_relapse_without_a_response_first(self):
+    def test_no_loss_of_response_without_a_response_first(self):
         course = induction({1: 20, 3: 14, 6: 15})
         course = follow_up(course, "m1", 16, infusion_time(6) + 7 * DAY)
         outcome = course_outcome(course, settings())
-        assert not outcome.responded and outcome.relapses == () and not outcome.in_relapse
+        assert not outcome.responded and outcome.losses_of_response == () and not outcome.response_lost
 
-    def test_the_clinic_sets_how_many_scores_confirm_a_relapse(self):
-        one = settings(relapse_consecutive_scores=1)
+    def test_the_clinic_sets_how_many_scores_confirm_a_loss_of_response(self):
+        one = settings(loss_of_response_consecutive_scores=1)
         course = follow_up(induction({1: 20, 6: 8}, one), "m1", 12, infusion_time(6) + 7 * DAY, one)
-        assert len(course_outcome(course, one).relapses) == 1
+        assert len(course_outcome(course, one).losses_of_response) == 1
+
+    def test_the_rule_is_named_loss_of_response(self):
+        outcome = self.after_response(9)
+        assert outcome.loss_of_response_rule.text == ("2 consecutive scores with < 50% drop from baseline after a "
+                                                      "response")
+
+
+def madrs_items(total):
+    """Ten MADRS items (0-6) adding up to ``total``."""
+    return [min(6, max(0, total - 6 * k)) for k in range(10)]
+
+
+def madrs(measurement_id, total, at, context=ScoreContext.FOLLOW_UP):
+    return scale_score(measurement_id, Scale.MADRS, madrs_items(total), at, ScoreSource.CLINICIAN, context)
+
+
+class TestRelapseAfterRemission:
+    """Relapse after remission (SUSTAIN-1 via CLINICAL.md): MADRS ≥ 22 on 2 consecutive assessments after a MADRS in
+    remission (≤ 10), or a hospitalisation or suicide attempt after remission."""
+
+    def course(self, *totals, course_settings=None):
+        course_settings = course_settings or settings()
+        course = record_score(new_course(course_settings), madrs("b", 32, START - DAY, ScoreContext.BASELINE),
+                              course_settings, protocol())
+        course = give(course, range(1, 7), course_settings)
+        for n, total in enumerate(totals, start=1):
+            course = record_score(course, madrs(f"m{n}", total, infusion_time(6) + n * 7 * DAY), course_settings,
+                                  protocol())
+        return course
+
+    def outcome(self, *totals, course_settings=None):
+        return course_outcome(self.course(*totals, course_settings=course_settings), course_settings or settings(),
+                              Scale.MADRS)
+
+    def test_two_consecutive_madrs_of_22_or_more_after_remission_are_a_relapse(self):
+        outcome = self.outcome(8, 24, 22)
+        assert outcome.first_remission.measurement_id == "m1"
+        [relapse] = outcome.relapses
+        assert (relapse.measurement_id, relapse.evidence) == (
+            "m3", "MADRS 22 (after remission, MADRS ≥ 22 on 2 consecutive assessments or a hospitalisation or "
+                  "suicide attempt)")
+        assert outcome.in_relapse
+
+    def test_21_is_just_below_the_relapse_score(self):
+        outcome = self.outcome(8, 21, 21, 21)
+        assert outcome.relapses == () and not outcome.in_relapse
+        assert outcome.losses_of_response != ()  # 21 of 32 is a loss of response, and only that
+
+    def test_one_high_score_between_remissions_is_not_a_relapse(self):
+        assert self.outcome(8, 24, 9, 23).relapses == ()
+
+    def test_no_relapse_without_remission_first_even_when_the_response_is_lost(self):
+        outcome = self.outcome(14, 24, 25)  # 14 is a response (≥ 50% of 32) but not remission (≤ 10)
+        assert outcome.first_remission is None and outcome.relapses == ()
+        assert [p.measurement_id for p in outcome.losses_of_response] == ["m3"] and outcome.response_lost
+
+    def test_remission_again_ends_the_relapse_and_a_second_relapse_counts_again(self):
+        outcome = self.outcome(8, 24, 25, 10, 30, 28)
+        assert [r.measurement_id for r in outcome.relapses] == ["m3", "m6"] and outcome.in_relapse
+        assert not self.outcome(8, 24, 25, 10).in_relapse
+
+    def test_the_clinic_sets_the_score_and_how_many_assessments_confirm_it(self):
+        clinic = settings(madrs_relapse_score=18.0, relapse_consecutive_assessments=1)
+        assert [r.measurement_id for r in self.outcome(8, 18, course_settings=clinic).relapses] == ["m2"]
+        assert self.outcome(8, 17, course_settings=clinic).relapses == ()
+
+    def test_a_scale_without_a_relapse_score_never_relapses_by_scores(self):
+        course = induction({1: 20, 6: 3})  # PHQ-9 remission (< 5) ...
+        for n, total in enumerate((20, 21, 22), start=1):  # ... then far worse
+            course = follow_up(course, f"m{n}", total, infusion_time(6) + n * 7 * DAY)
+        outcome = course_outcome(course, settings())
+        assert outcome.relapse_rule.min_score is None and outcome.relapses == ()
+        assert outcome.relapse_rule.text == "after remission, a hospitalisation or suicide attempt"
+        assert outcome.losses_of_response != ()
+
+    @pytest.mark.parametrize("kind", list(ClinicalEventKind))
+    def test_a_hospitalisation_or_suicide_attempt_after_remission_is_a_relapse(self, kind):
+        course = self.course(8)
+        event = ClinicalEvent("e1", kind, infusion_time(6) + 10 * DAY, "Dr Ada Prescriber")
+        course = record_clinical_event(course, event, settings(), protocol())
+        outcome = course_outcome(course, settings(), Scale.MADRS)
+        [relapse] = outcome.relapses
+        assert (relapse.event_id, relapse.evidence, outcome.in_relapse) == ("e1", kind.text, True)
+
+    def test_an_event_before_remission_or_with_the_setting_off_is_no_relapse(self):
+        before = ClinicalEvent("e1", ClinicalEventKind.SUICIDE_ATTEMPT, infusion_time(6) + 3 * DAY, "Dr Ada")
+        course = record_clinical_event(self.course(8), before, settings(), protocol())  # m1 is on day 7
+        assert course_outcome(course, settings(), Scale.MADRS).relapses == ()
+        off = settings(relapse_on_clinical_events=False)
+        after = ClinicalEvent("e2", ClinicalEventKind.SUICIDE_ATTEMPT, infusion_time(6) + 10 * DAY, "Dr Ada")
+        course = record_clinical_event(self.course(8, course_settings=off), after, off, protocol())
+        assert course_outcome(course, off, Scale.MADRS).relapses == ()
 
 
 class TestGoal:

@@ -257,3 +257,23 @@ def test_an_unreadable_ehr_questionnaire_response_is_dead_lettered_and_one_witho
         processor.process("ehr.events", _ehr_questionnaire_message(
             _ehr_phq9(10, 0, "qr-3") | {"questionnaire": "http://example.org/q/unknown"}))
     assert course_service.patient_course(PATIENT).course.scores == ()
+
+
+def test_a_clinical_event_is_recorded_through_the_service_and_refused_in_the_future(runtime, course_service, signed):
+    """Issue 13 defect 14: a hospitalisation or suicide attempt is recorded on the course (relapse after remission
+    when it follows a remission)."""
+    from services.orders.course.commands import RecordClinicalEvent
+    from services.orders.course.domain.model import ClinicalEventKind
+
+    _start(runtime, course_service, signed)
+    course_id = course_service.patient_course(PATIENT).course.course_id
+    with pytest.raises(CourseInputError) as future:
+        course_service.record_clinical_event(course_id, RecordClinicalEvent(
+            ClinicalEventKind.SUICIDE_ATTEMPT, NOW + timedelta(hours=1), "Dr Ada Prescriber"))
+    assert future.value.field == "occurred_at"
+    change = course_service.record_clinical_event(course_id, RecordClinicalEvent(
+        ClinicalEventKind.PSYCHIATRIC_HOSPITALISATION, NOW - timedelta(days=1), "Dr Ada Prescriber",
+        event_id="ev-1"))
+    [event] = change.course.clinical_events
+    assert (event.event_id, event.kind) == ("ev-1", ClinicalEventKind.PSYCHIATRIC_HOSPITALISATION)
+    assert change.summary.outcome.relapses == ()  # never in remission: not a relapse

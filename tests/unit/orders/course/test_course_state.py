@@ -9,6 +9,7 @@ import pytest
 from services.orders.course.domain.course import (
     acknowledge_alert,
     check_due,
+    record_clinical_event,
     continue_maintenance,
     extend_induction,
     record_adverse_event,
@@ -25,6 +26,8 @@ from services.orders.course.domain.measurements import ScoreContext
 from services.orders.course.domain.model import (
     SYSTEM_ACTOR,
     AdverseEventSeverity,
+    ClinicalEvent,
+    ClinicalEventKind,
     CourseAdverseEvent,
     CourseStatus,
     StopReason,
@@ -202,24 +205,49 @@ class TestMaintenance:
         (task,) = course.open_tasks
         assert (task.kind, task.due_on) == (TaskKind.REEVALUATION, due_on)
 
-    def test_a_relapse_in_maintenance_makes_reevaluation_due_at_once(self):
+    def test_a_loss_of_response_in_maintenance_makes_reevaluation_due_at_once(self):
         course = follow_up(in_maintenance(), "m1", 13, DECIDED + 14 * DAY)
         assert course.status is CourseStatus.MAINTENANCE
         course = follow_up(course, "m2", 14, DECIDED + 28 * DAY)
         assert course.status is CourseStatus.REEVALUATION_DUE
         (task,) = course.open_tasks
-        assert task.reason.startswith("Relapse after response: PHQ-9 20 → 14")
+        assert task.reason.startswith("Loss of response: PHQ-9 20 → 14")
         assert task.due_on == (DECIDED + 28 * DAY).date()
 
-    def test_after_reevaluation_maintenance_continues_through_a_relapse_only_with_a_reason(self):
+    def test_after_reevaluation_maintenance_continues_through_a_loss_of_response_only_with_a_reason(self):
         relapsed = follow_up(follow_up(in_maintenance(), "m1", 13, DECIDED + 14 * DAY), "m2", 14, DECIDED + 28 * DAY)
         at = DECIDED + 30 * DAY
         with pytest.raises(CourseInputError) as error:
             continue_maintenance(relapsed, 14, CLINICIAN, at, settings(), protocol())
-        assert error.value.field == "reason"
+        assert error.value.field == "reason" and "through a loss of response" in error.value.message
         course = continue_maintenance(relapsed, 14, CLINICIAN, at, settings(), protocol(), reason="shorter interval")
         assert (course.status, course.maintenance_interval_days) == (CourseStatus.MAINTENANCE, 14)
         assert course.reevaluation_due_on == at.date() + timedelta(days=90) and course.open_tasks == ()
+
+    def test_a_relapse_after_remission_in_maintenance_makes_reevaluation_due_and_needs_a_reason_to_continue(self):
+        remitted = give(new_course(), range(1, 7), phq9_totals={1: 20, 3: 14, 5: 9, 6: 4})  # PHQ-9 4: remission
+        course = start_maintenance(remitted, 28, CLINICIAN, DECIDED, settings(), protocol())
+        madrs_at = DECIDED + 14 * DAY
+        event = ClinicalEvent("e1", ClinicalEventKind.PSYCHIATRIC_HOSPITALISATION, madrs_at, CLINICIAN)
+        clinic = settings()  # PHQ-9 has no relapse score by default: the event alone is the relapse
+        course = record_clinical_event(course, event, clinic, protocol())
+        assert course.status is CourseStatus.REEVALUATION_DUE
+        (task,) = course.open_tasks
+        assert task.reason.startswith("Relapse after remission: psychiatric hospitalisation")
+        with pytest.raises(CourseInputError) as error:
+            continue_maintenance(course, 28, CLINICIAN, madrs_at + DAY, clinic, protocol())
+        assert "through a relapse after remission" in error.value.message
+        again = record_clinical_event(course, event, clinic, protocol())
+        assert again is course  # the same event again changes nothing
+
+    def test_a_clinical_event_needs_its_recorder_and_an_open_course(self):
+        event = ClinicalEvent("e1", ClinicalEventKind.SUICIDE_ATTEMPT, DECIDED, " ")
+        with pytest.raises(CourseInputError) as error:
+            record_clinical_event(in_maintenance(), event, settings(), protocol())
+        assert error.value.field == "recorded_by"
+        stopped = stop_course(in_maintenance(), StopReason.RELAPSE, CLINICIAN, DECIDED + DAY)
+        with pytest.raises(CourseStateError):
+            record_clinical_event(stopped, replace(event, recorded_by=CLINICIAN), settings(), protocol())
 
     def test_in_maintenance_continue_changes_the_interval_only(self):
         course = continue_maintenance(in_maintenance(28), 21, CLINICIAN, DECIDED + DAY, settings(), protocol())
@@ -289,6 +317,14 @@ def test_a_course_with_everything_stores_and_reads_back_as_json():
     course = acknowledge_alert(course, course.alerts[0].alert_id, CLINICIAN, DECIDED + 15 * DAY, "called; safe")
     course = record_adverse_event(course, CourseAdverseEvent("ae-1", "session-2", "headache",
                                                              AdverseEventSeverity.MILD, infusion_time(2)))
+    course = record_clinical_event(course, ClinicalEvent("e1", ClinicalEventKind.SUICIDE_ATTEMPT, DECIDED + 16 * DAY,
+                                                         CLINICIAN, "seen in A&E"), settings(), protocol())
     document = json.loads(json.dumps(course.to_dict()))
     assert document["scores"][0]["total_score"] == 20
     assert TreatmentCourse.from_dict(document) == course
+
+
+def test_a_course_stored_before_clinical_events_existed_still_reads():
+    document = json.loads(json.dumps(in_maintenance().to_dict()))
+    del document["clinical_events"]
+    assert TreatmentCourse.from_dict(document).clinical_events == ()
