@@ -12,12 +12,14 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 from werkzeug.serving import make_server
 
+from shared.clinic_time import ClinicTimeSettings, load_clinic_time, set_process_clinic_zone
 from shared.config import SettingsError, load_settings
 from shared.db import create_database
 from shared.events.consumer import ConsumerLoop, ConsumerPolicy, Handlers, MessageProcessor
@@ -56,10 +58,14 @@ class ServiceSettings:
 
 
 class ServiceRuntime:
-    def __init__(self, name: str, settings: ServiceSettings, kafka: KafkaSettings):
+    def __init__(self, name: str, settings: ServiceSettings, kafka: KafkaSettings,
+                 clinic_time: ClinicTimeSettings | None = None):
         self.name = name
         self.settings = settings
         self.kafka = kafka
+        # The clinic's zone (KETALINK_CLINIC_TIMEZONE, shared/clinic_time.py): every page, form and note uses it.
+        self.clinic_time = clinic_time or load_clinic_time()
+        set_process_clinic_zone(self.clinic_time.zone)
         self.engine: Engine = create_database(settings.database_url or f"sqlite:///var/{name}.db")
         self.ehr = FhirClient(settings.ehr_fhir_base_url, timeout_s=settings.ehr_timeout_s)
         self.source_endpoint = settings.public_base_url or f"urn:ketalink:{name}"
@@ -71,7 +77,11 @@ class ServiceRuntime:
     def from_environment(cls, name: str) -> "ServiceRuntime":
         settings = load_settings(ServiceSettings, "")
         configure_logging(name, settings.log_level)
-        return cls(name, settings, load_settings(KafkaSettings, "KAFKA_"))
+        return cls(name, settings, load_settings(KafkaSettings, "KAFKA_"), load_clinic_time())
+
+    @property
+    def clinic_zone(self) -> ZoneInfo:
+        return self.clinic_time.zone
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Connection]:

@@ -20,6 +20,11 @@ from tests.support.processes import ManagedProcess, ehr_sandbox, tansu_broker
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
+# The clinic's zone is required outside local runs (shared/clinic_time.py): the tests set it explicitly, for the
+# services they build in this process and, through the environment, for the ones they start as processes. UTC keeps
+# the tests' clinical times readable; tests of the zone itself set their own.
+os.environ.setdefault("KETALINK_CLINIC_TIMEZONE", "UTC")
+
 
 @dataclass
 class Broker:

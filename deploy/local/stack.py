@@ -19,6 +19,7 @@ from deploy.local.ports import choose_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("intake", "orders", "documentation")
+LOCAL_CLINIC_TIMEZONE = "America/Chicago"  # the demo clinic's zone; set KETALINK_CLINIC_TIMEZONE for another
 DEFAULT_PORTS = {"broker": 9092, "ehr": 8090, "intake": 8101, "orders": 8102, "documentation": 8103}
 
 
@@ -33,6 +34,8 @@ def stack_environment(environ: dict[str, str]) -> tuple[dict[str, str], list[str
     env.setdefault("KAFKA_SESSION_TIMEOUT_MS", "2000")  # embedded broker: group join waits session / 2
     env.setdefault("KAFKA_HEARTBEAT_INTERVAL_MS", "500")
     env.setdefault("KAFKA_MAX_POLL_INTERVAL_MS", "30000")  # embedded broker: a vanished joiner blocks joins this long
+    # The clinic's zone is required (shared/clinic_time.py); the local stack names the demo clinic's explicitly.
+    env.setdefault("KETALINK_CLINIC_TIMEZONE", LOCAL_CLINIC_TIMEZONE)
     if not environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         broker_port = choose_port(environ.get("BROKER_PORT"), DEFAULT_PORTS["broker"])
         env["BROKER_PORT"] = str(broker_port)

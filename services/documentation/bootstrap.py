@@ -42,7 +42,7 @@ def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
     try:
         settings = load_settings(SessionSettings, SETTINGS_PREFIX)
         api_settings = load_settings(ApiSettings, SETTINGS_PREFIX)
-        ui_settings = load_settings(UiSettings, SETTINGS_PREFIX)
+        ui_settings = UiSettings(runtime.clinic_time.zone.key)  # the clinic's one zone: KETALINK_CLINIC_TIMEZONE
     except SettingsError as error:
         sys.exit(f"{runtime.name}: configuration error: {error}")
     clock = ClinicalClock(timedelta(seconds=api_settings.future_time_tolerance_s))

@@ -27,6 +27,7 @@ from services.documentation.domain.pre_check import PregnancyCheck
 from services.documentation.handlers import DocumentationService, new_id
 from services.documentation.ui_ehr import latest_eligibility
 from services.documentation.ui_forms import Form, FormInvalid, command, outcome_as_form_errors
+from shared.clinic_time import INPUT_PATTERN, INPUT_PLACEHOLDER, format_clinic_time, input_value, zone_label
 from shared.db import RecordNotFound
 from shared.smart import SmartAuthError, requires
 from shared.ui import (
@@ -86,8 +87,9 @@ PAUSE_ROWS = 2
 
 @dataclass(frozen=True)
 class UiSettings:
-    """``DOCUMENTATION_CLINIC_TIMEZONE``: the IANA zone the clinic charts in (default UTC, which each clinic should
-    set). Pages show times in it, and a time typed into a form, which has no offset, is read in it."""
+    """The IANA zone the clinic charts in: the one zone of every service (``KETALINK_CLINIC_TIMEZONE``,
+    ``shared/clinic_time.py``; ``bootstrap`` passes it). Pages show times in it, and a time typed into a form, which
+    has no offset, is read in it."""
 
     clinic_timezone: str = "UTC"
 
@@ -112,18 +114,23 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
     guard_form_posts(ui)
 
     # --- formatting ----------------------------------------------------------------------------------------------
-    def clinic_time(value: Any, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    def clinic_time(value: Any, pattern: str = "") -> str:
+        """A time as every page and the note write it (``shared/clinic_time.py``: ``2026-12-07 05:43 CST
+        (UTC−06:00)``); with a 24-hour ``pattern`` (``%H:%M`` in a table the page heads with the zone) only that."""
         moment = _as_datetime(value)
-        return moment.astimezone(zone).strftime(pattern) if moment else "—"
+        if moment is None:
+            return "—"
+        return moment.astimezone(zone).strftime(pattern) if pattern else format_clinic_time(moment, zone)
 
     def input_time(value: Any) -> str:
-        """A time as a ``datetime-local`` value in the clinic's zone."""
-        return clinic_time(value, "%Y-%m-%dT%H:%M") if value else ""
+        """A time as a 24-hour time field shows it, in the clinic's zone (``2026-12-07 05:43``)."""
+        return input_value(_as_datetime(value), zone)
 
     @ui.app_context_processor
     def _helpers() -> dict[str, Any]:
         return {"clinic_time": clinic_time, "input_time": input_time, "status_label": _status_label,
-                "clinic_zone": settings.clinic_timezone, "pre_check_outcomes": PRE_CHECK_OUTCOMES}
+                "clinic_zone": zone_label(zone), "time_pattern": INPUT_PATTERN,
+                "time_placeholder": INPUT_PLACEHOLDER, "pre_check_outcomes": PRE_CHECK_OUTCOMES}
 
     # --- context, guards, rendering ------------------------------------------------------------------------------
     def own(record: dict[str, Any], what: str) -> dict[str, Any]:

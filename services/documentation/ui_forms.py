@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from services.documentation.domain.errors import DocumentationInputError, TransitionNotAllowed
 from services.documentation.ehr_weights import WeightUnavailable
 from shared.api import RequestModel
+from shared.clinic_time import ClinicTimeError, parse_clinic_time
 from shared.db import RecordNotFound, StaleRecordError
 from shared.fhir.client import FhirError, FhirUnavailable
 
@@ -55,15 +56,16 @@ class Form:
         return self.text(name) or None
 
     def time(self, name: str) -> datetime | None:
-        """A ``datetime-local`` value (no offset) in the clinic's zone; empty means now (None)."""
+        """A 24-hour time (``YYYY-MM-DD HH:MM``, no offset) read in the clinic's zone and kept with its offset
+        (``shared/clinic_time.py``); empty means now (None). AM/PM, a time that does not exist or happens twice
+        in the zone (clock changes) is refused with the reason."""
         value = self.text(name)
         if not value:
             return None
         try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            raise FormInvalid([(name, "enter a date and time (YYYY-MM-DD HH:MM)")]) from None
-        return moment.replace(tzinfo=self.zone) if moment.tzinfo is None else moment
+            return parse_clinic_time(value, self.zone)
+        except ClinicTimeError as error:
+            raise FormInvalid([(name, str(error))]) from None
 
     def required_time(self, name: str) -> datetime:
         moment = self.time(name)

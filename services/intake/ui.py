@@ -50,6 +50,7 @@ from services.intake.ui_forms import (
     trials_from_form,
     vitals_from_form,
 )
+from shared.clinic_time import current_clinic_zone, format_clinic_time
 from shared.db import StaleRecordError
 from shared.smart import SmartAuthError, SmartContext, requires
 from shared.ui import (
@@ -159,7 +160,9 @@ def create_ui(service: IntakeService) -> Blueprint:
 
     @ui.app_template_filter("when")
     def when(moment: datetime | None) -> str:
-        return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+        """A time as every page and the note write it: 24-hour clinic time with its zone (``shared/clinic_time.py``,
+        KETALINK_CLINIC_TIMEZONE), not UTC."""
+        return format_clinic_time(moment, current_clinic_zone(), missing="")
 
     return ui
 

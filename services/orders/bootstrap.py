@@ -3,6 +3,7 @@ Kafka handlers. Nothing happens at import; ``build`` is called by ``__main__``, 
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 
 from flask import Flask
 
@@ -34,7 +35,7 @@ API_VERSION = "1.0.0"
 
 
 def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
-    protocol = protocol_settings()
+    protocol = protocol_settings(runtime.clinic_time.zone.key)
     course = course_service(runtime, protocol)  # the treatment course starts in the sign's transaction
     service = OrdersService(runtime, protocol, order_listeners=(course.on_order_event,))
     api = Api("Ketalink orders", API_VERSION, DESCRIPTION, runtime.engine)
@@ -59,9 +60,11 @@ def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
     return app, handlers, response_handlers
 
 
-def protocol_settings() -> ProtocolSettings:
-    """The clinic's protocol from ``ORDERS_*``; a bad value stops the process with a message naming it."""
+def protocol_settings(clinic_timezone: str = "UTC") -> ProtocolSettings:
+    """The clinic's protocol from ``ORDERS_*``; a bad value stops the process with a message naming it. The clinic's
+    zone is the one every service uses (``KETALINK_CLINIC_TIMEZONE``, ``shared/clinic_time.py``), not a setting of
+    its own."""
     try:
-        return load_settings(ProtocolSettings, "ORDERS_")
+        return replace(load_settings(ProtocolSettings, "ORDERS_"), clinic_timezone=clinic_timezone)
     except SettingsError as error:
         sys.exit(f"orders: configuration error: {error}")

@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from services.orders.domain.order import OrderStatus
+from shared.clinic_time import format_clinic_time
 
 
 @dataclass(frozen=True)
@@ -102,11 +103,11 @@ def calculation_rows(calculation: dict[str, Any] | None) -> list[dict[str, Any]]
 
 
 def local_time(iso_moment: str | None, zone: ZoneInfo) -> str:
-    """An ISO instant in the clinic's zone, to the minute."""
+    """An ISO instant in the clinic's zone, written the one way every page and the note write a time
+    (``shared/clinic_time.py``: 24-hour, with the zone and its offset)."""
     if not iso_moment:
         return ""
-    moment = datetime.fromisoformat(iso_moment)
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+    return format_clinic_time(datetime.fromisoformat(iso_moment), zone)
 
 
 def day(iso_date: str | None) -> str:

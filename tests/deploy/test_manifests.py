@@ -12,9 +12,12 @@ from urllib.parse import urlsplit
 import pytest
 
 from deploy.render import files, layout
+from shared.clinic_time import ClinicTimeSettings, load_clinic_time
 from shared.config import load_settings
 from shared.events.kafka_clients import KafkaSettings
+from shared.roles import RoleSettings
 from shared.runtime import ServiceSettings
+from shared.ui.banner import BannerSettings
 from shared.smart.settings import SmartSettings
 from tests.deploy import k8s
 from tests.deploy.support import Obj, run
@@ -203,6 +206,8 @@ class TestPolicies:
         known = {field.name.upper() for field in dataclasses.fields(ServiceSettings)}
         known |= {f"KAFKA_{field.name.upper()}" for field in dataclasses.fields(KafkaSettings)}
         known |= {f"SMART_{field.name.upper()}" for field in dataclasses.fields(SmartSettings)}
+        known |= {f"KETALINK_{field.name.upper()}" for cls in (ClinicTimeSettings, RoleSettings, BannerSettings)
+                  for field in dataclasses.fields(cls)}
         known |= layout.NOT_YET_READ | layout.CONTAINER_SETTINGS
         for deployment, container in k8s.all_containers(objects, ("Deployment",)):
             variables = k8s.container_environment(objects, container)
@@ -214,6 +219,7 @@ class TestPolicies:
             literal = {name: entry["value"] for name, entry in variables.items() if "value" in entry}
             service_settings = load_settings(ServiceSettings, "", literal)  # raises on an invalid value
             kafka = load_settings(KafkaSettings, "KAFKA_", literal)
+            assert load_clinic_time(literal).clinic_timezone, "the clinic's zone is required (KETALINK_CLINIC_TIMEZONE)"
             assert not service_settings.run_worker, "web and worker run as separate Deployments"
             assert service_settings.http_port == layout.HTTP_PORT
             assert kafka.session_timeout_ms >= 6000, "Apache Kafka refuses group sessions under 6000 ms"

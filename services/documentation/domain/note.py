@@ -17,6 +17,7 @@ from services.documentation.domain.order import ActiveOrder
 from services.documentation.domain.records import DocumentationRecord
 from services.documentation.domain.session import ENDED_STATUSES, Session
 from services.documentation.domain.vitals import VitalsReading
+from shared.clinic_time import current_clinic_zone, format_clinic_time
 
 
 class NoteStatus(enum.Enum):
@@ -132,7 +133,9 @@ def generate_note(session: Session, order: ActiveOrder) -> str:
 
 
 def _when(moment: datetime | None) -> str:
-    return moment.isoformat(timespec="minutes") if moment else "—"
+    """A time in the note as on every page: 24-hour clinic time with its zone and offset, ``2026-12-07 05:43 CST
+    (UTC−06:00)`` (``shared/clinic_time.py``; the zone is the process's clinic zone, KETALINK_CLINIC_TIMEZONE)."""
+    return format_clinic_time(moment, current_clinic_zone())
 
 
 def _vitals_text(reading: VitalsReading) -> str:

@@ -40,6 +40,7 @@ from services.orders.course.translators.codes import CSSRS_ITEMS, SCALE_ITEMS
 from services.orders.course.views import course_view
 from services.orders.handlers import OrdersService
 from services.orders.views import eligibility_view
+from shared.clinic_time import format_clinic_time
 from shared.scales import DEFINITIONS, CssrsItem, Scale
 from shared.smart import SmartAuthError, SmartContext, requires
 from shared.ui import check_same_patient, clinician_name, guard_form_posts, in_launch_context, launch_context, \
@@ -245,9 +246,10 @@ def _form_field(field: str) -> str:
 
 
 def _when(text: str | None, zone: Any) -> str:
+    """A recorded instant as every page writes it (``shared/clinic_time.py``: 24-hour, the clinic's zone)."""
     if not text:
         return ""
-    return datetime.fromisoformat(text).astimezone(zone).strftime("%d %b %Y %H:%M")
+    return format_clinic_time(datetime.fromisoformat(text), zone)
 
 
 def _on_day(text: str | None) -> str:

@@ -17,8 +17,9 @@ Defaults and their sources (see shared/CLINICAL.md):
 - Weight must be recorded within 30 days (issue 4).
 - Induction: 6 infusions, 2 per week by default (ELEKT-D), 2-3 per week allowed, within 21 days (Murrough 2013,
   Singh 2016, ELEKT-D); per-patient counts up to 8 (ORKA-1 real-world upper bound).
-- ``clinic_timezone`` (default UTC, which each clinic should set): the zone in which "today" and the days of
-  the infusion windows are counted.
+- ``clinic_timezone``: the zone in which "today" and the days of the infusion windows are counted. Not an
+  ``ORDERS_*`` setting: the clinic's one zone, ``KETALINK_CLINIC_TIMEZONE`` (required; ``shared/clinic_time.py``),
+  which ``bootstrap`` puts here. UTC only in tests that build the settings themselves.
 - Re-evaluation due 7 days after the last induction infusion, maintenance interval 7-90 days: unverified
   placeholders (CANMAT 2021: no validated maintenance schedule); the clinic must confirm them.
 """
@@ -77,7 +78,7 @@ class ProtocolSettings:
     reevaluation_days_after_induction: int = 7
     maintenance_min_interval_days: int = 7
     maintenance_max_interval_days: int = 90
-    clinic_timezone: str = "UTC"  # IANA name, e.g. America/New_York: what "today" and a window's day mean
+    clinic_timezone: str = "UTC"  # from KETALINK_CLINIC_TIMEZONE (bootstrap): what "today" and a window's day mean
 
     @property
     def zone(self) -> ZoneInfo:

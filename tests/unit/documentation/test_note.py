@@ -1,4 +1,5 @@
 import json
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -22,7 +23,16 @@ from services.documentation.domain.note import (
     sign_note,
 )
 
+from shared.clinic_time import clinic_zone_context
+
 from .builders import DOCTOR, NURSE, SETTINGS, administration, assessment, at, infusing, make_order, reading
+
+
+@pytest.fixture(autouse=True)
+def clinic_in_paris():
+    """The note writes clinic time (shared/clinic_time.py); the builders' times are +01:00, Paris in March."""
+    with clinic_zone_context(ZoneInfo("Europe/Paris")):
+        yield
 
 
 def documented_session(order):
@@ -69,16 +79,16 @@ def test_generated_note_covers_the_record():
         "Ordered dose: 0.5 mg/kg = 40 mg IV over 40 min at 75 mL/h",
         "Dose calculation (as given in the order): 0.5 mg/kg x 80 kg (actual body weight) = 40 mg in 50 mL over "
         "40 min at 75 mL/h",
-        "  infusing: 2026-03-02T09:10+01:00 by RN Dana Hill",
-        "  discharged: 2026-03-02T10:30+01:00 by RN Dana Hill",
+        "  infusing: 2026-03-02 09:10 CET (UTC+01:00) by RN Dana Hill",
+        "  discharged: 2026-03-02 10:30 CET (UTC+01:00) by RN Dana Hill",
         "  Baseline (pre-infusion): BP 128/82 mmHg, HR 76/min, SpO2 98%",
-        "  Peak systolic: 184 mmHg at 2026-03-02T09:40+01:00",
-        "  Peak heart rate: 96/min at 2026-03-02T09:40+01:00",
-        "  Lowest SpO2: 95% at 2026-03-02T09:40+01:00",
-        "  Alert 2026-03-02T09:40+01:00: systolic 184 mmHg ≥ 180 mmHg — rate reduced: 75 → 50 mL/h "
-        "by Dr Sam Okafor at 2026-03-02T09:42+01:00",
-        "  40 min after start (2026-03-02T09:50+01:00): cadss-6 total 7/24",
-        "  nausea: moderate, onset 2026-03-02T09:35+01:00, outcome resolved; action: ondansetron 4 mg IV",
+        "  Peak systolic: 184 mmHg at 2026-03-02 09:40 CET (UTC+01:00)",
+        "  Peak heart rate: 96/min at 2026-03-02 09:40 CET (UTC+01:00)",
+        "  Lowest SpO2: 95% at 2026-03-02 09:40 CET (UTC+01:00)",
+        "  Alert 2026-03-02 09:40 CET (UTC+01:00): systolic 184 mmHg ≥ 180 mmHg — rate reduced: 75 → 50 mL/h "
+        "by Dr Sam Okafor at 2026-03-02 09:42 CET (UTC+01:00)",
+        "  40 min after start (2026-03-02 09:50 CET (UTC+01:00)): cadss-6 total 7/24",
+        "  nausea: moderate, onset 2026-03-02 09:35 CET (UTC+01:00), outcome resolved; action: ondansetron 4 mg IV",
         "  [met] aldrete: modified Aldrete 9/10 (minimum 9)",
         "  Ketamine lot KET-2291, expiry 2027-05-31",
     ]
@@ -98,7 +108,7 @@ def test_note_of_a_deferred_session_says_why_and_has_no_administration():
         pre_checked(order, pre_reading=reading("pre-1", at(9, 5), heart_rate=120)), "HR 120", NURSE, at(9, 20)
     )
     text = generate_note(deferred, order)
-    assert "  deferred: 2026-03-02T09:20+01:00 by RN Dana Hill (reason: HR 120)" in text
+    assert "  deferred: 2026-03-02 09:20 CET (UTC+01:00) by RN Dana Hill (reason: HR 120)" in text
     assert "    hold: heart rate 120/min above 110/min" in text
     assert "Administration" not in text and "Adverse events: none" in text
 
