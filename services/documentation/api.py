@@ -12,7 +12,8 @@ from services.documentation.handlers import DocumentationService
 from shared.api import Api
 from shared.db import RecordNotFound, StaleRecordError
 from shared.fhir.client import FhirError, FhirUnavailable
-from shared.smart import from_path, requires
+from shared.roles import require_prescriber
+from shared.smart import current_context, from_path, requires
 from shared.web import outcome_response
 
 DESCRIPTION = ("The monitored ketamine infusion session: check-in, pre-infusion check against the clinic's hold "
@@ -52,9 +53,14 @@ def create_api(service: DocumentationService, engine: Engine) -> Api:
         return service.session(session_id)
 
     @api.operation(f"{SESSION}/check-in", "POST", summary="Check the patient in", body=rm.CheckIn,
-                   tag="sessions", errors=STEP_ERRORS, idempotent=True)
+                   tag="sessions", errors=STEP_ERRORS + (403,), idempotent=True)
     @requires("Encounter", "u", **in_session)
     def check_in(session_id: str, body: rm.CheckIn):  # type: ignore[no-untyped-def]
+        """409 outside the infusion's window or sooner than the clinic's minimum interval after the patient's
+        previous infusion; ``override_reason`` (with ``override_by``) sets that aside, for a prescriber only (403
+        otherwise, from the EHR's PractitionerRole of the signed-in clinician)."""
+        if body.override_reason:
+            require_prescriber(current_context(), "override an infusion's window or minimum interval")
         return service.check_in(session_id, body)
 
     @api.operation(f"{SESSION}/pre-check", "POST", summary="Record a pre-infusion check", body=rm.PreCheck,

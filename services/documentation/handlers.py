@@ -32,6 +32,7 @@ from services.documentation.domain.order import ActiveOrder, OccurrenceStatus, O
 from services.documentation.domain.pre_check import PreCheckConfirmations
 from services.documentation.domain.session import Session, SessionStatus
 from services.documentation.domain.settings import SessionSettings
+from services.documentation.domain.spacing import previous_infusion
 from services.documentation.domain.vitals import VitalsReading
 from services.documentation.ehr_weights import EhrWeights
 from services.documentation.presenters import note_view, session_summary, session_view
@@ -87,8 +88,21 @@ class DocumentationService:
 
     # --- session steps ---------------------------------------------------------------------------------------
     def check_in(self, session_id: str, command: rm.CheckIn) -> dict:
+        """Checked against the session's window and the patient's previous infusion (any of their sessions), in the
+        transaction that records it, so two check-ins at once cannot both pass the interval rule unseen."""
         at = self._clock.resolve(command.at)
-        return self._change(session_id, lambda session, order: s.check_in(session, order, command.by, at))
+        with self._runtime.transaction() as conn:
+            loaded = self._records.session(conn, session_id)
+            order = self._records.order(conn, loaded.record.order_id).record
+            previous_at = previous_infusion(
+                (other.record.infusion_started_at for other in self._records.sessions_for_patient(
+                    conn, loaded.record.patient_id) if other.record.session_id != session_id), at)
+            with _fields_as_sent({"override.reason": "override_reason", "override.overridden_by": "override_by"}):
+                session = self._apply(conn, loaded, order, lambda current, current_order: s.check_in(
+                    current, current_order, command.by, at, self._settings, previous_infusion_at=previous_at,
+                    override_reason=command.override_reason or "", override_by=command.override_by or ""))
+        return self._view(session, order)
+
 
     def pre_check(self, session_id: str, command: rm.PreCheck) -> dict:
         """Reads the latest weight (and the weight the dose came from) from the EHR before anything is written."""

@@ -34,7 +34,15 @@ class Step(RequestModel):
 
 
 class CheckIn(Step):
-    """The patient has arrived for the scheduled infusion."""
+    """The patient has arrived for the scheduled infusion. Refused (409) outside the infusion's window or sooner
+    than the clinic's minimum interval after the previous infusion, unless a prescriber overrides with a reason."""
+
+    override_reason: str | None = Field(
+        None, min_length=1, max_length=2000,
+        description="Why the infusion may begin outside its window or sooner than the minimum interval (the "
+                    "prescriber's documented decision; only read when a rule refuses the check-in).")
+    override_by: str | None = Field(None, min_length=1, max_length=200,
+                                    description="The prescriber who decided the override (display name).")
 
 
 class StartInfusion(Step):

@@ -175,6 +175,10 @@ def _times(session: Session) -> str:
         lines.append(line)
     if len(lines) == 1:
         lines.append("  none recorded")
+    override = session.check_in_override
+    if override is not None:
+        lines.append(f"  Check-in overridden by {override.overridden_by} at {_when(override.overridden_at)}: "
+                     f"{override.reason} (set aside: {'; '.join(override.rules)})")
     return "\n".join(lines)
 
 

@@ -30,6 +30,7 @@ from services.documentation.domain.pre_check import (
 )
 from services.documentation.domain.records import DocumentationRecord
 from services.documentation.domain.settings import SessionSettings
+from services.documentation.domain.spacing import ScheduleOverride, allowed_start, schedule_problems
 from services.documentation.domain.vitals import VitalsReading
 
 T = TypeVar("T")
@@ -83,6 +84,8 @@ class Session(DocumentationRecord):
     adverse_events: tuple[AdverseEventRecord, ...] = ()
     administration: AdministrationRecord | None = None
     discharge_record: DischargeRecord | None = None
+    # A prescriber's decision to check in outside the window or too soon after the previous infusion (defect 6).
+    check_in_override: ScheduleOverride | None = None
 
     def __post_init__(self) -> None:
         for name in ("session_id", "order_id", "series_id", "patient_id"):
@@ -184,10 +187,32 @@ def apply_order_update(session: Session, order: ActiveOrder) -> Session:
     return replace(session, scheduled_start=occurrence.window_start, scheduled_end=occurrence.window_end)
 
 
-def check_in(session: Session, order: ActiveOrder, by: str, at: datetime) -> Session:
+def check_in(session: Session, order: ActiveOrder, by: str, at: datetime, settings: SessionSettings | None = None,
+             previous_infusion_at: datetime | None = None, override_reason: str = "",
+             override_by: str = "") -> Session:
+    """The patient is here. Refused (with every reason) outside the session's window or sooner than the clinic's
+    minimum interval after ``previous_infusion_at`` (the patient's last infusion start), unless a prescriber
+    (``override_by``) sets that aside with ``override_reason``; the override is kept on the session."""
     _require_status(session, (SessionStatus.SCHEDULED,), "check in")
     _require_order(session, order)
+    require_aware("at", at)
+    problems = schedule_problems(at, session.scheduled_start, session.scheduled_end, previous_infusion_at,
+                                 settings or SessionSettings())
+    override = allowed_start(problems, override_reason, override_by, at)
+    if override is not None:
+        session = replace(session, check_in_override=override)
     return _transition(session, SessionStatus.CHECKED_IN, by, at)
+
+
+def order_actual_weight_kg(order: ActiveOrder, ehr_weight_kg: float | None = None) -> float:
+    """The actual body weight the order's dose was calculated from, compared with today's actual weight: the one the
+    order carries, else the EHR Observation it names (``ehr_weight_kg``), else (only for an order received before
+    orders carried it) the dosing weight mg ÷ mg/kg, which equals the actual weight only on an actual-weight basis.
+    Never the dosing weight when the actual one is known: an ideal, adjusted or capped dose is not a weight change
+    (issue 13 defect 13)."""
+    if order.actual_weight_kg is not None:
+        return order.actual_weight_kg
+    return order.dosing_weight_kg if ehr_weight_kg is None else ehr_weight_kg
 
 
 def record_pre_check(

@@ -2,6 +2,12 @@
 
 Defaults come from the issue text and shared/CLINICAL.md. Two have no documented source and are placeholders the
 clinic must confirm: ``vitals_grace_min`` (5) and ``administered_dose_tolerance_percent`` (10).
+
+Issue 13:
+- Spacing (defect 6): ``min_hours_between_infusions`` (24 h, placeholder: no source gives a minimum; a Monday/
+  Wednesday/Friday induction, CLINICAL.md "Induction", leaves ~40 h or more) from the previous infusion's start to
+  the next check-in; the check-in must also fall in the order's window. A prescriber may override either with a
+  documented reason (domain/spacing.py).
 """
 
 from __future__ import annotations
@@ -44,6 +50,12 @@ class SessionSettings:
     aldrete_required: bool = True
     aldrete_min_score: int = 9
 
+    # Spacing (issue 13 defect 6): the minimum time from the previous infusion's start to the next check-in. A floor
+    # that never refuses a normal schedule (Monday/Wednesday/Friday, CLINICAL.md "Induction", is >= ~40 h between
+    # infusions) but refuses two infusions on one day; consecutive days are kept out by the order's windows
+    # (ORDERS_MIN_DAYS_BETWEEN_INFUSIONS). 24 h is our placeholder (no source gives a minimum): 1-48 h.
+    min_hours_between_infusions: int = 24
+
     def validate(self) -> None:
         """Raise ValueError naming the first setting that cannot be right."""
         for field in fields(self):
@@ -74,3 +86,6 @@ class SessionSettings:
             raise ValueError(f"cadss_minutes_after_start has a repeated time: {self.cadss_minutes_after_start}")
         if not 0 < self.aldrete_min_score <= 10:
             raise ValueError(f"aldrete_min_score must be 1-10 (5 items scored 0-2), got {self.aldrete_min_score}")
+        if not 1 <= self.min_hours_between_infusions <= 48:
+            raise ValueError(f"min_hours_between_infusions must be 1-48 h (above 48 a Monday/Wednesday/Friday "
+                             f"schedule needs an override every time), got {self.min_hours_between_infusions}")

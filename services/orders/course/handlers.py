@@ -71,6 +71,7 @@ from services.orders.domain.errors import OrdersInputError
 from services.orders.domain.order import OrderStatus, OrderWithSeries
 from services.orders.domain.series import InfusionStatus, SeriesPhase
 from services.orders.domain.series import record_infusion as mark_series_infusion
+from services.orders.domain.series import series_ended
 from services.orders.domain.settings import ProtocolSettings
 from services.orders.domain.timestamps import current_moment
 from services.orders.errors import OrderNotFoundError
@@ -203,7 +204,22 @@ class CourseService:
             except CourseInputError as error:  # e.g. the course was stopped: the infusion cannot be added to it
                 log.warning("session not recorded in the course", extra={
                     **details, "course_id": loaded.course.course_id, "reason": str(error)})
-        self._mark_series(conn, session, now)
+        marked = self._mark_series(conn, session, now)
+        if marked is not None and marked.series.phase is SeriesPhase.INDUCTION and series_ended(marked.series):
+            self._series_ended(conn, marked, now)
+
+    def _series_ended(self, conn: Connection, ended: OrderWithSeries, now: datetime) -> None:
+        """The induction series ended (every infusion given or cancelled, make-ups included): the course's response
+        check runs now, however many were given (a course that reached its planned count is already there)."""
+        loaded = self._repo.active(conn, ended.order.patient_id)
+        if loaded is None or ended.series.series_id not in loaded.course.series_ids:
+            return
+        changed = steps.induction_series_ended(loaded.course, now, self.settings, self.protocol)
+        if changed is not loaded.course:
+            self._save_and_publish(conn, loaded, changed, now, SYSTEM_ACTOR)
+            log.info("induction series ended: response check", extra={
+                "course_id": loaded.course.course_id, "series_id": ended.series.series_id,
+                "given": len(changed.current_induction_infusions)})
 
     def on_questionnaire_response(self, message: Message, conn: Connection) -> None:
         """The EHR's ``questionnaire-response-received``: each QuestionnaireResponse of the message (read with the
@@ -471,28 +487,33 @@ class CourseService:
         except OrderNotFoundError:
             return None
 
-    def _mark_series(self, conn: Connection, session: CompletedSession, now: datetime) -> None:
+    def _mark_series(self, conn: Connection, session: CompletedSession, now: datetime) -> OrderWithSeries | None:
         """The series' infusion of this session completed (or cancelled: the session never began), and the order
         completed once no infusion is left; published as ``order-changed`` so the EHR's series CarePlan and the
-        documentation service see it. A series that cannot take it (not active, an earlier infusion still open)
-        keeps its state: the course has the infusion either way."""
+        documentation service see it. A given infusion moves the next window on (``min_days_between_infusions``);
+        one that never began is made up at the end of an induction series where the clinic allows. A series that
+        cannot take it (not active, an earlier infusion still open) keeps its state: the course has the infusion
+        either way. Returns the order as marked, None when nothing was marked."""
+        given_on = None
         if session.infusion is not None:
             order_id, outcome = session.infusion.order_id, InfusionStatus.COMPLETED
+            given_on = self.protocol.clinic_date(session.infusion.given_at)
         elif session.never_started:
             order_id, outcome = session.session_id.rpartition("-")[0], InfusionStatus.CANCELLED
         else:
-            return  # stopped without an administration record yet: documentation sends the session again with it
+            return None  # stopped without an administration record yet: documentation sends it again with it
         try:
             loaded = self._orders.get_order(conn, order_id)
         except OrderNotFoundError:
-            return
+            return None
         number = session.infusion_number(order_id)
         series = loaded.current.series
         if number is None or not 1 <= number <= series.infusion_count or \
                 series.infusions[number - 1].status is not InfusionStatus.SCHEDULED:
-            return
+            return None
         try:
-            marked = replace(loaded.current, series=mark_series_infusion(series, number, outcome))
+            marked = replace(loaded.current, series=mark_series_infusion(series, number, outcome, given_on,
+                                                                         self.protocol))
             if marked.series.next_scheduled is None and marked.order.status is OrderStatus.ACTIVE:
                 marked = lifecycle.complete_order(marked, SYSTEM_ACTOR, now=max(now, marked.order.history[-1]
                                                                                .changed_at),
@@ -500,7 +521,7 @@ class CourseService:
         except OrdersInputError as error:
             log.warning("series infusion not marked", extra={"order_id": order_id, "infusion": number,
                                                              "reason": str(error)})
-            return
+            return None
         self._orders.save_order(conn, loaded, marked)
         message = order_event_message(marked, self.protocol, self._runtime.source_endpoint)
         if marked.order.status is OrderStatus.ACTIVE:  # the status did not change: an infusion was recorded
@@ -510,6 +531,7 @@ class CourseService:
                                     author_display=SYSTEM_ACTOR)
         if message is not None:
             self._runtime.publish(conn, ORDERS_EVENTS, marked.order.patient_id, message)
+        return marked
 
     def _birth_date(self, patient_id: str) -> date | None:
         try:

@@ -4,7 +4,11 @@ One series per phase: an induction series, then (once it is completed) maintenan
 with its own order. Windows are computed from a start date and the frequency so that they are contiguous and never
 overlap: with f infusions per week, infusion k (0-based) falls in days ⌊7k/f⌋ … ⌊7(k+1)/f⌋ − 1 after the start
 (2/week: days 0-2, 3-6, 7-9, 10-13, …; 3/week: 0-1, 2-3, 4-6, …). Maintenance uses the per-patient interval the
-same way: infusion k in days k×interval … (k+1)×interval − 1. Infusions are recorded in order (no skipping)."""
+same way: infusion k in days k×interval … (k+1)×interval − 1. Infusions are recorded in order (no skipping).
+
+Issue 13: once an infusion is given, the next window opens no sooner than ``min_days_between_infusions`` after it
+(defect 6); an induction infusion that never began is made up by one more at the end, within the clinic's limits
+(``makeup_max_infusions``, ``makeup_max_extension_days``; defect 7)."""
 from __future__ import annotations
 
 import enum
@@ -47,6 +51,7 @@ class ScheduledInfusion(JsonRecord):
     window_start: date
     window_end: date
     status: InfusionStatus = InfusionStatus.SCHEDULED
+    makeup_for: int | None = None  # the infusion (number) that never began and this one makes up
 
 
 @dataclass(frozen=True)
@@ -143,11 +148,14 @@ def plan_maintenance(previous: TreatmentSeries, start_date: date, interval_days:
     return _draft_series(series_id, previous.patient_id, SeriesPhase.MAINTENANCE, windows, now, previous.series_id)
 
 
-def record_infusion(series: TreatmentSeries, number: int, outcome: InfusionStatus) -> TreatmentSeries:
+def record_infusion(series: TreatmentSeries, number: int, outcome: InfusionStatus, given_on: date | None = None,
+                    settings: ProtocolSettings | None = None) -> TreatmentSeries:
     """Mark infusion ``number`` completed or cancelled (e.g. from documentation's ``session-completed``).
 
     Only in an active series, only a scheduled infusion, and in order: every earlier infusion must already be
-    completed or cancelled."""
+    completed or cancelled. With ``settings``: a completed infusion given on ``given_on`` moves the next window's
+    start to at least ``min_days_between_infusions`` later (so a 3-per-week window never makes the next day
+    normal), and a cancelled induction infusion is made up at the end of the series (``makeup_infusion``)."""
     if outcome is InfusionStatus.SCHEDULED:
         raise OrdersInputError("outcome", "an infusion can only be recorded as completed or cancelled")
     if series.status is not SeriesStatus.ACTIVE:
@@ -161,7 +169,54 @@ def record_infusion(series: TreatmentSeries, number: int, outcome: InfusionStatu
     if series.next_scheduled is not target:
         raise OrdersInputError("number", f"infusion {series.next_scheduled.number} comes before infusion {number}")
     infusions = tuple(replace(i, status=outcome) if i.number == number else i for i in series.infusions)
-    return replace(series, infusions=infusions)
+    series = replace(series, infusions=infusions)
+    if settings is None:
+        return series
+    if outcome is InfusionStatus.CANCELLED:
+        return makeup_infusion(series, number, settings) or series
+    return series if given_on is None else spaced_after(series, number, given_on, settings)
+
+
+def spaced_after(series: TreatmentSeries, number: int, given_on: date, settings: ProtocolSettings
+                 ) -> TreatmentSeries:
+    """The series with infusion ``number + 1``'s window starting no sooner than ``min_days_between_infusions``
+    after ``given_on`` (its end moved with it when the window would otherwise close before it opens)."""
+    if number >= series.infusion_count:
+        return series
+    following = series.infusions[number]
+    earliest = given_on + timedelta(days=settings.min_days_between_infusions)
+    if following.status is not InfusionStatus.SCHEDULED or following.window_start >= earliest:
+        return series
+    moved = replace(following, window_start=earliest, window_end=max(following.window_end, earliest))
+    return replace(series, infusions=tuple(moved if i.number == moved.number else i for i in series.infusions))
+
+
+def makeup_infusion(series: TreatmentSeries, missed_number: int, settings: ProtocolSettings
+                    ) -> TreatmentSeries | None:
+    """The induction series with one more infusion making up ``missed_number`` (which never began), in a window as
+    long as the missed one's, starting ``min_days_between_infusions`` after the last window opens (and no sooner
+    than the day after it closes); None when no make-up is allowed: a maintenance series, ``makeup_max_infusions``
+    already added, or a window ending more than ``makeup_max_extension_days`` after the planned last day."""
+    if series.phase is not SeriesPhase.INDUCTION or series.status is not SeriesStatus.ACTIVE:
+        return None
+    if sum(1 for i in series.infusions if i.makeup_for is not None) >= settings.makeup_max_infusions:
+        return None
+    missed = series.infusions[missed_number - 1]
+    planned_end = max(i.window_end for i in series.infusions if i.makeup_for is None)
+    last = series.infusions[-1]
+    start = max(last.window_start + timedelta(days=settings.min_days_between_infusions),
+                last.window_end + timedelta(days=1))
+    end = start + (missed.window_end - missed.window_start)
+    if end > planned_end + timedelta(days=settings.makeup_max_extension_days):
+        return None
+    added = ScheduledInfusion(series.infusion_count + 1, start, end, makeup_for=missed_number)
+    return replace(series, infusions=series.infusions + (added,))
+
+
+def series_ended(series: TreatmentSeries) -> bool:
+    """No infusion is left to give (each completed or cancelled): the response check is due, however many were
+    given."""
+    return series.next_scheduled is None
 
 
 def reevaluation_due(series: TreatmentSeries, settings: ProtocolSettings,

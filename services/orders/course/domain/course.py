@@ -8,10 +8,10 @@ re-induction, stop) are the clinician's and need ``by``; where a decision goes a
 without a response, continuing through a loss of response or a relapse) or is a documented choice (an extension,
 a re-induction) a reason is required and kept in the course's history, which the CarePlan carries as progress notes.
 
-Response check: when the planned induction infusions have been given the course moves to ``response-check`` and
-opens a task due ``ORDERS_REEVALUATION_DAYS_AFTER_INDUCTION`` days after the last one: ``response-review`` for a
-responder (decide maintenance), ``reevaluation`` otherwise (no response, or response undetermined: the reason says
-why). Non-response never passes silently. Scores recorded during the check update the task to what they now show.
+Response check: when the planned induction infusions have been given, or the induction series ended with fewer
+(missed infusions not made up: ``induction_series_ended``), the course moves to ``response-check`` and opens a task
+due ``ORDERS_REEVALUATION_DAYS_AFTER_INDUCTION`` days after the last one: ``response-review`` for a responder
+(decide maintenance), ``reevaluation`` otherwise (no response, or response undetermined: the reason says why). Non-response never passes silently. Scores recorded during the check update the task to what they now show.
 In maintenance, a loss of response, a relapse after remission (by scores, or a hospitalisation or suicide attempt
 recorded with ``record_clinical_event``) or the re-evaluation date (``check_due``) moves the course to
 ``reevaluation-due`` with a ``reevaluation`` task."""
@@ -114,6 +114,26 @@ def record_infusion(course: TreatmentCourse, *, session_id: str, given_at: datet
             and len(course.current_induction_infusions) >= course.induction_infusions_planned):
         course = _complete_induction(course, settings, protocol)
     return course
+
+
+def induction_series_ended(course: TreatmentCourse, ended_at: datetime, settings: CourseSettings,
+                           protocol: ProtocolSettings) -> TreatmentCourse:
+    """The induction series ended (every infusion given or cancelled, make-ups included) before the planned count
+    was given: the response check runs now, however many were given (issue 13 defect 7: with 5 of 6 given the
+    course must not wait in induction for an infusion that will never come). The same course back when it is not
+    in induction (the planned count was reached, or a decision moved it on)."""
+    if course.status is not CourseStatus.INDUCTION:
+        return course
+    require_aware(ended_at, "ended_at")
+    given = course.current_induction_infusions
+    last_day = protocol.clinic_date(given[-1].given_at if given else ended_at)
+    due = last_day + timedelta(days=protocol.reevaluation_days_after_induction)
+    kind, reason = _after_induction_task(course, course_outcome(course, settings))
+    note = (f"Induction series ended with {len(given)} of {course.induction_infusions_planned} planned infusions "
+            f"given (the others never began and were not made up): response check. {reason}")
+    course = _transition(course, TransitionKind.INDUCTION_COMPLETED, CourseStatus.RESPONSE_CHECK, SYSTEM_ACTOR,
+                         ended_at, note)
+    return replace(course, tasks=course.tasks + (_task(course, kind, due, reason, ended_at),))
 
 
 def record_score(course: TreatmentCourse, score: ScaleScore, settings: CourseSettings,
