@@ -111,8 +111,9 @@ class DocumentationService:
             session = self._records.session(conn, session_id).record
             order = self._records.order(conn, session.order_id).record
         latest_weight_kg = self._weights.latest_kg(session.patient_id)
+        # The order carries its actual weight; the EHR's Observation is read only for an order that does not.
         order_weight_kg = (self._weights.observation_kg(order.weight_observation_reference)
-                           if order.weight_observation_reference else None)
+                           if order.actual_weight_kg is None and order.weight_observation_reference else None)
         values = command.reading.model_dump(exclude={"reading_id"})
         with input_field("reading"):
             reading = VitalsReading(reading_id=command.reading.reading_id or new_id(), measured_at=at,

@@ -75,5 +75,9 @@ PROCEDURE_NOTE = Code(LOINC, "28570-0", "Procedure note")
 KETAMINE_INFUSION_PROCEDURE = Code(KETALINK_LOCAL, "ketamine-infusion", "Intravenous ketamine infusion")
 
 # Medication and route.
+# The only RxNorm product code verified for its strength (openFDA NDC); other strengths are coded by ingredient and
+# ``Medication.ingredient.strength`` (shared/fhir/medication.py). The ingredient's RxNorm code (6130) is unverified,
+# so the ingredient carries a local code with the text "ketamine".
 KETAMINE_100MG_PER_ML_INJECTION = Code(RXNORM, "238083", "ketamine 100 MG/ML Injectable Solution")
+KETAMINE_INGREDIENT = Code(KETALINK_LOCAL, "ketamine", "ketamine")
 ROUTE_INTRAVENOUS = Code(SNOMED, "47625008", "Intravenous route")

@@ -159,6 +159,7 @@ def _header(session: Session, order: ActiveOrder) -> str:
         f"Indication: {order.indication or 'not stated in the order'}",
         f"Ordered dose: {order.dose_mg_per_kg:g} mg/kg = {order.dose_mg:g} mg IV over {order.duration_min} min "
         f"at {order.rate_ml_per_h:g} mL/h",
+        f"Product: {order.product_text}",
         f"Dose calculation (as given in the order): {order.dose_calculation_text or 'not given'}",
     ]
     if order.signed_by:

@@ -55,6 +55,12 @@ class ActiveOrder(DocumentationRecord):
 
     ``dose_calculation_text`` is the order's own human-readable calculation (dosageInstruction.text); the note
     quotes it rather than recomputing. ``weight_observation_reference`` is the EHR weight the dose was based on.
+
+    ``product_*`` is the ketamine product the order is drawn from, as the order codes it (its strength from
+    ``Medication.ingredient.strength`` or a verified RxNorm code): never assumed from a setting. ``actual_weight_*``
+    is the patient's actual body weight the dose was calculated from (the order's contained Observation), which the
+    pre-infusion check compares with today's actual weight even when the dose used an ideal, adjusted or capped
+    weight. Both are None for orders received before they were carried.
     """
 
     order_id: str
@@ -72,6 +78,11 @@ class ActiveOrder(DocumentationRecord):
     signed_by: str = ""
     authored_at: datetime | None = None
     weight_observation_reference: str = ""
+    product_strength_mg_per_ml: float | None = None
+    product_display: str = ""
+    product_rxnorm_code: str | None = None
+    actual_weight_kg: float | None = None
+    actual_weight_measured_at: datetime | None = None
 
     def __post_init__(self) -> None:
         for name in ("order_id", "series_id", "patient_id"):
@@ -80,6 +91,11 @@ class ActiveOrder(DocumentationRecord):
             require_positive(name, getattr(self, name))
         if self.authored_at is not None:
             require_aware("authored_at", self.authored_at)
+        for name in ("product_strength_mg_per_ml", "actual_weight_kg"):
+            if getattr(self, name) is not None:
+                require_positive(name, getattr(self, name))
+        if self.actual_weight_measured_at is not None:
+            require_aware("actual_weight_measured_at", self.actual_weight_measured_at)
         if len(self.occurrences) != self.infusion_count:
             raise DocumentationInputError(
                 "occurrences", f"{len(self.occurrences)} scheduled windows for {self.infusion_count} infusions"
@@ -98,6 +114,13 @@ class ActiveOrder(DocumentationRecord):
     def concentration_mg_per_ml(self) -> float:
         """Concentration of the prepared infusion implied by the order (ordered mg in the ordered volume)."""
         return self.dose_mg / self.ordered_volume_ml
+
+    @property
+    def product_text(self) -> str:
+        """The product as the note names it, e.g. "ketamine 10 mg/mL injection"."""
+        if self.product_strength_mg_per_ml is None:
+            return "not stated in the order"
+        return self.product_display or f"ketamine {self.product_strength_mg_per_ml:g} mg/mL"
 
     @property
     def dosing_weight_kg(self) -> float:

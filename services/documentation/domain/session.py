@@ -215,6 +215,17 @@ def order_actual_weight_kg(order: ActiveOrder, ehr_weight_kg: float | None = Non
     return order.dosing_weight_kg if ehr_weight_kg is None else ehr_weight_kg
 
 
+def order_actual_weight_kg(order: ActiveOrder, ehr_weight_kg: float | None = None) -> float:
+    """The actual body weight the order's dose was calculated from, compared with today's actual weight: the one the
+    order carries, else the EHR Observation it names (``ehr_weight_kg``), else (only for an order received before
+    orders carried it) the dosing weight mg ÷ mg/kg, which equals the actual weight only on an actual-weight basis.
+    Never the dosing weight when the actual one is known: an ideal, adjusted or capped dose is not a weight change
+    (issue 13 defect 13)."""
+    if order.actual_weight_kg is not None:
+        return order.actual_weight_kg
+    return order.dosing_weight_kg if ehr_weight_kg is None else ehr_weight_kg
+
+
 def record_pre_check(
     session: Session,
     order: ActiveOrder,
@@ -228,8 +239,9 @@ def record_pre_check(
 ) -> Session:
     """Record one pre-infusion check (a recheck is another call) and its result against the hold rules.
 
-    ``order_weight_kg`` is the weight the order's dose was computed from (the Observation in
-    MedicationRequest.supportingInformation); when omitted, the order's dosing weight (mg ÷ mg/kg) is used.
+    The weight compared with ``latest_weight_kg`` is the actual weight the order carries, else ``order_weight_kg``
+    (the EHR Observation in MedicationRequest.supportingInformation), else the order's dosing weight
+    (``order_actual_weight_kg``).
     """
     _require_status(session, (SessionStatus.CHECKED_IN, SessionStatus.PRE_CHECK), "record a pre-infusion check")
     _require_order(session, order)
@@ -237,7 +249,7 @@ def record_pre_check(
         require_complete_pre_check_reading(reading)
     if any(attempt.reading.reading_id == reading.reading_id for attempt in session.pre_checks):
         raise DocumentationInputError("reading.reading_id", f"reading {reading.reading_id} already recorded")
-    weight_kg = order.dosing_weight_kg if order_weight_kg is None else order_weight_kg
+    weight_kg = order_actual_weight_kg(order, order_weight_kg)
     previous_reading = session.latest_pre_check.reading if session.latest_pre_check else None
     result = evaluate_pre_check(reading, previous_reading, confirmations, weight_kg, latest_weight_kg, settings)
     with input_field("pre_check"):

@@ -2,8 +2,10 @@
 
 R4 MedicationAdministration has no lot or expiry element, so the drug lot travels as a contained Medication
 (``batch.lotNumber``, ``batch.expirationDate``) referenced from ``medicationReference``: the lot belongs to this
-administration only and is never a stand-alone resource the EHR should store. ``request`` names the order by its
-Ketalink identifier. ``dosage.dose`` is the total mg given and ``dosage.rateQuantity`` the actual mean pump rate
+administration only and is never a stand-alone resource the EHR should store. The Medication is the order's own
+product (``shared/fhir/medication.py``: its code and ``ingredient.strength``); an order received before orders
+carried the strength is coded by the ingredient alone, never as a product of a strength it may not have been.
+``request`` names the order by its Ketalink identifier. ``dosage.dose`` is the total mg given and ``dosage.rateQuantity`` the actual mean pump rate
 (mL/h) while running; the rate changes and pauses are in ``dosage.text`` and ``note``.
 """
 
@@ -13,7 +15,7 @@ from services.documentation.domain.errors import DocumentationInputError
 from services.documentation.domain.order import ActiveOrder
 from services.documentation.domain.session import Session, SessionStatus
 from services.documentation.translators import references
-from shared.fhir.codes import KETAMINE_100MG_PER_ML_INJECTION, ROUTE_INTRAVENOUS
+from shared.fhir.codes import KETAMINE_INGREDIENT, ROUTE_INTRAVENOUS
 from shared.fhir.datatypes import (
     FhirJson,
     codeable_concept,
@@ -23,6 +25,7 @@ from shared.fhir.datatypes import (
     quantity,
     reference_by_identifier,
 )
+from shared.fhir.medication import product_medication
 from shared.fhir.validate import validate_resource
 
 CONTAINED_MEDICATION_ID = "ketamine-lot"
@@ -44,10 +47,8 @@ def medication_administration_from_session(session: Session, order: ActiveOrder)
         "resourceType": "MedicationAdministration",
         "contained": [
             {
-                "resourceType": "Medication",
-                "id": CONTAINED_MEDICATION_ID,
+                **_order_product(order),
                 "identifier": [identifier(references.DRUG_LOT_KIND, record.lot_number)],
-                "code": codeable_concept(KETAMINE_100MG_PER_ML_INJECTION),
                 "batch": {"lotNumber": record.lot_number, "expirationDate": fhir_date(record.lot_expiry)},
             }
         ],
@@ -71,3 +72,12 @@ def medication_administration_from_session(session: Session, order: ActiveOrder)
     if notes:
         resource["note"] = [{"text": text} for text in notes]
     return validate_resource(resource)
+
+
+def _order_product(order: ActiveOrder) -> FhirJson:
+    """The order's product as the contained Medication (the lot is added by the caller)."""
+    if order.product_strength_mg_per_ml is None:
+        return {"resourceType": "Medication", "id": CONTAINED_MEDICATION_ID,
+                "code": codeable_concept(KETAMINE_INGREDIENT, "ketamine")}
+    return product_medication(order.product_strength_mg_per_ml, order.product_text, order.product_rxnorm_code,
+                              CONTAINED_MEDICATION_ID)

@@ -1,8 +1,10 @@
 """MedicationRequest from ``order-signed`` / ``order-changed`` (docs/contracts.md) → the order's dose fields.
 
 Reads the ``ordered`` dose-and-rate (mg/kg) and the ``calculated`` one (mg, mL/h), the duration (min), the series
-(basedOn CarePlan identifier) and the infusion count (numberOfRepeatsAllowed + 1). Anything else in the shape
-raises FhirMappingError naming the element."""
+(basedOn CarePlan identifier), the infusion count (numberOfRepeatsAllowed + 1), the ketamine product and its strength
+(``shared/fhir/medication.py``: any ketamine product whose strength the order states), the indication
+(``reasonCode``) and the actual body weight the dose was calculated from (the contained Observation named in
+``supportingInformation``). Anything else in the shape raises FhirMappingError naming the element."""
 
 from __future__ import annotations
 
@@ -12,8 +14,10 @@ from datetime import datetime
 from services.documentation.domain.order import OrderStatus
 from services.documentation.translators import references
 from services.documentation.translators.errors import FhirMappingError
-from shared.fhir.codes import KETAMINE_100MG_PER_ML_INJECTION, ROUTE_INTRAVENOUS, identifier_system
+from shared.fhir.codes import BODY_WEIGHT, ROUTE_INTRAVENOUS, identifier_system
 from shared.fhir.datatypes import FhirJson, find_identifier, has_coding, read_quantity, reference_id
+from shared.fhir.medication import CodedProduct, MedicationShapeError, coded_product
+from shared.fhir.vital_signs import TO_KG
 from shared.fhir.validate import validate_resource
 from shared.records import RecordError, parse_aware_datetime
 
@@ -36,6 +40,11 @@ class OrderedInfusion:
     signed_by: str
     authored_at: datetime | None
     weight_observation_reference: str
+    product_strength_mg_per_ml: float | None
+    product_display: str
+    product_rxnorm_code: str | None
+    actual_weight_kg: float | None
+    actual_weight_measured_at: datetime | None
 
 
 def ordered_infusion_from_medication_request(medication_request: FhirJson) -> OrderedInfusion:
@@ -49,8 +58,7 @@ def ordered_infusion_from_medication_request(medication_request: FhirJson) -> Or
         raise FhirMappingError(f"{_WHERE}.identifier", "no Ketalink order identifier")
     if medication_request.get("intent") != "order":
         raise FhirMappingError(f"{_WHERE}.intent", f"expected 'order', got {medication_request.get('intent')!r}")
-    if not has_coding(medication_request.get("medicationCodeableConcept"), KETAMINE_100MG_PER_ML_INJECTION):
-        raise FhirMappingError(f"{_WHERE}.medicationCodeableConcept", "not the ketamine product this service charts")
+    product = _product(medication_request)
     patient_id = reference_id(medication_request.get("subject"), "Patient")
     if not patient_id:
         raise FhirMappingError(f"{_WHERE}.subject", "expected a literal Patient reference")
@@ -79,7 +87,49 @@ def ordered_infusion_from_medication_request(medication_request: FhirJson) -> Or
         signed_by=(medication_request.get("requester") or {}).get("display", ""),
         authored_at=_authored_at(authored_on) if authored_on else None,
         weight_observation_reference=_weight_reference(medication_request),
+        product_strength_mg_per_ml=product.strength_mg_per_ml,
+        product_display=product.display or "",
+        product_rxnorm_code=product.rxnorm_code,
+        **_actual_weight(medication_request),
     )
+
+
+def _product(medication_request: FhirJson) -> CodedProduct:
+    """The ketamine product with its strength; an order for another drug or one that does not say the strength
+    cannot be charted (the volume drawn would be a guess)."""
+    try:
+        product = coded_product(medication_request, _WHERE)
+    except MedicationShapeError as error:
+        raise FhirMappingError(error.path, error.message) from None
+    if not product.is_ketamine:
+        raise FhirMappingError(f"{_WHERE}.medication", "not a ketamine product")
+    if product.strength_mg_per_ml is None:
+        raise FhirMappingError(f"{_WHERE}.medication", "the ketamine product's strength is not stated "
+                                                       "(Medication.ingredient.strength)")
+    return product
+
+
+def _actual_weight(medication_request: FhirJson) -> dict[str, object]:
+    """The contained body-weight Observation named in supportingInformation (value in kg, time), if any."""
+    named = {(info.get("reference") or "")[1:] for info in medication_request.get("supportingInformation") or []
+             if (info.get("reference") or "").startswith("#")}
+    for contained in medication_request.get("contained") or []:
+        if (contained.get("resourceType") != "Observation" or contained.get("id") not in named
+                or not has_coding(contained.get("code"), BODY_WEIGHT)):
+            continue
+        where = f"{_WHERE}.contained.where(id='{contained.get('id')}')"
+        value = contained.get("valueQuantity") or {}
+        unit = value.get("code") or value.get("unit")
+        if value.get("value") is None or unit not in TO_KG:
+            raise FhirMappingError(f"{where}.valueQuantity", "expected a body weight in kg or [lb_av]")
+        effective = contained.get("effectiveDateTime")
+        try:
+            measured_at = parse_aware_datetime(effective, f"{where}.effectiveDateTime") if effective else None
+        except RecordError as error:
+            raise FhirMappingError(error.path, error.message) from None
+        return {"actual_weight_kg": round(TO_KG[unit](float(value["value"])), 2),
+                "actual_weight_measured_at": measured_at}
+    return {"actual_weight_kg": None, "actual_weight_measured_at": None}
 
 
 def _status(status: str | None) -> OrderStatus:
@@ -134,11 +184,13 @@ def _infusion_count(medication_request: FhirJson) -> int:
 
 
 def _indication(medication_request: FhirJson) -> str:
+    """Every reason the order states (its text, else its codings' displays), joined."""
+    texts = []
     for reason in medication_request.get("reasonCode") or []:
-        text = reason.get("text") or next((c.get("display") for c in reason.get("coding", []) if c.get("display")), "")
-        if text:
-            return text
-    return ""
+        text = reason.get("text") or ", ".join(c["display"] for c in reason.get("coding", []) if c.get("display"))
+        if text and text not in texts:
+            texts.append(text)
+    return "; ".join(texts)
 
 
 def _authored_at(text: str) -> datetime | None:

@@ -8,8 +8,14 @@ each number was reached. Rules (clinic settings in ``ProtocolSettings``):
   above ``override_max_dose_mg_per_kg``; duration within the clinic's range, in whole minutes;
 - dose rounded half-up to ``dose_rounding_mg``; when a cap is set and the rounded dose exceeds it, the cap
   (rounded down to the increment) is given and ``cap_applied`` is recorded;
-- drug volume = dose / concentration, rounded to ``volume_rounding_ml``; bag volume per ``bag_volume_rule``;
-  rate = bag volume / duration in hours, rounded to ``rate_rounding_ml_per_h``.
+- the product (``products.py``) is the clinic's dosing product unless the order names another stocked one; its
+  strength is the concentration everywhere (volume, text, coded product);
+- drug volume = dose / strength, rounded to the product's increment (or ``volume_rounding_ml``); the dose that
+  volume delivers (volume × strength) is recorded as ``drawn_dose_mg`` and must lie within
+  ``drawn_dose_tolerance_percent`` of the rounded dose, else the order is refused (never restated: the
+  prescriber decides whether to change the dose, the product or the clinic's increment);
+- bag volume per ``bag_volume_rule``; rate = bag volume / duration in hours, rounded to
+  ``rate_rounding_ml_per_h``.
 """
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ from services.orders.domain.body_weight import body_size_violations, dosing_weig
 from services.orders.domain.dose_text import describe
 from services.orders.domain.errors import OrdersInputError, StaleWeightError, Violation
 from services.orders.domain.measurements import BodyHeight, BodyWeight, Sex
+from services.orders.domain.products import KetamineProduct, legacy_product
 from services.orders.domain.rounding import exact, floor_to_increment, round_to_increment
 from services.orders.domain.settings import BagVolumeRule, ProtocolSettings, WeightBasis
 from services.orders.domain.timestamps import current_moment, require_aware
@@ -79,10 +86,26 @@ class DoseCalculation(JsonRecord):
     override: DoseOverride | None
     notes: tuple[str, ...]
     calculated_at: datetime
+    # Stored since products exist (issue 13 defect 1/2); None in older documents, see ``drug_product``.
+    product: KetamineProduct | None = None
+    drawn_dose_mg: float | None = None  # drug_volume_ml × strength: what the drawn volume holds
 
     @property
     def text(self) -> str:
         return describe(self)
+
+    @property
+    def drug_product(self) -> KetamineProduct:
+        """The product the volume was calculated at; for a calculation stored before products, the product of its
+        concentration (coded only when the catalogue's product of that strength has a verified code)."""
+        return self.product if self.product is not None else legacy_product(self.concentration_mg_per_ml)
+
+    @property
+    def drawn_mg(self) -> float:
+        """The mg the drawn volume holds (computed for calculations stored before it was recorded)."""
+        if self.drawn_dose_mg is not None:
+            return self.drawn_dose_mg
+        return float(exact(self.drug_volume_ml) * exact(self.concentration_mg_per_ml))
 
 
 def weight_violations(weight: BodyWeight | None, now: datetime, settings: ProtocolSettings) -> list[Violation]:
@@ -133,10 +156,12 @@ def calculate_dose(
     mg_per_kg: float | None = None,
     duration_min: int | None = None,
     now: datetime | None = None,
+    product: KetamineProduct | None = None,
 ) -> DoseCalculation:
     """Calculate the dose from the patient's latest weight (``most_recent`` of the EHR's weights).
 
-    mg/kg and duration default to the clinic's. Raises StaleWeightError when the weight is missing, too old or in
+    mg/kg and duration default to the clinic's, the product to the clinic's dosing product (a CPOE order passes
+    the stocked product it names). Raises StaleWeightError when the weight is missing, too old or in
     the future; OrdersInputError (with every violation) for any other broken rule. An override given for a dose
     within the clinic's maximum authorises nothing and is not recorded."""
     now = current_moment(now)
@@ -155,9 +180,11 @@ def calculate_dose(
     cap_applied = settings.dose_cap_mg is not None and dose_mg > settings.dose_cap_mg
     if cap_applied:
         dose_mg = floor_to_increment(settings.dose_cap_mg, settings.dose_rounding_mg)
-    drug_volume_ml = round_to_increment(exact(dose_mg) / exact(settings.drug_concentration_mg_per_ml),
-                                        settings.volume_rounding_ml)
-    _check_volumes(dose_mg, drug_volume_ml, settings)
+    product = settings.dosing if product is None else product
+    volume_increment_ml = settings.volume_increment_ml(product)
+    drug_volume_ml = round_to_increment(exact(dose_mg) / exact(product.strength_mg_per_ml), volume_increment_ml)
+    drawn_dose_mg = float(exact(drug_volume_ml) * exact(product.strength_mg_per_ml))
+    _check_volumes(dose_mg, drug_volume_ml, drawn_dose_mg, product, settings)
     if settings.bag_volume_rule is BagVolumeRule.DILUENT_PLUS_DRUG:
         bag_volume_ml = float(exact(settings.diluent_volume_ml) + exact(drug_volume_ml))
     else:
@@ -180,7 +207,7 @@ def calculate_dose(
         dose_cap_mg=settings.dose_cap_mg,
         cap_applied=cap_applied,
         dose_mg=dose_mg,
-        concentration_mg_per_ml=settings.drug_concentration_mg_per_ml,
+        concentration_mg_per_ml=product.strength_mg_per_ml,
         drug_volume_ml=drug_volume_ml,
         diluent_volume_ml=settings.diluent_volume_ml,
         diluent_name=settings.diluent_name,
@@ -188,21 +215,41 @@ def calculate_dose(
         bag_volume_ml=bag_volume_ml,
         rate_ml_per_h=rate_ml_per_h,
         dose_rounding_mg=settings.dose_rounding_mg,
-        volume_rounding_ml=settings.volume_rounding_ml,
+        volume_rounding_ml=volume_increment_ml,
         rate_rounding_ml_per_h=settings.rate_rounding_ml_per_h,
         clinic_max_mg_per_kg=settings.max_dose_mg_per_kg,
         override=override if mg_per_kg > settings.max_dose_mg_per_kg else None,
         notes=(chosen.note,) if chosen.note else (),
         calculated_at=now,
+        product=product,
+        drawn_dose_mg=drawn_dose_mg,
     )
 
 
-def _check_volumes(dose_mg: float, drug_volume_ml: float, settings: ProtocolSettings) -> None:
+def drawn_dose_violation(dose_mg: float, drug_volume_ml: float, drawn_dose_mg: float, product: KetamineProduct,
+                         tolerance_percent: float) -> Violation | None:
+    """The rounded volume must hold the rounded dose to within the clinic's tolerance, on either side (a volume
+    rounded up over-doses, one rounded down under-doses)."""
+    deviation_percent = (drawn_dose_mg - dose_mg) / dose_mg * 100
+    if abs(deviation_percent) <= tolerance_percent:
+        return None
+    return Violation("drug_volume_ml", (
+        f"{drug_volume_ml:g} mL of {product.display} holds {drawn_dose_mg:g} mg, not the {dose_mg:g} mg ordered "
+        f"({deviation_percent:+.1f}%, beyond the clinic's {tolerance_percent:g}%); order a dose the volume "
+        "increment can measure or draw from a lower-strength product"))
+
+
+def _check_volumes(dose_mg: float, drug_volume_ml: float, drawn_dose_mg: float, product: KetamineProduct,
+                   settings: ProtocolSettings) -> None:
     violations = []
+    drawn = None if dose_mg <= 0 or drug_volume_ml <= 0 else drawn_dose_violation(
+        dose_mg, drug_volume_ml, drawn_dose_mg, product, settings.drawn_dose_tolerance_percent)
     if dose_mg <= 0:
         violations.append(Violation("mg_per_kg", "the dose rounds to 0 mg"))
     elif drug_volume_ml <= 0:
         violations.append(Violation("drug_volume_ml", "the drug volume rounds to 0 mL at this concentration"))
+    elif drawn is not None:
+        violations.append(drawn)
     elif settings.bag_volume_rule is BagVolumeRule.DILUENT_ONLY and drug_volume_ml >= settings.diluent_volume_ml:
         violations.append(Violation("drug_volume_ml", "the drug volume does not fit in the diluent bag"))
     if violations:

@@ -23,7 +23,8 @@ def describe(calc: DoseCalculation) -> str:
     bag_ml = format_amount(calc.bag_volume_ml, calc.volume_rounding_ml)
     rate = format_amount(calc.rate_ml_per_h, calc.rate_rounding_ml_per_h)
     diluent_ml = format_amount(calc.diluent_volume_ml, calc.volume_rounding_ml)
-    concentration = f"{calc.concentration_mg_per_ml:g} mg/mL"
+    product = calc.drug_product  # the one product the volume and the coded MedicationRequest also come from
+    concentration = f"{product.strength_text}"
     parts = [
         f"Ketamine {dose} mg IV over {calc.duration_min} min: {calc.mg_per_kg:g} mg/kg × "
         f"{calc.dosing_weight_kg:.1f} kg {_BASIS_NAMES[calc.weight_basis_used]}{_weight_origin(calc)}"
@@ -44,6 +45,9 @@ def describe(calc: DoseCalculation) -> str:
     else:
         parts.append(f"Withdraw {drug_ml} mL from a {diluent_ml} mL bag of {calc.diluent_name}, then add {drug_ml} mL "
                      f"of ketamine {concentration}: {bag_ml} mL at {rate} mL/h.")
+    drawn_mg = calc.drawn_mg
+    if drawn_mg != calc.dose_mg:
+        parts.append(f"{drug_ml} mL of {concentration} holds {drawn_mg:g} mg.")
     parts.append(f"Rounded half-up: dose to {calc.dose_rounding_mg:g} mg, volume to {calc.volume_rounding_ml:g} mL, "
                  f"rate to {calc.rate_rounding_ml_per_h:g} mL/h.")
     return " ".join(parts)

@@ -16,6 +16,7 @@ from services.orders.domain.eligibility import EligibilityDecision, eligibility_
 from services.orders.domain.errors import (
     EligibilityRefusedError, IllegalTransitionError, OrdersInputError, StaleWeightError, Violation,
 )
+from services.orders.domain.indication import CLINIC_INDICATION, Indication
 from services.orders.domain.order import InfusionOrder, OrderSource, OrderStatus, OrderWithSeries, StatusChange
 from services.orders.domain.series import SeriesStatus, TreatmentSeries, with_status
 from services.orders.domain.settings import ProtocolSettings
@@ -41,8 +42,10 @@ SERIES_STATUS_FOR_ORDER = {
 def create_order(patient_id: str, eligibility: EligibilityDecision | None, calculation: DoseCalculation,
                  series: TreatmentSeries, created_by: str, settings: ProtocolSettings,
                  now: datetime | None = None, order_id: str | None = None,
-                 source: OrderSource = OrderSource.KETALINK, ehr_request_id: str | None = None) -> OrderWithSeries:
-    """A draft order for a draft series (``plan_induction`` / ``plan_maintenance``).
+                 source: OrderSource = OrderSource.KETALINK, ehr_request_id: str | None = None,
+                 indication: Indication = CLINIC_INDICATION) -> OrderWithSeries:
+    """A draft order for a draft series (``plan_induction`` / ``plan_maintenance``); ``indication`` is the clinic's
+    unless a CPOE order stated its own.
 
     Raises EligibilityRefusedError when the intake is not eligible or consent is missing, StaleWeightError when the
     calculation's weight has aged out, OrdersInputError for a series of another patient or not a draft."""
@@ -66,6 +69,7 @@ def create_order(patient_id: str, eligibility: EligibilityDecision | None, calcu
         history=(StatusChange(None, OrderStatus.DRAFT, created_by, now),),
         source=source,
         ehr_request_id=ehr_request_id,
+        indication=indication,
     )
     return OrderWithSeries(order, series)
 

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from shared.records import JsonRecord
 from services.orders.domain.dose import DoseCalculation
+from services.orders.domain.indication import CLINIC_INDICATION, Indication
 from services.orders.domain.series import TreatmentSeries
 from services.orders.domain.timestamps import require_aware
 
@@ -50,6 +51,12 @@ class InfusionOrder(JsonRecord):
     history: tuple[StatusChange, ...]
     source: OrderSource = OrderSource.KETALINK
     ehr_request_id: str | None = None  # the EHR's MedicationRequest id for a CPOE order
+    indication: Indication | None = None  # None only in orders stored before indications: see ``reason``
+
+    @property
+    def reason(self) -> Indication:
+        """The order's indication (orders stored before indications were all for the clinic's indication)."""
+        return self.indication if self.indication is not None else CLINIC_INDICATION
 
     @property
     def created_at(self) -> datetime:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.fhir.codes import KETAMINE_100MG_PER_ML_INJECTION, ROUTE_INTRAVENOUS
+from shared.fhir.codes import RXNORM, ROUTE_INTRAVENOUS
 from shared.records import JsonRecord
 from services.orders.domain.order import OrderWithSeries
 
@@ -34,16 +34,25 @@ class PrescribedInfusion(JsonRecord):
     requester: str | None = None
     authored_on: datetime | None = None
     text: str | None = None
+    # The product as the request codes it: ``medication_code`` is its RxNorm product code (None when coded by
+    # ingredient), ``medication_strength_mg_per_ml`` its stated (or verified-code) strength.
+    medication_strength_mg_per_ml: float | None = None
+    medication_is_ketamine: bool = True
+    reason_codes: tuple[str, ...] = ()  # reasonCode codings as ``system|code``
+    reason_text: str | None = None
 
     @classmethod
     def from_order(cls, current: OrderWithSeries, weight_observation_id: str | None = None) -> PrescribedInfusion:
-        """What a MedicationRequest written from this order says: ketamine (RxNorm 238083), IV."""
+        """What a MedicationRequest written from this order says: its ketamine product, IV, its indication."""
         order, calc = current.order, current.order.calculation
         signing = order.signing
+        product = calc.drug_product
         return cls(
             patient_id=order.patient_id, status=order.status.value, intent="order",
-            medication_system=KETAMINE_100MG_PER_ML_INJECTION.system,
-            medication_code=KETAMINE_100MG_PER_ML_INJECTION.code,
+            medication_system=RXNORM if product.rxnorm_code else None,
+            medication_code=product.rxnorm_code,
+            medication_strength_mg_per_ml=product.strength_mg_per_ml,
+            reason_codes=tuple(c.token for c in order.reason.codes), reason_text=order.reason.text,
             route_system=ROUTE_INTRAVENOUS.system, route_code=ROUTE_INTRAVENOUS.code,
             mg_per_kg=calc.mg_per_kg, duration_min=calc.duration_min, dose_mg=calc.dose_mg,
             rate_ml_per_h=calc.rate_ml_per_h, infusion_count=current.series.infusion_count,

@@ -7,9 +7,18 @@ Defaults and their sources (see shared/CLINICAL.md):
   typing error such as 5 mg/kg is refused even with an override).
 - Weight basis: actual body weight, as in the trials; ideal/adjusted offered. ABW factor 0.4 (the usual
   adjusted-body-weight formula). No guideline cap, so ``dose_cap_mg`` is off by default.
-- Drug concentration 10 mg/mL: the issue's worked example (40 mg → 4 mL). 10 mg/mL vials are measured more
-  accurately than 0.4 mL of 100 mg/mL, and 100 mg/mL must be diluted before IV use in any case. A clinic stocking
-  50 mg/mL sets ``ORDERS_DRUG_CONCENTRATION_MG_PER_ML=50``.
+- Products (``products.py``: 10, 50 and 100 mg/mL in the catalogue): ``stocked_products`` names the ones the
+  clinic stocks (default ``ketamine-10`` only) and ``dosing_product`` the one Ketalink's own orders are drawn from
+  (default ``ketamine-10``: the issue's worked example, 40 mg → 4 mL; 10 mg/mL vials are measured more accurately
+  than 0.4 mL of 100 mg/mL, which must be diluted before IV use in any case). The coded product, the concentration
+  in the dosing text and the drug volume all come from that one product; a CPOE order for another stocked product
+  is dosed at its strength, one for an unstocked product is refused. ``drug_concentration_mg_per_ml`` is gone: a
+  value still set is refused at start-up so a clinic that set 50 cannot silently get 10.
+- Drawn volume: ``volume_rounding_ml`` empty (default) uses the product's increment (1 mg per increment: 0.1 mL at
+  10 mg/mL, 0.02 mL at 50, 0.01 mL at 100). The dose the rounded volume delivers (volume × strength) must be
+  within ``drawn_dose_tolerance_percent`` (default 5%, a placeholder the clinic must confirm; allowed 0.5-10) of
+  the rounded dose, else the order is refused naming both doses (at 100 mg/mL in 0.1 mL steps 25 mg → 0.3 mL =
+  30 mg, +20%).
 - Bag: 100 mL 0.9% sodium chloride; total bag volume = diluent + drug volume by default
   (``BagVolumeRule.DILUENT_PLUS_DRUG``); a clinic that first withdraws the drug volume from the bag uses
   ``diluent-only`` (total = the diluent volume).
@@ -38,6 +47,8 @@ import enum
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from services.orders.domain.products import KetamineProduct, product_by_id
 
 
 class WeightBasis(enum.Enum):
@@ -70,12 +81,15 @@ class ProtocolSettings:
     weight_basis: WeightBasis = WeightBasis.ACTUAL
     adjusted_weight_factor: float = 0.4
     dose_cap_mg: float | None = None
-    drug_concentration_mg_per_ml: float = 10.0
+    stocked_products: tuple[str, ...] = ("ketamine-10",)  # catalogue ids (products.py) the clinic stocks
+    dosing_product: str = "ketamine-10"  # the stocked product Ketalink's own orders are drawn from
+    drug_concentration_mg_per_ml: float | None = None  # replaced by dosing_product; refused when set
     diluent_volume_ml: float = 100.0
     diluent_name: str = "0.9% sodium chloride"
     bag_volume_rule: BagVolumeRule = BagVolumeRule.DILUENT_PLUS_DRUG
     dose_rounding_mg: float = 1.0
-    volume_rounding_ml: float = 0.1
+    volume_rounding_ml: float | None = None  # None: the product's own increment (1 mg per step)
+    drawn_dose_tolerance_percent: float = 5.0
     rate_rounding_ml_per_h: float = 0.1
     weight_max_age_days: int = 30
     induction_infusion_count: int = 6
@@ -118,9 +132,14 @@ class ProtocolSettings:
             "default_duration_min must lie between min_duration_min and max_duration_min",
         )
         _require(0 < self.adjusted_weight_factor <= 1, "adjusted_weight_factor must be above 0 and at most 1")
-        for name in ("drug_concentration_mg_per_ml", "diluent_volume_ml", "dose_rounding_mg",
-                     "volume_rounding_ml", "rate_rounding_ml_per_h"):
+        for name in ("diluent_volume_ml", "dose_rounding_mg", "rate_rounding_ml_per_h"):
             _require(getattr(self, name) > 0, f"{name} must be above 0")
+        _require(self.volume_rounding_ml is None or self.volume_rounding_ml > 0,
+                 "volume_rounding_ml must be empty (the product's increment) or above 0")
+        _require(self.drug_concentration_mg_per_ml is None,
+                 "drug_concentration_mg_per_ml is replaced by dosing_product and stocked_products "
+                 "(e.g. ORDERS_DOSING_PRODUCT=ketamine-50); unset it")
+        self._validate_products()
         _require(bool(self.diluent_name.strip()), "diluent_name must not be empty")
         _require(
             self.dose_cap_mg is None or self.dose_cap_mg >= self.dose_rounding_mg,
@@ -160,6 +179,35 @@ class ProtocolSettings:
             self.zone
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"clinic_timezone {self.clinic_timezone!r} is not an IANA time zone name") from None
+
+    def _validate_products(self) -> None:
+        _require(bool(self.stocked_products), "stocked_products must name at least one product")
+        for product_id in self.stocked_products:
+            try:
+                product_by_id(product_id)
+            except ValueError as error:
+                raise ValueError(f"stocked_products: {error}") from None
+        _require(len(set(self.stocked_products)) == len(self.stocked_products),
+                 "stocked_products names a product twice")
+        strengths = [product_by_id(p).strength_mg_per_ml for p in self.stocked_products]
+        _require(len(set(strengths)) == len(strengths), "stocked_products names two products of the same strength")
+        _require(self.dosing_product in self.stocked_products,
+                 f"dosing_product {self.dosing_product!r} must be one of stocked_products")
+        _require(0.5 <= self.drawn_dose_tolerance_percent <= 10,
+                 "drawn_dose_tolerance_percent must be between 0.5 and 10")
+
+    @property
+    def dosing(self) -> KetamineProduct:
+        """The product Ketalink's own orders are drawn from (validated: stocked and in the catalogue)."""
+        return product_by_id(self.dosing_product)
+
+    @property
+    def stocked(self) -> tuple[KetamineProduct, ...]:
+        return tuple(product_by_id(p) for p in self.stocked_products)
+
+    def volume_increment_ml(self, product: KetamineProduct) -> float:
+        """The increment a drug volume of ``product`` is rounded to: the clinic's, else the product's."""
+        return self.volume_rounding_ml if self.volume_rounding_ml is not None else product.volume_increment_ml
 
 
 def induction_span_days(infusion_count: int, infusions_per_week: int) -> int:

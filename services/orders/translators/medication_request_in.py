@@ -2,7 +2,8 @@
 
 Reads the contract's shape: ``dosageInstruction[0]`` route, ``timing.repeat.duration`` (min or h), the ``ordered``
 doseAndRate (mg/kg, or a flat mg dose, which the CPOE check then rejects) and the ``calculated`` one (mg and mL/h),
-``dispenseRequest.numberOfRepeatsAllowed`` + 1 infusions, ``supportingInformation`` → the weight Observation.
+``dispenseRequest.numberOfRepeatsAllowed`` + 1 infusions, ``supportingInformation`` → the weight Observation, the
+product (``shared/fhir/medication.py``: RxNorm product code and/or ``ingredient.strength``) and ``reasonCode``.
 Elements the check needs but the request lacks become None; anything that cannot be read safely (another unit, two
 dosage instructions, a rateRatio that disagrees with the dose or duration) raises FhirMappingError."""
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 from shared.fhir.codes import RXNORM, SNOMED
 from shared.fhir.datatypes import find_identifier, reference_id
+from shared.fhir.medication import MedicationShapeError, coded_product
 from services.orders.domain.prescribed import PrescribedInfusion
 from services.orders.translators.codes import (
     DOSE_CALCULATED, DOSE_ORDERED, DOSE_RATE_TYPE, KIND_ORDER, KIND_SERIES, UNIT_HOUR, UNIT_MG, UNIT_MG_PER_KG,
@@ -29,7 +31,11 @@ _SAME = {UNIT_MG: lambda mg: mg}
 
 def prescribed_infusion(medication_request: dict[str, Any]) -> PrescribedInfusion:
     resource = validated(medication_request, "MedicationRequest")
-    medication = _medication_coding(resource)
+    try:
+        product = coded_product(resource, "MedicationRequest")
+    except MedicationShapeError as error:
+        raise FhirMappingError(error.path, error.message) from None
+    reason_tokens, reason_text = _reasons(resource)
     dosages = resource.get("dosageInstruction") or []
     if len(dosages) > 1:
         raise FhirMappingError("MedicationRequest.dosageInstruction", "one dosage instruction is expected")
@@ -45,8 +51,12 @@ def prescribed_infusion(medication_request: dict[str, Any]) -> PrescribedInfusio
         patient_id=patient_id_of(resource.get("subject"), "MedicationRequest.subject"),
         status=resource.get("status") or "",
         intent=resource.get("intent") or "",
-        medication_system=medication.get("system") if medication else None,
-        medication_code=medication.get("code") if medication else None,
+        medication_system=RXNORM if product.rxnorm_code else None,
+        medication_code=product.rxnorm_code,
+        medication_strength_mg_per_ml=product.strength_mg_per_ml,
+        medication_is_ketamine=product.is_ketamine,
+        reason_codes=reason_tokens,
+        reason_text=reason_text,
         route_system=route.get("system") if route else None,
         route_code=route.get("code") if route else None,
         mg_per_kg=mg_per_kg,
@@ -64,16 +74,15 @@ def prescribed_infusion(medication_request: dict[str, Any]) -> PrescribedInfusio
     )
 
 
-def _medication_coding(resource: dict[str, Any]) -> dict[str, Any] | None:
-    if "medicationCodeableConcept" in resource:
-        return first_coding(resource["medicationCodeableConcept"], RXNORM)
-    ref = (resource.get("medicationReference") or {}).get("reference", "")
-    if ref.startswith("#"):
-        for contained in resource.get("contained") or []:
-            if contained.get("resourceType") == "Medication" and contained.get("id") == ref[1:]:
-                return first_coding(contained.get("code"), RXNORM)
-    raise FhirMappingError("MedicationRequest.medicationReference",
-                           "only a medicationCodeableConcept or a contained Medication can be read")
+def _reasons(resource: dict[str, Any]) -> tuple[tuple[str, ...], str | None]:
+    """Every reasonCode coding as ``system|code``, and the first reason's text."""
+    tokens: list[str] = []
+    text = None
+    for reason in resource.get("reasonCode") or []:
+        tokens += [f"{c.get('system')}|{c.get('code')}" for c in reason.get("coding") or [] if c.get("code")]
+        text = text or reason.get("text") or next(
+            (c.get("display") for c in reason.get("coding") or [] if c.get("display")), None)
+    return tuple(tokens), text
 
 
 def _dose_entries(entries: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:

@@ -19,6 +19,7 @@ CPOE_EXPRESSIONS = {
     "intent": "MedicationRequest.intent",
     "medication": "MedicationRequest.medication",
     "route": f"{_DOSAGE}.route",
+    "reason": "MedicationRequest.reasonCode",
     "mg_per_kg": f"{_DOSAGE}.doseAndRate.where(type.coding.code='ordered').doseQuantity",
     "duration_min": f"{_DOSAGE}.timing.repeat.duration",
     "dose_mg": f"{_DOSAGE}.doseAndRate.where(type.coding.code='calculated').doseQuantity",

@@ -14,6 +14,7 @@ from services.documentation.domain.pre_check import PreCheckConfirmations, Pregn
 from services.documentation.domain.settings import SessionSettings
 from services.documentation.domain.vitals import VitalsReading
 from shared.fhir.codes import KETALINK_LOCAL, identifier_system
+from shared.fhir.medication import product_medication, product_reference
 
 CLINIC_TZ = timezone(timedelta(hours=1))
 SETTINGS = SessionSettings()
@@ -46,6 +47,8 @@ def make_order(**changes) -> ActiveOrder:
         signed_by=DOCTOR,
         authored_at=at(8, 0, day=1),
         weight_observation_reference="Observation/wt-1",
+        product_strength_mg_per_ml=10.0,
+        product_display="ketamine 10 mg/mL injection",
     )
     return replace(order, **changes)
 
@@ -163,15 +166,8 @@ def fhir_medication_request(**changes) -> dict:
         "subject": {"reference": "Patient/pat-42"},
         "authoredOn": "2026-03-01T08:00:00+01:00",
         "requester": {"display": DOCTOR},
-        "medicationCodeableConcept": {
-            "coding": [
-                {
-                    "system": "http://www.nlm.nih.gov/research/umls/rxnorm",
-                    "code": "238083",
-                    "display": "ketamine 100 MG/ML Injectable Solution",
-                }
-            ]
-        },
+        "contained": [product_medication(10.0, "ketamine 10 mg/mL injection", None)],
+        "medicationReference": product_reference("ketamine 10 mg/mL injection"),
         "reasonCode": [{"text": "Treatment-resistant depression"}],
         "basedOn": [{"type": "CarePlan", "identifier": {"system": identifier_system("series"), "value": "ser-1"}}],
         "supportingInformation": [{"reference": "Observation/wt-1"}],

@@ -112,7 +112,9 @@ def test_medication_administration_carries_lot_in_a_contained_medication():
     (medication,) = administration_resource["contained"]
     assert administration_resource["medicationReference"] == {"reference": f"#{medication['id']}"}
     assert medication["batch"] == {"lotNumber": "KET-2291", "expirationDate": "2027-05-31"}
-    assert medication["code"]["coding"][0]["code"] == "238083"
+    # The order's own product (10 mg/mL, coded by ingredient + strength), not a hard-coded 100 mg/mL product.
+    assert medication["code"]["text"] == "ketamine 10 mg/mL injection"
+    assert medication["ingredient"][0]["strength"]["numerator"]["value"] == 10
     assert administration_resource["request"] == {
         "type": "MedicationRequest",
         "identifier": {"system": "https://ketalink.example.org/fhir/identifier/order", "value": "ord-1"},

@@ -6,10 +6,9 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from shared.fhir.codes import (
-    BODY_HEIGHT, BODY_WEIGHT, KETALINK_LOCAL, KETAMINE_100MG_PER_ML_INJECTION, ROUTE_INTRAVENOUS,
-)
+from shared.fhir.codes import BODY_HEIGHT, BODY_WEIGHT, KETALINK_LOCAL, ROUTE_INTRAVENOUS
 from shared.fhir.datatypes import codeable_concept, identifier, quantity, reference
+from shared.fhir.medication import product_medication, product_reference
 from services.orders.domain.dose import calculate_dose
 from services.orders.domain.eligibility import EligibilityDecision, EligibilityStatus
 from services.orders.domain.lifecycle import create_order, sign_order
@@ -61,11 +60,11 @@ def signed(protocol: ProtocolSettings | None = None) -> OrderWithSeries:
 
 
 def prescribed(**overrides: Any) -> PrescribedInfusion:
-    """A valid CPOE order as the MedicationRequest translator reads it: 0.5 mg/kg over 40 min, 6 infusions."""
+    """A valid CPOE order as the MedicationRequest translator reads it: ketamine 10 mg/mL (the clinic's default
+    stocked product, coded by ingredient strength), 0.5 mg/kg over 40 min, 6 infusions, no reason stated."""
     values: dict[str, Any] = {
         "patient_id": PATIENT, "status": "active", "intent": "order",
-        "medication_system": KETAMINE_100MG_PER_ML_INJECTION.system,
-        "medication_code": KETAMINE_100MG_PER_ML_INJECTION.code,
+        "medication_system": None, "medication_code": None, "medication_strength_mg_per_ml": 10.0,
         "route_system": ROUTE_INTRAVENOUS.system, "route_code": ROUTE_INTRAVENOUS.code,
         "mg_per_kg": 0.5, "duration_min": 40.0, "dose_mg": 40.0, "rate_ml_per_h": 156.0, "infusion_count": 6,
         "weight_observation_id": "weight-1", "ehr_request_id": "ehr-mr-9", "requester": "Dr Bo CPOE",
@@ -119,10 +118,12 @@ def consent(status: str = "active", intake_id: str = INTAKE, patient_id: str = P
 
 
 def cpoe_medication_request(**overrides: Any) -> dict[str, Any]:
-    """A CPOE order from the EHR in the contract's shape (the FHIR example medrx0316's dosage)."""
+    """A CPOE order from the EHR in the contract's shape (the FHIR example medrx0316's dosage), for the clinic's
+    default stocked product (ketamine 10 mg/mL as a contained Medication with its ingredient strength)."""
     resource = {
         "resourceType": "MedicationRequest", "id": "ehr-mr-9", "status": "active", "intent": "order",
-        "medicationCodeableConcept": codeable_concept(KETAMINE_100MG_PER_ML_INJECTION),
+        "contained": [product_medication(10.0, "ketamine 10 mg/mL injection", None)],
+        "medicationReference": product_reference("ketamine 10 mg/mL injection"),
         "subject": reference("Patient", PATIENT), "authoredOn": "2026-11-20T09:00:00+00:00",
         "requester": {"reference": "Practitioner/pr-7", "display": "Dr Bo CPOE"},
         "supportingInformation": [reference("Observation", "weight-1")],

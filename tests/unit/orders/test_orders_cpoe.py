@@ -2,13 +2,15 @@ import json
 
 import pytest
 
+from shared.fhir.codes import RXNORM, SNOMED
 from services.orders.domain.cpoe import CpoeDecision, check_cpoe_order
+from services.orders.domain.indication import IndicationSource
 from services.orders.domain.eligibility import EligibilityStatus
 from services.orders.domain.measurements import Sex
 from services.orders.domain.order import OrderSource, OrderStatus
 from services.orders.domain.prescribed import PrescribedInfusion
 from services.orders.domain.series import SeriesPhase, SeriesStatus
-from services.orders.domain.settings import WeightBasis
+from services.orders.domain.settings import ProtocolSettings, WeightBasis
 from tests.unit.orders.builders import NOW, PATIENT, eligibility, height, prescribed, settings, weight
 
 
@@ -55,8 +57,10 @@ def test_a_60_minute_order_at_1_mg_per_kg_is_accepted():
 @pytest.mark.parametrize("overrides, field, message", [
     ({"status": "draft"}, "status", "only an active order"),
     ({"intent": "proposal"}, "intent", "only an order"),
-    ({"medication_code": "238082"}, "medication", "RxNorm 238083"),
-    ({"medication_system": "http://example.org/local-drugs"}, "medication", "RxNorm 238083"),
+    ({"medication_system": RXNORM, "medication_code": "238082", "medication_strength_mg_per_ml": None},
+     "medication", "stocks no ketamine product coded RxNorm 238082; stocked: ketamine 10 mg/mL injection"),
+    ({"medication_is_ketamine": False, "medication_strength_mg_per_ml": None}, "medication",
+     "must be a ketamine product"),
     ({"route_code": "78421000"}, "route", "intravenous"),
     ({"route_code": None, "route_system": None}, "route", "intravenous"),
     ({"mg_per_kg": 1.2, "dose_mg": 96}, "mg_per_kg", "override"),
@@ -134,3 +138,63 @@ def test_prescribed_infusion_round_trips_through_a_dict():
     stored = json.loads(json.dumps(order.to_dict()))
     assert stored["authored_on"] == "2026-11-20T09:00:00+00:00" and stored["patient_id"] == PATIENT
     assert PrescribedInfusion.from_dict(stored) == order
+
+
+# Products (issue 13 defect 1): a CPOE order for any stocked product is dosed at its strength; others are refused.
+
+def _stocking_100() -> ProtocolSettings:
+    return settings(stocked_products=("ketamine-10", "ketamine-100"))
+
+
+def test_a_cpoe_order_for_a_stocked_non_default_product_is_dosed_at_that_products_strength():
+    order = prescribed(medication_system=RXNORM, medication_code="238083", medication_strength_mg_per_ml=None)
+    decision = check_cpoe_order(order, eligibility(), weight(), None, None, _stocking_100(), now=NOW)
+    assert decision.accepted
+    calc = decision.result.order.calculation
+    assert calc.drug_product.product_id == "ketamine-100" and calc.concentration_mg_per_ml == 100.0
+    assert (calc.dose_mg, calc.drug_volume_ml, calc.drawn_mg) == (40.0, 0.4, 40.0)  # not 4.0 mL of 100 mg/mL
+    assert "Add 0.40 mL of ketamine 100 mg/mL" in calc.text
+
+
+def test_a_cpoe_order_coded_by_ingredient_strength_is_matched_to_the_stocked_product():
+    decision = check_cpoe_order(prescribed(medication_strength_mg_per_ml=100.0), eligibility(), weight(), None,
+                                None, _stocking_100(), now=NOW)
+    assert decision.accepted and decision.result.order.calculation.drug_product.rxnorm_code == "238083"
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"medication_system": RXNORM, "medication_code": "238083", "medication_strength_mg_per_ml": None},
+     "stocks no ketamine product coded RxNorm 238083; stocked: ketamine 10 mg/mL injection"),
+    ({"medication_strength_mg_per_ml": 50.0}, "ketamine 50 mg/mL is not stocked by the clinic"),
+    ({"medication_strength_mg_per_ml": None}, "does not say which ketamine product"),
+])
+def test_a_cpoe_order_for_an_unstocked_product_is_refused_with_the_reason(overrides, message):
+    decision = check(prescribed(**overrides))
+    assert not decision.accepted and reason_fields(decision) == ["medication"]
+    assert message in decision.reasons[0].message
+
+
+def test_a_product_code_and_a_strength_that_disagree_are_refused():
+    order = prescribed(medication_system=RXNORM, medication_code="238083", medication_strength_mg_per_ml=10.0)
+    decision = check_cpoe_order(order, eligibility(), weight(), None, None, _stocking_100(), now=NOW)
+    assert not decision.accepted and reason_fields(decision) == ["medication"]
+
+
+# Indication (issue 13 defect 12).
+
+def test_a_cpoe_order_without_a_reason_gets_the_clinics_indication_said_so():
+    indication = check(prescribed()).result.order.indication
+    assert indication.source is IndicationSource.CLINIC
+    assert {c.code for c in indication.codes} == {"370143000", "trd"}
+
+
+def test_a_cpoe_order_for_major_depressive_disorder_keeps_its_reason():
+    decision = check(prescribed(reason_codes=(f"{SNOMED}|370143000",), reason_text="MDD, recurrent, severe"))
+    indication = decision.result.order.indication
+    assert (indication.source, indication.text) == (IndicationSource.ORDER, "MDD, recurrent, severe")
+
+
+def test_a_cpoe_order_for_another_indication_is_refused():
+    decision = check(prescribed(reason_codes=(f"{SNOMED}|82423001",), reason_text="Chronic pain"))
+    assert not decision.accepted and reason_fields(decision) == ["reason"]
+    assert "Chronic pain" in decision.reasons[0].message

@@ -33,8 +33,11 @@ def test_the_prescriber_text_shows_every_number_and_its_origin():
 
 
 def test_50_mg_per_ml_vials_change_volume_and_rate():
-    calc = calculate_dose(weight(80), None, None, settings(drug_concentration_mg_per_ml=50), now=NOW)
+    protocol = settings(stocked_products=("ketamine-50",), dosing_product="ketamine-50")
+    calc = calculate_dose(weight(80), None, None, protocol, now=NOW)
     assert (calc.dose_mg, calc.drug_volume_ml, calc.bag_volume_ml, calc.rate_ml_per_h) == (40, 0.8, 100.8, 151.2)
+    assert (calc.concentration_mg_per_ml, calc.drug_product.product_id, calc.volume_rounding_ml) == (
+        50.0, "ketamine-50", 0.02)
 
 
 def test_sixty_minute_infusion_halves_nothing_but_the_rate():
@@ -201,7 +204,7 @@ def test_actual_basis_does_not_store_height_or_sex():
 
 def test_a_drug_volume_that_rounds_to_zero_is_refused():
     # 0.1 mg/kg × 40 kg = 4 mg of 100 mg/mL = 0.04 mL → 0.0 mL at 0.1 mL
-    protocol = settings(drug_concentration_mg_per_ml=100)
+    protocol = settings(stocked_products=("ketamine-100",), dosing_product="ketamine-100", volume_rounding_ml=0.1)
     with pytest.raises(OrdersInputError) as caught:
         calculate_dose(weight(40), None, None, protocol, mg_per_kg=0.1, now=NOW)
     assert caught.value.field == "drug_volume_ml"
@@ -232,3 +235,62 @@ def test_calculation_round_trips_through_a_json_document(basis, kg):
     assert stored["calculated_at"] == "2026-11-20T09:00:00+00:00"
     assert stored["text"] == calc.text
     assert DoseCalculation.from_dict(stored) == calc
+
+
+# The coded product and the volume come from one product (issue 13 defect 1).
+
+def test_the_text_the_volume_and_the_stored_product_name_the_same_strength():
+    calc = calculate_dose(weight(92), None, None, settings(), now=NOW)
+    assert calc.drug_product.strength_mg_per_ml == calc.concentration_mg_per_ml == 10.0
+    assert (calc.dose_mg, calc.drug_volume_ml, calc.drawn_mg) == (46, 4.6, 46.0)
+    assert "Add 4.6 mL of ketamine 10 mg/mL" in calc.text
+    assert DoseCalculation.from_dict(json.loads(json.dumps(calc.to_dict()))) == calc
+
+
+def test_a_calculation_stored_before_products_reads_its_product_from_its_concentration():
+    stored = calculate_dose(weight(92), None, None, settings(), now=NOW).to_dict()
+    del stored["product"], stored["drawn_dose_mg"]
+    legacy = DoseCalculation.from_dict(stored)
+    assert legacy.drug_product.strength_mg_per_ml == 10.0 and legacy.drug_product.rxnorm_code is None
+    assert legacy.drawn_mg == 46.0
+
+
+# The dose the rounded volume delivers is re-checked (issue 13 defect 2).
+
+def _at_100_in_tenths(**overrides):
+    return settings(stocked_products=("ketamine-100",), dosing_product="ketamine-100", volume_rounding_ml=0.1,
+                    **overrides)
+
+
+def test_a_volume_rounded_up_beyond_the_tolerance_is_refused_naming_the_drawn_dose():
+    # 0.5 mg/kg × 50 kg = 25 mg of 100 mg/mL = 0.25 mL → 0.3 mL = 30 mg (+20%)
+    with pytest.raises(OrdersInputError) as caught:
+        calculate_dose(weight(50), None, None, _at_100_in_tenths(), now=NOW)
+    assert caught.value.field == "drug_volume_ml"
+    assert "0.3 mL of ketamine 100 mg/mL injection holds 30 mg, not the 25 mg ordered (+20.0%" in caught.value.message
+
+
+def test_a_small_dose_on_the_low_side_is_refused_at_a_coarse_increment():
+    # 0.1 mg/kg × 50 kg = 5 mg of 100 mg/mL = 0.05 mL → 0.1 mL = 10 mg (+100%)
+    with pytest.raises(OrdersInputError, match=r"holds 10 mg, not the 5 mg ordered \(\+100.0%"):
+        calculate_dose(weight(50), None, None, _at_100_in_tenths(), mg_per_kg=0.1, now=NOW)
+
+
+def test_a_volume_rounded_down_beyond_the_tolerance_is_refused():
+    # 0.5 mg/kg × 68 kg = 34 mg → 0.34 mL → 0.3 mL = 30 mg (-11.8%)
+    with pytest.raises(OrdersInputError, match=r"holds 30 mg, not the 34 mg ordered \(-11.8%"):
+        calculate_dose(weight(68), None, None, _at_100_in_tenths(), now=NOW)
+
+
+def test_a_drawn_dose_within_the_tolerance_is_accepted_and_stated():
+    # 0.5 mg/kg × 122 kg = 61 mg → 0.61 mL → 0.6 mL = 60 mg (-1.6%)
+    calc = calculate_dose(weight(122), None, None, _at_100_in_tenths(), now=NOW)
+    assert (calc.dose_mg, calc.drug_volume_ml, calc.drawn_mg) == (61, 0.6, 60.0)
+    assert "0.6 mL of 100 mg/mL holds 60 mg." in calc.text
+
+
+def test_the_products_own_increment_measures_small_doses_exactly():
+    # 5 mg at 100 mg/mL in the product's 0.01 mL steps: 0.05 mL = 5 mg
+    protocol = settings(stocked_products=("ketamine-100",), dosing_product="ketamine-100")
+    calc = calculate_dose(weight(50), None, None, protocol, mg_per_kg=0.1, now=NOW)
+    assert (calc.dose_mg, calc.drug_volume_ml, calc.drawn_mg, calc.volume_rounding_ml) == (5, 0.05, 5.0, 0.01)

@@ -14,10 +14,14 @@ def test_defaults_are_the_documented_protocol():
     assert (protocol.default_duration_min, protocol.min_duration_min, protocol.max_duration_min) == (40, 40, 60)
     assert protocol.weight_basis is WeightBasis.ACTUAL
     assert protocol.dose_cap_mg is None
-    assert protocol.drug_concentration_mg_per_ml == 10.0
+    assert (protocol.stocked_products, protocol.dosing_product) == (("ketamine-10",), "ketamine-10")
+    assert protocol.dosing.strength_mg_per_ml == 10.0 and protocol.dosing.rxnorm_code is None
+    assert protocol.drug_concentration_mg_per_ml is None
     assert protocol.diluent_volume_ml == 100.0
     assert protocol.bag_volume_rule is BagVolumeRule.DILUENT_PLUS_DRUG
-    assert (protocol.dose_rounding_mg, protocol.volume_rounding_ml, protocol.rate_rounding_ml_per_h) == (1, 0.1, 0.1)
+    assert (protocol.dose_rounding_mg, protocol.volume_rounding_ml, protocol.rate_rounding_ml_per_h) == (1, None, 0.1)
+    assert protocol.volume_increment_ml(protocol.dosing) == 0.1
+    assert protocol.drawn_dose_tolerance_percent == 5.0
     assert protocol.weight_max_age_days == 30
     assert (protocol.induction_infusion_count, protocol.induction_infusions_per_week) == (6, 2)
     assert (protocol.induction_min_infusions_per_week, protocol.induction_max_infusions_per_week) == (2, 3)
@@ -30,7 +34,8 @@ def test_loads_from_orders_environment_variables():
         "ORDERS_DEFAULT_DOSE_MG_PER_KG": "0.75",
         "ORDERS_WEIGHT_BASIS": "Adjusted",
         "ORDERS_DOSE_CAP_MG": "100",
-        "ORDERS_DRUG_CONCENTRATION_MG_PER_ML": "50",
+        "ORDERS_STOCKED_PRODUCTS": "ketamine-10, ketamine-50",
+        "ORDERS_DOSING_PRODUCT": "ketamine-50",
         "ORDERS_BAG_VOLUME_RULE": "diluent-only",
         "ORDERS_INDUCTION_INFUSIONS_PER_WEEK": "3",
         "ORDERS_CLINIC_TIMEZONE": "America/New_York",
@@ -38,7 +43,8 @@ def test_loads_from_orders_environment_variables():
     assert protocol.default_dose_mg_per_kg == 0.75
     assert protocol.weight_basis is WeightBasis.ADJUSTED
     assert protocol.dose_cap_mg == 100.0
-    assert protocol.drug_concentration_mg_per_ml == 50.0
+    assert protocol.stocked_products == ("ketamine-10", "ketamine-50")
+    assert protocol.dosing.strength_mg_per_ml == 50.0
     assert protocol.bag_volume_rule is BagVolumeRule.DILUENT_ONLY
     assert protocol.induction_infusions_per_week == 3
     assert str(protocol.zone) == "America/New_York"
@@ -62,7 +68,13 @@ def test_an_inconsistent_setting_stops_loading_with_its_name():
     ({"min_duration_min": 0, "default_duration_min": 0}, "min_duration_min"),
     ({"adjusted_weight_factor": 0.0}, "adjusted_weight_factor"),
     ({"adjusted_weight_factor": 1.5}, "adjusted_weight_factor"),
-    ({"drug_concentration_mg_per_ml": 0.0}, "drug_concentration_mg_per_ml"),
+    ({"drug_concentration_mg_per_ml": 50.0}, "replaced by dosing_product"),
+    ({"stocked_products": ()}, "stocked_products"),
+    ({"stocked_products": ("ketamine-25",)}, "not a ketamine product in the catalogue"),
+    ({"stocked_products": ("ketamine-10", "ketamine-10")}, "twice"),
+    ({"dosing_product": "ketamine-100"}, "must be one of stocked_products"),
+    ({"drawn_dose_tolerance_percent": 0.0}, "drawn_dose_tolerance_percent"),
+    ({"drawn_dose_tolerance_percent": 25.0}, "drawn_dose_tolerance_percent"),
     ({"diluent_volume_ml": -1.0}, "diluent_volume_ml"),
     ({"dose_rounding_mg": 0.0}, "dose_rounding_mg"),
     ({"volume_rounding_ml": 0.0}, "volume_rounding_ml"),

@@ -3,7 +3,12 @@ from dataclasses import replace
 
 import pytest
 
+from shared.fhir.codes import KETAMINE_100MG_PER_ML_INJECTION, RXNORM, SNOMED
+from shared.fhir.datatypes import codeable_concept
 from shared.fhir.validate import validate_resource
+from services.orders.domain.dose import calculate_dose
+from services.orders.domain.measurements import Sex
+from services.orders.domain.settings import WeightBasis
 from services.orders.domain.cpoe import check_cpoe_order
 from services.orders.domain.lifecycle import hold_order
 from services.orders.domain.prescribed import PrescribedInfusion
@@ -11,7 +16,7 @@ from services.orders.translators.errors import FhirMappingError
 from services.orders.translators.medication_request_in import prescribed_infusion
 from services.orders.translators.medication_request_out import medication_request_from_order
 from tests.unit.orders.builders import (
-    NOW, PATIENT, cpoe_medication_request, draft, eligibility, prescribed, settings, signed, weight,
+    NOW, PATIENT, cpoe_medication_request, draft, eligibility, height, prescribed, settings, signed, weight,
 )
 
 
@@ -24,10 +29,20 @@ def test_order_out_has_the_contract_shape():
         "active", "order", {"reference": f"Patient/{PATIENT}"})
     assert resource["authoredOn"] == "2026-11-20T09:00:00+00:00"
     assert resource["requester"] == {"display": "Dr Ada Prescriber"}
-    assert resource["medicationCodeableConcept"]["coding"][0]["code"] == "238083"
+    # The product is the calculation's own (10 mg/mL by default), coded by ingredient + strength: never 238083.
+    medication = resource["contained"][0]
+    assert resource["medicationReference"] == {"reference": "#ketamine-product",
+                                               "display": "ketamine 10 mg/mL injection"}
+    assert medication["code"]["coding"][0]["code"] == "ketamine"
+    assert medication["ingredient"][0]["strength"]["numerator"]["value"] == 10
+    assert medication["ingredient"][0]["strength"]["denominator"]["value"] == 1
+    assert "Add 4.0 mL of ketamine 10 mg/mL" in resource["dosageInstruction"][0]["text"]
+    assert resource["reasonCode"][0]["text"] == "Treatment-resistant major depressive disorder"
     assert resource["basedOn"] == [{"type": "CarePlan", "identifier": {
         "system": "https://ketalink.example.org/fhir/identifier/series", "value": "series-1"}}]
-    assert resource["supportingInformation"] == [{"reference": "Observation/weight-1"}]
+    assert resource["supportingInformation"] == [
+        {"reference": "Observation/weight-1"},
+        {"reference": "#actual-weight", "display": "actual body weight the dose was calculated from"}]
     dosage = resource["dosageInstruction"][0]
     assert dosage["route"]["coding"][0]["code"] == "47625008"
     assert dosage["timing"] == {"repeat": {"count": 1, "duration": 40, "durationUnit": "min"}}
@@ -59,7 +74,7 @@ def test_a_draft_has_no_requester_and_a_held_order_says_on_hold():
 ])
 def test_the_weight_reference_given_by_the_caller_is_used(given, expected):
     result = signed()
-    assert medication_request_from_order(result.order, result.series, given)["supportingInformation"] == [expected]
+    assert medication_request_from_order(result.order, result.series, given)["supportingInformation"][0] == expected
 
 
 def test_order_out_needs_a_weight_observation_and_its_own_series():
@@ -101,11 +116,56 @@ def test_duration_in_hours_is_converted_to_minutes():
 
 
 def test_a_contained_medication_is_read():
+    order = prescribed_infusion(cpoe_medication_request())
+    assert (order.medication_code, order.medication_strength_mg_per_ml, order.medication_is_ketamine) == (
+        None, 10.0, True)
+
+
+def test_an_ehr_coded_product_is_read_with_its_verified_strength():
     resource = cpoe_medication_request()
-    concept = resource.pop("medicationCodeableConcept")
-    resource["contained"] = [{"resourceType": "Medication", "id": "ket", "code": concept}]
-    resource["medicationReference"] = {"reference": "#ket"}
-    assert prescribed_infusion(resource).medication_code == "238083"
+    del resource["contained"], resource["medicationReference"]
+    resource["medicationCodeableConcept"] = codeable_concept(KETAMINE_100MG_PER_ML_INJECTION)
+    order = prescribed_infusion(resource)
+    assert (order.medication_code, order.medication_strength_mg_per_ml) == ("238083", 100.0)
+
+
+def test_an_unverified_rxnorm_code_states_no_strength():
+    resource = cpoe_medication_request()
+    del resource["contained"], resource["medicationReference"]
+    resource["medicationCodeableConcept"] = {"coding": [{"system": RXNORM, "code": "238082"}]}
+    assert prescribed_infusion(resource).medication_strength_mg_per_ml is None
+
+
+def test_the_reason_is_read():
+    resource = cpoe_medication_request(reasonCode=[{"coding": [{"system": SNOMED, "code": "370143000"}],
+                                                    "text": "MDD"}])
+    order = prescribed_infusion(resource)
+    assert (order.reason_codes, order.reason_text) == ((f"{SNOMED}|370143000",), "MDD")
+
+
+def test_an_order_at_a_stocked_100_mg_per_ml_product_codes_238083_and_agrees_with_its_text():
+    protocol = settings(stocked_products=("ketamine-10", "ketamine-100"), dosing_product="ketamine-100")
+    result = signed(protocol)
+    resource = medication_request_from_order(result.order, result.series)
+    medication = resource["contained"][0]
+    assert medication["code"]["coding"][0] == {"system": RXNORM, "code": "238083",
+                                               "display": "ketamine 100 MG/ML Injectable Solution"}
+    assert medication["ingredient"][0]["strength"]["numerator"]["value"] == 100
+    calc = result.order.calculation
+    assert (calc.drug_volume_ml, calc.drawn_mg) == (0.4, 40.0)
+    assert "Add 0.40 mL of ketamine 100 mg/mL" in resource["dosageInstruction"][0]["text"]
+    assert validate_resource(resource) is resource
+
+
+def test_the_actual_weight_travels_with_the_order_even_when_the_dose_used_another_weight():
+    protocol = settings(weight_basis=WeightBasis.IDEAL)
+    calc = calculate_dose(weight(110.0), height(170.0), Sex.MALE, protocol, now=NOW)
+    result = signed()
+    order = replace(result.order, calculation=calc)
+    contained = medication_request_from_order(order, result.series)["contained"][1]
+    assert contained["id"] == "actual-weight" and contained["valueQuantity"]["value"] == 110.0
+    assert contained["derivedFrom"] == [{"reference": "Observation/weight-1"}]
+    assert calc.dosing_weight_kg < 70
 
 
 def test_a_flat_mg_dose_is_read_so_the_check_can_reject_it():
@@ -148,7 +208,7 @@ def _mutated(change):
     (lambda r: r["dosageInstruction"].append(copy.deepcopy(r["dosageInstruction"][0])),
      "MedicationRequest.dosageInstruction"),
     (lambda r: r.update(subject={"reference": "Group/g1"}), "MedicationRequest.subject"),
-    (lambda r: (r.pop("medicationCodeableConcept"), r.update(medicationReference={"reference": "Medication/m1"})),
+    (lambda r: r.update(medicationReference={"reference": "Medication/m1"}),
      "MedicationRequest.medicationReference"),
 ])
 def test_what_cannot_be_read_safely_is_refused_naming_the_element(change, expression):
