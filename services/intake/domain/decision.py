@@ -47,6 +47,7 @@ class ReasonCode(enum.Enum):
     RIDE_HOME_NOT_AGREED = "ride-home-not-agreed"
     CSSRS_HIGH_RISK = "cssrs-high-risk"
     PHQ9_SUICIDALITY = "phq9-suicidality"
+    MADRS_SUICIDALITY = "madrs-suicidality"
     BASELINE_MISSING = "baseline-missing"
     MDD_NOT_ON_RECORD = "mdd-not-on-record"
 

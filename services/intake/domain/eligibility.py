@@ -153,6 +153,10 @@ def _suicidality_reasons(intake: Intake, settings: IntakeSettings) -> tuple[Reas
         effect = REVIEW if settings.phq9_item9_positive_needs_review else INFO
         score = intake.phq9.item_scores[-1]
         reasons.append(Reason(ReasonCode.PHQ9_SUICIDALITY, f"PHQ-9 item 9 (suicidal thoughts) scored {score}", effect))
+    if intake.madrs is not None and intake.madrs.suicidality_item >= settings.madrs_item10_review_min_score:
+        reasons.append(Reason(ReasonCode.MADRS_SUICIDALITY, f"MADRS item 10 (suicidal thoughts) scored "
+                                                            f"{intake.madrs.suicidality_item} of 6 (review from "
+                                                            f"{settings.madrs_item10_review_min_score})", REVIEW))
     return tuple(reasons)
 
 

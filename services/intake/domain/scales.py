@@ -51,6 +51,11 @@ class MadrsRating(JsonRecord):
     def total_score(self) -> int:
         return total_score(Scale.MADRS, self.item_scores)
 
+    @property
+    def suicidality_item(self) -> int:
+        """Item 10 (suicidal thoughts, 0-6)."""
+        return suicidality_item_score(Scale.MADRS, self.item_scores) or 0
+
     @classmethod
     def checked(
         cls, item_scores: Sequence[int | None], rated_at: datetime, rated_by: str | None = None

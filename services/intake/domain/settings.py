@@ -1,7 +1,9 @@
 """Clinic settings for intake eligibility (env prefix ``INTAKE_``), each with its documented default.
 
 Sources in /work/shared/CLINICAL.md. ``trd_min_adequate_trial_weeks`` (6) and the plausible-range limits are
-defaults the clinic must confirm: no primary source was read for them. Load with
+defaults the clinic must confirm: no primary source was read for them. ``madrs_item10_review_min_score`` (4, issue
+13 defect 3): MADRS item 10 (suicidal thoughts, 0-6) at or above it holds the decision for review, as PHQ-9 item 9
+does; 4 is CLINICAL.md's placeholder alert threshold, unverified. Load with
 ``shared.config.load_settings(IntakeSettings, "INTAKE_")``; tuples are comma-separated in the environment, e.g.
 ``INTAKE_SYSTOLIC_PLAUSIBLE_RANGE_MMHG=60,260`` or ``INTAKE_RELATIVE_CONTRAINDICATIONS=uncontrolled-hypertension,...``.
 """
@@ -53,6 +55,7 @@ class IntakeSettings:
     cssrs_moderate_risk_items: tuple[str, ...] = DEFAULT_CSSRS_MODERATE_RISK_ITEMS
     cssrs_high_risk_outcome: EligibilityOutcome = EligibilityOutcome.NEEDS_REVIEW
     phq9_item9_positive_needs_review: bool = True  # False: listed as information only
+    madrs_item10_review_min_score: int = 4  # CLINICAL.md placeholder: unverified
 
     # Diagnosis and baseline completeness.
     require_active_mdd_diagnosis: bool = True
@@ -119,6 +122,10 @@ class IntakeSettings:
 
     def _validate_cssrs(self) -> None:
         validate_cssrs_risk_items(self.cssrs_high_risk_items, self.cssrs_moderate_risk_items)
+        score = self.madrs_item10_review_min_score
+        if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 6:
+            raise ValueError("madrs_item10_review_min_score must be a whole number from 1 to 6 (MADRS item 10's "
+                             "range; 0 would hold every intake)")
         if self.cssrs_high_risk_outcome is EligibilityOutcome.ELIGIBLE:
             raise ValueError("cssrs_high_risk_outcome must be needs-review or not-eligible")
 

@@ -16,6 +16,7 @@ from services.intake.domain.recording import (
     record_consent,
     record_contraindications,
     record_cssrs,
+    record_madrs,
     record_medications,
     record_override,
     record_phq9,
@@ -340,3 +341,22 @@ def test_who_decided_is_stored_and_is_the_author_of_the_decision_message(setting
     assert provenance["resourceType"] == "Provenance"
     assert provenance["agent"][0]["type"]["coding"][0]["code"] == "author"
     assert provenance["agent"][0]["who"] == {"display": "Dr Grace Hopper"}
+
+
+class TestMadrsSuicideItem:
+    """Issue 13 defect 3 at the intake: MADRS item 10 (suicidal thoughts) at the clinic's threshold (default 4, a
+    CLINICAL.md placeholder) holds the decision for review, as PHQ-9 item 9 does."""
+
+    @pytest.mark.parametrize("item10, outcome", [(6, NEEDS_REVIEW), (4, NEEDS_REVIEW), (3, ELIGIBLE)])
+    def test_madrs_item_10_from_4_needs_review(self, settings, item10, outcome):
+        intake = record_madrs(eligible_intake(settings), [4, 4, 3, 3, 2, 3, 3, 4, 3, item10], T0, "Dr Ada Lovelace")
+        decision = decide(intake, settings)
+        assert decision.outcome is outcome
+        assert (ReasonCode.MADRS_SUICIDALITY in codes(decision)) is (outcome is NEEDS_REVIEW)
+        if outcome is NEEDS_REVIEW:
+            assert f"MADRS item 10 (suicidal thoughts) scored {item10} of 6" in decision.rationale
+
+    @pytest.mark.parametrize("value", [0, 7])
+    def test_a_threshold_outside_the_item_is_refused(self, value):
+        with pytest.raises(ValueError, match="madrs_item10_review_min_score"):
+            IntakeSettings(madrs_item10_review_min_score=value).validate()
