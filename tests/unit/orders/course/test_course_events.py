@@ -178,3 +178,13 @@ def test_a_relapse_after_remission_in_maintenance_is_published_apart_from_a_loss
     assert _codes(events) == ["course-changed", "relapse-after-remission", "reevaluation-due"]
     assert events[1].subject_id == "ev-1"
     assert events[2].focus[0]["description"].startswith("Relapse after remission: suicide attempt")
+
+
+def test_answers_to_messages_sent_as_relapse_before_the_rename_still_have_a_handler():
+    """Issue 13 defect 14 renamed the event ``relapse`` to ``loss-of-response``; an EHR answer on ehr.responses to a
+    ``relapse`` message sent before the upgrade must not be dead-lettered for want of a handler."""
+    from services.orders.course.events import EVENT_CODES
+    from services.orders.course.wiring import COURSE_EVENT_CODES
+
+    assert "relapse" not in EVENT_CODES and {"loss-of-response", "relapse-after-remission"} <= set(EVENT_CODES)
+    assert "relapse" in COURSE_EVENT_CODES
