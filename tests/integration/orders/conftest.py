@@ -14,10 +14,15 @@ from tests.support.kafka_tools import publish, wait_for
 from tests.support.processes import service
 
 
+# The clinic stocks 10 and 100 mg/mL and doses its own orders from 10 mg/mL (the default): a CPOE order may name
+# either (issue 13 defect 1).
+ORDERS_ENV = {"ORDERS_STOCKED_PRODUCTS": "ketamine-10,ketamine-100", "ORDERS_DOSING_PRODUCT": "ketamine-10"}
+
+
 @pytest.fixture(scope="package")
 def orders_url(broker, ehr, log_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     process, base_url = service("orders", log_dir, tmp_path_factory.mktemp("orders"), broker.bootstrap,
-                                ehr.base_url)
+                                ehr.base_url, extra_env=ORDERS_ENV)
     process.start()
     yield base_url
     process.stop()

@@ -10,6 +10,7 @@ from deploy.ehr_sandbox.ehr_events import EHR_ORDER_SYSTEM
 from deploy.ehr_sandbox.seed import MRN_SYSTEM
 from shared.fhir.codes import KETALINK_LOCAL, KETAMINE_100MG_PER_ML_INJECTION, ROUTE_INTRAVENOUS, identifier_system
 from shared.fhir.datatypes import codeable_concept, identifier, instant, quantity, reference, reference_by_identifier
+from shared.fhir.medication import product_medication, product_reference
 from shared.fhir.messaging import Message, build_message
 from services.orders.translators.codes import DOSE_CALCULATED, DOSE_ORDERED, KETAMINE_ELIGIBILITY
 from tests.support.kafka_tools import read_messages
@@ -54,18 +55,27 @@ def eligibility_message(patient_id: str, outcome: str = "eligible", consent_stat
 
 def cpoe_medication_request(patient_id: str, mg_per_kg: float = 0.5, dose_mg: float | None = None,
                             duration_min: int = 40, infusion_count: int = 6,
-                            requester: str = "Dr. CPOE Prescriber") -> dict[str, Any]:
-    """A ketamine order as the EHR's CPOE writes it (EHR identifier, no Ketalink one)."""
+                            requester: str = "Dr. CPOE Prescriber",
+                            strength_mg_per_ml: float = 10.0) -> dict[str, Any]:
+    """A ketamine order as the EHR's CPOE writes it (EHR identifier, no Ketalink one). The product: 100 mg/mL by its
+    RxNorm code (``medicationCodeableConcept`` 238083, as an EHR codes it), any other strength as a contained
+    Medication with its ingredient strength."""
     dose_and_rate: list[dict[str, Any]] = [
         {"type": codeable_concept(DOSE_ORDERED), "doseQuantity": quantity(mg_per_kg, "mg/kg")}]
     if dose_mg is not None:
         dose_and_rate.append({"type": codeable_concept(DOSE_CALCULATED), "doseQuantity": quantity(dose_mg, "mg")})
+    if strength_mg_per_ml == 100.0:
+        medication: dict[str, Any] = {"medicationCodeableConcept": codeable_concept(KETAMINE_100MG_PER_ML_INJECTION)}
+    else:
+        display = f"ketamine {strength_mg_per_ml:g} mg/mL injection"
+        medication = {"contained": [product_medication(strength_mg_per_ml, display, None)],
+                      "medicationReference": product_reference(display)}
     return {
         "resourceType": "MedicationRequest",
         "identifier": [{"system": EHR_ORDER_SYSTEM, "value": f"cpoe-{uuid.uuid4()}"}],
         "status": "active",
         "intent": "order",
-        "medicationCodeableConcept": codeable_concept(KETAMINE_100MG_PER_ML_INJECTION),
+        **medication,
         "subject": reference("Patient", patient_id),
         "authoredOn": instant(datetime.now(timezone.utc)),
         "requester": {"display": requester},
