@@ -2,6 +2,8 @@
 the service layer, its answer comes back as JSON; domain and EHR errors become OperationOutcomes here."""
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Flask
 from sqlalchemy.engine import Engine
 
@@ -79,6 +81,15 @@ def create_api(service: DocumentationService, engine: Engine) -> Api:
     def override_hold(session_id: str, body: rm.HoldOverride):  # type: ignore[no-untyped-def]
         return service.override_hold(session_id, body)
 
+    @api.operation(f"{SESSION}/pre-check/suicide-risk-review", "POST",
+                   summary="Record a clinician's suicide-risk review before the infusion", body=rm.SuicideRiskReview,
+                   tag="sessions", errors=STEP_ERRORS, idempotent=True)
+    @requires("Encounter", "u", **in_session)
+    def review_suicide_risk(session_id: str, body: rm.SuicideRiskReview):  # type: ignore[no-untyped-def]
+        """Covers today's high-risk C-SSRS and every suicidality alert open now; the infusion starts only after a
+        review deciding to proceed (409 when there is nothing to review)."""
+        return service.review_suicide_risk(session_id, body)
+
     @api.operation(f"{SESSION}/start", "POST", summary="Start the infusion", body=rm.StartInfusion,
                    tag="sessions", errors=STEP_ERRORS, idempotent=True)
     @requires("Encounter", "u", **in_session)
@@ -155,6 +166,54 @@ def create_api(service: DocumentationService, engine: Engine) -> Api:
         ``dose_discrepancy_reason``."""
         return service.record_administration(session_id, body)
 
+    @api.operation(f"{SESSION}/pump-changes", "POST", summary="Chart a pump change (rate, pause, resume, stop)",
+                   body=rm.RecordPumpChange, tag="flowsheet", success_status=201, errors=STEP_ERRORS, idempotent=True)
+    @requires("MedicationAdministration", "cu", **in_session)
+    def record_pump_change(session_id: str, body: rm.RecordPumpChange):  # type: ignore[no-untyped-def]
+        """The administration record's segments and the dose given follow every charted change."""
+        return service.record_pump_change(session_id, body), 201
+
+    @api.operation(f"{SESSION}/cadss/not-rated", "POST", summary="Record why a scheduled CADSS was not rated",
+                   body=rm.RecordCadssNotRated, tag="flowsheet", errors=STEP_ERRORS, idempotent=True)
+    @requires("Observation", "c", **in_session)
+    def record_cadss_not_rated(session_id: str, body: rm.RecordCadssNotRated):  # type: ignore[no-untyped-def]
+        """A scheduled CADSS needs a rating or this before discharge; the note lists it."""
+        return service.record_cadss_not_rated(session_id, body)
+
+    @api.operation(f"{SESSION}/administration/review", "POST", summary="Review given versus ordered",
+                   body=rm.ReviewAdministration, tag="flowsheet", errors=STEP_ERRORS, idempotent=True)
+    @requires("MedicationAdministration", "u", **in_session)
+    def review_administration(session_id: str, body: rm.ReviewAdministration):  # type: ignore[no-untyped-def]
+        """Discharge waits for it; saving the administration record with other totals withdraws it."""
+        return service.review_administration(session_id, body)
+
+    @api.operation(f"{SESSION}/controlled-substance", "PUT", summary="Record the controlled-substance record",
+                   body=rm.RecordControlledSubstance, tag="flowsheet", errors=STEP_ERRORS, idempotent=True)
+    @requires("MedicationAdministration", "cu", **in_session)
+    def record_controlled_substance(session_id: str, body: rm.RecordControlledSubstance):  # type: ignore[no-untyped-def]
+        """Drawn = given + wasted, given = the administration record's dose, the waste witnessed by a second
+        person; required before the note can be signed."""
+        return service.record_controlled_substance(session_id, body)
+
+    @api.operation(f"{SESSION}/follow-up-call", "POST", summary="Record the follow-up call's outcome",
+                   body=rm.CompleteFollowUpCall, tag="sessions", errors=STEP_ERRORS, idempotent=True)
+    @requires("Task", "u", **in_session)
+    def complete_follow_up_call(session_id: str, body: rm.CompleteFollowUpCall):  # type: ignore[no-untyped-def]
+        """The Task requested at discharge becomes completed with its outcome."""
+        return service.complete_follow_up_call(session_id, body)
+
+    @api.operation("/controlled-substances/reconciliation/<day>", "GET", tag="controlled substances",
+                   summary="A clinic day's controlled-substance reconciliation", errors=(400,))
+    @requires("MedicationAdministration", "s")
+    def reconciliation(day: str):  # type: ignore[no-untyped-def]
+        """Drawn, given and wasted per product and lot for the infusions started on ``day`` (YYYY-MM-DD, the
+        clinic's time zone), and every discrepancy (``reconciled`` is true when there is none)."""
+        try:
+            parsed = date.fromisoformat(day)
+        except ValueError:
+            raise DocumentationInputError("day", f"expected a date YYYY-MM-DD, got {day[:20]!r}") from None
+        return service.controlled_substance_reconciliation(parsed)
+
     # --- procedure note ----------------------------------------------------------------------------------------
     @api.operation(f"{SESSION}/note-preview", "GET", summary="Preview the generated procedure note", tag="notes",
                    errors=(404,))
@@ -188,10 +247,12 @@ def create_api(service: DocumentationService, engine: Engine) -> Api:
         return service.edit_note(note_id, body)
 
     @api.operation("/notes/<note_id>/sign", "POST", summary="Sign a draft note", body=rm.SignNote, tag="notes",
-                   errors=STEP_ERRORS, idempotent=True)
+                   errors=(*STEP_ERRORS, 403), idempotent=True)
     @requires("DocumentReference", "u", **of_note)
     def sign_note(note_id: str, body: rm.SignNote):  # type: ignore[no-untyped-def]
-        """The EHR receives the DocumentReference and the signature Provenance (``note-signed``)."""
+        """The EHR receives the DocumentReference and the signature Provenance (``note-signed``). Only a prescriber
+        signs (403 otherwise: the EHR's PractitionerRole, shared/roles.py), attesting it (``attested``)."""
+        require_prescriber(current_context(), "sign a note")
         return service.sign_note(note_id, body)
 
     @api.operation("/notes/<note_id>/amend", "POST", summary="Amend a signed note", body=rm.AmendNote, tag="notes",

@@ -24,6 +24,7 @@ from shared.web import install
 
 SETTINGS_PREFIX = "DOCUMENTATION_"
 ORDER_EVENTS = ("order-signed", "order-changed", "order-cancelled")
+SUICIDALITY_ALERT_EVENTS = ("suicidality-alert", "suicidality-alert-acknowledged")
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,8 @@ def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
     except SettingsError as error:
         sys.exit(f"{runtime.name}: configuration error: {error}")
     clock = ClinicalClock(timedelta(seconds=api_settings.future_time_tolerance_s))
-    service = DocumentationService(runtime, settings, clock, EhrWeights(runtime.ehr))
+    service = DocumentationService(runtime, settings, clock, EhrWeights(runtime.ehr),
+                                   clinic_zone=ui_settings.zone)
     app = Flask(__name__)
     install(app, {"database": runtime.check_database})
     install_error_mapping(app)
@@ -58,7 +60,10 @@ def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
 
 
 def message_handlers(service: DocumentationService) -> Handlers:
-    """Order events → sessions; vitals from the EHR → the flowsheet; other events are not for this service."""
+    """Order events → sessions; vitals from the EHR → the flowsheet; the course's suicidality alerts → kept for the
+    pre-infusion check; other events are not for this service."""
     handlers = {code: service.on_order_event for code in ORDER_EVENTS}
     handlers[message_out.VITALS_RECORDED] = service.on_ehr_vitals
+    for code in SUICIDALITY_ALERT_EVENTS:  # the course's alerts, for the day-of-infusion check (issue 13 defect 5)
+        handlers[code] = service.on_suicidality_alert
     return handlers

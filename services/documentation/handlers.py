@@ -11,6 +11,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date, datetime, timezone, tzinfo
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
@@ -22,29 +23,40 @@ from services.documentation.domain.administration import AdministrationRecord
 from services.documentation.domain.administration import Pause as PauseRecord
 from services.documentation.domain.administration import RateChange as RateChangeRecord
 from services.documentation.domain.adverse_events import AdverseEventRecord
-from services.documentation.domain.cadss import CadssAssessment
+from services.documentation.domain.cadss import CadssAssessment, CadssNotRated
+from services.documentation.domain.controlled_substance import ControlledSubstanceRecord, PersonIdentity
 from services.documentation.domain.discharge import AldreteScore, DischargeAssessment
 from services.documentation.domain.errors import DocumentationError, DocumentationInputError, TransitionNotAllowed
 from services.documentation.domain.errors import input_field
 from services.documentation.domain.flowsheet import AlertAction, FlowsheetEvent
 from services.documentation.domain.note import amend_note, draft_note, edit_note, generate_note, sign_note
 from services.documentation.domain.order import ActiveOrder, OccurrenceStatus, OrderStatus
+from services.documentation.domain.plausibility import require_not_in_future
 from services.documentation.domain.pre_check import PreCheckConfirmations
+from services.documentation.domain.pump import PumpChange
+from services.documentation.domain.reconciliation import reconcile_day
+from services.documentation.domain.rescue import RescueMedication
 from services.documentation.domain.session import Session, SessionStatus
 from services.documentation.domain.settings import SessionSettings
+from services.documentation.domain.site_readiness import site_readiness
+from services.documentation.domain.suicide_risk import CssrsScreen, SuicideRiskReview, field_name, screen_cssrs
 from services.documentation.domain.spacing import previous_infusion
 from services.documentation.domain.vitals import VitalsReading
 from services.documentation.ehr_weights import EhrWeights
 from services.documentation.presenters import note_view, session_summary, session_view
+from services.documentation.presenters_safety import suicide_risk_view
 from services.documentation.publishing import EventPublisher
 from services.documentation.records import Loaded, Records
 from services.documentation.session_events import events_for_change
 from services.documentation.translators import message_out
+from services.documentation.translators.detected_issue_suicidality_in import alert_from_detected_issue
 from services.documentation.translators.observation_vitals_in import vitals_from_observations
 from services.documentation.translators.order_in import active_order_from_focus
 from shared.db import StaleRecordError, outbox
 from shared.events.consumer import PermanentError, TransientError
 from shared.fhir.messaging import Message, ResponseCode
+from shared.scales import CssrsItem
+from shared.roles import ATTESTATIONS
 from shared.runtime import ServiceRuntime
 
 log = logging.getLogger(__name__)
@@ -67,12 +79,13 @@ def note_id_for(session_id: str, version: int) -> str:
 
 class DocumentationService:
     def __init__(self, runtime: ServiceRuntime, settings: SessionSettings, clock: ClinicalClock,
-                 weights: EhrWeights, records: Records | None = None):
+                 weights: EhrWeights, records: Records | None = None, clinic_zone: tzinfo = timezone.utc):
         self._runtime = runtime
         self._settings = settings
         self._clock = clock
         self._weights = weights
         self._records = records or Records()
+        self._clinic_zone = clinic_zone  # what a clinic day is (the controlled-substance reconciliation)
         self._publisher = EventPublisher(runtime)
 
     # --- reads -----------------------------------------------------------------------------------------------
@@ -88,21 +101,24 @@ class DocumentationService:
 
     # --- session steps ---------------------------------------------------------------------------------------
     def check_in(self, session_id: str, command: rm.CheckIn) -> dict:
-        """Checked against the session's window and the patient's previous infusion (any of their sessions), in the
-        transaction that records it, so two check-ins at once cannot both pass the interval rule unseen."""
+        """Checked against the session's window and the previous infusion of its series, in the transaction that
+        records it, so two check-ins at once cannot both pass the interval rule unseen. Infusions of the patient's
+        other series are not counted here (a series follows a completed or cancelled one, and starts no earlier
+        than the day it is signed): see the hazard log, HZ-06."""
         at = self._clock.resolve(command.at)
         with self._runtime.transaction() as conn:
             loaded = self._records.session(conn, session_id)
             order = self._records.order(conn, loaded.record.order_id).record
             previous_at = previous_infusion(
                 (other.record.infusion_started_at for other in self._records.sessions_for_patient(
-                    conn, loaded.record.patient_id) if other.record.session_id != session_id), at)
+                    conn, loaded.record.patient_id)
+                 if other.record.session_id != session_id and other.record.series_id == loaded.record.series_id),
+                at)
             with _fields_as_sent({"override.reason": "override_reason", "override.overridden_by": "override_by"}):
                 session = self._apply(conn, loaded, order, lambda current, current_order: s.check_in(
                     current, current_order, command.by, at, self._settings, previous_infusion_at=previous_at,
                     override_reason=command.override_reason or "", override_by=command.override_by or ""))
         return self._view(session, order)
-
 
     def pre_check(self, session_id: str, command: rm.PreCheck) -> dict:
         """Reads the latest weight (and the weight the dose came from) from the EHR before anything is written."""
@@ -119,13 +135,41 @@ class DocumentationService:
             reading = VitalsReading(reading_id=command.reading.reading_id or new_id(), measured_at=at,
                                     recorded_by=command.by, **values)
         confirmations = PreCheckConfirmations(**command.confirmations.model_dump())
+        readiness = (site_readiness(command.site_readiness, self._settings, command.by, at)
+                     if command.site_readiness is not None else None)
 
         def change(current: Session, current_order: ActiveOrder) -> Session:
             _require_unused_reading_id(current, reading.reading_id, "reading.reading_id")
+            cssrs = self._day_cssrs(current, command, at)
             return s.record_pre_check(current, current_order, reading, confirmations, latest_weight_kg,
-                                      self._settings, command.by, at, order_weight_kg=order_weight_kg)
+                                      self._settings, command.by, at, order_weight_kg=order_weight_kg,
+                                      cssrs=cssrs, site_readiness=readiness)
 
         return self._change(session_id, change)
+
+    def _day_cssrs(self, session: Session, command: rm.PreCheck, at: datetime) -> CssrsScreen | None:
+        """The screener sent with this check; required on the day's first check while the clinic requires it."""
+        if command.cssrs is None:
+            if self._settings.pre_check_cssrs_required and session.latest_cssrs is None:
+                raise DocumentationInputError("cssrs", "the day's C-SSRS screener is required with the first "
+                                                       "pre-infusion check")
+            return None
+        answers = {item.value: getattr(command.cssrs, field_name(item)) for item in CssrsItem}
+        screening_id = f"{session.session_id}-cssrs-{len(session.cssrs_screens) + 1}"
+        return screen_cssrs(screening_id, answers, self._settings, command.by, at)
+
+    def review_suicide_risk(self, session_id: str, command: rm.SuicideRiskReview) -> dict:
+        """The clinician's documented review (who = the signed-in clinician, ``by``), against the alerts open now."""
+        at = self._clock.resolve(command.at)
+        with _fields_as_sent({"reviewed_at": "at", "reviewed_by": "by"}):
+            review = SuicideRiskReview(reviewed_by=command.by, reviewed_at=at, decision=command.decision,
+                                       note=command.note.strip())
+
+            def change(session: Session, _order: ActiveOrder, conn: Connection) -> Session:
+                alerts = self._records.open_suicidality_alerts(conn, session.patient_id)
+                return s.review_suicide_risk(session, alerts, review, self._settings)
+
+            return self._change_reading(session_id, change)
 
     def override_hold(self, session_id: str, command: rm.HoldOverride) -> dict:
         at = self._clock.resolve(command.at)
@@ -134,8 +178,11 @@ class DocumentationService:
                 session, command.reason, command.by, at))
 
     def start_infusion(self, session_id: str, command: rm.StartInfusion) -> dict:
+        """Refused while the day's suicide-risk check is not done (C-SSRS, reviews of high risk and open alerts)."""
         at = self._clock.resolve(command.at)
-        return self._change(session_id, lambda session, order: s.start_infusion(session, order, command.by, at))
+        return self._change_reading(session_id, lambda session, order, conn: s.start_infusion(
+            session, order, command.by, at, self._settings,
+            self._records.open_suicidality_alerts(conn, session.patient_id)))
 
     def record_vitals(self, session_id: str, command: rm.RecordVitals) -> dict:
         at = self._clock.resolve(command.at)
@@ -156,9 +203,32 @@ class DocumentationService:
 
     def record_alert_action(self, session_id: str, alert_id: str, command: rm.RecordAlertAction) -> dict:
         at = self._clock.resolve(command.at)
-        with _fields_as_sent({"taken_by": "by", "taken_at": "at", "action.taken_at": "at", "action.detail": "detail"}):
-            action = AlertAction(kind=command.kind, taken_by=command.by, taken_at=at, detail=command.detail)
+        renames = {"taken_by": "by", "taken_at": "at", "action.taken_at": "at", "action.detail": "detail",
+                   "action.rate_ml_per_h": "rate_ml_per_h", "action.rescue": "rescue", "action.kind": "kind"}
+        with _fields_as_sent(renames):
+            with input_field("rescue"):
+                rescue = RescueMedication(**command.rescue.model_dump()) if command.rescue else None
+            action = AlertAction(kind=command.kind, taken_by=command.by, taken_at=at, detail=command.detail,
+                                 rate_ml_per_h=command.rate_ml_per_h, rescue=rescue)
             return self._change(session_id, lambda session, _order: s.record_action(session, alert_id, action))
+
+    def record_pump_change(self, session_id: str, command: rm.RecordPumpChange) -> dict:
+        at = self._clock.resolve(command.at)
+        with _fields_as_sent({"recorded_by": "by"}):
+            change = PumpChange(change_id=command.change_id or new_id(), kind=command.kind, at=at,
+                                recorded_by=command.by, rate_ml_per_h=command.rate_ml_per_h, reason=command.reason)
+        view = self._change(session_id, lambda session, _order: s.record_pump_change(session, change))
+        view["recorded"] = {"change_id": change.change_id}
+        return view
+
+    def record_cadss_not_rated(self, session_id: str, command: rm.RecordCadssNotRated) -> dict:
+        at = self._clock.resolve(command.at)
+        with _fields_as_sent({"recorded_by": "by", "recorded_at": "at"}):
+            not_rated = CadssNotRated(reason=command.reason, recorded_by=command.by, recorded_at=at,
+                                      scheduled_minute=command.scheduled_minute,
+                                      end_of_recovery=command.end_of_recovery)
+            return self._change(session_id, lambda session, _order: s.record_cadss_not_rated(
+                session, not_rated, self._settings))
 
     def record_event(self, session_id: str, command: rm.RecordFlowsheetEvent) -> dict:
         at = self._clock.resolve(command.at)
@@ -166,7 +236,7 @@ class DocumentationService:
             event = FlowsheetEvent(event_id=command.event_id or new_id(), occurred_at=at, recorded_by=command.by,
                                    text=command.text, code_system=command.code_system, code=command.code,
                                    code_display=command.code_display)
-        view = self._change(session_id, lambda session, _order: s.record_event(session, event))
+        view = self._change(session_id, lambda session, _order: s.record_event(session, event, self._settings))
         view["recorded"] = {"event_id": event.event_id}
         return view
 
@@ -189,23 +259,57 @@ class DocumentationService:
                 event_id=command.event_id or new_id(), kind=command.kind, severity=command.severity,
                 outcome=command.outcome, onset_at=at, recorded_by=command.by, description=command.description,
                 action_taken=command.action_taken, serious=command.serious)
-        view = self._change(session_id, lambda session, _order: s.record_adverse_event(session, event))
+        view = self._change(session_id, lambda session, _order: s.record_adverse_event(session, event,
+                                                                                          self._settings))
         view["recorded"] = {"event_id": event.event_id}
         return view
 
     def record_administration(self, session_id: str, command: rm.RecordAdministration) -> dict:
         self._clock.check(command.started_at, "started_at")
         self._clock.check(command.stopped_at, "stopped_at")
-        with _fields_as_sent({"recorded_by": "by"}, strip_prefix="administration."):
+        def change(session: Session, order: ActiveOrder) -> Session:
+            rate_changes = tuple(RateChangeRecord(c.at, c.rate_ml_per_h) for c in command.rate_changes)
+            pauses = tuple(PauseRecord(p.paused_at, p.resumed_at, p.reason) for p in command.pauses)
+            charted = session.charted_infusion(order, command.stopped_at)
+            if not rate_changes and charted is not None:  # taken from the chart
+                rate_changes = (RateChangeRecord(command.started_at, charted.rate_changes[0].rate_ml_per_h),)
+                rate_changes += tuple(c for c in charted.rate_changes[1:] if command.started_at < c.at)
+                pauses = pauses or charted.pauses
             record = AdministrationRecord(
-                started_at=command.started_at, stopped_at=command.stopped_at,
-                rate_changes=tuple(RateChangeRecord(c.at, c.rate_ml_per_h) for c in command.rate_changes),
-                pauses=tuple(PauseRecord(p.paused_at, p.resumed_at, p.reason) for p in command.pauses),
-                lot_number=command.lot_number, lot_expiry=command.lot_expiry, recorded_by=command.by,
+                started_at=command.started_at, stopped_at=command.stopped_at, rate_changes=rate_changes,
+                pauses=pauses, lot_number=command.lot_number, lot_expiry=command.lot_expiry, recorded_by=command.by,
                 concentration_mg_per_ml=command.concentration_mg_per_ml, entered_total_ml=command.entered_total_ml,
                 entered_total_mg=command.entered_total_mg, dose_discrepancy_reason=command.dose_discrepancy_reason)
-            return self._change(session_id, lambda session, order: s.record_administration(
-                session, order, record, self._settings))
+            return s.record_administration(session, order, record, self._settings)
+
+        with _fields_as_sent({"recorded_by": "by"}, strip_prefix="administration."):
+            return self._change(session_id, change)
+
+    def review_administration(self, session_id: str, command: rm.ReviewAdministration) -> dict:
+        at = self._clock.resolve(command.at)
+        return self._change(session_id, lambda session, _order: s.review_given_against_ordered(
+            session, command.by, at, command.comment, self._settings))
+
+    def record_controlled_substance(self, session_id: str, command: rm.RecordControlledSubstance) -> dict:
+        at = self._clock.resolve(command.at)
+        renames = {"recorded_by": "by", "witnessed_at": "at", "recorded_by_reference": "by_reference"}
+        with _fields_as_sent(renames):
+            with input_field("witness"):
+                witness = PersonIdentity(**command.witness.model_dump())
+            record = ControlledSubstanceRecord(
+                product=command.product, product_code=command.product_code, lot_number=command.lot_number,
+                lot_expiry=command.lot_expiry, drawn_mg=command.drawn_mg, given_mg=command.given_mg,
+                wasted_mg=command.wasted_mg, waste_method=command.waste_method, recorded_by=command.by,
+                recorded_by_reference=command.by_reference, recorded_at=self._clock.now(), witness=witness,
+                witnessed_at=at)
+            return self._change(session_id, lambda session, _order: s.record_controlled_substance(
+                session, record, self._settings))
+
+    def controlled_substance_reconciliation(self, day: date) -> dict:
+        """A clinic day's controlled-substance totals per product and lot, and every discrepancy."""
+        with self._runtime.engine.connect() as conn:
+            sessions = [loaded.record for loaded in self._records.all_sessions(conn)]
+        return reconcile_day(sessions, day, self._clinic_zone).to_dict()
 
     def end_infusion(self, session_id: str, command: rm.EndInfusion) -> dict:
         at = self._clock.resolve(command.at)
@@ -214,11 +318,21 @@ class DocumentationService:
     def discharge(self, session_id: str, command: rm.Discharge) -> dict:
         at = self._clock.resolve(command.at)
         aldrete = AldreteScore(**command.aldrete.model_dump()) if command.aldrete else None
+        given = self._settings.discharge_instructions if command.instructions_acknowledged else ()
         assessment = DischargeAssessment(mental_status_at_baseline=command.mental_status_at_baseline,
                                          escort_present=command.escort_present, assessed_by=command.by,
-                                         assessed_at=at, aldrete=aldrete)
+                                         assessed_at=at, aldrete=aldrete, escort_name=command.escort_name.strip(),
+                                         escort_relationship=command.escort_relationship.strip(),
+                                         instructions_given=given,
+                                         instructions_acknowledged=command.instructions_acknowledged,
+                                         safety_plan_confirmed=command.safety_plan_confirmed)
         return self._change(session_id, lambda session, _order: s.discharge(
             session, assessment, self._settings, command.by, at, command.override_reason))
+
+    def complete_follow_up_call(self, session_id: str, command: rm.CompleteFollowUpCall) -> dict:
+        at = self._clock.resolve(command.at)
+        return self._change(session_id, lambda session, _order: s.complete_follow_up_call(
+            session, command.outcome, command.note, command.by, at))
 
     def defer(self, session_id: str, command: rm.Defer) -> dict:
         at = self._clock.resolve(command.at)
@@ -233,7 +347,8 @@ class DocumentationService:
         with self._runtime.engine.connect() as conn:
             session = self._records.session(conn, session_id).record
             order = self._records.order(conn, session.order_id).record
-        return {"session_id": session_id, "status": session.status.value, "text": generate_note(session, order)}
+        return {"session_id": session_id, "status": session.status.value,
+                "text": generate_note(session, order, self._settings, self._clock.now())}
 
     def notes(self, session_id: str) -> list[dict]:
         with self._runtime.engine.connect() as conn:
@@ -257,7 +372,8 @@ class DocumentationService:
                 raise TransitionNotAllowed(f"session {session_id} already has note {latest.note_id} "
                                            f"({latest.status.value}): edit or amend it")
             order = self._records.order(conn, session.order_id).record
-            note = draft_note(session, order, note_id_for(session.session_id, 1), command.by, at)
+            note = draft_note(session, order, note_id_for(session.session_id, 1), command.by, at,
+                              settings=self._settings)
             self._records.add_note(conn, note)
         return note_view(note)
 
@@ -271,7 +387,9 @@ class DocumentationService:
         at = self._clock.resolve(command.at)
         with _fields_as_sent({"signer": "by"}), self._runtime.transaction() as conn:
             loaded = self._records.note(conn, note_id)
-            note = self._records.save(conn, loaded, sign_note(loaded.record, command.by, at)).record
+            session = self._records.session(conn, loaded.record.session_id).record
+            note = self._records.save(conn, loaded, sign_note(loaded.record, command.by, at, session,
+                                                              attestation=ATTESTATIONS["sign-note"])).record
             self._publisher.publish(conn, message_out.NOTE_SIGNED, note.patient_id,
                                     message_out.note_signed_focus(note), author_display=note.signed_by)
         log.info("note signed", extra={"note_id": note.note_id, "session_id": note.session_id})
@@ -356,6 +474,11 @@ class DocumentationService:
                      extra={"message_id": message.message_id, "patient_id": inbound.patient_id})
             return
         loaded = max(candidates, key=lambda item: item.record.transitions[-1].at)  # the most recent step
+        try:  # issue 13 defect 24: a device clock in the future is refused like a clinician's (no clock on Kafka)
+            require_not_in_future("Observation.effectiveDateTime", inbound.reading.measured_at, self._clock.now(),
+                                  self._clock.future_tolerance)
+        except DocumentationInputError as error:
+            raise PermanentError(f"vitals-recorded: {error}") from None
         order = self._records.order(conn, loaded.record.order_id).record
         try:
             self._apply(conn, loaded, order, lambda session, _order: s.record_vitals(session, inbound.reading,
@@ -366,6 +489,29 @@ class DocumentationService:
             raise PermanentError(f"vitals-recorded: {error}") from None
         log.info("EHR vitals charted", extra={"message_id": message.message_id,
                                               "session_id": loaded.record.session_id})
+
+    # --- Kafka: the course's suicidality alerts (issue 13 defect 5) -------------------------------------------------
+    def on_suicidality_alert(self, message: Message, conn: Connection) -> None:
+        """``suicidality-alert`` / ``suicidality-alert-acknowledged`` on ketalink.orders.events: kept per patient so
+        the pre-infusion check sees every open alert. An acknowledgement closes the alert (also one not seen
+        before); a redelivered or late "raised" never reopens an acknowledged alert."""
+        try:
+            alerts = [alert_from_detected_issue(resource) for resource in message.all("DetectedIssue")]
+        except DocumentationInputError as error:
+            raise PermanentError(f"{message.event_code}: {error}") from None
+        if not alerts:
+            raise PermanentError(f"{message.event_code}: no DetectedIssue in the message")
+        try:
+            for alert in alerts:
+                stored = self._records.find_suicidality_alert(conn, alert.alert_id)
+                if stored is None:
+                    self._records.add_suicidality_alert(conn, alert)
+                elif stored.record.is_open and not alert.is_open:
+                    self._records.save(conn, stored, alert)
+        except StaleRecordError as error:
+            raise TransientError(str(error)) from None
+        log.info("suicidality alert noted", extra={"message_id": message.message_id, "event_code":
+                                                   message.event_code, "alerts": len(alerts)})
 
     # --- Kafka: the EHR's responses ----------------------------------------------------------------------------
     def on_ehr_response(self, message: Message, conn: Connection) -> None:
@@ -391,6 +537,16 @@ class DocumentationService:
             session = self._apply(conn, loaded, order, change)
         return self._view(session, order)
 
+    def _change_reading(self, session_id: str,
+                        change: Callable[[Session, ActiveOrder, Connection], Session]) -> dict:
+        """``_change`` for a step that also reads other records in the same transaction (the open alerts)."""
+        with self._runtime.transaction() as conn:
+            loaded = self._records.session(conn, session_id)
+            order = self._records.order(conn, loaded.record.order_id).record
+            session = self._apply(conn, loaded, order, lambda current, current_order: change(current, current_order,
+                                                                                             conn))
+        return self._view(session, order)
+
     def _apply(self, conn: Connection, loaded: Loaded[Session], order: ActiveOrder, change: SessionChange) -> Session:
         updated = change(loaded.record, order)
         if updated == loaded.record:
@@ -404,7 +560,17 @@ class DocumentationService:
         return updated
 
     def _view(self, session: Session, order: ActiveOrder) -> dict:
-        return session_view(session, order, self._clock.now(), self._settings)
+        view = session_view(session, order, self._clock.now(), self._settings)
+        if session.status in (SessionStatus.CHECKED_IN, SessionStatus.PRE_CHECK):
+            with self._runtime.engine.connect() as conn:
+                open_alerts = self._records.open_suicidality_alerts(conn, session.patient_id)
+        else:
+            open_alerts = ()
+        view["suicide_risk"] = suicide_risk_view(session, open_alerts, self._settings)
+        view["site_readiness_items"] = list(self._settings.site_readiness_items)
+        if view["pre_check"] is not None:
+            view["pre_check"]["blocking_reasons"] += view["suicide_risk"]["blocking_reasons"]
+        return view
 
 
 def _require_unused_reading_id(session: Session, reading_id: str, field: str, pre_checks_only: bool = False) -> None:

@@ -41,12 +41,36 @@ def session_view(session: Session, order: ActiveOrder, now: datetime, settings: 
         "due_cadss": [{"label": due.label, "due_at": due.due_at.isoformat(), "scheduled_minute": due.scheduled_minute,
                        "end_of_recovery": due.end_of_recovery} for due in due_cadss(session, now, settings)],
         "open_alert_ids": [alert.alert_id for alert in session.open_alerts],
+        "given": _given(session),
+        "charted_pump": _charted_pump(session, order, now),
         "pre_check": None if latest is None else {
             "outcome": latest.result.outcome.value,
             "blocking_reasons": list(latest.blocking_reasons()),
             "overridden": latest.override is not None,
         },
     }
+
+
+def _given(session: Session) -> dict[str, Any] | None:
+    """The administration record's computed totals and whether given versus ordered has been reviewed."""
+    record = session.administration
+    if record is None:
+        return None
+    review = session.administration_review
+    return {"total_ml": round(record.total_ml, 2), "total_mg": round(record.total_mg, 1),
+            "ordered_mg": record.ordered_dose_mg, "deviation_percent": round(record.dose_deviation_percent or 0.0, 1),
+            "reviewed": review is not None and review.matches(record)}
+
+
+def _charted_pump(session: Session, order: ActiveOrder, now: datetime) -> dict[str, Any] | None:
+    """The pump segments as charted (what the administration form starts from)."""
+    charted = session.charted_infusion(order, now)
+    if charted is None:
+        return None
+    return {"rate_changes": [{"at": c.at.isoformat(), "rate_ml_per_h": c.rate_ml_per_h} for c in charted.rate_changes],
+            "pauses": [{"paused_at": p.paused_at.isoformat(), "resumed_at": p.resumed_at.isoformat(),
+                        "reason": p.reason} for p in charted.pauses],
+            "stopped_at": charted.stopped_at.isoformat()}
 
 
 def order_summary(order: ActiveOrder) -> dict[str, Any]:

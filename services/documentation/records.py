@@ -4,20 +4,24 @@ Each load returns the record with the stored version it came from, so a save nam
 change is refused (``StaleRecordError``) instead of silently overwritten."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from services.documentation.domain.note import ProcedureNote
 from services.documentation.domain.order import ActiveOrder
 from services.documentation.domain.records import DocumentationRecord
 from services.documentation.domain.session import Session
-from shared.db import RecordNotFound, RecordStore, StoredRecord
+from services.documentation.domain.suicide_risk import SuicidalityAlertSeen
+from shared.db import RecordNotFound, RecordStore, StoredRecord, records
 
 ORDER_KIND = "order"
 SESSION_KIND = "session"
 NOTE_KIND = "note"
+SUICIDALITY_ALERT_KIND = "suicidality-alert"  # the course's alerts as learnt from ketalink.orders.events
 
 R = TypeVar("R", bound=DocumentationRecord)
 
@@ -56,6 +60,14 @@ class Records:
         stored = self._store.find(conn, SESSION_KIND, session_id)
         return None if stored is None else Loaded(stored, Session.from_dict(stored.body))
 
+    def all_sessions(self, conn: Connection) -> list[Loaded[Session]]:
+        """Every session of the clinic (the day's controlled-substance reconciliation reads them; one clinic's
+        sessions stay in the thousands, a full read is simpler than an index that must be kept in step)."""
+        rows = conn.execute(select(records).where(records.c.kind == SESSION_KIND)).mappings().all()
+        return [Loaded(StoredRecord(SESSION_KIND, row["record_id"], row["patient_id"], row["version"],
+                                    json.loads(row["body"])), Session.from_dict(json.loads(row["body"])))
+                for row in rows]
+
     def sessions_for_patient(self, conn: Connection, patient_id: str) -> list[Loaded[Session]]:
         loaded = [Loaded(stored, Session.from_dict(stored.body))
                   for stored in self._store.list_for_patient(conn, SESSION_KIND, patient_id)]
@@ -74,6 +86,20 @@ class Records:
                  for stored in self._store.list_for_patient(conn, NOTE_KIND, session.patient_id)]
         return sorted((n for n in notes if n.record.session_id == session.session_id),
                       key=lambda n: n.record.version)
+
+    # --- suicidality alerts (issue 13 defect 5) ----------------------------------------------------------------
+    def find_suicidality_alert(self, conn: Connection, alert_id: str) -> Loaded[SuicidalityAlertSeen] | None:
+        stored = self._store.find(conn, SUICIDALITY_ALERT_KIND, alert_id)
+        return None if stored is None else Loaded(stored, SuicidalityAlertSeen.from_dict(stored.body))
+
+    def open_suicidality_alerts(self, conn: Connection, patient_id: str) -> tuple[SuicidalityAlertSeen, ...]:
+        """The patient's alerts not yet acknowledged by the prescriber, oldest first."""
+        alerts = [SuicidalityAlertSeen.from_dict(stored.body)
+                  for stored in self._store.list_for_patient(conn, SUICIDALITY_ALERT_KIND, patient_id)]
+        return tuple(sorted((a for a in alerts if a.is_open), key=lambda a: (a.raised_at, a.alert_id)))
+
+    def add_suicidality_alert(self, conn: Connection, alert: SuicidalityAlertSeen) -> None:
+        self._store.insert(conn, SUICIDALITY_ALERT_KIND, alert.alert_id, alert.patient_id, alert.to_dict())
 
     # --- writes ----------------------------------------------------------------------------------------------
     def add_order(self, conn: Connection, order: ActiveOrder) -> None:

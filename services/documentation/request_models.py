@@ -12,8 +12,14 @@ from pydantic import AwareDatetime, Field, StrictBool
 from services.documentation.domain.adverse_events import AdverseEventKind, AdverseEventOutcome, Severity
 from services.documentation.domain.cadss import CadssForm
 from services.documentation.domain.flowsheet import AlertActionKind
+from services.documentation.domain.follow_up import FollowUpOutcome
+from services.documentation.domain.pump import PumpChangeKind
+from services.documentation.domain.rescue import MAX_RESCUE_DOSE, RescueDoseUnit, RescueRoute
 from services.documentation.domain.pre_check import PregnancyCheck
+from services.documentation.domain.suicide_risk import ReviewDecision
+from services.documentation.domain.vitals import RASS_MAX, RASS_MIN
 from shared.api import RequestModel
+from shared.roles import Attested
 
 RECORD_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"  # ends up in FHIR identifiers {session}/{id}/...
 WHO = Field(min_length=1, max_length=200, description="Who did it (the clinician's display name).")
@@ -70,11 +76,16 @@ class Abort(ReasonedStep):
 
 
 class VitalSigns(RequestModel):
+    """Outer bounds only; the clinic's plausible ranges (``plausible_*`` settings, e.g. SpO2 50-100 %) are checked
+    by the service and a value outside is refused with a 400 naming the field. ``rass_score``: the Richmond
+    Agitation-Sedation Scale (-5 unarousable … 0 alert and calm … +4 combative; Sessler 2002)."""
+
     systolic_mmhg: int | None = Field(None, gt=0, lt=400)
     diastolic_mmhg: int | None = Field(None, gt=0, lt=300)
     heart_rate_per_min: int | None = Field(None, gt=0, lt=400)
-    spo2_percent: float | None = Field(None, gt=0, le=100)
+    spo2_percent: float | None = Field(None, ge=1, le=100)
     respiratory_rate_per_min: int | None = Field(None, gt=0, lt=100)
+    rass_score: int | None = Field(None, ge=RASS_MIN, le=RASS_MAX)
 
 
 class PreCheckReading(VitalSigns):
@@ -92,11 +103,39 @@ class PreCheckConfirmations(RequestModel):
     findings: str = Field("", max_length=2000)
 
 
+class CssrsAnswers(RequestModel):
+    """The C-SSRS screener (past month; items 6/6b behaviour): true yes, false no, absent or null not asked (items
+    3-5 are asked when item 2 is yes, 6b when 6 is yes). Triage: items 1-2 low, item 3 moderate, items 4-5 or 6b
+    high (``cssrs_*_risk_items`` settings)."""
+
+    wish_to_be_dead: StrictBool
+    suicidal_thoughts: StrictBool
+    ideation_with_method: StrictBool | None = None
+    ideation_with_intent: StrictBool | None = None
+    ideation_with_plan_and_intent: StrictBool | None = None
+    suicidal_behaviour_lifetime: StrictBool
+    suicidal_behaviour_past_3_months: StrictBool | None = None
+
+
 class PreCheck(Step):
-    """One pre-infusion check (a recheck is another one); the latest weight is read from the EHR at that moment."""
+    """One pre-infusion check (a recheck is another one); the latest weight is read from the EHR at that moment.
+
+    ``cssrs``: the day's C-SSRS screener (required on the first check of the day while ``pre_check_cssrs_required``;
+    a recheck may leave it out). ``site_readiness``: each item of the clinic's checklist (``site_readiness_items``)
+    answered true/false (required on the first check; an item not confirmed holds the infusion)."""
 
     reading: PreCheckReading
     confirmations: PreCheckConfirmations
+    cssrs: CssrsAnswers | None = None
+    site_readiness: dict[str, StrictBool] | None = Field(None, max_length=50)
+
+
+class SuicideRiskReview(Step):
+    """A clinician's documented review of today's high-risk C-SSRS and every open suicidality alert, before the
+    infusion: ``decision`` proceed or do-not-proceed, and a ``note`` (what was assessed, the safety measures)."""
+
+    decision: ReviewDecision
+    note: str = Field(min_length=1, max_length=4000)
 
 
 class RecordVitals(Step, VitalSigns):
@@ -105,9 +144,43 @@ class RecordVitals(Step, VitalSigns):
     reading_id: str | None = _record_id("reading")
 
 
+class RescueMedication(RequestModel):
+    """A medication given for an alert: its own MedicationAdministration in the EHR (given at ``at``, by ``by``)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    code_system: str = Field("", max_length=200, description="e.g. http://www.nlm.nih.gov/research/umls/rxnorm")
+    code: str = Field("", max_length=64)
+    dose_value: float = Field(gt=0, le=MAX_RESCUE_DOSE)
+    dose_unit: RescueDoseUnit
+    route: RescueRoute
+
+
 class RecordAlertAction(Step):
+    """``rate_ml_per_h`` (the new rate) is required for rate-reduced, ``rescue`` for medication-given, ``detail``
+    for observed and other. A rate reduction, pause or stop is charted as a pump change too."""
+
     kind: AlertActionKind
     detail: str = Field("", max_length=2000)
+    rate_ml_per_h: float | None = Field(None, gt=0, le=2000)
+    rescue: RescueMedication | None = None
+
+
+class RecordPumpChange(Step):
+    """A pump change charted on the flowsheet (``at`` is when): rate-change (with ``rate_ml_per_h``), pause
+    (with ``reason``), resume, stop. The administration record's segments follow the charted changes."""
+
+    change_id: str | None = _record_id("pump change")
+    kind: PumpChangeKind
+    rate_ml_per_h: float | None = Field(None, gt=0, le=2000)
+    reason: str = Field("", max_length=2000)
+
+
+class RecordCadssNotRated(Step):
+    """Why a scheduled CADSS timepoint was not rated: ``scheduled_minute`` or ``end_of_recovery``."""
+
+    scheduled_minute: int | None = Field(None, gt=0, le=1440)
+    end_of_recovery: StrictBool = False
+    reason: str = Field(min_length=1, max_length=2000)
 
 
 class RecordFlowsheetEvent(Step):
@@ -144,7 +217,7 @@ class RecordAdverseEvent(Step):
 
 class RateChange(RequestModel):
     at: AwareDatetime
-    rate_ml_per_h: float = Field(gt=0)
+    rate_ml_per_h: float = Field(gt=0, le=2000)
 
 
 class Pause(RequestModel):
@@ -155,13 +228,16 @@ class Pause(RequestModel):
 
 class RecordAdministration(RequestModel):
     """What was given: pump start/stop, the rate from each change on, pauses, lot and expiry. Totals are computed
-    from the rates unless entered; the concentration defaults to the order's."""
+    from the rates unless entered; the concentration defaults to the order's (mg in the bag's volume).
+    ``rate_changes`` and ``pauses`` left empty are taken from the chart (the order's rate from the start, then
+    every pump change charted on the flowsheet or as an alert action); when given they must include each charted
+    change."""
 
     by: str = WHO
     started_at: AwareDatetime
     stopped_at: AwareDatetime
-    rate_changes: list[RateChange] = Field(min_length=1)
-    pauses: list[Pause] = []
+    rate_changes: list[RateChange] = Field([], max_length=50)
+    pauses: list[Pause] = Field([], max_length=50)
     lot_number: str = Field(min_length=1, max_length=100)
     lot_expiry: date
     concentration_mg_per_ml: float | None = Field(None, gt=0)
@@ -178,14 +254,63 @@ class Aldrete(RequestModel):
     oxygen_saturation: int = Field(ge=0, le=2)
 
 
+class ReviewAdministration(Step):
+    """The clinician has reviewed the dose given against the order (beyond the tolerance, ``comment`` says what
+    they make of it). Discharge waits for it."""
+
+    comment: str = Field("", max_length=2000)
+
+
 class Discharge(Step):
     """Refused (409, every failing criterion listed) unless all criteria are met or ``override_reason`` is given;
-    open alerts and a missing administration record cannot be overridden."""
+    open alerts, the administration record and its review, unrated scheduled CADSS, the escort (a responsible
+    adult, named, with the relationship) and the instructions cannot be overridden. ``instructions_acknowledged``
+    says the clinic's discharge instructions (settings) were given and the patient acknowledged them."""
 
     mental_status_at_baseline: StrictBool
     escort_present: StrictBool
+    escort_name: str = Field("", max_length=200)
+    escort_relationship: str = Field("", max_length=100)
+    instructions_acknowledged: StrictBool = False
     aldrete: Aldrete | None = None
     override_reason: str = Field("", max_length=2000)
+    safety_plan_confirmed: StrictBool = Field(False, description=(
+        "A safety plan was reviewed with the patient (crisis contacts, means restriction). Required, and not "
+        "overridable, when the day's suicide risk was above low (C-SSRS moderate or high, or a suicidality alert "
+        "open at the pre-infusion review)."))
+
+
+class CompleteFollowUpCall(Step):
+    """The next-day call's outcome; ``note`` is required unless the patient was reached and well."""
+
+    outcome: FollowUpOutcome
+    note: str = Field("", max_length=2000)
+
+
+class WitnessIdentity(RequestModel):
+    """The second licensed person: a Practitioner reference from the EHR, or an identifier system and value."""
+
+    reference: str = Field("", max_length=100, pattern=r"^$|^(Practitioner|PractitionerRole)/[A-Za-z0-9\-.]{1,64}$")
+    identifier_system: str = Field("", max_length=200)
+    identifier_value: str = Field("", max_length=100)
+    display: str = Field("", max_length=200)
+
+
+class RecordControlledSubstance(Step):
+    """The infusion's controlled-substance record: drawn = given + wasted (mg), the waste witnessed by a second
+    licensed person (``witness``; not the nurse). ``at`` is when the waste was witnessed. ``by_reference`` is the
+    nurse's Practitioner reference when known (the pages send the signed-in clinician's)."""
+
+    product: str = Field(min_length=1, max_length=200)
+    product_code: str = Field("", max_length=64)
+    lot_number: str = Field(min_length=1, max_length=100)
+    lot_expiry: date
+    drawn_mg: float = Field(gt=0, le=10_000)
+    given_mg: float = Field(ge=0, le=10_000)
+    wasted_mg: float = Field(ge=0, le=10_000)
+    waste_method: str = Field("", max_length=200)
+    witness: WitnessIdentity
+    by_reference: str = Field("", max_length=100, pattern=r"^$|^(Practitioner|PractitionerRole)/[A-Za-z0-9\-.]{1,64}$")
 
 
 class DraftNote(Step):
@@ -197,7 +322,10 @@ class EditNote(RequestModel):
 
 
 class SignNote(Step):
-    """Sign the draft; the EHR receives the DocumentReference and the signature Provenance."""
+    """Sign the draft; the EHR receives the DocumentReference and the signature Provenance. Only a prescriber
+    signs, attesting it (``attested``, recorded with the signature)."""
+
+    attested: Attested
 
 
 class AmendNote(Step):

@@ -78,3 +78,32 @@ class CadssAssessment(DocumentationRecord):
         if self.scheduled_minute is not None:
             return f"{self.scheduled_minute} min after start"
         return "end of recovery" if self.end_of_recovery else "unscheduled"
+
+
+@dataclass(frozen=True)
+class CadssNotRated(DocumentationRecord):
+    """A scheduled CADSS timepoint that was not rated, and why (patient asleep, declined, distressed ...): a
+    scheduled rating needs a score or this before discharge, and the note lists it (issue 13 defect 11)."""
+
+    reason: str
+    recorded_by: str
+    recorded_at: datetime
+    scheduled_minute: int | None = None
+    end_of_recovery: bool = False
+
+    def __post_init__(self) -> None:
+        require_text("reason", self.reason)
+        require_text("recorded_by", self.recorded_by)
+        require_aware("recorded_at", self.recorded_at)
+        if (self.scheduled_minute is None) == (not self.end_of_recovery):
+            raise DocumentationInputError(
+                "scheduled_minute", "name one scheduled timepoint: a minute after the start or the end of recovery"
+            )
+
+    def timepoint_text(self) -> str:
+        return f"{self.scheduled_minute} min after start" if self.scheduled_minute is not None else "end of recovery"
+
+    def same_timepoint(self, scheduled_minute: int | None, end_of_recovery: bool) -> bool:
+        if self.end_of_recovery:
+            return end_of_recovery
+        return scheduled_minute is not None and scheduled_minute == self.scheduled_minute

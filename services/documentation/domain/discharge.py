@@ -1,6 +1,10 @@
 """Recovery and discharge criteria: observation time, vitals back near the pre-infusion baseline, mental status,
-modified Aldrete score (when the clinic uses it) and an escort. Each criterion is reported met or not with the
-numbers, so a refusal lists every failing one and the note can show them all."""
+modified Aldrete score (when the clinic uses it), an escort and the discharge instructions. Each criterion is
+reported met or not with the numbers, so a refusal lists every failing one and the note can show them all.
+
+Clinical criteria can be overridden with a reason; the escort and the instructions cannot (``overridable``
+False): the label releases an outpatient only to a responsible adult, and no driving or machinery until the next
+day (CLINICAL.md), so a taxi is not an escort (issue 13 defect 10). The escort's name and relationship are kept."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from datetime import datetime
 
 from services.documentation.domain.checks import require_aware, require_text
 from services.documentation.domain.errors import DocumentationInputError
+from services.documentation.domain.follow_up import FollowUpCall
 from services.documentation.domain.records import DocumentationRecord
 from services.documentation.domain.settings import SessionSettings
 from services.documentation.domain.vitals import VitalsReading
@@ -47,10 +52,22 @@ class DischargeAssessment(DocumentationRecord):
     assessed_by: str
     assessed_at: datetime
     aldrete: AldreteScore | None = None
+    escort_name: str = ""
+    escort_relationship: str = ""
+    # The instructions as given (the clinic's texts at the time) and the patient's acknowledgement of them.
+    instructions_given: tuple[str, ...] = ()
+    instructions_acknowledged: bool = False
+    safety_plan_confirmed: bool = False  # issue 13 defect 5: required when the day's suicide risk was above low
 
     def __post_init__(self) -> None:
         require_text("assessed_by", self.assessed_by)
         require_aware("assessed_at", self.assessed_at)
+
+    def escort_text(self) -> str:
+        if not self.escort_present:
+            return "no responsible adult to escort the patient"
+        who = self.escort_name.strip() or "name not recorded"
+        return f"escort present: {who} ({self.escort_relationship.strip() or 'relationship not recorded'})"
 
 
 @dataclass(frozen=True)
@@ -58,6 +75,7 @@ class DischargeCriterion(DocumentationRecord):
     name: str
     met: bool
     detail: str
+    overridable: bool = True  # False: a label condition or an accountability step no reason can replace
 
 
 @dataclass(frozen=True)
@@ -69,6 +87,8 @@ class DischargeRecord(DocumentationRecord):
     discharged_by: str
     discharged_at: datetime
     override_reason: str = ""
+    contact: str = ""  # who to call, as told to the patient
+    follow_up: FollowUpCall | None = None
 
     @property
     def failing(self) -> tuple[DischargeCriterion, ...]:
@@ -82,8 +102,9 @@ def evaluate_discharge(
     recovery_readings: tuple[VitalsReading, ...],
     now: datetime,
     settings: SessionSettings,
+    suicide_risk_above_low: bool = False,
 ) -> tuple[DischargeCriterion, ...]:
-    """Every discharge criterion, met or not. ``recovery_readings`` are those taken after the infusion ended;
+    """Every discharge criterion, met or not (a safety plan when ``suicide_risk_above_low``). ``recovery_readings`` are those taken after the infusion ended;
     the latest one with BP and heart rate is compared with ``baseline`` (the pre-infusion check reading)."""
     observed_min = (now - infusion_ended_at).total_seconds() / _SECONDS_PER_MIN
     criteria = [
@@ -101,14 +122,40 @@ def evaluate_discharge(
     ]
     if settings.aldrete_required:
         criteria.append(_aldrete(assessment.aldrete, settings))
-    criteria.append(
-        DischargeCriterion(
-            "escort",
-            assessment.escort_present,
-            "escort present" if assessment.escort_present else "no responsible adult to escort the patient",
-        )
-    )
+    criteria.append(_escort(assessment))
+    criteria.append(_instructions(assessment, settings))
+    if suicide_risk_above_low:
+        criteria.append(safety_plan_criterion(assessment))
     return tuple(criteria)
+
+
+def safety_plan_criterion(assessment: DischargeAssessment) -> DischargeCriterion:
+    """The day's suicide risk was above low (``suicide_risk.day_risk_above_low``): a safety plan reviewed with the
+    patient before they leave (issue 13 defect 5); not overridable, it is the minimum safety measure."""
+    detail = ("safety plan reviewed with the patient" if assessment.safety_plan_confirmed else
+              "suicide risk above low today: review the safety plan with the patient before discharge")
+    return DischargeCriterion("safety-plan", assessment.safety_plan_confirmed, detail, overridable=False)
+
+
+def _escort(assessment: DischargeAssessment) -> DischargeCriterion:
+    named = bool(assessment.escort_name.strip()) and bool(assessment.escort_relationship.strip())
+    detail = assessment.escort_text()
+    if assessment.escort_present and not named:
+        detail += ": record the escort's name and relationship"
+    return DischargeCriterion("escort", assessment.escort_present and named, detail, overridable=False)
+
+
+def _instructions(assessment: DischargeAssessment, settings: SessionSettings) -> DischargeCriterion:
+    missing = [text for text in settings.discharge_instructions if text not in assessment.instructions_given]
+    if missing:
+        return DischargeCriterion("instructions", False, "not given: " + "; ".join(missing), overridable=False)
+    if not assessment.instructions_acknowledged:
+        return DischargeCriterion("instructions", False, "instructions given but not acknowledged by the patient",
+                                  overridable=False)
+    return DischargeCriterion(
+        "instructions", True, "given and acknowledged: " + "; ".join(settings.discharge_instructions),
+        overridable=False,
+    )
 
 
 def _vitals_near_baseline(

@@ -15,7 +15,9 @@ from services.documentation.domain.errors import (
 )
 from services.documentation.domain.order import ActiveOrder
 from services.documentation.domain.records import DocumentationRecord
+from services.documentation.domain.schedule import DueState, due_cadss, due_vital_readings
 from services.documentation.domain.session import ENDED_STATUSES, Session
+from services.documentation.domain.settings import SessionSettings
 from services.documentation.domain.vitals import VitalsReading
 from shared.clinic_time import current_clinic_zone, format_clinic_time
 
@@ -40,6 +42,7 @@ class ProcedureNote(DocumentationRecord):
     signed_by: str = ""
     signed_at: datetime | None = None
     replaces_note_id: str = ""
+    attestation: str = ""  # what the prescriber attested when signing (shared/roles.py); empty in older notes
 
     def __post_init__(self) -> None:
         for name in ("note_id", "session_id", "patient_id", "text", "drafted_by"):
@@ -60,7 +63,8 @@ class ProcedureNote(DocumentationRecord):
         return self.status is NoteStatus.SIGNED
 
 
-def draft_note(session: Session, order: ActiveOrder, note_id: str, by: str, at: datetime) -> ProcedureNote:
+def draft_note(session: Session, order: ActiveOrder, note_id: str, by: str, at: datetime,
+               settings: SessionSettings | None = None) -> ProcedureNote:
     """The first version, generated from a session that has ended (discharged, aborted or deferred)."""
     if session.status not in ENDED_STATUSES:
         raise TransitionNotAllowed(f"the note is written once the session has ended (it is {session.status.value})")
@@ -69,7 +73,7 @@ def draft_note(session: Session, order: ActiveOrder, note_id: str, by: str, at: 
         session_id=session.session_id,
         patient_id=session.patient_id,
         version=1,
-        text=generate_note(session, order),
+        text=generate_note(session, order, settings, at),
         drafted_by=by,
         drafted_at=at,
     )
@@ -83,14 +87,21 @@ def edit_note(note: ProcedureNote, text: str) -> ProcedureNote:
     return replace(note, text=text)
 
 
-def sign_note(note: ProcedureNote, signer: str, at: datetime) -> ProcedureNote:
+def sign_note(note: ProcedureNote, signer: str, at: datetime, session: Session | None = None,
+              attestation: str = "") -> ProcedureNote:
+    """Sign the draft; with its ``session``, not before the controlled-substance record of an infusion that was
+    started (drawn, given, wasted and witnessed: the legal record of a Schedule III drug must be complete)."""
     if note.is_signed:
         raise SignedNoteImmutable(f"note {note.note_id} is already signed")
+    if session is not None and session.infusion_started_at is not None and session.controlled_substance is None:
+        raise TransitionNotAllowed(
+            "the controlled-substance record (drawn, given, wasted, witnessed) is missing: record it before signing"
+        )
     require_text("signer", signer)
     require_aware("at", at)
     if at < note.drafted_at:
         raise DocumentationInputError("at", "a note cannot be signed before it was drafted")
-    return replace(note, status=NoteStatus.SIGNED, signed_by=signer, signed_at=at)
+    return replace(note, status=NoteStatus.SIGNED, signed_by=signer, signed_at=at, attestation=attestation)
 
 
 def amend_note(note: ProcedureNote, new_note_id: str, text: str, by: str, at: datetime) -> ProcedureNote:
@@ -111,21 +122,31 @@ def amend_note(note: ProcedureNote, new_note_id: str, text: str, by: str, at: da
     )
 
 
-def generate_note(session: Session, order: ActiveOrder) -> str:
-    """The plain-text note: indication and dose as the order gives them, times, pre-check, administration,
-    vitals with peaks, alerts and actions, events, CADSS, adverse events and discharge criteria."""
+def generate_note(
+    session: Session, order: ActiveOrder, settings: SessionSettings | None = None, now: datetime | None = None
+) -> str:
+    """The plain-text note: indication and dose as the order gives them, times, pre-check, administration (its
+    review and the controlled-substance record), vitals with peaks and every missed due reading, alerts and
+    actions, pump changes, events, CADSS with every unrated scheduled timepoint, adverse events, discharge
+    criteria, instructions and the follow-up call. ``settings`` (the clinic's; defaults otherwise) and ``now``
+    (for a session still open) say what was due."""
     if order.order_id != session.order_id:
         raise DocumentationInputError(
             "order.order_id", f"session {session.session_id} belongs to order {session.order_id}"
         )
+    settings = settings or SessionSettings()
+    as_of = session.ended_at or now or (session.transitions[-1].at if session.transitions else session.scheduled_end)
     sections = [
         _header(session, order),
         _times(session),
         _pre_check(session),
         _administration(session),
+        _controlled_substance(session),
         _vitals(session),
+        _missed_readings(session, as_of, settings),
         _alerts_and_events(session),
         _cadss(session),
+        _unrated_cadss(session, as_of, settings),
         _adverse_events(session),
         _discharge(session),
     ]
@@ -241,7 +262,48 @@ def _administration(session: Session) -> str:
     if record.dose_discrepancy_reason:
         lines.append(f"  Dose difference reason: {record.dose_discrepancy_reason}")
     lines.append(f"  Ketamine lot {record.lot_number}, expiry {record.lot_expiry.isoformat()}")
+    review = session.administration_review
+    if review is None or not review.matches(record):
+        lines.append("  Given versus ordered: NOT REVIEWED")
+    else:
+        lines.append(
+            f"  Given versus ordered: given {review.given_mg:.1f} mg vs ordered {review.ordered_mg:g} mg "
+            f"({review.deviation_percent:+.1f}%) reviewed by {review.reviewed_by} at {_when(review.reviewed_at)}"
+            + (f": {review.comment}" if review.comment else "")
+        )
     return "\n".join(lines)
+
+
+def _controlled_substance(session: Session) -> str:
+    record = session.controlled_substance
+    if record is None:
+        return "Controlled substance: NOT RECORDED" if session.infusion_started_at else ""
+    nurse = record.recorded_by + (f" ({record.recorded_by_reference})" if record.recorded_by_reference else "")
+    lines = [
+        "Controlled substance:",
+        f"  {record.describe()}",
+        f"  Waste witnessed at {_when(record.witnessed_at)} by {record.witness.describe()}; recorded by {nurse}"
+        + (f"; method: {record.waste_method}" if record.waste_method else ""),
+    ]
+    return "\n".join(lines)
+
+
+def _missed_readings(session: Session, as_of: datetime, settings: SessionSettings) -> str:
+    missed = [due for due in due_vital_readings(session, as_of, settings) if due.state is DueState.MISSED]
+    if not missed:
+        return "Missed readings: none" if session.infusion_started_at else ""
+    lines = [f"Missed readings: {len(missed)}"]
+    lines += [f"  {_when(due.due_at)} ({due.phase.value}): no reading within {settings.vitals_grace_min} min"
+              for due in missed]
+    return "\n".join(lines)
+
+
+def _unrated_cadss(session: Session, as_of: datetime, settings: SessionSettings) -> str:
+    lines = [f"  {n.timepoint_text()}: not rated ({n.reason}; {n.recorded_by} at {_when(n.recorded_at)})"
+             for n in session.cadss_not_rated]
+    lines += [f"  {due.label} (due {_when(due.due_at)}): NOT RATED, no reason recorded"
+              for due in due_cadss(session, as_of, settings)]
+    return "\n".join(["Scheduled CADSS not rated:"] + lines) if lines else ""
 
 
 def _vitals(session: Session) -> str:
@@ -273,6 +335,9 @@ def _alerts_and_events(session: Session) -> str:
             else "NO ACTION RECORDED"
         )
         lines.append(f"  Alert {_when(alert.raised_at)}: {'; '.join(alert.crossings)} — {action}")
+    for change in session.pump_changes:
+        source = f" (action on alert {change.alert_id})" if change.alert_id else ""
+        lines.append(f"  Pump {_when(change.at)}: {change.describe()} by {change.recorded_by}{source}")
     for event in session.events:
         coded = f" [{event.code_display or event.code}]" if event.code else ""
         lines.append(f"  Event {_when(event.occurred_at)}{coded}: {event.text}")
@@ -317,4 +382,18 @@ def _discharge(session: Session) -> str:
         lines.append(f"  [{'met' if criterion.met else 'NOT MET'}] {criterion.name}: {criterion.detail}")
     if record.override_reason:
         lines.append(f"  Discharged despite failing criteria by {record.discharged_by}: {record.override_reason}")
+    if record.assessment.instructions_given:
+        acknowledged = "acknowledged by the patient" if record.assessment.instructions_acknowledged else \
+            "NOT acknowledged"
+        lines.append(f"Discharge instructions given ({acknowledged}):")
+        lines += [f"  - {text}" for text in record.assessment.instructions_given]
+        if record.contact:
+            lines.append(f"  - Who to call: {record.contact}")
+    call = record.follow_up
+    if call is not None:
+        line = f"Follow-up call: due {call.due_on.isoformat()}, owner {call.owner}: {call.status.value}"
+        if call.outcome is not None:
+            line += f", {call.outcome.value} ({call.completed_by} at {_when(call.completed_at)})"
+            line += f": {call.outcome_note}" if call.outcome_note else ""
+        lines.append(line)
     return "\n".join(lines)

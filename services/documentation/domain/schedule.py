@@ -67,13 +67,17 @@ def due_vital_readings(session: Session, now: datetime, settings: SessionSetting
 
 
 def due_cadss(session: Session, now: datetime, settings: SessionSettings) -> list[DueCadss]:
-    """Configured CADSS timepoints whose time has come (before the session ended) and that have no rating yet.
-    The end-of-recovery rating falls due when the minimum observation time after the infusion has passed."""
+    """Configured CADSS timepoints whose time has come (before the session ended) and that have neither a rating
+    nor a recorded reason it was not rated. The end-of-recovery rating falls due when the minimum observation
+    time after the infusion has passed."""
     started_at = session.infusion_started_at
     if started_at is None:
         return []
     horizon = min(now, session.ended_at) if session.ended_at else now
     rated_minutes = {a.scheduled_minute for a in session.cadss if a.scheduled_minute is not None}
+    rated_minutes |= {n.scheduled_minute for n in session.cadss_not_rated if n.scheduled_minute is not None}
+    end_of_recovery_done = any(a.end_of_recovery for a in session.cadss) or any(
+        n.end_of_recovery for n in session.cadss_not_rated)
     result = [
         DueCadss(f"{minute} min after start", started_at + timedelta(minutes=minute), minute, False)
         for minute in sorted(settings.cadss_minutes_after_start)
@@ -83,7 +87,7 @@ def due_cadss(session: Session, now: datetime, settings: SessionSettings) -> lis
     recovered = session.transition_to(SessionStatus.RECOVERING) is not None
     if settings.cadss_at_end_of_recovery and infusion_ended_at is not None and recovered:
         due_at = infusion_ended_at + timedelta(minutes=settings.min_recovery_observation_min)
-        if due_at <= horizon and not any(a.end_of_recovery for a in session.cadss):
+        if due_at <= horizon and not end_of_recovery_done:
             result.append(DueCadss("end of recovery", due_at, None, True))
     return result
 

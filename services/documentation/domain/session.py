@@ -14,26 +14,60 @@ from datetime import datetime
 from typing import TypeVar
 
 from services.documentation.domain.administration import AdministrationRecord, complete_against_order
+from services.documentation.domain.administration_review import AdministrationReview, review_administration
 from services.documentation.domain.adverse_events import AdverseEventRecord
-from services.documentation.domain.cadss import CadssAssessment
+from services.documentation.domain.cadss import CadssAssessment, CadssNotRated
+from services.documentation.domain.controlled_substance import ControlledSubstanceRecord, check_controlled_substance
 from services.documentation.domain.checks import require_aware, require_text
 from services.documentation.domain.discharge import DischargeAssessment, DischargeRecord, evaluate_discharge
 from services.documentation.domain.errors import DocumentationInputError, TransitionNotAllowed, input_field
-from services.documentation.domain.flowsheet import AlertAction, FlowsheetEvent, VitalsAlert, alert_for_reading
+from services.documentation.domain.flowsheet import (
+    AlertAction,
+    AlertActionKind,
+    FlowsheetEvent,
+    VitalsAlert,
+    alert_for_reading,
+)
+from services.documentation.domain.follow_up import FollowUpOutcome, complete_follow_up, request_follow_up
 from services.documentation.domain.order import ActiveOrder, OccurrenceStatus, OrderStatus
 from services.documentation.domain.pre_check import (
     HoldOverride,
     PreCheckAttempt,
     PreCheckConfirmations,
+    PreCheckOutcome,
     evaluate_pre_check,
     require_complete_pre_check_reading,
 )
+from services.documentation.domain.pump import (
+    ChartedInfusion,
+    PumpChange,
+    PumpChangeKind,
+    charted_infusion,
+    check_new_change,
+    missing_from_record,
+)
+from services.documentation.domain.plausibility import require_in_session, require_plausible_reading, session_floor
 from services.documentation.domain.records import DocumentationRecord
 from services.documentation.domain.settings import SessionSettings
+from services.documentation.domain.site_readiness import SiteReadiness, readiness_holds
 from services.documentation.domain.spacing import ScheduleOverride, allowed_start, schedule_problems
+from services.documentation.domain.suicide_risk import (
+    CssrsScreen,
+    SuicidalityAlertSeen,
+    SuicideRiskReview,
+    day_risk_above_low,
+    needs_review,
+    suicide_risk_blocks,
+)
 from services.documentation.domain.vitals import VitalsReading
+from shared.scales import CssrsRisk
 
 T = TypeVar("T")
+_PUMP_CHANGE_OF_ACTION = {
+    AlertActionKind.RATE_REDUCED: PumpChangeKind.RATE_CHANGE,
+    AlertActionKind.PAUSED: PumpChangeKind.PAUSE,
+    AlertActionKind.STOPPED: PumpChangeKind.STOP,
+}
 
 
 class SessionStatus(enum.Enum):
@@ -84,6 +118,13 @@ class Session(DocumentationRecord):
     adverse_events: tuple[AdverseEventRecord, ...] = ()
     administration: AdministrationRecord | None = None
     discharge_record: DischargeRecord | None = None
+    # The day's C-SSRS screeners (the latest counts) and the clinicians' suicide-risk reviews (issue 13 defect 5).
+    cssrs_screens: tuple[CssrsScreen, ...] = ()
+    suicide_risk_reviews: tuple[SuicideRiskReview, ...] = ()
+    pump_changes: tuple[PumpChange, ...] = ()
+    cadss_not_rated: tuple[CadssNotRated, ...] = ()
+    administration_review: AdministrationReview | None = None
+    controlled_substance: ControlledSubstanceRecord | None = None
     # A prescriber's decision to check in outside the window or too soon after the previous infusion (defect 6).
     check_in_override: ScheduleOverride | None = None
 
@@ -135,6 +176,14 @@ class Session(DocumentationRecord):
         return self.pre_checks[-1].reading if self.pre_checks else None
 
     @property
+    def latest_cssrs(self) -> CssrsScreen | None:
+        return self.cssrs_screens[-1] if self.cssrs_screens else None
+
+    def time_floor(self, settings: SessionSettings) -> datetime:
+        """The earliest plausible time of a clinical act of this session (issue 13 defect 24)."""
+        return session_floor(self.scheduled_start, self.checked_in_at, settings)
+
+    @property
     def open_alerts(self) -> tuple[VitalsAlert, ...]:
         return tuple(alert for alert in self.alerts if alert.is_open)
 
@@ -144,6 +193,17 @@ class Session(DocumentationRecord):
 
     def reading(self, reading_id: str) -> VitalsReading | None:
         return next((r for r in self.readings if r.reading_id == reading_id), None)
+
+    def charted_infusion(self, order: ActiveOrder, now: datetime) -> ChartedInfusion | None:
+        """The pump's segments as charted (the order's rate from the start, then each charted change), up to the
+        infusion's end (or ``now`` while it runs); None before the start."""
+        started_at = self.infusion_started_at
+        if started_at is None:
+            return None
+        ended_at = self.infusion_ended_at or max(now, started_at)
+        if ended_at <= started_at:
+            return None
+        return charted_infusion(started_at, order.rate_ml_per_h, ended_at, self.pump_changes)
 
 
 def session_id_for(order: ActiveOrder, occurrence_number: int) -> str:
@@ -215,17 +275,6 @@ def order_actual_weight_kg(order: ActiveOrder, ehr_weight_kg: float | None = Non
     return order.dosing_weight_kg if ehr_weight_kg is None else ehr_weight_kg
 
 
-def order_actual_weight_kg(order: ActiveOrder, ehr_weight_kg: float | None = None) -> float:
-    """The actual body weight the order's dose was calculated from, compared with today's actual weight: the one the
-    order carries, else the EHR Observation it names (``ehr_weight_kg``), else (only for an order received before
-    orders carried it) the dosing weight mg ÷ mg/kg, which equals the actual weight only on an actual-weight basis.
-    Never the dosing weight when the actual one is known: an ideal, adjusted or capped dose is not a weight change
-    (issue 13 defect 13)."""
-    if order.actual_weight_kg is not None:
-        return order.actual_weight_kg
-    return order.dosing_weight_kg if ehr_weight_kg is None else ehr_weight_kg
-
-
 def record_pre_check(
     session: Session,
     order: ActiveOrder,
@@ -236,22 +285,33 @@ def record_pre_check(
     by: str,
     at: datetime,
     order_weight_kg: float | None = None,
+    cssrs: CssrsScreen | None = None,
+    site_readiness: SiteReadiness | None = None,
 ) -> Session:
     """Record one pre-infusion check (a recheck is another call) and its result against the hold rules.
 
     The weight compared with ``latest_weight_kg`` is the actual weight the order carries, else ``order_weight_kg``
     (the EHR Observation in MedicationRequest.supportingInformation), else the order's dosing weight
     (``order_actual_weight_kg``).
+    ``cssrs`` is the day's C-SSRS screener (kept on the session; a recheck may leave it out once one is recorded)
+    and ``site_readiness`` the clinic's checklist as answered (an item not confirmed holds, not overridable).
     """
     _require_status(session, (SessionStatus.CHECKED_IN, SessionStatus.PRE_CHECK), "record a pre-infusion check")
     _require_order(session, order)
     with input_field("reading"):
         require_complete_pre_check_reading(reading)
+        require_plausible_reading(reading, settings)
+    require_in_session("at", at, session.time_floor(settings))
     if any(attempt.reading.reading_id == reading.reading_id for attempt in session.pre_checks):
         raise DocumentationInputError("reading.reading_id", f"reading {reading.reading_id} already recorded")
     weight_kg = order_actual_weight_kg(order, order_weight_kg)
     previous_reading = session.latest_pre_check.reading if session.latest_pre_check else None
     result = evaluate_pre_check(reading, previous_reading, confirmations, weight_kg, latest_weight_kg, settings)
+    if site_readiness is None and session.latest_pre_check is not None:
+        site_readiness = session.latest_pre_check.site_readiness  # a recheck keeps the checklist confirmed before
+    not_ready = readiness_holds(site_readiness, settings)
+    if not_ready:
+        result = replace(result, outcome=PreCheckOutcome.HOLD, confirmation_holds=result.confirmation_holds + not_ready)
     with input_field("pre_check"):
         attempt = PreCheckAttempt(
             reading=reading,
@@ -262,10 +322,12 @@ def record_pre_check(
             checked_by=by,
             checked_at=at,
             result=result,
+            site_readiness=site_readiness,
         )
     if session.latest_pre_check is not None and at < session.latest_pre_check.checked_at:
         raise DocumentationInputError("at", "before the previous pre-infusion check")
-    updated = replace(session, pre_checks=session.pre_checks + (attempt,))
+    updated = replace(session, pre_checks=session.pre_checks + (attempt,),
+                      cssrs_screens=session.cssrs_screens + ((cssrs,) if cssrs is not None else ()))
     if session.status is SessionStatus.CHECKED_IN:
         return _transition(updated, SessionStatus.PRE_CHECK, by, at)
     return updated
@@ -277,16 +339,42 @@ def override_pre_check_hold(session: Session, reason: str, by: str, at: datetime
     attempt = _latest_pre_check(session)
     if not attempt.result.vital_sign_holds and not attempt.result.recheck_reasons:
         raise TransitionNotAllowed("the latest pre-infusion check has no vital-sign hold to override")
+    if attempt.result.severe_bp_unconfirmed:
+        raise TransitionNotAllowed("BP at or above the alert thresholds: record the recheck at rest before an "
+                                   "override (issue 13: a severe reading is never overridden unconfirmed)")
     with input_field("override"):
         override = HoldOverride(reason=reason, overridden_by=by, overridden_at=at)
     return replace(session, pre_checks=session.pre_checks[:-1] + (replace(attempt, override=override),))
 
 
-def start_infusion(session: Session, order: ActiveOrder, by: str, at: datetime) -> Session:
+def review_suicide_risk(session: Session, open_alerts: tuple[SuicidalityAlertSeen, ...], review: SuicideRiskReview,
+                        settings: SessionSettings) -> Session:
+    """A clinician's documented review of the day's screener (moderate or high) and the open suicidality alerts (the
+    review records which it covered); only before the infusion, and only when there is something to review."""
+    _require_status(session, (SessionStatus.PRE_CHECK,), "review the suicide risk of")
+    require_in_session("at", review.reviewed_at, session.time_floor(settings))
+    screen = session.latest_cssrs
+    if not needs_review(screen, open_alerts, session.suicide_risk_reviews) and not (
+            screen is not None and screen.risk.rank >= CssrsRisk.MODERATE.rank):
+        raise TransitionNotAllowed("nothing to review: no moderate or high C-SSRS today and no open suicidality alert")
+    covered = replace(review, screening_id=screen.screening_id if screen else "",
+                      screening_risk=screen.risk if screen else None, alerts=open_alerts)
+    return replace(session, suicide_risk_reviews=session.suicide_risk_reviews + (covered,))
+
+
+def start_infusion(session: Session, order: ActiveOrder, by: str, at: datetime,
+                   settings: SessionSettings | None = None,
+                   open_suicidality_alerts: tuple[SuicidalityAlertSeen, ...] = ()) -> Session:
+    """Start when the latest pre-infusion check allows it and, with ``settings``, the day's suicide-risk check does
+    (the C-SSRS done, a high risk or an open suicidality alert reviewed with the decision to proceed)."""
     _require_status(session, (SessionStatus.PRE_CHECK,), "start the infusion of")
     _require_order(session, order)
     attempt = _latest_pre_check(session)
     reasons = list(attempt.blocking_reasons())
+    if settings is not None:
+        reasons += suicide_risk_blocks(session.latest_cssrs, open_suicidality_alerts, session.suicide_risk_reviews,
+                                       settings)
+        reasons += [hold for hold in readiness_holds(attempt.site_readiness, settings) if hold not in reasons]
     if order.dose_mg != attempt.ordered_dose_mg:
         reasons.append(
             f"order changed since the pre-infusion check ({attempt.ordered_dose_mg:g} mg → {order.dose_mg:g} mg): "
@@ -309,6 +397,8 @@ def record_vitals(session: Session, reading: VitalsReading, settings: SessionSet
         if existing == reading:
             return session
         raise DocumentationInputError("reading.reading_id", f"reading {reading.reading_id} already recorded")
+    require_plausible_reading(reading, settings)
+    require_in_session("measured_at", reading.measured_at, session.time_floor(settings))
     readings = tuple(sorted(session.readings + (reading,), key=lambda r: r.measured_at))
     alert = alert_for_reading(reading, settings)
     return replace(session, readings=readings, alerts=session.alerts + ((alert,) if alert else ()))
@@ -324,12 +414,45 @@ def record_action(session: Session, alert_id: str, action: AlertAction) -> Sessi
     if not alert.is_open:
         raise TransitionNotAllowed(f"alert {alert_id} already has an action ({alert.action.describe()})")  # type: ignore[union-attr]
     with input_field("action"):
+        action.require_complete()
         answered = alert.with_action(action)
-    return replace(session, alerts=session.alerts[:index] + (answered,) + session.alerts[index + 1 :])
+    updated = replace(session, alerts=session.alerts[:index] + (answered,) + session.alerts[index + 1 :])
+    pump_kind = _PUMP_CHANGE_OF_ACTION.get(action.kind)
+    ended_at = session.infusion_ended_at
+    if pump_kind is None or (ended_at is not None and action.taken_at >= ended_at):
+        if action.kind is AlertActionKind.RATE_REDUCED:
+            raise DocumentationInputError("kind", "the infusion has ended: there is no pump rate to reduce")
+        return updated
+    change = PumpChange(
+        change_id=f"{alert_id}-action", kind=pump_kind, at=action.taken_at, recorded_by=action.taken_by,
+        rate_ml_per_h=action.rate_ml_per_h, reason=f"alert: {'; '.join(alert.crossings)}", alert_id=alert_id,
+    )
+    return record_pump_change(updated, change)
 
 
-def record_event(session: Session, event: FlowsheetEvent) -> Session:
+def record_pump_change(session: Session, change: PumpChange) -> Session:
+    """A rate change, pause, resumption or stop of the pump during the infusion, charted on the flowsheet or as
+    an alert's action; the administration record's segments and the dose given follow it."""
+    _require_status(session, (SessionStatus.INFUSING, SessionStatus.RECOVERING, SessionStatus.ABORTED),
+                    "chart a pump change for")
+    ended_at = session.infusion_ended_at
+    if ended_at is not None and change.at >= ended_at:
+        raise DocumentationInputError("at", "after the infusion ended")
+    existing = next((c for c in session.pump_changes if c.change_id == change.change_id), None)
+    if existing is not None:
+        if existing == change:
+            return session
+        raise DocumentationInputError("change_id", f"pump change {change.change_id} already recorded")
+    check_new_change(change, session.infusion_started_at, session.pump_changes)
+    changes = tuple(sorted(session.pump_changes + (change,), key=lambda c: c.at))
+    return replace(session, pump_changes=changes)
+
+
+def record_event(session: Session, event: FlowsheetEvent, settings: SessionSettings | None = None) -> Session:
+    """With ``settings``, the event's time must lie within the session (issue 13 defect 24)."""
     _require_status(session, _DOCUMENTABLE, "record an event for")
+    if settings is not None:
+        require_in_session("occurred_at", event.occurred_at, session.time_floor(settings))
     return replace(session, events=_upsert(session.events, event, "event_id"))
 
 
@@ -363,9 +486,33 @@ def record_cadss(session: Session, assessment: CadssAssessment, settings: Sessio
     return replace(session, cadss=_upsert(session.cadss, assessment, "assessment_id"))
 
 
-def record_adverse_event(session: Session, event: AdverseEventRecord) -> Session:
-    """Add an adverse event, or update one recorded earlier with the same id (e.g. its outcome)."""
+def record_cadss_not_rated(session: Session, not_rated: CadssNotRated, settings: SessionSettings) -> Session:
+    """Why a scheduled CADSS timepoint was not rated (it then no longer holds discharge; the note lists it)."""
+    _require_status(session, _DOCUMENTABLE, "record an unrated CADSS timepoint for")
+    if session.infusion_started_at is None:
+        raise TransitionNotAllowed("CADSS is rated once the infusion has started")
+    if not_rated.scheduled_minute is not None and not_rated.scheduled_minute not in settings.cadss_minutes_after_start:
+        configured = ", ".join(str(m) for m in settings.cadss_minutes_after_start)
+        raise DocumentationInputError(
+            "scheduled_minute", f"{not_rated.scheduled_minute} is not a configured time ({configured} min)"
+        )
+    if not_rated.end_of_recovery and not settings.cadss_at_end_of_recovery:
+        raise DocumentationInputError("end_of_recovery", "the clinic does not rate CADSS at the end of recovery")
+    if any(a.scheduled_minute == not_rated.scheduled_minute if not_rated.scheduled_minute is not None
+           else a.end_of_recovery for a in session.cadss):
+        raise DocumentationInputError("scheduled_minute", f"{not_rated.timepoint_text()} is already rated")
+    others = tuple(n for n in session.cadss_not_rated
+                   if not n.same_timepoint(not_rated.scheduled_minute, not_rated.end_of_recovery))
+    return replace(session, cadss_not_rated=others + (not_rated,))
+
+
+def record_adverse_event(session: Session, event: AdverseEventRecord,
+                         settings: SessionSettings | None = None) -> Session:
+    """Add an adverse event, or update one recorded earlier with the same id (e.g. its outcome); with
+    ``settings``, its onset must lie within the session (issue 13 defect 24)."""
     _require_status(session, _DOCUMENTABLE, "record an adverse event for")
+    if settings is not None:
+        require_in_session("onset_at", event.onset_at, session.time_floor(settings))
     return replace(session, adverse_events=_upsert(session.adverse_events, event, "event_id"))
 
 
@@ -375,12 +522,67 @@ def record_administration(
     """Record (or correct, until discharge) what was given, checked against the ordered dose."""
     allowed = (SessionStatus.RECOVERING, SessionStatus.ABORTED)
     _require_status(session, allowed, "record the administration for")
+    require_in_session("started_at", administration.started_at, session.time_floor(settings))  # issue 13 defect 24
     if session.infusion_started_at is None:
         raise TransitionNotAllowed("no infusion was started in this session")
     _require_order(session, order, must_be_active=False)
+    charted = session.charted_infusion(order, administration.stopped_at)
+    if charted is not None:
+        missing = missing_from_record(administration, charted)
+        if missing:
+            field, _message = missing[0]
+            raise DocumentationInputError(
+                field, "; ".join(message for _field, message in missing) + " (charted changes flow into the record)"
+            )
     with input_field("administration"):
         completed = complete_against_order(administration, order, settings)
-    return replace(session, administration=completed)
+    review = session.administration_review
+    if review is not None and not review.matches(completed):
+        review = None  # the totals changed: given versus ordered must be reviewed again
+    return replace(session, administration=completed, administration_review=review)
+
+
+def review_given_against_ordered(
+    session: Session, by: str, at: datetime, comment: str, settings: SessionSettings
+) -> Session:
+    """Record that a clinician reviewed the dose given against the order (discharge waits for it)."""
+    _require_status(session, (SessionStatus.RECOVERING, SessionStatus.ABORTED), "review the administration of")
+    require_text("by", by)
+    require_aware("at", at)
+    review = review_administration(session.administration, by, at, comment,
+                                   settings.administered_dose_tolerance_percent)
+    return replace(session, administration_review=review)
+
+
+def record_controlled_substance(
+    session: Session, record: ControlledSubstanceRecord, settings: SessionSettings
+) -> Session:
+    """The controlled-substance record of the infusion (after the administration record, until the note is
+    signed: recovering, discharged or aborted sessions); recording it again corrects it."""
+    allowed = (SessionStatus.RECOVERING, SessionStatus.DISCHARGED, SessionStatus.ABORTED)
+    _require_status(session, allowed, "record the controlled substance for")
+    started_at = session.infusion_started_at
+    if started_at is None:
+        raise TransitionNotAllowed("no infusion was started in this session: nothing was drawn for it")
+    administration = session.administration
+    check_controlled_substance(
+        record, started_at, administration.total_mg if administration else None,
+        administration.lot_number if administration else None, settings.controlled_substance_tolerance_mg,
+    )
+    return replace(session, controlled_substance=record)
+
+
+def complete_follow_up_call(
+    session: Session, outcome: FollowUpOutcome, note: str, by: str, at: datetime
+) -> Session:
+    """The next-day call's outcome (the Task goes from requested to completed)."""
+    _require_status(session, (SessionStatus.DISCHARGED,), "record the follow-up call for")
+    record = session.discharge_record
+    if record is None or record.follow_up is None:
+        raise TransitionNotAllowed("no follow-up call was requested at discharge")
+    require_text("by", by)
+    call = complete_follow_up(record.follow_up, outcome, note, by, at)
+    return replace(session, discharge_record=replace(record, follow_up=call))
 
 
 def end_infusion(session: Session, by: str, at: datetime) -> Session:
@@ -396,11 +598,15 @@ def discharge(
     at: datetime,
     override_reason: str = "",
 ) -> Session:
-    """Discharge when every criterion is met, or despite failing ones with ``override_reason``.
+    """Discharge when every criterion is met, or despite failing clinical ones with ``override_reason``.
 
-    Open alerts and a missing administration record are not clinical judgements and cannot be overridden.
-    The refusal lists every failing criterion.
+    Not clinical judgements, so never overridden: open alerts, a missing administration record or one whose
+    given-versus-ordered has not been reviewed, a scheduled CADSS with neither a rating nor a reason, and the
+    criteria marked not overridable (the escort, the instructions). The refusal lists every failing item. A
+    discharge requests the next-day follow-up call (owner: who discharges).
     """
+    from services.documentation.domain.schedule import due_cadss  # schedule reads Session: imported when used
+
     _require_status(session, (SessionStatus.RECOVERING,), "discharge")
     require_text("by", by)
     require_aware("at", at)
@@ -408,14 +614,24 @@ def discharge(
     if ended_at is None:
         raise TransitionNotAllowed("the session has no infusion end time")
     recovery_readings = tuple(r for r in session.readings if r.measured_at >= ended_at)
-    criteria = evaluate_discharge(assessment, ended_at, session.baseline_reading, recovery_readings, at, settings)
+    criteria = evaluate_discharge(assessment, ended_at, session.baseline_reading, recovery_readings, at, settings,
+                                  suicide_risk_above_low=day_risk_above_low(session.cssrs_screens,
+                                                                            session.suicide_risk_reviews))
     blocking = [f"open alert {alert.alert_id}: {'; '.join(alert.crossings)}" for alert in session.open_alerts]
     if session.administration is None:
         blocking.append("administration record missing")
+    elif session.administration_review is None or not session.administration_review.matches(session.administration):
+        blocking.append("given versus ordered not reviewed: review the administration record")
+    blocking += [f"CADSS {due.label} not rated: rate it or record why not" for due in due_cadss(session, at, settings)]
     failing = [f"{c.name}: {c.detail}" for c in criteria if not c.met]
-    if blocking or (failing and not override_reason.strip()):
+    fixed = [c for c in criteria if not c.met and not c.overridable]
+    if blocking or fixed or (failing and not override_reason.strip()):
         listed = blocking + failing
-        hint = " (open alerts and the administration record cannot be overridden)" if blocking and failing else ""
+        hint = ""
+        if (blocking or fixed) and override_reason.strip():
+            names = ", ".join(["open alerts, the administration record and its review, scheduled CADSS"] * bool(
+                blocking) + [c.name for c in fixed])
+            hint = f" ({names} cannot be overridden)"
         raise TransitionNotAllowed("discharge refused: " + "; ".join(listed) + hint, tuple(listed))
     record = DischargeRecord(
         assessment=assessment,
@@ -423,6 +639,8 @@ def discharge(
         discharged_by=by,
         discharged_at=at,
         override_reason=override_reason.strip() if failing else "",
+        contact=settings.discharge_contact,
+        follow_up=request_follow_up(by, at, settings.follow_up_clinic_weekdays),
     )
     return _transition(replace(session, discharge_record=record), SessionStatus.DISCHARGED, by, at)
 

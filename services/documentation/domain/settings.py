@@ -3,7 +3,34 @@
 Defaults come from the issue text and shared/CLINICAL.md. Two have no documented source and are placeholders the
 clinic must confirm: ``vitals_grace_min`` (5) and ``administered_dose_tolerance_percent`` (10).
 
-Issue 13:
+Discharge instructions (issue 13, CLINICAL.md "Products, safety and accountability"): the label says emergence
+phenomena can recur up to 24 h, so no driving or machinery until the next day and a responsible adult; the texts
+and the contact are the clinic's own wording (comma-separated in the environment, so no commas inside one).
+``follow_up_clinic_weekdays`` (ISO 1 = Monday … 7, default Monday-Friday) is when the next-day call can be made.
+``controlled_substance_tolerance_mg`` (0.1 mg, placeholder: the rounding of amounts charted to one decimal; at most
+5 mg) is how far drawn may differ from given + wasted before the record is refused as not adding up, and how far
+"given" may differ from the administration record's computed dose.
+
+Issue 13 (clinical safety) added, all placeholders the clinic must confirm:
+
+- Low-side vital signs (defect 8): systolic < 90 mmHg, heart rate < 50/min, respiratory rate < 10 or > 24/min,
+  SpO2 < 92 % are "common procedural-sedation practice" in CLINICAL.md, unverified as defaults; the pre-check
+  holds and the flowsheet alerts on each side use them.
+- Sedation: the Richmond Agitation-Sedation Scale (RASS, +4 combative … 0 alert and calm … -5 unarousable;
+  Sessler CN et al., Am J Respir Crit Care Med 2002;166:1338-44, validated for adults in the ICU and widely used
+  in procedural areas). The hold (≤ -2 or ≥ +2 before the infusion) and alert (≤ -3 or ≥ +2 during it) bands
+  are our placeholders: no ketamine-specific source was found.
+- Severe BP before the infusion (defect 9): at or above the alert thresholds (180/110) the infusion is held at
+  once; an override needs a recheck first (the alert thresholds are the source: CLINICAL.md severe hypertension).
+- Physiological plausibility (defect 24): a value outside ``plausible_*`` is refused as a typing or device error,
+  not charted (distinct from the alert thresholds, which chart and alert). Ranges are generous outer bounds of
+  survivable adult values (our choice): systolic 40-300, diastolic 20-200 mmHg, heart rate 20-250/min, SpO2
+  50-100 %, respiratory rate 2-60/min. Clinical times may not lie more than ``clinical_time_margin_min`` (60)
+  before the session's check-in (or its scheduled start before check-in).
+- Day-of-infusion suicide-risk check (defect 5): the C-SSRS screener at each pre-check (``pre_check_cssrs_required``,
+  on), triaged per Columbia (CLINICAL.md): items 1-2 low, item 3 (and lifetime behaviour) moderate, items 4-5 or
+  behaviour in the past 3 months high — the same item lists as the intake and the course (shared/scales.py).
+- Site readiness (feature): the clinic's checklist, confirmed item by item before the infusion starts.
 - Spacing (defect 6): ``min_hours_between_infusions`` (24 h, placeholder: no source gives a minimum; a Monday/
   Wednesday/Friday induction, CLINICAL.md "Induction", leaves ~40 h or more) from the previous infusion's start to
   the next check-in; the check-in must also fall in the order's window. A prescriber may override either with a
@@ -14,6 +41,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from services.documentation.domain.vitals import RASS_MAX, RASS_MIN
+from shared.scales import (
+    DEFAULT_CSSRS_HIGH_RISK_ITEMS,
+    DEFAULT_CSSRS_MODERATE_RISK_ITEMS,
+    validate_cssrs_risk_items,
+)
+
 
 @dataclass(frozen=True)
 class SessionSettings:
@@ -22,6 +56,22 @@ class SessionSettings:
     pre_check_diastolic_hold_above_mmhg: int = 90
     pre_check_heart_rate_hold_above_per_min: int = 110
     pre_check_spo2_hold_below_percent: float = 94.0
+    # Low side before the infusion (hold) and respiratory rate (issue 13 defect 8; CLINICAL.md, unverified).
+    pre_check_systolic_hold_below_mmhg: int = 90
+    pre_check_heart_rate_hold_below_per_min: int = 50
+    pre_check_respiratory_rate_hold_below_per_min: int = 10
+    pre_check_respiratory_rate_hold_above_per_min: int = 24
+    # RASS (Sessler 2002) before the infusion: hold at or below / at or above (placeholders).
+    pre_check_rass_hold_at_or_below: int = -2
+    pre_check_rass_hold_at_or_above: int = 2
+    # The day's C-SSRS screener in the pre-check (defect 5); item lists as in shared/scales.py (Columbia triage).
+    pre_check_cssrs_required: bool = True
+    cssrs_high_risk_items: tuple[str, ...] = DEFAULT_CSSRS_HIGH_RISK_ITEMS
+    cssrs_moderate_risk_items: tuple[str, ...] = DEFAULT_CSSRS_MODERATE_RISK_ITEMS
+    # Site readiness: the clinic's checklist, each item confirmed before the infusion starts (keys, in order).
+    site_readiness_items: tuple[str, ...] = (
+        "monitoring-ready", "airway-equipment-checked", "emergency-drugs-available", "airway-trained-clinician-present",
+    )
     # Latest weight vs the weight the dose was computed from; beyond this the dose needs recalculation.
     weight_change_tolerance_percent: float = 5.0
 
@@ -35,6 +85,28 @@ class SessionSettings:
     alert_diastolic_at_or_above_mmhg: int = 110
     alert_heart_rate_at_or_above_per_min: int = 130
     alert_spo2_below_percent: float = 92.0
+    # Low side and respiratory rate during the session (defect 8; CLINICAL.md, unverified).
+    alert_systolic_below_mmhg: int = 90
+    alert_heart_rate_below_per_min: int = 50
+    alert_respiratory_rate_below_per_min: int = 10
+    alert_respiratory_rate_above_per_min: int = 24
+    # RASS during the session: alert at or below / at or above (placeholders).
+    alert_rass_at_or_below: int = -3
+    alert_rass_at_or_above: int = 2
+
+    # Plausibility (defect 24): values outside are refused as errors, not charted; distinct from alert thresholds.
+    plausible_systolic_min_mmhg: int = 40
+    plausible_systolic_max_mmhg: int = 300
+    plausible_diastolic_min_mmhg: int = 20
+    plausible_diastolic_max_mmhg: int = 200
+    plausible_heart_rate_min_per_min: int = 20
+    plausible_heart_rate_max_per_min: int = 250
+    plausible_spo2_min_percent: float = 50.0
+    plausible_spo2_max_percent: float = 100.0
+    plausible_respiratory_rate_min_per_min: int = 2
+    plausible_respiratory_rate_max_per_min: int = 60
+    # A clinical time may lie at most this long before check-in (before the scheduled start until then).
+    clinical_time_margin_min: int = 60
 
     # CADSS timepoints: minutes after infusion start, and optionally at the end of recovery.
     cadss_minutes_after_start: tuple[int, ...] = (40,)
@@ -56,11 +128,23 @@ class SessionSettings:
     # (ORDERS_MIN_DAYS_BETWEEN_INFUSIONS). 24 h is our placeholder (no source gives a minimum): 1-48 h.
     min_hours_between_infusions: int = 24
 
+    # Discharge instructions given and acknowledged (never overridable), and the next-day follow-up call.
+    discharge_instructions: tuple[str, ...] = (
+        "No driving or operating machinery until the next day",
+        "A responsible adult stays with you for the rest of the day",
+        "No alcohol or sedating medicines until the next day",
+    )
+    discharge_contact: str = "Call the clinic on the number on your discharge sheet; in an emergency call 911"
+    follow_up_clinic_weekdays: tuple[int, ...] = (1, 2, 3, 4, 5)
+
+    # Controlled-substance record: drawn = given + wasted within this (mg).
+    controlled_substance_tolerance_mg: float = 0.1
+
     def validate(self) -> None:
         """Raise ValueError naming the first setting that cannot be right."""
         for field in fields(self):
             value = getattr(self, field.name)
-            if isinstance(value, bool):
+            if isinstance(value, bool) or field.name in _SIGNED:
                 continue
             if isinstance(value, (int, float)) and value <= 0:
                 raise ValueError(f"{field.name} must be positive, got {value}")
@@ -84,8 +168,56 @@ class SessionSettings:
             )
         if len(set(self.cadss_minutes_after_start)) != len(self.cadss_minutes_after_start):
             raise ValueError(f"cadss_minutes_after_start has a repeated time: {self.cadss_minutes_after_start}")
+        self._validate_safety()
+        if not self.discharge_instructions or any(not text.strip() for text in self.discharge_instructions):
+            raise ValueError("discharge_instructions must list at least one non-empty instruction")
+        if not self.discharge_contact.strip():
+            raise ValueError("discharge_contact must say who to call")
+        weekdays = self.follow_up_clinic_weekdays
+        if not weekdays or any(not 1 <= day <= 7 for day in weekdays) or len(set(weekdays)) != len(weekdays):
+            raise ValueError(f"follow_up_clinic_weekdays must be distinct ISO weekdays 1-7, got {weekdays}")
+        if self.controlled_substance_tolerance_mg > 5:
+            raise ValueError(
+                f"controlled_substance_tolerance_mg above 5 mg would hide a diversion, got "
+                f"{self.controlled_substance_tolerance_mg}"
+            )
         if not 0 < self.aldrete_min_score <= 10:
             raise ValueError(f"aldrete_min_score must be 1-10 (5 items scored 0-2), got {self.aldrete_min_score}")
         if not 1 <= self.min_hours_between_infusions <= 48:
             raise ValueError(f"min_hours_between_infusions must be 1-48 h (above 48 a Monday/Wednesday/Friday "
                              f"schedule needs an override every time), got {self.min_hours_between_infusions}")
+
+    def _validate_safety(self) -> None:
+        """Issue 13's settings: each low side under its high side, RASS within the scale, known C-SSRS items."""
+        pairs = (
+            ("pre_check_systolic_hold_below_mmhg", "pre_check_systolic_hold_above_mmhg"),
+            ("pre_check_heart_rate_hold_below_per_min", "pre_check_heart_rate_hold_above_per_min"),
+            ("pre_check_respiratory_rate_hold_below_per_min", "pre_check_respiratory_rate_hold_above_per_min"),
+            ("pre_check_rass_hold_at_or_below", "pre_check_rass_hold_at_or_above"),
+            ("alert_systolic_below_mmhg", "alert_systolic_at_or_above_mmhg"),
+            ("alert_heart_rate_below_per_min", "alert_heart_rate_at_or_above_per_min"),
+            ("alert_respiratory_rate_below_per_min", "alert_respiratory_rate_above_per_min"),
+            ("alert_rass_at_or_below", "alert_rass_at_or_above"),
+            ("plausible_systolic_min_mmhg", "plausible_systolic_max_mmhg"),
+            ("plausible_diastolic_min_mmhg", "plausible_diastolic_max_mmhg"),
+            ("plausible_heart_rate_min_per_min", "plausible_heart_rate_max_per_min"),
+            ("plausible_spo2_min_percent", "plausible_spo2_max_percent"),
+            ("plausible_respiratory_rate_min_per_min", "plausible_respiratory_rate_max_per_min"),
+        )
+        for low, high in pairs:
+            if getattr(self, low) >= getattr(self, high):
+                raise ValueError(f"{low} ({getattr(self, low)}) must be below {high} ({getattr(self, high)})")
+        for name in _SIGNED:
+            if not RASS_MIN <= getattr(self, name) <= RASS_MAX:
+                raise ValueError(f"{name} is a RASS score ({RASS_MIN} to +{RASS_MAX}), got {getattr(self, name)}")
+        if self.plausible_spo2_max_percent > 100:
+            raise ValueError(f"plausible_spo2_max_percent cannot exceed 100, got {self.plausible_spo2_max_percent}")
+        validate_cssrs_risk_items(self.cssrs_high_risk_items, self.cssrs_moderate_risk_items)
+        if len(set(self.site_readiness_items)) != len(self.site_readiness_items):
+            raise ValueError(f"site_readiness_items has a repeated item: {self.site_readiness_items}")
+        if any(not item.strip() or len(item) > 64 for item in self.site_readiness_items):
+            raise ValueError("site_readiness_items are short keys (1-64 characters)")
+
+
+_SIGNED = frozenset({"pre_check_rass_hold_at_or_below", "pre_check_rass_hold_at_or_above", "alert_rass_at_or_below",
+                     "alert_rass_at_or_above"})

@@ -6,7 +6,13 @@ administration only and is never a stand-alone resource the EHR should store. Th
 product (``shared/fhir/medication.py``: its code and ``ingredient.strength``); an order received before orders
 carried the strength is coded by the ingredient alone, never as a product of a strength it may not have been.
 ``request`` names the order by its Ketalink identifier. ``dosage.dose`` is the total mg given and ``dosage.rateQuantity`` the actual mean pump rate
-(mL/h) while running; the rate changes and pauses are in ``dosage.text`` and ``note``.
+(mL/h) while running; the rate changes and pauses are in ``dosage.text`` and ``note`` (they include every pump
+change charted on the flowsheet or as an alert action, so the dose is the one the pump delivered).
+
+The controlled-substance record (when recorded) rides along in the Ketalink extension
+``controlled-substance-accounting``: product, lot, drawn, given and wasted (mg); who witnessed the waste is the
+Provenance of ``provenance_waste_witness_out``. One resource per infusion keeps what was given and what was
+accounted for together; a second MedicationAdministration for the waste would claim the patient received it.
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ from services.documentation.domain.errors import DocumentationInputError
 from services.documentation.domain.order import ActiveOrder
 from services.documentation.domain.session import Session, SessionStatus
 from services.documentation.translators import references
-from shared.fhir.codes import KETAMINE_INGREDIENT, ROUTE_INTRAVENOUS
+from services.documentation.translators.codes import CONTROLLED_SUBSTANCE_EXTENSION
+from shared.fhir.codes import KETAMINE_INGREDIENT, ROUTE_INTRAVENOUS, RXNORM
 from shared.fhir.datatypes import (
     FhirJson,
     codeable_concept,
@@ -71,7 +78,29 @@ def medication_administration_from_session(session: Session, order: ActiveOrder)
         resource["statusReason"] = [{"text": session.end_reason}]
     if notes:
         resource["note"] = [{"text": text} for text in notes]
+    if session.controlled_substance is not None:
+        resource["extension"] = [controlled_substance_extension(session)]
     return validate_resource(resource)
+
+
+def controlled_substance_extension(session: Session) -> FhirJson:
+    """Product, lot and the amounts drawn, given and wasted (mg) of the infusion's controlled-substance record."""
+    record = session.controlled_substance
+    if record is None:
+        raise DocumentationInputError("controlled_substance", "no controlled-substance record for this session")
+    product: FhirJson = {"text": record.product}
+    if record.product_code:
+        product["coding"] = [{"system": RXNORM, "code": record.product_code}]
+    return {
+        "url": CONTROLLED_SUBSTANCE_EXTENSION,
+        "extension": [
+            {"url": "product", "valueCodeableConcept": product},
+            {"url": "lotNumber", "valueString": record.lot_number},
+            {"url": "drawn", "valueQuantity": quantity(round(record.drawn_mg, _DECIMALS), "mg")},
+            {"url": "given", "valueQuantity": quantity(round(record.given_mg, _DECIMALS), "mg")},
+            {"url": "wasted", "valueQuantity": quantity(round(record.wasted_mg, _DECIMALS), "mg")},
+        ],
+    }
 
 
 def _order_product(order: ActiveOrder) -> FhirJson:

@@ -14,10 +14,13 @@ from services.documentation.translators.document_reference_out import document_r
 from services.documentation.translators.encounter_out import encounter_from_session
 from services.documentation.translators.flag_alert_out import alert_flag
 from services.documentation.translators.medication_administration_out import medication_administration_from_session
+from services.documentation.translators.medication_administration_rescue_out import rescue_administration
 from services.documentation.translators.observation_cadss_out import cadss_observation
 from services.documentation.translators.observation_vitals_out import vitals_observations
 from services.documentation.translators.procedure_out import procedure_from_session
 from services.documentation.translators.provenance_signature_out import signature_provenance
+from services.documentation.translators.provenance_waste_witness_out import waste_witness_provenance
+from services.documentation.translators.task_follow_up_out import follow_up_task
 from shared.fhir.datatypes import FhirJson
 
 SESSION_STARTED = "session-started"
@@ -61,8 +64,9 @@ def alert_raised_focus(session: Session, alert_id: str) -> list[FhirJson]:
 
 
 def session_completed_focus(session: Session, order: ActiveOrder) -> list[FhirJson]:
-    """Encounter, Procedure, MedicationAdministration (when recorded), vitals and CADSS Observations,
-    AdverseEvents and the alert Flags (now closed) of an ended session."""
+    """Encounter, Procedure, MedicationAdministration (when recorded; first, the course reads it), vitals and
+    CADSS Observations, AdverseEvents, the alert Flags (now closed), a MedicationAdministration per rescue
+    medication, the waste-witness Provenance of the controlled-substance record, and the follow-up call's Task."""
     if session.status not in ENDED_STATUSES:
         raise TransitionNotAllowed(f"session {session.session_id} has not ended (it is {session.status.value})")
     focus = [encounter_from_session(session, order), procedure_from_session(session, order)]
@@ -76,6 +80,12 @@ def session_completed_focus(session: Session, order: ActiveOrder) -> list[FhirJs
         adverse_event_resource(session.session_id, session.patient_id, e, administered) for e in session.adverse_events
     ]
     focus += [alert_flag(session.session_id, session.patient_id, a) for a in session.alerts]
+    focus += [rescue_administration(session.session_id, session.patient_id, a) for a in session.alerts
+              if a.action is not None and a.action.rescue is not None]
+    if session.controlled_substance is not None and session.administration is not None:
+        focus.append(waste_witness_provenance(session))
+    if session.discharge_record is not None and session.discharge_record.follow_up is not None:
+        focus.append(follow_up_task(session))
     return focus
 
 

@@ -16,6 +16,8 @@ CADSS_KIND = "cadss"  # CADSS Observation
 ALERT_KIND = "infusion-alert"  # Flag
 ADVERSE_EVENT_KIND = "adverse-event"  # AdverseEvent
 NOTE_KIND = "procedure-note"  # DocumentReference, one per note version
+RESCUE_ADMINISTRATION_KIND = "rescue-administration"  # MedicationAdministration of a rescue medication
+FOLLOW_UP_KIND = "follow-up-call"  # Task: the next-day call
 
 
 def patient(patient_id: str) -> FhirJson:

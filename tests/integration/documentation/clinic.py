@@ -10,6 +10,7 @@ from typing import Any
 import requests
 
 from deploy.ehr_sandbox.seed import MRN_SYSTEM
+from services.documentation.domain.settings import SessionSettings
 from services.orders.domain.dose import calculate_dose
 from services.orders.domain.eligibility import EligibilityDecision, EligibilityStatus
 from services.orders.domain.lifecycle import cancel_order, create_order, sign_order
@@ -165,7 +166,18 @@ def pre_check(at: str, systolic: int, diastolic: int, heart_rate: int = 76, spo2
                                "heart_rate_per_min": heart_rate, "spo2_percent": spo2}
     if reading_id:
         reading["reading_id"] = reading_id
-    return {"by": NURSE, "at": at, "reading": reading, "confirmations": confirmations()}
+    return {"by": NURSE, "at": at, "reading": reading, "confirmations": confirmations(), "cssrs": cssrs(),
+            "site_readiness": site_ready()}
+
+
+def cssrs(**yes: bool) -> dict[str, Any]:
+    """The day's C-SSRS screener (issue 13 defect 5): no to the always-asked items unless given."""
+    return {"wish_to_be_dead": False, "suicidal_thoughts": False, "suicidal_behaviour_lifetime": False, **yes}
+
+
+def site_ready(**answers: bool) -> dict[str, bool]:
+    """The clinic's default site-readiness checklist, every item confirmed unless given (``monitoring_ready=...``)."""
+    return {item: answers.get(item.replace("-", "_"), True) for item in SessionSettings().site_readiness_items}
 
 
 def administration(order: PublishedOrder, started_at: str, stopped_at: str, **changes: Any) -> dict[str, Any]:
@@ -176,6 +188,23 @@ def administration(order: PublishedOrder, started_at: str, stopped_at: str, **ch
 
 
 def discharge(at: str, **changes: Any) -> dict[str, Any]:
+    """Every criterion met: a named escort (issue 13 defect 10) and the instructions acknowledged."""
     return {"by": NURSE, "at": at, "mental_status_at_baseline": True, "escort_present": True,
+            "escort_name": "Sam Hill", "escort_relationship": "spouse", "instructions_acknowledged": True,
             "aldrete": {"activity": 2, "respiration": 2, "circulation": 2, "consciousness": 2,
                         "oxygen_saturation": 2}, **changes}
+
+
+def controlled_substance(at: str, given_mg: float, drawn_mg: float, **changes: Any) -> dict[str, Any]:
+    """The infusion's controlled-substance record, the rest of what was drawn wasted before a witness."""
+    return {"by": NURSE, "at": at, "product": "ketamine 10 mg/mL injection", "lot_number": "KET-2291",
+            "lot_expiry": (date.today() + timedelta(days=300)).isoformat(), "drawn_mg": drawn_mg,
+            "given_mg": given_mg, "wasted_mg": round(drawn_mg - given_mg, 1),
+            "witness": {"reference": "Practitioner/witness-1", "display": DOCTOR}, **changes}
+
+
+def finish_recovery_paperwork(clinic: Clinic, path: str, review_at: str, cadss_at: str) -> None:
+    """Given versus ordered reviewed and the end-of-recovery CADSS accounted for (issue 13 defects 11, 19)."""
+    clinic.post(f"{path}/administration/review", {"by": NURSE, "at": review_at, "comment": "reviewed"})
+    clinic.post(f"{path}/cadss/not-rated", {"by": NURSE, "at": cadss_at, "end_of_recovery": True,
+                                            "reason": "patient resting, declined"})

@@ -8,7 +8,7 @@ import pytest
 
 from shared.fhir.datatypes import find_identifier, identifier
 from tests.integration.documentation.clinic import (
-    NURSE, Clinic, administration, clinical_times, discharge, pre_check, vitals,
+    NURSE, Clinic, administration, clinical_times, discharge, finish_recovery_paperwork, pre_check, vitals,
 )
 from tests.support.kafka_tools import wait_for
 
@@ -75,11 +75,17 @@ def test_alert_during_the_infusion_needs_an_action_before_discharge(clinic: Clin
     blocked = clinic.post(f"{path}/discharge", discharge(t(85), override_reason="doctor reviewed"), expect=409)
     assert any(alert_id in issue["diagnostics"] for issue in blocked["issue"])  # an open alert cannot be overridden
 
-    clinic.post(f"{path}/alerts/{alert_id}/action",
-                {"by": NURSE, "at": t(27), "kind": "rate-reduced", "detail": "rate halved, BP rechecked"})
+    half_rate = round(order.placed.order.calculation.rate_ml_per_h / 2, 1)
+    clinic.post(f"{path}/alerts/{alert_id}/action", {"by": NURSE, "at": t(27), "kind": "rate-reduced",
+                                                     "rate_ml_per_h": half_rate, "detail": "BP rechecked"})
+    # The charted rate change reaches the administration record (taken from the chart), then it is reviewed.
+    clinic.call("PUT", f"{path}/administration", administration(order, t(10), t(50), rate_changes=[],
+                                                                dose_discrepancy_reason="rate halved for BP"))
+    clinic.post(f"{path}/cadss/not-rated", {"by": NURSE, "at": t(50), "scheduled_minute": 40, "reason": "asleep"})
+    finish_recovery_paperwork(clinic, path, t(84), t(84))
     assert clinic.post(f"{path}/discharge", discharge(t(85)))["status"] == "discharged"
     closed = clinic.in_ehr("Flag", "infusion-alert", flag_value, until=lambda r: r["status"] == "inactive")
-    assert "action: rate reduced: rate halved" in closed["code"]["text"]
+    assert f"action: rate reduced to {half_rate:g} mL/h: BP rechecked" in closed["code"]["text"]
 
 
 def test_adverse_event_that_stops_the_infusion_reaches_the_ehr(clinic: Clinic):

@@ -78,6 +78,8 @@ def test_bad_input_names_the_field_and_steps_out_of_order_are_refused(clinic: Cl
     assert any(r.startswith("observation: observed 10 min") for r in reasons)
     assert any(r.startswith("escort: ") for r in reasons)
     clinic.call("PUT", f"{path}/administration", administration(order, t(10), t(50)))
+    clinic.post(f"{path}/administration/review", {"by": NURSE, "at": t(55)})
+    clinic.post(f"{path}/cadss/not-rated", {"by": NURSE, "at": t(55), "scheduled_minute": 40, "reason": "asleep"})
     assert clinic.post(f"{path}/discharge", discharge(t(60)), expect=409)["issue"][0]["diagnostics"].startswith(
         "observation: ")
     overridden = clinic.post(f"{path}/discharge", discharge(t(60), override_reason="doctor reviewed, stable"))

@@ -15,7 +15,8 @@ from shared.events.topics import EHR_EVENTS
 from shared.fhir.codes import HEART_RATE, OBSERVATION_CATEGORY
 from shared.fhir.datatypes import coding, quantity
 from tests.integration.documentation.clinic import (
-    DOCTOR, NURSE, Clinic, administration, clinical_times, discharge, pre_check, vitals,
+    DOCTOR, NURSE, Clinic, administration, clinical_times, controlled_substance, discharge,
+    finish_recovery_paperwork, pre_check, vitals,
 )
 from tests.support.kafka_tools import wait_for
 
@@ -67,6 +68,7 @@ def test_order_event_to_signed_note_in_the_ehr(clinic: Clinic):
     for minute, systolic, diastolic, heart_rate in [(55, 140, 88, 82), (65, 134, 85, 80), (80, 132, 84, 78)]:
         clinic.post(f"{path}/vitals", vitals(t(minute), systolic, diastolic, heart_rate, reading_id=f"r-{minute}"),
                     expect=201)
+    finish_recovery_paperwork(clinic, path, t(82), t(82))
     done = clinic.post(f"{path}/discharge", discharge(t(85)))
     assert done["status"] == "discharged"
     assert all(c["met"] for c in done["discharge_record"]["criteria"])
@@ -77,7 +79,11 @@ def test_order_event_to_signed_note_in_the_ehr(clinic: Clinic):
     assert draft["status"] == "draft" and draft["doc_status"] == "preliminary"
     edited_text = draft["text"] + "\nPatient tolerated the infusion well.\n"
     clinic.call("PUT", f"/notes/{draft['note_id']}", {"text": edited_text})
-    signed = clinic.post(f"/notes/{draft['note_id']}/sign", {"by": DOCTOR, "at": t(95)})
+    refused = clinic.post(f"/notes/{draft['note_id']}/sign", {"by": DOCTOR, "at": t(95), "attested": True}, expect=409)
+    assert "controlled-substance record" in refused["issue"][0]["diagnostics"]
+    dose_mg = clinic.get(path)["given"]["total_mg"]
+    clinic.call("PUT", f"{path}/controlled-substance", controlled_substance(t(60), dose_mg, dose_mg + 10))
+    signed = clinic.post(f"/notes/{draft['note_id']}/sign", {"by": DOCTOR, "at": t(95), "attested": True})
     assert signed["status"] == "signed"
     clinic.call("PUT", f"/notes/{draft['note_id']}", {"text": "changed"}, expect=409)
 

@@ -8,13 +8,18 @@ from datetime import date, datetime, timedelta, timezone
 
 from services.documentation.domain import session as s
 from services.documentation.domain.administration import AdministrationRecord, RateChange
+from services.documentation.domain.cadss import CadssAssessment, CadssForm
+from services.documentation.domain.controlled_substance import ControlledSubstanceRecord, PersonIdentity
 from services.documentation.domain.discharge import AldreteScore, DischargeAssessment
 from services.documentation.domain.order import ActiveOrder, OrderStatus, ScheduledOccurrence
 from services.documentation.domain.pre_check import PreCheckConfirmations, PregnancyCheck
 from services.documentation.domain.settings import SessionSettings
+from services.documentation.domain.site_readiness import SiteReadiness, site_readiness
+from services.documentation.domain.suicide_risk import CssrsScreen, screen_cssrs
 from services.documentation.domain.vitals import VitalsReading
 from shared.fhir.codes import KETALINK_LOCAL, identifier_system
 from shared.fhir.medication import product_medication, product_reference
+from shared.scales import ALWAYS_ASKED, GATED_BY
 
 CLINIC_TZ = timezone(timedelta(hours=1))
 SETTINGS = SessionSettings()
@@ -79,6 +84,24 @@ def confirmations(**changes) -> PreCheckConfirmations:
     return replace(confirmed, **changes)
 
 
+def cssrs(settings: SessionSettings = SETTINGS, moment: datetime | None = None, screening_id: str = "cssrs-1",
+          **yes) -> CssrsScreen:
+    """The day's C-SSRS screener: every always-asked item no unless given (``ideation_with_method=True`` …); a yes
+    to item 2 or 6 asks its follow-ups (no unless given)."""
+    answers = {item.value: False for item in ALWAYS_ASKED}
+    answers.update({name.replace("_", "-"): value for name, value in yes.items()})
+    for item, gate in GATED_BY.items():
+        if answers.get(gate.value):
+            answers.setdefault(item.value, False)
+    return screen_cssrs(screening_id, answers, settings, NURSE, moment or at(9, 4))
+
+
+def site_ready(settings: SessionSettings = SETTINGS, moment: datetime | None = None, **answers) -> SiteReadiness:
+    """The clinic's checklist, every item confirmed unless given (``monitoring_ready=False``)."""
+    given = {item: answers.get(item.replace("-", "_"), True) for item in settings.site_readiness_items}
+    return site_readiness(given, settings, NURSE, moment or at(9, 4))
+
+
 def checked_in(order: ActiveOrder | None = None) -> s.Session:
     order = order or make_order()
     return s.check_in(s.create_session(order, 1), order, NURSE, at(9, 0))
@@ -95,6 +118,8 @@ def pre_checked(order: ActiveOrder | None = None, pre_reading: VitalsReading | N
         kw.pop("settings", SETTINGS),
         NURSE,
         at(9, 6),
+        cssrs=kw.pop("cssrs", cssrs()),
+        site_readiness=kw.pop("site_readiness", site_ready()),
         **kw,
     )
 
@@ -135,8 +160,15 @@ def administration(**changes) -> AdministrationRecord:
 
 
 def ready_for_discharge(order: ActiveOrder | None = None) -> s.Session:
+    """Administration recorded and reviewed, the scheduled CADSS ratings (40 min, end of recovery) taken."""
     order = order or make_order()
-    return s.record_administration(recovering(order), order, administration(), SETTINGS)
+    session = s.record_administration(recovering(order), order, administration(), SETTINGS)
+    session = s.review_given_against_ordered(session, NURSE, at(10, 0), "", SETTINGS)
+    for assessment_id, moment, minute, end in [("cadss-40", at(9, 50), 40, False), ("cadss-end", at(10, 20), None, True)]:
+        session = s.record_cadss(session, CadssAssessment(assessment_id, CadssForm.SHORT, (1, 0, 1, 0, 0, 0), moment,
+                                                          NURSE, scheduled_minute=minute, end_of_recovery=end),
+                                 SETTINGS)
+    return session
 
 
 def assessment(**changes) -> DischargeAssessment:
@@ -146,8 +178,23 @@ def assessment(**changes) -> DischargeAssessment:
         assessed_by=NURSE,
         assessed_at=at(10, 20),
         aldrete=AldreteScore(activity=2, respiration=2, circulation=2, consciousness=2, oxygen_saturation=1),
+        escort_name="Alex Hill",
+        escort_relationship="spouse",
+        instructions_given=SETTINGS.discharge_instructions,
+        instructions_acknowledged=True,
     )
     return replace(assessed, **changes)
+
+
+def controlled_substance(**changes) -> ControlledSubstanceRecord:
+    """40 mg drawn for the 40 mg given (the administration record's dose), none wasted, witnessed by Dr Okafor."""
+    record = ControlledSubstanceRecord(
+        product="ketamine 10 mg/mL injection", product_code="", lot_number="KET-2291", lot_expiry=date(2027, 5, 31),
+        drawn_mg=50.0, given_mg=40.0, wasted_mg=10.0, recorded_by=NURSE, recorded_at=at(10, 30),
+        witness=PersonIdentity(reference="Practitioner/dr-okafor", display=DOCTOR), witnessed_at=at(10, 0),
+        recorded_by_reference="Practitioner/rn-hill",
+    )
+    return replace(record, **changes)
 
 
 def discharged(order: ActiveOrder | None = None) -> s.Session:

@@ -1,6 +1,7 @@
 import pytest
 
 from services.documentation.domain import session as s
+from services.documentation.domain.cadss import CadssNotRated
 from services.documentation.domain.discharge import AldreteScore
 from services.documentation.domain.errors import DocumentationInputError, TransitionNotAllowed
 from services.documentation.domain.flowsheet import AlertAction, AlertActionKind
@@ -27,6 +28,7 @@ def test_discharge_when_every_criterion_is_met():
         ("mental-status", True),
         ("aldrete", True),
         ("escort", True),
+        ("instructions", True),
     ]
     assert record.criteria[1].detail == (
         "systolic 132 vs baseline 128 mmHg (+4, margin 20); heart rate 78 vs baseline 76/min (+2, margin 20)"
@@ -62,6 +64,11 @@ def test_readings_taken_during_the_infusion_do_not_count_for_recovery():
     session = s.record_vitals(infusing(order), reading("r-0940", at(9, 40)), SETTINGS)
     session = s.end_infusion(session, NURSE, at(9, 50))
     session = s.record_administration(session, order, administration(), SETTINGS)
+    session = s.review_given_against_ordered(session, NURSE, at(10, 0), "", SETTINGS)
+    for minute, end in [(40, False), (None, True)]:
+        session = s.record_cadss_not_rated(
+            session, CadssNotRated("asleep", NURSE, at(10, 20), scheduled_minute=minute, end_of_recovery=end), SETTINGS
+        )
     assert failing_of(session, assessment(), at(10, 25)) == (
         "vitals-near-baseline: no recovery reading with BP and heart rate",
     )
@@ -126,6 +133,8 @@ def test_missing_administration_record_blocks_discharge_and_is_listed_with_crite
         )
     assert error.value.failing == (
         "administration record missing",
+        "CADSS 40 min after start not rated: rate it or record why not",
+        "CADSS end of recovery not rated: rate it or record why not",
         "escort: no responsible adult to escort the patient",
     )
     assert "cannot be overridden" in error.value.reason

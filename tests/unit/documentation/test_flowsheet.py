@@ -34,10 +34,11 @@ def test_a_crossing_reading_opens_one_alert_that_an_action_closes():
     assert session.open_alerts == (alert,)
     assert session.alert_for("r-0940") == alert
     assert s.record_vitals(session, reading("r-0955", at(9, 55)), SETTINGS).alert_for("r-0955") is None
-    action = AlertAction(AlertActionKind.RATE_REDUCED, DOCTOR, at(9, 42), "75 → 50 mL/h")
+    action = AlertAction(AlertActionKind.RATE_REDUCED, DOCTOR, at(9, 42), "BP rechecked", rate_ml_per_h=50.0)
     answered = s.record_action(session, "r-0940-alert", action)
     assert answered.open_alerts == ()
     assert answered.alerts[0].action == action
+    assert action.describe() == "rate reduced to 50 mL/h: BP rechecked"
     with pytest.raises(TransitionNotAllowed, match="already has an action"):
         s.record_action(answered, "r-0940-alert", action)
 
@@ -58,8 +59,8 @@ def test_action_must_answer_a_known_alert_after_it_was_raised():
     assert error.value.field == "action.taken_at"
 
 
-@pytest.mark.parametrize("kind", [AlertActionKind.MEDICATION_GIVEN, AlertActionKind.OBSERVED])
-def test_medication_and_observation_actions_must_say_what(kind):
+@pytest.mark.parametrize("kind", [AlertActionKind.OTHER, AlertActionKind.OBSERVED])
+def test_observation_and_other_actions_must_say_what(kind):
     with pytest.raises(DocumentationInputError) as error:
         AlertAction(kind, DOCTOR, at(9, 42))
     assert error.value.field == "detail"

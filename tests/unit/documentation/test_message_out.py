@@ -7,10 +7,11 @@ from services.documentation.domain.adverse_events import (
     AdverseEventRecord,
     Severity,
 )
-from services.documentation.domain.cadss import CadssAssessment, CadssForm
+from services.documentation.domain.cadss import CadssAssessment, CadssForm, CadssNotRated
 from services.documentation.domain.errors import DocumentationInputError, TransitionNotAllowed
 from services.documentation.domain.flowsheet import AlertAction, AlertActionKind
 from services.documentation.domain.note import draft_note, sign_note
+from services.documentation.domain.rescue import RescueDoseUnit, RescueMedication, RescueRoute
 from services.documentation.domain.vitals import VitalsReading, VitalsSource
 from services.documentation.translators import message_out
 from shared.fhir.codes import IDENTIFIER_BASE
@@ -22,6 +23,7 @@ from .builders import (
     assessment,
     at,
     checked_in,
+    controlled_substance,
     infusing,
     make_order,
     pre_checked,
@@ -45,7 +47,9 @@ def full_session():
     )
     session = s.record_vitals(session, device, SETTINGS)
     session = s.record_vitals(session, reading("r-0940", at(9, 40), 182, 100), SETTINGS)
-    session = s.record_action(session, "r-0940-alert", AlertAction(AlertActionKind.RATE_REDUCED, DOCTOR, at(9, 41)))
+    labetalol = RescueMedication("labetalol", 10, RescueDoseUnit.MILLIGRAM, RescueRoute.INTRAVENOUS)
+    session = s.record_action(session, "r-0940-alert", AlertAction(AlertActionKind.MEDICATION_GIVEN, DOCTOR,
+                                                                              at(9, 41), rescue=labetalol))
     session = s.record_cadss(
         session, CadssAssessment("c1", CadssForm.SHORT, (1,) * 6, at(9, 50), NURSE, scheduled_minute=40), SETTINGS
     )
@@ -60,7 +64,11 @@ def full_session():
     for recovery_reading in ready.readings[2:]:
         session = s.record_vitals(session, recovery_reading, SETTINGS)
     session = s.record_administration(session, ORDER, ready.administration, SETTINGS)
-    return s.discharge(session, assessment(), SETTINGS, NURSE, at(10, 25))
+    session = s.review_given_against_ordered(session, NURSE, at(10, 0), "", SETTINGS)
+    session = s.record_cadss_not_rated(session, CadssNotRated("asleep", NURSE, at(10, 21), end_of_recovery=True),
+                                       SETTINGS)
+    session = s.discharge(session, assessment(), SETTINGS, NURSE, at(10, 25))
+    return s.record_controlled_substance(session, controlled_substance(), SETTINGS)
 
 
 def test_session_started_gives_encounter_then_procedure_once_infusing():
@@ -113,8 +121,8 @@ def test_session_completed_gives_every_resource_each_with_a_ketalink_identifier(
     assert types[:3] == ["Encounter", "Procedure", "MedicationAdministration"]
     # r-0940 + three recovery readings x 3 Observations each (the EHR's HR reading is not sent back) + CADSS
     assert types.count("Observation") == 4 * 3 + 1
-    assert types[-2:] == ["AdverseEvent", "Flag"]
-    assert all(carries_ketalink_identifier(r) for r in focus)
+    assert types[-5:] == ["AdverseEvent", "Flag", "MedicationAdministration", "Provenance", "Task"]
+    assert all(carries_ketalink_identifier(r) for r in focus if r["resourceType"] != "Provenance")
     assert focus[0]["status"] == "finished" and focus[1]["status"] == "completed"
 
 

@@ -10,7 +10,7 @@ from services.documentation.domain.adverse_events import (
     AdverseEventRecord,
     Severity,
 )
-from services.documentation.domain.cadss import CadssAssessment, CadssForm
+from services.documentation.domain.cadss import CadssAssessment, CadssForm, CadssNotRated
 from services.documentation.domain.errors import DocumentationInputError, SignedNoteImmutable, TransitionNotAllowed
 from services.documentation.domain.flowsheet import AlertAction, AlertActionKind
 from services.documentation.domain.note import (
@@ -41,7 +41,8 @@ def documented_session(order):
     session = s.record_vitals(session, reading("r-0925", at(9, 25), 150, 92, 88), SETTINGS)
     session = s.record_vitals(session, reading("r-0940", at(9, 40), 184, 104, 96, spo2=95.0), SETTINGS)
     session = s.record_action(
-        session, "r-0940-alert", AlertAction(AlertActionKind.RATE_REDUCED, DOCTOR, at(9, 42), "75 → 50 mL/h")
+        session, "r-0940-alert", AlertAction(AlertActionKind.RATE_REDUCED, DOCTOR, at(9, 42), "75 → 50 mL/h",
+                                                  rate_ml_per_h=50.0)
     )
     session = s.record_adverse_event(
         session,
@@ -68,6 +69,10 @@ def documented_session(order):
         rate_changes=(administration().rate_changes[0], administration().rate_changes[0].__class__(at(9, 42), 50.0)),
     )
     session = s.record_administration(session, order, record, SETTINGS)
+    session = s.review_given_against_ordered(session, NURSE, at(10, 0), "", SETTINGS)
+    session = s.record_cadss_not_rated(
+        session, CadssNotRated("patient asleep", NURSE, at(10, 26), end_of_recovery=True), SETTINGS
+    )
     return s.discharge(session, assessment(assessed_at=at(10, 25)), SETTINGS, NURSE, at(10, 30))
 
 
@@ -85,7 +90,7 @@ def test_generated_note_covers_the_record():
         "  Peak systolic: 184 mmHg at 2026-03-02 09:40 CET (UTC+01:00)",
         "  Peak heart rate: 96/min at 2026-03-02 09:40 CET (UTC+01:00)",
         "  Lowest SpO2: 95% at 2026-03-02 09:40 CET (UTC+01:00)",
-        "  Alert 2026-03-02 09:40 CET (UTC+01:00): systolic 184 mmHg ≥ 180 mmHg — rate reduced: 75 → 50 mL/h "
+        "  Alert 2026-03-02 09:40 CET (UTC+01:00): systolic 184 mmHg ≥ 180 mmHg — rate reduced to 50 mL/h: 75 → 50 mL/h "
         "by Dr Sam Okafor at 2026-03-02 09:42 CET (UTC+01:00)",
         "  40 min after start (2026-03-02 09:50 CET (UTC+01:00)): cadss-6 total 7/24",
         "  nausea: moderate, onset 2026-03-02 09:35 CET (UTC+01:00), outcome resolved; action: ondansetron 4 mg IV",

@@ -80,7 +80,8 @@ def test_an_ehr_reading_is_not_sent_back_but_the_alert_it_raises_is():
 
 def test_an_action_on_an_alert_sends_nothing_until_the_session_ends():
     alerted = s.record_vitals(infusing(), reading("r-0940", at(9, 40), 184, 112, 90), SETTINGS)
-    acted = s.record_action(alerted, "r-0940-alert", AlertAction(AlertActionKind.RATE_REDUCED, DOCTOR, at(9, 41)))
+    acted = s.record_action(alerted, "r-0940-alert", AlertAction(AlertActionKind.RATE_REDUCED, DOCTOR, at(9, 41),
+                                                                                      rate_ml_per_h=50.0))
     assert acted != alerted
     assert summary(alerted, acted) == []
 

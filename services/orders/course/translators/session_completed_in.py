@@ -62,7 +62,9 @@ def completed_session(resources: list[FhirJson]) -> CompletedSession:
         raise FhirMappingError("Encounter.identifier", "the infusion-session identifier is missing")
     patient_id = patient_id_of(encounter.get("subject"), "Encounter.subject")
     procedure = next((r for r in resources if r.get("resourceType") == "Procedure"), None)
-    administration = next((r for r in resources if r.get("resourceType") == "MedicationAdministration"), None)
+    # The infusion's MedicationAdministration names the order (``request``); a rescue medication's does not.
+    administration = next((r for r in resources if r.get("resourceType") == "MedicationAdministration"
+                           and r.get("request")), None)
     events = tuple(_adverse_event(validated(r, "AdverseEvent"), session_id, index)
                    for index, r in enumerate(r for r in resources if r.get("resourceType") == "AdverseEvent"))
     return CompletedSession(

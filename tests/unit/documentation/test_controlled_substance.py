@@ -1,0 +1,85 @@
+"""Issue 13, controlled-substance record: drawn = given + wasted, the waste witnessed by a second person (both
+identities kept), required before the note is signed, a clinic day's reconciliation, and the FHIR shape."""
+from datetime import date, timedelta, timezone
+
+import pytest
+
+from services.documentation.domain import session as s
+from services.documentation.domain.controlled_substance import PersonIdentity
+from services.documentation.domain.errors import DocumentationInputError, TransitionNotAllowed
+from services.documentation.domain.note import draft_note, sign_note
+from services.documentation.domain.reconciliation import reconcile_day
+from services.documentation.translators.medication_administration_out import medication_administration_from_session
+from services.documentation.translators.provenance_waste_witness_out import waste_witness_provenance
+
+from .builders import DOCTOR, NURSE, SETTINGS, at, controlled_substance, discharged, make_order
+
+ORDER = make_order()
+
+
+def test_drawn_must_equal_given_plus_wasted():
+    with pytest.raises(DocumentationInputError) as error:
+        s.record_controlled_substance(discharged(), controlled_substance(wasted_mg=5.0), SETTINGS)
+    assert error.value.field == "wasted_mg" and "5 mg unaccounted" in error.value.message
+
+
+def test_given_is_the_administration_records_dose_and_the_lot_its_lot():
+    with pytest.raises(DocumentationInputError) as error:
+        s.record_controlled_substance(discharged(), controlled_substance(given_mg=45.0, wasted_mg=5.0), SETTINGS)
+    assert error.value.field == "given_mg"
+    with pytest.raises(DocumentationInputError) as error:
+        s.record_controlled_substance(discharged(), controlled_substance(lot_number="KET-1"), SETTINGS)
+    assert error.value.field == "lot_number"
+
+
+def test_the_witness_is_a_second_person_identified_by_reference_or_identifier():
+    with pytest.raises(DocumentationInputError) as error:
+        controlled_substance(witness=PersonIdentity(reference="Practitioner/rn-hill"))
+    assert error.value.field == "witness.reference"
+    with pytest.raises(DocumentationInputError) as error:
+        controlled_substance(witness=PersonIdentity(identifier_system="http://hl7.org/fhir/sid/us-npi",
+                                                    identifier_value="123", display=NURSE))
+    assert error.value.field == "witness.display"
+    with pytest.raises(DocumentationInputError):
+        PersonIdentity()
+    by_npi = controlled_substance(witness=PersonIdentity(identifier_system="http://hl7.org/fhir/sid/us-npi",
+                                                         identifier_value="1234567893"))
+    assert by_npi.witness.keys() == {"http://hl7.org/fhir/sid/us-npi|1234567893"}
+
+
+def test_the_note_cannot_be_signed_without_the_controlled_substance_record():
+    session = discharged()
+    note = draft_note(session, ORDER, "note-1", DOCTOR, at(10, 40), settings=SETTINGS)
+    assert "Controlled substance: NOT RECORDED" in note.text
+    with pytest.raises(TransitionNotAllowed, match="controlled-substance record"):
+        sign_note(note, DOCTOR, at(10, 45), session)
+    recorded = s.record_controlled_substance(session, controlled_substance(), SETTINGS)
+    assert sign_note(note, DOCTOR, at(10, 45), recorded).is_signed
+    text = draft_note(recorded, ORDER, "note-2", DOCTOR, at(10, 40)).text
+    assert "  ketamine 10 mg/mL injection lot KET-2291 (expiry 2027-05-31): drawn 50 mg, given 40 mg, wasted 10 mg" \
+        in text.splitlines()
+    assert "by Dr Sam Okafor (Practitioner/dr-okafor); recorded by RN Dana Hill (Practitioner/rn-hill)" in text
+
+
+def test_fhir_shape_amounts_on_the_administration_and_the_witness_in_a_provenance():
+    session = s.record_controlled_substance(discharged(), controlled_substance(), SETTINGS)
+    administration = medication_administration_from_session(session, ORDER)
+    parts = {e["url"]: e for e in administration["extension"][0]["extension"]}
+    assert parts["drawn"]["valueQuantity"]["value"] == 50.0 and parts["wasted"]["valueQuantity"]["value"] == 10.0
+    provenance = waste_witness_provenance(session)
+    assert [a["type"]["coding"][0]["code"] for a in provenance["agent"]] == ["performer", "WIT"]
+    assert provenance["agent"][1]["who"] == {"reference": "Practitioner/dr-okafor", "display": DOCTOR}
+    assert provenance["target"][0]["identifier"]["value"] == session.session_id
+
+
+def test_a_clinic_day_is_reconciled_per_product_and_lot_with_its_discrepancies():
+    recorded = s.record_controlled_substance(discharged(), controlled_substance(), SETTINGS)
+    missing = discharged(make_order(order_id="ord-2"))
+    report = reconcile_day([recorded, missing], date(2026, 3, 2), timezone(timedelta(hours=1)))
+    assert report.infusions == 2
+    (lot,) = report.lots
+    assert (lot.lot_number, lot.infusions, lot.drawn_mg, lot.given_mg, lot.wasted_mg) == ("KET-2291", 1, 50, 40, 10)
+    assert [(d.session_id, d.problem) for d in report.discrepancies] == [
+        ("ord-2-1", "no controlled-substance record for an infusion that was started")]
+    assert reconcile_day([recorded], date(2026, 3, 3), timezone.utc).infusions == 0
+    assert reconcile_day([recorded], date(2026, 3, 2), timezone.utc).to_dict()["reconciled"] is True
