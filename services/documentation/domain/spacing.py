@@ -5,8 +5,7 @@ Either rule may be set aside only by a prescriber's documented decision (``Sched
 the rules it set aside, kept on the session and in its history), e.g. a patient who could only come a day early.
 The window comes from the order (orders moves the next window on when an infusion is given, so the next window
 never starts on the day after it: ``ORDERS_MIN_DAYS_BETWEEN_INFUSIONS``); the interval is checked here in hours
-(``DOCUMENTATION_MIN_HOURS_BETWEEN_INFUSIONS``) against the infusions this service charted for the patient, whatever
-order they belonged to."""
+(``DOCUMENTATION_MIN_HOURS_BETWEEN_INFUSIONS``) against the infusions this service charted in the same series."""
 
 from __future__ import annotations
 
