@@ -18,7 +18,10 @@ from services.intake.presenters import intake_json, intake_summary_json
 from services.intake.repository import IntakeNotFound
 from shared.api import Api
 from shared.db import StaleRecordError
+from shared.roles import require_prescriber
 from shared.smart import from_body, from_path, requires
+from shared.smart.access import current_context
+from shared.ui.clinician import clinician_name
 from shared.web import ApiError, ReadyCheck, install, outcome_response
 
 DESCRIPTION = """Ketamine intake: start an intake for an EHR patient (pre-filled from the EHR), record its parts
@@ -129,6 +132,28 @@ def _operations(api: Api, service: IntakeService) -> None:  # noqa: C901 - one s
         with fields_renamed(("override.", "")):
             return present(service.record_override(intake_id, body.to_domain(service.now())))
 
+    @api.operation("/intakes/<intake_id>/cssrs-review", "PUT", summary="Record the behavioural-health review of a "
+                   "moderate- or high-risk C-SSRS screen", body=body_models.CssrsReview, errors=PART_ERRORS)
+    @requires(ELIGIBILITY, "u", patient=of_intake)
+    def put_cssrs_review(intake_id: str, body: body_models.CssrsReview):  # type: ignore[no-untyped-def]
+        """Moderate risk needs this review before the patient can be eligible; high risk is not eligible until it
+        says proceed. Recorded with the signed-in clinician and the time; a new C-SSRS screen needs a new review."""
+        with fields_renamed(("cssrs_review.", "")):
+            return present(service.record_cssrs_review(intake_id, body.outcome.value, body.note,
+                                                       _signed_in(body.reviewed_by, "reviewed_by")))
+
+    @api.operation("/intakes/<intake_id>/urgent-use", "PUT", summary="A prescriber sets the TRD rule aside for "
+                   "urgent use, with the reason", body=body_models.UrgentUse, errors=(400, 403, 404, 409))
+    @requires(ELIGIBILITY, "u", patient=of_intake)
+    def put_urgent_use(intake_id: str, body: body_models.UrgentUse):  # type: ignore[no-untyped-def]
+        """Only a prescriber (the EHR's PractitionerRole, shared/roles.py); contraindications, consent and the
+        C-SSRS review still apply. The override is a reason in the decision and its RiskAssessment rationale."""
+        roles = require_prescriber(current_context(), "set the TRD rule aside for urgent use")
+        with fields_renamed(("urgent_use.", "")):
+            return present(service.record_urgent_use(intake_id, body.reason,
+                                                     _signed_in(body.overridden_by, "overridden_by"),
+                                                     roles is not None))
+
     @api.operation("/intakes/<intake_id>/decision", "POST", summary="Decide eligibility (and tell orders and the "
                    "EHR)", body=body_models.Decide, errors=PART_ERRORS, idempotent=True)
     @requires(ELIGIBILITY, "cu", patient=of_intake)
@@ -142,6 +167,17 @@ def _operations(api: Api, service: IntakeService) -> None:  # noqa: C901 - one s
     @requires(ELIGIBILITY, "u", patient=of_intake)
     def post_reopen(intake_id: str, body: body_models.Reopen):  # type: ignore[no-untyped-def]
         return present(service.reopen(intake_id, body.reopened_by, body.reason))
+
+
+def _signed_in(typed: str | None, field: str) -> str:
+    """Who does it: the signed-in clinician (the token's fhirUser, by name when the EHR gives it); the typed name
+    only where there is no sign-in (SMART off, local runs)."""
+    context = current_context()
+    if context is not None:
+        return clinician_name(context) or context.fhir_user or "unknown clinician"
+    if typed is None:
+        raise ApiError(400, "say who (no clinician is signed in)", expression=field)
+    return typed
 
 
 @contextlib.contextmanager

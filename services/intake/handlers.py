@@ -39,6 +39,8 @@ from services.intake.domain.consent import ConsentRecord
 from services.intake.domain.contraindications import ContraindicationAnswer
 from services.intake.domain.overrides import ClinicianOverride
 from services.intake.domain.patient import Referral, ReferralSource
+from services.intake.domain.recording import record_cssrs_review, record_urgent_use
+from services.intake.domain.reviews import BehaviouralHealthReview, UrgentUseOverride
 from services.intake.domain.trials import AntidepressantTrial
 from services.intake.domain.vitals import BaselineVitals
 from services.intake.ehr_reads import EhrDataError, EhrError, EhrNotFound, EhrPatientRecord, EhrReader, EhrUnavailable
@@ -120,7 +122,8 @@ class IntakeService:
             referral = Referral(patient_id, ReferralSource.CLINICIAN, now, requester_display=started_by)
             intake_id = str(uuid.uuid4())
         ehr_record = self._ehr.patient_record(patient_id, now.date())
-        intake = self._prefilled(start_intake(intake_id, patient_id, now, referral, started_by), ehr_record)
+        intake = self._prefilled(start_intake(intake_id, patient_id, now, referral, started_by, self._settings),
+                                 ehr_record, now)
         with self._runtime.transaction() as conn:
             existing = self._repository.find(conn, intake_id)
             if existing is not None:  # the referral event started it while we read the EHR
@@ -139,28 +142,47 @@ class IntakeService:
 
     # --- record the parts (times are the caller's: when it was measured, answered, signed) --------------------
     def record_trials(self, intake_id: str, trials: Sequence[AntidepressantTrial]) -> IntakeView:
-        return self._change(intake_id, lambda intake: record_trials(intake, trials))
+        return self._change(intake_id, lambda intake: record_trials(intake, trials, self._settings))
 
     def record_contraindications(self, intake_id: str, answers: Sequence[ContraindicationAnswer], screened_by: str,
                                  screened_at: datetime) -> IntakeView:
         return self._change(intake_id, lambda intake: record_contraindications(
-            intake, answers, screened_at, screened_by, self._settings))
+            intake, answers, screened_at, screened_by, self._settings, self.now()))
 
     def record_vitals(self, intake_id: str, vitals: BaselineVitals) -> IntakeView:
-        return self._change(intake_id, lambda intake: record_vitals(intake, vitals, self._settings))
+        return self._change(intake_id, lambda intake: record_vitals(intake, vitals, self._settings, self.now()))
 
     def record_phq9(self, intake_id: str, items: Sequence[int | None], answered_at: datetime) -> IntakeView:
-        return self._change(intake_id, lambda intake: record_phq9(intake, items, answered_at))
+        return self._change(intake_id, lambda intake: record_phq9(intake, items, answered_at, self._settings,
+                                                                  self.now()))
 
     def record_madrs(self, intake_id: str, items: Sequence[int | None], rated_at: datetime,
                      rated_by: str | None) -> IntakeView:
-        return self._change(intake_id, lambda intake: record_madrs(intake, items, rated_at, rated_by))
+        return self._change(intake_id, lambda intake: record_madrs(intake, items, rated_at, rated_by, self._settings,
+                                                                   self.now()))
 
     def record_cssrs(self, intake_id: str, answers: Mapping[str, bool | None], answered_at: datetime) -> IntakeView:
-        return self._change(intake_id, lambda intake: record_cssrs(intake, answers, answered_at, self._settings))
+        return self._change(intake_id, lambda intake: record_cssrs(intake, answers, answered_at, self._settings,
+                                                                   self.now()))
+
+    def record_cssrs_review(self, intake_id: str, outcome: str, note: str, reviewed_by: str) -> IntakeView:
+        """The behavioural-health review of the current C-SSRS screen, by the signed-in clinician, now."""
+        def change(intake: Intake) -> Intake:
+            screen = intake.cssrs
+            review = BehaviouralHealthReview(reviewed_by, self.now(), outcome, note,  # type: ignore[arg-type]
+                                             screen.risk if screen else None,  # type: ignore[arg-type]
+                                             screen.answered_at if screen else self.now())
+            return record_cssrs_review(intake, review, self._settings, self.now())
+        return self._change(intake_id, change)
+
+    def record_urgent_use(self, intake_id: str, reason: str, overridden_by: str, prescriber_checked: bool
+                          ) -> IntakeView:
+        """A prescriber's urgent-use override of the TRD rule (the caller checked the role when it could)."""
+        override = UrgentUseOverride(overridden_by, self.now(), reason, prescriber_checked)
+        return self._change(intake_id, lambda intake: record_urgent_use(intake, override, self._settings, self.now()))
 
     def record_consent(self, intake_id: str, consent: ConsentRecord) -> IntakeView:
-        return self._change(intake_id, lambda intake: record_consent(intake, consent))
+        return self._change(intake_id, lambda intake: record_consent(intake, consent, self._settings, self.now()))
 
     def record_override(self, intake_id: str, override: ClinicianOverride) -> IntakeView:
         return self._change(intake_id, lambda intake: record_override(intake, override, self._settings))
@@ -211,7 +233,8 @@ class IntakeService:
         now = self.now()
         try:
             ehr_record = self._ehr.patient_record(referral.patient_id, now.date(), "ServiceRequest.subject")
-            intake = self._prefilled(start_intake(intake_id, referral.patient_id, now, referral), ehr_record)
+            intake = self._prefilled(start_intake(intake_id, referral.patient_id, now, referral,
+                                                  settings=self._settings), ehr_record, now)
         except EhrUnavailable as error:
             raise TransientError(str(error)) from None
         except (EhrNotFound, EhrDataError) as error:
@@ -238,15 +261,16 @@ class IntakeService:
                     extra={"message_id": message.response_to, "code": code})
 
     # --- plumbing -------------------------------------------------------------------------------------------
-    def _prefilled(self, intake: Intake, ehr_record: EhrPatientRecord) -> Intake:
+    def _prefilled(self, intake: Intake, ehr_record: EhrPatientRecord, now: datetime) -> Intake:
         """The new intake with what the EHR knows. A value the domain refuses (a weight outside the plausible
-        range, a birth date in the future) is the EHR's data problem, and named as such."""
+        range, a reading dated in the future or before the patient's birth, an impossible age) is the EHR's data
+        problem, and named as such."""
         try:
-            intake = record_patient(intake, ehr_record.patient)
+            intake = record_patient(intake, ehr_record.patient, self._settings)
             intake = record_conditions(intake, ehr_record.conditions)
             intake = record_medications(intake, ehr_record.medications)
             if ehr_record.vitals != BaselineVitals():
-                intake = record_vitals(intake, ehr_record.vitals, self._settings)
+                intake = record_vitals(intake, ehr_record.vitals, self._settings, now)
         except IntakeInputError as error:
             if error.field.startswith("vitals."):  # e.g. vitals.weight_kg.value: name the EHR Observation
                 reading = getattr(ehr_record.vitals, error.field.split(".")[1])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.intake.domain import Intake, IntakeSettings
+from services.intake.domain.consent import consent_element_label
 from services.intake.domain.progress import missing_items
 from services.intake.domain.trials import prior_trial_candidates
 from services.intake.handlers import IntakeView
@@ -20,6 +21,7 @@ def intake_json(view: IntakeView, settings: IntakeSettings) -> dict[str, Any]:
         "version": view.version,
         "missing": to_json(missing_items(intake, settings)),
         "trial_candidates": to_json(candidates),
+        "consent_elements": [{"key": key, "label": consent_element_label(key)} for key in settings.consent_elements],
         "ehr_messages": [_delivery(d) for d in view.deliveries],
     }
 

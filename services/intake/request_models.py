@@ -16,6 +16,7 @@ from services.intake.domain.consent import ConsentDecision, ConsentRecord, Conse
 from services.intake.domain.contraindications import ContraindicationAnswer, Presence
 from services.intake.domain.cssrs import CssrsItem
 from services.intake.domain.overrides import ClinicianOverride, OverrideTarget
+from services.intake.domain.reviews import ReviewOutcome
 from services.intake.domain.trials import AntidepressantTrial
 from services.intake.domain.vitals import BaselineVitals, BloodPressure, VitalReading
 from shared.api import RequestModel
@@ -24,6 +25,7 @@ FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # a FHIR resource id (EHR Patient
 FhirId = Annotated[str, StringConstraints(pattern=f"^{FHIR_ID.pattern}$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]  # who did it (display text)
 Text = Annotated[str, StringConstraints(max_length=2000)]
+ElementKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=100)]
 Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 
 
@@ -160,10 +162,30 @@ class Consent(RequestModel):
     signed_at: AwareDatetime | None = None
     consent_text_version: Name
     ride_home_agreed: StrictBool
+    # The clinic's consent element keys explained and acknowledged (GET /intakes/<id> lists them as
+    # ``consent_elements``); consent is complete only when every one is here.
+    elements_acknowledged: list[ElementKey] = Field(default_factory=list, max_length=50)
 
     def to_domain(self, now: datetime) -> ConsentRecord:
         return ConsentRecord(self.decision, self.signed_by, self.signer_name, self.signed_at or now,
-                             self.consent_text_version, self.ride_home_agreed)
+                             self.consent_text_version, self.ride_home_agreed, tuple(self.elements_acknowledged))
+
+
+class CssrsReview(RequestModel):
+    """A behavioural-health review of the current moderate- or high-risk C-SSRS screen. Who reviewed is the signed-in
+    clinician; ``reviewed_by`` is used only where there is no sign-in (local runs with SMART off)."""
+
+    outcome: ReviewOutcome
+    note: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    reviewed_by: Name | None = None
+
+
+class UrgentUse(RequestModel):
+    """A prescriber sets the TRD rule aside for urgent use; the reason is documented (e.g. acute suicidal
+    ideation). Who is the signed-in prescriber; ``overridden_by`` only where there is no sign-in."""
+
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    overridden_by: Name | None = None
 
 
 class Override(RequestModel):
@@ -180,6 +202,7 @@ class Override(RequestModel):
 
 class Decide(RequestModel):
     decided_by: Name
+    attested: Attested  # a prescriber's statement (shared/roles.py ATTESTATIONS), recorded with the decision
 
 
 class Reopen(RequestModel):

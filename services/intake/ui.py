@@ -23,7 +23,10 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from services.intake.access import ELIGIBILITY, INTAKE_RECORD, PART_RESOURCE_TYPES, intake_patient
 from services.intake.domain import Intake, IntakeInputError, IntakeStateError
 from services.intake.domain.contraindications import ContraindicationClass, Presence, contraindication_label
-from services.intake.domain.cssrs import ALWAYS_ASKED, GATED_BY, CssrsItem
+from services.intake.domain.consent import consent_element_label
+from services.intake.domain.cssrs import ALWAYS_ASKED, GATED_BY, CssrsItem, CssrsRisk
+from services.intake.domain.pregnancy import childbearing_potential
+from services.intake.domain.reviews import ReviewOutcome
 from services.intake.domain.decision import ReasonEffect
 from services.intake.domain.medications import interacting_drug_flags
 from services.intake.domain.overrides import OverrideTarget
@@ -37,6 +40,7 @@ from services.intake.ui_forms import (
     FIELD_PREFIXES,
     NOT_ASKED,
     VITAL_MEASURES,
+    consent_element_field,
     consent_from_form,
     contraindication_keys,
     cssrs_from_form,
@@ -52,6 +56,7 @@ from services.intake.ui_forms import (
 )
 from shared.clinic_time import current_clinic_zone, format_clinic_time
 from shared.db import StaleRecordError
+from shared.roles import require_prescriber
 from shared.smart import SmartAuthError, SmartContext, requires
 from shared.ui import (
     check_same_patient, clinician_name, guard_form_posts, in_launch_context, launch_context, patient_banner,
@@ -60,7 +65,9 @@ from shared.ui import (
 PART_TITLES = {
     "trials": "Prior antidepressant trials", "contraindications": "Contraindication screen",
     "vitals": "Baseline vital signs", "phq9": "PHQ-9", "madrs": "MADRS", "cssrs": "C-SSRS screener",
-    "consent": "Informed consent", "overrides": "Overrides", "decision": "Decision", "reopen": "Reopen",
+    "consent": "Informed consent", "cssrs_review": "C-SSRS behavioural-health review",
+    "urgent_use": "Urgent use (TRD rule set aside)", "overrides": "Overrides", "decision": "Decision",
+    "reopen": "Reopen",
     "conditions": "Problem list", "medications": "Medication list",
 }
 EFFECT_LABELS = {ReasonEffect.INFO: "Information", ReasonEffect.REVIEW: "Needs review",
@@ -140,6 +147,16 @@ def create_ui(service: IntakeService) -> Blueprint:
 
         return _post(service, intake_id, "overrides", record)
 
+    @ui.post("/ui/intakes/<intake_id>/cssrs_review")
+    @requires(ELIGIBILITY, "u", patient=of_intake)
+    def record_cssrs_review(intake_id: str):  # type: ignore[no-untyped-def]
+        return _post(service, intake_id, "cssrs_review", _record_cssrs_review)
+
+    @ui.post("/ui/intakes/<intake_id>/urgent_use")
+    @requires(ELIGIBILITY, "u", patient=of_intake)
+    def record_urgent_use(intake_id: str):  # type: ignore[no-untyped-def]
+        return _post(service, intake_id, "urgent_use", _record_urgent_use)
+
     @ui.post("/ui/intakes/<intake_id>/decision")
     @requires(ELIGIBILITY, "cu", patient=of_intake)
     def decide(intake_id: str):  # type: ignore[no-untyped-def]
@@ -194,8 +211,23 @@ _RECORDERS: dict[str, PartRecorder] = {
     "madrs": lambda svc, i, form, by, now: svc.record_madrs(
         i, scale_items_from_form(form, "madrs", scale_item_count("madrs")), now, by),
     "cssrs": lambda svc, i, form, _by, now: svc.record_cssrs(i, cssrs_from_form(form), now),
-    "consent": lambda svc, i, form, _by, now: svc.record_consent(i, consent_from_form(form, now)),
+    "consent": lambda svc, i, form, _by, now: svc.record_consent(i, consent_from_form(form, now, svc.settings)),
 }
+
+
+def _record_cssrs_review(service: IntakeService, intake_id: str, form: Any, by: str, _now: datetime) -> IntakeView:
+    """The behavioural-health review, by the signed-in clinician (``by``)."""
+    outcome = (form.get("cssrs_review.outcome") or "").strip()
+    if outcome not in {o.value for o in ReviewOutcome}:
+        raise IntakeInputError("cssrs_review.outcome", "choose proceed or do not proceed")
+    return service.record_cssrs_review(intake_id, outcome, (form.get("cssrs_review.note") or "").strip(), by)
+
+
+def _record_urgent_use(service: IntakeService, intake_id: str, form: Any, by: str, _now: datetime) -> IntakeView:
+    """A prescriber's urgent-use override: the role is checked here, from the EHR (shared/roles.py)."""
+    roles = require_prescriber(launch_context(), "set the TRD rule aside for urgent use")
+    return service.record_urgent_use(intake_id, (form.get("urgent_use.reason") or "").strip(), by,
+                                     roles is not None)
 
 
 def _post(service: IntakeService, intake_id: str, part: str, record: PartRecorder,
@@ -292,7 +324,11 @@ def _render_intake(service: IntakeService, view: IntakeView, *, failed_part: str
         "intake/intake.html", **_page_basics(service, launch_context(), errors or [], status), view=view,
         intake=intake, values=values, failed_part=failed_part, notice=notice, locked=intake.decision is not None,
         missing=missing_items(intake, settings), trial_rows=trial_rows(values),
-        contraindications=_contraindication_rows(settings),
+        contraindications=_contraindication_rows(settings, intake),
+        consent_elements=[{"key": key, "label": consent_element_label(key), "field": consent_element_field(key)}
+                          for key in settings.consent_elements],
+        review_needed=intake.cssrs is not None and intake.cssrs.risk.rank >= CssrsRisk.MODERATE.rank,
+        urgent_use_allowed=settings.urgent_use_allowed,
         vital_measures=VITAL_MEASURES, ranges=_ranges(settings),
         phq9_items=[code.display for code in PHQ9_ITEMS], madrs_items=[code.display for code in MADRS_ITEMS],
         phq9_max=PHQ9_ITEM_MAX, madrs_max=MADRS_ITEM_MAX,
@@ -302,9 +338,13 @@ def _render_intake(service: IntakeService, view: IntakeView, *, failed_part: str
     ), status
 
 
-def _contraindication_rows(settings: Any) -> list[dict[str, Any]]:
+def _contraindication_rows(settings: Any, intake: Intake) -> list[dict[str, Any]]:
+    """One row per configured item; "not applicable" is offered only where the EHR record shows the item cannot
+    apply (pregnancy for a patient without child-bearing potential, domain/pregnancy.py)."""
+    not_applicable = not childbearing_potential(intake.patient, settings)
     return [{"row": row, "key": key, "label": contraindication_label(key),
-             "absolute": settings.contraindication_class(key) is ContraindicationClass.ABSOLUTE}
+             "absolute": settings.contraindication_class(key) is ContraindicationClass.ABSOLUTE,
+             "not_applicable": not_applicable and key in settings.sex_and_age_dependent_contraindications}
             for row, key in enumerate(contraindication_keys(settings))]
 
 
@@ -326,11 +366,12 @@ def _override_items(intake: Intake, settings: Any) -> list[dict[str, Any]]:
     screen = intake.contraindications
     for key in settings.relative_contraindications:
         answer = screen.answer_for(key) if screen else None
-        if answer is not None and answer.presence is not Presence.ABSENT:
+        if answer is not None and answer.presence not in (Presence.ABSENT, Presence.NOT_APPLICABLE):
             items.append({"target": OverrideTarget.CONTRAINDICATION.value, "key": key,
                           "label": contraindication_label(key), "state": answer.presence.value})
     seen: set[str] = set()
-    for flag in interacting_drug_flags(intake.medications or (), settings.interacting_drug_class_terms):
+    for flag in interacting_drug_flags(intake.medications or (), settings.interacting_drug_class_terms,
+                                       settings.interacting_drug_class_codes):
         if flag.drug_class in seen or flag.drug_class in settings.blocking_interacting_drug_classes:
             continue
         seen.add(flag.drug_class)
@@ -390,6 +431,12 @@ def _field_label(field: str, settings: Any) -> str:
         item = field.split(".", 1)[1]
         row = next((r for r in _cssrs_rows() if r["key"] == item), None)
         return f"C-SSRS item {row['number']}" if row else "C-SSRS screener"
+    if field.startswith("consent.elements"):
+        return "Consent: elements explained and acknowledged"
+    if field.startswith("cssrs_review"):
+        return "C-SSRS review: " + ("note" if field.endswith("note") else "outcome")
+    if field.startswith("urgent_use"):
+        return "Urgent use: reason"
     if field.startswith("consent."):
         words = {"decision": "decision", "signed_by": "signed by", "signer_name": "signer's name",
                  "consent_text_version": "consent text version", "ride_home_agreed": "ride home"}

@@ -36,6 +36,8 @@ FIELD_PREFIXES: dict[str, tuple[str, ...]] = {
     "madrs": ("madrs.",),
     "cssrs": ("cssrs.",),
     "consent": ("consent.",),
+    "cssrs_review": ("cssrs_review.",),
+    "urgent_use": ("urgent_use.",),
     "overrides": ("override.",),
     "reopen": ("reopen.",),
 }
@@ -108,7 +110,7 @@ def screen_from_form(form: Form, settings: IntakeSettings) -> ScreenInput:
             chosen = Presence(presence)
         except ValueError:
             raise IntakeInputError(f"contraindications.answers[{row}].presence",
-                                   "choose present, absent or unknown") from None
+                                   "choose present, absent or unknown (or not applicable where offered)") from None
         answers.append(ContraindicationAnswer(key, chosen, _text(form, f"contraindications.answers[{row}].note")))
         rows.append(row)
     return ScreenInput(answers, rows)
@@ -157,14 +159,21 @@ def cssrs_from_form(form: Form) -> dict[str, bool | None]:
     return answers
 
 
-def consent_from_form(form: Form, now: datetime) -> ConsentRecord:
+def consent_from_form(form: Form, now: datetime, settings: IntakeSettings | None = None) -> ConsentRecord:
+    """The consent, with a tick per element explained and acknowledged (``consent.elements.<key>``)."""
     decision = _choice(form, "consent.decision", ConsentDecision, "choose whether consent was given or refused")
     signed_by = _choice(form, "consent.signed_by", ConsentSigner, "choose who signed")
     ride_home = _yes_no(form, "consent.ride_home_agreed")
     if ride_home is None:
         raise IntakeInputError("consent.ride_home_agreed", "choose yes or no")
+    elements = tuple(key for key in (settings or IntakeSettings()).consent_elements
+                     if form.get(consent_element_field(key)) == "on")
     return ConsentRecord(decision, signed_by, _text(form, "consent.signer_name"), now,
-                         _text(form, "consent.consent_text_version") or "", ride_home)
+                         _text(form, "consent.consent_text_version") or "", ride_home, elements)
+
+
+def consent_element_field(key: str) -> str:
+    return f"consent.elements.{key}"
 
 
 def override_from_form(form: Form, overridden_by: str, now: datetime) -> ClinicianOverride:
@@ -208,6 +217,12 @@ def stored_values(intake: Intake, settings: IntakeSettings) -> dict[str, str]:
                        "consent.signer_name": consent.signer_name or "",
                        "consent.consent_text_version": consent.consent_text_version,
                        "consent.ride_home_agreed": YES if consent.ride_home_agreed else NO})
+        values.update({consent_element_field(key): "on" for key in consent.elements_acknowledged})
+    review = intake.cssrs_review
+    if review is not None:
+        values.update({"cssrs_review.outcome": review.outcome.value, "cssrs_review.note": review.note})
+    if intake.urgent_use is not None:
+        values["urgent_use.reason"] = intake.urgent_use.reason
     return values
 
 

@@ -76,6 +76,9 @@ class Presence(enum.Enum):
     PRESENT = "present"
     ABSENT = "absent"
     UNKNOWN = "unknown"
+    # Only for a sex- and age-dependent item (pregnancy) and only when the EHR record shows it cannot apply
+    # (domain/pregnancy.py); the decision reads it as absent.
+    NOT_APPLICABLE = "not-applicable"
 
 
 @dataclass(frozen=True)

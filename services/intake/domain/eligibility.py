@@ -3,9 +3,12 @@
 Rules: TRD per the clinic rule; absolute contraindication present → not eligible, unknown → review; relative
 present or unknown → review unless a clinician overrode it (then listed as information); any configured item
 not answered → review; interacting current drugs → review (or not eligible for blocking classes) unless
-overridden; consent refused or no ride-home agreement → not eligible, consent missing → review; high C-SSRS risk →
-the clinic's outcome (default review); PHQ-9 item 9 positive → review (setting); each missing required baseline
-part → review; no active MDD diagnosis on record → review (setting).
+overridden; consent refused or no ride-home agreement → not eligible, consent missing → review, consent with a
+configured element not acknowledged → not eligible; C-SSRS moderate risk → review and high risk → the clinic's
+outcome (default not eligible) until a documented behavioural-health review says proceed (a review saying do not
+proceed → not eligible); PHQ-9 item 9 positive → review (setting); each missing required baseline part → review;
+no active MDD diagnosis on record → review (setting); a part recorded after the decision time → not eligible.
+A prescriber's urgent-use override turns the TRD rule (not met, or trials not recorded) into information.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from datetime import datetime
 
 from services.intake.domain.baseline import BASELINE_PART_LABELS
 from services.intake.domain.checks import optional_text, require_aware
-from services.intake.domain.consent import ConsentDecision, ConsentSigner
+from services.intake.domain.consent import ConsentDecision, ConsentSigner, consent_element_label
 from services.intake.domain.contraindications import ContraindicationClass, Presence, contraindication_label
 from services.intake.domain.cssrs import CssrsRisk
 from services.intake.domain.decision import (
@@ -29,7 +32,9 @@ from services.intake.domain.errors import IntakeStateError
 from services.intake.domain.medications import interacting_drug_flags
 from services.intake.domain.model import Intake, IntakeStatus
 from services.intake.domain.overrides import ClinicianOverride, OverrideTarget
+from services.intake.domain.plausibility import future_part_times
 from services.intake.domain.progress import missing_baseline_parts
+from services.intake.domain.reviews import ReviewOutcome
 from services.intake.domain.settings import IntakeSettings
 from services.intake.domain.trials import TrdAssessment, assess_trd
 
@@ -50,16 +55,28 @@ def decide_eligibility(
         _trd_reasons(intake, trd)
         + _contraindication_reasons(intake, settings)
         + _interaction_reasons(intake, settings)
-        + _consent_reasons(intake)
+        + _consent_reasons(intake, settings)
         + _suicidality_reasons(intake, settings)
         + _baseline_reasons(intake, settings)
         + _diagnosis_reasons(intake, settings)
+        + _time_reasons(intake, settings, now)
     )
     decision = EligibilityDecision(outcome_of(reasons), reasons, now, trd, decided_by)
     return dataclasses.replace(intake, status=IntakeStatus.DECIDED, decision=decision)
 
 
 def _trd_reasons(intake: Intake, trd: TrdAssessment | None) -> tuple[Reason, ...]:
+    urgent = intake.urgent_use
+    if urgent is not None and (trd is None or not trd.meets_trd):
+        who = urgent.overridden_by if urgent.prescriber_checked else f"{urgent.overridden_by} (prescriber role not " \
+                                                                        "checked)"
+        overridden = Reason(ReasonCode.URGENT_USE, f"Urgent use: the TRD rule was set aside by {who} at "
+                                                   f"{urgent.overridden_at.isoformat()}: {urgent.reason}", INFO)
+        if trd is None:
+            return (Reason(ReasonCode.TRIALS_NOT_RECORDED, "Prior antidepressant trials not recorded", INFO),
+                    overridden)
+        counted = f"{trd.failed_adequate_trials} of {trd.adequate_trials} adequate trials without response"
+        return (Reason(ReasonCode.NOT_TRD, f"Not treatment-resistant: {counted}", INFO), overridden)
     if trd is None:
         return (Reason(ReasonCode.TRIALS_NOT_RECORDED, "Prior antidepressant trials not recorded", REVIEW),)
     rule = (
@@ -84,7 +101,7 @@ def _contraindication_reasons(intake: Intake, settings: IntakeSettings) -> tuple
         label = contraindication_label(key)
         if answer is None:
             reasons.append(Reason(ReasonCode.CONTRAINDICATION_NOT_ANSWERED, f"Not answered: {label}", REVIEW))
-        elif answer.presence is not Presence.ABSENT:
+        elif answer.presence not in (Presence.ABSENT, Presence.NOT_APPLICABLE):  # not applicable: by the record
             reasons.append(_present_or_unknown(key, label, answer.presence, intake, settings))
     if not reasons:
         reasons.append(Reason(ReasonCode.CONTRAINDICATION_SCREEN_CLEAR,
@@ -116,7 +133,8 @@ def _interaction_reasons(intake: Intake, settings: IntakeSettings) -> tuple[Reas
         return (Reason(ReasonCode.MEDICATIONS_NOT_RECORDED,
                        "Medication list not recorded (interacting drugs not screened)", REVIEW),)
     reasons = []
-    for flag in interacting_drug_flags(intake.medications, settings.interacting_drug_class_terms):
+    for flag in interacting_drug_flags(intake.medications, settings.interacting_drug_class_terms,
+                                       settings.interacting_drug_class_codes):
         what = f"Interacting drug ({flag.drug_class}): {flag.drug_name}"
         override = _override_for(intake, OverrideTarget.INTERACTING_DRUG_CLASS, flag.drug_class)
         if flag.drug_class in settings.blocking_interacting_drug_classes:
@@ -128,7 +146,7 @@ def _interaction_reasons(intake: Intake, settings: IntakeSettings) -> tuple[Reas
     return tuple(reasons)
 
 
-def _consent_reasons(intake: Intake) -> tuple[Reason, ...]:
+def _consent_reasons(intake: Intake, settings: IntakeSettings) -> tuple[Reason, ...]:
     consent = intake.consent
     if consent is None:
         return (Reason(ReasonCode.CONSENT_MISSING, "Informed consent not recorded", REVIEW),)
@@ -140,15 +158,15 @@ def _consent_reasons(intake: Intake) -> tuple[Reason, ...]:
     if not consent.ride_home_agreed:
         reasons.append(Reason(ReasonCode.RIDE_HOME_NOT_AGREED,
                               "No agreement to be taken home by a responsible adult", BLOCK))
+    missing = [key for key in settings.consent_elements if key not in consent.elements_acknowledged]
+    if missing:
+        reasons.append(Reason(ReasonCode.CONSENT_INCOMPLETE, "Consent incomplete: not explained and acknowledged: "
+                              + "; ".join(consent_element_label(key) for key in missing), BLOCK))
     return tuple(reasons)
 
 
 def _suicidality_reasons(intake: Intake, settings: IntakeSettings) -> tuple[Reason, ...]:
-    reasons = []
-    if intake.cssrs is not None and intake.cssrs.risk is CssrsRisk.HIGH:
-        effect = BLOCK if settings.cssrs_high_risk_outcome is EligibilityOutcome.NOT_ELIGIBLE else REVIEW
-        endorsed = ", ".join(item.value for item in intake.cssrs.endorsed_items())
-        reasons.append(Reason(ReasonCode.CSSRS_HIGH_RISK, f"C-SSRS screener high risk ({endorsed})", effect))
+    reasons = list(_cssrs_reasons(intake, settings))
     if intake.phq9 is not None and intake.phq9.suicidality_flag:
         effect = REVIEW if settings.phq9_item9_positive_needs_review else INFO
         score = intake.phq9.item_scores[-1]
@@ -158,6 +176,34 @@ def _suicidality_reasons(intake: Intake, settings: IntakeSettings) -> tuple[Reas
                                                             f"{intake.madrs.suicidality_item} of 6 (review from "
                                                             f"{settings.madrs_item10_review_min_score})", REVIEW))
     return tuple(reasons)
+
+
+def _cssrs_reasons(intake: Intake, settings: IntakeSettings) -> tuple[Reason, ...]:
+    """Columbia triage: moderate → behavioural-health review before eligible; high → not eligible (setting) until
+    reviewed. The review must be of the current screen; its outcome decides."""
+    screen = intake.cssrs
+    if screen is None or screen.risk not in (CssrsRisk.MODERATE, CssrsRisk.HIGH):
+        return ()
+    endorsed = ", ".join(item.value for item in screen.endorsed_items())
+    high = screen.risk is CssrsRisk.HIGH
+    code = ReasonCode.CSSRS_HIGH_RISK if high else ReasonCode.CSSRS_MODERATE_RISK
+    review = intake.cssrs_review
+    if review is None or review.cssrs_answered_at != screen.answered_at:
+        effect = BLOCK if high and settings.cssrs_high_risk_outcome is EligibilityOutcome.NOT_ELIGIBLE else REVIEW
+        return (Reason(code, f"C-SSRS screener {screen.risk.value} risk ({endorsed}): needs a documented "
+                             "behavioural-health review", effect),)
+    proceed = review.outcome is ReviewOutcome.PROCEED
+    text = (f"C-SSRS screener {screen.risk.value} risk ({endorsed}) reviewed by {review.reviewed_by} at "
+            f"{review.reviewed_at.isoformat()}: {'proceed' if proceed else 'do not proceed'}: {review.note}")
+    return (Reason(ReasonCode.CSSRS_REVIEWED, text, INFO if proceed else BLOCK),)
+
+
+def _time_reasons(intake: Intake, settings: IntakeSettings, now: datetime) -> tuple[Reason, ...]:
+    late = future_part_times(intake, now, settings)
+    if not late:
+        return ()
+    return (Reason(ReasonCode.IMPLAUSIBLE_TIME, "Recorded after the decision time (impossible; record again): "
+                   + ", ".join(late), BLOCK),)
 
 
 def _baseline_reasons(intake: Intake, settings: IntakeSettings) -> tuple[Reason, ...]:

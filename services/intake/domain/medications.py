@@ -3,8 +3,15 @@
 Matching rule (for interacting drug classes and for spotting antidepressants), documented for the clinic:
 a medication name is lower-cased and split into words of letters and digits; a term matches when its words
 appear consecutively in the name, each equal to a name word; a term starting with ``*`` matches a first word
-that ends with the rest (``*azepam`` matches "Lorazepam 1 MG Oral Tablet"). Only names are compared, never
-codes, so a term list works whatever drug vocabulary the EHR uses.
+that ends with the rest (``*azepam`` matches "Lorazepam 1 MG Oral Tablet").
+
+Coded matching (issue 13, defect 16): where the EHR codes a MedicationStatement, each of its codings is compared
+with the clinic's ``class:system|code`` entries (an RxNorm ingredient such as lamotrigine 28439, or a class code;
+a trailing ``*`` matches a code prefix, for hierarchical class systems such as ATC). A medication is flagged for a
+class when a code or a name matches: codes catch a drug whatever its brand or product name, names catch the EHRs
+that send product-level codes (RxNorm SCD/SBD) or none. Ingredient codes were verified against CPIC's RxNorm drug
+list (cpicpgx/cpic-schema) and RxNav; butalbital, linezolid, esketamine and the xanthines are matched by name only
+(their codes were not verified).
 """
 from __future__ import annotations
 
@@ -34,6 +41,35 @@ DEFAULT_INTERACTING_DRUG_TERMS: tuple[str, ...] = (
     "sympathomimetic:*amphetamine", "sympathomimetic:lisdexamfetamine", "sympathomimetic:*methylphenidate",
     "sympathomimetic:*modafinil", "sympathomimetic:*ephedrine", "sympathomimetic:phenylephrine",
     "maoi:phenelzine", "maoi:tranylcypromine", "maoi:isocarboxazid", "maoi:selegiline", "maoi:moclobemide",
+    # Issue 13, defect 16: butalbital (a barbiturate the "*barbital" suffix misses), linezolid and methylene blue
+    # (MAO inhibition: BP), memantine, esketamine and dextromethorphan (NMDA antagonists: additive dissociation and
+    # sedation), lamotrigine (reduces ketamine's glutamate surge: may blunt the effect). Defaults to review.
+    "cns-depressant:butalbital", "cns-depressant:*bital",
+    "maoi:linezolid", "maoi:methylene blue", "maoi:rasagiline", "maoi:safinamide",
+    "nmda-antagonist:memantine", "nmda-antagonist:esketamine", "nmda-antagonist:dextromethorphan",
+    "nmda-antagonist:amantadine",
+    "effect-blunting:lamotrigine",
+)
+
+RXNORM_SYSTEM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+# RxNorm ingredient (TTY IN) codes, each checked in CPIC's RxNorm list (cpicpgx/cpic-schema drug.sql) or RxNav.
+DEFAULT_INTERACTING_DRUG_CODES: tuple[str, ...] = (
+    f"benzodiazepine:{RXNORM_SYSTEM}|3322",  # diazepam
+    f"benzodiazepine:{RXNORM_SYSTEM}|6960",  # midazolam
+    f"benzodiazepine:{RXNORM_SYSTEM}|7781",  # oxazepam
+    f"benzodiazepine:{RXNORM_SYSTEM}|21241",  # clobazam
+    f"cns-depressant:{RXNORM_SYSTEM}|7052",  # morphine
+    f"cns-depressant:{RXNORM_SYSTEM}|7804",  # oxycodone
+    f"cns-depressant:{RXNORM_SYSTEM}|2670",  # codeine
+    f"cns-depressant:{RXNORM_SYSTEM}|4337",  # fentanyl
+    f"cns-depressant:{RXNORM_SYSTEM}|6813",  # methadone
+    f"cns-depressant:{RXNORM_SYSTEM}|10689",  # tramadol
+    f"sympathomimetic:{RXNORM_SYSTEM}|6901",  # methylphenidate
+    f"sympathomimetic:{RXNORM_SYSTEM}|30125",  # modafinil
+    f"maoi:{RXNORM_SYSTEM}|6878",  # methylene blue
+    f"nmda-antagonist:{RXNORM_SYSTEM}|6719",  # memantine
+    f"nmda-antagonist:{RXNORM_SYSTEM}|3289",  # dextromethorphan
+    f"effect-blunting:{RXNORM_SYSTEM}|28439",  # lamotrigine
 )
 
 # Antidepressants, to pick prior-trial candidates out of the medication history (same matching rule).
@@ -60,6 +96,7 @@ class MedicationEntry(JsonRecord):
     started_on: date | None = None
     ended_on: date | None = None
     ehr_medication_statement_id: str | None = None
+    codings: tuple[str, ...] = ()  # every coding of the EHR's concept as "system|code" (() in older records)
 
     @property
     def is_current(self) -> bool:
@@ -80,10 +117,24 @@ class DrugNameTerm:
 
 
 @dataclass(frozen=True)
+class DrugCodeTerm:
+    drug_class: str
+    system: str
+    code: str  # without the trailing "*"
+    prefix: bool = False
+
+    def matches(self, coding: str) -> bool:
+        system, _, code = coding.partition("|")
+        if system != self.system:
+            return False
+        return code.startswith(self.code) if self.prefix else code == self.code
+
+
+@dataclass(frozen=True)
 class InteractingDrugFlag(JsonRecord):
     drug_class: str
     drug_name: str
-    matched_term: str
+    matched_term: str  # the name term, or "system|code" when a code matched
 
 
 def parse_class_terms(entries: tuple[str, ...]) -> tuple[DrugNameTerm, ...]:
@@ -94,6 +145,19 @@ def parse_class_terms(entries: tuple[str, ...]) -> tuple[DrugNameTerm, ...]:
         if not separator or not drug_class.strip() or not _WORD.search(term.lower()):
             raise ValueError(f"drug term {entry!r} must look like 'class:name'")
         terms.append(DrugNameTerm(drug_class.strip().lower(), term.strip().lower()))
+    return tuple(terms)
+
+
+def parse_class_codes(entries: tuple[str, ...]) -> tuple[DrugCodeTerm, ...]:
+    """``"class:system|code"`` entries (``code*`` for a prefix) → code terms; ValueError naming a malformed one."""
+    terms = []
+    for entry in entries:
+        drug_class, separator, coding = entry.partition(":")
+        system, bar, code = coding.rpartition("|")
+        if (not separator or not drug_class.strip() or not bar or not system.startswith(("http://", "https://", "urn:"))
+                or not code.rstrip("*") or any(ch.isspace() for ch in coding)):
+            raise ValueError(f"drug code {entry!r} must look like 'class:system|code'")
+        terms.append(DrugCodeTerm(drug_class.strip().lower(), system, code.rstrip("*"), code.endswith("*")))
     return tuple(terms)
 
 
@@ -113,14 +177,23 @@ def name_matches(drug_name: str, term: str) -> bool:
 
 
 def interacting_drug_flags(
-    medications: tuple[MedicationEntry, ...], class_terms: tuple[DrugNameTerm, ...]
+    medications: tuple[MedicationEntry, ...], class_terms: tuple[DrugNameTerm, ...],
+    class_codes: tuple[DrugCodeTerm, ...] = (),
 ) -> tuple[InteractingDrugFlag, ...]:
-    """One flag per current medication and matching drug class (first matching term per class)."""
+    """One flag per current medication and matching drug class: a matching code first, else the first matching
+    name term of the class."""
     flags = []
     for medication in medications:
         if not medication.is_current:
             continue
         seen_classes: set[str] = set()
+        codings = medication.codings or ((f"{RXNORM_SYSTEM}|{medication.rxnorm_code}",) if medication.rxnorm_code
+                                         else ())
+        for code_term in class_codes:
+            matched = next((coding for coding in codings if code_term.matches(coding)), None)
+            if code_term.drug_class not in seen_classes and matched is not None:
+                seen_classes.add(code_term.drug_class)
+                flags.append(InteractingDrugFlag(code_term.drug_class, medication.drug_name, matched))
         for term in class_terms:
             if term.drug_class not in seen_classes and name_matches(medication.drug_name, term.term):
                 seen_classes.add(term.drug_class)

@@ -17,6 +17,7 @@ from services.intake.domain.decision import EligibilityDecision
 from services.intake.domain.medications import MedicationEntry
 from services.intake.domain.overrides import ClinicianOverride
 from services.intake.domain.patient import PatientSummary, Referral
+from services.intake.domain.reviews import BehaviouralHealthReview, UrgentUseOverride
 from services.intake.domain.scales import MadrsRating, Phq9Response
 from services.intake.domain.trials import AntidepressantTrial
 from services.intake.domain.vitals import BaselineVitals
@@ -57,5 +58,7 @@ class Intake(JsonRecord):
     madrs: MadrsRating | None = None
     cssrs: CssrsScreen | None = None
     consent: ConsentRecord | None = None
+    cssrs_review: BehaviouralHealthReview | None = None  # the review of the current C-SSRS screen (moderate/high)
+    urgent_use: UrgentUseOverride | None = None  # a prescriber set the TRD rule aside
     decision: EligibilityDecision | None = None
     reopenings: tuple[Reopening, ...] = ()

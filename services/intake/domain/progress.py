@@ -8,7 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.intake.domain.baseline import BASELINE_PART_LABELS, BaselinePart
+from services.intake.domain.consent import consent_element_label
 from services.intake.domain.contraindications import contraindication_label
+from services.intake.domain.cssrs import CssrsRisk
 from services.intake.domain.model import Intake
 from services.intake.domain.settings import IntakeSettings
 from shared.records import JsonRecord
@@ -29,7 +31,8 @@ BASELINE_PART_PLACES: dict[BaselinePart, tuple[str, str | None]] = {
 
 @dataclass(frozen=True)
 class MissingItem(JsonRecord):
-    part: str  # trials | contraindications | vitals | phq9 | madrs | cssrs | consent | conditions | medications
+    part: str  # trials | contraindications | vitals | phq9 | madrs | cssrs | cssrs_review | consent | conditions |
+    # medications
     item: str | None  # the contraindication key or vital measure, when only one item of the part is missing
     text: str
 
@@ -67,6 +70,14 @@ def missing_items(intake: Intake, settings: IntakeSettings) -> tuple[MissingItem
         missing.append(MissingItem(where, item, f"Baseline missing: {BASELINE_PART_LABELS[part]}"))
     if intake.consent is None:
         missing.append(MissingItem("consent", None, "Informed consent not recorded"))
+    else:
+        missing += [MissingItem("consent", key, f"Consent element not acknowledged: {consent_element_label(key)}")
+                    for key in settings.consent_elements if key not in intake.consent.elements_acknowledged]
+    screen = intake.cssrs
+    if screen is not None and screen.risk.rank >= CssrsRisk.MODERATE.rank and (
+            intake.cssrs_review is None or intake.cssrs_review.cssrs_answered_at != screen.answered_at):
+        missing.append(MissingItem("cssrs_review", None, f"C-SSRS {screen.risk.value} risk: behavioural-health "
+                                                         "review not documented"))
     return tuple(missing)
 
 

@@ -2,6 +2,7 @@
 answers for the scales, identifier kinds). Standard codes cite their source; local ones use KETALINK_LOCAL."""
 from __future__ import annotations
 
+from services.intake.domain.consent import consent_element_label
 from services.intake.domain.contraindications import contraindication_label
 from services.intake.domain.decision import EligibilityOutcome
 from services.intake.domain.contraindications import Presence
@@ -40,6 +41,11 @@ CONSENT_CATEGORY_PATIENT_CONSENT = Code(CONSENT_CATEGORY_LOINC, "59284-0", "Pati
 RIDE_HOME_AGREEMENT = Code(KETALINK_LOCAL, "ride-home-agreement", "Agreement to be taken home by a responsible adult")
 
 
+def consent_element_code(key: str) -> Code:
+    """A consent element explained and acknowledged (a nested Consent provision), e.g. ``consent-element-nausea``."""
+    return Code(KETALINK_LOCAL, f"consent-element-{key}", consent_element_label(key))
+
+
 def contraindication_code(key: str) -> Code:
     return Code(KETALINK_LOCAL, f"contraindication-{key}", contraindication_label(key))
 
@@ -48,6 +54,7 @@ SCREEN_PRESENCE: dict[Presence, Code] = {
     Presence.PRESENT: Code(KETALINK_LOCAL, "screen-present", "Present"),
     Presence.ABSENT: Code(KETALINK_LOCAL, "screen-absent", "Absent"),
     Presence.UNKNOWN: Code(KETALINK_LOCAL, "screen-unknown", "Unknown"),
+    Presence.NOT_APPLICABLE: Code(KETALINK_LOCAL, "screen-not-applicable", "Not applicable (sex or age)"),
 }
 
 # Questionnaire canonicals, item and answer codes of the scales: shared with the treatment course, which reads the

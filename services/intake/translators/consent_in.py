@@ -5,7 +5,10 @@ from services.intake.domain.consent import ConsentDecision, ConsentOnFile, Conse
 from services.intake.translators.codes import CONSENT_KIND, CONSENT_TEXT_BASE, RIDE_HOME_AGREEMENT
 from services.intake.translators.common import FhirJson, fhir_datetime, subject_patient_id, validated
 from services.intake.translators.errors import FhirMappingError
+from shared.fhir.codes import KETALINK_LOCAL
 from shared.fhir.datatypes import find_identifier, has_coding, reference_id
+
+ELEMENT_PREFIX = "consent-element-"
 
 _DECISIONS = {"active": ConsentDecision.GIVEN, "rejected": ConsentDecision.REFUSED}
 
@@ -46,4 +49,19 @@ def _record(consent: FhirJson, decision: ConsentDecision) -> ConsentRecord:
         signed_at=fhir_datetime(consent.get("dateTime"), "Consent.dateTime"),
         consent_text_version=policy_uri[len(CONSENT_TEXT_BASE) + 1:],
         ride_home_agreed=ride_home.get("type") == "permit",
+        elements_acknowledged=_elements(consent),
     )
+
+
+def _elements(consent: FhirJson) -> tuple[str, ...]:
+    """The keys of the consent elements acknowledged (``permit`` provisions coded ``consent-element-<key>``)."""
+    keys = []
+    for provision in (consent.get("provision") or {}).get("provision", []):
+        if provision.get("type") != "permit":
+            continue
+        for concept in provision.get("code", []):
+            for coding in concept.get("coding", []):
+                code = coding.get("code") or ""
+                if coding.get("system") == KETALINK_LOCAL and code.startswith(ELEMENT_PREFIX):
+                    keys.append(code[len(ELEMENT_PREFIX):])
+    return tuple(keys)

@@ -2,7 +2,9 @@
 rejected when refused, proposed while not recorded; performer = who consented; policy[0].uri = consent text).
 
 The IV ketamine consent is the top provision (permit / deny); the ride-home agreement is its own nested
-provision coded ``ketalink#ride-home-agreement`` (permit = agreed, deny = not agreed).
+provision coded ``ketalink#ride-home-agreement`` (permit = agreed, deny = not agreed); each consent element explained
+and acknowledged (issue 13, defect 15) is a nested ``permit`` provision coded ``ketalink#consent-element-<key>``
+with the element's words as its text, so the EHR's Consent shows what the patient was told and acknowledged.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from services.intake.translators.codes import (
     CONSENT_SCOPE_TREATMENT,
     CONSENT_TEXT_BASE,
     RIDE_HOME_AGREEMENT,
+    consent_element_code,
 )
 from services.intake.translators.common import FhirJson
 from shared.fhir.codes import KETAMINE_INFUSION_PROCEDURE
@@ -47,7 +50,11 @@ def consent_to_fhir(consent: ConsentRecord | None, patient_id: str, intake_id: s
         "provision": [{
             "type": "permit" if consent.ride_home_agreed else "deny",
             "code": [codeable_concept(RIDE_HOME_AGREEMENT)],
-        }],
+        }] + [{
+            "type": "permit",
+            "code": [codeable_concept(consent_element_code(key), f"Explained and acknowledged: "
+                                                               f"{consent_element_code(key).display}")],
+        } for key in consent.elements_acknowledged],
     }
     return validate_resource(resource)
 

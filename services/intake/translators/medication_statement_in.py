@@ -35,6 +35,8 @@ def medication_entry_from_fhir(statement: FhirJson) -> MedicationEntry:
         started_on=day_or_none(started, "MedicationStatement.effectivePeriod.start"),
         ended_on=day_or_none(period.get("end"), "MedicationStatement.effectivePeriod.end"),
         ehr_medication_statement_id=statement.get("id"),
+        codings=tuple(f"{c['system']}|{c['code']}" for c in concept.get("coding", [])
+                      if c.get("system") and c.get("code"))[:20],
     )
 
 

@@ -8,6 +8,7 @@ import requests
 from deploy.ehr_sandbox.ehr_events import record_and_announce, referral
 from deploy.ehr_sandbox.integration_engine import ehr_resource_id
 from deploy.ehr_sandbox.seed import MRN_SYSTEM
+from services.intake.domain.consent import DEFAULT_CONSENT_ELEMENTS
 from services.intake.domain.contraindications import DEFAULT_ABSOLUTE_CONTRAINDICATIONS, \
     DEFAULT_RELATIVE_CONTRAINDICATIONS
 from shared.events.topics import EHR_EVENTS, INTAKE_EVENTS
@@ -28,7 +29,7 @@ ELIGIBLE_PARTS: dict[str, dict[str, Any]] = {
     "madrs": {"items": [4, 4, 3, 3, 2, 3, 3, 4, 3, 1], "rated_by": CLINICIAN},
     "cssrs": {"answers": {"wish-to-be-dead": True, "suicidal-thoughts": False, "suicidal-behaviour-lifetime": False}},
     "consent": {"decision": "given", "signed_by": "patient", "consent_text_version": "iv-ketamine-v3",
-                "ride_home_agreed": True},
+                "ride_home_agreed": True, "elements_acknowledged": list(DEFAULT_CONSENT_ELEMENTS)},
 }
 
 

@@ -10,6 +10,7 @@ from tests.support.kafka_tools import publish, wait_for
 
 from .steps import (
     CLINICIAN,
+    ELIGIBLE_PARTS,
     announce_referral,
     decide,
     decision_message,
@@ -159,8 +160,7 @@ def test_reopen_sets_the_decision_aside_and_a_new_decision_replaces_it_in_the_eh
                          "POST")
     assert reopened["status"] == "in-progress" and reopened["reopenings"][0]["previous_decision"]["outcome"] == \
         "not-eligible"
-    record_ok(intake_url, intake_id, "consent", {"decision": "given", "signed_by": "patient",
-                                                 "consent_text_version": "iv-ketamine-v3", "ride_home_agreed": True})
+    record_ok(intake_url, intake_id, "consent", ELIGIBLE_PARTS["consent"])
     assert decide(intake_url, intake_id)["decision"]["outcome"] == "eligible"
 
     def both_applied():

@@ -149,7 +149,7 @@ def test_a_decided_intake_shows_its_reasons_and_locks_its_forms(ui_app):
         IntakeRepository().add(conn, decided)
     browser = ui_app.browser()
     intake_page = browser.get(f"/ui/intakes/{INTAKE_ID}").get_data(as_text=True)
-    assert intake_page.count('<fieldset class="plain" disabled>') == 7  # one per part's form
+    assert intake_page.count('<fieldset class="plain" disabled>') == 8  # one per part's form (and urgent use)
     assert "Total: 15 of 27" in intake_page and "Risk: low" in intake_page
     decision = browser.get(f"/ui/intakes/{INTAKE_ID}/decision").get_data(as_text=True)
     assert "✓\n  Eligible" in decision and 'data-code="trd-met"' in decision

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from services.intake.domain.conditions import ConditionRecord
-from services.intake.domain.consent import ConsentDecision, ConsentRecord, ConsentSigner
+from services.intake.domain.consent import DEFAULT_CONSENT_ELEMENTS, ConsentDecision, ConsentRecord, ConsentSigner
 from services.intake.domain.contraindications import ContraindicationAnswer, Presence
 from services.intake.domain.medications import MedicationEntry
 from services.intake.domain.model import Intake
@@ -34,7 +34,8 @@ PATIENT_ID = "pat-123"
 SERTRALINE_FAILED = AntidepressantTrial("sertraline", "150 mg daily", 8, True, 20, True)
 VENLAFAXINE_FAILED = AntidepressantTrial("venlafaxine XR", "225 mg daily", 10, True, 30, True)
 MDD_ACTIVE = ConditionRecord((MAJOR_DEPRESSIVE_DISORDER,), None, "active", "confirmed", ehr_condition_id="cond-1")
-CONSENT_GIVEN = ConsentRecord(ConsentDecision.GIVEN, ConsentSigner.PATIENT, None, T0, "iv-ketamine-v3", True)
+CONSENT_GIVEN = ConsentRecord(ConsentDecision.GIVEN, ConsentSigner.PATIENT, None, T0, "iv-ketamine-v3", True,
+                              DEFAULT_CONSENT_ELEMENTS)
 BASELINE_VITALS = BaselineVitals(
     blood_pressure=BloodPressure(128, 82, T0),
     heart_rate_per_min=VitalReading(72, T0),

@@ -233,23 +233,23 @@ class TestSuicidality:
             "ideation-with-intent": True, "ideation-with-plan-and-intent": False,
             "suicidal-behaviour-lifetime": False}
 
-    def test_high_cssrs_risk_needs_review_by_default(self, settings):
+    def test_high_cssrs_risk_is_not_eligible_by_default_until_reviewed(self, settings):
         intake = record_cssrs(eligible_intake(settings), self.HIGH, T0, settings)
         decision = decide(intake)
-        assert decision.outcome is NEEDS_REVIEW
+        assert decision.outcome is NOT_ELIGIBLE
         reason = next(r for r in decision.reasons if r.code is ReasonCode.CSSRS_HIGH_RISK)
-        assert "ideation-with-intent" in reason.text
+        assert "ideation-with-intent" in reason.text and "behavioural-health review" in reason.text
 
-    def test_clinic_can_make_high_cssrs_risk_not_eligible(self):
-        settings = IntakeSettings(cssrs_high_risk_outcome=EligibilityOutcome.NOT_ELIGIBLE)
+    def test_clinic_can_make_unreviewed_high_cssrs_risk_needs_review(self):
+        settings = IntakeSettings(cssrs_high_risk_outcome=EligibilityOutcome.NEEDS_REVIEW)
         intake = record_cssrs(eligible_intake(settings), self.HIGH, T0, settings)
-        assert decide(intake, settings).outcome is NOT_ELIGIBLE
+        assert decide(intake, settings).outcome is NEEDS_REVIEW
 
-    def test_moderate_cssrs_risk_alone_does_not_hold_the_decision(self, settings):
+    def test_moderate_cssrs_risk_alone_holds_the_decision_for_review(self, settings):
         moderate = {"wish-to-be-dead": True, "suicidal-thoughts": False, "suicidal-behaviour-lifetime": True,
                     "suicidal-behaviour-past-3-months": False}
         intake = record_cssrs(eligible_intake(settings), moderate, T0, settings)
-        assert decide(intake).outcome is ELIGIBLE
+        assert decide(intake).outcome is NEEDS_REVIEW
 
     def test_phq9_item9_positive_needs_review(self, settings):
         intake = record_phq9(eligible_intake(settings), [2, 3, 2, 2, 1, 2, 2, 1, 1], T0)

@@ -22,7 +22,8 @@ STATEMENT = {
 def test_statement_becomes_an_entry_with_period_and_dose():
     entry = medication_entry_from_fhir(STATEMENT)
     assert entry == MedicationEntry("sertraline 100 MG Oral Tablet", "completed", "312941", "100 mg",
-                                    date(2025, 6, 2), date(2025, 8, 11), "ms-1")
+                                    date(2025, 6, 2), date(2025, 8, 11), "ms-1",
+                                    ("http://www.nlm.nih.gov/research/umls/rxnorm|312941",))
     assert entry.duration_weeks(date(2026, 3, 2)) == 10.0
 
 

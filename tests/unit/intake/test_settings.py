@@ -16,10 +16,11 @@ def test_documented_defaults():
         "intracerebral-haemorrhage-history",
     )
     assert len(settings.relative_contraindications) == 9
-    assert settings.cssrs_high_risk_outcome is EligibilityOutcome.NEEDS_REVIEW
+    assert settings.cssrs_high_risk_outcome is EligibilityOutcome.NOT_ELIGIBLE
     assert settings.blocking_interacting_drug_classes == ()
     assert {t.drug_class for t in settings.interacting_drug_class_terms} == {
-        "xanthine", "benzodiazepine", "cns-depressant", "sympathomimetic", "maoi"}
+        "xanthine", "benzodiazepine", "cns-depressant", "sympathomimetic", "maoi", "nmda-antagonist",
+        "effect-blunting"}
 
 
 def test_loads_from_intake_environment_variables():
