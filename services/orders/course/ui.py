@@ -6,7 +6,8 @@
   integration referrals (a referral form, and a close form for each active one) and the decisions the course's
   status allows.
 - ``POST /ui/course/<id>/scores``, ``/cssrs``, ``/referrals``, ``/referrals/<referral_id>/close``, ``/decisions``,
-  ``/alerts/<alert_id>/acknowledge``: the same service calls as the
+  ``/alerts/<alert_id>/acknowledge``, ``/clinical-events`` (a hospitalisation or suicide attempt, typed in clinic
+  time): the same service calls as the
   API, then back to the page (303) with what was done; a refusal re-renders the page with the error next to its
   field (400, or 409 when the course's status refuses the step).
 
@@ -26,13 +27,14 @@ from services.orders.course.commands import (
     CloseReferral,
     Decide,
     DecisionKind,
+    RecordClinicalEvent,
     RecordCssrs,
     RecordScore,
     Refer,
 )
 from services.orders.course.domain.errors import CourseInputError, CourseStateError
 from services.orders.course.domain.measurements import ScoreContext, ScoreSource
-from services.orders.course.domain.model import CourseStatus, StopReason
+from services.orders.course.domain.model import ClinicalEventKind, CourseStatus, StopReason
 from services.orders.course.handlers import CourseChange, CourseService
 from services.orders.course.repository import CourseNotFoundError
 from services.orders.course.domain.therapy import ReferralStatus, TherapyKind
@@ -40,7 +42,7 @@ from services.orders.course.translators.codes import CSSRS_ITEMS, SCALE_ITEMS
 from services.orders.course.views import course_view
 from services.orders.handlers import OrdersService
 from services.orders.views import eligibility_view
-from shared.clinic_time import format_clinic_time
+from shared.clinic_time import INPUT_PLACEHOLDER, ClinicTimeError, format_clinic_time, parse_clinic_time
 from shared.scales import DEFINITIONS, CssrsItem, Scale
 from shared.smart import SmartAuthError, SmartContext, requires
 from shared.ui import check_same_patient, clinician_name, guard_form_posts, in_launch_context, launch_context, \
@@ -58,7 +60,9 @@ DECISION_LABELS = {DecisionKind.EXTEND: "Extend the induction", DecisionKind.MAI
                    DecisionKind.REINDUCE: "Start a new induction", DecisionKind.STOP: "Stop the course"}
 DONE_NOTICES = {"score": "The score was recorded.", "cssrs": "The C-SSRS screener was recorded.",
                 "decision": "The decision was recorded.", "acknowledged": "The alert was acknowledged.",
-                "referral": "The referral was recorded.", "referral-closed": "The referral was closed."}
+                "referral": "The referral was recorded.", "referral-closed": "The referral was closed.",
+                "clinical-event": "The event was recorded."}
+EVENT_DETAIL_MAX_CHARS = 1000  # as the API's ClinicalEventBody
 CSSRS_ANSWERS = {"yes": True, "no": False}  # "" = not asked (the screener's skip logic)
 NOT_DONE = "This was not done"
 
@@ -144,6 +148,28 @@ def create_course_ui_blueprint(course: CourseService, orders: OrdersService) -> 
                          _integer(form.get("infusions")), stop_reason, form.get("detail", "").strip())
         return _after(context, lambda: course.decide(course_id, command), "decision", "decision-")
 
+    @ui.post("/ui/course/<course_id>/clinical-events")
+    @requires("CarePlan", "u", patient=course_patient)
+    def record_clinical_event(course_id: str):  # type: ignore[no-untyped-def]
+        """A hospitalisation or suicide attempt; its time is typed in the clinic's zone (24-hour)."""
+        context = _own_course(course_id)
+        form = request.form
+        try:
+            kind = ClinicalEventKind(form.get("kind", ""))
+        except ValueError:
+            return _after(context, _refuse("kind", "choose a psychiatric hospitalisation or a suicide attempt"),
+                          "clinical-event", "event-")
+        try:
+            occurred_at = parse_clinic_time(form.get("occurred_at", ""), zone)
+        except ClinicTimeError as error:
+            return _after(context, _refuse("occurred_at", str(error)), "clinical-event", "event-")
+        detail = form.get("detail", "").strip()
+        if len(detail) > EVENT_DETAIL_MAX_CHARS:
+            return _after(context, _refuse("detail", f"at most {EVENT_DETAIL_MAX_CHARS} characters"),
+                          "clinical-event", "event-")
+        command = RecordClinicalEvent(kind, occurred_at, _who(context, form) or "", detail)
+        return _after(context, lambda: course.record_clinical_event(course_id, command), "clinical-event", "event-")
+
     @ui.post("/ui/course/<course_id>/alerts/<alert_id>/acknowledge")
     @requires("DetectedIssue", "u", patient=course_patient)
     def acknowledge(course_id: str, alert_id: str):  # type: ignore[no-untyped-def]
@@ -186,7 +212,8 @@ def create_course_ui_blueprint(course: CourseService, orders: OrdersService) -> 
             decisions=DECISIONS_BY_STATUS[change.course.status] if change else (),
             decision_labels=DECISION_LABELS, stop_reasons=list(StopReason), phq9_items=SCALE_ITEMS[Scale.PHQ9],
             cssrs_items=[(item.value, code.display) for item, code in CSSRS_ITEMS.items()],
-            therapy_kinds=list(TherapyKind), scale_names={scale.value: d.name for scale, d in DEFINITIONS.items()},
+            therapy_kinds=list(TherapyKind), clinical_event_kinds=list(ClinicalEventKind),
+            time_placeholder=INPUT_PLACEHOLDER, scale_names={scale.value: d.name for scale, d in DEFINITIONS.items()},
             contexts=list(ScoreContext), when=lambda text: _when(text, zone), on_day=_on_day, today=today)
         return Response(html, status=status, mimetype="text/html", headers={"Cache-Control": "no-store"})
 

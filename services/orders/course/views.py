@@ -19,6 +19,7 @@ def course_view(change: CourseChange) -> dict[str, Any]:
         "tasks": [t.to_dict() for t in change.course.open_tasks],
         "alerts": [a.to_dict() for a in change.course.alerts],
         "referrals": [r.to_dict() for r in change.course.referrals],
+        "clinical_events": [e.to_dict() for e in change.course.clinical_events],
         "series_ids": list(change.course.series_ids),
         "events": [_event(e) for e in change.events],
     }

@@ -6,7 +6,7 @@ patient's course."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -177,3 +177,26 @@ def test_the_orders_home_links_the_course_page_which_takes_a_cssrs_and_a_referra
     again = client.post(f"/ui/course/{course_id}/referrals/{referral_id}/close", data={
         "csrf_token": token, "by": "Dr. Test", "status": "revoked"}, headers=ORIGIN)
     assert again.status_code == 409 and b"already completed" in again.data
+
+
+def test_the_course_page_records_a_hospitalisation_or_suicide_attempt_in_clinic_time(stack):
+    """Issue 13 defect 14: a suicide attempt or psychiatric hospitalisation (after remission a relapse) is recorded
+    from the page; a 12-hour or unreadable time is refused next to its field."""
+    client, _patient_id, course_id = _signed_course(stack, "KL-1001", "cookie-6")
+    page = client.get("/ui/course")
+    assert b'data-testid="clinical-event-form"' in page.data and b"None recorded." in page.data
+    token = _csrf(page.data)
+    form = {"csrf_token": token, "kind": "suicide-attempt", "detail": "seen in the emergency department",
+            "by": "Dr. Test"}
+    bad = client.post(f"/ui/course/{course_id}/clinical-events", data={**form, "occurred_at": "yesterday 5pm"},
+                      headers=ORIGIN)
+    assert bad.status_code == 400 and "24-hour time" in _error_of(bad.data, "event-occurred_at")
+    yesterday = (datetime.now(timezone.utc) - timedelta(days=1)).strftime("%Y-%m-%d %H:%M") + "Z"
+    done = client.post(f"/ui/course/{course_id}/clinical-events", data={**form, "occurred_at": yesterday},
+                       headers=ORIGIN)
+    assert done.status_code == 303 and done.headers["Location"].endswith("?done=clinical-event")
+    page = client.get(done.headers["Location"])
+    assert b"The event was recorded." in page.data
+    assert b'data-kind="suicide-attempt"' in page.data and b"seen in the emergency department" in page.data
+    [event] = client.get(f"/courses/{course_id}", headers={"Accept": "application/json"}).json["clinical_events"]
+    assert (event["kind"], event["recorded_by"]) == ("suicide-attempt", "Dr. Test")
