@@ -99,3 +99,14 @@ def test_validate_refuses_inconsistent_settings(overrides, message):
 @pytest.mark.parametrize("count, per_week, days", [(6, 2, 21), (6, 3, 14), (8, 3, 18), (8, 2, 28), (1, 2, 3)])
 def test_induction_span_days(count, per_week, days):
     assert induction_span_days(count, per_week) == days
+
+
+def test_the_removed_drug_concentration_variable_still_set_stops_the_service():
+    """A clinic that set ORDERS_DRUG_CONCENTRATION_MG_PER_ML=50 must not silently get 10 mg/mL (issue 13 defect 1)."""
+    with pytest.raises(SettingsError, match="replaced by dosing_product"):
+        load_settings(ProtocolSettings, "ORDERS_", {"ORDERS_DRUG_CONCENTRATION_MG_PER_ML": "50"})
+
+
+def test_the_dosing_product_must_be_stocked():
+    with pytest.raises(SettingsError, match="must be one of stocked_products"):
+        load_settings(ProtocolSettings, "ORDERS_", {"ORDERS_STOCKED_PRODUCTS": "ketamine-50"})
