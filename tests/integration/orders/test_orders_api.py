@@ -82,7 +82,13 @@ def test_eligible_patient_preview_create_sign_and_the_order_reaches_the_ehr(orde
                                                         "code": "mg"}
     assert dosage["doseAndRate"][1]["rateQuantity"]["value"] == 155.1
     assert dosage["timing"]["repeat"]["duration"] == 40
-    assert request["supportingInformation"] == [{"reference": f"Observation/{weight_id}"}]
+    assert request["supportingInformation"][0] == {"reference": f"Observation/{weight_id}"}
+    # The product the volume was drawn at and the actual weight travel with the order (issue 13 defects 1, 13).
+    contained = {r["id"]: r for r in request["contained"]}
+    assert contained["ketamine-product"]["ingredient"][0]["strength"]["numerator"]["value"] == 10
+    assert "Add 3.4 mL of ketamine 10 mg/mL" in dosage["text"]
+    assert contained["actual-weight"]["valueQuantity"]["value"] == 68.4
+    assert request["reasonCode"][0]["coding"][0]["code"] == "370143000"
     assert request["requester"]["display"] == "Dr. Ada Prescriber"
     care_plans = by_ketalink_identifier(ehr, "CarePlan", "series", series_id)
     assert len(care_plans) == 1 and care_plans[0]["status"] == "active"
