@@ -17,6 +17,11 @@ class ClinicalClock:
     def now(self) -> datetime:
         return self._now()
 
+    @property
+    def future_tolerance(self) -> timedelta:
+        """How far ahead of the server's clock a clinical time may be (tablet and device clocks drift)."""
+        return self._future_tolerance
+
     def resolve(self, given: datetime | None, field: str = "at") -> datetime:
         """``given`` checked, or now when the client did not say."""
         return self._now() if given is None else self.check(given, field)

@@ -1,6 +1,8 @@
 """Pre-infusion check: hold rules on vitals, the patient's confirmations and the weight the dose was based on.
 
-A first high BP only asks for a recheck at rest; a high recheck holds. HR and SpO2 hold at once. A clinician may
+A first high BP only asks for a recheck at rest; a high recheck holds. BP at or above the alert thresholds holds at
+once, and its override needs the recheck first. HR and SpO2 hold at once, on both sides, as do the respiratory rate
+and the RASS when measured (issue 13 defects 8, 9). A clinician may
 override the vital-sign holds (reason and who are kept); failed confirmations and a weight change beyond the
 clinic's tolerance cannot be overridden here: the first need the patient's situation fixed, the second a new dose
 from the orders service (this domain only reports it, with both weights).
@@ -16,6 +18,7 @@ from services.documentation.domain.checks import require_aware, require_positive
 from services.documentation.domain.errors import DocumentationInputError
 from services.documentation.domain.records import DocumentationRecord
 from services.documentation.domain.settings import SessionSettings
+from services.documentation.domain.site_readiness import SiteReadiness
 from services.documentation.domain.vitals import VitalsReading
 
 
@@ -61,11 +64,15 @@ class DoseRecalculation(DocumentationRecord):
 
 @dataclass(frozen=True)
 class PreCheckResult(DocumentationRecord):
+    """``severe_bp_unconfirmed``: BP at or above the alert thresholds on a first reading (issue 13 defect 9) — the
+    infusion is held and no override is possible until a recheck at rest has been recorded."""
+
     outcome: PreCheckOutcome
     vital_sign_holds: tuple[str, ...] = ()
     recheck_reasons: tuple[str, ...] = ()
     confirmation_holds: tuple[str, ...] = ()
     dose_recalculation: DoseRecalculation | None = None
+    severe_bp_unconfirmed: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,7 @@ class PreCheckAttempt(DocumentationRecord):
     checked_at: datetime
     result: PreCheckResult
     override: HoldOverride | None = None
+    site_readiness: SiteReadiness | None = None
 
     def __post_init__(self) -> None:
         require_positive("order_weight_kg", self.order_weight_kg)
@@ -136,9 +144,19 @@ def evaluate_pre_check(
     when its BP was high this reading is the recheck."""
     vital_sign_holds: list[str] = []
     recheck_reasons: list[str] = []
-    if _blood_pressure_high(reading, settings):
+    severe_bp_unconfirmed = False
+    rechecked = previous_reading is not None and _blood_pressure_high(previous_reading, settings)
+    if _blood_pressure_severe(reading, settings):
+        limit = f"{settings.alert_systolic_at_or_above_mmhg}/{settings.alert_diastolic_at_or_above_mmhg} mmHg"
+        if rechecked:
+            vital_sign_holds.append(f"BP {reading.blood_pressure_text()} at or above {limit} on recheck at rest")
+        else:
+            severe_bp_unconfirmed = True
+            vital_sign_holds.append(f"BP {reading.blood_pressure_text()} at or above {limit}: infusion held; "
+                                    "recheck at rest before any override")
+    elif _blood_pressure_high(reading, settings):
         limit = f"{settings.pre_check_systolic_hold_above_mmhg}/{settings.pre_check_diastolic_hold_above_mmhg} mmHg"
-        if previous_reading is not None and _blood_pressure_high(previous_reading, settings):
+        if rechecked:
             vital_sign_holds.append(f"BP {reading.blood_pressure_text()} above {limit} on recheck at rest")
         else:
             recheck_reasons.append(f"BP {reading.blood_pressure_text()} above {limit}: recheck at rest")
@@ -148,6 +166,7 @@ def evaluate_pre_check(
         )
     if reading.spo2_percent < settings.pre_check_spo2_hold_below_percent:  # type: ignore[operator]
         vital_sign_holds.append(f"SpO2 {reading.spo2_percent:g}% below {settings.pre_check_spo2_hold_below_percent:g}%")
+    vital_sign_holds += low_side_holds(reading, settings)
     confirmation_holds = _confirmation_holds(confirmations)
     if vital_sign_holds or confirmation_holds:
         outcome = PreCheckOutcome.HOLD
@@ -161,7 +180,31 @@ def evaluate_pre_check(
         recheck_reasons=tuple(recheck_reasons),
         confirmation_holds=confirmation_holds,
         dose_recalculation=weight_change(order_weight_kg, latest_weight_kg, settings),
+        severe_bp_unconfirmed=severe_bp_unconfirmed,
     )
+
+
+def low_side_holds(reading: VitalsReading, settings: SessionSettings) -> list[str]:
+    """Hypotension, bradycardia, respiratory rate out of range and sedation/agitation on the RASS (issue 13 defect
+    8): each holds at once (strictly below/above the setting; RASS at or beyond it). Respiratory rate and RASS
+    are checked when measured."""
+    holds = []
+    if reading.systolic_mmhg is not None and reading.systolic_mmhg < settings.pre_check_systolic_hold_below_mmhg:
+        holds.append(f"systolic {reading.systolic_mmhg} mmHg below {settings.pre_check_systolic_hold_below_mmhg} mmHg")
+    heart_rate = reading.heart_rate_per_min
+    if heart_rate is not None and heart_rate < settings.pre_check_heart_rate_hold_below_per_min:
+        holds.append(f"heart rate {heart_rate}/min below {settings.pre_check_heart_rate_hold_below_per_min}/min")
+    rate = reading.respiratory_rate_per_min
+    if rate is not None and rate < settings.pre_check_respiratory_rate_hold_below_per_min:
+        holds.append(f"respiratory rate {rate}/min below {settings.pre_check_respiratory_rate_hold_below_per_min}/min")
+    if rate is not None and rate > settings.pre_check_respiratory_rate_hold_above_per_min:
+        holds.append(f"respiratory rate {rate}/min above {settings.pre_check_respiratory_rate_hold_above_per_min}/min")
+    rass = reading.rass_score
+    if rass is not None and rass <= settings.pre_check_rass_hold_at_or_below:
+        holds.append(f"RASS {rass:+d} at or below {settings.pre_check_rass_hold_at_or_below:+d} (sedated)")
+    if rass is not None and rass >= settings.pre_check_rass_hold_at_or_above:
+        holds.append(f"RASS {rass:+d} at or above {settings.pre_check_rass_hold_at_or_above:+d} (agitated)")
+    return holds
 
 
 def weight_change(
@@ -172,6 +215,14 @@ def weight_change(
     if abs(change_percent) <= settings.weight_change_tolerance_percent:
         return None
     return DoseRecalculation(order_weight_kg, latest_weight_kg, round(change_percent, 2))
+
+
+def _blood_pressure_severe(reading: VitalsReading, settings: SessionSettings) -> bool:
+    """At or above the flowsheet's alert thresholds (default 180/110): held at once, not only rechecked."""
+    return (
+        reading.systolic_mmhg >= settings.alert_systolic_at_or_above_mmhg  # type: ignore[operator]
+        or reading.diastolic_mmhg >= settings.alert_diastolic_at_or_above_mmhg  # type: ignore[operator]
+    )
 
 
 def _blood_pressure_high(reading: VitalsReading, settings: SessionSettings) -> bool:

@@ -354,8 +354,8 @@ def review_suicide_risk(session: Session, open_alerts: tuple[SuicidalityAlertSee
     _require_status(session, (SessionStatus.PRE_CHECK,), "review the suicide risk of")
     require_in_session("at", review.reviewed_at, session.time_floor(settings))
     screen = session.latest_cssrs
-    if not needs_review(screen, open_alerts, session.suicide_risk_reviews) and not (
-            screen is not None and screen.risk.rank >= CssrsRisk.MODERATE.rank):
+    if not needs_review(session.cssrs_screens, open_alerts, session.suicide_risk_reviews) and not any(
+            screening.risk.rank >= CssrsRisk.MODERATE.rank for screening in session.cssrs_screens):
         raise TransitionNotAllowed("nothing to review: no moderate or high C-SSRS today and no open suicidality alert")
     covered = replace(review, screening_id=screen.screening_id if screen else "",
                       screening_risk=screen.risk if screen else None, alerts=open_alerts)
@@ -372,7 +372,7 @@ def start_infusion(session: Session, order: ActiveOrder, by: str, at: datetime,
     attempt = _latest_pre_check(session)
     reasons = list(attempt.blocking_reasons())
     if settings is not None:
-        reasons += suicide_risk_blocks(session.latest_cssrs, open_suicidality_alerts, session.suicide_risk_reviews,
+        reasons += suicide_risk_blocks(session.cssrs_screens, open_suicidality_alerts, session.suicide_risk_reviews,
                                        settings)
         reasons += [hold for hold in readiness_holds(attempt.site_readiness, settings) if hold not in reasons]
     if order.dose_mg != attempt.ordered_dose_mg:

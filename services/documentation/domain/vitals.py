@@ -20,7 +20,7 @@ class VitalsSource(enum.Enum):
 
 @dataclass(frozen=True)
 class VitalsReading(DocumentationRecord):
-    """Any subset of BP, heart rate, SpO2 and respiratory rate (a device may send one); at least one is present.
+    """Any subset of BP, heart rate, SpO2, respiratory rate and RASS (a device may send one); at least one is present.
 
     ``ehr_observation_ids`` are the EHR's Observation ids for an ``ehr`` reading, so it is referenced, not copied.
     """
@@ -33,6 +33,8 @@ class VitalsReading(DocumentationRecord):
     heart_rate_per_min: int | None = None
     spo2_percent: float | None = None
     respiratory_rate_per_min: int | None = None
+    # Sedation on the Richmond Agitation-Sedation Scale (Sessler 2002): -5 unarousable … 0 alert and calm … +4.
+    rass_score: int | None = None
     source: VitalsSource = VitalsSource.CLINICIAN
     ehr_observation_ids: tuple[str, ...] = ()
 
@@ -41,7 +43,7 @@ class VitalsReading(DocumentationRecord):
         require_aware("measured_at", self.measured_at)
         require_text("recorded_by", self.recorded_by)
         measured = [name for name in _MEASURES if getattr(self, name) is not None]
-        if not measured:
+        if not measured and self.rass_score is None:
             raise DocumentationInputError("systolic_mmhg", "a reading needs at least one vital sign")
         for name in measured:
             require_positive(name, getattr(self, name))
@@ -50,6 +52,11 @@ class VitalsReading(DocumentationRecord):
             raise DocumentationInputError(missing, "blood pressure needs both systolic and diastolic")
         if self.systolic_mmhg is not None and self.diastolic_mmhg >= self.systolic_mmhg:  # type: ignore[operator]
             raise DocumentationInputError("diastolic_mmhg", "must be below systolic")
+        if self.rass_score is not None and (
+            isinstance(self.rass_score, bool) or not isinstance(self.rass_score, int)
+            or not RASS_MIN <= self.rass_score <= RASS_MAX
+        ):
+            raise DocumentationInputError("rass_score", f"RASS is scored {RASS_MIN} to +{RASS_MAX}, got {self.rass_score!r}")
         if self.spo2_percent is not None and self.spo2_percent > 100:
             raise DocumentationInputError("spo2_percent", f"a saturation cannot exceed 100%, got {self.spo2_percent}")
 
@@ -61,4 +68,5 @@ class VitalsReading(DocumentationRecord):
         return f"{self.systolic_mmhg}/{self.diastolic_mmhg} mmHg" if self.has_blood_pressure else "BP not taken"
 
 
+RASS_MIN, RASS_MAX = -5, 4
 _MEASURES = ("systolic_mmhg", "diastolic_mmhg", "heart_rate_per_min", "spo2_percent", "respiratory_rate_per_min")

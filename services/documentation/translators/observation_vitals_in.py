@@ -15,6 +15,7 @@ from typing import Any
 from services.documentation.domain.errors import DocumentationInputError
 from services.documentation.domain.vitals import VitalsReading, VitalsSource
 from services.documentation.translators import references
+from services.documentation.translators.codes import RASS
 from services.documentation.translators.errors import FhirMappingError
 from shared.fhir.codes import BP_PANEL, HEART_RATE, RESPIRATORY_RATE, SPO2, SPO2_ARTERIAL
 from shared.fhir.datatypes import FhirJson, find_identifier, has_coding, reference_id
@@ -109,6 +110,11 @@ def _measures(observation: FhirJson, where: str) -> dict[str, Any]:
     if has_coding(code, SPO2) or has_coding(code, SPO2_ARTERIAL):
         value = vital_sign_value(observation, SPO2.unit or "", where)
         return {} if value is None else {"spo2_percent": value}
+    if has_coding(code, RASS):
+        value = observation.get("valueInteger")
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise FhirMappingError(f"{where}.valueInteger", "the RASS is an integer score (-5 to +4)")
+        return {"rass_score": value}
     if has_coding(code, RESPIRATORY_RATE):
         value = vital_sign_value(observation, RESPIRATORY_RATE.unit or "", where)
         return {} if value is None else {"respiratory_rate_per_min": round(value)}
