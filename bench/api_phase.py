@@ -38,7 +38,7 @@ def api(ctx: Context) -> None:
         _, order = timed(session, "POST", f"{orders_url}/orders",
                          {"patient_id": patient_id, "start_date": today, "created_by": "Dr Bench"}, 201)
         seconds, _ = timed(session, "POST", f"{orders_url}/orders/{order['order_id']}/sign",
-                           {"signed_by": "Dr Bench"}, 200)
+                           {"signed_by": "Dr Bench", "attested": True}, 200)
         return seconds
 
     documentation_url = ctx.service("documentation").base_url

@@ -29,6 +29,7 @@ from services.documentation.ui_ehr import latest_eligibility
 from services.documentation.ui_forms import Form, FormInvalid, command, outcome_as_form_errors
 from shared.clinic_time import INPUT_PATTERN, INPUT_PLACEHOLDER, format_clinic_time, input_value, zone_label
 from shared.db import RecordNotFound
+from shared.roles import require_prescriber
 from shared.smart import SmartAuthError, requires
 from shared.ui import (
     check_same_patient, clinician_name, ehr_as_clinician, fhir_user_reference, guard_form_posts, in_launch_context,
@@ -484,12 +485,18 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
         form = posted_form()
         text = form.multiline("text")
         signing = form.text("action") == "sign"
+        if signing:  # only a prescriber signs (403 page otherwise), ticking the attestation
+            require_prescriber(launch_context(), "sign a note")
+            if form.text("attested") != "yes":
+                return note_page(current["session_id"], 400, [("attested", "tick the attestation to sign")],
+                                 request.form)
         try:
             with outcome_as_form_errors():
                 if text.strip() != current["text"].strip():
                     service.edit_note(note_id, command(rm.EditNote, {"text": text}))
                 if signing:
-                    service.sign_note(note_id, command(rm.SignNote, {"by": clinician(), "at": form.time("at")}))
+                    service.sign_note(note_id, command(rm.SignNote, {"by": clinician(), "at": form.time("at"),
+                                                                     "attested": True}))
         except FormInvalid as error:
             return note_page(current["session_id"], error.status, error.issues, request.form)
         return done(".note", "note-signed" if signing else "note-saved", "note", session_id=current["session_id"])

@@ -18,7 +18,7 @@ from services.intake.presenters import intake_json, intake_summary_json
 from services.intake.repository import IntakeNotFound
 from shared.api import Api
 from shared.db import StaleRecordError
-from shared.roles import require_prescriber
+from shared.roles import ATTESTATIONS, require_prescriber
 from shared.smart import from_body, from_path, requires
 from shared.smart.access import current_context
 from shared.ui.clinician import clinician_name
@@ -155,12 +155,15 @@ def _operations(api: Api, service: IntakeService) -> None:  # noqa: C901 - one s
                                                      roles is not None))
 
     @api.operation("/intakes/<intake_id>/decision", "POST", summary="Decide eligibility (and tell orders and the "
-                   "EHR)", body=body_models.Decide, errors=PART_ERRORS, idempotent=True)
+                   "EHR)", body=body_models.Decide, errors=(*PART_ERRORS, 403), idempotent=True)
     @requires(ELIGIBILITY, "cu", patient=of_intake)
     def post_decision(intake_id: str, body: body_models.Decide):  # type: ignore[no-untyped-def]
         """The outcome (eligible / not-eligible / needs-review) with every reason, published as
-        `intake-eligibility-decided` on `ketalink.intake.events`. A decided intake must be reopened first."""
-        return present(service.decide(intake_id, body.decided_by))
+        `intake-eligibility-decided` on `ketalink.intake.events`. A decided intake must be reopened first. Only a
+        prescriber decides (403 otherwise: the EHR's PractitionerRole, shared/roles.py), attesting it (`attested`,
+        recorded with the decision)."""
+        require_prescriber(current_context(), "decide eligibility")
+        return present(service.decide(intake_id, body.decided_by, attestation=ATTESTATIONS["decide-eligibility"]))
 
     @api.operation("/intakes/<intake_id>/reopen", "POST", summary="Reopen a decided intake (the decision is kept "
                    "in its history)", body=body_models.Reopen, errors=PART_ERRORS, idempotent=True)

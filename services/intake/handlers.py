@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -188,8 +188,15 @@ class IntakeService:
         return self._change(intake_id, lambda intake: record_override(intake, override, self._settings))
 
     # --- decide and reopen ----------------------------------------------------------------------------------
-    def decide(self, intake_id: str, decided_by: str) -> IntakeView:
-        """Decide, and queue ``intake-eligibility-decided`` for orders and the EHR in the same transaction."""
+    def decide(self, intake_id: str, decided_by: str, attestation: str = "") -> IntakeView:
+        """Decide, and queue ``intake-eligibility-decided`` for orders and the EHR in the same transaction. The
+        caller has checked the prescriber's role (shared/roles.py); ``attestation`` is kept with the decision."""
+
+        def decided(intake: Intake) -> Intake:
+            result = decide_eligibility(intake, self._settings, self.now(), decided_by)
+            if attestation and result.decision is not None:
+                result = replace(result, decision=replace(result.decision, attestation=attestation))
+            return result
 
         def publish(conn: Connection, intake: Intake) -> None:
             message = decision_message(intake, self._runtime.source_endpoint)
@@ -199,8 +206,7 @@ class IntakeService:
             log.info("eligibility decided", extra={"intake_id": intake.intake_id, "message_id": message_id,
                                                    "outcome": outcome})
 
-        return self._change(
-            intake_id, lambda intake: decide_eligibility(intake, self._settings, self.now(), decided_by), publish)
+        return self._change(intake_id, decided, publish)
 
     def reopen(self, intake_id: str, reopened_by: str, reason: str) -> IntakeView:
         """Reopen, and queue ``intake-reopened`` in the same transaction: the decision is withdrawn wherever it is

@@ -20,6 +20,7 @@ from services.intake.domain.reviews import ReviewOutcome
 from services.intake.domain.trials import AntidepressantTrial
 from services.intake.domain.vitals import BaselineVitals, BloodPressure, VitalReading
 from shared.api import RequestModel
+from shared.roles import Attested
 
 FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # a FHIR resource id (EHR Patient, ServiceRequest)
 FhirId = Annotated[str, StringConstraints(pattern=f"^{FHIR_ID.pattern}$")]

@@ -56,7 +56,7 @@ from services.intake.ui_forms import (
 )
 from shared.clinic_time import current_clinic_zone, format_clinic_time
 from shared.db import StaleRecordError
-from shared.roles import require_prescriber
+from shared.roles import ATTESTATIONS, require_prescriber
 from shared.smart import SmartAuthError, SmartContext, requires
 from shared.ui import (
     check_same_patient, clinician_name, guard_form_posts, in_launch_context, launch_context, patient_banner,
@@ -160,7 +160,15 @@ def create_ui(service: IntakeService) -> Blueprint:
     @ui.post("/ui/intakes/<intake_id>/decision")
     @requires(ELIGIBILITY, "cu", patient=of_intake)
     def decide(intake_id: str):  # type: ignore[no-untyped-def]
-        return _post(service, intake_id, "decision", lambda svc, i, _form, by, _now: svc.decide(i, by),
+        """Only a prescriber decides (403 page otherwise), ticking the attestation, which the decision keeps."""
+        require_prescriber(launch_context(), "decide eligibility")
+
+        def record(svc: IntakeService, i: str, form: Any, by: str, _now: datetime) -> IntakeView:
+            if form.get("decision.attested") != "yes":
+                raise IntakeInputError("decision.attested", "tick the attestation to decide")
+            return svc.decide(i, by, attestation=ATTESTATIONS["decide-eligibility"])
+
+        return _post(service, intake_id, "decision", record,
                      then=lambda view: url_for("intake_ui.decision_page", intake_id=view.intake.intake_id))
 
     @ui.post("/ui/intakes/<intake_id>/reopen")

@@ -13,7 +13,8 @@ from flask import Flask, jsonify
 from shared.api import Api
 from shared.db import StaleRecordError
 from shared.fhir.client import FhirError, FhirUnavailable
-from shared.smart import from_body, from_path, requires
+from shared.roles import require_prescriber
+from shared.smart import current_context, from_body, from_path, requires
 from shared.web import ReadyCheck, install, outcome_response
 from services.orders.domain.errors import (
     EligibilityRefusedError, IllegalTransitionError, OrdersInputError, StaleWeightError,
@@ -72,10 +73,13 @@ def _declare_operations(api: Api, service: OrdersService) -> None:
         return jsonify(order_view(current, settings)), 201, {"Location": f"/orders/{current.order.order_id}"}
 
     @api.operation("/orders/<order_id>/sign", "POST", summary="Sign a draft order (publishes order-signed)",
-                   body=SignBody, errors=ORDER_CHANGE_ERRORS, tag="orders", idempotent=True)
+                   body=SignBody, errors=(*ORDER_CHANGE_ERRORS, 403), tag="orders", idempotent=True)
     @requires("MedicationRequest", "u", patient=order_patient)
     @requires("CarePlan", "u", patient=order_patient)
     def sign_order(order_id: str, body: SignBody):  # type: ignore[no-untyped-def]
+        """Only a prescriber signs (403 otherwise: the EHR's PractitionerRole, shared/roles.py), attesting it
+        (`attested`, recorded with the signature in the order's history)."""
+        require_prescriber(current_context(), "sign an order")
         return jsonify(order_view(service.sign_order(body.to_command(order_id)), settings))
 
     @api.operation("/orders/<order_id>/hold", "POST", summary="Put an active order on hold (order-changed)",

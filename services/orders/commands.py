@@ -40,8 +40,10 @@ class CreateOrder:
 
 @dataclass(frozen=True)
 class ChangeOrder:
-    """sign / hold / resume / cancel: who and (where the step needs one) why."""
+    """sign / hold / resume / cancel: who and (where the step needs one) why; for a signature, what the prescriber
+    attested (shared/roles.py ATTESTATIONS), kept with the signature in the order's history."""
 
     order_id: str
     by: str
     reason: str | None = None
+    attestation: str | None = None

@@ -108,6 +108,10 @@ class OrdersService:
         def sign(conn: Connection, current: OrderWithSeries, now: datetime) -> OrderWithSeries:
             eligibility = self._repo.eligibility(conn, current.order.patient_id)
             signed = lifecycle.sign_order(current, eligibility, command.by, self.settings, now=now)
+            if command.attestation:  # the prescriber's attestation, kept with the signature (shared/roles.py)
+                *before, signature = signed.order.history
+                signed = replace(signed, order=replace(signed.order, history=(
+                    *before, replace(signature, attestation=command.attestation))))
             self._refuse_second_series(conn, current.order.patient_id, except_order_id=current.order.order_id)
             return signed
 

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from shared.api import RequestModel
+from shared.roles import ATTESTATIONS, Attested
 from services.orders.commands import ChangeOrder, CreateOrder, OverrideRequest, PreviewDose
 from services.orders.domain.settings import WeightBasis
 
@@ -61,9 +62,10 @@ class CreateOrderBody(RequestModel):
 
 class SignBody(RequestModel):
     signed_by: Person
+    attested: Attested  # a prescriber's statement (shared/roles.py ATTESTATIONS), recorded with the signature
 
     def to_command(self, order_id: str) -> ChangeOrder:
-        return ChangeOrder(order_id, self.signed_by)
+        return ChangeOrder(order_id, self.signed_by, attestation=ATTESTATIONS["sign-order"])
 
 
 class HoldBody(RequestModel):

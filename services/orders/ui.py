@@ -18,6 +18,7 @@ from typing import Any
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from shared.db import StaleRecordError
+from shared.roles import ATTESTATIONS, require_prescriber
 from shared.fhir.client import FhirError, FhirUnavailable
 from shared.smart import SmartAuthError, SmartContext, requires
 from shared.ui import (
@@ -117,7 +118,13 @@ def create_ui_blueprint(service: OrdersService) -> Blueprint:
         current = _own_order(order_id)
         by = clinician_name(context) or request.form.get("by", "").strip()
         reason = request.form.get("reason", "").strip() or None
-        command = ChangeOrder(order_id, by, reason)
+        if action == "sign":  # only a prescriber signs (403 page otherwise), ticking the attestation
+            require_prescriber(context, "sign an order")
+            if request.form.get("sign-attested") != "yes":
+                return _order_review(context, current, errors=[("sign-attested", "tick the attestation to sign")],
+                                     status=400, failed_action=action, typed={"reason": reason or "", "by": by})
+        command = ChangeOrder(order_id, by, reason,
+                              attestation=ATTESTATIONS["sign-order"] if action == "sign" else None)
         step = {"sign": service.sign_order, "hold": service.hold_order, "resume": service.resume_order,
                 "cancel": service.cancel_order}[action]
         try:

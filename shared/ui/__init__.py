@@ -21,11 +21,12 @@ def install_ui(app: Flask, app_title: str) -> None:
     """Register the shared templates and stylesheet; ``app_title`` names the app in every page header. Every
     template can write a form's hidden token field with ``{{ csrf_input() }}`` and a field's element id with
     ``path|field_id``."""
-    from shared.roles import install_roles  # here, not at import: shared.roles imports shared.ui.clinician
+    from shared.roles import ATTESTATIONS, install_roles  # here, not at import: it imports shared.ui.clinician
 
     app.register_blueprint(ui_kit)
     install_roles(app)  # KETALINK_PRESCRIBER_* checked at start-up, like every setting
     install_banner(app)  # KETALINK_MRN_IDENTIFIER_SYSTEM
+    app.jinja_env.globals.setdefault("attestations", ATTESTATIONS)  # ui/attestation.html: the statements signed
     app.jinja_env.globals.setdefault("ui_app_title", app_title)
     app.jinja_env.globals.setdefault("csrf_input", csrf_input)
     app.jinja_env.filters.setdefault("field_id", field_id)

@@ -51,7 +51,8 @@ def test_a_prescriber_records_a_phq9_and_acknowledges_the_alert_on_the_course_pa
     order = _api(page, smart_stack, "POST", "/orders", {"patient_id": patient_id,
                                                         "start_date": date.today().isoformat(),
                                                         "created_by": "Dr. Adaeze Okoye"})
-    _api(page, smart_stack, "POST", f"/orders/{order['order_id']}/sign", {"signed_by": "Dr. Adaeze Okoye"})
+    _api(page, smart_stack, "POST", f"/orders/{order['order_id']}/sign",
+         {"signed_by": "Dr. Adaeze Okoye", "attested": True})
 
     page.goto(f"{orders_url}/ui/course")
     assert page.get_by_test_id("course-status").get_attribute("data-status") == "induction"

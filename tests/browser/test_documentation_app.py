@@ -1,7 +1,8 @@
 """The documentation app in a real browser: a nurse opens it from the EHR sandbox's chart for a patient whose order
 was just signed, charts infusion 1 from check-in to discharge (pre-check with a recheck, a hold and its override,
 vitals with an alert and its action, CADSS, an adverse event, the administration record, a refused and then a
-granted discharge) and signs the note; the EHR then holds the Encounter, Procedure, MedicationAdministration,
+granted discharge); the nurse may not sign the note, dr.okoye (a prescriber) signs it with the attestation; the
+EHR then holds the Encounter, Procedure, MedicationAdministration,
 vital-sign Observations and the DocumentReference. Clinical times are backdated so nothing waits for the clock.
 
 And the API's refusals with real tokens from the sandbox: none → 401, a scope the token lacks → 403, a token for
@@ -107,7 +108,7 @@ def _api(stack, path: str, token: str | None = None, method: str = "GET", json: 
 
 
 # --- the clinician's flow -------------------------------------------------------------------------------------------
-def test_a_nurse_charts_an_infusion_to_a_signed_note_and_the_ehr_has_it(smart_stack, page):
+def test_a_nurse_charts_an_infusion_to_a_signed_note_and_the_ehr_has_it(smart_stack, page, browser):
     clinic = _clinic(smart_stack)
     order: PublishedOrder = clinic.publish_signed_order("KL-1003")
     sid = order.session_id(1)
@@ -244,9 +245,20 @@ def test_a_nurse_charts_an_infusion_to_a_signed_note_and_the_ehr_has_it(smart_st
     text = page.get_by_label("Note text")
     text.fill(text.input_value() + "\nPatient tolerated the infusion well.")
     screenshot(page, "documentation-note-draft")
+    page.get_by_role("button", name="Save the draft").click()
+    # Signing is for prescribers (defect 21): the nurse is refused with the reason, the draft stays a draft
+    page.get_by_test_id("attestation").check()
+    page.get_by_role("button", name="Sign the note").click()
+    assert "Only a prescriber may sign a note" in page.inner_text("main")
+    screenshot(page, "documentation-note-sign-refused-nurse")
+    prescriber = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = prescriber.new_page()
+    launch_from_chart(page, smart_stack, APP, order.patient_id, "dr.okoye")
+    page.goto(f"{smart_stack.services[APP]}/ui/sessions/{sid}/note")
+    page.get_by_test_id("attestation").check()
     page.get_by_role("button", name="Sign the note").click()
     signed = page.get_by_test_id("note-signed").inner_text()
-    assert f"Signed by {NURSE_NAME}" in signed
+    assert "Signed by Dr. Adaeze Okoye" in signed
     assert "Patient tolerated the infusion well." in page.get_by_test_id("note-text").inner_text()
     assert page.get_by_label("Note text").count() == 0
     screenshot(page, "documentation-note-signed")
@@ -264,6 +276,7 @@ def test_a_nurse_charts_an_infusion_to_a_signed_note_and_the_ehr_has_it(smart_st
                        until=lambda r: r["docStatus"] == "final")
     note_text = base64.b64decode(document["content"][0]["attachment"]["data"]).decode()
     assert note_text.endswith("Patient tolerated the infusion well.")
+    prescriber.close()
 
 
 # --- the API's refusals ---------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The intake app in a real browser: opened from the sandbox EHR's chart for James Okafor (KL-1002) by nurse.ng,
-every part completed in the pages (with one refused PHQ-9 on the way), decided eligible; the decision's
+every part completed in the pages (with one refused PHQ-9 on the way); the nurse may not decide, dr.okoye (a
+prescriber) decides eligible with the attestation; the decision's
 RiskAssessment, Consent and PHQ-9 QuestionnaireResponse then sit in the EHR. Plus the API's refusals with real
 tokens from the sandbox: none (401), a scope that lacks the resource (403), a token for another patient (403)."""
 from __future__ import annotations
@@ -38,7 +39,7 @@ def in_ehr(stack, resource_type: str, kind: str, value: str) -> dict | None:
         return None
 
 
-def test_a_nurse_completes_an_intake_from_the_chart_and_the_decision_reaches_the_ehr(smart_stack, page):
+def test_a_nurse_completes_an_intake_from_the_chart_and_the_decision_reaches_the_ehr(smart_stack, page, browser):
     base = smart_stack.services["intake"]
     launch_from_chart(page, smart_stack, APP, smart_stack.patient_id("KL-1002"), NURSE)
     banner = page.get_by_test_id("patient-banner")
@@ -134,6 +135,18 @@ def test_a_nurse_completes_an_intake_from_the_chart_and_the_decision_reaches_the
     assert page.get_by_test_id("missing").inner_text().startswith("✓ Nothing missing")
     screenshot(page, "intake-complete")
 
+    # Deciding is for prescribers (defect 21): the nurse who completed the intake is refused, with the reason
+    page.get_by_test_id("attestation").check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Decide eligibility").click()
+    assert "Only a prescriber may decide eligibility" in page.inner_text("main")
+    screenshot(page, "intake-decide-refused-nurse")
+    # The prescriber opens the intake from the chart, ticks the attestation and decides
+    prescriber = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = prescriber.new_page()
+    launch_from_chart(page, smart_stack, APP, smart_stack.patient_id("KL-1002"), "dr.okoye")
+    page.goto(f"{base}/ui/intakes/{intake_id}")
+    page.get_by_test_id("attestation").check()
     with page.expect_navigation():
         page.get_by_role("button", name="Decide eligibility").click()
     assert page.url == f"{base}/ui/intakes/{intake_id}/decision"
@@ -163,6 +176,7 @@ def test_a_nurse_completes_an_intake_from_the_chart_and_the_decision_reaches_the
     page.get_by_role("link", name="All intakes for this patient").click()
     assert page.get_by_test_id("eligibility").inner_text() == "Eligibility: eligible"
     screenshot(page, "intake-home-decided")
+    prescriber.close()
 
 
 # --- the API with real tokens ---------------------------------------------------------------------------------------

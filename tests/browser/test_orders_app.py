@@ -141,7 +141,21 @@ def test_a_prescriber_previews_creates_and_signs_an_order_that_reaches_the_ehr(s
     assert page.get_by_test_id("dose-text").inner_text().startswith("Ketamine 34 mg")
     screenshot(page, "orders-review")
 
-    # Sign: the clinician's fhirUser name is the signature
+    # Signing is for prescribers (defect 21): a nurse on the same order is refused with the reason
+    nurse = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        nurse_page = nurse.new_page()
+        launch_from_chart(nurse_page, smart_stack, APP, patient_id, "nurse.ng")
+        nurse_page.goto(f"{orders_url}/ui/orders/{order_id}")
+        nurse_page.get_by_test_id("attestation").check()
+        nurse_page.get_by_test_id("sign-button").click()
+        assert "Only a prescriber may sign an order" in nurse_page.inner_text("main")
+        screenshot(nurse_page, "orders-sign-refused-nurse")
+    finally:
+        nurse.close()
+
+    # Sign: the prescriber ticks the attestation; the clinician's fhirUser name is the signature
+    page.get_by_test_id("attestation").check()
     page.get_by_test_id("sign-button").click()
     page.wait_for_url(f"{orders_url}/ui/orders/{order_id}?done=signed")
     assert page.get_by_test_id("order-status").get_attribute("data-status") == "active"

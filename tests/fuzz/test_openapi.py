@@ -51,7 +51,7 @@ def known_ids(api: RunningService, seeded_patient_id: str, order_signed: dict[st
     elif api.name == "orders":
         order_id = _created(api, "/orders", {"patient_id": seeded_patient_id, "created_by": "Dr Fuzz",
                                              "start_date": date.today().isoformat()})["order_id"]
-        _created(api, f"/orders/{order_id}/sign", {"signed_by": "Dr Fuzz"}, status=200)
+        _created(api, f"/orders/{order_id}/sign", {"signed_by": "Dr Fuzz", "attested": True}, status=200)
         course = requests.get(f"{api.base_url}/patients/{seeded_patient_id}/course", timeout=15)
         assert course.status_code == 200, course.text
         ids.update(order_id=order_id, course_id=course.json()["course_id"])

@@ -60,8 +60,8 @@ def test_a_reopened_intake_stops_orders_creating_signing_and_running_an_order(st
     refused = requests.post(f"{stack['orders']}/orders", json=order_body, timeout=10)
     assert refused.status_code == 422, refused.text
     assert "reopened" in refused.text
-    refused_sign = requests.post(f"{stack['orders']}/orders/{draft_id}/sign", json={"signed_by": PRESCRIBER},
-                                 timeout=10)
+    refused_sign = requests.post(f"{stack['orders']}/orders/{draft_id}/sign",
+                                 json={"signed_by": PRESCRIBER, "attested": True}, timeout=10)
     assert refused_sign.status_code == 422, refused_sign.text
     assert _ok(requests.get(f"{stack['orders']}/orders/{draft_id}", timeout=5))["status"] == "draft"
 
@@ -73,8 +73,8 @@ def test_a_reopened_intake_stops_orders_creating_signing_and_running_an_order(st
     # A new decision: the draft may be signed. Reopened again: the active order goes on hold.
     assert intake.decide(stack["intake"], intake_id)["decision"]["outcome"] == "eligible"
     _wait_for_status(stack["orders"], patient_id, "eligible", "orders to hear the new decision")
-    signed = _ok(requests.post(f"{stack['orders']}/orders/{draft_id}/sign", json={"signed_by": PRESCRIBER},
-                               timeout=10))
+    signed = _ok(requests.post(f"{stack['orders']}/orders/{draft_id}/sign",
+                               json={"signed_by": PRESCRIBER, "attested": True}, timeout=10))
     assert signed["status"] == "active"
     intake.record_ok(stack["intake"], intake_id, "reopen", {"reopened_by": "Dr Grace Hopper",
                                                            "reason": "pregnancy test pending"}, "POST")

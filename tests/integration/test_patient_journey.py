@@ -80,8 +80,8 @@ def test_one_patient_from_intake_to_a_documented_infusion(stack, broker, ehr):
     created = _ok(requests.post(f"{stack['orders']}/orders", json={
         "patient_id": patient_id, "start_date": date.today().isoformat(), "created_by": PRESCRIBER}, timeout=10), 201)
     order_id = created["order_id"]
-    signed = _ok(requests.post(f"{stack['orders']}/orders/{order_id}/sign", json={"signed_by": PRESCRIBER},
-                               timeout=10))
+    signed = _ok(requests.post(f"{stack['orders']}/orders/{order_id}/sign",
+                               json={"signed_by": PRESCRIBER, "attested": True}, timeout=10))
     assert signed["status"] == "active" and signed["series"]["infusion_count"] == 6
     calculation = signed["calculation"]
 

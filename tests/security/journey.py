@@ -71,7 +71,8 @@ def run_journey(urls: dict[str, str], caller: Caller, ehr: Any, bootstrap: str, 
     order_id = caller.call("POST", f"{urls['orders']}/orders", {
         "patient_id": patient_id, "start_date": date.today().isoformat(), "created_by": PRESCRIBER},
         expect=201)["order_id"]
-    signed = caller.call("POST", f"{urls['orders']}/orders/{order_id}/sign", {"signed_by": PRESCRIBER})
+    signed = caller.call("POST", f"{urls['orders']}/orders/{order_id}/sign",
+                         {"signed_by": PRESCRIBER, "attested": True})
 
     docs = urls["documentation"]
     sessions = wait_for(lambda: [s for s in caller.call("GET", f"{docs}/patients/{patient_id}/sessions")["sessions"]
@@ -109,7 +110,7 @@ def _chart_a_session(caller: Caller, session: str, docs: str, calculation: dict[
         caller.call("POST", f"{session}/vitals", vitals(t(minute), 128, 82, 76, reading_id=f"r{minute}"), expect=201)
     assert caller.call("POST", f"{session}/discharge", discharge(t(85)))["status"] == "discharged"
     note_id = caller.call("POST", f"{session}/notes", {"by": DOCTOR, "at": t(90)}, expect=201)["note_id"]
-    caller.call("POST", f"{docs}/notes/{note_id}/sign", {"by": DOCTOR, "at": t(95)})
+    caller.call("POST", f"{docs}/notes/{note_id}/sign", {"by": DOCTOR, "at": t(95), "attested": True})
     return note_id
 
 
@@ -117,7 +118,7 @@ def _complete_and_decide(caller: Caller, intake_url: str, intake_id: str) -> Non
     caller.call("PUT", f"{intake_url}/intakes/{intake_id}/contraindications", screen())
     for part, body in ELIGIBLE_PARTS.items():
         caller.call("PUT", f"{intake_url}/intakes/{intake_id}/{part}", body)
-    caller.call("POST", f"{intake_url}/intakes/{intake_id}/decision", {"decided_by": CLINICIAN})
+    caller.call("POST", f"{intake_url}/intakes/{intake_id}/decision", {"decided_by": CLINICIAN, "attested": True})
 
 
 def _bad_requests(caller: Caller, urls: dict[str, str], patient_ids: dict[str, str], session_id: str) -> None:

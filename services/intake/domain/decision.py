@@ -80,6 +80,9 @@ class EligibilityDecision(JsonRecord):
     decided_at: datetime
     trd: TrdAssessment | None
     decided_by: str | None = None  # the clinician who asked for the decision (the message's Provenance author)
+    # What the prescriber attested with the decision (shared/roles.py ATTESTATIONS); empty in decisions stored
+    # before prescribers attested, and where SMART is off (no one signed in to check).
+    attestation: str = ""
 
     @property
     def rationale(self) -> str:

@@ -35,6 +35,7 @@ class StatusChange(JsonRecord):
     changed_by: str
     changed_at: datetime
     reason: str | None = None
+    attestation: str | None = None  # the signer's attestation (shared/roles.py); None before prescribers attested
 
     def __post_init__(self) -> None:
         require_aware(self.changed_at, "changed_at")

@@ -67,7 +67,7 @@ class CourseClinic:
     def sign_induction(self, patient_id: str) -> Induction:
         created = self.post("/orders", {"patient_id": patient_id, "start_date": date.today().isoformat(),
                                         "created_by": PRESCRIBER}, 201)
-        signed = self.post(f"/orders/{created['order_id']}/sign", {"signed_by": PRESCRIBER})
+        signed = self.post(f"/orders/{created['order_id']}/sign", {"signed_by": PRESCRIBER, "attested": True})
         course = self.course(patient_id)
         return Induction(patient_id, signed["order_id"], signed["series"]["series_id"], course["course_id"])
 

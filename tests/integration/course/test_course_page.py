@@ -16,6 +16,7 @@ from services.orders.domain.eligibility import EligibilityDecision, EligibilityS
 from services.orders.repository import OrdersRepository
 from shared.events.kafka_clients import KafkaSettings
 from shared.runtime import ServiceRuntime, ServiceSettings
+from tests.support.practitioners import prescriber
 from tests.support.smart_sessions import signed_in
 
 pytestmark = pytest.mark.integration
@@ -57,7 +58,10 @@ def _signed_course(stack, mrn: str, cookie: str):
     today = datetime.now(timezone.utc).date().isoformat()
     created = client.post("/orders", json={"patient_id": patient_id, "start_date": today, "created_by": "Dr. Test"})
     assert created.status_code == 201, created.data
-    signed = client.post(f"/orders/{created.json['order_id']}/sign", json={"signed_by": "Dr. Test"})
+    prescribing = signed_in(app, patient_id, fhir_user=prescriber(ehr.client).fhir_user, scope=SCOPE,
+                            cookie=f"{cookie}-prescriber", iss=ehr.base_url)  # only a prescriber signs (shared/roles.py)
+    signed = prescribing.post(f"/orders/{created.json['order_id']}/sign",
+                              json={"signed_by": "Dr. Test", "attested": True})
     assert signed.status_code == 200, signed.data
     course = client.get(f"/patients/{patient_id}/course").json
     return client, patient_id, course["course_id"]

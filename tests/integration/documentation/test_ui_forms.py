@@ -19,6 +19,7 @@ from services.documentation.records import Records
 from shared.events.kafka_clients import KafkaSettings
 from shared.fhir.codes import BODY_WEIGHT
 from shared.runtime import ServiceRuntime, ServiceSettings
+from tests.support.practitioners import prescriber
 from tests.support.smart_sessions import signed_in
 from tests.unit.documentation.builders import make_order
 
@@ -206,7 +207,7 @@ def test_domain_errors_show_next_to_the_field_that_was_sent(app, patients, nurse
     assert re.search(r'id="at-error"><strong>Error:</strong> [^<]* is in the future', future.get_data(as_text=True))
 
 
-def test_a_session_charted_through_the_pages_to_a_signed_note(app, patients, nurse, start_time):
+def test_a_session_charted_through_the_pages_to_a_signed_note(app, patients, nurse, start_time, ehr):
     client = _signed_in(app, patients["KL-1003"], nurse)
     sid = "ord-1-1"
     session = f"/ui/sessions/{sid}"
@@ -278,10 +279,22 @@ def test_a_session_charted_through_the_pages_to_a_signed_note(app, patients, nur
     draft = client.get(f"{session}/note", headers=HTML).get_data(as_text=True)
     text = re.search(r'<textarea id="text"[^>]*>(.*?)</textarea>', draft, re.S).group(1)
     edited = (text + "\nTolerated well.").replace("\n", "\r\n")  # as a browser sends a textarea
-    signed = _post(client, f"/ui/notes/{sid}-note-v1", {"text": edited, "action": "sign"}, page=f"{session}/note")
+    # Only a prescriber signs the note (defect 21): the nurse is refused with the reason, nothing is signed
+    refused = _post(client, f"/ui/notes/{sid}-note-v1", {"text": edited, "action": "sign", "attested": "yes"},
+                    page=f"{session}/note")
+    assert refused.status_code == 403 and "Only a prescriber may sign a note" in refused.get_data(as_text=True)
+    api = client.post(f"/notes/{sid}-note-v1/sign", json={"by": NURSE_NAME, "attested": True},
+                      headers={"Accept": "application/fhir+json"})  # the JSON API: an OperationOutcome
+    assert api.status_code == 403 and "Only a prescriber may sign a note" in api.get_json()["issue"][0]["diagnostics"]
+    doctor = prescriber(ehr.client)
+    client = _signed_in(app, patients["KL-1003"], doctor.fhir_user, cookie="cookie-doctor")
+    unattested = _post(client, f"/ui/notes/{sid}-note-v1", {"text": edited, "action": "sign"}, page=f"{session}/note")
+    assert unattested.status_code == 400 and "tick the attestation to sign" in unattested.get_data(as_text=True)
+    signed = _post(client, f"/ui/notes/{sid}-note-v1", {"text": edited, "action": "sign", "attested": "yes"},
+                   page=f"{session}/note")
     assert signed.status_code == 303
     final = client.get(f"{session}/note", headers=HTML).get_data(as_text=True)
-    assert 'data-testid="note-signed"' in final and f"Signed by {NURSE_NAME}" in final
+    assert 'data-testid="note-signed"' in final and f"Signed by {doctor.name}" in final
     assert "Tolerated well." in final and "\r" not in final
     assert '<textarea id="text"' not in final.split("Amend this note")[0]  # read-only; amending is separate
     amended = _post(client, f"/ui/notes/{sid}-note-v1/amend", {"text": "Amended text."}, page=f"{session}/note")

@@ -89,7 +89,7 @@ def record_all(base_url: str, intake_id: str, contraindications: dict) -> None:
 
 
 def decide(base_url: str, intake_id: str) -> dict:
-    return record_ok(base_url, intake_id, "decision", {"decided_by": CLINICIAN}, "POST")
+    return record_ok(base_url, intake_id, "decision", {"decided_by": CLINICIAN, "attested": True}, "POST")
 
 
 def decision_message(bootstrap: str, intake_id: str) -> Message | None:

@@ -15,6 +15,8 @@ from services.orders.domain.eligibility import EligibilityDecision, EligibilityS
 from services.orders.repository import OrdersRepository
 from shared.events.kafka_clients import KafkaSettings
 from shared.runtime import ServiceRuntime, ServiceSettings
+from shared.roles import ATTESTATIONS
+from tests.support.practitioners import prescriber, registered_nurse
 from tests.support.smart_sessions import signed_in
 
 pytestmark = pytest.mark.integration
@@ -110,8 +112,8 @@ def test_order_entry_shows_each_problem_next_to_its_field(stack, patients):
     assert preview.status_code == 400 and "90 min is outside" in _error_of(preview.data, "duration_min")
 
 
-def test_create_sign_hold_with_the_reason_required_and_another_patient_refused(stack, patients):
-    _app, runtime, _iss = stack
+def test_create_sign_hold_with_the_reason_required_and_another_patient_refused(stack, patients, ehr):
+    app, runtime, iss = stack
     _eligible(runtime, patients["KL-1001"])
     client = _client(stack, patients["KL-1001"], "cookie-1")
     token = _csrf(client.get("/ui/orders/new").data)
@@ -123,14 +125,34 @@ def test_create_sign_hold_with_the_reason_required_and_another_patient_refused(s
     assert b'data-status="draft"' in review.data and b"Draft order created" in review.data
     assert review.data.count(b'data-testid="infusion-row"') == 6
 
-    unsigned = client.post(f"{order_path}/sign", data={"csrf_token": token, "by": ""}, headers=ORIGIN)
-    assert unsigned.status_code == 400 and _error_of(unsigned.data, "sign-by").startswith("Error: who made")
-    signed = client.post(f"{order_path}/sign", data={"csrf_token": token, "by": "Dr. Test"}, headers=ORIGIN)
+    # Only a prescriber signs (defect 21): no fhirUser (no role) and a registered nurse are refused with the reason
+    unnamed = client.post(f"{order_path}/sign", data={"csrf_token": token, "by": "Dr. Test", "sign-attested": "yes"},
+                          headers=ORIGIN)
+    assert unnamed.status_code == 403 and b"Only a prescriber may sign an order" in unnamed.data
+    as_nurse = signed_in(app, patients["KL-1001"], fhir_user=registered_nurse(ehr.client).fhir_user,
+                         scope="launch openid fhirUser patient/*.rs user/*.cruds", cookie="cookie-nurse", iss=iss)
+    refused = as_nurse.post(f"{order_path}/sign", data={"csrf_token": _csrf(as_nurse.get(location).data),
+                                                        "sign-attested": "yes"}, headers=ORIGIN)
+    assert refused.status_code == 403 and b"Registered nurse" in refused.data and b"Prescriber needed" in refused.data
+    api = as_nurse.post(f"/orders/{order_path.rsplit('/', 1)[-1]}/sign", headers={"Accept": "application/fhir+json"},
+                        json={"signed_by": "Robin Nurse", "attested": True})  # the JSON API: an OperationOutcome
+    assert api.status_code == 403 and "Only a prescriber may sign an order" in api.get_json()["issue"][0]["diagnostics"]
+    doctor = prescriber(ehr.client)
+    client = signed_in(app, patients["KL-1001"], fhir_user=doctor.fhir_user,
+                       scope="launch openid fhirUser patient/*.rs user/*.cruds", cookie="cookie-doctor", iss=iss)
+    token = _csrf(client.get(location).data)
+    assert b'data-testid="attestation"' in client.get(location).data
+    unattested = client.post(f"{order_path}/sign", data={"csrf_token": token}, headers=ORIGIN)
+    assert unattested.status_code == 400 and "tick the attestation" in _error_of(unattested.data, "sign-attested")
+    signed = client.post(f"{order_path}/sign", data={"csrf_token": token, "sign-attested": "yes"}, headers=ORIGIN)
     assert signed.status_code == 303 and signed.headers["Location"].endswith("?done=signed")
+    with runtime.engine.connect() as conn:
+        signing = OrdersRepository().get_order(conn, order_path.rsplit("/", 1)[-1]).current.order.signing
+    assert (signing.changed_by, signing.attestation) == (doctor.name, ATTESTATIONS["sign-order"])
     no_reason = client.post(f"{order_path}/hold", data={"csrf_token": token, "by": "Nurse", "reason": " "},
                             headers=ORIGIN)
     assert no_reason.status_code == 400 and "a reason is required" in _error_of(no_reason.data, "hold-reason")
-    again = client.post(f"{order_path}/sign", data={"csrf_token": token, "by": "Dr. Test"}, headers=ORIGIN)
+    again = client.post(f"{order_path}/sign", data={"csrf_token": token, "sign-attested": "yes"}, headers=ORIGIN)
     assert again.status_code == 409 and b"cannot change an order from" in again.data
 
     other = _client(stack, patients["KL-1002"], "cookie-3")

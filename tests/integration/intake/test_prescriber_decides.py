@@ -1,0 +1,87 @@
+"""Only a prescriber decides eligibility, attesting it (issue 13, defect 21): the intake app as built for production
+(SMART required), the clinicians' roles read from the real EHR sandbox (a registered nurse and a physician, each a
+Practitioner with a PractitionerRole). A nurse is refused on the page (the error page, 403) and on the JSON API (an
+OperationOutcome, 403) and nothing is decided; a prescriber without the attestation is asked for it; with it the
+decision is made and keeps the attestation."""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+
+from deploy.ehr_sandbox.seed import MRN_SYSTEM
+from services.intake.bootstrap import build
+from services.intake.repository import IntakeRepository
+from shared.events.kafka_clients import KafkaSettings
+from shared.roles import ATTESTATIONS
+from shared.runtime import ServiceRuntime, ServiceSettings
+from tests.support.practitioners import prescriber, registered_nurse
+from tests.support.smart_sessions import signed_in
+from tests.unit.intake.builders import INTAKE_ID, eligible_intake
+
+pytestmark = pytest.mark.integration
+HOST = "http://localhost"
+SCOPES = "launch openid fhirUser patient/*.cruds"
+FHIR_JSON = {"Accept": "application/fhir+json"}
+
+
+@pytest.fixture
+def intake_app(tmp_path, monkeypatch, ehr) -> Iterator[tuple[Flask, ServiceRuntime, str]]:
+    monkeypatch.setenv("SMART_AUTH_REQUIRED", "true")
+    monkeypatch.setenv("SMART_ALLOWED_ISSUERS", ehr.base_url)
+    patient = ehr.client.search("Patient", {"identifier": f"{MRN_SYSTEM}|KL-1002"})[0]["id"]
+    runtime = ServiceRuntime("intake", ServiceSettings(database_url=f"sqlite:///{tmp_path / 'intake.db'}",
+                                                       ehr_fhir_base_url=ehr.base_url), KafkaSettings())
+    app, _handlers, _responses = build(runtime)
+    with runtime.engine.begin() as conn:
+        IntakeRepository().add(conn, eligible_intake(patient_id=patient))  # every part recorded, not decided
+    yield app, runtime, patient
+    runtime.engine.dispose()
+
+
+def _token(page: str) -> str:
+    return re.search(r'name="csrf_token" value="([0-9a-f]+)"', page).group(1)
+
+
+def _decision(runtime: ServiceRuntime):
+    with runtime.engine.connect() as conn:
+        return IntakeRepository().get(conn, INTAKE_ID).intake.decision
+
+
+def test_a_nurse_is_refused_and_a_prescriber_decides_with_the_attestation(intake_app, ehr):
+    app, runtime, patient = intake_app
+    nurse = signed_in(app, patient, fhir_user=registered_nurse(ehr.client).fhir_user, scope=SCOPES,
+                      cookie="cookie-nurse")
+    page = nurse.get(f"/ui/intakes/{INTAKE_ID}").get_data(as_text=True)
+    assert ATTESTATIONS["decide-eligibility"] in page  # the statement next to the button
+    refused = nurse.post(f"/ui/intakes/{INTAKE_ID}/decision",
+                         data={"csrf_token": _token(page), "decision.attested": "yes"}, headers={"Origin": HOST})
+    assert refused.status_code == 403
+    assert "Only a prescriber may decide eligibility" in refused.get_data(as_text=True)
+    assert "Registered nurse" in refused.get_data(as_text=True)
+    api = nurse.post(f"/intakes/{INTAKE_ID}/decision", json={"decided_by": "Robin Nurse", "attested": True},
+                     headers=FHIR_JSON)
+    assert api.status_code == 403 and api.get_json()["resourceType"] == "OperationOutcome"
+    assert "Only a prescriber may decide eligibility" in api.get_json()["issue"][0]["diagnostics"]
+    assert _decision(runtime) is None
+
+    doctor = prescriber(ehr.client)
+    browser = signed_in(app, patient, fhir_user=doctor.fhir_user, scope=SCOPES, cookie="cookie-doctor")
+    token = _token(browser.get(f"/ui/intakes/{INTAKE_ID}").get_data(as_text=True))
+    unattested = browser.post(f"/ui/intakes/{INTAKE_ID}/decision", data={"csrf_token": token},
+                              headers={"Origin": HOST})
+    assert unattested.status_code == 400 and "tick the attestation to decide" in unattested.get_data(as_text=True)
+    not_attested_api = browser.post(f"/intakes/{INTAKE_ID}/decision", json={"decided_by": doctor.name,
+                                                                           "attested": False}, headers=FHIR_JSON)
+    assert not_attested_api.status_code in (400, 422)
+    assert "attested" in str(not_attested_api.get_json()["issue"][0].get("expression"))
+    assert _decision(runtime) is None
+
+    decided = browser.post(f"/ui/intakes/{INTAKE_ID}/decision", data={"csrf_token": token, "decision.attested": "yes"},
+                           headers={"Origin": HOST})
+    assert decided.status_code == 303 and decided.headers["Location"].endswith(f"/ui/intakes/{INTAKE_ID}/decision")
+    decision = _decision(runtime)
+    assert decision.outcome.value == "eligible" and decision.decided_by == doctor.name
+    assert decision.attestation == ATTESTATIONS["decide-eligibility"]
