@@ -8,6 +8,7 @@ A reader takes the strength from ``ingredient.strength``; from a bare RxNorm pro
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,15 @@ class CodedProduct:
     rxnorm_code: str | None
     strength_mg_per_ml: float | None
     display: str | None
+
+
+_STRENGTH_IN_TEXT = re.compile(r"ketamine\s+(\d+(?:\.\d+)?)\s*mg\s*/\s*ml", re.IGNORECASE)
+
+
+def strengths_in_text(text: str | None) -> set[float]:
+    """Every ketamine strength a dosing text names ("… of ketamine 10 mg/mL …"), so a reader can refuse a text that
+    names another strength than the coded product (an order written before products were coded, or by hand)."""
+    return {float(value) for value in _STRENGTH_IN_TEXT.findall(text or "")}
 
 
 def product_medication(strength_mg_per_ml: float, display: str, rxnorm_code: str | None,

@@ -16,7 +16,7 @@ from services.documentation.translators import references
 from services.documentation.translators.errors import FhirMappingError
 from shared.fhir.codes import BODY_WEIGHT, ROUTE_INTRAVENOUS, identifier_system
 from shared.fhir.datatypes import FhirJson, find_identifier, has_coding, read_quantity, reference_id
-from shared.fhir.medication import CodedProduct, MedicationShapeError, coded_product
+from shared.fhir.medication import CodedProduct, MedicationShapeError, coded_product, strengths_in_text
 from shared.fhir.vital_signs import TO_KG
 from shared.fhir.validate import validate_resource
 from shared.records import RecordError, parse_aware_datetime
@@ -67,6 +67,7 @@ def ordered_infusion_from_medication_request(medication_request: FhirJson) -> Or
         raise FhirMappingError(f"{_WHERE}.dosageInstruction", "required")
     if not has_coding(dosage.get("route"), ROUTE_INTRAVENOUS):
         raise FhirMappingError(f"{_WHERE}.dosageInstruction[0].route", "expected the intravenous route")
+    _text_names_the_product(dosage.get("text"), product)
     ordered = _dose_and_rate(dosage, "ordered")
     calculated = _dose_and_rate(dosage, "calculated")
     authored_on = medication_request.get("authoredOn")
@@ -107,6 +108,16 @@ def _product(medication_request: FhirJson) -> CodedProduct:
         raise FhirMappingError(f"{_WHERE}.medication", "the ketamine product's strength is not stated "
                                                        "(Medication.ingredient.strength)")
     return product
+
+
+def _text_names_the_product(text: str | None, product: CodedProduct) -> None:
+    """The dosing text's strength must be the coded product's: an order coded 100 mg/mL whose text says 10 mg/mL
+    (as every order did before products were coded) is not charted as either."""
+    named = strengths_in_text(text) - {product.strength_mg_per_ml}
+    if named:
+        raise FhirMappingError(f"{_WHERE}.dosageInstruction[0].text",
+                               f"names ketamine {', '.join(f'{s:g}' for s in sorted(named))} mg/mL but the coded "
+                               f"product is {product.strength_mg_per_ml:g} mg/mL")
 
 
 def _actual_weight(medication_request: FhirJson) -> dict[str, object]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from shared.fhir.codes import ROUTE_INTRAVENOUS
+from shared.fhir.medication import strengths_in_text
 from shared.records import JsonRecord
 from services.orders.domain.body_weight import body_size_violations
 from services.orders.domain.dose import DoseCalculation, calculate_dose, dose_rule_violations, weight_violations
@@ -118,6 +119,11 @@ def ordered_product(prescribed: PrescribedInfusion,
     stocked_text = ", ".join(p.display for p in stocked)
     code, strength = prescribed.medication_code, prescribed.medication_strength_mg_per_ml
     product = stocked_product_for(stocked, code, strength)
+    other_strengths = strengths_in_text(prescribed.text) - {product.strength_mg_per_ml if product else strength}
+    if product is not None and other_strengths:
+        named = ", ".join(f"{s:g}" for s in sorted(other_strengths))
+        return None, [Violation("medication", f"the order's text names ketamine {named} mg/mL but its coded product "
+                                              f"is {product.display}")]
     if product is not None:
         return product, []
     if code is not None:

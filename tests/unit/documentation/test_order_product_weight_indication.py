@@ -3,13 +3,18 @@ strength from the order itself, the indication, and the actual weight the dose w
 pre-infusion check compares with today's actual weight (never the ideal, adjusted or capped dosing weight)."""
 from dataclasses import replace
 
+import pytest
+
 from services.documentation.domain.note import generate_note
+from services.documentation.translators.errors import FhirMappingError
 from services.documentation.translators.medication_administration_out import medication_administration_from_session
 from services.documentation.translators.medication_request_in import ordered_infusion_from_medication_request
 from services.orders.domain.dose import calculate_dose
 from services.orders.domain.measurements import Sex
 from services.orders.domain.settings import WeightBasis
 from services.orders.translators.medication_request_out import medication_request_from_order
+from shared.fhir.codes import KETAMINE_100MG_PER_ML_INJECTION
+from shared.fhir.datatypes import codeable_concept
 from tests.unit.orders import builders as orders
 
 from .builders import discharged, make_order, pre_checked
@@ -80,3 +85,15 @@ def test_the_carried_actual_weight_wins_over_the_ehr_observation_read_for_old_or
     order = make_order(dose_mg=33.0, actual_weight_kg=110.0)
     attempt = pre_checked(order, latest_weight_kg=110.0, order_weight_kg=66.0).latest_pre_check
     assert attempt.order_weight_kg == 110.0
+
+
+def test_an_order_coded_100_mg_per_ml_whose_text_says_10_mg_per_ml_is_not_charted():
+    """As every order was before products were coded: RxNorm 238083 with "Add 4.0 mL of ketamine 10 mg/mL"."""
+    resource = _sent()
+    del resource["medicationReference"]
+    resource["contained"] = [r for r in resource["contained"] if r["resourceType"] != "Medication"]
+    resource["medicationCodeableConcept"] = codeable_concept(KETAMINE_100MG_PER_ML_INJECTION)
+    with pytest.raises(FhirMappingError) as caught:
+        ordered_infusion_from_medication_request(resource)
+    assert caught.value.field == "MedicationRequest.dosageInstruction[0].text"
+    assert "names ketamine 10 mg/mL but the coded product is 100 mg/mL" in caught.value.message

@@ -198,3 +198,11 @@ def test_a_cpoe_order_for_another_indication_is_refused():
     decision = check(prescribed(reason_codes=(f"{SNOMED}|82423001",), reason_text="Chronic pain"))
     assert not decision.accepted and reason_fields(decision) == ["reason"]
     assert "Chronic pain" in decision.reasons[0].message
+
+
+def test_a_cpoe_order_whose_text_names_another_strength_than_its_product_is_refused():
+    decision = check(prescribed(text="ketamine 0.5 mg/kg IV: add 4 mL of ketamine 100 mg/mL to 100 mL saline"))
+    assert not decision.accepted and reason_fields(decision) == ["medication"]
+    assert "text names ketamine 100 mg/mL but its coded product is ketamine 10 mg/mL injection" in (
+        decision.reasons[0].message)
+    assert check(prescribed(text="ketamine 0.5 mg/kg IV over 40 min")).accepted
