@@ -27,6 +27,9 @@ from services.documentation.domain.pre_check import PregnancyCheck
 from services.documentation.handlers import DocumentationService, new_id
 from services.documentation.ui_ehr import latest_eligibility
 from services.documentation.ui_forms import Form, FormInvalid, command, outcome_as_form_errors
+from services.documentation.ui_safety import (
+    CSSRS_ROWS, REVIEW_DECISIONS, cssrs_answers, readiness_answers, readiness_rows,
+)
 from shared.clinic_time import INPUT_PATTERN, INPUT_PLACEHOLDER, format_clinic_time, input_value, zone_label
 from shared.db import RecordNotFound
 from shared.roles import require_prescriber
@@ -44,6 +47,7 @@ NOTICES = {
     "checked-in": "Patient checked in. Next: the pre-infusion check.",
     "pre-check": "Pre-infusion check recorded.",
     "override": "Hold overridden; the reason is recorded.",
+    "suicide-risk-review": "Suicide-risk review recorded.",
     "started": "Infusion started.",
     "vitals": "Vital signs recorded.",
     "vitals-alert": "Vital signs recorded. ALERT raised: record the action taken below.",
@@ -75,7 +79,8 @@ _DOCUMENTABLE = ("checked-in", "pre-check", "infusing", "recovering", "aborted")
 _AT_CLINIC = ("checked-in", "pre-check", "infusing", "recovering")
 _BEFORE_INFUSION = ("scheduled", "checked-in", "pre-check")
 _ENDED = ("discharged", "aborted", "deferred")  # a note can be written
-VITALS_FIELDS = ("systolic_mmhg", "diastolic_mmhg", "heart_rate_per_min", "spo2_percent", "respiratory_rate_per_min")
+VITALS_FIELDS = ("systolic_mmhg", "diastolic_mmhg", "heart_rate_per_min", "spo2_percent", "respiratory_rate_per_min",
+                 "rass_score")
 CONFIRMATIONS = (
     ("fasting_confirmed", "Fasting as instructed?"),
     ("ride_home_confirmed", "Ride home with a responsible adult arranged?"),
@@ -201,6 +206,7 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
                     new_reading_id=new_id(), new_event_id=new_id(), alert_kinds=_options(AlertActionKind),
                     documentable=view["status"] in _DOCUMENTABLE, at_clinic=view["status"] in _AT_CLINIC,
                     before_infusion=view["status"] in _BEFORE_INFUSION, ended=view["status"] in _ENDED,
+                    review_decisions=REVIEW_DECISIONS,
                     vitals_fields=VITALS_FIELDS)
 
     @ui.get("/ui/sessions/<session_id>")
@@ -233,6 +239,14 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
     def override_hold(session_id: str):  # type: ignore[no-untyped-def]
         return step(session_id, "override", lambda form, by: service.override_hold(session_id, command(
             rm.HoldOverride, {"by": by, "at": form.time("at"), "reason": form.text("reason")})), "override")
+
+    @ui.post("/ui/sessions/<session_id>/suicide-risk-review")
+    @requires("Encounter", "u", **IN_CONTEXT)
+    def review_suicide_risk(session_id: str):  # type: ignore[no-untyped-def]
+        """Who reviewed is the signed-in clinician (the launch's fhirUser), never a typed name."""
+        return step(session_id, "review", lambda form, by: service.review_suicide_risk(session_id, command(
+            rm.SuicideRiskReview, {"by": by, "at": form.time("at"), "decision": form.text("decision"),
+                                   "note": form.text("note")})), "suicide-risk-review", "next-step")
 
     @ui.post("/ui/sessions/<session_id>/start")
     @requires("Encounter", "u", **IN_CONTEXT)
@@ -289,9 +303,12 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
     # --- pre-infusion check --------------------------------------------------------------------------------------
     def pre_check_page(view: dict[str, Any], status: int = 200, errors: list[tuple[str, str]] | None = None,
                        values: Any = None) -> tuple[str, int]:
+        latest = view["pre_checks"][-1] if view["pre_checks"] else None
         return page("documentation/pre_check.html", status, errors=errors, values=values, session=view,
                     confirmations=CONFIRMATIONS, pregnancy_checks=_options(PregnancyCheck),
-                    new_reading_id=new_id(), latest_check=_latest_check(view))
+                    new_reading_id=new_id(), latest_check=_latest_check(view), cssrs_rows=CSSRS_ROWS,
+                    cssrs_done=bool(view["cssrs_screens"]), readiness_items=readiness_rows(view["site_readiness_items"]),
+                    readiness_done=bool(latest and latest["site_readiness"]), review_decisions=REVIEW_DECISIONS)
 
     @ui.get("/ui/sessions/<session_id>/pre-check")
     @requires("Encounter", "r", **IN_CONTEXT)
@@ -310,10 +327,15 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
                 reading = {name: form.optional(f"reading.{name}") for name in VITALS_FIELDS}
                 reading["reading_id"] = form.optional("reading.reading_id")
                 confirmations = {name.removeprefix("confirmations."): answer for name, answer in answers.items()}
+                view = service.session(session_id)
+                latest = view["pre_checks"][-1] if view["pre_checks"] else None
                 service.pre_check(session_id, command(rm.PreCheck, {
                     "by": clinician(), "at": form.time("at"), "reading": reading,
                     "confirmations": {**confirmations, "pregnancy_check": form.text("confirmations.pregnancy_check"),
-                                      "findings": form.text("confirmations.findings")}}))
+                                      "findings": form.text("confirmations.findings")},
+                    "cssrs": cssrs_answers(form, bool(view["cssrs_screens"])),
+                    "site_readiness": readiness_answers(form, view["site_readiness_items"],
+                                                        bool(latest and latest["site_readiness"]))}))
         except FormInvalid as error:
             return pre_check_page(service.session(session_id), error.status, error.issues, request.form)
         return done(".session_page", "pre-check", "next-step", session_id=session_id)
@@ -441,7 +463,8 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
                 service.discharge(session_id, command(rm.Discharge, {
                     "by": clinician(), "at": form.time("at"), **answers,
                     "aldrete": scores if any(scores.values()) else None,
-                    "override_reason": form.text("override_reason")}))
+                    "override_reason": form.text("override_reason"),
+                    "safety_plan_confirmed": form.checked("safety_plan_confirmed")}))
         except FormInvalid as error:
             view = service.session(session_id)
             if error.refusal and view["status"] == "recovering":

@@ -87,12 +87,26 @@ def _vitals(page, at: str, systolic: int, diastolic: int, heart_rate: int, spo2:
     return reading_id
 
 
-def _pre_check(page, at: str, systolic: int, diastolic: int) -> None:
+def _pre_check(page, at: str, systolic: int, diastolic: int, heart_rate: int = 76,
+               cssrs_yes: tuple[str, ...] = (), not_ready: tuple[str, ...] = (), **extra: str) -> None:
+    """Fill the pre-infusion check: the vitals, every confirmation and site-readiness item yes (except
+    ``not_ready``), the C-SSRS screener no to its always-asked items (yes to ``cssrs_yes``, follow-ups asked when
+    their gate is yes), ``extra`` fields by label (e.g. ``{"Resp. rate": "6"}``)."""
     form = page.get_by_test_id("pre-check-form")
-    _fill(form, {"Systolic": str(systolic), "Diastolic": str(diastolic), "Heart rate": "76", "SpO2": "98",
-                 "Measured at": at})
+    _fill(form, {"Systolic": str(systolic), "Diastolic": str(diastolic), "Heart rate": str(heart_rate),
+                 "SpO2": "98", "Measured at": at, **extra})
+    always_asked = ("cssrs.wish_to_be_dead", "cssrs.suicidal_thoughts", "cssrs.suicidal_behaviour_lifetime")
     for fieldset in form.locator("fieldset.yes-no").all():
-        fieldset.get_by_label("Yes", exact=True).check()
+        name = fieldset.get_attribute("data-testid") or ""
+        if name.startswith("cssrs."):
+            if name.removeprefix("cssrs.") in cssrs_yes:
+                fieldset.get_by_label("Yes", exact=True).check()
+            elif name in always_asked or (name.endswith(("method", "intent")) and "suicidal_thoughts" in cssrs_yes):
+                fieldset.get_by_label("No", exact=True).check()
+        elif name.removeprefix("site_readiness.") in not_ready:
+            fieldset.get_by_label("No", exact=True).check()
+        else:
+            fieldset.get_by_label("Yes", exact=True).check()
     form.get_by_label("Pregnancy check").select_option("not-applicable")
 
 
@@ -290,6 +304,59 @@ def scheduled(smart_stack) -> PublishedOrder:
                           ["sessions"] if s["order_id"] == order.order_id]) == 6,
              timeout_s=45, interval_s=0.5, what="the sessions of the KL-1001 order")
     return order
+
+
+def test_the_pre_check_screen_holds_for_low_vitals_site_not_ready_and_a_high_risk_cssrs_until_reviewed(
+        smart_stack, page):
+    """Issue 13 defects 5, 8 and site readiness on the pre-check screen: BP 82/48, HR 38, RR 6 hold; an item of the
+    clinic's checklist not ready holds (no override); a high-risk C-SSRS needs the signed-in clinician's review
+    before the infusion starts."""
+    clinic = _clinic(smart_stack)
+    order: PublishedOrder = clinic.publish_signed_order("KL-1001")
+    sid = order.session_id(1)
+    t = _clinical_times(hours_ago=2)
+    launch_from_chart(page, smart_stack, APP, order.patient_id, NURSE)
+    _wait_for_session_row(page, sid)
+    page.locator(f'tr[data-session-id="{sid}"] a').click()
+    arrival = page.get_by_label("Arrival time")
+    arrival.fill(t(0))
+    arrival.press("Enter")
+    page.wait_for_url("**notice=checked-in**")
+
+    page.get_by_role("link", name="Record the pre-infusion check").click()
+    form = page.get_by_test_id("pre-check-form")
+    assert form.get_by_test_id("cssrs-fieldset").is_visible() and form.get_by_label("RASS").is_visible()
+    assert "airway management" in form.get_by_test_id("site-readiness-fieldset").inner_text()
+    _pre_check(page, t(5), 82, 48, heart_rate=38, cssrs_yes=("suicidal_thoughts", "ideation_with_intent"),
+               not_ready=("airway-equipment-checked",), **{"Resp. rate": "6", "RASS": "0"})
+    screenshot(page, "documentation-pre-check-safety")
+    page.get_by_role("button", name="Record the check").click()
+    outcome = page.get_by_test_id("pre-check-outcome")
+    assert outcome.get_attribute("data-outcome") == "hold"
+    text = outcome.inner_text()
+    for reason in ("systolic 82 mmHg below 90 mmHg", "heart rate 38/min below 50/min",
+                   "respiratory rate 6/min below 10/min", "site not ready: airway equipment and suction checked"):
+        assert reason in text
+    risk = page.get_by_test_id("suicide-risk")
+    assert page.get_by_test_id("cssrs-risk").inner_text() == "high" and "Review needed" in risk.inner_text()
+    screenshot(page, "documentation-pre-check-safety-hold")
+
+    review = page.get_by_test_id("suicide-risk-review-form")
+    review.get_by_label("Decision").select_option("proceed")
+    _fill(review, {"Review note": "Seen at the chair: no plan today, safety plan and supports reviewed",
+                   "Time": t(7)})
+    review.get_by_role("button", name="Record the review").click()
+    assert f"Reviewed by {NURSE_NAME}" in page.get_by_test_id("suicide-risk-review").inner_text()
+
+    page.get_by_role("link", name="Record another pre-infusion check").click()
+    _pre_check(page, t(9), 124, 78, **{"Resp. rate": "14", "RASS": "0"})
+    page.get_by_role("button", name="Record the check").click()
+    assert page.get_by_test_id("pre-check-outcome").get_attribute("data-outcome") == "cleared"
+    start = page.get_by_test_id("start-form")
+    _fill(start, {"Pump start time": t(10)})
+    start.get_by_role("button", name="Start the infusion").click()
+    assert _status(page) == "Infusing"
+    screenshot(page, "documentation-pre-check-safety-started")
 
 
 def test_the_api_without_a_token_answers_401(smart_stack, scheduled):

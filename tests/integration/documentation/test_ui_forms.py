@@ -15,6 +15,7 @@ from deploy.ehr_sandbox.seed import MRN_SYSTEM
 from services.documentation.bootstrap import build
 from services.documentation.domain import session as s
 from services.documentation.domain.order import ScheduledOccurrence
+from services.documentation.domain.settings import SessionSettings
 from services.documentation.records import Records
 from shared.events.kafka_clients import KafkaSettings
 from shared.fhir.codes import BODY_WEIGHT
@@ -30,7 +31,9 @@ NURSE_NAME = "Robin Test, RN"
 PRACTITIONER_SYSTEM = "https://ketalink.example.org/test/practitioner"
 CONFIRMED = {f"confirmations.{name}": "yes" for name in (
     "fasting_confirmed", "ride_home_confirmed", "no_new_contraindication_since_intake",
-    "no_new_interacting_drug_since_intake")} | {"confirmations.pregnancy_check": "negative"}
+    "no_new_interacting_drug_since_intake")} | {"confirmations.pregnancy_check": "negative"} | {
+    f"cssrs.{name}": "no" for name in ("wish_to_be_dead", "suicidal_thoughts", "suicidal_behaviour_lifetime")} | {
+    f"site_readiness.{item}": "yes" for item in SessionSettings().site_readiness_items}  # issue 13: C-SSRS, site
 ALDRETE_FULL = {f"aldrete.{item}": "2" for item in ("activity", "respiration", "circulation", "consciousness",
                                                     "oxygen_saturation")}
 
