@@ -42,6 +42,8 @@ def session_view(session: Session, order: ActiveOrder, now: datetime, settings: 
                        "end_of_recovery": due.end_of_recovery} for due in due_cadss(session, now, settings)],
         "open_alert_ids": [alert.alert_id for alert in session.open_alerts],
         "given": _given(session),
+        "discharge_instructions": {"items": list(settings.discharge_instructions),
+                                   "contact": settings.discharge_contact},
         "charted_pump": _charted_pump(session, order, now),
         "pre_check": None if latest is None else {
             "outcome": latest.result.outcome.value,
@@ -79,6 +81,7 @@ def order_summary(order: ActiveOrder) -> dict[str, Any]:
         "dose_mg_per_kg": order.dose_mg_per_kg, "dose_mg": order.dose_mg, "duration_min": order.duration_min,
         "rate_ml_per_h": order.rate_ml_per_h, "infusion_count": order.infusion_count,
         "dose_calculation_text": order.dose_calculation_text,
+        "product_display": order.product_display, "product_code": order.product_rxnorm_code or "",
     }
 
 

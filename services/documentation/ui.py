@@ -26,6 +26,10 @@ from services.documentation.domain.flowsheet import AlertActionKind
 from services.documentation.domain.pre_check import PregnancyCheck
 from services.documentation.handlers import DocumentationService, new_id
 from services.documentation.ui_ehr import latest_eligibility
+from services.documentation.ui_accountability import (
+    FOLLOW_UP_OUTCOMES, RESCUE_ROUTES, RESCUE_UNITS, alert_action_body, charted_values, controlled_substance_body,
+    controlled_substance_values, discharge_extras, practitioner_options,
+)
 from services.documentation.ui_forms import Form, FormInvalid, command, outcome_as_form_errors
 from services.documentation.ui_safety import (
     CSSRS_ROWS, REVIEW_DECISIONS, cssrs_answers, readiness_answers, readiness_rows,
@@ -55,7 +59,11 @@ NOTICES = {
     "event": "Event recorded.",
     "cadss": "CADSS rating recorded.",
     "adverse-event": "Adverse event recorded.",
-    "administration": "Administration record saved.",
+    "administration": "Administration record saved. Next: review the dose given against the order.",
+    "administration-reviewed": "Given versus ordered reviewed.",
+    "controlled-substance": "Controlled-substance record saved.",
+    "follow-up-call": "Follow-up call recorded.",
+    "cadss-not-rated": "Reason recorded: the CADSS timepoint is no longer due.",
     "ended": "Infusion ended; recovery has begun.",
     "discharged": "Patient discharged.",
     "deferred": "Session deferred.",
@@ -206,7 +214,7 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
                     new_reading_id=new_id(), new_event_id=new_id(), alert_kinds=_options(AlertActionKind),
                     documentable=view["status"] in _DOCUMENTABLE, at_clinic=view["status"] in _AT_CLINIC,
                     before_infusion=view["status"] in _BEFORE_INFUSION, ended=view["status"] in _ENDED,
-                    review_decisions=REVIEW_DECISIONS,
+                    review_decisions=REVIEW_DECISIONS, rescue_routes=RESCUE_ROUTES, rescue_units=RESCUE_UNITS,
                     vitals_fields=VITALS_FIELDS)
 
     @ui.get("/ui/sessions/<session_id>")
@@ -289,8 +297,7 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
     @requires("Flag", "u", **IN_CONTEXT)
     def record_alert_action(session_id: str, alert_id: str):  # type: ignore[no-untyped-def]
         return step(session_id, f"alert-{alert_id}", lambda form, by: service.record_alert_action(
-            session_id, alert_id, command(rm.RecordAlertAction, {
-                "by": by, "at": form.time("at"), "kind": form.text("kind"), "detail": form.text("detail")})),
+            session_id, alert_id, command(rm.RecordAlertAction, alert_action_body(form, by))),
             "alert-action", "alerts")
 
     @ui.post("/ui/sessions/<session_id>/events")
@@ -374,6 +381,23 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
             return cadss_page(service.session(session_id), chosen, error.status, error.issues, request.form)
         return done(".session_page", "cadss", "cadss", session_id=session_id)
 
+    @ui.post("/ui/sessions/<session_id>/cadss/not-rated")
+    @requires("Observation", "c", **IN_CONTEXT)
+    def record_cadss_not_rated(session_id: str):  # type: ignore[no-untyped-def]
+        own_session(session_id)
+        form = posted_form()
+        timepoint = form.text("timepoint")
+        try:
+            with outcome_as_form_errors("not-rated"):
+                service.record_cadss_not_rated(session_id, command(rm.RecordCadssNotRated, {
+                    "by": clinician(), "at": form.time("at"), "reason": form.text("reason"),
+                    "scheduled_minute": timepoint.removeprefix("minute:") if timepoint.startswith("minute:") else None,
+                    "end_of_recovery": timepoint == "end-of-recovery"}))
+        except FormInvalid as error:
+            return cadss_page(service.session(session_id), CadssForm.SHORT.value, error.status, error.issues,
+                              request.form)
+        return done(".session_page", "cadss-not-rated", "cadss", session_id=session_id)
+
     # --- adverse events --------------------------------------------------------------------------------------------
     def adverse_event_page(view: dict[str, Any], status: int = 200, errors: list[tuple[str, str]] | None = None,
                            values: Any = None) -> tuple[str, int]:
@@ -414,7 +438,8 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
         recorded = view.get("administration")
         given = AdministrationRecord.from_dict(recorded) if recorded else None
         if values is None:
-            values = _administration_values(view, recorded, input_time)
+            values = (_administration_values(view, recorded, input_time) if recorded
+                      else charted_values(view, input_time, EXTRA_RATE_ROWS, PAUSE_ROWS))
         return page("documentation/administration.html", status, errors=errors, values=values, session=view,
                     given=given, extra_rate_rows=range(1, EXTRA_RATE_ROWS + 1), pause_rows=range(PAUSE_ROWS),
                     can_record=view["status"] in ("recovering", "aborted") and view["summary"]["infusion_started_at"])
@@ -437,13 +462,58 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
             issues = [("started_at" if field == "rate_changes[0].at" else field, message)
                       for field, message in error.issues]
             return administration_page(service.session(session_id), error.status, issues, request.form)
-        return done(".session_page", "administration", "next-step", session_id=session_id)
+        return done(".administration_form", "administration", "review", session_id=session_id)
+
+    @ui.post("/ui/sessions/<session_id>/administration/review")
+    @requires("MedicationAdministration", "u", **IN_CONTEXT)
+    def review_administration(session_id: str):  # type: ignore[no-untyped-def]
+        own_session(session_id)
+        form = posted_form()
+        try:
+            with outcome_as_form_errors("review"):
+                service.review_administration(session_id, command(rm.ReviewAdministration, {
+                    "by": clinician(), "at": form.time("at"), "comment": form.text("comment")}))
+        except FormInvalid as error:
+            return administration_page(service.session(session_id), error.status, error.issues, request.form)
+        return done(".session_page", "administration-reviewed", "next-step", session_id=session_id)
+
+    # --- controlled substance --------------------------------------------------------------------------------------
+    def controlled_substance_page(view: dict[str, Any], status: int = 200,
+                                  errors: list[tuple[str, str]] | None = None, values: Any = None) -> tuple[str, int]:
+        context = launch_context()
+        signed_in = fhir_user_reference(context.fhir_user) if context.fhir_user else ""
+        return page("documentation/controlled_substance.html", status, errors=errors, session=view,
+                    values=values if values is not None else controlled_substance_values(view),
+                    practitioners=practitioner_options(ehr_as_clinician(context), signed_in),
+                    can_record=view["status"] in ("recovering", "discharged", "aborted")
+                    and bool(view["summary"]["infusion_started_at"]))
+
+    @ui.get("/ui/sessions/<session_id>/controlled-substance")
+    @requires("MedicationAdministration", "r", **IN_CONTEXT)
+    def controlled_substance_form(session_id: str):  # type: ignore[no-untyped-def]
+        return controlled_substance_page(own_session(session_id))
+
+    @ui.post("/ui/sessions/<session_id>/controlled-substance")
+    @requires("MedicationAdministration", "cu", **IN_CONTEXT)
+    def record_controlled_substance(session_id: str):  # type: ignore[no-untyped-def]
+        own_session(session_id)
+        form = posted_form()
+        context = launch_context()
+        try:
+            with outcome_as_form_errors():
+                by_reference = fhir_user_reference(context.fhir_user) if context.fhir_user else ""
+                service.record_controlled_substance(session_id, command(
+                    rm.RecordControlledSubstance, controlled_substance_body(form, clinician(), by_reference)))
+        except FormInvalid as error:
+            return controlled_substance_page(service.session(session_id), error.status, error.issues, request.form)
+        return done(".session_page", "controlled-substance", "controlled-substance", session_id=session_id)
 
     # --- discharge -------------------------------------------------------------------------------------------------
     def discharge_page(view: dict[str, Any], status: int = 200, errors: list[tuple[str, str]] | None = None,
                        values: Any = None, refused: list[str] | None = None) -> tuple[str, int]:
         return page("documentation/discharge.html", status, errors=errors, values=values, session=view,
-                    aldrete_items=ALDRETE_ITEMS, aldrete_max=ALDRETE_ITEM_MAX_SCORE, refused=refused or [])
+                    aldrete_items=ALDRETE_ITEMS, aldrete_max=ALDRETE_ITEM_MAX_SCORE, refused=refused or [],
+                    follow_up_outcomes=FOLLOW_UP_OUTCOMES)
 
     @ui.get("/ui/sessions/<session_id>/discharge")
     @requires("Encounter", "r", **IN_CONTEXT)
@@ -464,7 +534,7 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
                     "by": clinician(), "at": form.time("at"), **answers,
                     "aldrete": scores if any(scores.values()) else None,
                     "override_reason": form.text("override_reason"),
-                    "safety_plan_confirmed": form.checked("safety_plan_confirmed")}))
+                    "safety_plan_confirmed": form.checked("safety_plan_confirmed"), **discharge_extras(form)}))
         except FormInvalid as error:
             view = service.session(session_id)
             if error.refusal and view["status"] == "recovering":
@@ -472,6 +542,20 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
                 return discharge_page(view, 409, values=request.form, refused=refusal)
             return discharge_page(view, error.status, error.issues, request.form)
         return done(".session_page", "discharged", "discharge", session_id=session_id)
+
+    @ui.post("/ui/sessions/<session_id>/follow-up-call")
+    @requires("Task", "u", **IN_CONTEXT)
+    def complete_follow_up_call(session_id: str):  # type: ignore[no-untyped-def]
+        own_session(session_id)
+        form = posted_form()
+        try:
+            with outcome_as_form_errors("follow-up"):
+                service.complete_follow_up_call(session_id, command(rm.CompleteFollowUpCall, {
+                    "by": clinician(), "at": form.time("at"), "outcome": form.text("outcome"),
+                    "note": form.text("note")}))
+        except FormInvalid as error:
+            return discharge_page(service.session(session_id), error.status, error.issues, request.form)
+        return done(".discharge_form", "follow-up-call", "follow-up", session_id=session_id)
 
     # --- procedure note --------------------------------------------------------------------------------------------
     def note_page(session_id: str, status: int = 200, errors: list[tuple[str, str]] | None = None,

@@ -240,7 +240,9 @@ def test_a_session_charted_through_the_pages_to_a_signed_note(app, patients, nur
     assert 'class="alert-row"' in page and "ALERT, open:" in page and "systolic 184 mmHg" in page
     assert "MISSED" in page  # the 40-min reading time (and later ones) passed with no reading
     assert _post(client, f"{session}/alerts/r-25-alert/action", {"at": t(26), "kind": "rate-reduced"},
-                 page=session).status_code == 303
+                 page=session).status_code == 400  # the new rate is required (issue 13 defect 19)
+    assert _post(client, f"{session}/alerts/r-25-alert/action", {"at": t(26), "kind": "rate-reduced",
+                                                                 "rate_ml_per_h": "37.5"}, page=session).status_code == 303
     cadss = client.get(f"{session}/cadss?form=cadss-23", headers=HTML).get_data(as_text=True)
     assert cadss.count('name="item_scores[') == 23
     scores = {f"item_scores[{i}]": str(i % 3) for i in range(6)}
@@ -263,16 +265,44 @@ def test_a_session_charted_through_the_pages_to_a_signed_note(app, patients, nur
     assert early.status_code == 409 and 'data-testid="discharge-refused"' in html
     assert "administration record missing" in html and "observation: observed 10 min" in html
     administration = client.get(f"{session}/administration", headers=HTML).get_data(as_text=True)
-    assert f'value="{t(10)}"' in administration and 'value="75"' in administration  # prefilled from the session
+    assert f'value="{t(10).replace("T", " ")}"' in administration and 'value="75"' in administration  # prefilled
+    charted_change = f'name="rate_changes[1].at" value="{t(26).replace("T", " ")}"'
+    assert charted_change in administration and 'value="37.5"' in administration  # and the charted change
+    lot_expiry = (start_time + timedelta(days=300)).date().isoformat()
     saved = _post(client, f"{session}/administration", {
-        "started_at": t(10), "stopped_at": t(50), "rate_changes[0].rate_ml_per_h": "75", "lot_number": "KET-2291",
-        "lot_expiry": (start_time + timedelta(days=300)).date().isoformat()}, page=f"{session}/administration")
+        "started_at": t(10), "stopped_at": t(50), "rate_changes[0].rate_ml_per_h": "75",
+        "rate_changes[1].at": t(26), "rate_changes[1].rate_ml_per_h": "37.5", "lot_number": "KET-2291",
+        "lot_expiry": lot_expiry, "dose_discrepancy_reason": "rate halved for BP"}, page=f"{session}/administration")
     assert saved.status_code == 303
-    assert "in 50.0 mL" in client.get(f"{session}/administration", headers=HTML).get_data(as_text=True)
+    recorded = client.get(f"{session}/administration", headers=HTML).get_data(as_text=True)
+    assert "in 35.0 mL" in recorded and 'data-testid="administration-review-form"' in recorded  # 20 + 15 mL
+    assert _post(client, f"{session}/administration/review", {"at": t(82), "comment": "short dose accepted"},
+                 page=f"{session}/administration").status_code == 303
+    assert _post(client, f"{session}/cadss/not-rated", {"at": t(82), "timepoint": "end-of-recovery",
+                                                        "reason": "asleep"}, page=f"{session}/cadss").status_code == 303
+    taxi = _post(client, f"{session}/discharge", {"at": t(85), "mental_status_at_baseline": "yes",
+                                                  "escort_present": "no", "instructions_acknowledged": "on",
+                                                  "override_reason": "taxi", **ALDRETE_FULL},
+                 page=f"{session}/discharge")
+    assert taxi.status_code == 409  # a taxi is not an escort: no override (issue 13 defect 10)
+    assert "no responsible adult" in taxi.get_data(as_text=True)
     done = _post(client, f"{session}/discharge", {"at": t(85), "mental_status_at_baseline": "yes",
-                                                  "escort_present": "yes", **ALDRETE_FULL},
+                                                  "escort_present": "yes", "escort_name": "Sam Hill",
+                                                  "escort_relationship": "brother",
+                                                  "instructions_acknowledged": "on", **ALDRETE_FULL},
                  page=f"{session}/discharge")
     assert done.status_code == 303
+    follow_up = client.get(f"{session}/discharge", headers=HTML).get_data(as_text=True)
+    assert 'data-testid="follow-up-form"' in follow_up and "escort present: Sam Hill (brother)" in follow_up
+    cs_page = client.get(f"{session}/controlled-substance", headers=HTML).get_data(as_text=True)
+    given_mg = re.search(r'name="given_mg" value="([0-9.]+)"', cs_page).group(1)  # the record's computed dose
+    assert 'value="KET-2291"' in cs_page and float(given_mg) < 40
+    assert _post(client, f"{session}/controlled-substance", {
+        "at": t(86), "product": "ketamine 10 mg/mL injection", "lot_number": "KET-2291", "lot_expiry": lot_expiry,
+        "drawn_mg": "50", "given_mg": given_mg, "wasted_mg": f"{50 - float(given_mg):g}",
+        "witness.identifier_system": "urn:npi",
+        "witness.identifier_value": "1234567893", "witness.display": "RN Lee Park"},
+        page=f"{session}/controlled-substance").status_code == 303
     page = client.get(session, headers=HTML).get_data(as_text=True)
     assert _session_status(client, sid) == "Discharged" and page.count("tag-met") >= 5
 
