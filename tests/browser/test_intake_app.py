@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from deploy.ehr_sandbox.integration_engine import ehr_resource_id
+from services.intake.domain.consent import DEFAULT_CONSENT_ELEMENTS
 from services.intake.translators.codes import CONSENT_KIND, ELIGIBILITY_KIND, QUESTIONNAIRE_RESPONSE_KIND
 from shared.fhir.client import FhirNotFound
 from shared.fhir.datatypes import identifier
@@ -128,6 +129,9 @@ def test_a_nurse_completes_an_intake_from_the_chart_and_the_decision_reaches_the
     page.keyboard.type("iv-ketamine-v3")
     page.keyboard.press("Tab")
     page.keyboard.press("Space")  # ride home: yes
+    for _element in DEFAULT_CONSENT_ELEMENTS:  # each element explained and acknowledged, ticked in turn
+        page.keyboard.press("Tab")
+        page.keyboard.press("Space")
     page.keyboard.press("Tab")
     with page.expect_navigation():
         page.keyboard.press("Enter")
@@ -163,6 +167,8 @@ def test_a_nurse_completes_an_intake_from_the_chart_and_the_decision_reaches_the
     assert assessment["subject"]["reference"] == f"Patient/{okafor}"
     consent = in_ehr(smart_stack, "Consent", CONSENT_KIND, intake_id)
     assert consent["status"] == "active" and consent["policy"][0]["uri"].endswith("/iv-ketamine-v3")
+    assert [p["code"][0]["coding"][0]["code"] for p in consent["provision"]["provision"]][1:] == [
+        f"consent-element-{key}" for key in DEFAULT_CONSENT_ELEMENTS]
     phq9 = in_ehr(smart_stack, "QuestionnaireResponse", QUESTIONNAIRE_RESPONSE_KIND, f"{intake_id}-phq-9")
     assert phq9["subject"]["reference"] == f"Patient/{okafor}" and phq9["questionnaire"].endswith("/phq-9")
     assert [item["answer"][0]["valueInteger"] for item in phq9["item"]] == [*PHQ9, 15]  # items, then the total
