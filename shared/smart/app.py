@@ -241,6 +241,12 @@ def install_smart(app: Flask, runtime: Any, *, public_endpoints: Iterable[str] =
             settings = load_settings(SmartSettings, "SMART_")
         except SettingsError as error:
             sys.exit(f"{runtime.name}: configuration error: {error}")
+        clinic_time = getattr(runtime, "clinic_time", None)
+        if not settings.auth_required and not getattr(clinic_time, "local_run", False):
+            # Without sign-in there is no clinician to check: every scope and prescriber check is off.
+            sys.exit(f"{runtime.name}: configuration error: SMART_AUTH_REQUIRED=false turns off sign-in and every "
+                     "role check (who may decide eligibility and sign); it is for local runs only "
+                     "(KETALINK_LOCAL_RUN=true)")
     if not settings.public_base_url and runtime.settings.public_base_url.startswith(("http://", "https://")):
         settings = replace(settings, public_base_url=runtime.settings.public_base_url)
     return SmartAuth(app, runtime.engine, settings, client_id=settings.client_id or f"ketalink-{runtime.name}",

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
 
+from shared.clinic_time import current_clinic_zone
 from shared.config import SettingsError, load_settings
 from shared.fhir.client import FhirClient, FhirError, FhirUnavailable
 from shared.fhir.codes import BODY_WEIGHT
@@ -96,7 +97,7 @@ def patient_banner(context: SmartContext, patient_id: str, *, eligibility: str |
 def load_patient_banner(ehr: FhirClient, patient_id: str, *, today: date | None = None,
                         eligibility: str | None = None, mrn_system: str = "") -> PatientBanner:
     patient = ehr.read("Patient", patient_id)
-    today = today or date.today()
+    today = today or datetime.now(current_clinic_zone()).date()  # the age on the clinic's day, not the server's
     weight_kg, weight_on = _latest_weight(ehr, patient_id)
     try:
         allergies = tuple(_allergy_text(a) for a in ehr.search_first_page(

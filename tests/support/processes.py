@@ -108,6 +108,7 @@ def base_environment() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "EHR_", "DATABASE_URL", "HTTP_"))}
     env["PYTHONPATH"] = str(ROOT)
     env["PYTHONUNBUFFERED"] = "1"
+    env.setdefault("KETALINK_CLINIC_TIMEZONE", "UTC")  # required by every service (shared/clinic_time.py); bench too
     env.update(group_timing_environment())
     return env
 
@@ -160,7 +161,7 @@ def service(name: str, log_dir: Path, data_dir: Path, bootstrap: str, ehr_base_u
     if "CONSUMER_GROUP" not in (extra_env or {}):
         start_group_at_end(bootstrap, group, ACCESS[name].reads)
     env = base_environment() | {
-        "SMART_AUTH_REQUIRED": "false",
+        "SMART_AUTH_REQUIRED": "false", "KETALINK_LOCAL_RUN": "true",  # auth off: allowed in local runs only
         "CONSUMER_GROUP": group,
         "HTTP_PORT": str(port), "DATABASE_URL": f"sqlite:///{data_dir / f'{name}.db'}",
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "EHR_FHIR_BASE_URL": ehr_base_url, **(extra_env or {})}

@@ -192,3 +192,17 @@ def test_an_attestation_must_be_ticked():
         with pytest.raises(ValidationError, match="attested"):
             Sign.model_validate(body)
     assert set(ATTESTATIONS) == {"decide-eligibility", "sign-order", "sign-note"}
+
+
+def test_sign_in_can_be_turned_off_only_in_a_local_run(monkeypatch):
+    """SMART_AUTH_REQUIRED=false leaves no clinician to check, so nobody's role is checked: refused at start unless
+    KETALINK_LOCAL_RUN says this is a developer's machine."""
+    from types import SimpleNamespace
+
+    from shared.clinic_time import ClinicTimeSettings
+    from shared.smart import install_smart
+
+    monkeypatch.setenv("SMART_AUTH_REQUIRED", "false")
+    clinic = SimpleNamespace(name="orders", clinic_time=ClinicTimeSettings("America/Chicago"))
+    with pytest.raises(SystemExit, match="SMART_AUTH_REQUIRED=false turns off sign-in and every role check"):
+        install_smart(Flask(__name__), clinic)

@@ -66,3 +66,24 @@ def test_every_page_shows_the_name_date_of_birth_and_mrn_or_says_they_are_missin
     assert 'data-testid="banner-mrn">MRN: <strong>KL-1001</strong>' in html
     missing = render_banner(PatientBanner("p1", "Maria Gonzalez", None, None, None, None))
     assert "DOB: <strong>none recorded</strong>" in missing and "MRN: <strong>none recorded</strong>" in missing
+
+
+def test_the_age_is_counted_on_the_clinics_day(monkeypatch):
+    """Late evening in Chicago is already tomorrow in UTC: on the eve of a birthday the banner must not age the
+    patient a day early."""
+    from datetime import datetime as real_datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    from shared.clinic_time import clinic_zone_context
+    from shared.ui import banner as banner_module
+
+    class NightBefore(real_datetime):
+        @classmethod
+        def now(cls, tz=None):  # 2026-03-14 02:00 UTC = 2026-03-13 21:00 in Chicago, the eve of the 48th birthday
+            return real_datetime(2026, 3, 14, 2, 0, tzinfo=timezone.utc).astimezone(tz)
+
+    monkeypatch.setattr(banner_module, "datetime", NightBefore)
+    with clinic_zone_context(ZoneInfo("America/Chicago")):
+        assert load_patient_banner(PatientOnlyEhr(), "p1").age_years == 47
+    with clinic_zone_context(ZoneInfo("UTC")):
+        assert load_patient_banner(PatientOnlyEhr(), "p1").age_years == 48
