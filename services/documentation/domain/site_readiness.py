@@ -56,8 +56,9 @@ def site_readiness(answers: Mapping[str, bool], settings: SessionSettings, by: s
     """Every configured item answered (yes or no), no other: a missing or unknown item is a 400 naming it."""
     for key in answers:
         if key not in settings.site_readiness_items:
-            raise DocumentationInputError(
-                f"site_readiness.{key}", f"not an item of this clinic's checklist ({', '.join(settings.site_readiness_items)})")
+            raise DocumentationInputError(  # the key as sent, cut short: it is echoed in the OperationOutcome
+                f"site_readiness.{key[:64]}",
+                f"not an item of this clinic's checklist ({', '.join(settings.site_readiness_items)})")
     items = []
     for key in settings.site_readiness_items:
         answer = answers.get(key)
