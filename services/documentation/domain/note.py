@@ -13,6 +13,7 @@ from services.documentation.domain.errors import (
     SignedNoteImmutable,
     TransitionNotAllowed,
 )
+from services.documentation.domain.note_safety import safety_section
 from services.documentation.domain.order import ActiveOrder
 from services.documentation.domain.records import DocumentationRecord
 from services.documentation.domain.schedule import DueState, due_cadss, due_vital_readings
@@ -140,6 +141,7 @@ def generate_note(
         _header(session, order),
         _times(session),
         _pre_check(session),
+        safety_section(session, _when),
         _administration(session),
         _controlled_substance(session),
         _vitals(session),
@@ -169,6 +171,8 @@ def _vitals_text(reading: VitalsReading) -> str:
         parts.append(f"SpO2 {reading.spo2_percent:g}%")
     if reading.respiratory_rate_per_min is not None:
         parts.append(f"RR {reading.respiratory_rate_per_min}/min")
+    if reading.rass_score is not None:
+        parts.append(f"RASS {reading.rass_score:+d}")
     return ", ".join(parts)
 
 

@@ -206,3 +206,15 @@ def test_checklist_answers_must_be_the_clinics_items():
     answers = {item: True for item in SETTINGS.site_readiness_items} | {"crash-cart": True}
     with pytest.raises(DocumentationInputError, match="site_readiness.crash-cart"):
         site_readiness(answers, SETTINGS, NURSE, at(9, 4))
+
+
+def test_the_note_states_the_days_screener_the_review_and_the_site_readiness():
+    from services.documentation.domain.note import generate_note
+
+    session = s.review_suicide_risk(pre_checked(cssrs=cssrs(suicidal_thoughts=True, ideation_with_intent=True)),
+                                    (open_alert(),), review(), SETTINGS)
+    text = generate_note(session, make_order())
+    assert "C-SSRS screener at" in text and "risk high (yes to: suicidal-thoughts, ideation-with-intent)" in text
+    assert f"Suicide-risk review by {DOCTOR}" in text and "proceed — Assessed at the chair" in text
+    assert "open suicidality alerts reviewed: m-7-cssrs (high)" in text
+    assert "Site readiness at" in text and "airway equipment and suction checked confirmed" in text
