@@ -497,7 +497,7 @@ class DocumentationService:
         before); a redelivered or late "raised" never reopens an acknowledged alert."""
         try:
             alerts = [alert_from_detected_issue(resource) for resource in message.all("DetectedIssue")]
-        except DocumentationInputError as error:
+        except ValueError as error:  # a mapping or FHIR validation error: the message cannot be read, ever
             raise PermanentError(f"{message.event_code}: {error}") from None
         if not alerts:
             raise PermanentError(f"{message.event_code}: no DetectedIssue in the message")

@@ -218,3 +218,24 @@ def test_the_note_states_the_days_screener_the_review_and_the_site_readiness():
     assert f"Suicide-risk review by {DOCTOR}" in text and "proceed — Assessed at the chair" in text
     assert "open suicidality alerts reviewed: m-7-cssrs (high)" in text
     assert "Site readiness at" in text and "airway equipment and suction checked confirmed" in text
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        (lambda r: r.pop("identifier"), "DetectedIssue.identifier"),
+        (lambda r: r.update(severity="extreme"), "DetectedIssue.severity"),
+        (lambda r: r.update(identifiedDateTime="2026-03-01"), "DetectedIssue.identifiedDateTime"),
+        (lambda r: r.update(patient={"display": "no reference"}), "DetectedIssue.patient"),
+    ],
+)
+def test_a_detected_issue_that_cannot_be_read_is_refused_naming_the_element(change, field):
+    from services.documentation.domain.errors import DocumentationInputError as MappingError
+
+    alert = SuicidalityAlert("m-7-cssrs", "m-7", AlertSource.CSSRS, CourseAlertLevel.HIGH,
+                             datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc), "C-SSRS screener risk high")
+    resource = detected_issue_from_alert(alert, "pat-42", "course-1")
+    change(resource)
+    with pytest.raises((MappingError, ValueError)) as refused:
+        alert_from_detected_issue(resource)
+    assert field in str(refused.value)
