@@ -41,7 +41,7 @@ from pydantic import AfterValidator
 from shared.config import SettingsError, load_settings
 from shared.fhir.client import FhirError, FhirUnavailable
 from shared.smart.access import SmartAuthError, SmartContext
-from shared.ui.clinician import ehr_as_clinician, fhir_user_reference
+from shared.ui.clinician import clinician_name, ehr_as_clinician, fhir_user_reference
 
 PRACTITIONER_ROLE_SYSTEM = "http://terminology.hl7.org/CodeSystem/practitioner-role"
 SNOMED = "http://snomed.info/sct"
@@ -192,6 +192,15 @@ def require_prescriber(context: SmartContext | None, action: str,
     if not is_prescriber(roles, context.scopes, settings):
         raise SmartAuthError(403, refusal_message(action, roles), title="Prescriber needed", page="not-prescriber")
     return roles
+
+
+def signer_name(context: SmartContext | None, typed: str) -> str:
+    """Who decides or signs: the signed-in clinician whose role was checked (their name from the EHR, else their
+    fhirUser), never the name typed in a request body, which could be anyone's; the typed name only where SMART is
+    off (no one signed in)."""
+    if context is None:
+        return typed
+    return clinician_name(context) or context.fhir_user or typed
 
 
 def clinician_roles(context: SmartContext, settings: RoleSettings) -> ClinicianRoles:

@@ -14,7 +14,7 @@ from services.documentation.handlers import DocumentationService
 from shared.api import Api
 from shared.db import RecordNotFound, StaleRecordError
 from shared.fhir.client import FhirError, FhirUnavailable
-from shared.roles import require_prescriber
+from shared.roles import require_prescriber, signer_name
 from shared.smart import current_context, from_path, requires
 from shared.web import outcome_response
 
@@ -251,9 +251,11 @@ def create_api(service: DocumentationService, engine: Engine) -> Api:
     @requires("DocumentReference", "u", **of_note)
     def sign_note(note_id: str, body: rm.SignNote):  # type: ignore[no-untyped-def]
         """The EHR receives the DocumentReference and the signature Provenance (``note-signed``). Only a prescriber
-        signs (403 otherwise: the EHR's PractitionerRole, shared/roles.py), attesting it (``attested``)."""
-        require_prescriber(current_context(), "sign a note")
-        return service.sign_note(note_id, body)
+        signs (403 otherwise: the EHR's PractitionerRole, shared/roles.py), attesting it (``attested``). The signer
+        is the signed-in clinician, not the typed ``by``, which is used only where SMART is off."""
+        context = current_context()
+        require_prescriber(context, "sign a note")
+        return service.sign_note(note_id, body.model_copy(update={"by": signer_name(context, body.by)}))
 
     @api.operation("/notes/<note_id>/amend", "POST", summary="Amend a signed note", body=rm.AmendNote, tag="notes",
                    success_status=201, errors=STEP_ERRORS, idempotent=True)

@@ -18,7 +18,7 @@ from services.intake.presenters import intake_json, intake_summary_json
 from services.intake.repository import IntakeNotFound
 from shared.api import Api
 from shared.db import StaleRecordError
-from shared.roles import ATTESTATIONS, require_prescriber
+from shared.roles import ATTESTATIONS, require_prescriber, signer_name
 from shared.smart import from_body, from_path, requires
 from shared.smart.access import current_context
 from shared.ui.clinician import clinician_name
@@ -162,8 +162,10 @@ def _operations(api: Api, service: IntakeService) -> None:  # noqa: C901 - one s
         `intake-eligibility-decided` on `ketalink.intake.events`. A decided intake must be reopened first. Only a
         prescriber decides (403 otherwise: the EHR's PractitionerRole, shared/roles.py), attesting it (`attested`,
         recorded with the decision)."""
-        require_prescriber(current_context(), "decide eligibility")
-        return present(service.decide(intake_id, body.decided_by, attestation=ATTESTATIONS["decide-eligibility"]))
+        context = current_context()
+        require_prescriber(context, "decide eligibility")  # the decider is the signed-in prescriber, not the typed name
+        return present(service.decide(intake_id, signer_name(context, body.decided_by),
+                                      attestation=ATTESTATIONS["decide-eligibility"]))
 
     @api.operation("/intakes/<intake_id>/reopen", "POST", summary="Reopen a decided intake (the decision is kept "
                    "in its history)", body=body_models.Reopen, errors=PART_ERRORS, idempotent=True)

@@ -6,6 +6,7 @@ Every operation declares the SMART scopes it needs (``@requires``: FHIR resource
 the patient comes from), checked before the body is parsed. An order's patient is read from the order itself."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from flask import Flask, jsonify
@@ -13,7 +14,7 @@ from flask import Flask, jsonify
 from shared.api import Api
 from shared.db import StaleRecordError
 from shared.fhir.client import FhirError, FhirUnavailable
-from shared.roles import require_prescriber
+from shared.roles import require_prescriber, signer_name
 from shared.smart import current_context, from_body, from_path, requires
 from shared.web import ReadyCheck, install, outcome_response
 from services.orders.domain.errors import (
@@ -78,9 +79,13 @@ def _declare_operations(api: Api, service: OrdersService) -> None:
     @requires("CarePlan", "u", patient=order_patient)
     def sign_order(order_id: str, body: SignBody):  # type: ignore[no-untyped-def]
         """Only a prescriber signs (403 otherwise: the EHR's PractitionerRole, shared/roles.py), attesting it
-        (`attested`, recorded with the signature in the order's history)."""
-        require_prescriber(current_context(), "sign an order")
-        return jsonify(order_view(service.sign_order(body.to_command(order_id)), settings))
+        (`attested`, recorded with the signature in the order's history). The signer is the signed-in clinician,
+        not the typed `signed_by`, which is used only where SMART is off."""
+        context = current_context()
+        require_prescriber(context, "sign an order")
+        command = body.to_command(order_id)
+        command = replace(command, by=signer_name(context, command.by))
+        return jsonify(order_view(service.sign_order(command), settings))
 
     @api.operation("/orders/<order_id>/hold", "POST", summary="Put an active order on hold (order-changed)",
                    body=HoldBody, errors=ORDER_CHANGE_ERRORS, tag="orders", idempotent=True)

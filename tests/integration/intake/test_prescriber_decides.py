@@ -85,3 +85,14 @@ def test_a_nurse_is_refused_and_a_prescriber_decides_with_the_attestation(intake
     decision = _decision(runtime)
     assert decision.outcome.value == "eligible" and decision.decided_by == doctor.name
     assert decision.attestation == ATTESTATIONS["decide-eligibility"]
+
+    # Through the JSON API too, the decider is the signed-in prescriber whatever name the body types
+    reopened = browser.post(f"/intakes/{INTAKE_ID}/reopen", json={"reopened_by": doctor.name,
+                                                                  "reason": "decide again through the API"},
+                            headers=FHIR_JSON)
+    assert reopened.status_code == 200, reopened.get_data(as_text=True)
+    again = browser.post(f"/intakes/{INTAKE_ID}/decision", json={"decided_by": "Dr. Somebody Else", "attested": True},
+                         headers=FHIR_JSON)
+    assert again.status_code == 200, again.get_data(as_text=True)
+    assert again.get_json()["decision"]["decided_by"] == doctor.name
+    assert _decision(runtime).attestation == ATTESTATIONS["decide-eligibility"]

@@ -206,3 +206,11 @@ def test_sign_in_can_be_turned_off_only_in_a_local_run(monkeypatch):
     clinic = SimpleNamespace(name="orders", clinic_time=ClinicTimeSettings("America/Chicago"))
     with pytest.raises(SystemExit, match="SMART_AUTH_REQUIRED=false turns off sign-in and every role check"):
         install_smart(Flask(__name__), clinic)
+
+
+def test_the_signer_is_the_signed_in_clinician_not_the_typed_name(monkeypatch):
+    monkeypatch.setattr(roles_module, "clinician_name", lambda context: "Dr. Adaeze Okoye")
+    assert roles_module.signer_name(context("md-1"), "Dr. Somebody Else") == "Dr. Adaeze Okoye"
+    monkeypatch.setattr(roles_module, "clinician_name", lambda context: None)  # the EHR gave no name
+    assert roles_module.signer_name(context("md-1"), "Dr. Somebody Else") == f"{ISS}/Practitioner/md-1"
+    assert roles_module.signer_name(None, "Dr. Typed") == "Dr. Typed"  # SMART off: no one signed in
