@@ -56,7 +56,8 @@ class VitalsReading(DocumentationRecord):
             isinstance(self.rass_score, bool) or not isinstance(self.rass_score, int)
             or not RASS_MIN <= self.rass_score <= RASS_MAX
         ):
-            raise DocumentationInputError("rass_score", f"RASS is scored {RASS_MIN} to +{RASS_MAX}, got {self.rass_score!r}")
+            raise DocumentationInputError(
+                "rass_score", f"RASS is scored {RASS_MIN} to +{RASS_MAX}, got {self.rass_score!r}")
         if self.spo2_percent is not None and self.spo2_percent > 100:
             raise DocumentationInputError("spo2_percent", f"a saturation cannot exceed 100%, got {self.spo2_percent}")
 
