@@ -61,7 +61,8 @@ EXTENSION_BASE = "https://ketalink.example.org/fhir/StructureDefinition"
 ALERT_ACTION_EXTENSION = f"{EXTENSION_BASE}/alert-action"  # Flag: the coded action that closed the alert
 CONTROLLED_SUBSTANCE_EXTENSION = f"{EXTENSION_BASE}/controlled-substance-accounting"  # MedicationAdministration
 
-# Rescue medication routes (SNOMED CT route of administration values, as in FHIR's route-codes value set).
+# Rescue medication routes (SNOMED CT route of administration values; oral checked against FHIR's route-codes
+# value set expansion, IM and SL as used alike by several public FHIR implementations: verify with the terminology).
 RESCUE_ROUTE_CODES = {
     RescueRoute.INTRAVENOUS: ROUTE_INTRAVENOUS,
     RescueRoute.ORAL: Code(SNOMED, "26643006", "Oral route"),
