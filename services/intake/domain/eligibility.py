@@ -37,6 +37,7 @@ from services.intake.domain.progress import missing_baseline_parts
 from services.intake.domain.reviews import ReviewOutcome
 from services.intake.domain.settings import IntakeSettings
 from services.intake.domain.trials import TrdAssessment, assess_trd
+from shared.clinic_time import current_clinic_zone, format_clinic_time
 
 INFO, REVIEW, BLOCK = ReasonEffect.INFO, ReasonEffect.REVIEW, ReasonEffect.BLOCK
 
@@ -71,7 +72,7 @@ def _trd_reasons(intake: Intake, trd: TrdAssessment | None) -> tuple[Reason, ...
         who = urgent.overridden_by if urgent.prescriber_checked else f"{urgent.overridden_by} (prescriber role not " \
                                                                         "checked)"
         overridden = Reason(ReasonCode.URGENT_USE, f"Urgent use: the TRD rule was set aside by {who} at "
-                                                   f"{urgent.overridden_at.isoformat()}: {urgent.reason}", INFO)
+                                                   f"{_when(urgent.overridden_at)}: {urgent.reason}", INFO)
         if trd is None:
             return (Reason(ReasonCode.TRIALS_NOT_RECORDED, "Prior antidepressant trials not recorded", INFO),
                     overridden)
@@ -194,7 +195,7 @@ def _cssrs_reasons(intake: Intake, settings: IntakeSettings) -> tuple[Reason, ..
                              "behavioural-health review", effect),)
     proceed = review.outcome is ReviewOutcome.PROCEED
     text = (f"C-SSRS screener {screen.risk.value} risk ({endorsed}) reviewed by {review.reviewed_by} at "
-            f"{review.reviewed_at.isoformat()}: {'proceed' if proceed else 'do not proceed'}: {review.note}")
+            f"{_when(review.reviewed_at)}: {'proceed' if proceed else 'do not proceed'}: {review.note}")
     return (Reason(ReasonCode.CSSRS_REVIEWED, text, INFO if proceed else BLOCK),)
 
 
@@ -233,5 +234,10 @@ def _override_for(intake: Intake, target: OverrideTarget, key: str) -> Clinician
 
 
 def _overridden(override: ClinicianOverride) -> str:
-    return (f"overridden by {override.overridden_by} at {override.overridden_at.isoformat()}: "
-            f"{override.reason}")
+    return f"overridden by {override.overridden_by} at {_when(override.overridden_at)}: {override.reason}"
+
+
+def _when(moment: datetime) -> str:
+    """A time in a reason as on every page and in the note (the reasons are the RiskAssessment's rationale in the
+    EHR): 24-hour clinic time with its zone and offset (``shared/clinic_time.py``)."""
+    return format_clinic_time(moment, current_clinic_zone())

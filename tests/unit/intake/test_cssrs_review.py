@@ -53,7 +53,7 @@ def test_review_saying_proceed_makes_the_patient_eligible_and_is_in_the_ehr_rati
     decided = decide_eligibility(intake, settings, DECIDED_AT)
     assert decided.decision.outcome is EligibilityOutcome.ELIGIBLE
     reason = next(r for r in decided.decision.reasons if r.code is ReasonCode.CSSRS_REVIEWED)
-    assert "reviewed by Dr Grace Ng at 2026-03-02T10:15:00+00:00: proceed: Seen by Dr Ng" in reason.text
+    assert "reviewed by Dr Grace Ng at 2026-03-02 10:15 UTC (UTC+00:00): proceed: Seen by Dr Ng" in reason.text
     bundle = decision_message(decided, "urn:test")
     risk = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "RiskAssessment")
     assert "reviewed by Dr Grace Ng" in risk["prediction"][0]["rationale"]

@@ -129,7 +129,7 @@ class TestContraindications:
         assert decision.outcome is ELIGIBLE
         reason = next(r for r in decision.reasons if r.code is ReasonCode.RELATIVE_CONTRAINDICATION_OVERRIDDEN)
         assert reason.effect is ReasonEffect.INFO
-        assert "Dr Grace Hopper" in reason.text and "2026-03-02T10:00:00+00:00" in reason.text
+        assert "Dr Grace Hopper" in reason.text and "2026-03-02 10:00 UTC (UTC+00:00)" in reason.text  # clinic time
         assert "recheck before each dose" in reason.text
 
     def test_unknown_relative_contraindication_needs_review_and_can_be_overridden(self, settings):

@@ -36,8 +36,8 @@ def test_prescriber_override_sets_the_trd_rule_aside_and_says_so_in_the_ehr(sett
     reasons = {r.code: r for r in decided.decision.reasons}
     assert reasons[ReasonCode.NOT_TRD].effect is ReasonEffect.INFO
     urgent = reasons[ReasonCode.URGENT_USE]
-    assert urgent.text == ("Urgent use: the TRD rule was set aside by Dr Grace Hopper at 2026-03-02T10:20:00+00:00: "
-                           "Acute suicidal ideation; inpatient team asks for rapid treatment")
+    assert urgent.text == ("Urgent use: the TRD rule was set aside by Dr Grace Hopper at 2026-03-02 10:20 UTC "
+                           "(UTC+00:00): Acute suicidal ideation; inpatient team asks for rapid treatment")
     bundle = decision_message(decided, "urn:test")
     risk = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "RiskAssessment")
     assert "Urgent use: the TRD rule was set aside by Dr Grace Hopper" in risk["prediction"][0]["rationale"]
