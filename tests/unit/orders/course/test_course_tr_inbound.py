@@ -45,6 +45,23 @@ def test_an_infusion_aborted_after_it_began_is_given_and_stopped_early():
     assert session.procedure_status == "stopped" and not session.never_started
 
 
+def test_a_rescue_medication_is_not_taken_for_the_infusion():
+    """Issue 13: a rescue medication is its own MedicationAdministration (no ``request``); aborted before the
+    administration record, the course sees no infusion rather than refusing the message."""
+    from services.documentation.domain.flowsheet import AlertAction, AlertActionKind
+    from services.documentation.domain.rescue import RescueDoseUnit, RescueMedication, RescueRoute
+
+    alerted = documentation_session.record_vitals(doc.infusing(ORDER), doc.reading("r-0930", doc.at(9, 30), 186, 104),
+                                                  doc.SETTINGS)
+    ondansetron = RescueMedication("ondansetron", 4, RescueDoseUnit.MILLIGRAM, RescueRoute.INTRAVENOUS)
+    treated = documentation_session.record_action(alerted, "r-0930-alert", AlertAction(
+        AlertActionKind.MEDICATION_GIVEN, doc.NURSE, doc.at(9, 31), rescue=ondansetron))
+    aborted = documentation_session.abort(treated, "patient unwell", doc.NURSE, doc.at(9, 35))
+    focus = session_completed_focus(aborted, ORDER)
+    assert [r["resourceType"] for r in focus].count("MedicationAdministration") == 1
+    assert completed_session(focus).infusion is None
+
+
 def test_a_deferred_session_gives_no_infusion_and_never_started():
     deferred = documentation_session.defer(doc.checked_in(ORDER), "BP 182/112", doc.NURSE, doc.at(9, 20))
     session = completed_session(session_completed_focus(deferred, ORDER))
