@@ -23,6 +23,7 @@ from services.documentation.domain.administration import AdministrationRecord
 from services.documentation.domain.cadss import CADSS_ITEM_MAX_SCORE, CADSS_ITEM_MIN_SCORE, CadssForm
 from services.documentation.domain.discharge import ALDRETE_ITEM_MAX_SCORE, ALDRETE_ITEMS
 from services.documentation.domain.flowsheet import AlertActionKind
+from services.documentation.domain.pump import PumpChangeKind
 from services.documentation.domain.pre_check import PregnancyCheck
 from services.documentation.handlers import DocumentationService, new_id
 from services.documentation.ui_ehr import latest_eligibility
@@ -64,6 +65,7 @@ NOTICES = {
     "controlled-substance": "Controlled-substance record saved.",
     "follow-up-call": "Follow-up call recorded.",
     "cadss-not-rated": "Reason recorded: the CADSS timepoint is no longer due.",
+    "pump-change": "Pump change charted: the administration record will start from it.",
     "ended": "Infusion ended; recovery has begun.",
     "discharged": "Patient discharged.",
     "deferred": "Session deferred.",
@@ -215,6 +217,7 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
                     documentable=view["status"] in _DOCUMENTABLE, at_clinic=view["status"] in _AT_CLINIC,
                     before_infusion=view["status"] in _BEFORE_INFUSION, ended=view["status"] in _ENDED,
                     review_decisions=REVIEW_DECISIONS, rescue_routes=RESCUE_ROUTES, rescue_units=RESCUE_UNITS,
+                    pump_kinds=_options(PumpChangeKind),
                     vitals_fields=VITALS_FIELDS)
 
     @ui.get("/ui/sessions/<session_id>")
@@ -299,6 +302,14 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
         return step(session_id, f"alert-{alert_id}", lambda form, by: service.record_alert_action(
             session_id, alert_id, command(rm.RecordAlertAction, alert_action_body(form, by))),
             "alert-action", "alerts")
+
+    @ui.post("/ui/sessions/<session_id>/pump-changes")
+    @requires("MedicationAdministration", "cu", **IN_CONTEXT)
+    def record_pump_change(session_id: str):  # type: ignore[no-untyped-def]
+        return step(session_id, "pump", lambda form, by: service.record_pump_change(session_id, command(
+            rm.RecordPumpChange, {"by": by, "at": form.time("at"), "kind": form.text("kind"),
+                                  "rate_ml_per_h": form.optional("rate_ml_per_h"), "reason": form.text("reason")})),
+            "pump-change", "next-step")
 
     @ui.post("/ui/sessions/<session_id>/events")
     @requires("Encounter", "u", **IN_CONTEXT)

@@ -243,6 +243,9 @@ def test_a_session_charted_through_the_pages_to_a_signed_note(app, patients, nur
                  page=session).status_code == 400  # the new rate is required (issue 13 defect 19)
     assert _post(client, f"{session}/alerts/r-25-alert/action", {"at": t(26), "kind": "rate-reduced",
                                                                  "rate_ml_per_h": "37.5"}, page=session).status_code == 303
+    for minute, kind, reason in ((30, "pause", "nausea"), (32, "resume", "")):  # charted on the flowsheet
+        assert _post(client, f"{session}/pump-changes", {"at": t(minute), "kind": kind, "reason": reason},
+                     page=session).status_code == 303
     cadss = client.get(f"{session}/cadss?form=cadss-23", headers=HTML).get_data(as_text=True)
     assert cadss.count('name="item_scores[') == 23
     scores = {f"item_scores[{i}]": str(i % 3) for i in range(6)}
@@ -268,14 +271,17 @@ def test_a_session_charted_through_the_pages_to_a_signed_note(app, patients, nur
     assert f'value="{t(10).replace("T", " ")}"' in administration and 'value="75"' in administration  # prefilled
     charted_change = f'name="rate_changes[1].at" value="{t(26).replace("T", " ")}"'
     assert charted_change in administration and 'value="37.5"' in administration  # and the charted change
+    assert 'name="pauses[0].reason" value="nausea"' in administration  # and the charted pause
     lot_expiry = (start_time + timedelta(days=300)).date().isoformat()
     saved = _post(client, f"{session}/administration", {
         "started_at": t(10), "stopped_at": t(50), "rate_changes[0].rate_ml_per_h": "75",
-        "rate_changes[1].at": t(26), "rate_changes[1].rate_ml_per_h": "37.5", "lot_number": "KET-2291",
+        "rate_changes[1].at": t(26), "rate_changes[1].rate_ml_per_h": "37.5", "pauses[0].paused_at": t(30),
+        "pauses[0].resumed_at": t(32), "pauses[0].reason": "nausea", "lot_number": "KET-2291",
         "lot_expiry": lot_expiry, "dose_discrepancy_reason": "rate halved for BP"}, page=f"{session}/administration")
     assert saved.status_code == 303
     recorded = client.get(f"{session}/administration", headers=HTML).get_data(as_text=True)
-    assert "in 35.0 mL" in recorded and 'data-testid="administration-review-form"' in recorded  # 20 + 15 mL
+    # 75 mL/h for 16 min + 37.5 mL/h for 24 min less the 2-min pause = 20 + 13.75 mL
+    assert "in 33.8 mL" in recorded and 'data-testid="administration-review-form"' in recorded
     assert _post(client, f"{session}/administration/review", {"at": t(82), "comment": "short dose accepted"},
                  page=f"{session}/administration").status_code == 303
     assert _post(client, f"{session}/cadss/not-rated", {"at": t(82), "timepoint": "end-of-recovery",
