@@ -71,7 +71,7 @@ def test_eligible_patient_preview_create_sign_and_the_order_reaches_the_ehr(orde
     assert replay.json()["order_id"] == order["order_id"]
 
     order_id, series_id = order["order_id"], order["series"]["series_id"]
-    signed = _post(f"{orders_url}/orders/{order_id}/sign", {"signed_by": "Dr. Ada Prescriber"})
+    signed = _post(f"{orders_url}/orders/{order_id}/sign", {"signed_by": "Dr. Ada Prescriber", "attested": True})
     assert signed.status_code == 200, signed.text
     assert signed.json()["status"] == "active" and signed.json()["series"]["status"] == "active"
 
@@ -104,7 +104,7 @@ def test_eligible_patient_preview_create_sign_and_the_order_reaches_the_ehr(orde
     assert [(s["series_id"], s["status"], s["scheduled_count"]) for s in series] == [(series_id, "active", 6)]
     assert series[0]["reevaluation_due"] is not None
 
-    again = _post(f"{orders_url}/orders/{order_id}/sign", {"signed_by": "Dr. Ada Prescriber"})
+    again = _post(f"{orders_url}/orders/{order_id}/sign", {"signed_by": "Dr. Ada Prescriber", "attested": True})
     assert again.status_code == 409 and _expressions(again.json()) == ["status"]
     second = _post(f"{orders_url}/orders", {**body, "created_by": "Dr. Second"})
     assert second.status_code == 409 and series_id in second.json()["issue"][0]["diagnostics"]
