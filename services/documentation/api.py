@@ -190,7 +190,8 @@ def create_api(service: DocumentationService, engine: Engine) -> Api:
     @api.operation(f"{SESSION}/controlled-substance", "PUT", summary="Record the controlled-substance record",
                    body=rm.RecordControlledSubstance, tag="flowsheet", errors=STEP_ERRORS, idempotent=True)
     @requires("MedicationAdministration", "cu", **in_session)
-    def record_controlled_substance(session_id: str, body: rm.RecordControlledSubstance):  # type: ignore[no-untyped-def]
+    def record_controlled_substance(session_id: str,  # type: ignore[no-untyped-def]
+                                    body: rm.RecordControlledSubstance):
         """Drawn = given + wasted, given = the administration record's dose, the waste witnessed by a second
         person; required before the note can be signed."""
         return service.record_controlled_substance(session_id, body)

@@ -39,9 +39,9 @@ def charted_values(view: dict[str, Any], input_time: Any, extra_rate_rows: int, 
     charted rate change and pause (issue 13 defect 19: never one prefilled rate when the chart says otherwise)."""
     charted = view.get("charted_pump") or {}
     changes = charted.get("rate_changes") or []
+    start_rate = changes[0]["rate_ml_per_h"] if changes else view["order"]["rate_ml_per_h"]
     values = {"started_at": input_time(view["summary"]["infusion_started_at"]),
-              "stopped_at": input_time(charted.get("stopped_at")),
-              "rate_changes[0].rate_ml_per_h": f"{(changes[0]['rate_ml_per_h'] if changes else view['order']['rate_ml_per_h']):g}"}
+              "stopped_at": input_time(charted.get("stopped_at")), "rate_changes[0].rate_ml_per_h": f"{start_rate:g}"}
     for index, change in enumerate(changes[1:extra_rate_rows + 1], start=1):
         values[f"rate_changes[{index}].at"] = input_time(change["at"])
         values[f"rate_changes[{index}].rate_ml_per_h"] = f"{change['rate_ml_per_h']:g}"

@@ -75,7 +75,8 @@ def request_follow_up(owner: str, discharged_at: datetime, clinic_weekdays: tupl
 def complete_follow_up(call: FollowUpCall, outcome: FollowUpOutcome, note: str, by: str, at: datetime) -> FollowUpCall:
     """Record the call's outcome; an outcome other than "reached, well" needs a note saying what was done."""
     if call.status is FollowUpStatus.COMPLETED:
-        raise TransitionNotAllowed(f"the follow-up call was already completed ({call.outcome.value})")  # type: ignore[union-attr]
+        outcome_done = call.outcome.value if call.outcome else "no outcome"
+        raise TransitionNotAllowed(f"the follow-up call was already completed ({outcome_done})")
     require_aware("at", at)
     if at < call.requested_at:
         raise DocumentationInputError("at", "before the call was requested at discharge")

@@ -241,8 +241,8 @@ def test_a_session_charted_through_the_pages_to_a_signed_note(app, patients, nur
     assert "MISSED" in page  # the 40-min reading time (and later ones) passed with no reading
     assert _post(client, f"{session}/alerts/r-25-alert/action", {"at": t(26), "kind": "rate-reduced"},
                  page=session).status_code == 400  # the new rate is required (issue 13 defect 19)
-    assert _post(client, f"{session}/alerts/r-25-alert/action", {"at": t(26), "kind": "rate-reduced",
-                                                                 "rate_ml_per_h": "37.5"}, page=session).status_code == 303
+    reduced = {"at": t(26), "kind": "rate-reduced", "rate_ml_per_h": "37.5"}
+    assert _post(client, f"{session}/alerts/r-25-alert/action", reduced, page=session).status_code == 303
     for minute, kind, reason in ((30, "pause", "nausea"), (32, "resume", "")):  # charted on the flowsheet
         assert _post(client, f"{session}/pump-changes", {"at": t(minute), "kind": kind, "reason": reason},
                      page=session).status_code == 303
