@@ -59,6 +59,7 @@ ALERT_ACTION_CODES = {
 # Extensions Ketalink defines (R4 has no element for these).
 EXTENSION_BASE = "https://ketalink.example.org/fhir/StructureDefinition"
 ALERT_ACTION_EXTENSION = f"{EXTENSION_BASE}/alert-action"  # Flag: the coded action that closed the alert
+PRESCRIBER_ATTESTATION_EXTENSION = f"{EXTENSION_BASE}/prescriber-attestation"  # Provenance.signature: what was attested
 CONTROLLED_SUBSTANCE_EXTENSION = f"{EXTENSION_BASE}/controlled-substance-accounting"  # MedicationAdministration
 
 # Rescue medication routes (SNOMED CT route of administration values; oral checked against FHIR's route-codes

@@ -1,5 +1,6 @@
 """Signed note → Provenance carrying the clinician's signature: target the DocumentReference (by its Ketalink
-identifier), agent the signer as author, ``signature`` typed author's signature (1.2.840.10065.1.12.1.1).
+identifier), agent the signer as author, ``signature`` typed author's signature (1.2.840.10065.1.12.1.1) with the
+prescriber's attestation as an extension (``prescriber-attestation``, the statement ticked when signing).
 Provenance carries no Ketalink identifier (it records who did what; the target has one); its ``id`` is derived
 from the note id instead, so the EHR writes it with ``PUT Provenance/{id}`` once however often it arrives."""
 
@@ -10,7 +11,9 @@ import uuid
 from services.documentation.domain.errors import TransitionNotAllowed
 from services.documentation.domain.note import ProcedureNote
 from services.documentation.translators import references
-from services.documentation.translators.codes import AUTHOR_PARTICIPANT, AUTHORS_SIGNATURE
+from services.documentation.translators.codes import (
+    AUTHOR_PARTICIPANT, AUTHORS_SIGNATURE, PRESCRIBER_ATTESTATION_EXTENSION,
+)
 from shared.fhir.datatypes import FhirJson, codeable_concept, coding, instant, reference_by_identifier
 from shared.fhir.validate import validate_resource
 
@@ -42,4 +45,7 @@ def signature_provenance(note: ProcedureNote) -> FhirJson:
             }
         ],
     }
+    if note.attestation:  # what the prescriber attested when signing (shared/roles.py), with the signature
+        resource["signature"][0]["extension"] = [{"url": PRESCRIBER_ATTESTATION_EXTENSION,
+                                                  "valueString": note.attestation}]
     return validate_resource(resource)
