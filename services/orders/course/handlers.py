@@ -331,6 +331,15 @@ class CourseService:
 
         return self._change(course_id, step, command.recorded_by)
 
+    def record_clinical_event(self, course_id: str, command: RecordClinicalEvent) -> CourseChange:
+        def step(course: TreatmentCourse, now: datetime) -> TreatmentCourse:
+            event = ClinicalEvent(command.event_id or str(uuid.uuid4()), command.kind,
+                                  self._measured_at(command.occurred_at, now, "occurred_at"), command.recorded_by,
+                                  command.detail)
+            return steps.record_clinical_event(course, event, self.settings, self.protocol)
+
+        return self._change(course_id, step, command.recorded_by)
+
     def acknowledge_alert(self, course_id: str, command: AcknowledgeAlert) -> CourseChange:
         return self._change(course_id, lambda course, now: steps.acknowledge_alert(
             course, command.alert_id, command.by, now, command.action_taken), command.by)
@@ -347,15 +356,6 @@ class CourseService:
         if kind is DecisionKind.MAINTENANCE:
             return steps.start_maintenance(course, _needed(command.interval_days, "interval_days", kind), by, now,
                                            self.settings, self.protocol, reason)
-    def record_clinical_event(self, course_id: str, command: RecordClinicalEvent) -> CourseChange:
-        def step(course: TreatmentCourse, now: datetime) -> TreatmentCourse:
-            event = ClinicalEvent(command.event_id or str(uuid.uuid4()), command.kind,
-                                  self._measured_at(command.occurred_at, now, "occurred_at"), command.recorded_by,
-                                  command.detail)
-            return steps.record_clinical_event(course, event, self.settings, self.protocol)
-
-        return self._change(course_id, step, command.recorded_by)
-
         if kind is DecisionKind.CONTINUE:
             return steps.continue_maintenance(course, _needed(command.interval_days, "interval_days", kind), by,
                                               now, self.settings, self.protocol, reason)

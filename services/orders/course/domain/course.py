@@ -26,9 +26,9 @@ from services.orders.course.domain.goals import GoalStatus, remission_goal
 from services.orders.course.domain.measurements import CssrsScreening, ScaleScore
 from services.orders.course.domain.model import (
     SYSTEM_ACTOR,
-    CourseAdverseEvent,
     ClinicalEvent,
     ClinicalEventKind,
+    CourseAdverseEvent,
     CourseInfusion,
     CourseStatus,
     CourseStop,
@@ -359,6 +359,22 @@ def _sync_response_check_task(course: TreatmentCourse, settings: CourseSettings,
     return replace(course, tasks=tasks + (_task(course, kind, open_task.due_on, reason, at),))
 
 
+def _reevaluation_on_outcome(course: TreatmentCourse, was: ScaleOutcome, settings: CourseSettings,
+                             protocol: ProtocolSettings, at: datetime) -> TreatmentCourse:
+    """In maintenance: re-evaluation due when the change confirmed a new relapse after remission or a new loss of
+    response (the relapse named first: it is the graver finding)."""
+    outcome = course_outcome(course, settings)
+    if len(outcome.relapses) > len(was.relapses) and outcome.in_relapse and outcome.relapse_rule is not None:
+        relapse = outcome.relapses[-1]
+        reason = (f"Relapse after remission: {relapse.evidence}; {outcome_text(outcome)} "
+                  f"({outcome.relapse_rule.text})")
+    elif len(outcome.losses_of_response) > len(was.losses_of_response) and outcome.response_lost:
+        reason = f"Loss of response: {outcome_text(outcome)} ({outcome.loss_of_response_rule.text})"
+    else:
+        return course
+    return _reevaluation_due(course, protocol.clinic_date(at), reason, at)
+
+
 def _reevaluation_due(course: TreatmentCourse, due_on: date, reason: str, at: datetime) -> TreatmentCourse:
     course = _transition(course, TransitionKind.REEVALUATION_DUE, CourseStatus.REEVALUATION_DUE, SYSTEM_ACTOR, at,
                          reason)
@@ -378,22 +394,6 @@ def _transition(course: TreatmentCourse, kind: TransitionKind, to_status: Course
 
 def _task(course: TreatmentCourse, kind: TaskKind, due_on: date, reason: str, at: datetime) -> CourseTask:
     return CourseTask(f"{course.course_id}-task-{len(course.tasks) + 1}", kind, due_on, reason, at)
-
-
-def _reevaluation_on_outcome(course: TreatmentCourse, was: ScaleOutcome, settings: CourseSettings,
-                             protocol: ProtocolSettings, at: datetime) -> TreatmentCourse:
-    """In maintenance: re-evaluation due when the change confirmed a new relapse after remission or a new loss of
-    response (the relapse named first: it is the graver finding)."""
-    outcome = course_outcome(course, settings)
-    if len(outcome.relapses) > len(was.relapses) and outcome.in_relapse and outcome.relapse_rule is not None:
-        relapse = outcome.relapses[-1]
-        reason = (f"Relapse after remission: {relapse.evidence}; {outcome_text(outcome)} "
-                  f"({outcome.relapse_rule.text})")
-    elif len(outcome.losses_of_response) > len(was.losses_of_response) and outcome.response_lost:
-        reason = f"Loss of response: {outcome_text(outcome)} ({outcome.loss_of_response_rule.text})"
-    else:
-        return course
-    return _reevaluation_due(course, protocol.clinic_date(at), reason, at)
 
 
 def _with_alert(course: TreatmentCourse, alert: SuicidalityAlert | None) -> TreatmentCourse:
