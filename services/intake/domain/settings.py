@@ -48,6 +48,11 @@ from services.intake.domain.medications import (
     parse_class_terms,
 )
 from shared.fhir.codes import MAJOR_DEPRESSIVE_DISORDER
+from shared.pregnancy import (
+    DEFAULT_CHILDBEARING_AGE_RANGE_YEARS,
+    DEFAULT_NOT_APPLICABLE_SEXES,
+    validate_pregnancy_settings,
+)
 from shared.scales import validate_cssrs_risk_items
 
 _KEY = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -87,9 +92,10 @@ class IntakeSettings:
     # Urgent use: a prescriber may set the TRD rule aside with a documented reason.
     urgent_use_allowed: bool = True
 
-    # Pregnancy applicability (domain/pregnancy.py): "not applicable" only for these sexes or outside the age range.
-    pregnancy_not_applicable_sexes: tuple[str, ...] = ("male",)
-    childbearing_age_range_years: tuple[float, ...] = (10.0, 55.0)  # placeholder to confirm
+    # Pregnancy applicability (shared/pregnancy.py, the same rule and defaults as DOCUMENTATION_*): "not applicable"
+    # only for these sexes or outside the age range.
+    pregnancy_not_applicable_sexes: tuple[str, ...] = DEFAULT_NOT_APPLICABLE_SEXES
+    childbearing_age_range_years: tuple[float, ...] = DEFAULT_CHILDBEARING_AGE_RANGE_YEARS  # placeholder to confirm
     sex_and_age_dependent_contraindications: tuple[str, ...] = (PREGNANCY_OR_BREASTFEEDING,)
 
     # Plausibility of times and numbers (domain/plausibility.py): data-entry bounds, placeholders to confirm.
@@ -187,9 +193,7 @@ class IntakeSettings:
         if len(set(self.consent_elements)) != len(self.consent_elements):
             raise ValueError("consent_elements lists an element twice")
         self.interacting_drug_class_codes  # noqa: B018 - parses, raising ValueError on a malformed entry
-        unknown_sexes = set(self.pregnancy_not_applicable_sexes) - {"male", "female", "other", "unknown"}
-        if unknown_sexes:
-            raise ValueError(f"pregnancy_not_applicable_sexes has unknown values {sorted(unknown_sexes)}")
+        validate_pregnancy_settings(self.pregnancy_not_applicable_sexes, self.childbearing_age_range_years)
         for key in self.sex_and_age_dependent_contraindications:
             if self.contraindication_class(key) is None:
                 raise ValueError(f"sex_and_age_dependent_contraindications names an unknown item {key!r}")

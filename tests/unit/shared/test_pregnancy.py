@@ -1,0 +1,43 @@
+"""Issue 13 defect 18: the one pregnancy-applicability rule intake and documentation share (shared/pregnancy.py)."""
+from datetime import date
+
+import pytest
+
+from shared.pregnancy import (
+    DEFAULT_CHILDBEARING_AGE_RANGE_YEARS as AGES,
+    DEFAULT_NOT_APPLICABLE_SEXES as SEXES,
+    childbearing_potential,
+    childbearing_potential_from_birth_date,
+    possible_ages,
+    validate_pregnancy_settings,
+)
+
+DAY = date(2026, 12, 7)
+
+
+@pytest.mark.parametrize("sex, age, applicable", [
+    ("male", 40, False), ("female", 30, True), ("female", 60, False), ("female", 9, False), ("female", 10, True),
+    ("female", 55, True), ("other", 40, True), ("unknown", 40, True), (None, 40, True), ("female", None, True),
+    ("male", None, False),
+])
+def test_childbearing_potential_from_sex_and_age(sex, age, applicable):
+    assert childbearing_potential(sex, age, SEXES, AGES) is applicable
+
+
+def test_a_partial_birth_date_keeps_pregnancy_applicable_when_any_possible_age_is_in_range():
+    assert possible_ages("1971", DAY) == (54, 55)
+    assert possible_ages("1971-12", DAY) == (54, 55)
+    assert possible_ages("1971-06-01", DAY) == (55, 55)
+    assert childbearing_potential_from_birth_date("female", "1971", DAY, SEXES, AGES)  # 54 or 55
+    assert childbearing_potential_from_birth_date("female", "1970", DAY, SEXES, AGES)  # 55 or 56
+    assert not childbearing_potential_from_birth_date("female", "1969", DAY, SEXES, AGES)  # 56 or 57
+    assert childbearing_potential_from_birth_date("female", None, DAY, SEXES, AGES)
+    assert childbearing_potential_from_birth_date("female", "not-a-date", DAY, SEXES, AGES)
+    assert not childbearing_potential_from_birth_date("male", None, DAY, SEXES, AGES)
+
+
+@pytest.mark.parametrize("sexes, ages", [(("man",), AGES), (SEXES, (55.0, 10.0)), (SEXES, (10.0,)),
+                                         (SEXES, (10.0, 200.0)), (SEXES, (float("nan"), 55.0))])
+def test_impossible_pregnancy_settings_are_refused(sexes, ages):
+    with pytest.raises(ValueError):
+        validate_pregnancy_settings(sexes, ages)
