@@ -76,3 +76,25 @@ def parse_value(raw: str, annotation: Any) -> Any:
             allowed = ", ".join(str(m.value) for m in annotation)  # type: ignore[attr-defined]
             raise ValueError(f"expected one of {allowed}") from None
     return raw
+
+
+def install_app_settings(app: Any, cls: type[T], prefix: str, key: str, settings: T | None = None) -> T:
+    """Load ``cls`` from the environment once, when the app is built, and keep it on ``app.extensions[key]``: a bad
+    value stops the process at start-up with the variable's name, never at the first request that needs it."""
+    if settings is None:
+        try:
+            settings = load_settings(cls, prefix)
+        except SettingsError as error:
+            raise SystemExit(f"configuration error: {error}") from None
+    app.extensions[key] = settings
+    return settings
+
+
+def app_settings(key: str, fallback: typing.Callable[[], T]) -> T:
+    """The settings ``install_app_settings`` kept on the current app, or ``fallback()`` outside an app built that
+    way (a unit test calling a rule directly)."""
+    from flask import current_app, has_app_context  # here: config is imported by code that runs without Flask
+
+    if has_app_context() and key in current_app.extensions:
+        return typing.cast(T, current_app.extensions[key])
+    return fallback()

@@ -27,7 +27,6 @@ one to check: the rule is not applied there, like every scope check.
 from __future__ import annotations
 
 import hashlib
-import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -35,10 +34,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Annotated, Any
 
-from flask import Flask, current_app, g, has_app_context
+from flask import Flask, g, has_app_context
 from pydantic import AfterValidator
 
-from shared.config import SettingsError, load_settings
+from shared.config import app_settings, install_app_settings, load_settings
 from shared.fhir.client import FhirError, FhirUnavailable
 from shared.smart.access import SmartAuthError, SmartContext
 from shared.ui.clinician import clinician_name, ehr_as_clinician, fhir_user_reference
@@ -162,19 +161,11 @@ def _in_period(period: Mapping[str, Any], today: date) -> bool:
 def install_roles(app: Flask, settings: RoleSettings | None = None) -> RoleSettings:
     """Load ``KETALINK_*`` role settings once, at start-up (a bad value stops the process with the variable's
     name), and keep them on the app."""
-    if settings is None:
-        try:
-            settings = load_settings(RoleSettings, "KETALINK_")
-        except SettingsError as error:
-            sys.exit(f"configuration error: {error}")
-    app.extensions[EXTENSION_KEY] = settings
-    return settings
+    return install_app_settings(app, RoleSettings, "KETALINK_", EXTENSION_KEY, settings)
 
 
 def role_settings() -> RoleSettings:
-    if has_app_context() and EXTENSION_KEY in current_app.extensions:
-        return current_app.extensions[EXTENSION_KEY]
-    return load_settings(RoleSettings, "KETALINK_")
+    return app_settings(EXTENSION_KEY, lambda: load_settings(RoleSettings, "KETALINK_"))
 
 
 # -- the check -------------------------------------------------------------------------------------------------

@@ -11,15 +11,14 @@ Settings (environment prefix ``KETALINK_``, checked at start-up by ``install_ui`
 """
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask
 
 from shared.clinic_time import current_clinic_zone
-from shared.config import SettingsError, load_settings
+from shared.config import app_settings, install_app_settings
 from shared.fhir.client import FhirClient, FhirError, FhirUnavailable
 from shared.fhir.codes import BODY_WEIGHT
 from shared.smart import SmartContext
@@ -43,19 +42,11 @@ class BannerSettings:
 
 
 def install_banner(app: Flask, settings: BannerSettings | None = None) -> BannerSettings:
-    if settings is None:
-        try:
-            settings = load_settings(BannerSettings, "KETALINK_")
-        except SettingsError as error:
-            sys.exit(f"configuration error: {error}")
-    app.extensions[SETTINGS_KEY] = settings
-    return settings
+    return install_app_settings(app, BannerSettings, "KETALINK_", SETTINGS_KEY, settings)
 
 
 def banner_settings() -> BannerSettings:
-    if has_app_context() and SETTINGS_KEY in current_app.extensions:
-        return current_app.extensions[SETTINGS_KEY]
-    return BannerSettings()
+    return app_settings(SETTINGS_KEY, BannerSettings)
 
 
 @dataclass(frozen=True)
