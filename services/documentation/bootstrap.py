@@ -11,6 +11,7 @@ from flask import Flask
 from services.documentation.api import create_api, install_error_mapping
 from services.documentation.clock import ClinicalClock
 from services.documentation.domain.settings import SessionSettings
+from services.documentation.ehr_patient import EhrPatients
 from services.documentation.ehr_weights import EhrWeights
 from services.documentation.handlers import DocumentationService
 from services.documentation.translators import message_out
@@ -48,7 +49,7 @@ def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
         sys.exit(f"{runtime.name}: configuration error: {error}")
     clock = ClinicalClock(timedelta(seconds=api_settings.future_time_tolerance_s))
     service = DocumentationService(runtime, settings, clock, EhrWeights(runtime.ehr),
-                                   clinic_zone=ui_settings.zone)
+                                   clinic_zone=ui_settings.zone, patients=EhrPatients(runtime.ehr))
     app = Flask(__name__)
     install(app, {"database": runtime.check_database})
     install_error_mapping(app)

@@ -33,6 +33,7 @@ from services.documentation.domain.note import amend_note, draft_note, edit_note
 from services.documentation.domain.order import ActiveOrder, OccurrenceStatus, OrderStatus
 from services.documentation.domain.plausibility import require_not_in_future
 from services.documentation.domain.pre_check import PreCheckConfirmations
+from services.documentation.domain.pregnancy import PregnancyApplicability, pregnancy_applicability, record_unreadable
 from services.documentation.domain.pump import PumpChange
 from services.documentation.domain.reconciliation import reconcile_day
 from services.documentation.domain.rescue import RescueMedication
@@ -42,6 +43,7 @@ from services.documentation.domain.site_readiness import site_readiness
 from services.documentation.domain.suicide_risk import CssrsScreen, SuicideRiskReview, field_name, screen_cssrs
 from services.documentation.domain.spacing import previous_infusion
 from services.documentation.domain.vitals import VitalsReading
+from services.documentation.ehr_patient import EhrPatients
 from services.documentation.ehr_weights import EhrWeights
 from services.documentation.presenters import note_view, session_summary, session_view
 from services.documentation.presenters_safety import suicide_risk_view
@@ -54,6 +56,7 @@ from services.documentation.translators.observation_vitals_in import vitals_from
 from services.documentation.translators.order_in import active_order_from_focus
 from shared.db import StaleRecordError, outbox
 from shared.events.consumer import PermanentError, TransientError
+from shared.fhir.client import FhirError
 from shared.fhir.messaging import Message, ResponseCode
 from shared.scales import CssrsItem
 from shared.roles import ATTESTATIONS
@@ -79,11 +82,13 @@ def note_id_for(session_id: str, version: int) -> str:
 
 class DocumentationService:
     def __init__(self, runtime: ServiceRuntime, settings: SessionSettings, clock: ClinicalClock,
-                 weights: EhrWeights, records: Records | None = None, clinic_zone: tzinfo = timezone.utc):
+                 weights: EhrWeights, records: Records | None = None, clinic_zone: tzinfo = timezone.utc,
+                 patients: EhrPatients | None = None):
         self._runtime = runtime
         self._settings = settings
         self._clock = clock
         self._weights = weights
+        self._patients = patients or EhrPatients(runtime.ehr)
         self._records = records or Records()
         self._clinic_zone = clinic_zone  # what a clinic day is (the controlled-substance reconciliation)
         self._publisher = EventPublisher(runtime)
@@ -121,8 +126,11 @@ class DocumentationService:
         return self._view(session, order)
 
     def pre_check(self, session_id: str, command: rm.PreCheck) -> dict:
-        """Reads the latest weight (and the weight the dose came from) from the EHR before anything is written."""
+        """Reads the latest weight (and the weight the dose came from) and the Patient's sex and birth date (whether
+        the pregnancy check may be "not applicable") from the EHR before anything is written."""
         at = self._clock.resolve(command.at)
+        for name in ("last_solid_food_at", "last_clear_fluids_at"):  # not in the future (beyond the clock skew)
+            self._clock.check(getattr(command.confirmations, name), f"confirmations.{name}")
         with self._runtime.engine.connect() as conn:
             session = self._records.session(conn, session_id).record
             order = self._records.order(conn, session.order_id).record
@@ -135,6 +143,7 @@ class DocumentationService:
             reading = VitalsReading(reading_id=command.reading.reading_id or new_id(), measured_at=at,
                                     recorded_by=command.by, **values)
         confirmations = PreCheckConfirmations(**command.confirmations.model_dump())
+        pregnancy = self._pregnancy(session.patient_id, at)
         readiness = (site_readiness(command.site_readiness, self._settings, command.by, at)
                      if command.site_readiness is not None else None)
 
@@ -143,9 +152,31 @@ class DocumentationService:
             cssrs = self._day_cssrs(current, command, at)
             return s.record_pre_check(current, current_order, reading, confirmations, latest_weight_kg,
                                       self._settings, command.by, at, order_weight_kg=order_weight_kg,
-                                      cssrs=cssrs, site_readiness=readiness)
+                                      cssrs=cssrs, site_readiness=readiness, pregnancy=pregnancy)
 
         return self._change(session_id, change)
+
+    def pre_check_context(self, session_id: str) -> dict:
+        """For the pre-check page: whether "not applicable" may be offered for the pregnancy check today (from the
+        EHR record) and the clinic's fasting windows."""
+        with self._runtime.engine.connect() as conn:
+            session = self._records.session(conn, session_id).record
+        return {"pregnancy": self._pregnancy(session.patient_id, self._clock.now()).to_dict(),
+                "fasting_solids_hours": self._settings.fasting_solids_hours,
+                "fasting_clear_fluids_hours": self._settings.fasting_clear_fluids_hours}
+
+    def _pregnancy(self, patient_id: str, at: datetime) -> PregnancyApplicability:
+        """From the EHR Patient on the clinic day of ``at``; a Patient the EHR cannot give keeps the check
+        applicable (fail safe: "not applicable" is then refused)."""
+        try:
+            patient = self._patients.record(patient_id)
+        except FhirError as error:
+            log.warning("pre-check: the EHR Patient could not be read (HTTP %s); the pregnancy check stays "
+                        "applicable", error.status)
+            return record_unreadable(f"the EHR answered HTTP {error.status}" if error.status else
+                                     "the EHR cannot be reached")
+        return pregnancy_applicability(patient.sex, patient.birth_date, at.astimezone(self._clinic_zone).date(),
+                                       self._settings)
 
     def _day_cssrs(self, session: Session, command: rm.PreCheck, at: datetime) -> CssrsScreen | None:
         """The screener sent with this check; required on the day's first check while the clinic requires it."""

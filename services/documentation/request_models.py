@@ -95,7 +95,16 @@ class PreCheckReading(VitalSigns):
 
 
 class PreCheckConfirmations(RequestModel):
-    fasting_confirmed: StrictBool
+    """``last_solid_food_at`` / ``last_clear_fluids_at``: when the patient last ate solid food and last drank clear
+    fluids (ISO 8601 with offset; not in the future, not after the check, at most
+    ``fasting_time_max_hours_before_check`` before it); a fasting window not met (``fasting_solids_hours`` 6 h,
+    ``fasting_clear_fluids_hours`` 2 h) holds the infusion, not overridable. ``pregnancy_check`` ``not-applicable``
+    is refused (400) unless the patient's EHR record (sex, age today) rules pregnancy out."""
+
+    last_solid_food_at: AwareDatetime = Field(description="When the patient last ate solid food (ISO 8601 with "
+                                                          "offset).")
+    last_clear_fluids_at: AwareDatetime = Field(description="When the patient last drank clear fluids (ISO 8601 "
+                                                            "with offset).")
     ride_home_confirmed: StrictBool
     no_new_contraindication_since_intake: StrictBool
     no_new_interacting_drug_since_intake: StrictBool

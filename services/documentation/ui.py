@@ -92,10 +92,13 @@ _ENDED = ("discharged", "aborted", "deferred")  # a note can be written
 VITALS_FIELDS = ("systolic_mmhg", "diastolic_mmhg", "heart_rate_per_min", "spo2_percent", "respiratory_rate_per_min",
                  "rass_score")
 CONFIRMATIONS = (
-    ("fasting_confirmed", "Fasting as instructed?"),
     ("ride_home_confirmed", "Ride home with a responsible adult arranged?"),
     ("no_new_contraindication_since_intake", "No new contraindication since intake?"),
     ("no_new_interacting_drug_since_intake", "No new interacting drug since intake?"),
+)
+FASTING_TIMES = (  # issue 13 defect 18: the times, not a yes/no, checked against the clinic's fasting windows
+    ("last_solid_food_at", "Last solid food"),
+    ("last_clear_fluids_at", "Last clear fluids"),
 )
 EXTRA_RATE_ROWS = 2
 PAUSE_ROWS = 2
@@ -322,8 +325,17 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
     def pre_check_page(view: dict[str, Any], status: int = 200, errors: list[tuple[str, str]] | None = None,
                        values: Any = None) -> tuple[str, int]:
         latest = view["pre_checks"][-1] if view["pre_checks"] else None
+        context = (service.pre_check_context(view["session_id"])  # the pregnancy rule read from the EHR today
+                   if view["status"] in ("checked-in", "pre-check") else
+                   {"pregnancy": {"applicable": True, "basis": ""}, "fasting_solids_hours": None,
+                    "fasting_clear_fluids_hours": None})
+        pregnancy = context["pregnancy"]
+        pregnancy_checks = [(value, text) for value, text in _options(PregnancyCheck)
+                            if pregnancy["applicable"] is False or value != PregnancyCheck.NOT_APPLICABLE.value]
         return page("documentation/pre_check.html", status, errors=errors, values=values, session=view,
-                    confirmations=CONFIRMATIONS, pregnancy_checks=_options(PregnancyCheck),
+                    confirmations=CONFIRMATIONS, pregnancy_checks=pregnancy_checks, pregnancy=pregnancy,
+                    fasting_times=FASTING_TIMES, fasting_solids_hours=context["fasting_solids_hours"],
+                    fasting_clear_fluids_hours=context["fasting_clear_fluids_hours"],
                     new_reading_id=new_id(), latest_check=_latest_check(view), cssrs_rows=CSSRS_ROWS,
                     cssrs_done=bool(view["cssrs_screens"]), readiness_items=readiness_rows(view["site_readiness_items"]),
                     readiness_done=bool(latest and latest["site_readiness"]), review_decisions=REVIEW_DECISIONS)
@@ -342,6 +354,7 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
         try:
             with outcome_as_form_errors():
                 answers = form.yes_no([f"confirmations.{name}" for name, _question in CONFIRMATIONS])
+                fasting = fasting_times(form)
                 reading = {name: form.optional(f"reading.{name}") for name in VITALS_FIELDS}
                 reading["reading_id"] = form.optional("reading.reading_id")
                 confirmations = {name.removeprefix("confirmations."): answer for name, answer in answers.items()}
@@ -349,7 +362,8 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
                 latest = view["pre_checks"][-1] if view["pre_checks"] else None
                 service.pre_check(session_id, command(rm.PreCheck, {
                     "by": clinician(), "at": form.time("at"), "reading": reading,
-                    "confirmations": {**confirmations, "pregnancy_check": form.text("confirmations.pregnancy_check"),
+                    "confirmations": {**confirmations, **fasting,
+                                      "pregnancy_check": form.text("confirmations.pregnancy_check"),
                                       "findings": form.text("confirmations.findings")},
                     "cssrs": cssrs_answers(form, bool(view["cssrs_screens"])),
                     "site_readiness": readiness_answers(form, view["site_readiness_items"],
@@ -646,6 +660,15 @@ def _as_datetime(value: Any) -> datetime | None:
     if isinstance(value, str) and value:
         return datetime.fromisoformat(value)
     return None
+
+
+def fasting_times(form: Form) -> dict[str, datetime]:
+    """The last solid food and clear fluids times (24-hour clinic time): each required, never "now" when empty."""
+    missing = [(f"confirmations.{name}", f"{label}: the time is required (ask the patient; 24-hour clinic time)")
+               for name, label in FASTING_TIMES if not form.text(f"confirmations.{name}")]
+    if missing:
+        raise FormInvalid(missing)
+    return {name: form.time(f"confirmations.{name}") for name, _label in FASTING_TIMES}  # type: ignore[misc]
 
 
 def _options(enum_type: Any) -> list[tuple[str, str]]:

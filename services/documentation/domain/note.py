@@ -15,6 +15,7 @@ from services.documentation.domain.errors import (
 )
 from services.documentation.domain.note_safety import safety_section
 from services.documentation.domain.order import ActiveOrder
+from services.documentation.domain.pre_check import PreCheckAttempt, PregnancyCheck
 from services.documentation.domain.records import DocumentationRecord
 from services.documentation.domain.schedule import DueState, due_cadss, due_vital_readings
 from services.documentation.domain.session import ENDED_STATUSES, Session
@@ -155,6 +156,14 @@ def generate_note(
     return "\n\n".join(section for section in sections if section) + "\n"
 
 
+def _pregnancy_basis(attempt: PreCheckAttempt) -> str:
+    """Why "not applicable" was allowed (the EHR record's sex and age on the day), so a reviewer can see it."""
+    applicability = attempt.pregnancy_applicability
+    if attempt.confirmations.pregnancy_check is not PregnancyCheck.NOT_APPLICABLE or applicability is None:
+        return ""
+    return f" ({applicability.basis})"
+
+
 def _when(moment: datetime | None) -> str:
     """A time in the note as on every page: 24-hour clinic time with its zone and offset, ``2026-12-07 05:43 CST
     (UTC−06:00)`` (``shared/clinic_time.py``; the zone is the process's clinic zone, KETALINK_CLINIC_TIMEZONE)."""
@@ -219,16 +228,21 @@ def _pre_check(session: Session) -> str:
             f" — {attempt.result.outcome.value}"
         )
         confirmed = [
-            ("fasting", confirmations.fasting_confirmed),
             ("ride home", confirmations.ride_home_confirmed),
             ("no new contraindication", confirmations.no_new_contraindication_since_intake),
             ("no new interacting drug", confirmations.no_new_interacting_drug_since_intake),
         ]
+        if not confirmations.fasting_times_recorded:  # a check recorded before the fasting times: its yes/no
+            confirmed.insert(0, ("fasting", bool(confirmations.fasting_confirmed)))
         lines.append(
             "    "
             + "; ".join(f"{what} {'confirmed' if ok else 'NOT confirmed'}" for what, ok in confirmed)
             + f"; pregnancy check {confirmations.pregnancy_check.value}"
+            + _pregnancy_basis(attempt)
         )
+        if confirmations.fasting_times_recorded:
+            lines.append(f"    fasting: last solid food {_when(confirmations.last_solid_food_at)}, last clear fluids "
+                         f"{_when(confirmations.last_clear_fluids_at)}")
         if confirmations.findings:
             lines.append(f"    findings: {confirmations.findings}")
         lines.append(f"    weight {attempt.order_weight_kg:g} kg at order, {attempt.latest_weight_kg:g} kg latest")

@@ -6,16 +6,22 @@ and the RASS when measured (issue 13 defects 8, 9). A clinician may
 override the vital-sign holds (reason and who are kept); failed confirmations and a weight change beyond the
 clinic's tolerance cannot be overridden here: the first need the patient's situation fixed, the second a new dose
 from the orders service (this domain only reports it, with both weights).
+
+Fasting (issue 13 defect 18) is recorded as the times of the last solid food and the last clear fluids, not a yes/no:
+a fasting window not met (``fasting_solids_hours``, ``fasting_clear_fluids_hours``) is a confirmation hold — the
+safer choice: no override, the nurse checks again once the window has passed (or defers). A session recorded
+before this change keeps its yes/no (``fasting_confirmed``), read back and shown as it was.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from services.documentation.domain.checks import require_aware, require_positive, require_text
 from services.documentation.domain.errors import DocumentationInputError
+from services.documentation.domain.pregnancy import PregnancyApplicability
 from services.documentation.domain.records import DocumentationRecord
 from services.documentation.domain.settings import SessionSettings
 from services.documentation.domain.site_readiness import SiteReadiness
@@ -31,14 +37,29 @@ class PregnancyCheck(enum.Enum):
 
 @dataclass(frozen=True)
 class PreCheckConfirmations(DocumentationRecord):
-    """What the nurse confirmed with the patient; ``findings`` says what was found when something is not confirmed."""
+    """What the nurse confirmed with the patient; ``findings`` says what was found when something is not confirmed.
 
-    fasting_confirmed: bool
+    ``last_solid_food_at`` and ``last_clear_fluids_at``: when the patient last ate and drank clear fluids, as the
+    patient says (required for a new check; None only in a check recorded before issue 13 defect 18, which has
+    ``fasting_confirmed`` instead)."""
+
     ride_home_confirmed: bool
     no_new_contraindication_since_intake: bool
     no_new_interacting_drug_since_intake: bool
     pregnancy_check: PregnancyCheck
     findings: str = ""
+    last_solid_food_at: datetime | None = None
+    last_clear_fluids_at: datetime | None = None
+    fasting_confirmed: bool | None = None  # the yes/no of a check recorded before the fasting times
+
+    def __post_init__(self) -> None:
+        for name in ("last_solid_food_at", "last_clear_fluids_at"):
+            if getattr(self, name) is not None:
+                require_aware(f"confirmations.{name}", getattr(self, name))
+
+    @property
+    def fasting_times_recorded(self) -> bool:
+        return self.last_solid_food_at is not None and self.last_clear_fluids_at is not None
 
 
 class PreCheckOutcome(enum.Enum):
@@ -106,6 +127,7 @@ class PreCheckAttempt(DocumentationRecord):
     result: PreCheckResult
     override: HoldOverride | None = None
     site_readiness: SiteReadiness | None = None
+    pregnancy_applicability: PregnancyApplicability | None = None  # why "not applicable" was or was not allowed
 
     def __post_init__(self) -> None:
         require_positive("order_weight_kg", self.order_weight_kg)
@@ -139,9 +161,11 @@ def evaluate_pre_check(
     order_weight_kg: float,
     latest_weight_kg: float,
     settings: SessionSettings,
+    checked_at: datetime | None = None,
 ) -> PreCheckResult:
     """Apply the clinic's hold rules. ``previous_reading`` is the reading of the check before this one, if any:
-    when its BP was high this reading is the recheck."""
+    when its BP was high this reading is the recheck. ``checked_at``: when the check was made, the moment the
+    fasting windows are measured to (the reading's time when not given)."""
     vital_sign_holds: list[str] = []
     recheck_reasons: list[str] = []
     severe_bp_unconfirmed = False
@@ -167,7 +191,8 @@ def evaluate_pre_check(
     if reading.spo2_percent < settings.pre_check_spo2_hold_below_percent:  # type: ignore[operator]
         vital_sign_holds.append(f"SpO2 {reading.spo2_percent:g}% below {settings.pre_check_spo2_hold_below_percent:g}%")
     vital_sign_holds += low_side_holds(reading, settings)
-    confirmation_holds = _confirmation_holds(confirmations)
+    confirmation_holds = fasting_holds(confirmations, checked_at or reading.measured_at, settings)
+    confirmation_holds += _confirmation_holds(confirmations)
     if vital_sign_holds or confirmation_holds:
         outcome = PreCheckOutcome.HOLD
     elif recheck_reasons:
@@ -232,10 +257,53 @@ def _blood_pressure_high(reading: VitalsReading, settings: SessionSettings) -> b
     )
 
 
+def require_plausible_fasting_times(confirmations: PreCheckConfirmations, checked_at: datetime,
+                                    settings: SessionSettings) -> None:
+    """Both times given, neither after the check, neither more than ``fasting_time_max_hours_before_check`` before
+    it (a wrong date): a 400 naming the field. (A time in the future is refused before, by the service's clock.)"""
+    earliest = checked_at - timedelta(hours=settings.fasting_time_max_hours_before_check)
+    for name, what in (("last_solid_food_at", "last solid food"), ("last_clear_fluids_at", "last clear fluids")):
+        moment = getattr(confirmations, name)
+        field = f"confirmations.{name}"
+        if moment is None:
+            raise DocumentationInputError(field, f"the time of the {what} is required (ask the patient)")
+        if moment > checked_at:
+            raise DocumentationInputError(field, f"{moment.isoformat()} is after the check ({checked_at.isoformat()})"
+                                                 ": the patient cannot have eaten or drunk after it")
+        if moment < earliest:
+            raise DocumentationInputError(
+                field, f"{moment.isoformat()} is more than {settings.fasting_time_max_hours_before_check} h before the "
+                       "check: check the date")
+
+
+def fasting_holds(confirmations: PreCheckConfirmations, checked_at: datetime,
+                  settings: SessionSettings) -> tuple[str, ...]:
+    """A hold for each fasting window not met at ``checked_at`` (exactly at the window is met). A check recorded
+    before the fasting times holds only when its yes/no said no."""
+    if not confirmations.fasting_times_recorded:
+        return () if confirmations.fasting_confirmed else ("fasting not confirmed",)
+    holds = []
+    for what, moment, window_h in (
+        ("last solid food", confirmations.last_solid_food_at, settings.fasting_solids_hours),
+        ("last clear fluids", confirmations.last_clear_fluids_at, settings.fasting_clear_fluids_hours),
+    ):
+        fasted = checked_at - moment  # type: ignore[operator]
+        window = timedelta(hours=window_h)
+        if fasted < window:
+            holds.append(f"{what} {_duration(fasted)} before the check, under the {window_h:g} h fasting window: "
+                         f"wait {_duration(window - fasted, up=True)} and check again")
+    return tuple(holds)
+
+
+def _duration(span: timedelta, up: bool = False) -> str:
+    """``5 h 06 min``: whole minutes, down for the time fasted, up for the time still to wait."""
+    seconds = max(0, int(span.total_seconds()))
+    minutes = -(-seconds // 60) if up else seconds // 60
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
 def _confirmation_holds(confirmations: PreCheckConfirmations) -> tuple[str, ...]:
     holds = []
-    if not confirmations.fasting_confirmed:
-        holds.append("fasting not confirmed")
     if not confirmations.ride_home_confirmed:
         holds.append("ride home not confirmed")
     if not confirmations.no_new_contraindication_since_intake:

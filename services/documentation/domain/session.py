@@ -35,9 +35,12 @@ from services.documentation.domain.pre_check import (
     PreCheckAttempt,
     PreCheckConfirmations,
     PreCheckOutcome,
+    PregnancyCheck,
     evaluate_pre_check,
     require_complete_pre_check_reading,
+    require_plausible_fasting_times,
 )
+from services.documentation.domain.pregnancy import PregnancyApplicability, require_allowed_answer
 from services.documentation.domain.pump import (
     ChartedInfusion,
     PumpChange,
@@ -287,6 +290,7 @@ def record_pre_check(
     order_weight_kg: float | None = None,
     cssrs: CssrsScreen | None = None,
     site_readiness: SiteReadiness | None = None,
+    pregnancy: PregnancyApplicability | None = None,
 ) -> Session:
     """Record one pre-infusion check (a recheck is another call) and its result against the hold rules.
 
@@ -295,6 +299,9 @@ def record_pre_check(
     (``order_actual_weight_kg``).
     ``cssrs`` is the day's C-SSRS screener (kept on the session; a recheck may leave it out once one is recorded)
     and ``site_readiness`` the clinic's checklist as answered (an item not confirmed holds, not overridable).
+    ``pregnancy``: whether the patient's EHR record (read on the day) rules pregnancy out; None (not read) keeps
+    the check applicable, so "not applicable" is refused (issue 13 defect 18). The fasting times must be plausible
+    for a check at ``at``.
     """
     _require_status(session, (SessionStatus.CHECKED_IN, SessionStatus.PRE_CHECK), "record a pre-infusion check")
     _require_order(session, order)
@@ -302,11 +309,14 @@ def record_pre_check(
         require_complete_pre_check_reading(reading)
         require_plausible_reading(reading, settings)
     require_in_session("at", at, session.time_floor(settings))
+    require_plausible_fasting_times(confirmations, at, settings)
+    require_allowed_answer(confirmations.pregnancy_check is PregnancyCheck.NOT_APPLICABLE, pregnancy)
     if any(attempt.reading.reading_id == reading.reading_id for attempt in session.pre_checks):
         raise DocumentationInputError("reading.reading_id", f"reading {reading.reading_id} already recorded")
     weight_kg = order_actual_weight_kg(order, order_weight_kg)
     previous_reading = session.latest_pre_check.reading if session.latest_pre_check else None
-    result = evaluate_pre_check(reading, previous_reading, confirmations, weight_kg, latest_weight_kg, settings)
+    result = evaluate_pre_check(reading, previous_reading, confirmations, weight_kg, latest_weight_kg, settings,
+                                checked_at=at)
     if site_readiness is None and session.latest_pre_check is not None:
         site_readiness = session.latest_pre_check.site_readiness  # a recheck keeps the checklist confirmed before
     not_ready = readiness_holds(site_readiness, settings)
@@ -323,6 +333,7 @@ def record_pre_check(
             checked_at=at,
             result=result,
             site_readiness=site_readiness,
+            pregnancy_applicability=pregnancy,
         )
     if session.latest_pre_check is not None and at < session.latest_pre_check.checked_at:
         raise DocumentationInputError("at", "before the previous pre-infusion check")

@@ -35,6 +35,18 @@ Issue 13 (clinical safety) added, all placeholders the clinic must confirm:
   Wednesday/Friday induction, CLINICAL.md "Induction", leaves ~40 h or more) from the previous infusion's start to
   the next check-in; the check-in must also fall in the order's window. A prescriber may override either with a
   documented reason (domain/spacing.py).
+- Pregnancy check (defect 18): "not applicable" only when the EHR Patient read on the day rules pregnancy out
+  (``shared/pregnancy.py``, the same rule and defaults as intake's ``INTAKE_*``, which the clinic sets alike):
+  ``pregnancy_not_applicable_sexes`` (male) or an age outside ``childbearing_age_range_years`` (10-55 years,
+  placeholder: no source was read).
+- Fasting (defect 18): the times of the last solid food and the last clear fluids are recorded and checked against
+  ``fasting_solids_hours`` (6 h) and ``fasting_clear_fluids_hours`` (2 h): the minimum fasting periods of the ASA
+  practice guideline for preoperative fasting (American Society of Anesthesiologists Task Force, Anesthesiology
+  2017;126:376-93, updated 2023), written for procedures under general anaesthesia, regional anaesthesia or
+  procedural sedation, not for a sub-anaesthetic ketamine infusion: placeholders the clinic must confirm (its own
+  fasting instructions, given at consent). A window not met holds the infusion and cannot be overridden (wait and
+  check again). A time more than ``fasting_time_max_hours_before_check`` (168 h, our bound) before the check is
+  refused as a typing error (wrong date).
 """
 
 from __future__ import annotations
@@ -42,6 +54,11 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from services.documentation.domain.vitals import RASS_MAX, RASS_MIN
+from shared.pregnancy import (
+    DEFAULT_CHILDBEARING_AGE_RANGE_YEARS,
+    DEFAULT_NOT_APPLICABLE_SEXES,
+    validate_pregnancy_settings,
+)
 from shared.scales import (
     DEFAULT_CSSRS_HIGH_RISK_ITEMS,
     DEFAULT_CSSRS_MODERATE_RISK_ITEMS,
@@ -72,6 +89,13 @@ class SessionSettings:
     site_readiness_items: tuple[str, ...] = (
         "monitoring-ready", "airway-equipment-checked", "emergency-drugs-available", "airway-trained-clinician-present",
     )
+    # Pregnancy check (defect 18; shared/pregnancy.py): "not applicable" only for these sexes or outside the ages.
+    pregnancy_not_applicable_sexes: tuple[str, ...] = DEFAULT_NOT_APPLICABLE_SEXES
+    childbearing_age_range_years: tuple[float, ...] = DEFAULT_CHILDBEARING_AGE_RANGE_YEARS  # placeholder to confirm
+    # Fasting windows before the infusion (defect 18; ASA preoperative fasting guideline, placeholders to confirm).
+    fasting_solids_hours: float = 6.0
+    fasting_clear_fluids_hours: float = 2.0
+    fasting_time_max_hours_before_check: int = 168  # an older time is a typing error (wrong date)
     # Latest weight vs the weight the dose was computed from; beyond this the dose needs recalculation.
     weight_change_tolerance_percent: float = 5.0
 
@@ -217,6 +241,18 @@ class SessionSettings:
             raise ValueError(f"site_readiness_items has a repeated item: {self.site_readiness_items}")
         if any(not item.strip() or len(item) > 64 for item in self.site_readiness_items):
             raise ValueError("site_readiness_items are short keys (1-64 characters)")
+        validate_pregnancy_settings(self.pregnancy_not_applicable_sexes, self.childbearing_age_range_years)
+        self._validate_fasting()
+
+    def _validate_fasting(self) -> None:
+        """Clear fluids never need a longer fast than solids; a window over 24 h or a bound under 24 h or over
+        30 days is a typing error (the bound must leave room for the longest window)."""
+        if not 0 < self.fasting_clear_fluids_hours <= self.fasting_solids_hours <= 24:
+            raise ValueError(f"fasting windows must be 0 < fasting_clear_fluids_hours ({self.fasting_clear_fluids_hours})"
+                             f" <= fasting_solids_hours ({self.fasting_solids_hours}) <= 24")
+        if not 24 <= self.fasting_time_max_hours_before_check <= 720:
+            raise ValueError(f"fasting_time_max_hours_before_check must be 24-720 h, got "
+                             f"{self.fasting_time_max_hours_before_check}")
 
 
 _SIGNED = frozenset({"pre_check_rass_hold_at_or_below", "pre_check_rass_hold_at_or_above", "alert_rass_at_or_below",

@@ -74,12 +74,15 @@ def reading(
 
 
 def confirmations(**changes) -> PreCheckConfirmations:
+    """Everything confirmed: last solid food at 01:00 and clear fluids at 07:00 (a check at 09:05 meets the 6 h and
+    2 h windows), pregnancy test negative (the check applies unless the EHR record rules it out)."""
     confirmed = PreCheckConfirmations(
-        fasting_confirmed=True,
         ride_home_confirmed=True,
         no_new_contraindication_since_intake=True,
         no_new_interacting_drug_since_intake=True,
-        pregnancy_check=PregnancyCheck.NOT_APPLICABLE,
+        pregnancy_check=PregnancyCheck.NEGATIVE,
+        last_solid_food_at=at(1, 0),
+        last_clear_fluids_at=at(7, 0),
     )
     return replace(confirmed, **changes)
 

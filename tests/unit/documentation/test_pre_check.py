@@ -71,7 +71,8 @@ def test_heart_rate_and_spo2_hold_at_once(heart_rate, spo2, holds):
 @pytest.mark.parametrize(
     "changes, hold",
     [
-        ({"fasting_confirmed": False}, "fasting not confirmed"),
+        ({"last_solid_food_at": at(4, 0)}, "last solid food 5 h 06 min before the check, under the 6 h fasting "
+                                            "window: wait 0 h 54 min and check again"),
         ({"ride_home_confirmed": False}, "ride home not confirmed"),
         ({"no_new_contraindication_since_intake": False}, "new contraindication since intake"),
         ({"no_new_interacting_drug_since_intake": False}, "new interacting drug since intake"),
@@ -175,16 +176,17 @@ def test_override_needs_a_reason():
 def test_override_does_not_clear_confirmations_or_weight():
     order = make_order()
     session = pre_checked(
-        order, pre_reading=reading("pre-1", at(9, 5), heart_rate=114), confirmed=confirmations(fasting_confirmed=False)
+        order, pre_reading=reading("pre-1", at(9, 5), heart_rate=114), confirmed=confirmations(last_clear_fluids_at=at(8, 30))
     )
     overridden = s.override_pre_check_hold(session, "baseline tachycardia", DOCTOR, at(9, 12))
     with pytest.raises(TransitionNotAllowed) as error:
         s.start_infusion(overridden, order, NURSE, at(9, 14))
-    assert error.value.failing == ("fasting not confirmed",)
+    assert error.value.failing == ("last clear fluids 0 h 36 min before the check, under the 2 h fasting window: "
+                                   "wait 1 h 24 min and check again",)
 
 
 def test_nothing_to_override_is_refused():
-    session = pre_checked(confirmed=confirmations(fasting_confirmed=False))
+    session = pre_checked(confirmed=confirmations(last_clear_fluids_at=at(8, 30)))
     with pytest.raises(TransitionNotAllowed, match="no vital-sign hold"):
         s.override_pre_check_hold(session, "reason", DOCTOR, at(9, 12))
 
