@@ -29,9 +29,12 @@ HTML = {"Accept": "text/html"}
 FULL_SCOPES = "launch openid fhirUser patient/*.rs user/*.cruds"
 NURSE_NAME = "Robin Test, RN"
 PRACTITIONER_SYSTEM = "https://ketalink.example.org/test/practitioner"
+_NOW = datetime.now(timezone.utc)  # the sessions' checks are 3 h ago: these fasting times meet the 6 h / 2 h windows
+FASTED = {"confirmations.last_solid_food_at": (_NOW - timedelta(hours=12)).strftime("%Y-%m-%d %H:%M"),
+          "confirmations.last_clear_fluids_at": (_NOW - timedelta(hours=6)).strftime("%Y-%m-%d %H:%M")}
 CONFIRMED = {f"confirmations.{name}": "yes" for name in (
-    "fasting_confirmed", "ride_home_confirmed", "no_new_contraindication_since_intake",
-    "no_new_interacting_drug_since_intake")} | {"confirmations.pregnancy_check": "negative"} | {
+    "ride_home_confirmed", "no_new_contraindication_since_intake",
+    "no_new_interacting_drug_since_intake")} | FASTED | {"confirmations.pregnancy_check": "negative"} | {
     f"cssrs.{name}": "no" for name in ("wish_to_be_dead", "suicidal_thoughts", "suicidal_behaviour_lifetime")} | {
     f"site_readiness.{item}": "yes" for item in SessionSettings().site_readiness_items}  # issue 13: C-SSRS, site
 ALDRETE_FULL = {f"aldrete.{item}": "2" for item in ("activity", "respiration", "circulation", "consciousness",
@@ -195,7 +198,7 @@ def test_domain_errors_show_next_to_the_field_that_was_sent(app, patients, nurse
     unanswered = _post(client, f"{session}/pre-check", reading)
     html = unanswered.get_data(as_text=True)
     assert unanswered.status_code == 400
-    for name in ("fasting_confirmed", "ride_home_confirmed"):  # every unanswered question is named
+    for name in ("ride_home_confirmed", "no_new_contraindication_since_intake"):  # every unanswered one is named
         assert f'href="#confirmations-{name}"' in html
     bad = _post(client, f"{session}/pre-check", {**CONFIRMED, **reading})
     html = bad.get_data(as_text=True)
@@ -208,6 +211,48 @@ def test_domain_errors_show_next_to_the_field_that_was_sent(app, patients, nurse
                                                     "at": later})
     assert future.status_code == 400
     assert re.search(r'id="at-error"><strong>Error:</strong> [^<]* is in the future', future.get_data(as_text=True))
+
+
+def test_not_applicable_for_pregnancy_is_offered_only_when_the_ehr_record_rules_it_out(app, patients, nurse,
+                                                                                       start_time):
+    """Issue 13 defect 18: KL-1003 is a woman of 41 (the check applies), KL-1004 a man of 36 (it may not)."""
+    for mrn, session_id, offered in (("KL-1003", "ord-1-1", False), ("KL-1004", "ord-2-1", True)):
+        client = _signed_in(app, patients[mrn], nurse, cookie=f"cookie-{mrn}")
+        session = f"/ui/sessions/{session_id}"
+        assert _post(client, f"{session}/check-in", {"at": _minute(start_time)}).status_code == 303
+        html = client.get(f"{session}/pre-check", headers=HTML).get_data(as_text=True)
+        assert ('value="not-applicable"' in html) is offered
+        reading = {"at": _minute(start_time + timedelta(minutes=5)), "reading.systolic_mmhg": "120",
+                   "reading.diastolic_mmhg": "80", "reading.heart_rate_per_min": "70", "reading.spo2_percent": "98"}
+        answer = _post(client, f"{session}/pre-check",
+                       {**CONFIRMED, **reading, "confirmations.pregnancy_check": "not-applicable"})
+        if offered:
+            assert answer.status_code == 303
+            check = client.get(f"/sessions/{session_id}", headers={"Accept": "application/json"}).json["pre_checks"][-1]
+            assert check["pregnancy_applicability"] == {"applicable": False, "basis": "EHR record: sex male, age 36"}
+        else:
+            assert answer.status_code == 400
+            assert re.search(r'id="confirmations-pregnancy_check-error"><strong>Error:</strong> [^<]*rules pregnancy '
+                             r'out \(EHR record: sex female, age 41\)', answer.get_data(as_text=True))
+
+
+def test_fasting_is_the_times_of_the_last_food_and_fluids_and_a_window_not_met_holds(app, patients, nurse,
+                                                                                      start_time):
+    client = _signed_in(app, patients["KL-1003"], nurse)
+    session = "/ui/sessions/ord-1-1"
+    assert _post(client, f"{session}/check-in", {"at": _minute(start_time)}).status_code == 303
+    reading = {"at": _minute(start_time + timedelta(minutes=5)), "reading.systolic_mmhg": "120",
+               "reading.diastolic_mmhg": "80", "reading.heart_rate_per_min": "70", "reading.spo2_percent": "98"}
+    empty = _post(client, f"{session}/pre-check", {**CONFIRMED, **reading, "confirmations.last_solid_food_at": ""})
+    assert empty.status_code == 400
+    assert re.search(r'id="confirmations-last_solid_food_at-error"><strong>Error:</strong> Last solid food: the time '
+                     r'is required', empty.get_data(as_text=True))
+    ate = _minute(start_time + timedelta(minutes=5) - timedelta(hours=5))
+    held = _post(client, f"{session}/pre-check", {**CONFIRMED, **reading, "confirmations.last_solid_food_at": ate})
+    assert held.status_code == 303
+    page = client.get(f"{session}/pre-check", headers=HTML).get_data(as_text=True)
+    assert 'data-outcome="hold"' in page
+    assert "last solid food 5 h 00 min before the check, under the 6 h fasting window" in page
 
 
 def test_a_session_charted_through_the_pages_to_a_signed_note(app, patients, nurse, start_time, ehr):
