@@ -75,10 +75,12 @@ def start_sessions(base_url: str, publisher: Publisher, patients: list[BenchPati
         steps = [("check-in", {"by": NURSE, "at": _iso(start)}),
                  ("pre-check", {"by": NURSE, "at": _iso(start + timedelta(minutes=5)), "reading": {
                      "systolic_mmhg": 124, "diastolic_mmhg": 78, "heart_rate_per_min": 72, "spo2_percent": 98},
-                     "confirmations": {"fasting_confirmed": True, "ride_home_confirmed": True,
+                     "confirmations": {"last_solid_food_at": _iso(start - timedelta(hours=8)),
+                                       "last_clear_fluids_at": _iso(start - timedelta(hours=3)),
+                                       "ride_home_confirmed": True,
                                        "no_new_contraindication_since_intake": True,
                                        "no_new_interacting_drug_since_intake": True,
-                                       "pregnancy_check": "not-applicable"}}),
+                                       "pregnancy_check": "negative"}}),
                  ("start", {"by": NURSE, "at": _iso(start + timedelta(minutes=10))})]
         for step, body in steps:
             answer = http.post(f"{session}/{step}", json=body, timeout=30)
