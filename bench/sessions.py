@@ -22,6 +22,8 @@ from services.orders.translators.message_out import order_event_code, order_mess
 from shared.events.topics import ORDERS_EVENTS
 from shared.fhir.datatypes import FhirJson
 from shared.fhir.messaging import build_message
+from tests.integration.documentation.clinic import cssrs, site_ready
+from tests.support.clinic_zone import clinic_zone_of_the_tests
 
 PRESCRIBER = "Dr Bench Prescriber"
 NURSE = "RN Bench"
@@ -36,7 +38,7 @@ class InfusingSession:
 
 def signed_order_message(patient: BenchPatient, now: datetime) -> tuple[str, FhirJson]:
     """(order id, ``order-signed`` message) for a 6-infusion induction from today, as orders would send it."""
-    protocol = ProtocolSettings()
+    protocol = ProtocolSettings(clinic_timezone=clinic_zone_of_the_tests())  # the services' zone: "today"
     weight = BodyWeight(patient.weight_kg, now - timedelta(days=1), patient.weight_observation_id)
     eligibility = EligibilityDecision(patient.patient_id, f"intake-{uuid.uuid4()}", EligibilityStatus.ELIGIBLE, True,
                                       now - timedelta(days=3))
@@ -45,7 +47,7 @@ def signed_order_message(patient: BenchPatient, now: datetime) -> tuple[str, Fhi
                          series, PRESCRIBER, protocol, now=now)
     placed = sign_order(draft, eligibility, PRESCRIBER, protocol, now=now)
     resources = order_message_resources(placed.order, placed.series, patient.patient_id,
-                                        f"Observation/{patient.weight_observation_id}")
+                                        f"Observation/{patient.weight_observation_id}", protocol.clinic_timezone)
     return placed.order.order_id, build_message(order_event_code(placed.order), "urn:ketalink:orders", resources,
                                                 author_display=PRESCRIBER)
 
@@ -80,7 +82,8 @@ def start_sessions(base_url: str, publisher: Publisher, patients: list[BenchPati
                                        "ride_home_confirmed": True,
                                        "no_new_contraindication_since_intake": True,
                                        "no_new_interacting_drug_since_intake": True,
-                                       "pregnancy_check": "negative"}}),
+                                       "pregnancy_check": "negative"},
+                     "cssrs": cssrs(), "site_readiness": site_ready()}),  # the day's C-SSRS, the site's checklist
                  ("start", {"by": NURSE, "at": _iso(start + timedelta(minutes=10))})]
         for step, body in steps:
             answer = http.post(f"{session}/{step}", json=body, timeout=30)

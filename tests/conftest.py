@@ -15,15 +15,17 @@ import pytest
 
 from shared.fhir.client import FhirClient
 from tests.support.apache_kafka import apache_kafka_broker
+from tests.support.clinic_zone import clinic_zone_of_the_tests
 from tests.support.containers import docker_available, hapi_container, kafka_container
 from tests.support.processes import ManagedProcess, ehr_sandbox, tansu_broker
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 # The clinic's zone is required outside local runs (shared/clinic_time.py): the tests set it explicitly, for the
-# services they build in this process and, through the environment, for the ones they start as processes. UTC keeps
-# the tests' clinical times readable; tests of the zone itself set their own.
-os.environ.setdefault("KETALINK_CLINIC_TIMEZONE", "UTC")
+# services they build in this process and, through the environment, for the ones they start as processes. It is a
+# zone where it is about midday now (tests/support/clinic_zone.py), so a session charted "N hours ago" on an order
+# starting today is inside the clinic's day whatever the hour CI runs at; tests of the zone itself set their own.
+clinic_zone_of_the_tests()
 
 
 @dataclass

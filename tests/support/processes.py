@@ -20,6 +20,7 @@ from kafka.structs import OffsetAndMetadata
 
 from deploy.local.ports import free_port
 from shared.events.topics import ACCESS
+from tests.support.clinic_zone import clinic_zone_of_the_tests
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -108,7 +109,7 @@ def base_environment() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "EHR_", "DATABASE_URL", "HTTP_"))}
     env["PYTHONPATH"] = str(ROOT)
     env["PYTHONUNBUFFERED"] = "1"
-    env.setdefault("KETALINK_CLINIC_TIMEZONE", "UTC")  # required by every service (shared/clinic_time.py); bench too
+    env["KETALINK_CLINIC_TIMEZONE"] = clinic_zone_of_the_tests()  # required by every service; bench too
     env.update(group_timing_environment())
     return env
 

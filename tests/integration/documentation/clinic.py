@@ -23,6 +23,7 @@ from shared.events.topics import DOCUMENTATION_EVENTS, ORDERS_EVENTS
 from shared.fhir.codes import BODY_WEIGHT
 from shared.fhir.datatypes import FhirJson, identifier, parse_instant
 from shared.fhir.messaging import Message, build_message
+from tests.support.clinic_zone import clinic_zone_of_the_tests
 from tests.support.kafka_tools import publish, read_messages, wait_for
 
 PRESCRIBER = "Dr Ada Prescriber"
@@ -81,7 +82,7 @@ class Clinic:
         patient_id = self.patient_id(mrn)
         weight_observation = self.latest_weight(patient_id)
         weight_kg = float(weight_observation["valueQuantity"]["value"])
-        protocol = ProtocolSettings()
+        protocol = ProtocolSettings(clinic_timezone=clinic_zone_of_the_tests())  # the services' zone: "today"
         now = datetime.now(timezone.utc)
         weight = BodyWeight(weight_kg, parse_instant(weight_observation["effectiveDateTime"]),
                             weight_observation["id"])
@@ -97,7 +98,7 @@ class Clinic:
 
     def publish_order(self, placed: OrderWithSeries, patient_id: str, weight_observation_id: str) -> FhirJson:
         resources = order_message_resources(placed.order, placed.series, patient_id,
-                                            f"Observation/{weight_observation_id}")
+                                            f"Observation/{weight_observation_id}", clinic_zone_of_the_tests())
         message = build_message(order_event_code(placed.order), ORDERS_ENDPOINT, resources,
                                 author_display=PRESCRIBER)
         self.send(ORDERS_EVENTS, message, patient_id)
@@ -208,3 +209,26 @@ def finish_recovery_paperwork(clinic: Clinic, path: str, review_at: str, cadss_a
     clinic.post(f"{path}/administration/review", {"by": NURSE, "at": review_at, "comment": "reviewed"})
     clinic.post(f"{path}/cadss/not-rated", {"by": NURSE, "at": cadss_at, "end_of_recovery": True,
                                             "reason": "patient resting, declined"})
+
+
+def review_and_rate_recovery(clinic: Clinic, path: str, review_at: str, cadss_at: str,
+                             cadss_scores: tuple[int, ...] = (0, 0, 0, 0, 0, 0)) -> None:
+    """What the nurse does before discharge when the patient is fit to be rated: reviews given versus ordered on
+    the administration record and rates the end-of-recovery CADSS (issue 13 defects 11, 19)."""
+    clinic.post(f"{path}/administration/review", {"by": NURSE, "at": review_at})
+    clinic.post(f"{path}/cadss", {"by": NURSE, "at": cadss_at, "form": "cadss-6", "end_of_recovery": True,
+                                  "item_scores": list(cadss_scores)}, expect=201)
+
+
+def controlled_substance_for(session: dict[str, Any], at: str, wasted_mg: float = 10.0,
+                             witness: dict[str, str] | None = None) -> dict[str, Any]:
+    """The controlled-substance record as the nurse and a second licensed person complete it after the infusion,
+    from the session's view: the order's product, the administration record's lot and dose given, ``wasted_mg``
+    more drawn and wasted before the witness."""
+    given_mg = session["given"]["total_mg"]
+    administration_record = session["administration"]
+    return controlled_substance(
+        at, given_mg, round(given_mg + wasted_mg, 1), product=session["order"]["product_display"],
+        product_code=session["order"]["product_code"], lot_number=administration_record["lot_number"],
+        lot_expiry=administration_record["lot_expiry"],
+        witness=witness or {"reference": "Practitioner/witness-1", "display": DOCTOR})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -20,6 +21,7 @@ from services.documentation.records import Records
 from shared.events.kafka_clients import KafkaSettings
 from shared.fhir.codes import BODY_WEIGHT
 from shared.runtime import ServiceRuntime, ServiceSettings
+from tests.support.clinic_zone import clinic_zone_of_the_tests
 from tests.support.practitioners import prescriber
 from tests.support.smart_sessions import signed_in
 from tests.unit.documentation.builders import make_order
@@ -42,7 +44,7 @@ ALDRETE_FULL = {f"aldrete.{item}": "2" for item in ("activity", "respiration", "
 
 
 def _minute(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M")  # a datetime-local value, clinic time (UTC by default)
+    return moment.astimezone(ZoneInfo(clinic_zone_of_the_tests())).strftime("%Y-%m-%dT%H:%M")  # clinic wall clock
 
 
 @pytest.fixture
