@@ -143,7 +143,7 @@ class DocumentationService:
             reading = VitalsReading(reading_id=command.reading.reading_id or new_id(), measured_at=at,
                                     recorded_by=command.by, **values)
         confirmations = PreCheckConfirmations(**command.confirmations.model_dump())
-        pregnancy = self._pregnancy(session.patient_id, at)
+        pregnancy = self.pregnancy_for(session.patient_id, at)
         readiness = (site_readiness(command.site_readiness, self._settings, command.by, at)
                      if command.site_readiness is not None else None)
 
@@ -161,11 +161,11 @@ class DocumentationService:
         EHR record) and the clinic's fasting windows."""
         with self._runtime.engine.connect() as conn:
             session = self._records.session(conn, session_id).record
-        return {"pregnancy": self._pregnancy(session.patient_id, self._clock.now()).to_dict(),
+        return {"pregnancy": self.pregnancy_for(session.patient_id, self._clock.now()).to_dict(),
                 "fasting_solids_hours": self._settings.fasting_solids_hours,
                 "fasting_clear_fluids_hours": self._settings.fasting_clear_fluids_hours}
 
-    def _pregnancy(self, patient_id: str, at: datetime) -> PregnancyApplicability:
+    def pregnancy_for(self, patient_id: str, at: datetime) -> PregnancyApplicability:
         """From the EHR Patient on the clinic day of ``at``; a Patient the EHR cannot give keeps the check
         applicable (fail safe: "not applicable" is then refused)."""
         try:

@@ -41,3 +41,18 @@ def test_a_partial_birth_date_keeps_pregnancy_applicable_when_any_possible_age_i
 def test_impossible_pregnancy_settings_are_refused(sexes, ages):
     with pytest.raises(ValueError):
         validate_pregnancy_settings(sexes, ages)
+
+
+def test_intake_and_documentation_apply_the_one_rule_with_the_same_defaults():
+    from services.documentation.domain.pregnancy import pregnancy_applicability
+    from services.documentation.domain.settings import SessionSettings
+    from services.intake.domain.patient import AdministrativeSex, PatientSummary
+    from services.intake.domain.pregnancy import childbearing_potential as intake_rule
+    from services.intake.domain.settings import IntakeSettings
+
+    intake, documentation = IntakeSettings(), SessionSettings()
+    assert intake.pregnancy_not_applicable_sexes == documentation.pregnancy_not_applicable_sexes == SEXES
+    assert intake.childbearing_age_range_years == documentation.childbearing_age_range_years == AGES
+    for sex, birth_date, age in (("male", "1980-01-01", 46), ("female", "1996-01-01", 30), ("female", "1960-01-01", 66)):
+        patient = PatientSummary("p", age, AdministrativeSex(sex), None)
+        assert intake_rule(patient, intake) is pregnancy_applicability(sex, birth_date, DAY, documentation).applicable
