@@ -156,9 +156,14 @@ def vitals(at: str, systolic: int, diastolic: int, heart_rate: int, spo2: float 
             "heart_rate_per_min": heart_rate, "spo2_percent": spo2, **extra}
 
 
-def confirmations(**changes: Any) -> dict[str, Any]:
-    return {"fasting_confirmed": True, "ride_home_confirmed": True, "no_new_contraindication_since_intake": True,
-            "no_new_interacting_drug_since_intake": True, "pregnancy_check": "negative", **changes}
+def confirmations(at: str | None = None, **changes: Any) -> dict[str, Any]:
+    """Everything confirmed: the last solid food 8 h and clear fluids 3 h before ``at`` (the check's time, now when
+    not given; issue 13 defect 18), the pregnancy test negative."""
+    checked_at = datetime.fromisoformat(at) if at else datetime.now(timezone.utc)
+    return {"last_solid_food_at": (checked_at - timedelta(hours=8)).isoformat(),
+            "last_clear_fluids_at": (checked_at - timedelta(hours=3)).isoformat(), "ride_home_confirmed": True,
+            "no_new_contraindication_since_intake": True, "no_new_interacting_drug_since_intake": True,
+            "pregnancy_check": "negative", **changes}
 
 
 def pre_check(at: str, systolic: int, diastolic: int, heart_rate: int = 76, spo2: float = 98.0,
@@ -167,7 +172,7 @@ def pre_check(at: str, systolic: int, diastolic: int, heart_rate: int = 76, spo2
                                "heart_rate_per_min": heart_rate, "spo2_percent": spo2}
     if reading_id:
         reading["reading_id"] = reading_id
-    return {"by": NURSE, "at": at, "reading": reading, "confirmations": confirmations(), "cssrs": cssrs(),
+    return {"by": NURSE, "at": at, "reading": reading, "confirmations": confirmations(at), "cssrs": cssrs(),
             "site_readiness": site_ready()}
 
 

@@ -46,9 +46,20 @@ def test_bad_input_names_the_field_and_steps_out_of_order_are_refused(clinic: Cl
     del incomplete["reading"]["spo2_percent"]
     assert _expressions(clinic.post(f"{path}/pre-check", incomplete, expect=400)) == ["reading.spo2_percent"]
     unconfirmed = pre_check(t(5), 128, 82)
-    unconfirmed["confirmations"]["fasting_confirmed"] = "yes"
+    unconfirmed["confirmations"]["ride_home_confirmed"] = "yes"
     assert _expressions(clinic.post(f"{path}/pre-check", unconfirmed, expect=400)) == [
-        "confirmations.fasting_confirmed"]
+        "confirmations.ride_home_confirmed"]
+    # Issue 13 defect 18: fasting times not in the future, not after the check; "not applicable" for pregnancy only
+    # when the EHR record rules it out (KL-1001 is a woman born in 1978 in the EHR).
+    for name, moment in (("last_solid_food_at", future), ("last_clear_fluids_at", t(6))):
+        implausible = pre_check(t(5), 128, 82)
+        implausible["confirmations"][name] = moment
+        assert _expressions(clinic.post(f"{path}/pre-check", implausible, expect=400)) == [f"confirmations.{name}"]
+    not_applicable = pre_check(t(5), 128, 82)
+    not_applicable["confirmations"]["pregnancy_check"] = "not-applicable"
+    refused = clinic.post(f"{path}/pre-check", not_applicable, expect=400)
+    assert _expressions(refused) == ["confirmations.pregnancy_check"]
+    assert "EHR record: sex female, age 4" in refused["issue"][0]["diagnostics"]  # 48 in 2026
     clinic.post(f"{path}/pre-check", pre_check(t(5), 128, 82))
     clinic.post(f"{path}/start", {"by": NURSE, "at": t(4)}, expect=400)  # before the previous step
     clinic.post(f"{path}/start", {"by": NURSE, "at": t(10)})
