@@ -3,8 +3,10 @@ the real broker and EHR sandbox and the three services as real processes.
 
 Intake finds the patient eligible → orders doses 0.5 mg/kg of the EHR's latest weight over 40 min as a 6-infusion
 induction series and signs it → documentation schedules the sessions from the order event and charts one session
-→ the EHR holds the linked resources, each once, also after the order event is delivered twice; and a record no
-consumer can read lands on the dead-letter topic with the reason."""
+as a clinic does now (the checks, the infusion, given versus ordered reviewed, the end-of-recovery CADSS, discharge
+with a named escort, the controlled-substance record, the note signed by the prescriber) → the EHR holds the linked
+resources, each once, also after the order event is delivered twice; and a record no consumer can read lands on
+the dead-letter topic with the reason."""
 from __future__ import annotations
 
 import json
@@ -19,7 +21,9 @@ import requests
 from shared.events.topics import ORDERS_EVENTS, dead_letter_topic
 from shared.fhir.datatypes import identifier
 from shared.fhir.messaging import parse_message
-from tests.integration.documentation.clinic import NURSE, Clinic, clinical_times, discharge, pre_check, vitals
+from tests.integration.documentation.clinic import (
+    NURSE, Clinic, clinical_times, controlled_substance_for, discharge, pre_check, review_and_rate_recovery, vitals,
+)
 from tests.integration.intake import steps as intake
 from tests.support.kafka_tools import publish, read_all, wait_for
 from tests.support.service_stack import services_reading_from_the_end
@@ -108,7 +112,15 @@ def test_one_patient_from_intake_to_a_documented_infusion(stack, broker, ehr):
     for minute, systolic, diastolic, heart_rate in [(65, 132, 84, 78), (80, 128, 82, 76)]:
         clinic.post(f"{path}/vitals", vitals(t(minute), systolic, diastolic, heart_rate, reading_id=f"r{minute}"),
                     expect=201)
+    # Before discharge the nurse reviews given versus ordered and rates the end-of-recovery CADSS; the patient
+    # leaves with a named escort, having acknowledged the instructions, and the next-day call is requested.
+    review_and_rate_recovery(clinic, path, review_at=t(81), cadss_at=t(82))
     assert clinic.post(f"{path}/discharge", discharge(t(85)))["status"] == "discharged"
+    # The controlled-substance record (drawn = given + wasted, witnessed) comes before the prescriber signs the note.
+    clinic.call("PUT", f"{path}/controlled-substance", controlled_substance_for(clinic.get(path), t(86)))
+    note_id = clinic.post(f"{path}/notes", {"by": PRESCRIBER, "at": t(90)}, expect=201)["note_id"]
+    signed_note = clinic.post(f"/notes/{note_id}/sign", {"by": PRESCRIBER, "at": t(95), "attested": True})
+    assert signed_note["status"] == "signed"
 
     # The EHR holds the linked resources.
     medication_request = clinic.in_ehr("MedicationRequest", "order", order_id)
@@ -118,6 +130,8 @@ def test_one_patient_from_intake_to_a_documented_infusion(stack, broker, ehr):
     assert administered["dosage"]["dose"]["value"] == pytest.approx(46, rel=0.01)
     procedure = clinic.in_ehr("Procedure", "infusion", session_id, until=lambda r: r["status"] == "completed")
     assert procedure["subject"]["reference"] == f"Patient/{patient_id}"
+    clinic.in_ehr("Task", "follow-up-call", session_id)
+    clinic.in_ehr("DocumentReference", "procedure-note", note_id, until=lambda r: r["docStatus"] == "final")
     for reading in ("pre", "r25", "r40", "r50", "r65", "r80"):
         blood_pressure = clinic.in_ehr("Observation", "vital-sign", f"{session_id}/{reading}/bp")
         assert blood_pressure["category"][0]["coding"][0]["code"] == "vital-signs"
