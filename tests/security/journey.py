@@ -16,7 +16,9 @@ from deploy.ehr_sandbox.seed import MRN_SYSTEM, SEED_PATIENTS
 from shared.events.topics import EHR_EVENTS, ORDERS_EVENTS, dead_letter_topic
 from shared.fhir.datatypes import identifier
 from shared.fhir.messaging import build_message
-from tests.integration.documentation.clinic import DOCTOR, NURSE, clinical_times, discharge, pre_check, vitals
+from tests.integration.documentation.clinic import (
+    DOCTOR, NURSE, clinical_times, controlled_substance_for, discharge, pre_check, vitals,
+)
 from tests.integration.intake.steps import CLINICIAN, ELIGIBLE_PARTS, screen
 from tests.support.kafka_tools import publish, read_all, wait_for
 
@@ -89,7 +91,9 @@ def run_journey(urls: dict[str, str], caller: Caller, ehr: Any, bootstrap: str, 
 
 def _chart_a_session(caller: Caller, session: str, docs: str, calculation: dict[str, Any]) -> str:
     """Check-in to a signed procedure note, with an adverse event: every kind of record documentation writes for
-    an uneventful infusion. Returns the note's id."""
+    an uneventful infusion (with the review of given versus ordered, the end-of-recovery CADSS, the named escort and
+    the follow-up call requested at discharge, the controlled-substance record and its witness). Returns the
+    note's id."""
     t = clinical_times(hours_ago=3)
     caller.call("POST", f"{session}/check-in", {"by": NURSE, "at": t(0)})
     caller.call("POST", f"{session}/pre-check", pre_check(t(5), 124, 80, reading_id="pre"))
@@ -108,7 +112,12 @@ def _chart_a_session(caller: Caller, session: str, docs: str, calculation: dict[
         "lot_number": "KET-7731", "lot_expiry": (date.today() + timedelta(days=200)).isoformat()})
     for minute in (65, 80):
         caller.call("POST", f"{session}/vitals", vitals(t(minute), 128, 82, 76, reading_id=f"r{minute}"), expect=201)
+    caller.call("POST", f"{session}/administration/review", {"by": NURSE, "at": t(81)})  # given versus ordered
+    caller.call("POST", f"{session}/cadss", {"by": NURSE, "at": t(82), "form": "cadss-6", "end_of_recovery": True,
+                                             "item_scores": [0, 0, 0, 0, 0, 0]}, expect=201)
     assert caller.call("POST", f"{session}/discharge", discharge(t(85)))["status"] == "discharged"
+    caller.call("PUT", f"{session}/controlled-substance",  # before the note can be signed
+                controlled_substance_for(caller.call("GET", session), t(86)))
     note_id = caller.call("POST", f"{session}/notes", {"by": DOCTOR, "at": t(90)}, expect=201)["note_id"]
     caller.call("POST", f"{docs}/notes/{note_id}/sign", {"by": DOCTOR, "at": t(95), "attested": True})
     return note_id

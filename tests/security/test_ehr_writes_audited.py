@@ -25,7 +25,7 @@ pytestmark = pytest.mark.integration
 #: signed note): the audit must see them all, or it checked less than it claims.
 JOURNEY_WRITES = {"RiskAssessment", "Consent", "QuestionnaireResponse", "Observation", "Condition", "Goal",
                   "MedicationRequest", "CarePlan", "Encounter", "Procedure", "MedicationAdministration",
-                  "AdverseEvent", "DocumentReference"}
+                  "AdverseEvent", "DocumentReference", "Task"}  # Task: the follow-up call requested at discharge
 
 
 def _history_since(base_url: str, since: datetime) -> list[dict[str, Any]]:
