@@ -248,8 +248,9 @@ class SessionSettings:
         """Clear fluids never need a longer fast than solids; a window over 24 h or a bound under 24 h or over
         30 days is a typing error (the bound must leave room for the longest window)."""
         if not 0 < self.fasting_clear_fluids_hours <= self.fasting_solids_hours <= 24:
-            raise ValueError(f"fasting windows must be 0 < fasting_clear_fluids_hours ({self.fasting_clear_fluids_hours})"
-                             f" <= fasting_solids_hours ({self.fasting_solids_hours}) <= 24")
+            raise ValueError(f"fasting windows must be 0 < fasting_clear_fluids_hours "
+                             f"({self.fasting_clear_fluids_hours}) <= fasting_solids_hours "
+                             f"({self.fasting_solids_hours}) <= 24")
         if not 24 <= self.fasting_time_max_hours_before_check <= 720:
             raise ValueError(f"fasting_time_max_hours_before_check must be 24-720 h, got "
                              f"{self.fasting_time_max_hours_before_check}")

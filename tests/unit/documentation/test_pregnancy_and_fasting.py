@@ -104,7 +104,8 @@ def test_the_fasting_windows_are_settings():
     session = pre_checked(settings=strict, confirmed=confirmations(last_solid_food_at=at(2, 6)))
     assert session.latest_pre_check.result.outcome is PreCheckOutcome.HOLD
     for bad in ({"DOCUMENTATION_FASTING_CLEAR_FLUIDS_HOURS": "7"}, {"DOCUMENTATION_FASTING_SOLIDS_HOURS": "25"},
-                {"DOCUMENTATION_FASTING_SOLIDS_HOURS": "0"}, {"DOCUMENTATION_FASTING_TIME_MAX_HOURS_BEFORE_CHECK": "5"}):
+                {"DOCUMENTATION_FASTING_SOLIDS_HOURS": "0"},
+                {"DOCUMENTATION_FASTING_TIME_MAX_HOURS_BEFORE_CHECK": "5"}):
         with pytest.raises(Exception, match="fasting"):
             load_settings(SessionSettings, "DOCUMENTATION_", bad)
 

@@ -28,7 +28,8 @@ class FakeEhr:
 
 def service(ehr: FakeEhr) -> DocumentationService:
     return DocumentationService(SimpleNamespace(ehr=ehr), SETTINGS, ClinicalClock(timedelta(seconds=120)),
-                                weights=None, clinic_zone=CLINIC_TZ, patients=EhrPatients(ehr))  # type: ignore[arg-type]
+                                weights=None,  # type: ignore[arg-type]
+                                clinic_zone=CLINIC_TZ, patients=EhrPatients(ehr))
 
 
 def test_a_male_adult_in_the_ehr_rules_pregnancy_out():

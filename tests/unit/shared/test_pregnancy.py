@@ -53,6 +53,7 @@ def test_intake_and_documentation_apply_the_one_rule_with_the_same_defaults():
     intake, documentation = IntakeSettings(), SessionSettings()
     assert intake.pregnancy_not_applicable_sexes == documentation.pregnancy_not_applicable_sexes == SEXES
     assert intake.childbearing_age_range_years == documentation.childbearing_age_range_years == AGES
-    for sex, birth_date, age in (("male", "1980-01-01", 46), ("female", "1996-01-01", 30), ("female", "1960-01-01", 66)):
+    for sex, birth_date, age in (("male", "1980-01-01", 46), ("female", "1996-01-01", 30),
+                                 ("female", "1960-01-01", 66)):
         patient = PatientSummary("p", age, AdministrativeSex(sex), None)
         assert intake_rule(patient, intake) is pregnancy_applicability(sex, birth_date, DAY, documentation).applicable
