@@ -14,6 +14,7 @@ from bench.report import GOAL_API_P99_MS, ApiRow
 from bench.sessions import start_sessions, vitals_body
 from services.orders.domain.settings import ProtocolSettings
 from shared.fhir.codes import BODY_WEIGHT
+from tests.support.clinic_zone import clinic_zone_of_the_tests
 
 
 def api(ctx: Context) -> None:
@@ -31,7 +32,8 @@ def api(ctx: Context) -> None:
 
     sign_patients = [p.patient_id for p in pop.create_patients(fhir, clients * per_client)]
     decide_eligible(ctx, [ctx.services["orders"]], sign_patients)
-    today = ProtocolSettings().clinic_date(datetime.now(timezone.utc)).isoformat()  # the service's own calendar
+    today = ProtocolSettings(clinic_timezone=clinic_zone_of_the_tests()).clinic_date(
+        datetime.now(timezone.utc)).isoformat()  # the service's own calendar, in the zone the stack runs in
 
     def sign(session, client: int, n: int) -> float:  # type: ignore[no-untyped-def]
         patient_id = sign_patients[client * per_client + (n if n >= 0 else iterations - 1 - n)]
