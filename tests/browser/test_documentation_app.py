@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 from datetime import date, datetime, timedelta, timezone
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from shared.fhir.client import FhirNotFound
 from shared.fhir.codes import identifier_system
 from tests.browser.conftest import launch_from_chart, sandbox_token, screenshot
 from tests.integration.documentation.clinic import Clinic, PublishedOrder
+from tests.support.clinic_zone import clinic_zone_of_the_tests
 from tests.support.kafka_tools import wait_for
 
 pytestmark = pytest.mark.integration
@@ -36,9 +38,10 @@ def _clinic(stack) -> Clinic:
 
 
 def _clinical_times(hours_ago: float = 3):
-    """``t(minutes)``: a ``datetime-local`` value (clinic time = UTC here) ``minutes`` after a start in the past."""
+    """``t(minutes)``: a wall-clock value in the clinic's zone ``minutes`` after a start in the past."""
     start = (datetime.now(timezone.utc) - timedelta(hours=hours_ago)).replace(second=0, microsecond=0)
-    return lambda minutes: (start + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M")
+    zone = ZoneInfo(clinic_zone_of_the_tests())
+    return lambda minutes: (start + timedelta(minutes=minutes)).astimezone(zone).strftime("%Y-%m-%dT%H:%M")
 
 
 def _in_ehr(stack, resource_type: str, kind: str, value: str, until: Any = None) -> dict:
