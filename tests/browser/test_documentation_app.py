@@ -92,12 +92,16 @@ def _vitals(page, at: str, systolic: int, diastolic: int, heart_rate: int, spo2:
 
 def _pre_check(page, at: str, systolic: int, diastolic: int, heart_rate: int = 76,
                cssrs_yes: tuple[str, ...] = (), not_ready: tuple[str, ...] = (), **extra: str) -> None:
-    """Fill the pre-infusion check: the vitals, every confirmation and site-readiness item yes (except
-    ``not_ready``), the C-SSRS screener no to its always-asked items (yes to ``cssrs_yes``, follow-ups asked when
-    their gate is yes), ``extra`` fields by label (e.g. ``{"Resp. rate": "6"}``)."""
+    """Fill the pre-infusion check: the vitals, the last solid food 8 h and clear fluids 3 h before ``at`` (issue 13
+    defect 18), every confirmation and site-readiness item yes (except ``not_ready``), the C-SSRS screener no to its
+    always-asked items (yes to ``cssrs_yes``, follow-ups asked when their gate is yes), the pregnancy test negative,
+    ``extra`` fields by label (e.g. ``{"Resp. rate": "6"}``)."""
     form = page.get_by_test_id("pre-check-form")
+    checked_at = datetime.strptime(at, "%Y-%m-%dT%H:%M")
     _fill(form, {"Systolic": str(systolic), "Diastolic": str(diastolic), "Heart rate": str(heart_rate),
-                 "SpO2": "98", "Measured at": at, **extra})
+                 "SpO2": "98", "Measured at": at,
+                 "Last solid food": (checked_at - timedelta(hours=8)).strftime("%Y-%m-%d %H:%M"),
+                 "Last clear fluids": (checked_at - timedelta(hours=3)).strftime("%Y-%m-%d %H:%M"), **extra})
     always_asked = ("cssrs.wish_to_be_dead", "cssrs.suicidal_thoughts", "cssrs.suicidal_behaviour_lifetime")
     for fieldset in form.locator("fieldset.yes-no").all():
         name = fieldset.get_attribute("data-testid") or ""
@@ -110,7 +114,9 @@ def _pre_check(page, at: str, systolic: int, diastolic: int, heart_rate: int = 7
             fieldset.get_by_label("No", exact=True).check()
         else:
             fieldset.get_by_label("Yes", exact=True).check()
-    form.get_by_label("Pregnancy check").select_option("not-applicable")
+    # Both patients here are women of child-bearing age in the EHR: "not applicable" is not offered.
+    assert form.get_by_label("Pregnancy check").locator('option[value="not-applicable"]').count() == 0
+    form.get_by_label("Pregnancy check").select_option("negative")
 
 
 def _token(stack, patient_id: str, scope: str) -> str:
