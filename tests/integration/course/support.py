@@ -15,7 +15,9 @@ from services.intake.translators.questionnaire_response_scales_out import phq9_q
 from shared.events.topics import INTAKE_EVENTS, ORDERS_EVENTS
 from shared.fhir.datatypes import identifier
 from shared.fhir.messaging import Message, build_message, parse_message
-from tests.integration.documentation.clinic import NURSE, Clinic, discharge, pre_check, vitals
+from tests.integration.documentation.clinic import (
+    NURSE, Clinic, discharge, pre_check, review_and_rate_recovery, vitals,
+)
 from tests.integration.orders.support import eligibility_message
 from tests.support.kafka_tools import publish, read_all, wait_for
 
@@ -96,9 +98,13 @@ class CourseClinic:
         return response.json()
 
     # --- documentation: one infusion charted from check-in to discharge ---------------------------------------
-    def give_infusion(self, induction: Induction, number: int, check_in: datetime, rate_ml_per_h: float) -> str:
+    def give_infusion(self, induction: Induction, number: int, check_in: datetime, rate_ml_per_h: float,
+                      override_reason: str = "") -> str:
         """Session ``number`` of the order, charted with times from ``check_in`` (the infusion runs from +10 to
-        +50 min); the orders service hears documentation's ``session-completed``. Returns the session id."""
+        +50 min, discharge at +85) as the clinic does (the scheduled CADSS, given versus ordered reviewed, the
+        end-of-recovery CADSS); the orders service hears documentation's ``session-completed``. A check-in outside
+        the infusion's window or too soon after the previous one needs a prescriber's ``override_reason`` (issue 13
+        defect 6). Returns the session id."""
         session_id = f"{induction.order_id}-{number}"
         wait_for(lambda: any(s["session_id"] == session_id for s in self.documentation.sessions(
             induction.patient_id, induction.order_id)), timeout_s=45, what=f"session {number} scheduled")
@@ -107,12 +113,15 @@ class CourseClinic:
             return (check_in + timedelta(minutes=minutes)).isoformat()
 
         path, clinic = f"/sessions/{session_id}", self.documentation
-        clinic.post(f"{path}/check-in", {"by": NURSE, "at": t(0)})
+        override = {"override_by": PRESCRIBER, "override_reason": override_reason} if override_reason else {}
+        clinic.post(f"{path}/check-in", {"by": NURSE, "at": t(0), **override})
         clinic.post(f"{path}/pre-check", pre_check(t(5), 126, 80, reading_id="pre"))
         clinic.post(f"{path}/start", {"by": NURSE, "at": t(10)})
         for minute, systolic, diastolic, heart_rate in [(25, 134, 86, 80), (40, 138, 88, 82)]:
             clinic.post(f"{path}/vitals", vitals(t(minute), systolic, diastolic, heart_rate,
                                                  reading_id=f"r{minute}"), expect=201)
+        clinic.post(f"{path}/cadss", {"by": NURSE, "at": t(45), "form": "cadss-6", "scheduled_minute": 40,
+                                      "item_scores": [1, 0, 1, 0, 0, 0]}, expect=201)
         clinic.post(f"{path}/end", {"by": NURSE, "at": t(50)})
         clinic.call("PUT", f"{path}/administration", {
             "by": NURSE, "started_at": t(10), "stopped_at": t(50),
@@ -121,6 +130,7 @@ class CourseClinic:
         for minute, systolic, diastolic, heart_rate in [(65, 130, 84, 78), (80, 128, 82, 76)]:
             clinic.post(f"{path}/vitals", vitals(t(minute), systolic, diastolic, heart_rate,
                                                  reading_id=f"r{minute}"), expect=201)
+        review_and_rate_recovery(clinic, path, review_at=t(81), cadss_at=t(82))
         assert clinic.post(f"{path}/discharge", discharge(t(85)))["status"] == "discharged"
         return session_id
 

@@ -12,6 +12,7 @@ from tests.integration.course.support import CourseClinic, Induction, hours_ago
 from tests.support.kafka_tools import wait_for
 
 pytestmark = pytest.mark.integration
+COMPRESSED_INDUCTION = "course test: the six induction infusions charted within one day, agreed by the prescriber"
 
 
 def _induction(clinic: CourseClinic, mrn: str, baseline_total: int) -> tuple[Induction, float]:
@@ -25,12 +26,16 @@ def _induction(clinic: CourseClinic, mrn: str, baseline_total: int) -> tuple[Ind
 def _six_infusions_with_scores(clinic: CourseClinic, induction: Induction, rate: float,
                                pre_infusion_totals: list[int]) -> list[dict]:
     """Before each infusion its PHQ-9 (5 min after check-in), then the session charted; waits until the course has
-    the infusion before the next score, so each score is judged against the infusions given before it."""
+    the infusion before the next score, so each score is judged against the infusions given before it.
+
+    The whole induction is charted in the last day, 3 h apart: outside the infusions' windows and closer than the
+    clinic's minimum interval, so each check-in carries a prescriber's override with its reason (issue 13 defect 6;
+    the rule itself is tested in tests/integration/documentation/test_session_spacing.py)."""
     answers = []
     for number, total in enumerate(pre_infusion_totals, start=1):
         check_in = hours_ago(24 - 3 * number)
         answers.append(clinic.score(induction.course_id, total, check_in + timedelta(minutes=5)))
-        clinic.give_infusion(induction, number, check_in, rate)
+        clinic.give_infusion(induction, number, check_in, rate, override_reason=COMPRESSED_INDUCTION)
         clinic.wait_course(induction.patient_id, lambda c, n=number: len(c["summary"]["infusions"]) == n,
                            what=f"infusion {number} in the course")
     return answers
