@@ -62,9 +62,12 @@ def withdrawn(current: EligibilityDecision | None, intake_id: str, withdrawn_at:
               ) -> EligibilityDecision | None:
     """The patient's eligibility once intake ``intake_id`` was reopened at ``withdrawn_at``; None when that changes
     nothing: the stored decision is another intake's, or newer than the withdrawal (the intake decided again), or
-    there is none. Withdrawing is never undone here: only a new decision (newer ``decided_at``) replaces it."""
+    there is none. Withdrawing is never undone here: only a new decision (newer ``decided_at``) replaces it.
+    A decision in the same second as the withdrawal (FHIR instants are whole seconds) is withdrawn: messages of one
+    patient arrive in the order intake sent them, so the reopening came after it, and withdrawing is the safe side
+    (as ``save_eligibility`` lets a later-arriving decision of the same second replace the stored one)."""
     require_aware(withdrawn_at, "eligibility.withdrawn_at")
-    if current is None or current.intake_id != intake_id or current.decided_at >= withdrawn_at:
+    if current is None or current.intake_id != intake_id or current.decided_at > withdrawn_at:
         return None
     if current.status is EligibilityStatus.WITHDRAWN:
         return None

@@ -77,6 +77,12 @@ def test_withdrawing_changes_nothing_for_another_intake_or_a_newer_decision():
     assert withdrawn(None, INTAKE, REOPENED_AT) is None
 
 
+def test_a_reopening_in_the_same_second_as_the_decision_still_withdraws_it():
+    """Both times travel as whole-second FHIR instants: a reopening right after the decision has the same time."""
+    current = withdrawn(eligibility(decided_at=REOPENED_AT), INTAKE, REOPENED_AT)
+    assert current is not None and current.status is EligibilityStatus.WITHDRAWN
+
+
 def test_withdrawn_eligibility_refuses_create_and_sign():
     current = withdrawn(eligibility(), INTAKE, REOPENED_AT)
     order = draft()
