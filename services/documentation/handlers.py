@@ -333,8 +333,8 @@ class DocumentationService:
                 wasted_mg=command.wasted_mg, waste_method=command.waste_method, recorded_by=command.by,
                 recorded_by_reference=command.by_reference, recorded_at=self._clock.now(), witness=witness,
                 witnessed_at=at)
-            return self._change(session_id, lambda session, _order: s.record_controlled_substance(
-                session, record, self._settings))
+            return self._change(session_id, lambda session, order: s.record_controlled_substance(
+                session, record, self._settings, order))
 
     def controlled_substance_reconciliation(self, day: date) -> dict:
         """A clinic day's controlled-substance totals per product and lot, and every discrepancy."""

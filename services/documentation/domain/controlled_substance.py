@@ -106,6 +106,27 @@ class ControlledSubstanceRecord(DocumentationRecord):
                 f"wasted {self.wasted_mg:g} mg")
 
 
+_STRENGTH_IN_TEXT = re.compile(r"(\d+(?:\.\d+)?)\s*mg\s*/\s*ml", re.IGNORECASE)
+
+
+def check_product_is_the_ordered_one(record: ControlledSubstanceRecord, ordered_strength_mg_per_ml: float | None,
+                                     ordered_rxnorm_code: str | None, ordered_product: str) -> None:
+    """The product the nurse accounts for is the one the order is drawn from: its text names the order's strength and
+    no other, and a code, when given, is the order's RxNorm code. A record of another strength would make the day's
+    reconciliation balance on paper while a vial of another strength is short (CLINICAL.md: 10, 50 and 100 mg/mL
+    vials look alike). Orders stored before products named their strength carry none and are not checked."""
+    if ordered_strength_mg_per_ml is None:
+        return
+    named = {float(value) for value in _STRENGTH_IN_TEXT.findall(record.product)}
+    if named != {ordered_strength_mg_per_ml}:
+        raise DocumentationInputError(
+            "product", f"name the product the order is drawn from with its strength: {ordered_product}")
+    if record.product_code and record.product_code.strip() != (ordered_rxnorm_code or ""):
+        expected = f"RxNorm {ordered_rxnorm_code}" if ordered_rxnorm_code else "no RxNorm code (leave it empty)"
+        raise DocumentationInputError(
+            "product_code", f"{record.product_code} is not the ordered product's code: {ordered_product} has {expected}")
+
+
 def check_controlled_substance(
     record: ControlledSubstanceRecord,
     infusion_started_at: datetime,

@@ -17,7 +17,11 @@ from services.documentation.domain.administration import AdministrationRecord, c
 from services.documentation.domain.administration_review import AdministrationReview, review_administration
 from services.documentation.domain.adverse_events import AdverseEventRecord
 from services.documentation.domain.cadss import CadssAssessment, CadssNotRated
-from services.documentation.domain.controlled_substance import ControlledSubstanceRecord, check_controlled_substance
+from services.documentation.domain.controlled_substance import (
+    ControlledSubstanceRecord,
+    check_controlled_substance,
+    check_product_is_the_ordered_one,
+)
 from services.documentation.domain.checks import require_aware, require_text
 from services.documentation.domain.discharge import DischargeAssessment, DischargeRecord, evaluate_discharge
 from services.documentation.domain.errors import DocumentationInputError, TransitionNotAllowed, input_field
@@ -566,15 +570,19 @@ def review_given_against_ordered(
 
 
 def record_controlled_substance(
-    session: Session, record: ControlledSubstanceRecord, settings: SessionSettings
+    session: Session, record: ControlledSubstanceRecord, settings: SessionSettings, order: ActiveOrder | None = None
 ) -> Session:
     """The controlled-substance record of the infusion (after the administration record, until the note is
-    signed: recovering, discharged or aborted sessions); recording it again corrects it."""
+    signed: recovering, discharged or aborted sessions); recording it again corrects it. With the ``order``, the
+    product must be the one it is drawn from."""
     allowed = (SessionStatus.RECOVERING, SessionStatus.DISCHARGED, SessionStatus.ABORTED)
     _require_status(session, allowed, "record the controlled substance for")
     started_at = session.infusion_started_at
     if started_at is None:
         raise TransitionNotAllowed("no infusion was started in this session: nothing was drawn for it")
+    if order is not None:
+        check_product_is_the_ordered_one(record, order.product_strength_mg_per_ml, order.product_rxnorm_code,
+                                         order.product_text)
     administration = session.administration
     check_controlled_substance(
         record, started_at, administration.total_mg if administration else None,

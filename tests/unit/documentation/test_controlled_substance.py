@@ -32,6 +32,28 @@ def test_given_is_the_administration_records_dose_and_the_lot_its_lot():
     assert error.value.field == "lot_number"
 
 
+def test_the_product_accounted_for_is_the_one_the_order_is_drawn_from():
+    """A 100 mg/mL vial recorded against a 10 mg/mL order would balance the day's books while the vials do not."""
+    with pytest.raises(DocumentationInputError) as error:
+        s.record_controlled_substance(discharged(), controlled_substance(product="ketamine 100 mg/mL injection"),
+                                      SETTINGS, ORDER)
+    assert error.value.field == "product" and "ketamine 10 mg/mL injection" in error.value.message
+    with pytest.raises(DocumentationInputError) as error:
+        s.record_controlled_substance(discharged(), controlled_substance(product="ketamine injection"), SETTINGS, ORDER)
+    assert error.value.field == "product"
+    with pytest.raises(DocumentationInputError) as error:
+        s.record_controlled_substance(discharged(), controlled_substance(product_code="238083"), SETTINGS, ORDER)
+    assert error.value.field == "product_code"
+    coded = make_order(product_strength_mg_per_ml=100.0, product_display="ketamine 100 mg/mL injection",
+                       product_rxnorm_code="238083")
+    with pytest.raises(DocumentationInputError) as error:
+        s.record_controlled_substance(discharged(), controlled_substance(product="ketamine 10 mg/mL"), SETTINGS, coded)
+    assert error.value.field == "product"
+    recorded = s.record_controlled_substance(discharged(), controlled_substance(product="Ketamine HCl 10 MG/ML vial"),
+                                             SETTINGS, ORDER)
+    assert recorded.controlled_substance is not None
+
+
 def test_the_witness_is_a_second_person_identified_by_reference_or_identifier():
     with pytest.raises(DocumentationInputError) as error:
         controlled_substance(witness=PersonIdentity(reference="Practitioner/rn-hill"))
