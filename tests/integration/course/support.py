@@ -135,9 +135,11 @@ class CourseClinic:
         return session_id
 
     # --- the topic and the EHR ------------------------------------------------------------------------------
-    def messages(self, patient_id: str, event_code: str | None = None) -> list[Message]:
+    def messages(self, patient_id: str, event_code: str | None = None, course_id: str | None = None
+                 ) -> list[Message]:
         """The messages the orders service published about the patient (Kafka key = patient id), oldest first
-        per partition (one patient: one partition)."""
+        per partition (one patient: one partition); with ``course_id``, only those about that course (the broker
+        is shared: other tests' orders services publish about the same seeded patients)."""
         found = []
         for record in read_all(self.bootstrap, ORDERS_EVENTS):
             if record.key != patient_id.encode():
@@ -146,7 +148,8 @@ class CourseClinic:
                 message = parse_message(json.loads(record.value))
             except ValueError:
                 continue
-            if message.response_to is None and (event_code is None or message.event_code == event_code):
+            if message.response_to is None and (event_code is None or message.event_code == event_code) and (
+                    course_id is None or course_id in json.dumps(message.resources)):
                 found.append(message)
         return found
 

@@ -76,8 +76,9 @@ def test_a_full_induction_with_improving_scores_reaches_response_then_remission(
 
     # The messages, and the EHR: Goal achieved, CarePlan in response-check with the six infusions, the Task.
     for code in ("response-reached", "remission-reached"):
-        assert len(clinic.messages(induction.patient_id, code)) == 1, code
-    assert len(clinic.messages(induction.patient_id, "score-recorded")) == 7  # the intake's baseline, then six
+        assert len(clinic.messages(induction.patient_id, code, induction.course_id)) == 1, code
+    # the intake's baseline, then six
+    assert len(clinic.messages(induction.patient_id, "score-recorded", induction.course_id)) == 7
     clinic.in_ehr("Goal", "course-goal", f"{induction.course_id}-remission",
                   until=lambda g: g.get("achievementStatus", {}).get("coding", [{}])[0].get("code") == "achieved")
     care_plan = clinic.in_ehr("CarePlan", "course", induction.course_id, until=lambda r: any(
@@ -125,7 +126,7 @@ def test_a_non_responder_after_the_sixth_infusion_gets_a_reevaluation_task(cours
     due = [d for d in course["summary"]["due"] if d["kind"] == "reevaluation"]
     assert len(due) == 1 and due[0]["due_on"] == task["due_on"]
 
-    [message] = wait_for(lambda: clinic.messages(induction.patient_id, "reevaluation-due"),
+    [message] = wait_for(lambda: clinic.messages(induction.patient_id, "reevaluation-due", induction.course_id),
                          what="reevaluation-due on ketalink.orders.events")
     assert message.first("Task")["identifier"][0]["value"] == task["task_id"]
     assert message.first("CarePlan") is not None
