@@ -9,9 +9,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from deploy.ehr_sandbox.integration_engine import ehr_resource_id
 from services.orders.course.domain.suicidality import AlertLevel, AlertSource, SuicidalityAlert, acknowledged
+from services.orders.course.translators.codes import KIND_COURSE, KIND_SCORE
 from services.orders.course.translators.detected_issue_suicidality_out import detected_issue_from_alert
 from shared.events.topics import ORDERS_EVENTS
+from shared.fhir.datatypes import identifier
 from shared.fhir.messaging import build_message
 from tests.integration.documentation.clinic import (
     DOCTOR, NURSE, Clinic, clinical_times, cssrs, discharge, pre_check, vitals,
@@ -23,9 +26,24 @@ COURSE_ENDPOINT = "urn:ketalink:orders"
 
 
 def _publish_alert(clinic: Clinic, patient_id: str, alert: SuicidalityAlert, event_code: str) -> None:
-    resource = detected_issue_from_alert(alert, patient_id, f"course-{patient_id}")
+    course_id = f"course-{patient_id}"
+    _sent_by_the_course_before(clinic, patient_id, course_id, alert.measurement_id)
+    resource = detected_issue_from_alert(alert, patient_id, course_id)
     clinic.send(ORDERS_EVENTS, build_message(event_code, COURSE_ENDPOINT, [resource], author_display=DOCTOR),
                 patient_id)
+
+
+def _sent_by_the_course_before(clinic: Clinic, patient_id: str, course_id: str, measurement_id: str) -> None:
+    """The course's CarePlan and the score the alert names, in the EHR as the integration engine stores what the
+    course sends before an alert: the alert refers to both by identifier, and the shared EHR sandbox's engine would
+    otherwise wait for them for ever, holding every later message of the session's other tests."""
+    subject = {"reference": f"Patient/{patient_id}"}
+    for resource in ({"resourceType": "CarePlan", "identifier": [identifier(KIND_COURSE, course_id)],
+                      "status": "active", "intent": "plan", "subject": subject},
+                     {"resourceType": "Observation", "identifier": [identifier(KIND_SCORE, measurement_id)],
+                      "status": "final", "code": {"text": "PHQ-9 total"}, "subject": subject}):
+        ident = resource["identifier"][0]
+        clinic.ehr.client.update(resource | {"id": ehr_resource_id(ident["system"], ident["value"])})
 
 
 def _alert(level: AlertLevel = AlertLevel.HIGH) -> SuicidalityAlert:
