@@ -76,7 +76,8 @@ def start_sessions(base_url: str, publisher: Publisher, patients: list[BenchPati
         session = f"{base_url}/sessions/{order_id}-1"
         steps = [("check-in", {"by": NURSE, "at": _iso(start)}),
                  ("pre-check", {"by": NURSE, "at": _iso(start + timedelta(minutes=5)), "reading": {
-                     "systolic_mmhg": 124, "diastolic_mmhg": 78, "heart_rate_per_min": 72, "spo2_percent": 98},
+                     "systolic_mmhg": 124, "diastolic_mmhg": 78, "heart_rate_per_min": 72, "spo2_percent": 98,
+                     "respiratory_rate_per_min": 14, "rass_score": 0},  # every reading the pre-check requires
                      "confirmations": {"last_solid_food_at": _iso(start - timedelta(hours=8)),
                                        "last_clear_fluids_at": _iso(start - timedelta(hours=3)),
                                        "ride_home_confirmed": True,

@@ -158,12 +158,13 @@ class DocumentationService:
 
     def pre_check_context(self, session_id: str) -> dict:
         """For the pre-check page: whether "not applicable" may be offered for the pregnancy check today (from the
-        EHR record) and the clinic's fasting windows."""
+        EHR record), the clinic's fasting windows and the readings the check requires (marked required)."""
         with self._runtime.engine.connect() as conn:
             session = self._records.session(conn, session_id).record
         return {"pregnancy": self.pregnancy_for(session.patient_id, self._clock.now()).to_dict(),
                 "fasting_solids_hours": self._settings.fasting_solids_hours,
-                "fasting_clear_fluids_hours": self._settings.fasting_clear_fluids_hours}
+                "fasting_clear_fluids_hours": self._settings.fasting_clear_fluids_hours,
+                "required_readings": self._settings.pre_check_required_readings}
 
     def pregnancy_for(self, patient_id: str, at: datetime) -> PregnancyApplicability:
         """From the EHR Patient on the clinic day of ``at``; a Patient the EHR cannot give keeps the check

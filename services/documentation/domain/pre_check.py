@@ -2,9 +2,9 @@
 
 A first high BP only asks for a recheck at rest; a high recheck holds. BP at or above the alert thresholds holds at
 once, and its override needs the recheck first. HR and SpO2 hold at once, on both sides, as do the respiratory rate
-and the RASS when measured (issue 13 defects 8, 9). A clinician may
-override the vital-sign holds (reason and who are kept); failed confirmations and a weight change beyond the
-clinic's tolerance cannot be overridden here: the first need the patient's situation fixed, the second a new dose
+and the RASS (issue 13 defects 8, 9), which the clinic's ``pre_check_required_readings`` require by default. A
+clinician may override the vital-sign holds (reason and who are kept); failed confirmations and a weight change
+beyond the clinic's tolerance cannot be overridden here: the first need the patient's situation fixed, the second a new dose
 from the orders service (this domain only reports it, with both weights).
 
 Fasting (issue 13 defect 18) is recorded as the times of the last solid food and the last clear fluids, not a yes/no:
@@ -147,9 +147,11 @@ class PreCheckAttempt(DocumentationRecord):
         return tuple(reasons)
 
 
-def require_complete_pre_check_reading(reading: VitalsReading) -> None:
-    """The hold rules need BP, heart rate and SpO2; a partial reading cannot clear a patient."""
-    for name in ("systolic_mmhg", "heart_rate_per_min", "spo2_percent"):
+def require_complete_pre_check_reading(reading: VitalsReading, settings: SessionSettings) -> None:
+    """Every reading the clinic requires (``pre_check_required_readings``: by default BP, heart rate, SpO2,
+    respiratory rate and RASS) must be there: the hold rules only look at what was measured, so a partial reading
+    would clear a patient without looking at the rest (issue 13 defect 8 follow-up)."""
+    for name in settings.pre_check_required_readings:
         if getattr(reading, name) is None:
             raise DocumentationInputError(name, "required for the pre-infusion check")
 

@@ -310,7 +310,7 @@ def record_pre_check(
     _require_status(session, (SessionStatus.CHECKED_IN, SessionStatus.PRE_CHECK), "record a pre-infusion check")
     _require_order(session, order)
     with input_field("reading"):
-        require_complete_pre_check_reading(reading)
+        require_complete_pre_check_reading(reading, settings)
         require_plausible_reading(reading, settings)
     require_in_session("at", at, session.time_floor(settings))
     require_plausible_fasting_times(confirmations, at, settings)

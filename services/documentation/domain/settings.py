@@ -47,6 +47,9 @@ Issue 13 (clinical safety) added, all placeholders the clinic must confirm:
   fasting instructions, given at consent). A window not met holds the infusion and cannot be overridden (wait and
   check again). A time more than ``fasting_time_max_hours_before_check`` (168 h, our bound) before the check is
   refused as a typing error (wrong date).
+- Pre-check readings (defect 8 follow-up): ``pre_check_required_readings`` lists the readings a pre-check must have
+  (default systolic and diastolic BP, heart rate, SpO2, respiratory rate and RASS: every vital sign the hold rules
+  look at, so none is cleared unseen). Our choice, not a source: BP, heart rate and SpO2 can never be removed.
 """
 
 from __future__ import annotations
@@ -65,6 +68,12 @@ from shared.scales import (
     validate_cssrs_risk_items,
 )
 
+# The readings a pre-check may require, in the order of the form; the first four can never be dropped.
+PRE_CHECK_READINGS: tuple[str, ...] = (
+    "systolic_mmhg", "diastolic_mmhg", "heart_rate_per_min", "spo2_percent", "respiratory_rate_per_min", "rass_score",
+)
+ALWAYS_REQUIRED_PRE_CHECK_READINGS: tuple[str, ...] = PRE_CHECK_READINGS[:4]
+
 
 @dataclass(frozen=True)
 class SessionSettings:
@@ -81,6 +90,10 @@ class SessionSettings:
     # RASS (Sessler 2002) before the infusion: hold at or below / at or above (placeholders).
     pre_check_rass_hold_at_or_below: int = -2
     pre_check_rass_hold_at_or_above: int = 2
+    # The readings a pre-check must have (a missing one is refused, 400 naming it): every vital sign the hold rules
+    # look at (defect 8 follow-up: a check without RR or RASS cleared the patient without looking at them). BP, heart
+    # rate and SpO2 can never be removed; a clinic that does not chart RR or RASS before infusions may drop them.
+    pre_check_required_readings: tuple[str, ...] = PRE_CHECK_READINGS
     # The day's C-SSRS screener in the pre-check (defect 5); item lists as in shared/scales.py (Columbia triage).
     pre_check_cssrs_required: bool = True
     cssrs_high_risk_items: tuple[str, ...] = DEFAULT_CSSRS_HIGH_RISK_ITEMS
@@ -243,6 +256,20 @@ class SessionSettings:
             raise ValueError("site_readiness_items are short keys (1-64 characters)")
         validate_pregnancy_settings(self.pregnancy_not_applicable_sexes, self.childbearing_age_range_years)
         self._validate_fasting()
+        self._validate_required_readings()
+
+    def _validate_required_readings(self) -> None:
+        """Only known readings, none twice, and never without BP, heart rate and SpO2 (the hold rules' minimum)."""
+        required = self.pre_check_required_readings
+        unknown = [name for name in required if name not in PRE_CHECK_READINGS]
+        if unknown:
+            raise ValueError(f"pre_check_required_readings: unknown reading(s) {unknown}; known: {PRE_CHECK_READINGS}")
+        if len(set(required)) != len(required):
+            raise ValueError(f"pre_check_required_readings has a repeated reading: {required}")
+        missing = [name for name in ALWAYS_REQUIRED_PRE_CHECK_READINGS if name not in required]
+        if missing:
+            raise ValueError(f"pre_check_required_readings must include {missing}: the pre-check cannot clear a "
+                             "patient without blood pressure, heart rate and SpO2")
 
     def _validate_fasting(self) -> None:
         """Clear fluids never need a longer fast than solids; a window over 24 h or a bound under 24 h or over

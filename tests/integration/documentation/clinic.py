@@ -167,9 +167,11 @@ def confirmations(at: str | None = None, **changes: Any) -> dict[str, Any]:
 
 
 def pre_check(at: str, systolic: int, diastolic: int, heart_rate: int = 76, spo2: float = 98.0,
-              reading_id: str | None = None) -> dict[str, Any]:
+              reading_id: str | None = None, respiratory_rate: int = 14, rass: int = 0) -> dict[str, Any]:
+    """A pre-check with every reading the clinic requires by default (BP, HR, SpO2, respiratory rate, RASS)."""
     reading: dict[str, Any] = {"systolic_mmhg": systolic, "diastolic_mmhg": diastolic,
-                               "heart_rate_per_min": heart_rate, "spo2_percent": spo2}
+                               "heart_rate_per_min": heart_rate, "spo2_percent": spo2,
+                               "respiratory_rate_per_min": respiratory_rate, "rass_score": rass}
     if reading_id:
         reading["reading_id"] = reading_id
     return {"by": NURSE, "at": at, "reading": reading, "confirmations": confirmations(at), "cssrs": cssrs(),

@@ -73,6 +73,14 @@ def reading(
     )
 
 
+def baseline(reading_id: str, moment: datetime, *args, **kw) -> VitalsReading:
+    """A pre-check reading: as ``reading`` with respiratory rate 14/min and RASS 0 unless given (None leaves one
+    out), as the pre-check requires by default (``pre_check_required_readings``)."""
+    kw.setdefault("respiratory_rate_per_min", 14)
+    kw.setdefault("rass_score", 0)
+    return reading(reading_id, moment, *args, **kw)
+
+
 def confirmations(**changes) -> PreCheckConfirmations:
     """Everything confirmed: last solid food at 01:00 and clear fluids at 07:00 (a check at 09:05 meets the 6 h and
     2 h windows), pregnancy test negative (the check applies unless the EHR record rules it out)."""
@@ -115,7 +123,7 @@ def pre_checked(order: ActiveOrder | None = None, pre_reading: VitalsReading | N
     return s.record_pre_check(
         checked_in(order),
         order,
-        pre_reading or reading("pre-1", at(9, 5)),
+        pre_reading or baseline("pre-1", at(9, 5)),
         kw.pop("confirmed", confirmations()),
         kw.pop("latest_weight_kg", 80.0),
         kw.pop("settings", SETTINGS),

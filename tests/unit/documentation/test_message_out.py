@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 
 from services.documentation.domain import session as s
@@ -11,6 +13,7 @@ from services.documentation.domain.cadss import CadssAssessment, CadssForm, Cads
 from services.documentation.domain.errors import DocumentationInputError, TransitionNotAllowed
 from services.documentation.domain.flowsheet import AlertAction, AlertActionKind
 from services.documentation.domain.note import draft_note, sign_note
+from services.documentation.domain.settings import PRE_CHECK_READINGS
 from services.documentation.domain.rescue import RescueDoseUnit, RescueMedication, RescueRoute
 from services.documentation.domain.vitals import VitalsReading, VitalsSource
 from services.documentation.translators import message_out
@@ -27,6 +30,7 @@ from .builders import (
     infusing,
     make_order,
     pre_checked,
+    baseline,
     reading,
     ready_for_discharge,
 )
@@ -90,13 +94,16 @@ def test_vitals_recorded_sends_our_readings_but_not_the_ehrs_own():
 
 def test_pre_check_vitals_are_the_observations_of_that_checks_reading():
     first = pre_checked()
-    rechecked = s.record_pre_check(first, ORDER, reading("pre-2", at(9, 8), respiratory_rate_per_min=14),
-                                   first.pre_checks[0].confirmations, 80.0, SETTINGS, NURSE, at(9, 9))
+    rechecked = s.record_pre_check(first, ORDER, baseline("pre-2", at(9, 8), rass_score=None),
+                                   first.pre_checks[0].confirmations, 80.0,
+                                   replace(SETTINGS, pre_check_required_readings=PRE_CHECK_READINGS[:5]),
+                                   NURSE, at(9, 9))
     focus = message_out.pre_check_vitals_focus(rechecked, "pre-1")
     assert [r["identifier"][0]["value"] for r in focus] == ["ord-1-1/pre-1/bp", "ord-1-1/pre-1/hr",
-                                                             "ord-1-1/pre-1/spo2"]
+                                                             "ord-1-1/pre-1/spo2", "ord-1-1/pre-1/rr",
+                                                             "ord-1-1/pre-1/rass"]
     assert all(r["encounter"]["identifier"]["value"] == "ord-1-1" for r in focus)
-    assert len(message_out.pre_check_vitals_focus(rechecked, "pre-2")) == 4  # with the respiratory rate
+    assert len(message_out.pre_check_vitals_focus(rechecked, "pre-2")) == 4  # no RASS: the clinic does not require it
 
 
 def test_pre_check_vitals_refuse_a_reading_that_is_not_a_pre_checks():

@@ -25,7 +25,7 @@ from services.documentation.domain.note import (
 
 from shared.clinic_time import clinic_zone_context
 
-from .builders import DOCTOR, NURSE, SETTINGS, administration, assessment, at, infusing, make_order, reading
+from .builders import DOCTOR, NURSE, SETTINGS, administration, assessment, at, infusing, make_order, baseline, reading
 
 
 @pytest.fixture(autouse=True)
@@ -86,7 +86,7 @@ def test_generated_note_covers_the_record():
         "40 min at 75 mL/h",
         "  infusing: 2026-03-02 09:10 CET (UTC+01:00) by RN Dana Hill",
         "  discharged: 2026-03-02 10:30 CET (UTC+01:00) by RN Dana Hill",
-        "  Baseline (pre-infusion): BP 128/82 mmHg, HR 76/min, SpO2 98%",
+        "  Baseline (pre-infusion): BP 128/82 mmHg, HR 76/min, SpO2 98%, RR 14/min, RASS +0",
         "  Peak systolic: 184 mmHg at 2026-03-02 09:40 CET (UTC+01:00)",
         "  Peak heart rate: 96/min at 2026-03-02 09:40 CET (UTC+01:00)",
         "  Lowest SpO2: 95% at 2026-03-02 09:40 CET (UTC+01:00)",
@@ -110,7 +110,7 @@ def test_note_of_a_deferred_session_says_why_and_has_no_administration():
     from .builders import pre_checked
 
     deferred = s.defer(
-        pre_checked(order, pre_reading=reading("pre-1", at(9, 5), heart_rate=120)), "HR 120", NURSE, at(9, 20)
+        pre_checked(order, pre_reading=baseline("pre-1", at(9, 5), heart_rate=120)), "HR 120", NURSE, at(9, 20)
     )
     text = generate_note(deferred, order)
     assert "  deferred: 2026-03-02 09:20 CET (UTC+01:00) by RN Dana Hill (reason: HR 120)" in text

@@ -8,12 +8,12 @@ from services.documentation.domain import session as s
 from services.documentation.domain.note import generate_note
 from shared.clinic_time import clinic_zone_context
 
-from .builders import NURSE, at, make_order, pre_checked, reading
+from .builders import NURSE, at, make_order, pre_checked, baseline
 
 
 def test_the_note_states_each_time_in_the_clinics_zone_with_its_offset():
     order = make_order()
-    deferred = s.defer(pre_checked(order, pre_reading=reading("pre-1", at(9, 5), heart_rate=120)), "HR 120", NURSE,
+    deferred = s.defer(pre_checked(order, pre_reading=baseline("pre-1", at(9, 5), heart_rate=120)), "HR 120", NURSE,
                        at(9, 20))  # 09:20 at +01:00 = 08:20 UTC = 02:20 in Chicago (CST, UTC−06:00)
     with clinic_zone_context(ZoneInfo("America/Chicago")):
         text = generate_note(deferred, order)

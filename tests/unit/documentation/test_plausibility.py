@@ -16,7 +16,7 @@ from services.documentation.domain.vitals import VitalsReading
 from services.documentation.translators.observation_vitals_in import vitals_from_observations
 from services.documentation.translators.observation_vitals_out import vitals_observations
 
-from .builders import NURSE, SETTINGS, at, checked_in, confirmations, infusing, make_order, reading
+from .builders import NURSE, SETTINGS, at, checked_in, confirmations, infusing, make_order, baseline, reading
 
 
 @pytest.mark.parametrize(
@@ -61,7 +61,7 @@ def test_the_plausible_ranges_are_settings():
 def test_an_implausible_pre_check_reading_is_refused():
     order = make_order()
     with pytest.raises(DocumentationInputError) as refused:
-        s.record_pre_check(checked_in(order), order, reading("pre-1", at(9, 5), heart_rate=5), confirmations(),
+        s.record_pre_check(checked_in(order), order, baseline("pre-1", at(9, 5), heart_rate=5), confirmations(),
                            80.0, SETTINGS, NURSE, at(9, 6))
     assert refused.value.field == "reading.heart_rate_per_min"
 
@@ -92,7 +92,7 @@ def test_events_adverse_events_and_pre_checks_dated_before_the_session_are_refus
         s.record_adverse_event(session, event, SETTINGS)
     order = make_order()
     with pytest.raises(DocumentationInputError, match="^at"):
-        s.record_pre_check(checked_in(order), order, reading("pre-1", old), confirmations(), 80.0, SETTINGS, NURSE,
+        s.record_pre_check(checked_in(order), order, baseline("pre-1", old), confirmations(), 80.0, SETTINGS, NURSE,
                            old)
 
 

@@ -6,12 +6,12 @@ from services.documentation.domain.pre_check import PreCheckOutcome, PregnancyCh
 from services.documentation.domain.settings import SessionSettings
 from services.documentation.domain.vitals import VitalsReading
 
-from .builders import DOCTOR, NURSE, SETTINGS, at, checked_in, confirmations, make_order, pre_checked, reading
+from .builders import DOCTOR, NURSE, SETTINGS, at, checked_in, confirmations, make_order, pre_checked, baseline
 
 
 def recheck(session, order, moment, **vitals):
     return s.record_pre_check(
-        session, order, reading(f"pre-{moment:%H%M}", moment, **vitals), confirmations(), 80.0, SETTINGS, NURSE, moment
+        session, order, baseline(f"pre-{moment:%H%M}", moment, **vitals), confirmations(), 80.0, SETTINGS, NURSE, moment
     )
 
 
@@ -34,7 +34,7 @@ def test_normal_check_clears_and_moves_session_to_pre_check():
     ],
 )
 def test_first_high_blood_pressure_only_asks_for_a_recheck(systolic, diastolic, outcome):
-    session = pre_checked(pre_reading=reading("pre-1", at(9, 5), systolic, diastolic))
+    session = pre_checked(pre_reading=baseline("pre-1", at(9, 5), systolic, diastolic))
     assert session.latest_pre_check.result.outcome is outcome
     if outcome is PreCheckOutcome.RECHECK_REQUIRED:
         assert session.latest_pre_check.result.recheck_reasons == (
@@ -45,7 +45,7 @@ def test_first_high_blood_pressure_only_asks_for_a_recheck(systolic, diastolic, 
 
 def test_high_recheck_holds_and_a_normal_recheck_clears():
     order = make_order()
-    first = pre_checked(order, pre_reading=reading("pre-1", at(9, 5), 150, 95))
+    first = pre_checked(order, pre_reading=baseline("pre-1", at(9, 5), 150, 95))
     held = recheck(first, order, at(9, 15), systolic=146, diastolic=92)
     assert held.latest_pre_check.result.outcome is PreCheckOutcome.HOLD
     assert held.latest_pre_check.result.vital_sign_holds == ("BP 146/92 mmHg above 140/90 mmHg on recheck at rest",)
@@ -64,7 +64,7 @@ def test_high_recheck_holds_and_a_normal_recheck_clears():
     ],
 )
 def test_heart_rate_and_spo2_hold_at_once(heart_rate, spo2, holds):
-    session = pre_checked(pre_reading=reading("pre-1", at(9, 5), heart_rate=heart_rate, spo2=spo2))
+    session = pre_checked(pre_reading=baseline("pre-1", at(9, 5), heart_rate=heart_rate, spo2=spo2))
     assert session.latest_pre_check.result.vital_sign_holds == holds
 
 
@@ -132,7 +132,7 @@ def test_start_is_refused_listing_every_blocking_reason():
     order = make_order()
     session = pre_checked(
         order,
-        pre_reading=reading("pre-1", at(9, 5), heart_rate=118),
+        pre_reading=baseline("pre-1", at(9, 5), heart_rate=118),
         confirmed=confirmations(ride_home_confirmed=False),
         latest_weight_kg=88.0,
     )
@@ -148,14 +148,14 @@ def test_start_is_refused_listing_every_blocking_reason():
 
 def test_pending_recheck_blocks_start():
     order = make_order()
-    session = pre_checked(order, pre_reading=reading("pre-1", at(9, 5), 150, 88))
+    session = pre_checked(order, pre_reading=baseline("pre-1", at(9, 5), 150, 88))
     with pytest.raises(TransitionNotAllowed, match="recheck at rest"):
         s.start_infusion(session, order, NURSE, at(9, 10))
 
 
 def test_override_lets_a_vital_sign_hold_start_and_keeps_reason_and_who():
     order = make_order()
-    session = pre_checked(order, pre_reading=reading("pre-1", at(9, 5), heart_rate=114))
+    session = pre_checked(order, pre_reading=baseline("pre-1", at(9, 5), heart_rate=114))
     overridden = s.override_pre_check_hold(
         session, "anxious, HR 104 after 5 min rest; known baseline", DOCTOR, at(9, 12)
     )
@@ -167,7 +167,7 @@ def test_override_lets_a_vital_sign_hold_start_and_keeps_reason_and_who():
 
 
 def test_override_needs_a_reason():
-    session = pre_checked(pre_reading=reading("pre-1", at(9, 5), heart_rate=114))
+    session = pre_checked(pre_reading=baseline("pre-1", at(9, 5), heart_rate=114))
     with pytest.raises(DocumentationInputError) as error:
         s.override_pre_check_hold(session, "  ", DOCTOR, at(9, 12))
     assert error.value.field == "override.reason"
@@ -176,7 +176,7 @@ def test_override_needs_a_reason():
 def test_override_does_not_clear_confirmations_or_weight():
     order = make_order()
     session = pre_checked(
-        order, pre_reading=reading("pre-1", at(9, 5), heart_rate=114), confirmed=confirmations(last_clear_fluids_at=at(8, 30))
+        order, pre_reading=baseline("pre-1", at(9, 5), heart_rate=114), confirmed=confirmations(last_clear_fluids_at=at(8, 30))
     )
     overridden = s.override_pre_check_hold(session, "baseline tachycardia", DOCTOR, at(9, 12))
     with pytest.raises(TransitionNotAllowed) as error:
@@ -199,7 +199,7 @@ def test_order_changed_after_the_check_requires_a_new_check():
         s.start_infusion(session, recalculated, NURSE, at(9, 20))
     assert "order changed since the pre-infusion check (40 mg → 44 mg)" in error.value.reason
     rechecked = s.record_pre_check(
-        session, recalculated, reading("pre-2", at(9, 25)), confirmations(), 88.0, SETTINGS, NURSE, at(9, 26)
+        session, recalculated, baseline("pre-2", at(9, 25)), confirmations(), 88.0, SETTINGS, NURSE, at(9, 26)
     )
     assert rechecked.latest_pre_check.result.dose_recalculation is None  # 44 mg / 0.5 mg/kg = 88 kg
     assert s.start_infusion(rechecked, recalculated, NURSE, at(9, 30)).status is s.SessionStatus.INFUSING
@@ -209,8 +209,8 @@ def test_a_reading_is_used_once_and_checks_go_forward_in_time():
     order = make_order()
     session = pre_checked(order)
     with pytest.raises(DocumentationInputError) as error:
-        s.record_pre_check(session, order, reading("pre-1", at(9, 8)), confirmations(), 80.0, SETTINGS, NURSE, at(9, 9))
+        s.record_pre_check(session, order, baseline("pre-1", at(9, 8)), confirmations(), 80.0, SETTINGS, NURSE, at(9, 9))
     assert error.value.field == "reading.reading_id"
     with pytest.raises(DocumentationInputError) as error:
-        s.record_pre_check(session, order, reading("pre-2", at(9, 1)), confirmations(), 80.0, SETTINGS, NURSE, at(9, 2))
+        s.record_pre_check(session, order, baseline("pre-2", at(9, 1)), confirmations(), 80.0, SETTINGS, NURSE, at(9, 2))
     assert error.value.field == "at"

@@ -9,11 +9,13 @@ from services.documentation.domain.flowsheet import alert_crossings
 from services.documentation.domain.pre_check import PreCheckOutcome
 from services.documentation.domain.settings import SessionSettings
 
-from .builders import DOCTOR, NURSE, SETTINGS, at, confirmations, infusing, make_order, pre_checked, reading
+from .builders import (
+    DOCTOR, NURSE, SETTINGS, at, confirmations, infusing, make_order, baseline, pre_checked, reading,
+)
 
 
 def test_the_reviewers_low_reading_82_48_hr_38_rr_6_holds_and_alerts():
-    low = reading("pre-1", at(9, 5), 82, 48, heart_rate=38, respiratory_rate_per_min=6)
+    low = baseline("pre-1", at(9, 5), 82, 48, heart_rate=38, respiratory_rate_per_min=6)
     result = pre_checked(pre_reading=low).latest_pre_check.result
     assert result.outcome is PreCheckOutcome.HOLD
     assert result.vital_sign_holds == (
@@ -44,7 +46,7 @@ def test_the_reviewers_low_reading_82_48_hr_38_rr_6_holds_and_alerts():
     ],
 )
 def test_pre_check_holds_just_outside_each_low_side_threshold_and_clears_just_inside(vitals, hold):
-    result = pre_checked(pre_reading=reading("pre-1", at(9, 5), **vitals)).latest_pre_check.result
+    result = pre_checked(pre_reading=baseline("pre-1", at(9, 5), **vitals)).latest_pre_check.result
     assert result.vital_sign_holds == ((hold,) if hold else ())
     assert result.outcome is (PreCheckOutcome.HOLD if hold else PreCheckOutcome.CLEARED)
 
@@ -78,7 +80,7 @@ def test_a_sedated_reading_on_the_flowsheet_opens_an_alert():
 
 def test_low_side_thresholds_are_settings():
     settings = SessionSettings(pre_check_heart_rate_hold_below_per_min=45, alert_heart_rate_below_per_min=40)
-    assert pre_checked(pre_reading=reading("pre-1", at(9, 5), heart_rate=46), settings=settings
+    assert pre_checked(pre_reading=baseline("pre-1", at(9, 5), heart_rate=46), settings=settings
                        ).latest_pre_check.result.outcome is PreCheckOutcome.CLEARED
     assert alert_crossings(reading("r", at(9, 40), heart_rate=40), settings) == ()
 
@@ -109,7 +111,7 @@ def test_safety_settings_that_cannot_be_right_stop_start_up(changes, message):
 # --- defect 9 --------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("systolic, diastolic", [(200, 120), (180, 100), (170, 110)])
 def test_severe_first_bp_holds_at_once_and_cannot_be_overridden_before_a_recheck(systolic, diastolic):
-    session = pre_checked(pre_reading=reading("pre-1", at(9, 5), systolic, diastolic))
+    session = pre_checked(pre_reading=baseline("pre-1", at(9, 5), systolic, diastolic))
     result = session.latest_pre_check.result
     assert result.outcome is PreCheckOutcome.HOLD
     assert result.recheck_reasons == ()
@@ -121,15 +123,15 @@ def test_severe_first_bp_holds_at_once_and_cannot_be_overridden_before_a_recheck
 
 
 def test_just_under_the_alert_thresholds_is_still_only_a_recheck():
-    result = pre_checked(pre_reading=reading("pre-1", at(9, 5), 179, 109)).latest_pre_check.result
+    result = pre_checked(pre_reading=baseline("pre-1", at(9, 5), 179, 109)).latest_pre_check.result
     assert result.outcome is PreCheckOutcome.RECHECK_REQUIRED
     assert not result.severe_bp_unconfirmed
 
 
 def test_severe_bp_on_the_recheck_holds_and_may_then_be_overridden():
     order = make_order()
-    first = pre_checked(order, pre_reading=reading("pre-1", at(9, 5), 200, 120))
-    rechecked = s.record_pre_check(first, order, reading("pre-2", at(9, 15), 186, 112), confirmations(), 80.0,
+    first = pre_checked(order, pre_reading=baseline("pre-1", at(9, 5), 200, 120))
+    rechecked = s.record_pre_check(first, order, baseline("pre-2", at(9, 15), 186, 112), confirmations(), 80.0,
                                    SETTINGS, NURSE, at(9, 15))
     assert rechecked.latest_pre_check.result.vital_sign_holds == (
         "BP 186/112 mmHg at or above 180/110 mmHg on recheck at rest",

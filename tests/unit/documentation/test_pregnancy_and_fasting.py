@@ -18,7 +18,7 @@ from services.documentation.domain.settings import SessionSettings
 from shared.clinic_time import clinic_zone_context
 from shared.config import load_settings
 
-from .builders import DOCTOR, NURSE, SETTINGS, at, confirmations, make_order, pre_checked, reading
+from .builders import DOCTOR, NURSE, SETTINGS, at, confirmations, make_order, pre_checked, baseline
 
 DAY = date(2026, 3, 2)
 NOT_APPLICABLE = confirmations(pregnancy_check=PregnancyCheck.NOT_APPLICABLE)
@@ -76,7 +76,7 @@ def test_the_childbearing_age_range_and_the_sexes_are_settings():
 # --- fasting -----------------------------------------------------------------------------------------------------
 def test_solid_food_5_hours_before_the_check_holds_and_cannot_be_overridden():
     order = make_order()
-    session = pre_checked(order, pre_reading=reading("pre-1", at(9, 5), heart_rate=114),
+    session = pre_checked(order, pre_reading=baseline("pre-1", at(9, 5), heart_rate=114),
                           confirmed=confirmations(last_solid_food_at=at(4, 6)))  # check at 09:06
     assert session.latest_pre_check.result.outcome is PreCheckOutcome.HOLD
     assert session.latest_pre_check.result.confirmation_holds == (

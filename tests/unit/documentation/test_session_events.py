@@ -17,6 +17,7 @@ from .builders import (
     infusing,
     make_order,
     pre_checked,
+    baseline,
     reading,
     ready_for_discharge,
     recovering,
@@ -42,14 +43,15 @@ def test_check_in_announces_the_visit():
 
 def test_a_pre_infusion_check_sends_its_reading_as_vitals():
     before, after = checked_in(), pre_checked()
-    assert summary(before, after) == [(message_out.VITALS_RECORDED, ["Observation"] * 3, NURSE)]
+    assert summary(before, after) == [(message_out.VITALS_RECORDED, ["Observation"] * 5, NURSE)]  # BP HR SpO2 RR RASS
     (event,) = events_for_change(before, after, ORDER)
-    assert identifier_values(event) == ["ord-1-1/pre-1/bp", "ord-1-1/pre-1/hr", "ord-1-1/pre-1/spo2"]
+    assert identifier_values(event) == ["ord-1-1/pre-1/bp", "ord-1-1/pre-1/hr", "ord-1-1/pre-1/spo2",
+                                        "ord-1-1/pre-1/rr", "ord-1-1/pre-1/rass"]
 
 
 def test_a_recheck_sends_only_the_new_reading():
     first = pre_checked()
-    recheck = s.record_pre_check(first, ORDER, reading("pre-2", at(9, 8)), first.pre_checks[0].confirmations, 80.0,
+    recheck = s.record_pre_check(first, ORDER, baseline("pre-2", at(9, 8)), first.pre_checks[0].confirmations, 80.0,
                                  SETTINGS, NURSE, at(9, 9))
     (event,) = events_for_change(first, recheck, ORDER)
     assert event.event_code == message_out.VITALS_RECORDED

@@ -26,7 +26,7 @@ from services.orders.course.translators import codes as course_codes
 from services.orders.course.translators.detected_issue_suicidality_out import detected_issue_from_alert
 from shared.scales import CssrsRisk
 
-from .builders import DOCTOR, NURSE, SETTINGS, at, cssrs, make_order, pre_checked, reading, site_ready
+from .builders import DOCTOR, NURSE, SETTINGS, at, cssrs, make_order, pre_checked, baseline, site_ready
 
 
 def open_alert(level: AlertLevel = AlertLevel.HIGH, alert_id: str = "m-7-cssrs") -> SuicidalityAlertSeen:
@@ -86,7 +86,7 @@ def test_a_high_risk_cssrs_holds_until_a_clinician_reviews_it_and_decides_to_pro
 def test_a_later_screener_answered_no_does_not_undo_a_high_risk_one_without_review():
     order = make_order()
     high = pre_checked(order, cssrs=cssrs(suicidal_thoughts=True, ideation_with_intent=True))
-    again = s.record_pre_check(high, order, reading("pre-2", at(9, 9)), high.latest_pre_check.confirmations, 80.0,
+    again = s.record_pre_check(high, order, baseline("pre-2", at(9, 9)), high.latest_pre_check.confirmations, 80.0,
                                SETTINGS, NURSE, at(9, 9), cssrs=cssrs(moment=at(9, 9), screening_id="cssrs-2"))
     assert again.latest_cssrs.risk is CssrsRisk.NONE
     with pytest.raises(TransitionNotAllowed, match="C-SSRS screener high risk today"):
@@ -192,8 +192,8 @@ def test_no_checklist_holds_and_a_recheck_keeps_the_checklist_already_confirmed(
     assert pre_checked(site_readiness=None).latest_pre_check.result.confirmation_holds == (
         "site readiness checklist not confirmed",)
     order = make_order()
-    first = pre_checked(order, pre_reading=reading("pre-1", at(9, 5), 150, 95))
-    again = s.record_pre_check(first, order, reading("pre-2", at(9, 15)), first.latest_pre_check.confirmations,
+    first = pre_checked(order, pre_reading=baseline("pre-1", at(9, 5), 150, 95))
+    again = s.record_pre_check(first, order, baseline("pre-2", at(9, 15)), first.latest_pre_check.confirmations,
                                80.0, SETTINGS, NURSE, at(9, 15))
     assert again.latest_pre_check.result.outcome is PreCheckOutcome.CLEARED
 
