@@ -60,9 +60,12 @@ def create_api(service: DocumentationService, engine: Engine) -> Api:
     def check_in(session_id: str, body: rm.CheckIn):  # type: ignore[no-untyped-def]
         """409 outside the infusion's window or sooner than the clinic's minimum interval after the patient's
         previous infusion; ``override_reason`` (with ``override_by``) sets that aside, for a prescriber only (403
-        otherwise, from the EHR's PractitionerRole of the signed-in clinician)."""
+        otherwise, from the EHR's PractitionerRole of the signed-in clinician), recorded under the signed-in
+        prescriber's name (``override_by`` only where SMART is off)."""
         if body.override_reason:
-            require_prescriber(current_context(), "override an infusion's window or minimum interval")
+            context = current_context()
+            require_prescriber(context, "override an infusion's window or minimum interval")
+            body = body.model_copy(update={"override_by": signer_name(context, body.override_by or "")})
         return service.check_in(session_id, body)
 
     @api.operation(f"{SESSION}/pre-check", "POST", summary="Record a pre-infusion check", body=rm.PreCheck,

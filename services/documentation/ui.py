@@ -25,6 +25,8 @@ from services.documentation.domain.discharge import ALDRETE_ITEM_MAX_SCORE, ALDR
 from services.documentation.domain.flowsheet import AlertActionKind
 from services.documentation.domain.pump import PumpChangeKind
 from services.documentation.domain.pre_check import PregnancyCheck
+from services.documentation.domain.settings import PRE_CHECK_READINGS
+from services.documentation.domain.spacing import ScheduleRefused
 from services.documentation.handlers import DocumentationService, new_id
 from services.documentation.ui_ehr import latest_eligibility
 from services.documentation.ui_accountability import (
@@ -212,8 +214,11 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
 
     # --- the session: flowsheet and steps ------------------------------------------------------------------------
     def flowsheet(view: dict[str, Any], status: int = 200, errors: list[tuple[str, str]] | None = None,
-                  form_name: str = "", values: Any = None) -> tuple[str, int]:
+                  form_name: str = "", values: Any = None,
+                  schedule_refusal: tuple[str, ...] = ()) -> tuple[str, int]:
+        """``schedule_refusal``: the window/interval rules that refused a check-in just now (the override form)."""
         return page("documentation/session.html", status, errors=errors, form_name=form_name, values=values,
+                    schedule_refusal=schedule_refusal,
                     session=view, rows=_flowsheet_rows(view), latest_check=_latest_check(view),
                     can_override=_can_override(view), alerts_by_reading=_alerts_by_reading(view),
                     new_reading_id=new_id(), new_event_id=new_id(), alert_kinds=_options(AlertActionKind),
@@ -242,11 +247,44 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
         key = notice(result) if callable(notice) else notice
         return done(".session_page", key, anchor, session_id=session_id)
 
+    def check_in_step(session_id: str, form_name: str, override: bool) -> Any:
+        """Check in, or (``override``) check in setting the window and interval rules aside with the posted reason.
+        A refusal by those rules shows its reasons and the override form (``schedule_refusal``)."""
+        own_session(session_id)
+        form = posted_form()
+        refused: tuple[str, ...] = ()
+        try:
+            with outcome_as_form_errors(form_name):
+                by = clinician()
+                values: dict[str, Any] = {"by": by, "at": form.time("at")}
+                if override:
+                    if not form.text("reason"):
+                        raise FormInvalid([("reason", "the reason for the override is required")])
+                    values |= {"override_reason": form.text("reason"), "override_by": by}
+                try:
+                    service.check_in(session_id, command(rm.CheckIn, values))
+                except ScheduleRefused as error:
+                    refused = error.failing
+                    raise
+        except FormInvalid as error:
+            return flowsheet(service.session(session_id), error.status, error.issues, form_name, request.form,
+                             schedule_refusal=refused)
+        return done(".session_page", "checked-in", session_id=session_id)
+
     @ui.post("/ui/sessions/<session_id>/check-in")
     @requires("Encounter", "u", **IN_CONTEXT)
     def check_in(session_id: str):  # type: ignore[no-untyped-def]
-        return step(session_id, "check_in", lambda form, by: service.check_in(
-            session_id, command(rm.CheckIn, {"by": by, "at": form.time("at")})), "checked-in")
+        return check_in_step(session_id, "check_in", override=False)
+
+    @ui.post("/ui/sessions/<session_id>/check-in/override")
+    @requires("Encounter", "u", **IN_CONTEXT)
+    def check_in_override(session_id: str):  # type: ignore[no-untyped-def]
+        """A prescriber checks in outside the window or sooner than the minimum interval, with a reason (issue 13
+        defect 6). The role comes from the EHR (``require_prescriber``, as the API): a nurse gets the refusal page
+        (403). The overrider is the signed-in clinician, never a typed name."""
+        own_session(session_id)
+        require_prescriber(launch_context(), "override an infusion's window or minimum interval")
+        return check_in_step(session_id, "check_in_override", override=True)
 
     @ui.post("/ui/sessions/<session_id>/override")
     @requires("Encounter", "u", **IN_CONTEXT)
@@ -328,7 +366,7 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
         context = (service.pre_check_context(view["session_id"])  # the pregnancy rule read from the EHR today
                    if view["status"] in ("checked-in", "pre-check") else
                    {"pregnancy": {"applicable": True, "basis": ""}, "fasting_solids_hours": None,
-                    "fasting_clear_fluids_hours": None})
+                    "fasting_clear_fluids_hours": None, "required_readings": PRE_CHECK_READINGS})
         pregnancy = context["pregnancy"]
         pregnancy_checks = [(value, text) for value, text in _options(PregnancyCheck)
                             if pregnancy["applicable"] is False or value != PregnancyCheck.NOT_APPLICABLE.value]
@@ -336,6 +374,7 @@ def create_ui(service: DocumentationService, settings: UiSettings) -> Blueprint:
                     confirmations=CONFIRMATIONS, pregnancy_checks=pregnancy_checks, pregnancy=pregnancy,
                     fasting_times=FASTING_TIMES, fasting_solids_hours=context["fasting_solids_hours"],
                     fasting_clear_fluids_hours=context["fasting_clear_fluids_hours"],
+                    required_readings=context["required_readings"],
                     new_reading_id=new_id(), latest_check=_latest_check(view), cssrs_rows=CSSRS_ROWS,
                     cssrs_done=bool(view["cssrs_screens"]), readiness_items=readiness_rows(view["site_readiness_items"]),
                     readiness_done=bool(latest and latest["site_readiness"]), review_decisions=REVIEW_DECISIONS)

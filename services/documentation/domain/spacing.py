@@ -37,6 +37,11 @@ class ScheduleOverride(DocumentationRecord):
         require_aware("overridden_at", self.overridden_at)
 
 
+class ScheduleRefused(TransitionNotAllowed):
+    """Check-in refused by the window or the interval rule (409): ``failing`` are the rules a prescriber may set aside
+    with a reason, which the session page offers to do (any other refusal of a check-in cannot be overridden)."""
+
+
 def schedule_problems(at: datetime, window_start: datetime, window_end: datetime,
                       previous_infusion_at: datetime | None, settings: SessionSettings) -> tuple[str, ...]:
     """Every reason the infusion should not begin at ``at``; empty when it may."""
@@ -68,6 +73,6 @@ def allowed_start(problems: tuple[str, ...], override_reason: str, override_by: 
     if not problems:
         return None
     if not (override_reason or "").strip():
-        raise TransitionNotAllowed("check-in refused: " + "; ".join(problems) + f" ({OVERRIDE_HINT})", problems)
+        raise ScheduleRefused("check-in refused: " + "; ".join(problems) + f" ({OVERRIDE_HINT})", problems)
     with input_field("override"):
         return ScheduleOverride(override_reason.strip(), (override_by or "").strip(), at, problems)

@@ -39,7 +39,8 @@ CONFIRMED = {f"confirmations.{name}": "yes" for name in (
     "ride_home_confirmed", "no_new_contraindication_since_intake",
     "no_new_interacting_drug_since_intake")} | FASTED | {"confirmations.pregnancy_check": "negative"} | {
     f"cssrs.{name}": "no" for name in ("wish_to_be_dead", "suicidal_thoughts", "suicidal_behaviour_lifetime")} | {
-    f"site_readiness.{item}": "yes" for item in SessionSettings().site_readiness_items}  # issue 13: C-SSRS, site
+    f"site_readiness.{item}": "yes" for item in SessionSettings().site_readiness_items} | {  # issue 13: C-SSRS, site
+    "reading.respiratory_rate_per_min": "14", "reading.rass_score": "0"}  # readings required beyond BP, HR, SpO2
 ALDRETE_FULL = {f"aldrete.{item}": "2" for item in ("activity", "respiration", "circulation", "consciousness",
                                                     "oxygen_saturation")}
 
@@ -214,6 +215,36 @@ def test_domain_errors_show_next_to_the_field_that_was_sent(app, patients, nurse
                                                     "at": later})
     assert future.status_code == 400
     assert re.search(r'id="at-error"><strong>Error:</strong> [^<]* is in the future', future.get_data(as_text=True))
+
+
+def test_a_check_in_before_the_window_shows_the_reasons_and_only_a_prescriber_may_override_it(app, patients, nurse,
+                                                                                              ehr):
+    """Issue 13 defect 6 on the page: the refusal lists its reasons with the override form; a nurse's override is
+    refused (403 page, nothing recorded); a prescriber's needs a reason and is recorded under the signed-in
+    prescriber's name."""
+    session = "/ui/sessions/ord-1-2"  # infusion 2: its window opens in about 3 days
+    client = _signed_in(app, patients["KL-1003"], nurse)
+    refused = _post(client, f"{session}/check-in", {"at": ""})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 409 and 'data-testid="check-in-refusal-reasons"' in html
+    assert "before the infusion&#39;s scheduled window" in html and 'data-testid="check-in-override-form"' in html
+    reason = "travelling; agreed one visit early"
+    not_prescriber = _post(client, f"{session}/check-in/override", {"reason": reason, "at": ""}, page=session)
+    assert not_prescriber.status_code == 403
+    assert "Only a prescriber may override" in not_prescriber.get_data(as_text=True)
+    assert _session_status(client, "ord-1-2") == "Scheduled"
+
+    doctor = prescriber(ehr.client)
+    client = _signed_in(app, patients["KL-1003"], doctor.fhir_user, cookie="cookie-doctor")
+    no_reason = _post(client, f"{session}/check-in/override", {"reason": " ", "at": ""}, page=session)
+    assert no_reason.status_code == 400
+    assert "the reason for the override is required" in no_reason.get_data(as_text=True)
+    accepted = _post(client, f"{session}/check-in/override", {"reason": reason, "at": "", "by": "Someone Else"},
+                     page=session)
+    assert accepted.status_code == 303 and _session_status(client, "ord-1-2") == "Checked in"
+    override = client.get("/sessions/ord-1-2", headers={"Accept": "application/json"}).json["check_in_override"]
+    assert override["overridden_by"] == doctor.name and override["reason"] == reason  # never a typed name
+    assert override["rules"][0].startswith("before the infusion's scheduled window")
 
 
 def test_not_applicable_for_pregnancy_is_offered_only_when_the_ehr_record_rules_it_out(app, patients, nurse,
