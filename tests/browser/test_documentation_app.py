@@ -95,11 +95,11 @@ def _pre_check(page, at: str, systolic: int, diastolic: int, heart_rate: int = 7
     """Fill the pre-infusion check: the vitals, the last solid food 8 h and clear fluids 3 h before ``at`` (issue 13
     defect 18), every confirmation and site-readiness item yes (except ``not_ready``), the C-SSRS screener no to its
     always-asked items (yes to ``cssrs_yes``, follow-ups asked when their gate is yes), the pregnancy test negative,
-    ``extra`` fields by label (e.g. ``{"Resp. rate": "6"}``)."""
+    respiratory rate 14 and RASS 0 (required by default), ``extra`` fields by label (e.g. ``{"Resp. rate": "6"}``)."""
     form = page.get_by_test_id("pre-check-form")
     checked_at = datetime.strptime(at, "%Y-%m-%dT%H:%M")
     _fill(form, {"Systolic": str(systolic), "Diastolic": str(diastolic), "Heart rate": str(heart_rate),
-                 "SpO2": "98", "Measured at": at,
+                 "SpO2": "98", "Resp. rate": "14", "RASS": "0", "Measured at": at,
                  "Last solid food": (checked_at - timedelta(hours=8)).strftime("%Y-%m-%d %H:%M"),
                  "Last clear fluids": (checked_at - timedelta(hours=3)).strftime("%Y-%m-%d %H:%M"), **extra})
     always_asked = ("cssrs.wish_to_be_dead", "cssrs.suicidal_thoughts", "cssrs.suicidal_behaviour_lifetime")
@@ -387,6 +387,8 @@ def test_the_pre_check_screen_holds_for_low_vitals_site_not_ready_and_a_high_ris
     page.get_by_role("link", name="Record the pre-infusion check").click()
     form = page.get_by_test_id("pre-check-form")
     assert form.get_by_test_id("cssrs-fieldset").is_visible() and form.get_by_label("RASS").is_visible()
+    for required in ("Resp. rate", "RASS"):  # required by default (DOCUMENTATION_PRE_CHECK_REQUIRED_READINGS)
+        assert form.get_by_label(required).get_attribute("required") is not None
     assert "airway management" in form.get_by_test_id("site-readiness-fieldset").inner_text()
     _pre_check(page, t(5), 82, 48, heart_rate=38, cssrs_yes=("suicidal_thoughts", "ideation_with_intent"),
                not_ready=("airway-equipment-checked",), **{"Resp. rate": "6", "RASS": "0"})
