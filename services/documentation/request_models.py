@@ -89,7 +89,10 @@ class VitalSigns(RequestModel):
 
 
 class PreCheckReading(VitalSigns):
-    """BP, heart rate and SpO2 are required for the hold rules."""
+    """The readings the clinic requires (``pre_check_required_readings``: by default BP, heart rate, SpO2,
+    respiratory rate and RASS; BP, heart rate and SpO2 always) are refused when missing, 400 naming
+    ``reading.<field>``: the hold rules only look at what was measured. Optional here because the clinic may drop
+    respiratory rate or RASS."""
 
     reading_id: str | None = _record_id("reading")
 
