@@ -136,10 +136,16 @@ def screen_cssrs(screening_id: str, answers: Mapping[str, bool | None], settings
 def needs_review(screens: tuple[CssrsScreen, ...], open_alerts: tuple[SuicidalityAlertSeen, ...],
                  reviews: tuple[SuicideRiskReview, ...]) -> tuple[str, ...]:
     """What still needs a clinician's documented review: each high-risk screener of the day with no review after
-    it (a later screener answered "no" does not undo it), and each open alert no review has covered."""
+    it (a later screener answered "no" does not undo it), and each open alert no review has covered.
+
+    A review covers the screener it was recorded against (``screening_id``, the latest at the time) and the ones
+    before it, never one recorded after it: the times are typed, so a recheck timed before the review but recorded
+    after it (a high-risk screener the reviewer never saw) would otherwise count as reviewed."""
     reasons = []
-    for screen in screens:
-        if screen.risk is CssrsRisk.HIGH and not any(review.reviewed_at >= screen.screened_at for review in reviews):
+    position = {screen.screening_id: index for index, screen in enumerate(screens)}
+    for index, screen in enumerate(screens):
+        if screen.risk is CssrsRisk.HIGH and not any(position.get(review.screening_id, -1) >= index
+                                                     for review in reviews):
             reasons.append(f"C-SSRS screener high risk today (endorsed: {', '.join(screen.endorsed())}): a "
                            "clinician's documented review is needed before the infusion")
     reviewed_alerts = {alert.alert_id for review in reviews for alert in review.alerts}

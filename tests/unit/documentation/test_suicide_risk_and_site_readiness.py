@@ -93,6 +93,20 @@ def test_a_later_screener_answered_no_does_not_undo_a_high_risk_one_without_revi
         start(again)
 
 
+def test_a_review_does_not_clear_a_high_risk_screener_recorded_after_it_even_timed_before_it():
+    """Times are typed: a recheck timed 09:07 but recorded after a review timed 09:09 was taken as reviewed."""
+    order = make_order()
+    moderate = pre_checked(order, cssrs=cssrs(suicidal_thoughts=True, ideation_with_method=True))
+    reviewed = s.review_suicide_risk(moderate, (), review(moment=at(9, 9)), SETTINGS)
+    again = s.record_pre_check(reviewed, order, baseline("pre-2", at(9, 7)), reviewed.latest_pre_check.confirmations,
+                               80.0, SETTINGS, NURSE, at(9, 7),
+                               cssrs=cssrs(moment=at(9, 7), screening_id="cssrs-2", suicidal_thoughts=True,
+                                           ideation_with_intent=True))
+    with pytest.raises(TransitionNotAllowed, match="C-SSRS screener high risk today"):
+        start(again)
+    assert start(s.review_suicide_risk(again, (), review(moment=at(9, 9)), SETTINGS)).status is s.SessionStatus.INFUSING
+
+
 def test_a_review_deciding_not_to_proceed_keeps_the_infusion_from_starting():
     session = pre_checked(cssrs=cssrs(suicidal_thoughts=True, ideation_with_plan_and_intent=True))
     reviewed = s.review_suicide_risk(session, (), review(ReviewDecision.DO_NOT_PROCEED), SETTINGS)
