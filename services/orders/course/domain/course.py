@@ -42,7 +42,9 @@ from services.orders.course.domain.model import (
 )
 from services.orders.course.domain.outcomes import ResponseStatus, ScaleOutcome, course_outcome
 from services.orders.course.domain.settings import CourseSettings
-from services.orders.course.domain.suicidality import SuicidalityAlert, acknowledged, alert_for_cssrs, alert_for_score
+from services.orders.course.domain.suicidality import (
+    AlertLevel, SuicidalityAlert, acknowledged, alert_for_cssrs, alert_for_score,
+)
 from services.orders.domain.series import SeriesPhase
 from services.orders.domain.settings import ProtocolSettings
 from shared.scales import DEFINITIONS
@@ -397,9 +399,22 @@ def _task(course: TreatmentCourse, kind: TaskKind, due_on: date, reason: str, at
 
 
 def _with_alert(course: TreatmentCourse, alert: SuicidalityAlert | None) -> TreatmentCourse:
-    if alert is None or any(a.alert_id == alert.alert_id for a in course.alerts):
+    """Add ``alert`` unless the measurement's rule already raised one at its level or above. A rescoring or
+    rescreen that reaches a higher level (MADRS item 10 from 4 to 6, a C-SSRS from moderate to high) raises a new
+    alert of its own (id suffixed with the level), so the higher risk reaches the prescriber even when the first
+    alert was already acknowledged; a redelivery or a rescoring at the same level or lower raises nothing."""
+    if alert is None:
         return course
-    return replace(course, alerts=course.alerts + (alert,))
+    raised = [a for a in course.alerts if a.measurement_id == alert.measurement_id and a.source is alert.source]
+    if not raised:
+        return replace(course, alerts=course.alerts + (alert,))
+    if max(_LEVEL_RANK[a.level] for a in raised) >= _LEVEL_RANK[alert.level]:
+        return course
+    escalated = replace(alert, alert_id=f"{alert.alert_id}-{alert.level.value}")
+    return replace(course, alerts=course.alerts + (escalated,))
+
+
+_LEVEL_RANK = {AlertLevel.LOW: 0, AlertLevel.MODERATE: 1, AlertLevel.HIGH: 2}
 
 
 def _same_answers(a: ScaleScore, b: ScaleScore) -> bool:

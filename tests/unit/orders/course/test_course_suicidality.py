@@ -169,8 +169,31 @@ def test_gad7_has_no_suicide_item_and_never_alerts():
 
 def test_a_rescored_madrs_never_raises_its_alert_twice():
     course = record_score(new_course(), madrs("m1", 4), settings(), protocol())
-    course = record_score(course, madrs("m1", 6), settings(), protocol())
+    course = record_score(course, madrs("m1", 5), settings(), protocol())
+    course = record_score(course, madrs("m1", 4), settings(), protocol())
     assert len(course.alerts) == 1
+
+
+def test_a_rescoring_that_reaches_a_higher_level_raises_a_new_alert_even_after_the_first_was_acknowledged():
+    course = record_score(new_course(), madrs("m1", 4), settings(), protocol())
+    course = acknowledge_alert(course, "m1-madrs-item10", CLINICIAN, AT, "called; reviewed")
+    course = record_score(course, madrs("m1", 6), settings(), protocol())
+    (escalated,) = course.open_alerts
+    assert (escalated.alert_id, escalated.level) == ("m1-madrs-item10-high", AlertLevel.HIGH)
+    assert "scored 6 of 6" in escalated.detail
+    again = record_score(course, madrs("m1", 5), settings(), protocol())
+    assert record_score(again, madrs("m1", 6), settings(), protocol()).alerts == course.alerts
+
+
+def test_a_rescreen_from_moderate_to_high_raises_a_high_alert():
+    moderate = {"suicidal_thoughts": True, "ideation_with_method": True, "ideation_with_intent": False,
+                "ideation_with_plan_and_intent": False}
+    course = record_cssrs(new_course(), screen(**moderate), settings())
+    assert [a.level for a in course.alerts] == [AlertLevel.MODERATE]
+    course = record_cssrs(course, screen(suicidal_behaviour_lifetime=True, suicidal_behaviour_past_3_months=True),
+                          settings())
+    assert [(a.alert_id, a.level) for a in course.open_alerts] == [
+        ("cssrs-1-cssrs", AlertLevel.MODERATE), ("cssrs-1-cssrs-high", AlertLevel.HIGH)]
 
 
 @pytest.mark.parametrize("name, value", [
