@@ -161,9 +161,13 @@ def parse_clinic_time(text: str, zone: ZoneInfo) -> datetime:
     except ValueError:
         raise ClinicTimeError(f"{value!r} is not a real date and time") from None
     if offset:
-        return datetime.fromisoformat(f"{day}T{clock}{'+00:00' if offset == 'Z' else offset}")
+        return _with_offset(day, clock, offset)
     earlier, later = naive.replace(tzinfo=zone, fold=0), naive.replace(tzinfo=zone, fold=1)
-    if earlier.astimezone(timezone.utc).astimezone(zone).replace(tzinfo=None) != naive:
+    try:
+        round_trip = earlier.astimezone(timezone.utc).astimezone(zone).replace(tzinfo=None)
+    except (OverflowError, ValueError):
+        raise ClinicTimeError(f"{value!r} is not a real date and time") from None
+    if round_trip != naive:
         raise ClinicTimeError(f"{naive:%Y-%m-%d %H:%M} does not exist in {zone.key} (the clocks went forward): "
                               "check the time")
     if earlier.utcoffset() != later.utcoffset():
@@ -171,6 +175,21 @@ def parse_clinic_time(text: str, zone: ZoneInfo) -> datetime:
             f"{naive:%Y-%m-%d %H:%M} happens twice in {zone.key} (the clocks went back): add the offset, "
             f"{naive:%Y-%m-%d %H:%M} {_iso_offset(earlier)} for the first or {_iso_offset(later)} for the second")
     return earlier
+
+
+def _with_offset(day: str, clock: str, offset: str) -> datetime:
+    """A typed time with its own offset, kept as typed; an offset no zone on Earth uses (beyond UTC-12:00 to
+    UTC+14:00, or minutes past 59) or an instant outside the calendar is refused, never a 500."""
+    if offset != "Z":
+        hours, minutes = int(offset[1:3]), int(offset[4:6])
+        if minutes > 59 or hours * 60 + minutes > (14 * 60 if offset[0] == "+" else 12 * 60):
+            raise ClinicTimeError(f"the offset {offset} is not a real UTC offset (UTC-12:00 to UTC+14:00)")
+    try:
+        moment = datetime.fromisoformat(f"{day}T{clock}{'+00:00' if offset == 'Z' else offset}")
+        moment.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        raise ClinicTimeError(f"{day} {clock} {offset} is not a real date and time") from None
+    return moment
 
 
 def _iso_offset(moment: datetime) -> str:

@@ -113,11 +113,18 @@ class ClinicianRoles:
 def roles_from_practitioner_roles(resources: Iterable[Mapping[str, Any]], today: date,
                                   fhir_user: str | None = None) -> ClinicianRoles:
     """The role codes of the PractitionerRole resources that are in force on ``today``: ``active`` not false and
-    ``period`` (when given) covering the day. A withdrawn or expired role signs nothing."""
+    ``period`` (when given) covering the day. A withdrawn or expired role signs nothing. When ``fhir_user`` names a
+    Practitioner, a role that names another practitioner (or none) is not theirs and counts for nothing: an EHR
+    that ignores the ``practitioner`` search parameter answers with every clinician's roles, and a nurse must not
+    sign on a physician's role."""
+    owner = fhir_user_reference(fhir_user) if fhir_user else None
+    owner = owner if owner and owner.startswith("Practitioner/") else None
     codes: set[str] = set()
     displays: list[str] = []
     for resource in resources:
         if resource.get("resourceType") not in (None, "PractitionerRole") or resource.get("active") is False:
+            continue
+        if owner is not None and _practitioner_of(resource) != owner:
             continue
         if not _in_period(resource.get("period") or {}, today):
             continue
@@ -143,6 +150,13 @@ def refusal_message(action: str, roles: ClinicianRoles) -> str:
     """The 403's text: what was refused, the role it needs and the role the EHR gave."""
     return (f"Only a prescriber may {action}. The EHR gives you: {roles.describe()}. Ask a prescriber (a physician "
             "or nurse practitioner, as the clinic set it) to do it, or have your role corrected in the EHR.")
+
+
+def _practitioner_of(resource: Mapping[str, Any]) -> str | None:
+    """``Practitioner/123`` from the role's ``practitioner`` reference (relative or absolute); None without one."""
+    reference = (resource.get("practitioner") or {}).get("reference") if isinstance(
+        resource.get("practitioner"), Mapping) else None
+    return fhir_user_reference(reference) if isinstance(reference, str) and reference else None
 
 
 def _in_period(period: Mapping[str, Any], today: date) -> bool:

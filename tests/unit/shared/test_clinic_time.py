@@ -106,3 +106,18 @@ def test_the_process_zone_can_be_overridden_for_a_block():
     with clinic_zone_context(CHICAGO):
         assert current_clinic_zone() == CHICAGO
     assert current_clinic_zone() == before
+
+
+@pytest.mark.parametrize("typed", [
+    "2026-12-07 05:43 +24:00",  # fromisoformat's own ValueError: was a 500 on the pages
+    "2026-12-07 05:43 -23:59", "2026-12-07 05:43 +14:30", "2026-12-07 05:43 +05:75",  # no zone uses these
+    "9999-12-31 23:59",  # in Chicago this is after the last instant a datetime holds: OverflowError, a 500
+])
+def test_an_impossible_offset_or_an_instant_outside_the_calendar_is_a_clinic_time_error_not_a_crash(typed):
+    with pytest.raises(ClinicTimeError):
+        parse_clinic_time(typed, CHICAGO)
+
+
+def test_the_real_extreme_offsets_are_kept_as_typed():
+    assert parse_clinic_time("2026-12-07 05:43 +14:00", CHICAGO).utcoffset().total_seconds() == 14 * 3600
+    assert parse_clinic_time("2026-12-07 05:43 -12:00", CHICAGO).utcoffset().total_seconds() == -12 * 3600

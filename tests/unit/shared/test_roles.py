@@ -96,7 +96,8 @@ class StubEhr:
         self.searches += 1
         if self.fail:
             raise self.fail
-        return self.by_practitioner.get(params["practitioner"], [])
+        return [{**role, "practitioner": {"reference": params["practitioner"]}}
+                for role in self.by_practitioner.get(params["practitioner"], [])]
 
     def read(self, resource_type: str, resource_id: str) -> dict:
         assert resource_type == "PractitionerRole"
@@ -214,3 +215,19 @@ def test_the_signer_is_the_signed_in_clinician_not_the_typed_name(monkeypatch):
     monkeypatch.setattr(roles_module, "clinician_name", lambda context: None)  # the EHR gave no name
     assert roles_module.signer_name(context("md-1"), "Dr. Somebody Else") == f"{ISS}/Practitioner/md-1"
     assert roles_module.signer_name(None, "Dr. Typed") == "Dr. Typed"  # SMART off: no one signed in
+
+
+def test_a_role_of_another_practitioner_does_not_make_the_signed_in_nurse_a_prescriber(ehr, app):
+    """An EHR that ignores ``practitioner=`` answers with every clinician's roles: only the fhirUser's own count."""
+    physicians = {**DOCTOR_ROLE, "practitioner": {"reference": f"{ISS}/Practitioner/md-1"}}
+    nurses = {**NURSE_ROLE, "practitioner": {"reference": "Practitioner/rn-1"}}
+    unowned = dict(DOCTOR_ROLE)  # names no practitioner: nobody's role
+    ehr.search_first_page = lambda resource_type, params: [physicians, nurses, unowned]
+    with app.test_request_context():
+        with pytest.raises(SmartAuthError) as refused:
+            require_prescriber(context("rn-1"), "sign this order")
+        assert refused.value.status == 403
+        assert require_prescriber(context("md-1", session="s2"), "sign this order").codes == {
+            "http://snomed.info/sct|309343006"}
+    mine = roles_from_practitioner_roles([physicians, nurses], TODAY, f"{ISS}/Practitioner/rn-1")
+    assert not is_prescriber(mine, (), RoleSettings())
