@@ -54,6 +54,7 @@ Issue 13 (clinical safety) added, all placeholders the clinic must confirm:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 
 from services.documentation.domain.vitals import RASS_MAX, RASS_MIN
@@ -181,6 +182,10 @@ class SessionSettings:
         """Raise ValueError naming the first setting that cannot be right."""
         for field in fields(self):
             value = getattr(self, field.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                # NaN compares false with everything: an alert "below NaN" never fires, a tolerance of NaN
+                # accepts any controlled-substance record; inf likewise never fires or accepts everything.
+                raise ValueError(f"{field.name} must be a finite number, got {value}")
             if isinstance(value, bool) or field.name in _SIGNED:
                 continue
             if isinstance(value, (int, float)) and value <= 0:
@@ -244,6 +249,14 @@ class SessionSettings:
         for low, high in pairs:
             if getattr(self, low) >= getattr(self, high):
                 raise ValueError(f"{low} ({getattr(self, low)}) must be below {high} ({getattr(self, high)})")
+        for vital, thresholds in _THRESHOLDS.items():
+            low = getattr(self, f"plausible_{vital}_min{_UNIT[vital]}")
+            high = getattr(self, f"plausible_{vital}_max{_UNIT[vital]}")
+            for name in thresholds:
+                # Outside the plausible range a threshold can never be crossed (such readings are refused).
+                if not low < getattr(self, name) < high:
+                    raise ValueError(f"{name} ({getattr(self, name)}) must lie inside the plausible range "
+                                     f"({low}-{high}), or it never holds or alerts")
         for name in _SIGNED:
             if not RASS_MIN <= getattr(self, name) <= RASS_MAX:
                 raise ValueError(f"{name} is a RASS score ({RASS_MIN} to +{RASS_MAX}), got {getattr(self, name)}")
@@ -283,5 +296,19 @@ class SessionSettings:
                              f"{self.fasting_time_max_hours_before_check}")
 
 
+# The hold and alert thresholds of each vital sign, checked to lie inside its plausible_* range.
+_THRESHOLDS: dict[str, tuple[str, ...]] = {
+    "systolic": ("pre_check_systolic_hold_above_mmhg", "pre_check_systolic_hold_below_mmhg",
+                 "alert_systolic_at_or_above_mmhg", "alert_systolic_below_mmhg"),
+    "diastolic": ("pre_check_diastolic_hold_above_mmhg", "alert_diastolic_at_or_above_mmhg"),
+    "heart_rate": ("pre_check_heart_rate_hold_above_per_min", "pre_check_heart_rate_hold_below_per_min",
+                   "alert_heart_rate_at_or_above_per_min", "alert_heart_rate_below_per_min"),
+    "spo2": ("pre_check_spo2_hold_below_percent", "alert_spo2_below_percent"),
+    "respiratory_rate": ("pre_check_respiratory_rate_hold_below_per_min",
+                         "pre_check_respiratory_rate_hold_above_per_min", "alert_respiratory_rate_below_per_min",
+                         "alert_respiratory_rate_above_per_min"),
+}
+_UNIT = {"systolic": "_mmhg", "diastolic": "_mmhg", "heart_rate": "_per_min", "spo2": "_percent",
+         "respiratory_rate": "_per_min"}
 _SIGNED = frozenset({"pre_check_rass_hold_at_or_below", "pre_check_rass_hold_at_or_above", "alert_rass_at_or_below",
                      "alert_rass_at_or_above"})

@@ -58,3 +58,28 @@ def test_grace_must_stay_under_half_the_shortest_interval():
     SessionSettings(recovery_vitals_interval_min=11, vitals_grace_min=5).validate()
     with pytest.raises(ValueError, match="half the shortest"):
         SessionSettings(recovery_vitals_interval_min=10, vitals_grace_min=5).validate()
+
+
+@pytest.mark.parametrize("variable", ["DOCUMENTATION_ALERT_SPO2_BELOW_PERCENT",
+                                      "DOCUMENTATION_CONTROLLED_SUBSTANCE_TOLERANCE_MG",
+                                      "DOCUMENTATION_PRE_CHECK_SPO2_HOLD_BELOW_PERCENT"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_a_setting_that_is_not_a_finite_number_stops_start_up(variable, value):
+    """NaN compares false with everything: an SpO2 alert below NaN never fired and a controlled-substance tolerance
+    of NaN accepted a record with any amount unaccounted for."""
+    with pytest.raises(SettingsError, match="finite number"):
+        load_settings(SessionSettings, "DOCUMENTATION_", {variable: value})
+
+
+@pytest.mark.parametrize(
+    "variable, value",
+    [
+        ("DOCUMENTATION_ALERT_SYSTOLIC_AT_OR_ABOVE_MMHG", "400"),  # above the plausible 300: never alerts
+        ("DOCUMENTATION_PRE_CHECK_SPO2_HOLD_BELOW_PERCENT", "40"),  # below the plausible 50: never holds
+        ("DOCUMENTATION_ALERT_RESPIRATORY_RATE_BELOW_PER_MIN", "2"),  # at the plausible minimum: never alerts
+        ("DOCUMENTATION_PRE_CHECK_HEART_RATE_HOLD_ABOVE_PER_MIN", "250"),  # a heart rate above 250 is refused
+    ],
+)
+def test_a_hold_or_alert_threshold_outside_the_plausible_range_stops_start_up(variable, value):
+    with pytest.raises(SettingsError, match="plausible range"):
+        load_settings(SessionSettings, "DOCUMENTATION_", {variable: value})
