@@ -22,7 +22,8 @@ a total; it decides nothing (response, remission and alerts have their own rules
 C-SSRS screener (screen version): items 1, 2 and 6 are always asked; 3-5 only when 2 is yes; 6b ("within the past
 3 months") only when 6 is yes. A follow-up answered yes while its gate is no is contradictory and refused. Which
 items make the risk high or moderate is clinic configuration, with the defaults below (intent, plan with intent,
-behaviour in the past 3 months → high; method or lifetime behaviour → moderate; any other yes → low).
+behaviour in the past 3 months → high; method or lifetime behaviour → moderate; any other yes → low); the defaults
+are Columbia's triage and the floor: a clinic may rank an item higher, never lower.
 """
 from __future__ import annotations
 
@@ -185,6 +186,9 @@ GATED_BY: dict[CssrsItem, CssrsItem] = {
     CssrsItem.SUICIDAL_BEHAVIOUR_PAST_3_MONTHS: CssrsItem.SUICIDAL_BEHAVIOUR_LIFETIME,
 }
 
+# Columbia screener triage (CLINICAL.md): items 4-5 and behaviour in the past 3 months high; item 3 moderate, and
+# lifetime behaviour (the screener's "more than 3 months ago") moderate. The defaults, and the floor a clinic's lists
+# must keep (``validate_cssrs_risk_items``).
 DEFAULT_CSSRS_HIGH_RISK_ITEMS: tuple[str, ...] = (
     CssrsItem.IDEATION_WITH_INTENT.value,
     CssrsItem.IDEATION_WITH_PLAN_AND_INTENT.value,
@@ -194,6 +198,8 @@ DEFAULT_CSSRS_MODERATE_RISK_ITEMS: tuple[str, ...] = (
     CssrsItem.IDEATION_WITH_METHOD.value,
     CssrsItem.SUICIDAL_BEHAVIOUR_LIFETIME.value,
 )
+COLUMBIA_HIGH_RISK_ITEMS = DEFAULT_CSSRS_HIGH_RISK_ITEMS
+COLUMBIA_MODERATE_RISK_ITEMS = DEFAULT_CSSRS_MODERATE_RISK_ITEMS
 
 
 class CssrsRisk(enum.Enum):
@@ -249,7 +255,8 @@ def cssrs_risk(
 
 def validate_cssrs_risk_items(high_risk_items: tuple[str, ...], moderate_risk_items: tuple[str, ...],
                               names: tuple[str, str] = ("cssrs_high_risk_items", "cssrs_moderate_risk_items")) -> None:
-    """Raise ValueError when a configured item key is unknown or an item is both high and moderate risk."""
+    """Raise ValueError when a configured item key is unknown, an item is both high and moderate risk, or the lists
+    rank an item lower than Columbia's triage does (a clinic may be stricter, never laxer)."""
     known = {item.value for item in CssrsItem}
     for name, items in zip(names, (high_risk_items, moderate_risk_items)):
         unknown = set(items) - known
@@ -258,6 +265,16 @@ def validate_cssrs_risk_items(high_risk_items: tuple[str, ...], moderate_risk_it
     both = set(high_risk_items) & set(moderate_risk_items)
     if both:
         raise ValueError(f"C-SSRS items both high and moderate risk: {sorted(both)}")
+    # Columbia triage is the floor (CLINICAL.md): a clinic may count an item higher, never lower. Without this, a
+    # list that leaves out intent, plan or recent behaviour scores such a screen low, and it passes unreviewed.
+    not_high = [item for item in COLUMBIA_HIGH_RISK_ITEMS if item not in high_risk_items]
+    if not_high:
+        raise ValueError(f"{names[0]} must keep Columbia's high-risk items {sorted(not_high)} (a clinic may add "
+                         "items, never drop these)")
+    unranked = [item for item in COLUMBIA_MODERATE_RISK_ITEMS
+                if item not in high_risk_items and item not in moderate_risk_items]
+    if unranked:
+        raise ValueError(f"{names[1]} (or {names[0]}) must keep Columbia's moderate-risk items {sorted(unranked)}")
 
 
 def _cssrs_item(key: str | CssrsItem) -> CssrsItem:

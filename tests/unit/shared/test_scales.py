@@ -125,6 +125,17 @@ class TestCssrs:
         with pytest.raises(ValueError, match="both high and moderate"):
             validate_cssrs_risk_items(("wish-to-be-dead",), ("wish-to-be-dead",))
 
+    def test_a_clinic_may_rank_an_item_higher_than_columbia_but_never_lower(self):
+        stricter = DEFAULT_CSSRS_HIGH_RISK_ITEMS + ("ideation-with-method",)
+        validate_cssrs_risk_items(stricter, ("suicidal-behaviour-lifetime", "suicidal-thoughts"))
+        with pytest.raises(ValueError, match="high-risk items .*ideation-with-plan-and-intent"):
+            validate_cssrs_risk_items(("ideation-with-intent", "suicidal-behaviour-past-3-months"),
+                                      DEFAULT_CSSRS_MODERATE_RISK_ITEMS + ("ideation-with-plan-and-intent",))
+        with pytest.raises(ValueError, match="high-risk items"):
+            validate_cssrs_risk_items((), ())  # every screen would score low and pass unreviewed
+        with pytest.raises(ValueError, match="moderate-risk items .*ideation-with-method"):
+            validate_cssrs_risk_items(DEFAULT_CSSRS_HIGH_RISK_ITEMS, ("suicidal-behaviour-lifetime",))
+
 
 # --- severity bands (issue 13 defect 17) -----------------------------------------------------------------------
 

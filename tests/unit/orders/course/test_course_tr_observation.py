@@ -97,11 +97,13 @@ def test_cssrs_round_trips_with_its_risk():
 
 
 def test_a_risk_the_clinics_rule_does_not_give_is_refused():
-    screening = cssrs_screening("c-1", HIGH, AT, ScoreSource.CLINICIAN, ScoreContext.PRE_INFUSION, settings())
+    moderate = {**HIGH, "ideation-with-intent": False}  # method only: moderate by Columbia's triage
+    screening = cssrs_screening("c-1", moderate, AT, ScoreSource.CLINICIAN, ScoreContext.PRE_INFUSION, settings())
     resource = observation_from_cssrs(screening, PATIENT, COURSE)
-    stricter = settings(cssrs_high_risk_items=("ideation-with-plan-and-intent",),
-                        cssrs_moderate_risk_items=("ideation-with-method",))
-    with pytest.raises(FhirMappingError, match="risk high disagrees") as error:
+    stricter = settings(cssrs_high_risk_items=("ideation-with-method", "ideation-with-intent",
+                                               "ideation-with-plan-and-intent", "suicidal-behaviour-past-3-months"),
+                        cssrs_moderate_risk_items=("suicidal-behaviour-lifetime",))
+    with pytest.raises(FhirMappingError, match="risk moderate disagrees") as error:
         cssrs_from_observation(resource, stricter)
     assert error.value.field == "Observation.valueCodeableConcept"
 
