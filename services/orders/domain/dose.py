@@ -191,6 +191,9 @@ def calculate_dose(
         bag_volume_ml = settings.diluent_volume_ml
     rate_ml_per_h = round_to_increment(exact(bag_volume_ml) * MINUTES_PER_HOUR / duration,
                                        settings.rate_rounding_ml_per_h)
+    if rate_ml_per_h <= 0:  # a pump set to 0 mL/h never gives the dose (a rate increment coarser than the rate)
+        raise OrdersInputError("rate_ml_per_h", f"the pump rate rounds to 0 mL/h at the clinic's "
+                                                f"{settings.rate_rounding_ml_per_h:g} mL/h increment")
     uses_body_size = chosen.ideal_kg is not None
     return DoseCalculation(
         mg_per_kg=mg_per_kg,

@@ -44,7 +44,8 @@ Defaults and their sources (see shared/CLINICAL.md):
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -117,6 +118,9 @@ class ProtocolSettings:
 
     def validate(self) -> None:
         """Raise ValueError naming the first inconsistent setting (checked once at start-up)."""
+        for setting in fields(self):  # "inf" and "nan" parse as floats and pass every ">" and "<=" check below
+            value = getattr(self, setting.name)
+            _require(not isinstance(value, float) or math.isfinite(value), f"{setting.name} must be a finite number")
         _require(self.min_dose_mg_per_kg > 0, "min_dose_mg_per_kg must be above 0")
         _require(
             self.min_dose_mg_per_kg <= self.default_dose_mg_per_kg <= self.max_dose_mg_per_kg,

@@ -24,6 +24,7 @@ CPOE_EXPRESSIONS = {
     "duration_min": f"{_DOSAGE}.timing.repeat.duration",
     "dose_mg": f"{_DOSAGE}.doseAndRate.where(type.coding.code='calculated').doseQuantity",
     "drug_volume_ml": f"{_DOSAGE}.doseAndRate",
+    "rate_ml_per_h": f"{_DOSAGE}.doseAndRate.where(type.coding.code='calculated').rateQuantity",
     "infusion_count": "MedicationRequest.dispenseRequest.numberOfRepeatsAllowed",
     "infusions_per_week": "MedicationRequest.dispenseRequest",
     "start_date": "MedicationRequest.dispenseRequest",

@@ -65,6 +65,12 @@ def test_coarser_clinic_rounding():
     assert "Ketamine 35 mg" in calc.text and "at 155 mL/h" in calc.text
 
 
+def test_a_pump_rate_that_rounds_to_0_ml_per_h_is_refused():
+    with pytest.raises(OrdersInputError) as error:
+        calculate_dose(weight(80), None, None, settings(rate_rounding_ml_per_h=1000.0), now=NOW)  # 156 mL/h → 0
+    assert error.value.field == "rate_ml_per_h" and "0 mL/h" in error.value.message
+
+
 def test_dose_cap_limits_a_heavy_patient_and_is_recorded():
     calc = calculate_dose(weight(230), None, None, settings(dose_cap_mg=100), now=NOW)
     assert calc.unrounded_dose_mg == 115

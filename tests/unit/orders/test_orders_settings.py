@@ -96,6 +96,19 @@ def test_validate_refuses_inconsistent_settings(overrides, message):
         replace(ProtocolSettings(), **overrides).validate()
 
 
+@pytest.mark.parametrize("name", ["override_max_dose_mg_per_kg", "max_dose_mg_per_kg", "dose_cap_mg",
+                                  "diluent_volume_ml", "dose_rounding_mg", "volume_rounding_ml",
+                                  "rate_rounding_ml_per_h", "adjusted_weight_factor"])
+@pytest.mark.parametrize("value", ["inf", "nan"])
+def test_an_infinite_or_nan_setting_stops_the_service(name, value):
+    """'inf' parses as a float and passes every comparison: an infinite override maximum would remove the guard
+    against a typed 5 mg/kg, an infinite rate increment sets the pump to 0 mL/h."""
+    with pytest.raises(SettingsError, match=f"{name} must be a finite number|{name}"):
+        load_settings(ProtocolSettings, "ORDERS_", {f"ORDERS_{name.upper()}": value})
+    with pytest.raises(ValueError, match=f"{name} must be a finite number"):
+        replace(ProtocolSettings(), **{name: float(value)}).validate()
+
+
 @pytest.mark.parametrize("count, per_week, days", [(6, 2, 21), (6, 3, 14), (8, 3, 18), (8, 2, 28), (1, 2, 3)])
 def test_induction_span_days(count, per_week, days):
     assert induction_span_days(count, per_week) == days
