@@ -38,7 +38,7 @@ DEFAULT_INTERACTING_DRUG_TERMS: tuple[str, ...] = (
     "cns-depressant:codeine", "cns-depressant:tramadol", "cns-depressant:tapentadol",
     "cns-depressant:fentanyl", "cns-depressant:methadone", "cns-depressant:buprenorphine",
     "cns-depressant:gabapentin", "cns-depressant:pregabalin",
-    "sympathomimetic:*amphetamine", "sympathomimetic:lisdexamfetamine", "sympathomimetic:*methylphenidate",
+    "sympathomimetic:*amphetamine", "sympathomimetic:*amfetamine", "sympathomimetic:*methylphenidate",
     "sympathomimetic:*modafinil", "sympathomimetic:*ephedrine", "sympathomimetic:phenylephrine",
     "maoi:phenelzine", "maoi:tranylcypromine", "maoi:isocarboxazid", "maoi:selegiline", "maoi:moclobemide",
     # Issue 13, defect 16: butalbital (a barbiturate the "*barbital" suffix misses), linezolid and methylene blue
@@ -49,6 +49,8 @@ DEFAULT_INTERACTING_DRUG_TERMS: tuple[str, ...] = (
     "nmda-antagonist:memantine", "nmda-antagonist:esketamine", "nmda-antagonist:dextromethorphan",
     "nmda-antagonist:amantadine",
     "effect-blunting:lamotrigine",
+    # Reviewer R3: the INN spelling ("dexamfetamine", "amfetamine", as written outside the US and in free text) is
+    # matched by "*amfetamine" above, which also covers lisdexamfetamine.
 )
 
 RXNORM_SYSTEM = "http://www.nlm.nih.gov/research/umls/rxnorm"

@@ -31,6 +31,12 @@ def test_missed_interacting_drugs_are_flagged_by_name(settings, name, drug_class
     assert [f.drug_class for f in flags(settings, MedicationEntry(name, "active"))] == [drug_class]
 
 
+@pytest.mark.parametrize("name", ["Dexamfetamine 5 mg tablets", "Amfetamine sulfate 10 mg", "Lisdexamfetamine 30 MG",
+                                  "Dextroamphetamine 5 MG Oral Tablet", "Methamphetamine 5 MG Oral Tablet"])
+def test_amphetamines_are_flagged_in_either_spelling(settings, name):
+    assert [f.drug_class for f in flags(settings, MedicationEntry(name, "active"))] == ["sympathomimetic"]
+
+
 def test_a_coded_ingredient_is_flagged_whatever_its_name(settings):
     brand_only = MedicationEntry("Lamictal XR", "active", codings=(f"{RXNORM}|28439",))
     found = flags(settings, brand_only)
