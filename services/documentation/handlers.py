@@ -420,8 +420,9 @@ class DocumentationService:
         with _fields_as_sent({"signer": "by"}), self._runtime.transaction() as conn:
             loaded = self._records.note(conn, note_id)
             session = self._records.session(conn, loaded.record.session_id).record
-            note = self._records.save(conn, loaded, sign_note(loaded.record, command.by, at, session,
-                                                              attestation=ATTESTATIONS["sign-note"])).record
+            note = self._records.save(conn, loaded, sign_note(
+                loaded.record, command.by, at, session, attestation=ATTESTATIONS["sign-note"],
+                controlled_substance_tolerance_mg=self._settings.controlled_substance_tolerance_mg)).record
             self._publisher.publish(conn, message_out.NOTE_SIGNED, note.patient_id,
                                     message_out.note_signed_focus(note), author_display=note.signed_by)
         log.info("note signed", extra={"note_id": note.note_id, "session_id": note.session_id})

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from services.documentation.domain.checks import require_aware, require_text
+from services.documentation.domain.controlled_substance import check_controlled_substance
 from services.documentation.domain.errors import (
     DocumentationInputError,
     SignedNoteImmutable,
@@ -90,15 +91,29 @@ def edit_note(note: ProcedureNote, text: str) -> ProcedureNote:
 
 
 def sign_note(note: ProcedureNote, signer: str, at: datetime, session: Session | None = None,
-              attestation: str = "") -> ProcedureNote:
+              attestation: str = "", controlled_substance_tolerance_mg: float = 0.1) -> ProcedureNote:
     """Sign the draft; with its ``session``, not before the controlled-substance record of an infusion that was
-    started (drawn, given, wasted and witnessed: the legal record of a Schedule III drug must be complete)."""
+    started (drawn, given, wasted and witnessed: the legal record of a Schedule III drug must be complete), and not
+    while that record disagrees with the administration record: the administration may be corrected after the
+    controlled-substance record was checked against it, which would leave "given" on paper above what was given
+    (the difference unaccounted for) under a signed note. ``controlled_substance_tolerance_mg`` is the clinic's."""
     if note.is_signed:
         raise SignedNoteImmutable(f"note {note.note_id} is already signed")
     if session is not None and session.infusion_started_at is not None and session.controlled_substance is None:
         raise TransitionNotAllowed(
             "the controlled-substance record (drawn, given, wasted, witnessed) is missing: record it before signing"
         )
+    if session is not None and session.infusion_started_at is not None and session.controlled_substance is not None:
+        administration = session.administration
+        try:
+            check_controlled_substance(session.controlled_substance, session.infusion_started_at,
+                                       administration.total_mg if administration else None,
+                                       administration.lot_number if administration else None,
+                                       controlled_substance_tolerance_mg)
+        except DocumentationInputError as error:
+            raise TransitionNotAllowed(
+                f"the controlled-substance record no longer agrees with the administration record ({error.message}): "
+                "record it again before signing") from None
     require_text("signer", signer)
     require_aware("at", at)
     if at < note.drafted_at:

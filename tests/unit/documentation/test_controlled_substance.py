@@ -12,7 +12,18 @@ from services.documentation.domain.reconciliation import reconcile_day
 from services.documentation.translators.medication_administration_out import medication_administration_from_session
 from services.documentation.translators.provenance_waste_witness_out import waste_witness_provenance
 
-from .builders import DOCTOR, NURSE, SETTINGS, at, controlled_substance, discharged, make_order
+from .builders import (
+    DOCTOR,
+    NURSE,
+    SETTINGS,
+    administration,
+    assessment,
+    at,
+    controlled_substance,
+    discharged,
+    make_order,
+    ready_for_discharge,
+)
 
 ORDER = make_order()
 
@@ -81,6 +92,21 @@ def test_the_note_cannot_be_signed_without_the_controlled_substance_record():
     assert "  ketamine 10 mg/mL injection lot KET-2291 (expiry 2027-05-31): drawn 50 mg, given 40 mg, wasted 10 mg" \
         in text.splitlines()
     assert "by Dr Sam Okafor (Practitioner/dr-okafor); recorded by RN Dana Hill (Practitioner/rn-hill)" in text
+
+
+def test_the_note_cannot_be_signed_when_the_administration_was_corrected_after_the_controlled_substance_record():
+    """The record was checked when recorded; the administration corrected later (stopped at 09:30: 20 mg, not 40)
+    left "given 40 mg" on paper and 20 mg unaccounted for under a signed note."""
+    session = s.record_controlled_substance(ready_for_discharge(ORDER), controlled_substance(), SETTINGS, ORDER)
+    session = s.record_administration(session, ORDER, administration(
+        stopped_at=at(9, 30), dose_discrepancy_reason="stopped early for BP"), SETTINGS)
+    session = s.review_given_against_ordered(session, NURSE, at(10, 10), "short dose", SETTINGS)
+    session = s.discharge(session, assessment(), SETTINGS, NURSE, at(10, 25))
+    note = draft_note(session, ORDER, "note-1", DOCTOR, at(10, 40), settings=SETTINGS)
+    with pytest.raises(TransitionNotAllowed, match="no longer agrees with the administration record"):
+        sign_note(note, DOCTOR, at(10, 45), session)
+    corrected = s.record_controlled_substance(session, controlled_substance(given_mg=20.0, wasted_mg=30.0), SETTINGS)
+    assert sign_note(note, DOCTOR, at(10, 45), corrected).is_signed
 
 
 def test_fhir_shape_amounts_on_the_administration_and_the_witness_in_a_provenance():
