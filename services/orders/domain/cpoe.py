@@ -7,8 +7,9 @@ strength) given IV (SNOMED 47625008); a reason that is the clinic's indication, 
 weight-based dose whose mg/kg and duration are within the clinic's ranges (no override is possible through CPOE:
 above the clinic maximum the prescriber orders in Ketalink); a recent weight (and height/sex when the clinic doses
 on ideal/adjusted weight); the dose calculated from it within the clinic's cap; a stated mg dose that agrees with
-that calculation to within one rounding increment (otherwise the EHR used another weight); the number of infusions
-within the clinic's induction limits; eligibility and consent. Reasons name domain fields; the OperationOutcome
+that calculation to within one rounding increment (otherwise the EHR used another weight), and a stated pump rate
+that agrees with ours to within one rate increment (otherwise the EHR used another bag or duration); the number of
+infusions within the clinic's induction limits; eligibility and consent. Reasons name domain fields; the OperationOutcome
 translator maps them onto MedicationRequest paths.
 """
 from __future__ import annotations
@@ -154,4 +155,10 @@ def _stated_dose_violations(prescribed: PrescribedInfusion, calculation: DoseCal
     if stated_mg is not None and abs(stated_mg - calculation.dose_mg) > settings.dose_rounding_mg:
         return [Violation("dose_mg", f"the order states {stated_mg:g} mg but {prescribed.mg_per_kg:g} mg/kg "
                                      f"of the latest weight gives {calculation.dose_mg:g} mg")]
+    stated_rate = prescribed.rate_ml_per_h
+    if stated_rate is not None and abs(stated_rate - calculation.rate_ml_per_h) > settings.rate_rounding_ml_per_h:
+        # The EHR's order would stay on file with a pump rate Ketalink never calculated (another bag or duration).
+        return [Violation("rate_ml_per_h", f"the order states {stated_rate:g} mL/h but {calculation.bag_volume_ml:g} "
+                                           f"mL over {calculation.duration_min} min runs at "
+                                           f"{calculation.rate_ml_per_h:g} mL/h")]
     return []

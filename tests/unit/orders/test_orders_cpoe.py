@@ -49,8 +49,16 @@ def test_a_stated_dose_within_one_rounding_increment_is_accepted():
     assert check(prescribed(dose_mg=41)).accepted
 
 
+def test_a_stated_pump_rate_that_disagrees_with_the_calculation_is_refused():
+    # 0.5 mg/kg of 80 kg: 4 mL + 100 mL over 40 min = 156 mL/h; the EHR's 250 mL/h (another bag) would stay on file
+    decision = check(prescribed(rate_ml_per_h=250.0))
+    assert not decision.accepted and reason_fields(decision) == ["rate_ml_per_h"]
+    assert "states 250 mL/h" in decision.reasons[0].message and "156 mL/h" in decision.reasons[0].message
+    assert check(prescribed(rate_ml_per_h=156.1)).accepted and check(prescribed(rate_ml_per_h=None)).accepted
+
+
 def test_a_60_minute_order_at_1_mg_per_kg_is_accepted():
-    decision = check(prescribed(mg_per_kg=1.0, duration_min=60, dose_mg=80))
+    decision = check(prescribed(mg_per_kg=1.0, duration_min=60, dose_mg=80, rate_ml_per_h=108.0))
     assert decision.accepted and decision.result.order.calculation.rate_ml_per_h == 108.0
 
 
@@ -116,8 +124,8 @@ def test_no_weight_rejects_the_order():
 def test_ideal_weight_clinic_needs_height_and_sex():
     protocol = settings(weight_basis=WeightBasis.IDEAL)
     assert reason_fields(check(protocol=protocol)) == ["height", "sex"]
-    decision = check(prescribed(dose_mg=None), measured=weight(95), protocol=protocol, height=height(177.8),
-                     sex=Sex.MALE)
+    decision = check(prescribed(dose_mg=None, rate_ml_per_h=None), measured=weight(95), protocol=protocol,
+                     height=height(177.8), sex=Sex.MALE)
     assert decision.accepted and decision.result.order.calculation.dose_mg == 37
 
 
@@ -147,7 +155,8 @@ def _stocking_100() -> ProtocolSettings:
 
 
 def test_a_cpoe_order_for_a_stocked_non_default_product_is_dosed_at_that_products_strength():
-    order = prescribed(medication_system=RXNORM, medication_code="238083", medication_strength_mg_per_ml=None)
+    order = prescribed(medication_system=RXNORM, medication_code="238083", medication_strength_mg_per_ml=None,
+                       rate_ml_per_h=150.6)  # 100.4 mL over 40 min
     decision = check_cpoe_order(order, eligibility(), weight(), None, None, _stocking_100(), now=NOW)
     assert decision.accepted
     calc = decision.result.order.calculation
@@ -157,8 +166,8 @@ def test_a_cpoe_order_for_a_stocked_non_default_product_is_dosed_at_that_product
 
 
 def test_a_cpoe_order_coded_by_ingredient_strength_is_matched_to_the_stocked_product():
-    decision = check_cpoe_order(prescribed(medication_strength_mg_per_ml=100.0), eligibility(), weight(), None,
-                                None, _stocking_100(), now=NOW)
+    order = prescribed(medication_strength_mg_per_ml=100.0, rate_ml_per_h=150.6)
+    decision = check_cpoe_order(order, eligibility(), weight(), None, None, _stocking_100(), now=NOW)
     assert decision.accepted and decision.result.order.calculation.drug_product.rxnorm_code == "238083"
 
 

@@ -38,6 +38,7 @@ def test_a_rejected_cpoe_order_gets_one_issue_per_reason_naming_the_element():
     ({"medication_code": "1"}, "MedicationRequest.medication"),
     ({"duration_min": 20.0}, f"{_DOSAGE}.timing.repeat.duration"),
     ({"dose_mg": 60.0}, f"{_DOSAGE}.doseAndRate.where(type.coding.code='calculated').doseQuantity"),
+    ({"rate_ml_per_h": 250.0}, f"{_DOSAGE}.doseAndRate.where(type.coding.code='calculated').rateQuantity"),
 ])
 def test_each_reason_maps_to_its_medication_request_element(overrides, expression):
     decision = check_cpoe_order(prescribed(**overrides), eligibility(), weight(), None, None, settings(), now=NOW)
