@@ -48,6 +48,7 @@ class ReasonCode(enum.Enum):
     CSSRS_HIGH_RISK = "cssrs-high-risk"
     CSSRS_MODERATE_RISK = "cssrs-moderate-risk"
     CSSRS_REVIEWED = "cssrs-reviewed"
+    CSSRS_OUT_OF_DATE = "cssrs-out-of-date"
     CONSENT_INCOMPLETE = "consent-incomplete"
     URGENT_USE = "urgent-use"
     IMPLAUSIBLE_TIME = "implausible-time"

@@ -6,14 +6,14 @@ not answered → review; interacting current drugs → review (or not eligible f
 overridden; consent refused or no ride-home agreement → not eligible, consent missing → review, consent with a
 configured element not acknowledged → not eligible; C-SSRS moderate risk → review and high risk → the clinic's
 outcome (default not eligible) until a documented behavioural-health review says proceed (a review saying do not
-proceed → not eligible); PHQ-9 item 9 positive → review (setting); each missing required baseline part → review;
+proceed → not eligible); a C-SSRS screen older than ``cssrs_max_age_days`` at the decision → review; PHQ-9 item 9 positive → review (setting); each missing required baseline part → review;
 no active MDD diagnosis on record → review (setting); a part recorded after the decision time → not eligible.
 A prescriber's urgent-use override turns the TRD rule (not met, or trials not recorded) into information.
 """
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from services.intake.domain.baseline import BASELINE_PART_LABELS
 from services.intake.domain.checks import optional_text, require_aware
@@ -58,6 +58,7 @@ def decide_eligibility(
         + _interaction_reasons(intake, settings)
         + _consent_reasons(intake, settings)
         + _suicidality_reasons(intake, settings)
+        + _cssrs_age_reasons(intake, settings, now)
         + _baseline_reasons(intake, settings)
         + _diagnosis_reasons(intake, settings)
         + _time_reasons(intake, settings, now)
@@ -177,6 +178,16 @@ def _suicidality_reasons(intake: Intake, settings: IntakeSettings) -> tuple[Reas
                                                             f"{intake.madrs.suicidality_item} of 6 (review from "
                                                             f"{settings.madrs_item10_review_min_score})", REVIEW))
     return tuple(reasons)
+
+
+def _cssrs_age_reasons(intake: Intake, settings: IntakeSettings, now: datetime) -> tuple[Reason, ...]:
+    """A screen older than ``cssrs_max_age_days`` at the decision (e.g. kept through a reopening) holds it for
+    review: the screener asks about the past month, so it no longer tells the patient's risk now."""
+    screen = intake.cssrs
+    if screen is None or now - screen.answered_at <= timedelta(days=settings.cssrs_max_age_days):
+        return ()
+    return (Reason(ReasonCode.CSSRS_OUT_OF_DATE, f"C-SSRS screener answered at {_when(screen.answered_at)}, more "
+                   f"than {settings.cssrs_max_age_days:g} days before the decision: screen again", REVIEW),)
 
 
 def _cssrs_reasons(intake: Intake, settings: IntakeSettings) -> tuple[Reason, ...]:

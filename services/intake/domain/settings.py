@@ -17,6 +17,9 @@ Added for issue 13 (each a default the clinic must confirm unless a source is na
   side refuses dates before the intake's window or the patient's birth, the high side times in the future.
 - ``madrs_item10_review_min_score`` (defect 3): MADRS item 10 (suicidal thoughts, 0-6) at 4 or above holds the
   decision for review, as PHQ-9 item 9 does. 4 is CLINICAL.md's placeholder alert threshold: unverified.
+- ``cssrs_max_age_days`` (reviewer R3): a C-SSRS screener answered more than 30 days before the decision holds it
+  for review (screen again): the screen version asks about the past month, so an older screen (e.g. one kept
+  through a reopening) says nothing about the patient's risk now. 30 follows the screener's own window; allowed 1-90.
 - ``urgent_use_allowed`` (urgent-use pathway): a prescriber may set the TRD rule aside with a reason; false turns the
   pathway off. Load with
 ``shared.config.load_settings(IntakeSettings, "INTAKE_")``; tuples are comma-separated in the environment, e.g.
@@ -85,6 +88,7 @@ class IntakeSettings:
     cssrs_high_risk_outcome: EligibilityOutcome = EligibilityOutcome.NOT_ELIGIBLE
     phq9_item9_positive_needs_review: bool = True  # False: listed as information only
     madrs_item10_review_min_score: int = 4  # CLINICAL.md placeholder: unverified
+    cssrs_max_age_days: float = 30.0  # the screener asks about the past month: an older screen is screened again
 
     # Consent: the elements explained and acknowledged (domain/consent.py); all are required.
     consent_elements: tuple[str, ...] = DEFAULT_CONSENT_ELEMENTS
@@ -181,6 +185,10 @@ class IntakeSettings:
         if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 6:
             raise ValueError("madrs_item10_review_min_score must be a whole number from 1 to 6 (MADRS item 10's "
                              "range; 0 would hold every intake)")
+        if not (isinstance(self.cssrs_max_age_days, (int, float)) and not isinstance(self.cssrs_max_age_days, bool)
+                and math.isfinite(self.cssrs_max_age_days) and 1 <= self.cssrs_max_age_days <= 90):
+            raise ValueError("cssrs_max_age_days must be a finite number of days from 1 to 90 (the screener asks "
+                             "about the past month)")
         if self.cssrs_high_risk_outcome is EligibilityOutcome.ELIGIBLE:
             raise ValueError("cssrs_high_risk_outcome must be needs-review or not-eligible")
 

@@ -251,6 +251,29 @@ class TestSuicidality:
         intake = record_cssrs(eligible_intake(settings), moderate, T0, settings)
         assert decide(intake).outcome is NEEDS_REVIEW
 
+    def test_a_cssrs_screen_older_than_a_month_at_the_decision_holds_it_until_screened_again(self, settings):
+        """Reviewer R3: a reopened intake decided weeks later kept the old screen, which asks about the past month."""
+        from services.intake.domain.recording import reopen_intake
+        first = decide_eligibility(eligible_intake(settings), settings, DECIDED_AT)
+        assert first.decision.outcome is ELIGIBLE
+        later = DECIDED_AT + timedelta(days=40)
+        reopened = reopen_intake(first, "dr.okoye", later, "new medication")
+        stale = decide_eligibility(reopened, settings, later).decision
+        assert stale.outcome is NEEDS_REVIEW and ReasonCode.CSSRS_OUT_OF_DATE in codes(stale)
+        assert "screen again" in stale.rationale
+        calm = {"wish-to-be-dead": False, "suicidal-thoughts": False, "suicidal-behaviour-lifetime": False}
+        rescreened = record_cssrs(reopened, calm, later, settings, later)
+        assert decide_eligibility(rescreened, settings, later).decision.outcome is ELIGIBLE
+        screened_at = reopened.cssrs.answered_at
+        on_the_day = decide_eligibility(reopened, settings, screened_at + timedelta(days=30)).decision
+        assert ReasonCode.CSSRS_OUT_OF_DATE not in codes(on_the_day)
+
+    def test_cssrs_max_age_must_be_a_finite_number_of_days(self):
+        for bad in (0, -1, float("nan"), float("inf"), 91):
+            with pytest.raises(ValueError, match="cssrs_max_age_days"):
+                IntakeSettings(cssrs_max_age_days=bad).validate()
+        IntakeSettings(cssrs_max_age_days=14).validate()
+
     def test_phq9_item9_positive_needs_review(self, settings):
         intake = record_phq9(eligible_intake(settings), [2, 3, 2, 2, 1, 2, 2, 1, 1], T0)
         decision = decide(intake)
