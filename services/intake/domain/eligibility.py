@@ -1,6 +1,7 @@
 """The eligibility decision: each rule lists its reasons; the outcome follows from their effects (decision.py).
 
-Rules: TRD per the clinic rule; absolute contraindication present → not eligible, unknown → review; relative
+Rules: TRD per the clinic rule; absolute contraindication present → not eligible, unknown → review; "not applicable" the patient's
+record (read again) or the settings no longer support → review; relative
 present or unknown → review unless a clinician overrode it (then listed as information); any configured item
 not answered → review; interacting current drugs → review (or not eligible for blocking classes) unless
 overridden; consent refused or no ride-home agreement → not eligible, consent missing → review, consent with a
@@ -33,6 +34,7 @@ from services.intake.domain.medications import interacting_drug_flags
 from services.intake.domain.model import Intake, IntakeStatus
 from services.intake.domain.overrides import ClinicianOverride, OverrideTarget
 from services.intake.domain.plausibility import future_part_times
+from services.intake.domain.pregnancy import childbearing_potential, why_applicable
 from services.intake.domain.progress import missing_baseline_parts
 from services.intake.domain.reviews import ReviewOutcome
 from services.intake.domain.settings import IntakeSettings
@@ -103,12 +105,24 @@ def _contraindication_reasons(intake: Intake, settings: IntakeSettings) -> tuple
         label = contraindication_label(key)
         if answer is None:
             reasons.append(Reason(ReasonCode.CONTRAINDICATION_NOT_ANSWERED, f"Not answered: {label}", REVIEW))
+        elif answer.presence is Presence.NOT_APPLICABLE and not _not_applicable_holds(intake, key, settings):
+            # checked when recorded, and again here: the patient's record or the clinic's settings may have changed
+            reasons.append(Reason(ReasonCode.CONTRAINDICATION_NOT_ANSWERED, f"'Not applicable' no longer holds "
+                                  f"({why_applicable(intake.patient)}): {label}: answer present, absent or unknown",
+                                  REVIEW))
         elif answer.presence not in (Presence.ABSENT, Presence.NOT_APPLICABLE):  # not applicable: by the record
             reasons.append(_present_or_unknown(key, label, answer.presence, intake, settings))
     if not reasons:
         reasons.append(Reason(ReasonCode.CONTRAINDICATION_SCREEN_CLEAR,
                               "No contraindication present in the screen", INFO))
     return tuple(reasons)
+
+
+def _not_applicable_holds(intake: Intake, key: str, settings: IntakeSettings) -> bool:
+    """"Not applicable" stands only for a sex- and age-dependent item of a patient the record (as read now, under
+    today's settings) shows cannot be of child-bearing potential (``domain/pregnancy.py``)."""
+    return key in settings.sex_and_age_dependent_contraindications and not childbearing_potential(intake.patient,
+                                                                                                    settings)
 
 
 def _present_or_unknown(key: str, label: str, presence: Presence, intake: Intake, settings: IntakeSettings) -> Reason:

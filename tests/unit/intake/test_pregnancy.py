@@ -76,3 +76,19 @@ def test_not_applicable_is_only_for_sex_and_age_dependent_items(settings):
         record_contraindications(intake, screen_answers(settings, active_psychosis=Presence.NOT_APPLICABLE), T0,
                                  "Dr Ada", settings)
 
+
+
+def test_not_applicable_that_the_patients_record_no_longer_supports_holds_the_decision(settings):
+    """Reviewer R3: the rule was applied only when the screen was recorded; the EHR's record read again afterwards
+    (sex corrected to female, 34) left "not applicable" standing and the decision read it as absent."""
+    intake = record_patient(eligible_intake(settings), patient(AdministrativeSex.MALE, 40), settings)
+    intake = with_pregnancy_not_applicable(intake, settings)
+    intake = record_patient(intake, patient(AdministrativeSex.FEMALE, 34), settings)
+    decision = decide_eligibility(intake, settings, DECIDED_AT).decision
+    assert decision.outcome is EligibilityOutcome.NEEDS_REVIEW
+    assert "no longer holds" in decision.rationale and "sex female, age 34" in decision.rationale
+    wider = IntakeSettings(childbearing_age_range_years=(10.0, 65.0))  # the clinic widened the range since
+    older = record_patient(with_pregnancy_not_applicable(
+        record_patient(eligible_intake(settings), patient(AdministrativeSex.FEMALE, 60), settings), settings),
+        patient(AdministrativeSex.FEMALE, 60), settings)
+    assert decide_eligibility(older, wider, DECIDED_AT).decision.outcome is EligibilityOutcome.NEEDS_REVIEW
