@@ -20,6 +20,8 @@ from datetime import date
 
 ADMINISTRATIVE_SEXES = ("male", "female", "other", "unknown")  # FHIR administrative-gender
 DEFAULT_NOT_APPLICABLE_SEXES: tuple[str, ...] = ("male",)
+# The only administrative sex a clinic may list: female, other and unknown can be pregnant (reviewer R3).
+ALLOWED_NOT_APPLICABLE_SEXES: tuple[str, ...] = ("male",)
 DEFAULT_CHILDBEARING_AGE_RANGE_YEARS: tuple[float, ...] = (10.0, 55.0)  # placeholder the clinic must confirm
 
 
@@ -60,16 +62,24 @@ def childbearing_potential_from_birth_date(sex: str | None, birth_date: str | No
         youngest, oldest = possible_ages(birth_date, on)
     except ValueError:
         return childbearing_potential(sex, None, not_applicable_sexes, age_range_years)
+    if youngest < 0:  # a birth date after the day is an error in the record: an unknown age, not a child's
+        return childbearing_potential(sex, None, not_applicable_sexes, age_range_years)
     return any(childbearing_potential(sex, age, not_applicable_sexes, age_range_years) for age in (youngest, oldest))
 
 
 def validate_pregnancy_settings(not_applicable_sexes: Sequence[str], age_range_years: Sequence[float],
                                 prefix: str = "") -> None:
-    """ValueError naming the setting: sexes must be FHIR administrative genders; the range two numbers 0-130."""
+    """ValueError naming the setting: sexes must be FHIR administrative genders and may only be male (none is
+    allowed: the age alone rules pregnancy out); the range two numbers 0-130."""
     unknown = set(not_applicable_sexes) - set(ADMINISTRATIVE_SEXES)
     if unknown:
         raise ValueError(f"{prefix}pregnancy_not_applicable_sexes has unknown values {sorted(unknown)} (one of "
                          f"{', '.join(ADMINISTRATIVE_SEXES)})")
+    can_be_pregnant = set(not_applicable_sexes) - set(ALLOWED_NOT_APPLICABLE_SEXES)
+    if can_be_pregnant:
+        raise ValueError(f"{prefix}pregnancy_not_applicable_sexes may name only "
+                         f"{', '.join(ALLOWED_NOT_APPLICABLE_SEXES)}: {', '.join(sorted(can_be_pregnant))} can be "
+                         "pregnant (other and unknown keep pregnancy applicable: the safe side)")
     if (len(age_range_years) != 2 or not all(0 <= bound <= 130 for bound in age_range_years)
             or age_range_years[0] >= age_range_years[1]):
         raise ValueError(f"{prefix}childbearing_age_range_years must be two numbers 'low,high' with "

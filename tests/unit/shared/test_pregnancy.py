@@ -57,3 +57,18 @@ def test_intake_and_documentation_apply_the_one_rule_with_the_same_defaults():
                                  ("female", "1960-01-01", 66)):
         patient = PatientSummary("p", age, AdministrativeSex(sex), None)
         assert intake_rule(patient, intake) is pregnancy_applicability(sex, birth_date, DAY, documentation).applicable
+
+
+@pytest.mark.parametrize("sexes", [("female",), ("male", "other"), ("unknown",)])
+def test_a_sex_that_can_be_pregnant_cannot_be_made_not_applicable(sexes):
+    """Reviewer R3: "female" (or "other", "unknown") was accepted, turning every pregnancy check off for them."""
+    with pytest.raises(ValueError, match="pregnancy_not_applicable_sexes"):
+        validate_pregnancy_settings(sexes, AGES)
+    validate_pregnancy_settings((), AGES)  # none: only the age rules pregnancy out
+
+
+def test_a_birth_date_after_the_day_is_an_unknown_age_not_a_child():
+    """Reviewer R3: an EHR birth date in the future gave a negative age, outside the range: "not applicable"."""
+    assert childbearing_potential_from_birth_date("female", "2030-01-01", DAY, SEXES, AGES)
+    assert childbearing_potential_from_birth_date("female", "2026-12-08", DAY, SEXES, AGES)
+    assert not childbearing_potential_from_birth_date("female", "2026-12-07", DAY, SEXES, AGES)  # born today: 0
