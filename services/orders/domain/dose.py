@@ -19,6 +19,7 @@ each number was reached. Rules (clinic settings in ``ProtocolSettings``):
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -138,7 +139,7 @@ def dose_rule_violations(mg_per_kg: float, duration_min: float, override: DoseOv
         violations.append(Violation(
             "mg_per_kg", f"{mg_per_kg} mg/kg is above the clinic maximum of {settings.max_dose_mg_per_kg} mg/kg; "
                          "a documented override is needed"))
-    if duration_min != int(duration_min):
+    if not math.isfinite(duration_min) or duration_min != int(duration_min):  # 1e308 h is inf min: int() overflows
         violations.append(Violation("duration_min", "the infusion duration must be in whole minutes"))
     elif not settings.min_duration_min <= duration_min <= settings.max_duration_min:
         violations.append(Violation(

@@ -115,6 +115,17 @@ def test_duration_in_hours_is_converted_to_minutes():
     assert prescribed_infusion(resource).duration_min == 45
 
 
+def test_a_duration_of_1e308_hours_is_refused_as_a_reason_not_a_crash():
+    """1e308 h is an infinite number of minutes: the check names the duration instead of failing on int(inf)."""
+    resource = cpoe_medication_request()
+    dosage = resource["dosageInstruction"][0]
+    dosage["timing"]["repeat"].update({"duration": 1e308, "durationUnit": "h"})
+    del dosage["doseAndRate"][0]["rateRatio"]
+    decision = check_cpoe_order(prescribed_infusion(resource), eligibility(), weight(), None, None, settings(),
+                                now=NOW)
+    assert not decision.accepted and [r.field for r in decision.reasons] == ["duration_min"]
+
+
 def test_a_contained_medication_is_read():
     order = prescribed_infusion(cpoe_medication_request())
     assert (order.medication_code, order.medication_strength_mg_per_ml, order.medication_is_ketamine) == (
