@@ -5,7 +5,8 @@ own, not with the next course update). An alert stays open until the prescriber 
 
 An alert's id is derived from the measurement and the rule (``{measurement_id}-{source}``), so a redelivered or
 rescored questionnaire never raises the same alert twice. A rescoring that is no longer positive leaves the alert
-as it is: it was raised, and the prescriber closes it.
+as it is: it was raised, and the prescriber closes it. A rescoring that reaches a higher level raises a new alert
+(``course._with_alert``: id suffixed with the level), so the higher risk is never hidden behind the first alert.
 
 Levels: a C-SSRS alert has the screener's risk (low, moderate, high). A PHQ-9 item 9 alert is ``moderate`` whatever
 the answer: the item says there are thoughts, not how serious they are, which is what the C-SSRS is for (a design
