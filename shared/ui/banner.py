@@ -25,6 +25,9 @@ from shared.smart import SmartContext
 from shared.ui.clinician import ehr_as_clinician
 
 POUNDS_PER_KG = 2.20462
+# UCUM codes (and the plain units some EHRs send) the banner converts to kg; any other weight is not shown.
+KG_PER_UNIT: dict[str, float] = {"kg": 1.0, "g": 0.001, "[lb_av]": 1 / POUNDS_PER_KG, "lb": 1 / POUNDS_PER_KG,
+                                 "lbs": 1 / POUNDS_PER_KG}
 IDENTIFIER_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0203"
 MRN_TYPE_CODE = "MR"
 SETTINGS_KEY = "ketalink_banner"
@@ -125,9 +128,16 @@ def _display_name(patient: dict) -> str:
 
 
 def _age(birth_date: str | None, today: date) -> int | None:
-    if not birth_date or len(birth_date) < 10:
+    """Whole years on ``today``; None for a partial, unreadable or future date (shown as the EHR has it, never a
+    500 on every page of the patient, never a negative age)."""
+    if not isinstance(birth_date, str) or len(birth_date) < 10:
         return None
-    born = date.fromisoformat(birth_date[:10])
+    try:
+        born = date.fromisoformat(birth_date[:10])
+    except ValueError:
+        return None
+    if born > today:
+        return None
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
@@ -145,8 +155,10 @@ def _latest_weight(ehr: FhirClient, patient_id: str) -> tuple[float | None, str 
     if value is None:
         return None, None
     unit = quantity.get("code") or quantity.get("unit")
-    kilograms = float(value) / POUNDS_PER_KG if unit in ("[lb_av]", "lb") else float(value)
-    return round(kilograms, 1), (found[0].get("effectiveDateTime") or "")[:10] or None
+    per_kg = KG_PER_UNIT.get(unit or "kg")  # no unit: kg, as the clinic's own readings are written
+    if per_kg is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None, None  # a unit or value the banner cannot read is not shown, rather than shown wrong
+    return round(value * per_kg, 1), (found[0].get("effectiveDateTime") or "")[:10] or None
 
 
 def _allergy_text(allergy: dict) -> str:

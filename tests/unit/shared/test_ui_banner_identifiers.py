@@ -87,3 +87,37 @@ def test_the_age_is_counted_on_the_clinics_day(monkeypatch):
         assert load_patient_banner(PatientOnlyEhr(), "p1").age_years == 47
     with clinic_zone_context(ZoneInfo("UTC")):
         assert load_patient_banner(PatientOnlyEhr(), "p1").age_years == 48
+
+
+class OddRecordEhr(PatientOnlyEhr):
+    """An EHR whose patient and weight records are odd but not unreadable."""
+
+    def __init__(self, birth_date: str, weight: dict | None = None):
+        self.patient = {**PATIENT, "birthDate": birth_date}
+        self.weight = weight
+
+    def read(self, resource_type: str, resource_id: str) -> dict:
+        return self.patient
+
+    def search_first_page(self, resource_type: str, params: dict) -> list[dict]:
+        if resource_type == "Observation" and self.weight is not None:
+            return [{"valueQuantity": self.weight, "effectiveDateTime": "2026-12-01T09:00:00Z"}]
+        return []
+
+
+@pytest.mark.parametrize("birth_date", ["1978-02-30", "2030-01-01", "1978-3-14"])
+def test_an_impossible_or_future_birth_date_shows_no_age_and_the_page_still_loads(birth_date):
+    """Reviewer R3: "1978-02-30" raised ValueError (a 500 on every page of the patient); a future date gave a
+    negative age."""
+    banner = load_patient_banner(OddRecordEhr(birth_date), "p1", today=date(2026, 12, 7))
+    assert banner.age_years is None and banner.birth_date == birth_date  # shown as the EHR has it
+
+
+@pytest.mark.parametrize("quantity, shown", [
+    ({"value": 70, "code": "kg"}, 70.0), ({"value": 154.3, "code": "[lb_av]"}, 70.0),
+    ({"value": 70000, "code": "g"}, 70.0),  # was shown as 70000 kg
+    ({"value": 70, "unit": "stone"}, None), ({"value": "heavy", "code": "kg"}, None),  # unknown: not shown, no 500
+])
+def test_the_banner_weight_is_in_kg_or_not_shown(quantity, shown):
+    banner = load_patient_banner(OddRecordEhr("1978-03-14", quantity), "p1", today=date(2026, 12, 7))
+    assert banner.weight_kg == shown
