@@ -171,6 +171,7 @@ def complete_against_order(
         ordered_dose_mg=order.dose_mg,
     )
     tolerance_percent = settings.administered_dose_tolerance_percent
+    _check_within_the_bag(completed, order, tolerance_percent)
     if completed.entered_total_ml is not None and completed.entered_total_mg is not None:
         implied_mg = completed.entered_total_ml * completed.concentration_mg_per_ml  # type: ignore[operator]
         if abs(implied_mg - completed.entered_total_mg) / completed.entered_total_mg * 100 > tolerance_percent:
@@ -187,6 +188,26 @@ def complete_against_order(
             f"tolerance {tolerance_percent:g}%): give the reason",
         )
     return completed
+
+
+def _check_within_the_bag(record: AdministrationRecord, order: ActiveOrder, tolerance_percent: float) -> None:
+    """The pump cannot give more than the bag holds (the order's volume: rate × duration), beyond the tolerance
+    (pump accuracy, overfill): a record of more is a wrong time, rate or total, not a dose to explain with a reason.
+    Accepted with a reason, it claimed up to three times the ketamine there was, and the controlled-substance record
+    (given = this record's dose) then had to account for a drawn amount that never went into the bag."""
+    bag_ml = order.ordered_volume_ml
+    limit_ml = bag_ml * (1 + tolerance_percent / 100)
+    if record.total_ml <= limit_ml:
+        return
+    if record.entered_total_ml is not None or record.entered_total_mg is not None:
+        field = "entered_total_ml" if record.entered_total_ml is not None else "entered_total_mg"
+        how = "entered"
+    else:
+        field, how = "stopped_at", "at the recorded rates and times"
+    raise DocumentationInputError(
+        field, f"{record.total_ml:.1f} mL ({record.total_mg:.1f} mg) {how} is more than the bag held ({bag_ml:g} mL; "
+               f"tolerance {tolerance_percent:g}%): the pump stops when the bag is empty; record when it stopped or "
+               "the volume the pump shows as infused")
 
 
 def _overlap_min(start: datetime, end: datetime, other_start: datetime, other_end: datetime) -> float:

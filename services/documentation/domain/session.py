@@ -47,6 +47,7 @@ from services.documentation.domain.pre_check import (
 from services.documentation.domain.pregnancy import PregnancyApplicability, require_allowed_answer
 from services.documentation.domain.pump import (
     ChartedInfusion,
+    SAME_MOMENT,
     PumpChange,
     PumpChangeKind,
     charted_infusion,
@@ -540,6 +541,7 @@ def record_administration(
     require_in_session("started_at", administration.started_at, session.time_floor(settings))  # issue 13 defect 24
     if session.infusion_started_at is None:
         raise TransitionNotAllowed("no infusion was started in this session")
+    _require_within_the_charted_infusion(session, administration)
     _require_order(session, order, must_be_active=False)
     charted = session.charted_infusion(order, administration.stopped_at)
     if charted is not None:
@@ -555,6 +557,19 @@ def record_administration(
     if review is not None and not review.matches(completed):
         review = None  # the totals changed: given versus ordered must be reviewed again
     return replace(session, administration=completed, administration_review=review)
+
+
+def _require_within_the_charted_infusion(session: Session, administration: AdministrationRecord) -> None:
+    """The pump ran between the infusion's start and end as charted (within a typed minute): a record starting
+    before the start or stopping after the end claims minutes, hence millilitres and milligrams, that the chart
+    says were never given."""
+    started_at, ended_at = session.infusion_started_at, session.infusion_ended_at
+    if started_at is not None and administration.started_at < started_at - SAME_MOMENT:
+        raise DocumentationInputError("started_at", f"before the infusion was started on the chart "
+                                                    f"({started_at.isoformat(timespec='minutes')})")
+    if ended_at is not None and administration.stopped_at > ended_at + SAME_MOMENT:
+        raise DocumentationInputError("stopped_at", f"after the infusion ended on the chart "
+                                                    f"({ended_at.isoformat(timespec='minutes')})")
 
 
 def review_given_against_ordered(

@@ -32,7 +32,8 @@ def test_pauses_and_rate_changes_are_taken_out_of_the_volume():
     assert record.paused_min == 5 and record.running_min == 40
     assert record.computed_total_ml == pytest.approx(45.0)
     order = make_order()
-    completed = s.record_administration(recovering(order), order, record, SETTINGS).administration
+    ended_at_0955 = s.end_infusion(infusing(order), NURSE, at(9, 55))  # the record stops when the chart does
+    completed = s.record_administration(ended_at_0955, order, record, SETTINGS).administration
     assert completed.total_mg == pytest.approx(36.0)
     assert completed.dose_deviation_percent == pytest.approx(-10.0)  # at the tolerance: no reason needed
 
@@ -60,6 +61,39 @@ def test_dose_short_beyond_tolerance_needs_a_reason():
         SETTINGS,
     )
     assert explained.administration.total_mg == pytest.approx(30.0)
+
+
+def test_a_record_running_before_the_charted_start_or_after_the_charted_end_is_refused():
+    """The chart says 09:10-09:50; a record to 11:10 claimed 150 mL (120 mg of a 40 mg bag) with any reason."""
+    order = make_order()
+    with pytest.raises(DocumentationInputError) as error:
+        s.record_administration(recovering(order), order, administration(
+            stopped_at=at(11, 10), dose_discrepancy_reason="ran long"), SETTINGS)
+    assert error.value.field == "stopped_at" and "after the infusion ended on the chart" in error.value.message
+    with pytest.raises(DocumentationInputError) as error:
+        s.record_administration(recovering(order), order, administration(
+            started_at=at(8, 30), rate_changes=(RateChange(at(8, 30), 75.0),), dose_discrepancy_reason="x"), SETTINGS)
+    assert error.value.field == "started_at"
+    started_a_minute_late = administration(started_at=at(9, 11), rate_changes=(RateChange(at(9, 11), 75.0),))
+    assert s.record_administration(recovering(order), order, started_a_minute_late, SETTINGS).administration
+
+
+def test_more_than_the_bag_held_is_refused_even_with_a_reason():
+    """The bag holds the order's volume (75 mL/h x 40 min = 50 mL, 40 mg): the pump stops when it is empty."""
+    order = make_order()
+    faster = administration(rate_changes=(RateChange(at(9, 10), 75.0), RateChange(at(9, 20), 150.0)),
+                            dose_discrepancy_reason="rate doubled")  # 12.5 + 75 mL = 87.5 mL
+    with pytest.raises(DocumentationInputError) as error:
+        s.record_administration(recovering(order), order, faster, SETTINGS)
+    assert error.value.field == "administration.stopped_at"
+    assert "more than the bag held (50 mL" in error.value.message
+    typed = administration(entered_total_mg=400.0, dose_discrepancy_reason="see note")
+    with pytest.raises(DocumentationInputError) as error:
+        s.record_administration(recovering(order), order, typed, SETTINGS)
+    assert error.value.field == "administration.entered_total_mg"
+    within = administration(entered_total_ml=54.0)  # overfill and pump accuracy: within the 10% tolerance
+    assert s.record_administration(recovering(order), order, within, SETTINGS).administration.total_mg == \
+        pytest.approx(43.2)
 
 
 def test_tolerance_is_a_setting():
