@@ -31,7 +31,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from services.intake.domain.baseline import ALL_BASELINE_PARTS
+from services.intake.domain.baseline import ALL_BASELINE_PARTS, BaselinePart
 from services.intake.domain.consent import DEFAULT_CONSENT_ELEMENTS
 from services.intake.domain.contraindications import (
     DEFAULT_ABSOLUTE_CONTRAINDICATIONS,
@@ -145,6 +145,10 @@ class IntakeSettings:
         if unknown_parts:
             raise ValueError(f"required_baseline_parts has unknown parts {sorted(unknown_parts)}; "
                              f"known: {', '.join(ALL_BASELINE_PARTS)}")
+        if BaselinePart.CSSRS.value not in self.required_baseline_parts:
+            # Reviewer R3: without it an intake with no suicide-risk screen at all could be decided eligible.
+            raise ValueError("required_baseline_parts must keep cssrs: the C-SSRS triage (moderate → review, high → "
+                             "not eligible) needs a screen to triage")
         for code in self.mdd_condition_codes:
             if "|" not in code or not all(code.split("|", 1)):
                 raise ValueError(f"mdd_condition_codes entry {code!r} must be 'system|code'")

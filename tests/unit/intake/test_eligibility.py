@@ -308,6 +308,12 @@ class TestBaselineCompleteness:
         intake = dataclasses.replace(eligible_intake(settings), madrs=None)
         assert decide(intake, settings).outcome is ELIGIBLE
 
+    def test_the_cssrs_cannot_be_dropped_from_the_required_baseline(self):
+        """Reviewer R3: a clinic list without cssrs let an intake with no suicide-risk screen be eligible."""
+        without = ("blood-pressure", "heart-rate", "spo2", "respiratory-rate", "weight", "height", "phq9", "madrs")
+        with pytest.raises(ValueError, match="must keep cssrs"):
+            IntakeSettings(required_baseline_parts=without).validate()
+
     def test_missing_cssrs_needs_review(self, settings):
         intake = dataclasses.replace(eligible_intake(settings), cssrs=None)
         decision = decide(intake)
