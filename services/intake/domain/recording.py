@@ -129,7 +129,22 @@ def record_contraindications(
             _check_not_applicable(intake, answer.key, f"{field}.presence", settings)
         checked.append(ContraindicationAnswer(answer.key, presence, optional_text(answer.note, f"{field}.note")))
     screen = ContraindicationScreen(tuple(checked), screened_at, screened_by)
-    return dataclasses.replace(intake, contraindications=screen)
+    return dataclasses.replace(intake, contraindications=screen, overrides=_overrides_kept(intake, screen))
+
+
+def _overrides_kept(intake: Intake, screen: ContraindicationScreen) -> tuple[ClinicianOverride, ...]:
+    """The overrides that still hold under a new screen: an override of a contraindication was given for the
+    answer it saw (e.g. "unknown", "negative hCG today"), so it goes when the new screen answers that item
+    differently (as a new C-SSRS screen needs a new review). Drug-class overrides are not the screen's."""
+    before = intake.contraindications
+
+    def answered_alike(key: str) -> bool:
+        old = before.answer_for(key) if before is not None else None
+        new = screen.answer_for(key)
+        return old is not None and new is not None and old.presence is new.presence
+
+    return tuple(o for o in intake.overrides
+                 if o.target is not OverrideTarget.CONTRAINDICATION or answered_alike(o.key))
 
 
 def record_override(intake: Intake, override: ClinicianOverride, settings: IntakeSettings) -> Intake:

@@ -132,6 +132,21 @@ class TestContraindications:
         assert "Dr Grace Hopper" in reason.text and "2026-03-02 10:00 UTC (UTC+00:00)" in reason.text  # clinic time
         assert "recheck before each dose" in reason.text
 
+    def test_an_override_does_not_carry_over_to_a_new_screen_that_answers_the_item_differently(self, settings):
+        """Reviewer R3 (as HZ-57 for the C-SSRS review): "unknown" overridden ("negative hCG today"), then a new
+        screen answering "present" kept the override, and the decision read the pregnancy as overridden."""
+        intake = with_screen(eligible_intake(settings), settings, pregnancy_or_breastfeeding=Presence.UNKNOWN,
+                             uncontrolled_hypertension=Presence.PRESENT)
+        intake = record_override(intake, override("pregnancy-or-breastfeeding", reason="negative hCG today"),
+                                 settings)
+        intake = record_override(intake, override("uncontrolled-hypertension"), settings)
+        rescreened = with_screen(intake, settings, pregnancy_or_breastfeeding=Presence.PRESENT,
+                                 uncontrolled_hypertension=Presence.PRESENT)
+        assert [o.key for o in rescreened.overrides] == ["uncontrolled-hypertension"]  # same answer: kept
+        decision = decide(rescreened)
+        assert decision.outcome is NEEDS_REVIEW
+        assert ReasonCode.RELATIVE_CONTRAINDICATION_PRESENT in codes(decision)
+
     def test_unknown_relative_contraindication_needs_review_and_can_be_overridden(self, settings):
         intake = with_screen(eligible_intake(settings), settings, pregnancy_or_breastfeeding=Presence.UNKNOWN)
         assert decide(intake).outcome is NEEDS_REVIEW
