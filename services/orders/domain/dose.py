@@ -110,9 +110,14 @@ class DoseCalculation(JsonRecord):
 
 
 def weight_violations(weight: BodyWeight | None, now: datetime, settings: ProtocolSettings) -> list[Violation]:
-    """The weight must exist, not lie in the future and be at most ``weight_max_age_days`` old."""
+    """The weight must exist, be plausible (``weight_plausible_range_kg``), not lie in the future and be at most
+    ``weight_max_age_days`` old."""
     if weight is None:
         return [Violation("weight", "no body weight is recorded for the patient")]
+    low_kg, high_kg = settings.weight_plausible_range_kg
+    if not low_kg <= weight.value_kg <= high_kg:  # mg/kg × an implausible weight: 800 kg typed for 80 → 400 mg
+        return [Violation("weight.value_kg", f"the latest body weight ({weight.value_kg:g} kg) is outside the "
+                                             f"plausible {low_kg:g}-{high_kg:g} kg; check and re-record it")]
     if weight.measured_at > now:
         return [Violation("weight.measured_at", "the body weight is dated in the future")]
     if now - weight.measured_at > timedelta(days=settings.weight_max_age_days):

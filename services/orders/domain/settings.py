@@ -23,7 +23,9 @@ Defaults and their sources (see shared/CLINICAL.md):
   (``BagVolumeRule.DILUENT_PLUS_DRUG``); a clinic that first withdraws the drug volume from the bag uses
   ``diluent-only`` (total = the diluent volume).
 - Rounding (half-up): dose to 1 mg, drug volume to 0.1 mL, pump rate to 0.1 mL/h.
-- Weight must be recorded within 30 days (issue 4).
+- Weight must be recorded within 30 days (issue 4), and lie in ``weight_plausible_range_kg`` (20-400 kg, intake's
+  ``INTAKE_WEIGHT_PLAUSIBLE_RANGE_KG`` default: a data-entry bound, a placeholder the clinic must confirm, not a
+  clinical threshold). The dose is mg/kg × weight, so an EHR weight typed 800 for 80 would otherwise give 400 mg.
 - Induction: 6 infusions, 2 per week by default (ELEKT-D), 2-3 per week allowed, within 21 days (Murrough 2013,
   Singh 2016, ELEKT-D); per-patient counts up to 8 (ORKA-1 real-world upper bound).
 - ``clinic_timezone``: the zone in which "today" and the days of the infusion windows are counted. Not an
@@ -93,6 +95,7 @@ class ProtocolSettings:
     drawn_dose_tolerance_percent: float = 5.0
     rate_rounding_ml_per_h: float = 0.1
     weight_max_age_days: int = 30
+    weight_plausible_range_kg: tuple[float, ...] = (20.0, 400.0)  # as intake's; a data-entry bound, see docstring
     induction_infusion_count: int = 6
     induction_max_infusions: int = 8
     induction_infusions_per_week: int = 2
@@ -150,6 +153,9 @@ class ProtocolSettings:
             "dose_cap_mg must be empty or at least dose_rounding_mg",
         )
         _require(self.weight_max_age_days >= 1, "weight_max_age_days must be at least 1")
+        low_high = self.weight_plausible_range_kg
+        _require(len(low_high) == 2 and all(math.isfinite(v) for v in low_high) and 0 < low_high[0] < low_high[1],
+                 "weight_plausible_range_kg must be two finite numbers, low,high, with 0 < low < high")
         _require(
             1 <= self.induction_infusion_count <= self.induction_max_infusions,
             "induction_infusion_count must be between 1 and induction_max_infusions",

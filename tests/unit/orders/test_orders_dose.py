@@ -117,6 +117,19 @@ def test_weight_dated_in_the_future_is_refused():
         calculate_dose(weight(days_ago=-1), None, None, settings(), now=NOW)
 
 
+@pytest.mark.parametrize("kg", [800.0, 1e9, float("inf"), 19.9, 400.1])
+def test_an_implausible_weight_is_refused_before_it_multiplies_the_dose(kg):
+    """0.5 mg/kg × 800 kg (80 typed with an extra 0) would be 400 mg; an infinite weight crashed the rounding."""
+    with pytest.raises(StaleWeightError) as caught:
+        calculate_dose(weight(kg), None, None, settings(), now=NOW)
+    assert caught.value.field == "weight.value_kg" and "plausible 20-400 kg" in caught.value.message
+
+
+@pytest.mark.parametrize("kg, mg", [(20.0, 10), (400.0, 200)])
+def test_a_weight_at_the_plausible_edges_is_dosed(kg, mg):
+    assert calculate_dose(weight(kg), None, None, settings(), now=NOW).dose_mg == mg
+
+
 def test_below_the_clinic_minimum_is_refused():
     with pytest.raises(OrdersInputError) as caught:
         calculate_dose(weight(), None, None, settings(), mg_per_kg=0.05, now=NOW)
