@@ -9,8 +9,8 @@ above the clinic maximum the prescriber orders in Ketalink); a recent weight (an
 on ideal/adjusted weight); the dose calculated from it within the clinic's cap; a stated mg dose that agrees with
 that calculation to within one rounding increment (otherwise the EHR used another weight), and a stated pump rate
 that agrees with ours to within one rate increment (otherwise the EHR used another bag or duration); the number of
-infusions within the clinic's induction limits; eligibility and consent. Reasons name domain fields; the OperationOutcome
-translator maps them onto MedicationRequest paths.
+infusions within the clinic's induction limits; eligibility and consent. Reasons name domain fields; the
+OperationOutcome translator maps them onto MedicationRequest paths.
 """
 from __future__ import annotations
 
