@@ -66,10 +66,11 @@ def due_vital_readings(session: Session, now: datetime, settings: SessionSetting
     return result
 
 
-def due_cadss(session: Session, now: datetime, settings: SessionSettings) -> list[DueCadss]:
+def due_cadss(session: Session, now: datetime, settings: SessionSettings, at_discharge: bool = False) -> list[DueCadss]:
     """Configured CADSS timepoints whose time has come (before the session ended) and that have neither a rating
     nor a recorded reason it was not rated. The end-of-recovery rating falls due when the minimum observation
-    time after the infusion has passed."""
+    time after the infusion has passed, and ``at_discharge`` in any case: recovery ends there, so a discharge
+    before the minimum observation time (an override) must not drop it unrated and unmentioned."""
     started_at = session.infusion_started_at
     if started_at is None:
         return []
@@ -87,6 +88,8 @@ def due_cadss(session: Session, now: datetime, settings: SessionSettings) -> lis
     recovered = session.transition_to(SessionStatus.RECOVERING) is not None
     if settings.cadss_at_end_of_recovery and infusion_ended_at is not None and recovered:
         due_at = infusion_ended_at + timedelta(minutes=settings.min_recovery_observation_min)
+        if at_discharge:
+            due_at = min(due_at, now)
         if due_at <= horizon and not end_of_recovery_done:
             result.append(DueCadss("end of recovery", due_at, None, True))
     return result

@@ -656,7 +656,8 @@ def discharge(
         blocking.append("administration record missing")
     elif session.administration_review is None or not session.administration_review.matches(session.administration):
         blocking.append("given versus ordered not reviewed: review the administration record")
-    blocking += [f"CADSS {due.label} not rated: rate it or record why not" for due in due_cadss(session, at, settings)]
+    blocking += [f"CADSS {due.label} not rated: rate it or record why not"
+                 for due in due_cadss(session, at, settings, at_discharge=True)]
     failing = [f"{c.name}: {c.detail}" for c in criteria if not c.met]
     fixed = [c for c in criteria if not c.met and not c.overridable]
     if blocking or fixed or (failing and not override_reason.strip()):

@@ -91,6 +91,10 @@ def test_bad_input_names_the_field_and_steps_out_of_order_are_refused(clinic: Cl
     clinic.call("PUT", f"{path}/administration", administration(order, t(10), t(50)))
     clinic.post(f"{path}/administration/review", {"by": NURSE, "at": t(55)})
     clinic.post(f"{path}/cadss/not-rated", {"by": NURSE, "at": t(55), "scheduled_minute": 40, "reason": "asleep"})
+    # Recovery ends at discharge: the end-of-recovery CADSS is due there even before the minimum observation time.
+    early = clinic.post(f"{path}/discharge", discharge(t(60), override_reason="doctor reviewed, stable"), expect=409)
+    assert early["issue"][0]["diagnostics"] == "CADSS end of recovery not rated: rate it or record why not"
+    clinic.post(f"{path}/cadss/not-rated", {"by": NURSE, "at": t(58), "end_of_recovery": True, "reason": "asleep"})
     assert clinic.post(f"{path}/discharge", discharge(t(60)), expect=409)["issue"][0]["diagnostics"].startswith(
         "observation: ")
     overridden = clinic.post(f"{path}/discharge", discharge(t(60), override_reason="doctor reviewed, stable"))

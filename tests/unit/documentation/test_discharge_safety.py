@@ -79,6 +79,23 @@ def test_unrated_scheduled_cadss_holds_discharge_until_rated_or_explained():
     assert error.value.field == "scheduled_minute"
 
 
+def test_a_discharge_before_the_minimum_observation_still_needs_the_end_of_recovery_cadss():
+    """Overriding the observation time (15 of 30 min) left the end-of-recovery CADSS not yet due: it was dropped,
+    unrated and unmentioned in the note. Recovery ends at discharge, so it is due there."""
+    order = make_order()
+    session = s.record_administration(s_recovering(order), order, administration(), SETTINGS)
+    session = s.review_given_against_ordered(session, NURSE, at(10, 0), "", SETTINGS)
+    session = s.record_cadss_not_rated(session, CadssNotRated("patient asleep", NURSE, at(9, 50), scheduled_minute=40),
+                                       SETTINGS)
+    refused = refusal(session, assessment(), moment=at(10, 5), override_reason="well, escort waiting")
+    assert "CADSS end of recovery not rated: rate it or record why not" in refused.failing
+    rated = s.record_cadss_not_rated(session, CadssNotRated("declined", NURSE, at(10, 4), end_of_recovery=True),
+                                     SETTINGS)
+    done = s.discharge(rated, assessment(), SETTINGS, NURSE, at(10, 5), "well, escort waiting")
+    assert "  end of recovery: not rated (declined; RN Dana Hill at 2026-03-02 10:04 CET (UTC+01:00))" in \
+        generate_note(done, order).splitlines()
+
+
 def test_the_note_lists_each_missed_reading_and_each_unrated_cadss():
     order = make_order()
     session = s.end_infusion(infusing(order), NURSE, at(9, 50))  # no reading at 09:25, 09:40, 10:05, 10:20
