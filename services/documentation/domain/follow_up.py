@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from services.documentation.domain.checks import require_aware, require_text
 from services.documentation.domain.errors import DocumentationInputError, TransitionNotAllowed
 from services.documentation.domain.records import DocumentationRecord
+from shared.clinic_time import current_clinic_zone
 
 _DAYS_IN_WEEK = 7
 
@@ -66,9 +67,11 @@ def next_clinic_day(discharged_on: date, clinic_weekdays: tuple[int, ...]) -> da
 
 
 def request_follow_up(owner: str, discharged_at: datetime, clinic_weekdays: tuple[int, ...]) -> FollowUpCall:
-    """Requested at discharge, due on the next clinic day after the discharge date (in the time's own offset,
-    the clinic's when charted from the pages)."""
-    return FollowUpCall(owner=owner, due_on=next_clinic_day(discharged_at.date(), clinic_weekdays),
+    """Requested at discharge, due on the next clinic day after the discharge date in the clinic's zone (not the
+    time's own offset: a discharge at 18:30 in Chicago charted by the API as "now" is 00:30 UTC the next day, and
+    the call fell two days later, past the 24 h in which emergence phenomena can recur)."""
+    discharged_on = discharged_at.astimezone(current_clinic_zone()).date()
+    return FollowUpCall(owner=owner, due_on=next_clinic_day(discharged_on, clinic_weekdays),
                         requested_at=discharged_at)
 
 

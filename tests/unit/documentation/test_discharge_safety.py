@@ -1,7 +1,7 @@
 """Issue 13: the escort is a label condition (defect 10), missed observations are in the note and a scheduled
 CADSS needs a rating or a reason (defect 11), discharge instructions and the next-day follow-up call."""
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -9,7 +9,12 @@ import pytest
 from services.documentation.domain import session as s
 from services.documentation.domain.cadss import CadssNotRated
 from services.documentation.domain.errors import DocumentationInputError, TransitionNotAllowed
-from services.documentation.domain.follow_up import FollowUpOutcome, FollowUpStatus, next_clinic_day
+from services.documentation.domain.follow_up import (
+    FollowUpOutcome,
+    FollowUpStatus,
+    next_clinic_day,
+    request_follow_up,
+)
 from services.documentation.domain.note import generate_note
 from services.documentation.domain.settings import SessionSettings
 from services.documentation.translators.task_follow_up_out import follow_up_task
@@ -125,6 +130,14 @@ def test_discharge_requests_the_follow_up_call_for_the_next_clinic_day_and_it_co
     assert task["output"][0]["valueCodeableConcept"]["coding"][0]["code"] == "follow-up-reached-well"
     with pytest.raises(TransitionNotAllowed):
         s.complete_follow_up_call(done, FollowUpOutcome.REACHED_WELL, "", DOCTOR, at(11, 0, day=3))
+
+
+def test_the_follow_up_call_is_due_the_clinic_day_after_the_discharge_in_the_clinics_zone():
+    """18:30 on Monday in Chicago is 00:30 UTC on Tuesday (the API charts "now" in UTC): the call is due Tuesday,
+    not Wednesday, inside the 24 h in which emergence phenomena can recur."""
+    with clinic_zone_context(ZoneInfo("America/Chicago")):
+        call = request_follow_up(NURSE, datetime(2026, 3, 3, 0, 30, tzinfo=timezone.utc), (1, 2, 3, 4, 5))
+    assert call.due_on == date(2026, 3, 3)
 
 
 def test_next_clinic_day_skips_days_the_clinic_is_closed():
