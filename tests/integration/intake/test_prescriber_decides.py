@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import datetime, timezone
 
 import pytest
 from flask import Flask
 
 from deploy.ehr_sandbox.seed import MRN_SYSTEM
 from services.intake.bootstrap import build
+from services.intake.domain.recording import record_cssrs
+from services.intake.domain.settings import IntakeSettings
 from services.intake.repository import IntakeRepository
 from shared.events.kafka_clients import KafkaSettings
 from shared.roles import ATTESTATIONS
@@ -35,8 +38,12 @@ def intake_app(tmp_path, monkeypatch, ehr) -> Iterator[tuple[Flask, ServiceRunti
     runtime = ServiceRuntime("intake", ServiceSettings(database_url=f"sqlite:///{tmp_path / 'intake.db'}",
                                                        ehr_fhir_base_url=ehr.base_url), KafkaSettings())
     app, _handlers, _responses = build(runtime)
+    intake = eligible_intake(patient_id=patient)  # every part recorded, not decided
+    # The builder's screen is months old: a C-SSRS older than INTAKE_CSSRS_MAX_AGE_DAYS at the decision holds it.
+    intake = record_cssrs(intake, {a.item: a.answer for a in intake.cssrs.answers}, datetime.now(timezone.utc),
+                          IntakeSettings())
     with runtime.engine.begin() as conn:
-        IntakeRepository().add(conn, eligible_intake(patient_id=patient))  # every part recorded, not decided
+        IntakeRepository().add(conn, intake)
     yield app, runtime, patient
     runtime.engine.dispose()
 
