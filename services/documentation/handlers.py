@@ -334,8 +334,13 @@ class DocumentationService:
                 wasted_mg=command.wasted_mg, waste_method=command.waste_method, recorded_by=command.by,
                 recorded_by_reference=command.by_reference, recorded_at=self._clock.now(), witness=witness,
                 witnessed_at=at)
-            return self._change(session_id, lambda session, order: s.record_controlled_substance(
-                session, record, self._settings, order))
+
+            def change(session: Session, order: ActiveOrder, conn: Connection) -> Session:
+                notes = self._records.notes_for_session(conn, session)
+                return s.record_controlled_substance(session, record, self._settings, order,
+                                                     note_signed=bool(notes) and notes[-1].record.is_signed)
+
+            return self._change_reading(session_id, change)
 
     def controlled_substance_reconciliation(self, day: date) -> dict:
         """A clinic day's controlled-substance totals per product and lot, and every discrepancy."""

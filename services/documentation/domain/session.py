@@ -585,13 +585,19 @@ def review_given_against_ordered(
 
 
 def record_controlled_substance(
-    session: Session, record: ControlledSubstanceRecord, settings: SessionSettings, order: ActiveOrder | None = None
+    session: Session, record: ControlledSubstanceRecord, settings: SessionSettings, order: ActiveOrder | None = None,
+    note_signed: bool = False,
 ) -> Session:
     """The controlled-substance record of the infusion (after the administration record, until the note is
     signed: recovering, discharged or aborted sessions); recording it again corrects it. With the ``order``, the
-    product must be the one it is drawn from."""
+    product must be the one it is drawn from. ``note_signed``: the session's note is signed, which quotes the
+    record; a correction then would overwrite the legal record of a Schedule III drug with no trail (amend the
+    note instead)."""
     allowed = (SessionStatus.RECOVERING, SessionStatus.DISCHARGED, SessionStatus.ABORTED)
     _require_status(session, allowed, "record the controlled substance for")
+    if note_signed:
+        raise TransitionNotAllowed("the procedure note quoting the controlled-substance record is signed: the record "
+                                   "can no longer be changed (amend the note to correct it)")
     started_at = session.infusion_started_at
     if started_at is None:
         raise TransitionNotAllowed("no infusion was started in this session: nothing was drawn for it")

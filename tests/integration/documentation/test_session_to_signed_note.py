@@ -86,6 +86,10 @@ def test_order_event_to_signed_note_in_the_ehr(clinic: Clinic):
     signed = clinic.post(f"/notes/{draft['note_id']}/sign", {"by": DOCTOR, "at": t(95), "attested": True})
     assert signed["status"] == "signed"
     clinic.call("PUT", f"/notes/{draft['note_id']}", {"text": "changed"}, expect=409)
+    # The signed note quotes the controlled-substance record: it can no longer be changed (amend the note).
+    changed = clinic.call("PUT", f"{path}/controlled-substance", controlled_substance(t(60), dose_mg, dose_mg),
+                          expect=409)
+    assert "note quoting the controlled-substance record is signed" in changed["issue"][0]["diagnostics"]
 
     # The EHR has the visit, the infusion, what was given (→ the order's MedicationRequest), the vitals and the note.
     encounter = clinic.in_ehr("Encounter", "infusion-session", session_id, until=lambda r: r["status"] == "finished")

@@ -109,6 +109,17 @@ def test_the_note_cannot_be_signed_when_the_administration_was_corrected_after_t
     assert sign_note(note, DOCTOR, at(10, 45), corrected).is_signed
 
 
+def test_the_record_cannot_be_changed_once_the_note_quoting_it_is_signed():
+    """The docstring and README said "until the note is signed"; nothing kept it: a correction overwrote the signed
+    legal record of a Schedule III drug with no trail."""
+    recorded = s.record_controlled_substance(discharged(), controlled_substance(), SETTINGS)
+    with pytest.raises(TransitionNotAllowed, match="note quoting the controlled-substance record is signed"):
+        s.record_controlled_substance(recorded, controlled_substance(drawn_mg=40.0, wasted_mg=0.0), SETTINGS,
+                                      note_signed=True)
+    assert s.record_controlled_substance(recorded, controlled_substance(drawn_mg=40.0, wasted_mg=0.0), SETTINGS,
+                                         note_signed=False).controlled_substance.drawn_mg == 40.0
+
+
 def test_fhir_shape_amounts_on_the_administration_and_the_witness_in_a_provenance():
     session = s.record_controlled_substance(discharged(), controlled_substance(), SETTINGS)
     administration = medication_administration_from_session(session, ORDER)
