@@ -3,6 +3,7 @@ present the result; errors become OperationOutcomes here, in one place (``_insta
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -129,8 +130,11 @@ def _operations(api: Api, service: IntakeService) -> None:  # noqa: C901 - one s
     @requires(ELIGIBILITY, "u", patient=of_intake)
     def post_override(intake_id: str, body: body_models.Override):  # type: ignore[no-untyped-def]
         """Replaces an earlier override of the same item. Absolute contraindications cannot be overridden."""
+        # Who overrode is the signed-in clinician, never the typed name (which could be anyone's; reviewer R3)
+        override = dataclasses.replace(body.to_domain(service.now()),
+                                       overridden_by=_signed_in(body.overridden_by, "overridden_by"))
         with fields_renamed(("override.", "")):
-            return present(service.record_override(intake_id, body.to_domain(service.now())))
+            return present(service.record_override(intake_id, override))
 
     @api.operation("/intakes/<intake_id>/cssrs-review", "PUT", summary="Record the behavioural-health review of a "
                    "moderate- or high-risk C-SSRS screen", body=body_models.CssrsReview, errors=PART_ERRORS)
@@ -171,7 +175,8 @@ def _operations(api: Api, service: IntakeService) -> None:  # noqa: C901 - one s
                    "in its history)", body=body_models.Reopen, errors=PART_ERRORS, idempotent=True)
     @requires(ELIGIBILITY, "u", patient=of_intake)
     def post_reopen(intake_id: str, body: body_models.Reopen):  # type: ignore[no-untyped-def]
-        return present(service.reopen(intake_id, body.reopened_by, body.reason))
+        # The reopening's Provenance author in the EHR: the signed-in clinician, not the typed name (reviewer R3)
+        return present(service.reopen(intake_id, _signed_in(body.reopened_by, "reopened_by"), body.reason))
 
 
 def _signed_in(typed: str | None, field: str) -> str:

@@ -103,3 +103,32 @@ def test_a_nurse_is_refused_and_a_prescriber_decides_with_the_attestation(intake
     assert again.status_code == 200, again.get_data(as_text=True)
     assert again.get_json()["decision"]["decided_by"] == doctor.name
     assert _decision(runtime).attestation == ATTESTATIONS["decide-eligibility"]
+
+
+def test_an_override_and_a_reopening_through_the_api_are_recorded_as_the_signed_in_clinician(intake_app, ehr):
+    """Reviewer R3: the JSON API recorded the typed ``overridden_by`` and ``reopened_by`` (the reopening's
+    Provenance author in the EHR) even with a clinician signed in: anyone's name could stand in the record."""
+    app, runtime, patient = intake_app
+    nurse = registered_nurse(ehr.client)
+    client = signed_in(app, patient, fhir_user=nurse.fhir_user, scope=SCOPES, cookie="cookie-nurse-r3")
+    settings = IntakeSettings()
+    answers = [{"key": key, "presence": "present" if key == "uncontrolled-hypertension" else "absent"}
+               for key in settings.absolute_contraindications + settings.relative_contraindications]
+    screened = client.put(f"/intakes/{INTAKE_ID}/contraindications", json={"answers": answers, "screened_by": "x"},
+                          headers=FHIR_JSON)
+    assert screened.status_code == 200, screened.get_data(as_text=True)
+    overridden = client.post(f"/intakes/{INTAKE_ID}/overrides", json={
+        "target": "contraindication", "key": "uncontrolled-hypertension", "overridden_by": "Dr. Somebody Else",
+        "reason": "BP controlled on review"}, headers=FHIR_JSON)
+    assert overridden.status_code == 200, overridden.get_data(as_text=True)
+    assert overridden.get_json()["overrides"][0]["overridden_by"] == nurse.name
+
+    doctor = prescriber(ehr.client)
+    browser = signed_in(app, patient, fhir_user=doctor.fhir_user, scope=SCOPES, cookie="cookie-doctor-r3")
+    decided = browser.post(f"/intakes/{INTAKE_ID}/decision", json={"decided_by": doctor.name, "attested": True},
+                           headers=FHIR_JSON)
+    assert decided.status_code == 200, decided.get_data(as_text=True)
+    reopened = client.post(f"/intakes/{INTAKE_ID}/reopen", json={"reopened_by": "Dr. Somebody Else",
+                                                                 "reason": "new information"}, headers=FHIR_JSON)
+    assert reopened.status_code == 200, reopened.get_data(as_text=True)
+    assert reopened.get_json()["reopenings"][0]["reopened_by"] == nurse.name
