@@ -1,7 +1,8 @@
 """Clinic settings for infusion sessions: ``load_settings(SessionSettings, "DOCUMENTATION_")`` at start-up.
 
 Defaults come from the issue text and shared/CLINICAL.md. Two have no documented source and are placeholders the
-clinic must confirm: ``vitals_grace_min`` (5) and ``administered_dose_tolerance_percent`` (10).
+clinic must confirm: ``vitals_grace_min`` (5) and ``administered_dose_tolerance_percent`` (10; at most 25, our
+bound: it also bounds how far above the bag's volume an administration record may go).
 
 Discharge instructions (issue 13, CLINICAL.md "Products, safety and accountability"): the label says emergence
 phenomena can recur up to 24 h, so no driving or machinery until the next day and a responsible adult; the texts
@@ -68,6 +69,10 @@ from shared.scales import (
     DEFAULT_CSSRS_MODERATE_RISK_ITEMS,
     validate_cssrs_risk_items,
 )
+
+# Our bound (no source): beyond a quarter of the ordered dose a difference is never a tolerance, it needs a reason;
+# the same margin bounds how far above the bag's volume a record may go (administration.py).
+MAX_ADMINISTERED_DOSE_TOLERANCE_PERCENT = 25.0
 
 # The readings a pre-check may require, in the order of the form; the first four can never be dropped.
 PRE_CHECK_READINGS: tuple[str, ...] = (
@@ -218,6 +223,11 @@ class SessionSettings:
         weekdays = self.follow_up_clinic_weekdays
         if not weekdays or any(not 1 <= day <= 7 for day in weekdays) or len(set(weekdays)) != len(weekdays):
             raise ValueError(f"follow_up_clinic_weekdays must be distinct ISO weekdays 1-7, got {weekdays}")
+        if self.administered_dose_tolerance_percent > MAX_ADMINISTERED_DOSE_TOLERANCE_PERCENT:
+            raise ValueError(
+                f"administered_dose_tolerance_percent above {MAX_ADMINISTERED_DOSE_TOLERANCE_PERCENT}% would pass a "
+                f"dose far from the order (at 100% none at all, or twice the bag) without a reason, got "
+                f"{self.administered_dose_tolerance_percent}")
         if self.controlled_substance_tolerance_mg > 5:
             raise ValueError(
                 f"controlled_substance_tolerance_mg above 5 mg would hide a diversion, got "

@@ -83,3 +83,10 @@ def test_a_setting_that_is_not_a_finite_number_stops_start_up(variable, value):
 def test_a_hold_or_alert_threshold_outside_the_plausible_range_stops_start_up(variable, value):
     with pytest.raises(SettingsError, match="plausible range"):
         load_settings(SessionSettings, "DOCUMENTATION_", {variable: value})
+
+
+def test_the_administered_dose_tolerance_stops_at_25_percent():
+    """At 100% a dose of nothing, or twice the bag, passed without a reason."""
+    load_settings(SessionSettings, "DOCUMENTATION_", {"DOCUMENTATION_ADMINISTERED_DOSE_TOLERANCE_PERCENT": "25"})
+    with pytest.raises(SettingsError, match="administered_dose_tolerance_percent above 25"):
+        load_settings(SessionSettings, "DOCUMENTATION_", {"DOCUMENTATION_ADMINISTERED_DOSE_TOLERANCE_PERCENT": "100"})
