@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.config import SettingsError, load_settings
@@ -89,6 +89,12 @@ def set_process_clinic_zone(zone: ZoneInfo) -> None:
 
 def current_clinic_zone() -> ZoneInfo:
     return _zone_override.get() or _process_zone
+
+
+def clinic_today(now: datetime | None = None) -> date:
+    """The clinic's calendar day at ``now`` (default: this instant): in Chicago's evening the UTC date is already
+    tomorrow, and a role, a window or a period that starts tomorrow must not count yet."""
+    return (now or datetime.now(timezone.utc)).astimezone(current_clinic_zone()).date()
 
 
 @contextmanager

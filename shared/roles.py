@@ -31,12 +31,13 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date
 from typing import Annotated, Any
 
 from flask import Flask, g, has_app_context
 from pydantic import AfterValidator
 
+from shared.clinic_time import clinic_today
 from shared.config import app_settings, install_app_settings, load_settings
 from shared.fhir.client import FhirError, FhirUnavailable
 from shared.smart.access import SmartAuthError, SmartContext
@@ -218,7 +219,7 @@ def clinician_roles(context: SmartContext, settings: RoleSettings) -> ClinicianR
 def _read_roles(context: SmartContext) -> ClinicianRoles:
     reference = fhir_user_reference(context.fhir_user or "")
     resource_type, _, resource_id = reference.partition("/")
-    today = datetime.now(timezone.utc).date()
+    today = clinic_today()
     ehr = ehr_as_clinician(context)
     try:
         if resource_type == "PractitionerRole" and resource_id:

@@ -3,14 +3,14 @@ every page and the note, typed wall-clock times read in the clinic's zone and st
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from shared.clinic_time import (
-    ClinicTimeError, ClinicTimeSettings, clinic_zone_context, current_clinic_zone, format_clinic_time, input_value,
-    load_clinic_time, parse_clinic_time,
+    ClinicTimeError, ClinicTimeSettings, clinic_today, clinic_zone_context, current_clinic_zone, format_clinic_time,
+    input_value, load_clinic_time, parse_clinic_time,
 )
 from shared.config import SettingsError
 from shared.records import JsonRecord, from_json, to_json
@@ -121,3 +121,13 @@ def test_an_impossible_offset_or_an_instant_outside_the_calendar_is_a_clinic_tim
 def test_the_real_extreme_offsets_are_kept_as_typed():
     assert parse_clinic_time("2026-12-07 05:43 +14:00", CHICAGO).utcoffset().total_seconds() == 14 * 3600
     assert parse_clinic_time("2026-12-07 05:43 -12:00", CHICAGO).utcoffset().total_seconds() == -12 * 3600
+
+
+def test_the_clinic_day_is_counted_in_the_clinic_zone_not_utc():
+    """03:00 UTC on 8 December is still the evening of the 7th in Chicago: a role or a period starting on the 8th
+    does not count there yet (shared/roles.py reads a PractitionerRole's period on this day)."""
+    evening_in_chicago = datetime(2026, 12, 8, 3, 0, tzinfo=timezone.utc)
+    with clinic_zone_context(ZoneInfo("America/Chicago")):
+        assert clinic_today(evening_in_chicago) == date(2026, 12, 7)
+    with clinic_zone_context(ZoneInfo("Asia/Tokyo")):
+        assert clinic_today(datetime(2026, 12, 7, 16, 0, tzinfo=timezone.utc)) == date(2026, 12, 8)
