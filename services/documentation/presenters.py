@@ -40,6 +40,10 @@ def session_view(session: Session, order: ActiveOrder, now: datetime, settings: 
                          for due in due_vital_readings(session, now, settings)],
         "due_cadss": [{"label": due.label, "due_at": due.due_at.isoformat(), "scheduled_minute": due.scheduled_minute,
                        "end_of_recovery": due.end_of_recovery} for due in due_cadss(session, now, settings)],
+        # What a discharge now would need (the end-of-recovery rating is due at discharge whatever the time).
+        "cadss_due_at_discharge": [
+            {"label": due.label, "scheduled_minute": due.scheduled_minute, "end_of_recovery": due.end_of_recovery}
+            for due in due_cadss(session, now, settings, at_discharge=True)],
         "open_alert_ids": [alert.alert_id for alert in session.open_alerts],
         "given": _given(session),
         "discharge_instructions": {"items": list(settings.discharge_instructions),

@@ -101,6 +101,17 @@ def test_a_discharge_before_the_minimum_observation_still_needs_the_end_of_recov
         generate_note(done, order).splitlines()
 
 
+def test_the_cadss_page_offers_the_end_of_recovery_timepoint_an_early_discharge_needs():
+    """Discharge refused for the end-of-recovery CADSS 15 min after the end: the page must let it be rated or
+    explained then, not only once it falls due at 30 min."""
+    from services.documentation.presenters import session_view
+    from services.documentation.ui import _cadss_timepoints
+
+    order = make_order()
+    view = session_view(s_recovering(order), order, at(10, 5), SETTINGS)
+    assert ("end-of-recovery", "end of recovery (for an early discharge)") in _cadss_timepoints(view)
+
+
 def test_the_note_lists_each_missed_reading_and_each_unrated_cadss():
     order = make_order()
     session = s.end_infusion(infusing(order), NURSE, at(9, 50))  # no reading at 09:25, 09:40, 10:05, 10:20
