@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Connection
 
 from shared.db import RecordStore, StoredRecord
-from services.orders.domain.eligibility import EligibilityDecision, replaces
+from services.orders.domain.eligibility import EligibilityDecision
 from services.orders.domain.order import OrderStatus, OrderWithSeries
 from services.orders.errors import OrderNotFoundError
 
@@ -66,7 +66,7 @@ class OrdersRepository:
         if stored is None:
             self._store.insert(conn, ELIGIBILITY, decision.patient_id, decision.patient_id, decision.to_dict())
             return True
-        if not replaces(EligibilityDecision.from_dict(stored.body), decision):
+        if EligibilityDecision.from_dict(stored.body).decided_at > decision.decided_at:
             return False
         self._store.update(conn, stored, decision.to_dict())
         return True

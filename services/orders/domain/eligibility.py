@@ -58,18 +58,6 @@ def eligibility_violations(eligibility: EligibilityDecision | None, patient_id: 
     return violations
 
 
-def replaces(stored: EligibilityDecision, incoming: EligibilityDecision) -> bool:
-    """Whether ``incoming`` replaces the patient's stored decision: a newer one does, an older one arriving late does
-    not. A later-arriving decision of the same second replaces a decision (messages of one patient arrive in the
-    order they were sent), except a withdrawal: a withdrawal dated the same second as the decision it withdrew
-    (``withdrawn``) would otherwise be undone by a late copy of that very decision; only a decision of a later
-    second (the intake decided again) lifts a withdrawal."""
-    if stored.decided_at > incoming.decided_at:
-        return False
-    return not (stored.status is EligibilityStatus.WITHDRAWN and incoming.status is not EligibilityStatus.WITHDRAWN
-                and incoming.decided_at == stored.decided_at)
-
-
 def withdrawn(current: EligibilityDecision | None, intake_id: str, withdrawn_at: datetime
               ) -> EligibilityDecision | None:
     """The patient's eligibility once intake ``intake_id`` was reopened at ``withdrawn_at``; None when that changes

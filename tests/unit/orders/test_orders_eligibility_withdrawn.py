@@ -15,7 +15,7 @@ from services.intake.domain.recording import reopen_intake
 from services.intake.domain.settings import IntakeSettings
 from services.intake.outbound import INTAKE_REOPENED, reopened_message
 from services.orders.commands import ChangeOrder
-from services.orders.domain.eligibility import EligibilityStatus, eligibility_violations, replaces, withdrawn
+from services.orders.domain.eligibility import EligibilityStatus, eligibility_violations, withdrawn
 from services.orders.domain.errors import EligibilityRefusedError
 from services.orders.domain.lifecycle import create_order, hold_order, sign_order
 from services.orders.domain.order import OrderStatus
@@ -155,27 +155,6 @@ def test_a_late_copy_of_the_withdrawn_decision_does_not_restore_eligibility(runt
     with runtime.transaction() as conn:
         assert repo.save_eligibility(conn, eligibility()) is False
     assert service.patient_eligibility(PATIENT).status is EligibilityStatus.WITHDRAWN
-
-
-def test_a_late_copy_of_a_decision_withdrawn_in_the_same_second_does_not_restore_eligibility(runtime, service):
-    """Decision and reopening in one whole second: the withdrawal carries the decision's own time, and a copy of the
-    decision arriving after it must not be taken for a newer one."""
-    repo = OrdersRepository()
-    with runtime.transaction() as conn:
-        repo.save_eligibility(conn, eligibility(decided_at=REOPENED_AT))
-    _deliver(runtime, service.on_intake_reopened, _reopened_message())
-    with runtime.transaction() as conn:
-        assert repo.save_eligibility(conn, eligibility(decided_at=REOPENED_AT)) is False
-        assert repo.save_eligibility(conn, eligibility(decided_at=REOPENED_AT + timedelta(seconds=1))) is True
-    assert service.patient_eligibility(PATIENT).status is EligibilityStatus.ELIGIBLE
-
-
-def test_only_a_later_decision_replaces_a_withdrawal():
-    withdrawal = withdrawn(eligibility(decided_at=REOPENED_AT), INTAKE, REOPENED_AT)
-    assert not replaces(withdrawal, eligibility(decided_at=REOPENED_AT))
-    assert not replaces(withdrawal, eligibility(decided_at=REOPENED_AT - timedelta(seconds=1)))
-    assert replaces(withdrawal, eligibility(decided_at=REOPENED_AT + timedelta(seconds=1)))
-    assert replaces(eligibility(decided_at=REOPENED_AT), eligibility(decided_at=REOPENED_AT))  # same second, as before
 
 
 def test_an_on_hold_order_stays_on_hold_and_nothing_is_published_twice(runtime, service):
