@@ -760,15 +760,15 @@ def _flowsheet_rows(view: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _cadss_timepoints(view: dict[str, Any]) -> list[tuple[str, str]]:
-    """The due timepoints first (the first one is preselected), then one a discharge now would need (the end of
-    recovery before the minimum observation time), then an unscheduled rating."""
+    """The due timepoints first (the first one is preselected), then an unscheduled rating, then one a discharge now
+    would need (the end of recovery before the minimum observation time; never preselected)."""
     def key(due: dict[str, Any]) -> str:
         return "end-of-recovery" if due["end_of_recovery"] else f"minute:{due['scheduled_minute']}"
 
     options = [(key(due), f"{due['label']} (due)") for due in view["due_cadss"]]
-    options += [(key(due), f"{due['label']} (for an early discharge)") for due in view.get("cadss_due_at_discharge", [])
-                if key(due) not in {value for value, _label in options}]
-    return options + [("unscheduled", "Unscheduled rating")]
+    early = [(key(due), f"{due['label']} (for an early discharge)") for due in view.get("cadss_due_at_discharge", [])
+             if key(due) not in {value for value, _label in options}]
+    return options + [("unscheduled", "Unscheduled rating")] + early
 
 
 def _administration_values(view: dict[str, Any], recorded: dict[str, Any] | None,

@@ -109,7 +109,11 @@ def test_the_cadss_page_offers_the_end_of_recovery_timepoint_an_early_discharge_
 
     order = make_order()
     view = session_view(s_recovering(order), order, at(10, 5), SETTINGS)
-    assert ("end-of-recovery", "end of recovery (for an early discharge)") in _cadss_timepoints(view)
+    options = _cadss_timepoints(view)
+    assert ("end-of-recovery", "end of recovery (for an early discharge)") in options
+    assert options[0] == ("minute:40", "40 min after start (due)")  # preselected: a due one, never the early one
+    assert options.index(("unscheduled", "Unscheduled rating")) < options.index(
+        ("end-of-recovery", "end of recovery (for an early discharge)"))
 
 
 def test_the_note_lists_each_missed_reading_and_each_unrated_cadss():
