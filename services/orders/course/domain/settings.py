@@ -90,7 +90,7 @@ class CourseSettings:
     suicidality_alert_min_cssrs_risk: CssrsRisk = CssrsRisk.MODERATE  # unverified
     cssrs_high_risk_items: tuple[str, ...] = DEFAULT_CSSRS_HIGH_RISK_ITEMS
     cssrs_moderate_risk_items: tuple[str, ...] = DEFAULT_CSSRS_MODERATE_RISK_ITEMS
-    phq9_item9_alert: bool = True  # unverified
+    phq9_item9_alert: bool = True  # kept only to refuse false: every scale's suicide item alerts (issue 13)
     phq9_item9_alert_min_score: int = 1  # any answer above 0, as the intake flags it
     madrs_item10_alert_min_score: int = 4  # CLINICAL.md placeholder: unverified
     madrs_item10_high_alert_min_score: int = 6  # unverified design choice
@@ -126,10 +126,9 @@ class CourseSettings:
         return RemissionRule(scale, getattr(self, f"{prefix}_remission_comparison"), float(threshold))
 
     def suicide_item_alert(self, scale: Scale) -> SuicideItemAlertRule | None:
-        """When the scale's suicide item alerts; None for a scale without one (GAD-7) or switched off (PHQ-9 only,
-        ``phq9_item9_alert``)."""
+        """When the scale's suicide item alerts; None for a scale without one (GAD-7)."""
         prefix = _SUICIDE_ITEM_PREFIX.get(scale)
-        if prefix is None or (scale is Scale.PHQ9 and not self.phq9_item9_alert):
+        if prefix is None:
             return None
         return SuicideItemAlertRule(scale, getattr(self, f"{prefix}_alert_min_score"),
                                     getattr(self, f"{prefix}_high_alert_min_score", None))
@@ -144,6 +143,8 @@ class CourseSettings:
 
     def validate(self) -> None:
         """Raise ValueError naming the first inconsistent setting (checked once at start-up)."""
+        _require(self.phq9_item9_alert, "phq9_item9_alert cannot be switched off: every scale's suicide item alerts; "
+                                        "set its threshold with phq9_item9_alert_min_score")
         for name in ("response_min_drop_pct", "loss_of_response_drop_below_pct"):
             value = getattr(self, name)
             _require(math.isfinite(value) and 0 < value <= 100, f"{name} must be above 0 and at most 100")

@@ -31,10 +31,14 @@ def test_a_positive_phq9_item_9_alerts_the_prescriber():
     assert "answered 2 (more than half the days)" in alert.detail
 
 
-def test_item_9_of_zero_or_the_clinic_switching_it_off_raises_nothing():
+def test_item_9_of_zero_raises_nothing():
     assert record_score(new_course(), phq9("p1", 14, AT), settings(), protocol()).alerts == ()
-    off = settings(phq9_item9_alert=False)
-    assert record_score(new_course(off), phq9("p1", 14, AT, item9=3), off, protocol()).alerts == ()
+
+
+def test_the_clinic_cannot_switch_the_phq9_item_9_alert_off():
+    """Every scale's suicide item alerts (issue 13, defect 3); the clinic sets the threshold, not whether."""
+    with pytest.raises(ValueError, match="phq9_item9_alert cannot be switched off"):
+        settings(phq9_item9_alert=False).validate()
 
 
 def test_a_redelivered_or_rescored_questionnaire_never_raises_the_alert_twice():
