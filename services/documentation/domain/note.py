@@ -96,7 +96,9 @@ def sign_note(note: ProcedureNote, signer: str, at: datetime, session: Session |
     started (drawn, given, wasted and witnessed: the legal record of a Schedule III drug must be complete), and not
     while that record disagrees with the administration record: the administration may be corrected after the
     controlled-substance record was checked against it, which would leave "given" on paper above what was given
-    (the difference unaccounted for) under a signed note. ``controlled_substance_tolerance_mg`` is the clinic's."""
+    (the difference unaccounted for) under a signed note; and not while the text fails to state that record (a
+    draft made before it says "NOT RECORDED": the signed legal record would deny a record that exists).
+    ``controlled_substance_tolerance_mg`` is the clinic's."""
     if note.is_signed:
         raise SignedNoteImmutable(f"note {note.note_id} is already signed")
     if session is not None and session.infusion_started_at is not None and session.controlled_substance is None:
@@ -114,6 +116,11 @@ def sign_note(note: ProcedureNote, signer: str, at: datetime, session: Session |
             raise TransitionNotAllowed(
                 f"the controlled-substance record no longer agrees with the administration record ({error.message}): "
                 "record it again before signing") from None
+    if (session is not None and session.controlled_substance is not None
+            and session.controlled_substance.describe() not in note.text):
+        raise TransitionNotAllowed(
+            "the note does not state the controlled-substance record as recorded (it was drafted before the record "
+            "or edited since): replace its controlled-substance section with\n" + _controlled_substance(session))
     require_text("signer", signer)
     require_aware("at", at)
     if at < note.drafted_at:

@@ -83,6 +83,12 @@ def test_order_event_to_signed_note_in_the_ehr(clinic: Clinic):
     assert "controlled-substance record" in refused["issue"][0]["diagnostics"]
     dose_mg = clinic.get(path)["given"]["total_mg"]
     clinic.call("PUT", f"{path}/controlled-substance", controlled_substance(t(60), dose_mg, dose_mg + 10))
+    # The draft predates the record and says NOT RECORDED: it is restated before it can be signed.
+    stale = clinic.post(f"/notes/{draft['note_id']}/sign", {"by": DOCTOR, "at": t(95), "attested": True}, expect=409)
+    section = stale["issue"][0]["diagnostics"].split("section with\n", 1)[1]
+    assert section.startswith("Controlled substance:\n") and f"given {dose_mg:g} mg" in section
+    restated = edited_text.replace("Controlled substance: NOT RECORDED", section)
+    clinic.call("PUT", f"/notes/{draft['note_id']}", {"text": restated})
     signed = clinic.post(f"/notes/{draft['note_id']}/sign", {"by": DOCTOR, "at": t(95), "attested": True})
     assert signed["status"] == "signed"
     clinic.call("PUT", f"/notes/{draft['note_id']}", {"text": "changed"}, expect=409)
@@ -107,7 +113,7 @@ def test_order_event_to_signed_note_in_the_ehr(clinic: Clinic):
     clinic.in_ehr("Observation", "cadss", f"{session_id}/{cadss['recorded']['assessment_id']}")
     document = clinic.in_ehr("DocumentReference", "procedure-note", draft["note_id"])
     assert document["docStatus"] == "final"
-    assert base64.b64decode(document["content"][0]["attachment"]["data"]).decode() == edited_text.strip()
+    assert base64.b64decode(document["content"][0]["attachment"]["data"]).decode() == restated.strip()
     signature = wait_for(lambda: _read_or_none(clinic, "Provenance", signature_provenance_id(draft["note_id"])),
                          what="the signature Provenance")
     assert signature["target"][0]["reference"] == f"DocumentReference/{document['id']}"

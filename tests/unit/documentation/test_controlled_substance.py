@@ -7,7 +7,7 @@ import pytest
 from services.documentation.domain import session as s
 from services.documentation.domain.controlled_substance import PersonIdentity
 from services.documentation.domain.errors import DocumentationInputError, TransitionNotAllowed
-from services.documentation.domain.note import draft_note, sign_note
+from services.documentation.domain.note import draft_note, edit_note, sign_note
 from services.documentation.domain.reconciliation import reconcile_day
 from services.documentation.translators.medication_administration_out import medication_administration_from_session
 from services.documentation.translators.provenance_waste_witness_out import waste_witness_provenance
@@ -87,8 +87,12 @@ def test_the_note_cannot_be_signed_without_the_controlled_substance_record():
     with pytest.raises(TransitionNotAllowed, match="controlled-substance record"):
         sign_note(note, DOCTOR, at(10, 45), session)
     recorded = s.record_controlled_substance(session, controlled_substance(), SETTINGS)
-    assert sign_note(note, DOCTOR, at(10, 45), recorded).is_signed
+    # The draft made before the record says NOT RECORDED: signed as it is, the legal record would deny the record.
+    with pytest.raises(TransitionNotAllowed, match="does not state the controlled-substance record") as refused:
+        sign_note(note, DOCTOR, at(10, 45), recorded)
+    assert "drawn 50 mg, given 40 mg, wasted 10 mg" in str(refused.value)
     text = draft_note(recorded, ORDER, "note-2", DOCTOR, at(10, 40)).text
+    assert sign_note(edit_note(note, text), DOCTOR, at(10, 45), recorded).is_signed
     assert "  ketamine 10 mg/mL injection lot KET-2291 (expiry 2027-05-31): drawn 50 mg, given 40 mg, wasted 10 mg" \
         in text.splitlines()
     assert "by Dr Sam Okafor (Practitioner/dr-okafor); recorded by RN Dana Hill (Practitioner/rn-hill)" in text
@@ -106,7 +110,10 @@ def test_the_note_cannot_be_signed_when_the_administration_was_corrected_after_t
     with pytest.raises(TransitionNotAllowed, match="no longer agrees with the administration record"):
         sign_note(note, DOCTOR, at(10, 45), session)
     corrected = s.record_controlled_substance(session, controlled_substance(given_mg=20.0, wasted_mg=30.0), SETTINGS)
-    assert sign_note(note, DOCTOR, at(10, 45), corrected).is_signed
+    with pytest.raises(TransitionNotAllowed, match="does not state the controlled-substance record"):
+        sign_note(note, DOCTOR, at(10, 45), corrected)  # the draft still says "given 40 mg"
+    restated = edit_note(note, draft_note(corrected, ORDER, "note-2", DOCTOR, at(10, 40), settings=SETTINGS).text)
+    assert sign_note(restated, DOCTOR, at(10, 45), corrected).is_signed
 
 
 def test_the_record_cannot_be_changed_once_the_note_quoting_it_is_signed():
