@@ -14,18 +14,16 @@ from services.documentation.domain.settings import SessionSettings
 from services.documentation.ehr_patient import EhrPatients
 from services.documentation.ehr_weights import EhrWeights
 from services.documentation.handlers import DocumentationService
-from services.documentation.translators import message_out
 from services.documentation.ui import UI_TITLE, UiSettings, create_ui
 from shared.config import SettingsError, load_settings
 from shared.events.consumer import ANY_EVENT, Handlers
+from shared.events.event_codes import EHR_VITALS_RECORDED, ORDER_EVENT_CODES, SUICIDALITY_ALERT_EVENT_CODES
 from shared.runtime import ServiceRuntime
 from shared.smart import install_smart
 from shared.ui import install_ui
 from shared.web import install
 
 SETTINGS_PREFIX = "DOCUMENTATION_"
-ORDER_EVENTS = ("order-signed", "order-changed", "order-cancelled")
-SUICIDALITY_ALERT_EVENTS = ("suicidality-alert", "suicidality-alert-acknowledged")
 
 
 @dataclass(frozen=True)
@@ -63,8 +61,8 @@ def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
 def message_handlers(service: DocumentationService) -> Handlers:
     """Order events → sessions; vitals from the EHR → the flowsheet; the course's suicidality alerts → kept for the
     pre-infusion check; other events are not for this service."""
-    handlers = {code: service.on_order_event for code in ORDER_EVENTS}
-    handlers[message_out.VITALS_RECORDED] = service.on_ehr_vitals
-    for code in SUICIDALITY_ALERT_EVENTS:  # the course's alerts, for the day-of-infusion check (issue 13 defect 5)
+    handlers = {code: service.on_order_event for code in ORDER_EVENT_CODES}
+    handlers[EHR_VITALS_RECORDED] = service.on_ehr_vitals
+    for code in SUICIDALITY_ALERT_EVENT_CODES:  # the course's alerts, for the day-of-infusion check (issue 13 defect 5)
         handlers[code] = service.on_suicidality_alert
     return handlers

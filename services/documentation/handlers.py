@@ -56,6 +56,7 @@ from services.documentation.translators.observation_vitals_in import vitals_from
 from services.documentation.translators.order_in import active_order_from_focus
 from shared.db import StaleRecordError, outbox
 from shared.events.consumer import PermanentError, TransientError
+from shared.events.event_codes import EHR_VITALS_RECORDED, NOTE_SIGNED
 from shared.fhir.client import FhirError
 from shared.fhir.messaging import Message, ResponseCode
 from shared.scales import CssrsItem
@@ -428,7 +429,7 @@ class DocumentationService:
             note = self._records.save(conn, loaded, sign_note(
                 loaded.record, command.by, at, session, attestation=ATTESTATIONS["sign-note"],
                 controlled_substance_tolerance_mg=self._settings.controlled_substance_tolerance_mg)).record
-            self._publisher.publish(conn, message_out.NOTE_SIGNED, note.patient_id,
+            self._publisher.publish(conn, NOTE_SIGNED, note.patient_id,
                                     message_out.note_signed_focus(note), author_display=note.signed_by)
         log.info("note signed", extra={"note_id": note.note_id, "session_id": note.session_id})
         return note_view(note)
@@ -504,7 +505,7 @@ class DocumentationService:
         try:
             inbound = vitals_from_observations(message.all("Observation"))
         except DocumentationInputError as error:
-            raise PermanentError(f"vitals-recorded: {error}") from None
+            raise PermanentError(f"{EHR_VITALS_RECORDED}: {error}") from None
         candidates = [loaded for loaded in self._records.sessions_for_patient(conn, inbound.patient_id)
                       if loaded.record.status in _RECEIVES_EHR_VITALS]
         if not candidates:
@@ -516,7 +517,7 @@ class DocumentationService:
             require_not_in_future("Observation.effectiveDateTime", inbound.reading.measured_at, self._clock.now(),
                                   self._clock.future_tolerance)
         except DocumentationInputError as error:
-            raise PermanentError(f"vitals-recorded: {error}") from None
+            raise PermanentError(f"{EHR_VITALS_RECORDED}: {error}") from None
         order = self._records.order(conn, loaded.record.order_id).record
         try:
             self._apply(conn, loaded, order, lambda session, _order: s.record_vitals(session, inbound.reading,
@@ -524,7 +525,7 @@ class DocumentationService:
         except StaleRecordError as error:
             raise TransientError(str(error)) from None
         except DocumentationError as error:
-            raise PermanentError(f"vitals-recorded: {error}") from None
+            raise PermanentError(f"{EHR_VITALS_RECORDED}: {error}") from None
         log.info("EHR vitals charted", extra={"message_id": message.message_id,
                                               "session_id": loaded.record.session_id})
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from services.documentation.domain.order import ActiveOrder
 from services.documentation.domain.session import ENDED_STATUSES, Session, SessionStatus
 from services.documentation.translators import message_out
+from shared.events import event_codes
 from shared.fhir.datatypes import FhirJson
 
 _ANNOUNCED_ON_ENTRY = (SessionStatus.CHECKED_IN, SessionStatus.INFUSING)
@@ -29,25 +30,25 @@ def events_for_change(before: Session, after: Session, order: ActiveOrder) -> li
     events: list[OutgoingEvent] = []
     entered = after.status if after.status is not before.status else None
     if entered in _ANNOUNCED_ON_ENTRY:
-        events.append(OutgoingEvent(message_out.SESSION_STARTED, message_out.session_started_focus(after, order),
+        events.append(OutgoingEvent(event_codes.SESSION_STARTED, message_out.session_started_focus(after, order),
                                     after.transitions[-1].by))
     for attempt in after.pre_checks[len(before.pre_checks):]:
-        events.append(OutgoingEvent(message_out.VITALS_RECORDED,
+        events.append(OutgoingEvent(event_codes.VITALS_RECORDED,
                                     message_out.pre_check_vitals_focus(after, attempt.reading.reading_id),
                                     attempt.checked_by))
     known_readings = {reading.reading_id for reading in before.readings}
     for reading in after.readings:
         if reading.reading_id not in known_readings:
-            events.append(OutgoingEvent(message_out.VITALS_RECORDED,
+            events.append(OutgoingEvent(event_codes.VITALS_RECORDED,
                                         message_out.vitals_recorded_focus(after, reading.reading_id),
                                         reading.recorded_by))
     known_alerts = {alert.alert_id for alert in before.alerts}
     for alert in after.alerts:
         if alert.alert_id not in known_alerts:
-            events.append(OutgoingEvent(message_out.ALERT_RAISED,
+            events.append(OutgoingEvent(event_codes.ALERT_RAISED,
                                         message_out.alert_raised_focus(after, alert.alert_id)))
     if after.status in ENDED_STATUSES and after.status is not SessionStatus.CANCELLED and after != before:
         last = after.transitions[-1] if after.transitions else None
-        events.append(OutgoingEvent(message_out.SESSION_COMPLETED, message_out.session_completed_focus(after, order),
+        events.append(OutgoingEvent(event_codes.SESSION_COMPLETED, message_out.session_completed_focus(after, order),
                                     last.by if last else None))
     return [event for event in events if event.focus]

@@ -44,11 +44,12 @@ from services.intake.domain.reviews import BehaviouralHealthReview, UrgentUseOve
 from services.intake.domain.trials import AntidepressantTrial
 from services.intake.domain.vitals import BaselineVitals
 from services.intake.ehr_reads import EhrDataError, EhrError, EhrNotFound, EhrPatientRecord, EhrReader, EhrUnavailable
-from services.intake.outbound import INTAKE_ELIGIBILITY_DECIDED, INTAKE_REOPENED, decision_message, reopened_message
+from services.intake.outbound import decision_message, reopened_message
 from services.intake.repository import IntakeRepository, StoredIntake
 from services.intake.translators.service_request_in import referral_from_fhir
 from shared.db import StaleRecordError, utcnow
 from shared.events.consumer import Handler, PermanentError, TransientError
+from shared.events.event_codes import INTAKE_ELIGIBILITY_DECIDED, INTAKE_REOPENED, REFERRAL_REQUESTED
 from shared.events.topics import INTAKE_EVENTS
 from shared.fhir.datatypes import FhirJson
 from shared.fhir.messaging import Message
@@ -57,7 +58,6 @@ from shared.runtime import ServiceRuntime
 
 log = logging.getLogger(__name__)
 
-REFERRAL_REQUESTED = "referral-requested"
 # Referral intake ids are uuid5(this, "system|value" of the ServiceRequest's first identifier): the same referral
 # always maps to the same intake, whether it arrives as an event (once or redelivered) or is named in POST /intakes.
 REFERRAL_INTAKE_NAMESPACE = uuid.UUID("0b9f5c8e-7a43-4e1d-9d0f-5b6f2f3c8a41")
@@ -226,11 +226,11 @@ class IntakeService:
         """An EHR referral for a ketamine evaluation starts an intake once, however often it is announced."""
         service_request = message.first("ServiceRequest")
         if service_request is None:
-            raise PermanentError("referral-requested: the message carries no ServiceRequest")
+            raise PermanentError(f"{REFERRAL_REQUESTED}: the message carries no ServiceRequest")
         try:
             referral, intake_id = _referral_and_intake_id(service_request)
         except IntakeInputError as error:
-            raise PermanentError(f"referral-requested: {error.field}: {error.message}") from None
+            raise PermanentError(f"{REFERRAL_REQUESTED}: {error.field}: {error.message}") from None
         if referral.ehr_status not in STARTS_AN_INTAKE:
             log.info("referral not active; no intake", extra={"intake_id": intake_id, "status": referral.ehr_status})
             return
@@ -244,11 +244,11 @@ class IntakeService:
         except EhrUnavailable as error:
             raise TransientError(str(error)) from None
         except (EhrNotFound, EhrDataError) as error:
-            raise PermanentError(f"referral-requested: {error}") from None
+            raise PermanentError(f"{REFERRAL_REQUESTED}: {error}") from None
         except EhrError as error:
             raise TransientError(str(error)) from None
         except IntakeInputError as error:
-            raise PermanentError(f"referral-requested: {error.field}: {error.message}") from None
+            raise PermanentError(f"{REFERRAL_REQUESTED}: {error.field}: {error.message}") from None
         try:
             self._repository.add(conn, intake)
         except StaleRecordError:

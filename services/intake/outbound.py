@@ -9,11 +9,9 @@ from __future__ import annotations
 from services.intake.domain.model import Intake
 from services.intake.translators.message_out import intake_decision_resources
 from services.intake.translators.risk_assessment_out import withdrawn_risk_assessment
+from shared.events.event_codes import INTAKE_ELIGIBILITY_DECIDED, INTAKE_REOPENED
 from shared.fhir.datatypes import FhirJson
 from shared.fhir.messaging import build_message
-
-INTAKE_ELIGIBILITY_DECIDED = "intake-eligibility-decided"
-INTAKE_REOPENED = "intake-reopened"
 
 
 def decision_message(intake: Intake, source_endpoint: str) -> FhirJson:

@@ -10,27 +10,25 @@ from flask import Flask
 from shared.api import Api
 from shared.config import SettingsError, load_settings
 from shared.events.consumer import Handlers
+from shared.events.event_codes import (
+    CPOE_ORDER_PLACED,
+    INTAKE_ELIGIBILITY_DECIDED,
+    INTAKE_REOPENED,
+    ORDER_EVENT_CODES,
+    QUESTIONNAIRE_RESPONSE_RECEIVED,
+    SESSION_COMPLETED,
+)
 from shared.runtime import ServiceRuntime
 from shared.smart import install_smart
 from shared.ui import install_ui
 from services.orders.api import DESCRIPTION, create_app
 from services.orders.course.api import declare_course_operations, install_course_errors
 from services.orders.course.ui import create_course_ui_blueprint
-from services.orders.course.wiring import (
-    COURSE_EVENT_CODES,
-    EVENT_QUESTIONNAIRE_RESPONSE_RECEIVED,
-    EVENT_SESSION_COMPLETED,
-    course_service,
-    in_turn,
-)
+from services.orders.course.wiring import COURSE_RESPONSE_EVENT_CODES, course_service, in_turn
 from services.orders.domain.settings import ProtocolSettings
 from services.orders.handlers import OrdersService
-from services.orders.translators.message_out import EVENT_CANCELLED, EVENT_CHANGED, EVENT_SIGNED
 from services.orders.ui import create_ui_blueprint
 
-EVENT_ELIGIBILITY_DECIDED = "intake-eligibility-decided"  # ketalink.intake.events
-EVENT_INTAKE_REOPENED = "intake-reopened"  # ketalink.intake.events: the decision withdrawn
-EVENT_CPOE_ORDER_PLACED = "cpoe-order-placed"  # ehr.events
 API_VERSION = "1.0.0"
 
 
@@ -48,15 +46,15 @@ def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
     # SMART: every request needs the clinician's session or a bearer token, except probes and static files.
     install_smart(app, runtime)
     handlers = {
-        EVENT_ELIGIBILITY_DECIDED: in_turn(service.on_eligibility_decided, course.on_intake_baseline),
-        EVENT_INTAKE_REOPENED: service.on_intake_reopened,
-        EVENT_CPOE_ORDER_PLACED: service.on_cpoe_order_placed,
-        EVENT_SESSION_COMPLETED: course.on_session_completed,
-        EVENT_QUESTIONNAIRE_RESPONSE_RECEIVED: course.on_questionnaire_response,
+        INTAKE_ELIGIBILITY_DECIDED: in_turn(service.on_eligibility_decided, course.on_intake_baseline),  # intake
+        INTAKE_REOPENED: service.on_intake_reopened,  # intake: the decision withdrawn
+        CPOE_ORDER_PLACED: service.on_cpoe_order_placed,  # ehr.events
+        SESSION_COMPLETED: course.on_session_completed,  # documentation
+        QUESTIONNAIRE_RESPONSE_RECEIVED: course.on_questionnaire_response,  # ehr.events
     }
     # ehr.responses: the EHR's answers to our order and course messages, under the event code they answer.
     response_handlers = {code: service.on_ehr_response
-                         for code in (EVENT_SIGNED, EVENT_CHANGED, EVENT_CANCELLED, *COURSE_EVENT_CODES)}
+                         for code in (*ORDER_EVENT_CODES, *COURSE_RESPONSE_EVENT_CODES)}
     return app, handlers, response_handlers
 
 

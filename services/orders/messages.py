@@ -5,6 +5,7 @@ The MedicationRequest's ``basedOn`` names the CarePlan by its Ketalink identifie
 EHR's integration engine maps it to the CarePlan of the same message, so a new series applies in one transaction."""
 from __future__ import annotations
 
+from shared.events.event_codes import CPOE_ORDER_RESPONSE
 from shared.fhir.datatypes import FhirJson
 from shared.fhir.messaging import Message, ResponseCode, build_message, build_response
 from services.orders.domain.cpoe import CpoeDecision
@@ -13,8 +14,6 @@ from services.orders.domain.order import OrderWithSeries
 from services.orders.domain.settings import ProtocolSettings
 from services.orders.translators.message_out import order_event_code, order_message_resources
 from services.orders.translators.operation_outcome_out import cpoe_outcome, input_error_outcome
-
-EVENT_CPOE_RESPONSE = "cpoe-order-response"
 
 
 def order_event_message(current: OrderWithSeries, settings: ProtocolSettings,
@@ -31,10 +30,10 @@ def order_event_message(current: OrderWithSeries, settings: ProtocolSettings,
 def cpoe_response_message(request: Message, decision: CpoeDecision, source_endpoint: str) -> FhirJson:
     """``ok`` with an information issue naming the new order, or ``fatal-error`` with one issue per reason."""
     code = ResponseCode.OK if decision.accepted else ResponseCode.FATAL_ERROR
-    return build_response(request, code, source_endpoint, cpoe_outcome(decision), event_code=EVENT_CPOE_RESPONSE)
+    return build_response(request, code, source_endpoint, cpoe_outcome(decision), event_code=CPOE_ORDER_RESPONSE)
 
 
 def cpoe_unreadable_response(request: Message, error: OrdersInputError, source_endpoint: str) -> FhirJson:
     """``fatal-error`` for a CPOE MedicationRequest that cannot be read, naming each element at fault."""
     return build_response(request, ResponseCode.FATAL_ERROR, source_endpoint, input_error_outcome(error),
-                          event_code=EVENT_CPOE_RESPONSE)
+                          event_code=CPOE_ORDER_RESPONSE)

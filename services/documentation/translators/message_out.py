@@ -23,12 +23,6 @@ from services.documentation.translators.provenance_waste_witness_out import wast
 from services.documentation.translators.task_follow_up_out import follow_up_task
 from shared.fhir.datatypes import FhirJson
 
-SESSION_STARTED = "session-started"
-VITALS_RECORDED = "vitals-recorded"
-ALERT_RAISED = "alert-raised"
-SESSION_COMPLETED = "session-completed"
-NOTE_SIGNED = "note-signed"
-
 
 def session_started_focus(session: Session, order: ActiveOrder) -> list[FhirJson]:
     """Encounter, and the Procedure once the infusion has started."""

@@ -46,20 +46,17 @@ from services.orders.course.translators.questionnaire_response_out import (
 )
 from services.orders.course.translators.service_request_referral_out import service_request_from_referral
 from services.orders.course.translators.task_out import task_from_course_task
-
-COURSE_CHANGED = "course-changed"
-SUICIDALITY_ALERT = "suicidality-alert"
-SCORE_RECORDED = "score-recorded"
-RESPONSE_REACHED = "response-reached"
-REMISSION_REACHED = "remission-reached"
-LOSS_OF_RESPONSE = "loss-of-response"
-RELAPSE_AFTER_REMISSION = "relapse-after-remission"
-REEVALUATION_DUE = "reevaluation-due"
-SUICIDALITY_ALERT_ACKNOWLEDGED = "suicidality-alert-acknowledged"
-EVENT_CODES = (COURSE_CHANGED, SUICIDALITY_ALERT, SCORE_RECORDED, RESPONSE_REACHED, REMISSION_REACHED,
-               LOSS_OF_RESPONSE, RELAPSE_AFTER_REMISSION, REEVALUATION_DUE, SUICIDALITY_ALERT_ACKNOWLEDGED)
-# No longer sent: ``relapse`` meant a loss of response (issue 13). Kept so an answer to one sent before is handled.
-LEGACY_EVENT_CODES = ("relapse",)
+from shared.events.event_codes import (
+    COURSE_CHANGED,
+    LOSS_OF_RESPONSE,
+    REEVALUATION_DUE,
+    RELAPSE_AFTER_REMISSION,
+    REMISSION_REACHED,
+    RESPONSE_REACHED,
+    SCORE_RECORDED,
+    SUICIDALITY_ALERT,
+    SUICIDALITY_ALERT_ACKNOWLEDGED,
+)
 
 _OWN_QUESTIONNAIRES = (ScoreSource.CLINICIAN, ScoreSource.PATIENT_LINK)  # answered in Ketalink: we send the QR
 

@@ -56,7 +56,7 @@ from services.orders.course.domain.measurements import cssrs_screening, scale_sc
 from services.orders.course.domain.model import SYSTEM_ACTOR, ClinicalEvent, TreatmentCourse
 from services.orders.course.domain.settings import CourseSettings
 from services.orders.course.domain.summary import CourseSummary, course_summary
-from services.orders.course.events import SUICIDALITY_ALERT, CourseEvent, course_events
+from services.orders.course.events import CourseEvent, course_events
 from services.orders.course.repository import CourseNotFoundError, CourseRepository, IntakeBaseline, LoadedCourse
 from services.orders.course.translators.intake_baseline_in import baseline_scales
 from services.orders.course.translators.questionnaire_response_in import (
@@ -78,9 +78,10 @@ from services.orders.errors import OrderNotFoundError
 from services.orders.messages import order_event_message
 from services.orders.repository import OrdersRepository
 from services.orders.translators.eligibility_in import eligibility_from_resources
-from services.orders.translators.message_out import EVENT_CHANGED, EVENT_SIGNED, order_message_resources
+from services.orders.translators.message_out import order_message_resources
 from shared.db import StaleRecordError, outbox
 from shared.events.consumer import PermanentError, TransientError
+from shared.events.event_codes import ORDER_CHANGED, ORDER_SIGNED, SUICIDALITY_ALERT
 from shared.events.topics import ORDERS_EVENTS
 from shared.fhir.client import FhirNotFound
 from shared.fhir.messaging import Message, build_message
@@ -141,7 +142,7 @@ class CourseService:
     # --- orders: the course starts when an induction order is signed ----------------------------------------
     def on_order_event(self, conn: Connection, current: OrderWithSeries, event_code: str) -> None:
         """Called by the orders service inside the transaction that signed the order (or accepted a CPOE order)."""
-        if event_code != EVENT_SIGNED or current.series.phase is not SeriesPhase.INDUCTION:
+        if event_code != ORDER_SIGNED or current.series.phase is not SeriesPhase.INDUCTION:
             return
         signing = current.order.signing
         at, by = (signing.changed_at, signing.changed_by) if signing else (self._now(), current.order.created_by)
@@ -527,7 +528,7 @@ class CourseService:
         if marked.order.status is OrderStatus.ACTIVE:  # the status did not change: an infusion was recorded
             resources = order_message_resources(marked.order, marked.series, marked.order.patient_id, None,
                                                 self.protocol.clinic_timezone)
-            message = build_message(EVENT_CHANGED, self._runtime.source_endpoint, resources,
+            message = build_message(ORDER_CHANGED, self._runtime.source_endpoint, resources,
                                     author_display=SYSTEM_ACTOR)
         if message is not None:
             self._runtime.publish(conn, ORDERS_EVENTS, marked.order.patient_id, message)

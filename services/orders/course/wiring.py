@@ -8,20 +8,18 @@ import sys
 from sqlalchemy.engine import Connection
 
 from services.orders.course.domain.settings import CourseSettings, refuse_renamed
-from services.orders.course.events import EVENT_CODES, LEGACY_EVENT_CODES
 from services.orders.course.handlers import CourseService, CourseServiceSettings
 from services.orders.domain.settings import ProtocolSettings
 from shared.config import SettingsError, load_settings
 from shared.events.consumer import Handler
+from shared.events.event_codes import COURSE_EVENT_CODES, LEGACY_COURSE_EVENT_CODES
 from shared.fhir.messaging import Message
 from shared.runtime import ServiceRuntime
 
 SETTINGS_PREFIX = "ORDERS_COURSE_"
-EVENT_SESSION_COMPLETED = "session-completed"  # ketalink.documentation.events
-EVENT_QUESTIONNAIRE_RESPONSE_RECEIVED = "questionnaire-response-received"  # ehr.events
 # What the EHR answers on ehr.responses for the course's messages, and the codes of messages sent before a rename
 # (an answer to one may still come).
-COURSE_EVENT_CODES = EVENT_CODES + LEGACY_EVENT_CODES
+COURSE_RESPONSE_EVENT_CODES = COURSE_EVENT_CODES + LEGACY_COURSE_EVENT_CODES
 
 
 def course_service(runtime: ServiceRuntime, protocol: ProtocolSettings) -> CourseService:

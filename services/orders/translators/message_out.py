@@ -9,10 +9,7 @@ from services.orders.domain.order import InfusionOrder, OrderStatus
 from services.orders.domain.series import TreatmentSeries
 from services.orders.translators.care_plan_out import care_plan_from_series
 from services.orders.translators.medication_request_out import medication_request_from_order
-
-EVENT_SIGNED = "order-signed"
-EVENT_CHANGED = "order-changed"
-EVENT_CANCELLED = "order-cancelled"
+from shared.events.event_codes import ORDER_CANCELLED, ORDER_CHANGED, ORDER_SIGNED
 
 
 def order_message_resources(order: InfusionOrder, series: TreatmentSeries, patient_id: str,
@@ -35,7 +32,7 @@ def order_event_code(order: InfusionOrder) -> str | None:
                                                and last.to_status is OrderStatus.CANCELLED):
         return None
     if last.to_status is OrderStatus.CANCELLED:
-        return EVENT_CANCELLED
+        return ORDER_CANCELLED
     if last.from_status is OrderStatus.DRAFT and last.to_status is OrderStatus.ACTIVE:
-        return EVENT_SIGNED
-    return EVENT_CHANGED
+        return ORDER_SIGNED
+    return ORDER_CHANGED

@@ -4,7 +4,7 @@ from services.documentation.domain import session as s
 from services.documentation.domain.flowsheet import AlertAction, AlertActionKind
 from services.documentation.domain.vitals import VitalsReading, VitalsSource
 from services.documentation.session_events import events_for_change
-from services.documentation.translators import message_out
+from shared.events import event_codes
 
 from .builders import (
     DOCTOR,
@@ -38,12 +38,12 @@ def identifier_values(event):
 
 def test_check_in_announces_the_visit():
     scheduled = s.create_session(ORDER, 1)
-    assert summary(scheduled, checked_in()) == [(message_out.SESSION_STARTED, ["Encounter"], NURSE)]
+    assert summary(scheduled, checked_in()) == [(event_codes.SESSION_STARTED, ["Encounter"], NURSE)]
 
 
 def test_a_pre_infusion_check_sends_its_reading_as_vitals():
     before, after = checked_in(), pre_checked()
-    assert summary(before, after) == [(message_out.VITALS_RECORDED, ["Observation"] * 5, NURSE)]  # BP HR SpO2 RR RASS
+    assert summary(before, after) == [(event_codes.VITALS_RECORDED, ["Observation"] * 5, NURSE)]  # BP HR SpO2 RR RASS
     (event,) = events_for_change(before, after, ORDER)
     assert identifier_values(event) == ["ord-1-1/pre-1/bp", "ord-1-1/pre-1/hr", "ord-1-1/pre-1/spo2",
                                         "ord-1-1/pre-1/rr", "ord-1-1/pre-1/rass"]
@@ -54,22 +54,22 @@ def test_a_recheck_sends_only_the_new_reading():
     recheck = s.record_pre_check(first, ORDER, baseline("pre-2", at(9, 8)), first.pre_checks[0].confirmations, 80.0,
                                  SETTINGS, NURSE, at(9, 9))
     (event,) = events_for_change(first, recheck, ORDER)
-    assert event.event_code == message_out.VITALS_RECORDED
+    assert event.event_code == event_codes.VITALS_RECORDED
     assert {value.split("/")[1] for value in identifier_values(event)} == {"pre-2"}
 
 
 def test_the_infusion_start_announces_the_visit_again_with_the_procedure():
-    assert summary(pre_checked(), infusing()) == [(message_out.SESSION_STARTED, ["Encounter", "Procedure"], NURSE)]
+    assert summary(pre_checked(), infusing()) == [(event_codes.SESSION_STARTED, ["Encounter", "Procedure"], NURSE)]
 
 
 def test_a_flowsheet_reading_is_vitals_and_one_crossing_a_threshold_raises_an_alert_too():
     before = infusing()
     normal = s.record_vitals(before, reading("r-0925", at(9, 25), 138, 88, 84), SETTINGS)
-    assert summary(before, normal) == [(message_out.VITALS_RECORDED, ["Observation"] * 3, NURSE)]
+    assert summary(before, normal) == [(event_codes.VITALS_RECORDED, ["Observation"] * 3, NURSE)]
     high = s.record_vitals(before, reading("r-0940", at(9, 40), 184, 112, 90), SETTINGS)
     assert summary(before, high) == [
-        (message_out.VITALS_RECORDED, ["Observation"] * 3, NURSE),
-        (message_out.ALERT_RAISED, ["Flag"] + ["Observation"] * 3, None),
+        (event_codes.VITALS_RECORDED, ["Observation"] * 3, NURSE),
+        (event_codes.ALERT_RAISED, ["Flag"] + ["Observation"] * 3, None),
     ]
 
 
@@ -77,7 +77,7 @@ def test_an_ehr_reading_is_not_sent_back_but_the_alert_it_raises_is():
     device = VitalsReading("ehr-7", at(9, 25), "EHR", systolic_mmhg=186, diastolic_mmhg=100, heart_rate_per_min=88,
                            source=VitalsSource.EHR, ehr_observation_ids=("7", "8"))
     before = infusing()
-    assert summary(before, s.record_vitals(before, device, SETTINGS)) == [(message_out.ALERT_RAISED, ["Flag"], None)]
+    assert summary(before, s.record_vitals(before, device, SETTINGS)) == [(event_codes.ALERT_RAISED, ["Flag"], None)]
 
 
 def test_an_action_on_an_alert_sends_nothing_until_the_session_ends():
@@ -97,23 +97,23 @@ def test_discharge_completes_the_session_with_everything_recorded_by_whoever_dis
     ready = ready_for_discharge()
     discharged = s.discharge(ready, assessment(), SETTINGS, DOCTOR, at(10, 25))
     ((code, types, author),) = summary(ready, discharged)
-    assert (code, author) == (message_out.SESSION_COMPLETED, DOCTOR)
+    assert (code, author) == (event_codes.SESSION_COMPLETED, DOCTOR)
     assert types[:3] == ["Encounter", "Procedure", "MedicationAdministration"]
 
 
 def test_documentation_added_after_an_abort_completes_the_session_again():
     aborted = s.abort(recovering(), "patient asked to leave", NURSE, at(10, 10))
-    assert [code for code, _types, _author in summary(recovering(), aborted)] == [message_out.SESSION_COMPLETED]
+    assert [code for code, _types, _author in summary(recovering(), aborted)] == [event_codes.SESSION_COMPLETED]
     documented = s.record_administration(aborted, ORDER, administration(), SETTINGS)
     ((code, types, author),) = summary(aborted, documented)
-    assert (code, author) == (message_out.SESSION_COMPLETED, NURSE)  # the last step's author: the abort
+    assert (code, author) == (event_codes.SESSION_COMPLETED, NURSE)  # the last step's author: the abort
     assert "MedicationAdministration" in types
     assert summary(documented, documented) == []
 
 
 def test_a_deferred_visit_is_completed_but_a_cancelled_session_was_never_in_the_ehr():
     deferred = s.defer(checked_in(), "patient unwell", NURSE, at(9, 5))
-    assert summary(checked_in(), deferred) == [(message_out.SESSION_COMPLETED, ["Encounter", "Procedure"], NURSE)]
+    assert summary(checked_in(), deferred) == [(event_codes.SESSION_COMPLETED, ["Encounter", "Procedure"], NURSE)]
     scheduled = s.create_session(ORDER, 2)
     assert summary(scheduled, s.cancel(scheduled, "order cancelled", "Ketalink orders service", at(8))) == []
 

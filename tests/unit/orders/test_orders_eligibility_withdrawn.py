@@ -13,7 +13,7 @@ from sqlalchemy import select
 from services.intake.domain.eligibility import decide_eligibility
 from services.intake.domain.recording import reopen_intake
 from services.intake.domain.settings import IntakeSettings
-from services.intake.outbound import INTAKE_REOPENED, reopened_message
+from services.intake.outbound import reopened_message
 from services.orders.commands import ChangeOrder
 from services.orders.domain.eligibility import EligibilityStatus, eligibility_violations, withdrawn
 from services.orders.domain.errors import EligibilityRefusedError
@@ -24,6 +24,7 @@ from services.orders.repository import OrdersRepository
 from services.orders.translators.errors import FhirMappingError
 from services.orders.translators.risk_assessment_in import withdrawal_from_risk_assessment
 from shared.db import outbox
+from shared.events.event_codes import INTAKE_REOPENED
 from shared.events.kafka_clients import KafkaSettings
 from shared.fhir.messaging import parse_message
 from shared.runtime import ServiceRuntime, ServiceSettings

@@ -183,8 +183,9 @@ def test_a_relapse_after_remission_in_maintenance_is_published_apart_from_a_loss
 def test_answers_to_messages_sent_as_relapse_before_the_rename_still_have_a_handler():
     """Issue 13 defect 14 renamed the event ``relapse`` to ``loss-of-response``; an EHR answer on ehr.responses to a
     ``relapse`` message sent before the upgrade must not be dead-lettered for want of a handler."""
-    from services.orders.course.events import EVENT_CODES
-    from services.orders.course.wiring import COURSE_EVENT_CODES
+    from services.orders.course.wiring import COURSE_RESPONSE_EVENT_CODES
+    from shared.events.event_codes import COURSE_EVENT_CODES
 
-    assert "relapse" not in EVENT_CODES and {"loss-of-response", "relapse-after-remission"} <= set(EVENT_CODES)
-    assert "relapse" in COURSE_EVENT_CODES
+    assert "relapse" not in COURSE_EVENT_CODES
+    assert {"loss-of-response", "relapse-after-remission"} <= set(COURSE_EVENT_CODES)
+    assert "relapse" in COURSE_RESPONSE_EVENT_CODES
