@@ -24,6 +24,7 @@ from kafka import KafkaProducer
 
 from deploy.ehr_sandbox.ehr_events import record_and_announce
 from deploy.ehr_sandbox.ehr_events import referral as referral_for
+from deploy.ehr_sandbox.seed import MRN_SYSTEM
 from shared.events.consumer import PermanentError, TransientError
 from shared.events.kafka_clients import KafkaSettings, ensure_topics
 from shared.events.topics import EHR_EVENTS, INTAKE_EVENTS, ORDERS_EVENTS, all_topics, dead_letter_topic
@@ -139,7 +140,11 @@ def test_refused_records_are_dead_lettered_with_the_reason_and_the_consumers_go_
     # One key for all: on each topic the good messages land in the bad ones' partition, after them.
     key = f"fuzz-{uuid.uuid4().hex[:8]}"
     referral, announcement = record_and_announce(ehr.client, referral_for(seeded_patient_id), "referral-requested")
-    eligibility = eligibility_message(seeded_patient_id)
+    # The eligibility that shows orders alive is another patient's: it travels on the intake topic, which the
+    # broker does not order against ehr.events, so for the fuzzed patient it could land before a fuzzed CPOE order
+    # and make the service accept an order its twin (fed without it) refused.
+    other_patient_id = ehr.client.search("Patient", {"identifier": f"{MRN_SYSTEM}|KL-1002"})[0]["id"]
+    eligibility = eligibility_message(other_patient_id)
     _publish(broker.bootstrap, records + [(EHR_EVENTS, json.dumps(announcement).encode()),
                                           (INTAKE_EVENTS, json.dumps(eligibility).encode()),
                                           (ORDERS_EVENTS, json.dumps(order_signed).encode())], key)
@@ -148,7 +153,7 @@ def test_refused_records_are_dead_lettered_with_the_reason_and_the_consumers_go_
     wait_for(lambda: intakes_for_referral(urls["intake"], seeded_patient_id, referral["id"]), timeout_s=60,
              what="the intake to start from the referral published after the bad records")
     intake_id = parse_message(eligibility).first("RiskAssessment")["identifier"][0]["value"]
-    wait_for(lambda: _json(f"{urls['orders']}/patients/{seeded_patient_id}/eligibility").get("intake_id")
+    wait_for(lambda: _json(f"{urls['orders']}/patients/{other_patient_id}/eligibility").get("intake_id")
              == intake_id, timeout_s=60, what="orders to take the eligibility decision published after them")
     order_id = parse_message(order_signed).first("MedicationRequest")["identifier"][0]["value"]
     wait_for(lambda: any(s["order_id"] == order_id for s in
