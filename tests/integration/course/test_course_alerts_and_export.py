@@ -196,8 +196,10 @@ def test_a_psychotherapy_referral_is_closed_over_http(course_stack: CourseClinic
     closed = clinic.post(path, {"status": "completed", "closed_by": "Dr Ada Prescriber"})
     assert [r["status"] for r in closed["referrals"] if r["referral_id"] == referral["referral_id"]] == ["completed"]
     assert [e["event_code"] for e in closed["events"]] == ["course-changed"]
-    [message] = [m for m in clinic.messages(induction.patient_id, "course-changed")
-                 if m.message_id == closed["events"][0]["message_id"]]
+    # The outbox relay sends the message after the answer: wait for it on the topic rather than read it once.
+    [message] = wait_for(lambda: [m for m in clinic.messages(induction.patient_id, "course-changed")
+                                  if m.message_id == closed["events"][0]["message_id"]],
+                         what="the course-changed message of the closed referral")
     assert message.first("ServiceRequest")["status"] == "completed"
     clinic.in_ehr("ServiceRequest", "course-referral", referral["referral_id"],
                   until=lambda r: r["status"] == "completed")
