@@ -202,6 +202,15 @@ COLUMBIA_HIGH_RISK_ITEMS = DEFAULT_CSSRS_HIGH_RISK_ITEMS
 COLUMBIA_MODERATE_RISK_ITEMS = DEFAULT_CSSRS_MODERATE_RISK_ITEMS
 
 
+class AlertLevel(enum.Enum):
+    """A suicidality alert's level, the course's and the infusion day's alike. Values are FHIR's
+    detectedissue-severity codes (the alert travels as a DetectedIssue)."""
+
+    LOW = "low"
+    MODERATE = "moderate"
+    HIGH = "high"
+
+
 class CssrsRisk(enum.Enum):
     NONE = "none"
     LOW = "low"

@@ -25,7 +25,15 @@ from services.documentation.domain.checks import require_aware, require_text
 from services.documentation.domain.errors import DocumentationInputError
 from services.documentation.domain.records import DocumentationRecord
 from services.documentation.domain.settings import SessionSettings
-from shared.scales import CssrsAnswer, CssrsItem, CssrsRisk, ScaleError, checked_cssrs_answers, cssrs_risk
+from shared.scales import (
+    AlertLevel,
+    CssrsAnswer,
+    CssrsItem,
+    CssrsRisk,
+    ScaleError,
+    checked_cssrs_answers,
+    cssrs_risk,
+)
 
 CSSRS_QUESTIONS = {  # the screener's questions (past month unless said), short, for the page
     CssrsItem.WISH_TO_BE_DEAD: "1. Wished you were dead or wished you could go to sleep and not wake up?",
@@ -48,14 +56,6 @@ def field_name(item: CssrsItem) -> str:
 class ReviewDecision(enum.Enum):
     PROCEED = "proceed"
     DO_NOT_PROCEED = "do-not-proceed"
-
-
-class AlertLevel(enum.Enum):
-    """The course's alert levels (FHIR detectedissue-severity codes)."""
-
-    LOW = "low"
-    MODERATE = "moderate"
-    HIGH = "high"
 
 
 @dataclass(frozen=True)

@@ -23,17 +23,9 @@ from services.orders.course.domain.errors import CourseStateError
 from services.orders.course.domain.measurements import CssrsScreening, ScaleScore
 from services.orders.course.domain.settings import CourseSettings
 from shared.records import JsonRecord
-from shared.scales import DEFINITIONS, CssrsRisk, Scale
+from shared.scales import DEFINITIONS, AlertLevel, CssrsRisk, Scale
 
 PHQ9_ITEM9_ANSWERS = {1: "several days", 2: "more than half the days", 3: "nearly every day"}
-
-
-class AlertLevel(enum.Enum):
-    """Values are FHIR's detectedissue-severity codes."""
-
-    LOW = "low"
-    MODERATE = "moderate"
-    HIGH = "high"
 
 
 # The scales' suicide items in words, as the alert's detail names them.
