@@ -8,9 +8,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.exceptions import HTTPException
 
@@ -19,6 +19,21 @@ from shared.metrics import HTTP_REQUESTS, HTTP_SECONDS
 log = logging.getLogger(__name__)
 
 ReadyCheck = Callable[[], None]  # raises when a dependency is not ready
+S = TypeVar("S")
+
+
+def install_service(app: Flask, key: str, service: object) -> None:
+    """Put a service layer on the app for the views: views are module-level functions on blueprints, so they
+    reach the service through the app (``app_service``), not through a closure of a factory."""
+    app.extensions[key] = service
+
+
+def app_service(key: str, kind: type[S]) -> S:
+    """The service layer ``bootstrap`` installed under ``key`` on the current app, checked to be a ``kind``."""
+    service = current_app.extensions[key]
+    if not isinstance(service, kind):
+        raise TypeError(f"app.extensions[{key!r}] is a {type(service).__name__}, not a {kind.__name__}")
+    return service
 
 
 class ApiError(Exception):

@@ -2,6 +2,8 @@
 the service layer, its answer comes back as JSON; domain and EHR errors become OperationOutcomes here."""
 from __future__ import annotations
 
+from shared.errors import FieldInputError
+
 from datetime import date
 
 from flask import Flask
@@ -275,7 +277,7 @@ def install_error_mapping(app: Flask) -> None:
     """Domain, store and EHR errors → OperationOutcome: bad input 400 naming the field, a step the session cannot
     take 409 with every reason, unknown record 404, no usable weight in the EHR 422, EHR down 503 (transient)."""
 
-    @app.errorhandler(DocumentationInputError)
+    @app.errorhandler(FieldInputError)
     def _bad_input(error: DocumentationInputError):  # type: ignore[no-untyped-def]
         return outcome_response(400, [(error.field, error.message)])
 

@@ -9,12 +9,13 @@ from datetime import timedelta
 from flask import Flask
 
 from services.documentation.api import create_api, install_error_mapping
-from services.documentation.clock import ClinicalClock
+from services.documentation.domain.errors import DocumentationInputError
 from services.documentation.domain.settings import SessionSettings
 from services.documentation.ehr_patient import EhrPatients
 from services.documentation.ehr_weights import EhrWeights
 from services.documentation.handlers import DocumentationService
 from services.documentation.ui import UI_TITLE, UiSettings, create_ui
+from shared.clock import ClinicalClock
 from shared.config import SettingsError, load_settings
 from shared.events.consumer import ANY_EVENT, Handlers
 from shared.events.event_codes import EHR_VITALS_RECORDED, ORDER_EVENT_CODES, SUICIDALITY_ALERT_EVENT_CODES
@@ -45,7 +46,7 @@ def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
         ui_settings = UiSettings(runtime.clinic_time.zone.key)  # the clinic's one zone: KETALINK_CLINIC_TIMEZONE
     except SettingsError as error:
         sys.exit(f"{runtime.name}: configuration error: {error}")
-    clock = ClinicalClock(timedelta(seconds=api_settings.future_time_tolerance_s))
+    clock = ClinicalClock(timedelta(seconds=api_settings.future_time_tolerance_s), error=DocumentationInputError)
     service = DocumentationService(runtime, settings, clock, EhrWeights(runtime.ehr),
                                    clinic_zone=ui_settings.zone, patients=EhrPatients(runtime.ehr))
     app = Flask(__name__)

@@ -7,6 +7,9 @@ redelivered message changes nothing.
 """
 from __future__ import annotations
 
+from shared.clock import ClinicalClock
+from shared.errors import FieldInputError
+
 import logging
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,7 +20,6 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from services.documentation import request_models as rm
-from services.documentation.clock import ClinicalClock
 from services.documentation.domain import session as s
 from services.documentation.domain.administration import AdministrationRecord
 from services.documentation.domain.administration import Pause as PauseRecord
@@ -454,7 +456,7 @@ class DocumentationService:
         scheduled occurrence, move scheduled sessions to a changed window, cancel those of cancelled infusions."""
         try:
             order = active_order_from_focus(message.resources)
-        except DocumentationInputError as error:
+        except FieldInputError as error:
             raise PermanentError(f"{message.event_code}: {error}") from None
         try:
             stored = self._records.find_order(conn, order.order_id)
@@ -504,7 +506,7 @@ class DocumentationService:
         infusing or recovering; with none, it is not for us (logged, not an error)."""
         try:
             inbound = vitals_from_observations(message.all("Observation"))
-        except DocumentationInputError as error:
+        except FieldInputError as error:
             raise PermanentError(f"{EHR_VITALS_RECORDED}: {error}") from None
         candidates = [loaded for loaded in self._records.sessions_for_patient(conn, inbound.patient_id)
                       if loaded.record.status in _RECEIVES_EHR_VITALS]
@@ -516,7 +518,7 @@ class DocumentationService:
         try:  # issue 13 defect 24: a device clock in the future is refused like a clinician's (no clock on Kafka)
             require_not_in_future("Observation.effectiveDateTime", inbound.reading.measured_at, self._clock.now(),
                                   self._clock.future_tolerance)
-        except DocumentationInputError as error:
+        except FieldInputError as error:
             raise PermanentError(f"{EHR_VITALS_RECORDED}: {error}") from None
         order = self._records.order(conn, loaded.record.order_id).record
         try:
@@ -632,7 +634,7 @@ def _fields_as_sent(renames: dict[str, str], strip_prefix: str = "") -> Iterator
     ``measured_at`` where the body says ``at``), so the OperationOutcome points at what the client sent."""
     try:
         yield
-    except DocumentationInputError as error:
+    except FieldInputError as error:
         field = error.field.removeprefix(strip_prefix) if strip_prefix else error.field
         field = renames.get(field, field)
         if field == error.field:

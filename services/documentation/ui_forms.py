@@ -7,6 +7,8 @@ read in the clinic's zone, yes/no questions are radio buttons. Whatever cannot b
 show the message next to the input of that name."""
 from __future__ import annotations
 
+from shared.errors import FieldInputError
+
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -15,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from services.documentation.domain.errors import DocumentationInputError, TransitionNotAllowed
+from services.documentation.domain.errors import TransitionNotAllowed
 from services.documentation.ehr_weights import WeightUnavailable
 from shared.api import RequestModel
 from shared.clinic_time import ClinicTimeError, parse_clinic_time
@@ -129,7 +131,7 @@ def outcome_as_form_errors(prefix: str = "") -> Iterator[None]:
     except FormInvalid as error:
         raise FormInvalid([(_join(prefix, field) if field else "", message) for field, message in error.issues],
                           error.status, error.refusal) from None
-    except DocumentationInputError as error:
+    except FieldInputError as error:
         raise FormInvalid([(_join(prefix, error.field), error.message)]) from None
     except TransitionNotAllowed as error:
         raise FormInvalid([("", reason) for reason in error.failing] or [("", error.reason)], 409,

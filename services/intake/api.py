@@ -2,6 +2,8 @@
 present the result; errors become OperationOutcomes here, in one place (``_install_error_handlers``)."""
 from __future__ import annotations
 
+from shared.errors import FieldInputError
+
 import contextlib
 import dataclasses
 from collections.abc import Iterator
@@ -12,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from services.intake import request_models as body_models
 from services.intake.access import ELIGIBILITY, INTAKE_RECORD, PART_RESOURCE_TYPES, intake_patient
-from services.intake.domain import IntakeInputError, IntakeStateError
+from services.intake.domain import IntakeStateError
 from services.intake.ehr_reads import EhrDataError, EhrNotFound, EhrRefused, EhrUnavailable
 from services.intake.handlers import IntakeService, IntakeView, ReferralError
 from services.intake.presenters import intake_json, intake_summary_json
@@ -196,7 +198,7 @@ def fields_renamed(*renames: tuple[str, str]) -> Iterator[None]:
     names them from its own (``items[8]``). The first matching (domain prefix, body prefix) pair rewrites them."""
     try:
         yield
-    except IntakeInputError as error:
+    except FieldInputError as error:
         field = next((body + error.field[len(domain):] for domain, body in renames if error.field.startswith(domain)),
                      error.field)
         raise ApiError(400, error.message, expression=field) from None
@@ -214,7 +216,7 @@ def _install_error_handlers(app: Flask) -> None:
         409, "", "the intake changed at the same time; read it again and retry", "conflict"))
     app.register_error_handler(ReferralError, lambda e: outcome(
         422, "referral_id", f"the referral cannot start an intake: {e.field}: {e.message}", "processing"))
-    app.register_error_handler(IntakeInputError, lambda e: outcome(400, e.field, e.message, "invalid"))
+    app.register_error_handler(FieldInputError, lambda e: outcome(400, e.field, e.message, "invalid"))
     app.register_error_handler(EhrNotFound, lambda e: outcome(
         422, e.field, f"{e.reference} is not in the EHR", "not-found"))
     app.register_error_handler(EhrDataError, lambda e: outcome(

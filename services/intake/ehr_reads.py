@@ -16,7 +16,7 @@ from services.intake.domain.medications import MedicationEntry
 from services.intake.domain.patient import PatientSummary
 from services.intake.domain.vitals import BaselineVitals
 from services.intake.translators.condition_in import condition_from_fhir
-from services.intake.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from services.intake.translators.medication_statement_in import medication_entry_from_fhir
 from services.intake.translators.observation_vitals_in import vitals_from_fhir
 from services.intake.translators.patient_in import patient_summary_from_fhir

@@ -7,6 +7,8 @@ the EHR read errors); each entry point turns them into its own answer (an HTTP s
 """
 from __future__ import annotations
 
+from shared.errors import FieldInputError
+
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -229,7 +231,7 @@ class IntakeService:
             raise PermanentError(f"{REFERRAL_REQUESTED}: the message carries no ServiceRequest")
         try:
             referral, intake_id = _referral_and_intake_id(service_request)
-        except IntakeInputError as error:
+        except FieldInputError as error:
             raise PermanentError(f"{REFERRAL_REQUESTED}: {error.field}: {error.message}") from None
         if referral.ehr_status not in STARTS_AN_INTAKE:
             log.info("referral not active; no intake", extra={"intake_id": intake_id, "status": referral.ehr_status})
@@ -247,7 +249,7 @@ class IntakeService:
             raise PermanentError(f"{REFERRAL_REQUESTED}: {error}") from None
         except EhrError as error:
             raise TransientError(str(error)) from None
-        except IntakeInputError as error:
+        except FieldInputError as error:
             raise PermanentError(f"{REFERRAL_REQUESTED}: {error.field}: {error.message}") from None
         try:
             self._repository.add(conn, intake)
@@ -277,7 +279,7 @@ class IntakeService:
             intake = record_medications(intake, ehr_record.medications)
             if ehr_record.vitals != BaselineVitals():
                 intake = record_vitals(intake, ehr_record.vitals, self._settings, now)
-        except IntakeInputError as error:
+        except FieldInputError as error:
             if error.field.startswith("vitals."):  # e.g. vitals.weight_kg.value: name the EHR Observation
                 reading = getattr(ehr_record.vitals, error.field.split(".")[1])
                 raise EhrDataError(f"Observation/{reading.ehr_observation_id}", "Observation.valueQuantity.value",
@@ -307,7 +309,7 @@ def _referral_and_intake_id(service_request: FhirJson) -> tuple[Referral, str]:
         referral = referral_from_fhir(service_request)
     except FhirValidationError as error:
         raise ReferralError(*error.issues[0]) from None
-    except IntakeInputError as error:
+    except FieldInputError as error:
         raise ReferralError(error.field, error.message) from None
     first = (service_request.get("identifier") or [{}])[0]
     if not first.get("system") or not first.get("value"):

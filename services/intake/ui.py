@@ -13,9 +13,11 @@ the error summary; nothing is saved. Every post is checked against cross-site fo
 """
 from __future__ import annotations
 
+from shared.errors import FieldInputError
+
 import re
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
@@ -142,7 +144,7 @@ def create_ui(service: IntakeService) -> Blueprint:
         def record(svc: IntakeService, intake_id: str, form: Any, by: str, now: datetime) -> IntakeView:
             try:
                 return svc.record_override(intake_id, override_from_form(form, by, now))
-            except IntakeInputError as error:
+            except FieldInputError as error:
                 raise IntakeInputError(override_field(target, key), error.message) from None
 
         return _post(service, intake_id, "overrides", record)
@@ -197,7 +199,7 @@ def _record_trials(service: IntakeService, intake_id: str, form: Any, _by: str, 
     parsed = trials_from_form(form)
     try:
         return service.record_trials(intake_id, parsed.trials)
-    except IntakeInputError as error:
+    except FieldInputError as error:
         raise IntakeInputError(parsed.form_field(error.field), error.message) from None
 
 
@@ -206,7 +208,7 @@ def _record_contraindications(service: IntakeService, intake_id: str, form: Any,
     parsed = screen_from_form(form, service.settings)
     try:
         return service.record_contraindications(intake_id, parsed.answers, by, now)
-    except IntakeInputError as error:
+    except FieldInputError as error:
         raise IntakeInputError(parsed.form_field(error.field), error.message) from None
 
 
@@ -249,7 +251,7 @@ def _post(service: IntakeService, intake_id: str, part: str, record: PartRecorde
     try:
         now = service.now().replace(microsecond=0)  # the time recorded and shown with the part
         changed = record(service, intake_id, request.form, _recorded_by(context), now)
-    except IntakeInputError as error:
+    except FieldInputError as error:
         return refuse(service, view, failed_part=part, errors=[(error.field, error.message)], status=400)
     except IntakeStateError as error:
         return refuse(service, view, failed_part=part, errors=[("", error.message)], status=409)

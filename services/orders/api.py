@@ -6,6 +6,8 @@ Every operation declares the SMART scopes it needs (``@requires``: FHIR resource
 the patient comes from), checked before the body is parsed. An order's patient is read from the order itself."""
 from __future__ import annotations
 
+from shared.errors import FieldInputError
+
 from dataclasses import replace
 from typing import Any
 
@@ -25,7 +27,7 @@ from services.orders.handlers import OrdersService
 from services.orders.request_models import (
     CancelBody, CreateOrderBody, DosePreviewBody, HoldBody, ResumeBody, SignBody,
 )
-from services.orders.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from services.orders.views import eligibility_view, order_view, patient_series_view, preview_view
 
 DESCRIPTION = ("Weight-based IV ketamine infusion orders and their treatment series. Signed, held, resumed and "
@@ -139,7 +141,7 @@ def _declare_operations(api: Api, service: OrdersService) -> None:
 def _answer_errors(app: Flask) -> None:
     """Domain and EHR errors → OperationOutcome; Flask picks the most specific handler for each exception."""
 
-    @app.errorhandler(OrdersInputError)
+    @app.errorhandler(FieldInputError)
     def _input(error: OrdersInputError):  # type: ignore[no-untyped-def]
         status, code = _status_of(error)
         return outcome_response(status, [(v.field, v.message) for v in error.violations], code)

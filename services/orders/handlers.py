@@ -7,6 +7,8 @@ redelivered message changes nothing. The consumer routes response messages (the 
 event code of the message answered) to ``on_ehr_response`` only, so the event handlers never see one."""
 from __future__ import annotations
 
+from shared.errors import FieldInputError
+
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -39,7 +41,7 @@ from services.orders.errors import ActiveSeriesError, UnknownPatientError
 from services.orders.messages import cpoe_response_message, cpoe_unreadable_response, order_event_message
 from services.orders.repository import OrdersRepository
 from services.orders.translators.eligibility_in import eligibility_from_resources
-from services.orders.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from services.orders.translators.risk_assessment_in import withdrawal_from_risk_assessment
 from services.orders.translators.medication_request_in import prescribed_infusion
 
@@ -155,7 +157,7 @@ class OrdersService:
         """Keep the patient's latest intake decision; a malformed message is dead-lettered with the reason."""
         try:
             decision = eligibility_from_resources(message.resources)
-        except OrdersInputError as error:
+        except FieldInputError as error:
             raise PermanentError(f"intake-eligibility-decided cannot be read: {error}") from None
         kept = self._repo.save_eligibility(conn, decision)
         log.info("eligibility received", extra={"message_id": message.message_id, "patient_id": decision.patient_id,
@@ -171,7 +173,7 @@ class OrdersService:
             if len(assessments) != 1:
                 raise FhirMappingError("Bundle.entry", f"expected one RiskAssessment, found {len(assessments)}")
             withdrawal = withdrawal_from_risk_assessment(assessments[0])
-        except OrdersInputError as error:
+        except FieldInputError as error:
             raise PermanentError(f"intake-reopened cannot be read: {error}") from None
         changed = withdrawn(self._repo.eligibility(conn, withdrawal.patient_id), withdrawal.intake_id,
                             withdrawal.withdrawn_at)
@@ -201,7 +203,7 @@ class OrdersService:
         patient_key = reference_id(request.get("subject"), "Patient") or "unknown"
         try:
             prescribed = prescribed_infusion(request)
-        except OrdersInputError as error:
+        except FieldInputError as error:
             self._answer(conn, patient_key, cpoe_unreadable_response(message, error, self._source))
             self._log_cpoe(message, ResponseCode.FATAL_ERROR)
             return
@@ -287,7 +289,7 @@ class OrdersService:
             raise TransientError(f"EHR unavailable while checking a CPOE order: {error}") from None
         except FhirError as error:
             raise TransientError(f"EHR read failed while checking a CPOE order: HTTP {error.status}") from None
-        except OrdersInputError as error:  # the EHR's weight or height cannot be used
+        except FieldInputError as error:  # the EHR's weight or height cannot be used
             return CpoeDecision(False, error.violations, prescribed.ehr_request_id, None)
         eligibility = self._repo.eligibility(conn, patient_id)
         decision = check_cpoe_order(prescribed, eligibility, facts.weight, facts.height, facts.sex, self.settings,
@@ -313,7 +315,7 @@ def _attempt(make: Callable[[], T]) -> tuple[T | None, list[Violation]]:
     """(result, []) or (None, the violations it raised): lets create report every problem in one answer."""
     try:
         return make(), []
-    except OrdersInputError as error:
+    except FieldInputError as error:
         return None, list(error.violations)
 
 

@@ -12,6 +12,8 @@ order of another patient is refused even where the token's user-level scopes wou
 shown next to their field; every form POST passes the UI kit's CSRF guard (``shared.ui.forms``)."""
 from __future__ import annotations
 
+from shared.errors import FieldInputError
+
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -31,7 +33,7 @@ from services.orders.domain.errors import (
 from services.orders.domain.order import OrderStatus, OrderWithSeries
 from services.orders.errors import ActiveSeriesError, OrderNotFoundError, UnknownPatientError
 from services.orders.handlers import OrdersService
-from services.orders.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from services.orders.ui_forms import OrderForm, page_field
 from services.orders.ui_presenters import (
     ACTIONS_BY_STATUS, DONE_NOTICES, STATUS_LABELS, calculation_rows, day, local_time,
@@ -96,7 +98,7 @@ def create_ui_blueprint(service: OrdersService) -> Blueprint:
             return _order_entry(context, form, preview=False, status=400)
         try:
             created = service.create_order(command)
-        except (OrdersInputError, UnknownPatientError, FhirError, StaleRecordError) as error:
+        except (FieldInputError, UnknownPatientError, FhirError, StaleRecordError) as error:
             status, problems = _problems(error)
             form.errors.extend((page_field(where), message) for where, message in problems)
             return _order_entry(context, form, preview=False, status=status)
@@ -129,7 +131,7 @@ def create_ui_blueprint(service: OrdersService) -> Blueprint:
                 "cancel": service.cancel_order}[action]
         try:
             step(command)
-        except (OrdersInputError, FhirError, StaleRecordError) as error:
+        except (FieldInputError, FhirError, StaleRecordError) as error:
             status, problems = _problems(error)
             errors = [(_action_field(action, where), message) for where, message in problems]
             return _order_review(context, _reload(order_id, current), errors=errors, status=status,
@@ -145,7 +147,7 @@ def create_ui_blueprint(service: OrdersService) -> Blueprint:
             if command is not None:
                 try:
                     calculation = preview_view(command.patient_id, service.preview_dose(command))
-                except (OrdersInputError, UnknownPatientError, FhirError) as error:
+                except (FieldInputError, UnknownPatientError, FhirError) as error:
                     error_status, problems = _problems(error)
                     form.errors.extend((page_field(where), message) for where, message in problems)
                     status = max(status, error_status)

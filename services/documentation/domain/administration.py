@@ -29,8 +29,8 @@ class RateChange(DocumentationRecord):
     rate_ml_per_h: float
 
     def __post_init__(self) -> None:
-        require_aware("at", self.at)
-        require_positive("rate_ml_per_h", self.rate_ml_per_h)
+        require_aware(self.at, "at")
+        require_positive(self.rate_ml_per_h, "rate_ml_per_h")
 
 
 @dataclass(frozen=True)
@@ -40,9 +40,9 @@ class Pause(DocumentationRecord):
     reason: str
 
     def __post_init__(self) -> None:
-        require_aware("paused_at", self.paused_at)
-        require_aware("resumed_at", self.resumed_at)
-        require_text("reason", self.reason)
+        require_aware(self.paused_at, "paused_at")
+        require_aware(self.resumed_at, "resumed_at")
+        require_text(self.reason, "reason")
         if self.resumed_at <= self.paused_at:
             raise DocumentationInputError("resumed_at", "must be after paused_at")
 
@@ -67,12 +67,12 @@ class AdministrationRecord(DocumentationRecord):
     ordered_dose_mg: float | None = None
 
     def __post_init__(self) -> None:
-        require_aware("started_at", self.started_at)
-        require_aware("stopped_at", self.stopped_at)
+        require_aware(self.started_at, "started_at")
+        require_aware(self.stopped_at, "stopped_at")
         if self.stopped_at <= self.started_at:
             raise DocumentationInputError("stopped_at", "must be after started_at")
-        require_text("lot_number", self.lot_number)
-        require_text("recorded_by", self.recorded_by)
+        require_text(self.lot_number, "lot_number")
+        require_text(self.recorded_by, "recorded_by")
         if not isinstance(self.lot_expiry, date) or isinstance(self.lot_expiry, datetime):
             raise DocumentationInputError("lot_expiry", "expected a date")
         if self.lot_expiry < self.started_at.date():
@@ -81,7 +81,7 @@ class AdministrationRecord(DocumentationRecord):
             )
         for name in ("concentration_mg_per_ml", "entered_total_ml", "entered_total_mg", "ordered_dose_mg"):
             if getattr(self, name) is not None:
-                require_positive(name, getattr(self, name))
+                require_positive(getattr(self, name), name)
         self._check_rate_changes()
         self._check_pauses()
 

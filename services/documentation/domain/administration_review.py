@@ -25,8 +25,8 @@ class AdministrationReview(DocumentationRecord):
     comment: str = ""
 
     def __post_init__(self) -> None:
-        require_text("reviewed_by", self.reviewed_by)
-        require_aware("reviewed_at", self.reviewed_at)
+        require_text(self.reviewed_by, "reviewed_by")
+        require_aware(self.reviewed_at, "reviewed_at")
 
     @property
     def deviation_percent(self) -> float:

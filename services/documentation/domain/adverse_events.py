@@ -55,9 +55,9 @@ class AdverseEventRecord(DocumentationRecord):
     serious: bool = False
 
     def __post_init__(self) -> None:
-        require_text("event_id", self.event_id)
-        require_aware("onset_at", self.onset_at)
-        require_text("recorded_by", self.recorded_by)
+        require_text(self.event_id, "event_id")
+        require_aware(self.onset_at, "onset_at")
+        require_text(self.recorded_by, "recorded_by")
         if self.kind is AdverseEventKind.OTHER and not self.description.strip():
             raise DocumentationInputError("description", "describe an adverse event of kind other")
 

@@ -47,9 +47,9 @@ class CadssAssessment(DocumentationRecord):
     end_of_recovery: bool = False
 
     def __post_init__(self) -> None:
-        require_text("assessment_id", self.assessment_id)
-        require_aware("assessed_at", self.assessed_at)
-        require_text("assessed_by", self.assessed_by)
+        require_text(self.assessment_id, "assessment_id")
+        require_aware(self.assessed_at, "assessed_at")
+        require_text(self.assessed_by, "assessed_by")
         items = self.form.items
         if len(self.item_scores) != len(items):
             raise DocumentationInputError(
@@ -92,9 +92,9 @@ class CadssNotRated(DocumentationRecord):
     end_of_recovery: bool = False
 
     def __post_init__(self) -> None:
-        require_text("reason", self.reason)
-        require_text("recorded_by", self.recorded_by)
-        require_aware("recorded_at", self.recorded_at)
+        require_text(self.reason, "reason")
+        require_text(self.recorded_by, "recorded_by")
+        require_aware(self.recorded_at, "recorded_at")
         if (self.scheduled_minute is None) == (not self.end_of_recovery):
             raise DocumentationInputError(
                 "scheduled_minute", "name one scheduled timepoint: a minute after the start or the end of recovery"

@@ -75,9 +75,9 @@ class ControlledSubstanceRecord(DocumentationRecord):
 
     def __post_init__(self) -> None:
         for name in ("product", "lot_number", "recorded_by"):
-            require_text(name, getattr(self, name))
-        require_aware("recorded_at", self.recorded_at)
-        require_aware("witnessed_at", self.witnessed_at)
+            require_text(getattr(self, name), name)
+        require_aware(self.recorded_at, "recorded_at")
+        require_aware(self.witnessed_at, "witnessed_at")
         if not isinstance(self.lot_expiry, date) or isinstance(self.lot_expiry, datetime):
             raise DocumentationInputError("lot_expiry", "expected a date")
         for name in ("drawn_mg", "given_mg", "wasted_mg"):

@@ -60,8 +60,8 @@ class DischargeAssessment(DocumentationRecord):
     safety_plan_confirmed: bool = False  # issue 13 defect 5: required when the day's suicide risk was above low
 
     def __post_init__(self) -> None:
-        require_text("assessed_by", self.assessed_by)
-        require_aware("assessed_at", self.assessed_at)
+        require_text(self.assessed_by, "assessed_by")
+        require_aware(self.assessed_at, "assessed_at")
 
     def escort_text(self) -> str:
         if not self.escort_present:

@@ -46,8 +46,8 @@ class AlertAction(DocumentationRecord):
     rescue: RescueMedication | None = None
 
     def __post_init__(self) -> None:
-        require_text("taken_by", self.taken_by)
-        require_aware("taken_at", self.taken_at)
+        require_text(self.taken_by, "taken_by")
+        require_aware(self.taken_at, "taken_at")
         if self.kind in _ACTIONS_NEEDING_DETAIL and not self.detail.strip():
             raise DocumentationInputError("detail", f"say why for action {self.kind.value}")
         if self.kind is AlertActionKind.MEDICATION_GIVEN and self.rescue is None and not self.detail.strip():
@@ -55,7 +55,7 @@ class AlertAction(DocumentationRecord):
         if self.rate_ml_per_h is not None:
             if self.kind is not AlertActionKind.RATE_REDUCED:
                 raise DocumentationInputError("rate_ml_per_h", "only a rate reduction gives a new rate")
-            require_positive("rate_ml_per_h", self.rate_ml_per_h)
+            require_positive(self.rate_ml_per_h, "rate_ml_per_h")
         if self.rescue is not None and self.kind is not AlertActionKind.MEDICATION_GIVEN:
             raise DocumentationInputError("rescue", "only the action medication-given records a medication")
 
@@ -86,9 +86,9 @@ class VitalsAlert(DocumentationRecord):
     action: AlertAction | None = None
 
     def __post_init__(self) -> None:
-        require_text("alert_id", self.alert_id)
-        require_text("reading_id", self.reading_id)
-        require_aware("raised_at", self.raised_at)
+        require_text(self.alert_id, "alert_id")
+        require_text(self.reading_id, "reading_id")
+        require_aware(self.raised_at, "raised_at")
         if not self.crossings:
             raise DocumentationInputError("crossings", "an alert names at least one crossed threshold")
 
@@ -115,9 +115,9 @@ class FlowsheetEvent(DocumentationRecord):
     code_display: str = ""
 
     def __post_init__(self) -> None:
-        require_text("event_id", self.event_id)
-        require_aware("occurred_at", self.occurred_at)
-        require_text("recorded_by", self.recorded_by)
+        require_text(self.event_id, "event_id")
+        require_aware(self.occurred_at, "occurred_at")
+        require_text(self.recorded_by, "recorded_by")
         if not self.text.strip() and not self.code:
             raise DocumentationInputError("text", "an event needs text or a code")
         if bool(self.code_system) != bool(self.code):

@@ -44,17 +44,17 @@ class FollowUpCall(DocumentationRecord):
     completed_at: datetime | None = None
 
     def __post_init__(self) -> None:
-        require_text("owner", self.owner)
-        require_aware("requested_at", self.requested_at)
+        require_text(self.owner, "owner")
+        require_aware(self.requested_at, "requested_at")
         if not isinstance(self.due_on, date) or isinstance(self.due_on, datetime):
             raise DocumentationInputError("due_on", "expected a date")
         if self.status is FollowUpStatus.COMPLETED:
             if self.outcome is None:
                 raise DocumentationInputError("outcome", "a completed call records its outcome")
-            require_text("completed_by", self.completed_by)
+            require_text(self.completed_by, "completed_by")
             if self.completed_at is None:
                 raise DocumentationInputError("completed_at", "required on a completed call")
-            require_aware("completed_at", self.completed_at)
+            require_aware(self.completed_at, "completed_at")
 
 
 def next_clinic_day(discharged_on: date, clinic_weekdays: tuple[int, ...]) -> date:
@@ -80,7 +80,7 @@ def complete_follow_up(call: FollowUpCall, outcome: FollowUpOutcome, note: str, 
     if call.status is FollowUpStatus.COMPLETED:
         outcome_done = call.outcome.value if call.outcome else "no outcome"
         raise TransitionNotAllowed(f"the follow-up call was already completed ({outcome_done})")
-    require_aware("at", at)
+    require_aware(at, "at")
     if at < call.requested_at:
         raise DocumentationInputError("at", "before the call was requested at discharge")
     if outcome is not FollowUpOutcome.REACHED_WELL and not note.strip():

@@ -49,17 +49,17 @@ class ProcedureNote(DocumentationRecord):
 
     def __post_init__(self) -> None:
         for name in ("note_id", "session_id", "patient_id", "text", "drafted_by"):
-            require_text(name, getattr(self, name))
-        require_aware("drafted_at", self.drafted_at)
+            require_text(getattr(self, name), name)
+        require_aware(self.drafted_at, "drafted_at")
         if isinstance(self.version, bool) or not isinstance(self.version, int) or self.version < 1:
             raise DocumentationInputError("version", f"must be 1 or more, got {self.version!r}")
         if (self.version > 1) != bool(self.replaces_note_id):
             raise DocumentationInputError("replaces_note_id", "an amendment (version > 1) names the note it replaces")
         if self.status is NoteStatus.SIGNED:
-            require_text("signed_by", self.signed_by)
+            require_text(self.signed_by, "signed_by")
             if self.signed_at is None:
                 raise DocumentationInputError("signed_at", "required on a signed note")
-            require_aware("signed_at", self.signed_at)
+            require_aware(self.signed_at, "signed_at")
 
     @property
     def is_signed(self) -> bool:
@@ -86,7 +86,7 @@ def edit_note(note: ProcedureNote, text: str) -> ProcedureNote:
     """The clinician's review changes the draft's text; a signed note raises ``SignedNoteImmutable``."""
     if note.is_signed:
         raise SignedNoteImmutable(f"note {note.note_id} is signed and cannot be edited; amend it instead")
-    require_text("text", text)
+    require_text(text, "text")
     return replace(note, text=text)
 
 
@@ -121,8 +121,8 @@ def sign_note(note: ProcedureNote, signer: str, at: datetime, session: Session |
         raise TransitionNotAllowed(
             "the note does not state the controlled-substance record as recorded (it was drafted before the record "
             "or edited since): replace its controlled-substance section with\n" + _controlled_substance(session))
-    require_text("signer", signer)
-    require_aware("at", at)
+    require_text(signer, "signer")
+    require_aware(at, "at")
     if at < note.drafted_at:
         raise DocumentationInputError("at", "a note cannot be signed before it was drafted")
     return replace(note, status=NoteStatus.SIGNED, signed_by=signer, signed_at=at, attestation=attestation)

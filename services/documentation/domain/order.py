@@ -43,8 +43,8 @@ class ScheduledOccurrence(DocumentationRecord):
     def __post_init__(self) -> None:
         if isinstance(self.number, bool) or not isinstance(self.number, int) or self.number < 1:
             raise DocumentationInputError("number", f"must be 1 or more, got {self.number!r}")
-        require_aware("window_start", self.window_start)
-        require_aware("window_end", self.window_end)
+        require_aware(self.window_start, "window_start")
+        require_aware(self.window_end, "window_end")
         if self.window_end <= self.window_start:
             raise DocumentationInputError("window_end", "must be after window_start")
 
@@ -86,16 +86,16 @@ class ActiveOrder(DocumentationRecord):
 
     def __post_init__(self) -> None:
         for name in ("order_id", "series_id", "patient_id"):
-            require_text(name, getattr(self, name))
+            require_text(getattr(self, name), name)
         for name in ("dose_mg_per_kg", "dose_mg", "duration_min", "rate_ml_per_h", "infusion_count"):
-            require_positive(name, getattr(self, name))
+            require_positive(getattr(self, name), name)
         if self.authored_at is not None:
-            require_aware("authored_at", self.authored_at)
+            require_aware(self.authored_at, "authored_at")
         for name in ("product_strength_mg_per_ml", "actual_weight_kg"):
             if getattr(self, name) is not None:
-                require_positive(name, getattr(self, name))
+                require_positive(getattr(self, name), name)
         if self.actual_weight_measured_at is not None:
-            require_aware("actual_weight_measured_at", self.actual_weight_measured_at)
+            require_aware(self.actual_weight_measured_at, "actual_weight_measured_at")
         if len(self.occurrences) != self.infusion_count:
             raise DocumentationInputError(
                 "occurrences", f"{len(self.occurrences)} scheduled windows for {self.infusion_count} infusions"

@@ -55,7 +55,7 @@ class PreCheckConfirmations(DocumentationRecord):
     def __post_init__(self) -> None:
         for name in ("last_solid_food_at", "last_clear_fluids_at"):
             if getattr(self, name) is not None:
-                require_aware(f"confirmations.{name}", getattr(self, name))
+                require_aware(getattr(self, name), f"confirmations.{name}")
 
     @property
     def fasting_times_recorded(self) -> bool:
@@ -105,9 +105,9 @@ class HoldOverride(DocumentationRecord):
     overridden_at: datetime
 
     def __post_init__(self) -> None:
-        require_text("reason", self.reason)
-        require_text("overridden_by", self.overridden_by)
-        require_aware("overridden_at", self.overridden_at)
+        require_text(self.reason, "reason")
+        require_text(self.overridden_by, "overridden_by")
+        require_aware(self.overridden_at, "overridden_at")
 
 
 @dataclass(frozen=True)
@@ -130,11 +130,11 @@ class PreCheckAttempt(DocumentationRecord):
     pregnancy_applicability: PregnancyApplicability | None = None  # why "not applicable" was or was not allowed
 
     def __post_init__(self) -> None:
-        require_positive("order_weight_kg", self.order_weight_kg)
-        require_positive("latest_weight_kg", self.latest_weight_kg)
-        require_positive("ordered_dose_mg", self.ordered_dose_mg)
-        require_text("checked_by", self.checked_by)
-        require_aware("checked_at", self.checked_at)
+        require_positive(self.order_weight_kg, "order_weight_kg")
+        require_positive(self.latest_weight_kg, "latest_weight_kg")
+        require_positive(self.ordered_dose_mg, "ordered_dose_mg")
+        require_text(self.checked_by, "checked_by")
+        require_aware(self.checked_at, "checked_at")
 
     def blocking_reasons(self) -> tuple[str, ...]:
         """Why the infusion may not start after this check; empty when it may."""

@@ -43,17 +43,17 @@ class PumpChange(DocumentationRecord):
     alert_id: str = ""
 
     def __post_init__(self) -> None:
-        require_text("change_id", self.change_id)
-        require_aware("at", self.at)
-        require_text("recorded_by", self.recorded_by)
+        require_text(self.change_id, "change_id")
+        require_aware(self.at, "at")
+        require_text(self.recorded_by, "recorded_by")
         if self.kind is PumpChangeKind.RATE_CHANGE:
             if self.rate_ml_per_h is None:
                 raise DocumentationInputError("rate_ml_per_h", "a rate change gives the new rate")
-            require_positive("rate_ml_per_h", self.rate_ml_per_h)
+            require_positive(self.rate_ml_per_h, "rate_ml_per_h")
         elif self.rate_ml_per_h is not None:
             raise DocumentationInputError("rate_ml_per_h", f"a {self.kind.value} has no rate")
         if self.kind is PumpChangeKind.PAUSE:
-            require_text("reason", self.reason)
+            require_text(self.reason, "reason")
 
     def describe(self) -> str:
         if self.kind is PumpChangeKind.RATE_CHANGE:

@@ -44,7 +44,7 @@ class RescueMedication(DocumentationRecord):
     code: str = ""
 
     def __post_init__(self) -> None:
-        require_text("name", self.name)
+        require_text(self.name, "name")
         value = self.dose_value
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise DocumentationInputError("dose_value", f"expected a number, got {value!r}")

@@ -138,9 +138,9 @@ class Session(DocumentationRecord):
 
     def __post_init__(self) -> None:
         for name in ("session_id", "order_id", "series_id", "patient_id"):
-            require_text(name, getattr(self, name))
-        require_aware("scheduled_start", self.scheduled_start)
-        require_aware("scheduled_end", self.scheduled_end)
+            require_text(getattr(self, name), name)
+        require_aware(self.scheduled_start, "scheduled_start")
+        require_aware(self.scheduled_end, "scheduled_end")
 
     def transition_to(self, status: SessionStatus) -> Transition | None:
         """The last transition into ``status``, if the session went there."""
@@ -263,7 +263,7 @@ def check_in(session: Session, order: ActiveOrder, by: str, at: datetime, settin
     (``override_by``) sets that aside with ``override_reason``; the override is kept on the session."""
     _require_status(session, (SessionStatus.SCHEDULED,), "check in")
     _require_order(session, order)
-    require_aware("at", at)
+    require_aware(at, "at")
     problems = schedule_problems(at, session.scheduled_start, session.scheduled_end, previous_infusion_at,
                                  settings or SessionSettings())
     override = allowed_start(problems, override_reason, override_by, at)
@@ -577,8 +577,8 @@ def review_given_against_ordered(
 ) -> Session:
     """Record that a clinician reviewed the dose given against the order (discharge waits for it)."""
     _require_status(session, (SessionStatus.RECOVERING, SessionStatus.ABORTED), "review the administration of")
-    require_text("by", by)
-    require_aware("at", at)
+    require_text(by, "by")
+    require_aware(at, "at")
     review = review_administration(session.administration, by, at, comment,
                                    settings.administered_dose_tolerance_percent)
     return replace(session, administration_review=review)
@@ -620,7 +620,7 @@ def complete_follow_up_call(
     record = session.discharge_record
     if record is None or record.follow_up is None:
         raise TransitionNotAllowed("no follow-up call was requested at discharge")
-    require_text("by", by)
+    require_text(by, "by")
     call = complete_follow_up(record.follow_up, outcome, note, by, at)
     return replace(session, discharge_record=replace(record, follow_up=call))
 
@@ -648,8 +648,8 @@ def discharge(
     from services.documentation.domain.schedule import due_cadss  # schedule reads Session: imported when used
 
     _require_status(session, (SessionStatus.RECOVERING,), "discharge")
-    require_text("by", by)
-    require_aware("at", at)
+    require_text(by, "by")
+    require_aware(at, "at")
     ended_at = session.infusion_ended_at
     if ended_at is None:
         raise TransitionNotAllowed("the session has no infusion end time")
@@ -690,7 +690,7 @@ def defer(session: Session, reason: str, by: str, at: datetime) -> Session:
     """Postpone the infusion (e.g. a held pre-check); only before it starts."""
     allowed = (SessionStatus.SCHEDULED, SessionStatus.CHECKED_IN, SessionStatus.PRE_CHECK)
     _require_status(session, allowed, "defer")
-    require_text("reason", reason)
+    require_text(reason, "reason")
     return _transition(session, SessionStatus.DEFERRED, by, at, reason)
 
 
@@ -698,14 +698,14 @@ def cancel(session: Session, reason: str, by: str, at: datetime) -> Session:
     """End a session that never began because its order (or this occurrence) was cancelled; only while scheduled,
     so a patient already at the clinic is left to the clinician (who may defer or abort)."""
     _require_status(session, (SessionStatus.SCHEDULED,), "cancel")
-    require_text("reason", reason)
+    require_text(reason, "reason")
     return _transition(session, SessionStatus.CANCELLED, by, at, reason)
 
 
 def abort(session: Session, reason: str, by: str, at: datetime) -> Session:
     """Stop the session for good once the patient is here (before the infusion, during it or in recovery)."""
     _require_status(session, _AT_CLINIC, "abort")
-    require_text("reason", reason)
+    require_text(reason, "reason")
     return _transition(session, SessionStatus.ABORTED, by, at, reason)
 
 
@@ -730,8 +730,8 @@ def _require_order(session: Session, order: ActiveOrder, must_be_active: bool = 
 
 
 def _transition(session: Session, to_status: SessionStatus, by: str, at: datetime, reason: str = "") -> Session:
-    require_text("by", by)
-    require_aware("at", at)
+    require_text(by, "by")
+    require_aware(at, "at")
     if session.transitions and at < session.transitions[-1].at:
         previous = session.transitions[-1]
         raise DocumentationInputError(

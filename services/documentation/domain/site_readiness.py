@@ -44,8 +44,8 @@ class SiteReadiness(DocumentationRecord):
     confirmed_at: datetime
 
     def __post_init__(self) -> None:
-        require_text("confirmed_by", self.confirmed_by)
-        require_aware("confirmed_at", self.confirmed_at)
+        require_text(self.confirmed_by, "confirmed_by")
+        require_aware(self.confirmed_at, "confirmed_at")
 
     @property
     def not_confirmed(self) -> tuple[str, ...]:

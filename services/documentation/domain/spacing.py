@@ -32,9 +32,9 @@ class ScheduleOverride(DocumentationRecord):
     rules: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        require_text("reason", self.reason)
-        require_text("overridden_by", self.overridden_by)
-        require_aware("overridden_at", self.overridden_at)
+        require_text(self.reason, "reason")
+        require_text(self.overridden_by, "overridden_by")
+        require_aware(self.overridden_at, "overridden_at")
 
 
 class ScheduleRefused(TransitionNotAllowed):

@@ -69,9 +69,9 @@ class CssrsScreen(DocumentationRecord):
     screened_at: datetime
 
     def __post_init__(self) -> None:
-        require_text("screening_id", self.screening_id)
-        require_text("screened_by", self.screened_by)
-        require_aware("screened_at", self.screened_at)
+        require_text(self.screening_id, "screening_id")
+        require_text(self.screened_by, "screened_by")
+        require_aware(self.screened_at, "screened_at")
 
     def endorsed(self) -> tuple[str, ...]:
         return tuple(answer.item.value for answer in self.answers if answer.answer)
@@ -90,9 +90,9 @@ class SuicidalityAlertSeen(DocumentationRecord):
     acknowledged_at: datetime | None = None
 
     def __post_init__(self) -> None:
-        require_text("alert_id", self.alert_id)
-        require_text("patient_id", self.patient_id)
-        require_aware("raised_at", self.raised_at)
+        require_text(self.alert_id, "alert_id")
+        require_text(self.patient_id, "patient_id")
+        require_aware(self.raised_at, "raised_at")
 
     @property
     def is_open(self) -> bool:
@@ -116,9 +116,9 @@ class SuicideRiskReview(DocumentationRecord):
     alerts: tuple[SuicidalityAlertSeen, ...] = ()
 
     def __post_init__(self) -> None:
-        require_text("reviewed_by", self.reviewed_by)
-        require_aware("reviewed_at", self.reviewed_at)
-        require_text("note", self.note)
+        require_text(self.reviewed_by, "reviewed_by")
+        require_aware(self.reviewed_at, "reviewed_at")
+        require_text(self.note, "note")
 
 
 def screen_cssrs(screening_id: str, answers: Mapping[str, bool | None], settings: SessionSettings, by: str,

@@ -39,14 +39,14 @@ class VitalsReading(DocumentationRecord):
     ehr_observation_ids: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        require_text("reading_id", self.reading_id)
-        require_aware("measured_at", self.measured_at)
-        require_text("recorded_by", self.recorded_by)
+        require_text(self.reading_id, "reading_id")
+        require_aware(self.measured_at, "measured_at")
+        require_text(self.recorded_by, "recorded_by")
         measured = [name for name in _MEASURES if getattr(self, name) is not None]
         if not measured and self.rass_score is None:
             raise DocumentationInputError("systolic_mmhg", "a reading needs at least one vital sign")
         for name in measured:
-            require_positive(name, getattr(self, name))
+            require_positive(getattr(self, name), name)
         if (self.systolic_mmhg is None) != (self.diastolic_mmhg is None):
             missing = "diastolic_mmhg" if self.diastolic_mmhg is None else "systolic_mmhg"
             raise DocumentationInputError(missing, "blood pressure needs both systolic and diastolic")

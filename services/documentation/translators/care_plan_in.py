@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from services.documentation.domain.errors import DocumentationInputError
 from services.documentation.domain.order import OccurrenceStatus, ScheduledOccurrence
 from services.documentation.translators import references
-from services.documentation.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from shared.fhir.codes import KETAMINE_INFUSION_PROCEDURE
 from shared.fhir.datatypes import FhirJson, find_identifier, has_coding, reference_id
 from shared.fhir.validate import validate_resource

@@ -10,7 +10,7 @@ from datetime import datetime
 from services.documentation.domain.errors import DocumentationInputError
 from services.documentation.domain.suicide_risk import AlertLevel, SuicidalityAlertSeen
 from services.documentation.translators.codes import KIND_SUICIDALITY_ALERT, PRESCRIBER_REVIEWED, SUICIDALITY_RISK
-from services.documentation.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from shared.fhir.datatypes import FhirJson, find_identifier, has_coding, reference_id
 from shared.fhir.validate import validate_resource
 from shared.records import RecordError, parse_aware_datetime

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from services.documentation.domain.order import OrderStatus
 from services.documentation.translators import references
-from services.documentation.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from shared.fhir.codes import BODY_WEIGHT, ROUTE_INTRAVENOUS, identifier_system
 from shared.fhir.datatypes import FhirJson, find_identifier, has_coding, read_quantity, reference_id
 from shared.fhir.medication import CodedProduct, MedicationShapeError, coded_product, strengths_in_text

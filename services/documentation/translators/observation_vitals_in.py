@@ -16,7 +16,7 @@ from services.documentation.domain.errors import DocumentationInputError
 from services.documentation.domain.vitals import VitalsReading, VitalsSource
 from services.documentation.translators import references
 from services.documentation.translators.codes import RASS
-from services.documentation.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from shared.fhir.codes import BP_PANEL, HEART_RATE, RESPIRATORY_RATE, SPO2, SPO2_ARTERIAL
 from shared.fhir.datatypes import FhirJson, find_identifier, has_coding, reference_id
 from shared.fhir.validate import validate_resource

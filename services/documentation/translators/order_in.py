@@ -7,7 +7,7 @@ from dataclasses import fields
 from services.documentation.domain.errors import DocumentationInputError
 from services.documentation.domain.order import ActiveOrder
 from services.documentation.translators.care_plan_in import series_schedule_from_care_plan
-from services.documentation.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from services.documentation.translators.medication_request_in import ordered_infusion_from_medication_request
 from shared.fhir.datatypes import FhirJson
 

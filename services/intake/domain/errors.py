@@ -1,14 +1,11 @@
 """Domain errors the web layer turns into a 4xx OperationOutcome naming ``field``."""
 from __future__ import annotations
 
+from shared.errors import FieldInputError
 
-class IntakeInputError(ValueError):
+
+class IntakeInputError(FieldInputError):
     """Input the intake cannot accept; ``field`` is a JSON-pointer-like path such as ``phq9.items[3]``."""
-
-    def __init__(self, field: str, message: str):
-        self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}")
 
 
 class IntakeStateError(ValueError):

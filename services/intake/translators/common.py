@@ -5,7 +5,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from services.intake.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from shared.fhir.datatypes import parse_instant, reference_id
 from shared.fhir.validate import validate_resource
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from services.intake.domain.conditions import ConditionRecord
 from services.intake.translators.common import FhirJson, day_or_none, first_coding, validated
-from services.intake.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from shared.fhir.codes import CONDITION_CLINICAL, CONDITION_VERIFICATION, Code
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from services.intake.domain.consent import ConsentDecision, ConsentOnFile, ConsentRecord, ConsentSigner
 from services.intake.translators.codes import CONSENT_KIND, CONSENT_TEXT_BASE, RIDE_HOME_AGREEMENT
 from services.intake.translators.common import FhirJson, fhir_datetime, subject_patient_id, validated
-from services.intake.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from shared.fhir.codes import KETALINK_LOCAL
 from shared.fhir.datatypes import find_identifier, has_coding, reference_id
 

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from services.intake.domain.vitals import BaselineVitals, BloodPressure, VitalReading
 from services.intake.translators.common import FhirJson, fhir_datetime, validated
-from services.intake.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from services.intake.translators.observation_vitals_out import READINGS
 from shared.fhir.codes import BP_DIASTOLIC, BP_PANEL, BP_SYSTOLIC
 from shared.fhir.datatypes import has_coding

@@ -5,7 +5,7 @@ from datetime import date
 
 from services.intake.domain.patient import AdministrativeSex, PatientSummary, age_in_years
 from services.intake.translators.common import FhirJson, partial_date, validated
-from services.intake.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 
 _NAME_USE_PREFERENCE = ("official", "usual", None)
 

@@ -21,7 +21,7 @@ from services.intake.translators.codes import (
     PHQ9_QUESTIONNAIRE,
 )
 from services.intake.translators.common import FhirJson, fhir_datetime, validated
-from services.intake.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from shared.fhir.codes import LOINC, PHQ9_TOTAL
 
 PHQ9_ANSWER_SCORES = {"LA6568-5": 0, "LA6569-3": 1, "LA6570-1": 2, "LA6571-9": 3}

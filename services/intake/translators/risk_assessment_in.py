@@ -4,7 +4,7 @@ from __future__ import annotations
 from services.intake.domain.decision import DecisionSummary
 from services.intake.translators.codes import ELIGIBILITY_KIND, ELIGIBILITY_OUTCOMES, KETAMINE_ELIGIBILITY
 from services.intake.translators.common import FhirJson, fhir_datetime, subject_patient_id, validated
-from services.intake.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from shared.fhir.datatypes import find_identifier, has_coding
 
 

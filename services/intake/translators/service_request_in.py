@@ -4,7 +4,7 @@ from __future__ import annotations
 from services.intake.domain.patient import Referral, ReferralSource
 from services.intake.translators.codes import KETAMINE_EVALUATION_REFERRAL
 from services.intake.translators.common import FhirJson, fhir_datetime, subject_patient_id, validated
-from services.intake.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from shared.fhir.datatypes import has_coding
 
 

@@ -26,6 +26,8 @@ the topic when the answer says ``sent_to_broker: true``. When the broker is away
 the answer says so."""
 from __future__ import annotations
 
+from shared.errors import FieldInputError
+
 import logging
 import time
 import uuid
@@ -67,7 +69,6 @@ from services.orders.course.translators.questionnaire_response_in import (
 )
 from services.orders.course.translators.session_completed_in import CompletedSession, completed_session
 from services.orders.domain import lifecycle
-from services.orders.domain.errors import OrdersInputError
 from services.orders.domain.order import OrderStatus, OrderWithSeries
 from services.orders.domain.series import InfusionStatus, SeriesPhase
 from services.orders.domain.series import record_infusion as mark_series_infusion
@@ -169,7 +170,7 @@ class CourseService:
         handler keeps the decision itself in the same transaction)."""
         try:
             decision = eligibility_from_resources(message.resources)
-        except OrdersInputError:
+        except FieldInputError:
             return  # the orders handler dead-letters the message with the reason
         scales = baseline_scales(message.resources, decision.patient_id, self.settings)
         kept = self._repo.save_baseline(conn, IntakeBaseline(decision.patient_id, decision.intake_id,
@@ -184,7 +185,7 @@ class CourseService:
         the patient's active course, and the series' infusion is marked (once, whatever the course's state)."""
         try:
             session = completed_session(message.resources)
-        except OrdersInputError as error:
+        except FieldInputError as error:
             raise PermanentError(f"session-completed cannot be read: {error}") from None
         now = self._now()
         loaded = self._repo.active(conn, session.patient_id)
@@ -236,7 +237,7 @@ class CourseService:
         for resource in responses:
             try:
                 patient_id, course_id, measurement_id, step = self._received_measurement(resource)
-            except OrdersInputError as error:  # FhirMappingError names the element
+            except FieldInputError as error:  # FhirMappingError names the element
                 raise PermanentError(f"questionnaire-response-received cannot be read: {error}") from None
             details = {"message_id": message.message_id, "patient_id": patient_id,
                        "measurement_id": measurement_id}
@@ -519,7 +520,7 @@ class CourseService:
                 marked = lifecycle.complete_order(marked, SYSTEM_ACTOR, now=max(now, marked.order.history[-1]
                                                                                .changed_at),
                                                   reason="every infusion of the series is given or cancelled")
-        except OrdersInputError as error:
+        except FieldInputError as error:
             log.warning("series infusion not marked", extra={"order_id": order_id, "infusion": number,
                                                              "reason": str(error)})
             return None

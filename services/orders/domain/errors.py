@@ -2,33 +2,13 @@
 whose ``expression`` points at it, and the CPOE check can list every reason at once."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from shared.errors import FieldInputError, Violation
 
-from shared.records import JsonRecord
-
-
-@dataclass(frozen=True)
-class Violation(JsonRecord):
-    """One broken rule: ``field`` is a JSON-pointer-like path (``weight.measured_at``), ``message`` says why."""
-
-    field: str
-    message: str
+__all__ = ["OrdersInputError", "StaleWeightError", "EligibilityRefusedError", "IllegalTransitionError", "Violation"]
 
 
-class OrdersInputError(ValueError):
-    """Bad input for an orders operation. ``field``/``message`` describe the first problem; ``violations`` holds
-    all of them (one per broken rule) so a caller can report everything in one answer."""
-
-    def __init__(self, field: str, message: str, violations: tuple[Violation, ...] = ()):
-        self.field = field
-        self.message = message
-        self.violations = violations or (Violation(field, message),)
-        super().__init__(f"{field}: {message}")
-
-    @classmethod
-    def from_violations(cls, violations: list[Violation] | tuple[Violation, ...]) -> OrdersInputError:
-        first = violations[0]
-        return cls(first.field, first.message, tuple(violations))
+class OrdersInputError(FieldInputError):
+    """Bad input for an orders operation; ``violations`` holds every broken rule (the CPOE check lists them all)."""
 
 
 class StaleWeightError(OrdersInputError):
@@ -46,9 +26,3 @@ class IllegalTransitionError(OrdersInputError):
         self.current = current
         self.wanted = wanted
         super().__init__("status", f"cannot change an order from {current!r} to {wanted!r}")
-
-
-def raise_if_any(violations: list[Violation], error_type: type[OrdersInputError] = OrdersInputError) -> None:
-    """Raise ``error_type`` carrying every violation, when there is at least one."""
-    if violations:
-        raise error_type.from_violations(violations)

@@ -16,8 +16,9 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
+from shared.errors import raise_if_any
 from shared.records import JsonRecord
-from services.orders.domain.errors import OrdersInputError, Violation, raise_if_any
+from services.orders.domain.errors import OrdersInputError, Violation
 from services.orders.domain.settings import DAYS_PER_WEEK, ProtocolSettings, induction_span_days
 from services.orders.domain.timestamps import current_moment, require_aware
 
@@ -122,7 +123,7 @@ def plan_induction(patient_id: str, start_date: date, settings: ProtocolSettings
         violations.append(Violation(
             "infusion_count", f"{count} infusions at {per_week} per week take {induction_span_days(count, per_week)}"
             f" days, more than the clinic's {settings.induction_max_span_days}"))
-    raise_if_any(violations)
+    raise_if_any(violations, OrdersInputError)
     windows = induction_windows(start_date, count, per_week)
     return _draft_series(series_id, patient_id, SeriesPhase.INDUCTION, windows, now, None)
 
@@ -143,7 +144,7 @@ def plan_maintenance(previous: TreatmentSeries, start_date: date, interval_days:
             f"{settings.maintenance_min_interval_days}-{settings.maintenance_max_interval_days} days"))
     if infusion_count < 1:
         violations.append(Violation("infusion_count", "a maintenance series needs at least one infusion"))
-    raise_if_any(violations)
+    raise_if_any(violations, OrdersInputError)
     windows = maintenance_windows(start_date, infusion_count, interval_days)
     return _draft_series(series_id, previous.patient_id, SeriesPhase.MAINTENANCE, windows, now, previous.series_id)
 

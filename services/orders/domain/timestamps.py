@@ -3,16 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from services.orders.domain.errors import OrdersInputError
+from services.orders.domain.checks import require_aware
 
-
-def require_aware(moment: datetime, field: str) -> datetime:
-    """Return ``moment``; a naive datetime is refused because clinic and EHR clocks may sit in different zones."""
-    if not isinstance(moment, datetime):
-        raise OrdersInputError(field, "expected a datetime")
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise OrdersInputError(field, "timestamp must carry a timezone")
-    return moment
+__all__ = ["require_aware", "utc_now", "current_moment"]
 
 
 def utc_now() -> datetime:

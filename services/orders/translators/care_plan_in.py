@@ -9,7 +9,7 @@ from shared.fhir.codes import KETAMINE_INFUSION_PROCEDURE
 from shared.fhir.datatypes import find_identifier, has_coding
 from services.orders.domain.series import InfusionStatus, ScheduledInfusion, SeriesPhase, SeriesStatus, TreatmentSeries
 from services.orders.translators.codes import CATEGORY_TEXT_INDUCTION, CATEGORY_TEXT_MAINTENANCE, KIND_SERIES
-from services.orders.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from services.orders.translators.reading import day, moment, patient_id_of, referenced_identifier, validated
 
 PHASE_BY_CATEGORY_TEXT = {CATEGORY_TEXT_INDUCTION: SeriesPhase.INDUCTION,

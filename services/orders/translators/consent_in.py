@@ -6,7 +6,7 @@ from typing import Any
 
 from shared.fhir.datatypes import find_identifier
 from services.orders.translators.codes import KIND_CONSENT
-from services.orders.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from services.orders.translators.reading import patient_id_of, validated
 
 

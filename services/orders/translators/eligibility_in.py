@@ -8,7 +8,7 @@ from typing import Any
 
 from services.orders.domain.eligibility import EligibilityDecision
 from services.orders.translators.consent_in import consent_from_resource
-from services.orders.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from services.orders.translators.risk_assessment_in import eligibility_from_risk_assessment
 
 

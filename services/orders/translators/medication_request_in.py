@@ -18,7 +18,7 @@ from services.orders.translators.codes import (
     DOSE_CALCULATED, DOSE_ORDERED, DOSE_RATE_TYPE, KIND_ORDER, KIND_SERIES, UNIT_HOUR, UNIT_MG, UNIT_MG_PER_KG,
     UNIT_MIN, UNIT_ML_PER_H,
 )
-from services.orders.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from services.orders.translators.reading import (
     converted_quantity, first_coding, moment, patient_id_of, referenced_identifier, validated,
 )

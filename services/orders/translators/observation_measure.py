@@ -9,7 +9,7 @@ from typing import Any
 from shared.fhir.codes import Code
 from shared.fhir.datatypes import has_coding
 from shared.fhir.vital_signs import USABLE_STATUSES
-from services.orders.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from services.orders.translators.reading import converted_quantity, effective_time, validated
 
 

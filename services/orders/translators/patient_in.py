@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.orders.domain.measurements import Sex
-from services.orders.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from services.orders.translators.reading import validated
 
 

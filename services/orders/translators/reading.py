@@ -11,7 +11,7 @@ from shared.fhir.datatypes import parse_instant, reference_id
 from shared.fhir.validate import FhirValidationError, validate_resource
 from shared.fhir.vital_signs import effective_text
 from services.orders.domain.errors import Violation
-from services.orders.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 
 FhirJson = dict[str, Any]
 

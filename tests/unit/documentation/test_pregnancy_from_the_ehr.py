@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from services.documentation.clock import ClinicalClock
+from shared.clock import ClinicalClock
 from services.documentation.ehr_patient import EhrPatients
 from services.documentation.handlers import DocumentationService
 from shared.fhir.client import FhirError, FhirNotFound, FhirUnavailable

@@ -1,7 +1,7 @@
 import pytest
 
 from services.documentation.domain.order import OccurrenceStatus, OrderStatus
-from services.documentation.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from services.documentation.translators.order_in import active_order_from_fhir, active_order_from_focus
 from shared.fhir.validate import FhirValidationError
 

@@ -3,7 +3,7 @@ import copy
 import pytest
 
 from services.documentation.domain.vitals import VitalsReading, VitalsSource
-from services.documentation.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from services.documentation.translators.observation_vitals_in import vitals_from_observations
 from services.documentation.translators.observation_vitals_out import vitals_observations
 from shared.fhir.codes import LOINC, UCUM

@@ -5,7 +5,7 @@ import pytest
 from services.intake.domain.conditions import ConditionRecord, trd_condition_record
 from services.intake.translators.condition_in import condition_from_fhir
 from services.intake.translators.condition_out import condition_to_fhir
-from services.intake.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from shared.fhir.codes import CONDITION_CLINICAL, CONDITION_VERIFICATION, KETALINK_LOCAL, SNOMED, Code
 
 EHR_MDD = {

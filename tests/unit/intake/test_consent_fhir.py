@@ -5,7 +5,7 @@ import pytest
 from services.intake.domain.consent import ConsentDecision, ConsentOnFile, ConsentSigner
 from services.intake.translators.consent_in import consent_from_fhir
 from services.intake.translators.consent_out import consent_to_fhir
-from services.intake.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from shared.fhir.codes import KETALINK_LOCAL
 
 from .builders import CONSENT_GIVEN

@@ -3,7 +3,7 @@ from datetime import date
 import pytest
 
 from services.intake.domain.medications import MedicationEntry
-from services.intake.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from services.intake.translators.medication_statement_in import medication_entry_from_fhir
 from shared.fhir.codes import RXNORM
 

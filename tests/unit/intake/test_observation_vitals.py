@@ -3,7 +3,7 @@ from datetime import datetime, timezone
 import pytest
 
 from services.intake.domain.vitals import BaselineVitals, BloodPressure, VitalReading
-from services.intake.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from services.intake.translators.observation_vitals_in import vitals_from_fhir
 from services.intake.translators.observation_vitals_out import vital_sign_observations
 from shared.fhir.codes import LOINC, OBSERVATION_CATEGORY, UCUM

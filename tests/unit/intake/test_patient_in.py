@@ -3,7 +3,7 @@ from datetime import date
 import pytest
 
 from services.intake.domain.patient import AdministrativeSex, PatientSummary
-from services.intake.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from services.intake.translators.patient_in import patient_summary_from_fhir
 from shared.fhir.validate import FhirValidationError
 

@@ -6,7 +6,7 @@ from services.intake.domain.decision import DecisionSummary, EligibilityOutcome
 from services.intake.domain.eligibility import decide_eligibility
 from services.intake.domain.errors import IntakeStateError
 from services.intake.domain.recording import record_consent, record_trials
-from services.intake.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from services.intake.translators.risk_assessment_in import decision_summary_from_fhir
 from services.intake.translators.risk_assessment_out import eligibility_risk_assessment
 from shared.fhir.codes import KETALINK_LOCAL

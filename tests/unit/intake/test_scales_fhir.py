@@ -6,7 +6,7 @@ from services.intake.domain.cssrs import CssrsRisk
 from services.intake.domain.errors import IntakeInputError
 from services.intake.domain.recording import checked_cssrs
 from services.intake.domain.scales import MadrsRating, Phq9Response
-from services.intake.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from services.intake.translators.observation_scores_out import (
     cssrs_risk_observation,
     madrs_total_observation,

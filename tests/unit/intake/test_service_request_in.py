@@ -3,7 +3,7 @@ from datetime import datetime, timezone
 import pytest
 
 from services.intake.domain.patient import Referral, ReferralSource
-from services.intake.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from services.intake.translators.service_request_in import referral_from_fhir
 from shared.fhir.codes import KETALINK_LOCAL
 

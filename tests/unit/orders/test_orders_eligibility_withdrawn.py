@@ -21,7 +21,7 @@ from services.orders.domain.lifecycle import create_order, hold_order, sign_orde
 from services.orders.domain.order import OrderStatus
 from services.orders.handlers import OrdersService
 from services.orders.repository import OrdersRepository
-from services.orders.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from services.orders.translators.risk_assessment_in import withdrawal_from_risk_assessment
 from shared.db import outbox
 from shared.events.event_codes import INTAKE_REOPENED

@@ -10,7 +10,7 @@ from services.orders.domain.series import (
 )
 from services.orders.translators.care_plan_in import series_from_care_plan
 from services.orders.translators.care_plan_out import care_plan_from_series
-from services.orders.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from tests.unit.orders.builders import NOW, PATIENT, draft, settings, signed
 
 

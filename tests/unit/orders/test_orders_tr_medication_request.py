@@ -12,7 +12,7 @@ from services.orders.domain.settings import WeightBasis
 from services.orders.domain.cpoe import check_cpoe_order
 from services.orders.domain.lifecycle import hold_order
 from services.orders.domain.prescribed import PrescribedInfusion
-from services.orders.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from services.orders.translators.medication_request_in import prescribed_infusion
 from services.orders.translators.medication_request_out import medication_request_from_order
 from tests.unit.orders.builders import (

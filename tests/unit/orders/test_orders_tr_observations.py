@@ -3,7 +3,7 @@ from datetime import datetime, timezone
 import pytest
 
 from services.orders.domain.dose import calculate_dose
-from services.orders.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from services.orders.translators.observation_height_in import body_height_from_observation
 from services.orders.translators.observation_weight_in import body_weight_from_observation
 from tests.unit.orders.builders import NOW, height_observation, settings, weight_observation

@@ -5,7 +5,7 @@ import pytest
 from services.orders.domain.cpoe import check_cpoe_order
 from services.orders.domain.errors import EligibilityRefusedError, IllegalTransitionError, OrdersInputError
 from services.orders.domain.lifecycle import cancel_order, complete_order, hold_order, resume_order, sign_order
-from services.orders.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from services.orders.translators.message_out import order_event_code, order_message_resources
 from services.orders.translators.operation_outcome_out import cpoe_outcome, input_error_outcome
 from tests.unit.orders.builders import NOW, PATIENT, draft, eligibility, prescribed, settings, signed, weight

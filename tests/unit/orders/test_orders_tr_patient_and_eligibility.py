@@ -4,7 +4,7 @@ from services.orders.domain.eligibility import EligibilityStatus
 from services.orders.domain.measurements import Sex
 from services.orders.translators.consent_in import consent_from_resource
 from services.orders.translators.eligibility_in import eligibility_from_resources
-from services.orders.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from services.orders.translators.patient_in import patient_sex
 from services.orders.translators.risk_assessment_in import eligibility_from_risk_assessment
 from tests.unit.orders.builders import INTAKE, PATIENT, consent, eligibility, risk_assessment, weight_observation

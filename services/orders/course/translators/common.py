@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from services.orders.course.domain.measurements import CssrsScreening, ScaleScore
 from services.orders.course.translators.codes import KIND_COURSE, KIND_INFUSION_SESSION
-from services.orders.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from shared.fhir.codes import Code
 from shared.fhir.datatypes import reference_by_identifier
 

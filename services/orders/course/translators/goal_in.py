@@ -16,7 +16,7 @@ from services.orders.course.translators.codes import (
     SCORE_UNIT,
 )
 from services.orders.course.translators.common import FhirJson, coded, required_coded
-from services.orders.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from services.orders.translators.reading import patient_id_of, validated
 from shared.fhir.datatypes import find_identifier, read_quantity
 

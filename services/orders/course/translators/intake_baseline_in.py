@@ -19,7 +19,7 @@ from services.orders.course.translators.questionnaire_response_in import (
     questionnaire_instrument,
     score_from_questionnaire_response,
 )
-from services.orders.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from services.orders.course.translators.common import (
     coded,
     required_coded,
 )
-from services.orders.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from services.orders.translators.reading import moment, patient_id_of, referenced_identifier, validated
 from shared.fhir.codes import CSSRS_RISK
 from shared.fhir.datatypes import find_identifier, has_coding, read_quantity, reference_id

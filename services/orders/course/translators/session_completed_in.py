@@ -16,7 +16,7 @@ from datetime import datetime
 from services.orders.course.domain.model import AdverseEventSeverity, CourseAdverseEvent
 from services.orders.course.translators.codes import KIND_INFUSION_SESSION, KIND_ORDER_REQUEST
 from services.orders.course.translators.common import FhirJson
-from services.orders.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from services.orders.translators.reading import moment, patient_id_of, referenced_identifier, validated
 from shared.fhir.codes import KETALINK_LOCAL, identifier_system
 from shared.fhir.datatypes import find_identifier, read_quantity

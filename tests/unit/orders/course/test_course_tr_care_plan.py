@@ -12,7 +12,7 @@ from services.orders.course.domain.psychotherapy import record_attendance, refer
 from services.orders.course.domain.therapy import Attendance, TherapyKind
 from services.orders.course.translators.care_plan_course_in import plan_from_care_plan
 from services.orders.course.translators.care_plan_course_out import care_plan_from_course
-from services.orders.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 
 from tests.unit.orders.course.builders import CLINICIAN, PATIENT, give, infusion_time, new_course, protocol, settings
 

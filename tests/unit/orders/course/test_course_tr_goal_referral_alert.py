@@ -25,7 +25,7 @@ from services.orders.course.translators.questionnaire_response_out import (
 )
 from services.orders.course.translators.service_request_referral_in import referral_from_service_request
 from services.orders.course.translators.service_request_referral_out import service_request_from_referral
-from services.orders.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from shared.fhir.codes import IDENTIFIER_BASE
 from shared.fhir.validate import validate_resource
 from shared.scales import Scale

@@ -19,7 +19,7 @@ from services.orders.course.domain.settings import CourseSettings
 from services.orders.course.translators.intake_baseline_in import baseline_scales
 from services.orders.course.translators.session_completed_in import completed_session
 from services.orders.domain.settings import ProtocolSettings
-from services.orders.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from tests.unit.documentation import builders as doc
 from tests.unit.orders.course.builders import CLINICIAN, START, new_course, protocol, settings
 

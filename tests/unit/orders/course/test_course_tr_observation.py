@@ -10,7 +10,7 @@ from services.orders.course.domain.measurements import ScoreContext, ScoreSource
 from services.orders.course.translators.observation_score_in import cssrs_from_observation, score_from_observation
 from services.orders.course.translators.observation_score_out import observation_from_cssrs, observation_from_score
 from services.orders.course.translators.questionnaire_response_in import score_from_questionnaire_response
-from services.orders.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from shared.scales import DEFINITIONS, CssrsRisk, Scale
 
 from tests.unit.orders.course.builders import COURSE, PATIENT, ehr_phq9, phq9, settings

@@ -17,7 +17,7 @@ from services.orders.course.translators.questionnaire_response_out import (
     questionnaire_response_from_cssrs,
     questionnaire_response_from_score,
 )
-from services.orders.translators.errors import FhirMappingError
+from shared.errors import FhirMappingError
 from shared.scales import CssrsRisk, Scale
 
 from tests.unit.orders.course.builders import COURSE, PATIENT, PHQ9_ITEMS, ehr_phq9, phq9, settings

@@ -1,0 +1,59 @@
+"""The input checks every service's domain uses, one set: each raises the service's own input error (a
+``shared.errors.FieldInputError``) naming the field, so the web layer answers 400 with the field and a Kafka
+handler dead-letters the message.
+
+Call order is always ``(value, field)``; a service binds its error once (``FieldChecks(IntakeInputError)``) and
+its ``domain/checks.py`` re-exports the bound functions."""
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from shared.errors import FieldInputError
+
+
+class FieldChecks:
+    """The checks, raising ``error`` (a subclass of ``FieldInputError``)."""
+
+    def __init__(self, error: type[FieldInputError] = FieldInputError):
+        self.error = error
+
+    def require_aware(self, moment: object, field: str) -> datetime:
+        """A timezone-aware datetime: clinic, EHR and server clocks sit in different zones."""
+        if not isinstance(moment, datetime):
+            raise self.error(field, "a date-time is required")
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise self.error(field, "the date-time must carry a timezone")
+        return moment
+
+    def require_text(self, text: object, field: str) -> str:
+        """Non-blank text, stripped."""
+        if not isinstance(text, str) or not text.strip():
+            raise self.error(field, "required text is missing")
+        return text.strip()
+
+    def optional_text(self, text: object, field: str) -> str | None:
+        """Text stripped, or None when absent or blank."""
+        if text is None:
+            return None
+        if not isinstance(text, str):
+            raise self.error(field, "must be text")
+        return text.strip() or None
+
+    def require_number(self, value: object, field: str) -> float:
+        """A finite number (booleans are not numbers here)."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise self.error(field, "a finite number is required")
+        return float(value)
+
+    def require_positive(self, value: object, field: str) -> float:
+        """A finite number above 0."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            raise self.error(field, f"a number above 0 is required, got {value!r}")
+        return float(value)
+
+    def require_count(self, value: object, field: str, low: int, high: int, what: str) -> int:
+        """A whole number in ``low``-``high``; ``what`` says what the range is, e.g. "infusions in an induction"."""
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self.error(field, f"{value!r} is outside {low}-{high} {what}")
+        return value
