@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask, Response
 from sqlalchemy.engine import Engine
 
-from services.intake import request_models as body_models
+from services.intake import commands as body_models
 from services.intake.access import ELIGIBILITY, INTAKE_RECORD, PART_RESOURCE_TYPES, intake_patient
 from services.intake.domain import IntakeStateError
 from services.intake.ehr_reads import EhrDataError, EhrNotFound, EhrRefused, EhrUnavailable

@@ -46,7 +46,7 @@ from services.intake.domain.reviews import BehaviouralHealthReview, UrgentUseOve
 from services.intake.domain.trials import AntidepressantTrial
 from services.intake.domain.vitals import BaselineVitals
 from services.intake.ehr_reads import EhrDataError, EhrError, EhrNotFound, EhrPatientRecord, EhrReader, EhrUnavailable
-from services.intake.outbound import decision_message, reopened_message
+from services.intake.messages import decision_message, reopened_message
 from services.intake.repository import IntakeRepository, StoredIntake
 from services.intake.translators.service_request_in import referral_from_fhir
 from shared.db import StaleRecordError, utcnow

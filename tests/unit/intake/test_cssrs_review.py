@@ -10,7 +10,7 @@ from services.intake.domain.errors import IntakeInputError
 from services.intake.domain.progress import missing_items
 from services.intake.domain.recording import record_cssrs, record_cssrs_review
 from services.intake.domain.reviews import BehaviouralHealthReview, ReviewOutcome
-from services.intake.outbound import decision_message
+from services.intake.messages import decision_message
 
 from .builders import CSSRS_LOW, DECIDED_AT, T0, eligible_intake
 

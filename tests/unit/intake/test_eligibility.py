@@ -26,7 +26,7 @@ from services.intake.domain.recording import (
 from services.intake.domain.settings import IntakeSettings
 from services.intake.domain.trials import AntidepressantTrial
 from services.intake.domain.vitals import BaselineVitals
-from services.intake.outbound import decision_message
+from services.intake.messages import decision_message
 from shared.fhir.codes import SNOMED, Code
 from shared.records import to_json
 

@@ -11,7 +11,7 @@ from services.intake.domain.errors import IntakeInputError
 from services.intake.domain.recording import record_cssrs, record_trials, record_urgent_use
 from services.intake.domain.reviews import UrgentUseOverride
 from services.intake.domain.settings import IntakeSettings
-from services.intake.outbound import decision_message
+from services.intake.messages import decision_message
 
 from .builders import DECIDED_AT, SERTRALINE_FAILED, T0, eligible_intake
 

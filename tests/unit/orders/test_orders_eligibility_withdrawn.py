@@ -13,7 +13,7 @@ from sqlalchemy import select
 from services.intake.domain.eligibility import decide_eligibility
 from services.intake.domain.recording import reopen_intake
 from services.intake.domain.settings import IntakeSettings
-from services.intake.outbound import reopened_message
+from services.intake.messages import reopened_message
 from services.orders.commands import ChangeOrder
 from services.orders.domain.eligibility import EligibilityStatus, eligibility_violations, withdrawn
 from services.orders.domain.errors import EligibilityRefusedError
