@@ -9,9 +9,9 @@ from datetime import date
 from flask import Flask
 from sqlalchemy.engine import Engine
 
-from services.documentation import request_models as rm
+from services.documentation import commands as rm
 from services.documentation.domain.errors import DocumentationInputError, TransitionNotAllowed
-from services.documentation.ehr_weights import WeightUnavailable
+from services.documentation.ehr_reads import WeightUnavailable
 from services.documentation.handlers import DocumentationService
 from shared.api import Api
 from shared.db import RecordNotFound, StaleRecordError

@@ -11,8 +11,8 @@ from flask import Flask
 from services.documentation.api import create_api, install_error_mapping
 from services.documentation.domain.errors import DocumentationInputError
 from services.documentation.domain.settings import SessionSettings
-from services.documentation.ehr_patient import EhrPatients
-from services.documentation.ehr_weights import EhrWeights
+from services.documentation.ehr_reads import EhrPatients
+from services.documentation.ehr_reads import EhrWeights
 from services.documentation.handlers import DocumentationService
 from services.documentation.ui import UI_TITLE, UiSettings, create_ui
 from shared.clock import ClinicalClock

@@ -1,7 +1,7 @@
 """The service layer: every command of the documentation service, used by the HTTP views and the Kafka handlers.
 
 Each command reads what it needs (the EHR first, outside any transaction), lets the domain validate and decide,
-then writes the record and its outbox events in one transaction (``session_events`` says which messages a change
+then writes the record and its outbox events in one transaction (``messages`` says which messages a change
 produces). A Kafka message is handled inside the consumer's transaction, which also records its id, so a
 redelivered message changes nothing.
 """
@@ -19,7 +19,7 @@ from datetime import date, datetime, timezone, tzinfo
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from services.documentation import request_models as rm
+from services.documentation import commands as rm
 from services.documentation.domain import session as s
 from services.documentation.domain.administration import AdministrationRecord
 from services.documentation.domain.administration import Pause as PauseRecord
@@ -45,13 +45,13 @@ from services.documentation.domain.site_readiness import site_readiness
 from services.documentation.domain.suicide_risk import CssrsScreen, SuicideRiskReview, field_name, screen_cssrs
 from services.documentation.domain.spacing import previous_infusion
 from services.documentation.domain.vitals import VitalsReading
-from services.documentation.ehr_patient import EhrPatients
-from services.documentation.ehr_weights import EhrWeights
+from services.documentation.ehr_reads import EhrPatients
+from services.documentation.ehr_reads import EhrWeights
 from services.documentation.presenters import note_view, session_summary, session_view
-from services.documentation.presenters_safety import suicide_risk_view
-from services.documentation.publishing import EventPublisher
-from services.documentation.records import Loaded, Records
-from services.documentation.session_events import events_for_change
+from services.documentation.presenters import suicide_risk_view
+from services.documentation.messages import EventPublisher
+from services.documentation.repository import Loaded, Records
+from services.documentation.messages import events_for_change
 from services.documentation.translators import message_out
 from services.documentation.translators.detected_issue_suicidality_in import alert_from_detected_issue
 from services.documentation.translators.observation_vitals_in import vitals_from_observations

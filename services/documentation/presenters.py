@@ -1,5 +1,7 @@
-"""JSON views of the records for the API: the stored record plus what a clinician needs at a glance (what is due
-or missed now, open alerts, why the infusion may not start)."""
+"""JSON views of the records for the API and the pages: the stored record plus what a clinician needs at a glance
+(what is due or missed now, open alerts, why the infusion may not start), and the day's suicide-risk check (issue 13
+defect 5): the latest C-SSRS and its risk, the open suicidality alerts, what still needs a clinician's review, the
+reviews, and why the infusion may not start on these grounds."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -10,6 +12,12 @@ from services.documentation.domain.order import ActiveOrder
 from services.documentation.domain.schedule import due_cadss, due_vital_readings
 from services.documentation.domain.session import Session
 from services.documentation.domain.settings import SessionSettings
+from services.documentation.domain.suicide_risk import (
+    SuicidalityAlertSeen,
+    day_risk_above_low,
+    needs_review,
+    suicide_risk_blocks,
+)
 from services.documentation.translators.document_reference_out import doc_status
 
 
@@ -86,6 +94,24 @@ def order_summary(order: ActiveOrder) -> dict[str, Any]:
         "rate_ml_per_h": order.rate_ml_per_h, "infusion_count": order.infusion_count,
         "dose_calculation_text": order.dose_calculation_text,
         "product_display": order.product_display, "product_code": order.product_rxnorm_code or "",
+    }
+
+
+def suicide_risk_view(session: Session, open_alerts: tuple[SuicidalityAlertSeen, ...],
+                      settings: SessionSettings) -> dict[str, Any]:
+    screen = session.latest_cssrs
+    before_start = session.infusion_started_at is None
+    return {
+        "cssrs_required": settings.pre_check_cssrs_required,
+        "cssrs_risk": screen.risk.value if screen else None,
+        "cssrs_endorsed": list(screen.endorsed()) if screen else [],
+        "open_alerts": [alert.to_dict() for alert in open_alerts],
+        "needs_review": list(needs_review(session.cssrs_screens, open_alerts, session.suicide_risk_reviews))
+        if before_start else [],
+        "blocking_reasons": list(suicide_risk_blocks(session.cssrs_screens, open_alerts, session.suicide_risk_reviews,
+                                                     settings))
+        if before_start and session.pre_checks else [],
+        "safety_plan_required": day_risk_above_low(session.cssrs_screens, session.suicide_risk_reviews),
     }
 
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
-from services.documentation import request_models as rm
+from services.documentation import commands as rm
 from services.documentation.domain.adverse_events import AdverseEventKind, AdverseEventOutcome, Severity
 from services.documentation.domain.administration import AdministrationRecord
 from services.documentation.domain.cadss import CADSS_ITEM_MAX_SCORE, CADSS_ITEM_MIN_SCORE, CadssForm
@@ -28,10 +28,10 @@ from services.documentation.domain.pre_check import PregnancyCheck
 from services.documentation.domain.settings import PRE_CHECK_READINGS
 from services.documentation.domain.spacing import ScheduleRefused
 from services.documentation.handlers import DocumentationService, new_id
-from services.documentation.ui_ehr import latest_eligibility
+from services.documentation.ehr_reads import latest_eligibility, practitioner_options
 from services.documentation.ui_accountability import (
     FOLLOW_UP_OUTCOMES, RESCUE_ROUTES, RESCUE_UNITS, alert_action_body, charted_values, controlled_substance_body,
-    controlled_substance_values, discharge_extras, practitioner_options,
+    controlled_substance_values, discharge_extras,
 )
 from services.documentation.ui_forms import Form, FormInvalid, command, outcome_as_form_errors
 from services.documentation.ui_safety import (

@@ -4,15 +4,11 @@ controlled-substance record with its witness chosen from the EHR — read from t
 request fields. Kept apart from ``ui`` so that module stays about the pages' routes."""
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from services.documentation.domain.follow_up import FollowUpOutcome
 from services.documentation.domain.rescue import RescueDoseUnit, RescueRoute
 from services.documentation.ui_forms import Form
-from shared.fhir.client import FhirClient, FhirError
-
-log = logging.getLogger(__name__)
 
 RESCUE_ROUTES = [(route.value, route.value.capitalize()) for route in RescueRoute]
 RESCUE_UNITS = [(RescueDoseUnit.MILLIGRAM.value, "mg"), (RescueDoseUnit.MICROGRAM.value, "micrograms")]
@@ -21,7 +17,6 @@ FOLLOW_UP_OUTCOMES = [
     (FollowUpOutcome.REACHED_CONCERNS.value, "Reached, concerns (say what was done)"),
     (FollowUpOutcome.NOT_REACHED.value, "Not reached (say what was done)"),
 ]
-PRACTITIONERS_SHOWN = 50  # the witness list: the EHR's first page of practitioners
 
 
 def alert_action_body(form: Form, by: str) -> dict[str, Any]:
@@ -91,30 +86,3 @@ def controlled_substance_values(view: dict[str, Any]) -> dict[str, str]:
     if order.get("product_display"):
         values.update(product=order["product_display"], product_code=order.get("product_code") or "")
     return values
-
-
-def practitioner_options(ehr: FhirClient, signed_in: str) -> list[tuple[str, str]]:
-    """(reference, name) of the EHR's practitioners other than the signed-in clinician; empty when the EHR cannot
-    say (the identifier fields remain)."""
-    try:
-        found = ehr.search_first_page("Practitioner", {"_count": PRACTITIONERS_SHOWN})
-    except (FhirError, OSError) as error:
-        log.warning("practitioners not read from the EHR", extra={"error": type(error).__name__})
-        return []
-    options = []
-    for resource in found:
-        reference = f"Practitioner/{resource.get('id')}"
-        if reference == signed_in or not resource.get("id"):
-            continue
-        options.append((reference, _name(resource) or reference))
-    return options
-
-
-def _name(resource: dict[str, Any]) -> str:
-    for name in resource.get("name") or []:
-        if name.get("text"):
-            return str(name["text"])
-        parts = [*(name.get("given") or []), name.get("family") or ""]
-        if any(parts):
-            return " ".join(p for p in parts if p)
-    return ""

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from services.documentation.domain.errors import TransitionNotAllowed
-from services.documentation.ehr_weights import WeightUnavailable
+from services.documentation.ehr_reads import WeightUnavailable
 from shared.api import RequestModel
 from shared.clinic_time import ClinicTimeError, parse_clinic_time
 from shared.db import RecordNotFound, StaleRecordError

@@ -11,7 +11,7 @@ from deploy.ehr_sandbox.seed import MRN_SYSTEM
 from services.documentation.bootstrap import build
 from services.documentation.domain import session as s
 from services.documentation.domain.order import ScheduledOccurrence
-from services.documentation.records import Records
+from services.documentation.repository import Records
 from shared.events.kafka_clients import KafkaSettings
 from shared.runtime import ServiceRuntime, ServiceSettings
 from tests.support.practitioners import prescriber, registered_nurse

@@ -17,7 +17,7 @@ from services.documentation.bootstrap import build
 from services.documentation.domain import session as s
 from services.documentation.domain.order import ScheduledOccurrence
 from services.documentation.domain.settings import SessionSettings
-from services.documentation.records import Records
+from services.documentation.repository import Records
 from shared.events.kafka_clients import KafkaSettings
 from shared.fhir.codes import BODY_WEIGHT
 from shared.runtime import ServiceRuntime, ServiceSettings

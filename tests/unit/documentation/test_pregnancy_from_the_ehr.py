@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from shared.clock import ClinicalClock
-from services.documentation.ehr_patient import EhrPatients
+from services.documentation.ehr_reads import EhrPatients
 from services.documentation.handlers import DocumentationService
 from shared.fhir.client import FhirError, FhirNotFound, FhirUnavailable
 

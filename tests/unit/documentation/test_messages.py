@@ -1,9 +1,9 @@
-"""Which messages one change of a session produces (``session_events.events_for_change``): the same rule for the
+"""Which messages one change of a session produces (``messages.events_for_change``): the same rule for the
 HTTP steps and the Kafka handlers."""
 from services.documentation.domain import session as s
 from services.documentation.domain.flowsheet import AlertAction, AlertActionKind
 from services.documentation.domain.vitals import VitalsReading, VitalsSource
-from services.documentation.session_events import events_for_change
+from services.documentation.messages import events_for_change
 from shared.events import event_codes
 
 from .builders import (

@@ -1,20 +1,31 @@
-"""Which FHIR messages one change of a session produces (docs/contracts.md, ``ketalink.documentation.events``).
+"""What the documentation service publishes on ``ketalink.documentation.events`` (docs/contracts.md): which FHIR
+messages one change of a session produces, and the publisher that wraps focus resources in a FHIR message and puts
+it in the outbox.
 
 Decided by comparing the session before and after the change, so the HTTP steps and the Kafka handlers share one
 rule: check-in and the infusion start announce the visit (``session-started``: Encounter, then the Procedure too);
 each new reading, at the pre-infusion check or on the flowsheet, is ``vitals-recorded``; each new alert
 ``alert-raised``; a session that ends, and any documentation added to it afterwards (e.g. the administration
 record after an abort), is ``session-completed`` with everything. A session cancelled before it began was never in
-the EHR and sends nothing."""
+the EHR and sends nothing.
+
+References between the resources stay identifier-only (``Reference.identifier``, docs/contracts.md): the EHR's
+integration engine maps those that name a resource of the same message (the Encounter and the Procedure pointing at
+it, a note and its signature) to that entry, and the others to what it already holds."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from sqlalchemy.engine import Connection
 
 from services.documentation.domain.order import ActiveOrder
 from services.documentation.domain.session import ENDED_STATUSES, Session, SessionStatus
 from services.documentation.translators import message_out
 from shared.events import event_codes
+from shared.events.topics import DOCUMENTATION_EVENTS
 from shared.fhir.datatypes import FhirJson
+from shared.fhir.messaging import build_message
+from shared.runtime import ServiceRuntime
 
 _ANNOUNCED_ON_ENTRY = (SessionStatus.CHECKED_IN, SessionStatus.INFUSING)
 
@@ -52,3 +63,16 @@ def events_for_change(before: Session, after: Session, order: ActiveOrder) -> li
         events.append(OutgoingEvent(event_codes.SESSION_COMPLETED, message_out.session_completed_focus(after, order),
                                     last.by if last else None))
     return [event for event in events if event.focus]
+
+
+class EventPublisher:
+    def __init__(self, runtime: ServiceRuntime):
+        self._runtime = runtime
+
+    def publish(self, conn: Connection, event_code: str, patient_id: str, focus: list[FhirJson],
+                author_display: str | None = None) -> str | None:
+        """Enqueue one message in the caller's transaction; returns its id (None when there is nothing to send)."""
+        if not focus:
+            return None
+        message = build_message(event_code, self._runtime.source_endpoint, focus, author_display=author_display)
+        return self._runtime.publish(conn, DOCUMENTATION_EVENTS, patient_id, message)
