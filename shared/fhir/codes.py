@@ -27,6 +27,12 @@ KETALINK_LOCAL = "https://ketalink.example.org/fhir/CodeSystem/ketalink"
 IDENTIFIER_BASE = "https://ketalink.example.org/fhir/identifier"
 
 
+# Identifier kinds of the orders' resources that other services reference (docs/contracts.md): the
+# MedicationRequest (value: order id) and the series CarePlan (value: series id).
+KIND_ORDER = "order"
+KIND_SERIES = "series"
+
+
 def identifier_system(kind: str) -> str:
     """The identifier system for one kind of Ketalink record, e.g. ``identifier_system("order")``."""
     return f"{IDENTIFIER_BASE}/{kind}"

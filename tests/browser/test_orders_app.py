@@ -10,7 +10,7 @@ from deploy.ehr_sandbox.integration_engine import ehr_resource_id
 from shared.events.topics import INTAKE_EVENTS
 from shared.fhir.client import FhirNotFound
 from shared.fhir.codes import identifier_system
-from services.orders.translators.codes import KIND_ORDER, KIND_SERIES
+from shared.fhir.codes import KIND_ORDER, KIND_SERIES
 from tests.browser.conftest import launch_from_chart, sandbox_token, screenshot
 from tests.integration.orders.support import eligibility_message
 from tests.support.kafka_tools import publish, wait_for

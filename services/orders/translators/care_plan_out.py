@@ -6,12 +6,12 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from shared.fhir.codes import KETAMINE_INFUSION_PROCEDURE
+from shared.fhir.codes import KETAMINE_INFUSION_PROCEDURE, KIND_SERIES
 from shared.fhir.datatypes import codeable_concept, identifier, instant, reference, reference_by_identifier
 from shared.fhir.validate import validate_resource
 from services.orders.domain.series import SeriesPhase, TreatmentSeries
 from services.orders.translators.codes import (
-    CAREPLAN_ACTIVITY_KIND, CATEGORY_TEXT_INDUCTION, CATEGORY_TEXT_MAINTENANCE, KIND_SERIES,
+    CAREPLAN_ACTIVITY_KIND, CATEGORY_TEXT_INDUCTION, CATEGORY_TEXT_MAINTENANCE,
 )
 
 _LAST_SECOND = time(23, 59, 59)

@@ -24,8 +24,7 @@ UNIT_ML_PER_H = "mL/h"
 UNIT_MIN = "min"
 UNIT_HOUR = "h"
 
-# Identifier kinds (``shared.fhir.datatypes.identifier(kind, value)``).
-KIND_ORDER = "order"
-KIND_SERIES = "series"
+# Identifier kinds (``shared.fhir.datatypes.identifier(kind, value)``); the order's and the series' are
+# ``shared.fhir.codes.KIND_ORDER`` / ``KIND_SERIES``.
 KIND_ELIGIBILITY = "eligibility"
 KIND_CONSENT = "consent"

@@ -7,7 +7,7 @@ from typing import Any
 from shared.fhir.datatypes import find_identifier
 from services.orders.translators.codes import KIND_CONSENT
 from shared.errors import FhirMappingError
-from services.orders.translators.reading import patient_id_of, validated
+from shared.fhir.reading import patient_id_of, validated
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.fhir.codes import RXNORM, SNOMED
+from shared.fhir.codes import KIND_ORDER, KIND_SERIES, RXNORM, SNOMED
 from shared.fhir.datatypes import find_identifier, reference_id
 from shared.fhir.medication import MedicationShapeError, coded_product
 from services.orders.domain.prescribed import PrescribedInfusion
 from services.orders.translators.codes import (
-    DOSE_CALCULATED, DOSE_ORDERED, DOSE_RATE_TYPE, KIND_ORDER, KIND_SERIES, UNIT_HOUR, UNIT_MG, UNIT_MG_PER_KG,
-    UNIT_MIN, UNIT_ML_PER_H,
+    DOSE_CALCULATED, DOSE_ORDERED, DOSE_RATE_TYPE, UNIT_HOUR, UNIT_MG, UNIT_MG_PER_KG, UNIT_MIN, UNIT_ML_PER_H,
 )
 from shared.errors import FhirMappingError
-from services.orders.translators.reading import (
+from shared.fhir.reading import (
     converted_quantity, first_coding, moment, patient_id_of, referenced_identifier, validated,
 )
 

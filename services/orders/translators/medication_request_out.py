@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.fhir.codes import BODY_WEIGHT, ROUTE_INTRAVENOUS, VITAL_SIGNS_CATEGORY
+from shared.fhir.codes import BODY_WEIGHT, KIND_ORDER, KIND_SERIES, ROUTE_INTRAVENOUS, VITAL_SIGNS_CATEGORY
 from shared.fhir.datatypes import (
     codeable_concept, identifier, instant, quantity, reference, reference_by_identifier,
 )
@@ -22,7 +22,7 @@ from services.orders.domain.indication import Indication, IndicationSource
 from services.orders.domain.order import InfusionOrder
 from services.orders.domain.series import TreatmentSeries
 from services.orders.translators.codes import (
-    DOSE_CALCULATED, DOSE_ORDERED, KIND_ORDER, KIND_SERIES, UNIT_MG, UNIT_MG_PER_KG, UNIT_MIN, UNIT_ML_PER_H,
+    DOSE_CALCULATED, DOSE_ORDERED, UNIT_MG, UNIT_MG_PER_KG, UNIT_MIN, UNIT_ML_PER_H,
 )
 
 

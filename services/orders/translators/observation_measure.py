@@ -10,7 +10,7 @@ from shared.fhir.codes import Code
 from shared.fhir.datatypes import has_coding
 from shared.fhir.vital_signs import USABLE_STATUSES
 from shared.errors import FhirMappingError
-from services.orders.translators.reading import converted_quantity, effective_time, validated
+from shared.fhir.reading import converted_quantity, effective_time, validated
 
 
 def read_measure(observation: dict[str, Any], code: Code,

@@ -5,7 +5,7 @@ from typing import Any
 
 from services.orders.domain.measurements import Sex
 from shared.errors import FhirMappingError
-from services.orders.translators.reading import validated
+from shared.fhir.reading import validated
 
 
 def patient_sex(patient: dict[str, Any]) -> Sex:

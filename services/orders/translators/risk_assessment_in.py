@@ -12,7 +12,7 @@ from shared.fhir.datatypes import find_identifier, has_coding
 from services.orders.domain.eligibility import EligibilityDecision, EligibilityStatus
 from services.orders.translators.codes import KETAMINE_ELIGIBILITY, KIND_ELIGIBILITY
 from shared.errors import FhirMappingError
-from services.orders.translators.reading import moment, patient_id_of, validated
+from shared.fhir.reading import moment, patient_id_of, validated
 
 _USABLE_STATUSES = ("final", "amended", "corrected")
 

@@ -21,7 +21,7 @@ from services.orders.course.translators.codes import (
 )
 from services.orders.course.translators.common import FhirJson, coded, required_coded
 from shared.errors import FhirMappingError
-from services.orders.translators.reading import moment, patient_id_of, referenced_identifier, validated
+from shared.fhir.reading import moment, patient_id_of, referenced_identifier, validated
 from shared.fhir.codes import KETAMINE_INFUSION_PROCEDURE
 from shared.fhir.datatypes import find_identifier, has_coding, read_quantity
 

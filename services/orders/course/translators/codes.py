@@ -13,7 +13,7 @@ from services.orders.course.domain.outcomes import GoalAchievement, RemissionSta
 from services.orders.course.domain.suicidality import AlertSource
 from services.orders.course.domain.therapy import Attendance, TherapyKind
 from services.orders.domain.series import SeriesPhase
-from services.orders.translators.codes import KIND_ORDER, KIND_SERIES
+from shared.fhir.codes import KIND_ORDER, KIND_SERIES
 from shared.fhir.codes import CSSRS_RISK, GAD7_TOTAL, KETALINK_LOCAL, MADRS_TOTAL, PHQ9_TOTAL, Code
 from shared.fhir.instrument_codes import (  # noqa: F401 - re-exported for the course translators
     CSSRS_ITEMS, CSSRS_QUESTIONNAIRE, CSSRS_RISK_LOCAL, FREQUENCY_ANSWER_SCORES, LOINC_NO, LOINC_QUESTIONNAIRES,

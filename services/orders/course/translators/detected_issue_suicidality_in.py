@@ -15,7 +15,7 @@ from services.orders.course.translators.codes import (
 )
 from services.orders.course.translators.common import FhirJson, enum_value, required_coded
 from shared.errors import FhirMappingError
-from services.orders.translators.reading import moment, patient_id_of, referenced_identifier, validated
+from shared.fhir.reading import moment, patient_id_of, referenced_identifier, validated
 from shared.fhir.datatypes import find_identifier, has_coding
 
 

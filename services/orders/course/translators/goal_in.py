@@ -17,7 +17,7 @@ from services.orders.course.translators.codes import (
 )
 from services.orders.course.translators.common import FhirJson, coded, required_coded
 from shared.errors import FhirMappingError
-from services.orders.translators.reading import patient_id_of, validated
+from shared.fhir.reading import patient_id_of, validated
 from shared.fhir.datatypes import find_identifier, read_quantity
 
 _COMPARISON_BY_SYMBOL = {c.symbol: c for c in Comparison}

@@ -32,7 +32,7 @@ from services.orders.course.translators.common import (
     required_coded,
 )
 from shared.errors import FhirMappingError
-from services.orders.translators.reading import moment, patient_id_of, referenced_identifier, validated
+from shared.fhir.reading import moment, patient_id_of, referenced_identifier, validated
 from shared.fhir.codes import CSSRS_RISK
 from shared.fhir.datatypes import find_identifier, has_coding, read_quantity, reference_id
 from shared.scales import ScaleError, checked_items

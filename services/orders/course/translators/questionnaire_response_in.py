@@ -37,7 +37,7 @@ from services.orders.course.translators.codes import (
 )
 from services.orders.course.translators.common import FhirJson, ReceivedCssrs, ReceivedScore, coded
 from shared.errors import FhirMappingError
-from services.orders.translators.reading import moment, patient_id_of, referenced_identifier, validated
+from shared.fhir.reading import moment, patient_id_of, referenced_identifier, validated
 from shared.fhir.codes import LOINC, identifier_system
 from shared.scales import Scale, ScaleError, checked_items
 

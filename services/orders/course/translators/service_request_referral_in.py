@@ -8,7 +8,7 @@ from services.orders.course.domain.therapy import ReferralStatus, TherapyReferra
 from services.orders.course.translators.codes import KIND_COURSE, KIND_REFERRAL, REFERRAL_CODES
 from services.orders.course.translators.common import FhirJson, enum_value, required_coded
 from shared.errors import FhirMappingError
-from services.orders.translators.reading import moment, patient_id_of, referenced_identifier, validated
+from shared.fhir.reading import moment, patient_id_of, referenced_identifier, validated
 from shared.fhir.datatypes import find_identifier
 
 

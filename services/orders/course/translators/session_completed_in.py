@@ -1,13 +1,13 @@
 """Documentation's ``session-completed`` focus → what the course takes from an ended infusion session: the infusion
 given (or none) and its adverse events.
 
-Read (docs/contracts.md, "session-completed"): the Encounter's identifier ``infusion-session`` is the session id
-(``{order id}-{infusion number}`` by documentation's convention, so the series' infusion is known); the Procedure
-``status`` says whether the infusion began (``not-done``: never started); the MedicationAdministration, when there
+Read (docs/contracts.md, "session-completed"): the Encounter's identifier ``infusion-session`` is the session id;
+the Procedure ``status`` says how the session ended; the MedicationAdministration, when there
 is one, gives the order (``request`` by identifier ``order``), when it started (``effectivePeriod.start``), the mg
 given (``dosage.dose``) and whether it was stopped early (``status: stopped``). Each AdverseEvent gives its kind from
 the documentation's ``ae-*`` code, severity, seriousness and onset; its identifier value (``{session}/{event}``) keys
-it. Vitals, CADSS, Flags are not the course's concern. Errors name the element (FhirMappingError)."""
+it. Vitals, CADSS, Flags are not the course's concern; the series infusion the session marks is the orders
+service's (``services/orders/translators/session_completed_in.py``). Errors name the element (FhirMappingError)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,7 +17,7 @@ from services.orders.course.domain.model import AdverseEventSeverity, CourseAdve
 from services.orders.course.translators.codes import KIND_INFUSION_SESSION, KIND_ORDER_REQUEST
 from services.orders.course.translators.common import FhirJson
 from shared.errors import FhirMappingError
-from services.orders.translators.reading import moment, patient_id_of, referenced_identifier, validated
+from shared.fhir.reading import moment, patient_id_of, referenced_identifier, validated
 from shared.fhir.codes import KETALINK_LOCAL, identifier_system
 from shared.fhir.datatypes import find_identifier, read_quantity
 
@@ -25,7 +25,6 @@ KIND_ADVERSE_EVENT = "adverse-event"  # documentation's AdverseEvent identifier 
 ADVERSE_EVENT_CODE_PREFIX = "ae-"
 ADVERSE_EVENT_SEVERITY = "http://terminology.hl7.org/CodeSystem/adverse-event-severity"
 ADVERSE_EVENT_SERIOUSNESS = "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness"
-PROCEDURE_NOT_STARTED = "not-done"
 
 
 @dataclass(frozen=True)
@@ -43,16 +42,6 @@ class CompletedSession:
     procedure_status: str | None  # completed, stopped, not-done ... (None when the message has no Procedure)
     infusion: GivenInfusion | None  # None: no administration recorded (deferred, aborted before it began ...)
     adverse_events: tuple[CourseAdverseEvent, ...]
-
-    @property
-    def never_started(self) -> bool:
-        return self.infusion is None and self.procedure_status == PROCEDURE_NOT_STARTED
-
-    def infusion_number(self, order_id: str) -> int | None:
-        """The series infusion this session is for, from documentation's session id ``{order id}-{number}``."""
-        prefix = f"{order_id}-"
-        number = self.session_id.removeprefix(prefix)
-        return int(number) if self.session_id.startswith(prefix) and number.isdigit() else None
 
 
 def completed_session(resources: list[FhirJson]) -> CompletedSession:

@@ -1,5 +1,5 @@
-"""Reading pieces shared by the translators-in: structural validation first, then FHIR elements read with an
-error that names the element (FHIRPath) when it is missing or in a unit that cannot be converted."""
+"""Reading pieces shared by the translators-in of every service: structural validation first, then FHIR elements
+read with an error that names the element (FHIRPath) when it is missing or in a unit that cannot be converted."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -7,13 +7,10 @@ from datetime import date, datetime, tzinfo
 from typing import Any
 
 from shared.fhir.codes import identifier_system
-from shared.fhir.datatypes import parse_instant, reference_id
+from shared.errors import FhirMappingError, Violation
+from shared.fhir.datatypes import FhirJson, parse_instant, reference_id
 from shared.fhir.validate import FhirValidationError, validate_resource
 from shared.fhir.vital_signs import effective_text
-from services.orders.domain.errors import Violation
-from shared.errors import FhirMappingError
-
-FhirJson = dict[str, Any]
 
 
 def validated(resource: Any, resource_type: str) -> FhirJson:
