@@ -24,7 +24,7 @@ from services.orders.domain.errors import (
 )
 from services.orders.errors import ActiveSeriesError, OrderNotFoundError, UnknownPatientError
 from services.orders.handlers import OrdersService
-from services.orders.request_models import (
+from services.orders.commands import (
     CancelBody, CreateOrderBody, DosePreviewBody, HoldBody, ResumeBody, SignBody,
 )
 from shared.errors import FhirMappingError

@@ -12,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 
 from services.orders.commands import CreateOrder, PreviewDose
 from services.orders.domain.settings import ProtocolSettings
-from services.orders.request_models import CreateOrderBody, DosePreviewBody
+from services.orders.commands import CreateOrderBody, DosePreviewBody
 
 # Form field names; the ids on the page are the same (the error summary links to them).
 ORDER_FIELDS = ("mg_per_kg", "duration_min", "weight_basis", "start_date", "infusions_per_week", "infusion_count",
