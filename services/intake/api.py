@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from services.intake import commands as body_models
 from services.intake.access import ELIGIBILITY, INTAKE_RECORD, PART_RESOURCE_TYPES, intake_patient
-from services.intake.domain import IntakeStateError
+from services.intake.domain.errors import IntakeStateError
 from services.intake.ehr_reads import EhrDataError, EhrNotFound, EhrRefused, EhrUnavailable
 from services.intake.handlers import IntakeService, IntakeView, ReferralError
 from services.intake.presenters import intake_json, intake_summary_json

@@ -9,7 +9,7 @@ import sys
 from flask import Flask
 
 from services.intake.api import create_app
-from services.intake.domain import IntakeSettings
+from services.intake.domain.settings import IntakeSettings
 from services.intake.ehr_reads import EhrReader
 from services.intake.handlers import IntakeService
 from services.intake.ui import create_ui

@@ -18,31 +18,32 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from services.intake.domain import (
-    Intake,
-    IntakeInputError,
-    IntakeSettings,
-    decide_eligibility,
+from services.intake.domain.consent import ConsentRecord
+from services.intake.domain.contraindications import ContraindicationAnswer
+from services.intake.domain.eligibility import decide_eligibility
+from services.intake.domain.errors import IntakeInputError
+from services.intake.domain.model import Intake
+from services.intake.domain.overrides import ClinicianOverride
+from services.intake.domain.patient import Referral, ReferralSource
+from services.intake.domain.recording import (
     record_conditions,
     record_consent,
     record_contraindications,
     record_cssrs,
+    record_cssrs_review,
     record_madrs,
     record_medications,
     record_override,
     record_patient,
     record_phq9,
     record_trials,
+    record_urgent_use,
     record_vitals,
     reopen_intake,
     start_intake,
 )
-from services.intake.domain.consent import ConsentRecord
-from services.intake.domain.contraindications import ContraindicationAnswer
-from services.intake.domain.overrides import ClinicianOverride
-from services.intake.domain.patient import Referral, ReferralSource
-from services.intake.domain.recording import record_cssrs_review, record_urgent_use
 from services.intake.domain.reviews import BehaviouralHealthReview, UrgentUseOverride
+from services.intake.domain.settings import IntakeSettings
 from services.intake.domain.trials import AntidepressantTrial
 from services.intake.domain.vitals import BaselineVitals
 from services.intake.ehr_reads import EhrDataError, EhrError, EhrNotFound, EhrPatientRecord, EhrReader, EhrUnavailable

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.intake.domain import Intake, IntakeSettings
+from services.intake.domain.model import Intake
+from services.intake.domain.settings import IntakeSettings
 from services.intake.domain.consent import consent_element_label
 from services.intake.domain.progress import missing_items
 from services.intake.domain.trials import prior_trial_candidates

@@ -23,7 +23,8 @@ from typing import Any
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from services.intake.access import ELIGIBILITY, INTAKE_RECORD, PART_RESOURCE_TYPES, intake_patient
-from services.intake.domain import Intake, IntakeInputError, IntakeStateError
+from services.intake.domain.errors import IntakeInputError, IntakeStateError
+from services.intake.domain.model import Intake
 from services.intake.domain.contraindications import ContraindicationClass, Presence, contraindication_label
 from services.intake.domain.consent import consent_element_label
 from services.intake.domain.cssrs import ALWAYS_ASKED, GATED_BY, CssrsItem, CssrsRisk

@@ -13,7 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.intake.domain import Intake, IntakeInputError, IntakeSettings
+from services.intake.domain.errors import IntakeInputError
+from services.intake.domain.model import Intake
+from services.intake.domain.settings import IntakeSettings
 from services.intake.domain.consent import ConsentDecision, ConsentRecord, ConsentSigner
 from services.intake.domain.contraindications import ContraindicationAnswer, Presence
 from services.intake.domain.cssrs import CssrsItem

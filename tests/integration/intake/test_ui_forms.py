@@ -140,7 +140,8 @@ def test_trial_rows_map_domain_errors_to_the_row_typed(ui_app):
 
 
 def test_a_decided_intake_shows_its_reasons_and_locks_its_forms(ui_app):
-    from services.intake.domain import IntakeSettings, decide_eligibility
+    from services.intake.domain.eligibility import decide_eligibility
+    from services.intake.domain.settings import IntakeSettings
     from tests.unit.intake.builders import DECIDED_AT, INTAKE_ID, eligible_intake
 
     decided = decide_eligibility(eligible_intake(patient_id=ui_app.patient), IntakeSettings(), DECIDED_AT,
