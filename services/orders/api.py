@@ -28,7 +28,7 @@ from services.orders.commands import (
     CancelBody, CreateOrderBody, DosePreviewBody, HoldBody, ResumeBody, SignBody,
 )
 from shared.errors import FhirMappingError
-from services.orders.views import eligibility_view, order_view, patient_series_view, preview_view
+from services.orders.presenters import eligibility_view, order_view, patient_series_view, preview_view
 
 DESCRIPTION = ("Weight-based IV ketamine infusion orders and their treatment series. Signed, held, resumed and "
                "cancelled orders are published to the EHR as FHIR messages on ketalink.orders.events.")

@@ -35,10 +35,10 @@ from services.orders.errors import ActiveSeriesError, OrderNotFoundError, Unknow
 from services.orders.handlers import OrdersService
 from shared.errors import FhirMappingError
 from services.orders.ui_forms import OrderForm, page_field
-from services.orders.ui_presenters import (
-    ACTIONS_BY_STATUS, DONE_NOTICES, STATUS_LABELS, calculation_rows, day, local_time,
+from services.orders.presenters import (
+    ACTIONS_BY_STATUS, DONE_NOTICES, STATUS_LABELS, calculation_rows, day, eligibility_view, local_time, order_view,
+    preview_view,
 )
-from services.orders.views import eligibility_view, order_view, preview_view
 
 ACTION_DONE = {"sign": "signed", "hold": "held", "resume": "resumed", "cancel": "cancelled"}
 ACTION_NEEDS_REASON = {"hold": True, "cancel": True, "resume": False, "sign": False}
