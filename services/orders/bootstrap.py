@@ -42,14 +42,16 @@ def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
     install_course_errors(app)
     install_ui(app, "Orders")
     app.register_blueprint(create_ui_blueprint(service))
-    app.register_blueprint(create_course_ui_blueprint(course, service))
+    app.register_blueprint(create_course_ui_blueprint(course))
     # SMART: every request needs the clinician's session or a bearer token, except probes and static files.
     install_smart(app, runtime)
     handlers = {
         INTAKE_ELIGIBILITY_DECIDED: in_turn(service.on_eligibility_decided, course.on_intake_baseline),  # intake
         INTAKE_REOPENED: service.on_intake_reopened,  # intake: the decision withdrawn
         CPOE_ORDER_PLACED: service.on_cpoe_order_placed,  # ehr.events
-        SESSION_COMPLETED: course.on_session_completed,  # documentation
+        # documentation: the course records the infusion, then orders marks the series infusion (and its order
+        # event ends an induction series in the course)
+        SESSION_COMPLETED: in_turn(course.on_session_completed, service.on_session_completed),
         QUESTIONNAIRE_RESPONSE_RECEIVED: course.on_questionnaire_response,  # ehr.events
     }
     # ehr.responses: the EHR's answers to our order and course messages, under the event code they answer.

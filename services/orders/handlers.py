@@ -33,21 +33,28 @@ from services.orders.domain.errors import (
 )
 from services.orders.domain.order import OrderStatus, OrderWithSeries
 from services.orders.domain.prescribed import PrescribedInfusion
-from services.orders.domain.series import plan_induction
+from services.orders.domain.series import InfusionStatus, plan_induction, record_infusion
+from services.orders.domain.session_outcome import SessionOutcome
 from services.orders.domain.settings import ProtocolSettings, WeightBasis
 from services.orders.domain.timestamps import current_moment
 from services.orders.ehr_reads import PatientFacts, read_patient_facts
-from services.orders.errors import ActiveSeriesError, UnknownPatientError
-from services.orders.messages import cpoe_response_message, cpoe_unreadable_response, order_event_message
+from services.orders.errors import ActiveSeriesError, OrderNotFoundError, UnknownPatientError
+from services.orders.messages import (
+    cpoe_response_message, cpoe_unreadable_response, infusion_recorded_message, order_event_message,
+)
 from services.orders.repository import OrdersRepository
 from services.orders.translators.eligibility_in import eligibility_from_resources
 from shared.errors import FhirMappingError
 from services.orders.translators.risk_assessment_in import withdrawal_from_risk_assessment
 from services.orders.translators.medication_request_in import prescribed_infusion
+from services.orders.translators.session_completed_in import session_outcome
 
 log = logging.getLogger(__name__)
 
 SYSTEM_ACTOR = "Ketalink orders service"  # who a change the service makes on an event is recorded as
+# Who a series infusion marked from documentation's session (and the order completed with it) is recorded as: the
+# same author as the course's own steps, as the EHR has always seen it.
+SESSION_MARKED_BY = "Ketalink"
 INTAKE_REOPENED_HOLD_REASON = ("eligibility withdrawn: the intake was reopened; resume only after a new eligibility "
                                "decision")
 
@@ -225,6 +232,54 @@ class OrdersService:
         self._log_cpoe(message, ResponseCode.OK if decision.accepted else ResponseCode.FATAL_ERROR,
                        decision.result.order.order_id if decision.result else None)
 
+    def on_session_completed(self, message: Message, conn: Connection) -> None:
+        """Documentation's ``session-completed``: the series' infusion of the session is marked completed (cancelled
+        when the session never began), and the order completed once no infusion is left; published as
+        ``order-changed`` so the EHR's series CarePlan, the documentation service and the course (an order
+        listener: an induction series ended starts its response check) see it. A given infusion moves the next
+        window on (``min_days_between_infusions``); one that never began is made up at the end of an induction
+        series where the clinic allows. A series that cannot take it (not active, an earlier infusion still open,
+        marked already by a re-sent message) keeps its state. Bootstrap runs the course's handler first, so the
+        course records the infusion before its series can end."""
+        try:
+            session = session_outcome(message.resources)
+        except FieldInputError as error:
+            raise PermanentError(f"session-completed cannot be read: {error}") from None
+        marked = self._marked_series(conn, session)
+        if marked is not None:
+            self._publish_order_event(conn, marked, infusion_recorded=marked.order.status is OrderStatus.ACTIVE)
+
+    def _marked_series(self, conn: Connection, session: SessionOutcome) -> OrderWithSeries | None:
+        """The order with the session's series infusion marked (saved), None when nothing was marked."""
+        order_id = session.order_id
+        if order_id is None:
+            return None  # stopped without an administration record yet: documentation sends it again with it
+        try:
+            loaded = self._repo.get_order(conn, order_id)
+        except OrderNotFoundError:
+            return None
+        number = session.infusion_number(order_id)
+        series = loaded.current.series
+        if number is None or not 1 <= number <= series.infusion_count or \
+                series.infusions[number - 1].status is not InfusionStatus.SCHEDULED:
+            return None
+        outcome, given_on = InfusionStatus.CANCELLED, None
+        if session.infusion is not None:
+            outcome, given_on = InfusionStatus.COMPLETED, self.settings.clinic_date(session.infusion.given_at)
+        try:
+            marked = replace(loaded.current, series=record_infusion(series, number, outcome, given_on,
+                                                                    self.settings))
+            if marked.series.next_scheduled is None and marked.order.status is OrderStatus.ACTIVE:
+                marked = lifecycle.complete_order(marked, SESSION_MARKED_BY,
+                                                  now=max(self._now(), marked.order.history[-1].changed_at),
+                                                  reason="every infusion of the series is given or cancelled")
+        except FieldInputError as error:
+            log.warning("series infusion not marked", extra={"order_id": order_id, "infusion": number,
+                                                             "reason": str(error)})
+            return None
+        self._repo.save_order(conn, loaded, marked)
+        return marked
+
     def on_ehr_response(self, message: Message, conn: Connection) -> None:
         """The EHR's answer to one of our order messages: a refusal needs a person, so it is logged as a warning."""
         level = logging.WARNING if message.response_code is ResponseCode.FATAL_ERROR else logging.INFO
@@ -260,8 +315,13 @@ class OrdersService:
         log.info("order changed", extra={"order_id": order_id, "status": last.to_status.value})
         return changed
 
-    def _publish_order_event(self, conn: Connection, current: OrderWithSeries) -> None:
-        message = order_event_message(current, self.settings, self._source)
+    def _publish_order_event(self, conn: Connection, current: OrderWithSeries, infusion_recorded: bool = False
+                             ) -> None:
+        """The one way an order event leaves: its message enqueued in the transaction, then the order listeners
+        told (the course). ``infusion_recorded``: a series infusion marked while the order stays active, published
+        as ``order-changed`` though the order's status did not change."""
+        message = (infusion_recorded_message(current, self.settings, self._source, SESSION_MARKED_BY)
+                   if infusion_recorded else order_event_message(current, self.settings, self._source))
         if message is not None:
             self._runtime.publish(conn, ORDERS_EVENTS, current.order.patient_id, message)
             event_code = message["entry"][0]["resource"]["eventCoding"]["code"]

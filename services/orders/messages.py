@@ -5,7 +5,7 @@ The MedicationRequest's ``basedOn`` names the CarePlan by its Ketalink identifie
 EHR's integration engine maps it to the CarePlan of the same message, so a new series applies in one transaction."""
 from __future__ import annotations
 
-from shared.events.event_codes import CPOE_ORDER_RESPONSE
+from shared.events.event_codes import CPOE_ORDER_RESPONSE, ORDER_CHANGED
 from shared.fhir.datatypes import FhirJson
 from shared.fhir.messaging import Message, ResponseCode, build_message, build_response
 from services.orders.domain.cpoe import CpoeDecision
@@ -25,6 +25,16 @@ def order_event_message(current: OrderWithSeries, settings: ProtocolSettings,
         return None
     resources = order_message_resources(order, series, order.patient_id, None, settings.clinic_timezone)
     return build_message(event_code, source_endpoint, resources, author_display=order.history[-1].changed_by)
+
+
+def infusion_recorded_message(current: OrderWithSeries, settings: ProtocolSettings, source_endpoint: str,
+                              author: str) -> FhirJson:
+    """``order-changed`` for a series infusion recorded (given or cancelled) while the order stays active: the
+    order's status did not change, so ``order_event_message`` has nothing to say, but the EHR's series CarePlan and
+    the documentation service must see the infusion's new status."""
+    resources = order_message_resources(current.order, current.series, current.order.patient_id, None,
+                                        settings.clinic_timezone)
+    return build_message(ORDER_CHANGED, source_endpoint, resources, author_display=author)
 
 
 def cpoe_response_message(request: Message, decision: CpoeDecision, source_endpoint: str) -> FhirJson:

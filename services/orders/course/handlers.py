@@ -7,8 +7,9 @@ Entry points:
   the patient's course, with the baseline of the latest intake; a later series is linked to the running course.
 - ``on_intake_baseline`` (``intake-eligibility-decided``): keeps the intake's baseline scales for that start.
 - ``on_session_completed`` (documentation's ``session-completed``): the infusion given and its adverse events go
-  into the course, and the series' infusion is marked completed (cancelled when the session never began); the order
-  is completed once none is left. A redelivered or re-sent message changes nothing.
+  into the course. A redelivered or re-sent message changes nothing. The orders service marks the series' infusion
+  (``OrdersService.on_session_completed``, after this handler); its order event tells ``on_order_event`` when an
+  induction series ended, which starts the response check. The course only reads orders.
 - ``on_questionnaire_response`` (the EHR's ``questionnaire-response-received`` on ``ehr.events``): a PHQ-9, GAD-7,
   MADRS, QIDS-SR16 or C-SSRS QuestionnaireResponse answered in the EHR is recorded on the patient's course with
   source ``ehr-message``, exactly as a clinician's score (the same messages and suicidality alerts). Unreadable:
@@ -60,7 +61,7 @@ from services.orders.course.domain.settings import CourseSettings
 from services.orders.course.domain.summary import CourseSummary, course_summary
 from services.orders.course.events import CourseEvent, course_events
 from services.orders.course.repository import CourseNotFoundError, CourseRepository, IntakeBaseline, LoadedCourse
-from services.orders.course.translators.intake_baseline_in import baseline_scales
+from services.orders.course.translators.intake_baseline_in import baseline_scales, intake_decision
 from services.orders.course.translators.questionnaire_response_in import (
     CSSRS,
     cssrs_from_questionnaire_response,
@@ -68,21 +69,15 @@ from services.orders.course.translators.questionnaire_response_in import (
     score_from_questionnaire_response,
 )
 from services.orders.course.translators.session_completed_in import CompletedSession, completed_session
-from services.orders.domain import lifecycle
+from services.orders.domain.eligibility import EligibilityDecision
 from services.orders.domain.order import OrderStatus, OrderWithSeries
-from services.orders.domain.series import InfusionStatus, SeriesPhase
-from services.orders.domain.series import record_infusion as mark_series_infusion
-from services.orders.domain.series import series_ended
+from services.orders.domain.series import SeriesPhase
 from services.orders.domain.settings import ProtocolSettings
 from services.orders.domain.timestamps import current_moment
-from services.orders.errors import OrderNotFoundError
-from services.orders.messages import order_event_message
-from services.orders.repository import OrdersRepository
-from services.orders.translators.eligibility_in import eligibility_from_resources
-from services.orders.translators.message_out import order_message_resources
+from services.orders.repository import OrderNotFoundError, OrdersRepository
 from shared.db import StaleRecordError, outbox
 from shared.events.consumer import PermanentError, TransientError
-from shared.events.event_codes import ORDER_CHANGED, ORDER_SIGNED, SUICIDALITY_ALERT
+from shared.events.event_codes import ORDER_SIGNED, SUICIDALITY_ALERT
 from shared.events.topics import ORDERS_EVENTS
 from shared.fhir.client import FhirNotFound
 from shared.fhir.messaging import Message, build_message
@@ -142,8 +137,15 @@ class CourseService:
 
     # --- orders: the course starts when an induction order is signed ----------------------------------------
     def on_order_event(self, conn: Connection, current: OrderWithSeries, event_code: str) -> None:
-        """Called by the orders service inside the transaction that signed the order (or accepted a CPOE order)."""
-        if event_code != ORDER_SIGNED or current.series.phase is not SeriesPhase.INDUCTION:
+        """Called by the orders service inside the transaction of each order event it publishes: an induction order
+        signed (or a CPOE order accepted) starts the course or links its series; an induction order completed
+        (its last infusion marked from documentation's session) ends the induction series."""
+        if current.series.phase is not SeriesPhase.INDUCTION:
+            return
+        if current.order.status is OrderStatus.COMPLETED:
+            self._series_ended(conn, current, self._now())
+            return
+        if event_code != ORDER_SIGNED:
             return
         signing = current.order.signing
         at, by = (signing.changed_at, signing.changed_by) if signing else (self._now(), current.order.created_by)
@@ -169,7 +171,7 @@ class CourseService:
         """``intake-eligibility-decided``: keep the intake's baseline scales for the course start (the orders
         handler keeps the decision itself in the same transaction)."""
         try:
-            decision = eligibility_from_resources(message.resources)
+            decision = intake_decision(message.resources)
         except FieldInputError:
             return  # the orders handler dead-letters the message with the reason
         scales = baseline_scales(message.resources, decision.patient_id, self.settings)
@@ -182,7 +184,8 @@ class CourseService:
 
     def on_session_completed(self, message: Message, conn: Connection) -> None:
         """Documentation's ``session-completed``: the infusion (when one was given) and its adverse events go into
-        the patient's active course, and the series' infusion is marked (once, whatever the course's state)."""
+        the patient's active course. The orders service marks the series' infusion after this (bootstrap's handler
+        table), and its order event tells the course when an induction series ended."""
         try:
             session = completed_session(message.resources)
         except FieldInputError as error:
@@ -206,9 +209,6 @@ class CourseService:
             except CourseInputError as error:  # e.g. the course was stopped: the infusion cannot be added to it
                 log.warning("session not recorded in the course", extra={
                     **details, "course_id": loaded.course.course_id, "reason": str(error)})
-        marked = self._mark_series(conn, session, now)
-        if marked is not None and marked.series.phase is SeriesPhase.INDUCTION and series_ended(marked.series):
-            self._series_ended(conn, marked, now)
 
     def _series_ended(self, conn: Connection, ended: OrderWithSeries, now: datetime) -> None:
         """The induction series ended (every infusion given or cancelled, make-ups included): the course's response
@@ -312,6 +312,11 @@ class CourseService:
 
     def now(self) -> datetime:
         return self._now()
+
+    def eligibility(self, patient_id: str) -> EligibilityDecision | None:
+        """The patient's latest intake decision as the orders service keeps it (the page's patient banner)."""
+        with self._runtime.engine.connect() as conn:
+            return self._orders.eligibility(conn, patient_id)
 
     # --- HTTP: facts -----------------------------------------------------------------------------------------
     def record_score(self, course_id: str, command: RecordScore) -> CourseChange:
@@ -488,52 +493,6 @@ class CourseService:
             return self._orders.get_order(conn, order_id).current
         except OrderNotFoundError:
             return None
-
-    def _mark_series(self, conn: Connection, session: CompletedSession, now: datetime) -> OrderWithSeries | None:
-        """The series' infusion of this session completed (or cancelled: the session never began), and the order
-        completed once no infusion is left; published as ``order-changed`` so the EHR's series CarePlan and the
-        documentation service see it. A given infusion moves the next window on (``min_days_between_infusions``);
-        one that never began is made up at the end of an induction series where the clinic allows. A series that
-        cannot take it (not active, an earlier infusion still open) keeps its state: the course has the infusion
-        either way. Returns the order as marked, None when nothing was marked."""
-        given_on = None
-        if session.infusion is not None:
-            order_id, outcome = session.infusion.order_id, InfusionStatus.COMPLETED
-            given_on = self.protocol.clinic_date(session.infusion.given_at)
-        elif session.never_started:
-            order_id, outcome = session.session_id.rpartition("-")[0], InfusionStatus.CANCELLED
-        else:
-            return None  # stopped without an administration record yet: documentation sends it again with it
-        try:
-            loaded = self._orders.get_order(conn, order_id)
-        except OrderNotFoundError:
-            return None
-        number = session.infusion_number(order_id)
-        series = loaded.current.series
-        if number is None or not 1 <= number <= series.infusion_count or \
-                series.infusions[number - 1].status is not InfusionStatus.SCHEDULED:
-            return None
-        try:
-            marked = replace(loaded.current, series=mark_series_infusion(series, number, outcome, given_on,
-                                                                         self.protocol))
-            if marked.series.next_scheduled is None and marked.order.status is OrderStatus.ACTIVE:
-                marked = lifecycle.complete_order(marked, SYSTEM_ACTOR, now=max(now, marked.order.history[-1]
-                                                                               .changed_at),
-                                                  reason="every infusion of the series is given or cancelled")
-        except FieldInputError as error:
-            log.warning("series infusion not marked", extra={"order_id": order_id, "infusion": number,
-                                                             "reason": str(error)})
-            return None
-        self._orders.save_order(conn, loaded, marked)
-        message = order_event_message(marked, self.protocol, self._runtime.source_endpoint)
-        if marked.order.status is OrderStatus.ACTIVE:  # the status did not change: an infusion was recorded
-            resources = order_message_resources(marked.order, marked.series, marked.order.patient_id, None,
-                                                self.protocol.clinic_timezone)
-            message = build_message(ORDER_CHANGED, self._runtime.source_endpoint, resources,
-                                    author_display=SYSTEM_ACTOR)
-        if message is not None:
-            self._runtime.publish(conn, ORDERS_EVENTS, marked.order.patient_id, message)
-        return marked
 
     def _birth_date(self, patient_id: str) -> date | None:
         try:

@@ -40,8 +40,6 @@ from services.orders.course.repository import CourseNotFoundError
 from services.orders.course.domain.therapy import ReferralStatus, TherapyKind
 from services.orders.course.translators.codes import CSSRS_ITEMS, SCALE_ITEMS
 from services.orders.course.views import course_view
-from services.orders.handlers import OrdersService
-from services.orders.views import eligibility_view
 from shared.clinic_time import INPUT_PLACEHOLDER, ClinicTimeError, format_clinic_time, parse_clinic_time
 from shared.scales import DEFINITIONS, CssrsItem, Scale
 from shared.smart import SmartAuthError, SmartContext, requires
@@ -67,7 +65,7 @@ CSSRS_ANSWERS = {"yes": True, "no": False}  # "" = not asked (the screener's ski
 NOT_DONE = "This was not done"
 
 
-def create_course_ui_blueprint(course: CourseService, orders: OrdersService) -> Blueprint:
+def create_course_ui_blueprint(course: CourseService) -> Blueprint:
     ui = Blueprint("course_ui", __name__, template_folder="../templates")
     guard_form_posts(ui)
     zone = course.protocol.zone
@@ -197,11 +195,10 @@ def create_course_ui_blueprint(course: CourseService, orders: OrdersService) -> 
               errors: list[tuple[str, str]] | None = None, notice: str | None = None,
               typed: Any = None) -> Response:
         patient_id = context.patient or ""
-        decision = orders.patient_eligibility(patient_id)
-        eligibility = eligibility_view(decision) if decision is not None else None
+        decision = course.eligibility(patient_id)
         today = course.protocol.clinic_date(course.now())
         banner = patient_banner(context, patient_id, today=today,
-                                eligibility=eligibility["status"] if eligibility else None)
+                                eligibility=decision.status.value if decision is not None else None)
         view = course_view(change) if change else None
         charts = [Markup(score_chart_svg(series, change.summary.infusions)) for series in change.summary.series
                   if series.points or series.scale is course.settings.primary_scale] if change else []

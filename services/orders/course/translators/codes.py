@@ -38,6 +38,7 @@ KIND_INFUSION_SESSION = "infusion-session"  # Encounter
 KIND_INFUSION_PROCEDURE = "infusion"  # Procedure
 KIND_SERIES_CAREPLAN = KIND_SERIES
 KIND_INTAKE_QUESTIONNAIRE_RESPONSE = "intake-questionnaire-response"  # the intake's baseline scales
+KIND_INTAKE_ELIGIBILITY = "eligibility"  # the intake's eligibility RiskAssessment; value: intake id
 KIND_ORDER_REQUEST = KIND_ORDER
 
 # Scale totals (PHQ-9, GAD-7 LOINC; MADRS local in shared) and the local QIDS-SR16 total.

@@ -88,3 +88,13 @@ def ehr_phq9(**overrides):
     }
     resource.update(overrides)
     return resource
+
+
+def session_completed_handler(runtime: Any, course: Any, clock: Any) -> Any:
+    """Documentation's ``session-completed`` as the orders bootstrap wires it: the course records the infusion,
+    then the orders service marks the series infusion and tells the course of its order event."""
+    from services.orders.course.wiring import in_turn
+    from services.orders.handlers import OrdersService
+
+    orders = OrdersService(runtime, course.protocol, clock=clock, order_listeners=(course.on_order_event,))
+    return in_turn(course.on_session_completed, orders.on_session_completed)

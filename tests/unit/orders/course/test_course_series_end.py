@@ -30,6 +30,7 @@ from shared.events.kafka_clients import KafkaSettings
 from shared.fhir.messaging import build_message, parse_message
 from shared.runtime import ServiceRuntime, ServiceSettings
 from tests.unit.documentation import builders as doc
+from tests.unit.orders.course.builders import session_completed_handler
 
 PATIENT = "pat-42"
 SIGNED_AT = datetime(2026, 2, 27, 15, 0, tzinfo=timezone.utc)
@@ -66,7 +67,8 @@ def _sign_two_infusion_induction(runtime, service: CourseService):
 
 def _first_given_second_deferred(runtime, service: CourseService, placed) -> None:
     order = doc.make_order(order_id="ord-1", series_id=placed.series.series_id, patient_id=PATIENT)
-    processor = MessageProcessor(runtime.engine, {"session-completed": service.on_session_completed})
+    handler = session_completed_handler(runtime, service, lambda: NOW)
+    processor = MessageProcessor(runtime.engine, {"session-completed": handler})
     given = build_message("session-completed", "urn:ketalink:documentation",
                           session_completed_focus(doc.discharged(order), order))
     assert processor.process(TOPIC, json.dumps(given).encode()) == "done"

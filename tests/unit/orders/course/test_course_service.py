@@ -39,6 +39,7 @@ from shared.scales import Scale
 from services.orders.translators.codes import KETAMINE_ELIGIBILITY
 from shared.fhir.codes import KETALINK_LOCAL
 from tests.unit.documentation import builders as doc
+from tests.unit.orders.course.builders import session_completed_handler
 
 PATIENT = "pat-42"
 SIGNED_AT = datetime(2026, 2, 27, 15, 0, tzinfo=timezone.utc)
@@ -131,7 +132,8 @@ def test_a_completed_session_records_the_infusion_once_and_marks_the_series(runt
     session = documentation_session.record_adverse_event(doc.ready_for_discharge(order), event)
     session = documentation_session.discharge(session, doc.assessment(), doc.SETTINGS, doc.NURSE, doc.at(10, 25))
     message = _session_completed(session, order)
-    processor = MessageProcessor(runtime.engine, {"session-completed": course_service.on_session_completed})
+    handler = session_completed_handler(runtime, course_service, lambda: NOW)
+    processor = MessageProcessor(runtime.engine, {"session-completed": handler})
 
     assert processor.process("ketalink.documentation.events", json.dumps(message).encode()) == "done"
     assert processor.process("ketalink.documentation.events", json.dumps(message).encode()) == "duplicate"
@@ -159,7 +161,8 @@ def test_a_completed_session_records_the_infusion_once_and_marks_the_series(runt
 def test_a_session_that_never_began_cancels_its_series_infusion_and_adds_none(runtime, course_service, signed):
     _start(runtime, course_service, signed)
     order = doc.make_order(order_id="ord-1", series_id=signed.series.series_id, patient_id=PATIENT)
-    processor = MessageProcessor(runtime.engine, {"session-completed": course_service.on_session_completed})
+    handler = session_completed_handler(runtime, course_service, lambda: NOW)
+    processor = MessageProcessor(runtime.engine, {"session-completed": handler})
     first = _session_completed(doc.discharged(order), order)
     assert processor.process("ketalink.documentation.events", json.dumps(first).encode()) == "done"
     second = documentation_session.create_session(order, 2)
@@ -176,7 +179,8 @@ def test_a_session_that_never_began_cancels_its_series_infusion_and_adds_none(ru
 
 def test_a_session_of_a_patient_without_a_course_is_not_an_error(runtime, course_service):
     order = doc.make_order(order_id="ord-9", patient_id="someone-else")
-    processor = MessageProcessor(runtime.engine, {"session-completed": course_service.on_session_completed})
+    handler = session_completed_handler(runtime, course_service, lambda: NOW)
+    processor = MessageProcessor(runtime.engine, {"session-completed": handler})
     message = _session_completed(doc.discharged(order), order)
     assert processor.process("ketalink.documentation.events", json.dumps(message).encode()) == "done"
     assert _published(runtime) == []

@@ -33,7 +33,6 @@ def test_a_discharged_session_gives_the_infusion_with_its_order_dose_and_start()
     assert (session.infusion.order_id, session.infusion.given_at, session.infusion.stopped_early) == (
         "ord-1", doc.at(9, 10), False)
     assert session.infusion.dose_mg == pytest.approx(40.0)
-    assert session.infusion_number("ord-1") == 1 and session.infusion_number("ord-2") is None
 
 
 def test_an_infusion_aborted_after_it_began_is_given_and_stopped_early():
@@ -42,7 +41,7 @@ def test_an_infusion_aborted_after_it_began_is_given_and_stopped_early():
         stopped_at=doc.at(9, 30), dose_discrepancy_reason="stopped for an emergence reaction"), doc.SETTINGS)
     session = completed_session(session_completed_focus(aborted, ORDER))
     assert session.infusion is not None and session.infusion.stopped_early
-    assert session.procedure_status == "stopped" and not session.never_started
+    assert session.procedure_status == "stopped"
 
 
 def test_a_rescue_medication_is_not_taken_for_the_infusion():
@@ -62,10 +61,10 @@ def test_a_rescue_medication_is_not_taken_for_the_infusion():
     assert completed_session(focus).infusion is None
 
 
-def test_a_deferred_session_gives_no_infusion_and_never_started():
+def test_a_deferred_session_gives_no_infusion():
     deferred = documentation_session.defer(doc.checked_in(ORDER), "BP 182/112", doc.NURSE, doc.at(9, 20))
     session = completed_session(session_completed_focus(deferred, ORDER))
-    assert session.infusion is None and session.never_started
+    assert session.infusion is None and session.procedure_status == "not-done"
 
 
 def test_a_message_without_the_visit_is_refused_naming_it():
