@@ -3,174 +3,179 @@ layer → JSON. Errors become OperationOutcomes here, by kind: bad input 400, un
 refusals by the protocol or the EHR's data 422, EHR unreachable 503 (``transient``).
 
 Every operation declares the SMART scopes it needs (``@requires``: FHIR resource type, v2 action letters and where
-the patient comes from), checked before the body is parsed. An order's patient is read from the order itself."""
+the patient comes from), checked before the body is parsed. An order's patient is read from the order itself
+(``access.order_patient``). The views are module-level; ``declare_operations`` puts them on the app's ``Api``
+(route, body model and OpenAPI declaration) and ``answer_errors`` maps the errors, both called by ``bootstrap``."""
 from __future__ import annotations
 
-from shared.errors import FieldInputError
-
 from dataclasses import replace
-from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
+from flask.typing import ResponseReturnValue
 
 from shared.api import Api
 from shared.db import StaleRecordError
+from shared.errors import FhirMappingError, FieldInputError
 from shared.fhir.client import FhirError, FhirUnavailable
 from shared.roles import require_prescriber, signer_name
 from shared.smart import current_context, from_body, from_path, requires
-from shared.web import ReadyCheck, install, outcome_response
-from services.orders.domain.errors import (
-    EligibilityRefusedError, IllegalTransitionError, OrdersInputError, StaleWeightError,
-)
-from services.orders.errors import ActiveSeriesError, OrderNotFoundError, UnknownPatientError
-from services.orders.handlers import OrdersService
-from services.orders.commands import (
-    CancelBody, CreateOrderBody, DosePreviewBody, HoldBody, ResumeBody, SignBody,
-)
-from shared.errors import FhirMappingError
+from shared.web import outcome_response
+from services.orders.access import order_patient, orders_service
+from services.orders.commands import CancelBody, CreateOrderBody, DosePreviewBody, HoldBody, ResumeBody, SignBody
+from services.orders.domain.errors import EligibilityRefusedError, IllegalTransitionError, StaleWeightError
+from services.orders.ehr_reads import UnknownPatientError
+from services.orders.errors import ActiveSeriesError
 from services.orders.presenters import eligibility_view, order_view, patient_series_view, preview_view
+from services.orders.repository import OrderNotFoundError
 
 DESCRIPTION = ("Weight-based IV ketamine infusion orders and their treatment series. Signed, held, resumed and "
                "cancelled orders are published to the EHR as FHIR messages on ketalink.orders.events.")
 ORDER_CHANGE_ERRORS = (400, 404, 409, 422)
 
 
-def create_app(service: OrdersService, api: Api, ready_checks: dict[str, ReadyCheck]) -> Flask:
-    app = Flask("ketalink-orders")
-    _declare_operations(api, service)
-    api.install(app)
-    install(app, ready_checks)
-    _answer_errors(app)
-    return app
+def declare_operations(api: Api) -> None:
+    """Every orders operation on ``api``: its route, body model, OpenAPI declaration and view."""
+    api.operation("/dose-preview", "POST", summary="Calculate a dose from the EHR's latest weight (nothing is "
+                  "written)", body=DosePreviewBody, errors=(400, 422, 503), tag="dose")(preview_dose)
+    api.operation("/orders", "POST", summary="Create a draft order with its induction series", body=CreateOrderBody,
+                  success_status=201, errors=(400, 409, 422, 503), tag="orders", idempotent=True)(create_order)
+    api.operation("/orders/<order_id>/sign", "POST", summary="Sign a draft order (publishes order-signed)",
+                  body=SignBody, errors=(*ORDER_CHANGE_ERRORS, 403), tag="orders", idempotent=True)(sign_order)
+    api.operation("/orders/<order_id>/hold", "POST", summary="Put an active order on hold (order-changed)",
+                  body=HoldBody, errors=ORDER_CHANGE_ERRORS, tag="orders", idempotent=True)(hold_order)
+    api.operation("/orders/<order_id>/resume", "POST", summary="Resume an order on hold (order-changed)",
+                  body=ResumeBody, errors=ORDER_CHANGE_ERRORS, tag="orders", idempotent=True)(resume_order)
+    api.operation("/orders/<order_id>/cancel", "POST", summary="Cancel an order; its series is revoked "
+                  "(order-cancelled once signed)", body=CancelBody, errors=ORDER_CHANGE_ERRORS, tag="orders",
+                  idempotent=True)(cancel_order)
+    api.operation("/orders/<order_id>", "GET", summary="An order with its calculation, history and series",
+                  errors=(404,), tag="orders")(get_order)
+    api.operation("/patients/<patient_id>/series", "GET", summary="The patient's treatment series",
+                  errors=(), tag="patients")(patient_series)
+    api.operation("/patients/<patient_id>/eligibility", "GET",
+                  summary="The patient's latest intake eligibility decision", errors=(404,),
+                  tag="patients")(patient_eligibility)
 
 
-def _declare_operations(api: Api, service: OrdersService) -> None:
-    settings = service.settings
-
-    def order_patient(view_args: dict[str, Any]) -> str | None:
-        """The patient of the order in the URL; None for an unknown order (the view then answers 404, and a
-        patient-scoped token is refused first because the request names no patient)."""
-        try:
-            return service.get_order(view_args["order_id"]).order.patient_id
-        except OrderNotFoundError:
-            return None
-
-    @api.operation("/dose-preview", "POST", summary="Calculate a dose from the EHR's latest weight (nothing is "
-                   "written)", body=DosePreviewBody, errors=(400, 422, 503), tag="dose")
-    @requires("Patient", "r", patient=from_body("patient_id"))
-    @requires("Observation", "r", patient=from_body("patient_id"))
-    def preview_dose(body: DosePreviewBody):  # type: ignore[no-untyped-def]
-        """Every input (weight and when it was measured, basis, mg/kg, cap, concentration, rounding) and the
-        text the prescriber checks. 422 when the weight is missing or older than the clinic's window."""
-        return jsonify(preview_view(body.patient_id, service.preview_dose(body.to_command())))
-
-    @api.operation("/orders", "POST", summary="Create a draft order with its induction series",
-                   body=CreateOrderBody, success_status=201, errors=(400, 409, 422, 503), tag="orders",
-                   idempotent=True)
-    @requires("MedicationRequest", "c", patient=from_body("patient_id"))
-    @requires("CarePlan", "c", patient=from_body("patient_id"))
-    def create_order(body: CreateOrderBody):  # type: ignore[no-untyped-def]
-        """Refused (422, every reason) unless the patient's latest intake decision is eligible with consent on
-        file and the weight is recent; 409 while the patient has a signed series."""
-        current = service.create_order(body.to_command())
-        return jsonify(order_view(current, settings)), 201, {"Location": f"/orders/{current.order.order_id}"}
-
-    @api.operation("/orders/<order_id>/sign", "POST", summary="Sign a draft order (publishes order-signed)",
-                   body=SignBody, errors=(*ORDER_CHANGE_ERRORS, 403), tag="orders", idempotent=True)
-    @requires("MedicationRequest", "u", patient=order_patient)
-    @requires("CarePlan", "u", patient=order_patient)
-    def sign_order(order_id: str, body: SignBody):  # type: ignore[no-untyped-def]
-        """Only a prescriber signs (403 otherwise: the EHR's PractitionerRole, shared/roles.py), attesting it
-        (`attested`, recorded with the signature in the order's history). The signer is the signed-in clinician,
-        not the typed `signed_by`, which is used only where SMART is off."""
-        context = current_context()
-        require_prescriber(context, "sign an order")
-        command = body.to_command(order_id)
-        command = replace(command, by=signer_name(context, command.by))
-        return jsonify(order_view(service.sign_order(command), settings))
-
-    @api.operation("/orders/<order_id>/hold", "POST", summary="Put an active order on hold (order-changed)",
-                   body=HoldBody, errors=ORDER_CHANGE_ERRORS, tag="orders", idempotent=True)
-    @requires("MedicationRequest", "u", patient=order_patient)
-    @requires("CarePlan", "u", patient=order_patient)
-    def hold_order(order_id: str, body: HoldBody):  # type: ignore[no-untyped-def]
-        return jsonify(order_view(service.hold_order(body.to_command(order_id)), settings))
-
-    @api.operation("/orders/<order_id>/resume", "POST", summary="Resume an order on hold (order-changed)",
-                   body=ResumeBody, errors=ORDER_CHANGE_ERRORS, tag="orders", idempotent=True)
-    @requires("MedicationRequest", "u", patient=order_patient)
-    @requires("CarePlan", "u", patient=order_patient)
-    def resume_order(order_id: str, body: ResumeBody):  # type: ignore[no-untyped-def]
-        return jsonify(order_view(service.resume_order(body.to_command(order_id)), settings))
-
-    @api.operation("/orders/<order_id>/cancel", "POST", summary="Cancel an order; its series is revoked "
-                   "(order-cancelled once signed)", body=CancelBody, errors=ORDER_CHANGE_ERRORS, tag="orders",
-                   idempotent=True)
-    @requires("MedicationRequest", "u", patient=order_patient)
-    @requires("CarePlan", "u", patient=order_patient)
-    def cancel_order(order_id: str, body: CancelBody):  # type: ignore[no-untyped-def]
-        return jsonify(order_view(service.cancel_order(body.to_command(order_id)), settings))
-
-    @api.operation("/orders/<order_id>", "GET", summary="An order with its calculation, history and series",
-                   errors=(404,), tag="orders")
-    @requires("MedicationRequest", "r", patient=order_patient)
-    @requires("CarePlan", "r", patient=order_patient)
-    def get_order(order_id: str):  # type: ignore[no-untyped-def]
-        return jsonify(order_view(service.get_order(order_id), settings))
-
-    @api.operation("/patients/<patient_id>/series", "GET", summary="The patient's treatment series",
-                   errors=(), tag="patients")
-    @requires("CarePlan", "s", patient=from_path("patient_id"))
-    @requires("MedicationRequest", "s", patient=from_path("patient_id"))
-    def patient_series(patient_id: str):  # type: ignore[no-untyped-def]
-        """Oldest first: phase, status, counts, each infusion's window and when re-evaluation is due."""
-        return jsonify(patient_series_view(patient_id, service.patient_orders(patient_id), settings))
-
-    @api.operation("/patients/<patient_id>/eligibility", "GET",
-                   summary="The patient's latest intake eligibility decision", errors=(404,), tag="patients")
-    @requires("RiskAssessment", "s", patient=from_path("patient_id"))
-    @requires("Consent", "s", patient=from_path("patient_id"))
-    def patient_eligibility(patient_id: str):  # type: ignore[no-untyped-def]
-        decision = service.patient_eligibility(patient_id)
-        if decision is None:
-            missing = "no intake eligibility decision is on file for the patient"
-            return outcome_response(404, [("patient_id", missing)], "not-found")
-        return jsonify(eligibility_view(decision))
+# --- views ---------------------------------------------------------------------------------------------------------
+@requires("Patient", "r", patient=from_body("patient_id"))
+@requires("Observation", "r", patient=from_body("patient_id"))
+def preview_dose(body: DosePreviewBody) -> ResponseReturnValue:
+    """Every input (weight and when it was measured, basis, mg/kg, cap, concentration, rounding) and the
+    text the prescriber checks. 422 when the weight is missing or older than the clinic's window."""
+    return jsonify(preview_view(body.patient_id, orders_service().preview_dose(body.to_command())))
 
 
-def _answer_errors(app: Flask) -> None:
+@requires("MedicationRequest", "c", patient=from_body("patient_id"))
+@requires("CarePlan", "c", patient=from_body("patient_id"))
+def create_order(body: CreateOrderBody) -> ResponseReturnValue:
+    """Refused (422, every reason) unless the patient's latest intake decision is eligible with consent on
+    file and the weight is recent; 409 while the patient has a signed series."""
+    service = orders_service()
+    current = service.create_order(body.to_command())
+    return jsonify(order_view(current, service.settings)), 201, {"Location": f"/orders/{current.order.order_id}"}
+
+
+@requires("MedicationRequest", "u", patient=order_patient)
+@requires("CarePlan", "u", patient=order_patient)
+def sign_order(order_id: str, body: SignBody) -> ResponseReturnValue:
+    """Only a prescriber signs (403 otherwise: the EHR's PractitionerRole, shared/roles.py), attesting it
+    (`attested`, recorded with the signature in the order's history). The signer is the signed-in clinician,
+    not the typed `signed_by`, which is used only where SMART is off."""
+    context = current_context()
+    require_prescriber(context, "sign an order")
+    command = body.to_command(order_id)
+    command = replace(command, by=signer_name(context, command.by))
+    service = orders_service()
+    return jsonify(order_view(service.sign_order(command), service.settings))
+
+
+@requires("MedicationRequest", "u", patient=order_patient)
+@requires("CarePlan", "u", patient=order_patient)
+def hold_order(order_id: str, body: HoldBody) -> ResponseReturnValue:
+    service = orders_service()
+    return jsonify(order_view(service.hold_order(body.to_command(order_id)), service.settings))
+
+
+@requires("MedicationRequest", "u", patient=order_patient)
+@requires("CarePlan", "u", patient=order_patient)
+def resume_order(order_id: str, body: ResumeBody) -> ResponseReturnValue:
+    service = orders_service()
+    return jsonify(order_view(service.resume_order(body.to_command(order_id)), service.settings))
+
+
+@requires("MedicationRequest", "u", patient=order_patient)
+@requires("CarePlan", "u", patient=order_patient)
+def cancel_order(order_id: str, body: CancelBody) -> ResponseReturnValue:
+    service = orders_service()
+    return jsonify(order_view(service.cancel_order(body.to_command(order_id)), service.settings))
+
+
+@requires("MedicationRequest", "r", patient=order_patient)
+@requires("CarePlan", "r", patient=order_patient)
+def get_order(order_id: str) -> ResponseReturnValue:
+    service = orders_service()
+    return jsonify(order_view(service.get_order(order_id), service.settings))
+
+
+@requires("CarePlan", "s", patient=from_path("patient_id"))
+@requires("MedicationRequest", "s", patient=from_path("patient_id"))
+def patient_series(patient_id: str) -> ResponseReturnValue:
+    """Oldest first: phase, status, counts, each infusion's window and when re-evaluation is due."""
+    service = orders_service()
+    return jsonify(patient_series_view(patient_id, service.patient_orders(patient_id), service.settings))
+
+
+@requires("RiskAssessment", "s", patient=from_path("patient_id"))
+@requires("Consent", "s", patient=from_path("patient_id"))
+def patient_eligibility(patient_id: str) -> ResponseReturnValue:
+    decision = orders_service().patient_eligibility(patient_id)
+    if decision is None:
+        missing = "no intake eligibility decision is on file for the patient"
+        return outcome_response(404, [("patient_id", missing)], "not-found")
+    return jsonify(eligibility_view(decision))
+
+
+# --- errors → OperationOutcome ---------------------------------------------------------------------------------------
+def answer_errors(app: Flask) -> None:
     """Domain and EHR errors → OperationOutcome; Flask picks the most specific handler for each exception."""
-
-    @app.errorhandler(FieldInputError)
-    def _input(error: OrdersInputError):  # type: ignore[no-untyped-def]
-        status, code = _status_of(error)
-        return outcome_response(status, [(v.field, v.message) for v in error.violations], code)
-
-    @app.errorhandler(UnknownPatientError)
-    def _unknown_patient(error: UnknownPatientError):  # type: ignore[no-untyped-def]
-        return outcome_response(422, [("patient_id", str(error))], "not-found")
-
-    @app.errorhandler(OrderNotFoundError)
-    def _unknown_order(error: OrderNotFoundError):  # type: ignore[no-untyped-def]
-        return outcome_response(404, [("order_id", str(error))], "not-found")
-
-    @app.errorhandler(StaleRecordError)
-    def _concurrent(_error: StaleRecordError):  # type: ignore[no-untyped-def]
-        return outcome_response(409, [("", "the order was changed by another request; reload it and try again")],
-                                "conflict")
-
-    @app.errorhandler(FhirUnavailable)
-    def _ehr_down(_error: FhirUnavailable):  # type: ignore[no-untyped-def]
-        return outcome_response(503, [("", "the EHR cannot be reached; nothing was written, try again later")],
-                                "transient")
-
-    @app.errorhandler(FhirError)
-    def _ehr_refused(error: FhirError):  # type: ignore[no-untyped-def]
-        return outcome_response(502, [("", f"the EHR refused a read (HTTP {error.status}); nothing was written")],
-                                "exception")
+    app.register_error_handler(FieldInputError, _input)
+    app.register_error_handler(UnknownPatientError, _unknown_patient)
+    app.register_error_handler(OrderNotFoundError, _unknown_order)
+    app.register_error_handler(StaleRecordError, _concurrent)
+    app.register_error_handler(FhirUnavailable, _ehr_down)
+    app.register_error_handler(FhirError, _ehr_refused)
 
 
-def _status_of(error: OrdersInputError) -> tuple[int, str]:
+def _input(error: FieldInputError) -> tuple[Response, int]:
+    status, code = _status_of(error)
+    return outcome_response(status, [(v.field, v.message) for v in error.violations], code)
+
+
+def _unknown_patient(error: UnknownPatientError) -> tuple[Response, int]:
+    return outcome_response(422, [("patient_id", str(error))], "not-found")
+
+
+def _unknown_order(error: OrderNotFoundError) -> tuple[Response, int]:
+    return outcome_response(404, [("order_id", str(error))], "not-found")
+
+
+def _concurrent(_error: StaleRecordError) -> tuple[Response, int]:
+    return outcome_response(409, [("", "the order was changed by another request; reload it and try again")],
+                            "conflict")
+
+
+def _ehr_down(_error: FhirUnavailable) -> tuple[Response, int]:
+    return outcome_response(503, [("", "the EHR cannot be reached; nothing was written, try again later")],
+                            "transient")
+
+
+def _ehr_refused(error: FhirError) -> tuple[Response, int]:
+    return outcome_response(502, [("", f"the EHR refused a read (HTTP {error.status}); nothing was written")],
+                            "exception")
+
+
+def _status_of(error: FieldInputError) -> tuple[int, str]:
     if isinstance(error, (IllegalTransitionError, ActiveSeriesError)):
         return 409, "conflict"
     if isinstance(error, (EligibilityRefusedError, StaleWeightError)):

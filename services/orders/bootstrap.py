@@ -21,13 +21,15 @@ from shared.events.event_codes import (
 from shared.runtime import ServiceRuntime
 from shared.smart import install_smart
 from shared.ui import install_ui
-from services.orders.api import DESCRIPTION, create_app
+from shared.web import install, install_service
+from services.orders.access import ORDERS_SERVICE
+from services.orders.api import DESCRIPTION, answer_errors, declare_operations
 from services.orders.course.api import declare_course_operations, install_course_errors
 from services.orders.course.ui import create_course_ui_blueprint
 from services.orders.course.wiring import COURSE_RESPONSE_EVENT_CODES, course_service, in_turn
 from services.orders.domain.settings import ProtocolSettings
 from services.orders.handlers import OrdersService
-from services.orders.ui import create_ui_blueprint
+from services.orders.ui import blueprint as orders_pages
 
 API_VERSION = "1.0.0"
 
@@ -38,10 +40,15 @@ def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
     service = OrdersService(runtime, protocol, order_listeners=(course.on_order_event,))
     api = Api("Ketalink orders", API_VERSION, DESCRIPTION, runtime.engine)
     declare_course_operations(api, course)
-    app = create_app(service, api, {"database": runtime.check_database})
+    declare_operations(api)
+    app = Flask("ketalink-orders")
+    install_service(app, ORDERS_SERVICE, service)
+    api.install(app)
+    install(app, {"database": runtime.check_database})
+    answer_errors(app)
     install_course_errors(app)
     install_ui(app, "Orders")
-    app.register_blueprint(create_ui_blueprint(service))
+    app.register_blueprint(orders_pages)
     app.register_blueprint(create_course_ui_blueprint(course))
     # SMART: every request needs the clinician's session or a bearer token, except probes and static files.
     install_smart(app, runtime)

@@ -10,16 +10,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from shared.errors import Violation
 from shared.fhir.client import FhirClient, FhirNotFound
 from shared.fhir.codes import BODY_HEIGHT, BODY_WEIGHT, Code
 from shared.fhir.datatypes import FhirJson
 from shared.fhir.vital_signs import USABLE_STATUSES
 from services.orders.domain.measurements import BodyHeight, BodyWeight, Sex
 from services.orders.domain.settings import WeightBasis
-from services.orders.errors import UnknownPatientError
 from services.orders.translators.observation_height_in import body_height_from_observation
 from services.orders.translators.observation_weight_in import body_weight_from_observation
 from services.orders.translators.patient_in import patient_sex
+
+
+class UnknownPatientError(LookupError):
+    """The EHR has no Patient with this id: nothing can be calculated or ordered for it."""
+
+    def __init__(self, patient_id: str):
+        self.patient_id = patient_id
+        super().__init__(f"patient {patient_id} is not known to the EHR")
+
+    def violation(self) -> Violation:
+        return Violation("patient_id", str(self))
 
 
 @dataclass(frozen=True)

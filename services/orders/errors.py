@@ -1,25 +1,12 @@
-"""Errors of the orders service layer (not the pure domain): what the EHR or the store said, so the web layer and
-the consumer can each answer them in their own way (HTTP status / response message / retry)."""
+"""Being emptied (issue 14): the errors move to where they are raised; the two names below are imported from their
+new modules only until the service layer imports them there."""
 from __future__ import annotations
 
-from services.orders.domain.errors import OrdersInputError, Violation
+from services.orders.domain.errors import OrdersInputError
+from services.orders.ehr_reads import UnknownPatientError
+from services.orders.repository import OrderNotFoundError
 
-
-class UnknownPatientError(LookupError):
-    """The EHR has no Patient with this id: nothing can be calculated or ordered for it."""
-
-    def __init__(self, patient_id: str):
-        self.patient_id = patient_id
-        super().__init__(f"patient {patient_id} is not known to the EHR")
-
-    def violation(self) -> Violation:
-        return Violation("patient_id", str(self))
-
-
-class OrderNotFoundError(LookupError):
-    def __init__(self, order_id: str):
-        self.order_id = order_id
-        super().__init__(f"order {order_id} not found")
+__all__ = ["ActiveSeriesError", "OrderNotFoundError", "UnknownPatientError"]
 
 
 class ActiveSeriesError(OrdersInputError):

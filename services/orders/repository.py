@@ -10,13 +10,18 @@ from sqlalchemy.engine import Connection
 from shared.db import RecordStore, StoredRecord
 from services.orders.domain.eligibility import EligibilityDecision
 from services.orders.domain.order import OrderStatus, OrderWithSeries
-from services.orders.errors import OrderNotFoundError
 
 ORDER = "order"
 ELIGIBILITY = "eligibility"
 CPOE_ORDER = "cpoe-order"
 
 SIGNED_STATUSES = (OrderStatus.ACTIVE, OrderStatus.ON_HOLD)  # a series that is running or only paused
+
+
+class OrderNotFoundError(LookupError):
+    def __init__(self, order_id: str):
+        self.order_id = order_id
+        super().__init__(f"order {order_id} not found")
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
-"""The order-entry form of the orders pages: posted fields → the same request models (and so the same commands) as
-the JSON API, with each problem named by the field it belongs to. Only shape is checked here; the dose and schedule
-rules are the domain's, whose errors the page shows next to the same fields."""
+"""The forms of the orders pages. The order-entry form: posted fields → the same request models (and so the same
+commands) as the JSON API, with each problem named by the field it belongs to. Only shape is checked here; the dose
+and schedule rules are the domain's, whose errors the page shows next to the same fields. The order page's action
+forms name their fields ``<action>-reason`` and ``<action>-by``."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -88,3 +89,12 @@ def page_field(path: str) -> str:
     if path in FIELD_ON_PAGE:
         return FIELD_ON_PAGE[path]
     return path if path in ORDER_FIELDS else ""
+
+
+def action_field(action: str, where: str) -> str:
+    """Field ids on the order page: ``<action>-reason``, ``<action>-by``."""
+    if where == "reason":
+        return f"{action}-reason"
+    if where in ("signed_by", "changed_by"):
+        return f"{action}-by"
+    return ""
