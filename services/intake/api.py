@@ -1,32 +1,38 @@
-"""The intake's HTTP API (JSON, OpenAPI at /openapi.json). Views only parse the body, call the service layer and
-present the result; errors become OperationOutcomes here, in one place (``_install_error_handlers``)."""
-from __future__ import annotations
+"""The intake's HTTP API (JSON, OpenAPI at /openapi.json). Views only parse the body, build the command, call the
+service layer and present the result; errors become OperationOutcomes here, in one place (``_install_error_handlers``).
 
-from shared.errors import FieldInputError
+The views are module-level functions, each declared once with ``@operation`` (its OpenAPI declaration) and
+``@requires`` (its SMART access); ``install_api`` puts them on the app's ``shared.api.Api`` (which needs the app's
+database engine for ``Idempotency-Key``) when bootstrap builds the app.
+"""
+from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import Flask, Response
+from flask.typing import ResponseReturnValue
 from sqlalchemy.engine import Engine
 
-from services.intake import commands as body_models
-from services.intake.access import ELIGIBILITY, INTAKE_RECORD, PART_RESOURCE_TYPES, intake_patient
+from services.intake import commands
+from services.intake.access import ELIGIBILITY, INTAKE_RECORD, PART_RESOURCE_TYPES, intake_patient, intake_service
 from services.intake.domain.errors import IntakeStateError
 from services.intake.ehr_reads import EhrDataError, EhrNotFound, EhrRefused, EhrUnavailable
-from services.intake.handlers import IntakeService, IntakeView, ReferralError
+from services.intake.handlers import IntakeView, ReferralError
 from services.intake.presenters import intake_json, intake_summary_json
 from services.intake.repository import IntakeNotFound
 from shared.api import Api
 from shared.db import StaleRecordError
+from shared.errors import FieldInputError
 from shared.roles import ATTESTATIONS, require_prescriber, signer_name
 from shared.smart import from_body, from_path, requires
 from shared.smart.access import current_context
 from shared.ui.clinician import clinician_name
-from shared.web import ApiError, ReadyCheck, install, outcome_response
+from shared.web import ApiError, outcome_response
 
+TITLE, VERSION = "Ketalink intake", "1.0.0"
 DESCRIPTION = """Ketamine intake: start an intake for an EHR patient (pre-filled from the EHR), record its parts
 (TRD history, contraindication screen, baseline vitals, PHQ-9, MADRS, C-SSRS, consent, clinician overrides), decide
 eligibility with every reason, and reopen a decided intake. A decision is published to orders and the EHR as the
@@ -34,151 +40,182 @@ FHIR message `intake-eligibility-decided`. Errors are FHIR OperationOutcomes nam
 
 PART_ERRORS = (400, 404, 409)
 
+View = Callable[..., ResponseReturnValue]
+_OPERATIONS: list[tuple[str, str, dict[str, Any], View]] = []  # (rule, method, declaration, view), in order
 
-def create_app(service: IntakeService, engine: Engine, ready_checks: dict[str, ReadyCheck]) -> Flask:
-    app = Flask("ketalink-intake")
-    api = Api("Ketalink intake", "1.0.0", DESCRIPTION, engine)
-    _operations(api, service)
+
+def operation(rule: str, method: str, **declaration: Any) -> Callable[[View], View]:
+    """Declare a view as an API operation (``shared.api.Api.operation``'s arguments); ``install_api`` registers it."""
+
+    def declare(view: View) -> View:
+        _OPERATIONS.append((rule, method, declaration, view))
+        return view
+
+    return declare
+
+
+def install_api(app: Flask, engine: Engine) -> None:
+    """The operations on ``app`` (with /openapi.json), and the service layer's errors as OperationOutcomes."""
+    api = Api(TITLE, VERSION, DESCRIPTION, engine)
+    for rule, method, declaration, view in _OPERATIONS:
+        api.operation(rule, method, **declaration)(view)
     api.install(app)
-    install(app, ready_checks)
     _install_error_handlers(app)
-    return app
 
 
-def _operations(api: Api, service: IntakeService) -> None:  # noqa: C901 - one short view per operation
-    settings = service.settings
-    of_intake = intake_patient(service)  # the SMART patient check: the intake's patient must be the one in context
+def _present(view: IntakeView) -> dict[str, Any]:
+    return intake_json(view, intake_service().settings)
 
-    def present(view: IntakeView) -> dict[str, Any]:
-        return intake_json(view, settings)
 
-    @api.operation("/intakes", "POST", summary="Start an intake for an EHR patient, pre-filled from the EHR",
-                   body=body_models.CreateIntake, success_status=201, errors=(400, 422, 503), idempotent=True)
-    @requires(INTAKE_RECORD, "c", patient=from_body("patient_id"))
-    def create_intake(body: body_models.CreateIntake):  # type: ignore[no-untyped-def]
-        """Reads the patient, problem list, medication history and latest weight and height from the EHR. With
-        `referral_id` the intake belongs to that EHR referral: an existing one is returned with 200."""
-        view, created = service.start(body.patient_id, body.started_by, body.referral_id)
-        return present(view), 201 if created else 200, {"Location": f"/intakes/{view.intake.intake_id}"}
+@operation("/intakes", "POST", summary="Start an intake for an EHR patient, pre-filled from the EHR",
+           body=commands.CreateIntake, success_status=201, errors=(400, 422, 503), idempotent=True)
+@requires(INTAKE_RECORD, "c", patient=from_body("patient_id"))
+def create_intake(body: commands.CreateIntake) -> ResponseReturnValue:
+    """Reads the patient, problem list, medication history and latest weight and height from the EHR. With
+    `referral_id` the intake belongs to that EHR referral: an existing one is returned with 200."""
+    view, created = intake_service().start(commands.StartIntake(body.patient_id, body.started_by, body.referral_id))
+    return _present(view), 201 if created else 200, {"Location": f"/intakes/{view.intake.intake_id}"}
 
-    @api.operation("/intakes/<intake_id>", "GET", summary="An intake, with what is still missing",
-                   errors=(404,))
-    @requires(INTAKE_RECORD, "r", patient=of_intake)
-    def get_intake(intake_id: str):  # type: ignore[no-untyped-def]
-        return present(service.get(intake_id))
 
-    @api.operation("/patients/<patient_id>/intakes", "GET", summary="A patient's intakes, oldest first",
-                   errors=(400,))
-    @requires(INTAKE_RECORD, "s", patient=from_path("patient_id"))
-    def patient_intakes(patient_id: str):  # type: ignore[no-untyped-def]
-        if not body_models.FHIR_ID.fullmatch(patient_id):
-            raise ApiError(400, "not a FHIR resource id (1-64 letters, digits, '-' or '.')", expression="patient_id")
-        return {"patient_id": patient_id, "intakes": [intake_summary_json(i) for i in service.for_patient(patient_id)]}
+@operation("/intakes/<intake_id>", "GET", summary="An intake, with what is still missing", errors=(404,))
+@requires(INTAKE_RECORD, "r", patient=intake_patient)
+def get_intake(intake_id: str) -> ResponseReturnValue:
+    return _present(intake_service().get(intake_id))
 
-    @api.operation("/intakes/<intake_id>/trials", "PUT", summary="Record the confirmed prior antidepressant trials",
-                   body=body_models.Trials, errors=PART_ERRORS)
-    @requires(PART_RESOURCE_TYPES["trials"], "u", patient=of_intake)
-    def put_trials(intake_id: str, body: body_models.Trials):  # type: ignore[no-untyped-def]
-        return present(service.record_trials(intake_id, body.to_domain()))
 
-    @api.operation("/intakes/<intake_id>/contraindications", "PUT", summary="Record the contraindication screen",
-                   body=body_models.Contraindications, errors=PART_ERRORS)
-    @requires(PART_RESOURCE_TYPES["contraindications"], "u", patient=of_intake)
-    def put_contraindications(intake_id: str, body: body_models.Contraindications):  # type: ignore[no-untyped-def]
-        with fields_renamed(("contraindications.", "")):
-            return present(service.record_contraindications(
-                intake_id, body.to_domain(), body.screened_by, body.screened_at or service.now()))
+@operation("/patients/<patient_id>/intakes", "GET", summary="A patient's intakes, oldest first", errors=(400,))
+@requires(INTAKE_RECORD, "s", patient=from_path("patient_id"))
+def patient_intakes(patient_id: str) -> ResponseReturnValue:
+    if not commands.FHIR_ID.fullmatch(patient_id):
+        raise ApiError(400, "not a FHIR resource id (1-64 letters, digits, '-' or '.')", expression="patient_id")
+    return {"patient_id": patient_id,
+            "intakes": [intake_summary_json(i) for i in intake_service().for_patient(patient_id)]}
 
-    @api.operation("/intakes/<intake_id>/vitals", "PUT", summary="Record baseline vital signs and body measures",
-                   body=body_models.Vitals, errors=PART_ERRORS)
-    @requires(PART_RESOURCE_TYPES["vitals"], "u", patient=of_intake)
-    def put_vitals(intake_id: str, body: body_models.Vitals):  # type: ignore[no-untyped-def]
-        with fields_renamed(("vitals.", "")):
-            return present(service.record_vitals(intake_id, body.to_domain(service.now())))
 
-    @api.operation("/intakes/<intake_id>/phq9", "PUT", summary="Record the PHQ-9 (items 1-9, each 0-3)",
-                   body=body_models.Phq9, errors=PART_ERRORS)
-    @requires(PART_RESOURCE_TYPES["phq9"], "u", patient=of_intake)
-    def put_phq9(intake_id: str, body: body_models.Phq9):  # type: ignore[no-untyped-def]
-        with fields_renamed(("phq9.", "")):
-            return present(service.record_phq9(intake_id, body.items, body.answered_at or service.now()))
+@operation("/intakes/<intake_id>/trials", "PUT", summary="Record the confirmed prior antidepressant trials",
+           body=commands.Trials, errors=PART_ERRORS)
+@requires(PART_RESOURCE_TYPES["trials"], "u", patient=intake_patient)
+def put_trials(intake_id: str, body: commands.Trials) -> ResponseReturnValue:
+    return _present(intake_service().record_trials(commands.RecordTrials(intake_id, body.to_domain())))
 
-    @api.operation("/intakes/<intake_id>/madrs", "PUT", summary="Record the MADRS (items 1-10, each 0-6)",
-                   body=body_models.Madrs, errors=PART_ERRORS)
-    @requires(PART_RESOURCE_TYPES["madrs"], "u", patient=of_intake)
-    def put_madrs(intake_id: str, body: body_models.Madrs):  # type: ignore[no-untyped-def]
-        with fields_renamed(("madrs.", "")):
-            return present(service.record_madrs(intake_id, body.items, body.rated_at or service.now(),
-                                                body.rated_by))
 
-    @api.operation("/intakes/<intake_id>/cssrs", "PUT", summary="Record the C-SSRS screener",
-                   body=body_models.Cssrs, errors=PART_ERRORS)
-    @requires(PART_RESOURCE_TYPES["cssrs"], "u", patient=of_intake)
-    def put_cssrs(intake_id: str, body: body_models.Cssrs):  # type: ignore[no-untyped-def]
-        with fields_renamed(("cssrs.answered_at", "answered_at"), ("cssrs.", "answers.")):
-            return present(service.record_cssrs(intake_id, body.answers.to_domain(),
-                                                body.answered_at or service.now()))
+@operation("/intakes/<intake_id>/contraindications", "PUT", summary="Record the contraindication screen",
+           body=commands.Contraindications, errors=PART_ERRORS)
+@requires(PART_RESOURCE_TYPES["contraindications"], "u", patient=intake_patient)
+def put_contraindications(intake_id: str, body: commands.Contraindications) -> ResponseReturnValue:
+    service = intake_service()
+    with fields_renamed(("contraindications.", "")):
+        return _present(service.record_contraindications(commands.RecordContraindications(
+            intake_id, body.to_domain(), body.screened_by, body.screened_at or service.clock.now())))
 
-    @api.operation("/intakes/<intake_id>/consent", "PUT", summary="Record informed consent and the ride-home "
-                   "agreement", body=body_models.Consent, errors=PART_ERRORS)
-    @requires(PART_RESOURCE_TYPES["consent"], "u", patient=of_intake)
-    def put_consent(intake_id: str, body: body_models.Consent):  # type: ignore[no-untyped-def]
-        with fields_renamed(("consent.", "")):
-            return present(service.record_consent(intake_id, body.to_domain(service.now())))
 
-    @api.operation("/intakes/<intake_id>/overrides", "POST", summary="Record a clinician's override of a relative "
-                   "contraindication or an interacting drug class", body=body_models.Override, errors=PART_ERRORS,
-                   idempotent=True)
-    @requires(ELIGIBILITY, "u", patient=of_intake)
-    def post_override(intake_id: str, body: body_models.Override):  # type: ignore[no-untyped-def]
-        """Replaces an earlier override of the same item. Absolute contraindications cannot be overridden."""
-        # Who overrode is the signed-in clinician, never the typed name (which could be anyone's; reviewer R3)
-        override = dataclasses.replace(body.to_domain(service.now()),
-                                       overridden_by=_signed_in(body.overridden_by, "overridden_by"))
-        with fields_renamed(("override.", "")):
-            return present(service.record_override(intake_id, override))
+@operation("/intakes/<intake_id>/vitals", "PUT", summary="Record baseline vital signs and body measures",
+           body=commands.Vitals, errors=PART_ERRORS)
+@requires(PART_RESOURCE_TYPES["vitals"], "u", patient=intake_patient)
+def put_vitals(intake_id: str, body: commands.Vitals) -> ResponseReturnValue:
+    service = intake_service()
+    with fields_renamed(("vitals.", "")):
+        return _present(service.record_vitals(commands.RecordVitals(intake_id, body.to_domain(service.clock.now()))))
 
-    @api.operation("/intakes/<intake_id>/cssrs-review", "PUT", summary="Record the behavioural-health review of a "
-                   "moderate- or high-risk C-SSRS screen", body=body_models.CssrsReview, errors=PART_ERRORS)
-    @requires(ELIGIBILITY, "u", patient=of_intake)
-    def put_cssrs_review(intake_id: str, body: body_models.CssrsReview):  # type: ignore[no-untyped-def]
-        """Moderate risk needs this review before the patient can be eligible; high risk is not eligible until it
-        says proceed. Recorded with the signed-in clinician and the time; a new C-SSRS screen needs a new review."""
-        with fields_renamed(("cssrs_review.", "")):
-            return present(service.record_cssrs_review(intake_id, body.outcome.value, body.note,
-                                                       _signed_in(body.reviewed_by, "reviewed_by")))
 
-    @api.operation("/intakes/<intake_id>/urgent-use", "PUT", summary="A prescriber sets the TRD rule aside for "
-                   "urgent use, with the reason", body=body_models.UrgentUse, errors=(400, 403, 404, 409))
-    @requires(ELIGIBILITY, "u", patient=of_intake)
-    def put_urgent_use(intake_id: str, body: body_models.UrgentUse):  # type: ignore[no-untyped-def]
-        """Only a prescriber (the EHR's PractitionerRole, shared/roles.py); contraindications, consent and the
-        C-SSRS review still apply. The override is a reason in the decision and its RiskAssessment rationale."""
-        roles = require_prescriber(current_context(), "set the TRD rule aside for urgent use")
-        with fields_renamed(("urgent_use.", "")):
-            return present(service.record_urgent_use(intake_id, body.reason,
-                                                     _signed_in(body.overridden_by, "overridden_by"),
-                                                     roles is not None))
+@operation("/intakes/<intake_id>/phq9", "PUT", summary="Record the PHQ-9 (items 1-9, each 0-3)",
+           body=commands.Phq9, errors=PART_ERRORS)
+@requires(PART_RESOURCE_TYPES["phq9"], "u", patient=intake_patient)
+def put_phq9(intake_id: str, body: commands.Phq9) -> ResponseReturnValue:
+    service = intake_service()
+    with fields_renamed(("phq9.", "")):
+        return _present(service.record_phq9(commands.RecordPhq9(
+            intake_id, body.items, body.answered_at or service.clock.now())))
 
-    @api.operation("/intakes/<intake_id>/decision", "POST", summary="Decide eligibility (and tell orders and the "
-                   "EHR)", body=body_models.Decide, errors=(*PART_ERRORS, 403), idempotent=True)
-    @requires(ELIGIBILITY, "cu", patient=of_intake)
-    def post_decision(intake_id: str, body: body_models.Decide):  # type: ignore[no-untyped-def]
-        """The outcome (eligible / not-eligible / needs-review) with every reason, published as
-        `intake-eligibility-decided` on `ketalink.intake.events`. A decided intake must be reopened first. Only a
-        prescriber decides (403 otherwise: the EHR's PractitionerRole, shared/roles.py), attesting it (`attested`,
-        recorded with the decision)."""
-        context = current_context()
-        require_prescriber(context, "decide eligibility")  # the decider is the signed-in prescriber, not the typed name
-        return present(service.decide(intake_id, signer_name(context, body.decided_by),
-                                      attestation=ATTESTATIONS["decide-eligibility"]))
 
-    @api.operation("/intakes/<intake_id>/reopen", "POST", summary="Reopen a decided intake (the decision is kept "
-                   "in its history)", body=body_models.Reopen, errors=PART_ERRORS, idempotent=True)
-    @requires(ELIGIBILITY, "u", patient=of_intake)
-    def post_reopen(intake_id: str, body: body_models.Reopen):  # type: ignore[no-untyped-def]
-        # The reopening's Provenance author in the EHR: the signed-in clinician, not the typed name (reviewer R3)
-        return present(service.reopen(intake_id, _signed_in(body.reopened_by, "reopened_by"), body.reason))
+@operation("/intakes/<intake_id>/madrs", "PUT", summary="Record the MADRS (items 1-10, each 0-6)",
+           body=commands.Madrs, errors=PART_ERRORS)
+@requires(PART_RESOURCE_TYPES["madrs"], "u", patient=intake_patient)
+def put_madrs(intake_id: str, body: commands.Madrs) -> ResponseReturnValue:
+    service = intake_service()
+    with fields_renamed(("madrs.", "")):
+        return _present(service.record_madrs(commands.RecordMadrs(
+            intake_id, body.items, body.rated_at or service.clock.now(), body.rated_by)))
+
+
+@operation("/intakes/<intake_id>/cssrs", "PUT", summary="Record the C-SSRS screener",
+           body=commands.Cssrs, errors=PART_ERRORS)
+@requires(PART_RESOURCE_TYPES["cssrs"], "u", patient=intake_patient)
+def put_cssrs(intake_id: str, body: commands.Cssrs) -> ResponseReturnValue:
+    service = intake_service()
+    with fields_renamed(("cssrs.answered_at", "answered_at"), ("cssrs.", "answers.")):
+        return _present(service.record_cssrs(commands.RecordCssrs(
+            intake_id, body.answers.to_domain(), body.answered_at or service.clock.now())))
+
+
+@operation("/intakes/<intake_id>/consent", "PUT", summary="Record informed consent and the ride-home agreement",
+           body=commands.Consent, errors=PART_ERRORS)
+@requires(PART_RESOURCE_TYPES["consent"], "u", patient=intake_patient)
+def put_consent(intake_id: str, body: commands.Consent) -> ResponseReturnValue:
+    service = intake_service()
+    with fields_renamed(("consent.", "")):
+        return _present(service.record_consent(commands.RecordConsent(intake_id,
+                                                                      body.to_domain(service.clock.now()))))
+
+
+@operation("/intakes/<intake_id>/overrides", "POST", summary="Record a clinician's override of a relative "
+           "contraindication or an interacting drug class", body=commands.Override, errors=PART_ERRORS,
+           idempotent=True)
+@requires(ELIGIBILITY, "u", patient=intake_patient)
+def post_override(intake_id: str, body: commands.Override) -> ResponseReturnValue:
+    """Replaces an earlier override of the same item. Absolute contraindications cannot be overridden."""
+    service = intake_service()
+    # Who overrode is the signed-in clinician, never the typed name (which could be anyone's; reviewer R3)
+    override = dataclasses.replace(body.to_domain(service.clock.now()),
+                                   overridden_by=_signed_in(body.overridden_by, "overridden_by"))
+    with fields_renamed(("override.", "")):
+        return _present(service.record_override(commands.RecordOverride(intake_id, override)))
+
+
+@operation("/intakes/<intake_id>/cssrs-review", "PUT", summary="Record the behavioural-health review of a "
+           "moderate- or high-risk C-SSRS screen", body=commands.CssrsReview, errors=PART_ERRORS)
+@requires(ELIGIBILITY, "u", patient=intake_patient)
+def put_cssrs_review(intake_id: str, body: commands.CssrsReview) -> ResponseReturnValue:
+    """Moderate risk needs this review before the patient can be eligible; high risk is not eligible until it
+    says proceed. Recorded with the signed-in clinician and the time; a new C-SSRS screen needs a new review."""
+    with fields_renamed(("cssrs_review.", "")):
+        return _present(intake_service().record_cssrs_review(commands.RecordCssrsReview(
+            intake_id, body.outcome.value, body.note, _signed_in(body.reviewed_by, "reviewed_by"))))
+
+
+@operation("/intakes/<intake_id>/urgent-use", "PUT", summary="A prescriber sets the TRD rule aside for urgent use, "
+           "with the reason", body=commands.UrgentUse, errors=(400, 403, 404, 409))
+@requires(ELIGIBILITY, "u", patient=intake_patient)
+def put_urgent_use(intake_id: str, body: commands.UrgentUse) -> ResponseReturnValue:
+    """Only a prescriber (the EHR's PractitionerRole, shared/roles.py); contraindications, consent and the
+    C-SSRS review still apply. The override is a reason in the decision and its RiskAssessment rationale."""
+    roles = require_prescriber(current_context(), "set the TRD rule aside for urgent use")
+    with fields_renamed(("urgent_use.", "")):
+        return _present(intake_service().record_urgent_use(commands.RecordUrgentUse(
+            intake_id, body.reason, _signed_in(body.overridden_by, "overridden_by"), roles is not None)))
+
+
+@operation("/intakes/<intake_id>/decision", "POST", summary="Decide eligibility (and tell orders and the EHR)",
+           body=commands.Decide, errors=(*PART_ERRORS, 403), idempotent=True)
+@requires(ELIGIBILITY, "cu", patient=intake_patient)
+def post_decision(intake_id: str, body: commands.Decide) -> ResponseReturnValue:
+    """The outcome (eligible / not-eligible / needs-review) with every reason, published as
+    `intake-eligibility-decided` on `ketalink.intake.events`. A decided intake must be reopened first. Only a
+    prescriber decides (403 otherwise: the EHR's PractitionerRole, shared/roles.py), attesting it (`attested`,
+    recorded with the decision)."""
+    context = current_context()
+    require_prescriber(context, "decide eligibility")  # the decider is the signed-in prescriber, not the typed name
+    return _present(intake_service().decide(commands.DecideEligibility(
+        intake_id, signer_name(context, body.decided_by), attestation=ATTESTATIONS["decide-eligibility"])))
+
+
+@operation("/intakes/<intake_id>/reopen", "POST", summary="Reopen a decided intake (the decision is kept in its "
+           "history)", body=commands.Reopen, errors=PART_ERRORS, idempotent=True)
+@requires(ELIGIBILITY, "u", patient=intake_patient)
+def post_reopen(intake_id: str, body: commands.Reopen) -> ResponseReturnValue:
+    # The reopening's Provenance author in the EHR: the signed-in clinician, not the typed name (reviewer R3)
+    return _present(intake_service().reopen(commands.ReopenIntake(
+        intake_id, _signed_in(body.reopened_by, "reopened_by"), body.reason)))
 
 
 def _signed_in(typed: str | None, field: str) -> str:

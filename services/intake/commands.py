@@ -1,4 +1,6 @@
-"""Request bodies of the intake API (pydantic; unknown fields refused), each turning itself into domain values.
+"""The typed inputs of the intake's service layer (``handlers.IntakeService``): the request bodies of the JSON API
+(pydantic; unknown fields refused), each turning itself into domain values, and the commands the API and the
+clinician pages build from them (plain dataclasses, so the handlers know nothing of Flask or pydantic).
 
 Bodies check shape and types only (strict: "3" is not a score, 1 is not true); the clinical rules (score ranges,
 required items, plausible vitals, skip logic) stay in the domain, which names the field that breaks one.
@@ -7,6 +9,8 @@ Times are optional and default to the moment the server records the part; given 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
@@ -209,3 +213,104 @@ class Decide(RequestModel):
 class Reopen(RequestModel):
     reopened_by: Name
     reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+# --- commands: what the service layer is asked to do; times are resolved by the caller (given, or the clock's now) ---
+@dataclass(frozen=True)
+class StartIntake:
+    """A new intake for ``patient_id``, pre-filled from the EHR; with ``referral_id`` the intake is that referral's."""
+
+    patient_id: str
+    started_by: str
+    referral_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordTrials:
+    intake_id: str
+    trials: Sequence[AntidepressantTrial]
+
+
+@dataclass(frozen=True)
+class RecordContraindications:
+    intake_id: str
+    answers: Sequence[ContraindicationAnswer]
+    screened_by: str
+    screened_at: datetime
+
+
+@dataclass(frozen=True)
+class RecordVitals:
+    intake_id: str
+    vitals: BaselineVitals
+
+
+@dataclass(frozen=True)
+class RecordPhq9:
+    intake_id: str
+    items: Sequence[int | None]
+    answered_at: datetime
+
+
+@dataclass(frozen=True)
+class RecordMadrs:
+    intake_id: str
+    items: Sequence[int | None]
+    rated_at: datetime
+    rated_by: str | None
+
+
+@dataclass(frozen=True)
+class RecordCssrs:
+    intake_id: str
+    answers: Mapping[str, bool | None]
+    answered_at: datetime
+
+
+@dataclass(frozen=True)
+class RecordCssrsReview:
+    """The behavioural-health review of the current C-SSRS screen, by the signed-in clinician, now."""
+
+    intake_id: str
+    outcome: str
+    note: str
+    reviewed_by: str
+
+
+@dataclass(frozen=True)
+class RecordUrgentUse:
+    """A prescriber's urgent-use override of the TRD rule; ``prescriber_checked`` says whether the caller could
+    check the role (shared/roles.py)."""
+
+    intake_id: str
+    reason: str
+    overridden_by: str
+    prescriber_checked: bool
+
+
+@dataclass(frozen=True)
+class RecordConsent:
+    intake_id: str
+    consent: ConsentRecord
+
+
+@dataclass(frozen=True)
+class RecordOverride:
+    intake_id: str
+    override: ClinicianOverride
+
+
+@dataclass(frozen=True)
+class DecideEligibility:
+    """Decide; the caller has checked the prescriber's role, and ``attestation`` is kept with the decision."""
+
+    intake_id: str
+    decided_by: str
+    attestation: str = ""
+
+
+@dataclass(frozen=True)
+class ReopenIntake:
+    intake_id: str
+    reopened_by: str
+    reason: str

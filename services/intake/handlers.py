@@ -1,4 +1,5 @@
-"""The intake's commands, used alike by the HTTP API and the Kafka consumer.
+"""The intake's service layer: a command in (``commands.py``), the intake as stored out (``IntakeView``), used alike by
+the HTTP API and the clinician pages; ``on_<event>`` handlers for the Kafka consumer.
 
 Each command reads what it needs (the EHR first, outside any SQL transaction when it can), lets the domain check
 and apply the change, then writes the record (and the outbound message, via the outbox) in one transaction, so a
@@ -7,23 +8,33 @@ the EHR read errors); each entry point turns them into its own answer (an HTTP s
 """
 from __future__ import annotations
 
-from shared.errors import FieldInputError
-
 import logging
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from services.intake.domain.consent import ConsentRecord
-from services.intake.domain.contraindications import ContraindicationAnswer
+from services.intake.commands import (
+    DecideEligibility,
+    RecordConsent,
+    RecordContraindications,
+    RecordCssrs,
+    RecordCssrsReview,
+    RecordMadrs,
+    RecordOverride,
+    RecordPhq9,
+    RecordTrials,
+    RecordUrgentUse,
+    RecordVitals,
+    ReopenIntake,
+    StartIntake,
+)
 from services.intake.domain.eligibility import decide_eligibility
 from services.intake.domain.errors import IntakeInputError
 from services.intake.domain.model import Intake
-from services.intake.domain.overrides import ClinicianOverride
 from services.intake.domain.patient import Referral, ReferralSource
 from services.intake.domain.recording import (
     record_conditions,
@@ -44,14 +55,15 @@ from services.intake.domain.recording import (
 )
 from services.intake.domain.reviews import BehaviouralHealthReview, UrgentUseOverride
 from services.intake.domain.settings import IntakeSettings
-from services.intake.domain.trials import AntidepressantTrial
 from services.intake.domain.vitals import BaselineVitals
 from services.intake.ehr_reads import EhrDataError, EhrError, EhrNotFound, EhrPatientRecord, EhrReader, EhrUnavailable
 from services.intake.messages import decision_message, reopened_message
 from services.intake.repository import IntakeRepository, StoredIntake
 from services.intake.translators.service_request_in import referral_from_fhir
-from shared.db import StaleRecordError, utcnow
-from shared.events.consumer import Handler, PermanentError, TransientError
+from shared.clock import ClinicalClock
+from shared.db import StaleRecordError
+from shared.errors import FieldInputError
+from shared.events.consumer import PermanentError, TransientError
 from shared.events.event_codes import INTAKE_ELIGIBILITY_DECIDED, INTAKE_REOPENED, REFERRAL_REQUESTED
 from shared.events.topics import INTAKE_EVENTS
 from shared.fhir.datatypes import FhirJson
@@ -65,6 +77,7 @@ log = logging.getLogger(__name__)
 # always maps to the same intake, whether it arrives as an event (once or redelivered) or is named in POST /intakes.
 REFERRAL_INTAKE_NAMESPACE = uuid.UUID("0b9f5c8e-7a43-4e1d-9d0f-5b6f2f3c8a41")
 STARTS_AN_INTAKE = frozenset({"active"})  # ServiceRequest statuses that start one; others (revoked...) do not
+SERVICE_KEY = "intake"  # bootstrap installs the IntakeService on the app under this key (shared.web.install_service)
 
 
 class ReferralError(IntakeInputError):
@@ -81,34 +94,34 @@ class IntakeView:
 
 
 class IntakeService:
-    def __init__(self, runtime: ServiceRuntime, settings: IntakeSettings, ehr: EhrReader,
-                 repository: IntakeRepository | None = None, clock: Callable[[], datetime] = utcnow):
+    """The intake's service layer. ``clock`` is the one clinical clock (``shared.clock``): now, for what is recorded
+    without a time of its own; the domain checks every recorded time against it (``domain/plausibility.py``)."""
+
+    def __init__(self, runtime: ServiceRuntime, settings: IntakeSettings, ehr: EhrReader, clock: ClinicalClock,
+                 repository: IntakeRepository | None = None):
         self._runtime = runtime
         self._settings = settings
         self._ehr = ehr
-        self._repository = repository or IntakeRepository()
         self._clock = clock
+        self._repository = repository or IntakeRepository()
 
     @property
     def settings(self) -> IntakeSettings:
         return self._settings
 
-    def now(self) -> datetime:
-        return self._clock()
+    @property
+    def clock(self) -> ClinicalClock:
+        return self._clock
 
-    def handlers(self) -> dict[str, Handler]:
-        """Event code → handler of the events the intake consumes (``ehr.events``)."""
-        return {REFERRAL_REQUESTED: self.on_referral_requested}
-
-    def response_handlers(self) -> dict[str, Handler]:
-        """Event code answered → handler of the EHR's responses (``ehr.responses``)."""
-        return {INTAKE_ELIGIBILITY_DECIDED: self.on_ehr_response, INTAKE_REOPENED: self.on_ehr_response}
+    def _now(self) -> datetime:
+        return self._clock.now()
 
     # --- start and read -------------------------------------------------------------------------------------
-    def start(self, patient_id: str, started_by: str, referral_id: str | None = None) -> tuple[IntakeView, bool]:
+    def start(self, command: StartIntake) -> tuple[IntakeView, bool]:
         """A new intake pre-filled from the EHR; returns (intake, created). Naming a referral returns the intake it
         already started, if any."""
-        now = self.now()
+        patient_id, started_by, referral_id = command.patient_id, command.started_by, command.referral_id
+        now = self._now()
         if referral_id is not None:
             service_request = self._ehr.service_request(referral_id)
             referral, intake_id = _referral_and_intake_id(service_request)
@@ -144,61 +157,63 @@ class IntakeService:
             return [stored.intake for stored in self._repository.for_patient(conn, patient_id)]
 
     # --- record the parts (times are the caller's: when it was measured, answered, signed) --------------------
-    def record_trials(self, intake_id: str, trials: Sequence[AntidepressantTrial]) -> IntakeView:
-        return self._change(intake_id, lambda intake: record_trials(intake, trials, self._settings))
+    def record_trials(self, command: RecordTrials) -> IntakeView:
+        return self._change(command.intake_id, lambda intake: record_trials(intake, command.trials, self._settings))
 
-    def record_contraindications(self, intake_id: str, answers: Sequence[ContraindicationAnswer], screened_by: str,
-                                 screened_at: datetime) -> IntakeView:
-        return self._change(intake_id, lambda intake: record_contraindications(
-            intake, answers, screened_at, screened_by, self._settings, self.now()))
+    def record_contraindications(self, command: RecordContraindications) -> IntakeView:
+        return self._change(command.intake_id, lambda intake: record_contraindications(
+            intake, command.answers, command.screened_at, command.screened_by, self._settings, self._now()))
 
-    def record_vitals(self, intake_id: str, vitals: BaselineVitals) -> IntakeView:
-        return self._change(intake_id, lambda intake: record_vitals(intake, vitals, self._settings, self.now()))
+    def record_vitals(self, command: RecordVitals) -> IntakeView:
+        return self._change(command.intake_id, lambda intake: record_vitals(intake, command.vitals, self._settings,
+                                                                            self._now()))
 
-    def record_phq9(self, intake_id: str, items: Sequence[int | None], answered_at: datetime) -> IntakeView:
-        return self._change(intake_id, lambda intake: record_phq9(intake, items, answered_at, self._settings,
-                                                                  self.now()))
+    def record_phq9(self, command: RecordPhq9) -> IntakeView:
+        return self._change(command.intake_id, lambda intake: record_phq9(
+            intake, command.items, command.answered_at, self._settings, self._now()))
 
-    def record_madrs(self, intake_id: str, items: Sequence[int | None], rated_at: datetime,
-                     rated_by: str | None) -> IntakeView:
-        return self._change(intake_id, lambda intake: record_madrs(intake, items, rated_at, rated_by, self._settings,
-                                                                   self.now()))
+    def record_madrs(self, command: RecordMadrs) -> IntakeView:
+        return self._change(command.intake_id, lambda intake: record_madrs(
+            intake, command.items, command.rated_at, command.rated_by, self._settings, self._now()))
 
-    def record_cssrs(self, intake_id: str, answers: Mapping[str, bool | None], answered_at: datetime) -> IntakeView:
-        return self._change(intake_id, lambda intake: record_cssrs(intake, answers, answered_at, self._settings,
-                                                                   self.now()))
+    def record_cssrs(self, command: RecordCssrs) -> IntakeView:
+        return self._change(command.intake_id, lambda intake: record_cssrs(
+            intake, command.answers, command.answered_at, self._settings, self._now()))
 
-    def record_cssrs_review(self, intake_id: str, outcome: str, note: str, reviewed_by: str) -> IntakeView:
+    def record_cssrs_review(self, command: RecordCssrsReview) -> IntakeView:
         """The behavioural-health review of the current C-SSRS screen, by the signed-in clinician, now."""
         def change(intake: Intake) -> Intake:
             screen = intake.cssrs
-            review = BehaviouralHealthReview(reviewed_by, self.now(), outcome, note,  # type: ignore[arg-type]
-                                             screen.risk if screen else None,  # type: ignore[arg-type]
-                                             screen.answered_at if screen else self.now())
-            return record_cssrs_review(intake, review, self._settings, self.now())
-        return self._change(intake_id, change)
+            review = BehaviouralHealthReview(command.reviewed_by, self._now(),
+                                             command.outcome,  # type: ignore[arg-type]
+                                             command.note, screen.risk if screen else None,  # type: ignore[arg-type]
+                                             screen.answered_at if screen else self._now())
+            return record_cssrs_review(intake, review, self._settings, self._now())
+        return self._change(command.intake_id, change)
 
-    def record_urgent_use(self, intake_id: str, reason: str, overridden_by: str, prescriber_checked: bool
-                          ) -> IntakeView:
+    def record_urgent_use(self, command: RecordUrgentUse) -> IntakeView:
         """A prescriber's urgent-use override of the TRD rule (the caller checked the role when it could)."""
-        override = UrgentUseOverride(overridden_by, self.now(), reason, prescriber_checked)
-        return self._change(intake_id, lambda intake: record_urgent_use(intake, override, self._settings, self.now()))
+        override = UrgentUseOverride(command.overridden_by, self._now(), command.reason, command.prescriber_checked)
+        return self._change(command.intake_id, lambda intake: record_urgent_use(intake, override, self._settings,
+                                                                                self._now()))
 
-    def record_consent(self, intake_id: str, consent: ConsentRecord) -> IntakeView:
-        return self._change(intake_id, lambda intake: record_consent(intake, consent, self._settings, self.now()))
+    def record_consent(self, command: RecordConsent) -> IntakeView:
+        return self._change(command.intake_id, lambda intake: record_consent(intake, command.consent, self._settings,
+                                                                             self._now()))
 
-    def record_override(self, intake_id: str, override: ClinicianOverride) -> IntakeView:
-        return self._change(intake_id, lambda intake: record_override(intake, override, self._settings))
+    def record_override(self, command: RecordOverride) -> IntakeView:
+        return self._change(command.intake_id, lambda intake: record_override(intake, command.override,
+                                                                              self._settings))
 
     # --- decide and reopen ----------------------------------------------------------------------------------
-    def decide(self, intake_id: str, decided_by: str, attestation: str = "") -> IntakeView:
+    def decide(self, command: DecideEligibility) -> IntakeView:
         """Decide, and queue ``intake-eligibility-decided`` for orders and the EHR in the same transaction. The
         caller has checked the prescriber's role (shared/roles.py); ``attestation`` is kept with the decision."""
 
         def decided(intake: Intake) -> Intake:
-            result = decide_eligibility(intake, self._settings, self.now(), decided_by)
-            if attestation and result.decision is not None:
-                result = replace(result, decision=replace(result.decision, attestation=attestation))
+            result = decide_eligibility(intake, self._settings, self._now(), command.decided_by)
+            if command.attestation and result.decision is not None:
+                result = replace(result, decision=replace(result.decision, attestation=command.attestation))
             return result
 
         def publish(conn: Connection, intake: Intake) -> None:
@@ -209,9 +224,9 @@ class IntakeService:
             log.info("eligibility decided", extra={"intake_id": intake.intake_id, "message_id": message_id,
                                                    "outcome": outcome})
 
-        return self._change(intake_id, decided, publish)
+        return self._change(command.intake_id, decided, publish)
 
-    def reopen(self, intake_id: str, reopened_by: str, reason: str) -> IntakeView:
+    def reopen(self, command: ReopenIntake) -> IntakeView:
         """Reopen, and queue ``intake-reopened`` in the same transaction: the decision is withdrawn wherever it is
         used (orders refuses new orders and signatures until a new decision; the EHR's RiskAssessment is cancelled)."""
 
@@ -221,8 +236,8 @@ class IntakeService:
             self._repository.add_delivery(conn, message_id, INTAKE_REOPENED, intake)
             log.info("intake reopened", extra={"intake_id": intake.intake_id, "message_id": message_id})
 
-        return self._change(intake_id, lambda intake: reopen_intake(intake, reopened_by, self.now(), reason),
-                            publish)
+        return self._change(command.intake_id, lambda intake: reopen_intake(
+            intake, command.reopened_by, self._now(), command.reason), publish)
 
     # --- events ---------------------------------------------------------------------------------------------
     def on_referral_requested(self, message: Message, conn: Connection) -> None:
@@ -239,7 +254,7 @@ class IntakeService:
             return
         if self._repository.find(conn, intake_id) is not None:
             return  # started already (an earlier announcement, or POST /intakes naming this referral)
-        now = self.now()
+        now = self._now()
         try:
             ehr_record = self._ehr.patient_record(referral.patient_id, now.date(), "ServiceRequest.subject")
             intake = self._prefilled(start_intake(intake_id, referral.patient_id, now, referral,

@@ -12,7 +12,7 @@ from services.intake.domain.patient import AdministrativeSex, PatientSummary
 from services.intake.domain.recording import record_cssrs, record_patient
 from services.intake.domain.settings import IntakeSettings
 from services.intake.repository import IntakeRepository
-from services.intake.ui_forms import consent_element_field
+from services.intake.ui.forms import consent_element_field
 from tests.unit.intake.builders import T0
 
 from .test_ui_forms import HOST, _token, ui_app  # noqa: F401 - the fixture

@@ -24,7 +24,8 @@ def record_patient(intake: Intake, patient: PatientSummary, settings: IntakeSett
     if patient.age_years is not None and patient.age_years < 0:
         raise IntakeInputError("patient.age_years", "age cannot be negative")
     if patient.age_years is not None:
-        check_number(patient.age_years, "patient.age_years", plausible_bounds(settings.patient_age_plausible_range_years),
+        check_number(patient.age_years, "patient.age_years",
+                     plausible_bounds(settings.patient_age_plausible_range_years),
                      "years")
     return dataclasses.replace(intake, patient=patient)
 

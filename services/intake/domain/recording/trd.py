@@ -31,7 +31,8 @@ def _checked_trial(trial: AntidepressantTrial, field: str, settings: IntakeSetti
     weeks = require_number(trial.duration_weeks, f"{field}.duration_weeks")
     if weeks < 0:
         raise IntakeInputError(f"{field}.duration_weeks", "weeks cannot be negative")
-    check_number(weeks, f"{field}.duration_weeks", plausible_bounds(settings.trial_duration_plausible_range_weeks), "weeks")
+    check_number(weeks, f"{field}.duration_weeks", plausible_bounds(settings.trial_duration_plausible_range_weeks),
+                 "weeks")
     improvement_pct = require_number(trial.improvement_pct, f"{field}.improvement_pct")
     if improvement_pct > 100:
         raise IntakeInputError(f"{field}.improvement_pct", "improvement cannot exceed 100%")

@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
+from typing import TypeVar
 
 from services.intake.domain.errors import IntakeInputError
 from services.intake.domain.model import Intake
@@ -23,8 +25,10 @@ from services.intake.domain.overrides import ClinicianOverride, OverrideTarget
 from services.intake.domain.scales import MADRS_ITEM_COUNT, PHQ9_ITEM_COUNT
 from services.intake.domain.trials import AntidepressantTrial, prior_trial_candidates
 from services.intake.domain.vitals import BaselineVitals, BloodPressure, VitalReading
+from services.intake.presenters import contraindication_keys
 
 Form = Mapping[str, str]
+E = TypeVar("E", bound=Enum)
 YES, NO, NOT_ASKED = "yes", "no", "not-asked"
 _TRIAL_ROW = re.compile(r"^trials\[(\d+)\]\.")
 MAX_TRIAL_ROWS = 50
@@ -191,10 +195,6 @@ def override_field(target: str, key: str) -> str:
 
 
 # --- stored intake → form values ------------------------------------------------------------------------------
-def contraindication_keys(settings: IntakeSettings) -> tuple[str, ...]:
-    return settings.absolute_contraindications + settings.relative_contraindications
-
-
 def stored_values(intake: Intake, settings: IntakeSettings) -> dict[str, str]:
     """What the forms show for the intake as recorded (vitals entry fields start blank: a reading is entered, not
     edited, and the EHR's readings must keep their EHR id)."""
@@ -290,7 +290,7 @@ def _yes_no(form: Form, field: str) -> bool | None:
     return True if choice == YES else False if choice == NO else None
 
 
-def _choice(form: Form, field: str, choices, message: str):  # type: ignore[no-untyped-def]
+def _choice(form: Form, field: str, choices: type[E], message: str) -> E:
     try:
         return choices(form.get(field, ""))
     except ValueError:
