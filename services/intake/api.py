@@ -165,7 +165,7 @@ def put_consent(intake_id: str, body: commands.Consent) -> ResponseReturnValue:
 def post_override(intake_id: str, body: commands.Override) -> ResponseReturnValue:
     """Replaces an earlier override of the same item. Absolute contraindications cannot be overridden."""
     service = intake_service()
-    # Who overrode is the signed-in clinician, never the typed name (which could be anyone's; reviewer R3)
+    # Who overrode is the signed-in clinician, never the typed name (which could be anyone's)
     override = dataclasses.replace(body.to_domain(service.clock.now()),
                                    overridden_by=_signed_in(body.overridden_by, "overridden_by"))
     with fields_renamed(("override.", "")):
@@ -213,7 +213,7 @@ def post_decision(intake_id: str, body: commands.Decide) -> ResponseReturnValue:
            "history)", body=commands.Reopen, errors=PART_ERRORS, idempotent=True)
 @requires(ELIGIBILITY, "u", patient=intake_patient)
 def post_reopen(intake_id: str, body: commands.Reopen) -> ResponseReturnValue:
-    # The reopening's Provenance author in the EHR: the signed-in clinician, not the typed name (reviewer R3)
+    # The reopening's Provenance author in the EHR: the signed-in clinician, not the typed name
     return _present(intake_service().reopen(commands.ReopenIntake(
         intake_id, _signed_in(body.reopened_by, "reopened_by"), body.reason)))
 
