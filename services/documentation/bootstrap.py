@@ -1,5 +1,6 @@
-"""Wiring the documentation service: clinic settings, the service layer, the Flask app with its API and the Kafka
-handlers. ``build(runtime)`` is called by ``__main__`` (web and worker), ``wsgi`` (web) and ``worker``."""
+"""Wiring the documentation service: clinic settings, the service layer, the Flask app with its API and pages, and
+every Kafka handler table. ``build(runtime)`` is called by ``__main__`` (web and worker), ``wsgi`` (web) and
+``worker``; nothing happens at import."""
 from __future__ import annotations
 
 import sys
@@ -8,21 +9,28 @@ from datetime import timedelta
 
 from flask import Flask
 
+from services.documentation.access import SERVICE_KEY
 from services.documentation.api import create_api, install_error_mapping
 from services.documentation.domain.errors import DocumentationInputError
 from services.documentation.domain.settings import SessionSettings
-from services.documentation.ehr_reads import EhrPatients
-from services.documentation.ehr_reads import EhrWeights
+from services.documentation.ehr_reads import EhrPatients, EhrWeights
 from services.documentation.handlers import DocumentationService
-from services.documentation.ui import UI_TITLE, UiSettings, create_ui
+from services.documentation.ui import UI_SETTINGS_KEY, UI_TITLE, UiSettings, ui
 from shared.clock import ClinicalClock
 from shared.config import SettingsError, load_settings
 from shared.events.consumer import ANY_EVENT, Handlers
-from shared.events.event_codes import EHR_VITALS_RECORDED, ORDER_EVENT_CODES, SUICIDALITY_ALERT_EVENT_CODES
+from shared.events.event_codes import (
+    EHR_VITALS_RECORDED,
+    ORDER_CANCELLED,
+    ORDER_CHANGED,
+    ORDER_SIGNED,
+    SUICIDALITY_ALERT,
+    SUICIDALITY_ALERT_ACKNOWLEDGED,
+)
 from shared.runtime import ServiceRuntime
 from shared.smart import install_smart
 from shared.ui import install_ui
-from shared.web import install
+from shared.web import install, install_service
 
 SETTINGS_PREFIX = "DOCUMENTATION_"
 
@@ -51,19 +59,24 @@ def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
                                    clinic_zone=ui_settings.zone, patients=EhrPatients(runtime.ehr))
     app = Flask(__name__)
     install(app, {"database": runtime.check_database})
+    install_service(app, SERVICE_KEY, service)
+    install_service(app, UI_SETTINGS_KEY, ui_settings)
     install_error_mapping(app)
-    create_api(service, runtime.engine).install(app)
+    create_api(runtime.engine).install(app)
     install_ui(app, UI_TITLE)
-    app.register_blueprint(create_ui(service, ui_settings))
+    app.register_blueprint(ui)
     install_smart(app, runtime)  # every API call and page needs a token; probes and static files stay open
-    return app, message_handlers(service), {ANY_EVENT: service.on_ehr_response}
-
-
-def message_handlers(service: DocumentationService) -> Handlers:
-    """Order events → sessions; vitals from the EHR → the flowsheet; the course's suicidality alerts → kept for the
-    pre-infusion check; other events are not for this service."""
-    handlers = {code: service.on_order_event for code in ORDER_EVENT_CODES}
-    handlers[EHR_VITALS_RECORDED] = service.on_ehr_vitals
-    for code in SUICIDALITY_ALERT_EVENT_CODES:  # the course's alerts, for the day-of-infusion check (issue 13 defect 5)
-        handlers[code] = service.on_suicidality_alert
-    return handlers
+    # ketalink.orders.events and ehr.events: order events → sessions; vitals from the EHR → the flowsheet; the
+    # course's suicidality alerts → kept for the day-of-infusion check (issue 13 defect 5); other events are not
+    # for this service.
+    handlers = {
+        ORDER_SIGNED: service.on_order_event,
+        ORDER_CHANGED: service.on_order_event,
+        ORDER_CANCELLED: service.on_order_event,
+        EHR_VITALS_RECORDED: service.on_ehr_vitals,
+        SUICIDALITY_ALERT: service.on_suicidality_alert,
+        SUICIDALITY_ALERT_ACKNOWLEDGED: service.on_suicidality_alert,
+    }
+    # ehr.responses: the EHR's answers; those to this service's messages are logged.
+    response_handlers = {ANY_EVENT: service.on_ehr_response}
+    return app, handlers, response_handlers

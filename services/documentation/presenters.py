@@ -4,10 +4,22 @@ defect 5): the latest C-SSRS and its risk, the open suicidality alerts, what sti
 reviews, and why the infusion may not start on these grounds."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from services.documentation import commands as c
+from services.documentation.domain.errors import DocumentationInputError
+from services.documentation.domain.adverse_events import AdverseEventRecord
+from services.documentation.domain.cadss import CadssAssessment
+from services.documentation.domain.flowsheet import FlowsheetEvent
 from services.documentation.domain.note import ProcedureNote
+from services.documentation.domain.pregnancy import PregnancyApplicability
+from services.documentation.domain.pump import PumpChange
+from services.documentation.domain.vitals import VitalsReading
+from services.documentation.handlers import NotePreview, Recorded, SessionState
 from services.documentation.domain.order import ActiveOrder
 from services.documentation.domain.schedule import due_cadss, due_vital_readings
 from services.documentation.domain.session import Session
@@ -19,6 +31,8 @@ from services.documentation.domain.suicide_risk import (
     suicide_risk_blocks,
 )
 from services.documentation.translators.document_reference_out import doc_status
+from shared.api import RequestModel
+from shared.errors import FieldInputError
 
 
 def session_summary(session: Session) -> dict[str, Any]:
@@ -64,6 +78,48 @@ def session_view(session: Session, order: ActiveOrder, now: datetime, settings: 
         },
     }
 
+
+
+def session_state_view(state: SessionState, settings: SessionSettings) -> dict[str, Any]:
+    """``session_view`` with the day's suicide-risk check, the clinic's site-readiness checklist, and the reasons
+    the suicide-risk check gives among the pre-infusion check's blocking reasons."""
+    view = session_view(state.session, state.order, state.as_of, settings)
+    view["suicide_risk"] = suicide_risk_view(state.session, state.open_alerts, settings)
+    view["site_readiness_items"] = list(settings.site_readiness_items)
+    if view["pre_check"] is not None:
+        view["pre_check"]["blocking_reasons"] += view["suicide_risk"]["blocking_reasons"]
+    return view
+
+
+def recorded_view(recorded: Recorded[Any], settings: SessionSettings) -> dict[str, Any]:
+    """The session after a step that added one record, with ``recorded``: the record's id (the one the service
+    gave it when the request had none) and, for a reading, the alert it raised (None when none)."""
+    view = session_state_view(recorded.state, settings)
+    view["recorded"] = _recorded(recorded.state, recorded.record)
+    return view
+
+
+def _recorded(state: SessionState, record: Any) -> dict[str, Any]:
+    if isinstance(record, VitalsReading):
+        return {"reading_id": record.reading_id,
+                "alert_id": next((alert.alert_id for alert in state.session.alerts
+                                  if alert.reading_id == record.reading_id), None)}
+    if isinstance(record, PumpChange):
+        return {"change_id": record.change_id}
+    if isinstance(record, CadssAssessment):
+        return {"assessment_id": record.assessment_id, "total": record.total}
+    if isinstance(record, (FlowsheetEvent, AdverseEventRecord)):
+        return {"event_id": record.event_id}
+    raise TypeError(f"no view of a recorded {type(record).__name__}")
+
+
+def pre_check_context_view(pregnancy: PregnancyApplicability, settings: SessionSettings) -> dict[str, Any]:
+    """For the pre-check page: whether "not applicable" may be offered for the pregnancy check today (from the
+    EHR record), the clinic's fasting windows and the readings the check requires (marked required)."""
+    return {"pregnancy": pregnancy.to_dict(),
+            "fasting_solids_hours": settings.fasting_solids_hours,
+            "fasting_clear_fluids_hours": settings.fasting_clear_fluids_hours,
+            "required_readings": settings.pre_check_required_readings}
 
 def _given(session: Session) -> dict[str, Any] | None:
     """The administration record's computed totals and whether given versus ordered has been reviewed."""
@@ -117,6 +173,71 @@ def suicide_risk_view(session: Session, open_alerts: tuple[SuicidalityAlertSeen,
 
 def note_view(note: ProcedureNote, superseded_by: str = "") -> dict[str, Any]:
     return {**note.to_dict(), "doc_status": doc_status(note), "superseded_by": superseded_by or None}
+
+
+def note_views(notes: list[ProcedureNote]) -> list[dict[str, Any]]:
+    """Every version of a note, each with the version that replaced it."""
+    replaced_by = {note.replaces_note_id: note.note_id for note in notes if note.replaces_note_id}
+    return [note_view(note, replaced_by.get(note.note_id, "")) for note in notes]
+
+
+def note_version_view(note_id: str, versions: list[ProcedureNote]) -> dict[str, Any]:
+    """One version of a note, with the version that replaced it."""
+    return next(view for view in note_views(versions) if view["note_id"] == note_id)
+
+
+def note_preview_view(preview: NotePreview) -> dict[str, Any]:
+    return {"session_id": preview.session.session_id, "status": preview.session.status.value, "text": preview.text}
+
+
+# --- errors in the request body's names ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FieldsAsSent:
+    """Where a domain record names a field differently from the request body (``measured_at`` for ``at``), and the
+    prefix of the record inside the body's error path to drop (``cadss.``)."""
+
+    renames: dict[str, str] = field(default_factory=dict)
+    strip_prefix: str = ""
+
+
+FIELDS_AS_SENT: dict[type[RequestModel], FieldsAsSent] = {
+    c.CheckIn: FieldsAsSent({"override.reason": "override_reason", "override.overridden_by": "override_by"}),
+    c.SuicideRiskReview: FieldsAsSent({"reviewed_at": "at", "reviewed_by": "by"}),
+    c.HoldOverride: FieldsAsSent({"override.reason": "reason", "override.overridden_at": "at"}),
+    c.RecordVitals: FieldsAsSent({"measured_at": "at", "recorded_by": "by", "reading.reading_id": "reading_id"}),
+    c.RecordAlertAction: FieldsAsSent({
+        "taken_by": "by", "taken_at": "at", "action.taken_at": "at", "action.detail": "detail",
+        "action.rate_ml_per_h": "rate_ml_per_h", "action.rescue": "rescue", "action.kind": "kind"}),
+    c.RecordPumpChange: FieldsAsSent({"recorded_by": "by"}),
+    c.RecordCadssNotRated: FieldsAsSent({"recorded_by": "by", "recorded_at": "at"}),
+    # The event's and the adverse event's times are the service's own (``at`` resolved): an error about them is
+    # the session's rule on the record (``occurred_at``, ``onset_at``), answered under the record's name.
+    c.RecordFlowsheetEvent: FieldsAsSent({"recorded_by": "by"}),
+    c.RecordCadss: FieldsAsSent({"assessed_at": "at", "assessed_by": "by"}, strip_prefix="cadss."),
+    c.RecordAdverseEvent: FieldsAsSent({"recorded_by": "by"}),
+    c.RecordAdministration: FieldsAsSent({"recorded_by": "by"}, strip_prefix="administration."),
+    c.RecordControlledSubstance: FieldsAsSent({"recorded_by": "by", "witnessed_at": "at",
+                                               "recorded_by_reference": "by_reference"}),
+    c.SignNote: FieldsAsSent({"signer": "by"}),
+}
+
+
+@contextmanager
+def fields_as_sent(command: RequestModel) -> Iterator[None]:
+    """Rename the field of a domain input error raised while the service runs ``command`` to the request body's
+    name for it, so the OperationOutcome (and the page) points at what the client sent."""
+    names = FIELDS_AS_SENT.get(type(command))
+    if names is None:
+        yield
+        return
+    try:
+        yield
+    except FieldInputError as error:
+        field_name = error.field.removeprefix(names.strip_prefix) if names.strip_prefix else error.field
+        field_name = names.renames.get(field_name, field_name)
+        if field_name == error.field:
+            raise
+        raise DocumentationInputError(field_name, error.message) from None
 
 
 def _iso(moment: datetime | None) -> str | None:

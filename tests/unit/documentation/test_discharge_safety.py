@@ -105,7 +105,7 @@ def test_the_cadss_page_offers_the_end_of_recovery_timepoint_an_early_discharge_
     """Discharge refused for the end-of-recovery CADSS 15 min after the end: the page must let it be rated or
     explained then, not only once it falls due at 30 min."""
     from services.documentation.presenters import session_view
-    from services.documentation.ui import _cadss_timepoints
+    from services.documentation.ui.cadss import cadss_timepoints as _cadss_timepoints
 
     order = make_order()
     view = session_view(s_recovering(order), order, at(10, 5), SETTINGS)

@@ -18,7 +18,8 @@ NOT_EVENT_CODES = {
     ("services/orders/course/domain/model.py", "relapse"): "StopReason value",
     ("services/orders/course/domain/summary.py", "suicidality-alert"): "DueKind value (the prescriber's list)",
     ("services/documentation/repository.py", "suicidality-alert"): "stored record kind",
-    ("services/documentation/ui.py", "note-signed"): "the page's notice key after signing",
+    ("services/documentation/ui/pages.py", "note-signed"): "the page's notice key after signing",
+    ("services/documentation/ui/note.py", "note-signed"): "the page's notice key after signing",
     ("services/intake/domain/conditions.py", "relapse"): "FHIR Condition clinicalStatus",
 }
 

@@ -1,0 +1,85 @@
+"""The procedure note: generated from the ended session, edited as a draft, signed (the EHR receives it with its
+signature) and amended by a new version."""
+from __future__ import annotations
+
+import logging
+
+from services.documentation import commands as c
+from services.documentation.domain.errors import TransitionNotAllowed
+from services.documentation.domain.note import (
+    ProcedureNote, amend_note, draft_note, edit_note, generate_note, sign_note,
+)
+from services.documentation.handlers.core import NotePreview, ServiceCore, note_id_for
+from services.documentation.translators import message_out
+from shared.events.event_codes import NOTE_SIGNED
+from shared.roles import ATTESTATIONS
+
+log = logging.getLogger(__name__)
+
+
+class NoteSteps(ServiceCore):
+    def preview_note(self, session_id: str) -> NotePreview:
+        with self._runtime.engine.connect() as conn:
+            session = self._records.session(conn, session_id).record
+            order = self._records.order(conn, session.order_id).record
+        return NotePreview(session, generate_note(session, order, self._settings, self._clock.now()))
+
+    def notes(self, session_id: str) -> list[ProcedureNote]:
+        """Every version of the session's note, oldest first."""
+        with self._runtime.engine.connect() as conn:
+            session = self._records.session(conn, session_id).record
+            return [loaded.record for loaded in self._records.notes_for_session(conn, session)]
+
+    def note_versions(self, note_id: str) -> list[ProcedureNote]:
+        """Every version of the note's session's note, oldest first (RecordNotFound for an unknown note)."""
+        with self._runtime.engine.connect() as conn:
+            note = self._records.note(conn, note_id).record
+            session = self._records.session(conn, note.session_id).record
+            return [loaded.record for loaded in self._records.notes_for_session(conn, session)]
+
+    def draft_note(self, session_id: str, command: c.DraftNote) -> ProcedureNote:
+        at = self._clock.resolve(command.at)
+        with self._runtime.transaction() as conn:
+            session = self._records.session(conn, session_id).record
+            existing = self._records.notes_for_session(conn, session)
+            if existing:
+                latest = existing[-1].record
+                raise TransitionNotAllowed(f"session {session_id} already has note {latest.note_id} "
+                                           f"({latest.status.value}): edit or amend it")
+            order = self._records.order(conn, session.order_id).record
+            note = draft_note(session, order, note_id_for(session.session_id, 1), command.by, at,
+                              settings=self._settings)
+            self._records.add_note(conn, note)
+        return note
+
+    def edit_note(self, note_id: str, command: c.EditNote) -> ProcedureNote:
+        with self._runtime.transaction() as conn:
+            loaded = self._records.note(conn, note_id)
+            return self._records.save(conn, loaded, edit_note(loaded.record, command.text)).record
+
+    def sign_note(self, note_id: str, command: c.SignNote) -> ProcedureNote:
+        at = self._clock.resolve(command.at)
+        with self._runtime.transaction() as conn:
+            loaded = self._records.note(conn, note_id)
+            session = self._records.session(conn, loaded.record.session_id).record
+            note = self._records.save(conn, loaded, sign_note(
+                loaded.record, command.by, at, session, attestation=ATTESTATIONS["sign-note"],
+                controlled_substance_tolerance_mg=self._settings.controlled_substance_tolerance_mg)).record
+            self._publisher.publish(conn, NOTE_SIGNED, note.patient_id,
+                                    message_out.note_signed_focus(note), author_display=note.signed_by)
+        log.info("note signed", extra={"note_id": note.note_id, "session_id": note.session_id})
+        return note
+
+    def amend_note(self, note_id: str, command: c.AmendNote) -> ProcedureNote:
+        at = self._clock.resolve(command.at)
+        with self._runtime.transaction() as conn:
+            loaded = self._records.note(conn, note_id)
+            session = self._records.session(conn, loaded.record.session_id).record
+            latest = self._records.notes_for_session(conn, session)[-1].record
+            if latest.note_id != note_id:
+                raise TransitionNotAllowed(f"note {note_id} was replaced by version {latest.version} "
+                                           f"({latest.note_id}): amend that one")
+            amended = amend_note(loaded.record, note_id_for(session.session_id, latest.version + 1), command.text,
+                                 command.by, at)
+            self._records.add_note(conn, amended)
+        return amended

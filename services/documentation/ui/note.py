@@ -1,0 +1,85 @@
+"""The procedure note page: the preview before a note exists, the draft to edit and sign (a prescriber, attesting
+it), and the amendment of a signed note."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask.typing import ResponseReturnValue
+
+from services.documentation import commands as c
+from services.documentation.access import IN_CONTEXT, service
+from services.documentation.presenters import note_preview_view, note_views
+from services.documentation.ui.forms import FormInvalid, outcome_as_form_errors, submit
+from services.documentation.ui.pages import ENDED, clinician, done, own_note, own_session, page, posted_form, ui
+from shared.roles import require_prescriber
+from shared.smart import requires
+from shared.ui import launch_context
+
+
+def note_page(session_id: str, status: int = 200, errors: list[tuple[str, str]] | None = None,
+              values: Any = None) -> tuple[str, int]:
+    view = own_session(session_id)
+    notes = note_views(service().notes(session_id))
+    latest = notes[-1] if notes else None
+    preview = None if latest else note_preview_view(service().preview_note(session_id))
+    return page("documentation/note.html", status, errors=errors, values=values, session=view, notes=notes,
+                latest=latest, preview=preview, can_draft=view["status"] in ENDED)
+
+
+@ui.get("/ui/sessions/<session_id>/note")
+@requires("DocumentReference", "r", **IN_CONTEXT)
+def note(session_id: str) -> ResponseReturnValue:
+    return note_page(session_id)
+
+
+@ui.post("/ui/sessions/<session_id>/note")
+@requires("DocumentReference", "c", **IN_CONTEXT)
+def draft_note(session_id: str) -> ResponseReturnValue:
+    own_session(session_id)
+    form = posted_form()
+    try:
+        with outcome_as_form_errors():
+            submit(lambda body: service().draft_note(session_id, body), c.DraftNote,
+                   {"by": clinician(), "at": form.time("at")})
+    except FormInvalid as error:
+        return note_page(session_id, error.status, error.issues)
+    return done(".note", "note-drafted", "note", session_id=session_id)
+
+
+@ui.post("/ui/notes/<note_id>")
+@requires("DocumentReference", "u", **IN_CONTEXT)
+def save_or_sign_note(note_id: str) -> ResponseReturnValue:
+    """The draft's text is saved (when changed) and, with the sign button, signed as shown."""
+    current = own_note(note_id)
+    form = posted_form()
+    text = form.multiline("text")
+    signing = form.text("action") == "sign"
+    if signing:  # only a prescriber signs (403 page otherwise), ticking the attestation
+        require_prescriber(launch_context(), "sign a note")
+        if form.text("attested") != "yes":
+            return note_page(current.session_id, 400, [("attested", "tick the attestation to sign")], request.form)
+    try:
+        with outcome_as_form_errors():
+            if text.strip() != current.text.strip():
+                submit(lambda body: service().edit_note(note_id, body), c.EditNote, {"text": text})
+            if signing:
+                submit(lambda body: service().sign_note(note_id, body), c.SignNote,
+                       {"by": clinician(), "at": form.time("at"), "attested": True})
+    except FormInvalid as error:
+        return note_page(current.session_id, error.status, error.issues, request.form)
+    return done(".note", "note-signed" if signing else "note-saved", "note", session_id=current.session_id)
+
+
+@ui.post("/ui/notes/<note_id>/amend")
+@requires("DocumentReference", "c", **IN_CONTEXT)
+def amend_note(note_id: str) -> ResponseReturnValue:
+    current = own_note(note_id)
+    form = posted_form()
+    try:
+        with outcome_as_form_errors():
+            submit(lambda body: service().amend_note(note_id, body), c.AmendNote,
+                   {"by": clinician(), "at": form.time("at"), "text": form.multiline("text")})
+    except FormInvalid as error:
+        return note_page(current.session_id, error.status, error.issues, request.form)
+    return done(".note", "note-amended", "note", session_id=current.session_id)
