@@ -4,10 +4,14 @@ between the tablet and the server. The allowance is a setting of each service (d
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
-from shared.db import utcnow
 from shared.errors import FieldInputError
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware in UTC (the zone every stored time is kept in)."""
+    return datetime.now(timezone.utc)
 
 
 class ClinicalClock:

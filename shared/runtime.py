@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from flask import Flask
+from kafka import KafkaConsumer
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 from werkzeug.serving import make_server
@@ -110,7 +111,7 @@ class ServiceRuntime:
             processor = MessageProcessor(self.engine, handlers, response_handlers)
             topics = list(ACCESS[self.name].reads)
 
-            def consumer_factory():  # type: ignore[no-untyped-def]
+            def consumer_factory() -> KafkaConsumer:
                 self.ensure_topics()
                 group = self.settings.consumer_group or f"ketalink-{self.name}"
                 return create_consumer(self.kafka, group, topics, f"ketalink-{self.name}")

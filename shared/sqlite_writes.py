@@ -1,9 +1,9 @@
 """One writer at a time, in turn, for a service's SQLite store.
 
 SQLite lets one connection write at a time. The web threads, the consumer and the outbox relay of one process
-each take a pooled connection; when two want to write, the loser used to wait in SQLite's busy handler, which
-polls with growing sleeps (up to 100 ms each). Under 8 concurrent vitals entries that made the slowest answers
-wait over a second (``make bench``, docs/performance.md). Here each connection takes a lock shared by the
+each take a pooled connection; when two want to write, the loser would wait in SQLite's busy handler, which
+polls with growing sleeps, so under concurrent entries the slowest answers wait far longer than the writes take
+(docs/performance.md). Here each connection takes a lock shared by the
 process's connections to the same file before its first write of a transaction and gives it back after the
 commit or rollback, so writers queue and the next one starts the moment the previous one commits. Reads take no
 lock: WAL lets them run beside a writer.

@@ -76,53 +76,66 @@ def json_object() -> dict[str, Any]:
 
 def install(app: Flask, ready_checks: dict[str, ReadyCheck]) -> None:
     """Register error handlers, /healthz, /readyz, /metrics and request metrics on ``app``."""
+    app.register_error_handler(ApiError, _api_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
+    app.extensions[READY_CHECKS] = ready_checks
+    app.add_url_rule("/healthz", "healthz", _healthz, methods=["GET"])
+    app.add_url_rule("/readyz", "readyz", _readyz, methods=["GET"])
+    app.add_url_rule("/metrics", "metrics", _metrics, methods=["GET"])
+    app.before_request(_start_timer)
+    app.after_request(_record)
 
-    @app.errorhandler(ApiError)
-    def _api_error(error: ApiError):  # type: ignore[no-untyped-def]
-        return outcome_response(error.status, error.issues, error.code)
 
-    @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException):  # type: ignore[no-untyped-def]
-        code = {404: "not-found", 405: "not-supported", 409: "conflict", 415: "structure"}.get(error.code or 500,
-                                                                                              "invalid")
-        response, status = outcome_response(error.code or 500, [("", error.description or error.name)], code)
-        allow = dict(error.get_headers()).get("Allow")  # a 405 must say which methods the URL takes (RFC 9110)
-        if allow:
-            response.headers["Allow"] = allow
-        return response, status
+READY_CHECKS = "ketalink.ready_checks"
 
-    @app.errorhandler(Exception)
-    def _unexpected(error: Exception):  # type: ignore[no-untyped-def]
-        log.error("unhandled error", extra={"error": type(error).__name__, "path": request.path}, exc_info=False)
-        return outcome_response(500, [("", "internal error; the request was not applied")], "exception")
 
-    @app.get("/healthz")
-    def healthz():  # type: ignore[no-untyped-def]
-        return jsonify(status="ok")
+def _api_error(error: ApiError) -> tuple[Response, int]:
+    return outcome_response(error.status, error.issues, error.code)
 
-    @app.get("/readyz")
-    def readyz():  # type: ignore[no-untyped-def]
-        failing = {}
-        for name, check in ready_checks.items():
-            try:
-                check()
-            except Exception as error:  # noqa: BLE001 - any failure means not ready
-                failing[name] = type(error).__name__
-        if failing:
-            return jsonify(status="not ready", failing=failing), 503
-        return jsonify(status="ready")
 
-    @app.get("/metrics")
-    def metrics():  # type: ignore[no-untyped-def]
-        return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+def _http_error(error: HTTPException) -> tuple[Response, int]:
+    code = {404: "not-found", 405: "not-supported", 409: "conflict", 415: "structure"}.get(error.code or 500,
+                                                                                          "invalid")
+    response, status = outcome_response(error.code or 500, [("", error.description or error.name)], code)
+    allow = dict(error.get_headers()).get("Allow")  # a 405 must say which methods the URL takes (RFC 9110)
+    if allow:
+        response.headers["Allow"] = allow
+    return response, status
 
-    @app.before_request
-    def _start_timer() -> None:
-        g.started = time.perf_counter()
 
-    @app.after_request
-    def _record(response: Response) -> Response:
-        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
-        HTTP_REQUESTS.labels(endpoint, str(response.status_code)).inc()
-        HTTP_SECONDS.labels(endpoint).observe(time.perf_counter() - g.get("started", time.perf_counter()))
-        return response
+def _unexpected(error: Exception) -> tuple[Response, int]:
+    log.error("unhandled error", extra={"error": type(error).__name__, "path": request.path}, exc_info=False)
+    return outcome_response(500, [("", "internal error; the request was not applied")], "exception")
+
+
+def _healthz() -> Response:
+    return jsonify(status="ok")
+
+
+def _readyz() -> tuple[Response, int]:
+    failing = {}
+    checks: dict[str, ReadyCheck] = current_app.extensions[READY_CHECKS]
+    for name, check in checks.items():
+        try:
+            check()
+        except Exception as error:  # noqa: BLE001 - any failure means not ready
+            failing[name] = type(error).__name__
+    if failing:
+        return jsonify(status="not ready", failing=failing), 503
+    return jsonify(status="ready"), 200
+
+
+def _metrics() -> Response:
+    return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+
+
+def _start_timer() -> None:
+    g.started = time.perf_counter()
+
+
+def _record(response: Response) -> Response:
+    endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+    HTTP_REQUESTS.labels(endpoint, str(response.status_code)).inc()
+    HTTP_SECONDS.labels(endpoint).observe(time.perf_counter() - g.get("started", time.perf_counter()))
+    return response

@@ -115,9 +115,9 @@ class ConsumerLoop:
     TransientError for as long as it lasts, an unexpected error up to ``max_attempts``, then dead-letter).
 
     ``after_poll`` runs once the records of one poll are handled; the runtime wakes its outbox relay there. A lone
-    message's answer then leaves at once instead of at the relay's next poll (``make bench``: up to 200 ms more per
-    hop), while a backlog, which arrives in polls of many records, still leaves in the relay's batches: waking it
-    after every record cost the orders path a fifth of its throughput."""
+    message's answer then leaves at once instead of at the relay's next poll, while a backlog, which arrives in polls
+    of many records, still leaves in the relay's batches (waking it after every record costs throughput; figures in
+    docs/performance.md)."""
 
     def __init__(self, processor: MessageProcessor, consumer_factory: Callable[[], KafkaConsumer],
                  producer_factory: Callable[[], KafkaProducer], policy: ConsumerPolicy = ConsumerPolicy(),

@@ -6,9 +6,9 @@ Group timing is configurable because brokers differ: the embedded Tansu broker m
 members that have gone), and kafka-python waits that plus 5 s before it joins again. The local stack and the tests
 set 30 s so that a restarted process rejoins quickly. Consumers are closed with ``close_consumer`` (see there).
 ``fetch_max_wait_ms`` bounds how long the broker may hold a fetch while no record is waiting: Apache Kafka answers
-as soon as a record arrives, but Tansu answers a held fetch only about halfway through its wait (``make bench``:
-~250 ms per hop at kafka-python's 500 ms default, ~50 ms at 100 ms). 100 ms costs an idle consumer ~2% more of a
-CPU (its fetches); with Apache Kafka only, 500 gives that back at no latency cost.
+as soon as a record arrives, but Tansu answers a held fetch only part-way through its wait, so a short wait keeps
+each hop quick on it at a small cost in idle fetches; with Apache Kafka only, kafka-python's default costs nothing
+(the figures are in docs/performance.md, "Profile findings").
 """
 from __future__ import annotations
 

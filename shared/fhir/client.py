@@ -120,8 +120,8 @@ class FhirClient:
 
 def _session_for(base_url: str) -> requests.Session:
     """A session that reads the environment (proxies, CA bundle) once, for ``base_url``, instead of on every
-    request: requests' per-request lookup (proxy variables, ~/.netrc) was half the CPU of preparing a request
-    (0.26 → 0.13 ms; see docs/performance.md). No .netrc: the EHR is called with tokens."""
+    request: requests' per-request lookup (proxy variables, ~/.netrc) is a large share of preparing a request
+    (docs/performance.md). No .netrc: the EHR is called with tokens."""
     session = requests.Session()
     session.trust_env = False
     session.proxies.update(requests.utils.get_environ_proxies(base_url))

@@ -2,11 +2,10 @@
 
 It checks structure only (unknown fields, types, cardinality); translators check codes and profile rules.
 
-Validation is the largest CPU cost of handling a message (``make bench`` profiles: a fifth of the orders worker's
-time), and most outbound resources are validated twice: by their translator, then inside their message. So the
-digests of the last few hundred resources that passed are remembered, and the same content passes again at the
-cost of one JSON serialisation (~5% of a validation). Validation is a pure function of the content, so this
-changes no outcome."""
+Validation is the largest CPU cost of handling a message, and most outbound resources are validated twice: by
+their translator, then inside their message. So the digests of the last few hundred resources that passed are
+remembered, and the same content passes again at the cost of one JSON serialisation (the profile is in
+docs/performance.md). Validation is a pure function of the content, so this changes no outcome."""
 from __future__ import annotations
 
 import hashlib

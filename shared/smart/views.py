@@ -5,9 +5,10 @@ from __future__ import annotations
 import hmac
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request
+from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request
+from flask.typing import ResponseReturnValue
 
 from shared.smart.access import SmartAuthError, current_context
 from shared.smart.discovery import DiscoveryError, normalise_issuer
@@ -24,128 +25,141 @@ log = logging.getLogger(__name__)
 
 
 def make_blueprints(smart: "SmartAuth") -> tuple[Blueprint, Blueprint]:
-    """(views open to anyone: launch, callback, logout, jwks; views that need the session: /smart/session)."""
-    settings = smart.settings
+    """(views open to anyone: launch, callback, logout, jwks; views that need the session: /smart/session).
+    Blueprints are made per app because the callback's path is a setting; the views are module-level and reach
+    the app's ``SmartAuth`` through ``app.extensions["smart"]``."""
     public = Blueprint("smart_public", __name__, template_folder="templates")
     protected = Blueprint("smart", __name__, template_folder="templates")
-
-    @public.get("/launch")
-    def launch():  # type: ignore[no-untyped-def]
-        """EHR launch (``iss`` and ``launch`` from the EHR) or standalone launch (no ``launch``; ``iss`` optional
-        when the service knows one EHR): discover the EHR's endpoints and send the browser to authorize."""
-        launch_id = request.args.get("launch") or None
-        iss = request.args.get("iss") or (smart.allowed_issuers[0] if not launch_id and smart.allowed_issuers
-                                          else "")
-        if not iss:
-            raise SmartAuthError(400, "the EHR did not say which FHIR server it is (no iss parameter)",
-                                 title="Launch failed")
-        if normalise_issuer(iss) not in smart.allowed_issuers:
-            log.warning("smart launch from an unknown issuer")
-            raise SmartAuthError(400, f"This app is not set up to work with the EHR at {iss}. Ask your system "
-                                      "administrator to add it (SMART_ALLOWED_ISSUERS).", title="Unknown EHR",
-                                 page="unknown-iss")
-        iss = normalise_issuer(iss)
-        try:
-            configuration = smart.discovery.configuration(iss)
-        except DiscoveryError as error:
-            raise SmartAuthError(502, f"The EHR's SMART configuration could not be read ({error}).",
-                                 title="EHR not reachable") from None
-        wanted = settings.scopes if launch_id else settings.standalone_scopes
-        v2 = configuration.supports_v2_scopes if settings.scope_version is ScopeVersion.AUTO else \
-            settings.scope_version is ScopeVersion.V2
-        scope = scopes_for_server(wanted, v2)
-        redirect_uri = (settings.public_base_url or request.host_url).rstrip("/") + settings.redirect_path
-        authorization = smart.oauth.authorization_request(configuration, redirect_uri, scope, launch_id)
-        browser = request.cookies.get(smart.launch_cookie_name) or new_secret()
-        smart.store.save_launch(PendingLaunch(
-            state=authorization.state, browser_hash=digest(browser), iss=iss, launch=launch_id,
-            code_verifier=authorization.code_verifier, redirect_uri=redirect_uri, scope=scope,
-            expires_at=time.time() + settings.launch_timeout_s))
-        response = redirect(authorization.url, code=302)
-        smart.set_cookie(response, smart.launch_cookie_name, browser, settings.launch_timeout_s)
-        response.headers["Cache-Control"] = "no-store"
-        return response
-
-    def callback():  # type: ignore[no-untyped-def]
-        """The EHR sends the browser back here with ``code`` and ``state`` (or ``error``)."""
-        state = request.args.get("state", "")
-        pending = smart.store.take_launch(state) if state else None
-        browser = request.cookies.get(smart.launch_cookie_name, "")
-        if pending is None or not hmac.compare_digest(pending.browser_hash, digest(browser)):
-            log.warning("smart callback with a bad state")
-            raise SmartAuthError(400, "This sign-in answer does not belong to a launch started in this browser "
-                                      "(unknown or expired state). Open the app again from the EHR.",
-                                 title="Launch not recognised", page="bad-state")
-        if request.args.get("error"):
-            error = request.args["error"]
-            description = request.args.get("error_description", "")
-            if error == "access_denied":
-                raise SmartAuthError(403, "Access was not granted in the EHR, so the app cannot open. "
-                                          "Open it again from the EHR to approve it.",
-                                     title="Access not granted", page="denied")
-            raise SmartAuthError(400, f"The EHR refused the launch: {error}"
-                                      + (f" ({description})" if description else ""), title="Launch failed")
-        code = request.args.get("code")
-        if not code:
-            raise SmartAuthError(400, "The EHR's answer has no authorization code.", title="Launch failed")
-        try:
-            configuration = smart.discovery.configuration(pending.iss)
-            token = smart.oauth.exchange_code(configuration, code, pending.redirect_uri, pending.code_verifier)
-        except DiscoveryError as error:
-            raise SmartAuthError(502, f"The EHR could not be reached ({error}).", title="EHR not reachable") from None
-        except TokenEndpointError as error:
-            log.warning("smart code exchange refused", extra={"error": error.error})
-            raise SmartAuthError(400, f"The EHR refused to issue a token ({error.error}).",
-                                 title="Launch failed") from None
-        if not token.get("access_token"):
-            raise SmartAuthError(400, "The EHR's token response has no access token.", title="Launch failed")
-        fhir_user = token.get("fhirUser")
-        if token.get("id_token") and configuration.jwks_uri:
-            try:
-                identity = verify_jwt(token["id_token"], lambda refresh: smart.discovery.key_set(
-                    configuration.jwks_uri, refresh=refresh), issuers=configuration.token_issuers,
-                                      audiences={smart.client_id}, leeway_s=settings.clock_skew_s)
-            except (InvalidToken, DiscoveryError) as error:
-                raise SmartAuthError(400, f"The EHR's id_token is not valid ({error}).",
-                                     title="Launch failed") from None
-            fhir_user = identity.get("fhirUser") or fhir_user
-        secret = new_secret()
-        now = time.time()
-        smart.store.create(session_from_token(digest(secret), pending.iss, token, pending.scope, fhir_user, now,
-                                              settings.session_lifetime_s))
-        previous = request.cookies.get(smart.cookie_name)
-        if previous:
-            smart.store.delete(digest(previous))
-        log.info("smart launch complete", extra={"standalone": pending.launch is None})
-        response = redirect(settings.landing_path, code=302)
-        smart.set_cookie(response, smart.cookie_name, secret)
-        response.headers["Cache-Control"] = "no-store"
-        return response
-
-    public.add_url_rule(settings.redirect_path, endpoint="callback", view_func=callback, methods=["GET"])
-
-    @public.route("/logout", methods=["GET", "POST"])
-    def logout():  # type: ignore[no-untyped-def]
-        cookie = request.cookies.get(smart.cookie_name)
-        if cookie:
-            smart.store.delete(digest(cookie))
-        response = Response(render_template("smart/signed_out.html"), mimetype="text/html")
-        smart.clear_cookie(response, smart.cookie_name)
-        response.headers["Cache-Control"] = "no-store"
-        return response
-
-    @public.get("/smart/jwks.json")
-    def jwks():  # type: ignore[no-untyped-def]
-        """This client's public key, for an EHR that registers it by ``jwks_uri`` (private_key_jwt)."""
-        if smart.client_key is None:
-            abort(404)
-        return jsonify(smart.client_key.public_jwks())
-
-    @protected.get("/smart/session")
-    def session_info():  # type: ignore[no-untyped-def]
-        """Launch context for the UI (patient, encounter, user; never the tokens)."""
-        context = current_context()
-        return jsonify(context.public_json() if context else {})
-
+    public.add_url_rule("/launch", endpoint="launch", view_func=launch, methods=["GET"])
+    public.add_url_rule(smart.settings.redirect_path, endpoint="callback", view_func=callback, methods=["GET"])
+    public.add_url_rule("/logout", endpoint="logout", view_func=logout, methods=["GET", "POST"])
+    public.add_url_rule("/smart/jwks.json", endpoint="jwks", view_func=jwks, methods=["GET"])
+    protected.add_url_rule("/smart/session", endpoint="session_info", view_func=session_info, methods=["GET"])
     return public, protected
 
+
+def _smart() -> SmartAuth:
+    return cast("SmartAuth", current_app.extensions["smart"])
+
+
+def launch() -> ResponseReturnValue:
+    """EHR launch (``iss`` and ``launch`` from the EHR) or standalone launch (no ``launch``; ``iss`` optional
+    when the service knows one EHR): discover the EHR's endpoints and send the browser to authorize."""
+    smart = _smart()
+    settings = smart.settings
+    launch_id = request.args.get("launch") or None
+    iss = request.args.get("iss") or (smart.allowed_issuers[0] if not launch_id and smart.allowed_issuers
+                                      else "")
+    if not iss:
+        raise SmartAuthError(400, "the EHR did not say which FHIR server it is (no iss parameter)",
+                             title="Launch failed")
+    if normalise_issuer(iss) not in smart.allowed_issuers:
+        log.warning("smart launch from an unknown issuer")
+        raise SmartAuthError(400, f"This app is not set up to work with the EHR at {iss}. Ask your system "
+                                  "administrator to add it (SMART_ALLOWED_ISSUERS).", title="Unknown EHR",
+                             page="unknown-iss")
+    iss = normalise_issuer(iss)
+    try:
+        configuration = smart.discovery.configuration(iss)
+    except DiscoveryError as error:
+        raise SmartAuthError(502, f"The EHR's SMART configuration could not be read ({error}).",
+                             title="EHR not reachable") from None
+    wanted = settings.scopes if launch_id else settings.standalone_scopes
+    v2 = configuration.supports_v2_scopes if settings.scope_version is ScopeVersion.AUTO else \
+        settings.scope_version is ScopeVersion.V2
+    scope = scopes_for_server(wanted, v2)
+    redirect_uri = (settings.public_base_url or request.host_url).rstrip("/") + settings.redirect_path
+    authorization = smart.oauth.authorization_request(configuration, redirect_uri, scope, launch_id)
+    browser = request.cookies.get(smart.launch_cookie_name) or new_secret()
+    smart.store.save_launch(PendingLaunch(
+        state=authorization.state, browser_hash=digest(browser), iss=iss, launch=launch_id,
+        code_verifier=authorization.code_verifier, redirect_uri=redirect_uri, scope=scope,
+        expires_at=time.time() + settings.launch_timeout_s))
+    response = redirect(authorization.url, code=302)
+    smart.set_cookie(response, smart.launch_cookie_name, browser, settings.launch_timeout_s)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def callback() -> ResponseReturnValue:
+    """The EHR sends the browser back here with ``code`` and ``state`` (or ``error``)."""
+    smart = _smart()
+    settings = smart.settings
+    state = request.args.get("state", "")
+    pending = smart.store.take_launch(state) if state else None
+    browser = request.cookies.get(smart.launch_cookie_name, "")
+    if pending is None or not hmac.compare_digest(pending.browser_hash, digest(browser)):
+        log.warning("smart callback with a bad state")
+        raise SmartAuthError(400, "This sign-in answer does not belong to a launch started in this browser "
+                                  "(unknown or expired state). Open the app again from the EHR.",
+                             title="Launch not recognised", page="bad-state")
+    if request.args.get("error"):
+        error = request.args["error"]
+        description = request.args.get("error_description", "")
+        if error == "access_denied":
+            raise SmartAuthError(403, "Access was not granted in the EHR, so the app cannot open. "
+                                      "Open it again from the EHR to approve it.",
+                                 title="Access not granted", page="denied")
+        raise SmartAuthError(400, f"The EHR refused the launch: {error}"
+                                  + (f" ({description})" if description else ""), title="Launch failed")
+    code = request.args.get("code")
+    if not code:
+        raise SmartAuthError(400, "The EHR's answer has no authorization code.", title="Launch failed")
+    try:
+        configuration = smart.discovery.configuration(pending.iss)
+        token = smart.oauth.exchange_code(configuration, code, pending.redirect_uri, pending.code_verifier)
+    except DiscoveryError as error:
+        raise SmartAuthError(502, f"The EHR could not be reached ({error}).", title="EHR not reachable") from None
+    except TokenEndpointError as error:
+        log.warning("smart code exchange refused", extra={"error": error.error})
+        raise SmartAuthError(400, f"The EHR refused to issue a token ({error.error}).",
+                             title="Launch failed") from None
+    if not token.get("access_token"):
+        raise SmartAuthError(400, "The EHR's token response has no access token.", title="Launch failed")
+    fhir_user = token.get("fhirUser")
+    if token.get("id_token") and configuration.jwks_uri:
+        try:
+            identity = verify_jwt(token["id_token"], lambda refresh: smart.discovery.key_set(
+                configuration.jwks_uri, refresh=refresh), issuers=configuration.token_issuers,
+                                  audiences={smart.client_id}, leeway_s=settings.clock_skew_s)
+        except (InvalidToken, DiscoveryError) as error:
+            raise SmartAuthError(400, f"The EHR's id_token is not valid ({error}).",
+                                 title="Launch failed") from None
+        fhir_user = identity.get("fhirUser") or fhir_user
+    secret = new_secret()
+    now = time.time()
+    smart.store.create(session_from_token(digest(secret), pending.iss, token, pending.scope, fhir_user, now,
+                                          settings.session_lifetime_s))
+    previous = request.cookies.get(smart.cookie_name)
+    if previous:
+        smart.store.delete(digest(previous))
+    log.info("smart launch complete", extra={"standalone": pending.launch is None})
+    response = redirect(settings.landing_path, code=302)
+    smart.set_cookie(response, smart.cookie_name, secret)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def logout() -> ResponseReturnValue:
+    smart = _smart()
+    cookie = request.cookies.get(smart.cookie_name)
+    if cookie:
+        smart.store.delete(digest(cookie))
+    response = Response(render_template("smart/signed_out.html"), mimetype="text/html")
+    smart.clear_cookie(response, smart.cookie_name)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def jwks() -> ResponseReturnValue:
+    """This client's public key, for an EHR that registers it by ``jwks_uri`` (private_key_jwt)."""
+    smart = _smart()
+    if smart.client_key is None:
+        abort(404)
+    return jsonify(smart.client_key.public_jwks())
+
+
+def session_info() -> ResponseReturnValue:
+    """Launch context for the UI (patient, encounter, user; never the tokens)."""
+    context = current_context()
+    return jsonify(context.public_json() if context else {})
