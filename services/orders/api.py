@@ -24,7 +24,7 @@ from services.orders.access import order_patient, orders_service
 from services.orders.commands import CancelBody, CreateOrderBody, DosePreviewBody, HoldBody, ResumeBody, SignBody
 from services.orders.domain.errors import EligibilityRefusedError, IllegalTransitionError, StaleWeightError
 from services.orders.ehr_reads import UnknownPatientError
-from services.orders.errors import ActiveSeriesError
+from services.orders.handlers import ActiveSeriesError
 from services.orders.presenters import eligibility_view, order_view, patient_series_view, preview_view
 from services.orders.repository import OrderNotFoundError
 

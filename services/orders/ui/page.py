@@ -16,7 +16,7 @@ from shared.ui import clinician_name, guard_form_posts, launch_context, patient_
 from services.orders.access import orders_service
 from services.orders.domain.errors import EligibilityRefusedError, IllegalTransitionError, StaleWeightError
 from services.orders.ehr_reads import UnknownPatientError
-from services.orders.errors import ActiveSeriesError
+from services.orders.handlers import ActiveSeriesError
 from services.orders.presenters import STATUS_LABELS, day, eligibility_view, local_time
 
 NOT_DONE = "This was not done"  # the error summary's heading when the refusal is not about the fields (not 400)
