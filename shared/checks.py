@@ -3,10 +3,11 @@
 handler dead-letters the message.
 
 Call order is always ``(value, field)``; a service binds its error once (``FieldChecks(IntakeInputError)``) and
-its ``domain/checks.py`` re-exports the bound functions."""
+its ``domain/checks.py`` unpacks the bound functions (``functions()``)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import datetime
 
 from shared.errors import FieldInputError
@@ -17,6 +18,14 @@ class FieldChecks:
 
     def __init__(self, error: type[FieldInputError] = FieldInputError):
         self.error = error
+
+    def functions(self) -> tuple[Callable[[object, str], datetime], Callable[[object, str], str],
+                                 Callable[[object, str], str | None], Callable[[object, str], float],
+                                 Callable[[object, str], float], Callable[[object, str, int, int, str], int]]:
+        """The bound checks, in the order a service's ``domain/checks.py`` unpacks them: require_aware,
+        require_text, optional_text, require_number, require_positive, require_count."""
+        return (self.require_aware, self.require_text, self.optional_text, self.require_number,
+                self.require_positive, self.require_count)
 
     def require_aware(self, moment: object, field: str) -> datetime:
         """A timezone-aware datetime: clinic, EHR and server clocks sit in different zones."""

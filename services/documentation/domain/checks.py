@@ -4,10 +4,5 @@ from __future__ import annotations
 from shared.checks import FieldChecks
 from services.documentation.domain.errors import DocumentationInputError
 
-_checks = FieldChecks(DocumentationInputError)
-require_aware = _checks.require_aware
-require_text = _checks.require_text
-optional_text = _checks.optional_text
-require_number = _checks.require_number
-require_positive = _checks.require_positive
-require_count = _checks.require_count
+(require_aware, require_text, optional_text, require_number, require_positive,
+ require_count) = FieldChecks(DocumentationInputError).functions()
