@@ -1,28 +1,10 @@
 import pytest
 
 from services.orders.domain.eligibility import EligibilityStatus
-from services.orders.domain.measurements import Sex
-from services.orders.translators.consent_in import consent_from_resource
 from services.orders.translators.eligibility_in import eligibility_from_resources
 from shared.errors import FhirMappingError
-from services.orders.translators.patient_in import patient_sex
 from services.orders.translators.risk_assessment_in import eligibility_from_risk_assessment
 from tests.unit.orders.builders import INTAKE, PATIENT, consent, eligibility, risk_assessment, weight_observation
-
-
-@pytest.mark.parametrize("gender, sex", [("male", Sex.MALE), ("female", Sex.FEMALE), ("other", Sex.OTHER),
-                                         ("unknown", Sex.UNKNOWN), (None, Sex.UNKNOWN)])
-def test_patient_gender_gives_the_sex(gender, sex):
-    patient = {"resourceType": "Patient", "id": PATIENT}
-    if gender:
-        patient["gender"] = gender
-    assert patient_sex(patient) is sex
-
-
-def test_an_unknown_gender_code_is_refused():
-    with pytest.raises(FhirMappingError) as caught:
-        patient_sex({"resourceType": "Patient", "gender": "m"})
-    assert caught.value.field == "Patient.gender"
 
 
 def test_eligible_with_active_consent():
@@ -36,27 +18,6 @@ def test_eligible_with_active_consent():
                                              ("needs-review", EligibilityStatus.NEEDS_REVIEW)])
 def test_other_outcomes(outcome, status):
     assert eligibility_from_resources([risk_assessment(outcome), consent()]).status is status
-
-
-@pytest.mark.parametrize("consents", [
-    [],
-    [consent("rejected")],
-    [consent("proposed")],
-    [consent(intake_id="intake-0")],       # an older intake's consent
-    [consent(patient_id="patient-2")],     # another patient's consent
-])
-def test_consent_is_on_file_only_when_active_for_the_same_intake_and_patient(consents):
-    assert eligibility_from_resources([risk_assessment(), *consents]).consent_on_file is False
-
-
-def test_consent_resource_reads_intake_patient_and_status():
-    record = consent_from_resource(consent())
-    assert (record.intake_id, record.patient_id, record.given) == (INTAKE, PATIENT, True)
-    without_id = consent()
-    without_id["identifier"] = []
-    with pytest.raises(FhirMappingError) as caught:
-        consent_from_resource(without_id)
-    assert caught.value.field == "Consent.identifier"
 
 
 @pytest.mark.parametrize("overrides, expression", [
