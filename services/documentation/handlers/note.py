@@ -6,9 +6,8 @@ import logging
 
 from services.documentation import commands as c
 from services.documentation.domain.errors import TransitionNotAllowed
-from services.documentation.domain.note import (
-    ProcedureNote, amend_note, draft_note, edit_note, generate_note, sign_note,
-)
+from services.documentation.domain.note import ProcedureNote, amend_note, draft_note, edit_note, sign_note
+from services.documentation.domain.note_text import generate_note
 from services.documentation.handlers.core import NotePreview, ServiceCore, note_id_for
 from services.documentation.translators import message_out
 from shared.events.event_codes import NOTE_SIGNED

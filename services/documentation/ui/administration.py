@@ -68,7 +68,7 @@ def review_administration(session_id: str) -> ResponseReturnValue:
     return done(".session_page", "administration-reviewed", "next-step", session_id=session_id)
 
 
-# --- the form's starting values ----------------------------------------------------------------------------------------
+# --- the form's starting values ---------------------------------------------------------------------------------------
 def _recorded_values(view: dict[str, Any], recorded: dict[str, Any] | None,
                      input_time: Callable[[Any], str]) -> dict[str, str]:
     """The form's starting values: the record to correct, or the session's own start/end and the ordered rate."""

@@ -125,7 +125,7 @@ def _helpers() -> dict[str, Any]:
             "time_placeholder": INPUT_PLACEHOLDER, "pre_check_outcomes": PRE_CHECK_OUTCOMES}
 
 
-# --- context, guards, rendering ----------------------------------------------------------------------------------------
+# --- context, guards, rendering ---------------------------------------------------------------------------------------
 def _own(patient_id: str, what: str) -> None:
     """The session or note is the launch's patient's, or the page is refused."""
     if not launch_context().patient:

@@ -210,7 +210,7 @@ def record_event(session_id: str) -> ResponseReturnValue:
         "event", "events")
 
 
-# --- what the flowsheet shows ------------------------------------------------------------------------------------------
+# --- what the flowsheet shows -----------------------------------------------------------------------------------------
 def latest_check(view: dict[str, Any]) -> dict[str, Any] | None:
     if not view["pre_checks"]:
         return None

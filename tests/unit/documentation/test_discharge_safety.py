@@ -15,7 +15,7 @@ from services.documentation.domain.follow_up import (
     next_clinic_day,
     request_follow_up,
 )
-from services.documentation.domain.note import generate_note
+from services.documentation.domain.note_text import generate_note
 from services.documentation.domain.settings import SessionSettings
 from services.documentation.translators.task_follow_up_out import follow_up_task
 from shared.clinic_time import clinic_zone_context

@@ -19,9 +19,9 @@ from services.documentation.domain.note import (
     amend_note,
     draft_note,
     edit_note,
-    generate_note,
     sign_note,
 )
+from services.documentation.domain.note_text import generate_note
 
 from shared.clinic_time import clinic_zone_context
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from services.documentation.domain import session as s
-from services.documentation.domain.note import generate_note
+from services.documentation.domain.note_text import generate_note
 from shared.clinic_time import clinic_zone_context
 
 from .builders import NURSE, at, make_order, pre_checked, baseline

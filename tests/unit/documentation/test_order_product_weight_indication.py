@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import pytest
 
-from services.documentation.domain.note import generate_note
+from services.documentation.domain.note_text import generate_note
 from shared.errors import FhirMappingError
 from services.documentation.translators.medication_administration_out import medication_administration_from_session
 from services.documentation.translators.medication_request_in import ordered_infusion_from_medication_request

@@ -11,7 +11,7 @@ import pytest
 
 from services.documentation.domain import session as s
 from services.documentation.domain.errors import DocumentationInputError, TransitionNotAllowed
-from services.documentation.domain.note import generate_note
+from services.documentation.domain.note_text import generate_note
 from services.documentation.domain.pre_check import PreCheckAttempt, PreCheckOutcome, PregnancyCheck
 from services.documentation.domain.pregnancy import pregnancy_applicability, record_unreadable
 from services.documentation.domain.settings import SessionSettings

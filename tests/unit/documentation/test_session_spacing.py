@@ -7,7 +7,7 @@ import pytest
 
 from services.documentation.domain import session as s
 from services.documentation.domain.errors import DocumentationInputError, TransitionNotAllowed
-from services.documentation.domain.note import generate_note
+from services.documentation.domain.note_text import generate_note
 from services.documentation.domain.settings import SessionSettings
 from services.documentation.domain.spacing import previous_infusion
 

@@ -223,7 +223,7 @@ def test_checklist_answers_must_be_the_clinics_items():
 
 
 def test_the_note_states_the_days_screener_the_review_and_the_site_readiness():
-    from services.documentation.domain.note import generate_note
+    from services.documentation.domain.note_text import generate_note
 
     session = s.review_suicide_risk(pre_checked(cssrs=cssrs(suicidal_thoughts=True, ideation_with_intent=True)),
                                     (open_alert(),), review(), SETTINGS)
