@@ -24,9 +24,11 @@ from shared.ui import install_ui
 from shared.web import install, install_service
 from services.orders.access import ORDERS_SERVICE
 from services.orders.api import DESCRIPTION, answer_errors, declare_operations
-from services.orders.course.api import declare_course_operations, install_course_errors
-from services.orders.course.ui import create_course_ui_blueprint
-from services.orders.course.wiring import COURSE_RESPONSE_EVENT_CODES, course_service, in_turn
+from services.orders.course.api import declare_course_operations
+from services.orders.course.ui import blueprint as course_pages
+from services.orders.course.bootstrap import (
+    COURSE_RESPONSE_EVENT_CODES, build_course_service, in_turn, install_course,
+)
 from services.orders.domain.settings import ProtocolSettings
 from services.orders.handlers import OrdersService
 from services.orders.ui import blueprint as orders_pages
@@ -36,20 +38,20 @@ API_VERSION = "1.0.0"
 
 def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
     protocol = protocol_settings(runtime.clinic_time.zone.key)
-    course = course_service(runtime, protocol)  # the treatment course starts in the sign's transaction
+    course = build_course_service(runtime, protocol)  # the treatment course starts in the sign's transaction
     service = OrdersService(runtime, protocol, order_listeners=(course.on_order_event,))
     api = Api("Ketalink orders", API_VERSION, DESCRIPTION, runtime.engine)
-    declare_course_operations(api, course)
+    declare_course_operations(api)
     declare_operations(api)
     app = Flask("ketalink-orders")
     install_service(app, ORDERS_SERVICE, service)
     api.install(app)
     install(app, {"database": runtime.check_database})
     answer_errors(app)
-    install_course_errors(app)
+    install_course(app, course)  # its service layer for its views, and its error answers
     install_ui(app, "Orders")
     app.register_blueprint(orders_pages)
-    app.register_blueprint(create_course_ui_blueprint(course))
+    app.register_blueprint(course_pages)
     # SMART: every request needs the clinician's session or a bearer token, except probes and static files.
     install_smart(app, runtime)
     handlers = {

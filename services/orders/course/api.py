@@ -6,20 +6,20 @@ patient's course. The outcomes export names no patient: it needs user-level scop
 patient-level token.
 
 Errors: bad input 400 naming the field (``score.items[8]``), a step the course's status refuses 409, unknown
-course / alert / patient without a course 404, EHR unreachable (export) 503."""
+course / alert / patient without a course 404, EHR unreachable (export) 503.
+
+The views are module-level and reach the service through the app (``access.course_service``);
+``declare_course_operations`` puts them on the orders app's ``Api`` (route, body model, OpenAPI declaration) and
+``install_course_errors`` maps the course's errors, both called by the orders bootstrap."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from flask.typing import ResponseReturnValue
 
-from services.orders.course.chart import score_chart_svg
-from services.orders.course.domain.errors import CourseStateError
-from services.orders.course.domain.export import outcomes_csv
-from services.orders.course.handlers import CourseService
-from services.orders.course.repository import CourseNotFoundError
-from services.orders.course.request_models import (
+from services.orders.course.access import course_patient, course_service
+from services.orders.course.commands import (
     AcknowledgeBody,
     AttendanceBody,
     ClinicalEventBody,
@@ -30,8 +30,11 @@ from services.orders.course.request_models import (
     ScoreBody,
     TherapySessionBody,
 )
+from services.orders.course.domain.errors import CourseStateError
+from services.orders.course.domain.export import outcomes_csv
+from services.orders.course.presenters import change_view, course_view, score_chart_svg
+from services.orders.course.repository import CourseNotFoundError
 from services.orders.course.translators.outcomes_bundle_out import outcomes_bundle
-from services.orders.course.views import change_view, course_view
 from shared.api import Api
 from shared.smart import from_path, requires
 from shared.web import outcome_response
@@ -40,146 +43,161 @@ TAG = "course"
 CHANGE_ERRORS = (400, 404, 409)
 
 
-def declare_course_operations(api: Api, service: CourseService) -> None:
-    """Call before ``Api.install`` (the OpenAPI document is built there)."""
+def declare_course_operations(api: Api) -> None:
+    """Every course operation on ``api`` (call before ``Api.install``: the OpenAPI document is built there)."""
+    api.operation("/patients/<patient_id>/course", "GET", summary="The patient's treatment course: summary, "
+                  "outcome and due actions (?format=svg: the score chart)", errors=(404,), tag=TAG)(patient_course)
+    api.operation("/courses/<course_id>", "GET", summary="A treatment course by id", errors=(404,),
+                  tag=TAG)(get_course)
+    api.operation("/courses/<course_id>/scores", "POST", summary="Record a scale (PHQ-9, MADRS, GAD-7, QIDS-SR16) "
+                  "from its items (score-recorded; response-reached, remission-reached, loss-of-response, "
+                  "relapse-after-remission when the outcome changes)", body=ScoreBody, success_status=201,
+                  errors=CHANGE_ERRORS, tag=TAG, idempotent=True)(record_score)
+    api.operation("/courses/<course_id>/cssrs", "POST", summary="Record a C-SSRS screener (a risk at the clinic's "
+                  "level raises suicidality-alert at once)", body=CssrsBody, success_status=201,
+                  errors=CHANGE_ERRORS, tag=TAG, idempotent=True)(record_cssrs)
+    api.operation("/courses/<course_id>/decisions", "POST", summary="Decide: extend the induction, start or "
+                  "continue maintenance, re-induce, or stop (with the reason)", body=DecisionBody,
+                  errors=CHANGE_ERRORS, tag=TAG, idempotent=True)(decide)
+    api.operation("/courses/<course_id>/clinical-events", "POST", summary="Record a psychiatric hospitalisation "
+                  "or suicide attempt (after remission a relapse: relapse-after-remission)", body=ClinicalEventBody,
+                  success_status=201, errors=CHANGE_ERRORS, tag=TAG, idempotent=True)(record_clinical_event)
+    api.operation("/courses/<course_id>/alerts/<alert_id>/acknowledge", "POST", summary="Acknowledge a "
+                  "suicidality alert with the action taken (suicidality-alert-acknowledged)", body=AcknowledgeBody,
+                  errors=CHANGE_ERRORS, tag=TAG, idempotent=True)(acknowledge_alert)
+    api.operation("/courses/<course_id>/referrals", "POST", summary="Refer to integration sessions or "
+                  "psychotherapy (ServiceRequest)", body=ReferralBody, success_status=201, errors=CHANGE_ERRORS,
+                  tag=TAG, idempotent=True)(refer)
+    api.operation("/courses/<course_id>/referrals/<referral_id>/close", "POST", summary="Close a referral as "
+                  "completed or revoked (course-changed with the ServiceRequest)", body=CloseReferralBody,
+                  errors=CHANGE_ERRORS, tag=TAG, idempotent=True)(close_referral)
+    api.operation("/courses/<course_id>/therapy-sessions", "POST", summary="Book (or re-book) a therapy session "
+                  "under an active referral", body=TherapySessionBody, success_status=201, errors=CHANGE_ERRORS,
+                  tag=TAG, idempotent=True)(book_therapy_session)
+    api.operation("/courses/<course_id>/therapy-sessions/<session_id>/attendance", "POST",
+                  summary="Record a therapy session's attendance (once)", body=AttendanceBody, errors=CHANGE_ERRORS,
+                  tag=TAG, idempotent=True)(record_attendance)
+    api.operation("/outcomes/export.csv", "GET", summary="De-identified outcomes of every course, one CSV row each "
+                  "(clinic-level scope)", errors=(503,), tag="outcomes", media_type="text/csv")(export_csv)
+    api.operation("/outcomes/export", "GET", summary="De-identified outcomes as a FHIR Bundle (a MeasureReport and "
+                  "one Observation per course; clinic-level scope)", errors=(503,), tag="outcomes",
+                  media_type="application/fhir+json")(export_bundle)
 
-    def course_patient(view_args: dict[str, Any]) -> str | None:
-        return service.course_patient(view_args["course_id"])
 
-    @api.operation("/patients/<patient_id>/course", "GET", summary="The patient's treatment course: summary, "
-                   "outcome and due actions (?format=svg: the score chart)", errors=(404,), tag=TAG)
-    @requires("CarePlan", "r", patient=from_path("patient_id"))
-    @requires("Observation", "s", patient=from_path("patient_id"))
-    def patient_course(patient_id: str):  # type: ignore[no-untyped-def]
-        """The active course, else the latest stopped one: infusions with doses, scores over time, response and
-        remission by the clinic's rules (each with its rule), adverse events, therapy sessions, open alerts, the
-        goal, the history and the due actions soonest first. Reading it runs the maintenance re-evaluation check
-        (and publishes ``reevaluation-due`` when the date has come)."""
-        change = service.patient_course(patient_id)
-        if request.args.get("format") == "svg":
-            series = change.summary.series[0]
-            return Response(score_chart_svg(series, change.summary.infusions), mimetype="image/svg+xml")
-        return jsonify(course_view(change))
+# --- views ---------------------------------------------------------------------------------------------------------
+@requires("CarePlan", "r", patient=from_path("patient_id"))
+@requires("Observation", "s", patient=from_path("patient_id"))
+def patient_course(patient_id: str) -> ResponseReturnValue:
+    """The active course, else the latest stopped one: infusions with doses, scores over time, response and
+    remission by the clinic's rules (each with its rule), adverse events, therapy sessions, open alerts, the
+    goal, the history and the due actions soonest first. Reading it runs the maintenance re-evaluation check
+    (and publishes ``reevaluation-due`` when the date has come)."""
+    change = course_service().patient_course(patient_id)
+    if request.args.get("format") == "svg":
+        series = change.summary.series[0]
+        return Response(score_chart_svg(series, change.summary.infusions), mimetype="image/svg+xml")
+    return jsonify(course_view(change))
 
-    @api.operation("/courses/<course_id>", "GET", summary="A treatment course by id", errors=(404,), tag=TAG)
-    @requires("CarePlan", "r", patient=course_patient)
-    @requires("Observation", "s", patient=course_patient)
-    def get_course(course_id: str):  # type: ignore[no-untyped-def]
-        return jsonify(course_view(service.course(course_id)))
 
-    @api.operation("/courses/<course_id>/scores", "POST", summary="Record a scale (PHQ-9, MADRS, GAD-7, QIDS-SR16) "
-                   "from its items (score-recorded; response-reached, remission-reached, loss-of-response, "
-                   "relapse-after-remission when the outcome changes)", body=ScoreBody, success_status=201,
-                   errors=CHANGE_ERRORS, tag=TAG, idempotent=True)
-    @requires("QuestionnaireResponse", "c", patient=course_patient)
-    @requires("Observation", "c", patient=course_patient)
-    def record_score(course_id: str, body: ScoreBody):  # type: ignore[no-untyped-def]
-        """The total is computed from the items. The same ``measurement_id`` again with other items rescores it
-        (every outcome follows). A PHQ-9 item 9 above 0 raises a suicidality alert, published as its own message
-        in the same transaction: ``alerts_raised`` lists it and whether the broker has it already."""
-        return jsonify(change_view(service.record_score(course_id, body.to_command()))), 201
+@requires("CarePlan", "r", patient=course_patient)
+@requires("Observation", "s", patient=course_patient)
+def get_course(course_id: str) -> ResponseReturnValue:
+    return jsonify(course_view(course_service().course(course_id)))
 
-    @api.operation("/courses/<course_id>/cssrs", "POST", summary="Record a C-SSRS screener (a risk at the clinic's "
-                   "level raises suicidality-alert at once)", body=CssrsBody, success_status=201,
-                   errors=CHANGE_ERRORS, tag=TAG, idempotent=True)
-    @requires("QuestionnaireResponse", "c", patient=course_patient)
-    @requires("Observation", "c", patient=course_patient)
-    def record_cssrs(course_id: str, body: CssrsBody):  # type: ignore[no-untyped-def]
-        """The risk follows the clinic's high/moderate items. An alert is committed with the screener and the
-        answer waits for the broker's acknowledgement: ``alerts_raised[].sent_to_broker`` is true once the alert
-        message is on ``ketalink.orders.events`` (false: it is in the outbox and goes out when the broker is
-        back)."""
-        return jsonify(change_view(service.record_cssrs(course_id, body.to_command()))), 201
 
-    @api.operation("/courses/<course_id>/decisions", "POST", summary="Decide: extend the induction, start or "
-                   "continue maintenance, re-induce, or stop (with the reason)", body=DecisionBody,
-                   errors=CHANGE_ERRORS, tag=TAG, idempotent=True)
-    @requires("CarePlan", "u", patient=course_patient)
-    def decide(course_id: str, body: DecisionBody):  # type: ignore[no-untyped-def]
-        """409 when the course's status does not allow the decision (e.g. maintenance while the induction runs).
-        Decisions close the open tasks and are kept in the CarePlan's progress notes with who, when and why."""
-        return jsonify(change_view(service.decide(course_id, body.to_command())))
+@requires("QuestionnaireResponse", "c", patient=course_patient)
+@requires("Observation", "c", patient=course_patient)
+def record_score(course_id: str, body: ScoreBody) -> ResponseReturnValue:
+    """The total is computed from the items. The same ``measurement_id`` again with other items rescores it
+    (every outcome follows). A PHQ-9 item 9 above 0 raises a suicidality alert, published as its own message
+    in the same transaction: ``alerts_raised`` lists it and whether the broker has it already."""
+    return jsonify(change_view(course_service().record_score(course_id, body.to_command()))), 201
 
-    @api.operation("/courses/<course_id>/clinical-events", "POST", summary="Record a psychiatric hospitalisation "
-                   "or suicide attempt (after remission a relapse: relapse-after-remission)", body=ClinicalEventBody,
-                   success_status=201, errors=CHANGE_ERRORS, tag=TAG, idempotent=True)
-    @requires("CarePlan", "u", patient=course_patient)
-    def record_clinical_event(course_id: str, body: ClinicalEventBody):  # type: ignore[no-untyped-def]
-        """In maintenance a relapse after remission makes re-evaluation due (reevaluation-due with its Task)."""
-        return jsonify(change_view(service.record_clinical_event(course_id, body.to_command()))), 201
 
-    @api.operation("/courses/<course_id>/alerts/<alert_id>/acknowledge", "POST", summary="Acknowledge a "
-                   "suicidality alert with the action taken (suicidality-alert-acknowledged)", body=AcknowledgeBody,
-                   errors=CHANGE_ERRORS, tag=TAG, idempotent=True)
-    @requires("DetectedIssue", "u", patient=course_patient)
-    def acknowledge_alert(course_id: str, alert_id: str, body: AcknowledgeBody):  # type: ignore[no-untyped-def]
-        return jsonify(change_view(service.acknowledge_alert(course_id, body.to_command(alert_id))))
+@requires("QuestionnaireResponse", "c", patient=course_patient)
+@requires("Observation", "c", patient=course_patient)
+def record_cssrs(course_id: str, body: CssrsBody) -> ResponseReturnValue:
+    """The risk follows the clinic's high/moderate items. An alert is committed with the screener and the
+    answer waits for the broker's acknowledgement: ``alerts_raised[].sent_to_broker`` is true once the alert
+    message is on ``ketalink.orders.events`` (false: it is in the outbox and goes out when the broker is
+    back)."""
+    return jsonify(change_view(course_service().record_cssrs(course_id, body.to_command()))), 201
 
-    @api.operation("/courses/<course_id>/referrals", "POST", summary="Refer to integration sessions or "
-                   "psychotherapy (ServiceRequest)", body=ReferralBody, success_status=201, errors=CHANGE_ERRORS,
-                   tag=TAG, idempotent=True)
-    @requires("ServiceRequest", "c", patient=course_patient)
-    def refer(course_id: str, body: ReferralBody):  # type: ignore[no-untyped-def]
-        return jsonify(change_view(service.refer(course_id, body.to_command()))), 201
 
-    @api.operation("/courses/<course_id>/referrals/<referral_id>/close", "POST", summary="Close a referral as "
-                   "completed or revoked (course-changed with the ServiceRequest)", body=CloseReferralBody,
-                   errors=CHANGE_ERRORS, tag=TAG, idempotent=True)
-    @requires("ServiceRequest", "u", patient=course_patient)
-    def close_referral(course_id: str, referral_id: str, body: CloseReferralBody):  # type: ignore[no-untyped-def]
-        """Its booked sessions stay as they are; no new session can be booked under it. 409 when it is closed
-        already, 400 naming referral_id for an unknown one."""
-        return jsonify(change_view(service.close_referral(course_id, body.to_command(referral_id))))
+@requires("CarePlan", "u", patient=course_patient)
+def decide(course_id: str, body: DecisionBody) -> ResponseReturnValue:
+    """409 when the course's status does not allow the decision (e.g. maintenance while the induction runs).
+    Decisions close the open tasks and are kept in the CarePlan's progress notes with who, when and why."""
+    return jsonify(change_view(course_service().decide(course_id, body.to_command())))
 
-    @api.operation("/courses/<course_id>/therapy-sessions", "POST", summary="Book (or re-book) a therapy session "
-                   "under an active referral", body=TherapySessionBody, success_status=201, errors=CHANGE_ERRORS,
-                   tag=TAG, idempotent=True)
-    @requires("CarePlan", "u", patient=course_patient)
-    def book_therapy_session(course_id: str, body: TherapySessionBody):  # type: ignore[no-untyped-def]
-        """An integration session names the infusion it follows and starts in the clinic's window after it
-        (default 24-72 h); outside it only with ``window_exception_reason``."""
-        change = service.schedule_therapy_session(course_id, body.to_command(), body.booked_by)
-        return jsonify(change_view(change)), 201
 
-    @api.operation("/courses/<course_id>/therapy-sessions/<session_id>/attendance", "POST",
-                   summary="Record a therapy session's attendance (once)", body=AttendanceBody, errors=CHANGE_ERRORS,
-                   tag=TAG, idempotent=True)
-    @requires("CarePlan", "u", patient=course_patient)
-    def record_attendance(course_id: str, session_id: str, body: AttendanceBody):  # type: ignore[no-untyped-def]
-        return jsonify(change_view(service.record_attendance(course_id, body.to_command(session_id))))
+@requires("CarePlan", "u", patient=course_patient)
+def record_clinical_event(course_id: str, body: ClinicalEventBody) -> ResponseReturnValue:
+    """In maintenance a relapse after remission makes re-evaluation due (reevaluation-due with its Task)."""
+    return jsonify(change_view(course_service().record_clinical_event(course_id, body.to_command()))), 201
 
-    @api.operation("/outcomes/export.csv", "GET", summary="De-identified outcomes of every course, one CSV row each "
-                   "(clinic-level scope)", errors=(503,), tag="outcomes", media_type="text/csv")
-    @requires("CarePlan", "s")
-    @requires("Observation", "s")
-    @requires("Patient", "s")
-    def export_csv():  # type: ignore[no-untyped-def]
-        """No names, birth dates, MRNs, ids, exact dates or free text: an age band at the course start, the start
-        year, counts, scores and coded outcomes. Needs user-level scopes (no patient-level token)."""
-        return Response(outcomes_csv(service.export()), mimetype="text/csv",
-                        headers={"Content-Disposition": "attachment; filename=ketamine-course-outcomes.csv"})
 
-    @api.operation("/outcomes/export", "GET", summary="De-identified outcomes as a FHIR Bundle (a MeasureReport and "
-                   "one Observation per course; clinic-level scope)", errors=(503,), tag="outcomes",
-                   media_type="application/fhir+json")
-    @requires("CarePlan", "s")
-    @requires("Observation", "s")
-    @requires("Patient", "s")
-    def export_bundle():  # type: ignore[no-untyped-def]
-        bundle = outcomes_bundle(service.export(), str(uuid.uuid4()), service.now())
-        response = jsonify(bundle)
-        response.mimetype = "application/fhir+json"
-        return response
+@requires("DetectedIssue", "u", patient=course_patient)
+def acknowledge_alert(course_id: str, alert_id: str, body: AcknowledgeBody) -> ResponseReturnValue:
+    return jsonify(change_view(course_service().acknowledge_alert(course_id, body.to_command(alert_id))))
+
+
+@requires("ServiceRequest", "c", patient=course_patient)
+def refer(course_id: str, body: ReferralBody) -> ResponseReturnValue:
+    return jsonify(change_view(course_service().refer(course_id, body.to_command()))), 201
+
+
+@requires("ServiceRequest", "u", patient=course_patient)
+def close_referral(course_id: str, referral_id: str, body: CloseReferralBody) -> ResponseReturnValue:
+    """Its booked sessions stay as they are; no new session can be booked under it. 409 when it is closed
+    already, 400 naming referral_id for an unknown one."""
+    return jsonify(change_view(course_service().close_referral(course_id, body.to_command(referral_id))))
+
+
+@requires("CarePlan", "u", patient=course_patient)
+def book_therapy_session(course_id: str, body: TherapySessionBody) -> ResponseReturnValue:
+    """An integration session names the infusion it follows and starts in the clinic's window after it
+    (default 24-72 h); outside it only with ``window_exception_reason``."""
+    change = course_service().schedule_therapy_session(course_id, body.to_command(), body.booked_by)
+    return jsonify(change_view(change)), 201
+
+
+@requires("CarePlan", "u", patient=course_patient)
+def record_attendance(course_id: str, session_id: str, body: AttendanceBody) -> ResponseReturnValue:
+    return jsonify(change_view(course_service().record_attendance(course_id, body.to_command(session_id))))
+
+
+@requires("CarePlan", "s")
+@requires("Observation", "s")
+@requires("Patient", "s")
+def export_csv() -> ResponseReturnValue:
+    """No names, birth dates, MRNs, ids, exact dates or free text: an age band at the course start, the start
+    year, counts, scores and coded outcomes. Needs user-level scopes (no patient-level token)."""
+    return Response(outcomes_csv(course_service().export()), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=ketamine-course-outcomes.csv"})
+
+
+@requires("CarePlan", "s")
+@requires("Observation", "s")
+@requires("Patient", "s")
+def export_bundle() -> ResponseReturnValue:
+    service = course_service()
+    bundle = outcomes_bundle(service.export(), str(uuid.uuid4()), service.now())
+    response = jsonify(bundle)
+    response.mimetype = "application/fhir+json"
+    return response
 
 
 def install_course_errors(app: Flask) -> None:
     """Course answers beside the orders service's: a step the course's status refuses is a conflict (409); an
     unknown course 404. (CourseInputError is an OrdersInputError: the orders handler answers it 400.)"""
+    app.register_error_handler(CourseStateError, _state)
+    app.register_error_handler(CourseNotFoundError, _unknown)
 
-    @app.errorhandler(CourseStateError)
-    def _state(error: CourseStateError):  # type: ignore[no-untyped-def]
-        return outcome_response(409, [(v.field, v.message) for v in error.violations], "conflict")
 
-    @app.errorhandler(CourseNotFoundError)
-    def _unknown(error: CourseNotFoundError):  # type: ignore[no-untyped-def]
-        return outcome_response(404, [(error.field, str(error))], "not-found")
+def _state(error: CourseStateError) -> ResponseReturnValue:
+    return outcome_response(409, [(v.field, v.message) for v in error.violations], "conflict")
+
+
+def _unknown(error: CourseNotFoundError) -> ResponseReturnValue:
+    return outcome_response(404, [(error.field, str(error))], "not-found")

@@ -93,7 +93,7 @@ def ehr_phq9(**overrides):
 def session_completed_handler(runtime: Any, course: Any, clock: Any) -> Any:
     """Documentation's ``session-completed`` as the orders bootstrap wires it: the course records the infusion,
     then the orders service marks the series infusion and tells the course of its order event."""
-    from services.orders.course.wiring import in_turn
+    from services.orders.course.bootstrap import in_turn
     from services.orders.handlers import OrdersService
 
     orders = OrdersService(runtime, course.protocol, clock=clock, order_listeners=(course.on_order_event,))

@@ -7,7 +7,7 @@ from datetime import timedelta
 from services.orders.course.domain.course import acknowledge_alert, record_cssrs, record_score, stop_course
 from services.orders.course.domain.measurements import ScoreContext, ScoreSource, cssrs_screening
 from services.orders.course.domain.model import StopReason
-from services.orders.course.events import course_events
+from services.orders.course.messages import course_events
 from tests.unit.orders.course.builders import CLINICIAN, START, give, infusion_time, new_course, phq9, protocol, \
     settings
 
@@ -183,7 +183,7 @@ def test_a_relapse_after_remission_in_maintenance_is_published_apart_from_a_loss
 def test_answers_to_messages_sent_as_relapse_before_the_rename_still_have_a_handler():
     """Issue 13 defect 14 renamed the event ``relapse`` to ``loss-of-response``; an EHR answer on ehr.responses to a
     ``relapse`` message sent before the upgrade must not be dead-lettered for want of a handler."""
-    from services.orders.course.wiring import COURSE_RESPONSE_EVENT_CODES
+    from services.orders.course.bootstrap import COURSE_RESPONSE_EVENT_CODES
     from shared.events.event_codes import COURSE_EVENT_CODES
 
     assert "relapse" not in COURSE_EVENT_CODES

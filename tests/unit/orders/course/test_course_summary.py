@@ -2,7 +2,7 @@
 import xml.dom.minidom
 from datetime import date, timedelta
 
-from services.orders.course.chart import score_chart_svg
+from services.orders.course.presenters import score_chart_svg
 from services.orders.course.domain.course import record_adverse_event, record_cssrs, record_score, start_maintenance
 from services.orders.course.domain.measurements import ScoreContext, ScoreSource, cssrs_screening, scale_score
 from services.orders.course.domain.model import AdverseEventSeverity, CourseAdverseEvent, CourseStatus

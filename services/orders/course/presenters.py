@@ -1,16 +1,57 @@
-"""The summary's score chart as an SVG string (pure; the clinician page embeds it): one scale's scores over time
-with the remission threshold (dashed) and the level at which the drop from baseline is a response (dotted), and a
-tick per infusion on the time axis. Accessible: ``role="img"`` with a title and a description that says the same
-in words, so the chart is never the only place a number appears."""
+"""The course's domain objects for the API and the page: the JSON answer (the clinician's summary,
+``domain/summary.py``, as JSON with the outcome in words, and for a change the messages it published, the
+suicidality alerts it raised first among them) and the summary's score chart as SVG (``score_chart_svg``).
+
+The chart is one scale's scores over time with the remission threshold (dashed) and the level at which the drop
+from baseline is a response (dotted), and a tick per infusion on the time axis. Accessible: ``role="img"`` with a
+title and a description that says the same in words, so the chart is never the only place a number appears."""
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 from html import escape
+from typing import Any
 
+from services.orders.course.domain.course import outcome_text
 from services.orders.course.domain.summary import InfusionLine, ScoreSeries
+from services.orders.course.handlers import CourseChange, PublishedEvent
 from shared.scales import DEFINITIONS
 
+
+def course_view(change: CourseChange) -> dict[str, Any]:
+    summary = change.summary
+    return {
+        "course_id": change.course.course_id,
+        "patient_id": change.course.patient_id,
+        "status": change.course.status.value,
+        "outcome_text": outcome_text(summary.outcome),
+        "summary": summary.to_dict(),
+        "tasks": [t.to_dict() for t in change.course.open_tasks],
+        "alerts": [a.to_dict() for a in change.course.alerts],
+        "referrals": [r.to_dict() for r in change.course.referrals],
+        "clinical_events": [e.to_dict() for e in change.course.clinical_events],
+        "series_ids": list(change.course.series_ids),
+        "events": [_event(e) for e in change.events],
+    }
+
+
+def change_view(change: CourseChange) -> dict[str, Any]:
+    """A change's answer: the course, and ``alerts_raised`` saying whether each alert is on the topic yet."""
+    view = course_view(change)
+    view["alerts_raised"] = [_event(e) for e in change.alerts_raised]
+    return view
+
+
+def _event(event: PublishedEvent) -> dict[str, Any]:
+    view: dict[str, Any] = {"event_code": event.event_code, "message_id": event.message_id, "about": event.about}
+    if event.detail:
+        view.update(event.detail)
+    if event.sent_to_broker is not None:
+        view["sent_to_broker"] = event.sent_to_broker
+    return view
+
+
+# --- the score chart -----------------------------------------------------------------------------------------
 _MARGIN_LEFT, _MARGIN_RIGHT, _MARGIN_TOP, _MARGIN_BOTTOM = 40, 16, 16, 36
 
 

@@ -46,6 +46,7 @@ from services.orders.course.translators.questionnaire_response_out import (
 )
 from services.orders.course.translators.service_request_referral_out import service_request_from_referral
 from services.orders.course.translators.task_out import task_from_course_task
+from shared.fhir.messaging import build_message
 from shared.events.event_codes import (
     COURSE_CHANGED,
     LOSS_OF_RESPONSE,
@@ -68,6 +69,11 @@ class CourseEvent:
     author: str | None = None
     subject_id: str | None = None  # the alert, score or task the event is about (the API reports it)
     extra: dict[str, str] = field(default_factory=dict)
+
+
+def course_message(event: CourseEvent, source_endpoint: str) -> FhirJson:
+    """The FHIR message (a Bundle of type message) that carries ``event``."""
+    return build_message(event.event_code, source_endpoint, event.focus, author_display=event.author)
 
 
 def course_events(before: TreatmentCourse | None, after: TreatmentCourse, settings: CourseSettings,

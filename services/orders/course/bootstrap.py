@@ -1,12 +1,17 @@
-"""What the orders service's ``bootstrap.build`` needs from the course: its service (settings ``ORDERS_COURSE_*``,
-checked at start-up against the order protocol), and its Kafka handlers."""
+"""The course's wiring, called by the orders service's ``bootstrap.build`` (the course runs inside orders): its
+service layer (settings ``ORDERS_COURSE_*``, checked at start-up against the order protocol), installed on the app
+with its error answers, and the event codes whose EHR answers it handles. The Kafka handler table is the orders
+bootstrap's (one table per process), composed with ``in_turn`` where orders and the course both act on a message."""
 from __future__ import annotations
 
 import os
 import sys
 
+from flask import Flask
 from sqlalchemy.engine import Connection
 
+from services.orders.course.access import COURSE_SERVICE
+from services.orders.course.api import install_course_errors
 from services.orders.course.domain.settings import CourseSettings, refuse_renamed
 from services.orders.course.handlers import CourseService, CourseServiceSettings
 from services.orders.domain.settings import ProtocolSettings
@@ -15,6 +20,7 @@ from shared.events.consumer import Handler
 from shared.events.event_codes import COURSE_EVENT_CODES, LEGACY_COURSE_EVENT_CODES
 from shared.fhir.messaging import Message
 from shared.runtime import ServiceRuntime
+from shared.web import install_service
 
 SETTINGS_PREFIX = "ORDERS_COURSE_"
 # What the EHR answers on ehr.responses for the course's messages, and the codes of messages sent before a rename
@@ -22,7 +28,7 @@ SETTINGS_PREFIX = "ORDERS_COURSE_"
 COURSE_RESPONSE_EVENT_CODES = COURSE_EVENT_CODES + LEGACY_COURSE_EVENT_CODES
 
 
-def course_service(runtime: ServiceRuntime, protocol: ProtocolSettings) -> CourseService:
+def build_course_service(runtime: ServiceRuntime, protocol: ProtocolSettings) -> CourseService:
     """A bad ``ORDERS_COURSE_*`` value stops the process with a message naming it."""
     try:
         refuse_renamed(os.environ, SETTINGS_PREFIX)
@@ -32,6 +38,12 @@ def course_service(runtime: ServiceRuntime, protocol: ProtocolSettings) -> Cours
     except (SettingsError, ValueError) as error:
         sys.exit(f"orders: configuration error: {error}")
     return CourseService(runtime, settings, protocol, service_settings)
+
+
+def install_course(app: Flask, course: CourseService) -> None:
+    """The course's service layer on the app for its views (``access.course_service``) and its error answers."""
+    install_service(app, COURSE_SERVICE, course)
+    install_course_errors(app)
 
 
 def in_turn(*handlers: Handler) -> Handler:

@@ -1,0 +1,43 @@
+"""The course page's forms read into the service layer's commands: numbers typed as text, the clinician (the
+signed-in one from the EHR, else the name typed), the C-SSRS answers, and a domain field named as the page's
+element (``score.items[8]`` is the form's ``item-9``)."""
+from __future__ import annotations
+
+from typing import Any
+
+from services.orders.course.domain.measurements import ScoreContext
+from shared.smart import SmartContext
+from shared.ui import clinician_name
+
+EVENT_DETAIL_MAX_CHARS = 1000  # as the API's ClinicalEventBody
+CSSRS_ANSWERS = {"yes": True, "no": False}  # "" = not asked (the screener's skip logic)
+FIELD_OF_PERSON = {"acknowledged_by": "by", "started_by": "by", "recorded_by": "by", "referred_by": "by"}
+
+
+def who(context: SmartContext, form: Any) -> str | None:
+    """The signed-in clinician's name from the EHR, else the name typed in the form."""
+    return clinician_name(context) or (form.get("by", "").strip() or None)
+
+
+def score_context(form: Any) -> ScoreContext:
+    try:
+        return ScoreContext(form.get("context", ScoreContext.PRE_INFUSION.value))
+    except ValueError:
+        return ScoreContext.PRE_INFUSION
+
+
+def integer(text: str | None) -> int | None:
+    """A whole number typed, None when empty or not a number (the domain then names the field)."""
+    try:
+        return int(text) if text not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def form_field(field: str) -> str:
+    """A domain field as the page's element id: ``score.items[8]`` → ``item-9``; others keep their name."""
+    if field.startswith("score.items[") and field.endswith("]"):
+        return f"item-{int(field[len('score.items['):-1]) + 1}"
+    if field.startswith("cssrs."):
+        return field.removeprefix("cssrs.")  # the item: ``cssrs-suicidal-thoughts``
+    return FIELD_OF_PERSON.get(field, field)
