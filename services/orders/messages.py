@@ -5,11 +5,11 @@ The MedicationRequest's ``basedOn`` names the CarePlan by its Ketalink identifie
 EHR's integration engine maps it to the CarePlan of the same message, so a new series applies in one transaction."""
 from __future__ import annotations
 
+from shared.errors import FieldInputError
 from shared.events.event_codes import CPOE_ORDER_RESPONSE, ORDER_CHANGED
 from shared.fhir.datatypes import FhirJson
 from shared.fhir.messaging import Message, ResponseCode, build_message, build_response
 from services.orders.domain.cpoe import CpoeDecision
-from services.orders.domain.errors import OrdersInputError
 from services.orders.domain.order import OrderWithSeries
 from services.orders.domain.settings import ProtocolSettings
 from services.orders.translators.message_out import order_event_code, order_message_resources
@@ -43,7 +43,7 @@ def cpoe_response_message(request: Message, decision: CpoeDecision, source_endpo
     return build_response(request, code, source_endpoint, cpoe_outcome(decision), event_code=CPOE_ORDER_RESPONSE)
 
 
-def cpoe_unreadable_response(request: Message, error: OrdersInputError, source_endpoint: str) -> FhirJson:
+def cpoe_unreadable_response(request: Message, error: FieldInputError, source_endpoint: str) -> FhirJson:
     """``fatal-error`` for a CPOE MedicationRequest that cannot be read, naming each element at fault."""
     return build_response(request, ResponseCode.FATAL_ERROR, source_endpoint, input_error_outcome(error),
                           event_code=CPOE_ORDER_RESPONSE)

@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 from shared.fhir.codes import KETAMINE_INFUSION_PROCEDURE, KIND_SERIES
 from shared.fhir.datatypes import find_identifier, has_coding
-from services.orders.domain.series import InfusionStatus, ScheduledInfusion, SeriesPhase, SeriesStatus, TreatmentSeries
-from services.orders.translators.codes import CATEGORY_TEXT_INDUCTION, CATEGORY_TEXT_MAINTENANCE
 from shared.errors import FhirMappingError
 from shared.fhir.reading import day, moment, patient_id_of, referenced_identifier, validated
+from services.orders.domain.series import InfusionStatus, ScheduledInfusion, SeriesPhase, SeriesStatus, TreatmentSeries
+from services.orders.translators.codes import CATEGORY_TEXT_INDUCTION, CATEGORY_TEXT_MAINTENANCE
 
 PHASE_BY_CATEGORY_TEXT = {CATEGORY_TEXT_INDUCTION: SeriesPhase.INDUCTION,
                           CATEGORY_TEXT_MAINTENANCE: SeriesPhase.MAINTENANCE}

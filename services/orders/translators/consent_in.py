@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.fhir.datatypes import find_identifier
-from services.orders.translators.codes import KIND_CONSENT
 from shared.errors import FhirMappingError
 from shared.fhir.reading import patient_id_of, validated
+from services.orders.translators.codes import KIND_CONSENT
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from shared.errors import FhirMappingError
 from services.orders.domain.eligibility import EligibilityDecision
 from services.orders.translators.consent_in import consent_from_resource
-from shared.errors import FhirMappingError
 from services.orders.translators.risk_assessment_in import eligibility_from_risk_assessment
 
 

@@ -13,13 +13,13 @@ from typing import Any
 from shared.fhir.codes import KIND_ORDER, KIND_SERIES, RXNORM, SNOMED
 from shared.fhir.datatypes import find_identifier, reference_id
 from shared.fhir.medication import MedicationShapeError, coded_product
-from services.orders.domain.prescribed import PrescribedInfusion
-from services.orders.translators.codes import (
-    DOSE_CALCULATED, DOSE_ORDERED, DOSE_RATE_TYPE, UNIT_HOUR, UNIT_MG, UNIT_MG_PER_KG, UNIT_MIN, UNIT_ML_PER_H,
-)
 from shared.errors import FhirMappingError
 from shared.fhir.reading import (
     converted_quantity, first_coding, moment, patient_id_of, referenced_identifier, validated,
+)
+from services.orders.domain.prescribed import PrescribedInfusion
+from services.orders.translators.codes import (
+    DOSE_CALCULATED, DOSE_ORDERED, DOSE_RATE_TYPE, UNIT_HOUR, UNIT_MG, UNIT_MG_PER_KG, UNIT_MIN, UNIT_ML_PER_H,
 )
 
 _DOSAGE = "MedicationRequest.dosageInstruction[0]"

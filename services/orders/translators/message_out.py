@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.events.event_codes import ORDER_CANCELLED, ORDER_CHANGED, ORDER_SIGNED
 from services.orders.domain.order import InfusionOrder, OrderStatus
 from services.orders.domain.series import TreatmentSeries
 from services.orders.translators.care_plan_out import care_plan_from_series
 from services.orders.translators.medication_request_out import medication_request_from_order
-from shared.events.event_codes import ORDER_CANCELLED, ORDER_CHANGED, ORDER_SIGNED
 
 
 def order_message_resources(order: InfusionOrder, series: TreatmentSeries, patient_id: str,

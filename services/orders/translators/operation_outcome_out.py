@@ -7,10 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from shared.fhir.validate import validate_resource
+from shared.errors import FieldInputError
 from services.orders.domain.cpoe import CpoeDecision
-from services.orders.domain.errors import (
-    EligibilityRefusedError, IllegalTransitionError, OrdersInputError, StaleWeightError, Violation,
-)
+from services.orders.domain.errors import EligibilityRefusedError, IllegalTransitionError, StaleWeightError, Violation
 
 _DOSAGE = "MedicationRequest.dosageInstruction[0]"
 # Domain field of a CPOE rejection reason (or its first segment) → the MedicationRequest element it came from.
@@ -55,14 +54,14 @@ def cpoe_expression(reason: Violation) -> str:
     return CPOE_EXPRESSIONS.get(reason.field) or CPOE_EXPRESSIONS.get(head) or "MedicationRequest"
 
 
-def input_error_outcome(error: OrdersInputError) -> dict[str, Any]:
+def input_error_outcome(error: FieldInputError) -> dict[str, Any]:
     """One error issue per violation; ``expression`` is the field path the domain or translator named."""
     code = _issue_code(error)
     issues = [_issue("error", code, violation.message, violation.field) for violation in error.violations]
     return validate_resource({"resourceType": "OperationOutcome", "issue": issues})
 
 
-def _issue_code(error: OrdersInputError) -> str:
+def _issue_code(error: FieldInputError) -> str:
     if isinstance(error, IllegalTransitionError):
         return "conflict"
     if isinstance(error, (EligibilityRefusedError, StaleWeightError)):

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.orders.domain.measurements import Sex
 from shared.errors import FhirMappingError
 from shared.fhir.reading import validated
+from services.orders.domain.measurements import Sex
 
 
 def patient_sex(patient: dict[str, Any]) -> Sex:

@@ -9,10 +9,10 @@ from typing import Any
 
 from shared.fhir.codes import KETALINK_LOCAL
 from shared.fhir.datatypes import find_identifier, has_coding
-from services.orders.domain.eligibility import EligibilityDecision, EligibilityStatus
-from services.orders.translators.codes import KETAMINE_ELIGIBILITY, KIND_ELIGIBILITY
 from shared.errors import FhirMappingError
 from shared.fhir.reading import moment, patient_id_of, validated
+from services.orders.domain.eligibility import EligibilityDecision, EligibilityStatus
+from services.orders.translators.codes import KETAMINE_ELIGIBILITY, KIND_ELIGIBILITY
 
 _USABLE_STATUSES = ("final", "amended", "corrected")
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.orders.domain.session_outcome import GivenInfusion, SessionOutcome
 from shared.fhir.codes import KIND_ORDER
 from shared.fhir.reading import moment, patient_id_of, referenced_identifier, validated
 from shared.errors import FhirMappingError
 from shared.fhir.datatypes import find_identifier
+from services.orders.domain.session_outcome import GivenInfusion, SessionOutcome
 
 KIND_INFUSION_SESSION = "infusion-session"  # documentation's Encounter identifier kind
 PROCEDURE_NOT_STARTED = "not-done"
