@@ -6,7 +6,7 @@ as an Observation.
 
 The ranges (``plausible_*``) are distinct from the alert thresholds: a systolic of 60 mmHg is plausible and
 alerts; a systolic of 4 or 5e-324 is refused. A time in the future is refused by the service's clock
-(``ClinicalClock``) for the HTTP path and by ``require_not_in_future`` for the Kafka path.
+(``shared.clock.ClinicalClock``), on the HTTP path and the Kafka path alike.
 """
 
 from __future__ import annotations
@@ -51,9 +51,3 @@ def require_in_session(field: str, moment: datetime, floor: datetime) -> None:
     if moment < floor:
         raise DocumentationInputError(
             field, f"{moment.isoformat()} is before this session (earliest {floor.isoformat()}): check the date")
-
-
-def require_not_in_future(field: str, moment: datetime, now: datetime, tolerance: timedelta) -> None:
-    if moment > now + tolerance:
-        seconds = int(tolerance.total_seconds())
-        raise DocumentationInputError(field, f"{moment.isoformat()} is in the future (more than {seconds} s ahead)")

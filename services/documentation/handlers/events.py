@@ -14,7 +14,6 @@ from sqlalchemy.engine import Connection
 from services.documentation.domain import session as s
 from services.documentation.domain.errors import DocumentationError
 from services.documentation.domain.order import ActiveOrder, OccurrenceStatus, OrderStatus
-from services.documentation.domain.plausibility import require_not_in_future
 from services.documentation.domain.session import SessionStatus
 from services.documentation.handlers.core import ServiceCore
 from services.documentation.translators.detected_issue_suicidality_in import alert_from_detected_issue
@@ -100,8 +99,7 @@ class KafkaHandlers(ServiceCore):
             return
         loaded = max(candidates, key=lambda item: item.record.transitions[-1].at)  # the most recent step
         try:  # issue 13 defect 24: a device clock in the future is refused like a clinician's (no clock on Kafka)
-            require_not_in_future("Observation.effectiveDateTime", inbound.reading.measured_at, self._clock.now(),
-                                  self._clock.future_tolerance)
+            self._clock.check(inbound.reading.measured_at, "Observation.effectiveDateTime")
         except FieldInputError as error:
             raise PermanentError(f"{EHR_VITALS_RECORDED}: {error}") from None
         order = self._records.order(conn, loaded.record.order_id).record

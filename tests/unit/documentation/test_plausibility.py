@@ -10,11 +10,11 @@ from services.documentation.domain.adverse_events import AdverseEventKind, Adver
 from services.documentation.domain.adverse_events import Severity
 from services.documentation.domain.errors import DocumentationInputError
 from services.documentation.domain.flowsheet import FlowsheetEvent
-from services.documentation.domain.plausibility import require_not_in_future
 from services.documentation.domain.settings import SessionSettings
 from services.documentation.domain.vitals import VitalsReading
 from services.documentation.translators.observation_vitals_in import vitals_from_observations
 from services.documentation.translators.observation_vitals_out import vitals_observations
+from shared.clock import ClinicalClock
 
 from .builders import NURSE, SETTINGS, at, checked_in, confirmations, infusing, make_order, baseline, reading
 
@@ -103,11 +103,11 @@ def test_a_reading_from_kafka_with_an_impossible_value_or_a_future_time_is_refus
     inbound = vitals_from_observations(observations)
     with pytest.raises(DocumentationInputError, match="spo2_percent"):
         s.record_vitals(infusing(), inbound.reading, SETTINGS)
-    now = at(9, 25)
-    require_not_in_future("Observation.effectiveDateTime", now + timedelta(seconds=120), now, timedelta(seconds=120))
+    now = at(9, 25)  # the service's clock, as on_ehr_vitals checks the reading's time
+    clock = ClinicalClock(timedelta(seconds=120), now=lambda: now, error=DocumentationInputError)
+    clock.check(now + timedelta(seconds=120), "Observation.effectiveDateTime")
     with pytest.raises(DocumentationInputError, match="in the future"):
-        require_not_in_future("Observation.effectiveDateTime", now + timedelta(seconds=121), now,
-                              timedelta(seconds=120))
+        clock.check(now + timedelta(seconds=121), "Observation.effectiveDateTime")
 
 
 def test_rass_travels_to_the_ehr_and_back():
