@@ -252,3 +252,15 @@ def _remission_history(points: list[ScorePoint], remission_rule: RemissionRule, 
             high_in_a_row = 0
     in_relapse = bool(relapses) and not remitted
     return first_remission, relapses, in_relapse
+
+
+def outcome_text(outcome: ScaleOutcome) -> str:
+    """The outcome in one line, e.g. "PHQ-9 24 → 10 (58.3% drop): response" or why it is undetermined."""
+    name = DEFINITIONS[outcome.scale].name
+    if outcome.baseline is None or outcome.last is None:
+        return f"{name} response undetermined: {'; '.join(outcome.reasons)}"
+    drop = "" if outcome.last_drop_pct is None else f" ({outcome.last_drop_pct:g}% drop)"
+    text = f"{name} {outcome.baseline.total} → {outcome.last.total}{drop}: {outcome.response.value}"
+    if outcome.response is ResponseStatus.UNDETERMINED:
+        text += f" ({'; '.join(outcome.reasons)})"
+    return text
