@@ -11,12 +11,24 @@ from shared.api import Api
 from shared.config import SettingsError, load_settings
 from shared.events.consumer import Handlers
 from shared.events.event_codes import (
+    COURSE_CHANGED,
     CPOE_ORDER_PLACED,
     INTAKE_ELIGIBILITY_DECIDED,
     INTAKE_REOPENED,
-    ORDER_EVENT_CODES,
+    LEGACY_RELAPSE,
+    LOSS_OF_RESPONSE,
+    ORDER_CANCELLED,
+    ORDER_CHANGED,
+    ORDER_SIGNED,
     QUESTIONNAIRE_RESPONSE_RECEIVED,
+    REEVALUATION_DUE,
+    RELAPSE_AFTER_REMISSION,
+    REMISSION_REACHED,
+    RESPONSE_REACHED,
+    SCORE_RECORDED,
     SESSION_COMPLETED,
+    SUICIDALITY_ALERT,
+    SUICIDALITY_ALERT_ACKNOWLEDGED,
 )
 from shared.runtime import ServiceRuntime
 from shared.smart import install_smart
@@ -26,9 +38,7 @@ from services.orders.access import ORDERS_SERVICE
 from services.orders.api import DESCRIPTION, answer_errors, declare_operations
 from services.orders.course.api import declare_course_operations
 from services.orders.course.ui import blueprint as course_pages
-from services.orders.course.bootstrap import (
-    COURSE_RESPONSE_EVENT_CODES, build_course_service, in_turn, install_course,
-)
+from services.orders.course.bootstrap import build_course_service, in_turn, install_course
 from services.orders.domain.settings import ProtocolSettings
 from services.orders.handlers import OrdersService
 from services.orders.ui import blueprint as orders_pages
@@ -63,9 +73,23 @@ def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
         SESSION_COMPLETED: in_turn(course.on_session_completed, service.on_session_completed),
         QUESTIONNAIRE_RESPONSE_RECEIVED: course.on_questionnaire_response,  # ehr.events
     }
-    # ehr.responses: the EHR's answers to our order and course messages, under the event code they answer.
-    response_handlers = {code: service.on_ehr_response
-                         for code in (*ORDER_EVENT_CODES, *COURSE_RESPONSE_EVENT_CODES)}
+    # ehr.responses: the EHR's answers to our order and course messages, under the event code they answer; also
+    # under the code of a course message sent before its rename, as an answer to one may still come (HZ-51).
+    response_handlers = {
+        ORDER_SIGNED: service.on_ehr_response,
+        ORDER_CHANGED: service.on_ehr_response,
+        ORDER_CANCELLED: service.on_ehr_response,
+        COURSE_CHANGED: service.on_ehr_response,
+        SUICIDALITY_ALERT: service.on_ehr_response,
+        SUICIDALITY_ALERT_ACKNOWLEDGED: service.on_ehr_response,
+        SCORE_RECORDED: service.on_ehr_response,
+        RESPONSE_REACHED: service.on_ehr_response,
+        REMISSION_REACHED: service.on_ehr_response,
+        LOSS_OF_RESPONSE: service.on_ehr_response,
+        RELAPSE_AFTER_REMISSION: service.on_ehr_response,
+        REEVALUATION_DUE: service.on_ehr_response,
+        LEGACY_RELAPSE: service.on_ehr_response,  # renamed loss-of-response
+    }
     return app, handlers, response_handlers
 
 
