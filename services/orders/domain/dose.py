@@ -87,7 +87,7 @@ class DoseCalculation(JsonRecord):
     override: DoseOverride | None
     notes: tuple[str, ...]
     calculated_at: datetime
-    # Stored since products exist (issue 13 defect 1/2); None in older documents, see ``drug_product``.
+    # None in calculations stored before products were, see ``drug_product``.
     product: KetamineProduct | None = None
     drawn_dose_mg: float | None = None  # drug_volume_ml × strength: what the drawn volume holds
 

@@ -6,9 +6,10 @@ overlap: with f infusions per week, infusion k (0-based) falls in days ⌊7k/f�
 (2/week: days 0-2, 3-6, 7-9, 10-13, …; 3/week: 0-1, 2-3, 4-6, …). Maintenance uses the per-patient interval the
 same way: infusion k in days k×interval … (k+1)×interval − 1. Infusions are recorded in order (no skipping).
 
-Issue 13: once an infusion is given, the next window opens no sooner than ``min_days_between_infusions`` after it
-(defect 6); an induction infusion that never began is made up by one more at the end, within the clinic's limits
-(``makeup_max_infusions``, ``makeup_max_extension_days``; defect 7)."""
+Once an infusion is given, the next window opens no sooner than ``min_days_between_infusions`` after it, so a
+3-per-week window never makes the next day normal; an induction infusion that never began is made up by one more
+at the end, within the clinic's limits (``makeup_max_infusions``, ``makeup_max_extension_days``), so the patient
+still gets the induction's count."""
 from __future__ import annotations
 
 import enum

@@ -33,11 +33,11 @@ Defaults and their sources (see shared/CLINICAL.md):
   which ``bootstrap`` puts here. UTC only in tests that build the settings themselves.
 - Re-evaluation due 7 days after the last induction infusion, maintenance interval 7-90 days: unverified
   placeholders (CANMAT 2021: no validated maintenance schedule); the clinic must confirm them.
-- Spacing (issue 13 defect 6): ``min_days_between_infusions`` 2 (Murrough 2013: 3 per week over 12 days, i.e.
+- Spacing: ``min_days_between_infusions`` 2 (Murrough 2013: 3 per week over 12 days, i.e.
   Monday/Wednesday/Friday, never consecutive days; CLINICAL.md "Induction"). When an infusion is given, the next
   infusion's window starts no sooner than this many clinic days later. 1 allows consecutive days; times
   ``induction_max_infusions_per_week`` it must fit in a week.
-- Make-ups (issue 13 defect 7): an induction infusion that never began (deferred, cancelled) is made up by one more
+- Make-ups: an induction infusion that never began (deferred, cancelled) is made up by one more
   infusion at the end of the series, at most ``makeup_max_infusions`` (2) per series and never ending more than
   ``makeup_max_extension_days`` (14) after the series' planned last day (ORKA-1: real-world inductions span 7-28
   days; 21 planned + 14 stays within ~5 weeks). Both unverified placeholders the clinic must confirm; 0 turns
@@ -105,7 +105,7 @@ class ProtocolSettings:
     reevaluation_days_after_induction: int = 7
     maintenance_min_interval_days: int = 7
     maintenance_max_interval_days: int = 90
-    # Spacing and make-ups (issue 13 defects 6 and 7; see the module docstring).
+    # Spacing and make-ups (see the module docstring).
     min_days_between_infusions: int = 2
     makeup_max_infusions: int = 2
     makeup_max_extension_days: int = 14
