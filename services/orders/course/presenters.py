@@ -12,7 +12,7 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
-from services.orders.course.domain.course import outcome_text
+from services.orders.course.domain.outcomes import outcome_text
 from services.orders.course.domain.summary import InfusionLine, ScoreSeries
 from services.orders.course.handlers import CourseChange, PublishedEvent
 from shared.scales import DEFINITIONS
