@@ -11,14 +11,13 @@ One class, written by topic: ``session`` (the session's steps), ``flowsheet`` (w
 procedure note), ``events`` (the Kafka handlers) on ``core`` (reads and the one-transaction step)."""
 from __future__ import annotations
 
-from services.documentation.handlers.core import NotePreview, Recorded, SessionState, new_id, note_id_for
-from services.documentation.handlers.events import ORDERS_SERVICE, KafkaHandlers
+from services.documentation.handlers.core import NotePreview, Recorded, SessionState, new_id
+from services.documentation.handlers.events import KafkaHandlers
 from services.documentation.handlers.flowsheet import FlowsheetSteps
 from services.documentation.handlers.note import NoteSteps
 from services.documentation.handlers.session import SessionSteps
 
-__all__ = ["DocumentationService", "NotePreview", "ORDERS_SERVICE", "Recorded", "SessionState", "new_id",
-           "note_id_for"]
+__all__ = ["DocumentationService", "NotePreview", "Recorded", "SessionState", "new_id"]
 
 
 class DocumentationService(SessionSteps, FlowsheetSteps, NoteSteps, KafkaHandlers):
