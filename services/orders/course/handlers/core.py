@@ -86,9 +86,9 @@ class CourseCore:
         self._service_settings = service_settings
         self._repo = repository or CourseRepository()
         self._orders = orders or OrdersRepository()
-        self._clock = clock
-        self._clinical_clock = ClinicalClock(timedelta(seconds=service_settings.future_time_tolerance_s), self._now,
-                                             CourseInputError)
+        # The one clock: now (whole seconds, as FHIR instants carry) and the check of a clinician's time.
+        self._clock = ClinicalClock(timedelta(seconds=service_settings.future_time_tolerance_s),
+                                    lambda: current_moment(clock() if clock else None), CourseInputError)
 
     def summary(self, course: TreatmentCourse) -> CourseSummary:
         return course_summary(course, self._now(), self.settings, self.protocol)
@@ -97,7 +97,7 @@ class CourseCore:
         return self._now()
 
     def _now(self) -> datetime:
-        return current_moment(self._clock() if self._clock else None)
+        return self._clock.now()
 
     def _change(self, course_id: str, step: Step, author: str | None) -> CourseChange:
         """Load, apply one step and the due check, save and publish, in one transaction; then wait for the broker
@@ -168,5 +168,5 @@ class CourseCore:
     def _measured_at(self, moment: datetime | None, now: datetime, field: str) -> datetime:
         """The clinician's time, checked by the clinical clock (not in the future beyond its tolerance), or
         ``now``: the step's time."""
-        return now if moment is None else self._clinical_clock.check(moment, field)
+        return now if moment is None else self._clock.check(moment, field)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import date
 
-
 from services.orders.course.domain.export import ExportSubject, OutcomeRow, export_rows
 from services.orders.course.ehr_reads import birth_date
 from services.orders.course.handlers.core import CourseChange, CourseCore
