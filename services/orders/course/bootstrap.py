@@ -1,7 +1,8 @@
 """The course's wiring, called by the orders service's ``bootstrap.build`` (the course runs inside orders): its
 service layer (settings ``ORDERS_COURSE_*``, checked at start-up against the order protocol), installed on the app
-with its error answers, and the event codes whose EHR answers it handles. The Kafka handler table is the orders
-bootstrap's (one table per process), composed with ``in_turn`` where orders and the course both act on a message."""
+with its error answers. The Kafka handler tables are the orders bootstrap's (one per process, every event code the
+course takes and publishes written out there), composed with ``in_turn`` where orders and the course both act on a
+message."""
 from __future__ import annotations
 
 import os
@@ -17,15 +18,11 @@ from services.orders.course.handlers import CourseService, CourseServiceSettings
 from services.orders.domain.settings import ProtocolSettings
 from shared.config import SettingsError, load_settings
 from shared.events.consumer import Handler
-from shared.events.event_codes import COURSE_EVENT_CODES, LEGACY_COURSE_EVENT_CODES
 from shared.fhir.messaging import Message
 from shared.runtime import ServiceRuntime
 from shared.web import install_service
 
 SETTINGS_PREFIX = "ORDERS_COURSE_"
-# What the EHR answers on ehr.responses for the course's messages, and the codes of messages sent before a rename
-# (an answer to one may still come).
-COURSE_RESPONSE_EVENT_CODES = COURSE_EVENT_CODES + LEGACY_COURSE_EVENT_CODES
 
 
 def build_course_service(runtime: ServiceRuntime, protocol: ProtocolSettings) -> CourseService:

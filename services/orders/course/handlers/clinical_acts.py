@@ -8,7 +8,6 @@ import uuid
 from datetime import datetime
 from typing import TypeVar
 
-
 from services.orders.course.commands import (
     AcknowledgeAlert,
     CloseReferral,

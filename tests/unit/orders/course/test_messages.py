@@ -180,12 +180,17 @@ def test_a_relapse_after_remission_in_maintenance_is_published_apart_from_a_loss
     assert events[2].focus[0]["description"].startswith("Relapse after remission: suicide attempt")
 
 
-def test_answers_to_messages_sent_as_relapse_before_the_rename_still_have_a_handler():
+def test_answers_to_messages_sent_as_relapse_before_the_rename_still_have_a_handler(tmp_path):
     """Issue 13 defect 14 renamed the event ``relapse`` to ``loss-of-response``; an EHR answer on ehr.responses to a
     ``relapse`` message sent before the upgrade must not be dead-lettered for want of a handler."""
-    from services.orders.course.bootstrap import COURSE_RESPONSE_EVENT_CODES
+    from services.orders.bootstrap import build
     from shared.events.event_codes import COURSE_EVENT_CODES
+    from shared.events.kafka_clients import KafkaSettings
+    from shared.runtime import ServiceRuntime, ServiceSettings
 
     assert "relapse" not in COURSE_EVENT_CODES
     assert {"loss-of-response", "relapse-after-remission"} <= set(COURSE_EVENT_CODES)
-    assert "relapse" in COURSE_RESPONSE_EVENT_CODES
+    runtime = ServiceRuntime("orders", ServiceSettings(database_url=f"sqlite:///{tmp_path / 'orders.db'}"),
+                             KafkaSettings())
+    _app, _handlers, response_handlers = build(runtime)
+    assert "relapse" in response_handlers

@@ -1,29 +1,25 @@
-"""Goal, ServiceRequest (referral) and DetectedIssue (suicidality alert): shapes and round trips; and every resource
+"""The course's DetectedIssue (a suicidality alert, open or acknowledged): shape and round trip; and every resource
 the course sends carries a Ketalink identifier and validates."""
-import copy
-from datetime import date, datetime, timedelta, timezone
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from services.orders.course.domain.course import acknowledge_alert, record_cssrs, record_score
-from services.orders.course.domain.goals import GoalStatus, OutcomeGoal
 from services.orders.course.domain.measurements import ScoreContext, ScoreSource, cssrs_screening, scale_score
-from services.orders.course.domain.outcomes import GoalAchievement
 from services.orders.course.domain.psychotherapy import refer
-from services.orders.course.domain.rules import Comparison, RemissionRule
 from services.orders.course.domain.suicidality import AlertLevel, AlertSource
-from services.orders.course.domain.therapy import ReferralStatus, TherapyKind
+from services.orders.course.domain.therapy import TherapyKind
 from services.orders.course.translators.care_plan_course_out import care_plan_from_course
 from services.orders.course.translators.detected_issue_suicidality_in import alert_from_detected_issue
 from services.orders.course.translators.detected_issue_suicidality_out import detected_issue_from_alert
-from services.orders.course.translators.goal_in import goal_from_resource
 from services.orders.course.translators.goal_out import goal_resource
 from services.orders.course.translators.observation_score_out import observation_from_cssrs, observation_from_score
 from services.orders.course.translators.questionnaire_response_out import (
     questionnaire_response_from_cssrs,
     questionnaire_response_from_score,
 )
-from services.orders.course.translators.service_request_referral_in import referral_from_service_request
 from services.orders.course.translators.service_request_referral_out import service_request_from_referral
 from shared.errors import FhirMappingError
 from shared.fhir.codes import IDENTIFIER_BASE
@@ -33,83 +29,6 @@ from shared.scales import Scale
 from tests.unit.orders.course.builders import CLINICIAN, COURSE, PATIENT, START, new_course, phq9, protocol, settings
 
 AT = datetime(2026, 11, 26, 8, 30, tzinfo=timezone.utc)
-
-
-class TestGoal:
-    def test_phq9_below_5_with_its_due_date(self):
-        goal = new_course().goals[0]
-        resource = goal_resource(goal, PATIENT, GoalAchievement.IMPROVING)
-        assert resource["lifecycleStatus"] == "active"
-        assert resource["achievementStatus"]["coding"][0] == {
-            "system": "http://terminology.hl7.org/CodeSystem/goal-achievement", "code": "improving",
-            "display": "Improving"}
-        assert resource["description"] == {"text": "Remission: PHQ-9 < 5 by 2026-12-18"}
-        target = resource["target"][0]
-        assert target["measure"]["coding"][0]["code"] == "44261-6"
-        assert (target["detailQuantity"]["comparator"], target["detailQuantity"]["value"]) == ("<", 5.0)
-        assert target["dueDate"] == "2026-12-18"
-        received = goal_from_resource(resource)
-        assert (received.patient_id, received.goal, received.achievement) == (PATIENT, goal,
-                                                                              GoalAchievement.IMPROVING)
-
-    def test_madrs_at_most_12_round_trips_with_its_comparator(self):
-        goal = OutcomeGoal("g-2", RemissionRule(Scale.MADRS, Comparison.AT_MOST, 12.0), date(2026, 11, 20),
-                           date(2026, 12, 18), GoalStatus.COMPLETED)
-        resource = goal_resource(goal, PATIENT)
-        assert resource["target"][0]["detailQuantity"]["comparator"] == "<=" and "achievementStatus" not in resource
-        assert resource["lifecycleStatus"] == "completed"
-        assert goal_from_resource(resource).goal == goal
-
-    @pytest.mark.parametrize("change, field", [
-        (lambda r: r["target"][0]["detailQuantity"].update(comparator=">="),
-         "Goal.target[0].detailQuantity.comparator"),
-        (lambda r: r.update(lifecycleStatus="proposed"), "Goal.lifecycleStatus"),
-        (lambda r: r["target"][0].update(measure={"text": "mood"}), "Goal.target[0].measure"),
-        (lambda r: r["target"][0].pop("dueDate"), "Goal.target[0].dueDate"),
-    ])
-    def test_what_cannot_be_read(self, change, field):
-        resource = copy.deepcopy(goal_resource(new_course().goals[0], PATIENT))
-        change(resource)
-        with pytest.raises(FhirMappingError) as error:
-            goal_from_resource(resource)
-        assert error.value.field == field
-
-
-class TestReferral:
-    def referral(self, **kwargs):
-        course = refer(new_course(), "ref-1", TherapyKind.INTEGRATION, CLINICIAN, AT, "integration after infusions",
-                       **kwargs)
-        return course.referrals[0]
-
-    def test_shape_and_round_trip(self):
-        referral = self.referral(performer="Sam Therapist, LCSW", sessions_requested=6)
-        resource = service_request_from_referral(referral, PATIENT, COURSE)
-        assert (resource["status"], resource["intent"], resource["code"]["coding"][0]["code"]) == (
-            "active", "order", "integration-referral")
-        assert resource["basedOn"][0]["identifier"]["value"] == COURSE
-        assert resource["requester"] == {"display": CLINICIAN}
-        assert resource["performer"] == [{"display": "Sam Therapist, LCSW"}]
-        assert resource["quantityQuantity"] == {"value": 6}
-        received = referral_from_service_request(resource)
-        assert (received.patient_id, received.course_id, received.referral) == (PATIENT, COURSE, referral)
-
-    def test_minimal_referral_and_status_from_the_ehr(self):
-        referral = self.referral()
-        resource = service_request_from_referral(referral, PATIENT, COURSE)
-        assert "performer" not in resource and "quantityQuantity" not in resource
-        resource["status"] = "completed"
-        assert referral_from_service_request(resource).referral.status is ReferralStatus.COMPLETED
-        resource["status"] = "draft"
-        with pytest.raises(FhirMappingError) as error:
-            referral_from_service_request(resource)
-        assert error.value.field == "ServiceRequest.status"
-
-    def test_the_course_is_required(self):
-        resource = service_request_from_referral(self.referral(), PATIENT, COURSE)
-        del resource["basedOn"]
-        with pytest.raises(FhirMappingError) as error:
-            referral_from_service_request(resource)
-        assert error.value.field == "ServiceRequest.basedOn"
 
 
 class TestSuicidalityAlert:

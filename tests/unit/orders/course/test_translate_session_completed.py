@@ -1,27 +1,14 @@
-"""What the course reads from other services' messages: documentation's ``session-completed`` (as documentation's
-own translators write it) and the intake's baseline QuestionnaireResponses; plus the domain steps the glue relies on
-(a further series linked, the first induction counting every induction infusion)."""
+"""What the course reads from documentation's ``session-completed`` (as documentation's own translators write it):
+the infusion given, with its order, dose and start, or none; a message without the visit is refused naming it."""
 from __future__ import annotations
-
-from dataclasses import replace
-from datetime import timedelta
 
 import pytest
 
 from services.documentation.domain import session as documentation_session
 from services.documentation.translators.message_out import session_completed_focus
-from services.intake.domain.scales import Phq9Response
-from services.intake.translators.questionnaire_response_scales_out import phq9_questionnaire_response
-from services.orders.course.domain.course import link_series, record_infusion, stop_course
-from services.orders.course.domain.errors import CourseStateError
-from services.orders.course.domain.model import StopReason
-from services.orders.course.domain.settings import CourseSettings
-from services.orders.course.translators.intake_baseline_in import baseline_scales
 from services.orders.course.translators.session_completed_in import completed_session
-from services.orders.domain.settings import ProtocolSettings
 from shared.errors import FhirMappingError
 from tests.unit.documentation import builders as doc
-from tests.unit.orders.course.builders import CLINICIAN, START, new_course, protocol, settings
 
 ORDER = doc.make_order(order_id="ord-1")
 
@@ -72,38 +59,3 @@ def test_a_message_without_the_visit_is_refused_naming_it():
     with pytest.raises(FhirMappingError) as refused:
         completed_session(focus)
     assert refused.value.field == "Bundle.entry"
-
-
-def test_the_intakes_baseline_is_read_and_an_unreadable_response_skipped():
-    answered = START - timedelta(days=4)
-    good = phq9_questionnaire_response(Phq9Response((2, 2, 2, 2, 2, 2, 2, 2, 0), answered), "patient-1", "intake-7")
-    bad = {**good, "identifier": {**good["identifier"], "value": "intake-7-phq-9-bis"},
-           "item": good["item"][:5]}
-    other_patient = phq9_questionnaire_response(Phq9Response((1,) * 8 + (0,), answered), "patient-2", "intake-7")
-    scales = baseline_scales([good, bad, other_patient], "patient-1", CourseSettings())
-    [score] = scales.scores
-    assert (score.measurement_id, score.total_score, score.context.value) == ("intake-7-phq-9", 16, "baseline")
-    assert len(scales.unreadable) == 1 and "44258-2" in scales.unreadable[0]
-
-
-def test_a_further_series_is_linked_once_and_never_to_a_stopped_course():
-    course = new_course()
-    linked = link_series(link_series(course, "series-2"), "series-2")
-    assert linked.series_ids == ("series-1", "series-2")
-    stopped = stop_course(course, StopReason.PATIENT_CHOICE, CLINICIAN, START)
-    with pytest.raises(CourseStateError):
-        link_series(stopped, "series-3")
-
-
-def test_the_first_induction_counts_an_infusion_charted_before_the_course_started():
-    course = new_course()
-    early = record_infusion(course, session_id="s-0", given_at=course.started_at - timedelta(minutes=2),
-                            dose_mg=40, settings=settings(), protocol=protocol())
-    assert len(early.current_induction_infusions) == 1
-
-
-def test_the_course_must_be_able_to_plan_every_induction_the_clinic_allows():
-    with pytest.raises(ValueError, match="ORDERS_INDUCTION_MAX_INFUSIONS"):
-        CourseSettings(induction_extension_max_infusions=7).validate_with(replace(ProtocolSettings(),
-                                                                                  induction_infusion_count=6,
-                                                                                  induction_max_infusions=8))
