@@ -11,16 +11,14 @@ from datetime import datetime
 from typing import Any
 
 from services.documentation import commands as c
-from services.documentation.domain.errors import DocumentationInputError
 from services.documentation.domain.adverse_events import AdverseEventRecord
 from services.documentation.domain.cadss import CadssAssessment
+from services.documentation.domain.errors import DocumentationInputError
 from services.documentation.domain.flowsheet import FlowsheetEvent
 from services.documentation.domain.note import ProcedureNote
+from services.documentation.domain.order import ActiveOrder
 from services.documentation.domain.pregnancy import PregnancyApplicability
 from services.documentation.domain.pump import PumpChange
-from services.documentation.domain.vitals import VitalsReading
-from services.documentation.handlers import NotePreview, Recorded, SessionState
-from services.documentation.domain.order import ActiveOrder
 from services.documentation.domain.schedule import due_cadss, due_vital_readings
 from services.documentation.domain.session import Session
 from services.documentation.domain.settings import SessionSettings
@@ -30,6 +28,8 @@ from services.documentation.domain.suicide_risk import (
     needs_review,
     suicide_risk_blocks,
 )
+from services.documentation.domain.vitals import VitalsReading
+from services.documentation.handlers import NotePreview, Recorded, SessionState
 from services.documentation.translators.document_reference_out import doc_status
 from shared.api import RequestModel
 from shared.errors import FieldInputError
