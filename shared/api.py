@@ -12,7 +12,7 @@ from typing import Any
 
 
 from apispec import APISpec
-from flask import Blueprint, Flask, jsonify, make_response, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, make_response, request
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy.engine import Engine
 
@@ -89,11 +89,8 @@ class Api:
 
     def install(self, app: Flask) -> None:
         app.register_blueprint(self.blueprint)
-        document = self.spec.to_dict()
-
-        @app.get("/openapi.json")
-        def openapi():  # type: ignore[no-untyped-def]
-            return jsonify(document)
+        app.extensions[OPENAPI_DOCUMENT] = self.spec.to_dict()
+        app.add_url_rule("/openapi.json", "openapi", _openapi, methods=["GET"])
 
     def _document(self, rule: str, method: str, summary: str, body: type[RequestModel] | None,
                   success_status: int, errors: tuple[int, ...], tag: str, doc: str | None,
@@ -159,3 +156,11 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     for part in loc:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
     return path
+
+
+OPENAPI_DOCUMENT = "ketalink.openapi"
+
+
+def _openapi() -> Response:
+    """The service's OpenAPI document, built once when the app is."""
+    return jsonify(current_app.extensions[OPENAPI_DOCUMENT])
