@@ -12,8 +12,8 @@ In this order, all in the transaction of the change:
 3. ``score-recorded`` — one per new or rescored score / C-SSRS screener: the QuestionnaireResponse when answered in
    Ketalink (the EHR and the intake have theirs already), the Observation, and the Goal with its achievement.
 4. ``response-reached`` / ``remission-reached`` / ``loss-of-response`` / ``relapse-after-remission`` — when the
-   outcome on the primary scale changes to response, to remission, a loss of response is confirmed (called
-   ``relapse`` before issue 13) or a relapse after remission is confirmed: the deciding score's Observation (the
+   outcome on the primary scale changes to response, to remission, a loss of response is confirmed (once called
+   ``relapse``: answers to messages sent under that code are still handled) or a relapse after remission is confirmed: the deciding score's Observation (the
    latest score's for a relapse confirmed by a hospitalisation or suicide attempt) and the Goal.
 5. ``reevaluation-due`` — one per newly opened re-evaluation task (no or undetermined response after induction, a
    loss of response or a relapse in maintenance, the maintenance re-evaluation date): the Task and the CarePlan.

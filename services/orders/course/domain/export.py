@@ -50,7 +50,7 @@ class OutcomeRow(JsonRecord):
     remission: str
     remission_rule: str
     ever_responded: bool
-    lost_response: bool  # a loss of response confirmed (the column was "relapsed" before issue 13)
+    lost_response: bool  # a loss of response confirmed (never "relapsed": that is after remission)
     relapsed_after_remission: bool
     first_response_after_infusions: int | None
     infusions: int

@@ -10,7 +10,7 @@ remission, each judged by the clinic's rule stored with the result (``rules.py``
   A baseline of 0 leaves response undetermined (no drop can be measured).
 - **Remission**: the last point meets the clinic's remission rule for the scale (PHQ-9 < 5; MADRS ≤ 10 or the
   clinic's 12). Undetermined without a rule for the scale or without a score after the baseline.
-- **Loss of response** (called "relapse" before issue 13): after a response, the rule's number of consecutive points
+- **Loss of response** (not a relapse, which follows remission): after a response, the rule's number of consecutive points
   each below its drop; the response is lost until a later point meets the response rule again. It needs no
   remission.
 - **Relapse after remission** (``RelapseRule``; SUSTAIN-1, CLINICAL.md): after a point that met the remission rule,

@@ -61,8 +61,8 @@ class ResponseRule(JsonRecord):
 @dataclass(frozen=True)
 class LossOfResponseRule(JsonRecord):
     """Loss of response after a response: ``consecutive_scores`` scores in a row whose drop from the baseline is
-    below ``drop_below_pct`` percent. (Called "relapse" before issue 13: a patient can lose a response without ever
-    having remitted; relapse after remission is ``RelapseRule``.)"""
+    below ``drop_below_pct`` percent. (Not a relapse: a patient can lose a response without ever having remitted;
+    relapse after remission is ``RelapseRule``.)"""
 
     drop_below_pct: float
     consecutive_scores: int

@@ -10,8 +10,8 @@ Sources (shared/CLINICAL.md unless marked unverified, i.e. a placeholder the cli
 - QIDS-SR16 remission ≤ 5 (the STAR*D convention): unverified, not in CLINICAL.md. GAD-7: no remission rule by default
   (GAD-7 measures anxiety; the issue defines none).
 - Primary scale PHQ-9: the issue (PHQ-9 before each infusion, the others optional).
-- Loss of response = 2 consecutive scores below a 50% drop after a response: unverified. (It was called "relapse"
-  before issue 13; the old variables ``ORDERS_COURSE_RELAPSE_DROP_BELOW_PCT`` / ``_RELAPSE_CONSECUTIVE_SCORES`` are
+- Loss of response = 2 consecutive scores below a 50% drop after a response: unverified. (Its settings were once
+  named "relapse"; the old variables ``ORDERS_COURSE_RELAPSE_DROP_BELOW_PCT`` / ``_RELAPSE_CONSECUTIVE_SCORES`` are
   refused at start-up, see ``RENAMED_VARIABLES``, so a clinic's value is never silently dropped.)
 - Relapse after remission: SUSTAIN-1 (esketamine) used MADRS ≥ 22 on two consecutive assessments, or hospitalisation
   or suicide attempt (CLINICAL.md, "verify before use": **unverified**, clinic settings). Only MADRS has a relapse
@@ -90,7 +90,7 @@ class CourseSettings:
     suicidality_alert_min_cssrs_risk: CssrsRisk = CssrsRisk.MODERATE  # unverified
     cssrs_high_risk_items: tuple[str, ...] = DEFAULT_CSSRS_HIGH_RISK_ITEMS
     cssrs_moderate_risk_items: tuple[str, ...] = DEFAULT_CSSRS_MODERATE_RISK_ITEMS
-    phq9_item9_alert: bool = True  # kept only to refuse false: every scale's suicide item alerts (issue 13)
+    phq9_item9_alert: bool = True  # kept only to refuse false: every scale's suicide item alerts
     phq9_item9_alert_min_score: int = 1  # any answer above 0, as the intake flags it
     madrs_item10_alert_min_score: int = 4  # CLINICAL.md placeholder: unverified
     madrs_item10_high_alert_min_score: int = 6  # unverified design choice
@@ -205,8 +205,8 @@ class CourseSettings:
 
 
 _SETTING_PREFIX = {Scale.PHQ9: "phq9", Scale.MADRS: "madrs", Scale.QIDS_SR16: "qids_sr16", Scale.GAD7: "gad7"}
-# Variables renamed by issue 13 (defect 14: "relapse" was loss of response) → the new name. Set, the old name stops
-# the service (``refuse_renamed``) instead of being ignored while the default applies.
+# Variables renamed ("relapse" meant loss of response) → the new name. Set, the old name stops the service
+# (``refuse_renamed``) instead of being ignored while the default applies.
 RENAMED_VARIABLES = {
     "RELAPSE_DROP_BELOW_PCT": "LOSS_OF_RESPONSE_DROP_BELOW_PCT",
     "RELAPSE_CONSECUTIVE_SCORES": "LOSS_OF_RESPONSE_CONSECUTIVE_SCORES",

@@ -111,8 +111,8 @@ def record_infusion(course: TreatmentCourse, *, session_id: str, given_at: datet
 def induction_series_ended(course: TreatmentCourse, ended_at: datetime, settings: CourseSettings,
                            protocol: ProtocolSettings) -> TreatmentCourse:
     """The induction series ended (every infusion given or cancelled, make-ups included) before the planned count
-    was given: the response check runs now, however many were given (issue 13 defect 7: with 5 of 6 given the
-    course must not wait in induction for an infusion that will never come). The same course back when it is not
+    was given: the response check runs now, however many were given (with 5 of 6 given the course must not wait
+    in induction for an infusion that will never come). The same course back when it is not
     in induction (the planned count was reached, or a decision moved it on)."""
     if course.status is not CourseStatus.INDUCTION:
         return course
