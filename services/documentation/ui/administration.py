@@ -11,11 +11,9 @@ from flask.typing import ResponseReturnValue
 from services.documentation import commands as c
 from services.documentation.access import IN_CONTEXT, service
 from services.documentation.domain.administration import AdministrationRecord
-from services.documentation.ui.forms import (
-    EXTRA_RATE_ROWS, PAUSE_ROWS, FormInvalid, administration_body, outcome_as_form_errors, submit,
-)
+from services.documentation.ui.forms import EXTRA_RATE_ROWS, PAUSE_ROWS, FormInvalid, administration_body, submit
 from services.documentation.ui.pages import (
-    clinician, done, input_time, number_text, own_session, page, posted_form, session_view, ui,
+    clinician, input_time, number_text, own_session, page, post_form, redrawn, ui,
 )
 from shared.smart import requires
 
@@ -41,31 +39,24 @@ def administration_form(session_id: str) -> ResponseReturnValue:
 @ui.post("/ui/sessions/<session_id>/administration")
 @requires("MedicationAdministration", "cu", **IN_CONTEXT)
 def record_administration(session_id: str) -> ResponseReturnValue:
-    own_session(session_id)
-    form = posted_form()
-    try:
-        with outcome_as_form_errors():
-            submit(lambda body: service().record_administration(session_id, body), c.RecordAdministration,
-                   administration_body(form, clinician()))
-    except FormInvalid as error:
+    def again(view: dict[str, Any], error: FormInvalid) -> ResponseReturnValue:
+        """The starting rate's time is the start's field on the form."""
         issues = [("started_at" if field == "rate_changes[0].at" else field, message)
                   for field, message in error.issues]
-        return administration_page(session_view(session_id), error.status, issues, request.form)
-    return done(".administration_form", "administration", "review", session_id=session_id)
+        return administration_page(view, error.status, issues, request.form)
+
+    return post_form(session_id, lambda form: submit(
+        lambda body: service().record_administration(session_id, body), c.RecordAdministration,
+        administration_body(form, clinician())), again, ".administration_form", "administration", "review")
 
 
 @ui.post("/ui/sessions/<session_id>/administration/review")
 @requires("MedicationAdministration", "u", **IN_CONTEXT)
 def review_administration(session_id: str) -> ResponseReturnValue:
-    own_session(session_id)
-    form = posted_form()
-    try:
-        with outcome_as_form_errors("review"):
-            submit(lambda body: service().review_administration(session_id, body), c.ReviewAdministration, {
-                "by": clinician(), "at": form.time("at"), "comment": form.text("comment")})
-    except FormInvalid as error:
-        return administration_page(session_view(session_id), error.status, error.issues, request.form)
-    return done(".session_page", "administration-reviewed", "next-step", session_id=session_id)
+    return post_form(session_id, lambda form: submit(
+        lambda body: service().review_administration(session_id, body), c.ReviewAdministration,
+        {"by": clinician(), "at": form.time("at"), "comment": form.text("comment")}),
+        redrawn(administration_page), ".session_page", "administration-reviewed", "next-step", prefix="review")
 
 
 # --- the form's starting values ---------------------------------------------------------------------------------------

@@ -10,9 +10,9 @@ from services.documentation import commands as c
 from services.documentation.access import IN_CONTEXT, service
 from services.documentation.domain.adverse_events import AdverseEventKind, AdverseEventOutcome, Severity
 from services.documentation.handlers import new_id
-from services.documentation.ui.forms import FormInvalid, outcome_as_form_errors, submit
+from services.documentation.ui.forms import Form, submit
 from services.documentation.ui.pages import (
-    clinician, done, input_time, options, own_session, page, posted_form, session_view, ui,
+    clinician, input_time, options, own_session, page, post_form, redrawn, ui,
 )
 from shared.smart import requires
 
@@ -39,15 +39,11 @@ def adverse_event_form(session_id: str) -> ResponseReturnValue:
 @ui.post("/ui/sessions/<session_id>/adverse-events")
 @requires("AdverseEvent", "cu", **IN_CONTEXT)
 def record_adverse_event(session_id: str) -> ResponseReturnValue:
-    own_session(session_id)
-    form = posted_form()
-    try:
-        with outcome_as_form_errors():
-            submit(lambda body: service().record_adverse_event(session_id, body), c.RecordAdverseEvent, {
-                "by": clinician(), "at": form.time("at"), "event_id": form.optional("event_id"),
-                "kind": form.text("kind"), "severity": form.text("severity"), "outcome": form.text("outcome"),
-                "description": form.text("description"), "action_taken": form.text("action_taken"),
-                "serious": form.checked("serious")})
-    except FormInvalid as error:
-        return adverse_event_page(session_view(session_id), error.status, error.issues, request.form)
-    return done(".session_page", "adverse-event", "adverse-events", session_id=session_id)
+    def run(form: Form) -> None:
+        submit(lambda body: service().record_adverse_event(session_id, body), c.RecordAdverseEvent, {
+            "by": clinician(), "at": form.time("at"), "event_id": form.optional("event_id"),
+            "kind": form.text("kind"), "severity": form.text("severity"), "outcome": form.text("outcome"),
+            "description": form.text("description"), "action_taken": form.text("action_taken"),
+            "serious": form.checked("serious")})
+
+    return post_form(session_id, run, redrawn(adverse_event_page), ".session_page", "adverse-event", "adverse-events")

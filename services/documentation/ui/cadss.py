@@ -11,10 +11,8 @@ from services.documentation import commands as c
 from services.documentation.access import IN_CONTEXT, service
 from services.documentation.domain.cadss import CADSS_ITEM_MAX_SCORE, CADSS_ITEM_MIN_SCORE, CadssForm
 from services.documentation.handlers import new_id
-from services.documentation.ui.forms import FormInvalid, outcome_as_form_errors, submit
-from services.documentation.ui.pages import (
-    clinician, done, own_session, page, posted_form, session_view, ui, values_of,
-)
+from services.documentation.ui.forms import Form, FormInvalid, submit
+from services.documentation.ui.pages import clinician, own_session, page, post_form, posted_form, ui, values_of
 from shared.smart import requires
 
 
@@ -36,39 +34,38 @@ def cadss_form(session_id: str) -> ResponseReturnValue:
 @ui.post("/ui/sessions/<session_id>/cadss")
 @requires("Observation", "c", **IN_CONTEXT)
 def record_cadss(session_id: str) -> ResponseReturnValue:
-    own_session(session_id)
-    form = posted_form()
-    chosen = form.text("form")
-    try:
-        with outcome_as_form_errors():
-            count = len(CadssForm(chosen).items) if chosen in values_of(CadssForm) else 0
-            timepoint = form.text("timepoint")
-            submit(lambda body: service().record_cadss(session_id, body), c.RecordCadss, {
-                "by": clinician(), "at": form.time("at"), "form": chosen,
-                "assessment_id": form.optional("assessment_id"),
-                "item_scores": [form.optional(f"item_scores[{index}]") for index in range(count)],
-                "scheduled_minute": timepoint.removeprefix("minute:") if timepoint.startswith("minute:") else None,
-                "end_of_recovery": timepoint == "end-of-recovery"})
-    except FormInvalid as error:
-        return cadss_page(session_view(session_id), chosen, error.status, error.issues, request.form)
-    return done(".session_page", "cadss", "cadss", session_id=session_id)
+    def run(form: Form) -> None:
+        chosen = form.text("form")
+        count = len(CadssForm(chosen).items) if chosen in values_of(CadssForm) else 0
+        submit(lambda body: service().record_cadss(session_id, body), c.RecordCadss, {
+            "by": clinician(), "at": form.time("at"), "form": chosen, "assessment_id": form.optional("assessment_id"),
+            "item_scores": [form.optional(f"item_scores[{index}]") for index in range(count)],
+            **_timepoint(form)})
+
+    def again(view: dict[str, Any], error: FormInvalid) -> ResponseReturnValue:
+        """The form (CADSS-6 or -28) that was posted, with the errors."""
+        return cadss_page(view, posted_form().text("form"), error.status, error.issues, request.form)
+
+    return post_form(session_id, run, again, ".session_page", "cadss", "cadss")
 
 
 @ui.post("/ui/sessions/<session_id>/cadss/not-rated")
 @requires("Observation", "c", **IN_CONTEXT)
 def record_cadss_not_rated(session_id: str) -> ResponseReturnValue:
-    own_session(session_id)
-    form = posted_form()
+    def again(view: dict[str, Any], error: FormInvalid) -> ResponseReturnValue:
+        return cadss_page(view, CadssForm.SHORT.value, error.status, error.issues, request.form)
+
+    return post_form(session_id, lambda form: submit(
+        lambda body: service().record_cadss_not_rated(session_id, body), c.RecordCadssNotRated,
+        {"by": clinician(), "at": form.time("at"), "reason": form.text("reason"), **_timepoint(form)}),
+        again, ".session_page", "cadss-not-rated", "cadss", prefix="not-rated")
+
+
+def _timepoint(form: Form) -> dict[str, Any]:
+    """The chosen timepoint (``minute:40``, ``end-of-recovery`` or ``unscheduled``) as the command's fields."""
     timepoint = form.text("timepoint")
-    try:
-        with outcome_as_form_errors("not-rated"):
-            submit(lambda body: service().record_cadss_not_rated(session_id, body), c.RecordCadssNotRated, {
-                "by": clinician(), "at": form.time("at"), "reason": form.text("reason"),
-                "scheduled_minute": timepoint.removeprefix("minute:") if timepoint.startswith("minute:") else None,
-                "end_of_recovery": timepoint == "end-of-recovery"})
-    except FormInvalid as error:
-        return cadss_page(session_view(session_id), CadssForm.SHORT.value, error.status, error.issues, request.form)
-    return done(".session_page", "cadss-not-rated", "cadss", session_id=session_id)
+    return {"scheduled_minute": timepoint.removeprefix("minute:") if timepoint.startswith("minute:") else None,
+            "end_of_recovery": timepoint == "end-of-recovery"}
 
 
 def cadss_timepoints(view: dict[str, Any]) -> list[tuple[str, str]]:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
 from flask.typing import ResponseReturnValue
 
 from services.documentation import commands as c
 from services.documentation.access import IN_CONTEXT, service
 from services.documentation.ehr_reads import practitioner_options
-from services.documentation.ui.forms import FormInvalid, controlled_substance_body, outcome_as_form_errors, submit
-from services.documentation.ui.pages import clinician, done, own_session, page, posted_form, session_view, ui
+from services.documentation.ui.forms import Form, controlled_substance_body, submit
+from services.documentation.ui.pages import clinician, own_session, page, post_form, redrawn, ui
 from shared.smart import requires
 from shared.ui import ehr_as_clinician, fhir_user_reference, launch_context
 
@@ -36,17 +35,14 @@ def controlled_substance_form(session_id: str) -> ResponseReturnValue:
 @ui.post("/ui/sessions/<session_id>/controlled-substance")
 @requires("MedicationAdministration", "cu", **IN_CONTEXT)
 def record_controlled_substance(session_id: str) -> ResponseReturnValue:
-    own_session(session_id)
-    form = posted_form()
-    context = launch_context()
-    try:
-        with outcome_as_form_errors():
-            by_reference = fhir_user_reference(context.fhir_user) if context.fhir_user else ""
-            submit(lambda body: service().record_controlled_substance(session_id, body), c.RecordControlledSubstance,
-                   controlled_substance_body(form, clinician(), by_reference))
-    except FormInvalid as error:
-        return controlled_substance_page(session_view(session_id), error.status, error.issues, request.form)
-    return done(".session_page", "controlled-substance", "controlled-substance", session_id=session_id)
+    def run(form: Form) -> None:
+        context = launch_context()
+        by_reference = fhir_user_reference(context.fhir_user) if context.fhir_user else ""
+        submit(lambda body: service().record_controlled_substance(session_id, body), c.RecordControlledSubstance,
+               controlled_substance_body(form, clinician(), by_reference))
+
+    return post_form(session_id, run, redrawn(controlled_substance_page), ".session_page", "controlled-substance",
+                     "controlled-substance")
 
 
 def controlled_substance_values(view: dict[str, Any]) -> dict[str, str]:

@@ -11,8 +11,8 @@ from services.documentation import commands as c
 from services.documentation.access import IN_CONTEXT, service
 from services.documentation.domain.discharge import ALDRETE_ITEM_MAX_SCORE, ALDRETE_ITEMS
 from services.documentation.domain.follow_up import FollowUpOutcome
-from services.documentation.ui.forms import FormInvalid, discharge_extras, outcome_as_form_errors, submit
-from services.documentation.ui.pages import clinician, done, own_session, page, posted_form, session_view, ui
+from services.documentation.ui.forms import Form, FormInvalid, discharge_extras, submit
+from services.documentation.ui.pages import clinician, own_session, page, post_form, redrawn, ui
 from shared.smart import requires
 
 FOLLOW_UP_OUTCOMES = [
@@ -39,36 +39,29 @@ def discharge_form(session_id: str) -> ResponseReturnValue:
 @requires("Encounter", "u", **IN_CONTEXT)
 @requires("Procedure", "u", **IN_CONTEXT)
 def discharge(session_id: str) -> ResponseReturnValue:
-    own_session(session_id)
-    form = posted_form()
-    try:
-        with outcome_as_form_errors():
-            answers = form.yes_no(["mental_status_at_baseline", "escort_present"])
-            scores = {item: form.optional(f"aldrete.{item}") for item in ALDRETE_ITEMS}
-            submit(lambda body: service().discharge(session_id, body), c.Discharge, {
-                "by": clinician(), "at": form.time("at"), **answers,
-                "aldrete": scores if any(scores.values()) else None,
-                "override_reason": form.text("override_reason"),
-                "safety_plan_confirmed": form.checked("safety_plan_confirmed"), **discharge_extras(form)})
-    except FormInvalid as error:
-        view = session_view(session_id)
+    def run(form: Form) -> None:
+        answers = form.yes_no(["mental_status_at_baseline", "escort_present"])
+        scores = {item: form.optional(f"aldrete.{item}") for item in ALDRETE_ITEMS}
+        submit(lambda body: service().discharge(session_id, body), c.Discharge, {
+            "by": clinician(), "at": form.time("at"), **answers,
+            "aldrete": scores if any(scores.values()) else None,
+            "override_reason": form.text("override_reason"),
+            "safety_plan_confirmed": form.checked("safety_plan_confirmed"), **discharge_extras(form)})
+
+    def again(view: dict[str, Any], error: FormInvalid) -> ResponseReturnValue:
+        """Criteria not met while recovering: their reasons above the override field (409)."""
         if error.refusal and view["status"] == "recovering":
             refusal = [message for _field, message in error.issues]
             return discharge_page(view, 409, values=request.form, refused=refusal)
         return discharge_page(view, error.status, error.issues, request.form)
-    return done(".session_page", "discharged", "discharge", session_id=session_id)
+
+    return post_form(session_id, run, again, ".session_page", "discharged", "discharge")
 
 
 @ui.post("/ui/sessions/<session_id>/follow-up-call")
 @requires("Task", "u", **IN_CONTEXT)
 def complete_follow_up_call(session_id: str) -> ResponseReturnValue:
-    own_session(session_id)
-    form = posted_form()
-    try:
-        with outcome_as_form_errors("follow-up"):
-            submit(lambda body: service().complete_follow_up_call(session_id, body), c.CompleteFollowUpCall, {
-                "by": clinician(), "at": form.time("at"), "outcome": form.text("outcome"),
-                "note": form.text("note")})
-    except FormInvalid as error:
-        return discharge_page(session_view(session_id), error.status, error.issues, request.form)
-    return done(".discharge_form", "follow-up-call", "follow-up", session_id=session_id)
+    return post_form(session_id, lambda form: submit(
+        lambda body: service().complete_follow_up_call(session_id, body), c.CompleteFollowUpCall,
+        {"by": clinician(), "at": form.time("at"), "outcome": form.text("outcome"), "note": form.text("note")}),
+        redrawn(discharge_page), ".discharge_form", "follow-up-call", "follow-up", prefix="follow-up")

@@ -6,6 +6,7 @@ Every page works on the patient in the SMART launch context only: a session or n
 kit's guard, ``shared.ui.forms``)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +20,7 @@ from services.documentation.access import service
 from services.documentation.domain.note import ProcedureNote
 from services.documentation.ehr_reads import latest_eligibility
 from services.documentation.presenters import session_state_view
-from services.documentation.ui.forms import Form
+from services.documentation.ui.forms import Form, FormInvalid, outcome_as_form_errors
 from shared.clinic_time import INPUT_PATTERN, INPUT_PLACEHOLDER, format_clinic_time, input_value, zone_label
 from shared.db import RecordNotFound
 from shared.smart import SmartAuthError
@@ -187,6 +188,31 @@ def page(template: str, status: int = 200, *, errors: list[tuple[str, str]] | No
 
 def done(endpoint: str, notice: str, anchor: str | None = None, **args: Any) -> Response:
     return redirect(url_for(endpoint, notice=notice, _anchor=anchor, **args), code=303)
+
+
+Redraw = Callable[[dict[str, Any], FormInvalid], ResponseReturnValue]
+
+
+def redrawn(draw: Callable[..., tuple[str, int]]) -> Redraw:
+    """A screen drawn again after a refused post, ``draw(view, status, errors, values)``: the errors next to their
+    fields and what was typed."""
+    return lambda view, error: draw(view, error.status, error.issues, request.form)
+
+
+def post_form(session_id: str, run: Callable[[Form], Any], again: Redraw, endpoint: str,
+              notice: str | Callable[[Any], str], anchor: str | None = None, prefix: str = "") -> ResponseReturnValue:
+    """A form posted on one of the session's screens: ``run`` makes the command from the form and has the service
+    layer carry it out, then the browser goes to ``endpoint`` with the ``notice`` (a key of ``NOTICES``, or one
+    made from what ``run`` answered). Refused, the screen is drawn again (``again``) with the session as it is now;
+    ``prefix`` (the form's name, when a screen has several) goes in front of each field of an error."""
+    own_session(session_id)
+    form = posted_form()
+    try:
+        with outcome_as_form_errors(prefix):
+            result = run(form)
+    except FormInvalid as error:
+        return again(session_view(session_id), error)
+    return done(endpoint, notice(result) if callable(notice) else notice, anchor, session_id=session_id)
 
 
 @ui.errorhandler(RecordNotFound)

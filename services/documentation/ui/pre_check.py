@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
 from flask.typing import ResponseReturnValue
 
 from services.documentation import commands as c
@@ -15,10 +14,9 @@ from services.documentation.domain.site_readiness import item_label
 from services.documentation.handlers import new_id
 from services.documentation.presenters import pre_check_context_view
 from services.documentation.ui.forms import (
-    CSSRS_ROWS, FASTING_TIMES, FormInvalid, cssrs_answers, fasting_times, outcome_as_form_errors, readiness_answers,
-    submit,
+    CSSRS_ROWS, FASTING_TIMES, Form, cssrs_answers, fasting_times, readiness_answers, submit,
 )
-from services.documentation.ui.pages import clinician, done, options, own_session, page, posted_form, session_view, ui
+from services.documentation.ui.pages import clinician, options, own_session, page, post_form, redrawn, session_view, ui
 from services.documentation.ui.session import REVIEW_DECISIONS, VITALS_FIELDS, latest_check
 from shared.smart import requires
 
@@ -59,28 +57,24 @@ def pre_check_form(session_id: str) -> ResponseReturnValue:
 @requires("Encounter", "u", **IN_CONTEXT)
 @requires("Observation", "c", **IN_CONTEXT)
 def pre_check(session_id: str) -> ResponseReturnValue:
-    own_session(session_id)
-    form = posted_form()
-    try:
-        with outcome_as_form_errors():
-            answers = form.yes_no([f"confirmations.{name}" for name, _question in CONFIRMATIONS])
-            fasting = fasting_times(form)
-            reading = {name: form.optional(f"reading.{name}") for name in VITALS_FIELDS}
-            reading["reading_id"] = form.optional("reading.reading_id")
-            confirmations = {name.removeprefix("confirmations."): answer for name, answer in answers.items()}
-            view = session_view(session_id)
-            latest = view["pre_checks"][-1] if view["pre_checks"] else None
-            submit(lambda body: service().pre_check(session_id, body), c.PreCheck, {
-                "by": clinician(), "at": form.time("at"), "reading": reading,
-                "confirmations": {**confirmations, **fasting,
-                                  "pregnancy_check": form.text("confirmations.pregnancy_check"),
-                                  "findings": form.text("confirmations.findings")},
-                "cssrs": cssrs_answers(form, bool(view["cssrs_screens"])),
-                "site_readiness": readiness_answers(form, view["site_readiness_items"],
-                                                    bool(latest and latest["site_readiness"]))})
-    except FormInvalid as error:
-        return pre_check_page(session_view(session_id), error.status, error.issues, request.form)
-    return done(".session_page", "pre-check", "next-step", session_id=session_id)
+    def run(form: Form) -> None:
+        answers = form.yes_no([f"confirmations.{name}" for name, _question in CONFIRMATIONS])
+        fasting = fasting_times(form)
+        reading = {name: form.optional(f"reading.{name}") for name in VITALS_FIELDS}
+        reading["reading_id"] = form.optional("reading.reading_id")
+        confirmations = {name.removeprefix("confirmations."): answer for name, answer in answers.items()}
+        view = session_view(session_id)
+        latest = view["pre_checks"][-1] if view["pre_checks"] else None
+        submit(lambda body: service().pre_check(session_id, body), c.PreCheck, {
+            "by": clinician(), "at": form.time("at"), "reading": reading,
+            "confirmations": {**confirmations, **fasting,
+                              "pregnancy_check": form.text("confirmations.pregnancy_check"),
+                              "findings": form.text("confirmations.findings")},
+            "cssrs": cssrs_answers(form, bool(view["cssrs_screens"])),
+            "site_readiness": readiness_answers(form, view["site_readiness_items"],
+                                                bool(latest and latest["site_readiness"]))})
+
+    return post_form(session_id, run, redrawn(pre_check_page), ".session_page", "pre-check", "next-step")
 
 
 def _readiness_rows(items: list[str]) -> list[tuple[str, str]]:

@@ -19,7 +19,8 @@ from services.documentation.domain.vitals import VitalsReading
 from services.documentation.handlers import Recorded, new_id
 from services.documentation.ui.forms import Form, FormInvalid, alert_action_body, outcome_as_form_errors, submit
 from services.documentation.ui.pages import (
-    ENDED, PRE_CHECK_OUTCOMES, as_datetime, clinician, done, options, own_session, page, posted_form, session_view, ui,
+    ENDED, PRE_CHECK_OUTCOMES, as_datetime, clinician, done, options, own_session, page, post_form, posted_form,
+    session_view, ui,
 )
 from shared.roles import require_prescriber
 from shared.smart import requires
@@ -62,17 +63,11 @@ def session_page(session_id: str) -> ResponseReturnValue:
 
 def step(session_id: str, form_name: str, run: Callable[[Form, str], Any], notice: str | Callable[[Any], str],
          anchor: str | None = None) -> ResponseReturnValue:
-    """One step posted from the flowsheet: run it, then back to the flowsheet (or the flowsheet again with
-    the errors next to the fields of the form that was sent)."""
-    own_session(session_id)
-    form = posted_form()
-    try:
-        with outcome_as_form_errors(form_name):
-            result = run(form, clinician())
-    except FormInvalid as error:
-        return flowsheet(session_view(session_id), error.status, error.issues, form_name, request.form)
-    key = notice(result) if callable(notice) else notice
-    return done(".session_page", key, anchor, session_id=session_id)
+    """One step posted from the flowsheet (``run`` with the form and who charts): then back to the flowsheet, or
+    the flowsheet again with the errors next to the fields of the form that was sent (``form_name``)."""
+    return post_form(session_id, lambda form: run(form, clinician()),
+                     lambda view, error: flowsheet(view, error.status, error.issues, form_name, request.form),
+                     ".session_page", notice, anchor, prefix=form_name)
 
 
 def _check_in_step(session_id: str, form_name: str, override: bool) -> ResponseReturnValue:
