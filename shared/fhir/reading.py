@@ -24,6 +24,15 @@ def validated(resource: Any, resource_type: str) -> FhirJson:
         raise FhirMappingError.from_violations([Violation(where, what) for where, what in error.issues]) from None
 
 
+def the_only(resources: list[FhirJson], resource_type: str) -> FhirJson:
+    """The one ``resource_type`` among a message's focus resources, validated; FhirMappingError naming
+    ``Bundle.entry`` when there is none or more than one."""
+    found = [r for r in resources if r.get("resourceType") == resource_type]
+    if len(found) != 1:
+        raise FhirMappingError("Bundle.entry", f"expected one {resource_type}, found {len(found)}")
+    return validated(found[0], resource_type)
+
+
 def converted_quantity(quantity: FhirJson | None, path: str, converters: dict[str, Callable[[float], float]]) -> float:
     """The Quantity's value converted by the converter for its UCUM code; an unknown unit is an error so a value
     is never read in the wrong unit."""

@@ -13,6 +13,7 @@ from shared.errors import FhirMappingError, FieldInputError
 from shared.events.consumer import PermanentError, TransientError
 from shared.fhir.client import FhirError, FhirUnavailable
 from shared.fhir.datatypes import reference_id
+from shared.fhir.infusion_session import InfusionSessionEnd, infusion_session_end
 from shared.fhir.messaging import Message, ResponseCode
 from services.orders.domain import lifecycle
 from services.orders.domain.cpoe import CpoeDecision, check_cpoe_order
@@ -20,7 +21,6 @@ from services.orders.domain.eligibility import withdrawn
 from services.orders.domain.order import OrderStatus, OrderWithSeries
 from services.orders.domain.prescribed import PrescribedInfusion
 from services.orders.domain.series import InfusionStatus, record_infusion
-from services.orders.domain.session_outcome import SessionOutcome
 from services.orders.ehr_reads import UnknownPatientError
 from services.orders.handlers.core import SESSION_MARKED_BY, ActiveSeriesError, OrdersCore
 from services.orders.messages import cpoe_response_message, cpoe_unreadable_response
@@ -28,7 +28,6 @@ from services.orders.repository import OrderNotFoundError
 from services.orders.translators.eligibility_in import eligibility_from_resources
 from services.orders.translators.medication_request_in import prescribed_infusion
 from services.orders.translators.risk_assessment_in import withdrawal_from_risk_assessment
-from services.orders.translators.session_completed_in import session_outcome
 
 log = logging.getLogger(__package__)  # one logger for the service layer: services.orders.handlers
 
@@ -149,14 +148,14 @@ class EventHandlers(OrdersCore):
         marked already by a re-sent message) keeps its state. Bootstrap runs the course's handler first, so the
         course records the infusion before its series can end."""
         try:
-            session = session_outcome(message.resources)
+            session = infusion_session_end(message.resources)
         except FieldInputError as error:
             raise PermanentError(f"session-completed cannot be read: {error}") from None
         marked = self._marked_series(conn, session)
         if marked is not None:
             self._publish_order_event(conn, marked, infusion_recorded=marked.order.status is OrderStatus.ACTIVE)
 
-    def _marked_series(self, conn: Connection, session: SessionOutcome) -> OrderWithSeries | None:
+    def _marked_series(self, conn: Connection, session: InfusionSessionEnd) -> OrderWithSeries | None:
         """The order with the session's series infusion marked (saved), None when nothing was marked."""
         order_id = session.order_id
         if order_id is None:

@@ -27,7 +27,7 @@ from services.orders.course.translators.questionnaire_response_in import (
 )
 from shared.errors import FhirMappingError
 from shared.fhir.datatypes import find_identifier
-from shared.fhir.reading import moment, patient_id_of, validated
+from shared.fhir.reading import moment, patient_id_of, the_only
 
 
 @dataclass(frozen=True)
@@ -40,10 +40,7 @@ class IntakeDecision:
 
 
 def intake_decision(resources: list[FhirJson]) -> IntakeDecision:
-    assessments = [r for r in resources if r.get("resourceType") == "RiskAssessment"]
-    if len(assessments) != 1:
-        raise FhirMappingError("Bundle.entry", f"expected one RiskAssessment, found {len(assessments)}")
-    resource = validated(assessments[0], "RiskAssessment")
+    resource = the_only(resources, "RiskAssessment")
     intake_id = find_identifier(resource, KIND_INTAKE_ELIGIBILITY)
     if not intake_id:
         raise FhirMappingError("RiskAssessment.identifier", "the Ketalink eligibility identifier is missing")

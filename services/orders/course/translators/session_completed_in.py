@@ -1,25 +1,21 @@
 """Documentation's ``session-completed`` focus → what the course takes from an ended infusion session: the infusion
 given (or none) and its adverse events.
 
-Read (docs/contracts.md, "session-completed"): the Encounter's identifier ``infusion-session`` is the session id;
-the Procedure ``status`` says how the session ended; the MedicationAdministration, when there
-is one, gives the order (``request`` by identifier ``order``), when it started (``effectivePeriod.start``), the mg
-given (``dosage.dose``) and whether it was stopped early (``status: stopped``). Each AdverseEvent gives its kind from
-the documentation's ``ae-*`` code, severity, seriousness and onset; its identifier value (``{session}/{event}``) keys
-it. Vitals, CADSS, Flags are not the course's concern; the series infusion the session marks is the orders
-service's (``services/orders/translators/session_completed_in.py``). Errors name the element (FhirMappingError)."""
+The session, its patient, how the Procedure ended and the infusion given (order, start, mg, stopped early) are read
+as every consumer reads them (``shared/fhir/infusion_session.py``; the orders service marks the series infusion from
+the same). Each AdverseEvent gives its kind from the documentation's ``ae-*`` code, severity, seriousness and onset;
+its identifier value (``{session}/{event}``) keys it. Vitals, CADSS, Flags are not the course's concern. Errors name
+the element (FhirMappingError)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from services.orders.course.domain.model import AdverseEventSeverity, CourseAdverseEvent
-from services.orders.course.translators.codes import KIND_INFUSION_SESSION, KIND_ORDER_REQUEST
 from services.orders.course.translators.common import FhirJson
 from shared.errors import FhirMappingError
-from shared.fhir.reading import moment, patient_id_of, referenced_identifier, validated
 from shared.fhir.codes import KETALINK_LOCAL, identifier_system
-from shared.fhir.datatypes import find_identifier, read_quantity
+from shared.fhir.infusion_session import InfusionSessionEnd, infusion_session_end
+from shared.fhir.reading import moment, validated
 
 KIND_ADVERSE_EVENT = "adverse-event"  # documentation's AdverseEvent identifier kind
 ADVERSE_EVENT_CODE_PREFIX = "ae-"
@@ -28,66 +24,18 @@ ADVERSE_EVENT_SERIOUSNESS = "http://terminology.hl7.org/CodeSystem/adverse-event
 
 
 @dataclass(frozen=True)
-class GivenInfusion:
-    order_id: str
-    given_at: datetime
-    dose_mg: float
-    stopped_early: bool
+class CompletedSession(InfusionSessionEnd):
+    """The ended session with its adverse events."""
 
-
-@dataclass(frozen=True)
-class CompletedSession:
-    session_id: str
-    patient_id: str
-    procedure_status: str | None  # completed, stopped, not-done ... (None when the message has no Procedure)
-    infusion: GivenInfusion | None  # None: no administration recorded (deferred, aborted before it began ...)
-    adverse_events: tuple[CourseAdverseEvent, ...]
+    adverse_events: tuple[CourseAdverseEvent, ...] = ()
 
 
 def completed_session(resources: list[FhirJson]) -> CompletedSession:
-    encounter = _one(resources, "Encounter")
-    session_id = find_identifier(encounter, KIND_INFUSION_SESSION)
-    if not session_id:
-        raise FhirMappingError("Encounter.identifier", "the infusion-session identifier is missing")
-    patient_id = patient_id_of(encounter.get("subject"), "Encounter.subject")
-    procedure = next((r for r in resources if r.get("resourceType") == "Procedure"), None)
-    # The infusion's MedicationAdministration names the order (``request``); a rescue medication's does not.
-    administration = next((r for r in resources if r.get("resourceType") == "MedicationAdministration"
-                           and r.get("request")), None)
-    events = tuple(_adverse_event(validated(r, "AdverseEvent"), session_id, index)
+    """The session as every consumer reads it (``shared.fhir.infusion_session``) with its adverse events."""
+    ended = infusion_session_end(resources)
+    events = tuple(_adverse_event(validated(r, "AdverseEvent"), ended.session_id, index)
                    for index, r in enumerate(r for r in resources if r.get("resourceType") == "AdverseEvent"))
-    return CompletedSession(
-        session_id=session_id,
-        patient_id=patient_id,
-        procedure_status=validated(procedure, "Procedure").get("status") if procedure else None,
-        infusion=_given(validated(administration, "MedicationAdministration"), patient_id) if administration else None,
-        adverse_events=events,
-    )
-
-
-def _one(resources: list[FhirJson], resource_type: str) -> FhirJson:
-    found = [r for r in resources if r.get("resourceType") == resource_type]
-    if len(found) != 1:
-        raise FhirMappingError("Bundle.entry", f"expected one {resource_type}, found {len(found)}")
-    return validated(found[0], resource_type)
-
-
-def _given(resource: FhirJson, patient_id: str) -> GivenInfusion:
-    if patient_id_of(resource.get("subject"), "MedicationAdministration.subject") != patient_id:
-        raise FhirMappingError("MedicationAdministration.subject", "another patient than the session's")
-    order_id = referenced_identifier([resource.get("request") or {}], KIND_ORDER_REQUEST)
-    if not order_id:
-        raise FhirMappingError("MedicationAdministration.request", "the order (by its Ketalink identifier) is "
-                                                                   "required")
-    try:
-        dose_mg = read_quantity((resource.get("dosage") or {}).get("dose"), "mg")
-    except ValueError as error:
-        raise FhirMappingError("MedicationAdministration.dosage.dose", str(error)) from None
-    if dose_mg is None or dose_mg <= 0:
-        raise FhirMappingError("MedicationAdministration.dosage.dose", "the mg given (above 0) is required")
-    started = (resource.get("effectivePeriod") or {}).get("start") or resource.get("effectiveDateTime")
-    return GivenInfusion(order_id, moment(started, "MedicationAdministration.effectivePeriod.start"), dose_mg,
-                         resource.get("status") == "stopped")
+    return CompletedSession(**vars(ended), adverse_events=events)
 
 
 def _adverse_event(resource: FhirJson, session_id: str, index: int) -> CourseAdverseEvent:
