@@ -8,7 +8,7 @@ import inspect
 import json
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 
 from apispec import APISpec
@@ -33,6 +33,33 @@ class RequestModel(BaseModel):
     """Base for request bodies: unknown fields are refused, so a typo is an error, not a silently lost value."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+V = TypeVar("V", bound=Callable[..., Any])
+
+
+class Operations:
+    """The operations of one service's API, declared next to their module-level views at import; ``register``
+    puts them on the app's ``Api`` once it exists (it needs the database the Idempotency-Key answers are kept
+    in, which is made when the app is built)."""
+
+    def __init__(self) -> None:
+        self._declared: list[tuple[str, str, dict[str, Any], Callable[..., Any]]] = []
+
+    def operation(self, rule: str, method: str, **declaration: Any) -> Callable[[V], V]:
+        """Declare ``view`` as ``method rule`` with ``Api.operation``'s keyword arguments."""
+
+        def declare(view: V) -> V:
+            self._declared.append((rule, method, declaration, view))
+            return view
+
+        return declare
+
+    def register(self, api: Api) -> Api:
+        """Every declared operation on ``api``, in the order declared (the OpenAPI document keeps it)."""
+        for rule, method, declaration, view in self._declared:
+            api.operation(rule, method, **declaration)(view)
+        return api
 
 
 class Api:

@@ -23,7 +23,7 @@ from services.documentation.presenters import (
     fields_as_sent, note_preview_view, note_version_view, note_view, note_views, recorded_view, session_state_view,
     session_summary,
 )
-from shared.api import Api, RequestModel
+from shared.api import Api, Operations, RequestModel
 from shared.db import RecordNotFound, StaleRecordError
 from shared.errors import FieldInputError
 from shared.fhir.client import FhirError, FhirUnavailable
@@ -40,29 +40,14 @@ DESCRIPTION = ("The monitored ketamine infusion session: check-in, pre-infusion 
 SESSION = "/sessions/<session_id>"
 STEP_ERRORS = (400, 404, 409)
 
-View = TypeVar("View", bound=Callable[..., ResponseReturnValue])
 B = TypeVar("B", bound=RequestModel)
-_OPERATIONS: list[tuple[Callable[..., ResponseReturnValue], dict[str, Any]]] = []
-
-
-def operation(rule: str, method: str, **options: Any) -> Callable[[View], View]:
-    """Declare a view as an operation of the API (``shared.api.Api.operation``'s arguments). ``create_api``
-    registers the declared views on the ``Api`` it builds for the app, which holds the database the
-    ``Idempotency-Key`` answers are kept in."""
-
-    def declare(view: View) -> View:
-        _OPERATIONS.append((view, {"rule": rule, "method": method, **options}))
-        return view
-
-    return declare
+OPERATIONS = Operations()
+operation = OPERATIONS.operation
 
 
 def create_api(engine: Engine) -> Api:
-    api = Api(TITLE, VERSION, DESCRIPTION, engine)
-    for view, options in _OPERATIONS:
-        api.operation(options.pop("rule"), options.pop("method"), **options)(view) if False else \
-            api.operation(**options)(view)
-    return api
+    """The API with every operation declared below; the database keeps the ``Idempotency-Key`` answers."""
+    return OPERATIONS.register(Api(TITLE, VERSION, DESCRIPTION, engine))
 
 
 def _session_step(step: Callable[[str, B], SessionState], session_id: str, body: B) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from flask import Flask, Response
@@ -23,7 +23,7 @@ from services.intake.ehr_reads import EhrDataError, EhrNotFound, EhrRefused, Ehr
 from services.intake.handlers import IntakeView, ReferralError
 from services.intake.presenters import intake_json, intake_summary_json
 from services.intake.repository import IntakeNotFound
-from shared.api import Api
+from shared.api import Api, Operations
 from shared.db import StaleRecordError
 from shared.errors import FieldInputError
 from shared.roles import ATTESTATIONS, require_prescriber, signer_name
@@ -40,26 +40,13 @@ FHIR message `intake-eligibility-decided`. Errors are FHIR OperationOutcomes nam
 
 PART_ERRORS = (400, 404, 409)
 
-View = Callable[..., ResponseReturnValue]
-_OPERATIONS: list[tuple[str, str, dict[str, Any], View]] = []  # (rule, method, declaration, view), in order
-
-
-def operation(rule: str, method: str, **declaration: Any) -> Callable[[View], View]:
-    """Declare a view as an API operation (``shared.api.Api.operation``'s arguments); ``install_api`` registers it."""
-
-    def declare(view: View) -> View:
-        _OPERATIONS.append((rule, method, declaration, view))
-        return view
-
-    return declare
+OPERATIONS = Operations()
+operation = OPERATIONS.operation
 
 
 def install_api(app: Flask, engine: Engine) -> None:
     """The operations on ``app`` (with /openapi.json), and the service layer's errors as OperationOutcomes."""
-    api = Api(TITLE, VERSION, DESCRIPTION, engine)
-    for rule, method, declaration, view in _OPERATIONS:
-        api.operation(rule, method, **declaration)(view)
-    api.install(app)
+    OPERATIONS.register(Api(TITLE, VERSION, DESCRIPTION, engine)).install(app)
     _install_error_handlers(app)
 
 
