@@ -43,7 +43,7 @@ from services.orders.course.presenters import course_view, score_chart_svg
 from services.orders.course.repository import CourseNotFoundError
 from services.orders.course.translators.codes import CSSRS_ITEMS, SCALE_ITEMS
 from services.orders.course.ui.forms import (
-    CSSRS_ANSWERS, EVENT_DETAIL_MAX_CHARS, form_field, integer, score_context, who,
+    CSSRS_ANSWERS, EVENT_DETAIL_MAX_CHARS, choice, form_field, integer, score_context, who,
 )
 from shared.clinic_time import INPUT_PLACEHOLDER, ClinicTimeError, format_clinic_time, parse_clinic_time
 from shared.scales import DEFINITIONS, CssrsItem, Scale
@@ -113,9 +113,8 @@ def record_cssrs(course_id: str) -> ResponseReturnValue:
 def refer(course_id: str) -> ResponseReturnValue:
     context = _own_course(course_id)
     form = request.form
-    try:
-        kind = TherapyKind(form.get("kind", ""))
-    except ValueError:
+    kind = choice(TherapyKind, form.get("kind"))
+    if kind is None:
         return _after(context, _refuse("kind", "choose psychotherapy or integration"), "referral", "referral-")
     command = Refer(kind, who(context, form) or "", form.get("reason", "").strip(),
                     form.get("performer", "").strip() or None, integer(form.get("sessions_requested")))
@@ -127,10 +126,7 @@ def refer(course_id: str) -> ResponseReturnValue:
 def close_referral(course_id: str, referral_id: str) -> ResponseReturnValue:
     context = _own_course(course_id)
     form = request.form
-    try:
-        status = ReferralStatus(form.get("status", ""))
-    except ValueError:
-        status = ReferralStatus.ACTIVE  # refused by the domain with the field named
+    status = choice(ReferralStatus, form.get("status")) or ReferralStatus.ACTIVE  # ACTIVE: the domain names it
     command = CloseReferral(referral_id, status, who(context, form) or "")
     return _after(context, lambda: course_service().close_referral(course_id, command), "referral-closed",
                   f"close-{referral_id}-")
@@ -141,10 +137,9 @@ def close_referral(course_id: str, referral_id: str) -> ResponseReturnValue:
 def decide(course_id: str) -> ResponseReturnValue:
     context = _own_course(course_id)
     form = request.form
-    try:
-        kind = DecisionKind(form.get("decision", ""))
-        stop_reason = StopReason(form["stop_reason"]) if form.get("stop_reason") else None
-    except ValueError:
+    kind = choice(DecisionKind, form.get("decision"))
+    stop_reason = choice(StopReason, form.get("stop_reason"))
+    if kind is None or (form.get("stop_reason") and stop_reason is None):
         return _after(context, _refuse("decision", "choose one of the decisions offered"), "decision", "decision-")
     command = Decide(kind, who(context, form) or "", form.get("reason", "").strip(),
                      integer(form.get("total_infusions")), integer(form.get("interval_days")),
@@ -158,9 +153,8 @@ def record_clinical_event(course_id: str) -> ResponseReturnValue:
     """A hospitalisation or suicide attempt; its time is typed in the clinic's zone (24-hour)."""
     context = _own_course(course_id)
     form = request.form
-    try:
-        kind = ClinicalEventKind(form.get("kind", ""))
-    except ValueError:
+    kind = choice(ClinicalEventKind, form.get("kind"))
+    if kind is None:
         return _after(context, _refuse("kind", "choose a psychiatric hospitalisation or a suicide attempt"),
                       "clinical-event", "event-")
     try:

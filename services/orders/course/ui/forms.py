@@ -3,11 +3,14 @@ signed-in one from the EHR, else the name typed), the C-SSRS answers, and a doma
 element (``score.items[8]`` is the form's ``item-9``)."""
 from __future__ import annotations
 
-from typing import Any
+import enum
+from typing import Any, TypeVar
 
 from services.orders.course.domain.measurements import ScoreContext
 from shared.smart import SmartContext
 from shared.ui import clinician_name
+
+E = TypeVar("E", bound=enum.Enum)
 
 EVENT_DETAIL_MAX_CHARS = 1000  # as the API's ClinicalEventBody
 CSSRS_ANSWERS = {"yes": True, "no": False}  # "" = not asked (the screener's skip logic)
@@ -20,10 +23,15 @@ def who(context: SmartContext, form: Any) -> str | None:
 
 
 def score_context(form: Any) -> ScoreContext:
+    return choice(ScoreContext, form.get("context", ScoreContext.PRE_INFUSION.value)) or ScoreContext.PRE_INFUSION
+
+
+def choice(kind: type[E], text: str | None) -> E | None:
+    """The option chosen from ``kind``'s values; None when the form sent none of them."""
     try:
-        return ScoreContext(form.get("context", ScoreContext.PRE_INFUSION.value))
+        return kind(text or "")
     except ValueError:
-        return ScoreContext.PRE_INFUSION
+        return None
 
 
 def integer(text: str | None) -> int | None:
