@@ -4,8 +4,9 @@ refusals by the protocol or the EHR's data 422, EHR unreachable 503 (``transient
 
 Every operation declares the SMART scopes it needs (``@requires``: FHIR resource type, v2 action letters and where
 the patient comes from), checked before the body is parsed. An order's patient is read from the order itself
-(``access.order_patient``). The views are module-level; ``declare_operations`` puts them on the app's ``Api``
-(route, body model and OpenAPI declaration) and ``answer_errors`` maps the errors, both called by ``bootstrap``."""
+(``access.order_patient``). The views are module-level and declared with ``@operation``; ``OPERATIONS.register``
+puts them on the app's ``Api`` (route, body model and OpenAPI declaration) and ``answer_errors`` maps the errors,
+both called by ``bootstrap``."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -13,7 +14,7 @@ from dataclasses import replace
 from flask import Flask, Response, jsonify
 from flask.typing import ResponseReturnValue
 
-from shared.api import Api
+from shared.api import Operations
 from shared.db import StaleRecordError
 from shared.errors import FhirMappingError, FieldInputError
 from shared.fhir.client import FhirError, FhirUnavailable
@@ -31,33 +32,13 @@ from services.orders.repository import OrderNotFoundError
 DESCRIPTION = ("Weight-based IV ketamine infusion orders and their treatment series. Signed, held, resumed and "
                "cancelled orders are published to the EHR as FHIR messages on ketalink.orders.events.")
 ORDER_CHANGE_ERRORS = (400, 404, 409, 422)
-
-
-def declare_operations(api: Api) -> None:
-    """Every orders operation on ``api``: its route, body model, OpenAPI declaration and view."""
-    api.operation("/dose-preview", "POST", summary="Calculate a dose from the EHR's latest weight (nothing is "
-                  "written)", body=DosePreviewBody, errors=(400, 422, 503), tag="dose")(preview_dose)
-    api.operation("/orders", "POST", summary="Create a draft order with its induction series", body=CreateOrderBody,
-                  success_status=201, errors=(400, 409, 422, 503), tag="orders", idempotent=True)(create_order)
-    api.operation("/orders/<order_id>/sign", "POST", summary="Sign a draft order (publishes order-signed)",
-                  body=SignBody, errors=(*ORDER_CHANGE_ERRORS, 403), tag="orders", idempotent=True)(sign_order)
-    api.operation("/orders/<order_id>/hold", "POST", summary="Put an active order on hold (order-changed)",
-                  body=HoldBody, errors=ORDER_CHANGE_ERRORS, tag="orders", idempotent=True)(hold_order)
-    api.operation("/orders/<order_id>/resume", "POST", summary="Resume an order on hold (order-changed)",
-                  body=ResumeBody, errors=ORDER_CHANGE_ERRORS, tag="orders", idempotent=True)(resume_order)
-    api.operation("/orders/<order_id>/cancel", "POST", summary="Cancel an order; its series is revoked "
-                  "(order-cancelled once signed)", body=CancelBody, errors=ORDER_CHANGE_ERRORS, tag="orders",
-                  idempotent=True)(cancel_order)
-    api.operation("/orders/<order_id>", "GET", summary="An order with its calculation, history and series",
-                  errors=(404,), tag="orders")(get_order)
-    api.operation("/patients/<patient_id>/series", "GET", summary="The patient's treatment series",
-                  errors=(), tag="patients")(patient_series)
-    api.operation("/patients/<patient_id>/eligibility", "GET",
-                  summary="The patient's latest intake eligibility decision", errors=(404,),
-                  tag="patients")(patient_eligibility)
+OPERATIONS = Operations()
+operation = OPERATIONS.operation
 
 
 # --- views ---------------------------------------------------------------------------------------------------------
+@operation("/dose-preview", "POST", summary="Calculate a dose from the EHR's latest weight (nothing is written)",
+           body=DosePreviewBody, errors=(400, 422, 503), tag="dose")
 @requires("Patient", "r", patient=from_body("patient_id"))
 @requires("Observation", "r", patient=from_body("patient_id"))
 def preview_dose(body: DosePreviewBody) -> ResponseReturnValue:
@@ -66,6 +47,8 @@ def preview_dose(body: DosePreviewBody) -> ResponseReturnValue:
     return jsonify(preview_view(body.patient_id, orders_service().preview_dose(body.to_command())))
 
 
+@operation("/orders", "POST", summary="Create a draft order with its induction series", body=CreateOrderBody,
+           success_status=201, errors=(400, 409, 422, 503), tag="orders", idempotent=True)
 @requires("MedicationRequest", "c", patient=from_body("patient_id"))
 @requires("CarePlan", "c", patient=from_body("patient_id"))
 def create_order(body: CreateOrderBody) -> ResponseReturnValue:
@@ -76,6 +59,8 @@ def create_order(body: CreateOrderBody) -> ResponseReturnValue:
     return jsonify(order_view(current, service.settings)), 201, {"Location": f"/orders/{current.order.order_id}"}
 
 
+@operation("/orders/<order_id>/sign", "POST", summary="Sign a draft order (publishes order-signed)", body=SignBody,
+           errors=(*ORDER_CHANGE_ERRORS, 403), tag="orders", idempotent=True)
 @requires("MedicationRequest", "u", patient=order_patient)
 @requires("CarePlan", "u", patient=order_patient)
 def sign_order(order_id: str, body: SignBody) -> ResponseReturnValue:
@@ -90,6 +75,8 @@ def sign_order(order_id: str, body: SignBody) -> ResponseReturnValue:
     return jsonify(order_view(service.sign_order(command), service.settings))
 
 
+@operation("/orders/<order_id>/hold", "POST", summary="Put an active order on hold (order-changed)", body=HoldBody,
+           errors=ORDER_CHANGE_ERRORS, tag="orders", idempotent=True)
 @requires("MedicationRequest", "u", patient=order_patient)
 @requires("CarePlan", "u", patient=order_patient)
 def hold_order(order_id: str, body: HoldBody) -> ResponseReturnValue:
@@ -97,6 +84,8 @@ def hold_order(order_id: str, body: HoldBody) -> ResponseReturnValue:
     return jsonify(order_view(service.hold_order(body.to_command(order_id)), service.settings))
 
 
+@operation("/orders/<order_id>/resume", "POST", summary="Resume an order on hold (order-changed)", body=ResumeBody,
+           errors=ORDER_CHANGE_ERRORS, tag="orders", idempotent=True)
 @requires("MedicationRequest", "u", patient=order_patient)
 @requires("CarePlan", "u", patient=order_patient)
 def resume_order(order_id: str, body: ResumeBody) -> ResponseReturnValue:
@@ -104,6 +93,9 @@ def resume_order(order_id: str, body: ResumeBody) -> ResponseReturnValue:
     return jsonify(order_view(service.resume_order(body.to_command(order_id)), service.settings))
 
 
+@operation("/orders/<order_id>/cancel", "POST",
+           summary="Cancel an order; its series is revoked " "(order-cancelled once signed)", body=CancelBody,
+           errors=ORDER_CHANGE_ERRORS, tag="orders", idempotent=True)
 @requires("MedicationRequest", "u", patient=order_patient)
 @requires("CarePlan", "u", patient=order_patient)
 def cancel_order(order_id: str, body: CancelBody) -> ResponseReturnValue:
@@ -111,6 +103,8 @@ def cancel_order(order_id: str, body: CancelBody) -> ResponseReturnValue:
     return jsonify(order_view(service.cancel_order(body.to_command(order_id)), service.settings))
 
 
+@operation("/orders/<order_id>", "GET", summary="An order with its calculation, history and series", errors=(404,),
+           tag="orders")
 @requires("MedicationRequest", "r", patient=order_patient)
 @requires("CarePlan", "r", patient=order_patient)
 def get_order(order_id: str) -> ResponseReturnValue:
@@ -118,6 +112,7 @@ def get_order(order_id: str) -> ResponseReturnValue:
     return jsonify(order_view(service.get_order(order_id), service.settings))
 
 
+@operation("/patients/<patient_id>/series", "GET", summary="The patient's treatment series", errors=(), tag="patients")
 @requires("CarePlan", "s", patient=from_path("patient_id"))
 @requires("MedicationRequest", "s", patient=from_path("patient_id"))
 def patient_series(patient_id: str) -> ResponseReturnValue:
@@ -126,6 +121,8 @@ def patient_series(patient_id: str) -> ResponseReturnValue:
     return jsonify(patient_series_view(patient_id, service.patient_orders(patient_id), service.settings))
 
 
+@operation("/patients/<patient_id>/eligibility", "GET", summary="The patient's latest intake eligibility decision",
+           errors=(404,), tag="patients")
 @requires("RiskAssessment", "s", patient=from_path("patient_id"))
 @requires("Consent", "s", patient=from_path("patient_id"))
 def patient_eligibility(patient_id: str) -> ResponseReturnValue:
