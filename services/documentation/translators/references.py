@@ -3,10 +3,11 @@ way (``shared.fhir.datatypes.identifier(kind, value)``) and a redelivered messag
 
 from __future__ import annotations
 
+from shared.fhir.codes import KIND_ORDER, KIND_SERIES
 from shared.fhir.datatypes import FhirJson, reference, reference_by_identifier
 
-ORDER_KIND = "order"  # MedicationRequest (orders service)
-SERIES_KIND = "series"  # CarePlan (orders service)
+ORDER_KIND = KIND_ORDER  # MedicationRequest (the orders contract's identifier kind)
+SERIES_KIND = KIND_SERIES  # CarePlan (the orders contract's identifier kind)
 SESSION_KIND = "infusion-session"  # Encounter: the visit
 INFUSION_KIND = "infusion"  # Procedure: the infusion
 ADMINISTRATION_KIND = "infusion-administration"  # MedicationAdministration
