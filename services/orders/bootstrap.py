@@ -36,7 +36,7 @@ from shared.ui import install_ui
 from shared.web import install, install_service
 from services.orders.access import ORDERS_SERVICE
 from services.orders.api import DESCRIPTION, OPERATIONS, answer_errors
-from services.orders.course.api import declare_course_operations
+from services.orders.course.api import OPERATIONS as COURSE_OPERATIONS
 from services.orders.course.ui import blueprint as course_pages
 from services.orders.course.bootstrap import build_course_service, in_turn, install_course
 from services.orders.domain.settings import ProtocolSettings
@@ -51,7 +51,7 @@ def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
     course = build_course_service(runtime, protocol)  # the treatment course starts in the sign's transaction
     service = OrdersService(runtime, protocol, order_listeners=(course.on_order_event,))
     api = Api("Ketalink orders", API_VERSION, DESCRIPTION, runtime.engine)
-    declare_course_operations(api)
+    COURSE_OPERATIONS.register(api)
     OPERATIONS.register(api)
     app = Flask("ketalink-orders")
     install_service(app, ORDERS_SERVICE, service)

@@ -8,9 +8,9 @@ patient-level token.
 Errors: bad input 400 naming the field (``score.items[8]``), a step the course's status refuses 409, unknown
 course / alert / patient without a course 404, EHR unreachable (export) 503.
 
-The views are module-level and reach the service through the app (``access.course_service``);
-``declare_course_operations`` puts them on the orders app's ``Api`` (route, body model, OpenAPI declaration) and
-``install_course_errors`` maps the course's errors, both called by the orders bootstrap."""
+The views are module-level, declared with ``@OPERATIONS.operation`` and reach the service through the app
+(``access.course_service``); ``OPERATIONS.register`` puts them on the orders app's ``Api`` (route, body model,
+OpenAPI declaration) and ``install_course_errors`` maps the course's errors, both called by the orders bootstrap."""
 from __future__ import annotations
 
 import uuid
@@ -35,56 +35,18 @@ from services.orders.course.domain.export import outcomes_csv
 from services.orders.course.presenters import change_view, course_view, score_chart_svg
 from services.orders.course.repository import CourseNotFoundError
 from services.orders.course.translators.outcomes_bundle_out import outcomes_bundle
-from shared.api import Api
+from shared.api import Operations
 from shared.smart import from_path, requires
 from shared.web import outcome_response
 
 TAG = "course"
 CHANGE_ERRORS = (400, 404, 409)
-
-
-def declare_course_operations(api: Api) -> None:
-    """Every course operation on ``api`` (call before ``Api.install``: the OpenAPI document is built there)."""
-    api.operation("/patients/<patient_id>/course", "GET", summary="The patient's treatment course: summary, "
-                  "outcome and due actions (?format=svg: the score chart)", errors=(404,), tag=TAG)(patient_course)
-    api.operation("/courses/<course_id>", "GET", summary="A treatment course by id", errors=(404,),
-                  tag=TAG)(get_course)
-    api.operation("/courses/<course_id>/scores", "POST", summary="Record a scale (PHQ-9, MADRS, GAD-7, QIDS-SR16) "
-                  "from its items (score-recorded; response-reached, remission-reached, loss-of-response, "
-                  "relapse-after-remission when the outcome changes)", body=ScoreBody, success_status=201,
-                  errors=CHANGE_ERRORS, tag=TAG, idempotent=True)(record_score)
-    api.operation("/courses/<course_id>/cssrs", "POST", summary="Record a C-SSRS screener (a risk at the clinic's "
-                  "level raises suicidality-alert at once)", body=CssrsBody, success_status=201,
-                  errors=CHANGE_ERRORS, tag=TAG, idempotent=True)(record_cssrs)
-    api.operation("/courses/<course_id>/decisions", "POST", summary="Decide: extend the induction, start or "
-                  "continue maintenance, re-induce, or stop (with the reason)", body=DecisionBody,
-                  errors=CHANGE_ERRORS, tag=TAG, idempotent=True)(decide)
-    api.operation("/courses/<course_id>/clinical-events", "POST", summary="Record a psychiatric hospitalisation "
-                  "or suicide attempt (after remission a relapse: relapse-after-remission)", body=ClinicalEventBody,
-                  success_status=201, errors=CHANGE_ERRORS, tag=TAG, idempotent=True)(record_clinical_event)
-    api.operation("/courses/<course_id>/alerts/<alert_id>/acknowledge", "POST", summary="Acknowledge a "
-                  "suicidality alert with the action taken (suicidality-alert-acknowledged)", body=AcknowledgeBody,
-                  errors=CHANGE_ERRORS, tag=TAG, idempotent=True)(acknowledge_alert)
-    api.operation("/courses/<course_id>/referrals", "POST", summary="Refer to integration sessions or "
-                  "psychotherapy (ServiceRequest)", body=ReferralBody, success_status=201, errors=CHANGE_ERRORS,
-                  tag=TAG, idempotent=True)(refer)
-    api.operation("/courses/<course_id>/referrals/<referral_id>/close", "POST", summary="Close a referral as "
-                  "completed or revoked (course-changed with the ServiceRequest)", body=CloseReferralBody,
-                  errors=CHANGE_ERRORS, tag=TAG, idempotent=True)(close_referral)
-    api.operation("/courses/<course_id>/therapy-sessions", "POST", summary="Book (or re-book) a therapy session "
-                  "under an active referral", body=TherapySessionBody, success_status=201, errors=CHANGE_ERRORS,
-                  tag=TAG, idempotent=True)(book_therapy_session)
-    api.operation("/courses/<course_id>/therapy-sessions/<session_id>/attendance", "POST",
-                  summary="Record a therapy session's attendance (once)", body=AttendanceBody, errors=CHANGE_ERRORS,
-                  tag=TAG, idempotent=True)(record_attendance)
-    api.operation("/outcomes/export.csv", "GET", summary="De-identified outcomes of every course, one CSV row each "
-                  "(clinic-level scope)", errors=(503,), tag="outcomes", media_type="text/csv")(export_csv)
-    api.operation("/outcomes/export", "GET", summary="De-identified outcomes as a FHIR Bundle (a MeasureReport and "
-                  "one Observation per course; clinic-level scope)", errors=(503,), tag="outcomes",
-                  media_type="application/fhir+json")(export_bundle)
+OPERATIONS = Operations()  # put on the orders app's Api by the orders bootstrap
 
 
 # --- views ---------------------------------------------------------------------------------------------------------
+@OPERATIONS.operation("/patients/<patient_id>/course", "GET", summary="The patient's treatment course: summary, "
+                      "outcome and due actions (?format=svg: the score chart)", errors=(404,), tag=TAG)
 @requires("CarePlan", "r", patient=from_path("patient_id"))
 @requires("Observation", "s", patient=from_path("patient_id"))
 def patient_course(patient_id: str) -> ResponseReturnValue:
@@ -99,12 +61,18 @@ def patient_course(patient_id: str) -> ResponseReturnValue:
     return jsonify(course_view(change))
 
 
+@OPERATIONS.operation("/courses/<course_id>", "GET", summary="A treatment course by id", errors=(404,),
+                      tag=TAG)
 @requires("CarePlan", "r", patient=course_patient)
 @requires("Observation", "s", patient=course_patient)
 def get_course(course_id: str) -> ResponseReturnValue:
     return jsonify(course_view(course_service().course(course_id)))
 
 
+@OPERATIONS.operation("/courses/<course_id>/scores", "POST", summary="Record a scale (PHQ-9, MADRS, GAD-7, QIDS-SR16) "
+                      "from its items (score-recorded; response-reached, remission-reached, loss-of-response, "
+                      "relapse-after-remission when the outcome changes)", body=ScoreBody, success_status=201,
+                      errors=CHANGE_ERRORS, tag=TAG, idempotent=True)
 @requires("QuestionnaireResponse", "c", patient=course_patient)
 @requires("Observation", "c", patient=course_patient)
 def record_score(course_id: str, body: ScoreBody) -> ResponseReturnValue:
@@ -114,6 +82,9 @@ def record_score(course_id: str, body: ScoreBody) -> ResponseReturnValue:
     return jsonify(change_view(course_service().record_score(course_id, body.to_command()))), 201
 
 
+@OPERATIONS.operation("/courses/<course_id>/cssrs", "POST", summary="Record a C-SSRS screener (a risk at the clinic's "
+                      "level raises suicidality-alert at once)", body=CssrsBody, success_status=201,
+                      errors=CHANGE_ERRORS, tag=TAG, idempotent=True)
 @requires("QuestionnaireResponse", "c", patient=course_patient)
 @requires("Observation", "c", patient=course_patient)
 def record_cssrs(course_id: str, body: CssrsBody) -> ResponseReturnValue:
@@ -124,6 +95,9 @@ def record_cssrs(course_id: str, body: CssrsBody) -> ResponseReturnValue:
     return jsonify(change_view(course_service().record_cssrs(course_id, body.to_command()))), 201
 
 
+@OPERATIONS.operation("/courses/<course_id>/decisions", "POST", summary="Decide: extend the induction, start or "
+                      "continue maintenance, re-induce, or stop (with the reason)", body=DecisionBody,
+                      errors=CHANGE_ERRORS, tag=TAG, idempotent=True)
 @requires("CarePlan", "u", patient=course_patient)
 def decide(course_id: str, body: DecisionBody) -> ResponseReturnValue:
     """409 when the course's status does not allow the decision (e.g. maintenance while the induction runs).
@@ -131,22 +105,34 @@ def decide(course_id: str, body: DecisionBody) -> ResponseReturnValue:
     return jsonify(change_view(course_service().decide(course_id, body.to_command())))
 
 
+@OPERATIONS.operation("/courses/<course_id>/clinical-events", "POST", summary="Record a psychiatric hospitalisation "
+                      "or suicide attempt (after remission a relapse: relapse-after-remission)", body=ClinicalEventBody,
+                      success_status=201, errors=CHANGE_ERRORS, tag=TAG, idempotent=True)
 @requires("CarePlan", "u", patient=course_patient)
 def record_clinical_event(course_id: str, body: ClinicalEventBody) -> ResponseReturnValue:
     """In maintenance a relapse after remission makes re-evaluation due (reevaluation-due with its Task)."""
     return jsonify(change_view(course_service().record_clinical_event(course_id, body.to_command()))), 201
 
 
+@OPERATIONS.operation("/courses/<course_id>/alerts/<alert_id>/acknowledge", "POST", summary="Acknowledge a "
+                      "suicidality alert with the action taken (suicidality-alert-acknowledged)", body=AcknowledgeBody,
+                      errors=CHANGE_ERRORS, tag=TAG, idempotent=True)
 @requires("DetectedIssue", "u", patient=course_patient)
 def acknowledge_alert(course_id: str, alert_id: str, body: AcknowledgeBody) -> ResponseReturnValue:
     return jsonify(change_view(course_service().acknowledge_alert(course_id, body.to_command(alert_id))))
 
 
+@OPERATIONS.operation("/courses/<course_id>/referrals", "POST", summary="Refer to integration sessions or "
+                      "psychotherapy (ServiceRequest)", body=ReferralBody, success_status=201, errors=CHANGE_ERRORS,
+                      tag=TAG, idempotent=True)
 @requires("ServiceRequest", "c", patient=course_patient)
 def refer(course_id: str, body: ReferralBody) -> ResponseReturnValue:
     return jsonify(change_view(course_service().refer(course_id, body.to_command()))), 201
 
 
+@OPERATIONS.operation("/courses/<course_id>/referrals/<referral_id>/close", "POST", summary="Close a referral as "
+                      "completed or revoked (course-changed with the ServiceRequest)", body=CloseReferralBody,
+                      errors=CHANGE_ERRORS, tag=TAG, idempotent=True)
 @requires("ServiceRequest", "u", patient=course_patient)
 def close_referral(course_id: str, referral_id: str, body: CloseReferralBody) -> ResponseReturnValue:
     """Its booked sessions stay as they are; no new session can be booked under it. 409 when it is closed
@@ -154,6 +140,9 @@ def close_referral(course_id: str, referral_id: str, body: CloseReferralBody) ->
     return jsonify(change_view(course_service().close_referral(course_id, body.to_command(referral_id))))
 
 
+@OPERATIONS.operation("/courses/<course_id>/therapy-sessions", "POST", summary="Book (or re-book) a therapy session "
+                      "under an active referral", body=TherapySessionBody, success_status=201, errors=CHANGE_ERRORS,
+                      tag=TAG, idempotent=True)
 @requires("CarePlan", "u", patient=course_patient)
 def book_therapy_session(course_id: str, body: TherapySessionBody) -> ResponseReturnValue:
     """An integration session names the infusion it follows and starts in the clinic's window after it
@@ -162,11 +151,16 @@ def book_therapy_session(course_id: str, body: TherapySessionBody) -> ResponseRe
     return jsonify(change_view(change)), 201
 
 
+@OPERATIONS.operation("/courses/<course_id>/therapy-sessions/<session_id>/attendance", "POST",
+                      summary="Record a therapy session's attendance (once)", body=AttendanceBody, errors=CHANGE_ERRORS,
+                      tag=TAG, idempotent=True)
 @requires("CarePlan", "u", patient=course_patient)
 def record_attendance(course_id: str, session_id: str, body: AttendanceBody) -> ResponseReturnValue:
     return jsonify(change_view(course_service().record_attendance(course_id, body.to_command(session_id))))
 
 
+@OPERATIONS.operation("/outcomes/export.csv", "GET", summary="De-identified outcomes of every course, one CSV row each "
+                      "(clinic-level scope)", errors=(503,), tag="outcomes", media_type="text/csv")
 @requires("CarePlan", "s")
 @requires("Observation", "s")
 @requires("Patient", "s")
@@ -177,6 +171,9 @@ def export_csv() -> ResponseReturnValue:
                     headers={"Content-Disposition": "attachment; filename=ketamine-course-outcomes.csv"})
 
 
+@OPERATIONS.operation("/outcomes/export", "GET", summary="De-identified outcomes as a FHIR Bundle (a MeasureReport and "
+                      "one Observation per course; clinic-level scope)", errors=(503,), tag="outcomes",
+                      media_type="application/fhir+json")
 @requires("CarePlan", "s")
 @requires("Observation", "s")
 @requires("Patient", "s")
