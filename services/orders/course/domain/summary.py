@@ -1,6 +1,6 @@
 """The clinician's one-page course summary: infusions given with their doses, scores over time (the chart's data),
 response/remission status by the clinic's rules, adverse events, psychotherapy sessions, the history of decisions
-and the next due actions. Built from the course alone, as of ``now``; the UI renders it (``course/chart.py`` draws
+and the next due actions. Built from the course alone, as of ``now``; the UI renders it (``course/presenters.py`` draws
 the score chart)."""
 from __future__ import annotations
 
