@@ -8,13 +8,13 @@
 - ``decision``: ``GET /ui/intakes/<id>/decision``, the outcome with every reason; ``POST .../decision`` and
   ``.../reopen``.
 
-``layout`` holds the blueprint and what every page shares; ``forms`` parses the posted forms (and fills them from
+``pages`` holds the blueprint and what every page shares; ``forms`` parses the posted forms (and fills them from
 the stored intake). Views call the same service-layer functions as the API, for the patient of the launch only (an
 intake of another patient is refused). A refused form is shown again as typed, with the domain's message next to
 the field and in the error summary; nothing is saved. Every post is checked against cross-site forgery
 (``shared.ui.forms``).
 """
 from services.intake.ui import decision, home, intake_page  # noqa: F401 - importing a screen registers its views
-from services.intake.ui.layout import blueprint
+from services.intake.ui.pages import blueprint
 
 __all__ = ["blueprint"]

@@ -14,7 +14,7 @@ from services.intake.handlers import IntakeService, IntakeView
 from services.intake.presenters import EFFECT_LABELS
 from services.intake.ui.forms import Form
 from services.intake.ui.intake_page import post_form, render_intake
-from services.intake.ui.layout import blueprint, own_intake, page_basics
+from services.intake.ui.pages import blueprint, own_intake, page_basics
 from shared.roles import ATTESTATIONS, require_prescriber
 from shared.smart import requires
 from shared.ui import launch_context

@@ -9,7 +9,7 @@ from services.intake.access import INTAKE_RECORD, intake_service
 from services.intake.commands import StartIntake
 from services.intake.ehr_reads import EhrDataError, EhrNotFound, EhrRefused, EhrUnavailable
 from services.intake.handlers import IntakeService
-from services.intake.ui.layout import blueprint, page_basics, recorded_by
+from services.intake.ui.pages import blueprint, page_basics, recorded_by
 from shared.smart import requires
 from shared.ui import in_launch_context, launch_context
 

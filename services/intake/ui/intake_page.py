@@ -61,7 +61,7 @@ from services.intake.ui.forms import (
     trials_from_form,
     vitals_from_form,
 )
-from services.intake.ui.layout import blueprint, own_intake, page_basics, recorded_by
+from services.intake.ui.pages import blueprint, own_intake, page_basics, recorded_by
 from shared.db import StaleRecordError
 from shared.errors import FieldInputError
 from shared.roles import require_prescriber

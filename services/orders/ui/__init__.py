@@ -14,6 +14,6 @@ kit's CSRF guard (``shared.ui.forms``)."""
 from __future__ import annotations
 
 from services.orders.ui import home, order_entry, order_review  # noqa: F401 - each registers its views
-from services.orders.ui.page import blueprint
+from services.orders.ui.pages import blueprint
 
 __all__ = ["blueprint"]

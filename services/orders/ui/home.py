@@ -9,7 +9,7 @@ from shared.ui import in_launch_context
 from services.orders.access import orders_service
 from services.orders.domain.order import OrderStatus
 from services.orders.presenters import order_view
-from services.orders.ui.page import blueprint, patient_context, patient_eligibility, render_page
+from services.orders.ui.pages import blueprint, patient_context, patient_eligibility, render_page
 
 
 @blueprint.get("/")

@@ -16,7 +16,7 @@ from services.orders.access import orders_service
 from services.orders.ehr_reads import UnknownPatientError
 from services.orders.presenters import calculation_rows, preview_view
 from services.orders.ui.forms import OrderForm, page_field
-from services.orders.ui.page import (
+from services.orders.ui.pages import (
     blueprint, by_field, clinic_today, patient_context, patient_eligibility, problems, render_page,
 )
 

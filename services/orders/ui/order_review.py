@@ -19,7 +19,7 @@ from services.orders.domain.order import OrderWithSeries
 from services.orders.presenters import ACTIONS_BY_STATUS, DONE_NOTICES, calculation_rows, order_view
 from services.orders.repository import OrderNotFoundError
 from services.orders.ui.forms import action_field
-from services.orders.ui.page import blueprint, by_field, patient_context, patient_eligibility, problems, render_page
+from services.orders.ui.pages import blueprint, by_field, patient_context, patient_eligibility, problems, render_page
 
 ACTION_DONE = {"sign": "signed", "hold": "held", "resume": "resumed", "cancel": "cancelled"}
 ACTION_NEEDS_REASON = {"hold": True, "cancel": True, "resume": False, "sign": False}
