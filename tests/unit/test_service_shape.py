@@ -146,6 +146,12 @@ def test_the_course_has_the_tables_files_but_the_entry_points() -> None:
     assert shape_problems(SERVICES / COURSE, role_files(), runs_alone=False) == []
 
 
+@pytest.mark.parametrize("service", (*TOP_SERVICES, COURSE))
+def test_every_ui_package_has_its_pages_and_forms_modules(service: str) -> None:
+    """The README's pages row: ``ui/pages.py`` (the blueprint and what the screens share), ``ui/forms.py``."""
+    assert [name for name in ("pages.py", "forms.py") if not (SERVICES / service / "ui" / name).is_file()] == []
+
+
 def test_no_service_imports_another_and_the_course_only_reads_orders() -> None:
     assert boundary_problems(ROOT) == []
 
