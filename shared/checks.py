@@ -6,11 +6,15 @@ Call order is always ``(value, field)``; a service binds its error once (``Field
 its ``domain/checks.py`` unpacks the bound functions (``functions()``)."""
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 from shared.errors import FieldInputError
+
+M = TypeVar("M", bound=enum.Enum)
 
 
 class FieldChecks:
@@ -66,3 +70,13 @@ class FieldChecks:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise self.error(field, f"{value!r} is outside {low}-{high} {what}")
         return value
+
+    def require_member(self, enum_type: type[M], value: object, field: str) -> M:
+        """The member of ``enum_type`` that is ``value`` or has it as its value; the error lists the allowed values."""
+        if isinstance(value, enum_type):
+            return value
+        try:
+            return enum_type(value)
+        except ValueError:
+            allowed = ", ".join(str(member.value) for member in enum_type)
+            raise self.error(field, f"{value!r} is not one of {allowed}") from None

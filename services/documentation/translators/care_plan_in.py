@@ -10,11 +10,14 @@ from dataclasses import dataclass
 from services.documentation.domain.errors import DocumentationInputError
 from services.documentation.domain.order import OccurrenceStatus, ScheduledOccurrence
 from services.documentation.translators import references
+from shared.checks import FieldChecks
 from shared.errors import FhirMappingError
 from shared.fhir.codes import KETAMINE_INFUSION_PROCEDURE
 from shared.fhir.datatypes import FhirJson, find_identifier, has_coding, reference_id
 from shared.fhir.validate import validate_resource
 from shared.records import RecordError, parse_aware_datetime
+
+MAPPING_CHECKS = FieldChecks(FhirMappingError)  # translators-in refuse with the FHIRPath of the element
 
 
 @dataclass(frozen=True)
@@ -46,11 +49,7 @@ def _occurrence(index: int, activity: FhirJson) -> ScheduledOccurrence:
     detail = activity.get("detail") or {}
     if not has_coding(detail.get("code"), KETAMINE_INFUSION_PROCEDURE):
         raise FhirMappingError(f"{where}.code", "expected ketalink-local#ketamine-infusion")
-    try:
-        status = OccurrenceStatus(detail.get("status"))
-    except ValueError:
-        allowed = ", ".join(s.value for s in OccurrenceStatus)
-        raise FhirMappingError(f"{where}.status", f"{detail.get('status')!r} is not one of {allowed}") from None
+    status = MAPPING_CHECKS.require_member(OccurrenceStatus, detail.get("status"), f"{where}.status")
     period = detail.get("scheduledPeriod") or {}
     if not period.get("start") or not period.get("end"):
         raise FhirMappingError(f"{where}.scheduledPeriod", "start and end are required")

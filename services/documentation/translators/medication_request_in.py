@@ -13,13 +13,16 @@ from datetime import datetime
 
 from services.documentation.domain.order import OrderStatus
 from services.documentation.translators import references
+from shared.checks import FieldChecks
 from shared.errors import FhirMappingError
 from shared.fhir.codes import BODY_WEIGHT, ROUTE_INTRAVENOUS, identifier_system
 from shared.fhir.datatypes import FhirJson, find_identifier, has_coding, read_quantity, reference_id
 from shared.fhir.medication import CodedProduct, MedicationShapeError, coded_product, strengths_in_text
-from shared.fhir.vital_signs import TO_KG
 from shared.fhir.validate import validate_resource
+from shared.fhir.vital_signs import TO_KG
 from shared.records import RecordError, parse_aware_datetime
+
+MAPPING_CHECKS = FieldChecks(FhirMappingError)  # translators-in refuse with the FHIRPath of the element
 
 _WHERE = "MedicationRequest"
 
@@ -144,11 +147,7 @@ def _actual_weight(medication_request: FhirJson) -> dict[str, object]:
 
 
 def _status(status: str | None) -> OrderStatus:
-    try:
-        return OrderStatus(status)
-    except ValueError:
-        allowed = ", ".join(s.value for s in OrderStatus)
-        raise FhirMappingError(f"{_WHERE}.status", f"{status!r} is not one of {allowed}") from None
+    return MAPPING_CHECKS.require_member(OrderStatus, status, f"{_WHERE}.status")
 
 
 def _series_id(medication_request: FhirJson) -> str:

@@ -84,3 +84,18 @@ def test_raise_if_any_carries_every_violation_and_nothing_when_none() -> None:
 
 def test_a_mapping_error_is_an_input_error() -> None:
     assert issubclass(FhirMappingError, FieldInputError) and issubclass(FieldInputError, ValueError)
+
+
+def test_require_member_takes_a_member_or_its_value_and_lists_the_allowed_ones() -> None:
+    import enum
+
+    class Colour(enum.Enum):
+        RED = "red"
+        BLUE = "blue"
+
+    assert CHECKS.require_member(Colour, Colour.RED, "colour") is Colour.RED
+    assert CHECKS.require_member(Colour, "blue", "colour") is Colour.BLUE
+    for wrong in ("green", None, {"a": 1}):
+        with pytest.raises(ServiceInputError) as refused:
+            CHECKS.require_member(Colour, wrong, "colour")
+        assert refused.value.field == "colour" and "red, blue" in refused.value.message

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from services.orders.course.domain.measurements import CssrsScreening, ScaleScore
 from services.orders.course.translators.codes import KIND_COURSE, KIND_INFUSION_SESSION
+from shared.checks import FieldChecks
 from shared.errors import FhirMappingError
 from shared.fhir.codes import Code
 from shared.fhir.datatypes import reference_by_identifier
@@ -57,9 +58,4 @@ def required_coded(concept: FhirJson | None, codes: Mapping[E, Code], path: str)
     return member
 
 
-def enum_value(enum_type: type[E], value: Any, path: str) -> E:
-    try:
-        return enum_type(value)
-    except ValueError:
-        allowed = ", ".join(str(m.value) for m in enum_type)
-        raise FhirMappingError(path, f"{value!r} is not one of {allowed}") from None
+enum_value = FieldChecks(FhirMappingError).require_member
