@@ -160,6 +160,28 @@ def test_no_module_is_over_400_lines_or_untyped() -> None:
     assert size_and_typing_problems([ROOT / "services", ROOT / "shared"]) == []
 
 
+TEST_NAME_SCHEMES = "domain and service tests test_<topic>.py, translator tests test_translate_<resource>.py"
+OTHER_TEST_NAMES = re.compile(r"^test_(translators?_|tr_|\w+_tr_|\w+_fhir\.py$|\w+_(in|out)\.py$)")
+
+
+def naming_problems(root: Path) -> list[str]:
+    """Test files in a service's test folders named another way than the one scheme per kind (no area prefix
+    either: the folder names the area)."""
+    problems = []
+    for kind in ("unit", "integration"):
+        for area in ("intake", "orders", "documentation", "course", "orders/course"):
+            folder = root / "tests" / kind / area
+            prefix = f"test_{area.split('/')[-1]}_"
+            for path in sorted(folder.glob("test_*.py")) if folder.is_dir() else []:
+                if OTHER_TEST_NAMES.match(path.name) or path.name.startswith(prefix):
+                    problems.append(f"{path.relative_to(root).as_posix()}: {TEST_NAME_SCHEMES}")
+    return problems
+
+
+def test_test_files_follow_one_naming_scheme_per_kind() -> None:
+    assert naming_problems(ROOT) == []
+
+
 # --- the checks can fail -------------------------------------------------------------------------------------------
 def _write(root: Path, relative: str, text: str = '"""m"""\n') -> None:
     path = root / relative
@@ -194,6 +216,16 @@ def test_a_crossing_import_and_a_course_write_are_found(tmp_path: Path) -> None:
         "services/orders/handlers.py:1 orders depends on its course outside bootstrap: "
         "services.orders.course.domain.course",
     ]
+
+
+def test_a_test_named_another_way_is_found(tmp_path: Path) -> None:
+    for name in ("test_orders_dose.py", "test_tr_patient.py", "test_consent_fhir.py", "test_patient_in.py",
+                 "test_translators_out.py", "test_dose.py", "test_translate_patient.py"):
+        _write(tmp_path, f"tests/unit/orders/{name}")
+    found = [problem.split(":")[0] for problem in naming_problems(tmp_path)]
+    assert found == [f"tests/unit/orders/{name}" for name in (
+        "test_consent_fhir.py", "test_orders_dose.py", "test_patient_in.py", "test_tr_patient.py",
+        "test_translators_out.py")]
 
 
 def test_a_long_or_untyped_module_is_found(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from services.documentation.translators.codes import PRESCRIBER_ATTESTATION_EXTE
 from services.documentation.translators.provenance_signature_out import signature_provenance
 from shared.roles import ATTESTATIONS
 
-from .test_translators_out import notes
+from .test_translate_session_resources import notes
 
 
 def test_the_signature_provenance_carries_the_prescribers_attestation():
