@@ -86,6 +86,9 @@ def from_json(annotation: Any, data: Any, path: str = "") -> Any:
     if origin is tuple:
         return _tuple_from_json(typing.get_args(annotation), data, path)
     if dataclasses.is_dataclass(annotation):
+        if not isinstance(data, dict) and hasattr(annotation, "from_json_value"):
+            # a record stored in an older shape (e.g. a person stored as a plain name: ``shared.people``)
+            return annotation.from_json_value(data, path)
         return _record_from_json(annotation, data, path)
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         try:

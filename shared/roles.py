@@ -21,6 +21,10 @@ Settings (environment prefix ``KETALINK_``, validated at start-up by ``install_r
   calls) before the EHR is asked again. 0 asks on every decision; the high side bounds how long a role the EHR
   has withdrawn still signs.
 
+Who acts (decides, signs, records) is ``acting_person``: the SMART context's ``fhirUser`` as a ``shared.people.Person``
+(a reference with the EHR's name for it), or for a backend client the Practitioner it names in ``on_behalf_of``,
+checked against the EHR; never a name or reference from the request body.
+
 With ``SMART_AUTH_REQUIRED=false`` (local runs and the domain tests: no token, no signed-in clinician) there is no
 one to check: the rule is not applied there, like every scope check.
 """
@@ -39,7 +43,8 @@ from pydantic import AfterValidator
 
 from shared.clinic_time import clinic_today
 from shared.config import app_settings, install_app_settings, load_settings
-from shared.fhir.client import FhirError, FhirUnavailable
+from shared.fhir.client import FhirClient, FhirError, FhirNotFound, FhirUnavailable
+from shared.people import CLINICIAN_TYPES, MAX_DISPLAY, Person, name_of, valid_reference
 from shared.smart.access import SmartAuthError, SmartContext
 from shared.ui.clinician import clinician_name, ehr_as_clinician, fhir_user_reference
 
@@ -198,6 +203,72 @@ def require_prescriber(context: SmartContext | None, action: str,
     if not is_prescriber(roles, context.scopes, settings):
         raise SmartAuthError(403, refusal_message(action, roles), title="Prescriber needed", page="not-prescriber")
     return roles
+
+
+def acting_person(context: SmartContext | None, typed: str | None = None, *, on_behalf_of: str | None = None,
+                  ehr: FhirClient | None = None) -> Person:
+    """Who acts in this request, as the EHR knows them: never a name or reference from the request body.
+
+    - A page or a clinician's token: the SMART context's ``fhirUser`` (a Practitioner or PractitionerRole), shown
+      by the name the EHR gives it (``clinician_name``; the reference when the EHR gives none). ``on_behalf_of``
+      naming anyone else is refused (403): a clinician acts for themself.
+    - A backend client (a bearer token with no ``fhirUser``, e.g. system scopes): only for the Practitioner (or
+      PractitionerRole) it names in ``on_behalf_of``, which must exist (and not be inactive) in the EHR, read with
+      the service's own client ``ehr``: 403 without one, 422 when the EHR has none such, 502 when it cannot say.
+    - SMART off (``SMART_AUTH_REQUIRED=false``, local runs only: no context): the typed name, without reference.
+    """
+    if context is None:
+        if g.get("smart_auth_required", True) if has_app_context() else True:
+            raise SmartAuthError(401, "authentication required", oauth_error="invalid_request")
+        name = (typed or "").strip()
+        if not name:
+            raise SmartAuthError(422, "name who acts (by): SMART is off, so nobody is signed in",
+                                 title="Who acts is missing")
+        return Person(None, name[:MAX_DISPLAY])
+    if context.fhir_user:
+        reference = fhir_user_reference(context.fhir_user)
+        if not valid_reference(reference) or reference.partition("/")[0] not in CLINICIAN_TYPES:
+            raise SmartAuthError(403, "Only a clinician (a Practitioner in the EHR) records clinical acts; the EHR "
+                                      f"names you as {reference.partition('/')[0] or 'nobody'}.",
+                                 title="Not a clinician", page="not-prescriber")
+        if on_behalf_of and on_behalf_of.strip() != reference:
+            raise SmartAuthError(403, "A clinician acts for themself: on_behalf_of is for backend clients only.",
+                                 title="Not allowed")
+        return Person(reference, (clinician_name(context) or reference)[:MAX_DISPLAY])
+    if context.source != "bearer":
+        raise SmartAuthError(403, "The EHR launch did not say who you are (no fhirUser), so nothing can be recorded "
+                                  "under your name. Ask for the app to be launched with the fhirUser scope.",
+                             title="Clinician unknown", page="not-prescriber")
+    return _practitioner_acted_for(on_behalf_of, ehr)
+
+
+def _practitioner_acted_for(on_behalf_of: str | None, ehr: FhirClient | None) -> Person:
+    """A backend client's ``on_behalf_of``, checked against the EHR."""
+    reference = (on_behalf_of or "").strip()
+    if not reference:
+        raise SmartAuthError(403, "A backend client acts only for a clinician it names: send on_behalf_of "
+                                  '"Practitioner/<id>".', oauth_error="insufficient_scope", title="Clinician unknown")
+    resource_type, _, resource_id = reference.partition("/")
+    if not valid_reference(reference) or resource_type not in CLINICIAN_TYPES:
+        raise SmartAuthError(422, 'on_behalf_of must be "Practitioner/<id>" or "PractitionerRole/<id>"',
+                             title="Clinician unknown")
+    if ehr is None:
+        raise SmartAuthError(403, "this operation cannot check on_behalf_of against the EHR",
+                             title="Clinician unknown")
+    try:
+        resource = ehr.read(resource_type, resource_id)
+    except FhirNotFound:
+        raise SmartAuthError(422, f"on_behalf_of: the EHR has no {reference}", title="Clinician unknown") from None
+    except FhirUnavailable:
+        raise SmartAuthError(502, "The EHR could not be reached to check on_behalf_of; nothing was recorded.",
+                             title="EHR not reachable") from None
+    except FhirError as error:
+        raise SmartAuthError(502, f"The EHR did not let Ketalink check on_behalf_of (HTTP {error.status}); nothing "
+                                  "was recorded.", title="EHR not reachable") from None
+    if resource.get("resourceType") != resource_type or resource.get("active") is False:
+        raise SmartAuthError(422, f"on_behalf_of: {reference} is not an active {resource_type} in the EHR",
+                             title="Clinician unknown")
+    return Person(reference, (name_of(resource) or reference)[:MAX_DISPLAY])
 
 
 def signer_name(context: SmartContext | None, typed: str) -> str:

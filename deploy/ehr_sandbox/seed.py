@@ -63,8 +63,10 @@ SEED_PATIENTS: tuple[SeedPatient, ...] = (
 
 
 def seed(client: FhirClient, today: date | None = None) -> dict[str, str]:
-    """Create what is missing; return MRN → EHR Patient id."""
+    """Create what is missing; return MRN → EHR Patient id. The demo clinicians are seeded too, so an outside EHR
+    simulator's provider picker finds them on a fresh start (before anyone signs in at the chart)."""
     today = today or datetime.now(timezone.utc).date()
+    seed_clinicians(client)
     patient_ids: dict[str, str] = {}
     for patient in SEED_PATIENTS:
         resource, _ = client.create_if_none_exist(_patient(patient), f"identifier={MRN_SYSTEM}|{patient.mrn}")
@@ -74,6 +76,26 @@ def seed(client: FhirClient, today: date | None = None) -> dict[str, str]:
             seed_id = extra["identifier"][0]["value"]
             client.create_if_none_exist(extra, f"identifier={SEED_SYSTEM}|{seed_id}")
     return patient_ids
+
+
+def seed_clinicians(client: FhirClient) -> dict[str, str]:
+    """The demo clinicians (``nurse.ng``, ``dr.okoye``: ``smart/settings.py``) as Practitioners with their
+    PractitionerRole, under the seed identifiers the chart's sign-in uses (``smart/directory.py``), so both find the
+    same resources. Returns username → Practitioner id."""
+    from deploy.ehr_sandbox.smart.settings import DEMO_USERS  # here: the smart package imports this module
+
+    found = {}
+    for user in DEMO_USERS:
+        resource, _ = client.create_if_none_exist({
+            "resourceType": "Practitioner", "identifier": _seed_identifier(user.identifier), "active": True,
+            "name": [{"use": "official", "family": user.family, "given": [user.given], "text": user.display_name}],
+        }, f"identifier={SEED_SYSTEM}|{user.identifier}")
+        if user.role_codes:
+            role_id = f"{user.identifier}-role"
+            client.create_if_none_exist(practitioner_role(role_id, resource["id"], user.role_codes,
+                                                          user.display_name), f"identifier={SEED_SYSTEM}|{role_id}")
+        found[user.username] = str(resource["id"])
+    return found
 
 
 def practitioner_role(seed_id: str, practitioner_id: str, role_codes: tuple[tuple[str, str, str], ...],

@@ -5,6 +5,7 @@ the MessageHeader rules (header first, focus, response codes, deduplication by m
 """
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -14,6 +15,7 @@ from typing import Any
 from shared.fhir.codes import MESSAGE_EVENTS
 from shared.fhir.datatypes import FhirJson, instant
 from shared.fhir.validate import FhirValidationError, validate_bundle, validate_resource
+from shared.people import KETALINK_DEVICE_URL, Person, ketalink, ketalink_device
 
 PROVENANCE_NAMESPACE = uuid.UUID("6f1c1d7e-3f5b-4c55-9a0e-6b1f4e1d2c3a")
 
@@ -57,6 +59,7 @@ def build_message(
     focus: list[FhirJson],
     *,
     message_id: str | None = None,
+    author: Person | None = None,
     author_display: str | None = None,
     now: datetime | None = None,
     with_provenance: bool = True,
@@ -65,6 +68,9 @@ def build_message(
 
     Each focus resource gets a ``urn:uuid:`` fullUrl; references between them may use those. The Provenance has a
     deterministic id derived from the message id, so the EHR writes it once however often the message arrives.
+    Its agents are ``author`` (the clinician, by reference: ``shared.people``) and Ketalink, the Device that
+    assembled the message; the Device travels in the message (not in ``focus``) whenever something refers to it.
+    ``author_display`` (a name only) is for callers that know no reference.
     """
     message_id = message_id or str(uuid.uuid4())
     now = now or datetime.now(timezone.utc)
@@ -78,8 +84,11 @@ def build_message(
     }
     entries = [{"fullUrl": f"urn:uuid:{message_id}", "resource": header}]
     entries += [{"fullUrl": url, "resource": resource} for url, resource in zip(full_urls, focus)]
-    if with_provenance and focus:
-        provenance = _provenance(message_id, full_urls, source_endpoint, author_display, now)
+    provenance = _provenance(message_id, full_urls, source_endpoint, author, author_display, now) \
+        if with_provenance and focus else None
+    if provenance is not None or any(KETALINK_DEVICE_URL in json.dumps(resource) for resource in focus):
+        entries.append({"fullUrl": KETALINK_DEVICE_URL, "resource": ketalink_device()})
+    if provenance is not None:  # last, as receivers expect
         entries.append({"fullUrl": f"urn:uuid:{provenance['id']}", "resource": provenance})
     bundle: FhirJson = {
         "resourceType": "Bundle",
@@ -186,18 +195,20 @@ def _null_at(value: Any, path: str) -> str | None:
 
 
 def _provenance(
-    message_id: str, target_urls: list[str], source_endpoint: str, author_display: str | None, now: datetime
+    message_id: str, target_urls: list[str], source_endpoint: str, author: Person | None, author_display: str | None,
+    now: datetime
 ) -> FhirJson:
     agents = [{
         "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/provenance-participant-type",
                              "code": "assembler"}]},
-        "who": {"display": source_endpoint},
+        "who": ketalink(f"Ketalink ({source_endpoint})"[:200]).fhir_reference(),
     }]
-    if author_display:
+    who = author.fhir_reference() if author is not None else {"display": author_display} if author_display else None
+    if who is not None:
         agents.insert(0, {
             "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/provenance-participant-type",
                                  "code": "author"}]},
-            "who": {"display": author_display},
+            "who": who,
         })
     return {
         "resourceType": "Provenance",

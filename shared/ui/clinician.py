@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 from shared.fhir.client import FhirClient, FhirError
+from shared.people import name_of
 from shared.smart import SmartAuthError, SmartContext, current_context
 
 EHR_TIMEOUT_S = 5.0  # a page waits at most this long for the EHR (banner, name) before it says what is missing
@@ -94,8 +95,4 @@ def _read_name(context: SmartContext, fhir_user: str) -> str | None:
         resource = ehr_as_clinician(context).read(resource_type, resource_id)
     except FhirError:
         return None
-    names = resource.get("name") or []
-    if isinstance(names, dict):
-        names = [names]
-    name = next((n for n in names if n.get("use") == "official"), names[0] if names else {})
-    return name.get("text") or " ".join([*name.get("given", []), name.get("family", "")]).strip() or None
+    return name_of(resource)

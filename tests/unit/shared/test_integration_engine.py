@@ -24,7 +24,7 @@ def test_resources_become_conditional_updates_and_references_are_resolved():
         return f"{resource_type}/ehr-42"
 
     transaction = build_transaction(message, resolve)
-    administration, provenance = transaction["entry"]
+    administration, device, provenance = transaction["entry"]
     assert transaction["type"] == "transaction"
     store_id = ehr_resource_id("https://ketalink.example.org/fhir/identifier/administration", "a1")
     assert administration["request"] == {"method": "PUT", "url": f"MedicationAdministration/{store_id}"}
@@ -33,6 +33,10 @@ def test_resources_become_conditional_updates_and_references_are_resolved():
     assert resolved == [("MedicationRequest", "https://ketalink.example.org/fhir/identifier/order", "o1")]
     assert provenance["request"] == {"method": "PUT", "url": f"Provenance/{provenance['resource']['id']}"}
     assert provenance["resource"]["target"] == [{"reference": administration["fullUrl"]}]
+    # Ketalink, the Device that assembled the message, is applied once (its id derived from its identifier) and
+    # the Provenance's agent points at it by the entry's fullUrl, which the EHR resolves in the transaction
+    assert device["request"] == {"method": "PUT", "url": f"Device/{device['resource']['id']}"}
+    assert provenance["resource"]["agent"][-1]["who"]["reference"] == device["fullUrl"]
 
 
 def test_a_resource_without_a_ketalink_identifier_is_refused():

@@ -14,10 +14,11 @@ def test_message_has_header_first_focus_and_a_deterministic_provenance():
     header = entries[0]["resource"]
     assert header["resourceType"] == "MessageHeader" and header["id"] == "m-1"
     assert header["focus"] == [{"reference": entries[1]["fullUrl"]}]
-    provenance = entries[2]["resource"]
+    assert entries[2]["resource"]["resourceType"] == "Device"  # Ketalink, the Provenance's assembler
+    provenance = entries[-1]["resource"]
     assert provenance["target"] == [{"reference": entries[1]["fullUrl"]}]
     again = build_message("vitals-recorded", "urn:ketalink:test", [PATIENT_OBSERVATION], message_id="m-1")
-    assert again["entry"][2]["resource"]["id"] == provenance["id"]  # same message id, same Provenance id
+    assert again["entry"][-1]["resource"]["id"] == provenance["id"]  # same message id, same Provenance id
 
 
 def test_parse_round_trip_and_response():
