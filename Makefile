@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.stamp-install
 include deploy/tools.mk
 
-.PHONY: run test install browser-deps test-unit test-integration test-kafka bench clean
+.PHONY: run test install browser-deps asyncapi-tools contract test-unit test-integration test-kafka test-hapi bench clean
 
 $(STAMP): requirements.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -13,6 +13,20 @@ $(STAMP): requirements.txt constraints.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The official AsyncAPI parser (Node.js, pinned in tools/asyncapi/package-lock.json) that the unit tests validate
+# docs/asyncapi.yaml with; `npm ci` installs exactly the lock file, without install scripts.
+ASYNCAPI_STAMP := tools/asyncapi/node_modules/.stamp-install
+$(ASYNCAPI_STAMP): tools/asyncapi/package.json tools/asyncapi/package-lock.json
+	cd tools/asyncapi && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $(ASYNCAPI_STAMP)
+
+asyncapi-tools: $(ASYNCAPI_STAMP)
+
+# Regenerate the event contract (docs/asyncapi.yaml) from shared/events/topics.py and shared/events/catalogue.py.
+contract: install asyncapi-tools
+	$(PY) -m shared.events.asyncapi --write
+	node tools/asyncapi/validate.mjs docs/asyncapi.yaml
 
 # The browser tests drive Debian's Chromium (no browser can be downloaded here); installed once, as root.
 browser-deps:
@@ -22,10 +36,10 @@ browser-deps:
 run: install
 	$(PY) -m deploy.local.stack
 
-test: install browser-deps
+test: install browser-deps asyncapi-tools
 	$(PY) -m pytest -q
 
-test-unit: install
+test-unit: install asyncapi-tools
 	$(PY) -m pytest -q tests/unit
 
 test-integration: install
