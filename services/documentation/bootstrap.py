@@ -13,7 +13,7 @@ from services.documentation.access import SERVICE_KEY
 from services.documentation.api import create_api, install_error_mapping
 from services.documentation.domain.errors import DocumentationInputError
 from services.documentation.domain.settings import SessionSettings
-from services.documentation.ehr_reads import EhrPatients, EhrWeights
+from services.documentation.ehr_reads import EHR_NEEDS, EhrPatients, EhrWeights
 from services.documentation.handlers import DocumentationService
 from services.documentation.ui import UI_SETTINGS_KEY, UI_TITLE, UiSettings, ui
 from shared.clock import ClinicalClock
@@ -27,6 +27,7 @@ from shared.events.event_codes import (
     SUICIDALITY_ALERT,
     SUICIDALITY_ALERT_ACKNOWLEDGED,
 )
+from shared.fhir.capabilities import PAGE_NEEDS, check_in_background
 from shared.runtime import ServiceRuntime
 from shared.smart import install_smart
 from shared.ui import install_ui
@@ -57,6 +58,8 @@ def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
     clock = ClinicalClock(timedelta(seconds=api_settings.future_time_tolerance_s), error=DocumentationInputError)
     service = DocumentationService(runtime, settings, clock, EhrWeights(runtime.ehr),
                                    clinic_zone=ui_settings.zone, patients=EhrPatients(runtime.ehr))
+    # Warn (never stop) about what the EHR's CapabilityStatement does not list; in a thread, never delaying the start.
+    check_in_background(runtime.ehr, (*EHR_NEEDS, *PAGE_NEEDS))
     app = Flask(__name__)
     install(app, {"database": runtime.check_database})
     install_service(app, SERVICE_KEY, service)

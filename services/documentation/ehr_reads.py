@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from shared.fhir.capabilities import read, search
 from shared.fhir.client import FhirClient, FhirError, FhirNotFound
 from shared.fhir.codes import BODY_WEIGHT, KETALINK_LOCAL
 from shared.fhir.datatypes import FhirJson, reference_id
@@ -22,9 +23,18 @@ from shared.fhir.vital_signs import TO_KG, USABLE_STATUSES
 
 log = logging.getLogger(__name__)
 
-ELIGIBILITY_CODE = f"{KETALINK_LOCAL}|ketamine-eligibility"  # RiskAssessment.code of intake's decision
+ELIGIBILITY_CODE = "ketamine-eligibility"  # RiskAssessment.code (system KETALINK_LOCAL) of intake's decision
 ELIGIBILITY_OUTCOMES = ("eligible", "not-eligible", "needs-review")
 PRACTITIONERS_SHOWN = 50  # the witness list: the EHR's first page of practitioners
+
+# What these reads need of the EHR, checked against its CapabilityStatement at start-up (shared/fhir/capabilities.py).
+EHR_NEEDS = (
+    search("Observation", ("subject", "code", "status", "date"), "the weight at the pre-infusion check"),
+    read("Observation", "the weight the order's dose came from"),
+    read("Patient", "the sex and birth date at the pre-infusion check"),
+    search("RiskAssessment", ("subject",), "the eligibility on the banner"),
+    search("Practitioner", (), "the waste witness list"),
+)
 
 
 # --- the service's own access: the weight and the Patient at the pre-infusion check ---------------------------------
@@ -85,13 +95,18 @@ class EhrPatients:
 
 # --- as the signed-in clinician: what the pages show ------------------------------------------------------------------
 def latest_eligibility(client: FhirClient, patient_id: str) -> str | None:
-    """The outcome of the latest eligibility RiskAssessment intake sent to the EHR, or None when it has none."""
+    """The outcome of the latest eligibility RiskAssessment intake sent to the EHR, or None when it has none.
+
+    R4 defines no ``code`` search parameter on RiskAssessment (HAPI FHIR refuses it with 400, HAPI-0524), so the EHR
+    is asked for the patient's RiskAssessments and intake's decisions are picked out here, by code. The subject is
+    checked here too: a server may ignore a parameter it does not support (lenient handling, FHIR's default; the
+    sandbox's does for RiskAssessment), and another patient's decision must never reach this patient's banner. All
+    pages are read: a patient has few RiskAssessments, and the latest must not fall off the first page."""
     try:
-        found = client.search_first_page("RiskAssessment", {"subject": f"Patient/{patient_id}",
-                                                            "code": ELIGIBILITY_CODE, "_count": 50})
+        found = client.search("RiskAssessment", {"subject": f"Patient/{patient_id}", "_count": 50})
     except FhirError:
         return None
-    decisions = sorted((r for r in found if r.get("status") in ("final", "amended", "corrected")),
+    decisions = sorted((r for r in found if _is_eligibility_decision(r, patient_id)),
                        key=lambda r: r.get("occurrenceDateTime") or "")
     for decision in reversed(decisions):
         for prediction in decision.get("prediction") or []:
@@ -99,6 +114,14 @@ def latest_eligibility(client: FhirClient, patient_id: str) -> str | None:
                 if coding.get("system") == KETALINK_LOCAL and coding.get("code") in ELIGIBILITY_OUTCOMES:
                     return str(coding["code"])
     return None
+
+
+def _is_eligibility_decision(resource: FhirJson, patient_id: str) -> bool:
+    return (resource.get("resourceType") == "RiskAssessment"
+            and reference_id(resource.get("subject"), "Patient") == patient_id
+            and resource.get("status") in ("final", "amended", "corrected")
+            and any(c.get("system") == KETALINK_LOCAL and c.get("code") == ELIGIBILITY_CODE
+                    for c in (resource.get("code") or {}).get("coding") or [] if isinstance(c, dict)))
 
 
 def practitioner_options(ehr: FhirClient, signed_in: str) -> list[tuple[str, str]]:

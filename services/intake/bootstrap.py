@@ -13,13 +13,14 @@ from flask import Flask
 from services.intake.api import install_api
 from services.intake.domain.errors import IntakeInputError
 from services.intake.domain.settings import IntakeSettings
-from services.intake.ehr_reads import EhrReader
+from services.intake.ehr_reads import EHR_NEEDS, EhrReader
 from services.intake.handlers import SERVICE_KEY, IntakeService
 from services.intake.ui import blueprint as ui_blueprint
 from shared.clock import ClinicalClock
 from shared.config import SettingsError, load_settings
 from shared.events.consumer import Handlers
 from shared.events.event_codes import INTAKE_ELIGIBILITY_DECIDED, INTAKE_REOPENED, REFERRAL_REQUESTED
+from shared.fhir.capabilities import PAGE_NEEDS, check_in_background
 from shared.runtime import ServiceRuntime
 from shared.smart import install_smart
 from shared.ui import install_ui
@@ -32,6 +33,8 @@ def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
     # the same the domain checks every recorded time with (domain/plausibility.py).
     clock = ClinicalClock(timedelta(minutes=settings.clock_skew_minutes), error=IntakeInputError)
     service = IntakeService(runtime, settings, EhrReader(runtime.ehr), clock)
+    # Warn (never stop) about what the EHR's CapabilityStatement does not list; in a thread, never delaying the start.
+    check_in_background(runtime.ehr, (*EHR_NEEDS, *PAGE_NEEDS))
     app = create_app(service, runtime)
     handlers = {
         REFERRAL_REQUESTED: service.on_referral_requested,  # ehr.events: a referral starts an intake

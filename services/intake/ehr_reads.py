@@ -20,6 +20,7 @@ from shared.errors import FhirMappingError
 from services.intake.translators.medication_statement_in import medication_entry_from_fhir
 from services.intake.translators.observation_vitals_in import vitals_from_fhir
 from services.intake.translators.patient_in import patient_summary_from_fhir
+from shared.fhir.capabilities import read, search
 from shared.fhir.client import FhirClient, FhirError, FhirNotFound, FhirUnavailable
 from shared.fhir.codes import BODY_HEIGHT, BODY_WEIGHT, Code
 from shared.fhir.datatypes import FhirJson
@@ -27,6 +28,15 @@ from shared.fhir.validate import FhirValidationError
 from shared.fhir.vital_signs import USABLE_STATUSES
 
 T = TypeVar("T")
+
+# What these reads need of the EHR, checked against its CapabilityStatement at start-up (shared/fhir/capabilities.py).
+EHR_NEEDS = (
+    read("Patient", "the intake's patient summary"),
+    search("Condition", ("patient",), "the problem list"),
+    search("MedicationStatement", ("patient",), "the medication history"),
+    search("Observation", ("patient", "code", "status", "date"), "the latest weight and height"),
+    read("ServiceRequest", "a referral"),
+)
 
 
 class EhrError(Exception):

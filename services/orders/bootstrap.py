@@ -30,6 +30,7 @@ from shared.events.event_codes import (
     SUICIDALITY_ALERT,
     SUICIDALITY_ALERT_ACKNOWLEDGED,
 )
+from shared.fhir.capabilities import PAGE_NEEDS, check_in_background
 from shared.runtime import ServiceRuntime
 from shared.smart import install_smart
 from shared.ui import install_ui
@@ -39,7 +40,9 @@ from services.orders.api import DESCRIPTION, OPERATIONS, answer_errors
 from services.orders.course.api import OPERATIONS as COURSE_OPERATIONS
 from services.orders.course.ui import blueprint as course_pages
 from services.orders.course.bootstrap import build_course_service, in_turn, install_course
+from services.orders.course.ehr_reads import EHR_NEEDS as COURSE_EHR_NEEDS
 from services.orders.domain.settings import ProtocolSettings
+from services.orders.ehr_reads import EHR_NEEDS
 from services.orders.handlers import OrdersService
 from services.orders.ui import blueprint as orders_pages
 
@@ -50,6 +53,8 @@ def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
     protocol = protocol_settings(runtime.clinic_time.zone.key)
     course = build_course_service(runtime, protocol)  # the treatment course starts in the sign's transaction
     service = OrdersService(runtime, protocol, order_listeners=(course.on_order_event,))
+    # Warn (never stop) about what the EHR's CapabilityStatement does not list; in a thread, never delaying the start.
+    check_in_background(runtime.ehr, (*EHR_NEEDS, *COURSE_EHR_NEEDS, *PAGE_NEEDS))
     api = Api("Ketalink orders", API_VERSION, DESCRIPTION, runtime.engine)
     COURSE_OPERATIONS.register(api)
     OPERATIONS.register(api)

@@ -8,9 +8,9 @@ used (e.g. a weight in a unit that cannot be converted)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from shared.errors import Violation
+from shared.fhir.capabilities import read, search
 from shared.fhir.client import FhirClient, FhirNotFound
 from shared.fhir.codes import BODY_HEIGHT, BODY_WEIGHT, Code
 from shared.fhir.datatypes import FhirJson
@@ -20,6 +20,13 @@ from services.orders.domain.settings import WeightBasis
 from services.orders.translators.observation_height_in import body_height_from_observation
 from services.orders.translators.observation_weight_in import body_weight_from_observation
 from services.orders.translators.patient_in import patient_sex
+
+
+# What these reads need of the EHR, checked against its CapabilityStatement at start-up (shared/fhir/capabilities.py).
+EHR_NEEDS = (
+    read("Patient", "the dose calculation (does the patient exist, sex)"),
+    search("Observation", ("subject", "code", "status", "date"), "the dosing weight and height"),
+)
 
 
 class UnknownPatientError(LookupError):
@@ -65,14 +72,5 @@ def latest_observation(ehr: FhirClient, patient_id: str, code: Code) -> FhirJson
     entered-in-error weight must never be dosed from), newest first, one result."""
     params = {"subject": f"Patient/{patient_id}", "code": f"{code.system}|{code.code}",
               "status": ",".join(USABLE_STATUSES), "_sort": "-date", "_count": 1}
-    matches = _first_page(ehr, "Observation", params)
+    matches = ehr.search_first_page("Observation", params)  # one page: never the whole weight history
     return matches[0] if matches else None
-
-
-def _first_page(ehr: FhirClient, resource_type: str, params: dict[str, Any]) -> list[FhirJson]:
-    """The matches on the first page only. ``FhirClient.search`` follows every ``next`` link, which for
-    ``_count=1`` would fetch the patient's whole weight history one resource per request; until the shared client
-    offers a one-page search this uses its request plumbing (retries, typed errors) directly."""
-    bundle = ehr._request("GET", resource_type, params=params).json()  # private: see the docstring
-    return [entry["resource"] for entry in bundle.get("entry", [])
-            if entry.get("search", {}).get("mode", "match") == "match" and "resource" in entry]

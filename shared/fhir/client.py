@@ -31,7 +31,8 @@ class FhirNotFound(FhirError):
 
 
 class FhirPreconditionFailed(FhirError):
-    """412: a stale If-Match version, or a conditional create that matched several resources."""
+    """412: a stale If-Match version, or a conditional create that matched several resources. A stale If-Match
+    answered 409 (HAPI FHIR does, HAPI-0989; R4 allows either) is the same version conflict and raises this too."""
 
 
 class FhirInvalid(FhirError):
@@ -58,18 +59,18 @@ class FhirClient:
 
     def search(self, resource_type: str, params: dict[str, Any]) -> list[FhirJson]:
         """All matching resources (``search`` mode entries), following ``next`` links."""
-        bundle = self._request("GET", resource_type, params=params).json()
+        bundle = self._request("GET", resource_type, params=params, headers=_fresh()).json()
         found: list[FhirJson] = []
         while True:
             found += _matches(bundle)
             next_url = next((link["url"] for link in bundle.get("link", []) if link.get("relation") == "next"), None)
             if not next_url:
                 return found
-            bundle = self._request("GET", next_url).json()
+            bundle = self._request("GET", next_url, headers=_fresh()).json()
 
     def search_first_page(self, resource_type: str, params: dict[str, Any]) -> list[FhirJson]:
         """Only the first page: for "the latest one" searches (``_sort=-date&_count=1``), never the whole history."""
-        return _matches(self._request("GET", resource_type, params=params).json())
+        return _matches(self._request("GET", resource_type, params=params, headers=_fresh()).json())
 
     def capabilities(self) -> FhirJson:
         return self._request("GET", "metadata").json()
@@ -82,12 +83,18 @@ class FhirClient:
         return response.json(), response.status_code == 201
 
     def update(self, resource: FhirJson, *, version_id: str | None = None) -> FhirJson:
-        """Update by id; with ``version_id`` the server refuses (412) if the resource changed meanwhile."""
+        """Update by id; with ``version_id`` the server refuses (FhirPreconditionFailed, whether it answers 412 or
+        409) if the resource changed meanwhile."""
         headers = {"Prefer": "return=representation"}
         if version_id is not None:
             headers["If-Match"] = f'W/"{version_id}"'
-        return self._request("PUT", f"{resource['resourceType']}/{resource['id']}", json=resource,
-                             headers=headers).json()
+        try:
+            return self._request("PUT", f"{resource['resourceType']}/{resource['id']}", json=resource,
+                                 headers=headers).json()
+        except FhirError as error:
+            if version_id is not None and error.status == 409:  # only with If-Match: a 409 may mean other things
+                raise FhirPreconditionFailed(error.status, error.issues, error.outcome) from None
+            raise
 
     def transaction(self, bundle: FhirJson) -> FhirJson:
         return self._request("POST", "", json=bundle, headers={"Prefer": "return=representation"}).json()
@@ -129,6 +136,13 @@ def _session_for(base_url: str) -> requests.Session:
     if ca_bundle:
         session.verify = ca_bundle
     return session
+
+
+def _fresh() -> dict[str, str]:
+    """Every search asks for an answer computed now, not a cached one (HTTP's ``no-cache`` request directive, which
+    HAPI FHIR honours): HAPI reuses a search's result for 60 s by default, so a weight stored since would be missed
+    and an older one dosed from (HZ-84, docs/clinical-safety.md). A new dict per request: the plumbing adds to it."""
+    return {"Cache-Control": "no-cache"}
 
 
 def _matches(bundle: FhirJson) -> list[FhirJson]:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from shared.fhir.capabilities import read
 from shared.fhir.client import FhirClient, FhirNotFound
+
+# What these reads need of the EHR, checked with the orders service's at start-up (shared/fhir/capabilities.py).
+EHR_NEEDS = (read("Patient", "the outcomes export's age bands"),)
 
 
 def birth_date(ehr: FhirClient, patient_id: str) -> date | None:
