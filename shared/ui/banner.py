@@ -21,6 +21,7 @@ from shared.clinic_time import current_clinic_zone
 from shared.config import app_settings, install_app_settings
 from shared.fhir.client import FhirClient, FhirError, FhirUnavailable
 from shared.fhir.codes import BODY_WEIGHT
+from shared.fhir.vital_signs import USABLE_STATUSES
 from shared.smart import SmartContext
 from shared.ui.clinician import ehr_as_clinician
 
@@ -145,12 +146,18 @@ def _latest_weight(ehr: FhirClient, patient_id: str) -> tuple[float | None, str 
     try:
         found = ehr.search_first_page("Observation", {
             "subject": f"Patient/{patient_id}", "code": f"{BODY_WEIGHT.system}|{BODY_WEIGHT.code}",
-            "_sort": "-date", "_count": 1})
+            "status": ",".join(USABLE_STATUSES), "_sort": "-date", "_count": 1})
     except FhirError:
         return None, None
-    if not found:
+    return banner_weight(found[0]) if found else (None, None)
+
+
+def banner_weight(observation: dict) -> tuple[float | None, str | None]:
+    """The weight in kg and its day, or nothing: an entered-in-error (or preliminary) weight is never shown, even
+    from a server that ignores the ``status`` search parameter."""
+    if observation.get("status") not in USABLE_STATUSES:
         return None, None
-    quantity = found[0].get("valueQuantity") or {}
+    quantity = observation.get("valueQuantity") or {}
     value = quantity.get("value")
     if value is None:
         return None, None
@@ -158,7 +165,7 @@ def _latest_weight(ehr: FhirClient, patient_id: str) -> tuple[float | None, str 
     per_kg = KG_PER_UNIT.get(unit or "kg")  # no unit: kg, as the clinic's own readings are written
     if per_kg is None or isinstance(value, bool) or not isinstance(value, (int, float)):
         return None, None  # a unit or value the banner cannot read is not shown, rather than shown wrong
-    return round(value * per_kg, 1), (found[0].get("effectiveDateTime") or "")[:10] or None
+    return round(value * per_kg, 1), (observation.get("effectiveDateTime") or "")[:10] or None
 
 
 def _allergy_text(allergy: dict) -> str:

@@ -9,7 +9,7 @@ from flask import Flask, render_template_string
 
 from shared.config import SettingsError, load_settings
 from shared.ui import PatientBanner, install_ui, load_patient_banner, medical_record_number
-from shared.ui.banner import BannerSettings
+from shared.ui.banner import BannerSettings, banner_weight
 
 MR_TYPE = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]}
 PATIENT = {"resourceType": "Patient", "id": "p1", "name": [{"use": "official", "family": "Gonzalez",
@@ -101,7 +101,7 @@ class OddRecordEhr(PatientOnlyEhr):
 
     def search_first_page(self, resource_type: str, params: dict) -> list[dict]:
         if resource_type == "Observation" and self.weight is not None:
-            return [{"valueQuantity": self.weight, "effectiveDateTime": "2026-12-01T09:00:00Z"}]
+            return [{"status": "final", "valueQuantity": self.weight, "effectiveDateTime": "2026-12-01T09:00:00Z"}]
         return []
 
 
@@ -121,3 +121,21 @@ def test_an_impossible_or_future_birth_date_shows_no_age_and_the_page_still_load
 def test_the_banner_weight_is_in_kg_or_not_shown(quantity, shown):
     banner = load_patient_banner(OddRecordEhr("1978-03-14", quantity), "p1", today=date(2026, 12, 7))
     assert banner.weight_kg == shown
+
+
+@pytest.mark.parametrize("status", ["entered-in-error", "preliminary", "cancelled", None])
+def test_the_banner_never_shows_a_weight_that_may_not_be_used(status: str | None) -> None:
+    observation = {"resourceType": "Observation", "status": status, "effectiveDateTime": "2026-12-01",
+                   "valueQuantity": {"value": 80, "code": "kg"}}
+    assert banner_weight(observation) == (None, None)
+
+
+@pytest.mark.parametrize(("status", "quantity", "shown"), [
+    ("final", {"value": 80, "code": "kg"}, (80.0, "2026-12-01")),
+    ("amended", {"value": 176.37, "code": "[lb_av]"}, (80.0, "2026-12-01")),
+    ("corrected", {"value": 80, "code": "furlong"}, (None, None)),
+])
+def test_the_banner_shows_a_usable_weight_in_kg(status: str, quantity: dict, shown: tuple) -> None:
+    observation = {"resourceType": "Observation", "status": status, "effectiveDateTime": "2026-12-01T09:00:00Z",
+                   "valueQuantity": quantity}
+    assert banner_weight(observation) == shown
