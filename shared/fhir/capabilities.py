@@ -50,7 +50,7 @@ def search(resource_type: str, parameters: Iterable[str], purpose: str) -> EhrNe
 # and the clinician's name and roles (shared/ui/clinician.py, shared/roles.py).
 PAGE_NEEDS = (
     read("Patient", "the banner"),
-    search("Observation", ("subject", "code", "date"), "the banner's latest weight"),
+    search("Observation", ("subject", "code", "date", "status"), "the banner's latest weight"),
     search("AllergyIntolerance", ("patient",), "the banner's allergies"),
     read("Practitioner", "the signed-in clinician's name"),
     read("PractitionerRole", "the signed-in clinician's role"),
