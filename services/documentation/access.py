@@ -1,9 +1,10 @@
 """SMART access: whose record a request is about, for ``@requires`` (``shared/smart``), and the service the views
 reach through the app.
 
-The API's session and note routes name no patient: the patient is the one the session (or the note) belongs to, read
-from the store before the view runs, so a patient-scoped token is checked against it (an unknown session or note is
-a 404). The pages work on the patient in the SMART launch context only, and check each record against it."""
+The session and note routes, of the API and of the pages, name no patient: the patient is the one the session (or
+the note) belongs to, read from the store before the view runs, so a patient-bound session or token is checked
+against it (an unknown session or note is a 404). The home page lists the sessions of the patient in the SMART
+launch context; the pages check each record against that patient again as they load it."""
 from __future__ import annotations
 
 from typing import Any
@@ -33,4 +34,4 @@ def note_patient(view_args: dict[str, Any]) -> str:
 
 IN_SESSION: dict[str, PatientSource] = {"patient": session_patient}
 OF_NOTE: dict[str, PatientSource] = {"patient": note_patient}
-IN_CONTEXT: dict[str, PatientSource] = {"patient": in_launch_context}  # pages: the launch's patient
+IN_CONTEXT: dict[str, PatientSource] = {"patient": in_launch_context}  # the home page: the launch's patient

@@ -6,12 +6,12 @@ A service calls ``install_smart(app, runtime)`` in its ``build()`` and declares 
 user and the EHR access token. See ``shared/smart/README.md``.
 """
 from shared.smart.access import (
-    SmartAuthError, SmartContext, current_context, from_body, from_path, from_query, require, requires,
+    SmartAuthError, SmartContext, current_context, from_body, from_path, from_query, guarded_by, require, requires,
 )
 from shared.smart.app import SmartAuth, install_smart
 from shared.smart.settings import SmartSettings
 
 __all__ = [
     "SmartAuth", "SmartAuthError", "SmartContext", "SmartSettings", "current_context", "from_body", "from_path",
-    "from_query", "install_smart", "require", "requires",
+    "from_query", "guarded_by", "install_smart", "require", "requires",
 ]

@@ -37,6 +37,7 @@ class SmartAuth:
                  allowed_issuers: tuple[str, ...], public_endpoints: Iterable[str] = ()):
         self.settings = settings
         self.client_id = client_id
+        self.accepted_client_ids = frozenset(settings.accepted_client_ids or (client_id,))
         self.allowed_issuers = tuple(normalise_issuer(i) for i in allowed_issuers)
         self.cookie_name = settings.cookie_name or f"ketalink_smart_{_cookie_safe(client_id)}"
         self.launch_cookie_name = f"{self.cookie_name}_launch"
@@ -92,9 +93,23 @@ class SmartAuth:
                 claims = self.bearer.verify_jwt(token)
         except InvalidToken as error:
             raise SmartAuthError(401, str(error), oauth_error="invalid_token") from None
+        self._check_client(claims.client_id)
         return SmartContext(source="bearer", iss=claims.iss, access_token=token, scopes=scopes_tuple(claims.scope),
                             patient=claims.patient, encounter=claims.encounter, fhir_user=claims.fhir_user,
                             client_id=claims.client_id)
+
+    def _check_client(self, client_id: str | None) -> None:
+        """A token the EHR issued to another app (another SMART app, another Ketalink service) is not for this
+        service: the EHR granted its scopes for that app's purpose. Only ``SMART_ACCEPTED_CLIENT_IDS`` (default:
+        this service's own client id) are accepted; a token that names no client is refused as well."""
+        if client_id is None:
+            raise SmartAuthError(401, "the token names no client (client_id or azp): this service accepts tokens "
+                                      "issued to the clients in SMART_ACCEPTED_CLIENT_IDS only",
+                                 oauth_error="invalid_token")
+        if client_id not in self.accepted_client_ids:
+            shown = "".join(ch for ch in client_id[:64] if ch.isascii() and ch.isprintable() and ch not in '"\\')
+            raise SmartAuthError(401, f"the token was issued to another client ({shown}), not one "
+                                      "this service accepts (SMART_ACCEPTED_CLIENT_IDS)", oauth_error="invalid_token")
 
     def _introspect(self, configuration: Any, token: str) -> dict[str, Any]:
         try:

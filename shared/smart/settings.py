@@ -6,7 +6,13 @@ from dataclasses import dataclass
 
 from shared.smart.scopes import split_scopes
 
-DEFAULT_SCOPES = "launch openid fhirUser online_access patient/*.rs user/*.cruds"
+#: Patient-level data scopes: a launch from a patient's chart is about that patient, and the EHR's token then
+#: cannot reach another patient's records even if a bug in Ketalink asked it to. The only user-level scopes are for
+#: people, not patients: the clinician's Practitioner (their name) and PractitionerRole (whether they prescribe,
+#: ``shared/roles.py``), and the witnesses offered on the controlled-substance form.
+DATA_SCOPES = "patient/*.cruds user/Practitioner.rs user/PractitionerRole.rs"
+DEFAULT_SCOPES = f"launch openid fhirUser online_access {DATA_SCOPES}"
+DEFAULT_STANDALONE_SCOPES = f"launch/patient openid fhirUser online_access {DATA_SCOPES}"
 
 
 class CookieSecure(enum.Enum):
@@ -37,9 +43,10 @@ class SmartSettings:
     redirect_path: str = "/callback"
     landing_path: str = "/"  # where the browser goes after a successful launch: the app's home page
     scopes: str = DEFAULT_SCOPES
-    standalone_scopes: str = "launch/patient openid fhirUser online_access patient/*.rs user/*.cruds"
+    standalone_scopes: str = DEFAULT_STANDALONE_SCOPES
     scope_version: ScopeVersion = ScopeVersion.AUTO
     allowed_issuers: tuple[str, ...] = ()
+    accepted_client_ids: tuple[str, ...] = ()  # bearer tokens' client_id (or azp); empty: this service's client_id
     session_lifetime_s: int = 8 * 3600
     launch_timeout_s: int = 600  # from /launch to /callback
     refresh_margin_s: int = 60  # refresh an access token this long before it expires
@@ -58,6 +65,9 @@ class SmartSettings:
         for name in ("redirect_path", "landing_path"):
             if not getattr(self, name).startswith("/"):
                 raise ValueError(f"{name} must start with /")
+        for client in self.accepted_client_ids:
+            if not client or any(ch.isspace() for ch in client):
+                raise ValueError(f"accepted_client_ids: {client!r} is not a client id")
         for issuer in self.allowed_issuers:
             if not issuer.startswith(("http://", "https://")):
                 raise ValueError(f"allowed_issuers: {issuer!r} is not an http(s) URL")

@@ -28,7 +28,7 @@ class TokenClaims:
     patient: str | None
     encounter: str | None
     fhir_user: str | None
-    client_id: str | None
+    client_id: str | None  # the app the EHR issued it to: ``client_id`` (RFC 9068, RFC 7662), else OpenID's ``azp``
     expires_at: float | None
 
 
@@ -141,5 +141,5 @@ def _claims(fhir_base_url: str, claims: dict[str, Any]) -> TokenClaims:
     return TokenClaims(iss=fhir_base_url, scope=str(scope), patient=optional_text(claims.get("patient")),
                        encounter=optional_text(claims.get("encounter")),
                        fhir_user=optional_text(claims.get("fhirUser")),
-                       client_id=optional_text(claims.get("client_id")),
+                       client_id=optional_text(claims.get("client_id")) or optional_text(claims.get("azp")),
                        expires_at=float(exp) if isinstance(exp, (int, float)) else None)

@@ -14,12 +14,16 @@ from pathlib import Path
 import pytest
 
 from deploy.ehr_sandbox.seed import MRN_SYSTEM, SEED_PATIENTS
+from deploy.ehr_sandbox.smart.settings import default_apps
 from tests.security.journey import Caller, Journey, run_journey
 from tests.security.smart_tokens import EhrAuthorization
 from tests.support.processes import ManagedProcess, service
 
 SERVICES = ("intake", "orders", "documentation")
 MINE, THEIRS = "KL-1001", "KL-1002"  # token tests: the token's patient, and the journey's patient it must not reach
+#: Who may take the outcomes export on this stack: physicians (the sandbox's dr.okoye, not nurse.ng), so that the
+#: export's role check is tested against the EHR's PractitionerRole with the demo clinicians.
+EXPORT_ROLE = "http://snomed.info/sct|309343006"
 
 
 @dataclass(frozen=True)
@@ -29,10 +33,11 @@ class Stack:
 
 @dataclass(frozen=True)
 class Tokens:
-    """Access tokens the EHR issued (raw token responses)."""
+    """Access tokens the EHR issued (raw token responses), per service: each is issued to that service's client
+    (a service refuses tokens issued to another client)."""
 
-    mine: dict  # patient/*.cruds for MINE
-    theirs_read_only: dict  # patient/*.rs for THEIRS
+    mine: dict[str, dict]  # patient/*.cruds for MINE
+    theirs_read_only: dict[str, dict]  # patient/*.rs for THEIRS
 
 
 @pytest.fixture(scope="package")
@@ -49,15 +54,21 @@ def smart(ehr_auth: EhrAuthorization | None) -> EhrAuthorization:
 
 @pytest.fixture(scope="package")
 def stack(broker, ehr, ehr_auth, log_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """Each consumer group starts at the end of its topics (the broker is shared with other tests)."""
+    """Each consumer group starts at the end of its topics (the broker is shared with other tests). Each service
+    names the ``redirect_uri`` the sandbox registered for it (``SMART_PUBLIC_BASE_URL``), so that a launch from the
+    chart gives it a real session (``tests/security/sessions.py``)."""
     data_dir = tmp_path_factory.mktemp("security")
     smart_required = ehr_auth is not None
+    registered = {app.client_id.removeprefix("ketalink-"): app.launch_url.removesuffix("/launch")
+                  for app in default_apps(ehr.process.env if ehr.process else {})}
     started: dict[str, ManagedProcess] = {}
     urls: dict[str, str] = {}
     try:
         for name in SERVICES:
             process, urls[name] = service(name, log_dir, data_dir, broker.bootstrap, ehr.base_url, label="security",
-                                          extra_env={"SMART_AUTH_REQUIRED": "true" if smart_required else "false"})
+                                          extra_env={"SMART_AUTH_REQUIRED": "true" if smart_required else "false",
+                                                     "SMART_PUBLIC_BASE_URL": registered[name],
+                                                     "ORDERS_COURSE_EXPORT_ROLE_CODES": EXPORT_ROLE})
             started[name] = process.start()
         yield Stack(urls)
     finally:
@@ -75,13 +86,16 @@ def patient_ids(ehr) -> dict[str, str]:
 @pytest.fixture(scope="package")
 def tokens(smart: EhrAuthorization, patient_ids: dict[str, str]) -> Tokens:
     return Tokens(
-        mine=smart.issue("launch/patient openid fhirUser patient/*.cruds", patient_ids[MINE]),
-        theirs_read_only=smart.issue("launch/patient patient/*.rs", patient_ids[THEIRS]))
+        mine={name: smart.issue("launch/patient openid fhirUser patient/*.cruds", patient_ids[MINE], service=name)
+              for name in SERVICES},
+        theirs_read_only={name: smart.issue("launch/patient patient/*.rs", patient_ids[THEIRS], service=name)
+                          for name in SERVICES})
 
 
 @pytest.fixture(scope="package")
 def journey(stack: Stack, ehr, ehr_auth, broker, patient_ids: dict[str, str]) -> Journey:
-    token = None
+    tokens = {}
     if ehr_auth is not None:
-        token = ehr_auth.issue("openid fhirUser user/*.cruds")["access_token"]
-    return run_journey(stack.urls, Caller(token), ehr, broker.bootstrap, patient_ids, THEIRS)
+        tokens = {stack.urls[name]: ehr_auth.issue("openid fhirUser user/*.cruds", service=name)["access_token"]
+                  for name in SERVICES}
+    return run_journey(stack.urls, Caller(tokens), ehr, broker.bootstrap, patient_ids, THEIRS)

@@ -26,21 +26,26 @@ PRESCRIBER = "Dr Ada Prescriber"
 
 
 class Caller:
-    """HTTP calls with the clinician's bearer token (none when the EHR has no SMART server)."""
+    """HTTP calls with the clinician's bearer token for each service: ``tokens`` maps a service's base URL to a
+    token issued to that service's client (each service accepts its own client's tokens only). Empty when the EHR
+    has no SMART server."""
 
-    def __init__(self, token: str | None):
+    def __init__(self, tokens: dict[str, str]):
         self.http = requests.Session()
         self.http.headers["Accept"] = "application/json"
-        if token:
-            self.http.headers["Authorization"] = f"Bearer {token}"
+        self.tokens = tokens
+
+    def _headers(self, url: str) -> dict[str, str]:
+        token = next((token for base, token in self.tokens.items() if url.startswith(base + "/")), None)
+        return {"Authorization": f"Bearer {token}"} if token else {}
 
     def call(self, method: str, url: str, body: Any = None, expect: int = 200) -> Any:
-        response = self.http.request(method, url, json=body, timeout=30)
+        response = self.http.request(method, url, json=body, headers=self._headers(url), timeout=30)
         assert response.status_code == expect, f"{method} {url}: {response.status_code} {response.text}"
         return response.json()
 
     def status(self, method: str, url: str) -> int:
-        return self.http.request(method, url, timeout=10).status_code
+        return self.http.request(method, url, headers=self._headers(url), timeout=10).status_code
 
 
 @dataclass

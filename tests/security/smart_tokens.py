@@ -21,7 +21,7 @@ import requests
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from deploy.ehr_sandbox.smart.settings import SmartServerSettings, default_apps
+from deploy.ehr_sandbox.smart.settings import AppRegistration, SmartServerSettings, default_apps
 from shared.smart.tokens import unverified_claims
 from tests.integration.smart.support import Browser, query_of
 
@@ -30,13 +30,13 @@ CLINICIAN = "dr.okoye"
 
 @dataclass(frozen=True)
 class EhrAuthorization:
-    """The session EHR's SMART endpoints, a client registered there, and the key it signs tokens with."""
+    """The session EHR's SMART endpoints, the clients registered there (one per service: each service accepts
+    tokens issued to its own client only) and the key it signs tokens with."""
 
     fhir_base_url: str
     authorization_endpoint: str
     token_endpoint: str
-    client_id: str
-    redirect_uri: str  # registered for ``client_id``; never followed (the code is taken from the redirect)
+    apps: dict[str, AppRegistration]  # service name → its registration (``ketalink-<service>``)
     signing_key_path: Path
     demo_password: str
 
@@ -53,34 +53,39 @@ class EhrAuthorization:
         key_path = Path(data_dir) / "smart" / "smart-signing-key.json" if data_dir else None
         if "authorization_endpoint" not in configuration or key_path is None or not key_path.is_file():
             return None
-        app = default_apps(sandbox_env)[0]  # what the sandbox registered by default (ketalink-intake)
+        apps = {app.client_id.removeprefix("ketalink-"): app for app in default_apps(sandbox_env)}
         return cls(fhir_base_url, configuration["authorization_endpoint"], configuration["token_endpoint"],
-                   app.client_id, app.redirect_uris[0], key_path,
+                   apps, key_path,
                    sandbox_env.get("EHR_SANDBOX_SMART_DEMO_PASSWORD") or SmartServerSettings().demo_password)
 
     # -- real tokens -------------------------------------------------------------------------------------------
-    def issue(self, scope: str, patient_id: str | None = None) -> dict[str, Any]:
-        """The EHR's token response for a standalone launch granting ``scope``, with ``patient_id`` picked as the
-        patient in context (scopes ``launch/patient`` or ``patient/...`` make the EHR ask for one)."""
+    def issue(self, scope: str, patient_id: str | None = None, *, service: str = "intake",
+              user: str = CLINICIAN) -> dict[str, Any]:
+        """The EHR's token response to ``service``'s client for a standalone launch granting ``scope`` to ``user``,
+        with ``patient_id`` picked as the patient in context (scopes ``launch/patient`` or ``patient/...`` make the
+        EHR ask for one). The redirect to the registered ``redirect_uri`` is never followed: the code is taken
+        from it."""
+        app = self.apps[service]
+        client_id, redirect_uri = app.client_id, app.redirect_uris[0]
         browser = Browser()
         verifier = secrets.token_urlsafe(48)
         challenge = _b64(hashlib.sha256(verifier.encode()).digest())
         state = secrets.token_urlsafe(16)
         page = browser.get(f"{self.authorization_endpoint}?" + urlencode({
-            "response_type": "code", "client_id": self.client_id, "redirect_uri": self.redirect_uri,
+            "response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri,
             "scope": scope, "state": state, "aud": self.fhir_base_url,
             "code_challenge": challenge, "code_challenge_method": "S256"}))
         if "/smart/login" in page.url:
-            page = browser.submit(page, values={"username": CLINICIAN, "password": self.demo_password})
+            page = browser.submit(page, values={"username": user, "password": self.demo_password})
         assert page.status_code == 200 and "Approve" in page.text, f"no approval page: {page.status_code}"
         answer = browser.submit(page, button="approve", values={"patient": patient_id} if patient_id else None,
                                 allow_redirects=False)
-        assert answer.status_code == 302 and answer.headers["Location"].startswith(self.redirect_uri), answer.text
+        assert answer.status_code == 302 and answer.headers["Location"].startswith(redirect_uri), answer.text
         returned = query_of(answer.headers["Location"])
         assert returned.get("state") == state and "code" in returned, returned
         token = requests.post(self.token_endpoint, data={
-            "grant_type": "authorization_code", "code": returned["code"], "redirect_uri": self.redirect_uri,
-            "client_id": self.client_id, "code_verifier": verifier}, timeout=20)
+            "grant_type": "authorization_code", "code": returned["code"], "redirect_uri": redirect_uri,
+            "client_id": client_id, "code_verifier": verifier}, timeout=20)
         assert token.status_code == 200, token.text
         response = token.json()
         assert response.get("patient") == patient_id, "the EHR put another patient in context"

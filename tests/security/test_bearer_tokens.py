@@ -116,7 +116,7 @@ def test_the_ehrs_own_token_and_a_copy_signed_with_its_key_are_accepted(service,
                                                                         patient_ids):
     """The control for every refusal below: those tokens differ from these in one respect only."""
     path = READ_OWN[service].format(mine=patient_ids[MINE])
-    issued = tokens.mine["access_token"]
+    issued = tokens.mine[service]["access_token"]
     assert _call(stack, service, "GET", path, issued).status_code == 200
     assert _call(stack, service, "GET", path, smart.sign(claims_of(issued))).status_code == 200
 
@@ -125,7 +125,7 @@ def test_the_ehrs_own_token_and_a_copy_signed_with_its_key_are_accepted(service,
 @pytest.mark.parametrize("service", sorted(READ_OWN))
 def test_a_bearer_token_the_ehr_did_not_issue_this_way_gets_401(service, credential: BadCredential, stack, smart,
                                                                 tokens: Tokens, patient_ids, stranger):
-    token = credential.token(smart, tokens.mine, stranger)
+    token = credential.token(smart, tokens.mine[service], stranger)
     answer = _call(stack, service, "GET", READ_OWN[service].format(mine=patient_ids[MINE]), token)
     diagnostics = _assert_refused(answer, 401, "login", credential.oauth_error)
     assert credential.because in diagnostics, diagnostics
@@ -170,7 +170,7 @@ def _record(stack: Stack, read: RecordCall, journey: Journey, token: str) -> dic
 @pytest.mark.parametrize("read, write", list(zip(READS, WRITES)), ids=[r.service for r in READS])
 def test_a_token_for_another_patient_reads_and_writes_none_of_their_records(read: RecordCall, write: RecordCall,
                                                                            stack, tokens: Tokens, journey):
-    mine, theirs = tokens.mine["access_token"], tokens.theirs_read_only["access_token"]
+    mine, theirs = tokens.mine[read.service]["access_token"], tokens.theirs_read_only[read.service]["access_token"]
     before = _record(stack, read, journey, theirs)
     for call in (read, write):
         answer = _call(stack, call.service, call.method, call.path(journey), mine, call.body(journey))
@@ -182,7 +182,7 @@ def test_a_token_for_another_patient_reads_and_writes_none_of_their_records(read
 @pytest.mark.parametrize("read, write", list(zip(READS, WRITES)), ids=[r.service for r in READS])
 def test_a_read_only_token_reads_its_patients_record_but_cannot_write_it(read: RecordCall, write: RecordCall,
                                                                          stack, tokens: Tokens, journey):
-    token = tokens.theirs_read_only["access_token"]  # patient/*.rs for the journey's patient
+    token = tokens.theirs_read_only[read.service]["access_token"]  # patient/*.rs for the journey's patient
     before = _record(stack, read, journey, token)
     answer = _call(stack, write.service, write.method, write.path(journey), token, write.body(journey))
     diagnostics = _assert_refused(answer, 403, "forbidden", "insufficient_scope")

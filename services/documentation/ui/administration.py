@@ -9,7 +9,7 @@ from flask import request
 from flask.typing import ResponseReturnValue
 
 from services.documentation import commands as c
-from services.documentation.access import IN_CONTEXT, service
+from services.documentation.access import IN_SESSION, service
 from services.documentation.domain.administration import AdministrationRecord
 from services.documentation.ui.forms import EXTRA_RATE_ROWS, PAUSE_ROWS, FormInvalid, administration_body, submit
 from services.documentation.ui.pages import (
@@ -31,13 +31,13 @@ def administration_page(view: dict[str, Any], status: int = 200, errors: list[tu
 
 
 @ui.get("/ui/sessions/<session_id>/administration")
-@requires("MedicationAdministration", "r", **IN_CONTEXT)
+@requires("MedicationAdministration", "r", **IN_SESSION)
 def administration_form(session_id: str) -> ResponseReturnValue:
     return administration_page(own_session(session_id))
 
 
 @ui.post("/ui/sessions/<session_id>/administration")
-@requires("MedicationAdministration", "cu", **IN_CONTEXT)
+@requires("MedicationAdministration", "cu", **IN_SESSION)
 def record_administration(session_id: str) -> ResponseReturnValue:
     def again(view: dict[str, Any], error: FormInvalid) -> ResponseReturnValue:
         """The starting rate's time is the start's field on the form."""
@@ -51,7 +51,7 @@ def record_administration(session_id: str) -> ResponseReturnValue:
 
 
 @ui.post("/ui/sessions/<session_id>/administration/review")
-@requires("MedicationAdministration", "u", **IN_CONTEXT)
+@requires("MedicationAdministration", "u", **IN_SESSION)
 def review_administration(session_id: str) -> ResponseReturnValue:
     return post_form(session_id, lambda form: submit(
         lambda body: service().review_administration(session_id, body), c.ReviewAdministration,

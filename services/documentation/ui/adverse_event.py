@@ -7,7 +7,7 @@ from flask import request
 from flask.typing import ResponseReturnValue
 
 from services.documentation import commands as c
-from services.documentation.access import IN_CONTEXT, service
+from services.documentation.access import IN_SESSION, service
 from services.documentation.domain.adverse_events import AdverseEventKind, AdverseEventOutcome, Severity
 from services.documentation.handlers import new_id
 from services.documentation.ui.forms import Form, submit
@@ -31,13 +31,13 @@ def adverse_event_page(view: dict[str, Any], status: int = 200, errors: list[tup
 
 
 @ui.get("/ui/sessions/<session_id>/adverse-events")
-@requires("AdverseEvent", "r", **IN_CONTEXT)
+@requires("AdverseEvent", "r", **IN_SESSION)
 def adverse_event_form(session_id: str) -> ResponseReturnValue:
     return adverse_event_page(own_session(session_id))
 
 
 @ui.post("/ui/sessions/<session_id>/adverse-events")
-@requires("AdverseEvent", "cu", **IN_CONTEXT)
+@requires("AdverseEvent", "cu", **IN_SESSION)
 def record_adverse_event(session_id: str) -> ResponseReturnValue:
     def run(form: Form) -> None:
         submit(lambda body: service().record_adverse_event(session_id, body), c.RecordAdverseEvent, {

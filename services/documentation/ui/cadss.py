@@ -8,7 +8,7 @@ from flask import request
 from flask.typing import ResponseReturnValue
 
 from services.documentation import commands as c
-from services.documentation.access import IN_CONTEXT, service
+from services.documentation.access import IN_SESSION, service
 from services.documentation.domain.cadss import CADSS_ITEM_MAX_SCORE, CADSS_ITEM_MIN_SCORE, CadssForm
 from services.documentation.handlers import new_id
 from services.documentation.ui.forms import Form, FormInvalid, submit
@@ -26,13 +26,13 @@ def cadss_page(view: dict[str, Any], form_value: str, status: int = 200,
 
 
 @ui.get("/ui/sessions/<session_id>/cadss")
-@requires("Observation", "r", **IN_CONTEXT)
+@requires("Observation", "r", **IN_SESSION)
 def cadss_form(session_id: str) -> ResponseReturnValue:
     return cadss_page(own_session(session_id), request.args.get("form", CadssForm.SHORT.value))
 
 
 @ui.post("/ui/sessions/<session_id>/cadss")
-@requires("Observation", "c", **IN_CONTEXT)
+@requires("Observation", "c", **IN_SESSION)
 def record_cadss(session_id: str) -> ResponseReturnValue:
     def run(form: Form) -> None:
         chosen = form.text("form")
@@ -50,7 +50,7 @@ def record_cadss(session_id: str) -> ResponseReturnValue:
 
 
 @ui.post("/ui/sessions/<session_id>/cadss/not-rated")
-@requires("Observation", "c", **IN_CONTEXT)
+@requires("Observation", "c", **IN_SESSION)
 def record_cadss_not_rated(session_id: str) -> ResponseReturnValue:
     def again(view: dict[str, Any], error: FormInvalid) -> ResponseReturnValue:
         return cadss_page(view, CadssForm.SHORT.value, error.status, error.issues, request.form)

@@ -7,7 +7,7 @@ from typing import Any
 from flask.typing import ResponseReturnValue
 
 from services.documentation import commands as c
-from services.documentation.access import IN_CONTEXT, service
+from services.documentation.access import IN_SESSION, service
 from services.documentation.ehr_reads import practitioner_options
 from services.documentation.ui.forms import Form, controlled_substance_body, submit
 from services.documentation.ui.pages import clinician, own_session, page, post_form, redrawn, ui
@@ -27,13 +27,13 @@ def controlled_substance_page(view: dict[str, Any], status: int = 200,
 
 
 @ui.get("/ui/sessions/<session_id>/controlled-substance")
-@requires("MedicationAdministration", "r", **IN_CONTEXT)
+@requires("MedicationAdministration", "r", **IN_SESSION)
 def controlled_substance_form(session_id: str) -> ResponseReturnValue:
     return controlled_substance_page(own_session(session_id))
 
 
 @ui.post("/ui/sessions/<session_id>/controlled-substance")
-@requires("MedicationAdministration", "cu", **IN_CONTEXT)
+@requires("MedicationAdministration", "cu", **IN_SESSION)
 def record_controlled_substance(session_id: str) -> ResponseReturnValue:
     def run(form: Form) -> None:
         context = launch_context()

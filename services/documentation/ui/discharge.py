@@ -8,7 +8,7 @@ from flask import request
 from flask.typing import ResponseReturnValue
 
 from services.documentation import commands as c
-from services.documentation.access import IN_CONTEXT, service
+from services.documentation.access import IN_SESSION, service
 from services.documentation.domain.discharge import ALDRETE_ITEM_MAX_SCORE, ALDRETE_ITEMS
 from services.documentation.domain.follow_up import FollowUpOutcome
 from services.documentation.ui.forms import Form, FormInvalid, discharge_extras, submit
@@ -30,14 +30,14 @@ def discharge_page(view: dict[str, Any], status: int = 200, errors: list[tuple[s
 
 
 @ui.get("/ui/sessions/<session_id>/discharge")
-@requires("Encounter", "r", **IN_CONTEXT)
+@requires("Encounter", "r", **IN_SESSION)
 def discharge_form(session_id: str) -> ResponseReturnValue:
     return discharge_page(own_session(session_id))
 
 
 @ui.post("/ui/sessions/<session_id>/discharge")
-@requires("Encounter", "u", **IN_CONTEXT)
-@requires("Procedure", "u", **IN_CONTEXT)
+@requires("Encounter", "u", **IN_SESSION)
+@requires("Procedure", "u", **IN_SESSION)
 def discharge(session_id: str) -> ResponseReturnValue:
     def run(form: Form) -> None:
         answers = form.yes_no(["mental_status_at_baseline", "escort_present"])
@@ -59,7 +59,7 @@ def discharge(session_id: str) -> ResponseReturnValue:
 
 
 @ui.post("/ui/sessions/<session_id>/follow-up-call")
-@requires("Task", "u", **IN_CONTEXT)
+@requires("Task", "u", **IN_SESSION)
 def complete_follow_up_call(session_id: str) -> ResponseReturnValue:
     return post_form(session_id, lambda form: submit(
         lambda body: service().complete_follow_up_call(session_id, body), c.CompleteFollowUpCall,

@@ -8,7 +8,7 @@ from flask import request
 from flask.typing import ResponseReturnValue
 
 from services.documentation import commands as c
-from services.documentation.access import IN_CONTEXT, service
+from services.documentation.access import IN_SESSION, OF_NOTE, service
 from services.documentation.presenters import note_preview_view, note_views
 from services.documentation.ui.forms import FormInvalid, outcome_as_form_errors, submit
 from services.documentation.ui.pages import ENDED, clinician, done, own_note, own_session, page, posted_form, ui
@@ -28,13 +28,13 @@ def note_page(session_id: str, status: int = 200, errors: list[tuple[str, str]] 
 
 
 @ui.get("/ui/sessions/<session_id>/note")
-@requires("DocumentReference", "r", **IN_CONTEXT)
+@requires("DocumentReference", "r", **IN_SESSION)
 def note(session_id: str) -> ResponseReturnValue:
     return note_page(session_id)
 
 
 @ui.post("/ui/sessions/<session_id>/note")
-@requires("DocumentReference", "c", **IN_CONTEXT)
+@requires("DocumentReference", "c", **IN_SESSION)
 def draft_note(session_id: str) -> ResponseReturnValue:
     own_session(session_id)
     form = posted_form()
@@ -48,7 +48,7 @@ def draft_note(session_id: str) -> ResponseReturnValue:
 
 
 @ui.post("/ui/notes/<note_id>")
-@requires("DocumentReference", "u", **IN_CONTEXT)
+@requires("DocumentReference", "u", **OF_NOTE)
 def save_or_sign_note(note_id: str) -> ResponseReturnValue:
     """The draft's text is saved (when changed) and, with the sign button, signed as shown."""
     current = own_note(note_id)
@@ -72,7 +72,7 @@ def save_or_sign_note(note_id: str) -> ResponseReturnValue:
 
 
 @ui.post("/ui/notes/<note_id>/amend")
-@requires("DocumentReference", "c", **IN_CONTEXT)
+@requires("DocumentReference", "c", **OF_NOTE)
 def amend_note(note_id: str) -> ResponseReturnValue:
     current = own_note(note_id)
     form = posted_form()

@@ -7,7 +7,7 @@ from typing import Any
 from flask.typing import ResponseReturnValue
 
 from services.documentation import commands as c
-from services.documentation.access import IN_CONTEXT, service
+from services.documentation.access import IN_SESSION, service
 from services.documentation.domain.pre_check import PregnancyCheck
 from services.documentation.domain.settings import PRE_CHECK_READINGS
 from services.documentation.domain.site_readiness import item_label
@@ -48,14 +48,14 @@ def pre_check_page(view: dict[str, Any], status: int = 200, errors: list[tuple[s
 
 
 @ui.get("/ui/sessions/<session_id>/pre-check")
-@requires("Encounter", "r", **IN_CONTEXT)
+@requires("Encounter", "r", **IN_SESSION)
 def pre_check_form(session_id: str) -> ResponseReturnValue:
     return pre_check_page(own_session(session_id))
 
 
 @ui.post("/ui/sessions/<session_id>/pre-check")
-@requires("Encounter", "u", **IN_CONTEXT)
-@requires("Observation", "c", **IN_CONTEXT)
+@requires("Encounter", "u", **IN_SESSION)
+@requires("Observation", "c", **IN_SESSION)
 def pre_check(session_id: str) -> ResponseReturnValue:
     def run(form: Form) -> None:
         answers = form.yes_no([f"confirmations.{name}" for name, _question in CONFIRMATIONS])

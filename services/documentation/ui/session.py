@@ -9,7 +9,7 @@ from flask import request
 from flask.typing import ResponseReturnValue
 
 from services.documentation import commands as c
-from services.documentation.access import IN_CONTEXT, service
+from services.documentation.access import IN_SESSION, service
 from services.documentation.domain.flowsheet import AlertActionKind
 from services.documentation.domain.pump import PumpChangeKind
 from services.documentation.domain.rescue import RescueDoseUnit, RescueRoute
@@ -56,7 +56,7 @@ def flowsheet(view: dict[str, Any], status: int = 200, errors: list[tuple[str, s
 
 
 @ui.get("/ui/sessions/<session_id>")
-@requires("Encounter", "r", **IN_CONTEXT)
+@requires("Encounter", "r", **IN_SESSION)
 def session_page(session_id: str) -> ResponseReturnValue:
     return flowsheet(own_session(session_id))
 
@@ -96,13 +96,13 @@ def _check_in_step(session_id: str, form_name: str, override: bool) -> ResponseR
 
 
 @ui.post("/ui/sessions/<session_id>/check-in")
-@requires("Encounter", "u", **IN_CONTEXT)
+@requires("Encounter", "u", **IN_SESSION)
 def check_in(session_id: str) -> ResponseReturnValue:
     return _check_in_step(session_id, "check_in", override=False)
 
 
 @ui.post("/ui/sessions/<session_id>/check-in/override")
-@requires("Encounter", "u", **IN_CONTEXT)
+@requires("Encounter", "u", **IN_SESSION)
 def check_in_override(session_id: str) -> ResponseReturnValue:
     """A prescriber checks in outside the window or sooner than the minimum interval, with a reason (issue 13
     defect 6). The role comes from the EHR (``require_prescriber``, as the API): a nurse gets the refusal page
@@ -113,7 +113,7 @@ def check_in_override(session_id: str) -> ResponseReturnValue:
 
 
 @ui.post("/ui/sessions/<session_id>/override")
-@requires("Encounter", "u", **IN_CONTEXT)
+@requires("Encounter", "u", **IN_SESSION)
 def override_hold(session_id: str) -> ResponseReturnValue:
     return step(session_id, "override", lambda form, by: submit(
         lambda body: service().override_hold(session_id, body), c.HoldOverride,
@@ -121,7 +121,7 @@ def override_hold(session_id: str) -> ResponseReturnValue:
 
 
 @ui.post("/ui/sessions/<session_id>/suicide-risk-review")
-@requires("Encounter", "u", **IN_CONTEXT)
+@requires("Encounter", "u", **IN_SESSION)
 def review_suicide_risk(session_id: str) -> ResponseReturnValue:
     """Who reviewed is the signed-in clinician (the launch's fhirUser), never a typed name."""
     return step(session_id, "review", lambda form, by: submit(
@@ -131,8 +131,8 @@ def review_suicide_risk(session_id: str) -> ResponseReturnValue:
 
 
 @ui.post("/ui/sessions/<session_id>/start")
-@requires("Encounter", "u", **IN_CONTEXT)
-@requires("Procedure", "c", **IN_CONTEXT)
+@requires("Encounter", "u", **IN_SESSION)
+@requires("Procedure", "c", **IN_SESSION)
 def start_infusion(session_id: str) -> ResponseReturnValue:
     return step(session_id, "start", lambda form, by: submit(
         lambda body: service().start_infusion(session_id, body), c.StartInfusion,
@@ -140,7 +140,7 @@ def start_infusion(session_id: str) -> ResponseReturnValue:
 
 
 @ui.post("/ui/sessions/<session_id>/end")
-@requires("Procedure", "u", **IN_CONTEXT)
+@requires("Procedure", "u", **IN_SESSION)
 def end_infusion(session_id: str) -> ResponseReturnValue:
     return step(session_id, "end", lambda form, by: submit(
         lambda body: service().end_infusion(session_id, body), c.EndInfusion,
@@ -148,7 +148,7 @@ def end_infusion(session_id: str) -> ResponseReturnValue:
 
 
 @ui.post("/ui/sessions/<session_id>/defer")
-@requires("Encounter", "u", **IN_CONTEXT)
+@requires("Encounter", "u", **IN_SESSION)
 def defer(session_id: str) -> ResponseReturnValue:
     return step(session_id, "defer", lambda form, by: submit(
         lambda body: service().defer(session_id, body), c.Defer,
@@ -156,8 +156,8 @@ def defer(session_id: str) -> ResponseReturnValue:
 
 
 @ui.post("/ui/sessions/<session_id>/abort")
-@requires("Encounter", "u", **IN_CONTEXT)
-@requires("Procedure", "u", **IN_CONTEXT)
+@requires("Encounter", "u", **IN_SESSION)
+@requires("Procedure", "u", **IN_SESSION)
 def abort(session_id: str) -> ResponseReturnValue:
     return step(session_id, "abort", lambda form, by: submit(
         lambda body: service().abort(session_id, body), c.Abort,
@@ -165,7 +165,7 @@ def abort(session_id: str) -> ResponseReturnValue:
 
 
 @ui.post("/ui/sessions/<session_id>/vitals")
-@requires("Observation", "c", **IN_CONTEXT)
+@requires("Observation", "c", **IN_SESSION)
 def record_vitals(session_id: str) -> ResponseReturnValue:
     def run(form: Form, by: str) -> Recorded[VitalsReading]:
         values = {name: form.optional(name) for name in VITALS_FIELDS}
@@ -180,7 +180,7 @@ def record_vitals(session_id: str) -> ResponseReturnValue:
 
 
 @ui.post("/ui/sessions/<session_id>/alerts/<alert_id>/action")
-@requires("Flag", "u", **IN_CONTEXT)
+@requires("Flag", "u", **IN_SESSION)
 def record_alert_action(session_id: str, alert_id: str) -> ResponseReturnValue:
     return step(session_id, f"alert-{alert_id}", lambda form, by: submit(
         lambda body: service().record_alert_action(session_id, alert_id, body), c.RecordAlertAction,
@@ -188,7 +188,7 @@ def record_alert_action(session_id: str, alert_id: str) -> ResponseReturnValue:
 
 
 @ui.post("/ui/sessions/<session_id>/pump-changes")
-@requires("MedicationAdministration", "cu", **IN_CONTEXT)
+@requires("MedicationAdministration", "cu", **IN_SESSION)
 def record_pump_change(session_id: str) -> ResponseReturnValue:
     return step(session_id, "pump", lambda form, by: submit(
         lambda body: service().record_pump_change(session_id, body), c.RecordPumpChange,
@@ -197,7 +197,7 @@ def record_pump_change(session_id: str) -> ResponseReturnValue:
 
 
 @ui.post("/ui/sessions/<session_id>/events")
-@requires("Encounter", "u", **IN_CONTEXT)
+@requires("Encounter", "u", **IN_SESSION)
 def record_event(session_id: str) -> ResponseReturnValue:
     return step(session_id, "event", lambda form, by: submit(
         lambda body: service().record_event(session_id, body), c.RecordFlowsheetEvent,

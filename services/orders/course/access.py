@@ -1,14 +1,30 @@
 """SMART access to the treatment course, shared by its API and its page: which EHR patient a course belongs to (the
-patient source of ``@requires`` for the operations on one course), and the service layer the views act through
-(``bootstrap.install_course`` installs it on the app under ``COURSE_SERVICE``)."""
+patient source of ``@requires`` for the operations on one course), who may take the de-identified outcomes export,
+and the service layer the views act through (``bootstrap.install_course`` installs it on the app under
+``COURSE_SERVICE``).
+
+The outcomes export spans every patient's course, so a patient-bound context (a launch from one patient's chart)
+is refused it (``shared/smart/access.py``). User-level data scopes are not enough either: a clinician may see
+their patients' records in the EHR, but a clinic-wide data set is for whoever the clinic names for it. The export
+needs an explicit grant, from the EHR, either a role of the user's (their ``PractitionerRole.code``, read as for
+the prescriber check in ``shared/roles.py``) or a scope in the token (for a backend client the EHR registered
+for the purpose). Settings ``ORDERS_COURSE_EXPORT_*``, validated at start-up."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from flask import Flask
+
 from services.orders.course.handlers import CourseService
+from shared.config import app_settings, install_app_settings, load_settings
+from shared.roles import PRACTITIONER_ROLE_SYSTEM, clinician_roles, role_settings
+from shared.smart.access import SmartAuthError, SmartContext
 from shared.web import app_service
 
 COURSE_SERVICE = "ketalink.orders.course"  # app.extensions key of the CourseService
+EXPORT_ACCESS = "ketalink.orders.course.export_access"  # app.extensions key of ExportAccessSettings
+ROLE_RESEARCHER = f"{PRACTITIONER_ROLE_SYSTEM}|researcher"  # FHIR R4 practitioner-role value set
 
 
 def course_service() -> CourseService:
@@ -20,3 +36,44 @@ def course_patient(view_args: dict[str, Any]) -> str | None:
     """The patient of the course in the URL; None for an unknown course (the view then answers 404, and a
     patient-scoped token is refused first because the request names no patient)."""
     return course_service().course_patient(view_args["course_id"])
+
+
+@dataclass(frozen=True)
+class ExportAccessSettings:
+    """``ORDERS_COURSE_EXPORT_ROLE_CODES`` (``system|code`` of ``PractitionerRole.code``, comma-separated; default
+    HL7 practitioner-role ``researcher``) and ``ORDERS_COURSE_EXPORT_SCOPES`` (token scopes that grant the export,
+    e.g. one the EHR gives a registered analytics client; default none)."""
+
+    export_role_codes: tuple[str, ...] = (ROLE_RESEARCHER,)
+    export_scopes: tuple[str, ...] = ()
+
+    def validate(self) -> None:
+        for code in self.export_role_codes:
+            system, bar, value = code.partition("|")
+            if not bar or not system.startswith(("http://", "https://", "urn:")) or not value or "|" in value:
+                raise ValueError(f"export_role_codes: {code!r} is not system|code (system an http(s) or urn URI)")
+        for scope in self.export_scopes:
+            if not scope or any(ch.isspace() for ch in scope):
+                raise ValueError(f"export_scopes: {scope!r} is not a scope")
+
+
+def install_export_access(app: Flask, settings: ExportAccessSettings | None = None) -> ExportAccessSettings:
+    """Load ``ORDERS_COURSE_EXPORT_*`` at start-up (a bad value stops the process naming it)."""
+    return install_app_settings(app, ExportAccessSettings, "ORDERS_COURSE_", EXPORT_ACCESS, settings)
+
+
+def outcomes_exporter(context: SmartContext | None) -> None:
+    """``@guarded_by(outcomes_exporter)``: refuse (403) unless the token carries an export scope or the EHR gives
+    the signed-in user an export role. No context only where SMART is off (local runs): nobody to check."""
+    if context is None:
+        return
+    settings = app_settings(EXPORT_ACCESS, lambda: load_settings(ExportAccessSettings, "ORDERS_COURSE_"))
+    if set(context.scopes) & set(settings.export_scopes):
+        return
+    roles = clinician_roles(context, role_settings())
+    if roles.codes & set(settings.export_role_codes):
+        return
+    raise SmartAuthError(403, "The de-identified outcomes export covers every patient of the clinic: it needs a role "
+                              "the clinic names for it (ORDERS_COURSE_EXPORT_ROLE_CODES) or a token scope granted for "
+                              f"it (ORDERS_COURSE_EXPORT_SCOPES). The EHR gives you: {roles.describe()}.",
+                         oauth_error="insufficient_scope", title="Export role needed", page="not-exporter")

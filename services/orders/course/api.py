@@ -2,8 +2,8 @@
 
 Every operation declares its SMART needs (``@requires``): the FHIR resource type it writes or reads and the v2 action
 letters; the patient comes from the path or from the course in the path, so a patient-scoped token reaches only its
-patient's course. The outcomes export names no patient: it needs user-level scopes (a clinic role), never a
-patient-level token.
+patient's course. The outcomes export names no patient: a patient-bound context is refused it, and it needs an
+export role or scope (``access.outcomes_exporter``).
 
 Errors: bad input 400 naming the field (``score.items[8]``), a step the course's status refuses 409, unknown
 course / alert / patient without a course 404, EHR unreachable (export) 503.
@@ -18,7 +18,7 @@ import uuid
 from flask import Flask, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from services.orders.course.access import course_patient, course_service
+from services.orders.course.access import course_patient, course_service, outcomes_exporter
 from services.orders.course.commands import (
     AcknowledgeBody,
     AttendanceBody,
@@ -36,7 +36,7 @@ from services.orders.course.presenters import change_view, course_view, score_ch
 from services.orders.course.repository import CourseNotFoundError
 from services.orders.course.translators.outcomes_bundle_out import outcomes_bundle
 from shared.api import Operations
-from shared.smart import from_path, requires
+from shared.smart import from_path, guarded_by, requires
 from shared.web import outcome_response
 
 TAG = "course"
@@ -164,9 +164,10 @@ def record_attendance(course_id: str, session_id: str, body: AttendanceBody) -> 
 @requires("CarePlan", "s")
 @requires("Observation", "s")
 @requires("Patient", "s")
+@guarded_by(outcomes_exporter)
 def export_csv() -> ResponseReturnValue:
     """No names, birth dates, MRNs, ids, exact dates or free text: an age band at the course start, the start
-    year, counts, scores and coded outcomes. Needs user-level scopes (no patient-level token)."""
+    year, counts, scores and coded outcomes. Needs an export role or scope; never a patient-bound context."""
     return Response(outcomes_csv(course_service().export()), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=ketamine-course-outcomes.csv"})
 
@@ -177,6 +178,7 @@ def export_csv() -> ResponseReturnValue:
 @requires("CarePlan", "s")
 @requires("Observation", "s")
 @requires("Patient", "s")
+@guarded_by(outcomes_exporter)
 def export_bundle() -> ResponseReturnValue:
     service = course_service()
     bundle = outcomes_bundle(service.export(), str(uuid.uuid4()), service.now())

@@ -11,7 +11,7 @@ import sys
 from flask import Flask
 from sqlalchemy.engine import Connection
 
-from services.orders.course.access import COURSE_SERVICE
+from services.orders.course.access import COURSE_SERVICE, install_export_access
 from services.orders.course.api import install_course_errors
 from services.orders.course.domain.settings import CourseSettings, refuse_renamed
 from services.orders.course.handlers import CourseService, CourseServiceSettings
@@ -38,8 +38,10 @@ def build_course_service(runtime: ServiceRuntime, protocol: ProtocolSettings) ->
 
 
 def install_course(app: Flask, course: CourseService) -> None:
-    """The course's service layer on the app for its views (``access.course_service``) and its error answers."""
+    """The course's service layer on the app for its views (``access.course_service``), who may take the outcomes
+    export (``ORDERS_COURSE_EXPORT_*``, checked now) and its error answers."""
     install_service(app, COURSE_SERVICE, course)
+    install_export_access(app)
     install_course_errors(app)
 
 

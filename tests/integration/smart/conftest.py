@@ -61,6 +61,8 @@ def _app_specs(ports: dict[str, int], key_path: Path, public_jwk: dict) -> dict[
         "short": (replace(base, session_lifetime_s=3), {}),
         "v1": (replace(base, scope_version=ScopeVersion.V1, scopes="launch openid fhirUser online_access patient/*.rs"),
                {}),
+        "user": (replace(base, scopes="launch openid fhirUser online_access user/*.cruds",  # not patient-level
+                         standalone_scopes="openid fhirUser online_access user/*.cruds"), {}),
     }
     apps = {}
     for name, (settings, extra) in specs.items():
@@ -79,7 +81,7 @@ def smart_setup(log_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     key_path = data_dir / "client-key.pem"
     key_path.write_bytes(key.as_pem(private=True))
     public_jwk = key.as_dict(private=False) | {"kid": key.thumbprint(), "alg": "RS384"}
-    names = ("public", "narrow", "secret", "jwt", "short", "v1")
+    names = ("public", "narrow", "secret", "jwt", "short", "v1", "user")
     ports = {name: free_port() for name in names}
     specs = _app_specs(ports, key_path, public_jwk)
 

@@ -40,6 +40,11 @@ def create_test_app(database_path: Path, settings: SmartSettings, client_id: str
         context = current_context()
         return {"patient_id": patient_id, "source": context.source if context else None}
 
+    @api.operation("/observations", "GET", summary="Observations of every patient (names no patient)")
+    @requires("Observation", "s")
+    def every_patients_observations():  # type: ignore[no-untyped-def]
+        return {"observations": []}
+
     @api.operation("/orders", "POST", summary="Create an order", body=OrderBody, success_status=201)
     @requires("MedicationRequest", "c", patient=from_body("patient_id"))
     def create_order(body: OrderBody):  # type: ignore[no-untyped-def]

@@ -59,7 +59,7 @@ def test_ehr_launch_from_the_chart_opens_a_session_with_the_patient_in_context(s
 
     stored = app.smart.store.get(digest(secret))
     assert stored is not None and stored.refresh_token and stored.access_expires_at > time.time()
-    assert stored.patient == patient_id and "patient/*.rs" in stored.scope.split()
+    assert stored.patient == patient_id and "patient/*.cruds" in stored.scope.split()  # patient-level by default
     assert api(app, f"/patients/{patient_id}/observations", browser=browser).json()["source"] == "session"
     assert api(app, "/ehr/patient", browser=browser).json() == {"id": patient_id}  # the user's token at the EHR
 
@@ -95,8 +95,8 @@ def test_private_key_jwt_client_publishes_its_public_key(apps):
 
 def test_bearer_tokens_are_checked_by_introspection_where_configured(smart_ehr, apps, browser):
     patient_id = smart_ehr.patient_ids()[0]
-    ehr_launch(browser, smart_ehr, apps["public"], patient_id)
-    token = session_of(browser, apps["public"]).access_token
+    ehr_launch(browser, smart_ehr, apps["secret"], patient_id)  # its own client's token: others are refused
+    token = session_of(browser, apps["secret"]).access_token
     answer = api(apps["secret"], f"/patients/{patient_id}/observations", token=token)
     assert answer.status_code == 200 and answer.json()["source"] == "bearer"
     assert api(apps["secret"], f"/patients/{patient_id}/observations", token=token[:-4] + "AAAA").status_code == 401

@@ -108,8 +108,8 @@ def test_a_token_for_one_patient_cannot_touch_another(smart_ehr, apps, browser):
     refused = api(app, f"/patients/{theirs}/observations", browser=browser)
     assert refused.status_code == 403 and "another patient" in refused.json()["issue"][0]["diagnostics"]
     token = session_of(browser, app).access_token
-    assert api(apps["public"], f"/patients/{theirs}/observations", token=token).status_code == 403
-    assert api(apps["public"], f"/patients/{mine}/observations", token=token).status_code == 200
+    assert api(app, f"/patients/{theirs}/observations", token=token).status_code == 403
+    assert api(app, f"/patients/{mine}/observations", token=token).status_code == 200
 
 
 def test_an_expired_token_is_refreshed_transparently(smart_ehr, apps, browser):

@@ -167,6 +167,7 @@ def test_an_ended_session_says_so(tmp_path):
     ({"SMART_COOKIE_SECURE": "sometimes"}, "SMART_COOKIE_SECURE"),
     ({"SMART_COOKIE_SAMESITE": "None", "SMART_COOKIE_SECURE": "false"}, "SMART_"),
     ({"SMART_REDIRECT_PATH": "callback"}, "SMART_"),
+    ({"SMART_ACCEPTED_CLIENT_IDS": "ketalink orders"}, "SMART_"),
 ])
 def test_bad_settings_stop_the_service_naming_the_variable(environ, variable):
     with pytest.raises(SettingsError, match=variable):
@@ -176,7 +177,14 @@ def test_bad_settings_stop_the_service_naming_the_variable(environ, variable):
 def test_settings_defaults_and_lists():
     settings = load_settings(SmartSettings, "SMART_", {"SMART_ALLOWED_ISSUERS": "https://a/fhir, https://b/fhir"})
     assert settings.allowed_issuers == ("https://a/fhir", "https://b/fhir")
-    assert settings.auth_required and settings.cookie_samesite == "Lax" and "patient/*.rs" in settings.scopes
+    assert settings.auth_required and settings.cookie_samesite == "Lax" and "patient/*.cruds" in settings.scopes
+    # patient-level data scopes by default: the only user-level ones are for people (names, roles), no patient's data
+    for scopes in (settings.scopes, settings.standalone_scopes):
+        user_level = [scope for scope in scopes.split() if scope.startswith("user/")]
+        assert user_level == ["user/Practitioner.rs", "user/PractitionerRole.rs"], scopes
+    assert settings.accepted_client_ids == ()  # the service's own client id (SmartAuth)
+    listed = load_settings(SmartSettings, "SMART_", {"SMART_ACCEPTED_CLIENT_IDS": "ketalink-orders, engine"})
+    assert listed.accepted_client_ids == ("ketalink-orders", "engine")
 
 
 def test_endpoints_without_requirements_are_listed(tmp_path):
