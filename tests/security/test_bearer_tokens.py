@@ -18,6 +18,8 @@ services, the bad tokens signed with the EHR's own key where a claim is what is 
 | the launch's id_token sent as the access token → 401                 |   |   |   | x                      |
 | token for another patient → 403                                      | x | x | x | record-bound read+write |
 | read-only token on a write (scope missing) → 403                     | x | x | x | record-bound write     |
+| token the EHR issued to another client → 401                        | x |   | x | test_patient_binding.py |
+| token or session for patient A, user-level scopes: B's records → 403 | x |   | x | test_patient_binding.py |
 | session expiry, logout, bad state, unknown iss, PKCE                 | x |   |   |                        |
 
 Here every refusal is also checked for its shape: an ``application/fhir+json`` OperationOutcome (``login`` or
