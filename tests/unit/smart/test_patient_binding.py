@@ -162,3 +162,28 @@ def test_the_export_grant_is_validated_when_the_orders_app_is_built(tmp_path, mo
                              KafkaSettings())
     with pytest.raises(SystemExit, match="export_scopes"):
         build_orders(runtime)
+
+
+#: The operations that name no patient: refused to a patient-bound context, by design (lists across patients).
+ACROSS_PATIENTS = {"orders": {"api.export_csv", "api.export_bundle"}, "documentation": {"api.reconciliation"},
+                   "intake": set()}
+
+
+@pytest.mark.parametrize("name", sorted(ACROSS_PATIENTS))
+def test_every_operation_of_every_service_declares_its_patient_source(name, tmp_path, monkeypatch):
+    """A view whose requirements name no patient would be refused to every patient-bound session (the binding
+    fails closed); this lists them, so that a new one is a decision, not an accident."""
+    import importlib
+
+    from shared.events.kafka_clients import KafkaSettings
+    from shared.runtime import ServiceRuntime, ServiceSettings
+
+    monkeypatch.setenv("SMART_AUTH_REQUIRED", "true")
+    runtime = ServiceRuntime(name, ServiceSettings(database_url=f"sqlite:///{tmp_path / f'{name}.db'}"),
+                             KafkaSettings())
+    app = importlib.import_module(f"services.{name}.bootstrap").build(runtime)[0]
+    unbound = {endpoint for endpoint, view in app.view_functions.items()
+               if any(r.patient is None and not r.touches_no_patient for r in getattr(view, "smart_requirements", ()))}
+    assert unbound == ACROSS_PATIENTS[name]
+    declared = [endpoint for endpoint, view in app.view_functions.items() if getattr(view, "smart_requirements", ())]
+    assert len(declared) > 10  # the services' views are there
