@@ -16,6 +16,7 @@ from bench.postgres import Postgres
 from shared.events.kafka_clients import KafkaSettings, ensure_topics
 from shared.events.topics import all_topics
 from shared.fhir.client import FhirClient
+from tests.support.backend_auth import ehr_client
 from tests.support.processes import ManagedProcess, ehr_sandbox, service, tansu_broker
 
 
@@ -89,7 +90,7 @@ class BenchStack:
     # --- parts ---------------------------------------------------------------------------------------------------
     @property
     def fhir(self) -> FhirClient:
-        return FhirClient(self.ehr_base_url, timeout_s=30)
+        return ehr_client(self.ehr_base_url, timeout_s=30)  # the sandbox requires a token: the tests' client
 
     def start_service(self, name: str, *, group: str | None = None, database_url: str | None = None,
                       label: str = "", worker_only: bool = False) -> RunningService:

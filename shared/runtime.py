@@ -27,10 +27,11 @@ from shared.events.consumer import ConsumerLoop, ConsumerPolicy, Handlers, Messa
 from shared.events.kafka_clients import KafkaSettings, create_consumer, create_producer, ensure_topics
 from shared.events.outbox import OutboxRelay, enqueue
 from shared.events.topics import ACCESS
-from shared.fhir.client import FhirClient
+from shared.fhir.client import AccessTokens, FhirClient
 from shared.fhir.datatypes import FhirJson
 from shared.idempotency import claim_in
 from shared.logs import configure_logging
+from shared.smart.backend import load_backend_auth
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,9 @@ class ServiceSettings:
 
 class ServiceRuntime:
     def __init__(self, name: str, settings: ServiceSettings, kafka: KafkaSettings,
-                 clinic_time: ClinicTimeSettings | None = None):
+                 clinic_time: ClinicTimeSettings | None = None, ehr_tokens: AccessTokens | None = None):
+        """``ehr_tokens``: the service's own token for its EHR reads (SMART Backend Services,
+        ``shared/smart/backend.py``); ``from_environment`` builds it from ``EHR_BACKEND_*``."""
         self.name = name
         self.settings = settings
         self.kafka = kafka
@@ -68,7 +71,7 @@ class ServiceRuntime:
         self.clinic_time = clinic_time or load_clinic_time()
         set_process_clinic_zone(self.clinic_time.zone)
         self.engine: Engine = create_database(settings.database_url or f"sqlite:///var/{name}.db")
-        self.ehr = FhirClient(settings.ehr_fhir_base_url, timeout_s=settings.ehr_timeout_s)
+        self.ehr = FhirClient(settings.ehr_fhir_base_url, timeout_s=settings.ehr_timeout_s, tokens=ehr_tokens)
         self.source_endpoint = settings.public_base_url or f"urn:ketalink:{name}"
         self.relay = OutboxRelay(self.engine, lambda: create_producer(kafka, f"ketalink-{name}-outbox"),
                                  on_reconnect=self.ensure_topics)
@@ -78,7 +81,8 @@ class ServiceRuntime:
     def from_environment(cls, name: str) -> "ServiceRuntime":
         settings = load_settings(ServiceSettings, "")
         configure_logging(name, settings.log_level)
-        return cls(name, settings, load_settings(KafkaSettings, "KAFKA_"), load_clinic_time())
+        return cls(name, settings, load_settings(KafkaSettings, "KAFKA_"), load_clinic_time(),
+                   load_backend_auth(name, settings.ehr_fhir_base_url))
 
     @property
     def clinic_zone(self) -> ZoneInfo:

@@ -15,6 +15,7 @@ import pytest
 
 from shared.fhir.client import FhirClient
 from tests.support.apache_kafka import apache_kafka_broker
+from tests.support.backend_auth import bearer_headers, ehr_client
 from tests.support.clinic_zone import clinic_zone_of_the_tests
 from tests.support.containers import docker_available, hapi_container, kafka_container
 from tests.support.processes import ManagedProcess, ehr_sandbox, tansu_broker
@@ -41,7 +42,12 @@ class Ehr:
 
     @property
     def client(self) -> FhirClient:
-        return FhirClient(self.base_url)
+        """The EHR's FHIR API with the tests' backend token (``tests/support/backend_auth.py``)."""
+        return ehr_client(self.base_url)
+
+    def headers(self) -> dict[str, str]:
+        """``Authorization`` for a raw request to the FHIR API."""
+        return bearer_headers(self.base_url)
 
 
 @pytest.fixture(scope="session")

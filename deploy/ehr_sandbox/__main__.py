@@ -18,7 +18,8 @@ from shared.runtime import ServiceRuntime, ServiceSettings
 from deploy.ehr_sandbox.fhir_server import sekmet_settings, start_fhir_server
 from deploy.ehr_sandbox.integration_engine import IntegrationEngine
 from deploy.ehr_sandbox.seed import seed
-from deploy.ehr_sandbox.smart import mount as mount_smart
+from deploy.ehr_sandbox.smart import authorization_server, mount as mount_smart
+from deploy.ehr_sandbox.smart.backend import InternalTokens
 from deploy.ehr_sandbox.smart.settings import SmartServerSettings
 
 log = logging.getLogger("ehr_sandbox")
@@ -52,15 +53,21 @@ def main() -> None:
     data_dir = Path(sandbox.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     server = None
+    internal_tokens: InternalTokens | None = None  # the sandbox's own token for its own FHIR API
     if sandbox.fhir_base_url:
         base_url = sandbox.fhir_base_url.rstrip("/")
     else:
         base_url = f"http://{sandbox.host}:{sandbox.port}/fhir"
-        # SMART App Launch (authorize, token, chart) in the same process, in front of SEKMET's backend-only SMART
-        extend = (lambda app: mount_smart(app, smart, base_url, data_dir)) if smart.enabled else None
+        extend = None
+        if smart.enabled:
+            # SMART App Launch, Backend Services and the chart in the same process, in front of SEKMET's
+            # backend-only SMART; the FHIR API then requires this server's tokens
+            authorization = authorization_server(smart, base_url, data_dir)
+            internal_tokens = InternalTokens(authorization)
+            extend = lambda app: mount_smart(app, authorization, data_dir)  # noqa: E731
         server = start_fhir_server(sekmet_settings(sandbox.host, sandbox.port, data_dir), extend=extend)
     configure_logging("ehr-sandbox")  # after SEKMET, which configures logging of its own
-    fhir = FhirClient(base_url)
+    fhir = FhirClient(base_url, tokens=internal_tokens)
     if sandbox.seed:
         patient_ids = seed(fhir)
         log.info("sandbox seeded", extra={"patients": len(patient_ids)})
@@ -68,7 +75,8 @@ def main() -> None:
     if sandbox.run_engine:
         runtime = ServiceRuntime("ehr", replace(ServiceSettings(), database_url=f"sqlite:///{data_dir / 'engine.db'}",
                                                 ehr_fhir_base_url=base_url,
-                                                public_base_url="urn:ehr-sandbox:interface-engine"), kafka)
+                                                public_base_url="urn:ehr-sandbox:interface-engine"), kafka,
+                                 ehr_tokens=internal_tokens)
         engine = IntegrationEngine(runtime, fhir)
         runtime.start_worker({ANY_EVENT: engine.handle})
     log.info("ehr sandbox ready", extra={"fhir_base_url": base_url})

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import requests
 
+from deploy.ehr_sandbox.smart.backend import backend_key_dir, ensure_backend_keys
+from deploy.ehr_sandbox.smart.settings import DEFAULT_BACKEND_CLIENTS
 from deploy.local.ports import choose_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,6 +52,12 @@ def stack_environment(environ: dict[str, str]) -> tuple[dict[str, str], list[str
         env["EHR_SANDBOX_PORT"] = str(ehr_port)
         env["EHR_FHIR_BASE_URL"] = f"http://127.0.0.1:{ehr_port}/fhir"
         urls["chart"] = f"http://127.0.0.1:{ehr_port}/chart"  # start here: launch each app for a patient
+        # The sandbox's FHIR API requires a token: each service reads as its own backend client, whose key the
+        # sandbox registers (made in its data directory by main(), before anything starts).
+        key_dir = backend_key_dir(Path(env.setdefault("EHR_SANDBOX_DATA_DIR", "var/ehr")))
+        for service in SERVICES:
+            env.setdefault(f"{service.upper()}_EHR_BACKEND_PRIVATE_KEY_FILE",
+                           str(key_dir / f"ketalink-{service}-backend.pem"))
     processes.append("ehr")
     urls["ehr"] = env["EHR_FHIR_BASE_URL"]
     for service in SERVICES:
@@ -92,6 +100,8 @@ def main() -> None:
     except ValueError as error:
         sys.exit(f"make run: {error}")
     (ROOT / "var").mkdir(exist_ok=True)
+    if "chart" in urls:  # the sandbox runs here: its backend clients' keys exist before the services start
+        ensure_backend_keys(backend_key_dir(ROOT / env["EHR_SANDBOX_DATA_DIR"]), DEFAULT_BACKEND_CLIENTS)
     honcho = [sys.executable, "-m", "honcho", "-f", str(ROOT / "deploy" / "local" / "Procfile"),
               "-d", str(ROOT), "start", *processes]
     # honcho runs in a session of its own, so Ctrl-C reaches only this script, which asks honcho once to stop

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from typing import Any
+from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import requests
 
@@ -43,10 +44,24 @@ class FhirUnavailable(FhirError):
     """5xx or no answer after the retries: the EHR is down; the caller keeps the work and tries later."""
 
 
+class AccessTokens(Protocol):
+    """Where a client's bearer tokens come from (``shared/smart/backend.py``: SMART Backend Services)."""
+
+    def access_token(self) -> str:
+        """A token to send now; raises ``FhirError`` (or ``FhirUnavailable``) when none can be had."""
+
+    def forget(self, access_token: str) -> None:
+        """The server refused ``access_token`` (401): do not hand it out again."""
+
+
 class FhirClient:
     def __init__(self, base_url: str, *, timeout_s: float = 10.0, retries: int = 3, backoff_s: float = 0.3,
-                 session: requests.Session | None = None, headers: dict[str, str] | None = None):
+                 session: requests.Session | None = None, headers: dict[str, str] | None = None,
+                 tokens: AccessTokens | None = None):
+        """``tokens``: every request carries ``Authorization: Bearer`` from it; a 401 answer drops that token and
+        the request is sent once more with a new one."""
         self.base_url = base_url.rstrip("/")
+        self._tokens = tokens
         self._timeout_s = timeout_s
         self._retries = retries
         self._backoff_s = backoff_s
@@ -105,8 +120,13 @@ class FhirClient:
         headers = {"Content-Type": FHIR_JSON, **kwargs.pop("headers", {})} if "json" in kwargs else kwargs.pop(
             "headers", {})
         attempt = 0
+        token_refused = False
         while True:
             attempt += 1
+            # The token goes only to the EHR's own origin, never to a next link that points elsewhere.
+            token = self._tokens.access_token() if self._tokens is not None and self._own(url) else None
+            if token is not None:
+                headers["Authorization"] = f"Bearer {token}"
             try:
                 response = self._session.request(method, url, timeout=self._timeout_s, headers=headers, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as error:
@@ -117,9 +137,17 @@ class FhirClient:
             if response.status_code >= 500 and attempt <= self._retries:
                 self._sleep(attempt)
                 continue
+            if response.status_code == 401 and self._tokens is not None and token is not None and not token_refused:
+                token_refused = True  # revoked, or the server's keys rotated: one more try with a new token
+                self._tokens.forget(token)
+                attempt -= 1
+                continue
             if response.status_code >= 400:
                 raise _error_for(response)
             return response
+
+    def _own(self, url: str) -> bool:
+        return _origin(url) == _origin(self.base_url)
 
     def _sleep(self, attempt: int) -> None:
         time.sleep(self._backoff_s * 2 ** (attempt - 1))
@@ -136,6 +164,11 @@ def _session_for(base_url: str) -> requests.Session:
     if ca_bundle:
         session.verify = ca_bundle
     return session
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
 
 
 def _fresh() -> dict[str, str]:

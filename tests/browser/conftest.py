@@ -21,6 +21,8 @@ import requests
 from deploy.ehr_sandbox.seed import MRN_SYSTEM
 from deploy.local.ports import free_port
 from tests.integration.smart.support import Browser, query_of
+from shared.fhir.client import FhirClient
+from tests.support.backend_auth import ehr_client
 from tests.support.processes import ManagedProcess, ehr_sandbox, service, tansu_broker
 
 SERVICES = ("intake", "orders", "documentation")
@@ -39,10 +41,9 @@ class SmartStack:
     bootstrap: str
 
     @property
-    def ehr_client(self):
-        from shared.fhir.client import FhirClient
-
-        return FhirClient(self.ehr_base_url)
+    def ehr_client(self) -> FhirClient:
+        """The sandbox's FHIR API with the tests' backend token."""
+        return ehr_client(self.ehr_base_url)
 
     @property
     def ehr_root(self) -> str:

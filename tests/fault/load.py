@@ -23,9 +23,9 @@ from kafka import KafkaProducer
 from deploy.ehr_sandbox.ehr_events import EHR_ENDPOINT
 from shared.events.kafka_clients import KafkaSettings, ensure_topics
 from shared.events.topics import EHR_EVENTS, all_topics
-from shared.fhir.client import FhirClient
 from shared.fhir.messaging import build_message
 from tests.integration.course.support import phq9_items
+from tests.support.backend_auth import ehr_client
 from tests.integration.documentation.clinic import vitals
 
 EHR_QR_SYSTEM = "https://ehr-sandbox.example.org/fhir/identifier/questionnaire-response"
@@ -110,7 +110,7 @@ class PortalScores(Stream):
                  interval_s: float = 0.3):
         super().__init__("portal-scores", interval_s, deadline_s)
         self._bootstrap = bootstrap
-        self._fhir = FhirClient(ehr_base_url, timeout_s=3, retries=0)
+        self._fhir = ehr_client(ehr_base_url, timeout_s=3, retries=0)
         self._patient_id = patient_id
         self._items = [{"linkId": code, "answer": [{"valueInteger": value}]}
                        for code, value in zip(PHQ9_LINK_IDS, phq9_items(total))]

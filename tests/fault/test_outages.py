@@ -30,6 +30,7 @@ from tests.integration.course.support import CourseClinic, hours_ago
 from tests.integration.documentation.clinic import NURSE, Clinic, pre_check
 from tests.support.apache_kafka import apache_kafka_broker
 from tests.support.kafka_tools import wait_for
+from tests.support.backend_auth import ehr_client
 from tests.support.processes import ManagedProcess, ehr_sandbox, service, tansu_broker
 
 pytestmark = pytest.mark.integration
@@ -129,7 +130,7 @@ def test_nothing_is_lost_or_doubled_when_the_broker_the_ehr_and_the_services_go_
                           deadline_s=STREAM_DEADLINE_S)
     nurse = NurseVitals(stack.documentation_url, charting.session_id, first_reading_at, STREAM_DEADLINE_S)
     streams: list[Stream] = [scores, nurse]
-    ehr = FhirClient(stack.ehr_base_url)
+    ehr = ehr_client(stack.ehr_base_url)
 
     def everything_acknowledged_is_in_the_ehr() -> bool:
         return not _missing(ehr, charting, scores, nurse)

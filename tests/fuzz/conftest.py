@@ -26,6 +26,7 @@ from shared.runtime import ServiceRuntime, ServiceSettings
 from tests.fuzz.payloads import Template, message_templates
 from tests.integration.documentation.clinic import Clinic
 from tests.integration.orders.support import eligibility_message
+from tests.support.backend_auth import service_tokens
 from tests.support.processes import service
 
 SERVICES = ("intake", "orders", "documentation")
@@ -53,7 +54,7 @@ class InProcessService:
 def in_process(name: str, database: Path, ehr_base_url: str, bootstrap: str) -> InProcessService:
     runtime = ServiceRuntime(name, ServiceSettings(database_url=f"sqlite:///{database}",
                                                    ehr_fhir_base_url=ehr_base_url, ehr_timeout_s=10.0),
-                             KafkaSettings(bootstrap_servers=bootstrap))
+                             KafkaSettings(bootstrap_servers=bootstrap), ehr_tokens=service_tokens(name, ehr_base_url))
     _app, handlers, response_handlers = importlib.import_module(f"services.{name}.bootstrap").build(runtime)
     return InProcessService(name, MessageProcessor(runtime.engine, handlers, response_handlers), database)
 

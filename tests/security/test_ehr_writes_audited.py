@@ -17,6 +17,7 @@ import requests
 from deploy.ehr_sandbox.seed import SEED_SYSTEM
 from shared.fhir.codes import IDENTIFIER_BASE
 from shared.fhir.datatypes import identifier, parse_instant
+from tests.support.backend_auth import bearer_headers
 from tests.security.journey import Journey
 
 pytestmark = pytest.mark.integration
@@ -35,7 +36,8 @@ def _history_since(base_url: str, since: datetime) -> list[dict[str, Any]]:
     url, params = f"{base_url}/_history", {"_since": instant, "_count": "1000"}
     entries: list[dict[str, Any]] = []
     for _page in range(50):
-        bundle = requests.get(url, params=params, headers={"Accept": "application/fhir+json"}, timeout=30).json()
+        headers = {"Accept": "application/fhir+json", **bearer_headers(base_url)}
+        bundle = requests.get(url, params=params, headers=headers, timeout=30).json()
         entries += bundle.get("entry", [])
         url = next((link["url"] for link in bundle.get("link", []) if link["relation"] == "next"), "")
         params = {}
@@ -106,4 +108,5 @@ def test_every_ehr_write_since_the_journey_began_has_a_provenance(journey: Journ
 
 def _exists(ehr, reference: str) -> bool:
     resource_type, _, resource_id = reference.partition("/")
-    return requests.get(f"{ehr.base_url}/{resource_type}/{resource_id}", timeout=10).status_code == 200
+    return requests.get(f"{ehr.base_url}/{resource_type}/{resource_id}", headers=ehr.headers(),
+                        timeout=10).status_code == 200

@@ -20,6 +20,7 @@ from kafka.structs import OffsetAndMetadata
 
 from deploy.local.ports import free_port
 from shared.events.topics import ACCESS
+from tests.support.backend_auth import sandbox_backend_environment, service_backend_environment
 from tests.support.clinic_zone import clinic_zone_of_the_tests
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -136,9 +137,11 @@ def ehr_sandbox(log_dir: Path, data_dir: Path, bootstrap: str,
     """The sandbox process: its own FHIR server, or only seed + integration engine in front of an external one.
     Ready once it logged that it seeded and serves (again after each restart, on the same port and data)."""
     port = free_port()
-    env = base_environment() | {"EHR_SANDBOX_PORT": str(port), "EHR_SANDBOX_DATA_DIR": str(data_dir),
-                                "KAFKA_BOOTSTRAP_SERVERS": bootstrap, **(extra_env or {})}
     base_url = f"http://127.0.0.1:{port}/fhir"
+    # Its own FHIR server requires tokens: the services' and the tests' backend clients are registered (keys now).
+    backend = {} if external_fhir_base_url else sandbox_backend_environment(base_url, data_dir)
+    env = base_environment() | {"EHR_SANDBOX_PORT": str(port), "EHR_SANDBOX_DATA_DIR": str(data_dir),
+                                "KAFKA_BOOTSTRAP_SERVERS": bootstrap, **backend, **(extra_env or {})}
     if external_fhir_base_url:
         env["EHR_SANDBOX_FHIR_BASE_URL"] = external_fhir_base_url
         base_url = external_fhir_base_url
@@ -152,6 +155,7 @@ def service(name: str, log_dir: Path, data_dir: Path, bootstrap: str, ehr_base_u
             label: str = "") -> tuple[ManagedProcess, str]:
     """A service as a real process. SMART auth is off unless ``extra_env`` turns it on (SMART_AUTH_REQUIRED=true):
     tests of the domain drive the API without tokens; tests/browser and the auth tests go through the launch.
+    The service's own EHR reads carry its backend token (``tests/support/backend_auth.py``).
 
     Unless ``extra_env`` names a CONSUMER_GROUP, the service gets a group of its own, ``ketalink-{name}-{label}-
     {random}``, that starts at the end of the topics it reads: the broker is shared, and what earlier tests
@@ -165,7 +169,8 @@ def service(name: str, log_dir: Path, data_dir: Path, bootstrap: str, ehr_base_u
         "SMART_AUTH_REQUIRED": "false", "KETALINK_LOCAL_RUN": "true",  # auth off: allowed in local runs only
         "CONSUMER_GROUP": group,
         "HTTP_PORT": str(port), "DATABASE_URL": f"sqlite:///{data_dir / f'{name}.db'}",
-        "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "EHR_FHIR_BASE_URL": ehr_base_url, **(extra_env or {})}
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "EHR_FHIR_BASE_URL": ehr_base_url,
+        **service_backend_environment(name, ehr_base_url), **(extra_env or {})}
     base_url = f"http://127.0.0.1:{port}"
     process = ManagedProcess(name, [sys.executable, "-m", f"services.{name}"], env, log_dir,
                              http_ok(f"{base_url}/healthz"))

@@ -11,6 +11,7 @@ from typing import Any
 from a2wsgi import WSGIMiddleware
 from starlette.routing import Route
 
+from deploy.ehr_sandbox.smart.backend import FhirBearerGuard, InternalTokens, backend_key_dir, backend_registrations
 from deploy.ehr_sandbox.smart.directory import Directory
 from deploy.ehr_sandbox.smart.server import SmartServer
 from deploy.ehr_sandbox.smart.settings import SmartServerSettings
@@ -22,10 +23,16 @@ from shared.fhir.client import FhirClient
 PATHS = ("/fhir/.well-known/smart-configuration", "/smart/{rest:path}", "/chart", "/chart/{rest:path}")
 
 
-def mount(app: Any, settings: SmartServerSettings, fhir_base_url: str, data_dir: Path) -> None:
-    """Serve the SMART endpoints and the chart from ``app`` (SEKMET's FastAPI app), ahead of its own routes."""
-    store = AuthStore(data_dir / "smart")
-    server = SmartServer(settings, store, fhir_base_url.rstrip("/"))
-    directory = Directory(FhirClient(fhir_base_url))
+def authorization_server(settings: SmartServerSettings, fhir_base_url: str, data_dir: Path) -> SmartServer:
+    """The authorization server, its state in ``<data_dir>/smart`` and its backend clients' keys (made if missing)."""
+    backend_clients = backend_registrations(backend_key_dir(data_dir), settings.backend_clients)
+    return SmartServer(settings, AuthStore(data_dir / "smart"), fhir_base_url.rstrip("/"), backend_clients)
+
+
+def mount(app: Any, server: SmartServer, data_dir: Path) -> None:
+    """Serve the SMART endpoints and the chart from ``app`` (SEKMET's FastAPI app), ahead of its own routes, and
+    require the server's bearer tokens on everything else (``backend.FhirBearerGuard``)."""
+    directory = Directory(FhirClient(server.fhir_base_url, tokens=InternalTokens(server)))
     wsgi = WSGIMiddleware(create_auth_app(server, directory, data_dir / "smart" / "session-secret"))
     app.router.routes[0:0] = [Route(path, endpoint=wsgi, methods=["GET", "POST"]) for path in PATHS]
+    app.add_middleware(FhirBearerGuard, server=server)

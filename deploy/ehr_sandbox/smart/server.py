@@ -1,7 +1,8 @@
 """The OAuth 2.0 / OpenID Connect machinery of the sandbox's SMART authorization server, built from Authlib's
 server parts: the authorization-code grant with PKCE S256 required, refresh-token rotation, client authentication by
 secret or ``private_key_jwt`` (RS384/ES384), JWT access tokens (RFC 9068) signed RS256 with the SMART launch context
-as claims, id tokens with ``fhirUser``, and RFC 7662 introspection."""
+as claims, id tokens with ``fhirUser``, RFC 7662 introspection, and the ``client_credentials`` grant of SMART Backend
+Services (``backend.py``)."""
 from __future__ import annotations
 
 import hmac
@@ -24,6 +25,7 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from deploy.ehr_sandbox.smart.backend import BackendClient, BackendRegistration, ClientCredentialsGrant
 from deploy.ehr_sandbox.smart.settings import AppRegistration, SmartServerSettings
 from deploy.ehr_sandbox.smart.store import AuthorizationCode, AuthStore, IssuedToken, LaunchContext
 from shared.smart.scopes import ScopeContext, parse_scope
@@ -81,22 +83,28 @@ class Client(ClientMixin):
 
 
 class SmartServer(AuthorizationServer):
-    def __init__(self, settings: SmartServerSettings, store: AuthStore, fhir_base_url: str):
+    def __init__(self, settings: SmartServerSettings, store: AuthStore, fhir_base_url: str,
+                 backend_clients: dict[str, BackendRegistration] | None = None):
         self.settings = settings
         self.store = store
         self.fhir_base_url = fhir_base_url
         self.issuer = fhir_base_url  # tokens name the FHIR base as issuer and audience
         self.token_endpoint = f"{fhir_base_url.rsplit('/fhir', 1)[0]}/smart/token"
         self.apps = {app.client_id: app for app in settings.registrations()}
+        self.backend_clients = backend_clients or {}
+        both = set(self.apps) & set(self.backend_clients)
+        if both:
+            raise ValueError(f"client ids registered both as app and as backend client: {', '.join(sorted(both))}")
         # username → absolute URL of the user's Practitioner resource; set by the web app (from its directory)
         self.fhir_user: Callable[[str], str | None] = lambda username: None
         super().__init__()
-        self._query_client = lambda client_id: Client(self.apps[client_id]) if client_id in self.apps else None
+        self._query_client = self._client
         self._save_token = self._store_token
         self.register_token_generator("default", SmartAccessTokens(self))
         self.register_client_auth_method("private_key_jwt", PrivateKeyJwt(self))
         self.register_grant(AuthorizationCodeGrant, [PkceS256(), IdToken(self)])
         self.register_grant(RefreshTokenGrant)
+        self.register_grant(ClientCredentialsGrant)
         self.register_endpoint(Introspection(self))
 
     def validate_requested_scope(self, scope: str | None) -> None:
@@ -104,16 +112,28 @@ class SmartServer(AuthorizationServer):
         if unknown:
             raise InvalidScopeError(f"unsupported scope: {' '.join(unknown)}")
 
+    def _client(self, client_id: str) -> Client | BackendClient | None:
+        if client_id in self.apps:
+            return Client(self.apps[client_id])
+        if client_id in self.backend_clients:
+            return BackendClient(self.backend_clients[client_id])
+        return None
+
     def _store_token(self, token: dict[str, Any], request: Any) -> None:
         claims = json.loads(jws.extract_compact(token["access_token"].encode()).payload)
+        client_id = request.client.get_client_id()
+        # A backend token acts for its client: the client id stands where a grant names the clinician.
+        context = request.user or LaunchContext(client_id, None, None, need_patient_banner=False)
         self.store.save_token(access_jti=claims["jti"], refresh_token=token.get("refresh_token"),
-                              client_id=request.client.get_client_id(), context=request.user,
+                              client_id=client_id, context=context,
                               scope=token.get("scope", ""), access_expires_at=claims["exp"],
                               refresh_lifetime_s=self.settings.refresh_token_lifetime_s)
 
-    def context_claims(self, context: LaunchContext) -> dict[str, Any]:
+    def context_claims(self, context: LaunchContext | None) -> dict[str, Any]:
         """``patient``, ``encounter`` and ``fhirUser`` of a grant, where it has them: in access tokens, token
-        responses and introspection answers alike."""
+        responses and introspection answers alike (none for a backend client's token)."""
+        if context is None:
+            return {}
         claims = {"patient": context.patient, "encounter": context.encounter,
                   "fhirUser": self.fhir_user(context.username)}
         return {name: value for name, value in claims.items() if value}
@@ -139,7 +159,8 @@ class SmartAccessTokens(JWTBearerTokenGenerator):
 
     def __init__(self, server: SmartServer):
         super().__init__(issuer=server.issuer, alg="RS256", refresh_token_generator=lambda **_: generate_token(48),
-                         expires_generator=lambda client, grant_type: server.settings.token_lifetime_s)
+                         expires_generator=lambda client, grant_type: server.settings.backend_token_lifetime_s
+                         if grant_type == "client_credentials" else server.settings.token_lifetime_s)
         self.server = server
 
     def get_jwks(self) -> KeySet:
@@ -148,7 +169,8 @@ class SmartAccessTokens(JWTBearerTokenGenerator):
     def get_audiences(self, client: Any, user: Any, scope: str) -> str:
         return self.server.fhir_base_url
 
-    def get_extra_claims(self, client: Any, grant_type: str, user: LaunchContext, scope: str) -> dict[str, Any]:
+    def get_extra_claims(self, client: Any, grant_type: str, user: LaunchContext | None,
+                         scope: str) -> dict[str, Any]:
         return self.server.context_claims(user)
 
     def generate(self, grant_type: str, client: Any, user: Any = None, scope: str | None = None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,10 @@ from typing import Any
 DEFAULT_APPS = (("intake", "Ketalink intake", 8101), ("orders", "Ketalink orders", 8102),
                 ("documentation", "Ketalink documentation", 8103))
 
+
+#: Each service's own backend client (SMART Backend Services), as the services' EHR_BACKEND_CLIENT_ID defaults.
+DEFAULT_BACKEND_CLIENTS = tuple(f"ketalink-{service}-backend" for service, _name, _port in DEFAULT_APPS)
+CLIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 PRACTITIONER_ROLE_SYSTEM = "http://terminology.hl7.org/CodeSystem/practitioner-role"
 SNOMED = "http://snomed.info/sct"
@@ -102,14 +107,20 @@ class SmartServerSettings:
     launch_lifetime_s: int = 600
     demo_password: str = "ketalink-sandbox"
     apps: str = ""  # JSON array of app registrations; empty: the three Ketalink services on their local ports
+    # SMART Backend Services clients (client_credentials + private_key_jwt); keys in <data dir>/smart/backend-keys
+    backend_clients: tuple[str, ...] = DEFAULT_BACKEND_CLIENTS
+    backend_token_lifetime_s: int = 300
 
     def validate(self) -> None:
         if min(self.token_lifetime_s, self.refresh_token_lifetime_s, self.code_lifetime_s,
-               self.launch_lifetime_s) <= 0:
+               self.launch_lifetime_s, self.backend_token_lifetime_s) <= 0:
             raise ValueError("lifetimes must be positive")
         if not self.demo_password:
             raise ValueError("demo_password must not be empty")
         self.registrations()  # a bad EHR_SANDBOX_SMART_APPS stops the sandbox at start
+        for client_id in self.backend_clients:
+            if not CLIENT_ID.fullmatch(client_id):
+                raise ValueError(f"backend_clients: {client_id!r} is not a client id (letters, digits, . _ -)")
 
     def registrations(self) -> tuple[AppRegistration, ...]:
         if not self.apps.strip():

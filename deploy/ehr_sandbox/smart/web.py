@@ -3,7 +3,8 @@
 - ``GET /fhir/.well-known/smart-configuration`` - discovery (SMART App Launch 2.x)
 - ``GET|POST /smart/authorize`` - clinician login, then approve/deny, with a patient picker for standalone launches
 - ``GET|POST /smart/login``, ``POST /smart/logout`` - the EHR's own sign-in (demo users)
-- ``POST /smart/token`` - authorization_code (PKCE S256) and refresh_token grants
+- ``POST /smart/token`` - authorization_code (PKCE S256) and refresh_token grants; client_credentials with
+  private_key_jwt for backend clients (SMART Backend Services)
 - ``POST /smart/introspect`` - RFC 7662; ``GET /smart/jwks`` - the key that signs access and id tokens
 - ``GET /chart`` - the seeded patients with a launch button per registered app; ``POST /chart/launch`` mints a launch
 """
@@ -50,7 +51,7 @@ def create_auth_app(server: SmartServer, directory: Directory, secret_path: Path
             "authorization_endpoint": f"{base}/smart/authorize",
             "token_endpoint": server.token_endpoint,
             "introspection_endpoint": f"{base}/smart/introspect",
-            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
             "response_types_supported": ["code"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post",
                                                       "private_key_jwt"],
@@ -58,7 +59,7 @@ def create_auth_app(server: SmartServer, directory: Directory, secret_path: Path
             "id_token_signing_alg_values_supported": ["RS256"],
             "scopes_supported": [*CONTEXT_SCOPES, "patient/*.rs", "patient/*.cruds", "user/*.rs", "user/*.cruds",
                                  "patient/*.read", "patient/*.write", "patient/*.*", "user/*.read", "user/*.write",
-                                 "user/*.*"],
+                                 "user/*.*", "system/*.rs", "system/*.cruds", "system/*.read", "system/*.*"],
             "code_challenge_methods_supported": ["S256"],
             "capabilities": CAPABILITIES,
         })

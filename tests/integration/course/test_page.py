@@ -16,6 +16,7 @@ from services.orders.domain.eligibility import EligibilityDecision, EligibilityS
 from services.orders.repository import OrdersRepository
 from shared.events.kafka_clients import KafkaSettings
 from shared.runtime import ServiceRuntime, ServiceSettings
+from tests.support.backend_auth import service_tokens
 from tests.support.practitioners import prescriber
 from tests.support.smart_sessions import signed_in
 
@@ -30,7 +31,8 @@ def stack(tmp_path, monkeypatch, ehr):
     monkeypatch.setenv("SMART_ALLOWED_ISSUERS", ehr.base_url)
     monkeypatch.setenv("ORDERS_COURSE_ALERT_SEND_WAIT_S", "0")  # no broker here: the alert stays in the outbox
     runtime = ServiceRuntime("orders", ServiceSettings(database_url=f"sqlite:///{tmp_path / 'orders.db'}",
-                                                       ehr_fhir_base_url=ehr.base_url), KafkaSettings())
+                                                       ehr_fhir_base_url=ehr.base_url), KafkaSettings(),
+                             ehr_tokens=service_tokens("orders", ehr.base_url))
     app, _handlers, _responses = build(runtime)
     return app, runtime, ehr
 

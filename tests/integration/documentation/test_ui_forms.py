@@ -21,6 +21,7 @@ from services.documentation.repository import Records
 from shared.events.kafka_clients import KafkaSettings
 from shared.fhir.codes import BODY_WEIGHT
 from shared.runtime import ServiceRuntime, ServiceSettings
+from tests.support.backend_auth import service_tokens
 from tests.support.clinic_zone import clinic_zone_of_the_tests
 from tests.support.practitioners import prescriber
 from tests.support.smart_sessions import signed_in
@@ -78,7 +79,8 @@ def app(tmp_path, monkeypatch, ehr, patients, start_time):
     monkeypatch.setenv("SMART_AUTH_REQUIRED", "true")
     monkeypatch.setenv("SMART_ALLOWED_ISSUERS", ehr.base_url)
     runtime = ServiceRuntime("documentation", ServiceSettings(database_url=f"sqlite:///{tmp_path / 'doc.db'}",
-                                                              ehr_fhir_base_url=ehr.base_url), KafkaSettings())
+                                                              ehr_fhir_base_url=ehr.base_url), KafkaSettings(),
+                             ehr_tokens=service_tokens("documentation", ehr.base_url))
     flask_app, _handlers, _responses = build(runtime)
     occurrences = tuple(ScheduledOccurrence(n, start_time + timedelta(days=3 * (n - 1)),
                                             start_time + timedelta(days=3 * (n - 1), hours=4)) for n in range(1, 7))

@@ -20,6 +20,7 @@ from services.intake.domain.medications import MedicationEntry
 from services.intake.repository import IntakeRepository
 from shared.events.kafka_clients import KafkaSettings
 from shared.runtime import ServiceRuntime, ServiceSettings
+from tests.support.backend_auth import service_tokens
 from tests.support.smart_sessions import signed_in
 from tests.unit.intake.builders import T0
 
@@ -61,7 +62,8 @@ def ui_app(tmp_path, monkeypatch, ehr) -> Iterator[UiApp]:
     patient, other = (ehr.client.search("Patient", {"identifier": f"{MRN_SYSTEM}|{mrn}"})[0]["id"]
                       for mrn in ("KL-1002", "KL-1001"))
     runtime = ServiceRuntime("intake", ServiceSettings(database_url=f"sqlite:///{tmp_path / 'intake.db'}",
-                                                       ehr_fhir_base_url=ehr.base_url), KafkaSettings())
+                                                       ehr_fhir_base_url=ehr.base_url), KafkaSettings(),
+                             ehr_tokens=service_tokens("intake", ehr.base_url))
     app, _handlers, _responses = build(runtime)
     yield UiApp(app, runtime, ehr.base_url, patient, other, nurse["id"])
     runtime.engine.dispose()

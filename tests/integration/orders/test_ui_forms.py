@@ -16,6 +16,7 @@ from services.orders.repository import OrdersRepository
 from shared.events.kafka_clients import KafkaSettings
 from shared.runtime import ServiceRuntime, ServiceSettings
 from shared.roles import ATTESTATIONS
+from tests.support.backend_auth import service_tokens
 from tests.support.practitioners import prescriber, registered_nurse
 from tests.support.smart_sessions import signed_in
 
@@ -35,7 +36,8 @@ def stack(tmp_path, monkeypatch, ehr):
     monkeypatch.setenv("SMART_AUTH_REQUIRED", "true")
     monkeypatch.setenv("SMART_ALLOWED_ISSUERS", ehr.base_url)
     runtime = ServiceRuntime("orders", ServiceSettings(database_url=f"sqlite:///{tmp_path / 'orders.db'}",
-                                                       ehr_fhir_base_url=ehr.base_url), KafkaSettings())
+                                                       ehr_fhir_base_url=ehr.base_url), KafkaSettings(),
+                             ehr_tokens=service_tokens("orders", ehr.base_url))
     app, _handlers, _responses = build(runtime)
     return app, runtime, ehr.base_url
 

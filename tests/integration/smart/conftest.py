@@ -20,6 +20,7 @@ from deploy.local.ports import free_port
 from shared.smart import SmartSettings
 from shared.smart.settings import BearerValidation, ScopeVersion
 from tests.integration.smart.support import Browser, RunningApp, create_test_app, serve
+from tests.support.backend_auth import bearer_headers, sandbox_backend_environment
 from tests.support.processes import ManagedProcess, base_environment
 
 TOKEN_LIFETIME_S = 4
@@ -34,7 +35,8 @@ class SmartEhr:
     process: ManagedProcess
 
     def patient_ids(self) -> list[str]:
-        bundle = requests.get(f"{self.fhir_base_url}/Patient", params={"_count": "100"}, timeout=10).json()
+        bundle = requests.get(f"{self.fhir_base_url}/Patient", params={"_count": "100"}, timeout=10,
+                              headers=bearer_headers(self.fhir_base_url)).json()
         mrn_system = "https://ehr-sandbox.example.org/fhir/identifier/mrn"
         patients = [(next(i["value"] for i in e["resource"]["identifier"] if i["system"] == mrn_system),
                      e["resource"]["id"]) for e in bundle.get("entry", [])]
@@ -91,6 +93,7 @@ def smart_setup(log_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "EHR_SANDBOX_RUN_ENGINE": "false", "EHR_SANDBOX_SMART_TOKEN_LIFETIME_S": str(TOKEN_LIFETIME_S),
         "EHR_SANDBOX_SMART_DEMO_PASSWORD": PASSWORD,
         "EHR_SANDBOX_SMART_APPS": json.dumps([spec.registration for spec in specs.values()]),
+        **sandbox_backend_environment(f"http://127.0.0.1:{port}/fhir", data_dir / "ehr"),
     }
     log_path = log_dir / "smart-ehr.log"
     start_offset = log_path.stat().st_size if log_path.exists() else 0

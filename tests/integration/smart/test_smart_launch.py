@@ -11,6 +11,7 @@ from deploy.ehr_sandbox.seed import MRN_SYSTEM, SEED_PATIENTS
 from shared.smart.sessions import digest
 from tests.integration.smart.flows import api, ehr_launch, open_from_chart, session_of, sign_in_if_asked
 from tests.integration.smart.support import Browser, forms, query_of
+from tests.support.backend_auth import bearer_headers
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +55,8 @@ def test_ehr_launch_from_the_chart_opens_a_session_with_the_patient_in_context(s
     assert context["fhirUser"].startswith(f"{smart_ehr.fhir_base_url}/Practitioner/")
     assert context["need_patient_banner"] is False  # the EHR shows its own banner around an EHR launch
     assert "access_token" not in landing.text and "refresh_token" not in landing.text
-    encounter = requests.get(f"{smart_ehr.fhir_base_url}/Encounter/{context['encounter']}", timeout=10).json()
+    encounter = requests.get(f"{smart_ehr.fhir_base_url}/Encounter/{context['encounter']}", timeout=10,
+                             headers=bearer_headers(smart_ehr.fhir_base_url)).json()
     assert encounter["subject"]["reference"] == f"Patient/{patient_id}"
 
     stored = app.smart.store.get(digest(secret))
