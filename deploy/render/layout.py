@@ -37,6 +37,7 @@ KAFKA_TLS_PORT = 9093
 KAFKA_BOOTSTRAP = f"{KAFKA_CLUSTER}-kafka-bootstrap.{KAFKA_NAMESPACE}.svc:{KAFKA_TLS_PORT}"
 KAFKA_CA_SECRET = "kafka-cluster-ca"  # a copy of Strimzi's `<cluster>-cluster-ca-cert` (key ca.crt)
 KAFKA_CA_DIR = "/etc/ketalink/kafka-ca"
+EHR_BACKEND_KEY_DIR = "/var/run/secrets/ketalink/ehr-backend"  # the service's backend client key (Secret)
 
 # Who may reach the pods, and where DNS lives (namespace names as the `kubernetes.io/metadata.name` label).
 INGRESS_NAMESPACE = "ingress-nginx"
@@ -83,12 +84,19 @@ class SecretKey:
     key: str
 
 
+def ehr_backend_secret(service: str) -> str:
+    """The Secret with the service's SMART Backend Services client at the EHR: ``client-id`` and ``private-key.pem``
+    (mounted as a file at EHR_BACKEND_KEY_DIR, since shared/smart/backend.py reads the key from a file)."""
+    return f"{service}-ehr-backend"
+
+
 def secret_env(service: str, component: str) -> list[SecretKey]:
     """The Secret-backed variables of one container. The web part never talks to Kafka, so it gets no Kafka secret."""
     keys = [
         SecretKey("DATABASE_URL", f"{service}-database", "url"),
         SecretKey("SMART_CLIENT_ID", f"{service}-smart-client", "client-id"),
         SecretKey("SMART_CLIENT_SECRET", f"{service}-smart-client", "client-secret"),
+        SecretKey("EHR_BACKEND_CLIENT_ID", ehr_backend_secret(service), "client-id"),
     ]
     if component == WORKER:
         keys.append(SecretKey("KAFKA_SASL_PASSWORD", kafka_user(service), "password"))  # written by Strimzi
@@ -105,6 +113,8 @@ COMMON_CONFIG: dict[str, str] = {
     "RUN_WORKER": "false",  # web and worker are separate Deployments
     "EHR_FHIR_BASE_URL": "https://ehr.example.org/fhir",
     "EHR_TIMEOUT_S": "10",
+    "EHR_BACKEND_AUTH": "private_key_jwt",  # SMART Backend Services for the service's own EHR reads
+    "EHR_BACKEND_PRIVATE_KEY_FILE": f"{EHR_BACKEND_KEY_DIR}/private-key.pem",
     "KAFKA_BOOTSTRAP_SERVERS": KAFKA_BOOTSTRAP,
     "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
     "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",

@@ -51,7 +51,8 @@ def container(service: str, component: str) -> Obj:
         {"name": key.env, "valueFrom": {"secretKeyRef": {"name": key.secret, "key": key.key}}}
         for key in layout.secret_env(service, component)
     ]
-    mounts: list[Obj] = [{"name": "tmp", "mountPath": "/tmp"}]
+    mounts: list[Obj] = [{"name": "tmp", "mountPath": "/tmp"},
+                         {"name": "ehr-backend", "mountPath": layout.EHR_BACKEND_KEY_DIR, "readOnly": True}]
     if component == WORKER:
         env += [{"name": "KAFKA_SASL_USERNAME", "value": layout.kafka_user(service)},
                 {"name": "WORKER_METRICS_PORT", "value": str(WORKER_METRICS_PORT)}]
@@ -87,7 +88,10 @@ def container(service: str, component: str) -> Obj:
 def deployment(service: str, component: str) -> Obj:
     name = f"{service}-{component}"
     match = layout.selector(service, component)
-    volumes: list[Obj] = [{"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}}]
+    volumes: list[Obj] = [{"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}},
+                          {"name": "ehr-backend", "secret": {"secretName": layout.ehr_backend_secret(service),
+                                                             "items": [{"key": "private-key.pem",
+                                                                        "path": "private-key.pem"}]}}]
     if component == WORKER:
         volumes.append({"name": "kafka-ca", "secret": {
             "secretName": layout.KAFKA_CA_SECRET, "items": [{"key": "ca.crt", "path": "ca.crt"}]}})
@@ -249,7 +253,7 @@ def replay_objects() -> list[Obj]:
                         "restartPolicy": "Never",
                         "securityContext": pod["securityContext"],
                         "containers": [replay_container],
-                        "volumes": pod["volumes"],
+                        "volumes": [v for v in pod["volumes"] if v["name"] != "ehr-backend"],  # reads no EHR
                     }},
                 }},
             },

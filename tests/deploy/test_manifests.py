@@ -17,6 +17,7 @@ from shared.config import load_settings
 from shared.events.kafka_clients import KafkaSettings
 from shared.roles import RoleSettings
 from shared.runtime import ServiceSettings
+from shared.smart.backend import BackendAuthSettings
 from shared.ui.banner import BannerSettings
 from shared.smart.settings import SmartSettings
 from tests.deploy import k8s
@@ -206,6 +207,7 @@ class TestPolicies:
         known = {field.name.upper() for field in dataclasses.fields(ServiceSettings)}
         known |= {f"KAFKA_{field.name.upper()}" for field in dataclasses.fields(KafkaSettings)}
         known |= {f"SMART_{field.name.upper()}" for field in dataclasses.fields(SmartSettings)}
+        known |= {f"EHR_BACKEND_{field.name.upper()}" for field in dataclasses.fields(BackendAuthSettings)}
         known |= {f"KETALINK_{field.name.upper()}" for cls in (ClinicTimeSettings, RoleSettings, BannerSettings)
                   for field in dataclasses.fields(cls)}
         known |= layout.NOT_YET_READ | layout.CONTAINER_SETTINGS
@@ -223,7 +225,12 @@ class TestPolicies:
             assert not service_settings.run_worker, "web and worker run as separate Deployments"
             assert service_settings.http_port == layout.HTTP_PORT
             assert kafka.session_timeout_ms >= 6000, "Apache Kafka refuses group sessions under 6000 ms"
-            for secret_backed in ("DATABASE_URL", "SMART_CLIENT_ID", "SMART_CLIENT_SECRET"):
+            # SMART Backend Services for the service's own EHR reads: the key file is the Secret mounted read-only
+            assert literal["EHR_BACKEND_AUTH"] == "private_key_jwt"
+            assert literal["EHR_BACKEND_PRIVATE_KEY_FILE"].startswith(layout.EHR_BACKEND_KEY_DIR + "/")
+            assert {"name": "ehr-backend", "mountPath": layout.EHR_BACKEND_KEY_DIR,
+                    "readOnly": True} in container["volumeMounts"]
+            for secret_backed in ("DATABASE_URL", "SMART_CLIENT_ID", "SMART_CLIENT_SECRET", "EHR_BACKEND_CLIENT_ID"):
                 assert "secretKeyRef" in variables[secret_backed].get("valueFrom", {}), secret_backed
 
 
