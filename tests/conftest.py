@@ -2,7 +2,9 @@
 
 ``KAFKA_BOOTSTRAP_SERVERS`` / ``EHR_FHIR_BASE_URL`` in the environment point the tests at servers already running
 (e.g. production-like Apache Kafka and HAPI FHIR); otherwise the project's own scripts start them as local processes.
-``KETALINK_TEST_BROKER=kafka`` (``make test-kafka``) starts Apache Kafka itself (its jars, KRaft) instead of Tansu.
+``KETALINK_TEST_BROKER=kafka`` (``make test-kafka``) starts Apache Kafka itself (its jars, KRaft) instead of Tansu;
+``KETALINK_TEST_FHIR=hapi`` (``make test-hapi``) starts a HAPI FHIR JPA server (its jars, H2 in memory) as the EHR,
+with the sandbox process seeding it and playing the integration engine in front of it.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from tests.support.apache_kafka import apache_kafka_broker
 from tests.support.backend_auth import bearer_headers, ehr_client
 from tests.support.clinic_zone import clinic_zone_of_the_tests
 from tests.support.containers import docker_available, hapi_container, kafka_container
+from tests.support.hapi import hapi_fhir_server
 from tests.support.processes import ManagedProcess, ehr_sandbox, tansu_broker
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -87,6 +90,15 @@ def ehr(log_dir: Path, broker: Broker, tmp_path_factory: pytest.TempPathFactory)
     sandbox process seeding it and playing the integration engine in front of it."""
     data_dir = tmp_path_factory.mktemp("ehr")
     external = os.environ.get("EHR_FHIR_BASE_URL")
+    if not external and os.environ.get("KETALINK_TEST_FHIR") == "hapi":  # `make test-hapi`: HAPI FHIR's jars, local
+        hapi, hapi_url = hapi_fhir_server(log_dir)
+        hapi.start()
+        process, base_url = ehr_sandbox(log_dir, data_dir, broker.bootstrap, hapi_url)
+        process.start()
+        yield Ehr(base_url, process)
+        process.stop()
+        hapi.stop(timeout_s=30.0)
+        return
     if external or not docker_available():
         process, base_url = ehr_sandbox(log_dir, data_dir, broker.bootstrap, external)
         process.start()
