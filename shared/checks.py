@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from shared.errors import FieldInputError
+from shared.people import Person
 
 M = TypeVar("M", bound=enum.Enum)
 
@@ -52,6 +53,12 @@ class FieldChecks:
         if not isinstance(text, str):
             raise self.error(field, "must be text")
         return text.strip() or None
+
+    def require_person(self, person: object, field: str) -> Person:
+        """Who did something, as a ``shared.people.Person`` (a reference and a display), never a bare name."""
+        if not isinstance(person, Person):
+            raise self.error(field, "a person (reference and display) is required")
+        return person
 
     def require_number(self, value: object, field: str) -> float:
         """A finite number (booleans are not numbers here)."""

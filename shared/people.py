@@ -24,6 +24,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel, PrivateAttr
+
+from shared.fhir.client import FhirNotFound
 from shared.fhir.datatypes import FhirJson, identifier
 from shared.records import JsonRecord, RecordError
 
@@ -144,3 +147,42 @@ def name_of(resource: FhirJson) -> str | None:
     family = name.get("family") if isinstance(name.get("family"), str) else ""
     text = name.get("text") if isinstance(name.get("text"), str) else ""
     return (text or " ".join([*given, family])).strip() or None
+
+
+class UnknownClinician(ValueError):
+    """A reference that names no active Practitioner (or PractitionerRole) of the EHR; the message says why."""
+
+
+def clinician_in_ehr(reference: str, ehr: Any) -> Person:
+    """The clinician ``reference`` names (``Practitioner/<id>`` or ``PractitionerRole/<id>``), read with the EHR
+    client ``ehr`` (the service's own), with the name the EHR gives. ``UnknownClinician`` for a malformed
+    reference, one the EHR does not have, or an inactive one; ``FhirUnavailable``/``FhirError`` pass on (the EHR
+    could not say)."""
+    reference = reference.strip()
+    resource_type, _, resource_id = reference.partition("/")
+    if not valid_reference(reference) or resource_type not in CLINICIAN_TYPES:
+        raise UnknownClinician('expected "Practitioner/<id>" or "PractitionerRole/<id>"')
+    try:
+        resource = ehr.read(resource_type, resource_id)
+    except FhirNotFound:
+        raise UnknownClinician(f"the EHR has no {reference}") from None
+    if resource.get("resourceType") != resource_type or resource.get("active") is False:
+        raise UnknownClinician(f"{reference} is not an active {resource_type} in the EHR")
+    return Person(reference, (name_of(resource) or reference)[:MAX_DISPLAY])
+
+
+class ActedRequest(BaseModel):
+    """Mixin for a request body that records an act: who acts is set on it from the request's SMART context
+    (``act_as``, by the API view or the page: ``shared.roles.acting_person``), never read from its fields; a body
+    cannot carry it (a private attribute, not a field). The service layer reads ``actor``."""
+
+    _actor: Person | None = PrivateAttr(None)
+
+    def act_as(self, person: Person) -> None:
+        self._actor = person
+
+    @property
+    def actor(self) -> Person:
+        if self._actor is None:  # a view that forgot to say who acts: fail loudly, never fall back to a typed name
+            raise RuntimeError(f"{type(self).__name__}: who acts was not set from the request's context")
+        return self._actor

@@ -43,8 +43,8 @@ from pydantic import AfterValidator
 
 from shared.clinic_time import clinic_today
 from shared.config import app_settings, install_app_settings, load_settings
-from shared.fhir.client import FhirClient, FhirError, FhirNotFound, FhirUnavailable
-from shared.people import CLINICIAN_TYPES, MAX_DISPLAY, Person, name_of, valid_reference
+from shared.fhir.client import FhirClient, FhirError, FhirUnavailable
+from shared.people import CLINICIAN_TYPES, MAX_DISPLAY, Person, UnknownClinician, clinician_in_ehr, valid_reference
 from shared.smart.access import SmartAuthError, SmartContext
 from shared.ui.clinician import clinician_name, ehr_as_clinician, fhir_user_reference
 
@@ -248,27 +248,19 @@ def _practitioner_acted_for(on_behalf_of: str | None, ehr: FhirClient | None) ->
     if not reference:
         raise SmartAuthError(403, "A backend client acts only for a clinician it names: send on_behalf_of "
                                   '"Practitioner/<id>".', oauth_error="insufficient_scope", title="Clinician unknown")
-    resource_type, _, resource_id = reference.partition("/")
-    if not valid_reference(reference) or resource_type not in CLINICIAN_TYPES:
-        raise SmartAuthError(422, 'on_behalf_of must be "Practitioner/<id>" or "PractitionerRole/<id>"',
-                             title="Clinician unknown")
     if ehr is None:
         raise SmartAuthError(403, "this operation cannot check on_behalf_of against the EHR",
                              title="Clinician unknown")
     try:
-        resource = ehr.read(resource_type, resource_id)
-    except FhirNotFound:
-        raise SmartAuthError(422, f"on_behalf_of: the EHR has no {reference}", title="Clinician unknown") from None
+        return clinician_in_ehr(reference, ehr)
+    except UnknownClinician as error:
+        raise SmartAuthError(422, f"on_behalf_of: {error}", title="Clinician unknown") from None
     except FhirUnavailable:
         raise SmartAuthError(502, "The EHR could not be reached to check on_behalf_of; nothing was recorded.",
                              title="EHR not reachable") from None
     except FhirError as error:
         raise SmartAuthError(502, f"The EHR did not let Ketalink check on_behalf_of (HTTP {error.status}); nothing "
                                   "was recorded.", title="EHR not reachable") from None
-    if resource.get("resourceType") != resource_type or resource.get("active") is False:
-        raise SmartAuthError(422, f"on_behalf_of: {reference} is not an active {resource_type} in the EHR",
-                             title="Clinician unknown")
-    return Person(reference, (name_of(resource) or reference)[:MAX_DISPLAY])
 
 
 def signer_name(context: SmartContext | None, typed: str) -> str:

@@ -23,11 +23,11 @@ from services.documentation.presenters import (
     fields_as_sent, note_preview_view, note_version_view, note_view, note_views, recorded_view, session_state_view,
     session_summary,
 )
-from shared.api import Api, Operations, RequestModel
+from shared.api import Api, Operations
 from shared.db import RecordNotFound, StaleRecordError
 from shared.errors import FieldInputError
 from shared.fhir.client import FhirError, FhirUnavailable
-from shared.roles import require_prescriber, signer_name
+from shared.roles import acting_person, require_prescriber
 from shared.smart import current_context, from_path, requires
 from shared.web import outcome_response
 
@@ -40,7 +40,7 @@ DESCRIPTION = ("The monitored ketamine infusion session: check-in, pre-infusion 
 SESSION = "/sessions/<session_id>"
 STEP_ERRORS = (400, 404, 409)
 
-B = TypeVar("B", bound=RequestModel)
+A = TypeVar("A", bound=c.Acted)
 OPERATIONS = Operations()
 operation = OPERATIONS.operation
 
@@ -50,17 +50,24 @@ def create_api(engine: Engine) -> Api:
     return OPERATIONS.register(Api(TITLE, VERSION, DESCRIPTION, engine))
 
 
-def _session_step(step: Callable[[str, B], SessionState], session_id: str, body: B) -> dict[str, Any]:
+def _acted(body: A) -> A:
+    """The body with who acts set from the request's SMART context (``shared.roles.acting_person``: the token's
+    fhirUser, or the Practitioner a backend client names in ``on_behalf_of``), never from its ``by``."""
+    body.act_as(acting_person(current_context(), body.by, on_behalf_of=body.on_behalf_of, ehr=service().ehr))
+    return body
+
+
+def _session_step(step: Callable[[str, A], SessionState], session_id: str, body: A) -> dict[str, Any]:
     """A session step's answer: the whole session as the step left it (errors named as the body names them)."""
     with fields_as_sent(body):
-        state = step(session_id, body)
+        state = step(session_id, _acted(body))
     return session_state_view(state, service().settings)
 
 
-def _recorded(step: Callable[[str, B], Recorded[Any]], session_id: str, body: B) -> dict[str, Any]:
+def _recorded(step: Callable[[str, A], Recorded[Any]], session_id: str, body: A) -> dict[str, Any]:
     """A step adding one record: the session with ``recorded`` (the record's id, a reading's alert)."""
     with fields_as_sent(body):
-        recorded = step(session_id, body)
+        recorded = step(session_id, _acted(body))
     return recorded_view(recorded, service().settings)
 
 
@@ -86,13 +93,10 @@ def read_session(session_id: str) -> ResponseReturnValue:
 @requires("Encounter", "u", **IN_SESSION)
 def check_in(session_id: str, body: c.CheckIn) -> ResponseReturnValue:
     """409 outside the infusion's window or sooner than the clinic's minimum interval after the patient's
-    previous infusion; ``override_reason`` (with ``override_by``) sets that aside, for a prescriber only (403
-    otherwise, from the EHR's PractitionerRole of the signed-in clinician), recorded under the signed-in
-    prescriber's name (``override_by`` only where SMART is off)."""
+    previous infusion; ``override_reason`` sets that aside, for a prescriber only (403 otherwise, from the EHR's
+    PractitionerRole of the signed-in clinician), recorded as the signed-in prescriber's decision."""
     if body.override_reason:
-        context = current_context()
-        require_prescriber(context, "override an infusion's window or minimum interval")
-        body = body.model_copy(update={"override_by": signer_name(context, body.override_by or "")})
+        require_prescriber(current_context(), "override an infusion's window or minimum interval")
     return _session_step(service().check_in, session_id, body)
 
 
@@ -178,7 +182,7 @@ def record_vitals(session_id: str, body: c.RecordVitals) -> ResponseReturnValue:
 @requires("Flag", "u", **IN_SESSION)
 def record_alert_action(session_id: str, alert_id: str, body: c.RecordAlertAction) -> ResponseReturnValue:
     with fields_as_sent(body):
-        state = service().record_alert_action(session_id, alert_id, body)
+        state = service().record_alert_action(session_id, alert_id, _acted(body))
     return session_state_view(state, service().settings)
 
 
@@ -287,7 +291,7 @@ def list_notes(session_id: str) -> ResponseReturnValue:
 @requires("DocumentReference", "c", **IN_SESSION)
 def draft_note(session_id: str, body: c.DraftNote) -> ResponseReturnValue:
     """Generated from the ended session; 409 when the session has not ended or already has a note."""
-    return note_view(service().draft_note(session_id, body)), 201
+    return note_view(service().draft_note(session_id, _acted(body))), 201
 
 
 @operation("/notes/<note_id>", "GET", summary="Read a note version", tag="notes", errors=(404,))
@@ -310,12 +314,11 @@ def edit_note(note_id: str, body: c.EditNote) -> ResponseReturnValue:
 def sign_note(note_id: str, body: c.SignNote) -> ResponseReturnValue:
     """The EHR receives the DocumentReference and the signature Provenance (``note-signed``). Only a prescriber
     signs (403 otherwise: the EHR's PractitionerRole, shared/roles.py), attesting it (``attested``). The signer
-    is the signed-in clinician, not the typed ``by``, which is used only where SMART is off."""
-    context = current_context()
-    require_prescriber(context, "sign a note")
-    body = body.model_copy(update={"by": signer_name(context, body.by)})
+    is the signed-in clinician (``Practitioner/<id>``), not the typed ``by``, which is used only where SMART is
+    off."""
+    require_prescriber(current_context(), "sign a note")
     with fields_as_sent(body):
-        return note_view(service().sign_note(note_id, body))
+        return note_view(service().sign_note(note_id, _acted(body)))
 
 
 @operation("/notes/<note_id>/amend", "POST", summary="Amend a signed note", body=c.AmendNote, tag="notes",
@@ -323,7 +326,7 @@ def sign_note(note_id: str, body: c.SignNote) -> ResponseReturnValue:
 @requires("DocumentReference", "c", **OF_NOTE)
 def amend_note(note_id: str, body: c.AmendNote) -> ResponseReturnValue:
     """A new draft version replacing the signed one; sign it to send it to the EHR."""
-    return note_view(service().amend_note(note_id, body)), 201
+    return note_view(service().amend_note(note_id, _acted(body))), 201
 
 
 # --- errors -----------------------------------------------------------------------------------------------------

@@ -19,10 +19,17 @@ from services.documentation.domain.pre_check import PregnancyCheck
 from services.documentation.domain.suicide_risk import ReviewDecision
 from services.documentation.domain.vitals import RASS_MAX, RASS_MIN
 from shared.api import RequestModel
+from shared.people import ActedRequest
 from shared.roles import Attested
 
 RECORD_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"  # ends up in FHIR identifiers {session}/{id}/...
-WHO = Field(min_length=1, max_length=200, description="Who did it (the clinician's display name).")
+WHO = Field(None, min_length=1, max_length=200,
+            description="Who did it, by name: used only where SMART is off (local runs). Otherwise who is recorded "
+                        "is the signed-in clinician (the token's or launch's fhirUser), whatever this says.")
+ON_BEHALF_OF = Field(None, max_length=100, pattern=r"^(Practitioner|PractitionerRole)/[A-Za-z0-9\-.]{1,64}$",
+                     description="Only for a backend client (a token without fhirUser): the clinician it acts for, "
+                                 "Practitioner/<id>, which must exist in the EHR. A clinician's own token may not "
+                                 "name anyone else (403).")
 WHEN = Field(None, description="When it happened (ISO 8601 with offset); defaults to now; not in the future.")
 
 
@@ -32,10 +39,16 @@ def _record_id(what: str) -> object:
                              " generated when omitted.")
 
 
-class Step(RequestModel):
+class Acted(RequestModel, ActedRequest):
+    """What a clinician does: recorded under the request's clinician (``actor``, from the SMART context)."""
+
+    by: str | None = WHO
+    on_behalf_of: str | None = ON_BEHALF_OF
+
+
+class Step(Acted):
     """A session step: who and when."""
 
-    by: str = WHO
     at: AwareDatetime | None = WHEN
 
 
@@ -47,8 +60,6 @@ class CheckIn(Step):
         None, min_length=1, max_length=2000,
         description="Why the infusion may begin outside its window or sooner than the minimum interval (the "
                     "prescriber's documented decision; only read when a rule refuses the check-in).")
-    override_by: str | None = Field(None, min_length=1, max_length=200,
-                                    description="The prescriber who decided the override (display name).")
 
 
 class StartInfusion(Step):
@@ -238,14 +249,13 @@ class Pause(RequestModel):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-class RecordAdministration(RequestModel):
+class RecordAdministration(Acted):
     """What was given: pump start/stop, the rate from each change on, pauses, lot and expiry. Totals are computed
     from the rates unless entered; the concentration defaults to the order's (mg in the bag's volume).
     ``rate_changes`` and ``pauses`` left empty are taken from the chart (the order's rate from the start, then
     every pump change charted on the flowsheet or as an alert action); when given they must include each charted
     change."""
 
-    by: str = WHO
     started_at: AwareDatetime
     stopped_at: AwareDatetime
     rate_changes: list[RateChange] = Field([], max_length=50)
@@ -300,18 +310,17 @@ class CompleteFollowUpCall(Step):
 
 
 class WitnessIdentity(RequestModel):
-    """The second licensed person: a Practitioner reference from the EHR, or an identifier system and value."""
+    """The second licensed person: a Practitioner (or PractitionerRole) of the EHR, by reference; the name
+    recorded beside it is the EHR's (``display`` is not needed, and not used)."""
 
-    reference: str = Field("", max_length=100, pattern=r"^$|^(Practitioner|PractitionerRole)/[A-Za-z0-9\-.]{1,64}$")
-    identifier_system: str = Field("", max_length=200)
-    identifier_value: str = Field("", max_length=100)
+    reference: str = Field(max_length=100, pattern=r"^(Practitioner|PractitionerRole)/[A-Za-z0-9\-.]{1,64}$")
     display: str = Field("", max_length=200)
 
 
 class RecordControlledSubstance(Step):
     """The infusion's controlled-substance record: drawn = given + wasted (mg), the waste witnessed by a second
-    licensed person (``witness``; not the nurse). ``at`` is when the waste was witnessed. ``by_reference`` is the
-    nurse's Practitioner reference when known (the pages send the signed-in clinician's)."""
+    licensed person (``witness``, a Practitioner of the EHR; not the nurse). ``at`` is when the waste was
+    witnessed. The nurse is the signed-in clinician."""
 
     product: str = Field(min_length=1, max_length=200)
     product_code: str = Field("", max_length=64)
@@ -322,7 +331,6 @@ class RecordControlledSubstance(Step):
     wasted_mg: float = Field(ge=0, le=10_000)
     waste_method: str = Field("", max_length=200)
     witness: WitnessIdentity
-    by_reference: str = Field("", max_length=100, pattern=r"^$|^(Practitioner|PractitionerRole)/[A-Za-z0-9\-.]{1,64}$")
 
 
 class DraftNote(Step):

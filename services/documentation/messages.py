@@ -25,6 +25,7 @@ from shared.events import event_codes
 from shared.events.topics import DOCUMENTATION_EVENTS
 from shared.fhir.datatypes import FhirJson
 from shared.fhir.messaging import build_message
+from shared.people import Person
 from shared.runtime import ServiceRuntime
 
 _ANNOUNCED_ON_ENTRY = (SessionStatus.CHECKED_IN, SessionStatus.INFUSING)
@@ -34,7 +35,7 @@ _ANNOUNCED_ON_ENTRY = (SessionStatus.CHECKED_IN, SessionStatus.INFUSING)
 class OutgoingEvent:
     event_code: str
     focus: list[FhirJson]
-    author_display: str | None = None
+    author: Person | None = None
 
 
 def events_for_change(before: Session, after: Session, order: ActiveOrder) -> list[OutgoingEvent]:
@@ -70,9 +71,9 @@ class EventPublisher:
         self._runtime = runtime
 
     def publish(self, conn: Connection, event_code: str, patient_id: str, focus: list[FhirJson],
-                author_display: str | None = None) -> str | None:
+                author: Person | None = None) -> str | None:
         """Enqueue one message in the caller's transaction; returns its id (None when there is nothing to send)."""
         if not focus:
             return None
-        message = build_message(event_code, self._runtime.source_endpoint, focus, author_display=author_display)
+        message = build_message(event_code, self._runtime.source_endpoint, focus, author=author)
         return self._runtime.publish(conn, DOCUMENTATION_EVENTS, patient_id, message)

@@ -201,7 +201,7 @@ class FieldsAsSent:
 
 
 FIELDS_AS_SENT: dict[type[RequestModel], FieldsAsSent] = {
-    c.CheckIn: FieldsAsSent({"override.reason": "override_reason", "override.overridden_by": "override_by"}),
+    c.CheckIn: FieldsAsSent({"override.reason": "override_reason", "override.overridden_by": "by"}),
     c.SuicideRiskReview: FieldsAsSent({"reviewed_at": "at", "reviewed_by": "by"}),
     c.HoldOverride: FieldsAsSent({"override.reason": "reason", "override.overridden_at": "at"}),
     c.RecordVitals: FieldsAsSent({"measured_at": "at", "recorded_by": "by", "reading.reading_id": "reading_id"}),
@@ -216,8 +216,7 @@ FIELDS_AS_SENT: dict[type[RequestModel], FieldsAsSent] = {
     c.RecordCadss: FieldsAsSent({"assessed_at": "at", "assessed_by": "by"}, strip_prefix="cadss."),
     c.RecordAdverseEvent: FieldsAsSent({"recorded_by": "by"}),
     c.RecordAdministration: FieldsAsSent({"recorded_by": "by"}, strip_prefix="administration."),
-    c.RecordControlledSubstance: FieldsAsSent({"recorded_by": "by", "witnessed_at": "at",
-                                               "recorded_by_reference": "by_reference"}),
+    c.RecordControlledSubstance: FieldsAsSent({"recorded_by": "by", "witnessed_at": "at"}),
     c.SignNote: FieldsAsSent({"signer": "by"}),
 }
 

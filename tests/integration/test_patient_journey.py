@@ -117,7 +117,8 @@ def test_one_patient_from_intake_to_a_documented_infusion(stack, broker, ehr):
     review_and_rate_recovery(clinic, path, review_at=t(81), cadss_at=t(82))
     assert clinic.post(f"{path}/discharge", discharge(t(85)))["status"] == "discharged"
     # The controlled-substance record (drawn = given + wasted, witnessed) comes before the prescriber signs the note.
-    clinic.call("PUT", f"{path}/controlled-substance", controlled_substance_for(clinic.get(path), t(86)))
+    clinic.call("PUT", f"{path}/controlled-substance", controlled_substance_for(clinic.get(path), t(86),
+                                                                                clinic.witness()))
     note_id = clinic.post(f"{path}/notes", {"by": PRESCRIBER, "at": t(90)}, expect=201)["note_id"]
     signed_note = clinic.post(f"/notes/{note_id}/sign", {"by": PRESCRIBER, "at": t(95), "attested": True})
     assert signed_note["status"] == "signed"

@@ -17,7 +17,7 @@ from shared.events.topics import EHR_EVENTS, ORDERS_EVENTS, dead_letter_topic
 from shared.fhir.datatypes import identifier
 from shared.fhir.messaging import build_message
 from tests.integration.documentation.clinic import (
-    DOCTOR, NURSE, clinical_times, controlled_substance_for, discharge, pre_check, vitals,
+    DOCTOR, NURSE, clinical_times, controlled_substance_for, discharge, pre_check, seeded_witness, vitals,
 )
 from tests.integration.intake.steps import CLINICIAN, ELIGIBLE_PARTS, screen
 from tests.support.kafka_tools import publish, read_all, wait_for
@@ -85,7 +85,8 @@ def run_journey(urls: dict[str, str], caller: Caller, ehr: Any, bootstrap: str, 
     sessions = wait_for(lambda: [s for s in caller.call("GET", f"{docs}/patients/{patient_id}/sessions")["sessions"]
                                  if s["order_id"] == order_id], timeout_s=45, what="the scheduled sessions")
     session_id = sessions[0]["session_id"]
-    note_id = _chart_a_session(caller, f"{docs}/sessions/{session_id}", docs, signed["calculation"])
+    note_id = _chart_a_session(caller, f"{docs}/sessions/{session_id}", docs, signed["calculation"],
+                               seeded_witness(ehr.client))
 
     _bad_requests(caller, urls, patient_ids, session_id)
     _unreadable_records(bootstrap, patient_id)
@@ -94,7 +95,8 @@ def run_journey(urls: dict[str, str], caller: Caller, ehr: Any, bootstrap: str, 
     return journey
 
 
-def _chart_a_session(caller: Caller, session: str, docs: str, calculation: dict[str, Any]) -> str:
+def _chart_a_session(caller: Caller, session: str, docs: str, calculation: dict[str, Any],
+                     witness: dict[str, str]) -> str:
     """Check-in to a signed procedure note, with an adverse event: every kind of record documentation writes for
     an uneventful infusion (with the review of given versus ordered, the end-of-recovery CADSS, the named escort and
     the follow-up call requested at discharge, the controlled-substance record and its witness). Returns the
@@ -122,7 +124,7 @@ def _chart_a_session(caller: Caller, session: str, docs: str, calculation: dict[
                                              "item_scores": [0, 0, 0, 0, 0, 0]}, expect=201)
     assert caller.call("POST", f"{session}/discharge", discharge(t(85)))["status"] == "discharged"
     caller.call("PUT", f"{session}/controlled-substance",  # before the note can be signed
-                controlled_substance_for(caller.call("GET", session), t(86)))
+                controlled_substance_for(caller.call("GET", session), t(86), witness))
     note_id = caller.call("POST", f"{session}/notes", {"by": DOCTOR, "at": t(90)}, expect=201)["note_id"]
     caller.call("POST", f"{docs}/notes/{note_id}/sign", {"by": DOCTOR, "at": t(95), "attested": True})
     return note_id

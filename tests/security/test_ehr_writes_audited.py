@@ -17,6 +17,7 @@ import requests
 from deploy.ehr_sandbox.seed import SEED_SYSTEM
 from shared.fhir.codes import IDENTIFIER_BASE
 from shared.fhir.datatypes import identifier, parse_instant
+from shared.people import KETALINK_DEVICE_VALUE, SOFTWARE_KIND
 from tests.support.backend_auth import bearer_headers
 from tests.security.journey import Journey
 
@@ -54,9 +55,12 @@ def _ketalink_identifier(resource: dict[str, Any]) -> dict[str, Any] | None:
 
 def _ehrs_own(resource: dict[str, Any]) -> bool:
     """The EHR's own records (its user directory, a patient's clinic visit), written by the sandbox on a sign-in or
-    a launch: not Ketalink's writes."""
+    a launch: not Ketalink's writes. Ketalink's Device is not audited either: it is the agent of every Provenance
+    (``shared/people.py``), not something a clinician wrote."""
     identifiers = resource.get("identifier") or []
-    return any(i.get("system") == SEED_SYSTEM for i in identifiers if isinstance(i, dict))
+    return resource.get("resourceType") == "Device" and any(
+        i == identifier(SOFTWARE_KIND, KETALINK_DEVICE_VALUE) for i in identifiers) or any(
+        i.get("system") == SEED_SYSTEM for i in identifiers if isinstance(i, dict))
 
 
 def _audited_by(provenance: dict[str, Any]) -> list[str]:

@@ -13,6 +13,7 @@ import pytest
 
 from services.documentation.domain.errors import TransitionNotAllowed
 from services.documentation.domain.session import SessionStatus, check_in, create_session
+from shared.people import Person
 from services.documentation.translators.care_plan_in import series_schedule_from_care_plan
 from services.orders.domain.series import plan_induction
 from services.orders.domain.settings import ProtocolSettings
@@ -33,7 +34,8 @@ def _first_session_checked_in(zone: str, now: datetime, start_date: date, hours_
         "reference": "Patient/patient-1"}})
     order = make_order(patient_id="patient-1", series_id=schedule.series_id, occurrences=schedule.occurrences)
     session = create_session(order, 1)
-    return check_in(session, order, "RN Dana Hill", now - timedelta(hours=hours_ago))
+    nurse = Person("Practitioner/rn-dana-hill", "RN Dana Hill")
+    return check_in(session, order, nurse, now - timedelta(hours=hours_ago))
 
 
 @pytest.mark.parametrize("now", EVERY_HALF_HOUR, ids=[f"{n:%H%M}Z" for n in EVERY_HALF_HOUR])

@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from services.documentation.domain.checks import require_aware, require_positive, require_text
+from services.documentation.domain.checks import require_aware, require_positive, require_text, require_person
 from services.documentation.domain.errors import DocumentationInputError, input_field
 from services.documentation.domain.order import ActiveOrder
 from services.documentation.domain.records import DocumentationRecord
 from services.documentation.domain.settings import SessionSettings
+from shared.people import Person
 
 _SECONDS_PER_MIN = 60
 _MIN_PER_HOUR = 60
@@ -58,7 +59,7 @@ class AdministrationRecord(DocumentationRecord):
     rate_changes: tuple[RateChange, ...]
     lot_number: str
     lot_expiry: date
-    recorded_by: str
+    recorded_by: Person
     pauses: tuple[Pause, ...] = ()
     concentration_mg_per_ml: float | None = None
     entered_total_ml: float | None = None
@@ -72,7 +73,7 @@ class AdministrationRecord(DocumentationRecord):
         if self.stopped_at <= self.started_at:
             raise DocumentationInputError("stopped_at", "must be after started_at")
         require_text(self.lot_number, "lot_number")
-        require_text(self.recorded_by, "recorded_by")
+        require_person(self.recorded_by, "recorded_by")
         if not isinstance(self.lot_expiry, date) or isinstance(self.lot_expiry, datetime):
             raise DocumentationInputError("lot_expiry", "expected a date")
         if self.lot_expiry < self.started_at.date():

@@ -9,23 +9,24 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.documentation.domain.administration import AdministrationRecord
-from services.documentation.domain.checks import require_aware, require_text
+from services.documentation.domain.checks import require_aware, require_person
 from services.documentation.domain.errors import DocumentationInputError, TransitionNotAllowed
 from services.documentation.domain.records import DocumentationRecord
+from shared.people import Person
 
 _ROUNDING_MG = 0.05  # the review is of the mg shown to one decimal
 
 
 @dataclass(frozen=True)
 class AdministrationReview(DocumentationRecord):
-    reviewed_by: str
+    reviewed_by: Person
     reviewed_at: datetime
     given_mg: float
     ordered_mg: float
     comment: str = ""
 
     def __post_init__(self) -> None:
-        require_text(self.reviewed_by, "reviewed_by")
+        require_person(self.reviewed_by, "reviewed_by")
         require_aware(self.reviewed_at, "reviewed_at")
 
     @property
@@ -40,7 +41,7 @@ class AdministrationReview(DocumentationRecord):
 
 
 def review_administration(
-    record: AdministrationRecord | None, by: str, at: datetime, comment: str, tolerance_percent: float
+    record: AdministrationRecord | None, by: Person, at: datetime, comment: str, tolerance_percent: float
 ) -> AdministrationReview:
     """A review of the record as it stands; beyond the dose tolerance the reviewer says what they make of it."""
     if record is None:

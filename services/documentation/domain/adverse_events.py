@@ -6,9 +6,10 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.documentation.domain.checks import require_aware, require_text
+from services.documentation.domain.checks import require_aware, require_text, require_person
 from services.documentation.domain.errors import DocumentationInputError
 from services.documentation.domain.records import DocumentationRecord
+from shared.people import Person
 
 
 class AdverseEventKind(enum.Enum):
@@ -49,7 +50,7 @@ class AdverseEventRecord(DocumentationRecord):
     severity: Severity
     outcome: AdverseEventOutcome
     onset_at: datetime
-    recorded_by: str
+    recorded_by: Person
     description: str = ""
     action_taken: str = ""
     serious: bool = False
@@ -57,7 +58,7 @@ class AdverseEventRecord(DocumentationRecord):
     def __post_init__(self) -> None:
         require_text(self.event_id, "event_id")
         require_aware(self.onset_at, "onset_at")
-        require_text(self.recorded_by, "recorded_by")
+        require_person(self.recorded_by, "recorded_by")
         if self.kind is AdverseEventKind.OTHER and not self.description.strip():
             raise DocumentationInputError("description", "describe an adverse event of kind other")
 

@@ -10,9 +10,10 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.documentation.domain.checks import require_aware, require_text
+from services.documentation.domain.checks import require_aware, require_text, require_person
 from services.documentation.domain.errors import DocumentationInputError
 from services.documentation.domain.records import DocumentationRecord
+from shared.people import Person
 
 CADSS_ITEM_MIN_SCORE = 0
 CADSS_ITEM_MAX_SCORE = 4
@@ -42,14 +43,14 @@ class CadssAssessment(DocumentationRecord):
     form: CadssForm
     item_scores: tuple[int, ...]
     assessed_at: datetime
-    assessed_by: str
+    assessed_by: Person
     scheduled_minute: int | None = None
     end_of_recovery: bool = False
 
     def __post_init__(self) -> None:
         require_text(self.assessment_id, "assessment_id")
         require_aware(self.assessed_at, "assessed_at")
-        require_text(self.assessed_by, "assessed_by")
+        require_person(self.assessed_by, "assessed_by")
         items = self.form.items
         if len(self.item_scores) != len(items):
             raise DocumentationInputError(
@@ -86,14 +87,14 @@ class CadssNotRated(DocumentationRecord):
     scheduled rating needs a score or this before discharge, and the note lists it (issue 13 defect 11)."""
 
     reason: str
-    recorded_by: str
+    recorded_by: Person
     recorded_at: datetime
     scheduled_minute: int | None = None
     end_of_recovery: bool = False
 
     def __post_init__(self) -> None:
         require_text(self.reason, "reason")
-        require_text(self.recorded_by, "recorded_by")
+        require_person(self.recorded_by, "recorded_by")
         require_aware(self.recorded_at, "recorded_at")
         if (self.scheduled_minute is None) == (not self.end_of_recovery):
             raise DocumentationInputError(

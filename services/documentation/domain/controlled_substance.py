@@ -16,9 +16,10 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from services.documentation.domain.checks import require_aware, require_text
+from services.documentation.domain.checks import require_aware, require_person, require_text
 from services.documentation.domain.errors import DocumentationInputError
 from services.documentation.domain.records import DocumentationRecord
+from shared.people import Person
 
 MAX_AMOUNT_MG = 10_000  # an outer bound against typing errors (a whole 20 mL vial at 100 mg/mL is 2000 mg)
 PERSON_REFERENCE = re.compile(r"^(Practitioner|PractitionerRole)/[A-Za-z0-9\-.]{1,64}$")
@@ -65,17 +66,23 @@ class ControlledSubstanceRecord(DocumentationRecord):
     drawn_mg: float
     given_mg: float
     wasted_mg: float
-    recorded_by: str
+    recorded_by: Person
     recorded_at: datetime
     witness: PersonIdentity
     witnessed_at: datetime
     product_code: str = ""  # e.g. the RxNorm code of the stocked product
-    recorded_by_reference: str = ""  # the nurse's fhirUser (Practitioner/…), when signed in from the EHR
+    recorded_by_reference: str = ""  # records stored before recorded_by was a Person: the nurse's reference
     waste_method: str = ""
 
     def __post_init__(self) -> None:
-        for name in ("product", "lot_number", "recorded_by"):
+        for name in ("product", "lot_number"):
             require_text(getattr(self, name), name)
+        require_person(self.recorded_by, "recorded_by")
+        if self.recorded_by_reference and not PERSON_REFERENCE.match(self.recorded_by_reference):
+            raise DocumentationInputError("recorded_by_reference", "expected Practitioner/{id}")
+        if self.recorded_by_reference and self.recorded_by.reference is None:  # an old row: one Person again
+            object.__setattr__(self, "recorded_by", Person(self.recorded_by_reference, self.recorded_by.display))
+        object.__setattr__(self, "recorded_by_reference", "")
         require_aware(self.recorded_at, "recorded_at")
         require_aware(self.witnessed_at, "witnessed_at")
         if not isinstance(self.lot_expiry, date) or isinstance(self.lot_expiry, datetime):
@@ -88,11 +95,10 @@ class ControlledSubstanceRecord(DocumentationRecord):
                 raise DocumentationInputError(name, f"must be 0-{MAX_AMOUNT_MG} mg, got {value:g}")
         if self.drawn_mg <= 0:
             raise DocumentationInputError("drawn_mg", "the amount drawn is above 0")
-        if self.recorded_by_reference and not PERSON_REFERENCE.match(self.recorded_by_reference):
-            raise DocumentationInputError("recorded_by_reference", "expected Practitioner/{id}")
-        if self.witness.reference and self.witness.reference == self.recorded_by_reference:
+        if self.witness.reference and self.witness.reference == self.recorded_by.reference:
             raise DocumentationInputError("witness.reference", "the witness must be a second person, not the nurse")
-        if self.witness.display.strip() and self.witness.display.strip().casefold() == self.recorded_by.casefold():
+        if self.witness.display.strip() and self.witness.display.strip().casefold() == \
+                self.recorded_by.display.casefold():
             raise DocumentationInputError("witness.display", "the witness must be a second person, not the nurse")
 
     @property

@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.documentation.domain.checks import require_aware, require_text
+from services.documentation.domain.checks import require_aware, require_person
 from services.documentation.domain.errors import DocumentationInputError
 from services.documentation.domain.follow_up import FollowUpCall
 from services.documentation.domain.records import DocumentationRecord
 from services.documentation.domain.settings import SessionSettings
 from services.documentation.domain.vitals import VitalsReading
+from shared.people import Person
 
 ALDRETE_ITEM_MAX_SCORE = 2
 ALDRETE_ITEMS = ("activity", "respiration", "circulation", "consciousness", "oxygen_saturation")
@@ -49,7 +50,7 @@ class AldreteScore(DocumentationRecord):
 class DischargeAssessment(DocumentationRecord):
     mental_status_at_baseline: bool
     escort_present: bool
-    assessed_by: str
+    assessed_by: Person
     assessed_at: datetime
     aldrete: AldreteScore | None = None
     escort_name: str = ""
@@ -60,7 +61,7 @@ class DischargeAssessment(DocumentationRecord):
     safety_plan_confirmed: bool = False  # issue 13 defect 5: required when the day's suicide risk was above low
 
     def __post_init__(self) -> None:
-        require_text(self.assessed_by, "assessed_by")
+        require_person(self.assessed_by, "assessed_by")
         require_aware(self.assessed_at, "assessed_at")
 
     def escort_text(self) -> str:
@@ -84,7 +85,7 @@ class DischargeRecord(DocumentationRecord):
 
     assessment: DischargeAssessment
     criteria: tuple[DischargeCriterion, ...]
-    discharged_by: str
+    discharged_by: Person
     discharged_at: datetime
     override_reason: str = ""
     contact: str = ""  # who to call, as told to the patient

@@ -7,12 +7,13 @@ import enum
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from services.documentation.domain.checks import require_aware, require_positive, require_text
+from services.documentation.domain.checks import require_aware, require_positive, require_text, require_person
 from services.documentation.domain.errors import DocumentationInputError
 from services.documentation.domain.records import DocumentationRecord
 from services.documentation.domain.rescue import RescueMedication
 from services.documentation.domain.settings import SessionSettings
 from services.documentation.domain.vitals import VitalsReading
+from shared.people import Person
 
 
 class AlertActionKind(enum.Enum):
@@ -39,14 +40,14 @@ class AlertAction(DocumentationRecord):
     required of a new action (``require_complete``); records stored before they existed still read."""
 
     kind: AlertActionKind
-    taken_by: str
+    taken_by: Person
     taken_at: datetime
     detail: str = ""
     rate_ml_per_h: float | None = None
     rescue: RescueMedication | None = None
 
     def __post_init__(self) -> None:
-        require_text(self.taken_by, "taken_by")
+        require_person(self.taken_by, "taken_by")
         require_aware(self.taken_at, "taken_at")
         if self.kind in _ACTIONS_NEEDING_DETAIL and not self.detail.strip():
             raise DocumentationInputError("detail", f"say why for action {self.kind.value}")
@@ -108,7 +109,7 @@ class FlowsheetEvent(DocumentationRecord):
 
     event_id: str
     occurred_at: datetime
-    recorded_by: str
+    recorded_by: Person
     text: str
     code_system: str = ""
     code: str = ""
@@ -117,7 +118,7 @@ class FlowsheetEvent(DocumentationRecord):
     def __post_init__(self) -> None:
         require_text(self.event_id, "event_id")
         require_aware(self.occurred_at, "occurred_at")
-        require_text(self.recorded_by, "recorded_by")
+        require_person(self.recorded_by, "recorded_by")
         if not self.text.strip() and not self.code:
             raise DocumentationInputError("text", "an event needs text or a code")
         if bool(self.code_system) != bool(self.code):

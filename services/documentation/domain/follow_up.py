@@ -9,10 +9,11 @@ import enum
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from services.documentation.domain.checks import require_aware, require_text
+from services.documentation.domain.checks import require_aware, require_person
 from services.documentation.domain.errors import DocumentationInputError, TransitionNotAllowed
 from services.documentation.domain.records import DocumentationRecord
 from shared.clinic_time import current_clinic_zone
+from shared.people import Person
 
 _DAYS_IN_WEEK = 7
 
@@ -34,24 +35,24 @@ class FollowUpOutcome(enum.Enum):
 
 @dataclass(frozen=True)
 class FollowUpCall(DocumentationRecord):
-    owner: str
+    owner: Person
     due_on: date
     requested_at: datetime
     status: FollowUpStatus = FollowUpStatus.REQUESTED
     outcome: FollowUpOutcome | None = None
     outcome_note: str = ""
-    completed_by: str = ""
+    completed_by: Person | None = None
     completed_at: datetime | None = None
 
     def __post_init__(self) -> None:
-        require_text(self.owner, "owner")
+        require_person(self.owner, "owner")
         require_aware(self.requested_at, "requested_at")
         if not isinstance(self.due_on, date) or isinstance(self.due_on, datetime):
             raise DocumentationInputError("due_on", "expected a date")
         if self.status is FollowUpStatus.COMPLETED:
             if self.outcome is None:
                 raise DocumentationInputError("outcome", "a completed call records its outcome")
-            require_text(self.completed_by, "completed_by")
+            require_person(self.completed_by, "completed_by")
             if self.completed_at is None:
                 raise DocumentationInputError("completed_at", "required on a completed call")
             require_aware(self.completed_at, "completed_at")
@@ -66,7 +67,7 @@ def next_clinic_day(discharged_on: date, clinic_weekdays: tuple[int, ...]) -> da
     raise DocumentationInputError("follow_up_clinic_weekdays", "no clinic weekday configured")
 
 
-def request_follow_up(owner: str, discharged_at: datetime, clinic_weekdays: tuple[int, ...]) -> FollowUpCall:
+def request_follow_up(owner: Person, discharged_at: datetime, clinic_weekdays: tuple[int, ...]) -> FollowUpCall:
     """Requested at discharge, due on the next clinic day after the discharge date in the clinic's zone (not the
     time's own offset: a discharge at 18:30 in Chicago charted by the API as "now" is 00:30 UTC the next day, and
     the call fell two days later, past the 24 h in which emergence phenomena can recur)."""
@@ -75,7 +76,8 @@ def request_follow_up(owner: str, discharged_at: datetime, clinic_weekdays: tupl
                         requested_at=discharged_at)
 
 
-def complete_follow_up(call: FollowUpCall, outcome: FollowUpOutcome, note: str, by: str, at: datetime) -> FollowUpCall:
+def complete_follow_up(call: FollowUpCall, outcome: FollowUpOutcome, note: str, by: Person,
+                       at: datetime) -> FollowUpCall:
     """Record the call's outcome; an outcome other than "reached, well" needs a note saying what was done."""
     if call.status is FollowUpStatus.COMPLETED:
         outcome_done = call.outcome.value if call.outcome else "no outcome"

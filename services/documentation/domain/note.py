@@ -7,7 +7,7 @@ import enum
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from services.documentation.domain.checks import require_aware, require_text
+from services.documentation.domain.checks import require_aware, require_text, require_person
 from services.documentation.domain.controlled_substance import check_controlled_substance
 from services.documentation.domain.errors import (
     DocumentationInputError,
@@ -19,6 +19,7 @@ from services.documentation.domain.order import ActiveOrder
 from services.documentation.domain.records import DocumentationRecord
 from services.documentation.domain.session import ENDED_STATUSES, Session
 from services.documentation.domain.settings import SessionSettings
+from shared.people import Person
 
 
 class NoteStatus(enum.Enum):
@@ -35,24 +36,25 @@ class ProcedureNote(DocumentationRecord):
     patient_id: str
     version: int
     text: str
-    drafted_by: str
+    drafted_by: Person
     drafted_at: datetime
     status: NoteStatus = NoteStatus.DRAFT
-    signed_by: str = ""
+    signed_by: Person | None = None
     signed_at: datetime | None = None
     replaces_note_id: str = ""
     attestation: str = ""  # what the prescriber attested when signing (shared/roles.py); empty in older notes
 
     def __post_init__(self) -> None:
-        for name in ("note_id", "session_id", "patient_id", "text", "drafted_by"):
+        for name in ("note_id", "session_id", "patient_id", "text"):
             require_text(getattr(self, name), name)
+        require_person(self.drafted_by, "drafted_by")
         require_aware(self.drafted_at, "drafted_at")
         if isinstance(self.version, bool) or not isinstance(self.version, int) or self.version < 1:
             raise DocumentationInputError("version", f"must be 1 or more, got {self.version!r}")
         if (self.version > 1) != bool(self.replaces_note_id):
             raise DocumentationInputError("replaces_note_id", "an amendment (version > 1) names the note it replaces")
         if self.status is NoteStatus.SIGNED:
-            require_text(self.signed_by, "signed_by")
+            require_person(self.signed_by, "signed_by")
             if self.signed_at is None:
                 raise DocumentationInputError("signed_at", "required on a signed note")
             require_aware(self.signed_at, "signed_at")
@@ -62,7 +64,7 @@ class ProcedureNote(DocumentationRecord):
         return self.status is NoteStatus.SIGNED
 
 
-def draft_note(session: Session, order: ActiveOrder, note_id: str, by: str, at: datetime,
+def draft_note(session: Session, order: ActiveOrder, note_id: str, by: Person, at: datetime,
                settings: SessionSettings | None = None) -> ProcedureNote:
     """The first version, generated from a session that has ended (discharged, aborted or deferred)."""
     if session.status not in ENDED_STATUSES:
@@ -86,7 +88,7 @@ def edit_note(note: ProcedureNote, text: str) -> ProcedureNote:
     return replace(note, text=text)
 
 
-def sign_note(note: ProcedureNote, signer: str, at: datetime, session: Session | None = None,
+def sign_note(note: ProcedureNote, signer: Person, at: datetime, session: Session | None = None,
               attestation: str = "", controlled_substance_tolerance_mg: float = 0.1) -> ProcedureNote:
     """Sign the draft; with its ``session``, not before the controlled-substance record of an infusion that was
     started (drawn, given, wasted and witnessed: the legal record of a Schedule III drug must be complete), and not
@@ -117,14 +119,14 @@ def sign_note(note: ProcedureNote, signer: str, at: datetime, session: Session |
         raise TransitionNotAllowed(
             "the note does not state the controlled-substance record as recorded (it was drafted before the record "
             "or edited since): replace its controlled-substance section with\n" + controlled_substance_section(session))
-    require_text(signer, "signer")
+    require_person(signer, "signer")
     require_aware(at, "at")
     if at < note.drafted_at:
         raise DocumentationInputError("at", "a note cannot be signed before it was drafted")
     return replace(note, status=NoteStatus.SIGNED, signed_by=signer, signed_at=at, attestation=attestation)
 
 
-def amend_note(note: ProcedureNote, new_note_id: str, text: str, by: str, at: datetime) -> ProcedureNote:
+def amend_note(note: ProcedureNote, new_note_id: str, text: str, by: Person, at: datetime) -> ProcedureNote:
     """A new draft version that replaces the signed ``note`` (which itself stays as it was)."""
     if not note.is_signed:
         raise TransitionNotAllowed(f"note {note.note_id} is a draft: edit it instead of amending")

@@ -196,7 +196,7 @@ def controlled_substance_section(session: Session) -> str:
     record = session.controlled_substance
     if record is None:
         return "Controlled substance: NOT RECORDED" if session.infusion_started_at else ""
-    nurse = record.recorded_by + (f" ({record.recorded_by_reference})" if record.recorded_by_reference else "")
+    nurse = record.recorded_by.describe()
     lines = [
         "Controlled substance:",
         f"  {record.describe()}",

@@ -12,6 +12,7 @@ from datetime import datetime
 from services.documentation.domain.checks import require_aware, require_positive, require_text
 from services.documentation.domain.errors import DocumentationInputError, input_field
 from services.documentation.domain.records import DocumentationRecord
+from shared.people import Person
 
 
 class OrderStatus(enum.Enum):
@@ -75,7 +76,7 @@ class ActiveOrder(DocumentationRecord):
     occurrences: tuple[ScheduledOccurrence, ...]
     dose_calculation_text: str = ""
     indication: str = ""
-    signed_by: str = ""
+    signed_by: Person | None = None  # the prescriber who signed (MedicationRequest.requester)
     authored_at: datetime | None = None
     weight_observation_reference: str = ""
     product_strength_mg_per_ml: float | None = None

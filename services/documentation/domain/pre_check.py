@@ -19,13 +19,14 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from services.documentation.domain.checks import require_aware, require_positive, require_text
+from services.documentation.domain.checks import require_aware, require_positive, require_text, require_person
 from services.documentation.domain.errors import DocumentationInputError
 from services.documentation.domain.pregnancy import PregnancyApplicability
 from services.documentation.domain.records import DocumentationRecord
 from services.documentation.domain.settings import SessionSettings
 from services.documentation.domain.site_readiness import SiteReadiness
 from services.documentation.domain.vitals import VitalsReading
+from shared.people import Person
 
 
 class PregnancyCheck(enum.Enum):
@@ -101,12 +102,12 @@ class HoldOverride(DocumentationRecord):
     """A clinician's decision to infuse despite vital-sign holds."""
 
     reason: str
-    overridden_by: str
+    overridden_by: Person
     overridden_at: datetime
 
     def __post_init__(self) -> None:
         require_text(self.reason, "reason")
-        require_text(self.overridden_by, "overridden_by")
+        require_person(self.overridden_by, "overridden_by")
         require_aware(self.overridden_at, "overridden_at")
 
 
@@ -122,7 +123,7 @@ class PreCheckAttempt(DocumentationRecord):
     order_weight_kg: float
     latest_weight_kg: float
     ordered_dose_mg: float
-    checked_by: str
+    checked_by: Person
     checked_at: datetime
     result: PreCheckResult
     override: HoldOverride | None = None
@@ -133,7 +134,7 @@ class PreCheckAttempt(DocumentationRecord):
         require_positive(self.order_weight_kg, "order_weight_kg")
         require_positive(self.latest_weight_kg, "latest_weight_kg")
         require_positive(self.ordered_dose_mg, "ordered_dose_mg")
-        require_text(self.checked_by, "checked_by")
+        require_person(self.checked_by, "checked_by")
         require_aware(self.checked_at, "checked_at")
 
     def blocking_reasons(self) -> tuple[str, ...]:

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from services.documentation.domain.administration import AdministrationRecord, Pause, RateChange
-from services.documentation.domain.checks import require_aware, require_positive, require_text
+from services.documentation.domain.checks import require_aware, require_positive, require_text, require_person
 from services.documentation.domain.errors import DocumentationInputError
 from services.documentation.domain.records import DocumentationRecord
+from shared.people import Person
 
 # Times typed into a form have minute resolution; a charted change matches a record's within this.
 SAME_MOMENT = timedelta(seconds=60)
@@ -37,7 +38,7 @@ class PumpChange(DocumentationRecord):
     change_id: str
     kind: PumpChangeKind
     at: datetime
-    recorded_by: str
+    recorded_by: Person
     rate_ml_per_h: float | None = None
     reason: str = ""
     alert_id: str = ""
@@ -45,7 +46,7 @@ class PumpChange(DocumentationRecord):
     def __post_init__(self) -> None:
         require_text(self.change_id, "change_id")
         require_aware(self.at, "at")
-        require_text(self.recorded_by, "recorded_by")
+        require_person(self.recorded_by, "recorded_by")
         if self.kind is PumpChangeKind.RATE_CHANGE:
             if self.rate_ml_per_h is None:
                 raise DocumentationInputError("rate_ml_per_h", "a rate change gives the new rate")

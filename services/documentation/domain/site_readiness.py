@@ -10,10 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.documentation.domain.checks import require_aware, require_text
+from services.documentation.domain.checks import require_aware, require_person
 from services.documentation.domain.errors import DocumentationInputError
 from services.documentation.domain.records import DocumentationRecord
 from services.documentation.domain.settings import SessionSettings
+from shared.people import Person
 
 # Words for the default items; a clinic's own item key is shown as words ("crash-cart-sealed" → "Crash cart sealed").
 ITEM_LABELS = {
@@ -40,11 +41,11 @@ class SiteReadiness(DocumentationRecord):
     """The checklist as answered: every configured item in the clinic's order, who confirmed it and when."""
 
     items: tuple[SiteReadinessItem, ...]
-    confirmed_by: str
+    confirmed_by: Person
     confirmed_at: datetime
 
     def __post_init__(self) -> None:
-        require_text(self.confirmed_by, "confirmed_by")
+        require_person(self.confirmed_by, "confirmed_by")
         require_aware(self.confirmed_at, "confirmed_at")
 
     @property
@@ -52,7 +53,7 @@ class SiteReadiness(DocumentationRecord):
         return tuple(entry.item for entry in self.items if not entry.confirmed)
 
 
-def site_readiness(answers: Mapping[str, bool], settings: SessionSettings, by: str, at: datetime) -> SiteReadiness:
+def site_readiness(answers: Mapping[str, bool], settings: SessionSettings, by: Person, at: datetime) -> SiteReadiness:
     """Every configured item answered (yes or no), no other: a missing or unknown item is a 400 naming it."""
     for key in answers:
         if key not in settings.site_readiness_items:

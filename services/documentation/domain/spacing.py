@@ -13,10 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.documentation.domain.checks import require_aware, require_text
-from services.documentation.domain.errors import TransitionNotAllowed, input_field
+from services.documentation.domain.checks import require_aware, require_text, require_person
+from services.documentation.domain.errors import DocumentationInputError, TransitionNotAllowed, input_field
 from services.documentation.domain.records import DocumentationRecord
 from services.documentation.domain.settings import SessionSettings
+from shared.people import Person
 
 OVERRIDE_HINT = "a prescriber may override with a documented reason"
 
@@ -27,13 +28,13 @@ class ScheduleOverride(DocumentationRecord):
     refusals it set aside, as the clinician saw them."""
 
     reason: str
-    overridden_by: str
+    overridden_by: Person
     overridden_at: datetime
     rules: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         require_text(self.reason, "reason")
-        require_text(self.overridden_by, "overridden_by")
+        require_person(self.overridden_by, "overridden_by")
         require_aware(self.overridden_at, "overridden_at")
 
 
@@ -66,7 +67,7 @@ def previous_infusion(starts: Iterable[datetime | None], at: datetime) -> dateti
     return max(earlier) if earlier else None
 
 
-def allowed_start(problems: tuple[str, ...], override_reason: str, override_by: str,
+def allowed_start(problems: tuple[str, ...], override_reason: str, override_by: Person | None,
                   at: datetime) -> ScheduleOverride | None:
     """None when nothing is wrong; the override when a prescriber set the problems aside with a reason; otherwise
     refuses (409) with every problem."""
@@ -75,4 +76,6 @@ def allowed_start(problems: tuple[str, ...], override_reason: str, override_by: 
     if not (override_reason or "").strip():
         raise ScheduleRefused("check-in refused: " + "; ".join(problems) + f" ({OVERRIDE_HINT})", problems)
     with input_field("override"):
-        return ScheduleOverride(override_reason.strip(), (override_by or "").strip(), at, problems)
+        if override_by is None:
+            raise DocumentationInputError("overridden_by", "the prescriber who decided the override is required")
+        return ScheduleOverride(override_reason.strip(), override_by, at, problems)

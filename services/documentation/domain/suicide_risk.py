@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.documentation.domain.checks import require_aware, require_text
+from services.documentation.domain.checks import require_aware, require_text, require_person
 from services.documentation.domain.errors import DocumentationInputError
 from services.documentation.domain.records import DocumentationRecord
 from services.documentation.domain.settings import SessionSettings
@@ -34,6 +34,7 @@ from shared.scales import (
     checked_cssrs_answers,
     cssrs_risk,
 )
+from shared.people import Person
 
 CSSRS_QUESTIONS = {  # the screener's questions (past month unless said), short, for the page
     CssrsItem.WISH_TO_BE_DEAD: "1. Wished you were dead or wished you could go to sleep and not wake up?",
@@ -65,12 +66,12 @@ class CssrsScreen(DocumentationRecord):
     screening_id: str
     answers: tuple[CssrsAnswer, ...]
     risk: CssrsRisk
-    screened_by: str
+    screened_by: Person
     screened_at: datetime
 
     def __post_init__(self) -> None:
         require_text(self.screening_id, "screening_id")
-        require_text(self.screened_by, "screened_by")
+        require_person(self.screened_by, "screened_by")
         require_aware(self.screened_at, "screened_at")
 
     def endorsed(self) -> tuple[str, ...]:
@@ -107,7 +108,7 @@ class SuicideRiskReview(DocumentationRecord):
     """A clinician's documented review of the day's suicide risk: what was reviewed (the screener, the open alerts),
     the decision and a note."""
 
-    reviewed_by: str
+    reviewed_by: Person
     reviewed_at: datetime
     decision: ReviewDecision
     note: str
@@ -116,12 +117,12 @@ class SuicideRiskReview(DocumentationRecord):
     alerts: tuple[SuicidalityAlertSeen, ...] = ()
 
     def __post_init__(self) -> None:
-        require_text(self.reviewed_by, "reviewed_by")
+        require_person(self.reviewed_by, "reviewed_by")
         require_aware(self.reviewed_at, "reviewed_at")
         require_text(self.note, "note")
 
 
-def screen_cssrs(screening_id: str, answers: Mapping[str, bool | None], settings: SessionSettings, by: str,
+def screen_cssrs(screening_id: str, answers: Mapping[str, bool | None], settings: SessionSettings, by: Person,
                  at: datetime) -> CssrsScreen:
     """The screener's answers (by item key, skip logic applied) triaged with the clinic's item lists."""
     try:

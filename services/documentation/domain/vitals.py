@@ -6,9 +6,10 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.documentation.domain.checks import require_aware, require_positive, require_text
+from services.documentation.domain.checks import require_aware, require_positive, require_text, require_person
 from services.documentation.domain.errors import DocumentationInputError
 from services.documentation.domain.records import DocumentationRecord
+from shared.people import Person
 
 
 class VitalsSource(enum.Enum):
@@ -27,7 +28,7 @@ class VitalsReading(DocumentationRecord):
 
     reading_id: str
     measured_at: datetime
-    recorded_by: str
+    recorded_by: Person
     systolic_mmhg: int | None = None
     diastolic_mmhg: int | None = None
     heart_rate_per_min: int | None = None
@@ -41,7 +42,7 @@ class VitalsReading(DocumentationRecord):
     def __post_init__(self) -> None:
         require_text(self.reading_id, "reading_id")
         require_aware(self.measured_at, "measured_at")
-        require_text(self.recorded_by, "recorded_by")
+        require_person(self.recorded_by, "recorded_by")
         measured = [name for name in _MEASURES if getattr(self, name) is not None]
         if not measured and self.rass_score is None:
             raise DocumentationInputError("systolic_mmhg", "a reading needs at least one vital sign")

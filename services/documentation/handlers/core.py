@@ -21,6 +21,7 @@ from services.documentation.ehr_reads import EhrPatients, EhrWeights
 from services.documentation.messages import EventPublisher, events_for_change
 from services.documentation.repository import Loaded, Records
 from shared.clock import ClinicalClock
+from shared.fhir.client import FhirClient
 from shared.runtime import ServiceRuntime
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,11 @@ class ServiceCore:
     def settings(self) -> SessionSettings:
         return self._settings
 
+    @property
+    def ehr(self) -> FhirClient:
+        """The service's own EHR client (who a backend client acts for is checked with it)."""
+        return self._runtime.ehr
+
     # --- reads -----------------------------------------------------------------------------------------------
     def sessions_for_patient(self, patient_id: str) -> list[Session]:
         with self._runtime.engine.connect() as conn:
@@ -131,7 +137,7 @@ class ServiceCore:
             return updated  # e.g. a redelivered reading: nothing to save or send
         self._records.save(conn, loaded, updated)
         for event in events_for_change(loaded.record, updated, order):
-            self._publisher.publish(conn, event.event_code, updated.patient_id, event.focus, event.author_display)
+            self._publisher.publish(conn, event.event_code, updated.patient_id, event.focus, event.author)
         if updated.status is not loaded.record.status:
             log.info("session step", extra={"session_id": updated.session_id, "from_status":
                                             loaded.record.status.value, "to_status": updated.status.value})

@@ -24,10 +24,11 @@ from shared.errors import FieldInputError
 from shared.events.consumer import PermanentError, TransientError
 from shared.events.event_codes import EHR_VITALS_RECORDED
 from shared.fhir.messaging import Message, ResponseCode
+from shared.people import ketalink
 
 log = logging.getLogger(__name__)
 
-ORDERS_SERVICE = "Ketalink orders service"  # who a change made by an order event is recorded as
+ORDERS_SERVICE = ketalink("Ketalink orders service")  # who a change made by an order event is recorded as
 _ORDER_ENDED = (OrderStatus.CANCELLED, OrderStatus.COMPLETED)
 _RECEIVES_EHR_VITALS = (SessionStatus.INFUSING, SessionStatus.RECOVERING)
 

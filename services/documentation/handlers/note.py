@@ -46,7 +46,7 @@ class NoteSteps(ServiceCore):
                 raise TransitionNotAllowed(f"session {session_id} already has note {latest.note_id} "
                                            f"({latest.status.value}): edit or amend it")
             order = self._records.order(conn, session.order_id).record
-            note = draft_note(session, order, note_id_for(session.session_id, 1), command.by, at,
+            note = draft_note(session, order, note_id_for(session.session_id, 1), command.actor, at,
                               settings=self._settings)
             self._records.add_note(conn, note)
         return note
@@ -62,10 +62,10 @@ class NoteSteps(ServiceCore):
             loaded = self._records.note(conn, note_id)
             session = self._records.session(conn, loaded.record.session_id).record
             note = self._records.save(conn, loaded, sign_note(
-                loaded.record, command.by, at, session, attestation=ATTESTATIONS["sign-note"],
+                loaded.record, command.actor, at, session, attestation=ATTESTATIONS["sign-note"],
                 controlled_substance_tolerance_mg=self._settings.controlled_substance_tolerance_mg)).record
             self._publisher.publish(conn, NOTE_SIGNED, note.patient_id,
-                                    message_out.note_signed_focus(note), author_display=note.signed_by)
+                                    message_out.note_signed_focus(note), author=note.signed_by)
         log.info("note signed", extra={"note_id": note.note_id, "session_id": note.session_id})
         return note
 
@@ -79,6 +79,6 @@ class NoteSteps(ServiceCore):
                 raise TransitionNotAllowed(f"note {note_id} was replaced by version {latest.version} "
                                            f"({latest.note_id}): amend that one")
             amended = amend_note(loaded.record, note_id_for(session.session_id, latest.version + 1), command.text,
-                                 command.by, at)
+                                 command.actor, at)
             self._records.add_note(conn, amended)
         return amended

@@ -42,8 +42,8 @@ class SessionSteps(ServiceCore):
                  if other.record.session_id != session_id and other.record.series_id == loaded.record.series_id),
                 at)
             session = self._apply(conn, loaded, order, lambda current, current_order: s.check_in(
-                current, current_order, command.by, at, self._settings, previous_infusion_at=previous_at,
-                override_reason=command.override_reason or "", override_by=command.override_by or ""))
+                current, current_order, command.actor, at, self._settings, previous_infusion_at=previous_at,
+                override_reason=command.override_reason or "", override_by=command.actor))
         return self._state(session, order)
 
     def pre_check(self, session_id: str, command: c.PreCheck) -> SessionState:
@@ -62,17 +62,17 @@ class SessionSteps(ServiceCore):
         values = command.reading.model_dump(exclude={"reading_id"})
         with input_field("reading"):
             reading = VitalsReading(reading_id=command.reading.reading_id or new_id(), measured_at=at,
-                                    recorded_by=command.by, **values)
+                                    recorded_by=command.actor, **values)
         confirmations = PreCheckConfirmations(**command.confirmations.model_dump())
         pregnancy = self.pregnancy_for(session.patient_id, at)
-        readiness = (site_readiness(command.site_readiness, self._settings, command.by, at)
+        readiness = (site_readiness(command.site_readiness, self._settings, command.actor, at)
                      if command.site_readiness is not None else None)
 
         def change(current: Session, current_order: ActiveOrder) -> Session:
             require_unused_reading_id(current, reading.reading_id, "reading.reading_id")
             cssrs = self._day_cssrs(current, command, at)
             return s.record_pre_check(current, current_order, reading, confirmations, latest_weight_kg,
-                                      self._settings, command.by, at, order_weight_kg=order_weight_kg,
+                                      self._settings, command.actor, at, order_weight_kg=order_weight_kg,
                                       cssrs=cssrs, site_readiness=readiness, pregnancy=pregnancy)
 
         return self._change(session_id, change)
@@ -106,12 +106,12 @@ class SessionSteps(ServiceCore):
             return None
         answers = {item.value: getattr(command.cssrs, field_name(item)) for item in CssrsItem}
         screening_id = f"{session.session_id}-cssrs-{len(session.cssrs_screens) + 1}"
-        return screen_cssrs(screening_id, answers, self._settings, command.by, at)
+        return screen_cssrs(screening_id, answers, self._settings, command.actor, at)
 
     def review_suicide_risk(self, session_id: str, command: c.SuicideRiskReview) -> SessionState:
         """The clinician's documented review (who = the signed-in clinician, ``by``), against the alerts open now."""
         at = self._clock.resolve(command.at)
-        review = SuicideRiskReview(reviewed_by=command.by, reviewed_at=at, decision=command.decision,
+        review = SuicideRiskReview(reviewed_by=command.actor, reviewed_at=at, decision=command.decision,
                                    note=command.note.strip())
 
         def change(session: Session, _order: ActiveOrder, conn: Connection) -> Session:
@@ -123,42 +123,42 @@ class SessionSteps(ServiceCore):
     def override_hold(self, session_id: str, command: c.HoldOverride) -> SessionState:
         at = self._clock.resolve(command.at)
         return self._change(session_id, lambda session, _order: s.override_pre_check_hold(
-            session, command.reason, command.by, at))
+            session, command.reason, command.actor, at))
 
     def start_infusion(self, session_id: str, command: c.StartInfusion) -> SessionState:
         """Refused while the day's suicide-risk check is not done (C-SSRS, reviews of high risk and open alerts)."""
         at = self._clock.resolve(command.at)
         return self._change_reading(session_id, lambda session, order, conn: s.start_infusion(
-            session, order, command.by, at, self._settings,
+            session, order, command.actor, at, self._settings,
             self._records.open_suicidality_alerts(conn, session.patient_id)))
 
     def end_infusion(self, session_id: str, command: c.EndInfusion) -> SessionState:
         at = self._clock.resolve(command.at)
-        return self._change(session_id, lambda session, _order: s.end_infusion(session, command.by, at))
+        return self._change(session_id, lambda session, _order: s.end_infusion(session, command.actor, at))
 
     def discharge(self, session_id: str, command: c.Discharge) -> SessionState:
         at = self._clock.resolve(command.at)
         aldrete = AldreteScore(**command.aldrete.model_dump()) if command.aldrete else None
         given = self._settings.discharge_instructions if command.instructions_acknowledged else ()
         assessment = DischargeAssessment(mental_status_at_baseline=command.mental_status_at_baseline,
-                                         escort_present=command.escort_present, assessed_by=command.by,
+                                         escort_present=command.escort_present, assessed_by=command.actor,
                                          assessed_at=at, aldrete=aldrete, escort_name=command.escort_name.strip(),
                                          escort_relationship=command.escort_relationship.strip(),
                                          instructions_given=given,
                                          instructions_acknowledged=command.instructions_acknowledged,
                                          safety_plan_confirmed=command.safety_plan_confirmed)
         return self._change(session_id, lambda session, _order: s.discharge(
-            session, assessment, self._settings, command.by, at, command.override_reason))
+            session, assessment, self._settings, command.actor, at, command.override_reason))
 
     def complete_follow_up_call(self, session_id: str, command: c.CompleteFollowUpCall) -> SessionState:
         at = self._clock.resolve(command.at)
         return self._change(session_id, lambda session, _order: s.complete_follow_up_call(
-            session, command.outcome, command.note, command.by, at))
+            session, command.outcome, command.note, command.actor, at))
 
     def defer(self, session_id: str, command: c.Defer) -> SessionState:
         at = self._clock.resolve(command.at)
-        return self._change(session_id, lambda session, _order: s.defer(session, command.reason, command.by, at))
+        return self._change(session_id, lambda session, _order: s.defer(session, command.reason, command.actor, at))
 
     def abort(self, session_id: str, command: c.Abort) -> SessionState:
         at = self._clock.resolve(command.at)
-        return self._change(session_id, lambda session, _order: s.abort(session, command.reason, command.by, at))
+        return self._change(session_id, lambda session, _order: s.abort(session, command.reason, command.actor, at))

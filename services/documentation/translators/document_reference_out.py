@@ -47,7 +47,7 @@ def document_reference_from_note(note: ProcedureNote) -> FhirJson:
         ],
         "context": {"encounter": [references.encounter(note.session_id)]},
     }
-    if note.is_signed:
+    if note.is_signed and note.signed_by is not None:
         resource["authenticator"] = references.person(note.signed_by)
     if note.replaces_note_id:
         resource["relatesTo"] = [

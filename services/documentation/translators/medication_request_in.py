@@ -20,6 +20,7 @@ from shared.fhir.datatypes import FhirJson, find_identifier, has_coding, read_qu
 from shared.fhir.medication import CodedProduct, MedicationShapeError, coded_product, strengths_in_text
 from shared.fhir.validate import validate_resource
 from shared.fhir.vital_signs import TO_KG
+from shared.people import Person
 from shared.records import RecordError, parse_aware_datetime
 
 MAPPING_CHECKS = FieldChecks(FhirMappingError)  # translators-in refuse with the FHIRPath of the element
@@ -40,7 +41,7 @@ class OrderedInfusion:
     infusion_count: int
     dose_calculation_text: str
     indication: str
-    signed_by: str
+    signed_by: Person | None
     authored_at: datetime | None
     weight_observation_reference: str
     product_strength_mg_per_ml: float | None
@@ -88,7 +89,7 @@ def ordered_infusion_from_medication_request(medication_request: FhirJson) -> Or
         infusion_count=_infusion_count(medication_request),
         dose_calculation_text=dosage.get("text", ""),
         indication=_indication(medication_request),
-        signed_by=(medication_request.get("requester") or {}).get("display", ""),
+        signed_by=Person.from_fhir(medication_request.get("requester")),
         authored_at=_authored_at(authored_on) if authored_on else None,
         weight_observation_reference=_weight_reference(medication_request),
         product_strength_mg_per_ml=product.strength_mg_per_ml,

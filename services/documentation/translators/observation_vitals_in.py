@@ -21,9 +21,10 @@ from shared.fhir.codes import BP_PANEL, HEART_RATE, RESPIRATORY_RATE, SPO2, SPO2
 from shared.fhir.datatypes import FhirJson, find_identifier, has_coding, reference_id
 from shared.fhir.validate import validate_resource
 from shared.fhir.vital_signs import USABLE_STATUSES, VitalSignError, blood_pressure_mmhg, vital_sign_value
+from shared.people import Person
 from shared.records import RecordError, parse_aware_datetime
 
-DEFAULT_RECORDER = "EHR"
+DEFAULT_RECORDER = Person(None, "EHR")  # a reading the EHR sent without a performer
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def vitals_from_observations(observations: list[FhirJson], reading_id: str | Non
     moments: set[datetime] = set()
     own_reading_ids: set[str] = set()
     ehr_ids: list[str] = []
-    recorded_by = ""
+    recorded_by: Person | None = None
     for index, observation in enumerate(observations):
         where = f"Observation[{index}]"
         validate_resource(observation)
@@ -134,11 +135,8 @@ def _effective(observation: FhirJson, where: str) -> datetime:
         raise FhirMappingError(error.path, error.message) from None
 
 
-def _performer(observation: FhirJson) -> str:
-    for performer in observation.get("performer") or []:
-        if performer.get("display"):
-            return performer["display"]
-    return ""
+def _performer(observation: FhirJson) -> Person | None:
+    return next((person for person in map(Person.from_fhir, observation.get("performer") or []) if person), None)
 
 
 def _reading_part(value: str, where: str) -> str:

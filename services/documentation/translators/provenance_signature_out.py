@@ -26,7 +26,7 @@ def signature_provenance_id(note_id: str) -> str:
 
 
 def signature_provenance(note: ProcedureNote) -> FhirJson:
-    if not note.is_signed or note.signed_at is None:
+    if not note.is_signed or note.signed_at is None or note.signed_by is None:
         raise TransitionNotAllowed(f"note {note.note_id} is not signed")
     signed_at = instant(note.signed_at)
     signer = references.person(note.signed_by)

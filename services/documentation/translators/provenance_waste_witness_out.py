@@ -40,9 +40,7 @@ def waste_witness_provenance(session: Session) -> FhirJson:
     record = session.controlled_substance
     if record is None:
         raise DocumentationInputError("controlled_substance", "no controlled-substance record for this session")
-    nurse: FhirJson = {"display": record.recorded_by}
-    if record.recorded_by_reference:
-        nurse["reference"] = record.recorded_by_reference
+    nurse = references.person(record.recorded_by)
     resource: FhirJson = {
         "resourceType": "Provenance",
         "id": waste_witness_provenance_id(session.session_id),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from shared.fhir.codes import KIND_ORDER, KIND_SERIES
 from shared.fhir.datatypes import FhirJson, reference, reference_by_identifier
+from shared.people import Person
 
 ORDER_KIND = KIND_ORDER  # MedicationRequest (the orders contract's identifier kind)
 SERIES_KIND = KIND_SERIES  # CarePlan (the orders contract's identifier kind)
@@ -25,9 +26,10 @@ def patient(patient_id: str) -> FhirJson:
     return reference("Patient", patient_id)
 
 
-def person(name: str) -> FhirJson:
-    """Who did something, by display (the EHR resolves users; the orders contract does the same for requester)."""
-    return {"display": name}
+def person(who: Person) -> FhirJson:
+    """Who did something: the clinician's ``Practitioner/<id>`` reference with their name (``shared.people``); a
+    record stored before people were references gives its name only."""
+    return who.fhir_reference()
 
 
 def encounter(session_id: str) -> FhirJson:

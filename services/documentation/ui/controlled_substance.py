@@ -1,5 +1,5 @@
 """The controlled-substance page: drawn, given and wasted for the infusion's product and lot, the waste witnessed
-by a second person chosen from the EHR's practitioners (or identified by hand)."""
+by a second person chosen from the EHR's practitioners."""
 from __future__ import annotations
 
 from typing import Any
@@ -36,10 +36,8 @@ def controlled_substance_form(session_id: str) -> ResponseReturnValue:
 @requires("MedicationAdministration", "cu", **IN_SESSION)
 def record_controlled_substance(session_id: str) -> ResponseReturnValue:
     def run(form: Form) -> None:
-        context = launch_context()
-        by_reference = fhir_user_reference(context.fhir_user) if context.fhir_user else ""
         submit(lambda body: service().record_controlled_substance(session_id, body), c.RecordControlledSubstance,
-               controlled_substance_body(form, clinician(), by_reference))
+               controlled_substance_body(form, clinician()))
 
     return post_form(session_id, run, redrawn(controlled_substance_page), ".session_page", "controlled-substance",
                      "controlled-substance")
@@ -54,8 +52,7 @@ def controlled_substance_values(view: dict[str, Any]) -> dict[str, str]:
                 "lot_number": recorded["lot_number"], "lot_expiry": recorded["lot_expiry"],
                 "drawn_mg": f"{recorded['drawn_mg']:g}", "given_mg": f"{recorded['given_mg']:g}",
                 "wasted_mg": f"{recorded['wasted_mg']:g}", "waste_method": recorded["waste_method"],
-                "witness.reference": witness["reference"], "witness.identifier_system": witness["identifier_system"],
-                "witness.identifier_value": witness["identifier_value"], "witness.display": witness["display"]}
+                "witness.reference": witness["reference"]}
     values: dict[str, str] = {}
     administration, given = view.get("administration"), view.get("given")
     if administration:

@@ -22,11 +22,15 @@ from services.documentation.domain.errors import TransitionNotAllowed
 from services.documentation.domain.suicide_risk import CSSRS_QUESTIONS, field_name
 from services.documentation.ehr_reads import WeightUnavailable
 from services.documentation.presenters import fields_as_sent
+from services.documentation.access import service
 from shared.api import RequestModel
 from shared.clinic_time import ClinicTimeError, parse_clinic_time
 from shared.db import RecordNotFound, StaleRecordError
 from shared.errors import FieldInputError
 from shared.fhir.client import FhirError, FhirUnavailable
+from shared.people import ActedRequest
+from shared.roles import acting_person
+from shared.ui import launch_context
 from shared.scales import ALWAYS_ASKED, GATED_BY, CssrsItem
 
 M = TypeVar("M", bound=RequestModel)
@@ -122,8 +126,11 @@ def command(model: type[M], values: dict[str, Any], prefix: str = "") -> M:
 
 def submit(run: Callable[[M], T], model: type[M], values: dict[str, Any]) -> T:
     """The form's values as the API's request model, run by the service layer; a domain error names the field the
-    way the API does (``presenters.fields_as_sent``), so the page shows it next to the input of that name."""
+    way the API does (``presenters.fields_as_sent``), so the page shows it next to the input of that name. Who acts
+    is the launch's clinician (``acting_person``: their fhirUser, by reference), whatever the form says."""
     body = command(model, values)
+    if isinstance(body, ActedRequest):
+        body.act_as(acting_person(launch_context(), ehr=service().ehr))
     with fields_as_sent(body):
         return run(body)
 
@@ -223,17 +230,14 @@ def discharge_extras(form: Form) -> dict[str, Any]:
             "instructions_acknowledged": form.checked("instructions_acknowledged")}
 
 
-def controlled_substance_body(form: Form, by: str, by_reference: str) -> dict[str, Any]:
-    """The witness is the Practitioner chosen from the EHR's list, or an identifier typed in."""
-    return {"by": by, "by_reference": by_reference, "at": form.time("at"), "product": form.text("product"),
+def controlled_substance_body(form: Form, by: str) -> dict[str, Any]:
+    """The witness is the Practitioner chosen from the EHR's list."""
+    return {"by": by, "at": form.time("at"), "product": form.text("product"),
             "product_code": form.text("product_code"), "lot_number": form.text("lot_number"),
             "lot_expiry": form.day("lot_expiry"), "drawn_mg": form.optional("drawn_mg"),
             "given_mg": form.optional("given_mg"), "wasted_mg": form.optional("wasted_mg"),
             "waste_method": form.text("waste_method"),
-            "witness": {"reference": form.text("witness.reference"),
-                        "identifier_system": form.text("witness.identifier_system"),
-                        "identifier_value": form.text("witness.identifier_value"),
-                        "display": form.text("witness.display")}}
+            "witness": {"reference": form.text("witness.reference")}}
 
 
 def administration_body(form: Form, by: str) -> dict[str, Any]:

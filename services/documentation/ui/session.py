@@ -83,7 +83,7 @@ def _check_in_step(session_id: str, form_name: str, override: bool) -> ResponseR
             if override:
                 if not form.text("reason"):
                     raise FormInvalid([("reason", "the reason for the override is required")])
-                values |= {"override_reason": form.text("reason"), "override_by": by}
+                values |= {"override_reason": form.text("reason")}
             try:
                 submit(lambda body: service().check_in(session_id, body), c.CheckIn, values)
             except ScheduleRefused as error:

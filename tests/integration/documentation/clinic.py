@@ -9,7 +9,7 @@ from typing import Any
 
 import requests
 
-from deploy.ehr_sandbox.seed import MRN_SYSTEM
+from deploy.ehr_sandbox.seed import MRN_SYSTEM, SEED_SYSTEM
 from services.documentation.domain.settings import SessionSettings
 from services.orders.domain.dose import calculate_dose
 from services.orders.domain.eligibility import EligibilityDecision, EligibilityStatus
@@ -54,6 +54,9 @@ class Clinic:
         self.ehr = ehr
 
     # --- the EHR ------------------------------------------------------------------------------------------------
+    def witness(self) -> dict[str, str]:
+        return seeded_witness(self.ehr.client)
+
     def patient_id(self, mrn: str = "KL-1001") -> str:
         return self.ehr.client.search("Patient", {"identifier": f"{MRN_SYSTEM}|{mrn}"})[0]["id"]
 
@@ -203,12 +206,20 @@ def discharge(at: str, **changes: Any) -> dict[str, Any]:
                         "oxygen_saturation": 2}, **changes}
 
 
+def seeded_witness(ehr_client: Any) -> dict[str, str]:
+    """A second licensed person for the controlled-substance record: the sandbox's seeded nurse (``nurse.ng``), a
+    Practitioner the EHR has from the start (``deploy/ehr_sandbox/seed.py``)."""
+    found = ehr_client.search("Practitioner", {"identifier": f"{SEED_SYSTEM}|smart-user-nurse.ng"})
+    return {"reference": f"Practitioner/{found[0]['id']}"}
+
+
 def controlled_substance(at: str, given_mg: float, drawn_mg: float, **changes: Any) -> dict[str, Any]:
-    """The infusion's controlled-substance record, the rest of what was drawn wasted before a witness."""
+    """The infusion's controlled-substance record, the rest of what was drawn wasted before a witness (a
+    Practitioner of the EHR: ``Clinic.witness``; ``witness`` in ``changes`` names it)."""
     return {"by": NURSE, "at": at, "product": "ketamine 10 mg/mL injection", "lot_number": "KET-2291",
             "lot_expiry": (date.today() + timedelta(days=300)).isoformat(), "drawn_mg": drawn_mg,
             "given_mg": given_mg, "wasted_mg": round(drawn_mg - given_mg, 1),
-            "witness": {"reference": "Practitioner/witness-1", "display": DOCTOR}, **changes}
+            **changes}
 
 
 def finish_recovery_paperwork(clinic: Clinic, path: str, review_at: str, cadss_at: str) -> None:
@@ -227,8 +238,8 @@ def review_and_rate_recovery(clinic: Clinic, path: str, review_at: str, cadss_at
                                   "item_scores": list(cadss_scores)}, expect=201)
 
 
-def controlled_substance_for(session: dict[str, Any], at: str, wasted_mg: float = 10.0,
-                             witness: dict[str, str] | None = None) -> dict[str, Any]:
+def controlled_substance_for(session: dict[str, Any], at: str, witness: dict[str, str],
+                             wasted_mg: float = 10.0) -> dict[str, Any]:
     """The controlled-substance record as the nurse and a second licensed person complete it after the infusion,
     from the session's view: the order's product, the administration record's lot and dose given, ``wasted_mg``
     more drawn and wasted before the witness."""
@@ -238,4 +249,4 @@ def controlled_substance_for(session: dict[str, Any], at: str, wasted_mg: float 
         at, given_mg, round(given_mg + wasted_mg, 1), product=session["order"]["product_display"],
         product_code=session["order"]["product_code"], lot_number=administration_record["lot_number"],
         lot_expiry=administration_record["lot_expiry"],
-        witness=witness or {"reference": "Practitioner/witness-1", "display": DOCTOR})
+        witness=witness)

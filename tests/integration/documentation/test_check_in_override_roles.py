@@ -14,6 +14,7 @@ from services.documentation.domain.order import ScheduledOccurrence
 from services.documentation.repository import Records
 from shared.events.kafka_clients import KafkaSettings
 from shared.runtime import ServiceRuntime, ServiceSettings
+from shared.ui.clinician import fhir_user_reference
 from tests.support.backend_auth import service_tokens
 from tests.support.practitioners import prescriber, registered_nurse
 from tests.support.smart_sessions import signed_in
@@ -47,7 +48,7 @@ def setup(tmp_path, monkeypatch, ehr):
 def test_only_a_prescriber_may_override_the_check_in_window(setup, ehr):
     app, patient_id = setup
     path = "/sessions/ord-roles-2/check-in"  # infusion 2's window opens in 3 days
-    body = {"by": "Robin Nurse", "override_reason": "travelling; agreed one visit early", "override_by": "Robin Nurse"}
+    body = {"by": "Robin Nurse", "override_reason": "travelling; agreed one visit early"}
     nurse = signed_in(app, patient_id, fhir_user=registered_nurse(ehr.client).fhir_user, scope=SCOPES,
                       cookie="cookie-override-nurse", iss=ehr.base_url)
     refused = nurse.post(path, json={"by": "Robin Nurse"}, headers=JSON)
@@ -59,6 +60,7 @@ def test_only_a_prescriber_may_override_the_check_in_window(setup, ehr):
     doctor = prescriber(ehr.client)
     client = signed_in(app, patient_id, fhir_user=doctor.fhir_user, scope=SCOPES, cookie="cookie-override-doctor",
                        iss=ehr.base_url)
-    accepted = client.post(path, json={**body, "override_by": doctor.name}, headers=JSON)
+    accepted = client.post(path, json=body, headers=JSON)  # "by" names the nurse: the prescriber is recorded
     assert accepted.status_code == 200, accepted.get_data(as_text=True)
-    assert accepted.get_json()["check_in_override"]["overridden_by"] == doctor.name
+    assert accepted.get_json()["check_in_override"]["overridden_by"] == {
+        "reference": fhir_user_reference(doctor.fhir_user), "display": doctor.name}

@@ -63,7 +63,7 @@ def test_alert_during_the_infusion_needs_an_action_before_discharge(clinic: Clin
                                  if find_identifier(m.first("Flag") or {}, "infusion-alert") == flag_value],
                         what="the alert-raised message")
     assert [r["resourceType"] for r in messages[0].resources] == ["Flag", "Observation", "Observation",
-                                                                  "Observation", "Provenance"]
+                                                                  "Observation", "Device", "Provenance"]
     flag = clinic.in_ehr("Flag", "infusion-alert", flag_value)
     assert flag["status"] == "active" and "systolic 185 mmHg" in flag["code"]["text"]
 

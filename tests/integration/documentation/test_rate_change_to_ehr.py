@@ -67,7 +67,8 @@ def test_a_charted_rate_reduction_sets_the_dose_the_ehr_receives(clinic: Clinic)
     assert done["status"] == "discharged"
     assert done["discharge_record"]["assessment"]["escort_name"] == "Sam Hill"
     clinic.call("PUT", f"{path}/controlled-substance",
-                controlled_substance(t(end + 36), given["total_mg"], round(given["total_mg"] + 20, 1)))
+                controlled_substance(t(end + 36), given["total_mg"], round(given["total_mg"] + 20, 1),
+                                     witness=clinic.witness()))
 
     administered = clinic.in_ehr("MedicationAdministration", "infusion-administration", sid,
                                  until=lambda r: "extension" in r)

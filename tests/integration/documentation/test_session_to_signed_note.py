@@ -82,7 +82,8 @@ def test_order_event_to_signed_note_in_the_ehr(clinic: Clinic):
     refused = clinic.post(f"/notes/{draft['note_id']}/sign", {"by": DOCTOR, "at": t(95), "attested": True}, expect=409)
     assert "controlled-substance record" in refused["issue"][0]["diagnostics"]
     dose_mg = clinic.get(path)["given"]["total_mg"]
-    clinic.call("PUT", f"{path}/controlled-substance", controlled_substance(t(60), dose_mg, dose_mg + 10))
+    clinic.call("PUT", f"{path}/controlled-substance", controlled_substance(t(60), dose_mg, dose_mg + 10,
+                                                                           witness=clinic.witness()))
     # The draft predates the record and says NOT RECORDED: it is restated before it can be signed.
     stale = clinic.post(f"/notes/{draft['note_id']}/sign", {"by": DOCTOR, "at": t(95), "attested": True}, expect=409)
     section = stale["issue"][0]["diagnostics"].split("section with\n", 1)[1]
@@ -93,7 +94,8 @@ def test_order_event_to_signed_note_in_the_ehr(clinic: Clinic):
     assert signed["status"] == "signed"
     clinic.call("PUT", f"/notes/{draft['note_id']}", {"text": "changed"}, expect=409)
     # The signed note quotes the controlled-substance record: it can no longer be changed (amend the note).
-    changed = clinic.call("PUT", f"{path}/controlled-substance", controlled_substance(t(60), dose_mg, dose_mg),
+    changed = clinic.call("PUT", f"{path}/controlled-substance",
+                          controlled_substance(t(60), dose_mg, dose_mg, witness=clinic.witness()),
                           expect=409)
     assert "note quoting the controlled-substance record is signed" in changed["issue"][0]["diagnostics"]
 

@@ -89,7 +89,7 @@ def test_open_course_alert_and_high_cssrs_hold_the_infusion_until_a_documented_r
         reviewed = clinic.post(f"{path}/pre-check/suicide-risk-review", {
             "by": DOCTOR, "at": t(9), "decision": "proceed", "note": "Seen at the chair; plan and supports reviewed"})
         review = reviewed["suicide_risk_reviews"][-1]
-        assert (review["reviewed_by"], review["decision"]) == (DOCTOR, "proceed")
+        assert (review["reviewed_by"]["display"], review["decision"]) == (DOCTOR, "proceed")
         assert [a["alert_id"] for a in review["alerts"]] == [open_alert.alert_id]
         assert clinic.post(f"{path}/start", {"by": NURSE, "at": t(10)})["status"] == "infusing"
 

@@ -21,6 +21,7 @@ from services.documentation.repository import Records
 from shared.events.kafka_clients import KafkaSettings
 from shared.fhir.codes import BODY_WEIGHT
 from shared.runtime import ServiceRuntime, ServiceSettings
+from tests.integration.documentation.clinic import seeded_witness
 from tests.support.backend_auth import service_tokens
 from tests.support.clinic_zone import clinic_zone_of_the_tests
 from tests.support.practitioners import prescriber
@@ -245,7 +246,7 @@ def test_a_check_in_before_the_window_shows_the_reasons_and_only_a_prescriber_ma
                      page=session)
     assert accepted.status_code == 303 and _session_status(client, "ord-1-2") == "Checked in"
     override = client.get("/sessions/ord-1-2", headers={"Accept": "application/json"}).json["check_in_override"]
-    assert override["overridden_by"] == doctor.name and override["reason"] == reason  # never a typed name
+    assert override["overridden_by"]["display"] == doctor.name and override["reason"] == reason  # never a typed name
     assert override["rules"][0].startswith("before the infusion's scheduled window")
 
 
@@ -388,8 +389,7 @@ def test_a_session_charted_through_the_pages_to_a_signed_note(app, patients, nur
     assert _post(client, f"{session}/controlled-substance", {
         "at": t(86), "product": "ketamine 10 mg/mL injection", "lot_number": "KET-2291", "lot_expiry": lot_expiry,
         "drawn_mg": "50", "given_mg": given_mg, "wasted_mg": f"{50 - float(given_mg):g}",
-        "witness.identifier_system": "urn:npi",
-        "witness.identifier_value": "1234567893", "witness.display": "RN Lee Park"},
+        "witness.reference": seeded_witness(ehr.client)["reference"]},
         page=f"{session}/controlled-substance").status_code == 303
     page = client.get(session, headers=HTML).get_data(as_text=True)
     assert _session_status(client, sid) == "Discharged" and page.count("tag-met") >= 5

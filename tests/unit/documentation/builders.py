@@ -17,14 +17,15 @@ from services.documentation.domain.settings import SessionSettings
 from services.documentation.domain.site_readiness import SiteReadiness, site_readiness
 from services.documentation.domain.suicide_risk import CssrsScreen, screen_cssrs
 from services.documentation.domain.vitals import VitalsReading
+from shared.people import Person
 from shared.fhir.codes import KETALINK_LOCAL, identifier_system
 from shared.fhir.medication import product_medication, product_reference
 from shared.scales import ALWAYS_ASKED, GATED_BY
 
 CLINIC_TZ = timezone(timedelta(hours=1))
 SETTINGS = SessionSettings()
-NURSE = "RN Dana Hill"
-DOCTOR = "Dr Sam Okafor"
+NURSE = Person("Practitioner/rn-dana-hill", "RN Dana Hill")
+DOCTOR = Person("Practitioner/dr-sam-okafor", "Dr Sam Okafor")
 
 
 def at(hour: int, minute: int = 0, day: int = 2) -> datetime:
@@ -202,8 +203,7 @@ def controlled_substance(**changes) -> ControlledSubstanceRecord:
     record = ControlledSubstanceRecord(
         product="ketamine 10 mg/mL injection", product_code="", lot_number="KET-2291", lot_expiry=date(2027, 5, 31),
         drawn_mg=50.0, given_mg=40.0, wasted_mg=10.0, recorded_by=NURSE, recorded_at=at(10, 30),
-        witness=PersonIdentity(reference="Practitioner/dr-okafor", display=DOCTOR), witnessed_at=at(10, 0),
-        recorded_by_reference="Practitioner/rn-hill",
+        witness=PersonIdentity(reference=DOCTOR.reference or "", display=DOCTOR.display), witnessed_at=at(10, 0),
     )
     return replace(record, **changes)
 
@@ -223,7 +223,7 @@ def fhir_medication_request(**changes) -> dict:
         "intent": "order",
         "subject": {"reference": "Patient/pat-42"},
         "authoredOn": "2026-03-01T08:00:00+01:00",
-        "requester": {"display": DOCTOR},
+        "requester": DOCTOR.fhir_reference(),
         "contained": [product_medication(10.0, "ketamine 10 mg/mL injection", None)],
         "medicationReference": product_reference("ketamine 10 mg/mL injection"),
         "reasonCode": [{"text": "Treatment-resistant depression"}],

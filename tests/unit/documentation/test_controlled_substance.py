@@ -67,11 +67,11 @@ def test_the_product_accounted_for_is_the_one_the_order_is_drawn_from():
 
 def test_the_witness_is_a_second_person_identified_by_reference_or_identifier():
     with pytest.raises(DocumentationInputError) as error:
-        controlled_substance(witness=PersonIdentity(reference="Practitioner/rn-hill"))
+        controlled_substance(witness=PersonIdentity(reference=NURSE.reference or ""))
     assert error.value.field == "witness.reference"
     with pytest.raises(DocumentationInputError) as error:
         controlled_substance(witness=PersonIdentity(identifier_system="http://hl7.org/fhir/sid/us-npi",
-                                                    identifier_value="123", display=NURSE))
+                                                    identifier_value="123", display=NURSE.display))
     assert error.value.field == "witness.display"
     with pytest.raises(DocumentationInputError):
         PersonIdentity()
@@ -95,7 +95,7 @@ def test_the_note_cannot_be_signed_without_the_controlled_substance_record():
     assert sign_note(edit_note(note, text), DOCTOR, at(10, 45), recorded).is_signed
     assert "  ketamine 10 mg/mL injection lot KET-2291 (expiry 2027-05-31): drawn 50 mg, given 40 mg, wasted 10 mg" \
         in text.splitlines()
-    assert "by Dr Sam Okafor (Practitioner/dr-okafor); recorded by RN Dana Hill (Practitioner/rn-hill)" in text
+    assert "by Dr Sam Okafor (Practitioner/dr-sam-okafor); recorded by RN Dana Hill (Practitioner/rn-dana-hill)" in text
 
 
 def test_the_note_cannot_be_signed_when_the_administration_was_corrected_after_the_controlled_substance_record():
@@ -134,7 +134,8 @@ def test_fhir_shape_amounts_on_the_administration_and_the_witness_in_a_provenanc
     assert parts["drawn"]["valueQuantity"]["value"] == 50.0 and parts["wasted"]["valueQuantity"]["value"] == 10.0
     provenance = waste_witness_provenance(session)
     assert [a["type"]["coding"][0]["code"] for a in provenance["agent"]] == ["performer", "WIT"]
-    assert provenance["agent"][1]["who"] == {"reference": "Practitioner/dr-okafor", "display": DOCTOR}
+    assert provenance["agent"][0]["who"] == NURSE.fhir_reference()  # by reference, as every person
+    assert provenance["agent"][1]["who"] == DOCTOR.fhir_reference()
     assert provenance["target"][0]["identifier"]["value"] == session.session_id
 
 

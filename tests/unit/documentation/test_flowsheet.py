@@ -4,6 +4,7 @@ from services.documentation.domain import session as s
 from services.documentation.domain.errors import DocumentationInputError, TransitionNotAllowed
 from services.documentation.domain.flowsheet import AlertAction, AlertActionKind, FlowsheetEvent, alert_crossings
 from services.documentation.domain.vitals import VitalsReading
+from shared.people import Person
 from shared.fhir.codes import KETALINK_LOCAL
 
 from .builders import DOCTOR, NURSE, SETTINGS, at, infusing, reading
@@ -44,7 +45,7 @@ def test_a_crossing_reading_opens_one_alert_that_an_action_closes():
 
 
 def test_a_partial_device_reading_is_checked_on_what_it_has():
-    hr_only = VitalsReading("dev-1", at(9, 30), "pump monitor", heart_rate_per_min=131)
+    hr_only = VitalsReading("dev-1", at(9, 30), Person(None, "pump monitor"), heart_rate_per_min=131)
     session = s.record_vitals(infusing(), hr_only, SETTINGS)
     assert session.alerts[0].crossings == ("heart rate 131/min ≥ 130/min",)
 

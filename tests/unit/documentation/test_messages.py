@@ -4,6 +4,7 @@ from services.documentation.domain import session as s
 from services.documentation.domain.flowsheet import AlertAction, AlertActionKind
 from services.documentation.domain.vitals import VitalsReading, VitalsSource
 from services.documentation.messages import events_for_change
+from shared.people import Person, ketalink
 from shared.events import event_codes
 
 from .builders import (
@@ -28,7 +29,7 @@ ORDER = make_order()
 
 def summary(before, after):
     """(event code, focus resource types, author) of each event, in order."""
-    return [(event.event_code, [r["resourceType"] for r in event.focus], event.author_display)
+    return [(event.event_code, [r["resourceType"] for r in event.focus], event.author)
             for event in events_for_change(before, after, ORDER)]
 
 
@@ -74,7 +75,8 @@ def test_a_flowsheet_reading_is_vitals_and_one_crossing_a_threshold_raises_an_al
 
 
 def test_an_ehr_reading_is_not_sent_back_but_the_alert_it_raises_is():
-    device = VitalsReading("ehr-7", at(9, 25), "EHR", systolic_mmhg=186, diastolic_mmhg=100, heart_rate_per_min=88,
+    device = VitalsReading("ehr-7", at(9, 25), Person(None, "EHR"), systolic_mmhg=186, diastolic_mmhg=100,
+                           heart_rate_per_min=88,
                            source=VitalsSource.EHR, ehr_observation_ids=("7", "8"))
     before = infusing()
     assert summary(before, s.record_vitals(before, device, SETTINGS)) == [(event_codes.ALERT_RAISED, ["Flag"], None)]
@@ -115,7 +117,7 @@ def test_a_deferred_visit_is_completed_but_a_cancelled_session_was_never_in_the_
     deferred = s.defer(checked_in(), "patient unwell", NURSE, at(9, 5))
     assert summary(checked_in(), deferred) == [(event_codes.SESSION_COMPLETED, ["Encounter", "Procedure"], NURSE)]
     scheduled = s.create_session(ORDER, 2)
-    assert summary(scheduled, s.cancel(scheduled, "order cancelled", "Ketalink orders service", at(8))) == []
+    assert summary(scheduled, s.cancel(scheduled, "order cancelled", ketalink("Ketalink orders service"), at(8))) == []
 
 
 def test_no_change_no_message():

@@ -4,7 +4,7 @@ from services.documentation.domain import session as s
 from services.documentation.domain.errors import DocumentationInputError, TransitionNotAllowed
 from services.documentation.domain.order import ActiveOrder, OccurrenceStatus, OrderStatus, ScheduledOccurrence
 
-from .builders import at, make_order
+from .builders import NURSE, at, make_order
 
 
 def test_order_derives_volume_concentration_and_dosing_weight():
@@ -65,7 +65,7 @@ def test_changed_order_moves_only_a_session_not_yet_started():
     )
     updated = s.apply_order_update(session, moved)
     assert (updated.scheduled_start, updated.scheduled_end) == (at(13, 0, day=6), at(15, 0, day=6))
-    started = s.check_in(session, order, "RN", at(9, 0, day=5))
+    started = s.check_in(session, order, NURSE, at(9, 0, day=5))
     assert s.apply_order_update(started, moved) is started
 
 

@@ -102,7 +102,7 @@ def test_a_medication_given_is_coded_and_becomes_its_own_medication_administrati
     assert given["medicationCodeableConcept"]["text"] == "labetalol"
     assert given["dosage"]["dose"] == {"value": 10, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}
     assert given["dosage"]["route"]["coding"][0]["code"] == "47625008"
-    assert given["performer"][0]["actor"] == {"display": DOCTOR}
+    assert given["performer"][0]["actor"] == DOCTOR.fhir_reference()
     assert given["effectiveDateTime"].startswith("2026-03-02T09:32")
     flag = alert_flag(session.session_id, session.patient_id, alert)
     action = flag["extension"][0]["valueCodeableConcept"]

@@ -4,6 +4,7 @@ import pytest
 
 from services.documentation.domain import session as s
 from services.documentation.domain.errors import DocumentationInputError, TransitionNotAllowed
+from shared.people import ketalink
 
 from .builders import (
     NURSE,
@@ -150,10 +151,10 @@ def test_corrupt_stored_session_names_the_field():
 
 def test_cancel_ends_a_session_that_never_began_keeping_who_and_why():
     scheduled = s.create_session(make_order(), 2)
-    cancelled = s.cancel(scheduled, " order cancelled by the prescriber ", "Ketalink orders service", at(8))
+    cancelled = s.cancel(scheduled, " order cancelled by the prescriber ", ketalink("Ketalink orders service"), at(8))
     assert cancelled.status is S.CANCELLED and cancelled.status in s.ENDED_STATUSES
     assert cancelled.end_reason == "order cancelled by the prescriber" and cancelled.ended_at == at(8)
-    assert cancelled.transitions[-1].by == "Ketalink orders service"
+    assert cancelled.transitions[-1].by == ketalink("Ketalink orders service")
     assert s.Session.from_dict(json.loads(json.dumps(cancelled.to_dict()))) == cancelled
 
 

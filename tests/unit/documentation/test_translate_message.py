@@ -17,6 +17,7 @@ from services.documentation.domain.settings import PRE_CHECK_READINGS
 from services.documentation.domain.rescue import RescueDoseUnit, RescueMedication, RescueRoute
 from services.documentation.domain.vitals import VitalsReading, VitalsSource
 from services.documentation.translators import message_out
+from shared.people import Person
 from shared.fhir.codes import IDENTIFIER_BASE
 
 from .builders import (
@@ -47,7 +48,8 @@ def carries_ketalink_identifier(resource):
 def full_session():
     session = infusing()
     device = VitalsReading(
-        "ehr-7", at(9, 25), "EHR", heart_rate_per_min=88, source=VitalsSource.EHR, ehr_observation_ids=("7",)
+        "ehr-7", at(9, 25), Person(None, "EHR"), heart_rate_per_min=88, source=VitalsSource.EHR,
+        ehr_observation_ids=("7",)
     )
     session = s.record_vitals(session, device, SETTINGS)
     session = s.record_vitals(session, reading("r-0940", at(9, 40), 182, 100), SETTINGS)

@@ -3,6 +3,7 @@ import copy
 import pytest
 
 from services.documentation.domain.vitals import VitalsReading, VitalsSource
+from shared.people import Person
 from shared.errors import FhirMappingError
 from services.documentation.translators.observation_vitals_in import vitals_from_observations
 from services.documentation.translators.observation_vitals_out import vitals_observations
@@ -42,7 +43,7 @@ def test_reading_becomes_us_core_vital_sign_observations():
         assert observation["subject"] == {"reference": "Patient/pat-42"}
         assert observation["effectiveDateTime"] == "2026-03-02T09:40:00+01:00"
         assert observation["encounter"]["identifier"]["value"] == "ord-1-1"
-        assert observation["performer"] == [{"display": NURSE}]
+        assert observation["performer"] == [NURSE.fhir_reference()]
     assert bp["identifier"] == [
         {"system": "https://ketalink.example.org/fhir/identifier/vital-sign", "value": "ord-1-1/r-0940/bp"}
     ]
@@ -50,7 +51,7 @@ def test_reading_becomes_us_core_vital_sign_observations():
 
 
 def test_only_measured_signs_are_sent():
-    hr_only = VitalsReading("dev-1", at(9, 30), "monitor", heart_rate_per_min=88)
+    hr_only = VitalsReading("dev-1", at(9, 30), Person(None, "monitor"), heart_rate_per_min=88)
     (observation,) = vitals_observations("ord-1-1", "pat-42", hr_only)
     assert codes(observation) == ["8867-4"]
 
@@ -85,7 +86,8 @@ def test_device_observations_become_an_ehr_reading_that_keeps_their_ids():
     assert (reading_in.systolic_mmhg, reading_in.diastolic_mmhg, reading_in.heart_rate_per_min) == (184, 104, 96)
     assert reading_in.source is VitalsSource.EHR
     assert reading_in.ehr_observation_ids == ("ehr-obs-0", "ehr-obs-1", "ehr-obs-2")
-    assert reading_in.reading_id == "ehr-ehr-obs-0" and reading_in.recorded_by == "EHR"
+    assert reading_in.reading_id == "ehr-ehr-obs-0" and reading_in.recorded_by == Person(
+        "Device/pump-monitor-3", "Device/pump-monitor-3")  # the EHR's performer, by reference
     assert vitals_from_observations(device_observations(), reading_id="msg-77").reading.reading_id == "msg-77"
 
 

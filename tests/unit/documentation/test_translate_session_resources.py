@@ -224,7 +224,7 @@ def test_document_reference_carries_the_note_text_and_status():
     assert base64.b64decode(attachment["data"]).decode("utf-8") == signed.text
     assert signed_doc["type"]["coding"][0]["code"] == "28570-0"
     assert signed_doc["category"][0]["coding"][0]["code"] == "clinical-note"
-    assert signed_doc["authenticator"] == {"display": DOCTOR} and "authenticator" not in draft_doc
+    assert signed_doc["authenticator"] == DOCTOR.fhir_reference() and "authenticator" not in draft_doc
     assert signed_doc["date"] == "2026-03-02T10:45:00+01:00"
     assert "relatesTo" not in signed_doc
     assert amended_doc["relatesTo"] == [
@@ -248,12 +248,12 @@ def test_signature_provenance_targets_the_document_and_signs_as_author():
     provenance = signature_provenance(signed)
     assert provenance["target"][0]["identifier"]["value"] == "note-1"
     assert provenance["recorded"] == "2026-03-02T10:45:00+01:00"
-    assert provenance["agent"][0]["who"] == {"display": DOCTOR}
+    assert provenance["agent"][0]["who"] == DOCTOR.fhir_reference()
     assert provenance["agent"][0]["type"]["coding"][0]["code"] == "author"
     (signature,) = provenance["signature"]
     assert signature["type"][0]["code"] == "1.2.840.10065.1.12.1.1"
     assert signature["type"][0]["system"] == "urn:iso-astm:E1762-95:2013"
-    assert signature["when"] == "2026-03-02T10:45:00+01:00" and signature["who"] == {"display": DOCTOR}
+    assert signature["when"] == "2026-03-02T10:45:00+01:00" and signature["who"] == DOCTOR.fhir_reference()
     assert "identifier" not in provenance
 
 

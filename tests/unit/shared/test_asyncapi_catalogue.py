@@ -135,7 +135,7 @@ def _documentation_messages() -> list[tuple[str, FhirJson]]:
     discharged = s.discharge(ready, documentation.assessment(), settings, documentation.DOCTOR, at(10, 25))
     changes = [(scheduled, documentation.checked_in()), (documentation.checked_in(), documentation.pre_checked()),
                (documentation.pre_checked(), infusing), (infusing, alerted), (ready, discharged)]
-    messages = [build_message(event.event_code, SOURCE, event.focus, author_display=event.author_display)
+    messages = [build_message(event.event_code, SOURCE, event.focus, author=event.author)
                 for before, after in changes for event in events_for_change(before, after, order)]
     note = sign_note(draft_note(documented_session(order), order, "note-1", documentation.DOCTOR, at(10, 40)),
                      documentation.DOCTOR, at(10, 45))

@@ -13,7 +13,7 @@ from services.documentation.domain.controlled_substance import (
     check_controlled_substance,
     check_product_is_the_ordered_one,
 )
-from services.documentation.domain.checks import require_aware, require_text
+from services.documentation.domain.checks import require_aware, require_person
 from services.documentation.domain.errors import DocumentationInputError, TransitionNotAllowed, input_field
 from services.documentation.domain.order import ActiveOrder
 from services.documentation.domain.pump import (
@@ -26,6 +26,7 @@ from services.documentation.domain.settings import SessionSettings
 from services.documentation.domain.session.model import (
     Session, SessionStatus, require_order, require_status,
 )
+from shared.people import Person
 
 
 def record_administration(
@@ -69,11 +70,11 @@ def _require_within_the_charted_infusion(session: Session, administration: Admin
 
 
 def review_given_against_ordered(
-    session: Session, by: str, at: datetime, comment: str, settings: SessionSettings
+    session: Session, by: Person, at: datetime, comment: str, settings: SessionSettings
 ) -> Session:
     """Record that a clinician reviewed the dose given against the order (discharge waits for it)."""
     require_status(session, (SessionStatus.RECOVERING, SessionStatus.ABORTED), "review the administration of")
-    require_text(by, "by")
+    require_person(by, "by")
     require_aware(at, "at")
     review = review_administration(session.administration, by, at, comment,
                                    settings.administered_dose_tolerance_percent)

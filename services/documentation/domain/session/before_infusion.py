@@ -37,11 +37,12 @@ from shared.scales import CssrsRisk
 from services.documentation.domain.session.model import (
     Session, SessionStatus, require_order, require_pre_check, require_status, transition,
 )
+from shared.people import Person
 
 
-def check_in(session: Session, order: ActiveOrder, by: str, at: datetime, settings: SessionSettings | None = None,
+def check_in(session: Session, order: ActiveOrder, by: Person, at: datetime, settings: SessionSettings | None = None,
              previous_infusion_at: datetime | None = None, override_reason: str = "",
-             override_by: str = "") -> Session:
+             override_by: Person | None = None) -> Session:
     """The patient is here. Refused (with every reason) outside the session's window or sooner than the clinic's
     minimum interval after ``previous_infusion_at`` (the patient's last infusion start), unless a prescriber
     (``override_by``) sets that aside with ``override_reason``; the override is kept on the session."""
@@ -74,7 +75,7 @@ def record_pre_check(
     confirmations: PreCheckConfirmations,
     latest_weight_kg: float,
     settings: SessionSettings,
-    by: str,
+    by: Person,
     at: datetime,
     order_weight_kg: float | None = None,
     cssrs: CssrsScreen | None = None,
@@ -133,7 +134,7 @@ def record_pre_check(
     return updated
 
 
-def override_pre_check_hold(session: Session, reason: str, by: str, at: datetime) -> Session:
+def override_pre_check_hold(session: Session, reason: str, by: Person, at: datetime) -> Session:
     """Infuse despite the latest check's vital-sign holds (or a pending BP recheck); reason and who are kept."""
     require_status(session, (SessionStatus.PRE_CHECK,), "override a pre-infusion hold")
     attempt = require_pre_check(session)
@@ -162,7 +163,7 @@ def review_suicide_risk(session: Session, open_alerts: tuple[SuicidalityAlertSee
     return replace(session, suicide_risk_reviews=session.suicide_risk_reviews + (covered,))
 
 
-def start_infusion(session: Session, order: ActiveOrder, by: str, at: datetime,
+def start_infusion(session: Session, order: ActiveOrder, by: Person, at: datetime,
                    settings: SessionSettings | None = None,
                    open_suicidality_alerts: tuple[SuicidalityAlertSeen, ...] = ()) -> Session:
     """Start when the latest pre-infusion check allows it and, with ``settings``, the day's suicide-risk check does

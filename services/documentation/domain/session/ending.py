@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from services.documentation.domain.checks import require_aware, require_text
+from services.documentation.domain.checks import require_aware, require_person, require_text
 from services.documentation.domain.discharge import DischargeAssessment, DischargeRecord, evaluate_discharge
 from services.documentation.domain.errors import TransitionNotAllowed
 from services.documentation.domain.follow_up import FollowUpOutcome, complete_follow_up, request_follow_up
@@ -18,22 +18,23 @@ from services.documentation.domain.suicide_risk import (
 from services.documentation.domain.session.model import (
     AT_CLINIC, Session, SessionStatus, require_status, transition,
 )
+from shared.people import Person
 
 
 def complete_follow_up_call(
-    session: Session, outcome: FollowUpOutcome, note: str, by: str, at: datetime
+    session: Session, outcome: FollowUpOutcome, note: str, by: Person, at: datetime
 ) -> Session:
     """The next-day call's outcome (the Task goes from requested to completed)."""
     require_status(session, (SessionStatus.DISCHARGED,), "record the follow-up call for")
     record = session.discharge_record
     if record is None or record.follow_up is None:
         raise TransitionNotAllowed("no follow-up call was requested at discharge")
-    require_text(by, "by")
+    require_person(by, "by")
     call = complete_follow_up(record.follow_up, outcome, note, by, at)
     return replace(session, discharge_record=replace(record, follow_up=call))
 
 
-def end_infusion(session: Session, by: str, at: datetime) -> Session:
+def end_infusion(session: Session, by: Person, at: datetime) -> Session:
     require_status(session, (SessionStatus.INFUSING,), "end the infusion of")
     return transition(session, SessionStatus.RECOVERING, by, at)
 
@@ -42,7 +43,7 @@ def discharge(
     session: Session,
     assessment: DischargeAssessment,
     settings: SessionSettings,
-    by: str,
+    by: Person,
     at: datetime,
     override_reason: str = "",
 ) -> Session:
@@ -56,7 +57,7 @@ def discharge(
     from services.documentation.domain.schedule import due_cadss  # schedule reads Session: imported when used
 
     require_status(session, (SessionStatus.RECOVERING,), "discharge")
-    require_text(by, "by")
+    require_person(by, "by")
     require_aware(at, "at")
     ended_at = session.infusion_ended_at
     if ended_at is None:
@@ -94,7 +95,7 @@ def discharge(
     return transition(replace(session, discharge_record=record), SessionStatus.DISCHARGED, by, at)
 
 
-def defer(session: Session, reason: str, by: str, at: datetime) -> Session:
+def defer(session: Session, reason: str, by: Person, at: datetime) -> Session:
     """Postpone the infusion (e.g. a held pre-check); only before it starts."""
     allowed = (SessionStatus.SCHEDULED, SessionStatus.CHECKED_IN, SessionStatus.PRE_CHECK)
     require_status(session, allowed, "defer")
@@ -102,7 +103,7 @@ def defer(session: Session, reason: str, by: str, at: datetime) -> Session:
     return transition(session, SessionStatus.DEFERRED, by, at, reason)
 
 
-def cancel(session: Session, reason: str, by: str, at: datetime) -> Session:
+def cancel(session: Session, reason: str, by: Person, at: datetime) -> Session:
     """End a session that never began because its order (or this occurrence) was cancelled; only while scheduled,
     so a patient already at the clinic is left to the clinician (who may defer or abort)."""
     require_status(session, (SessionStatus.SCHEDULED,), "cancel")
@@ -110,7 +111,7 @@ def cancel(session: Session, reason: str, by: str, at: datetime) -> Session:
     return transition(session, SessionStatus.CANCELLED, by, at, reason)
 
 
-def abort(session: Session, reason: str, by: str, at: datetime) -> Session:
+def abort(session: Session, reason: str, by: Person, at: datetime) -> Session:
     """Stop the session for good once the patient is here (before the infusion, during it or in recovery)."""
     require_status(session, AT_CLINIC, "abort")
     require_text(reason, "reason")

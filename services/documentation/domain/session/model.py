@@ -16,7 +16,7 @@ from services.documentation.domain.cadss import CadssAssessment, CadssNotRated
 from services.documentation.domain.controlled_substance import (
     ControlledSubstanceRecord,
 )
-from services.documentation.domain.checks import require_aware, require_text
+from services.documentation.domain.checks import require_aware, require_person, require_text
 from services.documentation.domain.discharge import DischargeRecord
 from services.documentation.domain.errors import DocumentationInputError, TransitionNotAllowed
 from services.documentation.domain.flowsheet import (
@@ -41,6 +41,7 @@ from services.documentation.domain.suicide_risk import (
     SuicideRiskReview,
 )
 from services.documentation.domain.vitals import VitalsReading
+from shared.people import Person
 
 T = TypeVar("T")
 
@@ -70,7 +71,7 @@ class Transition(DocumentationRecord):
     from_status: SessionStatus
     to_status: SessionStatus
     at: datetime
-    by: str
+    by: Person
     reason: str = ""
 
 
@@ -242,8 +243,8 @@ def require_order(session: Session, order: ActiveOrder, must_be_active: bool = T
         raise TransitionNotAllowed(f"order {order.order_id} is {order.status.value}")
 
 
-def transition(session: Session, to_status: SessionStatus, by: str, at: datetime, reason: str = "") -> Session:
-    require_text(by, "by")
+def transition(session: Session, to_status: SessionStatus, by: Person, at: datetime, reason: str = "") -> Session:
+    require_person(by, "by")
     require_aware(at, "at")
     if session.transitions and at < session.transitions[-1].at:
         previous = session.transitions[-1]
