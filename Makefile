@@ -59,7 +59,8 @@ test-kafka: install
 test-hapi: install
 	KETALINK_TEST_FHIR=hapi $(PY) -m pytest -q tests/integration/course tests/integration/orders \
 	  tests/integration/documentation tests/integration/intake tests/integration/test_patient_journey.py \
-	  tests/integration/test_ehr_integration_engine.py tests/integration/test_intake_reopen_reaches_orders.py
+	  tests/integration/test_ehr_integration_engine.py tests/integration/test_intake_reopen_reaches_orders.py \
+	  tests/integration/test_hapi_ehr.py
 
 # The benchmark (not part of `make test`): its own broker, EHR sandbox and services on free ports, one table on
 # stdout and JSON in var/bench/; parameters as BENCH_* variables or flags (`$(PY) -m bench --help`), see

@@ -93,7 +93,7 @@ def ehr(log_dir: Path, broker: Broker, tmp_path_factory: pytest.TempPathFactory)
     if not external and os.environ.get("KETALINK_TEST_FHIR") == "hapi":  # `make test-hapi`: HAPI FHIR's jars, local
         hapi, hapi_url = hapi_fhir_server(log_dir)
         hapi.start()
-        process, base_url = ehr_sandbox(log_dir, data_dir, broker.bootstrap, hapi_url)
+        process, base_url = ehr_sandbox(log_dir, data_dir, broker.bootstrap, hapi_url, tokens_for_external=True)
         process.start()
         yield Ehr(base_url, process)
         process.stop()

@@ -15,10 +15,10 @@ from shared.fhir.client import FhirClient
 from shared.logs import configure_logging
 from shared.runtime import ServiceRuntime, ServiceSettings
 
-from deploy.ehr_sandbox.fhir_server import sekmet_settings, start_fhir_server
+from deploy.ehr_sandbox.fhir_server import sekmet_settings, serve_in_thread, start_fhir_server
 from deploy.ehr_sandbox.integration_engine import IntegrationEngine
 from deploy.ehr_sandbox.seed import seed
-from deploy.ehr_sandbox.smart import authorization_server, mount as mount_smart
+from deploy.ehr_sandbox.smart import authorization_server, mount as mount_smart, standalone_app as standalone_smart_app
 from deploy.ehr_sandbox.smart.backend import InternalTokens
 from deploy.ehr_sandbox.smart.settings import SmartServerSettings
 
@@ -56,6 +56,14 @@ def main() -> None:
     internal_tokens: InternalTokens | None = None  # the sandbox's own token for its own FHIR API
     if sandbox.fhir_base_url:
         base_url = sandbox.fhir_base_url.rstrip("/")
+        if smart.enabled:
+            # The SMART endpoints and the chart on this process's own port, for the FHIR server named: it sends that
+            # server no token of its own, and that server may or may not check the apps' (HAPI in `make test-hapi`
+            # checks none)
+            root = f"http://{sandbox.host}:{sandbox.port}"
+            authorization = authorization_server(smart, base_url, data_dir, public_url=root)
+            server = serve_in_thread(standalone_smart_app(authorization, data_dir), sandbox.host, sandbox.port,
+                                     "smart-server")
     else:
         base_url = f"http://{sandbox.host}:{sandbox.port}/fhir"
         extend = None

@@ -34,12 +34,16 @@ def start_fhir_server(settings: Settings, timeout_s: float = 30.0,
     app = create_app(settings)
     if extend is not None:
         extend(app)
-    server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
-                                           access_log=False))
-    threading.Thread(target=server.run, name="fhir-server", daemon=True).start()
+    return serve_in_thread(app, settings.host, settings.port, "fhir-server", timeout_s)
+
+
+def serve_in_thread(app: Any, host: str, port: int, name: str, timeout_s: float = 30.0) -> uvicorn.Server:
+    """Serve the ASGI ``app`` with uvicorn in a daemon thread; returns once it listens."""
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False))
+    threading.Thread(target=server.run, name=name, daemon=True).start()
     deadline = time.monotonic() + timeout_s
     while not server.started:
         if time.monotonic() > deadline:
-            raise RuntimeError(f"the FHIR server did not start on port {settings.port}")
+            raise RuntimeError(f"the {name} did not start on port {port}")
         time.sleep(0.05)
     return server

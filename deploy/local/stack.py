@@ -45,8 +45,10 @@ def stack_environment(environ: dict[str, str]) -> tuple[dict[str, str], list[str
         processes.append("broker")
     urls["broker"] = f"kafka://{env['KAFKA_BOOTSTRAP_SERVERS']}"
     if environ.get("EHR_FHIR_BASE_URL"):
-        # Another FHIR server: the sandbox process only seeds it and plays the integration engine in front of it.
+        # Another FHIR server: the sandbox process only seeds it and plays the integration engine in front of it,
+        # and serves the SMART endpoints and the chart on a port of its own.
         env["EHR_SANDBOX_FHIR_BASE_URL"] = environ["EHR_FHIR_BASE_URL"]
+        env["EHR_SANDBOX_PORT"] = str(choose_port(environ.get("EHR_SANDBOX_PORT"), DEFAULT_PORTS["ehr"]))
     else:
         ehr_port = choose_port(environ.get("EHR_SANDBOX_PORT"), DEFAULT_PORTS["ehr"])
         env["EHR_SANDBOX_PORT"] = str(ehr_port)

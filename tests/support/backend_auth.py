@@ -5,8 +5,10 @@ theirs (``shared/smart/backend.py``: client_credentials with a private_key_jwt a
 ``tests.support.processes.ehr_sandbox`` makes the keys in the sandbox's data directory (with the sandbox's own
 function) before the sandbox starts, which registers their public parts, and records the sandbox here by its FHIR base
 URL. ``service()`` then gives each service process its own backend client's key, and ``ehr_client(base_url)`` is a
-``FhirClient`` with the tests' token. An EHR the tests did not start (``EHR_FHIR_BASE_URL``, HAPI) is not known here:
-its clients send no token, and the services run with ``EHR_BACKEND_AUTH=none``."""
+``FhirClient`` with the tests' token. An EHR the tests did not start (``EHR_FHIR_BASE_URL``) is not known here:
+its clients send no token, and the services run with ``EHR_BACKEND_AUTH=none``. Under ``make test-hapi`` the sandbox
+in front of HAPI serves the token endpoint on its own port and everything takes its tokens there
+(``EHR_BACKEND_TOKEN_URL``); HAPI checks none, but the services' token path is the one a real EHR needs."""
 from __future__ import annotations
 
 import threading
@@ -24,15 +26,20 @@ TEST_SCOPES = "system/*.cruds"
 BACKEND_CLIENTS = (*DEFAULT_BACKEND_CLIENTS, TEST_CLIENT_ID)
 
 _sandboxes: dict[str, Path] = {}  # FHIR base URL → the sandbox's data directory
+_token_urls: dict[str, str] = {}  # FHIR base URL → the sandbox's token endpoint, where discovery cannot find it
 _tokens: dict[str, BackendTokens] = {}  # FHIR base URL → the tests' token source (one token per test session)
 _lock = threading.Lock()
 
 
-def sandbox_backend_environment(fhir_base_url: str, data_dir: Path) -> dict[str, str]:
-    """The sandbox's environment that registers the services' backend clients and the tests' (keys made now)."""
+def sandbox_backend_environment(fhir_base_url: str, data_dir: Path, token_url: str = "") -> dict[str, str]:
+    """The sandbox's environment that registers the services' backend clients and the tests' (keys made now).
+    ``token_url``: the sandbox's token endpoint when ``fhir_base_url`` is another server's, whose
+    smart-configuration does not name it (HAPI in ``make test-hapi``)."""
     ensure_backend_keys(backend_key_dir(data_dir), BACKEND_CLIENTS)
     with _lock:
         _sandboxes[fhir_base_url.rstrip("/")] = data_dir
+        if token_url:
+            _token_urls[fhir_base_url.rstrip("/")] = token_url
     return {"EHR_SANDBOX_SMART_BACKEND_CLIENTS": ",".join(BACKEND_CLIENTS)}
 
 
@@ -42,8 +49,10 @@ def service_backend_environment(service: str, fhir_base_url: str) -> dict[str, s
     if data_dir is None:
         return {"EHR_BACKEND_AUTH": "none"}
     client_id = f"ketalink-{service}-backend"
+    token_url = _token_urls.get(fhir_base_url.rstrip("/"))
     return {"EHR_BACKEND_CLIENT_ID": client_id,
-            "EHR_BACKEND_PRIVATE_KEY_FILE": str(backend_key_dir(data_dir) / f"{client_id}.pem")}
+            "EHR_BACKEND_PRIVATE_KEY_FILE": str(backend_key_dir(data_dir) / f"{client_id}.pem"),
+            **({"EHR_BACKEND_TOKEN_URL": token_url} if token_url else {})}
 
 
 def backend_key_path(fhir_base_url: str, client_id: str) -> Path:
@@ -58,6 +67,8 @@ def backend_tokens(fhir_base_url: str, *, client_id: str = TEST_CLIENT_ID, scope
     path = backend_key_path(fhir_base_url, client_id)
     settings = replace(settings or BackendAuthSettings(), client_id=client_id, private_key_file=str(path),
                        scopes=scopes)
+    if not settings.token_url and fhir_base_url.rstrip("/") in _token_urls:
+        settings = replace(settings, token_url=_token_urls[fhir_base_url.rstrip("/")])
     return BackendTokens(settings, client_id, fhir_base_url)
 
 

@@ -4,17 +4,21 @@
 thin jar of ``deploy/hapi/src`` into ``var/hapi/`` and writes the dependencies' classpath beside it, once, and again
 only when the POM or a source file is newer than the jar or a jar of the classpath is gone. HAPI keeps its default
 storage settings, the 60 s reuse of cached search results among them: the services must cope with a stock server.
-HAPI checks no token (it is a test EHR without auth); the sandbox in front of it still serves the SMART endpoints.
+HAPI checks no token (a test EHR without auth); the sandbox in front of it still serves the SMART endpoints and the
+services and tests take their backend tokens there (``tests/support/backend_auth.py``).
 Needs Java 17 and Maven."""
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
+import requests
+
 from deploy.local.ports import free_port
-from tests.support.processes import ROOT, ManagedProcess, base_environment, http_ok
+from tests.support.processes import ROOT, ManagedProcess, base_environment
 
 PROJECT = ROOT / "deploy" / "hapi"
 POM = PROJECT / "pom.xml"
@@ -55,6 +59,17 @@ def hapi_classpath() -> str:
     return classpath
 
 
+def _serves(url: str) -> Callable[[], bool]:
+    """Ready once the CapabilityStatement comes back: the first one takes HAPI seconds to build, so the check waits
+    for it rather than hanging up (which HAPI would log as a broken pipe)."""
+    def check() -> bool:
+        try:
+            return requests.get(url, timeout=30).status_code == 200
+        except requests.RequestException:
+            return False
+    return check
+
+
 def hapi_fhir_server(log_dir: Path) -> tuple[ManagedProcess, str]:
     """HAPI on a free loopback port; ready once ``/fhir/metadata`` answers. Its data is in memory: a restart empties
     it."""
@@ -64,9 +79,10 @@ def hapi_fhir_server(log_dir: Path) -> tuple[ManagedProcess, str]:
         raise RuntimeError("KETALINK_TEST_FHIR=hapi needs Java 17 (java on PATH)")
     port = free_port()
     base_url = f"http://127.0.0.1:{port}/fhir"
+    # HAPI's warnings and errors only (a refused request is one line naming its HAPI-nnnn code), with the time
     command = [java, "-Xms256m", "-Xmx1g", "-Djava.awt.headless=true",
-               "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", classpath, "ketalink.hapi.HapiServer",
-               str(port)]
-    process = ManagedProcess("hapi", command, base_environment(), log_dir, http_ok(f"{base_url}/metadata"),
+               "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-Dorg.slf4j.simpleLogger.showDateTime=true",
+               "-cp", classpath, "ketalink.hapi.HapiServer", str(port)]
+    process = ManagedProcess("hapi", command, base_environment(), log_dir, _serves(f"{base_url}/metadata"),
                              ready_timeout_s=READY_TIMEOUT_S)
     return process, base_url

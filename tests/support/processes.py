@@ -133,13 +133,21 @@ def tansu_broker(log_dir: Path) -> tuple[ManagedProcess, str]:
 
 def ehr_sandbox(log_dir: Path, data_dir: Path, bootstrap: str,
                 external_fhir_base_url: str | None = None, extra_env: dict[str, str] | None = None,
-                name: str = "ehr") -> tuple[ManagedProcess, str]:
+                name: str = "ehr", tokens_for_external: bool = False) -> tuple[ManagedProcess, str]:
     """The sandbox process: its own FHIR server, or only seed + integration engine in front of an external one.
-    Ready once it logged that it seeded and serves (again after each restart, on the same port and data)."""
+    Ready once it logged that it seeded and serves (again after each restart, on the same port and data).
+    ``tokens_for_external``: the services and the tests take their backend tokens for the external server from the
+    sandbox's token endpoint (``make test-hapi``: HAPI checks none, but the token path is the real one)."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}/fhir"
     # Its own FHIR server requires tokens: the services' and the tests' backend clients are registered (keys now).
-    backend = {} if external_fhir_base_url else sandbox_backend_environment(base_url, data_dir)
+    if not external_fhir_base_url:
+        backend = sandbox_backend_environment(base_url, data_dir)
+    elif tokens_for_external:
+        backend = sandbox_backend_environment(external_fhir_base_url, data_dir,
+                                              token_url=f"http://127.0.0.1:{port}/smart/token")
+    else:
+        backend = {}
     env = base_environment() | {"EHR_SANDBOX_PORT": str(port), "EHR_SANDBOX_DATA_DIR": str(data_dir),
                                 "KAFKA_BOOTSTRAP_SERVERS": bootstrap, **backend, **(extra_env or {})}
     if external_fhir_base_url:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from a2wsgi import WSGIMiddleware
+from starlette.applications import Starlette
 from starlette.routing import Route
 
 from deploy.ehr_sandbox.smart.backend import FhirBearerGuard, InternalTokens, backend_key_dir, backend_registrations
@@ -23,10 +24,13 @@ from shared.fhir.client import FhirClient
 PATHS = ("/fhir/.well-known/smart-configuration", "/smart/{rest:path}", "/chart", "/chart/{rest:path}")
 
 
-def authorization_server(settings: SmartServerSettings, fhir_base_url: str, data_dir: Path) -> SmartServer:
-    """The authorization server, its state in ``<data_dir>/smart`` and its backend clients' keys (made if missing)."""
+def authorization_server(settings: SmartServerSettings, fhir_base_url: str, data_dir: Path,
+                         public_url: str | None = None) -> SmartServer:
+    """The authorization server, its state in ``<data_dir>/smart`` and its backend clients' keys (made if missing).
+    ``public_url``: where it answers when that is not the FHIR server's root (``SmartServer``)."""
     backend_clients = backend_registrations(backend_key_dir(data_dir), settings.backend_clients)
-    return SmartServer(settings, AuthStore(data_dir / "smart"), fhir_base_url.rstrip("/"), backend_clients)
+    return SmartServer(settings, AuthStore(data_dir / "smart"), fhir_base_url.rstrip("/"), backend_clients,
+                       public_url)
 
 
 def mount(app: Any, server: SmartServer, data_dir: Path) -> None:
@@ -36,3 +40,11 @@ def mount(app: Any, server: SmartServer, data_dir: Path) -> None:
     wsgi = WSGIMiddleware(create_auth_app(server, directory, data_dir / "smart" / "session-secret"))
     app.router.routes[0:0] = [Route(path, endpoint=wsgi, methods=["GET", "POST"]) for path in PATHS]
     app.add_middleware(FhirBearerGuard, server=server)
+
+
+def standalone_app(server: SmartServer, data_dir: Path) -> Starlette:
+    """The SMART endpoints and the chart alone, for a sandbox in front of another FHIR server (``make test-hapi``):
+    the tokens name that server's base as issuer and audience; whether it checks them is that server's business."""
+    app = Starlette()
+    mount(app, server, data_dir)
+    return app

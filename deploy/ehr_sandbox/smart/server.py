@@ -84,12 +84,15 @@ class Client(ClientMixin):
 
 class SmartServer(AuthorizationServer):
     def __init__(self, settings: SmartServerSettings, store: AuthStore, fhir_base_url: str,
-                 backend_clients: dict[str, BackendRegistration] | None = None):
+                 backend_clients: dict[str, BackendRegistration] | None = None, public_url: str | None = None):
+        """``public_url``: where this server's endpoints answer; by default the FHIR server's root (the sandbox's own
+        FHIR server), else the sandbox's own port in front of another FHIR server (HAPI in ``make test-hapi``)."""
         self.settings = settings
         self.store = store
         self.fhir_base_url = fhir_base_url
         self.issuer = fhir_base_url  # tokens name the FHIR base as issuer and audience
-        self.token_endpoint = f"{fhir_base_url.rsplit('/fhir', 1)[0]}/smart/token"
+        self.public_url = (public_url or fhir_base_url.rsplit("/fhir", 1)[0]).rstrip("/")
+        self.token_endpoint = f"{self.public_url}/smart/token"
         self.apps = {app.client_id: app for app in settings.registrations()}
         self.backend_clients = backend_clients or {}
         both = set(self.apps) & set(self.backend_clients)

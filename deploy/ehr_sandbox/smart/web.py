@@ -41,7 +41,7 @@ def create_auth_app(server: SmartServer, directory: Directory, secret_path: Path
     app.config.update(SESSION_COOKIE_NAME="ehr_sandbox_login", SESSION_COOKIE_HTTPONLY=True,
                       SESSION_COOKIE_SAMESITE="Lax", PERMANENT_SESSION_LIFETIME=8 * 3600)
     server.fhir_user = lambda username: directory.practitioner_url(USERS[username]) if username in USERS else None
-    base = server.fhir_base_url.rsplit("/fhir", 1)[0]
+    base = server.public_url
 
     @app.get("/fhir/.well-known/smart-configuration")
     def smart_configuration():  # type: ignore[no-untyped-def]
