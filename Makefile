@@ -53,14 +53,14 @@ test-kafka: install
 	  tests/integration/test_patient_journey.py tests/integration/test_ehr_integration_engine.py \
 	  tests/integration/test_consumer_loop.py tests/fault
 
-# The integration, course and journey tests against a stock HAPI FHIR JPA server (jars from Maven Central via
-# deploy/hapi/pom.xml, R4, H2 in memory, Java 17) as the EHR instead of the sandbox's own FHIR server; the first run
-# builds it into var/hapi/ (tests/support/hapi.py), later runs reuse that build.
+# The integration, course and journey tests, and the Provenance audit of every EHR write, against a stock HAPI
+# FHIR JPA server (jars from Maven Central via deploy/hapi/pom.xml, R4, H2 in memory, Java 17) as the EHR instead of
+# the sandbox's own FHIR server; the first run builds it into var/hapi/ (tests/support/hapi.py), later runs reuse it.
 test-hapi: install
 	KETALINK_TEST_FHIR=hapi $(PY) -m pytest -q tests/integration/course tests/integration/orders \
 	  tests/integration/documentation tests/integration/intake tests/integration/test_patient_journey.py \
 	  tests/integration/test_ehr_integration_engine.py tests/integration/test_intake_reopen_reaches_orders.py \
-	  tests/integration/test_hapi_ehr.py
+	  tests/integration/test_hapi_ehr.py tests/security/test_ehr_writes_audited.py
 
 # The benchmark (not part of `make test`): its own broker, EHR sandbox and services on free ports, one table on
 # stdout and JSON in var/bench/; parameters as BENCH_* variables or flags (`$(PY) -m bench --help`), see
