@@ -9,7 +9,6 @@ puts them on the app's ``Api`` (route, body model and OpenAPI declaration) and `
 both called by ``bootstrap``."""
 from __future__ import annotations
 
-from dataclasses import replace
 
 from flask import Flask, Response, jsonify
 from flask.typing import ResponseReturnValue
@@ -18,11 +17,14 @@ from shared.api import Operations
 from shared.db import StaleRecordError
 from shared.errors import FhirMappingError, FieldInputError
 from shared.fhir.client import FhirError, FhirUnavailable
-from shared.roles import require_prescriber, signer_name
+from shared.people import Person
+from shared.roles import acting_person, require_prescriber
 from shared.smart import current_context, from_body, from_path, requires
 from shared.web import outcome_response
 from services.orders.access import order_patient, orders_service
-from services.orders.commands import CancelBody, CreateOrderBody, DosePreviewBody, HoldBody, ResumeBody, SignBody
+from services.orders.commands import (
+    CancelBody, ChangeBody, ChangeOrder, CreateOrderBody, DosePreviewBody, HoldBody, ResumeBody, SignBody,
+)
 from services.orders.domain.errors import EligibilityRefusedError, IllegalTransitionError, StaleWeightError
 from services.orders.ehr_reads import UnknownPatientError
 from services.orders.handlers import ActiveSeriesError
@@ -43,8 +45,10 @@ operation = OPERATIONS.operation
 @requires("Observation", "r", patient=from_body("patient_id"))
 def preview_dose(body: DosePreviewBody) -> ResponseReturnValue:
     """Every input (weight and when it was measured, basis, mg/kg, cap, concentration, rounding) and the
-    text the prescriber checks. 422 when the weight is missing or older than the clinic's window."""
-    return jsonify(preview_view(body.patient_id, orders_service().preview_dose(body.to_command())))
+    text the prescriber checks. 422 when the weight is missing or older than the clinic's window. An override is
+    authorised by the signed-in clinician."""
+    actor = None if body.override is None else _actor(body.override.authorised_by, body.on_behalf_of)
+    return jsonify(preview_view(body.patient_id, orders_service().preview_dose(body.to_command(actor))))
 
 
 @operation("/orders", "POST", summary="Create a draft order with its induction series", body=CreateOrderBody,
@@ -53,9 +57,10 @@ def preview_dose(body: DosePreviewBody) -> ResponseReturnValue:
 @requires("CarePlan", "c", patient=from_body("patient_id"))
 def create_order(body: CreateOrderBody) -> ResponseReturnValue:
     """Refused (422, every reason) unless the patient's latest intake decision is eligible with consent on
-    file and the weight is recent; 409 while the patient has a signed series."""
+    file and the weight is recent; 409 while the patient has a signed series. Created (and any override
+    authorised) by the signed-in clinician, not the typed `created_by`, which is used only where SMART is off."""
     service = orders_service()
-    current = service.create_order(body.to_command())
+    current = service.create_order(body.to_command(_actor(body.created_by, body.on_behalf_of)))
     return jsonify(order_view(current, service.settings)), 201, {"Location": f"/orders/{current.order.order_id}"}
 
 
@@ -67,10 +72,8 @@ def sign_order(order_id: str, body: SignBody) -> ResponseReturnValue:
     """Only a prescriber signs (403 otherwise: the EHR's PractitionerRole, shared/roles.py), attesting it
     (`attested`, recorded with the signature in the order's history). The signer is the signed-in clinician,
     not the typed `signed_by`, which is used only where SMART is off."""
-    context = current_context()
-    require_prescriber(context, "sign an order")
-    command = body.to_command(order_id)
-    command = replace(command, by=signer_name(context, command.by))
+    require_prescriber(current_context(), "sign an order")
+    command = body.to_command(order_id, _actor(body.signed_by, body.on_behalf_of))
     service = orders_service()
     return jsonify(order_view(service.sign_order(command), service.settings))
 
@@ -81,7 +84,7 @@ def sign_order(order_id: str, body: SignBody) -> ResponseReturnValue:
 @requires("CarePlan", "u", patient=order_patient)
 def hold_order(order_id: str, body: HoldBody) -> ResponseReturnValue:
     service = orders_service()
-    return jsonify(order_view(service.hold_order(body.to_command(order_id)), service.settings))
+    return jsonify(order_view(service.hold_order(_changed(order_id, body)), service.settings))
 
 
 @operation("/orders/<order_id>/resume", "POST", summary="Resume an order on hold (order-changed)", body=ResumeBody,
@@ -90,7 +93,7 @@ def hold_order(order_id: str, body: HoldBody) -> ResponseReturnValue:
 @requires("CarePlan", "u", patient=order_patient)
 def resume_order(order_id: str, body: ResumeBody) -> ResponseReturnValue:
     service = orders_service()
-    return jsonify(order_view(service.resume_order(body.to_command(order_id)), service.settings))
+    return jsonify(order_view(service.resume_order(_changed(order_id, body)), service.settings))
 
 
 @operation("/orders/<order_id>/cancel", "POST",
@@ -100,7 +103,7 @@ def resume_order(order_id: str, body: ResumeBody) -> ResponseReturnValue:
 @requires("CarePlan", "u", patient=order_patient)
 def cancel_order(order_id: str, body: CancelBody) -> ResponseReturnValue:
     service = orders_service()
-    return jsonify(order_view(service.cancel_order(body.to_command(order_id)), service.settings))
+    return jsonify(order_view(service.cancel_order(_changed(order_id, body)), service.settings))
 
 
 @operation("/orders/<order_id>", "GET", summary="An order with its calculation, history and series", errors=(404,),
@@ -131,6 +134,17 @@ def patient_eligibility(patient_id: str) -> ResponseReturnValue:
         missing = "no intake eligibility decision is on file for the patient"
         return outcome_response(404, [("patient_id", missing)], "not-found")
     return jsonify(eligibility_view(decision))
+
+
+def _actor(typed: str | None, on_behalf_of: str | None) -> Person:
+    """Who acts: the request's clinician from its SMART context (``shared.roles.acting_person``), never a name in
+    the body (``typed`` is read only where SMART is off)."""
+    return acting_person(current_context(), typed, on_behalf_of=on_behalf_of, ehr=orders_service().ehr)
+
+
+def _changed(order_id: str, body: ChangeBody) -> ChangeOrder:
+    """Hold, resume or cancel by the signed-in clinician."""
+    return body.to_command(order_id, _actor(body.typed_name, body.on_behalf_of))
 
 
 # --- errors → OperationOutcome ---------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from shared.api import RequestModel
+from shared.people import Person
 from shared.roles import ATTESTATIONS, Attested
 from services.orders.domain.settings import WeightBasis
 
@@ -20,7 +21,7 @@ class OverrideRequest:
     """A prescriber's documented decision to exceed the clinic's maximum mg/kg (dated by the server)."""
 
     reason: str
-    authorised_by: str
+    authorised_by: Person
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class PreviewDose:
 class CreateOrder:
     patient_id: str
     start_date: date
-    created_by: str
+    created_by: Person
     mg_per_kg: float | None = None
     duration_min: int | None = None
     infusions_per_week: int | None = None
@@ -51,14 +52,21 @@ class ChangeOrder:
     attested (shared/roles.py ATTESTATIONS), kept with the signature in the order's history."""
 
     order_id: str
-    by: str
+    by: Person
     reason: str | None = None
     attestation: str | None = None
 
 
 # --- request bodies: validated shape, each turned into a command --------------------------------------------------
 FhirId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9\-.]{1,64}$")]  # a FHIR resource id
-Person = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+ClinicianReference = Annotated[str, StringConstraints(
+    pattern=r"^(Practitioner|PractitionerRole)/[A-Za-z0-9\-.]{1,64}$")]
+TYPED_NAME = Field(None, description="Who, by name: read only where SMART is off (local runs). Otherwise the signed-in "
+                                     "clinician (the token's fhirUser) is recorded, whatever this says.")
+ON_BEHALF_OF = Field(None, description="Only for a backend client (a token without fhirUser): the clinician it acts "
+                                       "for, Practitioner/<id>, which must exist in the EHR; a clinician's own token "
+                                       "may not name anyone else (403).")
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
 MgPerKg = Annotated[float, Field(allow_inf_nan=False)]
 WholeMinutes = int
@@ -66,13 +74,14 @@ Count = int
 
 
 class OverrideBody(RequestModel):
-    """Needed only above the clinic's maximum mg/kg; dated by the server when the request is made."""
+    """Needed only above the clinic's maximum mg/kg; dated by the server when the request is made, authorised by
+    the clinician who makes the request (``authorised_by``, a name, only where SMART is off)."""
 
     reason: Reason
-    authorised_by: Person
+    authorised_by: Name | None = TYPED_NAME
 
-    def to_command(self) -> OverrideRequest:
-        return OverrideRequest(self.reason, self.authorised_by)
+    def to_command(self, actor: Person) -> OverrideRequest:
+        return OverrideRequest(self.reason, actor)
 
 
 class DosePreviewBody(RequestModel):
@@ -81,16 +90,19 @@ class DosePreviewBody(RequestModel):
     duration_min: WholeMinutes | None = Field(None, description="Default: the clinic's (40 min)")
     weight_basis: WeightBasis | None = Field(None, description="Default: the clinic's (actual)")
     override: OverrideBody | None = None
+    on_behalf_of: ClinicianReference | None = ON_BEHALF_OF
 
-    def to_command(self) -> PreviewDose:
+    def to_command(self, actor: Person | None) -> PreviewDose:
+        """``actor``: who authorises the override (None without one)."""
         return PreviewDose(self.patient_id, self.mg_per_kg, self.duration_min, self.weight_basis,
-                           None if self.override is None else self.override.to_command())
+                           None if self.override is None or actor is None else self.override.to_command(actor))
 
 
 class CreateOrderBody(RequestModel):
     patient_id: FhirId = Field(description="The EHR Patient id")
     start_date: date = Field(description="First day of the induction series (clinic's calendar)")
-    created_by: Person
+    created_by: Name | None = TYPED_NAME
+    on_behalf_of: ClinicianReference | None = ON_BEHALF_OF
     mg_per_kg: MgPerKg | None = None
     duration_min: WholeMinutes | None = None
     infusions_per_week: Count | None = Field(None, description="Default: the clinic's (2 per week)")
@@ -98,39 +110,48 @@ class CreateOrderBody(RequestModel):
     weight_basis: WeightBasis | None = None
     override: OverrideBody | None = None
 
-    def to_command(self) -> CreateOrder:
-        return CreateOrder(self.patient_id, self.start_date, self.created_by, self.mg_per_kg, self.duration_min,
+    def to_command(self, actor: Person) -> CreateOrder:
+        """``actor``: who creates the order (and authorises its override), from the request's SMART context."""
+        return CreateOrder(self.patient_id, self.start_date, actor, self.mg_per_kg, self.duration_min,
                            self.infusions_per_week, self.infusion_count, self.weight_basis,
-                           None if self.override is None else self.override.to_command())
+                           None if self.override is None else self.override.to_command(actor))
 
 
 class SignBody(RequestModel):
-    signed_by: Person
+    signed_by: Name | None = TYPED_NAME
+    on_behalf_of: ClinicianReference | None = ON_BEHALF_OF
     attested: Attested  # a prescriber's statement (shared/roles.py ATTESTATIONS), recorded with the signature
 
-    def to_command(self, order_id: str) -> ChangeOrder:
-        return ChangeOrder(order_id, self.signed_by, attestation=ATTESTATIONS["sign-order"])
+    @property
+    def typed_name(self) -> str | None:
+        return self.signed_by
+
+    def to_command(self, order_id: str, actor: Person) -> ChangeOrder:
+        return ChangeOrder(order_id, actor, attestation=ATTESTATIONS["sign-order"])
 
 
-class HoldBody(RequestModel):
-    by: Person
-    reason: Reason
+class ChangeBody(RequestModel):
+    """Hold, resume or cancel: who (the signed-in clinician; ``by`` only where SMART is off) and why."""
 
-    def to_command(self, order_id: str) -> ChangeOrder:
-        return ChangeOrder(order_id, self.by, self.reason)
-
-
-class ResumeBody(RequestModel):
-    by: Person
+    by: Name | None = TYPED_NAME
+    on_behalf_of: ClinicianReference | None = ON_BEHALF_OF
     reason: Reason | None = None
 
-    def to_command(self, order_id: str) -> ChangeOrder:
-        return ChangeOrder(order_id, self.by, self.reason)
+    @property
+    def typed_name(self) -> str | None:
+        return self.by
+
+    def to_command(self, order_id: str, actor: Person) -> ChangeOrder:
+        return ChangeOrder(order_id, actor, self.reason)
 
 
-class CancelBody(RequestModel):
-    by: Person
+class HoldBody(ChangeBody):
     reason: Reason
 
-    def to_command(self, order_id: str) -> ChangeOrder:
-        return ChangeOrder(order_id, self.by, self.reason)
+
+class ResumeBody(ChangeBody):
+    reason: Reason | None = None
+
+
+class CancelBody(ChangeBody):
+    reason: Reason

@@ -8,6 +8,7 @@ from __future__ import annotations
 from shared.errors import FieldInputError
 from shared.events.event_codes import CPOE_ORDER_RESPONSE, ORDER_CHANGED
 from shared.fhir.datatypes import FhirJson
+from shared.people import Person
 from shared.fhir.messaging import Message, ResponseCode, build_message, build_response
 from services.orders.domain.cpoe import CpoeDecision
 from services.orders.domain.order import OrderWithSeries
@@ -24,17 +25,17 @@ def order_event_message(current: OrderWithSeries, settings: ProtocolSettings,
     if event_code is None:
         return None
     resources = order_message_resources(order, series, order.patient_id, None, settings.clinic_timezone)
-    return build_message(event_code, source_endpoint, resources, author_display=order.history[-1].changed_by)
+    return build_message(event_code, source_endpoint, resources, author=order.history[-1].changed_by)
 
 
 def infusion_recorded_message(current: OrderWithSeries, settings: ProtocolSettings, source_endpoint: str,
-                              author: str) -> FhirJson:
+                              author: Person) -> FhirJson:
     """``order-changed`` for a series infusion recorded (given or cancelled) while the order stays active: the
     order's status did not change, so ``order_event_message`` has nothing to say, but the EHR's series CarePlan and
     the documentation service must see the infusion's new status."""
     resources = order_message_resources(current.order, current.series, current.order.patient_id, None,
                                         settings.clinic_timezone)
-    return build_message(ORDER_CHANGED, source_endpoint, resources, author_display=author)
+    return build_message(ORDER_CHANGED, source_endpoint, resources, author=author)
 
 
 def cpoe_response_message(request: Message, decision: CpoeDecision, source_endpoint: str) -> FhirJson:

@@ -37,9 +37,9 @@ def order_view(current: OrderWithSeries, settings: ProtocolSettings) -> dict[str
         "source": order.source.value,
         "ehr_request_id": order.ehr_request_id,
         "intake_id": order.intake_id,
-        "created_by": order.created_by,
+        "created_by": order.created_by.to_dict(),
         "created_at": order.created_at.isoformat(),
-        "signed_by": None if order.signing is None else order.signing.changed_by,
+        "signed_by": None if order.signing is None else order.signing.changed_by.to_dict(),
         "text": order.calculation.text,
         "calculation": order.calculation.to_dict(),
         "history": [change.to_dict() for change in order.history],
@@ -120,7 +120,7 @@ CALCULATION_ROWS = (
     CalculationRow("bag_volume_ml", "Bag volume", "mL"),
     CalculationRow("duration_min", "Infusion duration", "min"),
     CalculationRow("rate_ml_per_h", "Pump rate", "mL/h"),
-    CalculationRow("override.authorised_by", "Override authorised by", format="text", optional=True),
+    CalculationRow("override.authorised_by.display", "Override authorised by", format="text", optional=True),
     CalculationRow("override.reason", "Override reason", format="text", optional=True),
 )
 

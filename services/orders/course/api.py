@@ -21,6 +21,7 @@ from flask.typing import ResponseReturnValue
 from services.orders.course.access import course_patient, course_service, outcomes_exporter
 from services.orders.course.commands import (
     AcknowledgeBody,
+    ActedBody,
     AttendanceBody,
     ClinicalEventBody,
     CloseReferralBody,
@@ -36,7 +37,9 @@ from services.orders.course.presenters import change_view, course_view, score_ch
 from services.orders.course.repository import CourseNotFoundError
 from services.orders.course.translators.outcomes_bundle_out import outcomes_bundle
 from shared.api import Operations
-from shared.smart import from_path, guarded_by, requires
+from shared.people import Person
+from shared.roles import acting_person
+from shared.smart import current_context, from_path, guarded_by, requires
 from shared.web import outcome_response
 
 TAG = "course"
@@ -79,7 +82,7 @@ def record_score(course_id: str, body: ScoreBody) -> ResponseReturnValue:
     """The total is computed from the items. The same ``measurement_id`` again with other items rescores it
     (every outcome follows). A PHQ-9 item 9 above 0 raises a suicidality alert, published as its own message
     in the same transaction: ``alerts_raised`` lists it and whether the broker has it already."""
-    return jsonify(change_view(course_service().record_score(course_id, body.to_command()))), 201
+    return jsonify(change_view(course_service().record_score(course_id, body.to_command(_actor(body))))), 201
 
 
 @OPERATIONS.operation("/courses/<course_id>/cssrs", "POST", summary="Record a C-SSRS screener (a risk at the clinic's "
@@ -92,7 +95,7 @@ def record_cssrs(course_id: str, body: CssrsBody) -> ResponseReturnValue:
     answer waits for the broker's acknowledgement: ``alerts_raised[].sent_to_broker`` is true once the alert
     message is on ``ketalink.orders.events`` (false: it is in the outbox and goes out when the broker is
     back)."""
-    return jsonify(change_view(course_service().record_cssrs(course_id, body.to_command()))), 201
+    return jsonify(change_view(course_service().record_cssrs(course_id, body.to_command(_actor(body))))), 201
 
 
 @OPERATIONS.operation("/courses/<course_id>/decisions", "POST", summary="Decide: extend the induction, start or "
@@ -102,7 +105,7 @@ def record_cssrs(course_id: str, body: CssrsBody) -> ResponseReturnValue:
 def decide(course_id: str, body: DecisionBody) -> ResponseReturnValue:
     """409 when the course's status does not allow the decision (e.g. maintenance while the induction runs).
     Decisions close the open tasks and are kept in the CarePlan's progress notes with who, when and why."""
-    return jsonify(change_view(course_service().decide(course_id, body.to_command())))
+    return jsonify(change_view(course_service().decide(course_id, body.to_command(_actor(body)))))
 
 
 @OPERATIONS.operation("/courses/<course_id>/clinical-events", "POST", summary="Record a psychiatric hospitalisation "
@@ -111,7 +114,7 @@ def decide(course_id: str, body: DecisionBody) -> ResponseReturnValue:
 @requires("CarePlan", "u", patient=course_patient)
 def record_clinical_event(course_id: str, body: ClinicalEventBody) -> ResponseReturnValue:
     """In maintenance a relapse after remission makes re-evaluation due (reevaluation-due with its Task)."""
-    return jsonify(change_view(course_service().record_clinical_event(course_id, body.to_command()))), 201
+    return jsonify(change_view(course_service().record_clinical_event(course_id, body.to_command(_actor(body))))), 201
 
 
 @OPERATIONS.operation("/courses/<course_id>/alerts/<alert_id>/acknowledge", "POST", summary="Acknowledge a "
@@ -119,7 +122,7 @@ def record_clinical_event(course_id: str, body: ClinicalEventBody) -> ResponseRe
                       errors=CHANGE_ERRORS, tag=TAG, idempotent=True)
 @requires("DetectedIssue", "u", patient=course_patient)
 def acknowledge_alert(course_id: str, alert_id: str, body: AcknowledgeBody) -> ResponseReturnValue:
-    return jsonify(change_view(course_service().acknowledge_alert(course_id, body.to_command(alert_id))))
+    return jsonify(change_view(course_service().acknowledge_alert(course_id, body.to_command(alert_id, _actor(body)))))
 
 
 @OPERATIONS.operation("/courses/<course_id>/referrals", "POST", summary="Refer to integration sessions or "
@@ -127,7 +130,7 @@ def acknowledge_alert(course_id: str, alert_id: str, body: AcknowledgeBody) -> R
                       tag=TAG, idempotent=True)
 @requires("ServiceRequest", "c", patient=course_patient)
 def refer(course_id: str, body: ReferralBody) -> ResponseReturnValue:
-    return jsonify(change_view(course_service().refer(course_id, body.to_command()))), 201
+    return jsonify(change_view(course_service().refer(course_id, body.to_command(_actor(body))))), 201
 
 
 @OPERATIONS.operation("/courses/<course_id>/referrals/<referral_id>/close", "POST", summary="Close a referral as "
@@ -137,7 +140,7 @@ def refer(course_id: str, body: ReferralBody) -> ResponseReturnValue:
 def close_referral(course_id: str, referral_id: str, body: CloseReferralBody) -> ResponseReturnValue:
     """Its booked sessions stay as they are; no new session can be booked under it. 409 when it is closed
     already, 400 naming referral_id for an unknown one."""
-    return jsonify(change_view(course_service().close_referral(course_id, body.to_command(referral_id))))
+    return jsonify(change_view(course_service().close_referral(course_id, body.to_command(referral_id, _actor(body)))))
 
 
 @OPERATIONS.operation("/courses/<course_id>/therapy-sessions", "POST", summary="Book (or re-book) a therapy session "
@@ -147,7 +150,7 @@ def close_referral(course_id: str, referral_id: str, body: CloseReferralBody) ->
 def book_therapy_session(course_id: str, body: TherapySessionBody) -> ResponseReturnValue:
     """An integration session names the infusion it follows and starts in the clinic's window after it
     (default 24-72 h); outside it only with ``window_exception_reason``."""
-    change = course_service().schedule_therapy_session(course_id, body.to_command(), body.booked_by)
+    change = course_service().schedule_therapy_session(course_id, body.to_command(), _actor(body))
     return jsonify(change_view(change)), 201
 
 
@@ -156,7 +159,8 @@ def book_therapy_session(course_id: str, body: TherapySessionBody) -> ResponseRe
                       tag=TAG, idempotent=True)
 @requires("CarePlan", "u", patient=course_patient)
 def record_attendance(course_id: str, session_id: str, body: AttendanceBody) -> ResponseReturnValue:
-    return jsonify(change_view(course_service().record_attendance(course_id, body.to_command(session_id))))
+    command = body.to_command(session_id, _actor(body))
+    return jsonify(change_view(course_service().record_attendance(course_id, command)))
 
 
 @OPERATIONS.operation("/outcomes/export.csv", "GET", summary="De-identified outcomes of every course, one CSV row each "
@@ -185,6 +189,13 @@ def export_bundle() -> ResponseReturnValue:
     response = jsonify(bundle)
     response.mimetype = "application/fhir+json"
     return response
+
+
+def _actor(body: ActedBody) -> Person:
+    """Who acts: the request's clinician from its SMART context (``shared.roles.acting_person``), never a name in
+    the body (read only where SMART is off)."""
+    return acting_person(current_context(), body.typed_name, on_behalf_of=body.on_behalf_of,
+                         ehr=course_service().ehr)
 
 
 def install_course_errors(app: Flask) -> None:

@@ -46,6 +46,7 @@ from services.orders.course.translators.questionnaire_response_out import (
 )
 from services.orders.course.translators.service_request_referral_out import service_request_from_referral
 from services.orders.course.translators.task_out import task_from_course_task
+from shared.people import Person
 from shared.fhir.messaging import build_message
 from shared.events.event_codes import (
     COURSE_CHANGED,
@@ -66,18 +67,18 @@ _OWN_QUESTIONNAIRES = (ScoreSource.CLINICIAN, ScoreSource.PATIENT_LINK)  # answe
 class CourseEvent:
     event_code: str
     focus: list[FhirJson]
-    author: str | None = None
+    author: Person | None = None
     subject_id: str | None = None  # the alert, score or task the event is about (the API reports it)
     extra: dict[str, str] = field(default_factory=dict)
 
 
 def course_message(event: CourseEvent, source_endpoint: str) -> FhirJson:
     """The FHIR message (a Bundle of type message) that carries ``event``."""
-    return build_message(event.event_code, source_endpoint, event.focus, author_display=event.author)
+    return build_message(event.event_code, source_endpoint, event.focus, author=event.author)
 
 
 def course_events(before: TreatmentCourse | None, after: TreatmentCourse, settings: CourseSettings,
-                  today: date, author: str | None = None) -> list[CourseEvent]:
+                  today: date, author: Person | None = None) -> list[CourseEvent]:
     """The messages for the change ``before`` → ``after`` (``before`` None: the course has just started)."""
     focus = _Focus(after, settings, today)
     events: list[CourseEvent] = []
@@ -118,7 +119,7 @@ def course_events(before: TreatmentCourse | None, after: TreatmentCourse, settin
 
 
 def _outcome_events(before: TreatmentCourse | None, after: TreatmentCourse, settings: CourseSettings,
-                    focus: "_Focus", author: str | None) -> list[CourseEvent]:
+                    focus: "_Focus", author: Person | None) -> list[CourseEvent]:
     """Changes of the outcome on the primary scale (the rules' results, never stored: computed on both sides)."""
     was = course_outcome(before, settings) if before is not None else None
     now = course_outcome(after, settings)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from shared.people import Person
 from shared.fhir.codes import ROUTE_INTRAVENOUS
 from shared.fhir.medication import strengths_in_text
 from shared.records import JsonRecord
@@ -35,7 +36,7 @@ from services.orders.domain.settings import ProtocolSettings
 from services.orders.domain.timestamps import current_moment
 
 ACCEPTED_INTENTS = ("order", "original-order")
-EHR_PRESCRIBER_FALLBACK = "EHR CPOE prescriber"
+EHR_PRESCRIBER_FALLBACK = Person(None, "EHR CPOE prescriber")  # a CPOE order that names no requester
 
 
 @dataclass(frozen=True)

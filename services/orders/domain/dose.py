@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from shared.people import Person
 from shared.records import JsonRecord
 from services.orders.domain.body_weight import body_size_violations, dosing_weight
 from services.orders.domain.dose_text import describe
@@ -41,13 +42,13 @@ class DoseOverride(JsonRecord):
     """A prescriber's documented decision to exceed the clinic's maximum mg/kg."""
 
     reason: str
-    authorised_by: str
+    authorised_by: Person
     authorised_at: datetime
 
     def __post_init__(self) -> None:
         if not self.reason.strip():
             raise OrdersInputError("override.reason", "an override needs a documented reason")
-        if not self.authorised_by.strip():
+        if not isinstance(self.authorised_by, Person):
             raise OrdersInputError("override.authorised_by", "an override needs the name of who authorised it")
         require_aware(self.authorised_at, "override.authorised_at")
 

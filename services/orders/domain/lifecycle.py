@@ -11,6 +11,7 @@ import uuid
 from dataclasses import replace
 from datetime import datetime
 
+from shared.people import Person
 from services.orders.domain.dose import DoseCalculation, weight_violations
 from services.orders.domain.eligibility import EligibilityDecision, eligibility_violations
 from services.orders.domain.errors import (
@@ -40,7 +41,7 @@ SERIES_STATUS_FOR_ORDER = {
 
 
 def create_order(patient_id: str, eligibility: EligibilityDecision | None, calculation: DoseCalculation,
-                 series: TreatmentSeries, created_by: str, settings: ProtocolSettings,
+                 series: TreatmentSeries, created_by: Person, settings: ProtocolSettings,
                  now: datetime | None = None, order_id: str | None = None,
                  source: OrderSource = OrderSource.KETALINK, ehr_request_id: str | None = None,
                  indication: Indication = CLINIC_INDICATION) -> OrderWithSeries:
@@ -74,7 +75,7 @@ def create_order(patient_id: str, eligibility: EligibilityDecision | None, calcu
     return OrderWithSeries(order, series)
 
 
-def sign_order(current: OrderWithSeries, eligibility: EligibilityDecision | None, signed_by: str,
+def sign_order(current: OrderWithSeries, eligibility: EligibilityDecision | None, signed_by: Person,
                settings: ProtocolSettings, now: datetime | None = None) -> OrderWithSeries:
     """draft → active. Re-checks eligibility and consent (they may have changed since the draft) and the weight's
     age."""
@@ -86,31 +87,31 @@ def sign_order(current: OrderWithSeries, eligibility: EligibilityDecision | None
     return _apply(current, OrderStatus.ACTIVE, signed_by, now, None)
 
 
-def hold_order(current: OrderWithSeries, held_by: str, reason: str, now: datetime | None = None) -> OrderWithSeries:
+def hold_order(current: OrderWithSeries, held_by: Person, reason: str, now: datetime | None = None) -> OrderWithSeries:
     """active → on-hold; a reason is required (e.g. blood pressure above the clinic's limit)."""
     return _step(current, OrderStatus.ON_HOLD, held_by, now, reason, reason_required=True)
 
 
-def resume_order(current: OrderWithSeries, resumed_by: str, now: datetime | None = None,
+def resume_order(current: OrderWithSeries, resumed_by: Person, now: datetime | None = None,
                  reason: str | None = None) -> OrderWithSeries:
     """on-hold → active (a draft becomes active only by ``sign_order``, which checks eligibility)."""
     return _step(current, OrderStatus.ACTIVE, resumed_by, now, reason, reason_required=False,
                  from_status=OrderStatus.ON_HOLD)
 
 
-def cancel_order(current: OrderWithSeries, cancelled_by: str, reason: str,
+def cancel_order(current: OrderWithSeries, cancelled_by: Person, reason: str,
                  now: datetime | None = None) -> OrderWithSeries:
     """draft / active / on-hold → cancelled; the series is revoked and its scheduled infusions cancelled."""
     return _step(current, OrderStatus.CANCELLED, cancelled_by, now, reason, reason_required=True)
 
 
-def complete_order(current: OrderWithSeries, completed_by: str, now: datetime | None = None,
+def complete_order(current: OrderWithSeries, completed_by: Person, now: datetime | None = None,
                    reason: str | None = None) -> OrderWithSeries:
     """active → completed; infusions still scheduled (a series ended early) are cancelled."""
     return _step(current, OrderStatus.COMPLETED, completed_by, now, reason, reason_required=False)
 
 
-def _step(current: OrderWithSeries, wanted: OrderStatus, by: str, now: datetime | None, reason: str | None,
+def _step(current: OrderWithSeries, wanted: OrderStatus, by: Person, now: datetime | None, reason: str | None,
           reason_required: bool, from_status: OrderStatus | None = None) -> OrderWithSeries:
     now = current_moment(now)
     _check_transition(current.order, wanted, from_status)
@@ -121,7 +122,7 @@ def _step(current: OrderWithSeries, wanted: OrderStatus, by: str, now: datetime 
     return _apply(current, wanted, by, now, reason)
 
 
-def _apply(current: OrderWithSeries, wanted: OrderStatus, by: str, now: datetime,
+def _apply(current: OrderWithSeries, wanted: OrderStatus, by: Person, now: datetime,
            reason: str | None) -> OrderWithSeries:
     last_change = current.order.history[-1].changed_at
     if now < last_change:
@@ -142,8 +143,8 @@ def _weight_age(calculation: DoseCalculation, now: datetime, settings: ProtocolS
     return weight_violations(calculation.weight, now, settings)
 
 
-def _who(field: str, name: str) -> list[Violation]:
-    return [] if name and name.strip() else [Violation(field, "who made the change must be recorded")]
+def _who(field: str, person: Person) -> list[Violation]:
+    return [] if isinstance(person, Person) else [Violation(field, "who made the change must be recorded")]
 
 
 def _raise(violations: list[Violation], refusals: list[Violation]) -> None:

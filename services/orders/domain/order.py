@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
+from shared.people import Person
 from shared.records import JsonRecord
 from services.orders.domain.dose import DoseCalculation
 from services.orders.domain.indication import CLINIC_INDICATION, Indication
@@ -32,7 +33,7 @@ class StatusChange(JsonRecord):
 
     from_status: OrderStatus | None
     to_status: OrderStatus
-    changed_by: str
+    changed_by: Person
     changed_at: datetime
     reason: str | None = None
     attestation: str | None = None  # the signer's attestation (shared/roles.py); None before prescribers attested
@@ -64,7 +65,7 @@ class InfusionOrder(JsonRecord):
         return self.history[0].changed_at
 
     @property
-    def created_by(self) -> str:
+    def created_by(self) -> Person:
         return self.history[0].changed_by
 
     @property

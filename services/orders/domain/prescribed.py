@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shared.fhir.codes import RXNORM, ROUTE_INTRAVENOUS
+from shared.people import Person
 from shared.records import JsonRecord
 from services.orders.domain.order import OrderWithSeries
 
@@ -31,7 +32,7 @@ class PrescribedInfusion(JsonRecord):
     ehr_request_id: str | None = None
     order_id: str | None = None  # Ketalink's order id, when Ketalink wrote the request
     series_id: str | None = None
-    requester: str | None = None
+    requester: Person | None = None  # the prescriber (MedicationRequest.requester)
     authored_on: datetime | None = None
     text: str | None = None
     # The product as the request codes it: ``medication_code`` is its RxNorm product code (None when coded by

@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from shared.fhir.client import FhirClient
+from shared.people import ketalink
 from shared.events.topics import ORDERS_EVENTS
 from shared.runtime import ServiceRuntime
 from services.orders.domain.eligibility import EligibilityDecision
@@ -26,7 +28,7 @@ log = logging.getLogger(__package__)  # one logger for the service layer: servic
 
 # Who a series infusion marked from documentation's session (and the order completed with it) is recorded as: the
 # same author as the course's own steps, as the EHR has always seen it.
-SESSION_MARKED_BY = "Ketalink"
+SESSION_MARKED_BY = ketalink("Ketalink orders service")  # who marks a series infusion given
 
 Clock = Callable[[], datetime]
 OrderStep = Callable[[Connection, OrderWithSeries, datetime], OrderWithSeries]
@@ -55,6 +57,11 @@ class OrdersCore:
         self._order_listeners = order_listeners
 
     # --- reads -----------------------------------------------------------------------------------------------
+    @property
+    def ehr(self) -> FhirClient:
+        """The service's own EHR client (who a backend client acts for is checked with it)."""
+        return self._runtime.ehr
+
     def get_order(self, order_id: str) -> OrderWithSeries:
         with self._runtime.engine.connect() as conn:
             return self._repo.get_order(conn, order_id).current

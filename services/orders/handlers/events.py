@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from sqlalchemy.engine import Connection
 
+from shared.people import ketalink
 from shared.errors import FhirMappingError, FieldInputError
 from shared.events.consumer import PermanentError, TransientError
 from shared.fhir.client import FhirError, FhirUnavailable
@@ -31,7 +32,7 @@ from services.orders.translators.risk_assessment_in import withdrawal_from_risk_
 
 log = logging.getLogger(__package__)  # one logger for the service layer: services.orders.handlers
 
-SYSTEM_ACTOR = "Ketalink orders service"  # who a change the service makes on an event is recorded as
+SYSTEM_ACTOR = ketalink("Ketalink orders service")  # who a change the service makes on an event is recorded as
 INTAKE_REOPENED_HOLD_REASON = ("eligibility withdrawn: the intake was reopened; resume only after a new eligibility "
                                "decision")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.people import Person
 from shared.fhir.codes import KIND_ORDER, KIND_SERIES, RXNORM, SNOMED
 from shared.fhir.datatypes import find_identifier, reference_id
 from shared.fhir.medication import MedicationShapeError, coded_product
@@ -67,7 +68,7 @@ def prescribed_infusion(medication_request: dict[str, Any]) -> PrescribedInfusio
         ehr_request_id=resource.get("id"),
         order_id=find_identifier(resource, KIND_ORDER),
         series_id=referenced_identifier(resource.get("basedOn"), KIND_SERIES),
-        requester=(resource.get("requester") or {}).get("display"),
+        requester=Person.from_fhir(resource.get("requester")),
         authored_on=moment(authored, "MedicationRequest.authoredOn") if authored else None,
         text=dosage.get("text"),
     )

@@ -72,7 +72,7 @@ def medication_request_from_order(order: InfusionOrder, series: TreatmentSeries,
     }
     signing = order.signing
     if signing is not None:
-        resource["requester"] = {"display": signing.changed_by}
+        resource["requester"] = signing.changed_by.fhir_reference()
     return validate_resource(resource)
 
 

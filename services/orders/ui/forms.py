@@ -14,6 +14,7 @@ from werkzeug.datastructures import MultiDict
 from services.orders.commands import CreateOrder, PreviewDose
 from services.orders.domain.settings import ProtocolSettings
 from services.orders.commands import CreateOrderBody, DosePreviewBody
+from shared.people import Person
 
 # Form field names; the ids on the page are the same (the error summary links to them).
 ORDER_FIELDS = ("mg_per_kg", "duration_min", "weight_basis", "start_date", "infusions_per_week", "infusion_count",
@@ -50,28 +51,29 @@ class OrderForm:
     def posted(cls, form: MultiDict[str, str]) -> OrderForm:
         return cls({name: form.get(name, "").strip() for name in ORDER_FIELDS})
 
-    def preview_command(self, patient_id: str) -> PreviewDose | None:
+    def preview_command(self, patient_id: str, actor: Person | None) -> PreviewDose | None:
+        """``actor``: the signed-in clinician, who authorises an override (None without one)."""
         body = self._validated(DosePreviewBody, {"patient_id": patient_id, **self._dose_fields()})
-        return None if body is None else body.to_command()
+        return None if body is None else body.to_command(actor)
 
-    def create_command(self, patient_id: str, created_by: str | None) -> CreateOrder | None:
-        """``created_by``: the signed-in clinician's name when the EHR gave it, else the form's field."""
-        data = {"patient_id": patient_id, **self._dose_fields(),
-                "created_by": created_by if created_by else self.values["created_by"]}
+    def create_command(self, patient_id: str, actor: Person) -> CreateOrder | None:
+        """``actor``: the signed-in clinician (``shared.roles.acting_person``), who creates the order; a name typed
+        in the form is never who is recorded."""
+        data = {"patient_id": patient_id, **self._dose_fields()}
         for name in ("start_date", "infusions_per_week", "infusion_count"):
             if self.values[name]:
                 data[name] = self.values[name]
         if not self.values["start_date"]:
             self.errors.append(("start_date", "required"))
         body = self._validated(CreateOrderBody, data)
-        return None if body is None or self.errors else body.to_command()
+        return None if body is None or self.errors else body.to_command(actor)
 
     def _dose_fields(self) -> dict[str, Any]:
         data: dict[str, Any] = {name: self.values[name] for name in ("mg_per_kg", "duration_min", "weight_basis")
                                 if self.values[name]}
         reason, authorised_by = self.values["override_reason"], self.values["override_authorised_by"]
         if reason or authorised_by:
-            data["override"] = {"reason": reason, "authorised_by": authorised_by}
+            data["override"] = {"reason": reason}
         return data
 
     def _validated(self, model: type[Any], data: dict[str, Any]) -> Any:

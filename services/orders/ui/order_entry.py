@@ -10,8 +10,9 @@ from flask.typing import ResponseReturnValue
 from shared.db import StaleRecordError
 from shared.errors import FieldInputError
 from shared.fhir.client import FhirError
+from shared.roles import acting_person
 from shared.smart import SmartContext, requires
-from shared.ui import clinician_name, in_launch_context
+from shared.ui import in_launch_context
 from services.orders.access import orders_service
 from services.orders.ehr_reads import UnknownPatientError
 from services.orders.presenters import calculation_rows, preview_view
@@ -45,7 +46,7 @@ def preview_order() -> ResponseReturnValue:
 def create_order() -> ResponseReturnValue:
     context = patient_context()
     form = OrderForm.posted(request.form)
-    command = form.create_command(context.patient or "", clinician_name(context))
+    command = form.create_command(context.patient or "", acting_person(context, ehr=orders_service().ehr))
     if command is None:
         return _order_entry(context, form, preview=False, status=400)
     try:
@@ -61,7 +62,9 @@ def _order_entry(context: SmartContext, form: OrderForm, *, preview: bool, statu
     eligibility = patient_eligibility(context.patient or "")
     calculation = None
     if preview and not form.errors:
-        command = form.preview_command(context.patient or "")
+        overriding = bool(form.values["override_reason"])  # only an override needs who authorises it
+        actor = acting_person(context, ehr=orders_service().ehr) if overriding else None
+        command = form.preview_command(context.patient or "", actor)
         if command is not None:
             try:
                 calculation = preview_view(command.patient_id, orders_service().preview_dose(command))

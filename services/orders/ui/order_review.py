@@ -10,9 +10,9 @@ from flask.typing import ResponseReturnValue
 from shared.db import StaleRecordError
 from shared.errors import FieldInputError
 from shared.fhir.client import FhirError
-from shared.roles import ATTESTATIONS, require_prescriber
+from shared.roles import ATTESTATIONS, acting_person, require_prescriber
 from shared.smart import SmartAuthError, SmartContext, requires
-from shared.ui import check_same_patient, clinician_name
+from shared.ui import check_same_patient
 from services.orders.access import order_patient, orders_service
 from services.orders.commands import ChangeOrder
 from services.orders.domain.order import OrderWithSeries
@@ -40,13 +40,13 @@ def order_page(order_id: str) -> ResponseReturnValue:
 def change_order(order_id: str, action: str) -> ResponseReturnValue:
     context = patient_context()
     current = _own_order(order_id)
-    by = clinician_name(context) or request.form.get("by", "").strip()
+    by = acting_person(context, ehr=orders_service().ehr)  # the signed-in clinician, whatever the form says
     reason = request.form.get("reason", "").strip() or None
     if action == "sign":  # only a prescriber signs (403 page otherwise), ticking the attestation
         require_prescriber(context, "sign an order")
         if request.form.get("sign-attested") != "yes":
             return _order_review(context, current, errors=[("sign-attested", "tick the attestation to sign")],
-                                 status=400, failed_action=action, typed={"reason": reason or "", "by": by})
+                                 status=400, failed_action=action, typed={"reason": reason or "", "by": by.display})
     command = ChangeOrder(order_id, by, reason, attestation=ATTESTATIONS["sign-order"] if action == "sign" else None)
     service = orders_service()
     step = {"sign": service.sign_order, "hold": service.hold_order, "resume": service.resume_order,
@@ -57,7 +57,7 @@ def change_order(order_id: str, action: str) -> ResponseReturnValue:
         status, found = problems(error)
         errors = [(action_field(action, where), message) for where, message in found]
         return _order_review(context, _reload(order_id, current), errors=errors, status=status,
-                             failed_action=action, typed={"reason": reason or "", "by": by})
+                             failed_action=action, typed={"reason": reason or "", "by": by.display})
     return redirect(url_for(".order_page", order_id=order_id, done=ACTION_DONE[action]), code=303)
 
 

@@ -113,7 +113,7 @@ class CourseClinic:
             return (check_in + timedelta(minutes=minutes)).isoformat()
 
         path, clinic = f"/sessions/{session_id}", self.documentation
-        override = {"override_by": PRESCRIBER, "override_reason": override_reason} if override_reason else {}
+        override = {"by": PRESCRIBER, "override_reason": override_reason} if override_reason else {}  # SMART off
         clinic.post(f"{path}/check-in", {"by": NURSE, "at": t(0), **override})
         clinic.post(f"{path}/pre-check", pre_check(t(5), 126, 80, reading_id="pre"))
         clinic.post(f"{path}/start", {"by": NURSE, "at": t(10)})

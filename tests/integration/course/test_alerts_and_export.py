@@ -88,10 +88,10 @@ def test_phq9_item_9_raises_an_alert_too_and_bad_items_are_named(course_stack: C
     assert [e["event_code"] for e in answer["events"]][:2] == ["suicidality-alert", "score-recorded"]
 
     bad = requests.post(f"{clinic.orders_url}/courses/{induction.course_id}/scores", json={
-        "scale": "phq-9", "items": [1, 1, 1, 1, 1, 1, 1, 1, 4]}, timeout=10)
+        "scale": "phq-9", "items": [1, 1, 1, 1, 1, 1, 1, 1, 4], "recorded_by": "RN"}, timeout=10)
     assert bad.status_code == 400 and bad.json()["issue"][0]["expression"] == ["score.items[8]"]
     unknown = requests.post(f"{clinic.orders_url}/courses/no-such-course/scores", json={
-        "scale": "phq-9", "items": [0] * 9}, timeout=10)
+        "scale": "phq-9", "items": [0] * 9, "recorded_by": "RN"}, timeout=10)
     assert unknown.status_code == 404 and unknown.json()["issue"][0]["expression"] == ["course_id"]
 
 

@@ -17,7 +17,7 @@ from services.orders.repository import OrdersRepository
 from shared.events.kafka_clients import KafkaSettings
 from shared.runtime import ServiceRuntime, ServiceSettings
 from tests.support.backend_auth import service_tokens
-from tests.support.practitioners import prescriber
+from tests.support.practitioners import prescriber, registered_nurse
 from tests.support.smart_sessions import signed_in
 
 pytestmark = pytest.mark.integration
@@ -56,7 +56,8 @@ def _signed_course(stack, mrn: str, cookie: str):
     with runtime.engine.begin() as conn:
         OrdersRepository().save_eligibility(conn, EligibilityDecision(
             patient_id, "intake-1", EligibilityStatus.ELIGIBLE, True, datetime.now(timezone.utc)))
-    client = signed_in(app, patient_id, scope=SCOPE, cookie=cookie, iss=ehr.base_url)
+    client = signed_in(app, patient_id, fhir_user=registered_nurse(ehr.client).fhir_user, scope=SCOPE, cookie=cookie,
+                       iss=ehr.base_url)
     today = datetime.now(timezone.utc).date().isoformat()
     created = client.post("/orders", json={"patient_id": patient_id, "start_date": today, "created_by": "Dr. Test"})
     assert created.status_code == 201, created.data
@@ -205,4 +206,6 @@ def test_the_course_page_records_a_hospitalisation_or_suicide_attempt_in_clinic_
     assert b"The event was recorded." in page.data
     assert b'data-kind="suicide-attempt"' in page.data and b"seen in the emergency department" in page.data
     [event] = client.get(f"/courses/{course_id}", headers={"Accept": "application/json"}).json["clinical_events"]
-    assert (event["kind"], event["recorded_by"]) == ("suicide-attempt", "Dr. Test")
+    # recorded under the signed-in clinician, by reference, whatever the form's "by" said
+    assert (event["kind"], event["recorded_by"]["display"]) == ("suicide-attempt", "Robin Nurse")
+    assert event["recorded_by"]["reference"].startswith("Practitioner/")

@@ -23,10 +23,12 @@ from shared.events.topics import DOCUMENTATION_EVENTS, ORDERS_EVENTS
 from shared.fhir.codes import BODY_WEIGHT
 from shared.fhir.datatypes import FhirJson, identifier, parse_instant
 from shared.fhir.messaging import Message, build_message
+from shared.people import Person
 from tests.support.clinic_zone import clinic_zone_of_the_tests
 from tests.support.kafka_tools import publish, read_messages, wait_for
 
 PRESCRIBER = "Dr Ada Prescriber"
+ORDERS_PRESCRIBER = Person(None, PRESCRIBER)  # as the orders service records a prescriber where SMART is off
 NURSE = "RN Dana Hill"
 DOCTOR = "Dr Sam Okafor"
 ORDERS_ENDPOINT = "urn:ketalink:orders"
@@ -93,8 +95,8 @@ class Clinic:
                                           now - timedelta(days=3))
         series = plan_induction(patient_id, protocol.clinic_date(now), protocol, now=now)
         draft = create_order(patient_id, eligibility, calculate_dose(weight, None, None, protocol, now=now), series,
-                             PRESCRIBER, protocol, now=now)
-        placed = sign_order(draft, eligibility, PRESCRIBER, protocol, now=now)
+                             ORDERS_PRESCRIBER, protocol, now=now)
+        placed = sign_order(draft, eligibility, ORDERS_PRESCRIBER, protocol, now=now)
         published = PublishedOrder(placed, patient_id, weight_kg, self.publish_order(placed, patient_id,
                                                                                      weight_observation["id"]))
         return published
@@ -103,12 +105,12 @@ class Clinic:
         resources = order_message_resources(placed.order, placed.series, patient_id,
                                             f"Observation/{weight_observation_id}", clinic_zone_of_the_tests())
         message = build_message(order_event_code(placed.order), ORDERS_ENDPOINT, resources,
-                                author_display=PRESCRIBER)
+                                author=ORDERS_PRESCRIBER)
         self.send(ORDERS_EVENTS, message, patient_id)
         return message
 
     def cancel_order(self, order: PublishedOrder) -> FhirJson:
-        cancelled = cancel_order(order.placed, PRESCRIBER, "patient declined further infusions")
+        cancelled = cancel_order(order.placed, ORDERS_PRESCRIBER, "patient declined further infusions")
         weight_id = order.message["entry"][1]["resource"]["supportingInformation"][0]["reference"].split("/")[-1]
         return self.publish_order(cancelled, order.patient_id, weight_id)
 

@@ -11,6 +11,7 @@ import pytest
 
 from deploy.ehr_sandbox.integration_engine import ehr_resource_id
 from services.orders.course.domain.suicidality import AlertLevel, AlertSource, SuicidalityAlert, acknowledged
+from shared.people import Person
 from services.orders.course.translators.codes import KIND_COURSE, KIND_SCORE
 from services.orders.course.translators.detected_issue_suicidality_out import detected_issue_from_alert
 from shared.events.topics import ORDERS_EVENTS
@@ -64,7 +65,7 @@ def test_open_course_alert_and_high_cssrs_hold_the_infusion_until_a_documented_r
     open_alert, closed = _alert(), _alert(AlertLevel.MODERATE)
     _publish_alert(clinic, order.patient_id, open_alert, "suicidality-alert")
     _publish_alert(clinic, order.patient_id, closed, "suicidality-alert")
-    acknowledged_alert = acknowledged(closed, DOCTOR, datetime.now(timezone.utc) - timedelta(hours=20), "called; safe")
+    acknowledged_alert = acknowledged(closed, Person(None, DOCTOR), datetime.now(timezone.utc) - timedelta(hours=20), "called; safe")
     _publish_alert(clinic, order.patient_id, acknowledged_alert, "suicidality-alert-acknowledged")
     t = clinical_times(hours_ago=2)
     try:
@@ -100,7 +101,7 @@ def test_open_course_alert_and_high_cssrs_hold_the_infusion_until_a_documented_r
         assert any(issue["diagnostics"].startswith("safety-plan: suicide risk above low today")
                    for issue in refusal["issue"])
     finally:  # the service is shared by the package's tests: close the alert for the patient's other sessions
-        _publish_alert(clinic, order.patient_id, acknowledged(open_alert, DOCTOR, datetime.now(timezone.utc),
+        _publish_alert(clinic, order.patient_id, acknowledged(open_alert, Person(None, DOCTOR), datetime.now(timezone.utc),
                                                               "reviewed at the infusion"),
                        "suicidality-alert-acknowledged")
 

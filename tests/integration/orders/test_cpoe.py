@@ -50,7 +50,7 @@ def test_cpoe_order_accepted_once_and_a_second_series_rejected(orders_url, patie
     assert len(series) == 1 and series[0]["status"] == "active" and series[0]["infusion_count"] == 6
     order = requests.get(f"{orders_url}/orders/{series[0]['order_id']}", timeout=5).json()
     assert order["source"] == "ehr-cpoe" and order["status"] == "active"
-    assert order["calculation"]["dose_mg"] == 46.0 and order["signed_by"] == "Dr. CPOE Prescriber"
+    assert order["calculation"]["dose_mg"] == 46.0 and order["signed_by"]["display"] == "Dr. CPOE Prescriber"
     assert order["order_id"] in info["details"]["text"]
     events = messages_about_order(broker.bootstrap, ORDERS_EVENTS, order["order_id"])
     assert [e.event_code for e in events] == ["order-signed"]

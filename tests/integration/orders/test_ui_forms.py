@@ -16,7 +16,8 @@ from services.orders.repository import OrdersRepository
 from shared.events.kafka_clients import KafkaSettings
 from shared.runtime import ServiceRuntime, ServiceSettings
 from shared.roles import ATTESTATIONS
-from tests.support.backend_auth import service_tokens
+from shared.ui.clinician import fhir_user_reference
+from tests.support.backend_auth import ehr_client, service_tokens
 from tests.support.practitioners import prescriber, registered_nurse
 from tests.support.smart_sessions import signed_in
 
@@ -43,9 +44,11 @@ def stack(tmp_path, monkeypatch, ehr):
 
 
 def _client(stack, patient_id: str, cookie: str):
-    """A browser with a SMART session for ``patient_id`` (no fhirUser: the forms ask for the name)."""
+    """A browser with a SMART session for ``patient_id``, signed in as a registered nurse (a Practitioner of the
+    EHR: who acts is always the launch's fhirUser)."""
     app, _runtime, iss = stack
-    return signed_in(app, patient_id, scope="launch openid patient/*.rs user/*.cruds", cookie=cookie, iss=iss)
+    return signed_in(app, patient_id, fhir_user=registered_nurse(ehr_client(iss)).fhir_user,
+                     scope="launch openid fhirUser patient/*.rs user/*.cruds", cookie=cookie, iss=iss)
 
 
 def _csrf(page: bytes) -> str:
@@ -100,10 +103,11 @@ def test_a_form_post_needs_the_session_token_and_this_origin(stack, patients):
 def test_order_entry_shows_each_problem_next_to_its_field(stack, patients):
     client = _client(stack, patients["KL-1001"], "cookie-1")
     token = _csrf(client.get("/ui/orders/new").data)
-    page = client.post("/ui/orders", data=_order_form(token, mg_per_kg="abc", created_by=""), headers=ORIGIN)
+    page = client.post("/ui/orders", data=_order_form(token, mg_per_kg="abc", created_by="Dr. Somebody Else"),
+                       headers=ORIGIN)
     assert page.status_code == 400
     assert _error_of(page.data, "mg_per_kg") == "Error: enter a number"
-    assert _error_of(page.data, "created_by") == "Error: required"
+    assert b'data-testid="ordered-by">Robin Nurse<' in page.data  # the signed-in clinician, not the typed name
     assert b'href="#mg_per_kg"' in page.data  # the error summary links to the field
     # the domain's rules: not eligible (422), and a dose above the clinic maximum without an override
     refused = client.post("/ui/orders", data=_order_form(token, mg_per_kg="1.2"), headers=ORIGIN)
@@ -127,7 +131,7 @@ def test_create_sign_hold_with_the_reason_required_and_another_patient_refused(s
     assert b'data-status="draft"' in review.data and b"Draft order created" in review.data
     assert review.data.count(b'data-testid="infusion-row"') == 6
 
-    # Only a prescriber signs (defect 21): no fhirUser (no role) and a registered nurse are refused with the reason
+    # Only a prescriber signs (defect 21): a registered nurse is refused with the reason
     unnamed = client.post(f"{order_path}/sign", data={"csrf_token": token, "by": "Dr. Test", "sign-attested": "yes"},
                           headers=ORIGIN)
     assert unnamed.status_code == 403 and b"Only a prescriber may sign an order" in unnamed.data
@@ -150,7 +154,8 @@ def test_create_sign_hold_with_the_reason_required_and_another_patient_refused(s
     assert signed.status_code == 303 and signed.headers["Location"].endswith("?done=signed")
     with runtime.engine.connect() as conn:
         signing = OrdersRepository().get_order(conn, order_path.rsplit("/", 1)[-1]).current.order.signing
-    assert (signing.changed_by, signing.attestation) == (doctor.name, ATTESTATIONS["sign-order"])
+    assert (signing.changed_by.display, signing.attestation) == (doctor.name, ATTESTATIONS["sign-order"])
+    assert signing.changed_by.reference == fhir_user_reference(doctor.fhir_user)  # by reference
     no_reason = client.post(f"{order_path}/hold", data={"csrf_token": token, "by": "Nurse", "reason": " "},
                             headers=ORIGIN)
     assert no_reason.status_code == 400 and "a reason is required" in _error_of(no_reason.data, "hold-reason")

@@ -146,7 +146,7 @@ def test_the_course_detected_issue_is_read_open_then_acknowledged():
                              datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc), "C-SSRS screener risk high")
     seen = alert_from_detected_issue(detected_issue_from_alert(alert, "pat-42", "course-1"))
     assert (seen.alert_id, seen.patient_id, seen.level, seen.is_open) == ("m-7-cssrs", "pat-42", AlertLevel.HIGH, True)
-    closed = course_acknowledged(alert, DOCTOR.display, datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc), "called; safe")
+    closed = course_acknowledged(alert, DOCTOR, datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc), "called; safe")
     assert not alert_from_detected_issue(detected_issue_from_alert(closed, "pat-42", "course-1")).is_open
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from shared.fhir.codes import BODY_HEIGHT, BODY_WEIGHT, KETALINK_LOCAL, ROUTE_INTRAVENOUS
 from shared.fhir.datatypes import codeable_concept, identifier, quantity, reference
 from shared.fhir.medication import product_medication, product_reference
+from shared.people import Person
 from services.orders.domain.dose import calculate_dose
 from services.orders.domain.eligibility import EligibilityDecision, EligibilityStatus
 from services.orders.domain.lifecycle import create_order, sign_order
@@ -20,6 +21,9 @@ from services.orders.domain.settings import ProtocolSettings
 from services.orders.translators.codes import DOSE_CALCULATED, DOSE_ORDERED, KETAMINE_ELIGIBILITY
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)  # a Friday
+PRESCRIBER = Person("Practitioner/dr-ada-prescriber", "Dr Ada Prescriber")
+NURSE_CY = Person("Practitioner/nurse-cy", "Nurse Cy")
+CPOE_PRESCRIBER = Person("Practitioner/pr-7", "Dr Bo CPOE")  # the requester of the CPOE MedicationRequest
 START = date(2026, 11, 23)  # the Monday after
 PATIENT = "patient-1"
 INTAKE = "intake-1"
@@ -50,13 +54,13 @@ def draft(protocol: ProtocolSettings | None = None, kg: float = 80.0) -> OrderWi
     protocol = protocol or settings()
     calculation = calculate_dose(weight(kg), None, None, protocol, now=NOW)
     series = plan_induction(PATIENT, START, protocol, series_id="series-1", now=NOW)
-    return create_order(PATIENT, eligibility(), calculation, series, "Dr Ada Prescriber", protocol, now=NOW,
+    return create_order(PATIENT, eligibility(), calculation, series, PRESCRIBER, protocol, now=NOW,
                         order_id="order-1")
 
 
 def signed(protocol: ProtocolSettings | None = None) -> OrderWithSeries:
     protocol = protocol or settings()
-    return sign_order(draft(protocol), eligibility(), "Dr Ada Prescriber", protocol, now=NOW + timedelta(minutes=5))
+    return sign_order(draft(protocol), eligibility(), PRESCRIBER, protocol, now=NOW + timedelta(minutes=5))
 
 
 def prescribed(**overrides: Any) -> PrescribedInfusion:
@@ -67,7 +71,7 @@ def prescribed(**overrides: Any) -> PrescribedInfusion:
         "medication_system": None, "medication_code": None, "medication_strength_mg_per_ml": 10.0,
         "route_system": ROUTE_INTRAVENOUS.system, "route_code": ROUTE_INTRAVENOUS.code,
         "mg_per_kg": 0.5, "duration_min": 40.0, "dose_mg": 40.0, "rate_ml_per_h": 156.0, "infusion_count": 6,
-        "weight_observation_id": "weight-1", "ehr_request_id": "ehr-mr-9", "requester": "Dr Bo CPOE",
+        "weight_observation_id": "weight-1", "ehr_request_id": "ehr-mr-9", "requester": CPOE_PRESCRIBER,
         "authored_on": NOW,
     }
     values.update(overrides)

@@ -12,6 +12,7 @@ from services.orders.domain.prescribed import PrescribedInfusion
 from services.orders.domain.series import SeriesPhase, SeriesStatus
 from services.orders.domain.settings import ProtocolSettings, WeightBasis
 from tests.unit.orders.builders import NOW, PATIENT, eligibility, height, prescribed, settings, weight
+from tests.unit.orders.builders import CPOE_PRESCRIBER
 
 
 def check(order=None, decision=None, measured=None, protocol=None, **kwargs):
@@ -30,7 +31,7 @@ def test_a_protocol_order_is_accepted_as_a_signed_order_with_an_active_induction
     order, series = decision.result.order, decision.result.series
     assert (order.order_id, order.status, order.source, order.ehr_request_id) == (
         "order-9", OrderStatus.ACTIVE, OrderSource.EHR_CPOE, "ehr-mr-9")
-    assert order.signing.changed_by == "Dr Bo CPOE" and order.created_by == "Dr Bo CPOE"
+    assert order.signing.changed_by == CPOE_PRESCRIBER and order.created_by == CPOE_PRESCRIBER
     assert (order.calculation.dose_mg, order.calculation.rate_ml_per_h) == (40, 156.0)
     assert (series.series_id, series.phase, series.status, series.infusion_count) == (
         "series-9", SeriesPhase.INDUCTION, SeriesStatus.ACTIVE, 6)
@@ -42,7 +43,7 @@ def test_the_number_of_infusions_comes_from_the_repeats_allowed():
 
 
 def test_an_order_without_a_requester_is_signed_as_the_cpoe_prescriber():
-    assert check(prescribed(requester=None)).result.order.signing.changed_by == "EHR CPOE prescriber"
+    assert check(prescribed(requester=None)).result.order.signing.changed_by.display == "EHR CPOE prescriber"
 
 
 def test_a_stated_dose_within_one_rounding_increment_is_accepted():

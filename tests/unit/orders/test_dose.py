@@ -8,8 +8,10 @@ from services.orders.domain.errors import OrdersInputError, StaleWeightError
 from services.orders.domain.measurements import Sex
 from services.orders.domain.settings import BagVolumeRule, WeightBasis
 from tests.unit.orders.builders import NOW, height, settings, weight
+from tests.unit.orders.builders import PRESCRIBER
+from shared.people import Person
 
-OVERRIDE = DoseOverride("partial response at 1.0 mg/kg after 4 infusions", "Dr Ada Prescriber", NOW)
+OVERRIDE = DoseOverride("partial response at 1.0 mg/kg after 4 infusions", PRESCRIBER, NOW)
 
 
 def test_worked_example_80_kg_actual_weight():
@@ -163,7 +165,7 @@ def test_an_override_for_a_dose_within_range_is_not_recorded():
     assert calc.override is None and calc.dose_mg == 64
 
 
-@pytest.mark.parametrize("reason, by, field", [("", "Dr A", "override.reason"), ("why", " ", "override.authorised_by")])
+@pytest.mark.parametrize("reason, by, field", [("", Person("Practitioner/dr-a", "Dr A"), "override.reason"), ("why", " ", "override.authorised_by")])
 def test_an_override_must_say_why_and_who(reason, by, field):
     with pytest.raises(OrdersInputError) as caught:
         DoseOverride(reason, by, NOW)

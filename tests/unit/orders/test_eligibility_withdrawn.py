@@ -30,6 +30,7 @@ from shared.fhir.messaging import parse_message
 from shared.runtime import ServiceRuntime, ServiceSettings
 from tests.unit.intake.builders import DECIDED_AT, eligible_intake
 from tests.unit.orders.builders import INTAKE, NOW, PATIENT, draft, eligibility, settings, signed
+from tests.unit.orders.builders import PRESCRIBER
 
 REOPENED_AT = NOW + timedelta(hours=1)
 
@@ -88,10 +89,10 @@ def test_withdrawn_eligibility_refuses_create_and_sign():
     current = withdrawn(eligibility(), INTAKE, REOPENED_AT)
     order = draft()
     with pytest.raises(EligibilityRefusedError):
-        create_order(PATIENT, current, order.order.calculation, order.series, "Dr Ada Prescriber", settings(),
+        create_order(PATIENT, current, order.order.calculation, order.series, PRESCRIBER, settings(),
                      now=NOW)
     with pytest.raises(EligibilityRefusedError):
-        sign_order(order, current, "Dr Ada Prescriber", settings(), now=NOW + timedelta(minutes=5))
+        sign_order(order, current, PRESCRIBER, settings(), now=NOW + timedelta(minutes=5))
 
 
 # --- the service: the message, the stored decision, the active order ------------------------------------------------
@@ -129,11 +130,11 @@ def test_intake_reopened_withdraws_eligibility_and_holds_the_active_order(runtim
     assert "intake was reopened" in (held.order.history[-1].reason or "")
     assert [code for code, _ in _published(runtime)] == ["order-changed"]
     with pytest.raises(EligibilityRefusedError):
-        service.resume_order(ChangeOrder("order-1", "Dr Ada Prescriber"))
+        service.resume_order(ChangeOrder("order-1", PRESCRIBER))
     # The intake decides again: the order may be resumed.
     with runtime.transaction() as conn:
         repo.save_eligibility(conn, eligibility(decided_at=REOPENED_AT + timedelta(seconds=30)))
-    assert service.resume_order(ChangeOrder("order-1", "Dr Ada Prescriber")).order.status is OrderStatus.ACTIVE
+    assert service.resume_order(ChangeOrder("order-1", PRESCRIBER)).order.status is OrderStatus.ACTIVE
 
 
 def test_intake_reopened_refuses_to_sign_a_draft(runtime, service):
@@ -143,7 +144,7 @@ def test_intake_reopened_refuses_to_sign_a_draft(runtime, service):
         repo.add_order(conn, draft())
     _deliver(runtime, service.on_intake_reopened, _reopened_message())
     with pytest.raises(EligibilityRefusedError) as caught:
-        service.sign_order(ChangeOrder("order-1", "Dr Ada Prescriber"))
+        service.sign_order(ChangeOrder("order-1", PRESCRIBER))
     assert caught.value.field == "eligibility.status"
     assert service.get_order("order-1").order.status is OrderStatus.DRAFT
 
@@ -162,7 +163,7 @@ def test_an_on_hold_order_stays_on_hold_and_nothing_is_published_twice(runtime, 
     repo = OrdersRepository()
     with runtime.transaction() as conn:
         repo.save_eligibility(conn, eligibility())
-        repo.add_order(conn, hold_order(signed(), "Dr Ada Prescriber", "BP", now=NOW + timedelta(minutes=10)))
+        repo.add_order(conn, hold_order(signed(), PRESCRIBER, "BP", now=NOW + timedelta(minutes=10)))
     message = _reopened_message()
     _deliver(runtime, service.on_intake_reopened, message)
     _deliver(runtime, service.on_intake_reopened, message)

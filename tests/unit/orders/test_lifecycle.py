@@ -15,6 +15,8 @@ from services.orders.domain.lifecycle import (
 from services.orders.domain.order import OrderSource, OrderStatus, OrderWithSeries
 from services.orders.domain.series import InfusionStatus, SeriesStatus, plan_induction, record_infusion, with_status
 from tests.unit.orders.builders import NOW, PATIENT, START, draft, eligibility, settings, signed, weight
+from tests.unit.orders.builders import CPOE_PRESCRIBER, NURSE_CY, PRESCRIBER
+from shared.people import Person
 
 LATER = NOW + timedelta(hours=1)
 
@@ -26,7 +28,7 @@ def test_create_makes_a_draft_order_for_a_draft_series():
         "order-1", PATIENT, "series-1", "intake-1")
     assert order.status is OrderStatus.DRAFT and created.series.status is SeriesStatus.DRAFT
     assert order.source is OrderSource.KETALINK
-    assert (order.created_by, order.created_at, order.signing) == ("Dr Ada Prescriber", NOW, None)
+    assert (order.created_by, order.created_at, order.signing) == (PRESCRIBER, NOW, None)
     assert order.calculation.dose_mg == 40
 
 
@@ -35,7 +37,7 @@ def _create(**eligibility_overrides):
     calc = calculate_dose(weight(), None, None, protocol, now=NOW)
     series = plan_induction(PATIENT, START, protocol, now=NOW)
     decision = eligibility(**eligibility_overrides) if eligibility_overrides else eligibility()
-    return create_order(PATIENT, decision, calc, series, "Dr A", protocol, now=NOW)
+    return create_order(PATIENT, decision, calc, series, Person("Practitioner/dr-a", "Dr A"), protocol, now=NOW)
 
 
 @pytest.mark.parametrize("overrides, field", [
@@ -60,7 +62,7 @@ def test_create_without_an_eligibility_decision_is_refused():
     protocol = settings()
     calc = calculate_dose(weight(), None, None, protocol, now=NOW)
     with pytest.raises(EligibilityRefusedError) as caught:
-        create_order(PATIENT, None, calc, plan_induction(PATIENT, START, protocol, now=NOW), "Dr A", protocol, now=NOW)
+        create_order(PATIENT, None, calc, plan_induction(PATIENT, START, protocol, now=NOW), Person("Practitioner/dr-a", "Dr A"), protocol, now=NOW)
     assert caught.value.field == "eligibility"
 
 
@@ -69,7 +71,7 @@ def test_create_refuses_a_series_of_another_patient_or_not_a_draft():
     calc = calculate_dose(weight(), None, None, protocol, now=NOW)
     other = with_status(plan_induction("patient-2", START, protocol, now=NOW), SeriesStatus.ACTIVE)
     with pytest.raises(OrdersInputError) as caught:
-        create_order(PATIENT, eligibility(), calc, other, "Dr A", protocol, now=NOW)
+        create_order(PATIENT, eligibility(), calc, other, Person("Practitioner/dr-a", "Dr A"), protocol, now=NOW)
     assert [v.field for v in caught.value.violations] == ["series.patient_id", "series.status"]
 
 
@@ -77,7 +79,7 @@ def test_create_refuses_a_calculation_whose_weight_has_aged_out():
     protocol = settings()
     calc = calculate_dose(weight(days_ago=29), None, None, protocol, now=NOW)
     with pytest.raises(StaleWeightError):
-        create_order(PATIENT, eligibility(), calc, plan_induction(PATIENT, START, protocol, now=NOW), "Dr A",
+        create_order(PATIENT, eligibility(), calc, plan_induction(PATIENT, START, protocol, now=NOW), Person("Practitioner/dr-a", "Dr A"),
                      protocol, now=NOW + timedelta(days=2))
 
 
@@ -86,56 +88,56 @@ def test_sign_activates_order_and_series_and_records_who_and_when():
     assert result.order.status is OrderStatus.ACTIVE and result.series.status is SeriesStatus.ACTIVE
     signing = result.order.signing
     assert (signing.from_status, signing.to_status, signing.changed_by, signing.changed_at) == (
-        OrderStatus.DRAFT, OrderStatus.ACTIVE, "Dr Ada Prescriber", NOW + timedelta(minutes=5))
+        OrderStatus.DRAFT, OrderStatus.ACTIVE, PRESCRIBER, NOW + timedelta(minutes=5))
 
 
 def test_sign_rechecks_eligibility_and_leaves_the_draft_untouched():
     created = draft()
     withdrawn = eligibility(consent_on_file=False)
     with pytest.raises(EligibilityRefusedError):
-        sign_order(created, withdrawn, "Dr A", settings(), now=LATER)
+        sign_order(created, withdrawn, Person("Practitioner/dr-a", "Dr A"), settings(), now=LATER)
     assert created.order.status is OrderStatus.DRAFT and len(created.order.history) == 1
 
 
 def test_sign_refuses_when_the_weight_aged_out_since_the_draft():
     with pytest.raises(StaleWeightError) as caught:
-        sign_order(draft(), eligibility(), "Dr A", settings(), now=NOW + timedelta(days=29))
+        sign_order(draft(), eligibility(), Person("Practitioner/dr-a", "Dr A"), settings(), now=NOW + timedelta(days=29))
     assert caught.value.field == "weight.measured_at"
 
 
 def test_hold_resume_complete_record_every_step():
     result = signed()
-    result = hold_order(result, "Nurse Cy", "BP 168/102 before infusion 1", now=LATER)
+    result = hold_order(result, NURSE_CY, "BP 168/102 before infusion 1", now=LATER)
     assert result.order.status is OrderStatus.ON_HOLD and result.series.status is SeriesStatus.ON_HOLD
-    result = resume_order(result, "Dr Ada Prescriber", now=LATER + timedelta(days=1))
+    result = resume_order(result, PRESCRIBER, now=LATER + timedelta(days=1))
     assert result.order.status is OrderStatus.ACTIVE and result.series.status is SeriesStatus.ACTIVE
-    result = complete_order(result, "Dr Ada Prescriber", now=LATER + timedelta(days=30), reason="induction done")
+    result = complete_order(result, PRESCRIBER, now=LATER + timedelta(days=30), reason="induction done")
     assert result.order.status is OrderStatus.COMPLETED and result.series.status is SeriesStatus.COMPLETED
     steps = [(c.from_status and c.from_status.value, c.to_status.value, c.changed_by, c.reason)
              for c in result.order.history]
     assert steps == [
-        (None, "draft", "Dr Ada Prescriber", None),
-        ("draft", "active", "Dr Ada Prescriber", None),
-        ("active", "on-hold", "Nurse Cy", "BP 168/102 before infusion 1"),
-        ("on-hold", "active", "Dr Ada Prescriber", None),
-        ("active", "completed", "Dr Ada Prescriber", "induction done"),
+        (None, "draft", PRESCRIBER, None),
+        ("draft", "active", PRESCRIBER, None),
+        ("active", "on-hold", NURSE_CY, "BP 168/102 before infusion 1"),
+        ("on-hold", "active", PRESCRIBER, None),
+        ("active", "completed", PRESCRIBER, "induction done"),
     ]
 
 
 def test_completing_early_cancels_the_infusions_not_given():
     result = signed()
     series = record_infusion(result.series, 1, InfusionStatus.COMPLETED)
-    result = complete_order(OrderWithSeries(result.order, series), "Dr A", now=LATER)
+    result = complete_order(OrderWithSeries(result.order, series), Person("Practitioner/dr-a", "Dr A"), now=LATER)
     assert [i.status.value for i in result.series.infusions] == ["completed"] + ["cancelled"] * 5
 
 
 @pytest.mark.parametrize("prepare", [
     lambda: draft(),
     lambda: signed(),
-    lambda: hold_order(signed(), "Dr A", "patient unwell", now=LATER),
+    lambda: hold_order(signed(), Person("Practitioner/dr-a", "Dr A"), "patient unwell", now=LATER),
 ])
 def test_cancel_from_draft_active_or_on_hold_revokes_the_series(prepare):
-    result = cancel_order(prepare(), "Dr A", "patient withdrew", now=LATER + timedelta(minutes=1))
+    result = cancel_order(prepare(), Person("Practitioner/dr-a", "Dr A"), "patient withdrew", now=LATER + timedelta(minutes=1))
     assert result.order.status is OrderStatus.CANCELLED
     assert result.series.status is SeriesStatus.REVOKED
     assert all(i.status is InfusionStatus.CANCELLED for i in result.series.infusions)
@@ -143,8 +145,8 @@ def test_cancel_from_draft_active_or_on_hold_revokes_the_series(prepare):
 
 
 @pytest.mark.parametrize("action", [
-    lambda r: hold_order(r, "Dr A", " ", now=LATER),
-    lambda r: cancel_order(r, "Dr A", "", now=LATER),
+    lambda r: hold_order(r, Person("Practitioner/dr-a", "Dr A"), " ", now=LATER),
+    lambda r: cancel_order(r, Person("Practitioner/dr-a", "Dr A"), "", now=LATER),
 ])
 def test_hold_and_cancel_need_a_reason(action):
     with pytest.raises(OrdersInputError) as caught:
@@ -163,15 +165,15 @@ def test_who_changed_the_order_is_required():
 
 def test_a_change_dated_before_the_last_one_is_refused():
     with pytest.raises(OrdersInputError) as caught:
-        hold_order(signed(), "Dr A", "BP", now=NOW)
+        hold_order(signed(), Person("Practitioner/dr-a", "Dr A"), "BP", now=NOW)
     assert caught.value.field == "now"
 
 
-HOLD = lambda r: hold_order(r, "Dr A", "BP", now=LATER + timedelta(days=2))  # noqa: E731
-RESUME = lambda r: resume_order(r, "Dr A", now=LATER + timedelta(days=2))  # noqa: E731
-COMPLETE = lambda r: complete_order(r, "Dr A", now=LATER + timedelta(days=2))  # noqa: E731
-CANCEL = lambda r: cancel_order(r, "Dr A", "why", now=LATER + timedelta(days=2))  # noqa: E731
-SIGN = lambda r: sign_order(r, eligibility(), "Dr A", settings(), now=LATER + timedelta(days=2))  # noqa: E731
+HOLD = lambda r: hold_order(r, Person("Practitioner/dr-a", "Dr A"), "BP", now=LATER + timedelta(days=2))  # noqa: E731
+RESUME = lambda r: resume_order(r, Person("Practitioner/dr-a", "Dr A"), now=LATER + timedelta(days=2))  # noqa: E731
+COMPLETE = lambda r: complete_order(r, Person("Practitioner/dr-a", "Dr A"), now=LATER + timedelta(days=2))  # noqa: E731
+CANCEL = lambda r: cancel_order(r, Person("Practitioner/dr-a", "Dr A"), "why", now=LATER + timedelta(days=2))  # noqa: E731
+SIGN = lambda r: sign_order(r, eligibility(), Person("Practitioner/dr-a", "Dr A"), settings(), now=LATER + timedelta(days=2))  # noqa: E731
 
 
 @pytest.mark.parametrize("prepare, action, current, wanted", [
@@ -195,7 +197,7 @@ def test_illegal_transitions_name_the_current_and_wanted_state(prepare, action, 
 
 
 def test_order_and_series_round_trip_through_a_json_document():
-    result = hold_order(signed(), "Nurse Cy", "BP 168/102", now=LATER)
+    result = hold_order(signed(), NURSE_CY, "BP 168/102", now=LATER)
     stored = json.loads(json.dumps(result.to_dict()))
     assert stored["order"]["history"][2]["changed_at"] == "2026-11-20T10:00:00+00:00"
     assert OrderWithSeries.from_dict(stored) == result
@@ -205,7 +207,7 @@ def test_cpoe_source_and_ehr_id_are_kept():
     protocol = settings()
     calc = calculate_dose(weight(), None, None, protocol, now=NOW)
     created = create_order(PATIENT, eligibility(), calc, plan_induction(PATIENT, START, protocol, now=NOW),
-                           "Dr Bo", protocol, now=NOW, source=OrderSource.EHR_CPOE, ehr_request_id="ehr-mr-9")
+                           CPOE_PRESCRIBER, protocol, now=NOW, source=OrderSource.EHR_CPOE, ehr_request_id="ehr-mr-9")
     restored = OrderWithSeries.from_dict(created.to_dict())
     assert (restored.order.source, restored.order.ehr_request_id) == (OrderSource.EHR_CPOE, "ehr-mr-9")
     assert replace(restored.order, ehr_request_id=None) != restored.order

@@ -12,6 +12,7 @@ from services.orders.translators.care_plan_in import series_from_care_plan
 from services.orders.translators.care_plan_out import care_plan_from_series
 from shared.errors import FhirMappingError
 from tests.unit.orders.builders import NOW, PATIENT, draft, settings, signed
+from shared.people import Person
 
 
 def test_series_out_has_the_contract_shape():
@@ -39,7 +40,7 @@ def test_series_out_has_the_contract_shape():
 def test_a_cancelled_order_sends_a_revoked_plan_with_cancelled_infusions():
     result = signed()
     given_one = record_infusion(result.series, 1, InfusionStatus.COMPLETED)
-    cancelled = cancel_order(result.__class__(result.order, given_one), "Dr A", "patient withdrew",
+    cancelled = cancel_order(result.__class__(result.order, given_one), Person("Practitioner/dr-a", "Dr A"), "patient withdrew",
                              now=NOW.replace(hour=11))
     resource = care_plan_from_series(cancelled.series)
     assert resource["status"] == "revoked"

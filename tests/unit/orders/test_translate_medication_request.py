@@ -18,6 +18,7 @@ from services.orders.translators.medication_request_out import medication_reques
 from tests.unit.orders.builders import (
     NOW, PATIENT, cpoe_medication_request, draft, eligibility, height, prescribed, settings, signed, weight,
 )
+from tests.unit.orders.builders import PRESCRIBER, NURSE_CY
 
 
 def test_order_out_has_the_contract_shape():
@@ -28,7 +29,7 @@ def test_order_out_has_the_contract_shape():
     assert (resource["status"], resource["intent"], resource["subject"]) == (
         "active", "order", {"reference": f"Patient/{PATIENT}"})
     assert resource["authoredOn"] == "2026-11-20T09:00:00+00:00"
-    assert resource["requester"] == {"display": "Dr Ada Prescriber"}
+    assert resource["requester"] == PRESCRIBER.fhir_reference()  # the signer, by reference
     # The product is the calculation's own (10 mg/mL by default), coded by ingredient + strength: never 238083.
     medication = resource["contained"][0]
     assert resource["medicationReference"] == {"reference": "#ketamine-product",
@@ -62,7 +63,7 @@ def test_order_out_has_the_contract_shape():
 def test_a_draft_has_no_requester_and_a_held_order_says_on_hold():
     created = draft()
     assert "requester" not in medication_request_from_order(created.order, created.series)
-    held = hold_order(signed(), "Nurse Cy", "BP 170/100", now=NOW.replace(hour=10))
+    held = hold_order(signed(), NURSE_CY, "BP 170/100", now=NOW.replace(hour=10))
     assert medication_request_from_order(held.order, held.series)["status"] == "on-hold"
 
 

@@ -5,6 +5,8 @@ import pytest
 from services.orders.domain.lifecycle import cancel_order, complete_order, hold_order, resume_order
 from services.orders.translators.message_out import order_event_code, order_message_resources
 from tests.unit.orders.builders import NOW, PATIENT, draft, signed
+from tests.unit.orders.builders import NURSE_CY
+from shared.people import Person
 
 LATER = NOW + timedelta(hours=2)
 
@@ -30,13 +32,13 @@ def test_a_message_never_mixes_patients():
 def test_event_code_follows_the_last_change():
     created = draft()
     assert order_event_code(created.order) is None
-    assert order_event_code(cancel_order(created, "Dr A", "entered twice", now=LATER).order) is None
+    assert order_event_code(cancel_order(created, Person("Practitioner/dr-a", "Dr A"), "entered twice", now=LATER).order) is None
     active = signed()
     assert order_event_code(active.order) == "order-signed"
-    held = hold_order(active, "Nurse Cy", "BP 170/100", now=LATER)
+    held = hold_order(active, NURSE_CY, "BP 170/100", now=LATER)
     assert order_event_code(held.order) == "order-changed"
-    resumed = resume_order(held, "Dr A", now=LATER + timedelta(days=1))
+    resumed = resume_order(held, Person("Practitioner/dr-a", "Dr A"), now=LATER + timedelta(days=1))
     assert order_event_code(resumed.order) == "order-changed"
-    assert order_event_code(complete_order(resumed, "Dr A", now=LATER + timedelta(days=21)).order) == "order-changed"
-    assert order_event_code(cancel_order(resumed, "Dr A", "withdrew", now=LATER + timedelta(days=2)).order) == (
+    assert order_event_code(complete_order(resumed, Person("Practitioner/dr-a", "Dr A"), now=LATER + timedelta(days=21)).order) == "order-changed"
+    assert order_event_code(cancel_order(resumed, Person("Practitioner/dr-a", "Dr A"), "withdrew", now=LATER + timedelta(days=2)).order) == (
         "order-cancelled")

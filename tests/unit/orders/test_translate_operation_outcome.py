@@ -8,6 +8,7 @@ from services.orders.domain.lifecycle import sign_order
 from shared.errors import FhirMappingError
 from services.orders.translators.operation_outcome_out import cpoe_outcome, input_error_outcome
 from tests.unit.orders.builders import NOW, draft, eligibility, prescribed, settings, weight
+from shared.people import Person
 
 LATER = NOW + timedelta(hours=2)
 _DOSAGE = "MedicationRequest.dosageInstruction[0]"
@@ -66,7 +67,7 @@ def test_input_errors_become_an_outcome_naming_the_field(error, code):
 
 def test_an_error_with_several_violations_lists_each():
     with pytest.raises(EligibilityRefusedError) as caught:
-        sign_order(draft(), eligibility(consent_on_file=False, patient_id="patient-2"), "Dr A", settings(),
+        sign_order(draft(), eligibility(consent_on_file=False, patient_id="patient-2"), Person("Practitioner/dr-a", "Dr A"), settings(),
                    now=LATER)
     outcome = input_error_outcome(caught.value)
     assert [i["expression"] for i in outcome["issue"]] == [["eligibility.patient_id"],

@@ -83,8 +83,8 @@ def _intake_messages() -> list[tuple[str, FhirJson]]:
 def _order_messages() -> list[tuple[str, FhirJson]]:
     protocol, signed = orders.settings(), orders.signed()
     later = orders.NOW + timedelta(hours=1)
-    steps = [signed, hold_order(signed, "Dr Ada Prescriber", "blood pressure", later),
-             cancel_order(signed, "Dr Ada Prescriber", "patient declined", later)]
+    steps = [signed, hold_order(signed, orders.PRESCRIBER, "blood pressure", later),
+             cancel_order(signed, orders.PRESCRIBER, "patient declined", later)]
     messages = [order_event_message(step, protocol, SOURCE) for step in steps]
     placed = parse_message(build_message(event_codes.CPOE_ORDER_PLACED, "urn:ehr", [orders.cpoe_medication_request()],
                                          with_provenance=False))

@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.orders.course.domain.checks import optional_text, require_aware, require_text
+from shared.people import Person
+from services.orders.course.domain.checks import require_aware, require_text
 from services.orders.course.domain.errors import CourseInputError
 from services.orders.course.domain.settings import CourseSettings
 from shared.records import JsonRecord
@@ -54,7 +55,7 @@ class ScaleScore(JsonRecord):
     source: ScoreSource
     context: ScoreContext
     session_id: str | None = None  # the infusion visit (documentation's session) a pre-infusion score belongs to
-    recorded_by: str | None = None  # the clinician; None when the patient answered
+    recorded_by: Person | None = None  # the clinician; None when the patient answered
     ehr_questionnaire_response_id: str | None = None  # the EHR's QuestionnaireResponse the items came from
     rescored: bool = False
 
@@ -96,7 +97,7 @@ class CssrsScreening(JsonRecord):
     context: ScoreContext
     risk: CssrsRisk
     session_id: str | None = None
-    recorded_by: str | None = None
+    recorded_by: Person | None = None
     ehr_questionnaire_response_id: str | None = None
     rescored: bool = False
 
@@ -113,19 +114,19 @@ class CssrsScreening(JsonRecord):
 
 def scale_score(measurement_id: str, scale: Scale, item_scores: Sequence[int | None], measured_at: datetime,
                 source: ScoreSource, context: ScoreContext, *, session_id: str | None = None,
-                recorded_by: str | None = None, ehr_questionnaire_response_id: str | None = None) -> ScaleScore:
+                recorded_by: Person | None = None, ehr_questionnaire_response_id: str | None = None) -> ScaleScore:
     """A checked score; CourseInputError names the bad item (``score.items[8]`` for item 9) or field."""
     try:
         items = checked_items(scale, item_scores)
     except ScaleError as error:
         raise CourseInputError(f"score.{error.field}", error.message) from None
     return ScaleScore(measurement_id, scale, items, measured_at, source, context, session_id,
-                      optional_text(recorded_by, "recorded_by"), ehr_questionnaire_response_id)
+                      recorded_by, ehr_questionnaire_response_id)
 
 
 def cssrs_screening(measurement_id: str, answers: Mapping[str | CssrsItem, bool | None], measured_at: datetime,
                     source: ScoreSource, context: ScoreContext, settings: CourseSettings, *,
-                    session_id: str | None = None, recorded_by: str | None = None,
+                    session_id: str | None = None, recorded_by: Person | None = None,
                     ehr_questionnaire_response_id: str | None = None) -> CssrsScreening:
     """The screener after its skip logic, with the risk by the clinic's high/moderate items; CourseInputError names
     the item (``cssrs.suicidal-thoughts``)."""
@@ -140,6 +141,6 @@ def cssrs_screening(measurement_id: str, answers: Mapping[str | CssrsItem, bool 
         raise CourseInputError("cssrs.ehr_questionnaire_response_id",
                                "a screener from an EHR message names the EHR's QuestionnaireResponse")
     return CssrsScreening(measurement_id, ordered, measured_at, source, context, risk, session_id,
-                          optional_text(recorded_by, "recorded_by"), ehr_questionnaire_response_id)
+                          recorded_by, ehr_questionnaire_response_id)
 
 

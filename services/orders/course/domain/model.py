@@ -12,6 +12,7 @@ import enum
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from shared.people import Person, ketalink
 from services.orders.course.domain.goals import OutcomeGoal
 from services.orders.course.domain.measurements import CssrsScreening, ScaleScore
 from services.orders.course.domain.suicidality import SuicidalityAlert
@@ -20,7 +21,7 @@ from services.orders.domain.series import SeriesPhase
 from shared.records import JsonRecord
 from shared.scales import Scale
 
-SYSTEM_ACTOR = "Ketalink"  # ``by`` of the transitions the rules make on their own
+SYSTEM_ACTOR = ketalink("Ketalink")  # ``by`` of the transitions the rules make on their own (the Device)
 
 
 class CourseStatus(enum.Enum):
@@ -118,7 +119,7 @@ class ClinicalEvent(JsonRecord):
     event_id: str
     kind: ClinicalEventKind
     occurred_at: datetime
-    recorded_by: str
+    recorded_by: Person
     detail: str = ""
 
 
@@ -131,7 +132,7 @@ class CourseTask(JsonRecord):
     created_at: datetime
     status: TaskStatus = TaskStatus.OPEN
     closed_at: datetime | None = None
-    closed_by: str | None = None
+    closed_by: Person | None = None
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ class CourseTransition(JsonRecord):
     """One entry of the course's history: a progress note saying what changed, who decided and why."""
 
     at: datetime
-    by: str
+    by: Person
     kind: TransitionKind
     to_status: CourseStatus
     note: str
@@ -150,7 +151,7 @@ class CourseTransition(JsonRecord):
 class CourseStop(JsonRecord):
     reason: StopReason
     stopped_at: datetime
-    stopped_by: str
+    stopped_by: Person
     detail: str = ""
 
 

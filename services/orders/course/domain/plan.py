@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from shared.people import Person
 from services.orders.course.domain.model import CourseStatus, StopReason, TreatmentCourse
 from services.orders.course.domain.therapy import Attendance, TherapyKind
 from services.orders.domain.series import SeriesPhase
@@ -34,7 +35,7 @@ class PlanSession(JsonRecord):
 @dataclass(frozen=True)
 class PlanNote(JsonRecord):
     at: datetime
-    by: str
+    by: Person
     text: str
 
 

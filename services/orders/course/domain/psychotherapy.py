@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from services.orders.course.domain.checks import optional_text, require_aware, require_text
+from shared.people import Person
+from services.orders.course.domain.checks import optional_text, require_aware, require_text, require_person
 from services.orders.course.domain.errors import CourseInputError, CourseStateError
 from services.orders.course.domain.model import CourseStatus, TreatmentCourse
 from services.orders.course.domain.settings import CourseSettings
@@ -23,7 +24,7 @@ from services.orders.course.domain.therapy import (
 )
 
 
-def refer(course: TreatmentCourse, referral_id: str, kind: TherapyKind, referred_by: str, referred_at: datetime,
+def refer(course: TreatmentCourse, referral_id: str, kind: TherapyKind, referred_by: Person, referred_at: datetime,
           reason: str, *, performer: str | None = None, sessions_requested: int | None = None) -> TreatmentCourse:
     """A referral for integration sessions or psychotherapy (the ServiceRequest); the same id again is refused."""
     if course.status is CourseStatus.STOPPED:
@@ -38,7 +39,7 @@ def refer(course: TreatmentCourse, referral_id: str, kind: TherapyKind, referred
             sessions_requested, int) or sessions_requested < 1):
         raise CourseInputError("sessions_requested", "must be a whole number of at least 1")
     performer = optional_text(performer, "performer")
-    referral = TherapyReferral(referral_id, kind, referred_at, require_text(referred_by, "referred_by"),
+    referral = TherapyReferral(referral_id, kind, referred_at, require_person(referred_by, "referred_by"),
                                require_text(reason, "reason"), ReferralStatus.ACTIVE, performer, sessions_requested)
     return replace(course, referrals=course.referrals + (referral,))
 
@@ -87,7 +88,7 @@ def schedule_session(course: TreatmentCourse, session_id: str, referral_id: str,
     return replace(course, therapy_sessions=tuple(sorted(sessions, key=lambda s: s.scheduled_start)))
 
 
-def record_attendance(course: TreatmentCourse, session_id: str, attendance: Attendance, recorded_by: str,
+def record_attendance(course: TreatmentCourse, session_id: str, attendance: Attendance, recorded_by: Person,
                       recorded_at: datetime) -> TreatmentCourse:
     session = next((s for s in course.therapy_sessions if s.session_id == session_id), None)
     if session is None:
@@ -101,7 +102,7 @@ def record_attendance(course: TreatmentCourse, session_id: str, attendance: Atte
     if attendance is Attendance.ATTENDED and recorded_at < session.scheduled_start:
         raise CourseInputError("recorded_at", "a session cannot be attended before it starts")
     updated = replace(session, attendance=attendance, attendance_recorded_at=recorded_at,
-                      attendance_recorded_by=require_text(recorded_by, "recorded_by"))
+                      attendance_recorded_by=require_person(recorded_by, "recorded_by"))
     return replace(course, therapy_sessions=tuple(updated if s.session_id == session_id else s
                                                   for s in course.therapy_sessions))
 

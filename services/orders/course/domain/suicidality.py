@@ -18,7 +18,8 @@ import enum
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from services.orders.course.domain.checks import require_aware, require_text
+from shared.people import Person
+from services.orders.course.domain.checks import require_aware, require_text, require_person
 from services.orders.course.domain.errors import CourseStateError
 from services.orders.course.domain.measurements import CssrsScreening, ScaleScore
 from services.orders.course.domain.settings import CourseSettings
@@ -53,7 +54,7 @@ class SuicidalityAlert(JsonRecord):
     raised_at: datetime
     detail: str  # what was endorsed, in words
     acknowledged_at: datetime | None = None
-    acknowledged_by: str | None = None
+    acknowledged_by: Person | None = None
     action_taken: str | None = None
 
     @property
@@ -92,11 +93,11 @@ def alert_for_cssrs(screening: CssrsScreening, settings: CourseSettings) -> Suic
                             AlertSource.CSSRS, AlertLevel(screening.risk.value), screening.measured_at, detail)
 
 
-def acknowledged(alert: SuicidalityAlert, by: str, at: datetime, action_taken: str) -> SuicidalityAlert:
+def acknowledged(alert: SuicidalityAlert, by: Person, at: datetime, action_taken: str) -> SuicidalityAlert:
     """The alert closed by the prescriber with what was done (e.g. "called the patient; safety plan reviewed")."""
     if not alert.is_open:
         raise CourseStateError(f"alert {alert.alert_id} was already acknowledged", "alert_id")
-    by = require_text(by, "acknowledged_by")
+    by = require_person(by, "acknowledged_by")
     action_taken = require_text(action_taken, "action_taken")
     return replace(alert, acknowledged_at=require_aware(at, "acknowledged_at"), acknowledged_by=by,
                    action_taken=action_taken)

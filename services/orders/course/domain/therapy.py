@@ -7,6 +7,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from shared.people import Person
 from services.orders.course.domain.settings import CourseSettings
 from shared.records import JsonRecord
 
@@ -36,7 +37,7 @@ class TherapyReferral(JsonRecord):
     referral_id: str
     kind: TherapyKind
     referred_at: datetime
-    referred_by: str
+    referred_by: Person
     reason: str
     status: ReferralStatus = ReferralStatus.ACTIVE
     performer: str | None = None  # the therapist or service, as the EHR displays them
@@ -53,7 +54,7 @@ class TherapySession(JsonRecord):
     window_exception_reason: str | None = None  # why it is booked outside the window
     attendance: Attendance = Attendance.SCHEDULED
     attendance_recorded_at: datetime | None = None
-    attendance_recorded_by: str | None = None
+    attendance_recorded_by: Person | None = None
 
 
 def integration_window(infusion_given_at: datetime, settings: CourseSettings) -> tuple[datetime, datetime]:

@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime
 from typing import TypeVar
 
+from shared.people import Person
 from services.orders.course.commands import (
     AcknowledgeAlert,
     CloseReferral,
@@ -92,7 +93,8 @@ class CourseClinicalActs(CourseCore):
         return self._change(course_id, lambda course, now: psychotherapy.close_referral(
             course, command.referral_id, command.status), command.closed_by)
 
-    def schedule_therapy_session(self, course_id: str, command: ScheduleTherapySession, by: str) -> CourseChange:
+    def schedule_therapy_session(self, course_id: str, command: ScheduleTherapySession,
+                                 by: Person) -> CourseChange:
         return self._change(course_id, lambda course, now: psychotherapy.schedule_session(
             course, command.session_id or str(uuid.uuid4()), command.referral_id, command.scheduled_start,
             self.settings, after_infusion_number=command.after_infusion_number,

@@ -25,6 +25,8 @@ from services.orders.course.repository import CourseRepository, LoadedCourse
 from services.orders.domain.settings import ProtocolSettings
 from services.orders.domain.timestamps import current_moment
 from services.orders.repository import OrdersRepository
+from shared.people import Person
+from shared.fhir.client import FhirClient
 from shared.clock import ClinicalClock
 from shared.db import StaleRecordError, outbox
 from shared.events.event_codes import SUICIDALITY_ALERT
@@ -90,6 +92,11 @@ class CourseCore:
         self._clock = ClinicalClock(timedelta(seconds=service_settings.future_time_tolerance_s),
                                     lambda: current_moment(clock() if clock else None), CourseInputError)
 
+    @property
+    def ehr(self) -> FhirClient:
+        """The service's own EHR client (who a backend client acts for is checked with it)."""
+        return self._runtime.ehr
+
     def summary(self, course: TreatmentCourse) -> CourseSummary:
         return course_summary(course, self._now(), self.settings, self.protocol)
 
@@ -99,7 +106,7 @@ class CourseCore:
     def _now(self) -> datetime:
         return self._clock.now()
 
-    def _change(self, course_id: str, step: Step, author: str | None) -> CourseChange:
+    def _change(self, course_id: str, step: Step, author: Person | None) -> CourseChange:
         """Load, apply one step and the due check, save and publish, in one transaction; then wait for the broker
         to take any suicidality alert."""
         now = self._now()
@@ -128,7 +135,7 @@ class CourseCore:
         return CourseChange(changed, self.summary(changed), tuple(published))
 
     def _save_and_publish(self, conn: Connection, loaded: LoadedCourse | None, changed: TreatmentCourse,
-                          now: datetime, author: str | None) -> list[PublishedEvent]:
+                          now: datetime, author: Person | None) -> list[PublishedEvent]:
         before = loaded.course if loaded is not None else None
         if before == changed:
             return []

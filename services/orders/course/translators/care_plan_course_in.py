@@ -24,6 +24,7 @@ from shared.errors import FhirMappingError
 from shared.fhir.reading import moment, patient_id_of, referenced_identifier, validated
 from shared.fhir.codes import KETAMINE_INFUSION_PROCEDURE
 from shared.fhir.datatypes import find_identifier, has_coding, read_quantity
+from shared.people import Person
 
 
 def plan_from_care_plan(resource: FhirJson) -> CoursePlan:
@@ -63,7 +64,8 @@ def plan_from_care_plan(resource: FhirJson) -> CoursePlan:
         referral_ids=tuple(referral_ids),
         infusions=tuple(infusions),
         sessions=tuple(sessions),
-        notes=tuple(PlanNote(moment(n.get("time"), f"CarePlan.note[{i}].time"), n.get("authorString") or "",
+        notes=tuple(PlanNote(moment(n.get("time"), f"CarePlan.note[{i}].time"),
+                             Person.from_fhir(n.get("authorReference")) or Person(None, n.get("authorString") or "?"),
                              n.get("text") or "") for i, n in enumerate(resource.get("note") or [])),
     )
 

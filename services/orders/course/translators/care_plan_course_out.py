@@ -31,7 +31,7 @@ from services.orders.course.translators.codes import (
     STOP_REASON_CODES,
     THERAPY_SESSION_CODES,
 )
-from services.orders.course.translators.common import FhirJson
+from services.orders.course.translators.common import FhirJson, note_author
 from shared.fhir.codes import KETAMINE_INFUSION_PROCEDURE
 from shared.fhir.datatypes import codeable_concept, coding, identifier, instant, quantity, reference, \
     reference_by_identifier
@@ -76,7 +76,7 @@ def care_plan_from_plan(plan: CoursePlan) -> FhirJson:
     if activities:
         resource["activity"] = activities
     if plan.notes:
-        resource["note"] = [{"authorString": note.by, "time": instant(note.at), "text": note.text}
+        resource["note"] = [{**note_author(note.by), "time": instant(note.at), "text": note.text}
                             for note in plan.notes]
     return validate_resource(resource)
 

@@ -13,6 +13,7 @@ from shared.checks import FieldChecks
 from shared.errors import FhirMappingError
 from shared.fhir.codes import Code
 from shared.fhir.datatypes import reference_by_identifier
+from shared.people import Person
 
 FhirJson = dict[str, Any]
 E = TypeVar("E", bound=enum.Enum)
@@ -59,3 +60,9 @@ def required_coded(concept: FhirJson | None, codes: Mapping[E, Code], path: str)
 
 
 enum_value = FieldChecks(FhirMappingError).require_member
+
+
+def note_author(by: Person) -> FhirJson:
+    """An Annotation's author (a progress note, a closed task's note): the clinician (or Ketalink's Device) by
+    reference; one stored before people were references by name."""
+    return {"authorReference": by.fhir_reference()} if by.reference else {"authorString": by.display}

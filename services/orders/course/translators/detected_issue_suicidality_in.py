@@ -17,6 +17,7 @@ from services.orders.course.translators.common import FhirJson, enum_value, requ
 from shared.errors import FhirMappingError
 from shared.fhir.reading import moment, patient_id_of, referenced_identifier, validated
 from shared.fhir.datatypes import find_identifier, has_coding
+from shared.people import Person
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def alert_from_detected_issue(resource: FhirJson) -> ReceivedAlert:
     review = next((m for m in resource.get("mitigation") or [] if has_coding(m.get("action"), PRESCRIBER_REVIEWED)),
                   None)
     if review is not None:
-        by = (review.get("author") or {}).get("display")
+        by = Person.from_fhir(review.get("author"))
         action = (review.get("action") or {}).get("text")
         if not by or not action:
             raise FhirMappingError("DetectedIssue.mitigation[0]", "an acknowledgement needs its author (display) and "

@@ -35,10 +35,10 @@ def detected_issue_from_alert(alert: SuicidalityAlert, patient_id: str, course_i
         }],
         "detail": alert.detail,
     }
-    if alert.acknowledged_at is not None:
+    if alert.acknowledged_at is not None and alert.acknowledged_by is not None:
         resource["mitigation"] = [{
             "action": codeable_concept(PRESCRIBER_REVIEWED, alert.action_taken),
             "date": instant(alert.acknowledged_at),
-            "author": {"display": alert.acknowledged_by},
+            "author": alert.acknowledged_by.fhir_reference(),
         }]
     return validate_resource(resource)

@@ -35,6 +35,7 @@ from shared.errors import FhirMappingError
 from shared.fhir.reading import moment, patient_id_of, referenced_identifier, validated
 from shared.fhir.codes import CSSRS_RISK
 from shared.fhir.datatypes import find_identifier, has_coding, read_quantity, reference_id
+from shared.people import Person
 from shared.scales import ScaleError, checked_items
 
 _USABLE_STATUSES = ("final", "amended", "corrected")
@@ -116,7 +117,7 @@ def _header(resource: FhirJson) -> dict[str, Any]:
         "context": context or ScoreContext.FOLLOW_UP,
         "measured_at": moment(resource.get("effectiveDateTime"), "Observation.effectiveDateTime"),
         "session_id": referenced_identifier([encounter] if encounter else [], KIND_INFUSION_SESSION),
-        "recorded_by": None if "reference" in performer else performer.get("display"),
+        "recorded_by": None if reference_id(performer, "Patient") else Person.from_fhir(performer),
         "rescored": status != "final",
     }
 

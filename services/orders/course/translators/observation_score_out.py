@@ -34,6 +34,7 @@ from shared.fhir.codes import CSSRS_RISK, SURVEY_CATEGORY, Code
 from shared.fhir.datatypes import codeable_concept, identifier, instant, quantity, reference, reference_by_identifier
 from shared.fhir.instrument_codes import severity_interpretation
 from shared.fhir.validate import validate_resource
+from shared.people import Person
 
 
 def observation_from_score(score: ScaleScore, patient_id: str, course_id: str) -> FhirJson:
@@ -61,7 +62,7 @@ def observation_from_cssrs(screening: CssrsScreening, patient_id: str, course_id
 
 
 def _survey(code: Code, measurement_id: str, measured_at: datetime, source: ScoreSource, context: ScoreContext,
-            recorded_by: str | None, session_id: str | None, ehr_response_id: str | None, rescored: bool,
+            recorded_by: Person | None, session_id: str | None, ehr_response_id: str | None, rescored: bool,
             patient_id: str, course_id: str) -> FhirJson:
     if ehr_response_id:
         derived_from = reference("QuestionnaireResponse", ehr_response_id)
@@ -81,7 +82,7 @@ def _survey(code: Code, measurement_id: str, measured_at: datetime, source: Scor
         "derivedFrom": [derived_from],
     }
     if recorded_by:
-        resource["performer"] = [{"display": recorded_by}]
+        resource["performer"] = [recorded_by.fhir_reference()]
     elif source is not ScoreSource.CLINICIAN:
         resource["performer"] = [reference("Patient", patient_id)]
     if session_id:

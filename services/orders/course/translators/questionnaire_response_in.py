@@ -39,6 +39,8 @@ from services.orders.course.translators.common import FhirJson, ReceivedCssrs, R
 from shared.errors import FhirMappingError
 from shared.fhir.reading import moment, patient_id_of, referenced_identifier, validated
 from shared.fhir.codes import LOINC, identifier_system
+from shared.fhir.datatypes import reference_id
+from shared.people import Person
 from shared.scales import Scale, ScaleError, checked_items
 
 CSSRS = "cssrs"
@@ -136,7 +138,8 @@ def _header(resource: FhirJson, context: ScoreContext | None) -> dict[str, Any]:
                                          else ScoreContext.FOLLOW_UP),
         "measured_at": moment(resource.get("authored"), "QuestionnaireResponse.authored"),
         "session_id": referenced_identifier([encounter] if encounter else [], KIND_INFUSION_SESSION),
-        "recorded_by": (resource.get("author") or {}).get("display"),
+        "recorded_by": None if reference_id(resource.get("author"), "Patient") else Person.from_fhir(
+            resource.get("author")),
         "rescored": status == "amended",
     }
 

@@ -28,6 +28,7 @@ from services.orders.course.translators.codes import (
 from services.orders.course.translators.common import FhirJson, course_reference, session_encounter
 from shared.fhir.datatypes import coding, identifier, instant, reference
 from shared.fhir.validate import validate_resource
+from shared.people import Person
 
 
 def questionnaire_response_from_score(score: ScaleScore, patient_id: str, course_id: str) -> FhirJson:
@@ -53,7 +54,7 @@ def _integer_item(link_id: str, text: str, value: int) -> FhirJson:
 
 
 def _response(measurement_id: str, questionnaire: str, items: list[FhirJson], source: ScoreSource,
-              context: ScoreContext, authored: datetime, recorded_by: str | None, session_id: str | None,
+              context: ScoreContext, authored: datetime, recorded_by: Person | None, session_id: str | None,
               rescored: bool, patient_id: str, course_id: str) -> FhirJson:
     if source in (ScoreSource.EHR_MESSAGE, ScoreSource.INTAKE):
         raise CourseInputError("source", f"a questionnaire from the {source.value} is in the EHR already")
@@ -73,5 +74,5 @@ def _response(measurement_id: str, questionnaire: str, items: list[FhirJson], so
     if source is ScoreSource.PATIENT_LINK:
         resource["source"] = reference("Patient", patient_id)
     elif recorded_by:
-        resource["author"] = {"display": recorded_by}
+        resource["author"] = recorded_by.fhir_reference()
     return validate_resource(resource)

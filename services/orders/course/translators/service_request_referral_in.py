@@ -10,6 +10,7 @@ from services.orders.course.translators.common import FhirJson, enum_value, requ
 from shared.errors import FhirMappingError
 from shared.fhir.reading import moment, patient_id_of, referenced_identifier, validated
 from shared.fhir.datatypes import find_identifier
+from shared.people import Person
 
 
 @dataclass(frozen=True)
@@ -27,9 +28,9 @@ def referral_from_service_request(resource: FhirJson) -> ReceivedReferral:
     course_id = referenced_identifier(resource.get("basedOn"), KIND_COURSE)
     if not course_id:
         raise FhirMappingError("ServiceRequest.basedOn", "the course CarePlan is required")
-    requester = (resource.get("requester") or {}).get("display")
-    if not requester:
-        raise FhirMappingError("ServiceRequest.requester.display", "who referred is required")
+    requester = Person.from_fhir(resource.get("requester"))
+    if requester is None:
+        raise FhirMappingError("ServiceRequest.requester", "who referred is required")
     reason = next((r.get("text") for r in resource.get("reasonCode") or [] if r.get("text")), None)
     if not reason:
         raise FhirMappingError("ServiceRequest.reasonCode", "the reason (text) is required")

@@ -20,7 +20,7 @@ def service_request_from_referral(referral: TherapyReferral, patient_id: str, co
         "code": codeable_concept(REFERRAL_CODES[referral.kind]),
         "subject": reference("Patient", patient_id),
         "authoredOn": instant(referral.referred_at),
-        "requester": {"display": referral.referred_by},
+        "requester": referral.referred_by.fhir_reference(),
         "reasonCode": [{"text": referral.reason}],
     }
     if referral.performer:

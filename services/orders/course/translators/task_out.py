@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from services.orders.course.domain.model import CourseTask, TaskStatus
 from services.orders.course.translators.codes import KIND_TASK, TASK_CODES
-from services.orders.course.translators.common import FhirJson, course_reference
+from services.orders.course.translators.common import FhirJson, course_reference, note_author
 from shared.fhir.datatypes import codeable_concept, fhir_date, identifier, instant, reference
 from shared.fhir.validate import validate_resource
 
@@ -30,6 +30,6 @@ def task_from_course_task(task: CourseTask, patient_id: str, course_id: str) -> 
     if task.closed_at is not None:
         resource["lastModified"] = instant(task.closed_at)
         if task.closed_by:
-            resource["note"] = [{"authorString": task.closed_by, "time": instant(task.closed_at),
+            resource["note"] = [{**note_author(task.closed_by), "time": instant(task.closed_at),
                                  "text": "Closed"}]
     return validate_resource(resource)

@@ -87,7 +87,7 @@ def refer(course_id: str) -> ResponseReturnValue:
     kind = choice(TherapyKind, form.get("kind"))
     if kind is None:
         return after_step(context, refuse("kind", "choose psychotherapy or integration"), "referral", "referral-")
-    command = Refer(kind, who(context, form) or "", form.get("reason", "").strip(),
+    command = Refer(kind, who(context, form), form.get("reason", "").strip(),
                     form.get("performer", "").strip() or None, integer(form.get("sessions_requested")))
     return after_step(context, lambda: course_service().refer(course_id, command), "referral", "referral-")
 
@@ -98,7 +98,7 @@ def close_referral(course_id: str, referral_id: str) -> ResponseReturnValue:
     context = own_course(course_id)
     form = request.form
     status = choice(ReferralStatus, form.get("status")) or ReferralStatus.ACTIVE  # ACTIVE: the domain names it
-    command = CloseReferral(referral_id, status, who(context, form) or "")
+    command = CloseReferral(referral_id, status, who(context, form))
     return after_step(context, lambda: course_service().close_referral(course_id, command), "referral-closed",
                   f"close-{referral_id}-")
 
@@ -112,7 +112,7 @@ def decide(course_id: str) -> ResponseReturnValue:
     stop_reason = choice(StopReason, form.get("stop_reason"))
     if kind is None or (form.get("stop_reason") and stop_reason is None):
         return after_step(context, refuse("decision", "choose one of the decisions offered"), "decision", "decision-")
-    command = Decide(kind, who(context, form) or "", form.get("reason", "").strip(),
+    command = Decide(kind, who(context, form), form.get("reason", "").strip(),
                      integer(form.get("total_infusions")), integer(form.get("interval_days")),
                      integer(form.get("infusions")), stop_reason, form.get("detail", "").strip())
     return after_step(context, lambda: course_service().decide(course_id, command), "decision", "decision-")
@@ -136,7 +136,7 @@ def record_clinical_event(course_id: str) -> ResponseReturnValue:
     if len(detail) > EVENT_DETAIL_MAX_CHARS:
         return after_step(context, refuse("detail", f"at most {EVENT_DETAIL_MAX_CHARS} characters"),
                       "clinical-event", "event-")
-    command = RecordClinicalEvent(kind, occurred_at, who(context, form) or "", detail)
+    command = RecordClinicalEvent(kind, occurred_at, who(context, form), detail)
     return after_step(context, lambda: course_service().record_clinical_event(course_id, command), "clinical-event",
                   "event-")
 
@@ -145,7 +145,7 @@ def record_clinical_event(course_id: str) -> ResponseReturnValue:
 @requires("DetectedIssue", "u", patient=course_patient)
 def acknowledge(course_id: str, alert_id: str) -> ResponseReturnValue:
     context = own_course(course_id)
-    command = AcknowledgeAlert(alert_id, who(context, request.form) or "",
+    command = AcknowledgeAlert(alert_id, who(context, request.form),
                                request.form.get("action_taken", "").strip())
     return after_step(context, lambda: course_service().acknowledge_alert(course_id, command), "acknowledged",
                   f"ack-{alert_id}-")

@@ -1,5 +1,5 @@
 """The course page's forms read into the service layer's commands: numbers typed as text, the clinician (the
-signed-in one from the EHR, else the name typed), the C-SSRS answers, and a domain field named as the page's
+signed-in one from the EHR, by reference), the C-SSRS answers, and a domain field named as the page's
 element (``score.items[8]`` is the form's ``item-9``)."""
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any, TypeVar
 
 from services.orders.course.domain.measurements import ScoreContext
 from shared.smart import SmartContext
-from shared.ui import clinician_name
+from shared.people import Person
+from shared.roles import acting_person
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -17,9 +18,10 @@ CSSRS_ANSWERS = {"yes": True, "no": False}  # "" = not asked (the screener's ski
 FIELD_OF_PERSON = {"acknowledged_by": "by", "started_by": "by", "recorded_by": "by", "referred_by": "by"}
 
 
-def who(context: SmartContext, form: Any) -> str | None:
-    """The signed-in clinician's name from the EHR, else the name typed in the form."""
-    return clinician_name(context) or (form.get("by", "").strip() or None)
+def who(context: SmartContext, _form: Any) -> Person:
+    """The signed-in clinician (``shared.roles.acting_person``: the launch's fhirUser, by reference, with the EHR's
+    name), never a name typed in the form."""
+    return acting_person(context)
 
 
 def score_context(form: Any) -> ScoreContext:

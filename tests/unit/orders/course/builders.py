@@ -12,11 +12,12 @@ from services.orders.course.domain.model import TreatmentCourse
 from services.orders.course.domain.settings import CourseSettings
 from services.orders.domain.settings import ProtocolSettings
 from shared.scales import Scale
+from tests.unit.orders.builders import PRESCRIBER
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)  # a Monday
 PATIENT = "patient-1"
 COURSE = "course-1"
-CLINICIAN = "Dr Ada Prescriber"
+CLINICIAN = PRESCRIBER
 
 
 def settings(**overrides: Any) -> CourseSettings:

@@ -43,7 +43,7 @@ def courses():
     first = refer(first, "ref-9", TherapyKind.INTEGRATION, CLINICIAN, infusion_time(6), "integration")
     first = schedule_session(first, "ts-9", "ref-9", infusion_time(6) + timedelta(hours=30), settings(),
                              after_infusion_number=6)
-    first = record_attendance(first, "ts-9", Attendance.ATTENDED, "Sam", infusion_time(6) + 2 * DAY)
+    first = record_attendance(first, "ts-9", Attendance.ATTENDED, CLINICIAN, infusion_time(6) + 2 * DAY)
     second = replace(give(new_course(), range(1, 7), phq9_totals={1: 18, 6: 15}), course_id="course-2",
                      patient_id="patient-2")
     second = stop_course(second, StopReason.NON_RESPONSE, CLINICIAN, infusion_time(6) + 7 * DAY,
@@ -143,7 +143,8 @@ def test_the_export_carries_no_identifiers_names_birth_dates_or_dates_of_care():
         forbidden |= {m.date().isoformat() for m in moments}
     found = sorted(term for term in forbidden if re.search(rf"(?<![\w-]){re.escape(term)}(?![\w-])", exported))
     assert found == []
-    assert "KL-" not in exported and "Patient/" not in exported and CLINICIAN not in exported
+    assert "KL-" not in exported and "Patient/" not in exported and CLINICIAN.display not in exported
+    assert CLINICIAN.reference not in exported  # a Practitioner reference identifies a clinician too
 
 
 def test_an_export_of_no_courses_is_still_valid():

@@ -20,6 +20,7 @@ from services.orders.course.domain.outcomes import (
 from services.orders.course.domain.rules import ResponseRule, drop_pct
 from shared.scales import Scale
 
+from shared.people import Person
 from tests.unit.orders.course.builders import (
     START,
     give,
@@ -29,6 +30,7 @@ from tests.unit.orders.course.builders import (
     protocol,
     settings,
 )
+from tests.unit.orders.builders import PRESCRIBER
 
 DAY = timedelta(days=1)
 
@@ -148,7 +150,7 @@ class TestRemission:
     def test_madrs_at_most_the_clinics_threshold(self, threshold, last, status):
         clinic = settings(madrs_remission_score=threshold)
         baseline = scale_score("madrs-0", Scale.MADRS, [4] * 8 + [0, 0], START - DAY, ScoreSource.CLINICIAN,
-                               ScoreContext.BASELINE, recorded_by="Dr Rater")
+                               ScoreContext.BASELINE, recorded_by=Person("Practitioner/dr-rater", "Dr Rater"))
         items = [min(6, max(0, last - 6 * k)) for k in range(9)] + [0]
         later = scale_score("madrs-1", Scale.MADRS, items, START + 20 * DAY, ScoreSource.CLINICIAN,
                             ScoreContext.FOLLOW_UP)
@@ -289,18 +291,18 @@ class TestRelapseAfterRemission:
     @pytest.mark.parametrize("kind", list(ClinicalEventKind))
     def test_a_hospitalisation_or_suicide_attempt_after_remission_is_a_relapse(self, kind):
         course = self.course(8)
-        event = ClinicalEvent("e1", kind, infusion_time(6) + 10 * DAY, "Dr Ada Prescriber")
+        event = ClinicalEvent("e1", kind, infusion_time(6) + 10 * DAY, PRESCRIBER)
         course = record_clinical_event(course, event, settings(), protocol())
         outcome = course_outcome(course, settings(), Scale.MADRS)
         [relapse] = outcome.relapses
         assert (relapse.event_id, relapse.evidence, outcome.in_relapse) == ("e1", kind.text, True)
 
     def test_an_event_before_remission_or_with_the_setting_off_is_no_relapse(self):
-        before = ClinicalEvent("e1", ClinicalEventKind.SUICIDE_ATTEMPT, infusion_time(6) + 3 * DAY, "Dr Ada")
+        before = ClinicalEvent("e1", ClinicalEventKind.SUICIDE_ATTEMPT, infusion_time(6) + 3 * DAY, PRESCRIBER)
         course = record_clinical_event(self.course(8), before, settings(), protocol())  # m1 is on day 7
         assert course_outcome(course, settings(), Scale.MADRS).relapses == ()
         off = settings(relapse_on_clinical_events=False)
-        after = ClinicalEvent("e2", ClinicalEventKind.SUICIDE_ATTEMPT, infusion_time(6) + 10 * DAY, "Dr Ada")
+        after = ClinicalEvent("e2", ClinicalEventKind.SUICIDE_ATTEMPT, infusion_time(6) + 10 * DAY, PRESCRIBER)
         course = record_clinical_event(self.course(8, course_settings=off), after, off, protocol())
         assert course_outcome(course, off, Scale.MADRS).relapses == ()
 

@@ -77,18 +77,18 @@ def test_attendance_is_recorded_once():
     course = schedule_session(referred(), "ts-1", "ref-1", infusion_time(1) + 30 * HOUR, settings(),
                               after_infusion_number=1)
     with pytest.raises(CourseInputError) as error:
-        record_attendance(course, "ts-1", Attendance.ATTENDED, "Sam", infusion_time(1) + 29 * HOUR)
+        record_attendance(course, "ts-1", Attendance.ATTENDED, CLINICIAN, infusion_time(1) + 29 * HOUR)
     assert error.value.field == "recorded_at"
-    done = record_attendance(course, "ts-1", Attendance.ATTENDED, "Sam", infusion_time(1) + 31 * HOUR)
+    done = record_attendance(course, "ts-1", Attendance.ATTENDED, CLINICIAN, infusion_time(1) + 31 * HOUR)
     assert done.therapy_sessions[0].attendance is Attendance.ATTENDED
     with pytest.raises(CourseStateError):
-        record_attendance(done, "ts-1", Attendance.MISSED, "Sam", infusion_time(1) + 32 * HOUR)
+        record_attendance(done, "ts-1", Attendance.MISSED, CLINICIAN, infusion_time(1) + 32 * HOUR)
     with pytest.raises(CourseStateError):
         schedule_session(done, "ts-1", "ref-1", infusion_time(1) + 40 * HOUR, settings(), after_infusion_number=1)
-    missed = record_attendance(course, "ts-1", Attendance.MISSED, "Front desk", infusion_time(1) + 40 * HOUR)
+    missed = record_attendance(course, "ts-1", Attendance.MISSED, CLINICIAN, infusion_time(1) + 40 * HOUR)
     assert missed.therapy_sessions[0].attendance is Attendance.MISSED
     with pytest.raises(CourseInputError):
-        record_attendance(course, "ts-1", Attendance.SCHEDULED, "Sam", infusion_time(1) + 40 * HOUR)
+        record_attendance(course, "ts-1", Attendance.SCHEDULED, CLINICIAN, infusion_time(1) + 40 * HOUR)
 
 
 def test_a_closed_referral_takes_no_bookings():

@@ -31,6 +31,8 @@ from shared.fhir.messaging import build_message, parse_message
 from shared.runtime import ServiceRuntime, ServiceSettings
 from tests.unit.documentation import builders as doc
 from tests.unit.orders.course.builders import session_completed_handler
+from tests.unit.orders.builders import PRESCRIBER
+from shared.people import Person
 
 PATIENT = "pat-42"
 SIGNED_AT = datetime(2026, 2, 27, 15, 0, tzinfo=timezone.utc)
@@ -57,8 +59,8 @@ def _sign_two_infusion_induction(runtime, service: CourseService):
     eligibility = EligibilityDecision(PATIENT, "intake-1", EligibilityStatus.ELIGIBLE, True, SIGNED_AT)
     series = plan_induction(PATIENT, date(2026, 3, 2), protocol, infusion_count=2, now=SIGNED_AT)
     draft = create_order(PATIENT, eligibility, calculate_dose(weight, None, None, protocol, now=SIGNED_AT), series,
-                         "Dr Ada Prescriber", protocol, now=SIGNED_AT, order_id="ord-1")
-    placed = sign_order(draft, eligibility, "Dr Ada Prescriber", protocol, now=SIGNED_AT)
+                         PRESCRIBER, protocol, now=SIGNED_AT, order_id="ord-1")
+    placed = sign_order(draft, eligibility, PRESCRIBER, protocol, now=SIGNED_AT)
     with runtime.transaction() as conn:
         OrdersRepository().add_order(conn, placed)
         service.on_order_event(conn, placed, "order-signed")
@@ -114,7 +116,7 @@ def test_the_response_check_runs_when_the_series_ends_with_fewer_given(runtime):
 
 
 def test_a_series_ending_changes_nothing_once_the_course_left_induction():
-    course = steps.start_course("c-1", PATIENT, SIGNED_AT, "Dr A", CourseSettings(), ProtocolSettings(),
+    course = steps.start_course("c-1", PATIENT, SIGNED_AT, Person("Practitioner/dr-a", "Dr A"), CourseSettings(), ProtocolSettings(),
                                 induction_infusions=2)
     ended = steps.induction_series_ended(course, NOW, CourseSettings(), ProtocolSettings())
     assert ended.status is CourseStatus.RESPONSE_CHECK

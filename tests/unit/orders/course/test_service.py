@@ -40,6 +40,8 @@ from services.orders.translators.codes import KETAMINE_ELIGIBILITY
 from shared.fhir.codes import KETALINK_LOCAL
 from tests.unit.documentation import builders as doc
 from tests.unit.orders.course.builders import session_completed_handler
+from tests.unit.orders.builders import PRESCRIBER
+from shared.people import Person
 
 PATIENT = "pat-42"
 SIGNED_AT = datetime(2026, 2, 27, 15, 0, tzinfo=timezone.utc)
@@ -65,8 +67,8 @@ def signed(runtime):
     eligibility = EligibilityDecision(PATIENT, "intake-1", EligibilityStatus.ELIGIBLE, True, SIGNED_AT)
     series = plan_induction(PATIENT, date(2026, 3, 2), protocol, now=SIGNED_AT)
     draft = create_order(PATIENT, eligibility, calculate_dose(weight, None, None, protocol, now=SIGNED_AT), series,
-                         "Dr Ada Prescriber", protocol, now=SIGNED_AT, order_id="ord-1")
-    placed = sign_order(draft, eligibility, "Dr Ada Prescriber", protocol, now=SIGNED_AT)
+                         PRESCRIBER, protocol, now=SIGNED_AT, order_id="ord-1")
+    placed = sign_order(draft, eligibility, PRESCRIBER, protocol, now=SIGNED_AT)
     with runtime.transaction() as conn:
         OrdersRepository().add_order(conn, placed)
     return placed
@@ -199,9 +201,9 @@ def test_http_steps_refuse_bad_input_and_steps_the_status_does_not_allow(runtime
                                                            measured_at=NOW + timedelta(hours=1)))
     assert future.value.field == "measured_at"
     with pytest.raises(CourseStateError):
-        course_service.decide(course_id, Decide(DecisionKind.MAINTENANCE, "Dr A", interval_days=28))
+        course_service.decide(course_id, Decide(DecisionKind.MAINTENANCE, Person("Practitioner/dr-a", "Dr A"), interval_days=28))
     with pytest.raises(CourseInputError) as missing:
-        course_service.decide(course_id, Decide(DecisionKind.EXTEND, "Dr A", reason="late responder"))
+        course_service.decide(course_id, Decide(DecisionKind.EXTEND, Person("Practitioner/dr-a", "Dr A"), reason="late responder"))
     assert missing.value.field == "total_infusions"
     with pytest.raises(CourseNotFoundError):
         course_service.course("no-such-course")
@@ -273,10 +275,10 @@ def test_a_clinical_event_is_recorded_through_the_service_and_refused_in_the_fut
     course_id = course_service.patient_course(PATIENT).course.course_id
     with pytest.raises(CourseInputError) as future:
         course_service.record_clinical_event(course_id, RecordClinicalEvent(
-            ClinicalEventKind.SUICIDE_ATTEMPT, NOW + timedelta(hours=1), "Dr Ada Prescriber"))
+            ClinicalEventKind.SUICIDE_ATTEMPT, NOW + timedelta(hours=1), PRESCRIBER))
     assert future.value.field == "occurred_at"
     change = course_service.record_clinical_event(course_id, RecordClinicalEvent(
-        ClinicalEventKind.PSYCHIATRIC_HOSPITALISATION, NOW - timedelta(days=1), "Dr Ada Prescriber",
+        ClinicalEventKind.PSYCHIATRIC_HOSPITALISATION, NOW - timedelta(days=1), PRESCRIBER,
         event_id="ev-1"))
     [event] = change.course.clinical_events
     assert (event.event_id, event.kind) == ("ev-1", ClinicalEventKind.PSYCHIATRIC_HOSPITALISATION)

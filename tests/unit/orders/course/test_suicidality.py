@@ -11,6 +11,8 @@ from services.orders.course.domain.suicidality import AlertLevel, AlertSource
 from shared.scales import CssrsRisk, Scale
 
 from tests.unit.orders.course.builders import CLINICIAN, START, give, new_course, phq9, protocol, settings
+from tests.unit.orders.builders import PRESCRIBER
+from shared.people import Person
 
 NO = {"wish-to-be-dead": False, "suicidal-thoughts": False, "suicidal-behaviour-lifetime": False}
 AT = START + timedelta(days=10)
@@ -20,7 +22,7 @@ def screen(course_settings=None, measurement_id="cssrs-1", **answers):
     given = dict(NO)
     given.update({key.replace("_", "-"): value for key, value in answers.items()})
     return cssrs_screening(measurement_id, given, AT, ScoreSource.CLINICIAN, ScoreContext.PRE_INFUSION,
-                           course_settings or settings(), recorded_by="Nurse Kim")
+                           course_settings or settings(), recorded_by=Person("Practitioner/nurse-kim", "Nurse Kim"))
 
 
 def test_a_positive_phq9_item_9_alerts_the_prescriber():
@@ -117,7 +119,7 @@ def test_the_prescriber_acknowledges_with_the_action_once():
 # --- every scale's suicide item (issue 13 defect 3) ------------------------------------------------------------
 def madrs(measurement_id: str, item10: int, at=AT):
     return scale_score(measurement_id, Scale.MADRS, [3, 3, 2, 2, 1, 2, 2, 2, 2, item10], at, ScoreSource.CLINICIAN,
-                       ScoreContext.FOLLOW_UP, recorded_by="Dr Ada Prescriber")
+                       ScoreContext.FOLLOW_UP, recorded_by=PRESCRIBER)
 
 
 def qids(measurement_id: str, item12: int, at=AT):

@@ -13,6 +13,7 @@ from services.orders.course.domain.therapy import Attendance, TherapyKind
 from services.orders.course.translators.care_plan_course_in import plan_from_care_plan
 from services.orders.course.translators.care_plan_course_out import care_plan_from_course
 from shared.errors import FhirMappingError
+from shared.people import ketalink
 
 from tests.unit.orders.course.builders import CLINICIAN, PATIENT, give, infusion_time, new_course, protocol, settings
 
@@ -29,7 +30,7 @@ def full_course():
         course = schedule_session(course, f"ts-{number}", "ref-1", infusion_time(number) + 30 * HOUR, settings(),
                                   after_infusion_number=number)
         if attendance:
-            course = record_attendance(course, f"ts-{number}", attendance, "Sam", infusion_time(number) + 32 * HOUR)
+            course = record_attendance(course, f"ts-{number}", attendance, CLINICIAN, infusion_time(number) + 32 * HOUR)
     return start_maintenance(course, 28, CLINICIAN, infusion_time(6) + 7 * DAY, settings(), protocol())
 
 
@@ -58,7 +59,8 @@ def test_the_course_care_plan_has_its_shape():
         ("therapy-session-ts-1", "completed"), ("therapy-session-ts-2", "cancelled"),
         ("therapy-session-ts-3", "cancelled"), ("therapy-session-ts-4", "scheduled")]
     assert sessions[1]["detail"]["statusReason"]["coding"][0]["code"] == "did-not-attend"
-    assert [n["authorString"] for n in resource["note"]] == [CLINICIAN, "Ketalink", CLINICIAN]
+    assert [n["authorReference"] for n in resource["note"]] == [  # by reference, Ketalink as its Device
+        CLINICIAN.fhir_reference(), ketalink("Ketalink").fhir_reference(), CLINICIAN.fhir_reference()]
     assert resource["note"][-1]["text"].startswith("Maintenance every 28 days")
 
 

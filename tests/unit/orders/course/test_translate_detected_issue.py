@@ -59,7 +59,7 @@ class TestSuicidalityAlert:
             "action": {"coding": [{"system": "https://ketalink.example.org/fhir/CodeSystem/ketalink",
                                    "code": "prescriber-reviewed", "display": "Reviewed by the prescriber"}],
                        "text": "called the patient; safety plan reviewed"},
-            "date": "2026-11-26T08:45:00+00:00", "author": {"display": CLINICIAN}}]
+            "date": "2026-11-26T08:45:00+00:00", "author": CLINICIAN.fhir_reference()}]
         assert alert_from_detected_issue(resource).alert == course.alerts[0]
 
     def test_a_phq9_item9_alert_names_the_item_as_evidence(self):

@@ -14,6 +14,7 @@ from shared.errors import FhirMappingError
 from shared.scales import DEFINITIONS, CssrsRisk, Scale
 
 from tests.unit.orders.course.builders import COURSE, PATIENT, ehr_phq9, phq9, settings
+from shared.people import Person
 
 AT = datetime(2026, 11, 26, 8, 30, tzinfo=timezone.utc)
 HIGH = {"wish-to-be-dead": True, "suicidal-thoughts": True, "ideation-with-method": True,
@@ -72,10 +73,10 @@ def test_gad7_uses_its_loinc_total_and_an_ehr_score_points_at_the_ehrs_response(
 
 @pytest.mark.parametrize("score", [
     phq9("m-1", 14, AT, ScoreContext.PRE_INFUSION, item9=1, session_id="s-2"),
-    replace(phq9("m-2", 4, AT, ScoreContext.FOLLOW_UP, source=ScoreSource.CLINICIAN, recorded_by="Dr A"),
+    replace(phq9("m-2", 4, AT, ScoreContext.FOLLOW_UP, source=ScoreSource.CLINICIAN, recorded_by=Person("Practitioner/dr-a", "Dr A")),
             rescored=True),
     scale_score("mad", Scale.MADRS, [4, 4, 3, 3, 2, 3, 3, 4, 3, 1], AT, ScoreSource.CLINICIAN,
-                ScoreContext.BASELINE, recorded_by="Dr Rater"),
+                ScoreContext.BASELINE, recorded_by=Person("Practitioner/dr-rater", "Dr Rater")),
     scale_score("q", Scale.QIDS_SR16, [1, 3, 0, 2, 2, 0, 2, 1, 3, 1, 2, 3, 1, 2, 1, 2], AT,
                 ScoreSource.PATIENT_LINK, ScoreContext.FOLLOW_UP),
 ], ids=["phq9", "phq9-rescored", "madrs", "qids"])
@@ -88,7 +89,7 @@ def test_scores_round_trip(score):
 
 def test_cssrs_round_trips_with_its_risk():
     screening = cssrs_screening("c-1", HIGH, AT, ScoreSource.CLINICIAN, ScoreContext.PRE_INFUSION, settings(),
-                                recorded_by="Nurse Kim")
+                                recorded_by=Person("Practitioner/nurse-kim", "Nurse Kim"))
     resource = observation_from_cssrs(screening, PATIENT, COURSE)
     assert resource["code"]["coding"][0]["code"] == "93374-7"
     assert resource["valueCodeableConcept"]["coding"][0]["code"] == "cssrs-risk-high"

@@ -21,6 +21,7 @@ from shared.errors import FhirMappingError
 from shared.scales import CssrsRisk, Scale
 
 from tests.unit.orders.course.builders import COURSE, PATIENT, PHQ9_ITEMS, ehr_phq9, phq9, settings
+from shared.people import Person
 
 AT = datetime(2026, 11, 26, 8, 30, tzinfo=timezone.utc)
 class TestOut:
@@ -40,9 +41,9 @@ class TestOut:
 
     def test_a_clinician_rating_names_the_rater_and_a_rescoring_is_amended(self):
         madrs = scale_score("madrs-1", Scale.MADRS, [3] * 10, AT, ScoreSource.CLINICIAN, ScoreContext.FOLLOW_UP,
-                            recorded_by="Dr Rater")
+                            recorded_by=Person("Practitioner/dr-rater", "Dr Rater"))
         resource = questionnaire_response_from_score(replace(madrs, rescored=True), PATIENT, COURSE)
-        assert resource["author"] == {"display": "Dr Rater"} and "source" not in resource
+        assert resource["author"] == {"reference": "Practitioner/dr-rater", "display": "Dr Rater"} and "source" not in resource
         assert resource["status"] == "amended" and resource["item"][0]["linkId"] == "madrs-item-1"
 
     def test_a_questionnaire_from_the_ehr_is_not_sent_back(self):
@@ -54,13 +55,13 @@ class TestOut:
 class TestRoundTrip:
     @pytest.mark.parametrize("score", [
         phq9("m-1", 14, AT, ScoreContext.PRE_INFUSION, item9=1, session_id="session-2"),
-        replace(phq9("m-2", 3, AT, ScoreContext.FOLLOW_UP, source=ScoreSource.CLINICIAN, recorded_by="Dr A"),
+        replace(phq9("m-2", 3, AT, ScoreContext.FOLLOW_UP, source=ScoreSource.CLINICIAN, recorded_by=Person("Practitioner/dr-a", "Dr A")),
                 rescored=True),
         scale_score("g-1", Scale.GAD7, [1, 2, 3, 0, 1, 2, 3], AT, ScoreSource.PATIENT_LINK, ScoreContext.BASELINE),
         scale_score("q-1", Scale.QIDS_SR16, [1, 3, 0, 2, 2, 0, 2, 1, 3, 1, 2, 3, 1, 2, 1, 2], AT,
                     ScoreSource.PATIENT_LINK, ScoreContext.FOLLOW_UP),
         scale_score("mad-1", Scale.MADRS, [4, 4, 3, 3, 2, 3, 3, 4, 3, 1], AT, ScoreSource.CLINICIAN,
-                    ScoreContext.BASELINE, recorded_by="Dr Rater"),
+                    ScoreContext.BASELINE, recorded_by=Person("Practitioner/dr-rater", "Dr Rater")),
     ], ids=["phq9", "phq9-rescored", "gad7", "qids", "madrs"])
     def test_scores(self, score):
         received = score_from_questionnaire_response(questionnaire_response_from_score(score, PATIENT, COURSE))
@@ -71,7 +72,7 @@ class TestRoundTrip:
                                             "ideation-with-method": True, "ideation-with-intent": False,
                                             "ideation-with-plan-and-intent": False,
                                             "suicidal-behaviour-lifetime": False}, AT, ScoreSource.CLINICIAN,
-                                    ScoreContext.PRE_INFUSION, settings(), recorded_by="Nurse Kim",
+                                    ScoreContext.PRE_INFUSION, settings(), recorded_by=Person("Practitioner/nurse-kim", "Nurse Kim"),
                                     session_id="session-3")
         resource = questionnaire_response_from_cssrs(screening, PATIENT, COURSE)
         assert resource["item"][0]["answer"][0]["valueCoding"]["code"] == "LA33-6"
@@ -119,7 +120,7 @@ class TestFromTheEhr:
         )
         madrs = madrs_questionnaire_response(MadrsRating.checked([3] * 10, AT, "Dr R"), PATIENT, "intake-1")
         score = score_from_questionnaire_response(madrs).score
-        assert (score.scale, score.total_score, score.recorded_by) == (Scale.MADRS, 30, "Dr R")
+        assert (score.scale, score.total_score, score.recorded_by) == (Scale.MADRS, 30, Person(None, "Dr R"))
         screen = checked_cssrs({"wish-to-be-dead": True, "suicidal-thoughts": False,
                                 "suicidal-behaviour-lifetime": False}, AT, IntakeSettings())
         received = cssrs_from_questionnaire_response(cssrs_questionnaire_response(screen, PATIENT, "intake-1"),

@@ -28,7 +28,7 @@ class TestReferral:
         assert (resource["status"], resource["intent"], resource["code"]["coding"][0]["code"]) == (
             "active", "order", "integration-referral")
         assert resource["basedOn"][0]["identifier"]["value"] == COURSE
-        assert resource["requester"] == {"display": CLINICIAN}
+        assert resource["requester"] == CLINICIAN.fhir_reference()
         assert resource["performer"] == [{"display": "Sam Therapist, LCSW"}]
         assert resource["quantityQuantity"] == {"value": 6}
         received = referral_from_service_request(resource)

@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from services.orders.course.domain.checks import require_aware, require_text
+from shared.people import Person
+from services.orders.course.domain.checks import require_aware, require_text, require_person
 from services.orders.course.domain.errors import CourseInputError, CourseStateError
 from services.orders.course.domain.goals import GoalStatus
 from services.orders.course.domain.model import (
@@ -33,12 +34,12 @@ from services.orders.course.domain.course.transitions import (
 
 
 # --- decisions ---------------------------------------------------------------------------------------------------
-def extend_induction(course: TreatmentCourse, total_infusions: int, reason: str, by: str, at: datetime,
+def extend_induction(course: TreatmentCourse, total_infusions: int, reason: str, by: Person, at: datetime,
                      settings: CourseSettings) -> TreatmentCourse:
     """More induction infusions before the response check (some patients first respond at infusions 10-12): a
     documented choice, up to ``induction_extension_max_infusions`` in all."""
     require_status(course, INDUCTION_STATUSES, "extend the induction")
-    by, reason = require_text(by, "by"), require_text(reason, "reason")
+    by, reason = require_person(by, "by"), require_text(reason, "reason")
     given = len(course.current_induction_infusions)
     check_induction_count(total_infusions, "total_infusions", settings)
     if total_infusions <= given:
@@ -49,12 +50,12 @@ def extend_induction(course: TreatmentCourse, total_infusions: int, reason: str,
                         induction_infusions_planned=total_infusions)
 
 
-def start_maintenance(course: TreatmentCourse, interval_days: int, by: str, at: datetime, settings: CourseSettings,
+def start_maintenance(course: TreatmentCourse, interval_days: int, by: Person, at: datetime, settings: CourseSettings,
                       protocol: ProtocolSettings, reason: str = "") -> TreatmentCourse:
     """From the response check to maintenance every ``interval_days`` (the clinic's range). Without a response after
     induction this needs a documented reason."""
     require_status(course, (CourseStatus.RESPONSE_CHECK,), "start maintenance")
-    by = require_text(by, "by")
+    by = require_person(by, "by")
     check_interval(interval_days, protocol)
     outcome = course_outcome(course, settings)
     if outcome.response is not ResponseStatus.RESPONSE and not reason.strip():
@@ -67,12 +68,12 @@ def start_maintenance(course: TreatmentCourse, interval_days: int, by: str, at: 
                         maintenance_interval_days=interval_days, reevaluation_due_on=due)
 
 
-def continue_maintenance(course: TreatmentCourse, interval_days: int, by: str, at: datetime,
+def continue_maintenance(course: TreatmentCourse, interval_days: int, by: Person, at: datetime,
                          settings: CourseSettings, protocol: ProtocolSettings, reason: str = "") -> TreatmentCourse:
     """After a re-evaluation: maintenance goes on (at ``interval_days``, the next re-evaluation set again); through a
     loss of response or a relapse only with a documented reason. In maintenance: a change of interval."""
     require_status(course, (CourseStatus.REEVALUATION_DUE, CourseStatus.MAINTENANCE), "continue maintenance")
-    by = require_text(by, "by")
+    by = require_person(by, "by")
     check_interval(interval_days, protocol)
     if course.status is CourseStatus.MAINTENANCE:
         note = joined(f"Maintenance interval {course.maintenance_interval_days} → {interval_days} days", reason)
@@ -90,12 +91,12 @@ def continue_maintenance(course: TreatmentCourse, interval_days: int, by: str, a
                         maintenance_interval_days=interval_days, reevaluation_due_on=due)
 
 
-def reinduce(course: TreatmentCourse, infusions: int, reason: str, by: str, at: datetime,
+def reinduce(course: TreatmentCourse, infusions: int, reason: str, by: Person, at: datetime,
              settings: CourseSettings) -> TreatmentCourse:
     """After a re-evaluation (e.g. a loss of response or a relapse): a new induction of ``infusions``, counted from
     now, with its own response check. The baseline stays the course's first."""
     require_status(course, (CourseStatus.REEVALUATION_DUE,), "start a new induction")
-    by, reason = require_text(by, "by"), require_text(reason, "reason")
+    by, reason = require_person(by, "by"), require_text(reason, "reason")
     require_aware(at, "at")
     check_induction_count(infusions, "infusions", settings)
     note = f"New induction of {infusions} infusions: {reason}"
@@ -104,7 +105,7 @@ def reinduce(course: TreatmentCourse, infusions: int, reason: str, by: str, at: 
                         maintenance_interval_days=None, reevaluation_due_on=None)
 
 
-def stop_course(course: TreatmentCourse, reason: StopReason, by: str, at: datetime,
+def stop_course(course: TreatmentCourse, reason: StopReason, by: Person, at: datetime,
                 detail: str = "") -> TreatmentCourse:
     """Stopped with the reason (``other`` needs a detail). Open tasks are closed; the goal is completed when the goals
     were met, cancelled otherwise."""
@@ -112,7 +113,7 @@ def stop_course(course: TreatmentCourse, reason: StopReason, by: str, at: dateti
         raise CourseStateError(f"course {course.course_id} is already stopped")
     if not isinstance(reason, StopReason):
         raise CourseInputError("reason", f"{reason!r} is not one of {', '.join(r.value for r in StopReason)}")
-    by = require_text(by, "by")
+    by = require_person(by, "by")
     detail = detail.strip()
     if reason is StopReason.OTHER and not detail:
         raise CourseInputError("detail", "say why the course stopped")

@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from services.orders.course.domain.checks import require_aware, require_positive, require_text
+from shared.people import Person
+from services.orders.course.domain.checks import require_aware, require_positive, require_text, require_person
 from services.orders.course.domain.errors import CourseInputError, CourseStateError
 from services.orders.course.domain.goals import remission_goal
 from services.orders.course.domain.measurements import CssrsScreening, ScaleScore
@@ -44,7 +45,7 @@ from services.orders.course.domain.course.transitions import (
 
 
 # --- start -------------------------------------------------------------------------------------------------------
-def start_course(course_id: str, patient_id: str, started_at: datetime, started_by: str, settings: CourseSettings,
+def start_course(course_id: str, patient_id: str, started_at: datetime, started_by: Person, settings: CourseSettings,
                  protocol: ProtocolSettings, *, induction_infusions: int | None = None,
                  series_id: str | None = None) -> TreatmentCourse:
     """A course in induction with its remission goal; the response check comes after ``induction_infusions``
@@ -52,7 +53,7 @@ def start_course(course_id: str, patient_id: str, started_at: datetime, started_
     course_id = require_text(course_id, "course_id")
     patient_id = require_text(patient_id, "patient_id")
     require_aware(started_at, "started_at")
-    started_by = require_text(started_by, "started_by")
+    started_by = require_person(started_by, "started_by")
     planned = protocol.induction_infusion_count if induction_infusions is None else induction_infusions
     check_induction_count(planned, "induction_infusions", settings)
     goal = remission_goal(f"{course_id}-remission", protocol.clinic_date(started_at), settings)
@@ -159,7 +160,7 @@ def record_clinical_event(course: TreatmentCourse, event: ClinicalEvent, setting
         raise CourseInputError("clinical_event.kind", f"{event.kind!r} is not one of "
                                                       f"{', '.join(k.value for k in ClinicalEventKind)}")
     require_aware(event.occurred_at, "clinical_event.occurred_at")
-    event = replace(event, event_id=event_id, recorded_by=require_text(event.recorded_by, "recorded_by"),
+    event = replace(event, event_id=event_id, recorded_by=require_person(event.recorded_by, "recorded_by"),
                     detail=event.detail.strip())
     if course.status is CourseStatus.STOPPED:
         raise CourseStateError(f"course {course.course_id} is stopped; a clinical event cannot be added to it")
@@ -195,7 +196,7 @@ def record_adverse_event(course: TreatmentCourse, event: CourseAdverseEvent) -> 
     return replace(course, adverse_events=tuple(sorted(events, key=lambda e: e.onset_at)))
 
 
-def acknowledge_alert(course: TreatmentCourse, alert_id: str, by: str, at: datetime,
+def acknowledge_alert(course: TreatmentCourse, alert_id: str, by: Person, at: datetime,
                       action_taken: str) -> TreatmentCourse:
     alert = next((a for a in course.alerts if a.alert_id == alert_id), None)
     if alert is None:

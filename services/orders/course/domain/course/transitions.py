@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
+from shared.people import Person
 from services.orders.course.domain.checks import require_aware, require_count
 from services.orders.course.domain.errors import CourseStateError
 from services.orders.course.domain.measurements import ScaleScore
@@ -84,7 +85,7 @@ def reevaluation_due(course: TreatmentCourse, due_on: date, reason: str, at: dat
     return replace(course, tasks=course.tasks + (new_task(course, TaskKind.REEVALUATION, due_on, reason, at),))
 
 
-def transitioned(course: TreatmentCourse, kind: TransitionKind, to_status: CourseStatus, by: str, at: datetime,
+def transitioned(course: TreatmentCourse, kind: TransitionKind, to_status: CourseStatus, by: Person, at: datetime,
                  note: str, **changes: object) -> TreatmentCourse:
     """The course in ``to_status`` with the entry in its history; open tasks are done (a decision answers them)."""
     require_aware(at, "at")
