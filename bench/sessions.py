@@ -22,10 +22,11 @@ from services.orders.translators.message_out import order_event_code, order_mess
 from shared.events.topics import ORDERS_EVENTS
 from shared.fhir.datatypes import FhirJson
 from shared.fhir.messaging import build_message
+from shared.people import Person
 from tests.integration.documentation.clinic import cssrs, site_ready
 from tests.support.clinic_zone import clinic_zone_of_the_tests
 
-PRESCRIBER = "Dr Bench Prescriber"
+PRESCRIBER = Person(None, "Dr Bench Prescriber")  # as orders records a prescriber where SMART is off
 NURSE = "RN Bench"
 
 
@@ -49,7 +50,7 @@ def signed_order_message(patient: BenchPatient, now: datetime) -> tuple[str, Fhi
     resources = order_message_resources(placed.order, placed.series, patient.patient_id,
                                         f"Observation/{patient.weight_observation_id}", protocol.clinic_timezone)
     return placed.order.order_id, build_message(order_event_code(placed.order), "urn:ketalink:orders", resources,
-                                                author_display=PRESCRIBER)
+                                                author=PRESCRIBER)
 
 
 def start_sessions(base_url: str, publisher: Publisher, patients: list[BenchPatient],

@@ -222,7 +222,7 @@ def acting_person(context: SmartContext | None, typed: str | None = None, *, on_
             raise SmartAuthError(401, "authentication required", oauth_error="invalid_request")
         name = (typed or "").strip()
         if not name:
-            raise SmartAuthError(422, "name who acts (by): SMART is off, so nobody is signed in",
+            raise SmartAuthError(400, "name who acts (by): SMART is off, so nobody is signed in",
                                  title="Who acts is missing")
         return Person(None, name[:MAX_DISPLAY])
     if context.fhir_user:
@@ -261,15 +261,6 @@ def _practitioner_acted_for(on_behalf_of: str | None, ehr: FhirClient | None) ->
     except FhirError as error:
         raise SmartAuthError(502, f"The EHR did not let Ketalink check on_behalf_of (HTTP {error.status}); nothing "
                                   "was recorded.", title="EHR not reachable") from None
-
-
-def signer_name(context: SmartContext | None, typed: str) -> str:
-    """Who decides or signs: the signed-in clinician whose role was checked (their name from the EHR, else their
-    fhirUser), never the name typed in a request body, which could be anyone's; the typed name only where SMART is
-    off (no one signed in)."""
-    if context is None:
-        return typed
-    return clinician_name(context) or context.fhir_user or typed
 
 
 def clinician_roles(context: SmartContext, settings: RoleSettings) -> ClinicianRoles:

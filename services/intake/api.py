@@ -8,7 +8,6 @@ database engine for ``Idempotency-Key``) when bootstrap builds the app.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,10 +25,10 @@ from services.intake.repository import IntakeNotFound
 from shared.api import Api, Operations
 from shared.db import StaleRecordError
 from shared.errors import FieldInputError
-from shared.roles import ATTESTATIONS, require_prescriber, signer_name
+from shared.people import Person
+from shared.roles import ATTESTATIONS, acting_person, require_prescriber
 from shared.smart import from_body, from_path, requires
 from shared.smart.access import current_context
-from shared.ui.clinician import clinician_name
 from shared.web import ApiError, outcome_response
 
 TITLE, VERSION = "Ketalink intake", "1.0.0"
@@ -60,7 +59,8 @@ def _present(view: IntakeView) -> dict[str, Any]:
 def create_intake(body: commands.CreateIntake) -> ResponseReturnValue:
     """Reads the patient, problem list, medication history and latest weight and height from the EHR. With
     `referral_id` the intake belongs to that EHR referral: an existing one is returned with 200."""
-    view, created = intake_service().start(commands.StartIntake(body.patient_id, body.started_by, body.referral_id))
+    started_by = _actor(body.started_by, body)
+    view, created = intake_service().start(commands.StartIntake(body.patient_id, started_by, body.referral_id))
     return _present(view), 201 if created else 200, {"Location": f"/intakes/{view.intake.intake_id}"}
 
 
@@ -93,7 +93,7 @@ def put_contraindications(intake_id: str, body: commands.Contraindications) -> R
     service = intake_service()
     with fields_renamed(("contraindications.", "")):
         return _present(service.record_contraindications(commands.RecordContraindications(
-            intake_id, body.to_domain(), body.screened_by, body.screened_at or service.clock.now())))
+            intake_id, body.to_domain(), _actor(body.screened_by, body), body.screened_at or service.clock.now())))
 
 
 @operation("/intakes/<intake_id>/vitals", "PUT", summary="Record baseline vital signs and body measures",
@@ -122,7 +122,7 @@ def put_madrs(intake_id: str, body: commands.Madrs) -> ResponseReturnValue:
     service = intake_service()
     with fields_renamed(("madrs.", "")):
         return _present(service.record_madrs(commands.RecordMadrs(
-            intake_id, body.items, body.rated_at or service.clock.now(), body.rated_by)))
+            intake_id, body.items, body.rated_at or service.clock.now(), _rater(body))))
 
 
 @operation("/intakes/<intake_id>/cssrs", "PUT", summary="Record the C-SSRS screener",
@@ -153,8 +153,7 @@ def post_override(intake_id: str, body: commands.Override) -> ResponseReturnValu
     """Replaces an earlier override of the same item. Absolute contraindications cannot be overridden."""
     service = intake_service()
     # Who overrode is the signed-in clinician, never the typed name (which could be anyone's)
-    override = dataclasses.replace(body.to_domain(service.clock.now()),
-                                   overridden_by=_signed_in(body.overridden_by, "overridden_by"))
+    override = body.to_domain(service.clock.now(), _actor(body.overridden_by, body))
     with fields_renamed(("override.", "")):
         return _present(service.record_override(commands.RecordOverride(intake_id, override)))
 
@@ -167,7 +166,7 @@ def put_cssrs_review(intake_id: str, body: commands.CssrsReview) -> ResponseRetu
     says proceed. Recorded with the signed-in clinician and the time; a new C-SSRS screen needs a new review."""
     with fields_renamed(("cssrs_review.", "")):
         return _present(intake_service().record_cssrs_review(commands.RecordCssrsReview(
-            intake_id, body.outcome.value, body.note, _signed_in(body.reviewed_by, "reviewed_by"))))
+            intake_id, body.outcome.value, body.note, _actor(body.reviewed_by, body))))
 
 
 @operation("/intakes/<intake_id>/urgent-use", "PUT", summary="A prescriber sets the TRD rule aside for urgent use, "
@@ -179,7 +178,7 @@ def put_urgent_use(intake_id: str, body: commands.UrgentUse) -> ResponseReturnVa
     roles = require_prescriber(current_context(), "set the TRD rule aside for urgent use")
     with fields_renamed(("urgent_use.", "")):
         return _present(intake_service().record_urgent_use(commands.RecordUrgentUse(
-            intake_id, body.reason, _signed_in(body.overridden_by, "overridden_by"), roles is not None)))
+            intake_id, body.reason, _actor(body.overridden_by, body), roles is not None)))
 
 
 @operation("/intakes/<intake_id>/decision", "POST", summary="Decide eligibility (and tell orders and the EHR)",
@@ -190,10 +189,9 @@ def post_decision(intake_id: str, body: commands.Decide) -> ResponseReturnValue:
     `intake-eligibility-decided` on `ketalink.intake.events`. A decided intake must be reopened first. Only a
     prescriber decides (403 otherwise: the EHR's PractitionerRole, shared/roles.py), attesting it (`attested`,
     recorded with the decision)."""
-    context = current_context()
-    require_prescriber(context, "decide eligibility")  # the decider is the signed-in prescriber, not the typed name
+    require_prescriber(current_context(), "decide eligibility")  # the decider: the signed-in prescriber, by reference
     return _present(intake_service().decide(commands.DecideEligibility(
-        intake_id, signer_name(context, body.decided_by), attestation=ATTESTATIONS["decide-eligibility"])))
+        intake_id, _actor(body.decided_by, body), attestation=ATTESTATIONS["decide-eligibility"])))
 
 
 @operation("/intakes/<intake_id>/reopen", "POST", summary="Reopen a decided intake (the decision is kept in its "
@@ -202,18 +200,21 @@ def post_decision(intake_id: str, body: commands.Decide) -> ResponseReturnValue:
 def post_reopen(intake_id: str, body: commands.Reopen) -> ResponseReturnValue:
     # The reopening's Provenance author in the EHR: the signed-in clinician, not the typed name
     return _present(intake_service().reopen(commands.ReopenIntake(
-        intake_id, _signed_in(body.reopened_by, "reopened_by"), body.reason)))
+        intake_id, _actor(body.reopened_by, body), body.reason)))
 
 
-def _signed_in(typed: str | None, field: str) -> str:
-    """Who does it: the signed-in clinician (the token's fhirUser, by name when the EHR gives it); the typed name
-    only where there is no sign-in (SMART off, local runs)."""
-    context = current_context()
-    if context is not None:
-        return clinician_name(context) or context.fhir_user or "unknown clinician"
-    if typed is None:
-        raise ApiError(400, "say who (no clinician is signed in)", expression=field)
-    return typed
+def _rater(body: commands.Madrs) -> Person | None:
+    """The MADRS's rater: the signed-in clinician; where SMART is off, the typed name or nobody."""
+    if current_context() is None and body.rated_by is None:
+        return None
+    return _actor(body.rated_by, body)
+
+
+def _actor(typed: str | None, body: commands.Acted) -> Person:
+    """Who does it: the request's clinician from its SMART context (``shared.roles.acting_person``: the token's
+    fhirUser by reference, with the EHR's name), never a name in the body (``typed`` is read only where SMART is
+    off, local runs)."""
+    return acting_person(current_context(), typed, on_behalf_of=body.on_behalf_of, ehr=intake_service().fhir)
 
 
 @contextlib.contextmanager

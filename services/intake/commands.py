@@ -24,22 +24,37 @@ from services.intake.domain.reviews import ReviewOutcome
 from services.intake.domain.trials import AntidepressantTrial
 from services.intake.domain.vitals import BaselineVitals, BloodPressure, VitalReading
 from shared.api import RequestModel
+from shared.people import Person
 from shared.roles import Attested
 
 FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # a FHIR resource id (EHR Patient, ServiceRequest)
 FhirId = Annotated[str, StringConstraints(pattern=f"^{FHIR_ID.pattern}$")]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]  # who did it (display text)
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]  # a name (display text)
+ClinicianReference = Annotated[str, StringConstraints(
+    pattern=r"^(Practitioner|PractitionerRole)/[A-Za-z0-9\-.]{1,64}$")]
+TYPED_NAME = Field(None, description="Who, by name: read only where SMART is off (local runs). Otherwise the signed-in "
+                                     "clinician (the token's fhirUser) is recorded, whatever this says.")
 Text = Annotated[str, StringConstraints(max_length=2000)]
 ElementKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=100)]
 Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 
 
-class CreateIntake(RequestModel):
+class Acted(RequestModel):
+    """A body of a clinician's act: who acts comes from the request's SMART context (``shared.roles.acting_person``);
+    its name field is read only where SMART is off."""
+
+    on_behalf_of: ClinicianReference | None = Field(
+        None, description="Only for a backend client (a token without fhirUser): the clinician it acts for, "
+                          "Practitioner/<id>, which must exist in the EHR; a clinician's own token may not name "
+                          "anyone else (403).")
+
+
+class CreateIntake(Acted):
     """Start an intake. With ``referral_id`` (the EHR ServiceRequest id) the intake is the referral's: the same one
     the referral event starts, so asking twice or after the event returns it instead of a second intake."""
 
     patient_id: FhirId
-    started_by: Name
+    started_by: Name | None = TYPED_NAME
     referral_id: FhirId | None = None
 
 
@@ -71,11 +86,11 @@ class ContraindicationAnswerIn(RequestModel):
     note: Text | None = None
 
 
-class Contraindications(RequestModel):
+class Contraindications(Acted):
     """The screen; keys are the clinic's configured items (GET /intakes/<id> lists those not answered)."""
 
     answers: list[ContraindicationAnswerIn] = Field(max_length=100)
-    screened_by: Name
+    screened_by: Name | None = TYPED_NAME
     screened_at: AwareDatetime | None = None
 
     def to_domain(self) -> list[ContraindicationAnswer]:
@@ -128,12 +143,12 @@ class Phq9(RequestModel):
     answered_at: AwareDatetime | None = None
 
 
-class Madrs(RequestModel):
+class Madrs(Acted):
     """Items 1-10 in order, each 0-6."""
 
     items: list[StrictInt | None] = Field(max_length=20)
     rated_at: AwareDatetime | None = None
-    rated_by: Name | None = None
+    rated_by: Name | None = TYPED_NAME
 
 
 def _cssrs_answer(item: CssrsItem) -> object:
@@ -176,42 +191,42 @@ class Consent(RequestModel):
                              self.consent_text_version, self.ride_home_agreed, tuple(self.elements_acknowledged))
 
 
-class CssrsReview(RequestModel):
+class CssrsReview(Acted):
     """A behavioural-health review of the current moderate- or high-risk C-SSRS screen. Who reviewed is the signed-in
     clinician; ``reviewed_by`` is used only where there is no sign-in (local runs with SMART off)."""
 
     outcome: ReviewOutcome
     note: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
-    reviewed_by: Name | None = None
+    reviewed_by: Name | None = TYPED_NAME
 
 
-class UrgentUse(RequestModel):
+class UrgentUse(Acted):
     """A prescriber sets the TRD rule aside for urgent use; the reason is documented (e.g. acute suicidal
     ideation). Who is the signed-in prescriber; ``overridden_by`` only where there is no sign-in."""
 
     reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
-    overridden_by: Name | None = None
+    overridden_by: Name | None = TYPED_NAME
 
 
-class Override(RequestModel):
+class Override(Acted):
     """A documented override of a relative contraindication (key) or a flagged interacting drug class (class)."""
 
     target: OverrideTarget
     key: Name
-    overridden_by: Name
+    overridden_by: Name | None = TYPED_NAME
     reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
-    def to_domain(self, now: datetime) -> ClinicianOverride:
-        return ClinicianOverride(self.target, self.key, self.overridden_by, now, self.reason)
+    def to_domain(self, now: datetime, actor: Person) -> ClinicianOverride:
+        return ClinicianOverride(self.target, self.key, actor, now, self.reason)
 
 
-class Decide(RequestModel):
-    decided_by: Name
+class Decide(Acted):
+    decided_by: Name | None = TYPED_NAME
     attested: Attested  # a prescriber's statement (shared/roles.py ATTESTATIONS), recorded with the decision
 
 
-class Reopen(RequestModel):
-    reopened_by: Name
+class Reopen(Acted):
+    reopened_by: Name | None = TYPED_NAME
     reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
 
@@ -221,7 +236,7 @@ class StartIntake:
     """A new intake for ``patient_id``, pre-filled from the EHR; with ``referral_id`` the intake is that referral's."""
 
     patient_id: str
-    started_by: str
+    started_by: Person
     referral_id: str | None = None
 
 
@@ -235,7 +250,7 @@ class RecordTrials:
 class RecordContraindications:
     intake_id: str
     answers: Sequence[ContraindicationAnswer]
-    screened_by: str
+    screened_by: Person
     screened_at: datetime
 
 
@@ -257,7 +272,7 @@ class RecordMadrs:
     intake_id: str
     items: Sequence[int | None]
     rated_at: datetime
-    rated_by: str | None
+    rated_by: Person | None
 
 
 @dataclass(frozen=True)
@@ -274,7 +289,7 @@ class RecordCssrsReview:
     intake_id: str
     outcome: str
     note: str
-    reviewed_by: str
+    reviewed_by: Person
 
 
 @dataclass(frozen=True)
@@ -284,7 +299,7 @@ class RecordUrgentUse:
 
     intake_id: str
     reason: str
-    overridden_by: str
+    overridden_by: Person
     prescriber_checked: bool
 
 
@@ -305,12 +320,12 @@ class DecideEligibility:
     """Decide; the caller has checked the prescriber's role, and ``attestation`` is kept with the decision."""
 
     intake_id: str
-    decided_by: str
+    decided_by: Person
     attestation: str = ""
 
 
 @dataclass(frozen=True)
 class ReopenIntake:
     intake_id: str
-    reopened_by: str
+    reopened_by: Person
     reason: str

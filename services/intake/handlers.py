@@ -60,6 +60,7 @@ from services.intake.ehr_reads import EhrDataError, EhrError, EhrNotFound, EhrPa
 from services.intake.messages import decision_message, reopened_message
 from services.intake.repository import IntakeRepository, StoredIntake
 from services.intake.translators.service_request_in import referral_from_fhir
+from shared.fhir.client import FhirClient
 from shared.clock import ClinicalClock
 from shared.db import StaleRecordError
 from shared.errors import FieldInputError
@@ -110,6 +111,11 @@ class IntakeService:
         return self._settings
 
     @property
+    def fhir(self) -> FhirClient:
+        """The service's own EHR client (who a backend client acts for is checked with it)."""
+        return self._runtime.ehr
+
+    @property
     def clock(self) -> ClinicalClock:
         return self._clock
 
@@ -135,7 +141,7 @@ class IntakeService:
                 if existing is not None:
                     return self._view(conn, existing), False
         else:
-            referral = Referral(patient_id, ReferralSource.CLINICIAN, now, requester_display=started_by)
+            referral = Referral(patient_id, ReferralSource.CLINICIAN, now, requester_display=started_by.display)
             intake_id = str(uuid.uuid4())
         ehr_record = self._ehr.patient_record(patient_id, now.date())
         intake = self._prefilled(start_intake(intake_id, patient_id, now, referral, started_by, self._settings),

@@ -18,7 +18,7 @@ def decision_message(intake: Intake, source_endpoint: str) -> FhirJson:
     """The message Bundle for ``intake``'s decision; its Provenance author is the clinician who decided."""
     resources = intake_decision_resources(intake, intake.patient_id)
     author = intake.decision.decided_by if intake.decision else None
-    return build_message(INTAKE_ELIGIBILITY_DECIDED, source_endpoint, resources, author_display=author)
+    return build_message(INTAKE_ELIGIBILITY_DECIDED, source_endpoint, resources, author=author)
 
 
 def reopened_message(intake: Intake, source_endpoint: str) -> FhirJson:
@@ -26,4 +26,4 @@ def reopened_message(intake: Intake, source_endpoint: str) -> FhirJson:
     signing on it, the EHR's RiskAssessment becomes ``cancelled``. Its Provenance author is who reopened it."""
     author = intake.reopenings[-1].reopened_by if intake.reopenings else None
     return build_message(INTAKE_REOPENED, source_endpoint, [withdrawn_risk_assessment(intake, intake.patient_id)],
-                         author_display=author)
+                         author=author)

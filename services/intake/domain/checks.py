@@ -6,3 +6,4 @@ from services.intake.domain.errors import IntakeInputError
 
 (require_aware, require_text, optional_text, require_number, require_positive,
  require_count) = FieldChecks(IntakeInputError).functions()
+require_person = FieldChecks(IntakeInputError).require_person

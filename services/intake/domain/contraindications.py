@@ -9,6 +9,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
+from shared.people import Person
 from shared.records import JsonRecord
 
 # Absolute (labels; Spravato adds the vascular items). A present absolute item blocks eligibility.
@@ -94,7 +95,7 @@ class ContraindicationScreen(JsonRecord):
 
     answers: tuple[ContraindicationAnswer, ...]
     screened_at: datetime
-    screened_by: str
+    screened_by: Person
 
     def answer_for(self, key: str) -> ContraindicationAnswer | None:
         return next((answer for answer in self.answers if answer.key == key), None)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.intake.domain.trials import TrdAssessment
+from shared.people import Person
 from shared.records import JsonRecord
 
 
@@ -80,7 +81,7 @@ class EligibilityDecision(JsonRecord):
     reasons: tuple[Reason, ...]
     decided_at: datetime
     trd: TrdAssessment | None
-    decided_by: str | None = None  # the clinician who asked for the decision (the message's Provenance author)
+    decided_by: Person | None = None  # the clinician who asked for the decision (the message's Provenance author)
     # What the prescriber attested with the decision (shared/roles.py ATTESTATIONS); empty in decisions stored
     # before prescribers attested, and where SMART is off (no one signed in to check).
     attestation: str = ""

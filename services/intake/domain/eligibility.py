@@ -17,7 +17,7 @@ import dataclasses
 from datetime import datetime, timedelta
 
 from services.intake.domain.baseline import BASELINE_PART_LABELS
-from services.intake.domain.checks import optional_text, require_aware
+from services.intake.domain.checks import require_aware, require_person
 from services.intake.domain.consent import ConsentDecision, ConsentSigner, consent_element_label
 from services.intake.domain.contraindications import ContraindicationClass, Presence, contraindication_label
 from services.intake.domain.cssrs import CssrsRisk
@@ -40,19 +40,20 @@ from services.intake.domain.reviews import ReviewOutcome
 from services.intake.domain.settings import IntakeSettings
 from services.intake.domain.trials import TrdAssessment, assess_trd
 from shared.clinic_time import current_clinic_zone, format_clinic_time
+from shared.people import Person
 
 INFO, REVIEW, BLOCK = ReasonEffect.INFO, ReasonEffect.REVIEW, ReasonEffect.BLOCK
 
 
 def decide_eligibility(
-    intake: Intake, settings: IntakeSettings, now: datetime, decided_by: str | None = None
+    intake: Intake, settings: IntakeSettings, now: datetime, decided_by: Person | None = None
 ) -> Intake:
     """The intake, decided at ``now`` (by ``decided_by``), with the outcome and every reason; refuses an already
     decided intake."""
     if intake.status is not IntakeStatus.IN_PROGRESS:
         raise IntakeStateError("the intake is already decided; reopen it to decide again")
     require_aware(now, "now")
-    decided_by = optional_text(decided_by, "decided_by")
+    decided_by = require_person(decided_by, "decided_by") if decided_by is not None else None
     trd = assess_trd(intake.trials, settings) if intake.trials is not None else None
     reasons = (
         _trd_reasons(intake, trd)

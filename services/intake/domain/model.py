@@ -21,6 +21,7 @@ from services.intake.domain.reviews import BehaviouralHealthReview, UrgentUseOve
 from services.intake.domain.scales import MadrsRating, Phq9Response
 from services.intake.domain.trials import AntidepressantTrial
 from services.intake.domain.vitals import BaselineVitals
+from shared.people import Person
 from shared.records import JsonRecord
 
 
@@ -31,7 +32,7 @@ class IntakeStatus(enum.Enum):
 
 @dataclass(frozen=True)
 class Reopening(JsonRecord):
-    reopened_by: str
+    reopened_by: Person
     reopened_at: datetime
     reason: str
     previous_decision: EligibilityDecision
@@ -45,7 +46,7 @@ class Intake(JsonRecord):
     patient_id: str  # the EHR Patient id
     started_at: datetime
     status: IntakeStatus = IntakeStatus.IN_PROGRESS
-    started_by: str | None = None  # the clinician who started it in Ketalink; None when an EHR referral did
+    started_by: Person | None = None  # the clinician who started it in Ketalink; None when an EHR referral did
     referral: Referral | None = None
     patient: PatientSummary | None = None
     conditions: tuple[ConditionRecord, ...] | None = None

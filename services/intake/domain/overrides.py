@@ -9,6 +9,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
+from shared.people import Person
 from shared.records import JsonRecord
 
 
@@ -21,6 +22,6 @@ class OverrideTarget(enum.Enum):
 class ClinicianOverride(JsonRecord):
     target: OverrideTarget
     key: str  # contraindication key or drug class name
-    overridden_by: str
+    overridden_by: Person
     overridden_at: datetime
     reason: str

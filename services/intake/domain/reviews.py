@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.intake.domain.cssrs import CssrsRisk
+from shared.people import Person
 from shared.records import JsonRecord
 
 
@@ -26,7 +27,7 @@ class ReviewOutcome(enum.Enum):
 
 @dataclass(frozen=True)
 class BehaviouralHealthReview(JsonRecord):
-    reviewed_by: str  # the signed-in clinician
+    reviewed_by: Person  # the signed-in clinician
     reviewed_at: datetime
     outcome: ReviewOutcome
     note: str  # what was assessed and the safety measures agreed
@@ -36,7 +37,7 @@ class BehaviouralHealthReview(JsonRecord):
 
 @dataclass(frozen=True)
 class UrgentUseOverride(JsonRecord):
-    overridden_by: str  # the signed-in prescriber
+    overridden_by: Person  # the signed-in prescriber
     overridden_at: datetime
     reason: str  # e.g. "acute suicidal ideation; inpatient team requests rapid-acting treatment"
     prescriber_checked: bool = False  # True when the EHR confirmed a prescriber role (shared/roles.py)

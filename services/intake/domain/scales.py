@@ -9,6 +9,7 @@ from datetime import datetime
 
 from services.intake.domain.checks import require_aware
 from services.intake.domain.errors import IntakeInputError
+from shared.people import Person
 from shared.records import JsonRecord
 from shared.scales import DEFINITIONS, Scale, ScaleError, checked_items, suicidality_item_score, total_score
 
@@ -45,7 +46,7 @@ class Phq9Response(JsonRecord):
 class MadrsRating(JsonRecord):
     item_scores: tuple[int, ...]  # items 1..10 in order, each 0-6
     rated_at: datetime
-    rated_by: str | None = None
+    rated_by: Person | None = None
 
     @property
     def total_score(self) -> int:
@@ -58,7 +59,7 @@ class MadrsRating(JsonRecord):
 
     @classmethod
     def checked(
-        cls, item_scores: Sequence[int | None], rated_at: datetime, rated_by: str | None = None
+        cls, item_scores: Sequence[int | None], rated_at: datetime, rated_by: Person | None = None
     ) -> MadrsRating:
         scores = _checked_items("madrs", Scale.MADRS, item_scores)
         return cls(scores, require_aware(rated_at, "madrs.rated_at"), rated_by)

@@ -23,6 +23,7 @@ from services.intake.translators.codes import (
 from services.intake.translators.common import FhirJson, fhir_datetime, validated
 from shared.errors import FhirMappingError
 from shared.fhir.codes import LOINC, PHQ9_TOTAL
+from shared.people import Person
 
 PHQ9_ANSWER_SCORES = {"LA6568-5": 0, "LA6569-3": 1, "LA6570-1": 2, "LA6571-9": 3}
 
@@ -41,7 +42,7 @@ def phq9_from_questionnaire_response(response: FhirJson) -> Phq9Response:
 def madrs_from_questionnaire_response(response: FhirJson) -> MadrsRating:
     answers = _answers_by_link_id(response, MADRS_QUESTIONNAIRE)
     scores = [_score(answers.get(code.code), code.code) for code in MADRS_ITEMS]
-    rated_by = (response.get("author") or {}).get("display")
+    rated_by = Person.from_fhir(response.get("author"))
     return MadrsRating.checked(
         scores, fhir_datetime(response.get("authored"), "QuestionnaireResponse.authored"), rated_by
     )

@@ -42,7 +42,7 @@ def madrs_questionnaire_response(madrs: MadrsRating, patient_id: str, intake_id:
     items = [_integer_item(code.code, code.display, score) for code, score in zip(MADRS_ITEMS, madrs.item_scores)]
     resource = _response(MADRS_NAME, MADRS_QUESTIONNAIRE, items, patient_id, intake_id, madrs.rated_at)
     if madrs.rated_by:
-        resource["author"] = {"display": madrs.rated_by}
+        resource["author"] = madrs.rated_by.fhir_reference()
     return validate_resource(resource)
 
 

@@ -41,7 +41,7 @@ def screening_questionnaire_response(intake: Intake, patient_id: str) -> FhirJso
     if groups:
         resource["item"] = groups
     if screen is not None:
-        resource["author"] = {"display": screen.screened_by}
+        resource["author"] = screen.screened_by.fhir_reference()
     return validate_resource(resource)
 
 

@@ -54,7 +54,8 @@ def withdrawn_risk_assessment(intake: Intake, patient_id: str) -> FhirJson:
             "rationale": withdrawn.rationale,
         }],
         "note": [{
-            "authorString": reopening.reopened_by,
+            **({"authorReference": reopening.reopened_by.fhir_reference()} if reopening.reopened_by.reference
+               else {"authorString": reopening.reopened_by.display}),
             "time": instant(reopening.reopened_at),
             "text": f"Decision withdrawn: the intake was reopened ({reopening.reason}). No ketamine may be ordered "
                     "or signed on it until a new eligibility decision.",

@@ -15,6 +15,7 @@ from services.intake.presenters import EFFECT_LABELS
 from services.intake.ui.forms import Form
 from services.intake.ui.intake_page import post_form, render_intake
 from services.intake.ui.pages import blueprint, own_intake, page_basics
+from shared.people import Person
 from shared.roles import ATTESTATIONS, require_prescriber
 from shared.smart import requires
 from shared.ui import launch_context
@@ -36,7 +37,7 @@ def decide(intake_id: str) -> ResponseReturnValue:
     """Only a prescriber decides (403 page otherwise), ticking the attestation, which the decision keeps."""
     require_prescriber(launch_context(), "decide eligibility")
 
-    def record(service: IntakeService, i: str, form: Form, by: str, _now: datetime) -> IntakeView:
+    def record(service: IntakeService, i: str, form: Form, by: Person, _now: datetime) -> IntakeView:
         if form.get("decision.attested") != "yes":
             raise IntakeInputError("decision.attested", "tick the attestation to decide")
         return service.decide(DecideEligibility(i, by, attestation=ATTESTATIONS["decide-eligibility"]))
@@ -48,7 +49,7 @@ def decide(intake_id: str) -> ResponseReturnValue:
 @blueprint.post("/ui/intakes/<intake_id>/reopen")
 @requires(ELIGIBILITY, "u", patient=intake_patient)
 def reopen(intake_id: str) -> ResponseReturnValue:
-    def record(service: IntakeService, intake_id: str, form: Form, by: str, _now: datetime) -> IntakeView:
+    def record(service: IntakeService, intake_id: str, form: Form, by: Person, _now: datetime) -> IntakeView:
         reason = (form.get("reopen.reason") or "").strip()
         if not reason:
             raise IntakeInputError("reopen.reason", "say why the decision is set aside")

@@ -26,6 +26,7 @@ from services.intake.domain.scales import MADRS_ITEM_COUNT, PHQ9_ITEM_COUNT
 from services.intake.domain.trials import AntidepressantTrial, prior_trial_candidates
 from services.intake.domain.vitals import BaselineVitals, BloodPressure, VitalReading
 from services.intake.presenters import contraindication_keys
+from shared.people import Person
 
 Form = Mapping[str, str]
 E = TypeVar("E", bound=Enum)
@@ -182,7 +183,7 @@ def consent_element_field(key: str) -> str:
     return f"consent.elements.{key}"
 
 
-def override_from_form(form: Form, overridden_by: str, now: datetime) -> ClinicianOverride:
+def override_from_form(form: Form, overridden_by: Person, now: datetime) -> ClinicianOverride:
     """One item's override form: the item (hidden ``override.target``/``override.key``) and its reason field."""
     target = _choice(form, "override.target", OverrideTarget, "unknown override target")
     key = _text(form, "override.key") or ""

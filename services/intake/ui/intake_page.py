@@ -62,6 +62,7 @@ from services.intake.ui.forms import (
     vitals_from_form,
 )
 from services.intake.ui.pages import blueprint, own_intake, page_basics, recorded_by
+from shared.people import Person
 from shared.db import StaleRecordError
 from shared.errors import FieldInputError
 from shared.roles import require_prescriber
@@ -82,7 +83,7 @@ def intake_page(intake_id: str) -> ResponseReturnValue:
 
 
 # --- the part recorders: form → command → service layer, domain errors named by the form's field ------------------
-def _record_trials(service: IntakeService, intake_id: str, form: Form, _by: str, _now: datetime) -> IntakeView:
+def _record_trials(service: IntakeService, intake_id: str, form: Form, _by: Person, _now: datetime) -> IntakeView:
     parsed = trials_from_form(form)
     try:
         return service.record_trials(RecordTrials(intake_id, parsed.trials))
@@ -90,7 +91,7 @@ def _record_trials(service: IntakeService, intake_id: str, form: Form, _by: str,
         raise IntakeInputError(parsed.form_field(error.field), error.message) from None
 
 
-def _record_contraindications(service: IntakeService, intake_id: str, form: Form, by: str,
+def _record_contraindications(service: IntakeService, intake_id: str, form: Form, by: Person,
                               now: datetime) -> IntakeView:
     parsed = screen_from_form(form, service.settings)
     try:
@@ -99,29 +100,29 @@ def _record_contraindications(service: IntakeService, intake_id: str, form: Form
         raise IntakeInputError(parsed.form_field(error.field), error.message) from None
 
 
-def _record_vitals(service: IntakeService, intake_id: str, form: Form, _by: str, now: datetime) -> IntakeView:
+def _record_vitals(service: IntakeService, intake_id: str, form: Form, _by: Person, now: datetime) -> IntakeView:
     return service.record_vitals(RecordVitals(intake_id, vitals_from_form(form, now)))
 
 
-def _record_phq9(service: IntakeService, intake_id: str, form: Form, _by: str, now: datetime) -> IntakeView:
+def _record_phq9(service: IntakeService, intake_id: str, form: Form, _by: Person, now: datetime) -> IntakeView:
     items = scale_items_from_form(form, "phq9", scale_item_count("phq9"))
     return service.record_phq9(RecordPhq9(intake_id, items, now))
 
 
-def _record_madrs(service: IntakeService, intake_id: str, form: Form, by: str, now: datetime) -> IntakeView:
+def _record_madrs(service: IntakeService, intake_id: str, form: Form, by: Person, now: datetime) -> IntakeView:
     items = scale_items_from_form(form, "madrs", scale_item_count("madrs"))
     return service.record_madrs(RecordMadrs(intake_id, items, now, by))
 
 
-def _record_cssrs(service: IntakeService, intake_id: str, form: Form, _by: str, now: datetime) -> IntakeView:
+def _record_cssrs(service: IntakeService, intake_id: str, form: Form, _by: Person, now: datetime) -> IntakeView:
     return service.record_cssrs(RecordCssrs(intake_id, cssrs_from_form(form), now))
 
 
-def _record_consent(service: IntakeService, intake_id: str, form: Form, _by: str, now: datetime) -> IntakeView:
+def _record_consent(service: IntakeService, intake_id: str, form: Form, _by: Person, now: datetime) -> IntakeView:
     return service.record_consent(RecordConsent(intake_id, consent_from_form(form, now, service.settings)))
 
 
-def _record_cssrs_review(service: IntakeService, intake_id: str, form: Form, by: str, _now: datetime) -> IntakeView:
+def _record_cssrs_review(service: IntakeService, intake_id: str, form: Form, by: Person, _now: datetime) -> IntakeView:
     """The behavioural-health review, by the signed-in clinician (``by``)."""
     outcome = (form.get("cssrs_review.outcome") or "").strip()
     if outcome not in {o.value for o in ReviewOutcome}:
@@ -130,7 +131,7 @@ def _record_cssrs_review(service: IntakeService, intake_id: str, form: Form, by:
                                                          (form.get("cssrs_review.note") or "").strip(), by))
 
 
-def _record_urgent_use(service: IntakeService, intake_id: str, form: Form, by: str, _now: datetime) -> IntakeView:
+def _record_urgent_use(service: IntakeService, intake_id: str, form: Form, by: Person, _now: datetime) -> IntakeView:
     """A prescriber's urgent-use override: the role is checked here, from the EHR (shared/roles.py)."""
     roles = require_prescriber(launch_context(), "set the TRD rule aside for urgent use")
     return service.record_urgent_use(RecordUrgentUse(intake_id, (form.get("urgent_use.reason") or "").strip(), by,
@@ -185,7 +186,7 @@ def record_consent(intake_id: str) -> ResponseReturnValue:
 def record_override(intake_id: str) -> ResponseReturnValue:
     target, key = request.form.get("override.target", ""), request.form.get("override.key", "")
 
-    def record(service: IntakeService, intake_id: str, form: Form, by: str, now: datetime) -> IntakeView:
+    def record(service: IntakeService, intake_id: str, form: Form, by: Person, now: datetime) -> IntakeView:
         try:
             return service.record_override(RecordOverride(intake_id, override_from_form(form, by, now)))
         except FieldInputError as error:

@@ -9,12 +9,15 @@ from typing import Any
 
 from flask import Blueprint
 
+from services.intake.access import intake_service
 from services.intake.domain.contraindications import contraindication_label
 from services.intake.domain.settings import IntakeSettings
 from services.intake.handlers import IntakeService, IntakeView
 from services.intake.presenters import PART_TITLES, contraindication_keys, cssrs_rows, latest_eligibility
 from services.intake.repository import IntakeNotFound
 from services.intake.ui.forms import VITAL_MEASURES
+from shared.people import Person
+from shared.roles import acting_person
 from shared.clinic_time import current_clinic_zone, format_clinic_time
 from shared.smart import SmartAuthError, SmartContext
 from shared.ui import check_same_patient, clinician_name, guard_form_posts, patient_banner
@@ -45,10 +48,10 @@ def own_intake(service: IntakeService, intake_id: str) -> IntakeView:
     return view
 
 
-def recorded_by(context: SmartContext) -> str:
-    """Who is recording, as the parts' ``*_by`` fields keep it: the launch's fhirUser by name, or by its URL when
-    the EHR cannot give the name."""
-    return clinician_name(context) or context.fhir_user or "unknown clinician"
+def recorded_by(context: SmartContext) -> Person:
+    """Who is recording, as the parts' ``*_by`` fields keep it: the launch's fhirUser, by reference with the EHR's
+    name for it (``shared.roles.acting_person``)."""
+    return acting_person(context, ehr=intake_service().fhir)
 
 
 def page_basics(service: IntakeService, context: SmartContext, errors: list[tuple[str, str]], status: int
@@ -58,7 +61,7 @@ def page_basics(service: IntakeService, context: SmartContext, errors: list[tupl
     eligibility = latest_eligibility(service.for_patient(patient_id)) if patient_id else None
     return {
         "banner": patient_banner(context, patient_id, eligibility=eligibility) if patient_id else None,
-        "clinician": recorded_by(context),
+        "clinician": clinician_name(context) or context.fhir_user or "unknown clinician",
         "part_titles": PART_TITLES,
         "errors": errors,
         "field_labels": {field: field_label(field, service.settings) for field, _message in errors if field},

@@ -48,7 +48,7 @@ def test_referral_starts_an_intake_that_ends_eligible_in_the_ehr_and_on_the_topi
     assert get(intake_url, intake_id)["missing"] == []
     decided = decide(intake_url, intake_id)
     assert decided["decision"]["outcome"] == "eligible"
-    assert decided["decision"]["decided_by"] == CLINICIAN
+    assert decided["decision"]["decided_by"] == {"reference": None, "display": CLINICIAN}  # SMART off: the name
 
     message = wait_for(lambda: decision_message(broker.bootstrap, intake_id), what="the decision message")
     assert message.event_code == "intake-eligibility-decided"

@@ -20,6 +20,7 @@ from services.intake.repository import IntakeRepository
 from shared.events.kafka_clients import KafkaSettings
 from shared.roles import ATTESTATIONS
 from shared.runtime import ServiceRuntime, ServiceSettings
+from shared.ui.clinician import fhir_user_reference
 from tests.support.backend_auth import service_tokens
 from tests.support.practitioners import prescriber, registered_nurse
 from tests.support.smart_sessions import signed_in
@@ -92,7 +93,8 @@ def test_a_nurse_is_refused_and_a_prescriber_decides_with_the_attestation(intake
                            headers={"Origin": HOST})
     assert decided.status_code == 303 and decided.headers["Location"].endswith(f"/ui/intakes/{INTAKE_ID}/decision")
     decision = _decision(runtime)
-    assert decision.outcome.value == "eligible" and decision.decided_by == doctor.name
+    assert decision.outcome.value == "eligible" and decision.decided_by.display == doctor.name
+    assert decision.decided_by.reference == fhir_user_reference(doctor.fhir_user)  # by reference
     assert decision.attestation == ATTESTATIONS["decide-eligibility"]
 
     # Through the JSON API too, the decider is the signed-in prescriber whatever name the body types
@@ -103,7 +105,8 @@ def test_a_nurse_is_refused_and_a_prescriber_decides_with_the_attestation(intake
     again = browser.post(f"/intakes/{INTAKE_ID}/decision", json={"decided_by": "Dr. Somebody Else", "attested": True},
                          headers=FHIR_JSON)
     assert again.status_code == 200, again.get_data(as_text=True)
-    assert again.get_json()["decision"]["decided_by"] == doctor.name
+    assert again.get_json()["decision"]["decided_by"] == {  # the signed-in prescriber, by reference
+        "reference": fhir_user_reference(doctor.fhir_user), "display": doctor.name}
     assert _decision(runtime).attestation == ATTESTATIONS["decide-eligibility"]
 
 
@@ -123,7 +126,8 @@ def test_an_override_and_a_reopening_through_the_api_are_recorded_as_the_signed_
         "target": "contraindication", "key": "uncontrolled-hypertension", "overridden_by": "Dr. Somebody Else",
         "reason": "BP controlled on review"}, headers=FHIR_JSON)
     assert overridden.status_code == 200, overridden.get_data(as_text=True)
-    assert overridden.get_json()["overrides"][0]["overridden_by"] == nurse.name
+    assert overridden.get_json()["overrides"][0]["overridden_by"] == {  # the signed-in nurse, not the typed name
+        "reference": fhir_user_reference(nurse.fhir_user), "display": nurse.name}
 
     doctor = prescriber(ehr.client)
     browser = signed_in(app, patient, fhir_user=doctor.fhir_user, scope=SCOPES, cookie="cookie-doctor-r3")
@@ -133,4 +137,5 @@ def test_an_override_and_a_reopening_through_the_api_are_recorded_as_the_signed_
     reopened = client.post(f"/intakes/{INTAKE_ID}/reopen", json={"reopened_by": "Dr. Somebody Else",
                                                                  "reason": "new information"}, headers=FHIR_JSON)
     assert reopened.status_code == 200, reopened.get_data(as_text=True)
-    assert reopened.get_json()["reopenings"][0]["reopened_by"] == nurse.name
+    assert reopened.get_json()["reopenings"][0]["reopened_by"] == {
+        "reference": fhir_user_reference(nurse.fhir_user), "display": nurse.name}

@@ -97,7 +97,7 @@ def test_moderate_cssrs_needs_the_review_which_reaches_the_ehr(ehr, intake_url):
     reviewed = record_ok(intake_url, intake_id, "cssrs-review", {
         "outcome": "proceed", "note": "Psychiatry review: passive ideation, no plan; safety plan given",
         "reviewed_by": CLINICIAN})
-    assert reviewed["cssrs_review"]["reviewed_by"] == CLINICIAN and reviewed["cssrs_review"]["risk_reviewed"] == \
+    assert reviewed["cssrs_review"]["reviewed_by"]["display"] == CLINICIAN and reviewed["cssrs_review"]["risk_reviewed"] == \
         "moderate"
     decided = decide(intake_url, intake_id)
     assert decided["decision"]["outcome"] == "eligible"

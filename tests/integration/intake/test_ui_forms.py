@@ -19,6 +19,7 @@ from services.intake.domain.recording import record_medications, start_intake
 from services.intake.domain.medications import MedicationEntry
 from services.intake.repository import IntakeRepository
 from shared.events.kafka_clients import KafkaSettings
+from shared.people import Person
 from shared.runtime import ServiceRuntime, ServiceSettings
 from tests.support.backend_auth import service_tokens
 from tests.support.smart_sessions import signed_in
@@ -40,7 +41,7 @@ class UiApp:
     nurse: str  # the Practitioner the sessions' fhirUser names
 
     def add_intake(self, intake_id: str, patient_id: str) -> None:
-        intake = start_intake(intake_id, patient_id, T0, started_by="Grace Ng, RN")
+        intake = start_intake(intake_id, patient_id, T0, started_by=Person(None, "Grace Ng, RN"))
         intake = record_medications(intake, [MedicationEntry("escitalopram", "completed", dose_text="20 mg")])
         with self.runtime.engine.begin() as conn:
             IntakeRepository().add(conn, intake)
@@ -144,10 +145,10 @@ def test_trial_rows_map_domain_errors_to_the_row_typed(ui_app):
 def test_a_decided_intake_shows_its_reasons_and_locks_its_forms(ui_app):
     from services.intake.domain.eligibility import decide_eligibility
     from services.intake.domain.settings import IntakeSettings
-    from tests.unit.intake.builders import DECIDED_AT, INTAKE_ID, eligible_intake
+    from tests.unit.intake.builders import ADA, DECIDED_AT, INTAKE_ID, eligible_intake
 
     decided = decide_eligibility(eligible_intake(patient_id=ui_app.patient), IntakeSettings(), DECIDED_AT,
-                                 "Dr Ada Lovelace")
+                                 ADA)
     with ui_app.runtime.engine.begin() as conn:
         IntakeRepository().add(conn, decided)
     browser = ui_app.browser()

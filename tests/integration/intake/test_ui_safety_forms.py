@@ -62,7 +62,8 @@ def test_the_cssrs_review_is_recorded_as_the_signed_in_clinician(ui_app):  # noq
         "cssrs_review.note": "Psychiatry review: no plan; safety plan given"}, headers={"Origin": HOST})
     assert saved.status_code == 303, saved.get_data(as_text=True)
     review = stored(ui_app, "mine").cssrs_review
-    assert review.reviewed_by == "Grace Ng, RN" and review.outcome.value == "proceed"
+    assert review.reviewed_by.display == "Grace Ng, RN" and review.outcome.value == "proceed"
+    assert review.reviewed_by.reference and review.reviewed_by.reference.startswith("Practitioner/")
     assert 'data-testid="cssrs-review"' in browser.get("/ui/intakes/mine").get_data(as_text=True)
 
 

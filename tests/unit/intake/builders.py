@@ -25,10 +25,13 @@ from services.intake.domain.settings import IntakeSettings
 from services.intake.domain.trials import AntidepressantTrial
 from services.intake.domain.vitals import BaselineVitals, BloodPressure, VitalReading
 from shared.fhir.codes import MAJOR_DEPRESSIVE_DISORDER
+from shared.people import Person
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
 DECIDED_AT = T0 + timedelta(hours=2)
 INTAKE_ID = "intake-0001"
+ADA = Person("Practitioner/dr-ada-lovelace", "Dr Ada Lovelace")  # the clinicians who record and decide
+HOPPER = Person("Practitioner/dr-grace-hopper", "Dr Grace Hopper")
 PATIENT_ID = "pat-123"
 
 SERTRALINE_FAILED = AntidepressantTrial("sertraline", "150 mg daily", 8, True, 20, True)
@@ -62,9 +65,9 @@ def eligible_intake(settings: IntakeSettings | None = None, patient_id: str = PA
     intake = record_conditions(intake, [MDD_ACTIVE])
     intake = record_medications(intake, [MedicationEntry("Sertraline 50 MG Oral Tablet", "completed")])
     intake = record_trials(intake, [SERTRALINE_FAILED, VENLAFAXINE_FAILED])
-    intake = record_contraindications(intake, screen_answers(settings), T0, "Dr Ada Lovelace", settings)
+    intake = record_contraindications(intake, screen_answers(settings), T0, ADA, settings)
     intake = record_vitals(intake, BASELINE_VITALS, settings)
     intake = record_phq9(intake, PHQ9_ITEMS, T0)
-    intake = record_madrs(intake, MADRS_ITEMS, T0, "Dr Ada Lovelace")
+    intake = record_madrs(intake, MADRS_ITEMS, T0, ADA)
     intake = record_cssrs(intake, CSSRS_LOW, T0, settings)
     return record_consent(intake, CONSENT_GIVEN)

@@ -13,6 +13,7 @@ from services.intake.domain.reviews import BehaviouralHealthReview, ReviewOutcom
 from services.intake.messages import decision_message
 
 from .builders import CSSRS_LOW, DECIDED_AT, T0, eligible_intake
+from shared.people import Person
 
 # Ideation with method plus a lifetime attempt; PHQ-9 item 9 = 0 in the builder (the reviewer's case).
 MODERATE = {"wish-to-be-dead": True, "suicidal-thoughts": True, "ideation-with-method": True,
@@ -24,7 +25,7 @@ REVIEWED_AT = T0 + timedelta(minutes=45)
 
 def review(outcome=ReviewOutcome.PROCEED, at=REVIEWED_AT, note="Seen by Dr Ng (psychiatry): no current plan; "
                                                                   "safety plan and crisis line given"):
-    return BehaviouralHealthReview("Dr Grace Ng", at, outcome, note, None, T0)  # risk and screen: set by the domain
+    return BehaviouralHealthReview(Person("Practitioner/dr-grace-ng", "Dr Grace Ng"), at, outcome, note, None, T0)  # risk and screen: set by the domain
 
 
 def decide(intake, settings):

@@ -31,6 +31,7 @@ from shared.fhir.codes import SNOMED, Code
 from shared.records import to_json
 
 from .builders import CONSENT_GIVEN, DECIDED_AT, MDD_ACTIVE, SERTRALINE_FAILED, T0, eligible_intake, screen_answers
+from tests.unit.intake.builders import ADA, HOPPER
 
 ELIGIBLE, NOT_ELIGIBLE, NEEDS_REVIEW = (
     EligibilityOutcome.ELIGIBLE, EligibilityOutcome.NOT_ELIGIBLE, EligibilityOutcome.NEEDS_REVIEW
@@ -46,11 +47,11 @@ def codes(decision):
 
 
 def with_screen(intake, settings, **presence):
-    return record_contraindications(intake, screen_answers(settings, **presence), T0, "Dr Ada", settings)
+    return record_contraindications(intake, screen_answers(settings, **presence), T0, ADA, settings)
 
 
 def override(key, target=OverrideTarget.CONTRAINDICATION, reason="BP 150/95; treated, recheck before each dose"):
-    return ClinicianOverride(target, key, "Dr Grace Hopper", T0 + timedelta(minutes=30), reason)
+    return ClinicianOverride(target, key, HOPPER, T0 + timedelta(minutes=30), reason)
 
 
 class TestCompleteIntake:
@@ -129,7 +130,7 @@ class TestContraindications:
         assert decision.outcome is ELIGIBLE
         reason = next(r for r in decision.reasons if r.code is ReasonCode.RELATIVE_CONTRAINDICATION_OVERRIDDEN)
         assert reason.effect is ReasonEffect.INFO
-        assert "Dr Grace Hopper" in reason.text and "2026-03-02 10:00 UTC (UTC+00:00)" in reason.text  # clinic time
+        assert HOPPER.display in reason.text and "2026-03-02 10:00 UTC (UTC+00:00)" in reason.text  # clinic time
         assert "recheck before each dose" in reason.text
 
     def test_an_override_does_not_carry_over_to_a_new_screen_that_answers_the_item_differently(self, settings):
@@ -169,7 +170,7 @@ class TestContraindications:
 
     def test_item_left_out_of_the_screen_needs_review_and_is_named(self, settings):
         answers = [a for a in screen_answers(settings) if a.key != "severe-hepatic-impairment"]
-        intake = record_contraindications(eligible_intake(settings), answers, T0, "Dr Ada", settings)
+        intake = record_contraindications(eligible_intake(settings), answers, T0, ADA, settings)
         decision = decide(intake)
         assert decision.outcome is NEEDS_REVIEW
         assert "Not answered: Severe hepatic impairment" in decision.rationale
@@ -272,7 +273,7 @@ class TestSuicidality:
         first = decide_eligibility(eligible_intake(settings), settings, DECIDED_AT)
         assert first.decision.outcome is ELIGIBLE
         later = DECIDED_AT + timedelta(days=40)
-        reopened = reopen_intake(first, "dr.okoye", later, "new medication")
+        reopened = reopen_intake(first, HOPPER, later, "new medication")
         stale = decide_eligibility(reopened, settings, later).decision
         assert stale.outcome is NEEDS_REVIEW and ReasonCode.CSSRS_OUT_OF_DATE in codes(stale)
         assert "screen again" in stale.rationale
@@ -368,23 +369,23 @@ def test_not_eligible_wins_over_needs_review_and_every_reason_is_listed(settings
 
 
 def test_the_decision_keeps_the_clinician_who_asked_for_it(settings):
-    decided = decide_eligibility(eligible_intake(settings), settings, DECIDED_AT, " Dr Grace Hopper ")
-    assert decided.decision.decided_by == "Dr Grace Hopper"
+    decided = decide_eligibility(eligible_intake(settings), settings, DECIDED_AT, HOPPER)
+    assert decided.decision.decided_by == HOPPER
     assert decide_eligibility(eligible_intake(settings), settings, DECIDED_AT).decision.decided_by is None
-    assert decide_eligibility(eligible_intake(settings), settings, DECIDED_AT, "").decision.decided_by is None
-    with pytest.raises(IntakeInputError) as error:
-        decide_eligibility(eligible_intake(settings), settings, DECIDED_AT, ["Dr Hopper"])
-    assert error.value.field == "decided_by"
+    for not_a_person in ("Dr Grace Hopper", ["Dr Hopper"]):  # a typed name is nobody: who decides is a Person
+        with pytest.raises(IntakeInputError) as error:
+            decide_eligibility(eligible_intake(settings), settings, DECIDED_AT, not_a_person)
+        assert error.value.field == "decided_by"
 
 
 def test_who_decided_is_stored_and_is_the_author_of_the_decision_message(settings):
-    decided = decide_eligibility(eligible_intake(settings), settings, DECIDED_AT, "Dr Grace Hopper")
-    assert to_json(decided.decision)["decided_by"] == "Dr Grace Hopper"
-    assert Intake.from_dict(decided.to_dict()).decision.decided_by == "Dr Grace Hopper"
+    decided = decide_eligibility(eligible_intake(settings), settings, DECIDED_AT, HOPPER)
+    assert to_json(decided.decision)["decided_by"] == HOPPER.to_dict()
+    assert Intake.from_dict(decided.to_dict()).decision.decided_by == HOPPER
     provenance = decision_message(decided, "urn:ketalink:intake")["entry"][-1]["resource"]
     assert provenance["resourceType"] == "Provenance"
     assert provenance["agent"][0]["type"]["coding"][0]["code"] == "author"
-    assert provenance["agent"][0]["who"] == {"display": "Dr Grace Hopper"}
+    assert provenance["agent"][0]["who"] == HOPPER.fhir_reference()  # by reference
 
 
 class TestMadrsSuicideItem:
@@ -393,7 +394,7 @@ class TestMadrsSuicideItem:
 
     @pytest.mark.parametrize("item10, outcome", [(6, NEEDS_REVIEW), (4, NEEDS_REVIEW), (3, ELIGIBLE)])
     def test_madrs_item_10_from_4_needs_review(self, settings, item10, outcome):
-        intake = record_madrs(eligible_intake(settings), [4, 4, 3, 3, 2, 3, 3, 4, 3, item10], T0, "Dr Ada Lovelace")
+        intake = record_madrs(eligible_intake(settings), [4, 4, 3, 3, 2, 3, 3, 4, 3, item10], T0, ADA)
         decision = decide(intake, settings)
         assert decision.outcome is outcome
         assert (ReasonCode.MADRS_SUICIDALITY in codes(decision)) is (outcome is NEEDS_REVIEW)

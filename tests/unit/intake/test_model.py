@@ -10,6 +10,7 @@ from services.intake.domain.recording import record_patient, reopen_intake, star
 from shared.records import RecordError
 
 from .builders import DECIDED_AT, PATIENT_ID, T0, eligible_intake
+from tests.unit.intake.builders import HOPPER
 
 
 def stored(intake):
@@ -26,7 +27,7 @@ def test_decided_and_reopened_intake_round_trips_through_json(settings):
     intake = record_patient(eligible_intake(settings),
                             PatientSummary(PATIENT_ID, 44, AdministrativeSex.FEMALE, "Ada Example"))
     decided = decide_eligibility(intake, settings, DECIDED_AT)
-    reopened = reopen_intake(decided, "Dr Hopper", DECIDED_AT, "recheck BP")
+    reopened = reopen_intake(decided, HOPPER, DECIDED_AT, "recheck BP")
     assert stored(decided) == decided
     assert stored(reopened) == reopened
 
@@ -43,7 +44,7 @@ def test_dict_form_uses_iso_strings_and_enum_values(settings):
 
 
 def test_parts_round_trip_on_their_own():
-    override = ClinicianOverride(OverrideTarget.CONTRAINDICATION, "uncontrolled-hypertension", "Dr H", T0, "why")
+    override = ClinicianOverride(OverrideTarget.CONTRAINDICATION, "uncontrolled-hypertension", HOPPER, T0, "why")
     assert ClinicianOverride.from_dict(override.to_dict()) == override
 
 

@@ -25,6 +25,7 @@ from services.intake.domain.vitals import BaselineVitals, VitalReading
 
 from .builders import CONSENT_GIVEN, CSSRS_LOW, DECIDED_AT, INTAKE_ID, PATIENT_ID, PHQ9_ITEMS, MADRS_ITEMS, T0, \
     SERTRALINE_FAILED, eligible_intake
+from tests.unit.intake.builders import ADA
 
 NOW = T0 + timedelta(hours=1)
 YEAR_9999 = datetime(9999, 1, 1, tzinfo=timezone.utc)
@@ -47,7 +48,7 @@ def test_within_the_clock_skew_is_accepted(settings):
 
 @pytest.mark.parametrize("record, field", [
     (lambda i, s, t: record_phq9(i, PHQ9_ITEMS, t, s, NOW), "phq9.answered_at"),
-    (lambda i, s, t: record_madrs(i, MADRS_ITEMS, t, "Dr Ada", s, NOW), "madrs.rated_at"),
+    (lambda i, s, t: record_madrs(i, MADRS_ITEMS, t, ADA, s, NOW), "madrs.rated_at"),
     (lambda i, s, t: record_cssrs(i, CSSRS_LOW, t, s, NOW), "cssrs.answered_at"),
     (lambda i, s, t: record_vitals(i, BaselineVitals(heart_rate_per_min=VitalReading(72, t)), s, NOW),
      "vitals.heart_rate_per_min.measured_at"),

@@ -13,6 +13,7 @@ from services.intake.domain.settings import IntakeSettings
 from services.intake.translators.questionnaire_response_screening_out import screening_questionnaire_response
 
 from .builders import DECIDED_AT, PATIENT_ID, T0, eligible_intake, screen_answers
+from tests.unit.intake.builders import ADA
 
 
 def patient(sex: AdministrativeSex, age: int | None) -> PatientSummary:
@@ -38,7 +39,7 @@ def test_unknown_patient_keeps_pregnancy_applicable(settings):
 
 def with_pregnancy_not_applicable(intake, settings):
     return record_contraindications(
-        intake, screen_answers(settings, pregnancy_or_breastfeeding=Presence.NOT_APPLICABLE), T0, "Dr Ada", settings)
+        intake, screen_answers(settings, pregnancy_or_breastfeeding=Presence.NOT_APPLICABLE), T0, ADA, settings)
 
 
 def test_not_applicable_is_refused_for_a_woman_of_childbearing_age(settings):
@@ -74,7 +75,7 @@ def test_not_applicable_is_only_for_sex_and_age_dependent_items(settings):
     intake = record_patient(eligible_intake(settings), patient(AdministrativeSex.MALE, 40), settings)
     with pytest.raises(IntakeInputError):
         record_contraindications(intake, screen_answers(settings, active_psychosis=Presence.NOT_APPLICABLE), T0,
-                                 "Dr Ada", settings)
+                                 ADA, settings)
 
 
 

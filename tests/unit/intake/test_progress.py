@@ -17,6 +17,7 @@ from services.intake.domain.recording import record_contraindications, record_vi
 from services.intake.domain.vitals import BaselineVitals, VitalReading
 
 from .builders import DECIDED_AT, INTAKE_ID, PATIENT_ID, T0, eligible_intake
+from tests.unit.intake.builders import ADA
 
 
 def new_intake():
@@ -53,7 +54,7 @@ def test_each_unanswered_contraindication_is_its_own_item(settings):
         settings.absolute_contraindications + settings.relative_contraindications)
     first, *rest = settings.absolute_contraindications + settings.relative_contraindications
     screened = record_contraindications(new_intake(), [ContraindicationAnswer(first, Presence.ABSENT)], T0,
-                                        "Dr Ada Lovelace", settings)
+                                        ADA, settings)
     assert unanswered_contraindications(screened, settings) == tuple(rest)
     items = [item for item in missing_items(screened, settings) if item.part == "contraindications"]
     assert [item.item for item in items] == rest

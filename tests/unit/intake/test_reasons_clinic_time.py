@@ -12,12 +12,13 @@ from services.intake.domain.reviews import UrgentUseOverride
 from shared.clinic_time import clinic_zone_context
 
 from .builders import DECIDED_AT, SERTRALINE_FAILED, T0, eligible_intake
+from tests.unit.intake.builders import HOPPER
 
 
 def test_a_reason_quotes_its_time_in_the_clinics_zone(settings):
     at = T0 + timedelta(minutes=50)  # 2026-03-02 10:20 UTC = 04:20 in Chicago
     intake = record_trials(eligible_intake(settings), [SERTRALINE_FAILED], settings)
-    intake = record_urgent_use(intake, UrgentUseOverride("Dr Grace Hopper", at, "Acute suicidal ideation", True),
+    intake = record_urgent_use(intake, UrgentUseOverride(HOPPER, at, "Acute suicidal ideation", True),
                                settings, now=at)
     with clinic_zone_context(ZoneInfo("America/Chicago")):
         decided = decide_eligibility(intake, settings, DECIDED_AT)

@@ -27,6 +27,7 @@ from services.intake.domain.trials import AntidepressantTrial
 from services.intake.domain.vitals import BaselineVitals, BloodPressure, VitalReading
 
 from .builders import BASELINE_VITALS, CONSENT_GIVEN, DECIDED_AT, PATIENT_ID, T0, eligible_intake, screen_answers
+from tests.unit.intake.builders import ADA, HOPPER
 
 
 def field_of(call):
@@ -51,16 +52,15 @@ class TestStart:
         assert field_of(lambda: start_intake(" ", "p-1", T0)) == "intake_id"
 
     def test_the_clinician_who_started_it_is_kept_and_an_ehr_referral_has_none(self):
-        assert start_intake("i-1", "p-1", T0, started_by="  Dr Ada Lovelace ").started_by == "Dr Ada Lovelace"
-        assert start_intake("i-1", "p-1", T0, started_by=" ").started_by is None
+        assert start_intake("i-1", "p-1", T0, started_by=ADA).started_by == ADA
         referral = Referral("p-1", ReferralSource.EHR, T0)
         assert start_intake("i-1", "p-1", T0, referral).started_by is None
         assert field_of(lambda: start_intake("i-1", "p-1", T0, started_by=42)) == "started_by"
 
     def test_who_started_it_survives_storage_and_older_documents_read_as_unknown(self):
-        intake = start_intake("i-1", "p-1", T0, started_by="Dr Ada Lovelace")
+        intake = start_intake("i-1", "p-1", T0, started_by=ADA)
         stored = intake.to_dict()
-        assert stored["started_by"] == "Dr Ada Lovelace"
+        assert stored["started_by"] == ADA.to_dict()
         assert Intake.from_dict(stored) == intake
         del stored["started_by"]  # written before the field existed
         assert Intake.from_dict(stored).started_by is None
@@ -105,44 +105,44 @@ class TestContraindicationScreen:
     def test_unknown_key_is_refused_and_named(self, settings):
         answers = screen_answers(settings) + [ContraindicationAnswer("ingrown-toenail", Presence.PRESENT)]
         index = len(answers) - 1
-        field = field_of(lambda: record_contraindications(eligible_intake(settings), answers, T0, "Dr A", settings))
+        field = field_of(lambda: record_contraindications(eligible_intake(settings), answers, T0, ADA, settings))
         assert field == f"contraindications.answers[{index}].key"
 
     def test_duplicate_key_is_refused(self, settings):
         answers = [ContraindicationAnswer("uncontrolled-hypertension", Presence.ABSENT),
                    ContraindicationAnswer("uncontrolled-hypertension", Presence.PRESENT)]
-        field = field_of(lambda: record_contraindications(eligible_intake(settings), answers, T0, "Dr A", settings))
+        field = field_of(lambda: record_contraindications(eligible_intake(settings), answers, T0, ADA, settings))
         assert field == "contraindications.answers[1].key"
 
     def test_presence_given_as_text_is_accepted_and_bad_text_named(self, settings):
         intake = record_contraindications(
             eligible_intake(settings), [ContraindicationAnswer("ketamine-hypersensitivity", "unknown", "  rash? ")],
-            T0, "Dr A", settings,
+            T0, ADA, settings,
         )
         assert intake.contraindications.answers[0] == ContraindicationAnswer(
             "ketamine-hypersensitivity", Presence.UNKNOWN, "rash?")
         bad = [ContraindicationAnswer("ketamine-hypersensitivity", "maybe")]
-        assert field_of(lambda: record_contraindications(intake, bad, T0, "Dr A", settings)) == \
+        assert field_of(lambda: record_contraindications(intake, bad, T0, ADA, settings)) == \
             "contraindications.answers[0].presence"
 
     def test_clinic_added_item_is_accepted(self):
         from services.intake.domain.settings import IntakeSettings
         settings = IntakeSettings(relative_contraindications=("severe-asthma",))
         answers = [ContraindicationAnswer("severe-asthma", Presence.ABSENT)]
-        intake = record_contraindications(eligible_intake(settings), answers, T0, "Dr A", settings)
+        intake = record_contraindications(eligible_intake(settings), answers, T0, ADA, settings)
         assert intake.contraindications.answer_for("severe-asthma").presence is Presence.ABSENT
 
 
 class TestOverride:
     def make(self, key, target=OverrideTarget.CONTRAINDICATION, **changes):
-        values = dict(overridden_by="Dr Hopper", overridden_at=T0, reason="benefit outweighs risk")
+        values = dict(overridden_by=HOPPER, overridden_at=T0, reason="benefit outweighs risk")
         values.update(changes)
         return ClinicianOverride(target, key, **values)
 
     def test_absolute_contraindication_cannot_be_overridden(self, settings):
         intake = record_contraindications(
             eligible_intake(settings), screen_answers(settings, ketamine_hypersensitivity=Presence.PRESENT), T0,
-            "Dr A", settings)
+            ADA, settings)
         with pytest.raises(IntakeInputError, match="absolute contraindication and cannot be overridden"):
             record_override(intake, self.make("ketamine-hypersensitivity"), settings)
 
@@ -153,7 +153,7 @@ class TestOverride:
     def test_reason_and_who_are_required(self, settings):
         intake = record_contraindications(
             eligible_intake(settings), screen_answers(settings, uncontrolled_hypertension=Presence.PRESENT), T0,
-            "Dr A", settings)
+            ADA, settings)
         assert field_of(lambda: record_override(intake, self.make("uncontrolled-hypertension", reason=" "),
                                                 settings)) == "override.reason"
         assert field_of(lambda: record_override(intake, self.make("uncontrolled-hypertension", overridden_by=""),
@@ -165,7 +165,7 @@ class TestOverride:
     def test_a_later_override_of_the_same_item_replaces_the_earlier(self, settings):
         intake = record_contraindications(
             eligible_intake(settings), screen_answers(settings, uncontrolled_hypertension=Presence.PRESENT), T0,
-            "Dr A", settings)
+            ADA, settings)
         intake = record_override(intake, self.make("uncontrolled-hypertension", reason="first"), settings)
         intake = record_override(intake, self.make("uncontrolled-hypertension", reason="second"), settings)
         assert [o.reason for o in intake.overrides] == ["second"]
@@ -257,9 +257,9 @@ class TestLifecycle:
     def test_reopen_records_who_when_why_and_the_set_aside_decision(self, settings):
         decided = decide_eligibility(eligible_intake(settings), settings, DECIDED_AT)
         reopened_at = DECIDED_AT + timedelta(days=1)
-        reopened = reopen_intake(decided, "Dr Hopper", reopened_at, "new BP reading")
+        reopened = reopen_intake(decided, HOPPER, reopened_at, "new BP reading")
         assert reopened.status is IntakeStatus.IN_PROGRESS and reopened.decision is None
-        assert reopened.reopenings[0].reopened_by == "Dr Hopper"
+        assert reopened.reopenings[0].reopened_by == HOPPER
         assert reopened.reopenings[0].reopened_at == reopened_at
         assert reopened.reopenings[0].previous_decision == decided.decision
         changed = record_phq9(reopened, [1] * 9, reopened_at)
@@ -267,9 +267,9 @@ class TestLifecycle:
 
     def test_only_a_decided_intake_can_be_reopened(self, settings):
         with pytest.raises(IntakeStateError):
-            reopen_intake(eligible_intake(settings), "Dr Hopper", DECIDED_AT, "why")
+            reopen_intake(eligible_intake(settings), HOPPER, DECIDED_AT, "why")
 
     def test_reopen_needs_who_and_why(self, settings):
         decided = decide_eligibility(eligible_intake(settings), settings, DECIDED_AT)
         assert field_of(lambda: reopen_intake(decided, "", DECIDED_AT, "why")) == "reopened_by"
-        assert field_of(lambda: reopen_intake(decided, "Dr H", DECIDED_AT, " ")) == "reason"
+        assert field_of(lambda: reopen_intake(decided, HOPPER, DECIDED_AT, " ")) == "reason"

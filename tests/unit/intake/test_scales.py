@@ -4,6 +4,7 @@ from services.intake.domain.errors import IntakeInputError
 from services.intake.domain.scales import MadrsRating, Phq9Response
 
 from .builders import T0
+from tests.unit.intake.builders import ADA
 
 
 class TestPhq9:
@@ -50,7 +51,7 @@ class TestPhq9:
 
 class TestMadrs:
     def test_total_is_computed_from_ten_items(self):
-        madrs = MadrsRating.checked([4, 4, 3, 3, 2, 3, 3, 4, 3, 1], T0, "Dr Ada")
+        madrs = MadrsRating.checked([4, 4, 3, 3, 2, 3, 3, 4, 3, 1], T0, ADA)
         assert madrs.total_score == 30
         assert MadrsRating.checked([6] * 10, T0).total_score == 60
 

@@ -4,6 +4,7 @@ from services.intake.translators.flag_out import contraindication_flags
 from shared.fhir.codes import KETALINK_LOCAL
 
 from .builders import T0, eligible_intake
+from tests.unit.intake.builders import ADA
 
 
 def test_one_flag_per_present_contraindication_only(settings):
@@ -11,7 +12,7 @@ def test_one_flag_per_present_contraindication_only(settings):
                ContraindicationAnswer("ketamine-hypersensitivity", Presence.PRESENT),
                ContraindicationAnswer("pregnancy-or-breastfeeding", Presence.UNKNOWN),
                ContraindicationAnswer("active-psychosis", Presence.ABSENT)]
-    intake = record_contraindications(eligible_intake(settings), answers, T0, "Dr Ada", settings)
+    intake = record_contraindications(eligible_intake(settings), answers, T0, ADA, settings)
     flags = contraindication_flags(intake, "pat-123")
     assert [f["code"]["coding"][0]["code"] for f in flags] == [
         "contraindication-uncontrolled-hypertension", "contraindication-ketamine-hypersensitivity"]

@@ -11,6 +11,7 @@ from services.intake.translators.message_out import intake_decision_resources
 from shared.fhir.datatypes import find_identifier
 
 from .builders import DECIDED_AT, PATIENT_ID, SERTRALINE_FAILED, T0, eligible_intake, screen_answers
+from tests.unit.intake.builders import ADA
 
 
 def resources_for(settings, intake=None):
@@ -62,7 +63,7 @@ def test_ehr_weight_is_referenced_not_resent(settings):
 def test_not_trd_sends_no_trd_condition_and_present_contraindications_end_with_flags(settings):
     intake = record_trials(eligible_intake(settings), [SERTRALINE_FAILED])
     intake = record_contraindications(intake, screen_answers(settings, arteriovenous_malformation=Presence.PRESENT),
-                                      T0, "Dr Ada", settings)
+                                      T0, ADA, settings)
     resources = resources_for(settings, intake)
     assert resources[0]["prediction"][0]["outcome"]["coding"][0]["code"] == "not-eligible"
     assert "Condition" not in [r["resourceType"] for r in resources]

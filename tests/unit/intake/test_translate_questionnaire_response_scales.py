@@ -25,9 +25,10 @@ from services.intake.translators.questionnaire_response_scales_out import (
 from shared.fhir.codes import KETALINK_LOCAL, LOINC, OBSERVATION_CATEGORY
 
 from .builders import CSSRS_LOW, MADRS_ITEMS, PHQ9_ITEMS, T0
+from tests.unit.intake.builders import ADA
 
 PHQ9 = Phq9Response.checked(PHQ9_ITEMS, T0)
-MADRS = MadrsRating.checked(MADRS_ITEMS, T0, "Dr Ada")
+MADRS = MadrsRating.checked(MADRS_ITEMS, T0, ADA)
 HIGH = {"wish-to-be-dead": True, "suicidal-thoughts": True, "ideation-with-method": True,
         "ideation-with-intent": False, "ideation-with-plan-and-intent": False,
         "suicidal-behaviour-lifetime": True, "suicidal-behaviour-past-3-months": True}
@@ -54,7 +55,7 @@ class TestQuestionnaireResponsesOut:
 
     def test_madrs_records_the_rater(self):
         response = madrs_questionnaire_response(MADRS, "pat-123", "i-1")
-        assert response["author"] == {"display": "Dr Ada"}
+        assert response["author"] == ADA.fhir_reference()
         assert response["item"][9]["linkId"] == "madrs-item-10"
 
 

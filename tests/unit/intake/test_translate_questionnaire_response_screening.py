@@ -6,12 +6,13 @@ from services.intake.translators.questionnaire_response_screening_out import scr
 from shared.fhir.codes import KETALINK_LOCAL
 
 from .builders import T0, VENLAFAXINE_FAILED, eligible_intake
+from tests.unit.intake.builders import ADA
 
 
 def test_screen_answers_with_notes_and_trials_are_items(settings):
     answers = [ContraindicationAnswer("uncontrolled-hypertension", Presence.PRESENT, "150/95 twice"),
                ContraindicationAnswer("ketamine-hypersensitivity", Presence.ABSENT)]
-    intake = record_contraindications(eligible_intake(settings), answers, T0, "Dr Ada", settings)
+    intake = record_contraindications(eligible_intake(settings), answers, T0, ADA, settings)
     intake = record_trials(intake, [dataclasses.replace(VENLAFAXINE_FAILED, dose_text=None)])
     response = screening_questionnaire_response(intake, "pat-123")
     screen, trials = response["item"]
@@ -25,7 +26,7 @@ def test_screen_answers_with_notes_and_trials_are_items(settings):
     assert [(i["linkId"], list(i["answer"][0].values())[0]) for i in trials["item"][0]["item"]] == [
         ("trial-1-drug", "venlafaxine XR"), ("trial-1-duration-weeks", 10), ("trial-1-adequate-dose", True),
         ("trial-1-improvement-pct", 30), ("trial-1-current-episode", True)]
-    assert response["author"] == {"display": "Dr Ada"}
+    assert response["author"] == ADA.fhir_reference()
     assert response["identifier"]["value"] == "intake-0001-screening"
 
 

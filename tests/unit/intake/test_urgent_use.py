@@ -14,9 +14,10 @@ from services.intake.domain.settings import IntakeSettings
 from services.intake.messages import decision_message
 
 from .builders import DECIDED_AT, SERTRALINE_FAILED, T0, eligible_intake
+from tests.unit.intake.builders import HOPPER
 
 AT = T0 + timedelta(minutes=50)
-URGENT = UrgentUseOverride("Dr Grace Hopper", AT, "Acute suicidal ideation; inpatient team asks for rapid treatment",
+URGENT = UrgentUseOverride(HOPPER, AT, "Acute suicidal ideation; inpatient team asks for rapid treatment",
                            True)
 
 

@@ -28,7 +28,7 @@ from shared.events.event_codes import INTAKE_REOPENED
 from shared.events.kafka_clients import KafkaSettings
 from shared.fhir.messaging import parse_message
 from shared.runtime import ServiceRuntime, ServiceSettings
-from tests.unit.intake.builders import DECIDED_AT, eligible_intake
+from tests.unit.intake.builders import DECIDED_AT, HOPPER, eligible_intake
 from tests.unit.orders.builders import INTAKE, NOW, PATIENT, draft, eligibility, settings, signed
 from tests.unit.orders.builders import PRESCRIBER
 
@@ -41,7 +41,7 @@ def _reopened_message(patient_id: str = PATIENT, intake_id: str = INTAKE, reopen
     intake_settings = IntakeSettings()
     decided = decide_eligibility(replace(eligible_intake(intake_settings, patient_id), intake_id=intake_id),
                                  intake_settings, DECIDED_AT)
-    return reopened_message(reopen_intake(decided, "Dr Grace Hopper", reopened_at, "new cardiac history"),
+    return reopened_message(reopen_intake(decided, HOPPER, reopened_at, "new cardiac history"),
                             "urn:ketalink:intake")
 
 

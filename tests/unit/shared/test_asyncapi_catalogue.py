@@ -32,7 +32,7 @@ from shared.fhir.datatypes import FhirJson
 from shared.fhir.messaging import build_message, parse_message
 from tests.unit.documentation import builders as documentation
 from tests.unit.documentation.test_note import documented_session
-from tests.unit.intake.builders import DECIDED_AT, eligible_intake
+from tests.unit.intake.builders import DECIDED_AT, HOPPER, eligible_intake
 from tests.unit.orders import builders as orders
 from tests.unit.orders.course import builders as course
 
@@ -75,7 +75,7 @@ def _focus_types(bundle: FhirJson) -> list[str]:
 def _intake_messages() -> list[tuple[str, FhirJson]]:
     intake_settings = IntakeSettings()
     decided = decide_eligibility(eligible_intake(intake_settings), intake_settings, DECIDED_AT)
-    reopened = reopen_intake(decided, "Dr Okoye", DECIDED_AT + timedelta(hours=1), "new medication")
+    reopened = reopen_intake(decided, HOPPER, DECIDED_AT + timedelta(hours=1), "new medication")
     return [(topics.INTAKE_EVENTS, decision_message(decided, SOURCE)),
             (topics.INTAKE_EVENTS, reopened_message(reopened, SOURCE))]
 

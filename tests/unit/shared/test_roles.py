@@ -209,14 +209,6 @@ def test_sign_in_can_be_turned_off_only_in_a_local_run(monkeypatch):
         install_smart(Flask(__name__), clinic)
 
 
-def test_the_signer_is_the_signed_in_clinician_not_the_typed_name(monkeypatch):
-    monkeypatch.setattr(roles_module, "clinician_name", lambda context: "Dr. Adaeze Okoye")
-    assert roles_module.signer_name(context("md-1"), "Dr. Somebody Else") == "Dr. Adaeze Okoye"
-    monkeypatch.setattr(roles_module, "clinician_name", lambda context: None)  # the EHR gave no name
-    assert roles_module.signer_name(context("md-1"), "Dr. Somebody Else") == f"{ISS}/Practitioner/md-1"
-    assert roles_module.signer_name(None, "Dr. Typed") == "Dr. Typed"  # SMART off: no one signed in
-
-
 def test_a_role_of_another_practitioner_does_not_make_the_signed_in_nurse_a_prescriber(ehr, app):
     """An EHR that ignores ``practitioner=`` answers with every clinician's roles: only the fhirUser's own count."""
     physicians = {**DOCTOR_ROLE, "practitioner": {"reference": f"{ISS}/Practitioner/md-1"}}

@@ -5,7 +5,7 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 
-from services.intake.domain.checks import optional_text, require_aware, require_text
+from services.intake.domain.checks import optional_text, require_aware, require_text, require_person
 from services.intake.domain.contraindications import (
     ContraindicationAnswer,
     ContraindicationClass,
@@ -21,13 +21,14 @@ from services.intake.domain.plausibility import check_part_time
 from services.intake.domain.pregnancy import childbearing_potential, why_applicable
 from services.intake.domain.recording.guards import checked_enum, require_in_progress
 from services.intake.domain.settings import IntakeSettings
+from shared.people import Person
 
 
 def record_contraindications(
     intake: Intake,
     answers: Sequence[ContraindicationAnswer],
     screened_at: datetime,
-    screened_by: str,
+    screened_by: Person,
     settings: IntakeSettings,
     now: datetime | None = None,
 ) -> Intake:
@@ -37,7 +38,7 @@ def record_contraindications(
     require_in_progress(intake)
     require_aware(screened_at, "contraindications.screened_at")
     check_part_time(intake, screened_at, "contraindications.screened_at", settings, now)
-    screened_by = require_text(screened_by, "contraindications.screened_by")
+    screened_by = require_person(screened_by, "contraindications.screened_by")
     seen: set[str] = set()
     checked = []
     for index, answer in enumerate(answers):
@@ -84,7 +85,7 @@ def record_override(intake: Intake, override: ClinicianOverride, settings: Intak
     interacting drug class; replaces an earlier override of the same item. Absolute items cannot be overridden."""
     require_in_progress(intake)
     target = checked_enum(OverrideTarget, override.target, "override.target")
-    overridden_by = require_text(override.overridden_by, "override.overridden_by")
+    overridden_by = require_person(override.overridden_by, "override.overridden_by")
     require_aware(override.overridden_at, "override.overridden_at")
     reason = require_text(override.reason, "override.reason")
     if target is OverrideTarget.CONTRAINDICATION:

@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from services.intake.domain.checks import optional_text, require_aware, require_text
+from services.intake.domain.checks import require_aware, require_text, require_person
 from services.intake.domain.cssrs import CssrsItem, CssrsRisk, CssrsScreen, cssrs_risk
 from services.intake.domain.errors import IntakeInputError
 from services.intake.domain.model import Intake
@@ -15,6 +15,7 @@ from services.intake.domain.recording.guards import checked_enum, require_in_pro
 from services.intake.domain.reviews import BehaviouralHealthReview, ReviewOutcome
 from services.intake.domain.scales import MadrsRating, Phq9Response
 from services.intake.domain.settings import IntakeSettings
+from shared.people import Person
 from shared.scales import ScaleError, checked_cssrs_answers
 
 
@@ -27,11 +28,11 @@ def record_phq9(intake: Intake, item_scores: Sequence[int | None], answered_at: 
 
 
 def record_madrs(
-    intake: Intake, item_scores: Sequence[int | None], rated_at: datetime, rated_by: str | None = None,
+    intake: Intake, item_scores: Sequence[int | None], rated_at: datetime, rated_by: Person | None = None,
     settings: IntakeSettings | None = None, now: datetime | None = None,
 ) -> Intake:
     require_in_progress(intake)
-    rated_by = optional_text(rated_by, "madrs.rated_by")
+    rated_by = require_person(rated_by, "madrs.rated_by") if rated_by is not None else None
     rating = MadrsRating.checked(item_scores, rated_at, rated_by)
     check_part_time(intake, rated_at, "madrs.rated_at", settings or IntakeSettings(), now)
     return dataclasses.replace(intake, madrs=rating)
@@ -77,7 +78,7 @@ def record_cssrs_review(intake: Intake, review: BehaviouralHealthReview, setting
     if screen.risk.rank < CssrsRisk.MODERATE.rank:
         raise IntakeInputError("cssrs_review", f"the C-SSRS screener risk is {screen.risk.value}: only a moderate or "
                                                "high risk is reviewed")
-    reviewed_by = require_text(review.reviewed_by, "cssrs_review.reviewed_by")
+    reviewed_by = require_person(review.reviewed_by, "cssrs_review.reviewed_by")
     require_aware(review.reviewed_at, "cssrs_review.reviewed_at")
     check_part_time(intake, review.reviewed_at, "cssrs_review.reviewed_at", settings, now)
     if review.reviewed_at < screen.answered_at:

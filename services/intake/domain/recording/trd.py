@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 
-from services.intake.domain.checks import optional_text, require_aware, require_number, require_text
+from services.intake.domain.checks import optional_text, require_aware, require_number, require_text, require_person
 from services.intake.domain.errors import IntakeInputError
 from services.intake.domain.model import Intake
 from services.intake.domain.plausibility import check_number, check_part_time
@@ -53,7 +53,7 @@ def record_urgent_use(intake: Intake, override: UrgentUseOverride, settings: Int
     require_in_progress(intake)
     if not settings.urgent_use_allowed:
         raise IntakeInputError("urgent_use", "the clinic does not allow the urgent-use pathway (urgent_use_allowed)")
-    overridden_by = require_text(override.overridden_by, "urgent_use.overridden_by")
+    overridden_by = require_person(override.overridden_by, "urgent_use.overridden_by")
     require_aware(override.overridden_at, "urgent_use.overridden_at")
     check_part_time(intake, override.overridden_at, "urgent_use.overridden_at", settings, now)
     reason = require_text(override.reason, "urgent_use.reason")

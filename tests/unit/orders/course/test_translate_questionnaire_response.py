@@ -118,9 +118,9 @@ class TestFromTheEhr:
             cssrs_questionnaire_response,
             madrs_questionnaire_response,
         )
-        madrs = madrs_questionnaire_response(MadrsRating.checked([3] * 10, AT, "Dr R"), PATIENT, "intake-1")
+        madrs = madrs_questionnaire_response(MadrsRating.checked([3] * 10, AT, Person("Practitioner/dr-r", "Dr R")), PATIENT, "intake-1")
         score = score_from_questionnaire_response(madrs).score
-        assert (score.scale, score.total_score, score.recorded_by) == (Scale.MADRS, 30, Person(None, "Dr R"))
+        assert (score.scale, score.total_score, score.recorded_by) == (Scale.MADRS, 30, Person("Practitioner/dr-r", "Dr R"))
         screen = checked_cssrs({"wish-to-be-dead": True, "suicidal-thoughts": False,
                                 "suicidal-behaviour-lifetime": False}, AT, IntakeSettings())
         received = cssrs_from_questionnaire_response(cssrs_questionnaire_response(screen, PATIENT, "intake-1"),
