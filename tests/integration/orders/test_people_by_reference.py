@@ -101,3 +101,7 @@ def test_orders_and_course_acts_record_the_signed_in_clinician_whatever_the_body
         "decision": "stop", "stop_reason": "patient-choice", "by": SOMEONE_ELSE}, headers=JSON)
     assert stopped.status_code == 200, stopped.get_data(as_text=True)
     assert _person(_course(runtime, course_id).transitions[-1].by) == the_doctor
+    cancelled = as_nurse.post(f"/orders/{order_id}/cancel", json={"by": doctor.name, "reason": "patient declined"},
+                              headers=JSON)
+    assert cancelled.status_code == 200, cancelled.get_data(as_text=True)
+    assert _who(cancelled.get_json()["history"][-1]["changed_by"]) == the_nurse
