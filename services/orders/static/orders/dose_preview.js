@@ -8,8 +8,8 @@
   var form = document.getElementById("order-form");
   var panel = document.getElementById("dose-preview");
   if (!form || !panel || !window.fetch) { return; }
-  var DOSE_FIELDS = ["mg_per_kg", "duration_min", "weight_basis", "override_reason", "override_authorised_by"];
-  var FIELD_OF = { "override.reason": "override_reason", "override.authorised_by": "override_authorised_by",
+  var DOSE_FIELDS = ["mg_per_kg", "duration_min", "weight_basis", "override_reason"];
+  var FIELD_OF = { "override.reason": "override_reason", "override.authorised_by": "override_reason",
                    "override": "override_reason" };
   var state = document.getElementById("preview-state");
   var errorList = document.getElementById("preview-errors");
@@ -79,9 +79,9 @@
       }
     });
     data.weight_basis = document.getElementById("weight_basis").value;
+    // The override is authorised by the clinician signed in (the service takes them from the session).
     var reason = document.getElementById("override_reason").value.trim();
-    var authorisedBy = document.getElementById("override_authorised_by").value.trim();
-    if (reason || authorisedBy) { data.override = { reason: reason, authorised_by: authorisedBy }; }
+    if (reason) { data.override = { reason: reason }; }
     return { data: data, problems: problems };
   }
 
