@@ -58,3 +58,15 @@ def _walk(node: Any, path: str, found: list[str], allowed: Allowed) -> None:
 def _is_reference_shaped(item: dict[str, Any]) -> bool:
     return bool(set(item) & {"reference", "display", "identifier", "type"}) and not set(item) - {
         "reference", "display", "identifier", "type", "extension", "id"}
+
+
+def as_plain_names(node: Any) -> Any:
+    """A stored document as it was before people were references: each ``{reference, display}`` a plain name, to
+    prove records stored then still load."""
+    if isinstance(node, dict):
+        if set(node) == {"reference", "display"}:
+            return node["display"]
+        return {key: as_plain_names(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [as_plain_names(item) for item in node]
+    return node

@@ -10,7 +10,7 @@ from services.documentation.messages import events_for_change
 from services.documentation.translators import message_out
 from shared.fhir.messaging import build_message, parse_message
 from shared.people import Person, ketalink
-from tests.support.people import people_without_reference, person_elements
+from tests.support.people import as_plain_names, people_without_reference, person_elements
 
 from .builders import DOCTOR, NURSE, SETTINGS, at, checked_in, infusing, pre_checked, reading
 from .test_translate_message import ORDER, full_session
@@ -54,27 +54,17 @@ def test_the_walk_finds_a_person_named_only():
         "Procedure.performer[0].actor", "Provenance.agent[0].who"]
 
 
-def _as_names(node: Any) -> Any:
-    """A stored document as it was before people were references: each person a plain name."""
-    if isinstance(node, dict):
-        if set(node) == {"reference", "display"}:
-            return node["display"]
-        return {key: _as_names(value) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_as_names(item) for item in node]
-    return node
-
 
 def test_sessions_and_notes_stored_with_plain_names_still_load():
     session = full_session()
-    old = _as_names(session.to_dict())
+    old = as_plain_names(session.to_dict())
     old["controlled_substance"]["recorded_by_reference"] = "Practitioner/rn-dana-hill"  # how it was kept then
     loaded = s.Session.from_dict(old)
     assert loaded.transitions[-1].by == Person(None, NURSE.display)
     assert loaded.readings[-1].recorded_by == Person(None, NURSE.display)
     assert loaded.controlled_substance.recorded_by == NURSE  # the reference it had, kept
     assert loaded.discharge_record.follow_up.owner == Person(None, NURSE.display)
-    draft = _as_names(draft_note(session, ORDER, "note-1", DOCTOR, at(10, 40)).to_dict())
+    draft = as_plain_names(draft_note(session, ORDER, "note-1", DOCTOR, at(10, 40)).to_dict())
     draft["signed_by"] = ""  # a draft stored before: no signer yet
     assert ProcedureNote.from_dict(draft).signed_by is None
     assert message_out.note_signed_focus(sign_note(ProcedureNote.from_dict(draft), DOCTOR, at(10, 45), session))

@@ -15,7 +15,7 @@ from services.intake.domain.settings import IntakeSettings
 from services.intake.messages import decision_message, reopened_message
 from shared.fhir.messaging import parse_message
 from shared.people import Person
-from tests.support.people import people_without_reference, person_elements
+from tests.support.people import as_plain_names, people_without_reference, person_elements
 from tests.unit.intake.builders import ADA, CONSENT_GIVEN, DECIDED_AT, HOPPER, eligible_intake
 
 SOURCE = "urn:ketalink:intake"
@@ -52,21 +52,12 @@ def test_only_the_patients_representative_is_named_without_reference():
     assert people_without_reference(resources) == ["Consent.performer[0]"]
 
 
-def _as_names(node: Any) -> Any:
-    if isinstance(node, dict):
-        if set(node) == {"reference", "display"}:
-            return node["display"]
-        return {key: _as_names(value) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_as_names(item) for item in node]
-    return node
-
 
 def test_intakes_stored_with_plain_names_still_load():
     settings = IntakeSettings()
     decided = decide_eligibility(eligible_intake(settings), settings, DECIDED_AT, HOPPER)
     reopened = reopen_intake(decided, HOPPER, DECIDED_AT + timedelta(hours=1), "new medication")
-    old = Intake.from_dict(_as_names(reopened.to_dict()))
+    old = Intake.from_dict(as_plain_names(reopened.to_dict()))
     assert old.reopenings[0].reopened_by == Person(None, HOPPER.display)
     assert old.contraindications is not None and old.contraindications.screened_by == Person(None, ADA.display)
     started = start_intake("i-1", "p-1", DECIDED_AT, started_by=ADA).to_dict()

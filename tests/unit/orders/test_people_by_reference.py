@@ -20,7 +20,7 @@ from services.orders.handlers.core import SESSION_MARKED_BY
 from services.orders.messages import infusion_recorded_message, order_event_message
 from shared.fhir.messaging import parse_message
 from shared.people import KETALINK_DEVICE_URL, Person
-from tests.support.people import people_without_reference, person_elements
+from tests.support.people import as_plain_names, people_without_reference, person_elements
 from tests.unit.orders import builders as orders
 from tests.unit.orders.course import builders as course
 
@@ -93,25 +93,15 @@ def test_a_referral_without_its_therapist_in_the_ehr_is_the_one_person_named_onl
         1 for r in resources if r["resourceType"] == "ServiceRequest")
 
 
-def _as_names(node: Any) -> Any:
-    """A stored document as it was before people were references: each person a plain name."""
-    if isinstance(node, dict):
-        if set(node) == {"reference", "display"}:
-            return node["display"]
-        return {key: _as_names(value) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_as_names(item) for item in node]
-    return node
-
 
 def test_orders_and_courses_stored_with_plain_names_still_load():
     held = hold_order(orders.signed(), orders.NURSE_CY, "blood pressure", orders.NOW + timedelta(hours=1))
-    loaded = OrderWithSeries.from_dict(_as_names(held.to_dict()))
+    loaded = OrderWithSeries.from_dict(as_plain_names(held.to_dict()))
     assert [change.changed_by for change in loaded.order.history] == [
         Person(None, "Dr Ada Prescriber"), Person(None, "Dr Ada Prescriber"), Person(None, "Nurse Cy")]
     message = parse_message(order_event_message(loaded, orders.settings(), SOURCE))
     assert message.first("Provenance")["agent"][0]["who"] == {"display": "Nurse Cy"}  # as it was recorded then
     stopped = _course_changes()[-1][1]
-    old_course = TreatmentCourse.from_dict(_as_names(stopped.to_dict()))
+    old_course = TreatmentCourse.from_dict(as_plain_names(stopped.to_dict()))
     assert old_course.transitions[-1].by == Person(None, course.CLINICIAN.display)
     assert old_course.stop is not None and old_course.stop.stopped_by == Person(None, course.CLINICIAN.display)
