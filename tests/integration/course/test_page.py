@@ -14,11 +14,9 @@ from deploy.ehr_sandbox.seed import MRN_SYSTEM
 from services.orders.bootstrap import build
 from services.orders.domain.eligibility import EligibilityDecision, EligibilityStatus
 from services.orders.repository import OrdersRepository
-from shared.events.kafka_clients import KafkaSettings
-from shared.runtime import ServiceRuntime, ServiceSettings
-from tests.support.backend_auth import service_tokens
 from tests.support.practitioners import prescriber, registered_nurse
 from tests.support.smart_sessions import signed_in
+from tests.support.in_process import smart_service_runtime
 
 pytestmark = pytest.mark.integration
 ORIGIN = {"Origin": "http://localhost", "Accept": "text/html"}
@@ -27,12 +25,8 @@ SCOPE = "launch openid patient/*.rs user/*.cruds"
 
 @pytest.fixture
 def stack(tmp_path, monkeypatch, ehr):
-    monkeypatch.setenv("SMART_AUTH_REQUIRED", "true")
-    monkeypatch.setenv("SMART_ALLOWED_ISSUERS", ehr.base_url)
     monkeypatch.setenv("ORDERS_COURSE_ALERT_SEND_WAIT_S", "0")  # no broker here: the alert stays in the outbox
-    runtime = ServiceRuntime("orders", ServiceSettings(database_url=f"sqlite:///{tmp_path / 'orders.db'}",
-                                                       ehr_fhir_base_url=ehr.base_url), KafkaSettings(),
-                             ehr_tokens=service_tokens("orders", ehr.base_url))
+    runtime = smart_service_runtime("orders", tmp_path, monkeypatch, ehr)
     app, _handlers, _responses = build(runtime)
     return app, runtime, ehr
 

@@ -12,13 +12,11 @@ from services.documentation.bootstrap import build
 from services.documentation.domain import session as s
 from services.documentation.domain.order import ScheduledOccurrence
 from services.documentation.repository import Records
-from shared.events.kafka_clients import KafkaSettings
-from shared.runtime import ServiceRuntime, ServiceSettings
 from shared.ui.clinician import fhir_user_reference
-from tests.support.backend_auth import service_tokens
 from tests.support.practitioners import prescriber, registered_nurse
 from tests.support.smart_sessions import signed_in
 from tests.unit.documentation.builders import make_order
+from tests.support.in_process import smart_service_runtime
 
 pytestmark = pytest.mark.integration
 SCOPES = "launch openid fhirUser patient/*.rs user/*.cruds"
@@ -27,11 +25,7 @@ JSON = {"Accept": "application/fhir+json"}
 
 @pytest.fixture
 def setup(tmp_path, monkeypatch, ehr):
-    monkeypatch.setenv("SMART_AUTH_REQUIRED", "true")
-    monkeypatch.setenv("SMART_ALLOWED_ISSUERS", ehr.base_url)
-    runtime = ServiceRuntime("documentation", ServiceSettings(database_url=f"sqlite:///{tmp_path / 'doc.db'}",
-                                                              ehr_fhir_base_url=ehr.base_url), KafkaSettings(),
-                             ehr_tokens=service_tokens("documentation", ehr.base_url))
+    runtime = smart_service_runtime("documentation", tmp_path, monkeypatch, ehr)
     app, _handlers, _responses = build(runtime)
     patient_id = ehr.client.search("Patient", {"identifier": f"{MRN_SYSTEM}|KL-1003"})[0]["id"]
     start = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(hours=1)

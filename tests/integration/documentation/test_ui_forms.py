@@ -18,15 +18,13 @@ from services.documentation.domain import session as s
 from services.documentation.domain.order import ScheduledOccurrence
 from services.documentation.domain.settings import SessionSettings
 from services.documentation.repository import Records
-from shared.events.kafka_clients import KafkaSettings
 from shared.fhir.codes import BODY_WEIGHT
-from shared.runtime import ServiceRuntime, ServiceSettings
 from tests.integration.documentation.clinic import seeded_witness
-from tests.support.backend_auth import service_tokens
 from tests.support.clinic_zone import clinic_zone_of_the_tests
 from tests.support.practitioners import prescriber
 from tests.support.smart_sessions import signed_in
 from tests.unit.documentation.builders import make_order
+from tests.support.in_process import smart_service_runtime
 
 pytestmark = pytest.mark.integration
 HTML = {"Accept": "text/html"}
@@ -77,11 +75,7 @@ def nurse(ehr) -> str:
 def app(tmp_path, monkeypatch, ehr, patients, start_time):
     """The service with an active order and its six sessions for each patient; each order's dose was calculated
     from the patient's latest EHR weight (so the pre-check finds no weight change)."""
-    monkeypatch.setenv("SMART_AUTH_REQUIRED", "true")
-    monkeypatch.setenv("SMART_ALLOWED_ISSUERS", ehr.base_url)
-    runtime = ServiceRuntime("documentation", ServiceSettings(database_url=f"sqlite:///{tmp_path / 'doc.db'}",
-                                                              ehr_fhir_base_url=ehr.base_url), KafkaSettings(),
-                             ehr_tokens=service_tokens("documentation", ehr.base_url))
+    runtime = smart_service_runtime("documentation", tmp_path, monkeypatch, ehr)
     flask_app, _handlers, _responses = build(runtime)
     occurrences = tuple(ScheduledOccurrence(n, start_time + timedelta(days=3 * (n - 1)),
                                             start_time + timedelta(days=3 * (n - 1), hours=4)) for n in range(1, 7))

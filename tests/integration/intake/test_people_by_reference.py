@@ -10,12 +10,10 @@ from flask import Flask
 
 from deploy.ehr_sandbox.seed import MRN_SYSTEM
 from services.intake.bootstrap import build
-from shared.events.kafka_clients import KafkaSettings
-from shared.runtime import ServiceRuntime, ServiceSettings
 from shared.ui.clinician import fhir_user_reference
-from tests.support.backend_auth import service_tokens
 from tests.support.practitioners import registered_nurse
 from tests.support.smart_sessions import signed_in
+from tests.support.in_process import smart_service_runtime
 
 pytestmark = pytest.mark.integration
 SCOPES = "launch openid fhirUser patient/*.cruds"
@@ -25,12 +23,8 @@ SOMEONE_ELSE = "Dr. Somebody Else"
 
 @pytest.fixture
 def intake_app(tmp_path, monkeypatch, ehr) -> Iterator[tuple[Flask, str]]:
-    monkeypatch.setenv("SMART_AUTH_REQUIRED", "true")
-    monkeypatch.setenv("SMART_ALLOWED_ISSUERS", ehr.base_url)
     patient = ehr.client.search("Patient", {"identifier": f"{MRN_SYSTEM}|KL-1002"})[0]["id"]
-    runtime = ServiceRuntime("intake", ServiceSettings(database_url=f"sqlite:///{tmp_path / 'intake.db'}",
-                                                       ehr_fhir_base_url=ehr.base_url), KafkaSettings(),
-                             ehr_tokens=service_tokens("intake", ehr.base_url))
+    runtime = smart_service_runtime("intake", tmp_path, monkeypatch, ehr)
     app, _handlers, _responses = build(runtime)
     yield app, patient
     runtime.engine.dispose()

@@ -17,14 +17,13 @@ from services.intake.bootstrap import build
 from services.intake.domain.recording import record_cssrs
 from services.intake.domain.settings import IntakeSettings
 from services.intake.repository import IntakeRepository
-from shared.events.kafka_clients import KafkaSettings
 from shared.roles import ATTESTATIONS
-from shared.runtime import ServiceRuntime, ServiceSettings
+from shared.runtime import ServiceRuntime
 from shared.ui.clinician import fhir_user_reference
-from tests.support.backend_auth import service_tokens
 from tests.support.practitioners import prescriber, registered_nurse
 from tests.support.smart_sessions import signed_in
 from tests.unit.intake.builders import INTAKE_ID, eligible_intake
+from tests.support.in_process import smart_service_runtime
 
 pytestmark = pytest.mark.integration
 HOST = "http://localhost"
@@ -34,12 +33,8 @@ FHIR_JSON = {"Accept": "application/fhir+json"}
 
 @pytest.fixture
 def intake_app(tmp_path, monkeypatch, ehr) -> Iterator[tuple[Flask, ServiceRuntime, str]]:
-    monkeypatch.setenv("SMART_AUTH_REQUIRED", "true")
-    monkeypatch.setenv("SMART_ALLOWED_ISSUERS", ehr.base_url)
     patient = ehr.client.search("Patient", {"identifier": f"{MRN_SYSTEM}|KL-1002"})[0]["id"]
-    runtime = ServiceRuntime("intake", ServiceSettings(database_url=f"sqlite:///{tmp_path / 'intake.db'}",
-                                                       ehr_fhir_base_url=ehr.base_url), KafkaSettings(),
-                             ehr_tokens=service_tokens("intake", ehr.base_url))
+    runtime = smart_service_runtime("intake", tmp_path, monkeypatch, ehr)
     app, _handlers, _responses = build(runtime)
     intake = eligible_intake(patient_id=patient)  # every part recorded, not decided
     # The builder's screen is months old: a C-SSRS older than INTAKE_CSSRS_MAX_AGE_DAYS at the decision holds it.

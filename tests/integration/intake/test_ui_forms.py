@@ -18,12 +18,11 @@ from services.intake.bootstrap import build
 from services.intake.domain.recording import record_medications, start_intake
 from services.intake.domain.medications import MedicationEntry
 from services.intake.repository import IntakeRepository
-from shared.events.kafka_clients import KafkaSettings
 from shared.people import Person
-from shared.runtime import ServiceRuntime, ServiceSettings
-from tests.support.backend_auth import service_tokens
+from shared.runtime import ServiceRuntime
 from tests.support.smart_sessions import signed_in
 from tests.unit.intake.builders import T0
+from tests.support.in_process import smart_service_runtime
 
 HOST = "http://localhost"
 NURSE_IDENTIFIER = "https://ehr-sandbox.example.org/fhir/identifier/staff|ui-test-nurse"
@@ -54,17 +53,13 @@ class UiApp:
 
 @pytest.fixture
 def ui_app(tmp_path, monkeypatch, ehr) -> Iterator[UiApp]:
-    monkeypatch.setenv("SMART_AUTH_REQUIRED", "true")
-    monkeypatch.setenv("SMART_ALLOWED_ISSUERS", ehr.base_url)
     system, value = NURSE_IDENTIFIER.split("|")
     nurse, _ = ehr.client.create_if_none_exist(
         {"resourceType": "Practitioner", "identifier": [{"system": system, "value": value}],
          "name": [{"text": "Grace Ng, RN", "family": "Ng", "given": ["Grace"]}]}, f"identifier={NURSE_IDENTIFIER}")
     patient, other = (ehr.client.search("Patient", {"identifier": f"{MRN_SYSTEM}|{mrn}"})[0]["id"]
                       for mrn in ("KL-1002", "KL-1001"))
-    runtime = ServiceRuntime("intake", ServiceSettings(database_url=f"sqlite:///{tmp_path / 'intake.db'}",
-                                                       ehr_fhir_base_url=ehr.base_url), KafkaSettings(),
-                             ehr_tokens=service_tokens("intake", ehr.base_url))
+    runtime = smart_service_runtime("intake", tmp_path, monkeypatch, ehr)
     app, _handlers, _responses = build(runtime)
     yield UiApp(app, runtime, ehr.base_url, patient, other, nurse["id"])
     runtime.engine.dispose()

@@ -13,13 +13,12 @@ from services.orders.course.domain.model import TreatmentCourse
 from services.orders.course.repository import CourseRepository
 from services.orders.domain.eligibility import EligibilityDecision, EligibilityStatus
 from services.orders.repository import OrdersRepository
-from shared.events.kafka_clients import KafkaSettings
 from shared.people import Person
-from shared.runtime import ServiceRuntime, ServiceSettings
+from shared.runtime import ServiceRuntime
 from shared.ui.clinician import fhir_user_reference
-from tests.support.backend_auth import service_tokens
 from tests.support.practitioners import prescriber, registered_nurse
 from tests.support.smart_sessions import signed_in
+from tests.support.in_process import smart_service_runtime
 
 pytestmark = pytest.mark.integration
 SCOPE = "launch openid fhirUser patient/*.rs user/*.cruds"
@@ -29,12 +28,8 @@ SOMEONE_ELSE = "Dr. Somebody Else"
 
 @pytest.fixture
 def stack(tmp_path, monkeypatch, ehr):
-    monkeypatch.setenv("SMART_AUTH_REQUIRED", "true")
-    monkeypatch.setenv("SMART_ALLOWED_ISSUERS", ehr.base_url)
     monkeypatch.setenv("ORDERS_COURSE_ALERT_SEND_WAIT_S", "0")  # no broker here: an alert stays in the outbox
-    runtime = ServiceRuntime("orders", ServiceSettings(database_url=f"sqlite:///{tmp_path / 'orders.db'}",
-                                                       ehr_fhir_base_url=ehr.base_url), KafkaSettings(),
-                             ehr_tokens=service_tokens("orders", ehr.base_url))
+    runtime = smart_service_runtime("orders", tmp_path, monkeypatch, ehr)
     app, _handlers, _responses = build(runtime)
     patient_id = ehr.client.search("Patient", {"identifier": f"{MRN_SYSTEM}|KL-1001"})[0]["id"]
     with runtime.engine.begin() as conn:

@@ -13,13 +13,12 @@ from deploy.ehr_sandbox.seed import MRN_SYSTEM
 from services.orders.bootstrap import build
 from services.orders.domain.eligibility import EligibilityDecision, EligibilityStatus
 from services.orders.repository import OrdersRepository
-from shared.events.kafka_clients import KafkaSettings
-from shared.runtime import ServiceRuntime, ServiceSettings
 from shared.roles import ATTESTATIONS
 from shared.ui.clinician import fhir_user_reference
-from tests.support.backend_auth import ehr_client, service_tokens
+from tests.support.backend_auth import ehr_client
 from tests.support.practitioners import prescriber, registered_nurse
 from tests.support.smart_sessions import signed_in
+from tests.support.in_process import smart_service_runtime
 
 pytestmark = pytest.mark.integration
 ORIGIN = {"Origin": "http://localhost", "Accept": "text/html"}  # as a browser posts a form
@@ -34,11 +33,7 @@ def patients(ehr) -> dict[str, str]:
 
 @pytest.fixture
 def stack(tmp_path, monkeypatch, ehr):
-    monkeypatch.setenv("SMART_AUTH_REQUIRED", "true")
-    monkeypatch.setenv("SMART_ALLOWED_ISSUERS", ehr.base_url)
-    runtime = ServiceRuntime("orders", ServiceSettings(database_url=f"sqlite:///{tmp_path / 'orders.db'}",
-                                                       ehr_fhir_base_url=ehr.base_url), KafkaSettings(),
-                             ehr_tokens=service_tokens("orders", ehr.base_url))
+    runtime = smart_service_runtime("orders", tmp_path, monkeypatch, ehr)
     app, _handlers, _responses = build(runtime)
     return app, runtime, ehr.base_url
 
