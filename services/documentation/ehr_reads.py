@@ -119,7 +119,7 @@ def latest_eligibility(client: FhirClient, patient_id: str) -> str | None:
 def _is_eligibility_decision(resource: FhirJson, patient_id: str) -> bool:
     return (resource.get("resourceType") == "RiskAssessment"
             and reference_id(resource.get("subject"), "Patient") == patient_id
-            and resource.get("status") in ("final", "amended", "corrected")
+            and resource.get("status") in USABLE_STATUSES
             and any(c.get("system") == KETALINK_LOCAL and c.get("code") == ELIGIBILITY_CODE
                     for c in (resource.get("code") or {}).get("coding") or [] if isinstance(c, dict)))
 

@@ -18,7 +18,8 @@ from shared.fhir.codes import BP_DIASTOLIC, BP_PANEL, BP_SYSTOLIC, UCUM, VITAL_S
 from shared.fhir.datatypes import FhirJson, codeable_concept, coding, has_coding, instant, quantity, reference
 from shared.units import inches_to_cm, pounds_to_kg
 
-# An Observation in one of these statuses is a result that may be used (never preliminary or entered-in-error).
+# An Observation (or a RiskAssessment: R4 binds its status to the same ObservationStatus codes) in one of these
+# statuses is a result that may be used (never preliminary, cancelled or entered-in-error).
 USABLE_STATUSES = ("final", "amended", "corrected")
 
 UNIT_KG = "kg"

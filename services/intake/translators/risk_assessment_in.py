@@ -6,13 +6,14 @@ from services.intake.translators.codes import ELIGIBILITY_KIND, ELIGIBILITY_OUTC
 from services.intake.translators.common import FhirJson, fhir_datetime, subject_patient_id, validated
 from shared.errors import FhirMappingError
 from shared.fhir.datatypes import find_identifier, has_coding
+from shared.fhir.vital_signs import USABLE_STATUSES
 
 
 def decision_summary_from_fhir(risk_assessment: FhirJson) -> DecisionSummary:
     validated(risk_assessment, "RiskAssessment")
     if not has_coding(risk_assessment.get("code"), KETAMINE_ELIGIBILITY):
         raise FhirMappingError("RiskAssessment.code", "not a ketamine eligibility assessment")
-    if risk_assessment["status"] not in ("final", "amended", "corrected"):
+    if risk_assessment["status"] not in USABLE_STATUSES:
         raise FhirMappingError("RiskAssessment.status", f"status {risk_assessment['status']!r} is not a decision")
     intake_id = find_identifier(risk_assessment, ELIGIBILITY_KIND)
     if not intake_id:

@@ -11,10 +11,9 @@ from shared.fhir.codes import KETALINK_LOCAL
 from shared.fhir.datatypes import find_identifier, has_coding
 from shared.errors import FhirMappingError
 from shared.fhir.reading import moment, patient_id_of, validated
+from shared.fhir.vital_signs import USABLE_STATUSES
 from services.orders.domain.eligibility import EligibilityDecision, EligibilityStatus
 from services.orders.translators.codes import KETAMINE_ELIGIBILITY, KIND_ELIGIBILITY
-
-_USABLE_STATUSES = ("final", "amended", "corrected")
 
 
 def eligibility_from_risk_assessment(risk_assessment: dict[str, Any]) -> EligibilityDecision:
@@ -23,7 +22,7 @@ def eligibility_from_risk_assessment(risk_assessment: dict[str, Any]) -> Eligibi
     resource = validated(risk_assessment, "RiskAssessment")
     if not has_coding(resource.get("code"), KETAMINE_ELIGIBILITY):
         raise FhirMappingError("RiskAssessment.code", "expected ketalink-local#ketamine-eligibility")
-    if resource.get("status") not in _USABLE_STATUSES:
+    if resource.get("status") not in USABLE_STATUSES:
         raise FhirMappingError("RiskAssessment.status", f"a {resource.get('status')!r} assessment cannot be used")
     intake_id = find_identifier(resource, KIND_ELIGIBILITY)
     if not intake_id:

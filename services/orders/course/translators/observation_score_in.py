@@ -35,10 +35,9 @@ from shared.errors import FhirMappingError
 from shared.fhir.reading import moment, patient_id_of, referenced_identifier, validated
 from shared.fhir.codes import CSSRS_RISK
 from shared.fhir.datatypes import find_identifier, has_coding, read_quantity, reference_id
+from shared.fhir.vital_signs import USABLE_STATUSES
 from shared.people import Person
 from shared.scales import ScaleError, checked_items
-
-_USABLE_STATUSES = ("final", "amended", "corrected")
 
 
 def score_from_observation(resource: FhirJson) -> ReceivedScore:
@@ -93,7 +92,7 @@ def cssrs_from_observation(resource: FhirJson, settings: CourseSettings) -> Rece
 
 def _header(resource: FhirJson) -> dict[str, Any]:
     status = resource.get("status")
-    if status not in _USABLE_STATUSES:
+    if status not in USABLE_STATUSES:
         raise FhirMappingError("Observation.status", f"{status!r} is not a usable result")
     measurement_id = find_identifier(resource, KIND_SCORE)
     if not measurement_id:
