@@ -14,6 +14,8 @@ from flask import Flask, Response, current_app, g, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.exceptions import HTTPException
 
+from shared.config import load_settings
+from shared.json_bounds import JsonBounds, too_deep
 from shared.metrics import HTTP_REQUESTS, HTTP_SECONDS
 
 log = logging.getLogger(__name__)
@@ -83,11 +85,25 @@ def install(app: Flask, ready_checks: dict[str, ReadyCheck]) -> None:
     app.add_url_rule("/healthz", "healthz", _healthz, methods=["GET"])
     app.add_url_rule("/readyz", "readyz", _readyz, methods=["GET"])
     app.add_url_rule("/metrics", "metrics", _metrics, methods=["GET"])
+    bounds = load_settings(JsonBounds, "KETALINK_")
+    app.config["MAX_CONTENT_LENGTH"] = bounds.max_body_bytes  # Werkzeug answers 413 before reading more
+    app.extensions[JSON_BOUNDS] = bounds
     app.before_request(_start_timer)
+    app.before_request(_refuse_deep_json)
     app.after_request(_record)
 
 
 READY_CHECKS = "ketalink.ready_checks"
+JSON_BOUNDS = "ketalink.json_bounds"
+
+
+def _refuse_deep_json() -> None:
+    """A JSON body nested deeper than the bound is a 400 before anything parses it (the parser recurses)."""
+    if not request.is_json:
+        return
+    bounds: JsonBounds = current_app.extensions[JSON_BOUNDS]
+    if too_deep(request.get_data(cache=True), bounds.max_json_depth):
+        raise ApiError(400, f"the JSON body is nested deeper than {bounds.max_json_depth} levels", code="structure")
 
 
 def _api_error(error: ApiError) -> tuple[Response, int]:
@@ -95,8 +111,8 @@ def _api_error(error: ApiError) -> tuple[Response, int]:
 
 
 def _http_error(error: HTTPException) -> tuple[Response, int]:
-    code = {404: "not-found", 405: "not-supported", 409: "conflict", 415: "structure"}.get(error.code or 500,
-                                                                                          "invalid")
+    code = {404: "not-found", 405: "not-supported", 409: "conflict", 413: "too-costly",
+            415: "structure"}.get(error.code or 500, "invalid")
     response, status = outcome_response(error.code or 500, [("", error.description or error.name)], code)
     allow = dict(error.get_headers()).get("Allow")  # a 405 must say which methods the URL takes (RFC 9110)
     if allow:

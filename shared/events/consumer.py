@@ -21,6 +21,7 @@ from shared.db import processed_messages, utcnow
 from shared.events.kafka_clients import close_consumer
 from shared.events.topics import dead_letter_topic
 from shared.fhir.messaging import Message, MessageError, parse_message
+from shared.json_bounds import DEFAULT_MAX_DEPTH, too_deep
 from shared.metrics import CONSUMER_ASSIGNMENTS, MESSAGE_SECONDS, MESSAGES_CONSUMED
 
 log = logging.getLogger(__name__)
@@ -94,9 +95,11 @@ def _handler_for(handlers: Handlers, event_code: str) -> Handler | None:
 def decode(value: bytes | None) -> Message:
     if value is None:
         raise PermanentError("empty record")
+    if too_deep(value):  # the parser recurses: refuse before it does, and never retry (it can never pass)
+        raise PermanentError(f"JSON nested deeper than {DEFAULT_MAX_DEPTH} levels")
     try:
         payload = json.loads(value)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise PermanentError(f"not JSON: {error.__class__.__name__}") from None
     try:
         return parse_message(payload)
