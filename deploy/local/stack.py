@@ -111,18 +111,34 @@ def main() -> None:
     process = subprocess.Popen(honcho, env=env, cwd=ROOT, start_new_session=True)
     stop = threading.Event()
     threading.Thread(target=wait_until_ready, args=(urls, started, stop), daemon=True).start()
+    code = run_until_stopped(process, stop)
+    sys.exit(code)
 
-    def _stop(_signum: int, _frame: object) -> None:
-        if not stop.is_set():
+
+def run_until_stopped(process: subprocess.Popen[bytes], stop: threading.Event, poll_s: float = 0.2) -> int:
+    """Wait for honcho; on SIGINT or SIGTERM (once, or many times) ask it once to stop everything.
+
+    The signal handler only records the request: acting inside it (setting an Event, which takes a lock, or
+    signalling honcho) can deadlock when a second signal arrives while the first handler holds that lock, and then
+    nothing is ever stopped. This loop, not the handler, acts on the request."""
+    requested: list[int] = []
+
+    def _record(signum: int, _frame: object) -> None:
+        requested.append(signum)  # a list append takes no lock a re-entered handler could wait on
+
+    signal.signal(signal.SIGINT, _record)
+    signal.signal(signal.SIGTERM, _record)
+    asked = False
+    while True:
+        try:
+            return process.wait(timeout=poll_s)
+        except subprocess.TimeoutExpired:
+            pass
+        if requested and not asked:
+            asked = True
             stop.set()
             print("\nStopping Ketalink...", flush=True)
             process.send_signal(signal.SIGTERM)
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
-    code = process.wait()
-    stop.set()
-    sys.exit(code)
 
 
 if __name__ == "__main__":
