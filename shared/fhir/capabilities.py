@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from shared.fhir.client import FhirClient
+from shared.fhir.client import FhirClient, FhirUnavailable
 from shared.fhir.datatypes import FhirJson
 
 log = logging.getLogger(__name__)
@@ -82,14 +83,32 @@ def missing_capabilities(statement: FhirJson, needs: Iterable[EhrNeed]) -> list[
     return list(dict.fromkeys(gaps))
 
 
-def warn_about_missing_capabilities(ehr: FhirClient, needs: Iterable[EhrNeed]) -> list[str] | None:
+def warn_about_missing_capabilities(ehr: FhirClient, needs: Iterable[EhrNeed], *, attempts: int = 1,
+                                    wait_s: float = 0.0) -> list[str] | None:
     """Read the EHR's CapabilityStatement and log a WARNING per need it does not list; the gaps, or None (and one
-    WARNING) when the statement could not be read. Never raises: nothing here may stop a service."""
+    WARNING) when the statement could not be read. An EHR that is not reachable yet (it may be starting beside the
+    service) is asked again, up to ``attempts`` times ``wait_s`` apart. Never raises: nothing here may stop a
+    service."""
+    statement: FhirJson | None = None
+    failure = ""
+    for attempt in range(1, attempts + 1):
+        try:
+            statement = ehr.capabilities()
+            break
+        except FhirUnavailable as error:
+            failure = type(error).__name__
+            if attempt < attempts:
+                time.sleep(wait_s)
+        except Exception as error:  # noqa: BLE001 - refused, not JSON, not a CapabilityStatement: all only warn
+            failure = type(error).__name__
+            break
     try:
-        gaps = missing_capabilities(ehr.capabilities(), needs)
-    except Exception as error:  # noqa: BLE001 - down, refused, not JSON, not a CapabilityStatement: all only warn
+        gaps = missing_capabilities(statement, needs) if statement is not None else None
+    except Exception as error:  # noqa: BLE001 - a statement of the wrong shape only warns
+        failure, gaps = type(error).__name__, None
+    if gaps is None:
         log.warning("the EHR's CapabilityStatement could not be read; what this service needs of the EHR is "
-                    "unchecked", extra={"ehr": ehr.base_url, "error": type(error).__name__})
+                    "unchecked", extra={"ehr": ehr.base_url, "error": failure})
         return None
     for gap in gaps:
         log.warning("the EHR's CapabilityStatement does not list something this service needs",
@@ -99,10 +118,12 @@ def warn_about_missing_capabilities(ehr: FhirClient, needs: Iterable[EhrNeed]) -
     return gaps
 
 
-def check_in_background(ehr: FhirClient, needs: Iterable[EhrNeed]) -> threading.Thread:
-    """``warn_about_missing_capabilities`` in a daemon thread, so a slow or absent EHR never delays the start."""
+def check_in_background(ehr: FhirClient, needs: Iterable[EhrNeed], *, attempts: int = 12,
+                        wait_s: float = 5.0) -> threading.Thread:
+    """``warn_about_missing_capabilities`` in a daemon thread, so a slow or absent EHR never delays the start; an
+    EHR still starting (the local stack starts everything at once) is given about a minute."""
     thread = threading.Thread(target=warn_about_missing_capabilities, args=(ehr, tuple(needs)),
-                              name="ehr-capabilities", daemon=True)
+                              kwargs={"attempts": attempts, "wait_s": wait_s}, name="ehr-capabilities", daemon=True)
     thread.start()
     return thread
 

@@ -104,8 +104,26 @@ def test_an_ehr_that_never_answers_does_not_delay_the_start():
         silent.listen(8)
         ehr = FhirClient(f"http://127.0.0.1:{silent.getsockname()[1]}/fhir", timeout_s=2.0, retries=0)
         started = time.monotonic()
-        thread = check_in_background(ehr, PAGE_NEEDS)
+        thread = check_in_background(ehr, PAGE_NEEDS, attempts=1)
         assert time.monotonic() - started < 0.5 and thread.daemon
         assert thread.is_alive()  # still waiting for the EHR while the service goes on starting
         thread.join(timeout=5)
         assert not thread.is_alive()
+
+
+def test_an_ehr_still_starting_is_asked_again_and_warned_about_once(caplog: pytest.LogCaptureFixture):
+    ehr = FhirClient(f"http://127.0.0.1:{free_port()}/fhir", timeout_s=0.5, retries=0)
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="shared.fhir.capabilities"):
+        assert warn_about_missing_capabilities(ehr, PAGE_NEEDS, attempts=3, wait_s=0.1) is None
+    assert time.monotonic() - started >= 0.2  # two waits between three attempts
+    assert len(caplog.records) == 1 and caplog.records[0].error == "FhirUnavailable"
+
+
+def test_an_ehr_that_answers_on_a_later_attempt_is_checked(caplog: pytest.LogCaptureFixture):
+    statement = _statement(_resource("Patient", ("read",)))
+    answers = iter([(503, {"resourceType": "OperationOutcome", "issue": []})])
+    with recording_server(lambda method, path: next(answers, (200, statement))) as ehr, \
+            caplog.at_level(logging.WARNING, logger="shared.fhir.capabilities"):
+        gaps = warn_about_missing_capabilities(FhirClient(ehr.base_url, retries=0), NEEDS, attempts=3, wait_s=0.05)
+    assert gaps is not None and len(gaps) == 2 and len(ehr.requests) == 2
