@@ -8,12 +8,13 @@ import inspect
 import json
 import re
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 
 from apispec import APISpec
 from flask import Blueprint, Flask, Response, current_app, jsonify, make_response, request
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from sqlalchemy.engine import Engine
 
 from shared import idempotency
@@ -30,9 +31,40 @@ OUTCOME_SCHEMA = {
 
 
 class RequestModel(BaseModel):
-    """Base for request bodies: unknown fields are refused, so a typo is an error, not a silently lost value."""
+    """Base for request bodies: unknown fields are refused, so a typo is an error, not a silently lost value.
+
+    Every value is also held to what FHIR and the stores can carry, before anything is stored: no NUL character in
+    text (PostgreSQL refuses it in text and FHIR strings may not hold it) and no time whose UTC offset lies beyond
+    ±14:00 (not a FHIR dateTime: the EHR would refuse the record later, leaving it stuck)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        _check_storable(value)
+        return value
+
+
+MAX_UTC_OFFSET = timedelta(hours=14)
+
+
+def _check_storable(value: Any) -> None:
+    """Raise ValueError for a NUL character or an out-of-range UTC offset anywhere in ``value``."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text may not contain the NUL character")
+    elif isinstance(value, datetime):
+        offset = value.utcoffset()
+        if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+            raise ValueError("the UTC offset must lie within -14:00 and +14:00 (a FHIR dateTime)")
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for item in value:
+            _check_storable(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_storable(key)
+            _check_storable(item)
 
 
 V = TypeVar("V", bound=Callable[..., Any])

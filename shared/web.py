@@ -89,12 +89,22 @@ def install(app: Flask, ready_checks: dict[str, ReadyCheck]) -> None:
     app.config["MAX_CONTENT_LENGTH"] = bounds.max_body_bytes  # Werkzeug answers 413 before reading more
     app.extensions[JSON_BOUNDS] = bounds
     app.before_request(_start_timer)
+    app.before_request(_refuse_nul_in_url)
     app.before_request(_refuse_deep_json)
     app.after_request(_record)
 
 
 READY_CHECKS = "ketalink.ready_checks"
 JSON_BOUNDS = "ketalink.json_bounds"
+
+
+def _refuse_nul_in_url() -> None:
+    """A NUL character in the path or query is no id Ketalink issued: 400, before a store is asked (PostgreSQL
+    refuses NUL in text with an error, not a miss)."""
+    if "\x00" in request.path or "\x00" in request.query_string.decode("latin-1"):
+        raise ApiError(400, "the URL contains a NUL character", code="structure")
+    if any("\x00" in value for value in request.args.values()):
+        raise ApiError(400, "the URL contains a NUL character", code="structure")
 
 
 def _refuse_deep_json() -> None:

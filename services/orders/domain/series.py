@@ -125,7 +125,10 @@ def plan_induction(patient_id: str, start_date: date, settings: ProtocolSettings
             "infusion_count", f"{count} infusions at {per_week} per week take {induction_span_days(count, per_week)}"
             f" days, more than the clinic's {settings.induction_max_span_days}"))
     raise_if_any(violations, OrdersInputError)
-    windows = induction_windows(start_date, count, per_week)
+    try:
+        windows = induction_windows(start_date, count, per_week)
+    except OverflowError:  # a start near the end of the calendar (9999): its windows run past it
+        raise OrdersInputError("start_date", f"{start_date.isoformat()} is too far ahead to plan a series") from None
     return _draft_series(series_id, patient_id, SeriesPhase.INDUCTION, windows, now, None)
 
 
@@ -146,7 +149,10 @@ def plan_maintenance(previous: TreatmentSeries, start_date: date, interval_days:
     if infusion_count < 1:
         violations.append(Violation("infusion_count", "a maintenance series needs at least one infusion"))
     raise_if_any(violations, OrdersInputError)
-    windows = maintenance_windows(start_date, infusion_count, interval_days)
+    try:
+        windows = maintenance_windows(start_date, infusion_count, interval_days)
+    except OverflowError:  # a start near the end of the calendar (9999): its windows run past it
+        raise OrdersInputError("start_date", f"{start_date.isoformat()} is too far ahead to plan a series") from None
     return _draft_series(series_id, previous.patient_id, SeriesPhase.MAINTENANCE, windows, now, previous.series_id)
 
 

@@ -65,3 +65,11 @@ def test_the_bounds_are_settings_checked_at_start() -> None:
 def test_a_deeply_nested_record_is_a_permanent_error_at_once() -> None:
     with pytest.raises(PermanentError, match="nested deeper"):
         decode(("[" * 10_000 + "]" * 10_000).encode())
+
+
+# --- what the stores and FHIR can carry (issue 16 item 8) -----------------------------------------------------------
+def test_a_nul_character_in_the_url_is_a_400(monkeypatch: pytest.MonkeyPatch) -> None:
+    client = _app(monkeypatch).test_client()
+    for url in ("/sessions/abc%00def", "/echo?x=a%00b"):
+        answer = client.get(url)
+        assert answer.status_code == 400 and "NUL" in answer.json["issue"][0]["diagnostics"]
