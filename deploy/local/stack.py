@@ -108,19 +108,20 @@ def main() -> None:
               "-d", str(ROOT), "start", *processes]
     # honcho runs in a session of its own, so Ctrl-C reaches only this script, which asks honcho once to stop
     # everything (SIGTERM to each process, then SIGKILL to what is still running after its grace period).
+    requested = record_stop_requests()
     process = subprocess.Popen(honcho, env=env, cwd=ROOT, start_new_session=True)
     stop = threading.Event()
     threading.Thread(target=wait_until_ready, args=(urls, started, stop), daemon=True).start()
-    code = run_until_stopped(process, stop)
+    code = run_until_stopped(process, stop, requested)
     sys.exit(code)
 
 
-def run_until_stopped(process: subprocess.Popen[bytes], stop: threading.Event, poll_s: float = 0.2) -> int:
-    """Wait for honcho; on SIGINT or SIGTERM (once, or many times) ask it once to stop everything.
+def record_stop_requests() -> list[int]:
+    """Make SIGINT and SIGTERM only record the request (the signal numbers, in order) and return that record.
 
-    The signal handler only records the request: acting inside it (setting an Event, which takes a lock, or
-    signalling honcho) can deadlock when a second signal arrives while the first handler holds that lock, and then
-    nothing is ever stopped. This loop, not the handler, acts on the request."""
+    Acting inside a handler (setting an Event, which takes a lock, or signalling honcho) can deadlock when a second
+    signal arrives while the first handler holds that lock, and then nothing is ever stopped; ``run_until_stopped``
+    acts on the record instead. Installed before anything starts, so a Ctrl-C during the start is kept too."""
     requested: list[int] = []
 
     def _record(signum: int, _frame: object) -> None:
@@ -128,6 +129,12 @@ def run_until_stopped(process: subprocess.Popen[bytes], stop: threading.Event, p
 
     signal.signal(signal.SIGINT, _record)
     signal.signal(signal.SIGTERM, _record)
+    return requested
+
+
+def run_until_stopped(process: subprocess.Popen[bytes], stop: threading.Event, requested: list[int],
+                      poll_s: float = 0.2) -> int:
+    """Wait for honcho; once a stop is ``requested`` (once, or many times) ask it once to stop everything."""
     asked = False
     while True:
         try:

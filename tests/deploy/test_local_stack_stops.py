@@ -15,10 +15,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 PARENT = textwrap.dedent("""
     import subprocess, sys, threading
-    from deploy.local.stack import run_until_stopped
-    child = subprocess.Popen([sys.executable, "-c", sys.argv[1]], start_new_session=True)
+    from deploy.local.stack import record_stop_requests, run_until_stopped
+    requested = record_stop_requests()
+    child = subprocess.Popen([sys.executable, "-c", sys.argv[1]], start_new_session=True, stdout=subprocess.PIPE)
+    child.stdout.readline()  # the child's SIGTERM handler is in place
     print("ready", flush=True)
-    sys.exit(run_until_stopped(child, threading.Event(), poll_s=0.05))
+    sys.exit(run_until_stopped(child, threading.Event(), requested, poll_s=0.05))
 """)
 # Stands in for honcho: counts the SIGTERMs it is sent, exits 3 on the first after a short grace.
 CHILD = textwrap.dedent("""
@@ -27,6 +29,7 @@ CHILD = textwrap.dedent("""
         time.sleep(0.3)
         sys.exit(3)
     signal.signal(signal.SIGTERM, stop)
+    print("child ready", flush=True)
     time.sleep(60)
 """)
 
