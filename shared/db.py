@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    Column, DateTime, Integer, MetaData, String, Table, Text, UniqueConstraint, create_engine, event, select, text,
+    Column, DateTime, Integer, LargeBinary, MetaData, String, Table, Text, UniqueConstraint, create_engine, event,
+    select, text,
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
@@ -36,6 +37,7 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text, nullable=True),
     Column("sent_at", DateTime(timezone=True), nullable=True, index=True),
+    Column("trace_context", Text, nullable=True),  # W3C traceparent/tracestate of the request that enqueued it
 )
 
 processed_messages = Table(
@@ -68,6 +70,41 @@ idempotency_keys = Table(
     Column("body", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("request_digest", String(64), nullable=True),  # SHA-256 of the request body the answer belongs to
+)
+
+
+# Inbound records set aside because they kept failing (shared/events), so other patients' records move on; the
+# same key's later records wait here behind them, in offset order. ``state``: retrying (due at next_attempt_at) or
+# parked (given up; an alert, and ops replay or discard it).
+held_records = Table(
+    "held_records", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("consumer", String(200), nullable=False),
+    Column("source_topic", String(200), nullable=False),
+    Column("source_partition", Integer, nullable=False),
+    Column("source_offset", Integer, nullable=False),
+    Column("message_key", String(200), nullable=True, index=True),
+    Column("value", LargeBinary, nullable=True),
+    Column("headers", Text, nullable=False),  # JSON list of [name, base64 value]
+    Column("state", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("held_at", DateTime(timezone=True), nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("consumer", "source_topic", "source_partition", "source_offset"),
+)
+
+# Every operations action (dead-letter replay or discard, a held record released, a prune): who, when, what, why.
+ops_actions = Table(
+    "ops_actions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("service", String(50), nullable=False),
+    Column("action", String(50), nullable=False),
+    Column("target", String(300), nullable=False),
+    Column("actor", String(300), nullable=False),  # a fhirUser reference, or the OS user of the CLI
+    Column("reason", Text, nullable=False),
+    Column("outcome", String(50), nullable=False),
+    Column("acted_at", DateTime(timezone=True), nullable=False),
 )
 
 

@@ -21,10 +21,15 @@ def test_a_database_from_before_migrations_is_adopted_not_recreated(tmp_path):
     metadata.create_all(legacy)
     with legacy.begin() as conn:  # back to the schema of the first revision, which such databases have
         conn.execute(text("ALTER TABLE idempotency_keys DROP COLUMN request_digest"))
+        conn.execute(text("ALTER TABLE outbox DROP COLUMN trace_context"))
+        conn.execute(text("DROP TABLE held_records"))
+        conn.execute(text("DROP TABLE ops_actions"))
         conn.execute(text("INSERT INTO records (kind, record_id, patient_id, version, body, created_at, updated_at)"
                           " VALUES ('intake', 'i1', 'p1', 1, '{}', '2026-01-01', '2026-01-01')"))
     engine = create_database(url)
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0003"
         assert "request_digest" in {c["name"] for c in inspect(conn).get_columns("idempotency_keys")}
+        assert "trace_context" in {c["name"] for c in inspect(conn).get_columns("outbox")}
+        assert {"held_records", "ops_actions"} <= set(inspect(conn).get_table_names())
         assert conn.execute(text("SELECT count(*) FROM records")).scalar_one() == 1
