@@ -6,10 +6,12 @@ import json
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
 from shared.db import outbox, utcnow
@@ -30,6 +32,28 @@ def enqueue(conn: Connection, topic: str, key: str | None, message: FhirJson) ->
         created_at=utcnow(), attempts=0,
     ))
     return header["id"]
+
+
+@dataclass(frozen=True)
+class OutboxBacklog:
+    """Every event not yet acknowledged by the broker (not just one relay batch), and when the oldest was saved."""
+    pending: int
+    oldest_created_at: datetime | None
+
+    def oldest_age_s(self, now: datetime) -> float:
+        """Seconds the oldest unsent event has waited; 0 when nothing waits."""
+        if self.oldest_created_at is None:
+            return 0.0
+        return max(0.0, (now - self.oldest_created_at).total_seconds())
+
+
+def outbox_backlog(conn: Connection) -> OutboxBacklog:
+    """Count and age of the unsent events (one indexed query on ``sent_at``)."""
+    pending, oldest = conn.execute(
+        select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.sent_at.is_(None))).one()
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=timezone.utc)  # SQLite keeps no offset; every time stored here is UTC
+    return OutboxBacklog(pending=int(pending), oldest_created_at=oldest)
 
 
 class OutboxRelay:
