@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    Column, DateTime, Integer, LargeBinary, MetaData, String, Table, Text, UniqueConstraint, create_engine, event,
+    Column, DateTime, Index, Integer, LargeBinary, MetaData, String, Table, Text, UniqueConstraint, create_engine, event,
     select, text,
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from shared.config import load_settings
 from shared.sqlite_writes import serialised_connection_class
 
 metadata = MetaData()
@@ -107,6 +108,22 @@ ops_actions = Table(
     Column("acted_at", DateTime(timezone=True), nullable=False),
 )
 
+# Every message a service sent the EHR and what the EHR did with it (shared/ehr_delivery): the record it belongs to,
+# its status (sent, applied, refused, retrying) and the EHR's reasons, so clinicians see what is not in the chart.
+ehr_deliveries = Table(
+    "ehr_deliveries", metadata,
+    Column("message_id", String(64), primary_key=True),
+    Column("event_code", String(100), nullable=False),
+    Column("record_kind", String(50), nullable=False),
+    Column("record_id", String(64), nullable=False),
+    Column("patient_id", String(64), nullable=False),
+    Column("queued_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(20), nullable=False, index=True),
+    Column("reasons", Text, nullable=True),  # JSON list of the EHR's issue texts
+    Column("answered_at", DateTime(timezone=True), nullable=True),
+    Index("ix_ehr_deliveries_record", "record_kind", "record_id"),
+)
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
@@ -131,8 +148,41 @@ def create_database(database_url: str) -> Engine:
             cursor.close()
     else:
         engine = create_engine(database_url, pool_pre_ping=True)
-    migrate(engine)
+    if load_settings(MigrationSettings, "KETALINK_").migrate_on_start:
+        migrate(engine)
+    else:
+        require_current_schema(engine)
     return engine
+
+
+@dataclass(frozen=True)
+class MigrationSettings:
+    """``KETALINK_MIGRATE_ON_START``: true suits a local run, where the service owns its database. In Kubernetes a
+    pre-rollout Job runs ``python -m shared.migrate`` with a DDL role and the services' roles may not change the
+    schema, so the manifests set it false; a service then only checks that the schema is at the newest revision."""
+
+    migrate_on_start: bool = True
+
+
+class SchemaNotCurrent(RuntimeError):
+    """The database is not at the newest migration and this process may not migrate it."""
+
+
+def require_current_schema(engine: Engine) -> None:
+    """Refuse to start on a schema older (or newer) than this code's, so a pod started before the migrations Job
+    finished fails its start-up and is retried instead of writing to the wrong tables."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    heads = set(ScriptDirectory.from_config(config).get_heads())
+    with engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    if current != heads:
+        raise SchemaNotCurrent(f"database schema at {sorted(current) or 'no revision'}, this code needs "
+                               f"{sorted(heads)}: run `python -m shared.migrate` (KETALINK_MIGRATE_ON_START=false)")
 
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
