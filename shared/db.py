@@ -133,8 +133,18 @@ SQLITE_BUSY_TIMEOUT_S = 30
 
 
 def create_database(database_url: str) -> Engine:
-    """An engine with the tables created. SQLite gets WAL, a busy timeout and writers in turn
-    (``shared/sqlite_writes.py``) so the web and worker threads share it."""
+    """An engine with the tables created (or, with ``KETALINK_MIGRATE_ON_START=false``, checked to be current)."""
+    engine = create_engine_for(database_url)
+    if load_settings(MigrationSettings, "KETALINK_").migrate_on_start:
+        migrate(engine)
+    else:
+        require_current_schema(engine)
+    return engine
+
+
+def create_engine_for(database_url: str) -> Engine:
+    """An engine for the URL. SQLite gets WAL, a busy timeout and writers in turn (``shared/sqlite_writes.py``) so
+    the web and worker threads share it."""
     if database_url.startswith("sqlite:///"):
         Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         writers_in_turn = serialised_connection_class(threading.Lock(), timeout_s=SQLITE_BUSY_TIMEOUT_S)
@@ -148,10 +158,6 @@ def create_database(database_url: str) -> Engine:
             cursor.close()
     else:
         engine = create_engine(database_url, pool_pre_ping=True)
-    if load_settings(MigrationSettings, "KETALINK_").migrate_on_start:
-        migrate(engine)
-    else:
-        require_current_schema(engine)
     return engine
 
 
