@@ -14,3 +14,7 @@ CONSUMER_ASSIGNMENTS = Counter("ketalink_consumer_assignments_total",
                                ["consumer"])
 HTTP_REQUESTS = Counter("ketalink_http_requests_total", "HTTP requests by endpoint and status", ["endpoint", "status"])
 HTTP_SECONDS = Histogram("ketalink_http_request_seconds", "HTTP request latency by endpoint", ["endpoint"])
+# Held records by consumer and state (retrying, waiting, parked), counted from the database by each consumer's retry
+# worker (shared/events/holding.py); every replica counts the same rows, so processes are merged by their maximum.
+HELD_RECORDS = Gauge("ketalink_held_records", "Inbound records set aside because they kept failing, by state",
+                     ["consumer", "state"], multiprocess_mode="livemax")
