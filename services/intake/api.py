@@ -20,7 +20,7 @@ from services.intake.access import ELIGIBILITY, INTAKE_RECORD, PART_RESOURCE_TYP
 from services.intake.domain.errors import IntakeStateError
 from services.intake.ehr_reads import EhrDataError, EhrNotFound, EhrRefused, EhrUnavailable
 from services.intake.handlers import IntakeView, ReferralError
-from services.intake.presenters import intake_json, intake_summary_json
+from services.intake.presenters import intake_json, intake_summary_json, not_in_ehr_view
 from services.intake.repository import IntakeNotFound
 from shared.api import Api, Operations
 from shared.db import StaleRecordError
@@ -29,6 +29,9 @@ from shared.people import Person
 from shared.roles import ATTESTATIONS, acting_person, require_prescriber
 from shared.smart import from_body, from_path, requires
 from shared.smart.access import current_context
+from shared.ui import in_launch_context
+from shared.ui.ehr_status import LIST_API_PATH, ehr_status_settings
+from shared.ui.ehr_status import RESOURCE as EHR_STATUS_RESOURCE
 from shared.web import ApiError, outcome_response
 
 TITLE, VERSION = "Ketalink intake", "1.0.0"
@@ -68,6 +71,14 @@ def create_intake(body: commands.CreateIntake) -> ResponseReturnValue:
 @requires(INTAKE_RECORD, "r", patient=intake_patient)
 def get_intake(intake_id: str) -> ResponseReturnValue:
     return _present(intake_service().get(intake_id))
+
+
+@operation(LIST_API_PATH, "GET", summary="The intake's part of the clinic's \"not in the EHR\" list: every message "
+           "the EHR refused, is retrying or left unanswered too long (another patient's: ids and statuses only)",
+           errors=())
+@requires(EHR_STATUS_RESOURCE, "r", patient=in_launch_context)
+def not_in_ehr() -> ResponseReturnValue:
+    return not_in_ehr_view(intake_service().not_in_ehr(ehr_status_settings()))
 
 
 @operation("/patients/<patient_id>/intakes", "GET", summary="A patient's intakes, oldest first", errors=(400,))

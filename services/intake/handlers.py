@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -62,7 +61,8 @@ from services.intake.repository import IntakeRepository, StoredIntake
 from services.intake.translators.service_request_in import referral_from_fhir
 from shared.fhir.client import FhirClient
 from shared.clock import ClinicalClock
-from shared.db import StaleRecordError
+from shared.db import StaleRecordError, utcnow
+from shared.ehr_delivery import Delivery, EhrStatus, EhrStatusSettings, RecordEhrStatus
 from shared.errors import FieldInputError
 from shared.events.consumer import PermanentError, TransientError
 from shared.events.event_codes import INTAKE_ELIGIBILITY_DECIDED, INTAKE_REOPENED, REFERRAL_REQUESTED
@@ -91,7 +91,7 @@ class IntakeView:
 
     intake: Intake
     version: int
-    deliveries: list[dict[str, Any]]
+    ehr_status: RecordEhrStatus
 
 
 class IntakeService:
@@ -245,6 +245,15 @@ class IntakeService:
         return self._change(command.intake_id, lambda intake: reopen_intake(
             intake, command.reopened_by, self._now(), command.reason), publish)
 
+    def not_in_ehr(self, settings: EhrStatusSettings) -> list[Delivery]:
+        """The intake's messages the EHR has not applied (the clinic's "not in the EHR" list, intake's part)."""
+        with self._runtime.transaction() as conn:
+            return self._repository.not_in_ehr(conn, settings, utcnow())
+
+    def ehr_statuses(self, intake_ids: list[str]) -> dict[str, RecordEhrStatus]:
+        with self._runtime.transaction() as conn:
+            return self._repository.ehr_statuses(conn, intake_ids)
+
     # --- events ---------------------------------------------------------------------------------------------
     def on_referral_requested(self, message: Message, conn: Connection) -> None:
         """An EHR referral for a ketamine evaluation starts an intake once, however often it is announced."""
@@ -281,14 +290,14 @@ class IntakeService:
                                           "source": "referral", "message_id": message.message_id})
 
     def on_ehr_response(self, message: Message, conn: Connection) -> None:
-        """The EHR's answer to one of our decision messages: kept with the intake (ok, or fatal-error and why)."""
-        assert message.response_to is not None and message.response_code is not None  # a response, by routing
-        code = message.response_code.value
-        outcome = message.first("OperationOutcome") or {}
-        issues = [i.get("diagnostics") or i.get("code", "") for i in outcome.get("issue", [])]
-        if self._repository.record_ehr_response(conn, message.response_to, code, issues):
-            log.log(logging.WARNING if issues else logging.INFO, "EHR answered a decision message",
-                    extra={"message_id": message.response_to, "code": code})
+        """The EHR's answer to one of our decision messages: kept with the intake (applied, refused with the
+        EHR's reasons, or waiting on the EHR's retry), shown on its pages and in the "not in the EHR" list."""
+        delivery = self._repository.record_ehr_response(conn, message)
+        if delivery is not None:
+            log.log(logging.INFO if delivery.status is EhrStatus.APPLIED else logging.WARNING,
+                    "EHR answered a decision message", extra={"message_id": message.response_to,
+                                                              "intake_id": delivery.record_id,
+                                                              "ehr_status": delivery.status.value})
 
     # --- plumbing -------------------------------------------------------------------------------------------
     def _prefilled(self, intake: Intake, ehr_record: EhrPatientRecord, now: datetime) -> Intake:
@@ -322,7 +331,7 @@ class IntakeService:
             return self._view(conn, stored)
 
     def _view(self, conn: Connection, stored: StoredIntake) -> IntakeView:
-        return IntakeView(stored.intake, stored.version, self._repository.deliveries(conn, stored.intake))
+        return IntakeView(stored.intake, stored.version, self._repository.ehr_status(conn, stored.intake))
 
 
 def _referral_and_intake_id(service_request: FhirJson) -> tuple[Referral, str]:

@@ -20,8 +20,13 @@ from services.intake.domain.pregnancy import childbearing_potential
 from services.intake.domain.progress import missing_items
 from services.intake.domain.settings import IntakeSettings
 from services.intake.domain.trials import prior_trial_candidates
+from services.intake.access import INTAKE_RECORD
 from services.intake.handlers import IntakeView
 from services.intake.translators.codes import CSSRS_ITEMS
+from shared.ehr_delivery import Delivery, EhrStatus
+from shared.db import utcnow
+from shared.ehr_delivery.views import record_status_json
+from shared.ui.ehr_status import outstanding_view
 from shared.records import to_json
 
 PART_TITLES = {
@@ -47,7 +52,8 @@ def intake_json(view: IntakeView, settings: IntakeSettings) -> dict[str, Any]:
         "missing": to_json(missing_items(intake, settings)),
         "trial_candidates": to_json(candidates),
         "consent_elements": [{"key": key, "label": consent_element_label(key)} for key in settings.consent_elements],
-        "ehr_messages": [_delivery(d) for d in view.deliveries],
+        "ehr_messages": [_delivery(d) for d in view.ehr_status.deliveries],
+        "ehr_status": record_status_json(view.ehr_status),
     }
 
 
@@ -64,15 +70,29 @@ def intake_summary_json(intake: Intake) -> dict[str, Any]:
     }
 
 
-def _delivery(delivery: dict[str, Any]) -> dict[str, Any]:
-    response = delivery.get("ehr_response") or {}
+RESPONSE_CODES = {EhrStatus.SENT: "pending", EhrStatus.APPLIED: "ok", EhrStatus.REFUSED: "fatal-error",
+                  EhrStatus.RETRYING: "transient-error"}
+
+
+def _delivery(delivery: Delivery) -> dict[str, Any]:
+    """One message as ``ehr_messages`` has listed them (``ehr_response``: the EHR's response code, or pending)."""
     return {
-        "message_id": delivery["message_id"],
-        "event_code": delivery["event_code"],
-        "queued_at": delivery["queued_at"],
-        "ehr_response": response.get("code", "pending"),
-        "ehr_issues": response.get("issues", []),
+        "message_id": delivery.message_id,
+        "event_code": delivery.event_code,
+        "queued_at": delivery.queued_at.isoformat(),
+        "ehr_response": RESPONSE_CODES[delivery.status],
+        "ehr_issues": list(delivery.reasons),
     }
+
+
+def not_in_ehr_view(deliveries: list[Delivery]) -> dict[str, Any]:
+    """The intake's part of the clinic's "not in the EHR" list, as the caller may see it (JSON and page)."""
+    return outstanding_view(deliveries, {"intake": INTAKE_RECORD}, lambda d: f"/ui/intakes/{d.record_id}", utcnow())
+
+
+def ehr_status_view(view: IntakeView) -> dict[str, Any] | None:
+    """The page's EHR status of the intake (a refused decision is an alert); None before anything was sent."""
+    return record_status_json(view.ehr_status) if view.ehr_status.status is not None else None
 
 
 # --- page view models ------------------------------------------------------------------------------------------

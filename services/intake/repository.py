@@ -1,22 +1,25 @@
 """Intake records and the EHR deliveries of their messages, stored as versioned JSON documents in the shared
 ``RecordStore`` (every write names the version it read, so two clinicians' changes never overwrite each other).
 
-A delivery is one message sent to the EHR (its id, event and the EHR's answer on ``ehr.responses``), kept so a
-clinician can see whether the decision reached the chart.
+A delivery is one message sent to the EHR (its id, event and the EHR's answer on ``ehr.responses``), kept in the
+shared ``ehr_deliveries`` table (``shared/ehr_delivery``) so a clinician can see whether the decision reached the
+chart.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
 from services.intake.domain.model import Intake
-from shared.db import RecordStore, StoredRecord, utcnow
-from shared.fhir.datatypes import instant
+from shared.db import RecordStore, StoredRecord
+from shared import ehr_delivery
+from shared.ehr_delivery import Delivery, EhrStatusSettings, RecordEhrStatus
+from shared.fhir.messaging import Message
 
 INTAKE_KIND = "intake"
-DELIVERY_KIND = "intake-ehr-delivery"
+DELIVERY_KIND = "intake"  # the record kind of the intake's messages in ehr_deliveries
 
 
 class IntakeNotFound(LookupError):
@@ -62,23 +65,20 @@ class IntakeRepository:
 
     # --- deliveries to the EHR ----------------------------------------------------------------------------
     def add_delivery(self, conn: Connection, message_id: str, event_code: str, intake: Intake) -> None:
-        self._store.insert(conn, DELIVERY_KIND, message_id, intake.patient_id, {
-            "message_id": message_id, "event_code": event_code, "intake_id": intake.intake_id,
-            "queued_at": instant(utcnow()), "ehr_response": None})
+        ehr_delivery.track(conn, message_id, event_code, DELIVERY_KIND, intake.intake_id, intake.patient_id)
 
-    def record_ehr_response(self, conn: Connection, message_id: str, code: str, issues: list[str]) -> bool:
-        """Store the EHR's answer to one of our messages; False when the message is not one of ours."""
-        record = self._store.find(conn, DELIVERY_KIND, message_id)
-        if record is None:
-            return False
-        body = {**record.body, "ehr_response": {"code": code, "issues": issues, "received_at": instant(utcnow())}}
-        self._store.update(conn, record, body)
-        return True
+    def record_ehr_response(self, conn: Connection, message: Message) -> Delivery | None:
+        """Store the EHR's answer to one of our messages; None when the message is not one of ours."""
+        return ehr_delivery.record_response(conn, message)
 
-    def deliveries(self, conn: Connection, intake: Intake) -> list[dict[str, Any]]:
-        return [r.body for r in self._store.list_for_patient(conn, DELIVERY_KIND, intake.patient_id)
-                if r.body.get("intake_id") == intake.intake_id]
+    def ehr_status(self, conn: Connection, intake: Intake) -> RecordEhrStatus:
+        return ehr_delivery.statuses_of(conn, DELIVERY_KIND, [intake.intake_id])[intake.intake_id]
 
+    def ehr_statuses(self, conn: Connection, intake_ids: list[str]) -> dict[str, RecordEhrStatus]:
+        return ehr_delivery.statuses_of(conn, DELIVERY_KIND, intake_ids)
+
+    def not_in_ehr(self, conn: Connection, settings: EhrStatusSettings, now: datetime) -> list[Delivery]:
+        return ehr_delivery.outstanding(conn, settings, now)
 
 def _loaded(record: StoredRecord) -> StoredIntake:
     return StoredIntake(Intake.from_dict(record.body), record)

@@ -11,6 +11,7 @@ from shared.ui.banner import PatientBanner, install_banner, load_patient_banner,
 from shared.ui.clinician import (
     check_same_patient, clinician_name, ehr_as_clinician, fhir_user_reference, in_launch_context, launch_context,
 )
+from shared.ui.ehr_status import install_ehr_status
 from shared.ui.forms import CSRF_FIELD, check_form_post, csrf_input, form_token, guard_form_posts
 
 ui_kit = Blueprint("ui_kit", __name__, template_folder="templates", static_folder="static",
@@ -26,6 +27,7 @@ def install_ui(app: Flask, app_title: str) -> None:
     app.register_blueprint(ui_kit)
     install_roles(app)  # KETALINK_PRESCRIBER_* checked at start-up, like every setting
     install_banner(app)  # KETALINK_MRN_IDENTIFIER_SYSTEM
+    install_ehr_status(app)  # KETALINK_EHR_ANSWER_WAIT_S, KETALINK_EHR_STATUS_PEERS
     app.jinja_env.globals.setdefault("attestations", ATTESTATIONS)  # ui/attestation.html: the statements signed
     app.jinja_env.globals.setdefault("ui_app_title", app_title)
     app.jinja_env.globals.setdefault("csrf_input", csrf_input)

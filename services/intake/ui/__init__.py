@@ -7,6 +7,7 @@
   overrides, cssrs_review, urgent_use).
 - ``decision``: ``GET /ui/intakes/<id>/decision``, the outcome with every reason; ``POST .../decision`` and
   ``.../reopen``.
+- ``not_in_ehr``: ``GET /ui/not-in-ehr``, the intake's part of the clinic's "not in the EHR" list.
 
 ``pages`` holds the blueprint and what every page shares; ``forms`` parses the posted forms (and fills them from
 the stored intake). Views call the same service-layer functions as the API, for the patient of the launch only (an
@@ -14,7 +15,7 @@ intake of another patient is refused). A refused form is shown again as typed, w
 the field and in the error summary; nothing is saved. Every post is checked against cross-site forgery
 (``shared.ui.forms``).
 """
-from services.intake.ui import decision, home, intake_page  # noqa: F401 - importing a screen registers its views
+from services.intake.ui import decision, home, intake_page, not_in_ehr  # noqa: F401 - importing a screen registers its views
 from services.intake.ui.pages import blueprint
 
 __all__ = ["blueprint"]

@@ -11,7 +11,7 @@ from services.intake.access import ELIGIBILITY, intake_patient, intake_service
 from services.intake.commands import DecideEligibility, ReopenIntake
 from services.intake.domain.errors import IntakeInputError
 from services.intake.handlers import IntakeService, IntakeView
-from services.intake.presenters import EFFECT_LABELS
+from services.intake.presenters import EFFECT_LABELS, ehr_status_view
 from services.intake.ui.forms import Form
 from services.intake.ui.intake_page import post_form, render_intake
 from services.intake.ui.pages import blueprint, own_intake, page_basics
@@ -66,4 +66,5 @@ def render_decision(service: IntakeService, view: IntakeView, *, failed_part: st
     values = {k: v for k, v in request.form.items() if k.startswith("reopen.")} if failed_part else {}
     return render_template(
         "intake/decision.html", **page_basics(service, launch_context(), errors or [], status), view=view,
-        intake=view.intake, decision=view.intake.decision, effect_labels=EFFECT_LABELS, values=values), status
+        intake=view.intake, decision=view.intake.decision, effect_labels=EFFECT_LABELS, values=values,
+        ehr_status=ehr_status_view(view)), status

@@ -42,5 +42,6 @@ def render_home(service: IntakeService, errors: list[tuple[str, str]] | None = N
     context = launch_context()
     intakes = list(reversed(service.for_patient(context.patient))) if context.patient else []
     basics = page_basics(service, context, errors or [], status) | {"error_heading": "The intake was not started"}
+    ehr = service.ehr_statuses([i.intake_id for i in intakes])
     return render_template("intake/home.html", **basics, intakes=intakes, has_patient=bool(context.patient),
-                           values={}), status
+                           values={}, ehr=ehr), status

@@ -36,6 +36,7 @@ from services.intake.domain.scales import MADRS_ITEM_MAX, PHQ9_ITEM_MAX
 from services.intake.handlers import IntakeService, IntakeView
 from services.intake.presenters import (
     EFFECT_LABELS,
+    ehr_status_view,
     contraindication_rows,
     cssrs_rows,
     override_items,
@@ -254,7 +255,7 @@ def render_intake(service: IntakeService, view: IntakeView, *, failed_part: str 
         phq9_max=PHQ9_ITEM_MAX, madrs_max=MADRS_ITEM_MAX,
         cssrs_items=cssrs_rows(), not_asked=NOT_ASKED,
         override_items=override_items(intake, settings), override_field=override_field,
-        effect_labels=EFFECT_LABELS,
+        effect_labels=EFFECT_LABELS, ehr_status=ehr_status_view(view),
     )
     return render_template("intake/intake.html", **page_basics(service, launch_context(), errors or [], status),
                            **page), status
