@@ -28,6 +28,7 @@ from shared.events.event_codes import (
     SUICIDALITY_ALERT_ACKNOWLEDGED,
 )
 from shared.fhir.capabilities import PAGE_NEEDS, check_in_background
+from shared.ops.page import install_ops
 from shared.runtime import ServiceRuntime
 from shared.smart import install_smart
 from shared.ui import install_ui
@@ -67,6 +68,7 @@ def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
     install_error_mapping(app)
     create_api(runtime.engine).install(app)
     install_ui(app, UI_TITLE)
+    install_ops(app, runtime)  # /ops: dead letters, held records, outbox backlog (operations staff only)
     app.register_blueprint(ui)
     install_smart(app, runtime)  # every API call and page needs a token; probes and static files stay open
     # ketalink.orders.events and ehr.events: order events → sessions; vitals from the EHR → the flowsheet; the

@@ -21,6 +21,7 @@ from shared.config import SettingsError, load_settings
 from shared.events.consumer import Handlers
 from shared.events.event_codes import INTAKE_ELIGIBILITY_DECIDED, INTAKE_REOPENED, REFERRAL_REQUESTED
 from shared.fhir.capabilities import PAGE_NEEDS, check_in_background
+from shared.ops.page import install_ops
 from shared.runtime import ServiceRuntime
 from shared.smart import install_smart
 from shared.ui import install_ui
@@ -56,6 +57,7 @@ def create_app(service: IntakeService, runtime: ServiceRuntime) -> Flask:
     install(app, {"database": runtime.check_database})
     app.register_blueprint(ui_blueprint)
     install_ui(app, "Intake")
+    install_ops(app, runtime)  # /ops: dead letters, held records, outbox backlog (operations staff only)
     install_smart(app, runtime)
     return app
 

@@ -31,6 +31,7 @@ from shared.events.event_codes import (
     SUICIDALITY_ALERT_ACKNOWLEDGED,
 )
 from shared.fhir.capabilities import PAGE_NEEDS, check_in_background
+from shared.ops.page import install_ops
 from shared.runtime import ServiceRuntime
 from shared.smart import install_smart
 from shared.ui import install_ui
@@ -65,6 +66,7 @@ def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
     answer_errors(app)
     install_course(app, course)  # its service layer for its views, and its error answers
     install_ui(app, "Orders")
+    install_ops(app, runtime)  # /ops: dead letters, held records, outbox backlog (operations staff only)
     app.register_blueprint(orders_pages)
     app.register_blueprint(course_pages)
     # SMART: every request needs the clinician's session or a bearer token, except probes and static files.
