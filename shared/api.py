@@ -18,8 +18,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from sqlalchemy.engine import Engine
 
 from shared import idempotency
+from shared.config import load_settings
 from shared.idempotency import IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY_MAX_LENGTH
-from shared.web import ApiError, json_object
+from shared.json_bounds import JsonBounds, array_over
+from shared.web import JSON_BOUNDS, ApiError, json_object
 
 
 OUTCOME_SCHEMA = {
@@ -100,6 +102,7 @@ class Api:
 
     def __init__(self, title: str, version: str, description: str, engine: Engine | None = None):
         self._engine = engine
+        self._max_items = load_settings(JsonBounds, "KETALINK_").max_json_array_items
         self.spec = APISpec(title=title, version=version, openapi_version="3.1.0", info={"description": description})
         self.spec.components.schema("OperationOutcome", OUTCOME_SCHEMA)
         self.blueprint = Blueprint("api", __name__)
@@ -179,6 +182,7 @@ class Api:
             name = body.__name__
             if name not in self.spec.components.schemas:
                 schema = body.model_json_schema(ref_template="#/components/schemas/{model}")
+                _bound_arrays(schema, self._max_items)
                 for def_name, definition in schema.pop("$defs", {}).items():
                     if def_name not in self.spec.components.schemas:
                         self.spec.components.schema(def_name, definition)
@@ -186,6 +190,18 @@ class Api:
             operation["requestBody"] = {"required": True, "content": {"application/json": {
                 "schema": {"$ref": f"#/components/schemas/{name}"}}}}
         self.spec.path(path=path, operations={method.lower(): operation})
+
+
+def _bound_arrays(schema: Any, max_items: int) -> None:
+    """Every array the document declares without a bound gets the edge's (``parse_body`` enforces it)."""
+    if isinstance(schema, dict):
+        if schema.get("type") == "array":
+            schema.setdefault("maxItems", max_items)
+        for value in schema.values():
+            _bound_arrays(value, max_items)
+    elif isinstance(schema, list):
+        for value in schema:
+            _bound_arrays(value, max_items)
 
 
 def _request_digest() -> str:
@@ -203,6 +219,11 @@ def parse_body(model: type[RequestModel]) -> RequestModel:
     """The body by JSON's own types, strictly, as the OpenAPI document declares them: a number is not a date-time
     (lax parsing took ``"signed_at": 0`` as 1970), ``"5"`` is not an integer, ``1`` is not ``true``."""
     data = json_object()
+    bounds: JsonBounds = current_app.extensions.get(JSON_BOUNDS) or JsonBounds()
+    too_long = array_over(data, bounds.max_json_array_items)
+    if too_long is not None:  # before the items: pydantic checks a list's length only after validating every item
+        raise ApiError(400, f"at most {bounds.max_json_array_items} items are accepted in an array, not "
+                            f"{too_long[1]}", code="too-costly", expression=too_long[0])
     try:
         return model.model_validate_json(json.dumps(data), strict=True)
     except ValidationError as error:

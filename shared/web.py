@@ -6,17 +6,20 @@ with a stack trace, in every service alike.
 from __future__ import annotations
 
 import logging
+import os
 import time
+import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, jsonify, request
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.exceptions import HTTPException
 
 from shared.config import load_settings
 from shared.json_bounds import JsonBounds, too_deep
-from shared.metrics import HTTP_REQUESTS, HTTP_SECONDS
+from shared.metrics import HTTP_REQUESTS, HTTP_SECONDS, exposition
+from shared.tracing import instrument_web_app
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +81,7 @@ def json_object() -> dict[str, Any]:
 
 def install(app: Flask, ready_checks: dict[str, ReadyCheck]) -> None:
     """Register error handlers, /healthz, /readyz, /metrics and request metrics on ``app``."""
+    instrument_web_app(app)  # request ids (X-Request-ID, log lines) and, when tracing is on, server spans
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
@@ -131,8 +135,36 @@ def _http_error(error: HTTPException) -> tuple[Response, int]:
 
 
 def _unexpected(error: Exception) -> tuple[Response, int]:
-    log.error("unhandled error", extra={"error": type(error).__name__, "path": request.path}, exc_info=False)
+    """A 500 that ops can trace: where it was raised, without what it said (``traceback_frames``)."""
+    log.error("unhandled error", extra={"error": _qualified(type(error)), "path": request.path,
+                                        "traceback": traceback_frames(error)}, exc_info=False)
     return outcome_response(500, [("", "internal error; the request was not applied")], "exception")
+
+
+_ROOT = f"{Path(__file__).resolve().parents[1]}{os.sep}"
+
+
+def traceback_frames(error: BaseException, max_chained: int = 5) -> list[str]:
+    """The traceback of ``error`` and of the errors it was raised from or during, innermost call last, as
+    ``file:line in function`` and each error's type: never the messages (``ValueError: invalid literal ...
+    'Smith'``, a pydantic error's input, a SQL error's parameters can all carry patient data) nor locals."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain and len(chain) < max_chained:
+        chain.append(current)
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    lines: list[str] = []
+    for link in reversed(chain):
+        if lines:
+            lines.append("-- then, while handling it --")
+        lines += [f"{frame.filename.removeprefix(_ROOT)}:{frame.lineno} in {frame.name}"
+                  for frame in traceback.extract_tb(link.__traceback__)]
+        lines.append(f"raised {_qualified(type(link))}")
+    return lines
+
+
+def _qualified(kind: type[BaseException]) -> str:
+    return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
 
 
 def _healthz() -> Response:
@@ -153,7 +185,8 @@ def _readyz() -> tuple[Response, int]:
 
 
 def _metrics() -> Response:
-    return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+    body, content_type = exposition()  # all gunicorn workers summed in multiprocess mode
+    return Response(body, content_type=content_type)
 
 
 def _start_timer() -> None:

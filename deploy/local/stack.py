@@ -38,6 +38,8 @@ def stack_environment(environ: dict[str, str]) -> tuple[dict[str, str], list[str
     env.setdefault("KAFKA_MAX_POLL_INTERVAL_MS", "30000")  # embedded broker: a vanished joiner blocks joins this long
     # The clinic's zone is required (shared/clinic_time.py); the local stack names the demo clinic's explicitly.
     env.setdefault("KETALINK_CLINIC_TIMEZONE", LOCAL_CLINIC_TIMEZONE)
+    # A developer's machine: the services answer any Host here (elsewhere PUBLIC_BASE_URL is required, shared/edge.py).
+    env.setdefault("KETALINK_LOCAL_RUN", "true")
     if not environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         broker_port = choose_port(environ.get("BROKER_PORT"), DEFAULT_PORTS["broker"])
         env["BROKER_PORT"] = str(broker_port)

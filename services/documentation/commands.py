@@ -221,7 +221,7 @@ class RecordCadss(Step):
 
     assessment_id: str | None = _record_id("assessment")
     form: CadssForm
-    item_scores: list[int]
+    item_scores: list[int] = Field(max_length=23)  # the full CADSS's 23 items at most
     scheduled_minute: int | None = Field(None, gt=0)
     end_of_recovery: StrictBool = False
 

@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
 
 from shared.config import SettingsError, load_settings
+from shared.edge import EdgeSettings, edge_for, install_edge
 from shared.smart.access import SmartAuthError, SmartContext, check_requirements, scopes_tuple
 from shared.smart.discovery import Discovery, normalise_issuer
 from shared.smart.oauth import ClientKey, SmartOAuthClient, TokenEndpointError
@@ -250,7 +251,7 @@ def install_smart(app: Flask, runtime: Any, *, public_endpoints: Iterable[str] =
     """What a service's ``build()`` calls: SMART settings from ``SMART_*`` (client id default ``ketalink-<name>``,
     allowed issuer default ``EHR_FHIR_BASE_URL``), session table in the service's database, the launch views and
     authentication of every request except probes, metrics, ``/openapi.json``, static files and
-    ``public_endpoints``."""
+    ``public_endpoints``; and the web edge in front of it (Host check, security headers: ``shared/edge.py``)."""
     if settings is None:
         try:
             settings = load_settings(SmartSettings, "SMART_")
@@ -264,6 +265,15 @@ def install_smart(app: Flask, runtime: Any, *, public_endpoints: Iterable[str] =
                      "(KETALINK_LOCAL_RUN=true)")
     if not settings.public_base_url and runtime.settings.public_base_url.startswith(("http://", "https://")):
         settings = replace(settings, public_base_url=runtime.settings.public_base_url)
+    issuers = settings.allowed_issuers or (runtime.settings.ehr_fhir_base_url,)
+    try:
+        edge_settings = load_settings(EdgeSettings, "KETALINK_")
+    except SettingsError as error:
+        sys.exit(f"{runtime.name}: configuration error: {error}")
+    # Before authentication: a request naming another Host is refused first (shared/edge.py); the pages may be
+    # framed by the EHR(s) this app trusts.
+    install_edge(app, edge_for((runtime.settings.public_base_url, settings.public_base_url),
+                               bool(getattr(getattr(runtime, "clinic_time", None), "local_run", False)),
+                               issuers, edge_settings))
     return SmartAuth(app, runtime.engine, settings, client_id=settings.client_id or f"ketalink-{runtime.name}",
-                     allowed_issuers=settings.allowed_issuers or (runtime.settings.ehr_fhir_base_url,),
-                     public_endpoints=public_endpoints)
+                     allowed_issuers=issuers, public_endpoints=public_endpoints)

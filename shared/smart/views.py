@@ -32,7 +32,7 @@ def make_blueprints(smart: "SmartAuth") -> tuple[Blueprint, Blueprint]:
     protected = Blueprint("smart", __name__, template_folder="templates")
     public.add_url_rule("/launch", endpoint="launch", view_func=launch, methods=["GET"])
     public.add_url_rule(smart.settings.redirect_path, endpoint="callback", view_func=callback, methods=["GET"])
-    public.add_url_rule("/logout", endpoint="logout", view_func=logout, methods=["GET", "POST"])
+    public.add_url_rule("/logout", endpoint="logout", view_func=logout, methods=["GET", "POST"])  # GET: a form
     public.add_url_rule("/smart/jwks.json", endpoint="jwks", view_func=jwks, methods=["GET"])
     protected.add_url_rule("/smart/session", endpoint="session_info", view_func=session_info, methods=["GET"])
     return public, protected
@@ -141,8 +141,18 @@ def callback() -> ResponseReturnValue:
 
 
 def logout() -> ResponseReturnValue:
+    """POST (the pages' sign-out form, with the form guard: from this app's page in this browser session) ends the
+    session. GET only asks: a link on any site could otherwise sign a clinician out mid-infusion."""
+    from shared.ui.forms import check_form_post, csrf_input  # the pages' form guard (shared.ui imports smart)
+
     smart = _smart()
     cookie = request.cookies.get(smart.cookie_name)
+    if request.method == "GET":
+        page = "smart/sign_out.html" if cookie else "smart/signed_out.html"
+        response = Response(render_template(page, csrf_input=csrf_input), mimetype="text/html")
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    check_form_post()
     if cookie:
         smart.store.delete(digest(cookie))
     response = Response(render_template("smart/signed_out.html"), mimetype="text/html")

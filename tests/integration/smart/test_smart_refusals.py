@@ -2,6 +2,7 @@
 expired tokens, missing scope, another patient's records, refresh (transparent, then refused) and session expiry."""
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -157,7 +158,13 @@ def test_logout_ends_the_session(smart_ehr, apps, browser):
     app = apps["public"]
     patient_id = smart_ehr.patient_ids()[0]
     ehr_launch(browser, smart_ehr, app, patient_id)
-    assert browser.http.post(f"{app.url}/logout", timeout=10).status_code == 200
+    # A link (GET) or another site's post only asks or is refused; the session ends by the page's own form.
+    asked = browser.get(f"{app.url}/logout")
+    assert asked.status_code == 200 and app.smart.cookie_name in browser.http.cookies
+    assert browser.http.post(f"{app.url}/logout", timeout=10).status_code == 403
+    token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', asked.text).group(1)
+    assert browser.http.post(f"{app.url}/logout", data={"csrf_token": token}, headers={"Origin": app.url},
+                             timeout=10).status_code == 200
     assert app.smart.cookie_name not in browser.http.cookies
     assert api(app, f"/patients/{patient_id}/observations", browser=browser).status_code == 401
 
