@@ -252,8 +252,15 @@ def with_status(series: TreatmentSeries, status: SeriesStatus) -> TreatmentSerie
 
 
 def _start_violations(start_date: date, now: datetime, settings: ProtocolSettings) -> list[Violation]:
-    if start_date < settings.clinic_date(now):
+    """A series starts on the clinic's today at the earliest (a past window would be missed as soon as planned) and
+    ``series_start_max_days_ahead`` after it at the latest (a mistyped year is not a plan)."""
+    today = settings.clinic_date(now)
+    if start_date < today:
         return [Violation("start_date", f"the series cannot start in the past ({start_date.isoformat()})")]
+    if (start_date - today).days > settings.series_start_max_days_ahead:
+        return [Violation("start_date", f"{start_date.isoformat()} is more than the clinic's "
+                                        f"{settings.series_start_max_days_ahead} days ahead; a series starts "
+                                        "within that time")]
     return []
 
 

@@ -105,6 +105,9 @@ class ProtocolSettings:
     reevaluation_days_after_induction: int = 7
     maintenance_min_interval_days: int = 7
     maintenance_max_interval_days: int = 90
+    # How far after the clinic's today a series may start: a start further ahead (a mistyped year, 9999) would be
+    # planned on an eligibility decision, consent and weight that no longer hold when it begins. Not before today.
+    series_start_max_days_ahead: int = 90
     # Spacing and make-ups (see the module docstring).
     min_days_between_infusions: int = 2
     makeup_max_infusions: int = 2
@@ -173,6 +176,9 @@ class ProtocolSettings:
             "induction_max_span_days",
         )
         _require(self.reevaluation_days_after_induction >= 0, "reevaluation_days_after_induction must be >= 0")
+        _require(self.maintenance_max_interval_days <= self.series_start_max_days_ahead <= 366,
+                 "series_start_max_days_ahead must be at least maintenance_max_interval_days (a maintenance series "
+                 "starts one interval after the last infusion) and at most 366")
         _require(
             1 <= self.min_days_between_infusions
             and self.min_days_between_infusions * self.induction_max_infusions_per_week <= DAYS_PER_WEEK,

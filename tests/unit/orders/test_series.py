@@ -193,3 +193,21 @@ def test_series_round_trips_through_a_json_document():
     for infusion in stored["infusions"]:  # a document stored before make-ups existed still reads
         del infusion["makeup_for"]
     assert TreatmentSeries.from_dict(stored) == series
+
+
+@pytest.mark.parametrize("days_ahead", [91, 365 * 36, None])
+def test_a_series_starting_beyond_the_clinics_horizon_is_refused_not_planned(days_ahead):
+    """The clinic's horizon (``series_start_max_days_ahead``, default 90) bounds the high side as today bounds the
+    low: a mistyped year is a 400 naming start_date, and so is the end of the calendar (9999-12-31 was a 500)."""
+    start = D(9999, 12, 31) if days_ahead is None else NOW.date() + timedelta(days=days_ahead)
+    with pytest.raises(OrdersInputError, match="90 days ahead") as caught:
+        plan_induction(PATIENT, start, settings(), now=NOW)
+    assert caught.value.field == "start_date"
+    assert plan_induction(PATIENT, NOW.date() + timedelta(days=90), settings(), now=NOW).infusion_count == 6
+    wider = settings(series_start_max_days_ahead=120)
+    assert plan_induction(PATIENT, NOW.date() + timedelta(days=91), wider, now=NOW).infusion_count == 6
+
+
+def test_the_start_horizon_must_cover_a_maintenance_interval():
+    with pytest.raises(ValueError, match="series_start_max_days_ahead"):
+        settings(series_start_max_days_ahead=30)
