@@ -27,6 +27,10 @@ class OpsUsageError(ValueError):
     """An operations request that cannot be carried out as asked (no reason, an unknown record): nothing changed."""
 
 
+class OpsConflict(OpsUsageError):
+    """The action does not apply to the record as it is now (a held record already discarded): nothing changed."""
+
+
 @dataclass(frozen=True)
 class OpsAction:
     service: str

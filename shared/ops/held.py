@@ -47,11 +47,13 @@ def act(engine: Engine, service: str, consumer_name: str, held_id: int, action: 
     change = {"release": held.release, "discard": held.discard}[action]
     audited = {"release": audit.HELD_RELEASE, "discard": audit.HELD_DISCARD}[action]
     with engine.begin() as conn:
-        if not any(record.id == held_id for record in held.list_held(conn, consumer_name)):
-            raise audit.OpsUsageError(f"held record {held_id}: no such record held by {consumer_name}")
         try:
+            if held.get_held(conn, held_id).consumer != consumer_name:
+                raise LookupError(f"not held by {consumer_name}")
             record = change(conn, held_id)
-        except (LookupError, ValueError) as error:
+        except LookupError as error:
             raise audit.OpsUsageError(f"held record {held_id}: {error}") from None
+        except ValueError as error:  # the action does not apply in the record's state (already discarded, ...)
+            raise audit.OpsConflict(f"held record {held_id}: {error}") from None
         audit.record(conn, service, audited, f"held:{held_id}", actor, reason, audit.DONE)
     return record

@@ -17,7 +17,7 @@ from shared.config import app_settings, install_app_settings, load_settings
 from shared.db import utcnow
 from shared.ops import held as held_ops
 from shared.ops.actions import OpsService
-from shared.ops.audit import OpsUsageError
+from shared.ops.audit import OpsConflict, OpsUsageError
 from shared.ops.dead_letters import DeadLetterRef
 from shared.ops.settings import OpsAccessSettings
 from shared.roles import acting_person, clinician_roles, role_settings
@@ -113,7 +113,8 @@ def _act(action: Callable[[OpsService, str], object], done: str) -> ResponseRetu
     try:
         action(_ops(), _actor())
     except (OpsUsageError, held_ops.HeldRecordsUnavailable) as error:
-        return _render(errors=[("reason" if "reason" in str(error) else "", str(error))], status=400)
+        status = 409 if isinstance(error, OpsConflict) else 400
+        return _render(errors=[("reason" if "reason" in str(error) else "", str(error))], status=status)
     except (KafkaError, TimeoutError) as error:
         return _render(errors=[("", f"The broker did not answer ({type(error).__name__}); nothing was replayed. "
                                     "Try again shortly.")], status=503)
