@@ -8,6 +8,16 @@ The Provenance is PUT under its id derived from the message id. A reference by i
 the same message (its fullUrl) or at the derived id of one sent earlier; if that one is not in the store yet, the
 message is retried (it may still be on its way). A message the store refuses gets a fatal-error response with the
 store's OperationOutcome; a store that is down gets nothing yet: the message is retried.
+
+A server error on the transaction (500) is not the store being down: other messages still apply, and this one may
+fail the same way every time (a year-9999 time once did). It is retried as any failing record is
+(``shared/events/holding.py``): a few times in line, then held, so the next messages of other patients are applied
+while it is retried with growing delays, the same patient's later messages waiting behind it, and parked with an
+alert after the limit. That is what hospital integration engines do with a message the destination errors on
+(an error queue that ops work through), rather than answering fatal-error: a 500 says nothing about the message
+being wrong, the server may be fixed, and a fatal-error would tell the clinic to re-enter work that may yet apply.
+Only a store that answers nothing or 502/503/504 (down, restarting, overloaded) is an outage: every message waits
+in line for it, none is held or parked for it.
 """
 from __future__ import annotations
 
@@ -19,7 +29,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from shared.events.consumer import PermanentError, TransientError
+from shared.events.consumer import OutageError, PermanentError, TransientError
 from shared.events.topics import EHR_RESPONSES
 from shared.fhir.client import (
     FhirClient, FhirError, FhirInvalid, FhirNotFound, FhirPreconditionFailed, FhirUnavailable,
@@ -32,6 +42,8 @@ from shared.web import operation_outcome
 
 log = logging.getLogger(__name__)
 
+# The store is away for every message, not failing this one: no answer (0), bad gateway, unavailable, gateway timeout.
+OUTAGE_STATUSES = frozenset({0, 502, 503, 504})
 EHR_ID_NAMESPACE = uuid.UUID("0b7e3c52-8d0e-4f0c-9a57-2f6c1f0e5d11")
 Resolver = Callable[[str, str, str], str]
 
@@ -54,8 +66,12 @@ class IntegrationEngine:
             transaction = build_transaction(message, self._resolve_identifier)
             self._fhir.transaction(transaction)
             response = build_response(message, ResponseCode.OK, self._runtime.source_endpoint)
-        except (FhirUnavailable, ConnectionError) as error:
-            raise TransientError(f"EHR store unavailable: {error}") from None
+        except FhirUnavailable as error:
+            if error.status in OUTAGE_STATUSES:
+                raise OutageError(f"EHR store unavailable (HTTP {error.status or 'no answer'})") from None
+            raise TransientError(f"EHR store failed the transaction: HTTP {error.status}") from None
+        except ConnectionError:
+            raise OutageError("EHR store unavailable (no connection)") from None
         except (FhirInvalid, FhirPreconditionFailed, PermanentError) as error:
             issues = [("", text) for text in getattr(error, "issues", [])] or [("", str(error))]
             outcome = (getattr(error, "outcome", None) or operation_outcome(issues, code="processing"))
@@ -75,7 +91,9 @@ class IntegrationEngine:
         except FhirNotFound:
             raise TransientError(f"{resource_type} with identifier {system}|… not in the store yet") from None
         except FhirUnavailable as error:
-            raise TransientError(str(error)) from None
+            if error.status in OUTAGE_STATUSES:
+                raise OutageError(f"EHR store unavailable (HTTP {error.status or 'no answer'})") from None
+            raise TransientError(f"EHR store failed a read: HTTP {error.status}") from None
         return reference
 
 

@@ -1,6 +1,7 @@
-"""The one place where an inbound Kafka record gets one of three outcomes: done, retry later, or dead-letter with
-the reason. The offset is committed only after the outcome is final, and the message id is recorded in the same
-transaction as the handler's changes, so a redelivered message has no effect."""
+"""The one place where an inbound Kafka record gets its outcome: done, retry in line, held (set aside so other
+patients' records move on, ``shared/events/holding.py``), or dead-letter with the reason. The offset is committed
+only after the outcome is final, and the message id is recorded in the same transaction as the handler's changes,
+so a redelivered message has no effect."""
 from __future__ import annotations
 
 import json
@@ -18,17 +19,29 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from shared.db import processed_messages, utcnow
+from shared.events.consumer_health import WORKER_HEALTH, ConsumerHealth
 from shared.events.kafka_clients import close_consumer
 from shared.events.topics import dead_letter_topic
 from shared.fhir.messaging import Message, MessageError, parse_message
 from shared.json_bounds import DEFAULT_MAX_DEPTH, too_deep
+from shared.config import load_settings
+from shared.events.holding import HeldKafkaRecord, HeldRecordRetrier, HoldingSettings, HoldStore
 from shared.metrics import CONSUMER_ASSIGNMENTS, MESSAGE_SECONDS, MESSAGES_CONSUMED
+from shared.logs import record_log_context
+from shared.tracing import consumer_span
 
 log = logging.getLogger(__name__)
 
 
 class TransientError(Exception):
-    """Processing failed for a reason that may pass (EHR down, a referenced resource not there yet): retry later."""
+    """Processing this record failed for a reason that may pass (a referenced resource not there yet, a server
+    error on this record): retried a few times in line, then held and retried with growing delays, then parked."""
+
+
+class OutageError(TransientError):
+    """A dependency answers nothing at all (the EHR unreachable, 502/503/504): every record would fail the same way,
+    so the record is retried in line for as long as the outage lasts, and never held or parked for it: holding
+    would only move the whole backlog to the table, and parking would give up on work that succeeds once it is back."""
 
 
 class PermanentError(ValueError):
@@ -42,12 +55,13 @@ ANY_EVENT = "*"  # a handler under this key takes every event code without a han
 
 @dataclass(frozen=True)
 class ConsumerPolicy:
-    # Unexpected failures (a bug, not an outage) of one record before it is dead-lettered. A TransientError (EHR
-    # down, a referenced resource not stored yet) is retried for as long as it lasts: parking the record on the
-    # dead-letter topic during a long outage would lose work that will succeed once the EHR is back.
-    max_attempts: int = 8
+    # Backoff of the in-line retries (the record's partition waits). How many there are before a record is held,
+    # and the held records' schedule, are settings: ``HoldingSettings`` (KETALINK_HELD_*).
     initial_backoff_s: float = 0.5
     max_backoff_s: float = 15.0
+    # The longest wait before building new clients after the loop failed (the broker away): short, so the loop is
+    # back within seconds of the broker (the runtime sets KafkaSettings.client_restart_backoff_max_ms here).
+    reconnect_max_backoff_s: float = 2.0
 
 
 class MessageProcessor:
@@ -64,6 +78,10 @@ class MessageProcessor:
         self._handlers = handlers
         self._response_handlers = response_handlers or {}
         self._ignore_unknown = ignore_unknown_events
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
 
     def process(self, topic: str, value: bytes | None) -> str:
         """Return ``done`` or ``duplicate`` or ``ignored``; raise TransientError or PermanentError otherwise."""
@@ -114,8 +132,11 @@ def _already_processed(conn: Connection, message_id: str) -> bool:
 
 
 class ConsumerLoop:
-    """Polls, processes record by record, commits after each final outcome; failures seek back and wait (a
-    TransientError for as long as it lasts, an unexpected error up to ``max_attempts``, then dead-letter).
+    """Polls, processes record by record, commits after each final outcome. A PermanentError is dead-lettered at
+    once; an OutageError seeks back and waits for as long as it lasts; any other failure seeks back and waits up to
+    ``HoldingSettings.inline_attempts`` times, then the record is held (``shared/events/holding.py``) and the
+    partition moves on. A record whose key has held records is held behind them without being tried. The retry
+    worker (``HeldRecordRetrier``) runs beside the loop for the partitions this loop owns.
 
     ``after_poll`` runs once the records of one poll are handled; the runtime wakes its outbox relay there. A lone
     message's answer then leaves at once instead of at the relay's next poll, while a backlog, which arrives in polls
@@ -124,7 +145,10 @@ class ConsumerLoop:
 
     def __init__(self, processor: MessageProcessor, consumer_factory: Callable[[], KafkaConsumer],
                  producer_factory: Callable[[], KafkaProducer], policy: ConsumerPolicy = ConsumerPolicy(),
-                 name: str = "consumer", after_poll: Callable[[], None] | None = None):
+                 name: str = "consumer", after_poll: Callable[[], None] | None = None,
+                 holding: HoldingSettings | None = None):
+        """``holding``: the held records' settings; by default read from the environment (KETALINK_HELD_*), which
+        raises SettingsError at start-up when one is invalid."""
         self._processor = processor
         self._after_poll = after_poll
         self._consumer_factory = consumer_factory
@@ -135,15 +159,28 @@ class ConsumerLoop:
         self._thread: threading.Thread | None = None
         self._attempts: dict[tuple[str, int, int], int] = {}
         self.assigned = threading.Event()
+        self.health = ConsumerHealth(name)  # polls, commits and lag, for /readyz and /metrics
+        self._holding = holding or load_settings(HoldingSettings, "KETALINK_HELD_")
+        self._holds = HoldStore(processor.engine, name)
+        self._owned = _Ownership()
+        self._retry_producer: KafkaProducer | None = None
+        self.retrier = HeldRecordRetrier(processor.engine, name, self._holding, processor.process,
+                                         self._dead_letter_held, self._owned.partitions,
+                                         permanent=PermanentError, outage=OutageError)
 
     def start(self) -> None:
+        WORKER_HEALTH.track(self.health)
         self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
         self._thread.start()
+        self.retrier.start()
 
     def stop(self, timeout_s: float = 10.0) -> None:
         self._stop.set()
+        WORKER_HEALTH.untrack(self.health)
+        self.retrier.stop(timeout_s)
         if self._thread:
             self._thread.join(timeout_s)
+        _close_quietly(self._retry_producer, KafkaProducer.close)
 
     def _run(self) -> None:
         backoff_s = self._policy.initial_backoff_s
@@ -155,19 +192,22 @@ class ConsumerLoop:
                 self._poll_until_stopped(consumer, producer)
                 backoff_s = self._policy.initial_backoff_s
             except Exception as error:  # noqa: BLE001 - the loop must outlive broker outages
+                self.health.failed(error)
                 log.warning("consumer loop failed; reconnecting", extra={"error": type(error).__name__,
                                                                          "retry_in_s": backoff_s})
                 self._stop.wait(backoff_s)
-                backoff_s = min(backoff_s * 2, self._policy.max_backoff_s)
+                backoff_s = min(backoff_s * 2, self._policy.reconnect_max_backoff_s)
             finally:
+                self._owned.replace(set())  # a new consumer joins the group again: it owns nothing until assigned
                 _close_quietly(consumer, close_consumer)
                 _close_quietly(producer, KafkaProducer.close)
 
     def _poll_until_stopped(self, consumer: KafkaConsumer, producer: KafkaProducer) -> None:
-        reassigned = _Reassignments(self._name)
+        reassigned = _Reassignments(self._name, self._owned)
         consumer.subscribe(sorted(consumer.subscription() or ()), listener=reassigned)
         while not self._stop.is_set():
             batches = consumer.poll(timeout_ms=500)
+            self.health.polled(consumer)
             moved = reassigned.take()
             if moved:
                 _resume_from_committed(consumer, moved)
@@ -176,7 +216,9 @@ class ConsumerLoop:
                 self.assigned.set()
             for partition, batch in batches.items():
                 for record in batch:
-                    if not self._handle_record(consumer, producer, partition, record):
+                    with record_log_context(record):  # each log line about it names its message id and offset
+                        handled = self._handle_record(consumer, producer, partition, record)
+                    if not handled:
                         break  # a transient failure: the rest of this partition is re-read after the seek
             if batches and self._after_poll is not None:
                 self._after_poll()
@@ -186,14 +228,21 @@ class ConsumerLoop:
         key = (record.topic, record.partition, record.offset)
         started = time.perf_counter()
         try:
-            outcome = self._processor.process(record.topic, record.value)
+            if self._holds.key_is_held(record.topic, record.key):
+                # Its key's earlier records are held: it waits behind them, untried, whatever it holds (even one
+                # that would be dead-lettered: it may be refused only because the earlier ones are not applied yet).
+                self._holds.hold(record, attempts=0, reason="behind an earlier held record of its key", settings=None)
+                outcome = "held"
+            else:
+                with consumer_span(record, self._name):  # continues the trace its headers carry (shared/tracing.py)
+                    outcome = self._processor.process(record.topic, record.value)
         except PermanentError as error:
             self._dead_letter(producer, record, str(error))
             outcome = "dead-lettered"
-        except Exception as error:  # noqa: BLE001 - TransientError or an unexpected failure: retry, then dead-letter
+        except Exception as error:  # noqa: BLE001 - an outage waits in line; anything else a few times, then held
             attempts = self._attempts.get(key, 0) + 1
             self._attempts[key] = attempts
-            if isinstance(error, TransientError) or attempts < self._policy.max_attempts:
+            if isinstance(error, OutageError) or attempts < self._holding.inline_attempts:
                 MESSAGES_CONSUMED.labels(record.topic, "retry").inc()
                 log.warning("message processing failed; will retry", extra={
                     "topic": record.topic, "offset": record.offset, "attempt": attempts,
@@ -202,15 +251,31 @@ class ConsumerLoop:
                 backoff_s = self._policy.initial_backoff_s * 2 ** min(attempts - 1, 16)
                 self._stop.wait(min(backoff_s, self._policy.max_backoff_s))
                 return False
-            self._dead_letter(producer, record, f"gave up after {attempts} attempts: {_safe_reason(error)}")
-            outcome = "dead-lettered"
+            self._holds.hold(record, attempts=attempts, reason=_safe_reason(error), settings=self._holding)
+            log.warning("message held: it kept failing; the partition moves on and its key's later messages wait "
+                        "behind it", extra={"topic": record.topic, "partition": record.partition,
+                                            "offset": record.offset, "attempt": attempts,
+                                            "error": type(error).__name__})
+            outcome = "held"
         self._attempts.pop(key, None)
         consumer.commit({partition: OffsetAndMetadata(record.offset + 1, "", -1)})
+        self.health.committed(partition, record.offset + 1)
         MESSAGES_CONSUMED.labels(record.topic, outcome).inc()
         MESSAGE_SECONDS.labels(record.topic).observe(time.perf_counter() - started)
         log.info("message processed", extra={"topic": record.topic, "partition": record.partition,
                                              "offset": record.offset, "outcome": outcome})
         return True
+
+    def _dead_letter_held(self, record: HeldKafkaRecord, reason: str) -> None:
+        """The retry worker's dead-letters, through a producer of its own (the loop's is rebuilt with its consumer)."""
+        if self._retry_producer is None:
+            self._retry_producer = self._producer_factory()
+        try:
+            self._dead_letter(self._retry_producer, record, reason)
+        except Exception:
+            _close_quietly(self._retry_producer, KafkaProducer.close)
+            self._retry_producer = None
+            raise
 
     def _dead_letter(self, producer: KafkaProducer, record: Any, reason: str) -> None:
         """Publish the raw record with the reason; wait for the broker so the offset is committed only after."""
@@ -227,21 +292,39 @@ class ConsumerLoop:
                                                     "reason": reason[:300]})
 
 
+class _Ownership:
+    """The partitions this loop's consumer owns now, for the retry worker (another thread) to claim held records by."""
+
+    def __init__(self) -> None:
+        self._partitions: frozenset[TopicPartition] = frozenset()
+        self._lock = threading.Lock()
+
+    def replace(self, partitions: set[TopicPartition]) -> None:
+        with self._lock:
+            self._partitions = frozenset(partitions)
+
+    def partitions(self) -> set[TopicPartition]:
+        with self._lock:
+            return set(self._partitions)
+
+
 class _Reassignments(ConsumerRebalanceListener):
     """The partitions the last rebalance assigned, for the loop to move to the group's committed offsets. Runs
     inside kafka-python's event loop, so it only takes note: the offsets are fetched by the loop's own thread."""
 
-    def __init__(self, consumer_name: str) -> None:
+    def __init__(self, consumer_name: str, owned: _Ownership) -> None:
         self._assigned: set[TopicPartition] = set()
         self._lock = threading.Lock()
         self._assignments = CONSUMER_ASSIGNMENTS.labels(consumer_name)
+        self._owned = owned
 
     def on_partitions_revoked(self, revoked: Any) -> None:
-        pass
+        self._owned.replace(set())  # the retry worker stops claiming these before another consumer may take them
 
     def on_partitions_assigned(self, assigned: Any) -> None:
         with self._lock:
             self._assigned = set(assigned)
+        self._owned.replace(set(assigned))
         self._assignments.inc()
 
     def take(self) -> set[TopicPartition]:
