@@ -20,15 +20,19 @@ from services.documentation.domain.errors import DocumentationInputError, Transi
 from services.documentation.ehr_reads import WeightUnavailable
 from services.documentation.handlers import Recorded, SessionState
 from services.documentation.presenters import (
-    fields_as_sent, note_preview_view, note_version_view, note_view, note_views, recorded_view, session_state_view,
-    session_summary,
+    fields_as_sent, not_in_ehr_view, note_preview_view, note_version_view, note_view, note_views, recorded_view,
+    session_state_view, session_summary, with_ehr_status,
 )
+from services.documentation.messages import NOTE_KIND, SESSION_KIND
 from shared.api import Api, Operations
 from shared.db import RecordNotFound, StaleRecordError
 from shared.errors import FieldInputError
 from shared.fhir.client import FhirError, FhirUnavailable
 from shared.roles import acting_person, require_prescriber
 from shared.smart import current_context, from_path, requires
+from shared.ui import in_launch_context
+from shared.ui.ehr_status import LIST_API_PATH, ehr_status_settings
+from shared.ui.ehr_status import RESOURCE as EHR_STATUS_RESOURCE
 from shared.web import outcome_response
 
 TITLE, VERSION = "Ketalink documentation", "1.0.0"
@@ -84,8 +88,18 @@ def list_sessions(patient_id: str) -> ResponseReturnValue:
 @operation(SESSION, "GET", summary="Read a session", tag="sessions", errors=(404,))
 @requires("Encounter", "r", **IN_SESSION)
 def read_session(session_id: str) -> ResponseReturnValue:
-    """The whole session with the order's dose, and the readings and CADSS ratings due or missed now."""
-    return session_state_view(service().session(session_id), service().settings)
+    """The whole session with the order's dose, the readings and CADSS ratings due or missed now, and its
+    ``ehr_status``: what the EHR did with the session's messages (the note's are on the note)."""
+    return with_ehr_status(session_state_view(service().session(session_id), service().settings),
+                           service().ehr_status(SESSION_KIND, session_id))
+
+
+@operation(LIST_API_PATH, "GET", summary="Documentation's part of the clinic's \"not in the EHR\" list: every "
+           "message the EHR refused, is retrying or left unanswered too long (another patient's: ids and statuses "
+           "only)", tag="sessions", errors=())
+@requires(EHR_STATUS_RESOURCE, "r", patient=in_launch_context)
+def not_in_ehr() -> ResponseReturnValue:
+    return not_in_ehr_view(service().not_in_ehr(ehr_status_settings()))
 
 
 @operation(f"{SESSION}/check-in", "POST", summary="Check the patient in", body=c.CheckIn,
@@ -283,7 +297,10 @@ def preview_note(session_id: str) -> ResponseReturnValue:
            errors=(404,))
 @requires("DocumentReference", "s", **IN_SESSION)
 def list_notes(session_id: str) -> ResponseReturnValue:
-    return {"session_id": session_id, "notes": note_views(service().notes(session_id))}
+    """Each version with its ``ehr_status``: what the EHR did with it once signed."""
+    views = note_views(service().notes(session_id))
+    statuses = service().ehr_statuses(NOTE_KIND, [view["note_id"] for view in views])
+    return {"session_id": session_id, "notes": [with_ehr_status(view, statuses[view["note_id"]]) for view in views]}
 
 
 @operation(f"{SESSION}/notes", "POST", summary="Draft the procedure note", body=c.DraftNote, tag="notes",
@@ -297,7 +314,9 @@ def draft_note(session_id: str, body: c.DraftNote) -> ResponseReturnValue:
 @operation("/notes/<note_id>", "GET", summary="Read a note version", tag="notes", errors=(404,))
 @requires("DocumentReference", "r", **OF_NOTE)
 def read_note(note_id: str) -> ResponseReturnValue:
-    return note_version_view(note_id, service().note_versions(note_id))
+    """With its ``ehr_status``: sent, applied, refused (with the EHR's reasons) or retrying, once signed."""
+    return with_ehr_status(note_version_view(note_id, service().note_versions(note_id)),
+                           service().ehr_status(NOTE_KIND, note_id))
 
 
 @operation("/notes/<note_id>", "PUT", summary="Edit a draft note", body=c.EditNote, tag="notes",

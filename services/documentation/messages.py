@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 from services.documentation.domain.order import ActiveOrder
 from services.documentation.domain.session import ENDED_STATUSES, Session, SessionStatus
 from services.documentation.translators import message_out
+from shared.ehr_delivery import track
 from shared.events import event_codes
 from shared.events.topics import DOCUMENTATION_EVENTS
 from shared.fhir.datatypes import FhirJson
@@ -66,14 +67,23 @@ def events_for_change(before: Session, after: Session, order: ActiveOrder) -> li
     return [event for event in events if event.focus]
 
 
+SESSION_KIND = "session"  # the record kinds a message belongs to, in ehr_deliveries (shared/ehr_delivery)
+NOTE_KIND = "note"
+
+
 class EventPublisher:
     def __init__(self, runtime: ServiceRuntime):
         self._runtime = runtime
 
     def publish(self, conn: Connection, event_code: str, patient_id: str, focus: list[FhirJson],
-                author: Person | None = None) -> str | None:
-        """Enqueue one message in the caller's transaction; returns its id (None when there is nothing to send)."""
+                author: Person | None = None, *, subject: tuple[str, str] | None = None) -> str | None:
+        """Enqueue one message in the caller's transaction and track it for the EHR's answer under ``subject``
+        (record kind and id: the session or the note it belongs to); returns its id (None when there is nothing
+        to send)."""
         if not focus:
             return None
         message = build_message(event_code, self._runtime.source_endpoint, focus, author=author)
-        return self._runtime.publish(conn, DOCUMENTATION_EVENTS, patient_id, message)
+        message_id = self._runtime.publish(conn, DOCUMENTATION_EVENTS, patient_id, message)
+        if subject is not None:
+            track(conn, message_id, event_code, subject[0], subject[1], patient_id)
+        return message_id

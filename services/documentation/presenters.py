@@ -30,9 +30,14 @@ from services.documentation.domain.suicide_risk import (
 )
 from services.documentation.domain.vitals import VitalsReading
 from services.documentation.handlers import NotePreview, Recorded, SessionState
+from services.documentation.messages import NOTE_KIND, SESSION_KIND
 from services.documentation.translators.document_reference_out import doc_status
 from shared.api import RequestModel
+from shared.db import utcnow
+from shared.ehr_delivery import Delivery, EhrStatus, RecordEhrStatus
+from shared.ehr_delivery.views import record_status_json
 from shared.errors import FieldInputError
+from shared.ui.ehr_status import outstanding_view
 
 
 def session_summary(session: Session) -> dict[str, Any]:
@@ -188,6 +193,40 @@ def note_version_view(note_id: str, versions: list[ProcedureNote]) -> dict[str, 
 
 def note_preview_view(preview: NotePreview) -> dict[str, Any]:
     return {"session_id": preview.session.session_id, "status": preview.session.status.value, "text": preview.text}
+
+
+# --- what the EHR did with the session's and the note's messages ----------------------------------------------------
+def with_ehr_status(view: dict[str, Any], status: RecordEhrStatus) -> dict[str, Any]:
+    """A session's or note's JSON with its ``ehr_status`` (``shared/ehr_delivery/views.py``)."""
+    return {**view, "ehr_status": record_status_json(status)}
+
+
+def latest_signed(notes: list[ProcedureNote]) -> ProcedureNote | None:
+    """The note version the chart should hold: the latest signed one (a later draft amendment is not sent yet)."""
+    return next((note for note in reversed(notes) if note.is_signed), None)
+
+
+def page_ehr_status(session_status: RecordEhrStatus, note_status: RecordEhrStatus | None) -> dict[str, Any] | None:
+    """What the session's pages show: the latest signed note refused is the alert (a refused version that a
+    later, applied amendment replaced is not), then the session's own messages; None before anything was sent."""
+    if note_status is not None and note_status.status is EhrStatus.REFUSED:
+        return record_status_json(note_status)
+    if session_status.status is None:
+        return record_status_json(note_status) if note_status is not None and note_status.status else None
+    return record_status_json(session_status)
+
+
+def not_in_ehr_view(deliveries: list[Delivery]) -> dict[str, Any]:
+    """The service's part of the clinic's "not in the EHR" list, as the caller may see it (JSON and page)."""
+    return outstanding_view(deliveries, NOT_IN_EHR_TYPES, _record_link, utcnow())
+
+
+NOT_IN_EHR_TYPES = {SESSION_KIND: "Encounter", NOTE_KIND: "DocumentReference"}
+
+
+def _record_link(delivery: Delivery) -> str:
+    return (f"/ui/sessions/{delivery.record_id}" if delivery.record_kind == SESSION_KIND
+            else f"/ui/notes/{delivery.record_id}")
 
 
 # --- errors in the request body's names ----------------------------------------------------------------------------

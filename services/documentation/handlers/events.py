@@ -1,5 +1,6 @@
 """The Kafka handlers: order events schedule, move and cancel sessions; vitals from the EHR or a device go to the
-flowsheet; the course's suicidality alerts are kept for the pre-infusion check; the EHR's responses are logged.
+flowsheet; the course's suicidality alerts are kept for the pre-infusion check; the EHR's responses are kept with
+the session or note they answer.
 
 Each runs inside the consumer's transaction, which also records the message id, so a redelivered message changes
 nothing; a message that can never be applied is a ``PermanentError`` (dead letter with the reason), a conflict with
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from services.documentation.domain import session as s
@@ -19,11 +19,12 @@ from services.documentation.handlers.core import ServiceCore
 from services.documentation.translators.detected_issue_suicidality_in import alert_from_detected_issue
 from services.documentation.translators.observation_vitals_in import vitals_from_observations
 from services.documentation.translators.order_in import active_order_from_focus
-from shared.db import StaleRecordError, outbox
+from shared.db import StaleRecordError
+from shared.ehr_delivery import EhrStatus, record_response
 from shared.errors import FieldInputError
 from shared.events.consumer import PermanentError, TransientError
 from shared.events.event_codes import EHR_VITALS_RECORDED
-from shared.fhir.messaging import Message, ResponseCode
+from shared.fhir.messaging import Message
 from shared.people import ketalink
 
 log = logging.getLogger(__name__)
@@ -139,15 +140,16 @@ class KafkaHandlers(ServiceCore):
 
     # --- Kafka: the EHR's responses ----------------------------------------------------------------------------
     def on_ehr_response(self, message: Message, conn: Connection) -> None:
-        """A response to one of this service's messages is logged (a refusal as a warning); responses to other
-        services' messages (``ehr.responses`` is shared) are not ours."""
-        sent_by_us = conn.execute(select(outbox.c.event_code).where(outbox.c.message_id == message.response_to)
-                                  ).first()
-        if sent_by_us is None:
+        """The EHR's answer to one of this service's messages is kept with its session or note (applied, refused
+        with the EHR's reasons, or waiting on the EHR's retry: ``shared/ehr_delivery``), for their pages and the
+        "not in the EHR" list; answers to other services' messages (``ehr.responses`` is shared) are not ours."""
+        delivery = record_response(conn, message)
+        if delivery is None:
             return
-        outcome = {"message_id": message.response_to, "event_code": sent_by_us.event_code,
-                   "response": message.response_code.value if message.response_code else "none"}
-        if message.response_code is ResponseCode.OK:
+        outcome = {"message_id": delivery.message_id, "event_code": delivery.event_code,
+                   "record_kind": delivery.record_kind, "record_id": delivery.record_id,
+                   "ehr_status": delivery.status.value}
+        if delivery.status is EhrStatus.APPLIED:
             log.info("EHR applied message", extra=outcome)
         else:
             log.warning("EHR did not apply message", extra=outcome)

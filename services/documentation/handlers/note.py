@@ -9,6 +9,7 @@ from services.documentation.domain.errors import TransitionNotAllowed
 from services.documentation.domain.note import ProcedureNote, amend_note, draft_note, edit_note, sign_note
 from services.documentation.domain.note_text import generate_note
 from services.documentation.handlers.core import NotePreview, ServiceCore, note_id_for
+from services.documentation.messages import NOTE_KIND
 from services.documentation.translators import message_out
 from shared.events.event_codes import NOTE_SIGNED
 from shared.roles import ATTESTATIONS
@@ -64,8 +65,8 @@ class NoteSteps(ServiceCore):
             note = self._records.save(conn, loaded, sign_note(
                 loaded.record, command.actor, at, session, attestation=ATTESTATIONS["sign-note"],
                 controlled_substance_tolerance_mg=self._settings.controlled_substance_tolerance_mg)).record
-            self._publisher.publish(conn, NOTE_SIGNED, note.patient_id,
-                                    message_out.note_signed_focus(note), author=note.signed_by)
+            self._publisher.publish(conn, NOTE_SIGNED, note.patient_id, message_out.note_signed_focus(note),
+                                    author=note.signed_by, subject=(NOTE_KIND, note.note_id))
         log.info("note signed", extra={"note_id": note.note_id, "session_id": note.session_id})
         return note
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
 from services.documentation import commands as c
 from services.documentation.access import IN_SESSION, OF_NOTE, service
-from services.documentation.presenters import note_preview_view, note_views
+from services.documentation.messages import NOTE_KIND
+from services.documentation.presenters import note_preview_view, note_views, with_ehr_status
 from services.documentation.ui.forms import FormInvalid, outcome_as_form_errors, submit
 from services.documentation.ui.pages import ENDED, clinician, done, own_note, own_session, page, posted_form, ui
 from shared.roles import require_prescriber
@@ -20,11 +21,20 @@ from shared.ui import launch_context
 def note_page(session_id: str, status: int = 200, errors: list[tuple[str, str]] | None = None,
               values: Any = None) -> tuple[str, int]:
     view = own_session(session_id)
-    notes = note_views(service().notes(session_id))
+    versions = service().notes(session_id)
+    statuses = service().ehr_statuses(NOTE_KIND, [note.note_id for note in versions])
+    notes = [with_ehr_status(note, statuses[note["note_id"]]) for note in note_views(versions)]
     latest = notes[-1] if notes else None
     preview = None if latest else note_preview_view(service().preview_note(session_id))
     return page("documentation/note.html", status, errors=errors, values=values, session=view, notes=notes,
                 latest=latest, preview=preview, can_draft=view["status"] in ENDED)
+
+
+@ui.get("/ui/notes/<note_id>")
+@requires("DocumentReference", "r", **OF_NOTE)
+def note_by_id(note_id: str) -> ResponseReturnValue:
+    """A note by its id (the "not in the EHR" list links it): its session's note page."""
+    return redirect(url_for(".note", session_id=own_note(note_id).session_id), code=303)
 
 
 @ui.get("/ui/sessions/<session_id>/note")

@@ -19,7 +19,8 @@ from flask.typing import ResponseReturnValue
 from services.documentation.access import service
 from services.documentation.domain.note import ProcedureNote
 from services.documentation.ehr_reads import latest_eligibility
-from services.documentation.presenters import session_state_view
+from services.documentation.messages import NOTE_KIND, SESSION_KIND
+from services.documentation.presenters import latest_signed, page_ehr_status, session_state_view
 from services.documentation.ui.forms import Form, FormInvalid, outcome_as_form_errors
 from shared.clinic_time import INPUT_PATTERN, INPUT_PLACEHOLDER, format_clinic_time, input_value, zone_label
 from shared.db import RecordNotFound
@@ -178,12 +179,22 @@ def page(template: str, status: int = 200, *, errors: list[tuple[str, str]] | No
         banner = patient_banner(context, context.patient, eligibility=eligibility)
     errors = errors or []
     notice = NOTICES.get(request.args.get("notice", "")) if request.method == "GET" else None
+    if isinstance(variables.get("session"), dict) and "ehr_status" not in variables:
+        variables["ehr_status"] = session_ehr_status(variables["session"]["session_id"])
     html = render_template(
         template, banner=banner, errors=errors, error_heading=None if status == 400 else NOT_RECORDED,
         field_errors={field: message for field, message in errors if field}, form_name=form_name,
         values=values if values is not None else {}, notice=notice, patient_in_context=context.patient,
         **variables)
     return html, status
+
+
+def session_ehr_status(session_id: str) -> dict[str, Any] | None:
+    """What every page of a session shows of the EHR's answers (``presenters.page_ehr_status``): the latest signed
+    note refused is an alert on each of them, then the session's own messages."""
+    signed = latest_signed(service().notes(session_id))
+    note_status = service().ehr_status(NOTE_KIND, signed.note_id) if signed else None
+    return page_ehr_status(service().ehr_status(SESSION_KIND, session_id), note_status)
 
 
 def done(endpoint: str, notice: str, anchor: str | None = None, **args: Any) -> Response:
