@@ -32,6 +32,7 @@ from shared.fhir.datatypes import FhirJson
 from shared.idempotency import claim_in
 from shared.logs import configure_logging
 from shared.smart.backend import load_backend_auth
+from shared.tracing import trace_service
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ class ServiceRuntime:
         self.clinic_time = clinic_time or load_clinic_time()
         set_process_clinic_zone(self.clinic_time.zone)
         self.engine: Engine = create_database(settings.database_url or f"sqlite:///var/{name}.db")
+        trace_service(name, self.engine)  # OpenTelemetry from OTEL_* (off by default): shared/tracing.py
         self.ehr = FhirClient(settings.ehr_fhir_base_url, timeout_s=settings.ehr_timeout_s, tokens=ehr_tokens)
         self.source_endpoint = settings.public_base_url or f"urn:ketalink:{name}"
         self.relay = OutboxRelay(self.engine, lambda: create_producer(kafka, f"ketalink-{name}-outbox"),

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from shared.db import outbox, utcnow
 from shared.fhir.datatypes import FhirJson
 from shared.metrics import OUTBOX_PENDING, OUTBOX_SENT, OUTBOX_SEND_FAILURES
+from shared.tracing import current_trace_context, publish_headers
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ def enqueue(conn: Connection, topic: str, key: str | None, message: FhirJson) ->
     conn.execute(outbox.insert().values(
         message_id=header["id"], topic=topic, message_key=key,
         event_code=header["eventCoding"]["code"], payload=json.dumps(message, separators=(",", ":")),
-        created_at=utcnow(), attempts=0,
+        created_at=utcnow(), attempts=0, trace_context=current_trace_context(),  # the request's trace goes on
     ))
     return header["id"]
 
@@ -140,6 +141,7 @@ class OutboxRelay:
             for row in rows:
                 headers = [("message-id", row["message_id"].encode()), ("event-code", row["event_code"].encode()),
                            ("content-type", CONTENT_TYPE)]
+                headers += publish_headers(row["trace_context"], row["topic"], row["message_id"], row["event_code"])
                 futures.append((row, producer.send(
                     row["topic"], value=row["payload"].encode(),
                     key=row["message_key"].encode() if row["message_key"] else None, headers=headers,
