@@ -20,8 +20,8 @@ from services.documentation.domain.errors import DocumentationInputError, Transi
 from services.documentation.ehr_reads import WeightUnavailable
 from services.documentation.handlers import Recorded, SessionState
 from services.documentation.presenters import (
-    fields_as_sent, not_in_ehr_view, note_preview_view, note_version_view, note_view, note_views, recorded_view,
-    session_state_view, session_summary, with_ehr_status,
+    NOT_IN_EHR_TYPES, ehr_record_link, fields_as_sent, note_preview_view, note_version_view, note_view, note_views,
+    recorded_view, session_state_view, session_summary, with_ehr_status,
 )
 from services.documentation.messages import NOTE_KIND, SESSION_KIND
 from shared.api import Api, Operations
@@ -31,7 +31,7 @@ from shared.fhir.client import FhirError, FhirUnavailable
 from shared.roles import acting_person, require_prescriber
 from shared.smart import current_context, from_path, requires
 from shared.ui import in_launch_context
-from shared.ui.ehr_status import LIST_API_PATH, ehr_status_settings
+from shared.ui.ehr_status import LIST_API_PATH, ehr_status_settings, outstanding_view
 from shared.ui.ehr_status import RESOURCE as EHR_STATUS_RESOURCE
 from shared.web import outcome_response
 
@@ -99,7 +99,7 @@ def read_session(session_id: str) -> ResponseReturnValue:
            "only)", tag="sessions", errors=())
 @requires(EHR_STATUS_RESOURCE, "r", patient=in_launch_context)
 def not_in_ehr() -> ResponseReturnValue:
-    return not_in_ehr_view(service().not_in_ehr(ehr_status_settings()))
+    return outstanding_view(service().not_in_ehr(ehr_status_settings()), NOT_IN_EHR_TYPES, ehr_record_link)
 
 
 @operation(f"{SESSION}/check-in", "POST", summary="Check the patient in", body=c.CheckIn,

@@ -33,11 +33,9 @@ from services.documentation.handlers import NotePreview, Recorded, SessionState
 from services.documentation.messages import NOTE_KIND, SESSION_KIND
 from services.documentation.translators.document_reference_out import doc_status
 from shared.api import RequestModel
-from shared.db import utcnow
 from shared.ehr_delivery import Delivery, EhrStatus, RecordEhrStatus
 from shared.ehr_delivery.views import record_status_json
 from shared.errors import FieldInputError
-from shared.ui.ehr_status import outstanding_view
 
 
 def session_summary(session: Session) -> dict[str, Any]:
@@ -216,15 +214,11 @@ def page_ehr_status(session_status: RecordEhrStatus, note_status: RecordEhrStatu
     return record_status_json(session_status)
 
 
-def not_in_ehr_view(deliveries: list[Delivery]) -> dict[str, Any]:
-    """The service's part of the clinic's "not in the EHR" list, as the caller may see it (JSON and page)."""
-    return outstanding_view(deliveries, NOT_IN_EHR_TYPES, _record_link, utcnow())
+NOT_IN_EHR_TYPES = {SESSION_KIND: "Encounter", NOTE_KIND: "DocumentReference"}  # the FHIR type each is read as
 
 
-NOT_IN_EHR_TYPES = {SESSION_KIND: "Encounter", NOTE_KIND: "DocumentReference"}
-
-
-def _record_link(delivery: Delivery) -> str:
+def ehr_record_link(delivery: Delivery) -> str:
+    """The page of a "not in the EHR" row's session or note."""
     return (f"/ui/sessions/{delivery.record_id}" if delivery.record_kind == SESSION_KIND
             else f"/ui/notes/{delivery.record_id}")
 

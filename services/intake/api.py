@@ -20,7 +20,7 @@ from services.intake.access import ELIGIBILITY, INTAKE_RECORD, PART_RESOURCE_TYP
 from services.intake.domain.errors import IntakeStateError
 from services.intake.ehr_reads import EhrDataError, EhrNotFound, EhrRefused, EhrUnavailable
 from services.intake.handlers import IntakeView, ReferralError
-from services.intake.presenters import intake_json, intake_summary_json, not_in_ehr_view
+from services.intake.presenters import NOT_IN_EHR_TYPES, ehr_record_link, intake_json, intake_summary_json
 from services.intake.repository import IntakeNotFound
 from shared.api import Api, Operations
 from shared.db import StaleRecordError
@@ -30,7 +30,7 @@ from shared.roles import ATTESTATIONS, acting_person, require_prescriber
 from shared.smart import from_body, from_path, requires
 from shared.smart.access import current_context
 from shared.ui import in_launch_context
-from shared.ui.ehr_status import LIST_API_PATH, ehr_status_settings
+from shared.ui.ehr_status import LIST_API_PATH, ehr_status_settings, outstanding_view
 from shared.ui.ehr_status import RESOURCE as EHR_STATUS_RESOURCE
 from shared.web import ApiError, outcome_response
 
@@ -78,7 +78,8 @@ def get_intake(intake_id: str) -> ResponseReturnValue:
            errors=())
 @requires(EHR_STATUS_RESOURCE, "r", patient=in_launch_context)
 def not_in_ehr() -> ResponseReturnValue:
-    return not_in_ehr_view(intake_service().not_in_ehr(ehr_status_settings()))
+    deliveries = intake_service().not_in_ehr(ehr_status_settings())
+    return outstanding_view(deliveries, NOT_IN_EHR_TYPES, ehr_record_link)
 
 
 @operation("/patients/<patient_id>/intakes", "GET", summary="A patient's intakes, oldest first", errors=(400,))

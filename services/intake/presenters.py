@@ -22,11 +22,10 @@ from services.intake.domain.settings import IntakeSettings
 from services.intake.domain.trials import prior_trial_candidates
 from services.intake.access import INTAKE_RECORD
 from services.intake.handlers import IntakeView
+from services.intake.repository import DELIVERY_KIND
 from services.intake.translators.codes import CSSRS_ITEMS
 from shared.ehr_delivery import Delivery, EhrStatus
-from shared.db import utcnow
 from shared.ehr_delivery.views import record_status_json
-from shared.ui.ehr_status import outstanding_view
 from shared.records import to_json
 
 PART_TITLES = {
@@ -85,9 +84,12 @@ def _delivery(delivery: Delivery) -> dict[str, Any]:
     }
 
 
-def not_in_ehr_view(deliveries: list[Delivery]) -> dict[str, Any]:
-    """The intake's part of the clinic's "not in the EHR" list, as the caller may see it (JSON and page)."""
-    return outstanding_view(deliveries, {"intake": INTAKE_RECORD}, lambda d: f"/ui/intakes/{d.record_id}", utcnow())
+NOT_IN_EHR_TYPES = {DELIVERY_KIND: INTAKE_RECORD}  # the FHIR type an intake is read as
+
+
+def ehr_record_link(delivery: Delivery) -> str:
+    """The page of a "not in the EHR" row's intake."""
+    return f"/ui/intakes/{delivery.record_id}"
 
 
 def ehr_status_view(view: IntakeView) -> dict[str, Any] | None:

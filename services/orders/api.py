@@ -20,6 +20,9 @@ from shared.fhir.client import FhirError, FhirUnavailable
 from shared.people import Person
 from shared.roles import acting_person, require_prescriber
 from shared.smart import current_context, from_body, from_path, requires
+from shared.ui import in_launch_context
+from shared.ui.ehr_status import LIST_API_PATH, ehr_status_settings, outstanding_view
+from shared.ui.ehr_status import RESOURCE as EHR_STATUS_RESOURCE
 from shared.web import outcome_response
 from services.orders.access import order_patient, orders_service
 from services.orders.commands import (
@@ -28,7 +31,10 @@ from services.orders.commands import (
 from services.orders.domain.errors import EligibilityRefusedError, IllegalTransitionError, StaleWeightError
 from services.orders.ehr_reads import UnknownPatientError
 from services.orders.handlers import ActiveSeriesError
-from services.orders.presenters import eligibility_view, order_view, patient_series_view, preview_view
+from services.orders.presenters import (
+    NOT_IN_EHR_TYPES, eligibility_view, ehr_record_link, order_view, patient_series_view, preview_view,
+    with_ehr_status,
+)
 from services.orders.repository import OrderNotFoundError
 
 DESCRIPTION = ("Weight-based IV ketamine infusion orders and their treatment series. Signed, held, resumed and "
@@ -111,8 +117,20 @@ def cancel_order(order_id: str, body: CancelBody) -> ResponseReturnValue:
 @requires("MedicationRequest", "r", patient=order_patient)
 @requires("CarePlan", "r", patient=order_patient)
 def get_order(order_id: str) -> ResponseReturnValue:
+    """With its ``ehr_status``: what the EHR did with the order's messages (sent, applied, refused with the EHR's
+    reasons, retrying; "not-sent" for a draft)."""
     service = orders_service()
-    return jsonify(order_view(service.get_order(order_id), service.settings))
+    return jsonify(with_ehr_status(order_view(service.get_order(order_id), service.settings),
+                                   service.order_ehr_status(order_id)))
+
+
+@operation(LIST_API_PATH, "GET", summary="The orders service's part of the clinic's \"not in the EHR\" list: every "
+           "message the EHR refused, is retrying or left unanswered too long (another patient's: ids and statuses "
+           "only)", errors=(), tag="orders")
+@requires(EHR_STATUS_RESOURCE, "r", patient=in_launch_context)
+def not_in_ehr() -> ResponseReturnValue:
+    deliveries = orders_service().not_in_ehr(ehr_status_settings())
+    return jsonify(outstanding_view(deliveries, NOT_IN_EHR_TYPES, ehr_record_link))
 
 
 @operation("/patients/<patient_id>/series", "GET", summary="The patient's treatment series", errors=(), tag="patients")

@@ -20,6 +20,9 @@ from services.orders.domain.eligibility import EligibilityDecision, eligibility_
 from services.orders.domain.order import OrderStatus, OrderWithSeries
 from services.orders.domain.series import InfusionStatus, TreatmentSeries, reevaluation_due
 from services.orders.domain.settings import ProtocolSettings
+from services.orders.repository import ORDER
+from shared.ehr_delivery import Delivery, RecordEhrStatus
+from shared.ehr_delivery.views import record_status_json
 
 
 # --- JSON answers of the API ------------------------------------------------------------------------------------
@@ -45,6 +48,24 @@ def order_view(current: OrderWithSeries, settings: ProtocolSettings) -> dict[str
         "history": [change.to_dict() for change in order.history],
         "series": series_view(current.series, settings),
     }
+
+
+def with_ehr_status(view: dict[str, Any], status: RecordEhrStatus) -> dict[str, Any]:
+    """An order's JSON with its ``ehr_status``: what the EHR did with its messages (signed, changed, cancelled)."""
+    return {**view, "ehr_status": record_status_json(status)}
+
+
+def page_ehr_status(status: RecordEhrStatus) -> dict[str, Any] | None:
+    """The order page's EHR status (a refusal is an alert); None for a draft, which nothing was sent for."""
+    return record_status_json(status) if status.status is not None else None
+
+
+NOT_IN_EHR_TYPES = {ORDER: "MedicationRequest", "course": "CarePlan"}  # the FHIR type a record is read as
+
+
+def ehr_record_link(delivery: Delivery) -> str | None:
+    """The page of a "not in the EHR" row's record."""
+    return f"/ui/orders/{delivery.record_id}" if delivery.record_kind == ORDER else "/ui/course"
 
 
 def series_view(series: TreatmentSeries, settings: ProtocolSettings, order_id: str | None = None) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from flask import Flask, Response, g, render_template
 
 from shared.clinic_time import current_clinic_zone, format_clinic_time
 from shared.config import app_settings, install_app_settings, load_settings
+from shared.db import utcnow
 from shared.ehr_delivery.model import Delivery, EhrStatusSettings
 from shared.ehr_delivery.views import outstanding_json
 from shared.smart import SmartAuthError, current_context
@@ -57,10 +58,11 @@ def row_visibility(resource_types: Mapping[str, str]) -> Callable[[Delivery], bo
 
 
 def outstanding_view(deliveries: list[Delivery], resource_types: Mapping[str, str],
-                     link: Callable[[Delivery], str | None], now: datetime) -> dict[str, Any]:
-    """The service's part of the clinic's list, as the caller may see it."""
+                     link: Callable[[Delivery], str | None]) -> dict[str, Any]:
+    """The service's part of the clinic's list (JSON and page model), as the caller may see it: ``resource_types``
+    the FHIR type each record kind is read as, ``link`` the page of a row's record."""
     settings = ehr_status_settings()
-    return outstanding_json(deliveries, row_visibility(resource_types), link, now, settings.answer_wait_s)
+    return outstanding_json(deliveries, row_visibility(resource_types), link, utcnow(), settings.answer_wait_s)
 
 
 def render_not_in_ehr(view: dict[str, Any], service_title: str, clinician: str | None) -> Response:

@@ -6,16 +6,19 @@ from __future__ import annotations
 from flask.typing import ResponseReturnValue
 
 from services.intake.access import intake_service
-from services.intake.presenters import not_in_ehr_view
+from services.intake.presenters import NOT_IN_EHR_TYPES, ehr_record_link
 from services.intake.ui.pages import blueprint
 from shared.smart import requires
 from shared.ui import clinician_name, in_launch_context, launch_context
-from shared.ui.ehr_status import LIST_PAGE_PATH, RESOURCE, ehr_status_settings, render_not_in_ehr
+from shared.ui.ehr_status import (
+    LIST_PAGE_PATH, RESOURCE, ehr_status_settings, outstanding_view, render_not_in_ehr,
+)
 
 
 @blueprint.get(LIST_PAGE_PATH)
 @requires(RESOURCE, "r", patient=in_launch_context)
 def not_in_ehr() -> ResponseReturnValue:
     context = launch_context()
-    view = not_in_ehr_view(intake_service().not_in_ehr(ehr_status_settings()))
+    deliveries = intake_service().not_in_ehr(ehr_status_settings())
+    view = outstanding_view(deliveries, NOT_IN_EHR_TYPES, ehr_record_link)
     return render_not_in_ehr(view, "Intake", clinician_name(context))

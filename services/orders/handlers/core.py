@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from shared.ehr_delivery import track
 from shared.fhir.client import FhirClient
 from shared.people import ketalink
 from shared.events.topics import ORDERS_EVENTS
@@ -22,7 +23,7 @@ from services.orders.domain.settings import ProtocolSettings, WeightBasis
 from services.orders.domain.timestamps import current_moment
 from services.orders.ehr_reads import PatientFacts, read_patient_facts
 from services.orders.messages import infusion_recorded_message, order_event_message
-from services.orders.repository import OrdersRepository
+from services.orders.repository import ORDER, OrdersRepository
 
 log = logging.getLogger(__package__)  # one logger for the service layer: services.orders.handlers
 
@@ -110,8 +111,9 @@ class OrdersCore:
         message = (infusion_recorded_message(current, self.settings, self._source, SESSION_MARKED_BY)
                    if infusion_recorded else order_event_message(current, self.settings, self._source))
         if message is not None:
-            self._runtime.publish(conn, ORDERS_EVENTS, current.order.patient_id, message)
+            message_id = self._runtime.publish(conn, ORDERS_EVENTS, current.order.patient_id, message)
             event_code = message["entry"][0]["resource"]["eventCoding"]["code"]
+            track(conn, message_id, event_code, ORDER, current.order.order_id, current.order.patient_id)
             for listener in self._order_listeners:
                 listener(conn, current, event_code)
 

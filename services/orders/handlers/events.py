@@ -10,6 +10,7 @@ from dataclasses import replace
 from sqlalchemy.engine import Connection
 
 from shared.people import ketalink
+from shared.ehr_delivery import record_response
 from shared.errors import FhirMappingError, FieldInputError
 from shared.events.consumer import PermanentError, TransientError
 from shared.fhir.client import FhirError, FhirUnavailable
@@ -188,8 +189,11 @@ class EventHandlers(OrdersCore):
         return marked
 
     def on_ehr_response(self, message: Message, conn: Connection) -> None:
-        """The EHR's answer to one of our order messages: a refusal needs a person, so it is logged as a warning."""
-        level = logging.WARNING if message.response_code is ResponseCode.FATAL_ERROR else logging.INFO
+        """The EHR's answer to one of our messages, kept with its order (``shared/ehr_delivery``): a refusal needs a
+        person, so it is an alert on the order's page and a row of the "not in the EHR" list, and a warning here."""
+        delivery = record_response(conn, message)
+        level = logging.INFO if message.response_code is ResponseCode.OK else logging.WARNING
         log.log(level, "EHR answered an order message", extra={
             "message_id": message.response_to, "event_code": message.event_code,
+            "record_id": delivery.record_id if delivery else None,
             "response": None if message.response_code is None else message.response_code.value})

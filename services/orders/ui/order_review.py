@@ -16,7 +16,7 @@ from shared.ui import check_same_patient
 from services.orders.access import order_patient, orders_service
 from services.orders.commands import ChangeOrder
 from services.orders.domain.order import OrderWithSeries
-from services.orders.presenters import ACTIONS_BY_STATUS, DONE_NOTICES, calculation_rows, order_view
+from services.orders.presenters import ACTIONS_BY_STATUS, DONE_NOTICES, calculation_rows, order_view, page_ehr_status
 from services.orders.repository import OrderNotFoundError
 from services.orders.ui.forms import action_field
 from services.orders.ui.pages import blueprint, by_field, patient_context, patient_eligibility, problems, render_page
@@ -65,7 +65,9 @@ def _order_review(context: SmartContext, current: OrderWithSeries, *, notice: st
                   errors: list[tuple[str, str]] | None = None, status: int = 200,
                   failed_action: str | None = None, typed: dict[str, str] | None = None) -> Response:
     order = order_view(current, orders_service().settings)
+    ehr_status = page_ehr_status(orders_service().order_ehr_status(current.order.order_id))
     return render_page("orders/order.html", context, patient_eligibility(order["patient_id"]), status=status,
+                       ehr_status=ehr_status,
                        order=order, rows=calculation_rows(order["calculation"]), notice=notice, errors=errors or [],
                        field_errors=by_field(errors or []), actions=ACTIONS_BY_STATUS.get(order["status"], ()),
                        needs_reason=ACTION_NEEDS_REASON, failed_action=failed_action, typed=typed or {})
