@@ -8,16 +8,23 @@ starts at the end of its topics. (The sandbox process's own engine answers the s
 another message and not traced here.)"""
 from __future__ import annotations
 
+import gzip
 import re
 import threading
+import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import requests
 from opentelemetry import trace
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+)
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
@@ -35,7 +42,7 @@ from tests.integration.intake.steps import CLINICIAN, patient_id, record_all, sc
 from tests.security.phi import report, scan_text
 from tests.support.backend_auth import service_tokens
 from tests.support.kafka_tools import wait_for
-from tests.support.processes import group_timing_environment, start_group_at_end
+from tests.support.processes import group_timing_environment, service, start_group_at_end
 
 pytestmark = pytest.mark.integration
 
@@ -153,6 +160,75 @@ def test_spans_hold_no_query_strings_and_no_phi(traced):
     text = "\n".join(f"{s.name} {dict(s.attributes)} {[e.name for e in s.events]}" for s in finished)
     findings = scan_text(text, "spans")
     assert not findings, "PHI of the seeded patients in the spans:\n" + report(findings)
+
+
+def test_a_service_process_sends_its_spans_over_otlp_when_the_environment_asks(broker, ehr, log_dir: Path,
+                                                                               tmp_path: Path):
+    """The configuration path of a real process: OTEL_TRACES_EXPORTER=otlp and OTEL_EXPORTER_OTLP_ENDPOINT (an
+    OTLP/HTTP receiver in this test), the service named ketalink-<service>, an incoming traceparent continued."""
+    patient = patient_id(ehr, "KL-1002")
+    with otlp_receiver() as (endpoint, received):
+        process, base_url = service("intake", log_dir, tmp_path, broker.bootstrap, ehr.base_url, {
+            "RUN_WORKER": "false", "OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+            "OTEL_BSP_SCHEDULE_DELAY": "200"})
+        process.log_path = log_dir / "intake-otlp.log"
+        process.start()
+        try:
+            trace_id, parent_id = uuid.uuid4().hex, uuid.uuid4().hex[:16]
+            # urllib, not requests: the test process may trace requests itself and would replace the header
+            asked = urllib.request.Request(f"{base_url}/patients/{patient}/intakes",
+                                           headers={"traceparent": f"00-{trace_id}-{parent_id}-01"})
+            with urllib.request.urlopen(asked, timeout=15) as answer:
+                assert answer.status == 200
+                request_id = answer.headers["X-Request-ID"]
+
+            def server_span() -> tuple[dict, object] | None:
+                return next(((resource, span) for resource, span in list(received)
+                             if span.trace_id.hex() == trace_id and span.kind == span.SPAN_KIND_SERVER), None)
+
+            resource, span = wait_for(server_span, timeout_s=30, what="the request's server span over OTLP")
+        finally:
+            process.stop()
+    assert resource["service.name"] == "ketalink-intake"
+    assert span.parent_span_id.hex() == parent_id
+    attributes = {a.key: a.value.string_value or a.value.int_value for a in span.attributes}
+    assert attributes["http.route"] == "/patients/<patient_id>/intakes"
+    assert attributes["ketalink.request_id"] == request_id
+    assert any(s.trace_id.hex() == trace_id and s.parent_span_id == span.span_id and s.kind == s.SPAN_KIND_CLIENT
+               for _, s in received), "the request's SQL or EHR reads are children of its server span"
+
+
+@contextmanager
+def otlp_receiver() -> Iterator[tuple[str, list]]:
+    """A minimal OTLP/HTTP trace receiver (protobuf, as the exporter sends by default): what it received, as
+    (resource attributes, span) pairs."""
+    received: list = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the http.server naming
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            if self.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+            export = ExportTraceServiceRequest.FromString(body)
+            for resource_spans in export.resource_spans:
+                resource = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
+                received.extend((resource, span) for scope in resource_spans.scope_spans for span in scope.spans)
+            answer = ExportTraceServiceResponse().SerializeToString()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, name="otlp-receiver", daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", received
+    finally:
+        server.shutdown()
 
 
 def _in_trace(exporter: InMemorySpanExporter, trace_id: int) -> list[ReadableSpan]:
