@@ -27,6 +27,7 @@ from shared.events.consumer import ConsumerLoop, ConsumerPolicy, Handlers, Messa
 from shared.events.kafka_clients import KafkaSettings, create_consumer, create_producer, ensure_topics
 from shared.events.outbox import OutboxRelay, enqueue
 from shared.events.topics import ACCESS
+from shared.events.worker_metrics import counting_answers, watch_worker
 from shared.fhir.client import AccessTokens, FhirClient
 from shared.fhir.datatypes import FhirJson
 from shared.idempotency import claim_in
@@ -112,9 +113,10 @@ class ServiceRuntime:
         """Start the outbox relay and, when there are handlers, the consumer of this service's topics (events go to
         ``handlers``, response messages to ``response_handlers``; see ``MessageProcessor``)."""
         self.kafka.require_credentials()
+        watch_worker(self.name, self.engine)  # readiness settings checked; outbox backlog on /metrics
         self.relay.start()
         if handlers or response_handlers:
-            processor = MessageProcessor(self.engine, handlers, response_handlers)
+            processor = MessageProcessor(self.engine, handlers, counting_answers(response_handlers or {}))
             topics = list(ACCESS[self.name].reads)
 
             def consumer_factory() -> KafkaConsumer:

@@ -4,13 +4,18 @@ services.<name>.wsgi:app``; without an app argument, ``services.$KETALINK_SERVIC
 - No ``preload_app``: each gunicorn worker imports the app itself, after the fork, so its database pool (and any
   Kafka client, should the web part ever need one: kafka-python's threads do not survive ``fork()``) is its own.
   The Kafka consumer and the outbox relay are not in this process at all; they run in the worker Deployment.
-- One process with threads by default: Prometheus counters live per process, so a single process keeps /metrics
-  whole. Scale with pods (the HorizontalPodAutoscaler), not with ``WEB_CONCURRENCY``; if you do raise it, /metrics
-  shows one process per scrape until the app uses prometheus_client's multiprocess mode.
+- One process with threads by default (``WEB_CONCURRENCY`` raises it). /metrics is whole whatever the count:
+  prometheus_client's multiprocess mode is on under gunicorn. ``PROMETHEUS_MULTIPROC_DIR`` (default: a new directory
+  in /dev/shm) is set here, in the master, before any worker imports prometheus_client; each worker writes its
+  values there, /metrics sums them (``shared/metrics.py`` ``exposition``), and a worker that exits is marked dead so
+  its gauges go while its counters still count. The directory is emptied at start: an earlier run's values would
+  be summed in.
 - Everything it writes is outside the read-only root filesystem: heartbeat files in /dev/shm, no control socket.
 - Binds HTTP_HOST:HTTP_PORT, the same variables the application reads.
 """
 import os
+import tempfile
+from pathlib import Path
 
 _service = os.environ.get("KETALINK_SERVICE")
 if _service:
@@ -32,3 +37,29 @@ forwarded_allow_ips = "*"  # only the ingress controller can reach the pod (Netw
 accesslog = None  # the app logs requests itself, as JSON, without PHI
 errorlog = "-"
 loglevel = (os.environ.get("LOG_LEVEL") or "info").lower()
+
+
+def _metrics_directory() -> Path:
+    configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if configured:
+        return Path(configured)
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
+    return Path(tempfile.mkdtemp(prefix="ketalink-metrics-", dir=shm))
+
+
+_METRICS_DIR = _metrics_directory()
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_METRICS_DIR)  # inherited by every worker gunicorn forks
+
+
+def on_starting(server) -> None:  # noqa: ANN001 - gunicorn's hook signature
+    """Before the first worker: no values of an earlier run in the directory."""
+    _METRICS_DIR.mkdir(parents=True, exist_ok=True)
+    for stale in _METRICS_DIR.glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(server, worker) -> None:  # noqa: ANN001 - gunicorn's hook signature
+    """A worker exited (stopped, crashed or replaced): its live gauges go; its counters stay in the sum."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, str(_METRICS_DIR))

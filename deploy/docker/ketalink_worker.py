@@ -3,9 +3,14 @@
 
 The worker process (the Kafka consumer and the outbox relay, ``shared.runtime.run_worker``) has no web server of
 its own, yet the consumer and outbox metrics exist only in it. This wrapper serves, on WORKER_METRICS_PORT (9100):
-- /healthz and /readyz: 200 while the worker's threads are alive (the outbox relay and, once started, the
+- /healthz (liveness): 200 while the worker's threads are alive (the outbox relay and, once started, the
   consumer), 503 before they start or after one of them died;
-- /metrics: this process's Prometheus registry.
+- /readyz (readiness): as /healthz, and also 503 while a component does no work: a consumer that has not joined,
+  fetched or committed for KETALINK_WORKER_STALL_AFTER_S (a broker it cannot reach, refused credentials, a missing
+  ACL, a wrong CA, a stalled group join), or an outbox relay that cannot send its backlog for that long
+  (``shared/events/consumer_health.py``); 200 again as soon as it recovers. A restart cures none of those, so
+  liveness does not include them;
+- /metrics: this process's Prometheus registry (consumer lag, outbox backlog, readiness by component...).
 The worker module then runs in the main thread exactly as ``python -m`` would run it (signals included).
 """
 from __future__ import annotations
@@ -18,7 +23,8 @@ from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import make_wsgi_app
+from shared.events.consumer_health import WORKER_HEALTH
+from shared.metrics import exposition
 
 RELAY_THREAD = "outbox-relay"  # OutboxRelay.start in shared/events/outbox.py
 CONSUMER_THREAD_SUFFIX = "-consumer"  # ServiceRuntime.start_worker names its ConsumerLoop "<service>-consumer"
@@ -41,19 +47,25 @@ class WorkerHealth:
         missing = sorted(self._seen - alive)
         return f"worker thread stopped: {', '.join(missing)}" if missing else None
 
+    def readiness_problem(self) -> str | None:
+        """A dead thread, or a component that has done no work for longer than the stall threshold."""
+        problems = [self.problem(), *WORKER_HEALTH.problems()]
+        return "; ".join(problem for problem in problems if problem) or None
+
 
 def health_app(health: WorkerHealth) -> Callable:  # type: ignore[type-arg]
-    metrics = make_wsgi_app()
-
     def app(environ, start_response):  # type: ignore[no-untyped-def]
-        if environ.get("PATH_INFO") in ("/healthz", "/readyz"):
-            problem = health.problem()
+        path = environ.get("PATH_INFO")
+        if path in ("/healthz", "/readyz"):
+            problem = health.problem() if path == "/healthz" else health.readiness_problem()
             status = "503 Service Unavailable" if problem else "200 OK"
             body = (problem or "ok").encode()
             start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
             return [body]
-        if environ.get("PATH_INFO") == "/metrics":
-            return metrics(environ, start_response)
+        if path == "/metrics":
+            body, content_type = exposition()
+            start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+            return [body]
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found"]
 

@@ -16,7 +16,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from shared.db import outbox, utcnow
 from shared.fhir.datatypes import FhirJson
-from shared.metrics import OUTBOX_PENDING, OUTBOX_SENT, OUTBOX_SEND_FAILURES
+from shared.events.consumer_health import WORKER_HEALTH, RelayHealth
+from shared.metrics import OUTBOX_SENT, OUTBOX_SEND_FAILURES
 from shared.tracing import current_trace_context, publish_headers
 
 log = logging.getLogger(__name__)
@@ -74,8 +75,10 @@ class OutboxRelay:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self.health = RelayHealth("outbox-relay")
 
     def start(self) -> None:
+        WORKER_HEALTH.track(self.health)
         self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
         self._thread.start()
 
@@ -90,6 +93,7 @@ class OutboxRelay:
             self._thread.join(timeout_s)
         if self._producer is not None:
             self._producer.close(timeout=2)
+        WORKER_HEALTH.untrack(self.health)
 
     def send_pending(self) -> int:
         """Send what is pending now; returns how many were sent. Raises KafkaError when the broker fails.
@@ -121,7 +125,6 @@ class OutboxRelay:
     def _pending(self, conn: Connection, lock: bool) -> list:
         query = select(outbox).where(outbox.c.sent_at.is_(None)).order_by(outbox.c.id).limit(self._batch_size)
         rows = conn.execute(query.with_for_update(skip_locked=True) if lock else query).mappings().all()
-        OUTBOX_PENDING.set(len(rows))
         return list(rows)
 
     @staticmethod
@@ -179,11 +182,13 @@ class OutboxRelay:
         while not self._stop.is_set():
             try:
                 sent = self.send_pending()
+                self.health.succeeded()
                 backoff_s = 0.5
                 if sent:
                     continue
             except Exception as error:  # noqa: BLE001 - the relay must outlive broker outages
                 OUTBOX_SEND_FAILURES.inc()
+                self.health.failed(error)
                 log.warning("outbox send failed; will retry", extra={"error": type(error).__name__,
                                                                      "retry_in_s": backoff_s})
                 self._drop_producer()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -11,6 +12,7 @@ from urllib.parse import urlsplit
 import requests
 
 from shared.fhir.datatypes import FhirJson
+from shared.metrics import EHR_REQUEST_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -127,13 +129,16 @@ class FhirClient:
             token = self._tokens.access_token() if self._tokens is not None and self._own(url) else None
             if token is not None:
                 headers["Authorization"] = f"Bearer {token}"
+            started = time.perf_counter()
             try:
                 response = self._session.request(method, url, timeout=self._timeout_s, headers=headers, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as error:
+                _observe(method, url, self.base_url, None, started)
                 if attempt > self._retries:
                     raise FhirUnavailable(0, [f"no answer from the FHIR server: {type(error).__name__}"]) from None
                 self._sleep(attempt)
                 continue
+            _observe(method, url, self.base_url, response.status_code, started)
             if response.status_code >= 500 and attempt <= self._retries:
                 self._sleep(attempt)
                 continue
@@ -151,6 +156,24 @@ class FhirClient:
 
     def _sleep(self, attempt: int) -> None:
         time.sleep(self._backoff_s * 2 ** (attempt - 1))
+
+
+RESOURCE_TYPE = re.compile(r"[A-Z][A-Za-z]{1,63}")
+
+
+def _observe(method: str, url: str, base_url: str, status: int | None, started: float) -> None:
+    """One attempt's latency. Labels: the method, the resource type (the URL's first segment after the base, when
+    it is one; never an id or a search value) and the status class."""
+    relative = url[len(base_url):] if url.startswith(base_url) else urlsplit(url).path
+    first = relative.lstrip("/").split("/", 1)[0].split("?", 1)[0]
+    if not first:
+        resource_type = "system"  # a transaction or batch at the base, or a page of a search
+    elif first == "metadata" or RESOURCE_TYPE.fullmatch(first):
+        resource_type = first
+    else:
+        resource_type = "other"
+    status_class = "none" if status is None else f"{status // 100}xx"
+    EHR_REQUEST_SECONDS.labels(method, resource_type, status_class).observe(time.perf_counter() - started)
 
 
 def _session_for(base_url: str) -> requests.Session:
