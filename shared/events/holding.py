@@ -51,16 +51,17 @@ MAX_KEY_LENGTH = 200  # held_records.message_key
 
 @dataclass(frozen=True)
 class HoldingSettings:
-    """Environment prefix ``KETALINK_HELD_``. With the defaults a failing record blocks its partition for about
-    1.5 s (3 attempts in line), is then retried after 5, 10, 20, ... s up to 5 min apart, and is parked after 15
+    """Environment prefix ``KETALINK_HELD_``. With the defaults a failing record blocks its partition for its two
+    attempts in line and 0.5 s between them (with the EHR's client retrying a 500 three times within each attempt,
+    about 5 s in the EHR engine), is then retried after 5, 10, 20, ... s up to 5 min apart, and is parked after 14
     failed attempts (about 35 min) or 24 h held, whichever comes first. An outage (``OutageError``: the EHR or
     another dependency not answering at all) counts toward neither: it is not this record's fault."""
 
-    inline_attempts: int = 3  # failed attempts in line (the partition waits) before the record is held
+    inline_attempts: int = 2  # failed attempts in line (the partition waits) before the record is held
     initial_delay_s: float = 5.0  # first retry of a held record after this long
     factor: float = 2.0  # each next retry waits this many times longer ...
     max_delay_s: float = 300.0  # ... but never longer than this
-    max_attempts: int = 15  # failed attempts (in line and held) before the record is parked
+    max_attempts: int = 14  # failed attempts (in line and held) before the record is parked
     max_age_s: float = 86400.0  # a record held this long is parked at its next failure
     poll_interval_s: float = 1.0  # how often the retry worker looks for due records (and updates the gauge)
 

@@ -45,7 +45,7 @@ def test_settings_from_the_environment_and_refused_when_they_make_no_sense():
     settings = load_settings(HoldingSettings, "KETALINK_HELD_", {"KETALINK_HELD_INLINE_ATTEMPTS": "2",
                                                                  "KETALINK_HELD_MAX_DELAY_S": "60"})
     assert (settings.inline_attempts, settings.max_delay_s) == (2, 60)
-    for variable, value in (("INLINE_ATTEMPTS", "0"), ("MAX_ATTEMPTS", "3"), ("INITIAL_DELAY_S", "nan"),
+    for variable, value in (("INLINE_ATTEMPTS", "0"), ("MAX_ATTEMPTS", "2"), ("INITIAL_DELAY_S", "nan"),
                             ("FACTOR", "0.5"), ("MAX_DELAY_S", "1"), ("POLL_INTERVAL_S", "0"), ("MAX_AGE_S", "inf")):
         with pytest.raises(SettingsError, match="HoldingSettings"):
             load_settings(HoldingSettings, "KETALINK_HELD_", {f"KETALINK_HELD_{variable}": value})
