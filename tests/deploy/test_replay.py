@@ -1,52 +1,31 @@
-"""deploy/docker/ketalink_replay.py against the session's real broker (tests/conftest.py `broker`): records go back
-to their source topic with key, value and original headers, once; without --apply nothing changes."""
+"""deploy/docker/ketalink_replay.py, the image's old replay entry point, is now ``python -m shared.ops`` for the
+image's service (KETALINK_SERVICE): against the session's real broker it lists that service's dead letters, and a
+replay without a reason is refused with exit 2 before anything is read. The replay itself (applied once, audited) is
+proved in tests/integration/test_ops_dead_letters.py."""
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-import uuid
 
 from deploy.render import layout
-from shared.events.kafka_clients import KafkaSettings, ensure_topics
-from shared.events.topics import dead_letter_topic
-from tests.support.kafka_tools import publish, read_all
 
 DOCKER_DIR = layout.ROOT / "deploy" / "docker"
 
 
-def replay(bootstrap: str, topic: str, *extra: str) -> subprocess.CompletedProcess[str]:
+def replay(bootstrap: str, tmp_path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("KAFKA_")}
-    env.update(KAFKA_BOOTSTRAP_SERVERS=bootstrap, PYTHONPATH=f"{DOCKER_DIR}{os.pathsep}{layout.ROOT}")
-    result = subprocess.run([sys.executable, "-m", "ketalink_replay", topic, *extra], env=env,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr + result.stdout
-    return result
+    env.update(KAFKA_BOOTSTRAP_SERVERS=bootstrap, PYTHONPATH=f"{DOCKER_DIR}{os.pathsep}{layout.ROOT}",
+               KETALINK_SERVICE="intake", DATABASE_URL=f"sqlite:///{tmp_path / 'intake.db'}")
+    return subprocess.run([sys.executable, "-m", "ketalink_replay", *args], env=env, capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
 
 
-def test_replay_moves_dead_letters_back_once(broker):
-    marker = uuid.uuid4().hex
-    # Topics of this test's own, so no service consumer in the same test session sees these records.
-    source = f"ketalink.deploy-test-{marker[:8]}"
-    dead_letter = dead_letter_topic(source)
-    ensure_topics(KafkaSettings(bootstrap_servers=broker.bootstrap), [source, dead_letter])
-    for number in (1, 2):
-        publish(broker.bootstrap, dead_letter, f'{{"n": {number}, "marker": "{marker}"}}'.encode(),
-                key=f"patient-{number}",
-                headers=[("message-id", f"{marker}-{number}".encode()), ("dlq-reason", b"EHR down"),
-                         ("dlq-source-topic", source.encode())])
-
-    dry = replay(broker.bootstrap, dead_letter)  # the default: list only
-    assert dry.stdout.count("reason: EHR down") >= 2
-    assert not [r for r in read_all(broker.bootstrap, source) if marker.encode() in (r.value or b"")]
-
-    replay(broker.bootstrap, dead_letter, "--apply")
-    replayed = [r for r in read_all(broker.bootstrap, source) if marker.encode() in (r.value or b"")]
-    assert sorted(r.key for r in replayed) == [b"patient-1", b"patient-2"]
-    for record in replayed:
-        names = [name for name, _ in record.headers]
-        assert "message-id" in names and not any(name.startswith("dlq-") for name in names)
-
-    again = replay(broker.bootstrap, dead_letter, "--apply")
-    assert "reason:" not in again.stdout, "a second run replays only what was dead-lettered since"
-    assert len([r for r in read_all(broker.bootstrap, source) if marker.encode() in (r.value or b"")]) == 2
+def test_the_old_entry_point_runs_the_ops_cli_for_the_image_service(broker, tmp_path):
+    listed = replay(broker.bootstrap, tmp_path, "dead-letters", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert "dead letter(s) of ketalink-intake" in listed.stderr
+    refused = replay(broker.bootstrap, tmp_path, "dead-letters", "replay", "--all")
+    assert refused.returncode == 2 and "--reason" in refused.stderr and "Traceback" not in refused.stderr
+    named = replay(broker.bootstrap, tmp_path, "orders", "outbox")
+    assert named.returncode == 0 and named.stdout.startswith("pending 0;"), named.stderr
