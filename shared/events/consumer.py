@@ -22,6 +22,7 @@ from shared.db import processed_messages, utcnow
 from shared.events.consumer_health import WORKER_HEALTH, ConsumerHealth
 from shared.events.kafka_clients import close_consumer
 from shared.events.topics import dead_letter_topic
+from shared.fhir.client import FhirUnavailable
 from shared.fhir.messaging import Message, MessageError, parse_message
 from shared.json_bounds import DEFAULT_MAX_DEPTH, too_deep
 from shared.config import load_settings
@@ -42,6 +43,23 @@ class OutageError(TransientError):
     """A dependency answers nothing at all (the EHR unreachable, 502/503/504): every record would fail the same way,
     so the record is retried in line for as long as the outage lasts, and never held or parked for it: holding
     would only move the whole backlog to the table, and parking would give up on work that succeeds once it is back."""
+
+
+# The EHR is away for every record, not failing this one: no answer (0), bad gateway, unavailable, gateway timeout.
+EHR_OUTAGE_STATUSES = frozenset({0, 502, 503, 504})
+
+
+def is_outage(error: BaseException) -> bool:
+    """An OutageError, or a failure caused by the EHR answering nothing or 502/503/504 however a handler wrapped it
+    (``raise TransientError(...) from None`` still keeps the EHR's error as its context)."""
+    seen: BaseException | None = error
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, OutageError) or (isinstance(seen, FhirUnavailable) and seen.status in EHR_OUTAGE_STATUSES):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class PermanentError(ValueError):
@@ -166,7 +184,7 @@ class ConsumerLoop:
         self._retry_producer: KafkaProducer | None = None
         self.retrier = HeldRecordRetrier(processor.engine, name, self._holding, processor.process,
                                          self._dead_letter_held, self._owned.partitions,
-                                         permanent=PermanentError, outage=OutageError)
+                                         permanent=PermanentError, is_outage=is_outage)
 
     def start(self) -> None:
         WORKER_HEALTH.track(self.health)
@@ -242,7 +260,7 @@ class ConsumerLoop:
         except Exception as error:  # noqa: BLE001 - an outage waits in line; anything else a few times, then held
             attempts = self._attempts.get(key, 0) + 1
             self._attempts[key] = attempts
-            if isinstance(error, OutageError) or attempts < self._holding.inline_attempts:
+            if is_outage(error) or attempts < self._holding.inline_attempts:
                 MESSAGES_CONSUMED.labels(record.topic, "retry").inc()
                 log.warning("message processing failed; will retry", extra={
                     "topic": record.topic, "offset": record.offset, "attempt": attempts,

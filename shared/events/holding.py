@@ -173,12 +173,13 @@ class HeldRecordRetrier:
     """The retry worker: a thread that re-attempts, key by key and in offset order, the held records of the
     partitions this process's consumer owns (``owned``), and keeps ``ketalink_held_records`` up to date.
 
-    ``process`` is the consumer's ``MessageProcessor.process``; ``permanent`` and ``outage`` are its error classes
-    (a permanent error is dead-lettered at once, in its key's turn; an outage is retried without counting)."""
+    ``process`` is the consumer's ``MessageProcessor.process``; ``permanent`` is its error class of records that can
+    never pass (dead-lettered at once, in the key's turn) and ``is_outage`` tells a failure of every record (retried
+    without counting) from one of this record."""
 
     def __init__(self, engine: Engine, consumer: str, settings: HoldingSettings, process: Process,
                  dead_letter: DeadLetter, owned: Callable[[], set[TopicPartition]], *,
-                 permanent: type[Exception], outage: type[Exception]):
+                 permanent: type[Exception], is_outage: Callable[[BaseException], bool]):
         self._engine = engine
         self._consumer = consumer
         self._settings = settings
@@ -186,7 +187,7 @@ class HeldRecordRetrier:
         self._dead_letter = dead_letter
         self._owned = owned
         self._permanent = permanent
-        self._outage = outage
+        self._is_outage = is_outage
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock_rows = engine.dialect.name == "postgresql"
@@ -285,7 +286,7 @@ class HeldRecordRetrier:
     def _reschedule(self, conn: Connection, held: HeldRecord, error: Exception) -> None:
         now = utcnow()
         reason = f"{type(error).__name__}: {error}"[:2000]
-        if isinstance(error, self._outage):  # not this record's fault: try again later, without counting
+        if self._is_outage(error):  # not this record's fault: try again later, without counting
             due = now + timedelta(seconds=retry_delay_s(self._settings, held.attempts))
             conn.execute(held_records.update().where(held_records.c.id == held.id)
                          .values(state=RETRYING, next_attempt_at=due, reason=reason))

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from shared.db import create_database, held_records, processed_messages
 from shared.events import held
-from shared.events.consumer import MessageProcessor, OutageError, PermanentError, TransientError
+from shared.events.consumer import MessageProcessor, OutageError, PermanentError, TransientError, is_outage
 from shared.events.holding import HeldKafkaRecord, HeldRecordRetrier, HoldingSettings, HoldStore
 from shared.fhir.messaging import build_message
 
@@ -46,7 +46,7 @@ def world(tmp_path):
     owned = {TopicPartition(TOPIC, 0), TopicPartition(TOPIC, 1)}
     retrier = HeldRecordRetrier(engine, CONSUMER, SETTINGS, MessageProcessor(engine, {"test-event": handler}).process,
                                 lambda record, reason: dead_letters.append((record.offset, reason)), lambda: owned,
-                                permanent=PermanentError, outage=OutageError)
+                                permanent=PermanentError, is_outage=is_outage)
     return engine, handler, retrier, dead_letters, owned, HoldStore(engine, CONSUMER)
 
 
@@ -192,3 +192,19 @@ def test_a_record_is_held_once_even_when_redelivered_after_a_crash_before_its_co
     assert json.loads(row.headers) == [["traceparent", "MDAtYWJj"]]
     assert row.next_attempt_at is not None
     assert row.held_at + timedelta(seconds=4) < row.next_attempt_at
+
+
+def test_an_ehr_that_answers_nothing_is_an_outage_however_a_handler_wrapped_it():
+    from shared.fhir.client import FhirUnavailable
+
+    def wrapped(status: int) -> Exception:
+        try:
+            try:
+                raise FhirUnavailable(status, ["down"])
+            except FhirUnavailable:
+                raise TransientError("EHR unavailable while checking a CPOE order") from None
+        except TransientError as error:
+            return error
+
+    assert is_outage(OutageError("down")) and is_outage(wrapped(0)) and is_outage(wrapped(503))
+    assert not is_outage(wrapped(500)) and not is_outage(TransientError("stale")) and not is_outage(RuntimeError())
