@@ -1,5 +1,7 @@
 """Pruning of bookkeeping rows past their retention (``RetentionSettings``): processed message ids, answers kept for
-``Idempotency-Key`` retries, and outbox events the broker acknowledged. Never an unsent event, never a record.
+``Idempotency-Key`` retries, outbox events the broker acknowledged, and held records ops discarded (their payload
+is the only copy of a message Ketalink will never apply). Never an unsent event, a held record still active, a
+record or the audit of operations actions.
 
 Rows go in batches of ``batch_size``, one transaction each, so a prune of a large table neither holds long locks
 against the services nor needs to finish in one go: stopped half-way, the next run carries on. A dry run counts."""
@@ -12,9 +14,11 @@ from sqlalchemy import Column, Table, and_, delete, func, select, tuple_
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
 
-from shared.db import idempotency_keys, outbox, processed_messages, utcnow
+from shared.db import held_records, idempotency_keys, outbox, processed_messages, utcnow
 from shared.ops import audit
 from shared.ops.settings import RetentionSettings
+
+DISCARDED = "discarded"  # shared/events/held.py: a held record ops set aside for good
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,8 @@ class PruneTarget:
             return processed_messages.c.processed_at < self.older_than
         if self.table is idempotency_keys:
             return idempotency_keys.c.created_at < self.older_than
+        if self.table is held_records:
+            return and_(held_records.c.state == DISCARDED, held_records.c.held_at < self.older_than)
         return and_(outbox.c.sent_at.is_not(None), outbox.c.sent_at < self.older_than)
 
 
@@ -47,6 +53,7 @@ def targets(settings: RetentionSettings, now: datetime | None = None) -> list[Pr
         PruneTarget(idempotency_keys, (idempotency_keys.c.idempotency_key, idempotency_keys.c.operation),
                     now - timedelta(days=settings.idempotency_days)),
         PruneTarget(outbox, (outbox.c.id,), now - timedelta(days=settings.outbox_sent_days)),
+        PruneTarget(held_records, (held_records.c.id,), now - timedelta(days=settings.held_discarded_days)),
     ]
 
 

@@ -57,12 +57,15 @@ class RetentionSettings:
       a retry after that is a new request.
     - ``outbox_sent_days`` (default 14, at least 1): events the broker has acknowledged; kept only to trace what was
       sent when. Unsent events are never pruned.
+    - ``held_discarded_days`` (default 30, at least 1): held records ops discarded, counted from when they were
+      held; the audit entry of the discard (``ops_actions``) stays.
     - ``batch_size`` (default 1000, 1-100000): rows deleted per transaction, so a prune never holds long locks.
     """
 
     processed_days: int = 90
     idempotency_days: int = 30
     outbox_sent_days: int = 14
+    held_discarded_days: int = 30
     batch_size: int = 1000
 
     def validate(self) -> None:
@@ -70,7 +73,7 @@ class RetentionSettings:
             raise ValueError(f"processed_days must be at least {MIN_PROCESSED_DAYS} (dead-letter retention "
                              f"{DEAD_LETTER_RETENTION_DAYS} d + event retention {EVENT_RETENTION_DAYS} d + 1): a "
                              "replayed or redelivered message must still be known as processed")
-        if self.idempotency_days < 1 or self.outbox_sent_days < 1:
-            raise ValueError("idempotency_days and outbox_sent_days must be at least 1")
+        if min(self.idempotency_days, self.outbox_sent_days, self.held_discarded_days) < 1:
+            raise ValueError("idempotency_days, outbox_sent_days and held_discarded_days must be at least 1")
         if not 1 <= self.batch_size <= 100_000:
             raise ValueError("batch_size must be 1-100000")
