@@ -9,6 +9,13 @@ set 30 s so that a restarted process rejoins quickly. Consumers are closed with 
 as soon as a record arrives, but Tansu answers a held fetch only part-way through its wait, so a short wait keeps
 each hop quick on it at a small cost in idle fetches; with Apache Kafka only, kafka-python's default costs nothing
 (the figures are in docs/performance.md, "Profile findings").
+
+Reconnecting is bounded so that work flows again within seconds of a broker coming back (docs/operations.md, "Fast
+recovery after a broker restart"): kafka-python waits ``reconnect_backoff_ms`` before reconnecting to a broker and
+doubles the wait on each failure up to ``reconnect_backoff_max_ms``; its own default cap of 30 s meant a client could
+sleep half a minute past the broker's return. The outbox relay and the consumer loop build new clients after a
+failure, waiting at most ``client_restart_backoff_max_ms`` between tries, and a new client gives up its first contact
+with the cluster after ``request_timeout_ms`` (kafka-python waits 30 s), so an outage never holds them longer.
 """
 from __future__ import annotations
 
@@ -24,6 +31,8 @@ from shared.config import SettingsError
 
 log = logging.getLogger(__name__)
 
+MAX_RECOVERY_BACKOFF_MS = 5000  # no reconnect or rebuild wait may pass this: recovery is due within 15 s
+
 
 @dataclass(frozen=True)
 class KafkaSettings:
@@ -37,6 +46,11 @@ class KafkaSettings:
     topic_partitions: int = 3
     topic_replication_factor: int = 1
     request_timeout_ms: int = 15000
+    # Recovery after a broker restart (see above): each within the 15 s goal with room for the group to rejoin.
+    reconnect_backoff_ms: int = 100  # first wait before reconnecting to a broker (kafka-python: 50)
+    reconnect_backoff_max_ms: int = 1000  # the longest wait between reconnects, +/-20 % jitter (kafka-python: 30000)
+    retry_backoff_ms: int = 100  # wait before retrying a failed request, e.g. finding the group coordinator again
+    client_restart_backoff_max_ms: int = 2000  # the longest the outbox relay and consumer loop wait to rebuild a client
     # Production (Strimzi KafkaUser): SASL_SSL with SCRAM-SHA-512; the password comes from a Secret.
     security_protocol: str = "PLAINTEXT"
     sasl_mechanism: str = ""
@@ -57,6 +71,15 @@ class KafkaSettings:
             raise ValueError("fetch_max_wait_ms must be 1-5000")
         if self.topic_partitions < 1 or self.topic_replication_factor < 1:
             raise ValueError("topic_partitions and topic_replication_factor must be at least 1")
+        if not 10 <= self.reconnect_backoff_ms <= self.reconnect_backoff_max_ms:
+            raise ValueError("reconnect_backoff_ms must be at least 10 and at most reconnect_backoff_max_ms")
+        if self.reconnect_backoff_max_ms > MAX_RECOVERY_BACKOFF_MS:
+            raise ValueError(f"reconnect_backoff_max_ms must be at most {MAX_RECOVERY_BACKOFF_MS} (a longer wait "
+                             "delays recovery after a broker restart)")
+        if not 10 <= self.retry_backoff_ms <= MAX_RECOVERY_BACKOFF_MS:
+            raise ValueError(f"retry_backoff_ms must be 10-{MAX_RECOVERY_BACKOFF_MS}")
+        if not 100 <= self.client_restart_backoff_max_ms <= MAX_RECOVERY_BACKOFF_MS:
+            raise ValueError(f"client_restart_backoff_max_ms must be 100-{MAX_RECOVERY_BACKOFF_MS}")
 
     @property
     def servers(self) -> list[str]:
@@ -69,9 +92,17 @@ class KafkaSettings:
             raise SettingsError("KAFKA_SECURITY_PROTOCOL is SASL: KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and "
                                 "KAFKA_SASL_PASSWORD must all be set")
 
+    @property
+    def client_restart_backoff_max_s(self) -> float:
+        return self.client_restart_backoff_max_ms / 1000
+
     def connection(self) -> dict[str, object]:
-        """The connection and credential options every kafka-python client takes."""
-        options: dict[str, object] = {"bootstrap_servers": self.servers, "security_protocol": self.security_protocol}
+        """The connection, reconnection and credential options every kafka-python client takes."""
+        options: dict[str, object] = {
+            "bootstrap_servers": self.servers, "security_protocol": self.security_protocol,
+            "reconnect_backoff_ms": self.reconnect_backoff_ms, "reconnect_backoff_max_ms": self.reconnect_backoff_max_ms,
+            "retry_backoff_ms": self.retry_backoff_ms, "bootstrap_timeout_ms": self.request_timeout_ms,
+        }
         if self.security_protocol.startswith("SASL"):
             options.update(sasl_mechanism=self.sasl_mechanism, sasl_plain_username=self.sasl_username,
                            sasl_plain_password=self.sasl_password)

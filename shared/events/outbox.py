@@ -64,7 +64,7 @@ class OutboxRelay:
 
     def __init__(self, engine: Engine, producer_factory: Callable[[], KafkaProducer],
                  on_reconnect: Callable[[], None] | None = None,
-                 poll_interval_s: float = 0.2, max_backoff_s: float = 10.0, batch_size: int = 100):
+                 poll_interval_s: float = 0.2, max_backoff_s: float = 2.0, batch_size: int = 100):
         self._engine = engine
         self._producer_factory = producer_factory
         self._on_reconnect = on_reconnect
@@ -81,6 +81,11 @@ class OutboxRelay:
         WORKER_HEALTH.track(self.health)
         self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
         self._thread.start()
+
+    @property
+    def max_backoff_s(self) -> float:
+        """The longest wait between tries while the broker is away (KafkaSettings.client_restart_backoff_max_ms)."""
+        return self._max_backoff_s
 
     def wake(self) -> None:
         """Ask the relay to look at the outbox now (called after a commit that enqueued events)."""
