@@ -23,6 +23,8 @@ EVENT_RETENTION_MS = 7 * 24 * 3600 * 1000  # a week to recover from a consumer o
 DEAD_LETTER_RETENTION_MS = 30 * 24 * 3600 * 1000  # a month to investigate and replay
 
 READ, WRITE, DESCRIBE = "Read", "Write", "Describe"
+# Strimzi removed v1beta2 in 1.0.0; v1 is served from 0.49.0 on. deploy/README.md states the supported range.
+STRIMZI_API_VERSION = "kafka.strimzi.io/v1"
 
 
 def is_dead_letter(topic: str) -> bool:
@@ -36,7 +38,7 @@ def resource_name(topic: str) -> str:
 
 def kafka_topic(topic: str) -> Obj:
     return {
-        "apiVersion": "kafka.strimzi.io/v1beta2",
+        "apiVersion": STRIMZI_API_VERSION,
         "kind": "KafkaTopic",
         "metadata": {"name": resource_name(topic),
                      "labels": {"strimzi.io/cluster": layout.KAFKA_CLUSTER,
@@ -84,7 +86,7 @@ def kafka_user(client: str, grants: dict[str, set[str]]) -> Obj:
     acls = [_acl("topic", topic, operations) for topic, operations in sorted(grants.items())]
     acls.append(_acl("group", layout.consumer_group(client), {READ}))
     return {
-        "apiVersion": "kafka.strimzi.io/v1beta2",
+        "apiVersion": STRIMZI_API_VERSION,
         "kind": "KafkaUser",
         "metadata": {"name": layout.kafka_user(client),
                      "labels": {"strimzi.io/cluster": layout.KAFKA_CLUSTER,

@@ -26,6 +26,8 @@ VERSION: str = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["
 IMAGE_REPOSITORY = "ketalink"  # overlays point it at the real registry with kustomize `images:`
 
 WEB, WORKER = "web", "worker"
+MIGRATE = "migrate"  # the pre-rollout Job that runs `python -m shared.migrate` with the DDL role
+PRUNE = "prune"  # the daily retention Job of `python -m shared.ops <service> prune --apply`
 HTTP_PORT = 8000  # gunicorn, inside the pod; HTTP_PORT in the ConfigMap says the same
 WORKER_METRICS_PORT = 9100  # deploy/docker/ketalink_worker.py serves /healthz and /metrics here
 RUN_AS_ID = 10001  # the `ketalink` user baked into deploy/docker/Dockerfile
@@ -38,6 +40,14 @@ KAFKA_BOOTSTRAP = f"{KAFKA_CLUSTER}-kafka-bootstrap.{KAFKA_NAMESPACE}.svc:{KAFKA
 KAFKA_CA_SECRET = "kafka-cluster-ca"  # a copy of Strimzi's `<cluster>-cluster-ca-cert` (key ca.crt)
 KAFKA_CA_DIR = "/etc/ketalink/kafka-ca"
 EHR_BACKEND_KEY_DIR = "/var/run/secrets/ketalink/ehr-backend"  # the service's backend client key (Secret)
+
+# Exposure: the overlays choose a Gateway API HTTPRoute (components/gateway) or an Ingress (components/ingress).
+GATEWAY_NAME = "ketalink"  # placeholders: the overlays' config/site.env name the hospital's Gateway
+GATEWAY_NAMESPACE = "gateway"
+GATEWAY_LISTENER = "https"
+# kube-prometheus-stack's Prometheus selects ServiceMonitors and PrometheusRules labelled `release: <its release>`.
+PROMETHEUS_RELEASE_LABEL = "release"
+PROMETHEUS_RELEASE = "kube-prometheus-stack"
 
 # Who may reach the pods, and where DNS lives (namespace names as the `kubernetes.io/metadata.name` label).
 INGRESS_NAMESPACE = "ingress-nginx"
@@ -90,10 +100,18 @@ def ehr_backend_secret(service: str) -> str:
     return f"{service}-ehr-backend"
 
 
+def database_secret(service: str, component: str) -> str:
+    """The migrations Job connects as the role that owns the schema (DDL); everything else as the service's
+    DML-only role (deploy/render/database.py writes the grants)."""
+    return f"{service}-database-migrator" if component == MIGRATE else f"{service}-database"
+
+
 def secret_env(service: str, component: str) -> list[SecretKey]:
     """The Secret-backed variables of one container. The web part never talks to Kafka, so it gets no Kafka secret."""
+    if component in (MIGRATE, PRUNE):
+        return [SecretKey("DATABASE_URL", database_secret(service, component), "url")]
     keys = [
-        SecretKey("DATABASE_URL", f"{service}-database", "url"),
+        SecretKey("DATABASE_URL", database_secret(service, component), "url"),
         SecretKey("SMART_CLIENT_ID", f"{service}-smart-client", "client-id"),
         SecretKey("SMART_CLIENT_SECRET", f"{service}-smart-client", "client-secret"),
         SecretKey("EHR_BACKEND_CLIENT_ID", ehr_backend_secret(service), "client-id"),
@@ -111,6 +129,7 @@ COMMON_CONFIG: dict[str, str] = {
     "HTTP_PORT": str(HTTP_PORT),
     "LOG_LEVEL": "INFO",
     "RUN_WORKER": "false",  # web and worker are separate Deployments
+    "KETALINK_MIGRATE_ON_START": "false",  # the migrations Job changes the schema; the services' roles cannot
     "EHR_FHIR_BASE_URL": "https://ehr.example.org/fhir",
     "EHR_TIMEOUT_S": "10",
     "EHR_BACKEND_AUTH": "private_key_jwt",  # SMART Backend Services for the service's own EHR reads

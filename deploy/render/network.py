@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from deploy.render import layout
-from deploy.render.layout import HTTP_PORT, REPLAY, WEB, WORKER, WORKER_METRICS_PORT
+from deploy.render.layout import HTTP_PORT, MIGRATE, PRUNE, REPLAY, WEB, WORKER, WORKER_METRICS_PORT
 
 Obj = dict[str, Any]
 
@@ -22,6 +22,8 @@ PLACEHOLDER_DATABASE_CIDR = "192.0.2.0/24"
 PLACEHOLDER_EHR_CIDR = "198.51.100.0/24"
 NOT_EXPOSED_SERVICE = "ketalink-not-exposed"
 NOT_EXPOSED_PATHS = ("/metrics", "/readyz")  # operational endpoints stay inside the cluster
+INGRESS, GATEWAY = "ingress", "gateway"  # the two exposures an overlay chooses between (a kustomize component each)
+GATEWAY_POD_LABEL = "gateway.networking.k8s.io/gateway-name"
 
 
 def _all_pods() -> Obj:
@@ -67,7 +69,7 @@ def network_policies() -> list[Obj]:
                     "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
             "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
         }]),
-        _policy("ketalink-egress-database", _component_pods(WEB, WORKER), egress=[{
+        _policy("ketalink-egress-database", _component_pods(WEB, WORKER, MIGRATE, PRUNE, REPLAY), egress=[{
             "to": [{"ipBlock": {"cidr": PLACEHOLDER_DATABASE_CIDR}}], "ports": _tcp(DATABASE_PORT)}]),
         _policy("ketalink-egress-ehr", _component_pods(WEB, WORKER), egress=[{
             "to": [{"ipBlock": {"cidr": PLACEHOLDER_EHR_CIDR}}], "ports": _tcp(EHR_PORT)}]),
@@ -76,14 +78,47 @@ def network_policies() -> list[Obj]:
                     "podSelector": {"matchLabels": {"strimzi.io/cluster": layout.KAFKA_CLUSTER,
                                                     "strimzi.io/kind": "Kafka"}}}],
             "ports": _tcp(layout.KAFKA_TLS_PORT)}]),
-        _policy("ketalink-ingress-web", _component_pods(WEB), ingress=[{
-            "from": [{"namespaceSelector": _namespace(layout.INGRESS_NAMESPACE),
-                      "podSelector": {"matchLabels": {"app.kubernetes.io/name": "ingress-nginx"}}},
-                     prometheus],
-            "ports": _tcp(HTTP_PORT)}]),
+        _policy("ketalink-ingress-web", _component_pods(WEB), ingress=[{"from": [prometheus],
+                                                                         "ports": _tcp(HTTP_PORT)}]),
         _policy("ketalink-ingress-worker-metrics", _component_pods(WORKER), ingress=[{
             "from": [prometheus], "ports": _tcp(WORKER_METRICS_PORT)}]),
     ]
+
+
+def edge_policy(edge: str) -> Obj:
+    """Lets the exposure the overlay chose reach the web pods: the ingress-nginx controller (components/ingress) or
+    the Gateway's data-plane pods (components/gateway), which Gateway API implementations that run one Deployment per
+    Gateway label ``gateway.networking.k8s.io/gateway-name``."""
+    if edge == INGRESS:
+        peer = {"namespaceSelector": _namespace(layout.INGRESS_NAMESPACE),
+                "podSelector": {"matchLabels": {"app.kubernetes.io/name": "ingress-nginx"}}}
+    else:
+        peer = {"namespaceSelector": _namespace(layout.GATEWAY_NAMESPACE),
+                "podSelector": {"matchLabels": {GATEWAY_POD_LABEL: layout.GATEWAY_NAME}}}
+    return _policy(f"ketalink-ingress-web-{edge}", _component_pods(WEB),
+                   ingress=[{"from": [peer], "ports": _tcp(HTTP_PORT)}])
+
+
+def http_routes() -> list[Obj]:
+    """One HTTPRoute per service, attached to the hospital's Gateway (its HTTPS listener terminates TLS), with the
+    same routes as the Ingress: the operational endpoints go to the sink Service, the rest to the web pods."""
+    routes = []
+    for service in layout.SERVICES:
+        sink = [{"matches": [{"path": {"type": "Exact", "value": path}}],
+                 "backendRefs": [{"name": NOT_EXPOSED_SERVICE, "port": 80}]} for path in NOT_EXPOSED_PATHS]
+        routes.append({
+            "apiVersion": "gateway.networking.k8s.io/v1",
+            "kind": "HTTPRoute",
+            "metadata": {"name": service, "labels": layout.labels(service, WEB)},
+            "spec": {
+                "parentRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": layout.GATEWAY_NAME,
+                                "namespace": layout.GATEWAY_NAMESPACE, "sectionName": layout.GATEWAY_LISTENER}],
+                "hostnames": [f"{service}.{layout.BASE_DOMAIN}"],
+                "rules": [*sink, {"matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+                                  "backendRefs": [{"name": f"{service}-web", "port": HTTP_PORT}]}],
+            },
+        })
+    return routes
 
 
 def not_exposed_service() -> Obj:

@@ -4,6 +4,8 @@
   hadolint, kubernetes-validate), all wheels from PyPI, pinned by version and hash.
 - var/tools/bin/composecheck: deploy/render/composecheck built with the Go toolchain from the Go module proxy
   (compose-go, the Compose file loader of `docker compose`), pinned by go.mod/go.sum.
+- var/tools/bin/kubeconform and var/tools/bin/helm: deploy/render/gotools (kubeconform v0.8.0, Helm v4), built the
+  same way; var/tools/schemas: the JSON schemas kubeconform reads (deploy/render/schemas.py).
 
 Each is rebuilt when its inputs change (a stamp holds their hash). A tool that cannot be installed raises
 ``ToolError`` with what to do; the tests fail with that message rather than skipping anything.
@@ -25,6 +27,7 @@ VENV = TOOLS_DIR / "venv"
 BIN = TOOLS_DIR / "bin"
 REQUIREMENTS = HERE / "tools-requirements.txt"
 COMPOSECHECK_SOURCE = HERE / "composecheck"
+GOTOOLS_SOURCE = HERE / "gotools"
 INSTALL_TIMEOUT_S = 600
 
 
@@ -79,6 +82,14 @@ def validator_python() -> Path:
     return python_tools() / "python"
 
 
+def _go() -> str:
+    go = shutil.which("go") or next((p for p in ("/usr/local/go/bin/go",) if Path(p).exists()), None)
+    if go is None:
+        raise ToolError("the Go toolchain (`go`) is not installed; it builds deploy/render/composecheck and "
+                        "deploy/render/gotools (kubeconform, helm) from the Go module proxy")
+    return go
+
+
 def composecheck() -> Path:
     """The compose-go checker, built with ``go build`` when missing or when its sources changed."""
     sources = [COMPOSECHECK_SOURCE / name for name in ("go.mod", "go.sum", "main.go")]
@@ -87,10 +98,7 @@ def composecheck() -> Path:
     wanted = _digest(*sources)
     if binary.exists() and stamp.exists() and stamp.read_text() == wanted:
         return binary
-    go = shutil.which("go") or next((p for p in ("/usr/local/go/bin/go",) if Path(p).exists()), None)
-    if go is None:
-        raise ToolError("the Go toolchain (`go`) is not installed; it builds deploy/render/composecheck, the "
-                        "Compose file check (compose-go from the Go module proxy)")
+    go = _go()
     BIN.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "GOFLAGS": "-mod=readonly", "CGO_ENABLED": "0"}
     _run([go, "build", "-trimpath", "-o", str(binary), "."],
@@ -99,9 +107,38 @@ def composecheck() -> Path:
     return binary
 
 
+def _go_tool(name: str, package: str) -> Path:
+    """A command of deploy/render/gotools (kubeconform, helm), built with ``go build`` at the versions its
+    go.mod/go.sum pin, when missing or when those change."""
+    sources = [GOTOOLS_SOURCE / file for file in ("go.mod", "go.sum", "tools.go")]
+    binary = BIN / name
+    stamp = BIN / f".{name}-stamp"
+    wanted = _digest(*sources)
+    if binary.exists() and stamp.exists() and stamp.read_text() == wanted:
+        return binary
+    BIN.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "GOFLAGS": "-mod=readonly", "CGO_ENABLED": "0"}
+    _run([_go(), "build", "-trimpath", "-o", str(binary), package],
+         f"go build {package} (deploy/render/gotools; needs the Go module proxy the first time)",
+         cwd=GOTOOLS_SOURCE, env=env)
+    stamp.write_text(wanted)
+    return binary
+
+
+def kubeconform() -> Path:
+    return _go_tool("kubeconform", "github.com/yannh/kubeconform/cmd/kubeconform")
+
+
+def helm() -> Path:
+    return _go_tool("helm", "helm.sh/helm/v4/cmd/helm")
+
+
 def ensure_all() -> dict[str, Path]:
+    from deploy.render import schemas  # schemas uses this module's installers
+
     return {"kubectl": kubectl(), "hadolint": hadolint(), "validator": validator_python(),
-            "composecheck": composecheck()}
+            "composecheck": composecheck(), "kubeconform": kubeconform(), "helm": helm(),
+            "schemas": schemas.ensure()}
 
 
 if __name__ == "__main__":

@@ -1,76 +1,72 @@
-"""Validate Kubernetes objects offline; runs in the tools venv (var/tools/venv), which has kubernetes-validate.
+"""Validate Kubernetes objects offline with kubeconform in strict mode (an unknown field, a wrong type or enum value,
+a duplicated key is an error) against the upstream schemas deploy/render/schemas.py builds: the Kubernetes release's
+own OpenAPI schemas and the operators' own CRDs. A kind with no schema is an error, never a silent pass.
 
-Built-in kinds are checked against the Kubernetes OpenAPI schemas that kubernetes-validate ships, in their strict
-form (an unknown field is an error), for each Kubernetes version asked for. Custom resources (Strimzi, Prometheus
-Operator) are checked against the structural schemas in deploy/render/schemas/, which reuse the Kubernetes
-definitions for metadata and label selectors. A kind with neither is an error, never a silent pass.
-
-stdin: a JSON list of objects; argv: Kubernetes versions (e.g. 1.31 1.37). stdout: a JSON list of
-``{"object", "version", "error"}``; exit status 0 even when some fail (the caller reports them).
+``python -m deploy.render.validate VERSION... < objects.yaml`` prints the failures as JSON (exit 1 if any).
 """
 from __future__ import annotations
 
-import functools
 import json
+import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-import kubernetes_validate.utils as kv
-from referencing import Registry, Resource
+import yaml
 
-SCHEMAS = Path(__file__).with_name("schemas")
-kv.schema_contents = functools.lru_cache(maxsize=None)(kv.schema_contents)  # each file parsed once, not per object
+from deploy.render import schemas, tools
 
-
-def custom_schema(obj: dict[str, Any]) -> dict[str, Any] | None:
-    group_version = obj.get("apiVersion", "").replace("/", "-")
-    path = SCHEMAS / f"{str(obj.get('kind', '')).lower()}-{group_version}.json"
-    return json.loads(path.read_text()) if path.exists() else None
+TIMEOUT_S = 300
 
 
-@functools.lru_cache(maxsize=None)
-def definitions(version: str) -> Resource:  # type: ignore[type-arg]
-    schema_dir = [v for v in kv.all_versions() if kv.major_minor(v) <= kv.major_minor(version)][-1]
-    return Resource.from_contents(
-        kv.schema_contents(f"kubernetes-json-schema/v{schema_dir}-local-strict/_definitions.json", version))
+@dataclass(frozen=True)
+class Failure:
+    """One object kubeconform did not accept under one Kubernetes version."""
+
+    object: str  # Kind/name
+    version: str
+    error: str
 
 
-def validate_custom(obj: dict[str, Any], schema: dict[str, Any], version: str) -> list[str]:
-    registry: Registry = Registry().with_resource("https://kubernetes.io/api/_definitions.json",  # type: ignore
-                                                  definitions(version))
-    validator = jsonschema.Draft202012Validator(schema, registry=registry)
-    return [f"{'.'.join(map(str, error.absolute_path)) or '<root>'}: {error.message}"
-            for error in sorted(validator.iter_errors(obj), key=lambda e: list(map(str, e.absolute_path)))]
+def _documents(objects: list[dict[str, Any]] | str) -> str:
+    if isinstance(objects, str):
+        return objects
+    return "".join("---\n" + yaml.safe_dump(obj, sort_keys=False) for obj in objects)
 
 
-def validate(obj: dict[str, Any], version: str) -> list[str]:
-    schema = custom_schema(obj)
-    if schema is not None:
-        return validate_custom(obj, schema, version)
+def validate(objects: list[dict[str, Any]] | str, version: str, *, kubeconform: Path | None = None,
+             schema_dir: Path | None = None) -> list[Failure]:
+    """Every object (a list, or YAML text with several documents) against Kubernetes ``version`` (e.g. 1.31.0)."""
+    binary = kubeconform or tools.kubeconform()
+    directory = schema_dir or schemas.ensure()
+    command = [str(binary), "-strict", "-output", "json", "-verbose", "-kubernetes-version", version]
+    for location in schemas.locations(directory):
+        command += ["-schema-location", location]
+    result = subprocess.run([*command, "-"], input=_documents(objects), capture_output=True, text=True,
+                            timeout=TIMEOUT_S, check=False)
     try:
-        kv.validate(obj, version, strict=True)
-    except kv.SchemaNotFoundError as error:
-        return [f"no schema: {error.message}"]
-    except kv.ValidationError as error:
-        where = ".".join(map(str, error.absolute_path)) or "<root>"
-        return [f"{where}: {error.message}"]
-    return []
+        report = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        raise tools.ToolError(f"kubeconform exited {result.returncode} without a report: "
+                              f"{result.stdout[-1500:]}{result.stderr[-1500:]}") from None
+    failures = []
+    for resource in report.get("resources") or []:
+        if resource.get("status") == "statusValid":
+            continue
+        errors = resource.get("validationErrors") or []
+        detail = "; ".join(f"{error.get('path', '')}: {error.get('msg', '')}" for error in errors)
+        failures.append(Failure(f"{resource.get('kind')}/{resource.get('name')}", version,
+                                detail or resource.get("msg", resource.get("status", "?"))))
+    return failures
 
 
 def main() -> None:
-    versions = sys.argv[1:]
-    if not versions:
-        sys.exit("usage: python -m deploy.render.validate VERSION... < objects.json")
-    objects = json.load(sys.stdin)
-    failures = []
-    for obj in objects:
-        name = f"{obj.get('kind')}/{obj.get('metadata', {}).get('name')}"
-        for version in versions:
-            for error in validate(obj, version):
-                failures.append({"object": name, "version": version, "error": error})
+    versions = sys.argv[1:] or schemas.kubernetes_versions()
+    text = sys.stdin.read()
+    failures = [failure.__dict__ for version in versions for failure in validate(text, version)]
     json.dump(failures, sys.stdout, indent=1)
+    sys.exit(1 if failures else 0)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from deploy.render import layout
-from deploy.render.layout import HTTP_PORT, REPLAY, RUN_AS_ID, WEB, WORKER, WORKER_METRICS_PORT
+from deploy.render.layout import HTTP_PORT, RUN_AS_ID, WEB, WORKER, WORKER_METRICS_PORT
 from shared.events.kafka_clients import KafkaSettings
 
 Obj = dict[str, Any]
@@ -181,7 +181,9 @@ def service_monitor(service: str) -> Obj:
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "ServiceMonitor",
-        "metadata": {"name": service, "labels": layout.labels(service)},
+        # kube-prometheus-stack selects by `release`; the overlays' PROMETHEUS_RELEASE (components/site) sets it
+        "metadata": {"name": service, "labels": {**layout.labels(service),
+                                                 layout.PROMETHEUS_RELEASE_LABEL: layout.PROMETHEUS_RELEASE}},
         "spec": {
             "selector": {"matchLabels": {"app.kubernetes.io/name": service,
                                          "app.kubernetes.io/part-of": layout.PART_OF}},
@@ -204,58 +206,3 @@ def service_objects(service: str) -> list[Obj]:
                     autoscaler(service, component), disruption_budget(service, component)]
     objects.append(service_monitor(service))
     return objects
-
-
-def replay_objects() -> list[Obj]:
-    """A suspended CronJob that is never scheduled, only copied into a Job on demand (deploy/README.md, "Replay the
-    dead-letter topic"): ``kubectl create job --from=cronjob/ketalink-dlq-replay ...``. Which topic, and whether to
-    only list (the default) or apply, come from the ConfigMap ketalink-dlq-replay, edited just before."""
-    name = f"ketalink-{REPLAY}"
-    labels = {"app.kubernetes.io/name": REPLAY, "app.kubernetes.io/part-of": layout.PART_OF,
-              "app.kubernetes.io/component": REPLAY}
-    replay_container = {
-        "name": REPLAY,
-        "image": layout.image(layout.SERVICES[0]),  # every service image carries the replay tool
-        "imagePullPolicy": "IfNotPresent",
-        "command": ["python", "-m", "ketalink_replay"],
-        "args": ["$(DLQ_TOPIC)", "$(REPLAY_MODE)"],
-        "envFrom": [{"configMapRef": {"name": "ketalink-config"}}, {"configMapRef": {"name": name}}],
-        "env": [{"name": "KAFKA_SASL_USERNAME", "value": layout.kafka_user(REPLAY)},
-                {"name": "KAFKA_SASL_PASSWORD",
-                 "valueFrom": {"secretKeyRef": {"name": layout.kafka_user(REPLAY), "key": "password"}}}],
-        "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
-        "securityContext": container(layout.SERVICES[0], WORKER)["securityContext"],
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"},
-                         {"name": "kafka-ca", "mountPath": layout.KAFKA_CA_DIR, "readOnly": True}],
-    }
-    pod = deployment(layout.SERVICES[0], WORKER)["spec"]["template"]["spec"]
-    return [
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "labels": labels},
-         "automountServiceAccountToken": False},
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": labels},
-         "data": {"DLQ_TOPIC": "", "REPLAY_MODE": "--dry-run"}},
-        {
-            "apiVersion": "batch/v1",
-            "kind": "CronJob",
-            "metadata": {"name": name, "labels": labels},
-            "spec": {
-                "suspend": True,
-                "schedule": "0 0 31 2 *",  # 31 February: never; Jobs are created from it by hand
-                "concurrencyPolicy": "Forbid",
-                "jobTemplate": {"metadata": {"labels": labels}, "spec": {
-                    "backoffLimit": 0,
-                    "activeDeadlineSeconds": 900,
-                    "ttlSecondsAfterFinished": 7 * 24 * 3600,
-                    "template": {"metadata": {"labels": labels}, "spec": {
-                        "serviceAccountName": name,
-                        "automountServiceAccountToken": False,
-                        "enableServiceLinks": False,
-                        "restartPolicy": "Never",
-                        "securityContext": pod["securityContext"],
-                        "containers": [replay_container],
-                        "volumes": [v for v in pod["volumes"] if v["name"] != "ehr-backend"],  # reads no EHR
-                    }},
-                }},
-            },
-        },
-    ]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from deploy.render import layout, tools
+from deploy.render import layout, schemas, tools
 from tests.deploy.support import Obj, run
 
 
@@ -38,6 +38,22 @@ def validator_python() -> Path:
 @pytest.fixture(scope="session")
 def composecheck() -> Path:
     return _tool(tools.composecheck)
+
+
+@pytest.fixture(scope="session")
+def kubeconform() -> Path:
+    return _tool(tools.kubeconform)
+
+
+@pytest.fixture(scope="session")
+def helm() -> Path:
+    return _tool(tools.helm)
+
+
+@pytest.fixture(scope="session")
+def schema_dir(validator_python: Path) -> Path:
+    """The upstream JSON schemas (Kubernetes and the operators' CRDs), built once under var/tools/schemas."""
+    return _tool(schemas.ensure)
 
 
 @pytest.fixture(scope="session")

@@ -17,15 +17,23 @@ def named(objects: list[Obj], kind: str, name: str) -> Obj:
     return matches[0]
 
 
+WORKLOAD_KINDS = ("Deployment", "CronJob", "Job")
+
+
 def pod_template(workload: Obj) -> Obj:
-    """The pod template of a Deployment or of a CronJob's Job."""
+    """The pod template of a Deployment, a Job or a CronJob's Job."""
     if workload["kind"] == "CronJob":
         return workload["spec"]["jobTemplate"]["spec"]["template"]
     return workload["spec"]["template"]
 
 
+def job_spec(workload: Obj) -> Obj:
+    """The Job spec of a Job or of a CronJob's Job template."""
+    return workload["spec"]["jobTemplate"]["spec"] if workload["kind"] == "CronJob" else workload["spec"]
+
+
 def workloads(objects: list[Obj]) -> list[Obj]:
-    return [obj for obj in objects if obj["kind"] in ("Deployment", "CronJob")]
+    return [obj for obj in objects if obj["kind"] in WORKLOAD_KINDS]
 
 
 def pod_labels(workload: Obj) -> dict[str, str]:
@@ -55,8 +63,8 @@ def containers(workload: Obj) -> list[Obj]:
     return [*spec.get("initContainers", []), *spec["containers"]]
 
 
-def all_containers(objects: list[Obj], kinds: tuple[str, ...] = ("Deployment", "CronJob")) -> Iterator[tuple[Obj, Obj]]:
-    """(workload, container) for every container of every Deployment and CronJob (or only the kinds given)."""
+def all_containers(objects: list[Obj], kinds: tuple[str, ...] = WORKLOAD_KINDS) -> Iterator[tuple[Obj, Obj]]:
+    """(workload, container) for every container of every Deployment, Job and CronJob (or only the kinds given)."""
     for workload in workloads(objects):
         if workload["kind"] in kinds:
             for container in containers(workload):

@@ -4,28 +4,28 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import json
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from deploy.render import files, layout
+from deploy.render import files, layout, schemas, validate
 from shared.clinic_time import ClinicTimeSettings, load_clinic_time
 from shared.config import load_settings
 from shared.events.kafka_clients import KafkaSettings
+from shared.db import MigrationSettings
 from shared.roles import RoleSettings
 from shared.runtime import ServiceSettings
 from shared.smart.backend import BackendAuthSettings
 from shared.ui.banner import BannerSettings
 from shared.smart.settings import SmartSettings
 from tests.deploy import k8s
-from tests.deploy.support import Obj, run
+from tests.deploy.support import Obj
 
 OVERLAYS = layout.OVERLAYS
 # The oldest Kubernetes minor these manifests support, and the newest kubernetes-validate knows.
-KUBERNETES_VERSIONS = ("1.31", "1.37")
+KUBERNETES_VERSIONS = tuple(schemas.kubernetes_versions())
 
 
 def test_generated_files_match_the_generator():
@@ -33,26 +33,45 @@ def test_generated_files_match_the_generator():
     assert not stale, f"out of date (run `.venv/bin/python -m deploy.render` and commit): {stale}"
 
 
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_every_object_is_valid_against_the_schemas(overlay: str, rendered: dict[str, list[Obj]],
-                                                    validator_python: Path):
-    failures = json.loads(run([validator_python, "-m", "deploy.render.validate", *KUBERNETES_VERSIONS],
-                              stdin=json.dumps(rendered[overlay])))
-    assert failures == []
+def test_every_object_is_valid_against_the_upstream_schemas(overlay: str, version: str, rendered: dict[str, list[Obj]],
+                                                            kubeconform: Path, schema_dir: Path):
+    """kubeconform -strict: the Kubernetes release's own schemas, Strimzi's v1, the Prometheus Operator's and the
+    Gateway API's own CRDs. Every kind of the overlay has a schema (a missing one is a failure)."""
+    objects = rendered[overlay]
+    assert {"KafkaTopic", "KafkaUser", "ServiceMonitor", "Job", "CronJob"} <= {obj["kind"] for obj in objects}
+    assert validate.validate(objects, version, kubeconform=kubeconform, schema_dir=schema_dir) == []
 
 
-def test_the_validator_rejects_what_it_should(validator_python: Path):
-    """Guards the check itself: an unknown field, a bad enum value and an unknown kind are all reported."""
+def test_the_validator_rejects_what_it_should(kubeconform: Path, schema_dir: Path):
+    """Guards the check itself: the v1beta2 Strimzi objects Strimzi 1.0 no longer serves, an unknown field, a bad
+    enum value in a CRD, an unknown kind, a wrong type in a cert-manager object and in a built-in kind."""
     bad = [
         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "a"}, "spec": {"portz": []}},
-        {"apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaUser",
+        {"apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaTopic",
+         "metadata": {"name": "old", "labels": {"strimzi.io/cluster": "c"}}, "spec": {"partitions": 3}},
+        {"apiVersion": "kafka.strimzi.io/v1", "kind": "KafkaUser",
          "metadata": {"name": "b", "labels": {"strimzi.io/cluster": "c"}},
          "spec": {"authorization": {"type": "simple", "acls": [
              {"resource": {"type": "topic", "name": "t"}, "operations": ["Reed"]}]}}},
         {"apiVersion": "example.org/v1", "kind": "Unknown", "metadata": {"name": "c"}},
+        {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "d"},
+         "spec": {"hostnames": ["d.example.org"], "rulez": []}},
+        {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "metadata": {"name": "e"},
+         "spec": {"selector": {}, "endpoints": [{"port": "http", "scheme": "gopher"}]}},
+        {"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": "f"},
+         "spec": {"secretName": "s", "issuerRef": {"name": "i"}, "dnsNames": "one.example.org"}},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "g"},
+         "spec": {"replicas": "two", "selector": {}, "template": {}}},
     ]
-    failures = json.loads(run([validator_python, "-m", "deploy.render.validate", "1.37"], stdin=json.dumps(bad)))
-    assert sorted({failure["object"] for failure in failures}) == ["KafkaUser/b", "Service/a", "Unknown/c"]
+    good = [
+        {"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": "ok"},
+         "spec": {"secretName": "s", "issuerRef": {"name": "i", "kind": "ClusterIssuer"}, "dnsNames": ["a.example"]}},
+    ]
+    failures = validate.validate(bad + good, "1.31.0", kubeconform=kubeconform, schema_dir=schema_dir)
+    assert sorted({failure.object for failure in failures}) == sorted(
+        f"{obj['kind']}/{obj['metadata']['name']}" for obj in bad)
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -82,12 +101,12 @@ class TestPolicies:
             assert not pod.get("hostNetwork") and not pod.get("hostPID") and not pod.get("hostIPC"), where
 
     def test_every_container_has_probes_and_limits(self, overlay: str, rendered: dict[str, list[Obj]]):
-        """Probes on every long-running container; the replay Job's container runs to completion, so it has
-        limits and a deadline (activeDeadlineSeconds) instead."""
+        """Probes on every long-running container; a Job's container runs to completion, so it has limits and a
+        deadline (activeDeadlineSeconds) instead."""
         for deployment, container in k8s.all_containers(rendered[overlay]):
             where = f"{deployment['metadata']['name']}/{container['name']}"
-            if deployment["kind"] == "CronJob":
-                assert deployment["spec"]["jobTemplate"]["spec"]["activeDeadlineSeconds"] > 0, where
+            if deployment["kind"] in ("CronJob", "Job"):
+                assert k8s.job_spec(deployment)["activeDeadlineSeconds"] > 0, where
             else:
                 ports = {port["name"] for port in container.get("ports", [])}
                 expected = {"startupProbe": "/healthz", "livenessProbe": "/healthz", "readinessProbe": "/readyz"}
@@ -98,13 +117,13 @@ class TestPolicies:
             for kind in ("requests", "limits"):
                 assert {"cpu", "memory"} <= set(resources.get(kind, {})), f"{where}: {kind}"
 
-    def test_images_are_pinned(self, overlay: str, rendered: dict[str, list[Obj]]):
+    def test_images_are_pinned_by_digest(self, overlay: str, rendered: dict[str, list[Obj]]):
+        """Every image of the overlay by digest (kustomize `images:` with `digest:`), from the site's registry."""
         for deployment, container in k8s.all_containers(rendered[overlay]):
             image = container["image"]
-            name, _, tag = image.rpartition(":") if "@" not in image else (image, "", "digest")
-            assert name and tag and tag != "latest" and "/" not in tag, f"{image}: tag it (not latest)"
+            assert re.fullmatch(r"[a-z0-9.-]+(:\d+)?/[a-z0-9./_-]+@sha256:[0-9a-f]{64}", image), \
+                f"{deployment['metadata']['name']}: {image} is not pinned by digest"
             assert not image.startswith(f"{layout.IMAGE_REPOSITORY}/"), f"{image}: the overlay names no registry"
-            assert container.get("imagePullPolicy") != "Always" or "@" in image
 
     def test_every_deployment_has_autoscaler_budget_and_network_policies(
             self, overlay: str, rendered: dict[str, list[Obj]]):
@@ -175,23 +194,61 @@ class TestPolicies:
                    for monitor in k8s.of_kind(objects, "ServiceMonitor")}
         assert scraped == set(layout.SERVICES)
 
-    def test_ingress_serves_each_public_base_url_over_tls(self, overlay: str, rendered: dict[str, list[Obj]]):
+    def test_each_public_base_url_is_exposed_over_tls(self, overlay: str, rendered: dict[str, list[Obj]]):
+        """Exactly one exposure per overlay, each PUBLIC_BASE_URL host routed to its service's web pods, the
+        operational endpoints to the sink, and the exposure's pods (and no other) let in to the web pods."""
         objects = rendered[overlay]
-        (ingress,) = k8s.of_kind(objects, "Ingress")
-        tls_hosts = {host for entry in ingress["spec"]["tls"] for host in entry["hosts"]}
+        ingresses, routes = k8s.of_kind(objects, "Ingress"), k8s.of_kind(objects, "HTTPRoute")
+        assert bool(ingresses) != bool(routes), "an overlay chooses an Ingress or Gateway API HTTPRoutes"
         routed: dict[str, str] = {}
-        for rule in ingress["spec"]["rules"]:
-            assert rule["host"] in tls_hosts, f"{rule['host']}: not covered by TLS"
-            for path in rule["http"]["paths"]:
-                backend = path["backend"]["service"]["name"]
-                if path["path"] in ("/metrics", "/readyz"):
-                    assert backend == "ketalink-not-exposed" and path["pathType"] == "Exact"
-                elif path["path"] == "/":
-                    routed[rule["host"]] = backend
+        for ingress in ingresses:
+            tls_hosts = {host for entry in ingress["spec"]["tls"] for host in entry["hosts"]}
+            for rule in ingress["spec"]["rules"]:
+                assert rule["host"] in tls_hosts, f"{rule['host']}: not covered by TLS"
+                for path in rule["http"]["paths"]:
+                    backend = path["backend"]["service"]["name"]
+                    if path["path"] in ("/metrics", "/readyz"):
+                        assert backend == "ketalink-not-exposed" and path["pathType"] == "Exact"
+                    elif path["path"] == "/":
+                        routed[rule["host"]] = backend
+        site = site_env(overlay)
+        for route in routes:
+            (parent,) = route["spec"]["parentRefs"]
+            # TLS ends at the Gateway's HTTPS listener; the HTTPRoute attaches to that listener only
+            assert parent["sectionName"] == layout.GATEWAY_LISTENER and parent["kind"] == "Gateway"
+            assert (parent["name"], parent["namespace"]) == (site["GATEWAY_NAME"], site["GATEWAY_NAMESPACE"])
+            (host,) = route["spec"]["hostnames"]
+            for rule in route["spec"]["rules"]:
+                (match,) = rule["matches"]
+                (backend,) = rule["backendRefs"]
+                if match["path"]["value"] in ("/metrics", "/readyz"):
+                    assert match["path"]["type"] == "Exact" and backend["name"] == "ketalink-not-exposed"
+                elif match["path"] == {"type": "PathPrefix", "value": "/"}:
+                    routed[host] = backend["name"]
+                    web = k8s.named(objects, "Service", backend["name"])
+                    assert backend["port"] in {port["port"] for port in web["spec"]["ports"]}
         for service in layout.SERVICES:
             url = k8s.config_map_by_prefix(objects, f"{service}-config")["PUBLIC_BASE_URL"]
             assert urlsplit(url).scheme == "https", url
             assert routed.get(urlsplit(url).hostname) == f"{service}-web", f"{url} is not routed to {service}"
+        edge = "ingress" if ingresses else "gateway"
+        edges = {policy["metadata"]["name"] for policy in k8s.of_kind(objects, "NetworkPolicy")} & {
+            "ketalink-ingress-web-ingress", "ketalink-ingress-web-gateway"}
+        assert edges == {f"ketalink-ingress-web-{edge}"}
+        if routes:  # the Gateway's own pods, in the Gateway's namespace
+            (peer,) = k8s.named(objects, "NetworkPolicy", "ketalink-ingress-web-gateway")["spec"]["ingress"][0]["from"]
+            assert peer["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": site["GATEWAY_NAMESPACE"]}
+            assert peer["podSelector"]["matchLabels"] == {
+                "gateway.networking.k8s.io/gateway-name": site["GATEWAY_NAME"]}
+
+    def test_prometheus_selects_the_monitors_and_rules(self, overlay: str, rendered: dict[str, list[Obj]]):
+        """kube-prometheus-stack selects ServiceMonitors and PrometheusRules by `release: <its release>`: the
+        overlay's PROMETHEUS_RELEASE."""
+        objects = rendered[overlay]
+        selected = [obj for obj in objects if obj["kind"] in ("ServiceMonitor", "PrometheusRule")]
+        assert len(k8s.of_kind(objects, "ServiceMonitor")) == len(layout.SERVICES)
+        for obj in selected:
+            assert obj["metadata"]["labels"][layout.PROMETHEUS_RELEASE_LABEL] == site_env(overlay)["PROMETHEUS_RELEASE"]
 
     def test_namespace_enforces_the_restricted_pod_security_standard(
             self, overlay: str, rendered: dict[str, list[Obj]]):
@@ -210,6 +267,7 @@ class TestPolicies:
         known |= {f"EHR_BACKEND_{field.name.upper()}" for field in dataclasses.fields(BackendAuthSettings)}
         known |= {f"KETALINK_{field.name.upper()}" for cls in (ClinicTimeSettings, RoleSettings, BannerSettings)
                   for field in dataclasses.fields(cls)}
+        known |= {f"KETALINK_{field.name.upper()}" for field in dataclasses.fields(MigrationSettings)}
         known |= layout.NOT_YET_READ | layout.CONTAINER_SETTINGS
         for deployment, container in k8s.all_containers(objects, ("Deployment",)):
             variables = k8s.container_environment(objects, container)
@@ -223,6 +281,8 @@ class TestPolicies:
             kafka = load_settings(KafkaSettings, "KAFKA_", literal)
             assert load_clinic_time(literal).clinic_timezone, "the clinic's zone is required (KETALINK_CLINIC_TIMEZONE)"
             assert not service_settings.run_worker, "web and worker run as separate Deployments"
+            assert not load_settings(MigrationSettings, "KETALINK_", literal).migrate_on_start, \
+                "the migrations Job changes the schema; the services' roles cannot"
             assert service_settings.http_port == layout.HTTP_PORT
             assert kafka.session_timeout_ms >= 6000, "Apache Kafka refuses group sessions under 6000 ms"
             # SMART Backend Services for the service's own EHR reads: the key file is the Secret mounted read-only
@@ -232,6 +292,16 @@ class TestPolicies:
                     "readOnly": True} in container["volumeMounts"]
             for secret_backed in ("DATABASE_URL", "SMART_CLIENT_ID", "SMART_CLIENT_SECRET", "EHR_BACKEND_CLIENT_ID"):
                 assert "secretKeyRef" in variables[secret_backed].get("valueFrom", {}), secret_backed
+
+
+def site_env(overlay: str) -> dict[str, str]:
+    """The overlay's config/site.env (ConfigMap ketalink-site is local to kustomize: not in the rendered output)."""
+    values = {}
+    for line in (layout.K8S_DIR / "overlays" / overlay / "config" / "site.env").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
 
 
 def check_clinic_settings(service: str, values: dict[str, str]) -> None:
