@@ -48,7 +48,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parser() -> argparse.ArgumentParser:
-    root = _Parser(prog="python -m shared.ops", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    root = _Parser(prog="python -m shared.ops", description=__doc__,
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
     root.add_argument("service", choices=SERVICES)
     area = root.add_subparsers(dest="area", required=True, parser_class=_Parser)
 

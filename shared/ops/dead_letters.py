@@ -37,7 +37,8 @@ class DeadLetterRef:
         topic, _, rest = (text or "").strip().partition(":")
         partition, _, offset = rest.partition(":")
         if not topic.endswith(DEAD_LETTER_SUFFIX) or not partition.isdigit() or not offset.isdigit():
-            raise OpsUsageError(f"{text!r} is not a dead letter's ref: <topic>{DEAD_LETTER_SUFFIX}:<partition>:<offset>")
+            raise OpsUsageError(f"{text!r} is not a dead letter's ref: "
+                                f"<topic>{DEAD_LETTER_SUFFIX}:<partition>:<offset>")
         return cls(topic, int(partition), int(offset))
 
     @property
@@ -135,12 +136,13 @@ class DeadLetterReader:
         headers = tuple((name, value or b"") for name, value in record.headers or ())
         named = {name: value.decode("utf-8", errors="replace") for name, value in headers}
         message_id, event_code = message_facts(record.value)
-        when = datetime.fromtimestamp(record.timestamp / 1000, timezone.utc) if record.timestamp else None
+        when = datetime.fromtimestamp(record.timestamp / 1000, timezone.utc) if (record.timestamp or 0) > 0 else None
         return DeadLetter(
             ref=DeadLetterRef(record.topic, record.partition, record.offset),
             reason=named.get("dlq-reason", "")[:500], consumer=named.get("dlq-consumer", ""),
             source_topic=named.get("dlq-source-topic") or record.topic.removesuffix(DEAD_LETTER_SUFFIX),
-            source_partition=_int(named.get("dlq-source-partition")), source_offset=_int(named.get("dlq-source-offset")),
+            source_partition=_int(named.get("dlq-source-partition")),
+            source_offset=_int(named.get("dlq-source-offset")),
             event_code=event_code, message_id=message_id, dead_lettered_at=when,
             key=record.key.decode("utf-8", errors="replace") if record.key is not None else None,
             replayed_from=named.get("ketalink-replayed-from", ""), value=record.value, headers=headers)

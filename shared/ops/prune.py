@@ -70,7 +70,8 @@ def prune(engine: Engine, service: str, settings: RetentionSettings, *, apply: b
                              f"{rows} row(s) deleted", audit.DONE)
         else:
             with engine.connect() as conn:
-                rows = conn.execute(select(func.count()).select_from(target.table).where(target.condition())).scalar_one()
+                rows = conn.execute(select(func.count()).select_from(target.table)
+                                    .where(target.condition())).scalar_one()
         results.append(PruneResult(target.table.name, target.older_than, int(rows), apply))
     return results
 

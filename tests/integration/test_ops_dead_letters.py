@@ -93,7 +93,8 @@ def test_a_dead_letter_replayed_is_applied_once_and_a_discarded_one_never(broker
     try:
         for message in (replayed_message, discarded_message):
             publish(broker.bootstrap, EHR_EVENTS, message, key=patient)
-        listed = wait_for(lambda: _listing_with(env, ids), timeout_s=120, what="both referrals on intake's dead letters")
+        listed = wait_for(lambda: _listing_with(env, ids), timeout_s=120,
+                          what="both referrals on intake's dead letters")
     finally:
         loop.stop()
 

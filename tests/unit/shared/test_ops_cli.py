@@ -67,8 +67,8 @@ def test_refs_parse_and_print_one_way():
 
 
 def test_message_facts_are_the_header_ids_or_nothing():
-    message = build_message("referral-requested", "urn:test", [{"resourceType": "Basic", "id": "b1", "code": {"text": "b"}}],
-                            with_provenance=False)
+    message = build_message("referral-requested", "urn:test",
+                            [{"resourceType": "Basic", "id": "b1", "code": {"text": "b"}}], with_provenance=False)
     assert message_facts(json.dumps(message).encode()) == (message["entry"][0]["resource"]["id"],
                                                            "referral-requested")
     for garbled in (None, b"", b"not json", b'{"entry": []}', b"[" * 5000 + b"]" * 5000, b'{"entry":[{"resource":1}]}'):
