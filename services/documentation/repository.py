@@ -17,6 +17,7 @@ from services.documentation.domain.records import DocumentationRecord
 from services.documentation.domain.session import Session
 from services.documentation.domain.suicide_risk import SuicidalityAlertSeen
 from shared.db import RecordNotFound, RecordStore, StoredRecord, records
+from shared.record_writes import lock_record
 
 ORDER_KIND = "order"
 SESSION_KIND = "session"
@@ -55,6 +56,10 @@ class Records:
         if stored is None:
             raise RecordNotFound(f"session {session_id} not found")
         return Loaded(stored, Session.from_dict(stored.body))
+
+    def lock_session(self, conn: Connection, session_id: str) -> None:
+        """Hold the session for the rest of the transaction (a step run again after a conflict)."""
+        lock_record(conn, SESSION_KIND, session_id)
 
     def find_session(self, conn: Connection, session_id: str) -> Loaded[Session] | None:
         stored = self._store.find(conn, SESSION_KIND, session_id)

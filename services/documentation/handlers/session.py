@@ -33,18 +33,18 @@ class SessionSteps(ServiceCore):
         other series are not counted here (a series follows a completed or cancelled one, and starts no earlier
         than the day it is signed): see the hazard log, HZ-06."""
         at = self._clock.resolve(command.at)
-        with self._runtime.transaction() as conn:
-            loaded = self._records.session(conn, session_id)
-            order = self._records.order(conn, loaded.record.order_id).record
+
+        def change(current: Session, current_order: ActiveOrder, conn: Connection) -> Session:
             previous_at = previous_infusion(
                 (other.record.infusion_started_at for other in self._records.sessions_for_patient(
-                    conn, loaded.record.patient_id)
-                 if other.record.session_id != session_id and other.record.series_id == loaded.record.series_id),
+                    conn, current.patient_id)
+                 if other.record.session_id != session_id and other.record.series_id == current.series_id),
                 at)
-            session = self._apply(conn, loaded, order, lambda current, current_order: s.check_in(
-                current, current_order, command.actor, at, self._settings, previous_infusion_at=previous_at,
-                override_reason=command.override_reason or "", override_by=command.actor))
-        return self._state(session, order)
+            return s.check_in(current, current_order, command.actor, at, self._settings,
+                              previous_infusion_at=previous_at, override_reason=command.override_reason or "",
+                              override_by=command.actor)
+
+        return self._change_reading(session_id, change)
 
     def pre_check(self, session_id: str, command: c.PreCheck) -> SessionState:
         """Reads the latest weight (and the weight the dose came from) and the Patient's sex and birth date (whether

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from services.orders.course.domain.measurements import CssrsScreening, ScaleScore
 from services.orders.course.domain.model import CourseStatus, TreatmentCourse
 from shared.db import RecordStore, StoredRecord, records
+from shared.record_writes import lock_record
 from shared.records import JsonRecord
 
 COURSE = "course"
@@ -59,6 +60,10 @@ class CourseRepository:
         if stored is None:
             raise CourseNotFoundError(f"course {course_id} not found")
         return LoadedCourse(stored, TreatmentCourse.from_dict(stored.body))
+
+    def lock(self, conn: Connection, course_id: str) -> None:
+        """Hold the course for the rest of the transaction (a step run again after a conflict)."""
+        lock_record(conn, COURSE, course_id)
 
     def for_patient(self, conn: Connection, patient_id: str) -> list[LoadedCourse]:
         """Oldest first."""

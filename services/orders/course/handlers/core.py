@@ -29,6 +29,7 @@ from shared.people import Person
 from shared.fhir.client import FhirClient
 from shared.clock import ClinicalClock
 from shared.db import StaleRecordError, outbox
+from shared.record_writes import without_needless_conflicts
 from shared.events.event_codes import SUICIDALITY_ALERT
 from shared.events.topics import ORDERS_EVENTS
 from shared.runtime import ServiceRuntime
@@ -110,11 +111,18 @@ class CourseCore:
         """Load, apply one step and the due check, save and publish, in one transaction; then wait for the broker
         to take any suicidality alert."""
         now = self._now()
-        try:
+
+        def attempt(locked: bool) -> tuple[TreatmentCourse, list[PublishedEvent]]:
             with self._runtime.transaction() as conn:
+                if locked:
+                    self._repo.lock(conn, course_id)
                 loaded = self._repo.get(conn, course_id)
                 changed = steps.check_due(step(loaded.course, now), now, self.protocol)
-                published = self._save_and_publish(conn, loaded, changed, now, author)
+                return changed, self._save_and_publish(conn, loaded, changed, now, author)
+
+        try:  # a course changed meanwhile (a second score, an alert's acknowledgement) is read again and the step
+            # run on it (shared/record_writes.py): only what the course's rules refuse on it now is a conflict
+            changed, published = without_needless_conflicts(attempt, f"course {course_id}")
         except StaleRecordError:
             raise CourseStateError("the course was changed by another request; reload it and try again",
                                    "course_id") from None
