@@ -126,6 +126,19 @@ def start_tracing(service_name: str, exporters: Sequence[SpanExporter], batch: b
     return provider
 
 
+def stop_tracing() -> None:
+    """Export what has ended and stop tracing in this process: requests is no longer instrumented and later
+    runtimes, apps and records are not traced (a test that traced leaves the process as it found it). The
+    OpenTelemetry API cannot unset its global provider: it stays, shut down, and nothing here uses it."""
+    from opentelemetry.instrumentation.requests import RequestsInstrumentor
+
+    with _State.lock:
+        provider, _State.provider = _State.provider, None
+    if provider is not None:
+        RequestsInstrumentor().uninstrument()
+        provider.shutdown()
+
+
 def instrument_engine(engine: Engine) -> None:
     """Trace ``engine``'s statements (placeholders only, never parameters). The contrib instrumentation declares
     SQLAlchemy < 2.1; its per-engine tracer is attached directly and works with 2.1 (tests/integration/

@@ -37,7 +37,7 @@ from shared.events.consumer import ANY_EVENT
 from shared.events.kafka_clients import KafkaSettings
 from shared.events.topics import ACCESS, EHR_RESPONSES, INTAKE_EVENTS
 from shared.runtime import ServiceRuntime, ServiceSettings
-from shared.tracing import start_tracing
+from shared.tracing import start_tracing, stop_tracing, tracing_enabled
 from tests.integration.intake.steps import CLINICIAN, patient_id, record_all, screen, start, wait_until_applied
 from tests.security.phi import report, scan_text
 from tests.support.backend_auth import service_tokens
@@ -92,7 +92,8 @@ def traced(broker, ehr, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tr
         server.shutdown()
         intake.stop_worker()
         engine_runtime.stop_worker()
-        spans.shutdown()  # tracing stays set in this process; later tests' spans are dropped, not kept
+        stop_tracing()  # later tests in this process run untraced, as before
+        assert not tracing_enabled()
 
 
 def test_one_trace_spans_the_click_the_outbox_the_engine_the_ehr_and_its_answer(traced, ehr):
