@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.stamp-install
 include deploy/tools.mk
 
-.PHONY: run test install browser-deps asyncapi-tools contract test-unit test-integration test-kafka test-hapi bench clean
+.PHONY: run test install browser-deps asyncapi-tools contract test-unit test-integration test-kafka test-hapi bench fuzz clean
 
 $(STAMP): requirements.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -61,6 +61,12 @@ test-hapi: install
 	  tests/integration/documentation tests/integration/intake tests/integration/test_patient_journey.py \
 	  tests/integration/test_ehr_integration_engine.py tests/integration/test_intake_reopen_reaches_orders.py \
 	  tests/integration/test_hapi_ehr.py tests/security/test_ehr_writes_audited.py
+
+# Fuzzing campaign (not part of `make test`): schemathesis against the three services as tests/fuzz starts them,
+# with a fresh seed each run (printed first and last; KETALINK_FUZZ_SEED=N repeats one), KETALINK_FUZZ_EXAMPLES
+# (default 100) examples per operation and the stateful phase following the documents' links (tests/fuzz/campaign.py).
+fuzz: install
+	KETALINK_FUZZ=1 $(PY) -m pytest -q -p no:cacheprovider tests/fuzz/test_openapi.py
 
 # The benchmark (not part of `make test`): its own broker, EHR sandbox and services on free ports, one table on
 # stdout and JSON in var/bench/; parameters as BENCH_* variables or flags (`$(PY) -m bench --help`), see

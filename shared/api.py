@@ -2,12 +2,13 @@
 naming each bad field) and the OpenAPI 3 document (built with apispec and served at ``/openapi.json``)."""
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import inspect
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -21,6 +22,8 @@ from shared import idempotency
 from shared.config import load_settings
 from shared.idempotency import IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY_MAX_LENGTH
 from shared.json_bounds import JsonBounds, array_over
+from shared.openapi import AUTH_RESPONSES, SECURITY_SCHEMES, Documented, add_links, ids_given, security_for
+from shared.record_schema import Answer
 from shared.web import JSON_BOUNDS, ApiError, json_object
 
 
@@ -70,6 +73,9 @@ def _check_storable(value: Any) -> None:
 
 
 V = TypeVar("V", bound=Callable[..., Any])
+#: Path parameters an answer can give the next operation (links): the ids the services issue, and the patient's.
+ID_PARAMETERS = ("patient_id", "intake_id", "order_id", "course_id", "session_id", "note_id", "alert_id",
+                 "referral_id")
 
 
 class Operations:
@@ -77,8 +83,10 @@ class Operations:
     puts them on the app's ``Api`` once it exists (it needs the database the Idempotency-Key answers are kept
     in, which is made when the app is built)."""
 
-    def __init__(self) -> None:
+    def __init__(self, answers: Mapping[str, Answer] | None = None) -> None:
+        """``answers``: each view's success answer by the view's name (the service's ``answers.py``)."""
         self._declared: list[tuple[str, str, dict[str, Any], Callable[..., Any]]] = []
+        self._answers = dict(answers or {})
 
     def operation(self, rule: str, method: str, **declaration: Any) -> Callable[[V], V]:
         """Declare ``view`` as ``method rule`` with ``Api.operation``'s keyword arguments."""
@@ -92,6 +100,8 @@ class Operations:
     def register(self, api: Api) -> Api:
         """Every declared operation on ``api``, in the order declared (the OpenAPI document keeps it)."""
         for rule, method, declaration, view in self._declared:
+            if view.__name__ in self._answers:
+                declaration = {"response": self._answers[view.__name__], **declaration}
             api.operation(rule, method, **declaration)(view)
         return api
 
@@ -105,14 +115,18 @@ class Api:
         self._max_items = load_settings(JsonBounds, "KETALINK_").max_json_array_items
         self.spec = APISpec(title=title, version=version, openapi_version="3.1.0", info={"description": description})
         self.spec.components.schema("OperationOutcome", OUTCOME_SCHEMA)
+        for name, scheme in SECURITY_SCHEMES.items():
+            self.spec.components.security_scheme(name, copy.deepcopy(scheme))
         self.blueprint = Blueprint("api", __name__)
+        self._documented: list[Documented] = []
 
     def operation(self, rule: str, method: str, *, summary: str, body: type[RequestModel] | None = None,
                   success_status: int = 200, errors: tuple[int, ...] = (400, 404), tag: str = "api",
-                  idempotent: bool = False, media_type: str = "application/json",
+                  idempotent: bool = False, media_type: str = "application/json", response: Answer | None = None,
                   ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register ``rule`` for ``method``; the view gets the validated body model as ``body`` when one is given.
-        ``media_type`` is what a success answer is documented as (e.g. ``application/fhir+json``, ``text/csv``)."""
+        ``media_type`` is what a success answer is documented as (e.g. ``application/fhir+json``, ``text/csv``),
+        ``response`` its schema (``shared/record_schema.py``)."""
 
         def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
             @functools.wraps(view)
@@ -143,20 +157,24 @@ class Api:
                 return response
 
             self.blueprint.add_url_rule(rule, endpoint=view.__name__, view_func=wrapper, methods=[method])
-            self._document(rule, method, summary, body, success_status, errors, tag, view.__doc__, idempotent,
-                           media_type)
+            self._document(rule, method, summary, body, success_status, errors, tag, view, idempotent,
+                           media_type, response)
             return wrapper
 
         return decorate
 
     def install(self, app: Flask) -> None:
         app.register_blueprint(self.blueprint)
-        app.extensions[OPENAPI_DOCUMENT] = self.spec.to_dict()
+        document = self.spec.to_dict()
+        add_links(document, self._documented)
+        app.extensions[OPENAPI_DOCUMENT] = document
         app.add_url_rule("/openapi.json", "openapi", _openapi, methods=["GET"])
 
     def _document(self, rule: str, method: str, summary: str, body: type[RequestModel] | None,
-                  success_status: int, errors: tuple[int, ...], tag: str, doc: str | None,
-                  idempotent: bool = False, media_type: str = "application/json") -> None:
+                  success_status: int, errors: tuple[int, ...], tag: str, view: Callable[..., Any],
+                  idempotent: bool = False, media_type: str = "application/json",
+                  response: Answer | None = None) -> None:
+        doc = view.__doc__
         path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule)
         parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
                       for name in re.findall(r"{([a-z_]+)}", path)]
@@ -167,17 +185,27 @@ class Api:
                                               "(a key reused for a different request body: 422; the first request "
                                               "still being handled, or applied without a stored answer: 409)."})
             errors = tuple(set(errors) | {409, 422})
+        if response is not None and response.name not in self.spec.components.schemas:
+            self.spec.components.schema(response.name, response.schema)
+        success = ({"$ref": f"#/components/schemas/{response.name}"} if response is not None
+                   else {"type": "object"} if media_type.endswith("json") else {"type": "string"})
         operation: dict[str, Any] = {
-            "summary": summary, "tags": [tag], "parameters": parameters,
-            "responses": {str(success_status): {"description": "OK", "content": {media_type: {
-                "schema": {"type": "object"} if media_type.endswith("json") else {"type": "string"}}}}},
+            "operationId": view.__name__, "summary": summary, "tags": [tag], "parameters": parameters,
+            "security": security_for(view),
+            "responses": {str(success_status): {"description": "OK", "content": {media_type: {"schema": success}}},
+                          **copy.deepcopy(AUTH_RESPONSES)},
         }
+        if response is not None:
+            names = [p["name"] for p in parameters if p["in"] == "path"]
+            self._documented.append(Documented(
+                view.__name__, path, method.lower(), str(success_status), tuple(names),
+                ids_given(success, self.spec.components.schemas, ID_PARAMETERS)))
         if doc:
             operation["description"] = inspect.cleandoc(doc)
         for status in sorted(set(errors) | {400}):
-            operation["responses"][str(status)] = {
+            operation["responses"].setdefault(str(status), {
                 "description": "Refused, with the reason",
-                "content": {"application/fhir+json": {"schema": {"$ref": "#/components/schemas/OperationOutcome"}}}}
+                "content": {"application/fhir+json": {"schema": {"$ref": "#/components/schemas/OperationOutcome"}}}})
         if body is not None:
             name = body.__name__
             if name not in self.spec.components.schemas:

@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.engine import Engine
 
 from services.intake import commands
+from services.intake.answers import ANSWERS
 from services.intake.access import ELIGIBILITY, INTAKE_RECORD, PART_RESOURCE_TYPES, intake_patient, intake_service
 from services.intake.domain.errors import IntakeStateError
 from services.intake.ehr_reads import EhrDataError, EhrNotFound, EhrRefused, EhrUnavailable
@@ -42,7 +43,7 @@ FHIR message `intake-eligibility-decided`. Errors are FHIR OperationOutcomes nam
 
 PART_ERRORS = (400, 404, 409)
 
-OPERATIONS = Operations()
+OPERATIONS = Operations(ANSWERS)
 operation = OPERATIONS.operation
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from flask import Flask, Response, jsonify
 from flask.typing import ResponseReturnValue
 
+from services.orders.answers import ANSWERS
 from shared.api import Operations
 from shared.db import StaleRecordError
 from shared.errors import FhirMappingError, FieldInputError
@@ -40,7 +41,7 @@ from services.orders.repository import OrderNotFoundError
 DESCRIPTION = ("Weight-based IV ketamine infusion orders and their treatment series. Signed, held, resumed and "
                "cancelled orders are published to the EHR as FHIR messages on ketalink.orders.events.")
 ORDER_CHANGE_ERRORS = (400, 404, 409, 422)
-OPERATIONS = Operations()
+OPERATIONS = Operations(ANSWERS)
 operation = OPERATIONS.operation
 
 

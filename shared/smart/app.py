@@ -12,8 +12,10 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
 
+from shared.api import OPENAPI_DOCUMENT
 from shared.config import SettingsError, load_settings
 from shared.edge import EdgeSettings, edge_for, install_edge
+from shared.openapi import declare_smart
 from shared.smart.access import SmartAuthError, SmartContext, check_requirements, scopes_tuple
 from shared.smart.discovery import Discovery, normalise_issuer
 from shared.smart.oauth import ClientKey, SmartOAuthClient, TokenEndpointError
@@ -275,5 +277,9 @@ def install_smart(app: Flask, runtime: Any, *, public_endpoints: Iterable[str] =
     install_edge(app, edge_for((runtime.settings.public_base_url, settings.public_base_url),
                                bool(getattr(getattr(runtime, "clinic_time", None), "local_run", False)),
                                issuers, edge_settings))
-    return SmartAuth(app, runtime.engine, settings, client_id=settings.client_id or f"ketalink-{runtime.name}",
-                     allowed_issuers=issuers, public_endpoints=public_endpoints)
+    smart = SmartAuth(app, runtime.engine, settings, client_id=settings.client_id or f"ketalink-{runtime.name}",
+                      allowed_issuers=issuers, public_endpoints=public_endpoints)
+    document = app.extensions.get(OPENAPI_DOCUMENT)
+    if document is not None:  # the API's security schemes name this deployment's cookie and EHR
+        declare_smart(document, smart.cookie_name, smart.allowed_issuers[0] if smart.allowed_issuers else "")
+    return smart

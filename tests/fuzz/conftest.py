@@ -23,6 +23,7 @@ from shared.events.consumer import MessageProcessor
 from shared.events.kafka_clients import KafkaSettings
 from shared.events.topics import ACCESS, INTAKE_EVENTS, ORDERS_EVENTS
 from shared.runtime import ServiceRuntime, ServiceSettings
+from tests.fuzz.campaign import CAMPAIGN
 from tests.fuzz.payloads import Template, message_templates
 from tests.integration.documentation.clinic import Clinic
 from tests.integration.orders.support import eligibility_message
@@ -121,3 +122,12 @@ def web_only_services(broker, ehr, log_dir: Path, tmp_path_factory: pytest.TempP
     finally:
         for process in started:
             process.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return CAMPAIGN.describe()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The seed again at the end, where a failed campaign's reader looks for how to repeat it."""
+    terminalreporter.write_line(CAMPAIGN.describe())

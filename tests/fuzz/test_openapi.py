@@ -10,6 +10,7 @@ import zlib
 from datetime import date
 from typing import Any
 
+import hypothesis
 import pytest
 import requests
 import schemathesis
@@ -17,20 +18,26 @@ from schemathesis.config import SchemathesisConfig
 
 from shared.api import IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY_MAX_LENGTH
 from shared.fhir.messaging import parse_message
+from tests.fuzz.campaign import CAMPAIGN
 from tests.fuzz.conftest import RunningService, changed_tables, database_state
 
 pytestmark = pytest.mark.integration
 
 CONFIG = SchemathesisConfig.from_dict({
-    "seed": 82026,
-    # deterministic = Hypothesis' derandomize: the same requests on every run, so CI is reproducible.
-    "generation": {"mode": "all", "max-examples": 15, "deterministic": True},
+    "seed": CAMPAIGN.seed,
+    # make test: deterministic = Hypothesis' derandomize, the same requests on every run, so CI is reproducible;
+    # make fuzz: a fresh seed and more examples (tests/fuzz/campaign.py).
+    "generation": {"mode": "all", "max-examples": CAMPAIGN.examples, "deterministic": CAMPAIGN.deterministic},
     "phases": {"examples": {"enabled": False}, "fuzzing": {"enabled": True}, "stateful": {"enabled": False},
                # Each missing field, wrong type and out-of-range value once; an undeclared method once per path.
                "coverage": {"enabled": True, "generation": {"mode": "negative"}, "unexpected-methods": ["DELETE"]}},
     # The document gives types and required fields; the services also check meaning (a patient the EHR does not
     # know, a blank name after stripping, an id that is not a FHIR id) and refuse those with a 4xx, rightly.
-    "checks": {"positive_data_acceptance": {"enabled": False}},
+    "checks": {"positive_data_acceptance": {"enabled": False},
+               # The services run here with sign-in off (a local run) so that generated requests reach the domain;
+               # that every operation refuses a request without a token or session is tests/security's and
+               # tests/integration/smart's part.
+               "ignored_auth": {"enabled": False}},
 })
 
 
@@ -96,6 +103,30 @@ def test_generated_requests(case: Any, api: RunningService, known_ids: dict[str,
         changed = changed_tables(before, after)
         assert not changed, (f"{case.method} {case.formatted_path} answered {response.status_code} but changed "
                              f"{changed}: a refused request must write nothing")
+
+
+@pytest.mark.skipif(not CAMPAIGN.stateful, reason="the stateful phase runs under make fuzz (KETALINK_FUZZ=1)")
+def test_linked_sequences(api: RunningService, known_ids: dict[str, str]) -> None:
+    """Schemathesis' stateful phase: sequences of calls that follow the document's links, each answer's ids feeding
+    the next call (an intake created, then its parts recorded and decided; a patient's sessions, then a reading).
+    Every answer: no 5xx, as documented, and a refusal says why."""
+    schema = schemathesis.openapi.from_url(f"{api.base_url}/openapi.json", config=CONFIG, timeout=10)
+
+    class Sequences(schema.as_state_machine()):  # type: ignore[misc]
+        def before_call(self, case: Any) -> None:
+            # The patient whose records exist, so a sequence's first call finds something to link from.
+            _use_known_ids(case, {"patient_id": known_ids["patient_id"]})
+            _distinct_idempotency_key(case)
+
+        def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:
+            super().validate_response(response, case, additional_checks=additional_checks, **kwargs)
+            if 400 <= response.status_code < 500:
+                _assert_refusal_says_why(response)
+
+    hypothesis.seed(CAMPAIGN.seed)(Sequences)
+    Sequences.run(settings=hypothesis.settings(
+        max_examples=CAMPAIGN.scenarios, stateful_step_count=CAMPAIGN.steps, deadline=None, database=None,
+        suppress_health_check=list(hypothesis.HealthCheck)))
 
 
 def _distinct_idempotency_key(case: Any) -> None:

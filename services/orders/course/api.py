@@ -18,6 +18,7 @@ import uuid
 from flask import Flask, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from services.orders.course.answers import ANSWERS
 from services.orders.course.access import course_patient, course_service, outcomes_exporter
 from services.orders.course.commands import (
     AcknowledgeBody,
@@ -44,7 +45,7 @@ from shared.web import outcome_response
 
 TAG = "course"
 CHANGE_ERRORS = (400, 404, 409)
-OPERATIONS = Operations()  # put on the orders app's Api by the orders bootstrap
+OPERATIONS = Operations(ANSWERS)  # put on the orders app's Api by the orders bootstrap
 
 
 # --- views ---------------------------------------------------------------------------------------------------------
