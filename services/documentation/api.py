@@ -15,6 +15,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.engine import Engine
 
 from services.documentation import commands as c
+from services.documentation.answers import ANSWERS
 from services.documentation.access import IN_SESSION, OF_NOTE, service
 from services.documentation.domain.errors import DocumentationInputError, TransitionNotAllowed
 from services.documentation.ehr_reads import WeightUnavailable
@@ -45,7 +46,7 @@ SESSION = "/sessions/<session_id>"
 STEP_ERRORS = (400, 404, 409)
 
 A = TypeVar("A", bound=c.Acted)
-OPERATIONS = Operations()
+OPERATIONS = Operations(ANSWERS)
 operation = OPERATIONS.operation
 
 
