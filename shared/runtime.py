@@ -176,9 +176,19 @@ def _runtime_or_exit(name: str) -> ServiceRuntime:
         sys.exit(f"{name}: configuration error: {error}")
 
 
+def _require_public_base_url(runtime: ServiceRuntime) -> None:
+    """A web process outside local runs needs its public address: every request's Host is checked against it and
+    the SMART ``redirect_uri`` is built from it (``shared/edge.py``), never from what a client sent."""
+    if not runtime.clinic_time.local_run and not runtime.settings.public_base_url.startswith(("http://", "https://")):
+        sys.exit(f"{runtime.name}: configuration error: PUBLIC_BASE_URL (this service's external http(s) URL) is "
+                 "required outside local runs (KETALINK_LOCAL_RUN=true): the Host of every request is checked "
+                 "against it and the SMART redirect_uri is built from it")
+
+
 def main(name: str, build: Builder) -> None:
     """``python -m services.<name>``: web and worker in one process (the local stack)."""
     runtime = _runtime_or_exit(name)
+    _require_public_base_url(runtime)
     app, handlers, response_handlers = build(runtime)
     serve(runtime, app, handlers, response_handlers)
 
@@ -186,6 +196,7 @@ def main(name: str, build: Builder) -> None:
 def wsgi_app(name: str, build: Builder) -> Flask:
     """For gunicorn (``services.<name>.wsgi:app``): the web part only; the worker runs as its own process."""
     runtime = _runtime_or_exit(name)
+    _require_public_base_url(runtime)
     app, _handlers, _response_handlers = build(runtime)
     return app
 
