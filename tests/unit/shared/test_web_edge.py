@@ -10,6 +10,7 @@ import re
 import time
 from dataclasses import dataclass
 from types import SimpleNamespace
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Flask, render_template_string
@@ -133,6 +134,23 @@ def test_extra_host_names_are_a_setting_and_a_local_run_answers_any(tmp_path, mo
     assert client.get("/page", headers={"Host": "orders.internal.example"}).status_code == 400
     local = build(tmp_path, public_base_url=PUBLIC, local_run=True).test_client()
     assert local.get("/page", headers={"Host": "anything.example"}).status_code == 200
+
+
+def test_the_launch_sends_the_ehr_back_to_the_public_url_whatever_host_the_request_named(tmp_path, monkeypatch):
+    """The redirect_uri the EHR sends the code to is built from the public URL, never from the request's Host (a
+    forged Host would otherwise receive the clinician's authorization code)."""
+    from tests.unit.smart.test_launch_and_session import FakeDiscovery
+
+    monkeypatch.setenv("KETALINK_ALLOWED_HOSTS", "orders.internal.example")
+    app = build(tmp_path, public_base_url=PUBLIC, settings=SmartSettings(allowed_issuers=(ISS,)))
+    app.extensions["smart"].discovery = FakeDiscovery()
+    client = app.test_client()
+    for host in ("orders.clinic.example", "orders.internal.example"):
+        response = client.get("/launch", query_string={"iss": ISS, "launch": "L1"}, headers={"Host": host})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        assert parse_qs(urlsplit(response.headers["Location"]).query)["redirect_uri"] == [f"{PUBLIC}/callback"]
+    forged = client.get("/launch", query_string={"iss": ISS, "launch": "L1"}, headers={"Host": "evil.example"})
+    assert forged.status_code == 400 and "Location" not in forged.headers
 
 
 def test_a_web_process_outside_local_runs_does_not_start_without_its_public_url():
