@@ -51,7 +51,8 @@ test-integration: install
 test-kafka: install
 	KETALINK_TEST_BROKER=kafka $(PY) -m pytest -q tests/integration/course tests/integration/orders \
 	  tests/integration/test_patient_journey.py tests/integration/test_ehr_integration_engine.py \
-	  tests/integration/test_consumer_loop.py tests/fault
+	  tests/integration/test_consumer_loop.py tests/integration/test_held_records.py \
+	  tests/integration/test_ehr_engine_poison_record.py tests/fault
 
 # The integration, course and journey tests, and the Provenance audit of every EHR write, against a stock HAPI
 # FHIR JPA server (jars from Maven Central via deploy/hapi/pom.xml, R4, H2 in memory, Java 17) as the EHR instead of
@@ -66,7 +67,9 @@ test-hapi: install
 # with a fresh seed each run (printed first and last; KETALINK_FUZZ_SEED=N repeats one), KETALINK_FUZZ_EXAMPLES
 # (default 100) examples per operation and the stateful phase following the documents' links (tests/fuzz/campaign.py).
 fuzz: install
-	KETALINK_FUZZ=1 $(PY) -m pytest -q -p no:cacheprovider tests/fuzz/test_openapi.py
+	@seed=$${KETALINK_FUZZ_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
+	  echo "make fuzz: seed $$seed (repeat with KETALINK_FUZZ_SEED=$$seed)"; \
+	  KETALINK_FUZZ=1 KETALINK_FUZZ_SEED=$$seed $(PY) -m pytest -q -p no:cacheprovider tests/fuzz/test_openapi.py
 
 # The benchmark (not part of `make test`): its own broker, EHR sandbox and services on free ports, one table on
 # stdout and JSON in var/bench/; parameters as BENCH_* variables or flags (`$(PY) -m bench --help`), see

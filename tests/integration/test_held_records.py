@@ -88,8 +88,10 @@ def _message(marker: str) -> dict:
 
 
 def _send(broker, loops: Loops, marker: str, patient: str) -> float:
+    """Publish; returns when it started (publish waits for the broker's acknowledgement)."""
+    started = time.monotonic()
     publish(broker.bootstrap, loops.topic, _message(marker), key=patient)
-    return time.monotonic()
+    return started
 
 
 def _gauge(group: str, state: str) -> float:
