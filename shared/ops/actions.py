@@ -22,6 +22,7 @@ from shared.ops.dead_letters import DEFAULT_SCAN, DeadLetter, DeadLetterReader, 
 
 REPLAYED_FROM = "ketalink-replayed-from"
 SEND_TIMEOUT_S = 30
+WHOLE_TOPIC = 10**12  # a scan or limit that takes everything a dead-letter topic keeps (30 days)
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,8 @@ class OpsService:
         """Replay the named dead letters (``refs``), or every waiting one (``None``), into their source topics.
         A dry run (``apply`` false) only says what would go where and changes nothing."""
         reason = audit.checked_reason(reason)
-        if refs is None:
-            letters = [item.letter for item in self.dead_letters(limit=10**9)]
+        if refs is None:  # every waiting one on the topics, not only the window a list shows
+            letters = [item.letter for item in self.dead_letters(limit=WHOLE_TOPIC, scan=WHOLE_TOPIC)]
         else:
             letters = [self.reader.get(ref) for ref in refs]
         if not apply:

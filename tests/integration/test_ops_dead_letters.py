@@ -20,7 +20,7 @@ from shared.db import create_database, ops_actions, processed_messages
 from shared.events.consumer import ANY_EVENT, ConsumerLoop, ConsumerPolicy, MessageProcessor, PermanentError
 from shared.events.event_codes import REFERRAL_REQUESTED
 from shared.events.kafka_clients import KafkaSettings, create_consumer, create_producer
-from shared.events.topics import ACCESS, EHR_EVENTS
+from shared.events.topics import ACCESS, EHR_EVENTS, dead_letter_topic
 from shared.fhir.messaging import Message
 from tests.integration.intake.steps import announce_referral, intakes_for_referral, patient_id
 from tests.support.kafka_tools import publish, read_all, wait_for
@@ -161,6 +161,15 @@ def test_a_dead_letter_replayed_is_applied_once_and_a_discarded_one_never(broker
 
 def test_an_unknown_or_foreign_dead_letter_is_refused_with_exit_2(broker, intake):
     _process, _url, env = intake
+    marker = uuid.uuid4().hex
+    publish(broker.bootstrap, dead_letter_topic(EHR_EVENTS), f'{{"marker": "{marker}"}}'.encode(), key="p",
+            headers=[("dlq-reason", b"not a FHIR message"), ("dlq-consumer", b"ketalink-orders-elsewhere"),
+                     ("dlq-source-topic", EHR_EVENTS.encode())])
+    record = next(r for r in read_all(broker.bootstrap, dead_letter_topic(EHR_EVENTS)) if marker.encode() in r.value)
+    foreign_ref = f"{record.topic}:{record.partition}:{record.offset}"
+    assert foreign_ref not in ok(env, "dead-letters", "list"), "another consumer's dead letter is not listed"
+    other = ops_cli(env, "dead-letters", "replay", foreign_ref, "--reason", "x", "--apply")
+    assert other.returncode == 2 and "not a dead letter of this service's consumer" in other.stderr
     missing = ops_cli(env, "dead-letters", "show", "ehr.events.dlq:0:999999999")
     assert missing.returncode == 2 and "no such record" in missing.stderr
     foreign = ops_cli(env, "dead-letters", "replay", "ketalink.orders.events.dlq:0:0", "--reason", "x", "--apply")
