@@ -61,6 +61,11 @@ def migration_job(service: str) -> Obj:
     """Runs before the Deployments roll: a Helm pre-install/pre-upgrade hook in the chart, an Argo CD PreSync hook,
     or the first `kubectl apply` step (deploy/README.md). Retried twice: the advisory lock makes a rerun safe."""
     container = _container(service, MIGRATE, ["python", "-m", "shared.migrate"], [])
+    # It runs before anything else of a first install exists (a Helm pre-install hook): no ConfigMap (it reads only
+    # DATABASE_URL), and the namespace's default ServiceAccount, whose token is not mounted either.
+    del container["envFrom"]
+    pod = _pod(service, MIGRATE, [container], [])
+    pod["spec"]["serviceAccountName"] = "default"
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -68,7 +73,7 @@ def migration_job(service: str) -> Obj:
                      "annotations": dict(ARGO_PRE_SYNC)},
         "spec": {"backoffLimit": 2, "activeDeadlineSeconds": MIGRATE_DEADLINE_S,
                  "ttlSecondsAfterFinished": MIGRATE_TTL_S,
-                 "template": _pod(service, MIGRATE, [container], [])},
+                 "template": pod},
     }
 
 
