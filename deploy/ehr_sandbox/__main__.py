@@ -16,6 +16,7 @@ from shared.logs import configure_logging
 from shared.runtime import ServiceRuntime, ServiceSettings
 
 from deploy.ehr_sandbox.fhir_server import sekmet_settings, serve_in_thread, start_fhir_server
+from deploy.ehr_sandbox.chart_rules import ChartGuardedStore
 from deploy.ehr_sandbox.integration_engine import IntegrationEngine
 from deploy.ehr_sandbox.seed import seed
 from deploy.ehr_sandbox.smart import authorization_server, mount as mount_smart, standalone_app as standalone_smart_app
@@ -85,7 +86,8 @@ def main() -> None:
                                                 ehr_fhir_base_url=base_url,
                                                 public_base_url="urn:ehr-sandbox:interface-engine"), kafka,
                                  ehr_tokens=internal_tokens)
-        engine = IntegrationEngine(runtime, fhir)
+        # The engine writes through the store's one filing rule: nothing filed to a closed chart (chart_rules.py).
+        engine = IntegrationEngine(runtime, ChartGuardedStore(base_url, tokens=internal_tokens))
         runtime.start_worker({ANY_EVENT: engine.handle})
     log.info("ehr sandbox ready", extra={"fhir_base_url": base_url})
     stopped = threading.Event()

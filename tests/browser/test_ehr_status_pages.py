@@ -1,0 +1,93 @@
+"""A signed note the EHR refuses, in a real browser: dr.okoye opens the documentation app from the sandbox chart for a
+patient whose infusion was charted to discharge, signs the note after the EHR closed that patient's chart
+(``Patient.active`` false: the sandbox's engine refuses what is filed to it, ``deploy/ehr_sandbox/chart_rules.py``),
+and the note page then shows the refusal as an alert (role="alert", not the green notice) with the EHR's reason and
+what to do; so does the session's flowsheet, and the service's "not in the EHR" list names the note."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import requests
+
+from tests.browser.conftest import launch_from_chart, sandbox_token, screenshot
+from tests.integration.documentation.charting import close_chart, document_to_discharge, new_patient
+from tests.integration.documentation.clinic import DOCTOR, Clinic, clinical_times
+from tests.support.kafka_tools import wait_for
+
+pytestmark = pytest.mark.integration
+APP = "documentation"
+PRESCRIBER = "dr.okoye"
+APP_SCOPES = "launch openid fhirUser online_access patient/*.cruds user/Practitioner.rs user/PractitionerRole.rs"
+CLOSED_CHART = "is not active in the EHR"
+
+
+class _TokenClinic(Clinic):
+    """The documentation API with a clinician's bearer token (the browser stack requires SMART)."""
+
+    def __init__(self, base_url: str, bootstrap: str, ehr: Any, token: str):
+        super().__init__(base_url, bootstrap, ehr)
+        self._auth = {"Authorization": f"Bearer {token}"}
+
+    def get(self, path: str, expect: int = 200) -> Any:
+        response = requests.get(self.base_url + path, headers=self._auth, timeout=10)
+        assert response.status_code == expect, f"GET {path}: {response.status_code} {response.text}"
+        return response.json()
+
+    def call(self, method: str, path: str, body: dict[str, Any], expect: int = 200,
+             headers: dict[str, str] | None = None) -> Any:
+        return super().call(method, path, body, expect, headers={**self._auth, **(headers or {})})
+
+
+def test_a_refused_signed_note_is_an_alert_on_the_note_and_session_pages(smart_stack, page):
+    patient_id, mrn = new_patient(smart_stack.ehr_client, family="Refused")
+    token = sandbox_token(smart_stack, APP, patient_id, APP_SCOPES, user=PRESCRIBER, ehr_launch=True)
+    clinic = _TokenClinic(smart_stack.services[APP], smart_stack.bootstrap,
+                          SimpleNamespace(client=smart_stack.ehr_client), token)
+    order = clinic.publish_signed_order(mrn)
+    clinic.wait_for_sessions(order)
+    session_id = order.session_id(1)
+    path = f"/sessions/{session_id}"
+    t = clinical_times(hours_ago=3)
+    document_to_discharge(clinic, order, path, t)
+    draft = clinic.post(f"{path}/notes", {"by": DOCTOR, "at": t(90)}, expect=201)
+
+    launch_from_chart(page, smart_stack, APP, patient_id, PRESCRIBER)
+    app = smart_stack.services[APP]
+    page.goto(f"{app}/ui/sessions/{session_id}/note")
+    assert page.get_by_test_id("ehr-refused").count() == 0
+    close_chart(smart_stack.ehr_client, patient_id)  # the EHR closes the chart while the note waits to be signed
+    page.get_by_test_id("attestation").check()
+    page.get_by_role("button", name="Sign the note").click()
+    assert "Signed by" in page.get_by_test_id("note-signed").inner_text()
+
+    def alert_shown() -> bool:
+        if page.get_by_test_id("ehr-refused").count():
+            return True
+        page.reload()
+        return False
+
+    wait_for(alert_shown, timeout_s=60, interval_s=1.0, what="the EHR's refusal on the note page")
+    alert = page.get_by_test_id("ehr-refused")
+    assert alert.get_attribute("role") == "alert"
+    assert "Not in the EHR: the EHR refused this signed note" in alert.inner_text()
+    reasons = alert.get_by_test_id("ehr-refused-reasons").inner_text()
+    assert CLOSED_CHART in reasons and f"Patient/{patient_id}" in reasons
+    assert "amend the note" in alert.inner_text()
+    assert alert.locator("code").inner_text() in {m["message_id"] for m in
+                                                  clinic.get(f"/notes/{draft['note_id']}")["ehr_status"]["messages"]}
+    assert alert.get_attribute("class") == "ehr-refused"  # its own red box, not the green notice (role=status)
+    screenshot(page, "documentation-note-refused-by-the-ehr")
+
+    page.goto(f"{app}/ui/sessions/{session_id}")
+    assert page.get_by_test_id("ehr-refused").get_attribute("role") == "alert"
+    assert CLOSED_CHART in page.get_by_test_id("ehr-refused").inner_text()
+
+    page.goto(f"{app}/ui/not-in-ehr")
+    row = page.get_by_test_id("not-in-ehr-row").filter(has_text=draft["note_id"])
+    assert "refused" in row.inner_text().lower() and CLOSED_CHART in row.inner_text()
+    screenshot(page, "documentation-not-in-ehr")
+    row.get_by_role("link", name=draft["note_id"]).click()
+    page.wait_for_url(f"{app}/ui/sessions/{session_id}/note")
+    assert page.get_by_test_id("ehr-refused").count() == 1
