@@ -43,6 +43,8 @@ from sqlalchemy.exc import IntegrityError
 from shared.db import held_records, utcnow
 from shared.events.held import ACTIVE_STATES, COLUMNS, PARKED, RETRYING, WAITING, HeldRecord, as_held_record
 from shared.metrics import HELD_RECORDS
+from shared.logs import record_log_context
+from shared.tracing import consumer_span
 
 log = logging.getLogger(__name__)
 
@@ -269,7 +271,8 @@ class HeldRecordRetrier:
     def _settle(self, conn: Connection, held: HeldRecord, record: HeldKafkaRecord) -> bool:
         """Process the record and record its outcome in the held row; True when it is finished with."""
         try:
-            outcome = self._process(record.topic, record.value)
+            with record_log_context(record), consumer_span(record, self._consumer):  # its trace goes on when retried
+                outcome = self._process(record.topic, record.value)
         except Exception as error:  # noqa: BLE001 - every failure gets an outcome below
             if isinstance(error, self._permanent):
                 self._dead_letter(record, str(error))
