@@ -15,12 +15,14 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from deploy.local.ports import free_port
 from services.intake.bootstrap import build
 from shared.db import held_records, ops_actions, utcnow
 from shared.events.kafka_clients import KafkaSettings
 from shared.events.topics import EHR_EVENTS, dead_letter_topic
 from shared.fhir.messaging import build_message
 from shared.runtime import ServiceRuntime, ServiceSettings
+from shared.ui import form_token
 from tests.support.backend_auth import service_tokens
 from tests.support.kafka_tools import publish, read_all, wait_for
 from tests.support.practitioners import clinician, registered_nurse
@@ -41,19 +43,24 @@ class OpsApp:
     ops_user: str  # Practitioner/<id>
 
 
-@pytest.fixture
-def ops_app(broker, ehr, tmp_path, monkeypatch) -> Iterator[OpsApp]:
+def build_ops_app(bootstrap: str, ehr, tmp_path, monkeypatch) -> OpsApp:
     monkeypatch.setenv("SMART_AUTH_REQUIRED", "true")
     monkeypatch.setenv("SMART_ALLOWED_ISSUERS", ehr.base_url)
     group = f"ketalink-intake-ops-page-{uuid.uuid4().hex[:8]}"
     settings = ServiceSettings(database_url=f"sqlite:///{tmp_path / 'intake.db'}", ehr_fhir_base_url=ehr.base_url,
                                consumer_group=group)
-    runtime = ServiceRuntime("intake", settings, KafkaSettings(bootstrap_servers=broker.bootstrap),
+    runtime = ServiceRuntime("intake", settings, KafkaSettings(bootstrap_servers=bootstrap, request_timeout_ms=3000),
                              ehr_tokens=service_tokens("intake", ehr.base_url))
     app, _handlers, _responses = build(runtime)
     ops = clinician(ehr.client, "ops-test", "Olive Ops", ICT)
-    yield OpsApp(app, runtime, group, "Practitioner/" + ops.fhir_user.rsplit("/", 1)[1])
-    runtime.engine.dispose()
+    return OpsApp(app, runtime, group, "Practitioner/" + ops.fhir_user.rsplit("/", 1)[1])
+
+
+@pytest.fixture
+def ops_app(broker, ehr, tmp_path, monkeypatch) -> Iterator[OpsApp]:
+    built = build_ops_app(broker.bootstrap, ehr, tmp_path, monkeypatch)
+    yield built
+    built.runtime.engine.dispose()
 
 
 def dead_letter(broker, group: str, marker: str) -> str:
@@ -161,3 +168,21 @@ def test_held_records_are_released_and_discarded_in_key_order(ehr, ops_app):
     assert states == {ids[0]: "retrying", ids[1]: "waiting"}
     assert [(a["action"], a["target"], a["actor"]) for a in audit_rows(ops_app)] == [
         ("held-release", f"held:{ids[0]}", ops_app.ops_user)]
+
+
+def test_without_the_broker_the_page_still_shows_the_rest_and_acting_is_a_503(ehr, tmp_path, monkeypatch):
+    ops_app = build_ops_app(f"127.0.0.1:{free_port()}", ehr, tmp_path, monkeypatch)
+    browser = signed_in(ops_app.app, None, fhir_user=f"{ehr.base_url}/{ops_app.ops_user}", scope=SCOPES,
+                        cookie="ops-no-broker")
+    page = browser.get("/ops", headers=HTML)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "The dead-letter topics could not be read" in text
+    assert 'data-testid="outbox-pending">0<' in text and 'data-testid="no-held"' in text
+    cookie = f"{ops_app.app.extensions['smart'].cookie_name}=ops-no-broker"
+    with ops_app.app.test_request_context(headers={"Cookie": cookie}):
+        token = form_token()  # the page has no form to read it from: nothing is listed
+    refused = browser.post("/ops/dead-letters/replay", data={"ref": "ehr.events.dlq:0:1", "reason": "EHR fixed",
+                                                             "csrf_token": token}, headers=HTML)
+    assert refused.status_code == 503 and "nothing was replayed" in refused.get_data(as_text=True)
+    assert audit_rows(ops_app) == []
+    ops_app.runtime.engine.dispose()
