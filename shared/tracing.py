@@ -20,6 +20,7 @@ SQL spans hold the statement with placeholders only, failed spans keep the error
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import threading
 import weakref
@@ -57,8 +58,17 @@ class TracingSettings:
     exporter_otlp_traces_protocol: str = ""
     exporter_otlp_endpoint: str = ""
     service_name: str = ""  # default ketalink-<service>
+    # The instrumentations would copy the HTTP headers named here into spans: cookies, bearer tokens. Refused.
+    instrumentation_http_capture_headers_server_request: str = ""
+    instrumentation_http_capture_headers_server_response: str = ""
+    instrumentation_http_capture_headers_client_request: str = ""
+    instrumentation_http_capture_headers_client_response: str = ""
 
     def validate(self) -> None:
+        for field in dataclasses.fields(self):
+            if field.name.startswith("instrumentation_http_capture_headers_") and getattr(self, field.name):
+                raise ValueError(f"OTEL_{field.name.upper()}: spans hold no HTTP headers (session cookies and bearer "
+                                 "tokens would be copied into them); leave it unset")
         unknown = [name for name in self.traces_exporter if name not in EXPORTERS]
         if unknown:
             raise ValueError(f"OTEL_TRACES_EXPORTER: {', '.join(unknown)} is not one of {', '.join(EXPORTERS)}")

@@ -169,6 +169,8 @@ def test_tracing_is_off_by_default_and_a_stored_context_still_reaches_kafka():
     ({"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, "OTEL_EXPORTER_OTLP_PROTOCOL"),
     ({"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"}, "OTEL_EXPORTER_OTLP_ENDPOINT"),
     ({"OTEL_SDK_DISABLED": "maybe"}, "OTEL_SDK_DISABLED"),
+    ({"OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST": "Cookie,Authorization"},
+     "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST"),
 ])
 def test_a_bad_tracing_setting_stops_the_start_naming_the_variable(environ, named):
     with pytest.raises(SettingsError, match=named):
