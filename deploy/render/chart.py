@@ -69,7 +69,8 @@ def default_values() -> Obj:
     return {
         "image": {"repository": "registry.example.org/ketalink", "tag": layout.VERSION,
                   "digests": {service: "" for service in layout.SERVICES}},
-        "config": {**layout.COMMON_CONFIG, "KETALINK_CLINIC_TIMEZONE": ""},
+        "config": {**layout.COMMON_CONFIG, "KAFKA_TOPIC_PARTITIONS": str(workloads.REPLICAS[WORKER][1]),
+                   "KAFKA_TOPIC_REPLICATION_FACTOR": str(kafka.REPLICAS), "KETALINK_CLINIC_TIMEZONE": ""},
         "services": services,
         "existingSecrets": secrets,
         "site": {"databaseCidr": network.PLACEHOLDER_DATABASE_CIDR, "ehrCidr": network.PLACEHOLDER_EHR_CIDR},
@@ -77,7 +78,7 @@ def default_values() -> Obj:
                         for component in (WEB, WORKER)},
         "resources": {WEB: workloads.RESOURCES[WEB], WORKER: workloads.RESOURCES[WORKER],
                       "jobs": jobs.JOB_RESOURCES},
-        "strimzi": {"enabled": True, "topicReplicas": kafka.REPLICAS, "minInSyncReplicas": kafka.MIN_IN_SYNC_REPLICAS},
+        "strimzi": {"enabled": True, "minInSyncReplicas": kafka.MIN_IN_SYNC_REPLICAS},
         "networkPolicy": {"enabled": True},
         "gateway": {"enabled": True, "name": layout.GATEWAY_NAME, "namespace": layout.GATEWAY_NAMESPACE,
                     "listener": layout.GATEWAY_LISTENER},
@@ -113,8 +114,11 @@ def values_schema() -> Obj:
                 "tag": {"type": "string", "pattern": r"^[\w][\w.-]{0,127}$", "not": {"const": "latest"}},
                 "digests": closed({service: {"type": "string", "pattern": r"^(sha256:[0-9a-f]{64})?$"}
                                    for service in layout.SERVICES})}),
-            "config": {**string_map, "required": ["KETALINK_CLINIC_TIMEZONE", "EHR_FHIR_BASE_URL"],
+            "config": {**string_map, "required": ["KETALINK_CLINIC_TIMEZONE", "EHR_FHIR_BASE_URL",
+                                                  "KAFKA_TOPIC_PARTITIONS", "KAFKA_TOPIC_REPLICATION_FACTOR"],
                        "properties": {"KETALINK_CLINIC_TIMEZONE": {"type": "string", "minLength": 1},
+                                      "KAFKA_TOPIC_PARTITIONS": {"type": "string", "pattern": "^[1-9][0-9]*$"},
+                                      "KAFKA_TOPIC_REPLICATION_FACTOR": {"type": "string", "pattern": "^[1-9][0-9]*$"},
                                       "EHR_FHIR_BASE_URL": {"type": "string", "pattern": "^https://"},
                                       "KETALINK_MIGRATE_ON_START": {"enum": ["false"]}}},
             "services": closed({service: closed({
@@ -129,7 +133,6 @@ def values_schema() -> Obj:
                                    for component in (WEB, WORKER)}),
             "resources": closed({WEB: resources, WORKER: resources, "jobs": resources}),
             "strimzi": {**toggle, "properties": {"enabled": {"type": "boolean"},
-                                                 "topicReplicas": {"type": "integer", "minimum": 1},
                                                  "minInSyncReplicas": {"type": "integer", "minimum": 1}}},
             "networkPolicy": toggle,
             "gateway": {**toggle, "properties": {"enabled": {"type": "boolean"}, "name": name, "namespace": name,
@@ -193,10 +196,10 @@ def templated(obj: Obj) -> Obj:
         obj["spec"]["minReplicas"] = v_raw(f"autoscaling.{component}.minReplicas")
         obj["spec"]["maxReplicas"] = v_raw(f"autoscaling.{component}.maxReplicas")
     elif kind == "KafkaTopic":
-        obj["spec"]["replicas"] = v_raw("strimzi.topicReplicas")
+        # one setting for the services (which create a missing topic) and Strimzi: KAFKA_TOPIC_REPLICATION_FACTOR
+        obj["spec"]["replicas"] = Tpl('{{ index $.Values.config "KAFKA_TOPIC_REPLICATION_FACTOR" | int }}')
         obj["spec"]["config"]["min.insync.replicas"] = v_raw("strimzi.minInSyncReplicas")
-        default = obj["spec"]["partitions"]  # the same count the services create when KAFKA_TOPIC_PARTITIONS is unset
-        obj["spec"]["partitions"] = Tpl(f'{{{{ index $.Values.config "KAFKA_TOPIC_PARTITIONS" | default "{default}" | int }}}}')
+        obj["spec"]["partitions"] = Tpl('{{ index $.Values.config "KAFKA_TOPIC_PARTITIONS" | int }}')
     elif kind in ("ServiceMonitor", "PrometheusRule"):
         base = {key: value for key, value in labels.items() if key != layout.PROMETHEUS_RELEASE_LABEL}
         pairs = " ".join(f"{json.dumps(key)} {json.dumps(value)}" for key, value in base.items())

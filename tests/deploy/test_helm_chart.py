@@ -50,7 +50,7 @@ def prod_values() -> Obj:
         "gateway": {"enabled": True, "name": site["GATEWAY_NAME"], "namespace": site["GATEWAY_NAMESPACE"]},
         "ingress": {"enabled": False},
         "serviceMonitor": {"labels": {layout.PROMETHEUS_RELEASE_LABEL: site["PROMETHEUS_RELEASE"]}},
-        "strimzi": {"topicReplicas": kafka.REPLICAS, "minInSyncReplicas": kafka.MIN_IN_SYNC_REPLICAS},
+        "strimzi": {"minInSyncReplicas": kafka.MIN_IN_SYNC_REPLICAS},
     }
 
 
@@ -220,3 +220,17 @@ def test_helm_test_hook_checks_every_service_readyz(helm_prod: list[Obj], readyz
     handler.ready = set(layout.SERVICES)
     passing = subprocess.run([sys.executable, *command[1:]], capture_output=True, text=True, env=env, timeout=60)
     assert passing.returncode == 0, passing.stdout + passing.stderr
+
+
+def test_defaults_are_production_values(helm: Path, tmp_path: Path):
+    """Only the site's own values need setting: the chart's defaults give what the prod overlay's base gives (topics
+    on 3 replicas, min.insync.replicas 2, the services told the same), and an install without the clinic's time zone
+    is refused."""
+    objects = template(helm, {"config": {"KETALINK_CLINIC_TIMEZONE": "America/Chicago"}}, tmp_path)
+    config = k8s.config_map(objects, "ketalink-config")
+    for topic in k8s.of_kind(objects, "KafkaTopic"):
+        assert topic["spec"]["replicas"] == int(config["KAFKA_TOPIC_REPLICATION_FACTOR"]) == kafka.REPLICAS
+        assert topic["spec"]["partitions"] == int(config["KAFKA_TOPIC_PARTITIONS"])
+        assert topic["spec"]["config"]["min.insync.replicas"] == kafka.MIN_IN_SYNC_REPLICAS
+    refused = template(helm, {}, tmp_path, check=False)
+    assert refused.returncode != 0 and "KETALINK_CLINIC_TIMEZONE" in refused.stderr
