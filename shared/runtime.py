@@ -6,6 +6,7 @@ and the tests. Kafka clients are created when the worker starts (after any gunic
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import signal
 import sys
@@ -24,6 +25,7 @@ from shared.clinic_time import ClinicTimeSettings, load_clinic_time, set_process
 from shared.config import SettingsError, load_settings
 from shared.db import create_database
 from shared.events.consumer import ConsumerLoop, ConsumerPolicy, Handlers, MessageProcessor
+from shared.events.holding import HoldHook
 from shared.events.kafka_clients import KafkaSettings, create_consumer, create_producer, ensure_topics
 from shared.events.outbox import OutboxRelay, enqueue
 from shared.events.topics import ACCESS
@@ -77,7 +79,7 @@ class ServiceRuntime:
         self.ehr = FhirClient(settings.ehr_fhir_base_url, timeout_s=settings.ehr_timeout_s, tokens=ehr_tokens)
         self.source_endpoint = settings.public_base_url or f"urn:ketalink:{name}"
         self.relay = OutboxRelay(self.engine, lambda: create_producer(kafka, f"ketalink-{name}-outbox"),
-                                 on_reconnect=self.ensure_topics)
+                                 on_reconnect=self.ensure_topics, max_backoff_s=kafka.client_restart_backoff_max_s)
         self.consumer: ConsumerLoop | None = None
 
     @classmethod
@@ -109,12 +111,14 @@ class ServiceRuntime:
         ensure_topics(self.kafka, sorted({*access.reads, *access.writes, *access.dead_letter_writes}))
 
     def start_worker(self, handlers: Handlers, policy: ConsumerPolicy = ConsumerPolicy(),
-                     response_handlers: Handlers | None = None) -> None:
+                     response_handlers: Handlers | None = None, on_hold: HoldHook | None = None) -> None:
         """Start the outbox relay and, when there are handlers, the consumer of this service's topics (events go to
-        ``handlers``, response messages to ``response_handlers``; see ``MessageProcessor``)."""
+        ``handlers``, response messages to ``response_handlers``; see ``MessageProcessor``; ``on_hold`` runs in the
+        transaction that holds a record that kept failing, ``shared/events/holding.py``)."""
         self.kafka.require_credentials()
         watch_worker(self.name, self.engine)  # readiness settings checked; outbox backlog on /metrics
         self.relay.start()
+        policy = dataclasses.replace(policy, reconnect_max_backoff_s=self.kafka.client_restart_backoff_max_s)
         if handlers or response_handlers:
             processor = MessageProcessor(self.engine, handlers, counting_answers(response_handlers or {}))
             topics = list(ACCESS[self.name].reads)
@@ -127,7 +131,7 @@ class ServiceRuntime:
             self.consumer = ConsumerLoop(processor, consumer_factory,
                                          lambda: create_producer(self.kafka, f"ketalink-{self.name}-dlq"),
                                          policy, name=self.settings.consumer_group or f"ketalink-{self.name}",
-                                         after_poll=self.relay.wake)
+                                         after_poll=self.relay.wake, on_hold=on_hold)
             self.consumer.start()
 
     def stop_worker(self) -> None:

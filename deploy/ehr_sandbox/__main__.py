@@ -88,7 +88,7 @@ def main() -> None:
                                  ehr_tokens=internal_tokens)
         # The engine writes through the store's one filing rule: nothing filed to a closed chart (chart_rules.py).
         engine = IntegrationEngine(runtime, ChartGuardedStore(base_url, tokens=internal_tokens))
-        runtime.start_worker({ANY_EVENT: engine.handle})
+        runtime.start_worker({ANY_EVENT: engine.handle}, on_hold=engine.answer_held)
     log.info("ehr sandbox ready", extra={"fhir_base_url": base_url})
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())

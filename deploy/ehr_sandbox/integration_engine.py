@@ -17,7 +17,9 @@ alert after the limit. That is what hospital integration engines do with a messa
 (an error queue that ops work through), rather than answering fatal-error: a 500 says nothing about the message
 being wrong, the server may be fixed, and a fatal-error would tell the clinic to re-enter work that may yet apply.
 Only a store that answers nothing or 502/503/504 (down, restarting, overloaded) is an outage: every message waits
-in line for it, none is held or parked for it.
+in line for it, none is held or parked for it. A message that is held is answered ``transient-error`` (in the
+transaction that holds it), so the clinic sees "not in the EHR yet: the EHR is retrying" rather than an unanswered
+message; the final ``ok`` or ``fatal-error`` follows when it is applied or refused.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from shared.events.consumer import OutageError, PermanentError, TransientError
+from shared.events.consumer import EHR_OUTAGE_STATUSES, OutageError, PermanentError, TransientError, decode
 from shared.events.topics import EHR_RESPONSES
 from shared.fhir.client import (
     FhirClient, FhirError, FhirInvalid, FhirNotFound, FhirPreconditionFailed, FhirUnavailable,
@@ -42,8 +44,6 @@ from shared.web import operation_outcome
 
 log = logging.getLogger(__name__)
 
-# The store is away for every message, not failing this one: no answer (0), bad gateway, unavailable, gateway timeout.
-OUTAGE_STATUSES = frozenset({0, 502, 503, 504})
 EHR_ID_NAMESPACE = uuid.UUID("0b7e3c52-8d0e-4f0c-9a57-2f6c1f0e5d11")
 Resolver = Callable[[str, str, str], str]
 
@@ -67,7 +67,7 @@ class IntegrationEngine:
             self._fhir.transaction(transaction)
             response = build_response(message, ResponseCode.OK, self._runtime.source_endpoint)
         except FhirUnavailable as error:
-            if error.status in OUTAGE_STATUSES:
+            if error.status in EHR_OUTAGE_STATUSES:
                 raise OutageError(f"EHR store unavailable (HTTP {error.status or 'no answer'})") from None
             raise TransientError(f"EHR store failed the transaction: HTTP {error.status}") from None
         except ConnectionError:
@@ -83,6 +83,21 @@ class IntegrationEngine:
             raise TransientError(f"EHR store error {error.status}") from None
         self._runtime.publish(conn, EHR_RESPONSES, patient_key, response)
 
+    def answer_held(self, value: bytes | None, conn: Connection, behind: bool) -> None:
+        """Answer a held message ``transient-error``: it is not applied yet and the engine keeps trying. Nothing for
+        a record that is no message (it is dead-lettered in its turn) or a response (nothing to apply)."""
+        try:
+            message = decode(value)
+        except PermanentError:
+            return
+        if message.response_to is not None:
+            return
+        reason = ("waiting behind an earlier message of the same patient that the EHR has not applied yet" if behind
+                  else "the EHR failed to apply it; the integration engine retries it")
+        response = build_response(message, ResponseCode.TRANSIENT_ERROR, self._runtime.source_endpoint,
+                                  operation_outcome([("", reason)], code="transient"))
+        self._runtime.publish(conn, EHR_RESPONSES, _patient_key(message), response)
+
     def _resolve_identifier(self, resource_type: str, system: str, value: str) -> str:
         """The literal reference of a resource sent in an earlier message, once it is in the store."""
         reference = f"{resource_type}/{ehr_resource_id(system, value)}"
@@ -91,7 +106,7 @@ class IntegrationEngine:
         except FhirNotFound:
             raise TransientError(f"{resource_type} with identifier {system}|… not in the store yet") from None
         except FhirUnavailable as error:
-            if error.status in OUTAGE_STATUSES:
+            if error.status in EHR_OUTAGE_STATUSES:
                 raise OutageError(f"EHR store unavailable (HTTP {error.status or 'no answer'})") from None
             raise TransientError(f"EHR store failed a read: HTTP {error.status}") from None
         return reference

@@ -26,7 +26,7 @@ from shared.fhir.client import FhirUnavailable
 from shared.fhir.messaging import Message, MessageError, parse_message
 from shared.json_bounds import DEFAULT_MAX_DEPTH, too_deep
 from shared.config import load_settings
-from shared.events.holding import HeldKafkaRecord, HeldRecordRetrier, HoldingSettings, HoldStore
+from shared.events.holding import HeldKafkaRecord, HeldRecordRetrier, HoldHook, HoldingSettings, HoldStore
 from shared.metrics import CONSUMER_ASSIGNMENTS, MESSAGE_SECONDS, MESSAGES_CONSUMED
 from shared.logs import record_log_context
 from shared.tracing import consumer_span
@@ -164,9 +164,9 @@ class ConsumerLoop:
     def __init__(self, processor: MessageProcessor, consumer_factory: Callable[[], KafkaConsumer],
                  producer_factory: Callable[[], KafkaProducer], policy: ConsumerPolicy = ConsumerPolicy(),
                  name: str = "consumer", after_poll: Callable[[], None] | None = None,
-                 holding: HoldingSettings | None = None):
+                 holding: HoldingSettings | None = None, on_hold: HoldHook | None = None):
         """``holding``: the held records' settings; by default read from the environment (KETALINK_HELD_*), which
-        raises SettingsError at start-up when one is invalid."""
+        raises SettingsError at start-up when one is invalid. ``on_hold`` runs in each hold's transaction."""
         self._processor = processor
         self._after_poll = after_poll
         self._consumer_factory = consumer_factory
@@ -179,7 +179,7 @@ class ConsumerLoop:
         self.assigned = threading.Event()
         self.health = ConsumerHealth(name)  # polls, commits and lag, for /readyz and /metrics
         self._holding = holding or load_settings(HoldingSettings, "KETALINK_HELD_")
-        self._holds = HoldStore(processor.engine, name)
+        self._holds = HoldStore(processor.engine, name, on_hold)
         self._owned = _Ownership()
         self._retry_producer: KafkaProducer | None = None
         self.retrier = HeldRecordRetrier(processor.engine, name, self._holding, processor.process,

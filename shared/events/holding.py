@@ -118,6 +118,11 @@ def key_text(key: bytes | None) -> str | None:
     return "sha256:" + hashlib.sha256(key).hexdigest()
 
 
+# Runs in the transaction that holds a record (the record's value; True when it is held behind its key's earlier
+# records, untried): the EHR engine answers transient-error there, so the sender sees "the EHR is retrying".
+HoldHook = Callable[["bytes | None", Connection, bool], None]
+
+
 @dataclass(frozen=True)
 class HeldKafkaRecord:
     """A held row as the Kafka record it was (what the processor and the dead-letter producer take)."""
@@ -133,9 +138,10 @@ class HeldKafkaRecord:
 class HoldStore:
     """The consumer's side of the table: is a key held, hold a record."""
 
-    def __init__(self, engine: Engine, consumer: str):
+    def __init__(self, engine: Engine, consumer: str, on_hold: HoldHook | None = None):
         self._engine = engine
         self._consumer = consumer
+        self._on_hold = on_hold
 
     def key_is_held(self, topic: str, key: bytes | None) -> bool:
         if key is None:
@@ -162,6 +168,8 @@ class HoldStore:
                     source_offset=record.offset, message_key=key_text(record.key), value=record.value,
                     headers=headers, state=state, attempts=attempts, reason=reason[:2000], held_at=now,
                     next_attempt_at=due))
+                if self._on_hold is not None:
+                    self._on_hold(record.value, conn, settings is None)
         except IntegrityError:
             return False
         return True

@@ -1,7 +1,8 @@
 """The EHR sandbox's integration engine with a message the EHR's server fails with 500 every time (the last second of
 year 9999: the sandbox's store answers "date value out of range"): the engine holds it after a few attempts instead of retrying it without
 end, so another patient's message on the same partition is applied within seconds (measured), while the same
-patient's later message waits behind it; once ops discard the poison one the later one is applied."""
+patient's later message waits behind it; both are answered transient-error (the clinic sees "the EHR is retrying");
+once ops discard the poison one the later one is applied and answered ok."""
 from __future__ import annotations
 
 import time
@@ -46,6 +47,10 @@ def _message_id(message: dict) -> str:
     return message["entry"][0]["resource"]["id"]
 
 
+def _codes(broker, message: dict) -> list[str]:
+    return [r.response_code.value for r in responses_to(broker.bootstrap, EHR_RESPONSES, _message_id(message))]
+
+
 def _engine_store(ehr):
     if ehr.process is None or "EHR_SANDBOX_DATA_DIR" not in ehr.process.env:
         pytest.skip("the EHR engine runs outside this test session: its held records are not reachable")
@@ -78,18 +83,22 @@ def test_a_message_the_ehr_fails_every_time_is_held_and_does_not_delay_another_p
     print(f"the other patient's message answered {applied - other_sent:.1f} s after it was published "
           f"({applied - poison_sent:.1f} s after the poison one)")
     assert answer.response_code.value == "ok"
-    if responses_to(broker.bootstrap, EHR_RESPONSES, _message_id(poison)):
+    if any(r.response_code.value != "transient-error"
+           for r in responses_to(broker.bootstrap, EHR_RESPONSES, _message_id(poison))):
         pytest.skip("this EHR's server stores the last second of year 9999 without failing: nothing to hold")
     assert applied - other_sent < 30  # the poison one's in-line attempts, not its endless retries (it blocked for ever)
     poison_held, later_held = wait_for(lambda: _held_for(store, poison_key), timeout_s=30, what="both held")
     assert (poison_held.state, later_held.state) == ("retrying", "waiting")
     assert poison_held.reason == "TransientError: EHR store failed the transaction: HTTP 500"
-    assert responses_to(broker.bootstrap, EHR_RESPONSES, _message_id(poison)) == []
-    assert responses_to(broker.bootstrap, EHR_RESPONSES, _message_id(later)) == []  # waits behind, in order
+    assert _codes(broker, poison) == ["transient-error"]  # held: answered once, "retrying"
+    assert _codes(broker, later) == ["transient-error"]  # waits behind, in order, untried
+    assert "behind an earlier message" in responses_to(broker.bootstrap, EHR_RESPONSES, _message_id(later))[
+        0].first("OperationOutcome")["issue"][0]["diagnostics"]
 
     with store.begin() as conn:
         held.discard(conn, poison_held.id)  # ops set the poison one aside: the patient's next message proceeds
-    [later_answer] = wait_for(lambda: responses_to(broker.bootstrap, EHR_RESPONSES, _message_id(later)), timeout_s=60,
-                              what="the same patient's later message applied after the discard")
-    assert later_answer.response_code.value == "ok"
+    wait_for(lambda: len(_codes(broker, later)) == 2, timeout_s=60,
+             what="the same patient's later message applied after the discard")
+    assert _codes(broker, later) == ["transient-error", "ok"]
+    assert _codes(broker, poison) == ["transient-error"]  # discarded: never applied
     assert _held_for(store, poison_key) == []
