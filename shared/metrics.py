@@ -1,5 +1,7 @@
 """Prometheus metrics shared by every service (served at ``/metrics``). Labels carry topics, partitions, event codes,
-FHIR resource types, endpoints and outcomes: never PHI, never a record or message id.
+FHIR resource types, routes and outcomes: never PHI, never a record or message id. No label is named like one the
+Prometheus Operator sets on every target (job, instance, namespace, service, pod, container, endpoint): it would be
+renamed ``exported_*``.
 
 Several gunicorn workers: ``deploy/docker/gunicorn.conf.py`` sets ``PROMETHEUS_MULTIPROC_DIR`` before the workers
 import anything, so each process writes its values to files there and ``exposition()`` sums them (without that, each
@@ -51,8 +53,10 @@ EHR_REQUEST_SECONDS = Histogram("ketalink_ehr_request_seconds",
                                 buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 
 # --- HTTP ------------------------------------------------------------------------------------------------------------
-HTTP_REQUESTS = Counter("ketalink_http_requests_total", "HTTP requests by endpoint and status", ["endpoint", "status"])
-HTTP_SECONDS = Histogram("ketalink_http_request_seconds", "HTTP request latency by endpoint", ["endpoint"])
+# ``route``, not ``endpoint``: Prometheus Operator gives every scraped series an ``endpoint`` label (the port's name).
+HTTP_REQUESTS = Counter("ketalink_http_requests_total", "HTTP requests by route (the URL rule, never the URL) and status",
+                        ["route", "status"])
+HTTP_SECONDS = Histogram("ketalink_http_request_seconds", "HTTP request latency by route", ["route"])
 
 # --- held records ----------------------------------------------------------------------------------------------------
 # By consumer and state (retrying, waiting, parked), counted from the database by each consumer's retry worker

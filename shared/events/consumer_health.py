@@ -91,14 +91,17 @@ class ConsumerHealth:
         self._forget_lag(set())
 
     def problem(self, stall_after_s: float) -> str | None:
+        """Not ready until it first joined its group (a new pod proves itself first); after that, not ready once
+        it has shown no work for longer than ``stall_after_s``."""
         with self._lock:
-            since = self._last_success if self._last_success is not None else self._started_at
-            silent_s = self._clock() - since
+            cause = f" (last error {self._last_error})" if self._last_error else ""
+            if self._last_success is None:
+                waited_s = self._clock() - self._started_at
+                return f"consumer {self.name} {self._state}: not joined its group yet ({waited_s:.0f} s){cause}"
+            silent_s = self._clock() - self._last_success
             if silent_s <= stall_after_s:
                 return None
-            never = "never" if self._last_success is None else f"not for {silent_s:.0f} s"
-            cause = f" (last error {self._last_error})" if self._last_error else ""
-            return f"consumer {self.name} {self._state}: joined, fetched or committed {never}{cause}"
+            return f"consumer {self.name} {self._state}: joined, fetched or committed not for {silent_s:.0f} s{cause}"
 
     def _export_lag(self, consumer: Any) -> None:
         assigned = set(consumer.assignment())
@@ -142,25 +145,28 @@ class ConsumerHealth:
 
 
 class RelayHealth:
-    """The outbox relay's last pass: stalled while its passes keep failing (a backlog it cannot send)."""
+    """The outbox relay's passes: stalled while they keep failing (a backlog it cannot send) for longer than the
+    threshold, counted from its last good pass (a failing pass may itself wait out a connection timeout)."""
 
     def __init__(self, name: str, clock: Clock = time.monotonic):
         self.name = name
         self._clock = clock
         self._lock = threading.Lock()
+        self._last_success = clock()
         self._failing_since: float | None = None
         self._last_error: str | None = None
 
     def succeeded(self) -> None:
         """A pass sent what was pending, or found nothing to send."""
         with self._lock:
+            self._last_success = self._clock()
             self._failing_since = None
             self._last_error = None
 
     def failed(self, error: BaseException) -> None:
         with self._lock:
             if self._failing_since is None:
-                self._failing_since = self._clock()
+                self._failing_since = self._last_success
             self._last_error = type(error).__name__
 
     def problem(self, stall_after_s: float) -> str | None:

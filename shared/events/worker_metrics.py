@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 
 
 class WorkerCollector(Collector):
-    """``ketalink_outbox_backlog``, ``ketalink_outbox_oldest_unsent_age_seconds`` (by service) and
+    """``ketalink_outbox_backlog``, ``ketalink_outbox_oldest_unsent_age_seconds`` (label ``outbox``: the service
+    whose outbox; every worker replica of a service reports the same table) and
     ``ketalink_worker_ready`` (by component), computed on each scrape."""
 
     def __init__(self) -> None:
@@ -42,9 +43,9 @@ class WorkerCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         backlog = GaugeMetricFamily("ketalink_outbox_backlog", "Events in the outbox not yet acknowledged by the "
-                                    "broker", labels=["service"])
+                                    "broker", labels=["outbox"])
         oldest = GaugeMetricFamily("ketalink_outbox_oldest_unsent_age_seconds", "How long the oldest unsent event "
-                                   "has waited (0 when none waits)", labels=["service"])
+                                   "has waited (0 when none waits)", labels=["outbox"])
         with self._lock:
             engines = dict(self._engines)
         for service, engine in sorted(engines.items()):
