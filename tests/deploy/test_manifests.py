@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import json
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
 
-from deploy.render import files, layout, schemas, validate
+from deploy.render import files, layout, monitoring, schemas, validate
 from shared.clinic_time import ClinicTimeSettings, load_clinic_time
 from shared.config import load_settings
 from shared.events.kafka_clients import KafkaSettings
@@ -249,6 +251,17 @@ class TestPolicies:
         assert len(k8s.of_kind(objects, "ServiceMonitor")) == len(layout.SERVICES)
         for obj in selected:
             assert obj["metadata"]["labels"][layout.PROMETHEUS_RELEASE_LABEL] == site_env(overlay)["PROMETHEUS_RELEASE"]
+
+    def test_alert_rules_and_dashboard_are_deployed(self, overlay: str, rendered: dict[str, list[Obj]]):
+        """deploy/monitoring's PrometheusRule (checked there with promtool) and Grafana dashboard, as they are."""
+        objects = rendered[overlay]
+        source = yaml.safe_load((monitoring.SOURCE_DIR / monitoring.RULES).read_text())
+        (rule,) = k8s.of_kind(objects, "PrometheusRule")
+        assert rule["metadata"]["name"] == source["metadata"]["name"] and rule["spec"] == source["spec"]
+        dashboard = k8s.named(objects, "ConfigMap", monitoring.DASHBOARD_CONFIG_MAP)
+        assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1"
+        assert json.loads(dashboard["data"][monitoring.DASHBOARD]) == json.loads(
+            (monitoring.SOURCE_DIR / monitoring.DASHBOARD).read_text())
 
     def test_namespace_enforces_the_restricted_pod_security_standard(
             self, overlay: str, rendered: dict[str, list[Obj]]):
