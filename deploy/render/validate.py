@@ -58,8 +58,11 @@ def validate(objects: list[dict[str, Any]] | str, version: str, *, kubeconform: 
             continue  # an empty document: what a Helm toggle leaves out
         errors = resource.get("validationErrors") or []
         detail = "; ".join(f"{error.get('path', '')}: {error.get('msg', '')}" for error in errors)
+        message = resource.get("msg", "")
+        if " - at " in message:  # the innermost causes, where the paths alone say only "validation failed"
+            detail = message[message.index(" - at ") + 3:]
         failures.append(Failure(f"{resource.get('kind')}/{resource.get('name')}", version,
-                                detail or resource.get("msg", resource.get("status", "?"))))
+                                detail or message or resource.get("status", "?")))
     return failures
 
 

@@ -74,6 +74,11 @@ def test_the_validator_rejects_what_it_should(kubeconform: Path, schema_dir: Pat
     failures = validate.validate(bad + good, "1.31.0", kubeconform=kubeconform, schema_dir=schema_dir)
     assert sorted({failure.object for failure in failures}) == sorted(
         f"{obj['kind']}/{obj['metadata']['name']}" for obj in bad)
+    reasons = {failure.object: failure.error for failure in failures}
+    assert "could not find schema" in reasons["KafkaTopic/old"]  # Strimzi 1.0 serves kafka.strimzi.io/v1 only
+    assert "portz" in reasons["Service/a"] and "rulez" in reasons["HTTPRoute/d"]
+    assert "Reed" in reasons["KafkaUser/b"] or "must be one of" in reasons["KafkaUser/b"]
+    assert "/spec/replicas" in reasons["Deployment/g"]
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
