@@ -180,6 +180,7 @@ class ConsumerLoop:
         self.health = ConsumerHealth(name)  # polls, commits and lag, for /readyz and /metrics
         self._holding = holding or load_settings(HoldingSettings, "KETALINK_HELD_")
         self._holds = HoldStore(processor.engine, name, on_hold)
+        self._maybe_held = True  # False only after the table had no active held record of this consumer
         self._owned = _Ownership()
         self._retry_producer: KafkaProducer | None = None
         self.retrier = HeldRecordRetrier(processor.engine, name, self._holding, processor.process,
@@ -223,6 +224,7 @@ class ConsumerLoop:
     def _poll_until_stopped(self, consumer: KafkaConsumer, producer: KafkaProducer) -> None:
         reassigned = _Reassignments(self._name, self._owned)
         consumer.subscribe(sorted(consumer.subscription() or ()), listener=reassigned)
+        self._maybe_held = True
         while not self._stop.is_set():
             batches = consumer.poll(timeout_ms=500)
             self.health.polled(consumer)
@@ -230,6 +232,10 @@ class ConsumerLoop:
             if moved:
                 _resume_from_committed(consumer, moved)
                 batches = {partition: batch for partition, batch in batches.items() if partition not in moved}
+                self._maybe_held = True  # another replica may have held records of these partitions
+            if batches and self._maybe_held:
+                # Once per poll, not per record: while nothing is held, no record asks whether its key is.
+                self._maybe_held = self._holds.any_held()
             if consumer.assignment():
                 self.assigned.set()
             for partition, batch in batches.items():
@@ -246,7 +252,7 @@ class ConsumerLoop:
         key = (record.topic, record.partition, record.offset)
         started = time.perf_counter()
         try:
-            if self._holds.key_is_held(record.topic, record.key):
+            if self._maybe_held and self._holds.key_is_held(record.topic, record.key):
                 # Its key's earlier records are held: it waits behind them, untried, whatever it holds (even one
                 # that would be dead-lettered: it may be refused only because the earlier ones are not applied yet).
                 self._holds.hold(record, attempts=0, reason="behind an earlier held record of its key", settings=None)
@@ -270,6 +276,7 @@ class ConsumerLoop:
                 self._stop.wait(min(backoff_s, self._policy.max_backoff_s))
                 return False
             self._holds.hold(record, attempts=attempts, reason=_safe_reason(error), settings=self._holding)
+            self._maybe_held = True
             log.warning("message held: it kept failing; the partition moves on and its key's later messages wait "
                         "behind it", extra={"topic": record.topic, "partition": record.partition,
                                             "offset": record.offset, "attempt": attempts,

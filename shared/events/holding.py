@@ -143,6 +143,13 @@ class HoldStore:
         self._consumer = consumer
         self._on_hold = on_hold
 
+    def any_held(self) -> bool:
+        """Whether this consumer has any held record the retry worker has not finished with."""
+        with self._engine.connect() as conn:
+            return conn.execute(
+                select(held_records.c.id).where(held_records.c.consumer == self._consumer,
+                                                held_records.c.state.in_(ACTIVE_STATES)).limit(1)).first() is not None
+
     def key_is_held(self, topic: str, key: bytes | None) -> bool:
         if key is None:
             return False  # a record without a key keeps no order with any other
