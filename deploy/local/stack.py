@@ -71,6 +71,8 @@ def stack_environment(environ: dict[str, str]) -> tuple[dict[str, str], list[str
         env.setdefault(f"{service.upper()}_DATABASE_URL", f"sqlite:///{ROOT / 'var' / f'{service}.db'}")
         processes.append(service)
         urls[service] = f"http://127.0.0.1:{port}"
+    # Each app's "not in the EHR" page links the others' (shared/ui/ehr_status.py skips its own).
+    env.setdefault("KETALINK_EHR_STATUS_PEERS", ",".join(urls[service] for service in SERVICES))
     return env, processes, urls
 
 

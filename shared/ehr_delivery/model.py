@@ -114,8 +114,9 @@ class EhrStatusSettings:
     shows it (default 300 s). The EHR's engine answers within seconds while the broker, the relay and the engine
     run; minutes without an answer mean one of them is stuck, and the clinician should not assume it is charted.
 
-    ``KETALINK_EHR_STATUS_PEERS``: the other Ketalink services' public base URLs, comma-separated (default none),
-    so each service's "not in the EHR" page links the other two: each service keeps only its own records."""
+    ``KETALINK_EHR_STATUS_PEERS``: the Ketalink services' public base URLs, comma-separated (default none), so each
+    service's "not in the EHR" page links the others' (its own is skipped): each service keeps only its own
+    records. ``make run`` sets it to the three local services."""
 
     answer_wait_s: int = 300
     status_peers: tuple[str, ...] = ()

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Flask, Response, g, render_template
+from flask import Flask, Response, g, render_template, request
 
 from shared.clinic_time import current_clinic_zone, format_clinic_time
 from shared.config import app_settings, install_app_settings, load_settings
@@ -66,8 +67,11 @@ def outstanding_view(deliveries: list[Delivery], resource_types: Mapping[str, st
 
 
 def render_not_in_ehr(view: dict[str, Any], service_title: str, clinician: str | None) -> Response:
-    """The page of the list: this service's rows, and links to the other services' lists (each keeps its own)."""
-    peers = [f"{url.rstrip('/')}{LIST_PAGE_PATH}" for url in ehr_status_settings().status_peers]
+    """The page of the list: this service's rows, and links to the other services' lists (each keeps its own; this
+    service's own URL, when the setting names every service, is skipped)."""
+    own = urlsplit(request.host_url).netloc.lower()
+    peers = [f"{url.rstrip('/')}{LIST_PAGE_PATH}" for url in ehr_status_settings().status_peers
+             if urlsplit(url).netloc.lower() != own]
     zone = current_clinic_zone()
     html = render_template("ui/not_in_ehr.html", view=view, service_title=service_title, peers=peers,
                            local_time=lambda iso: format_clinic_time(datetime.fromisoformat(iso), zone),
