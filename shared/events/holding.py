@@ -178,8 +178,23 @@ class HoldStore:
                 if self._on_hold is not None:
                     self._on_hold(record.value, conn, settings is None)
         except IntegrityError:
+            self._check_redelivery(record)
             return False
         return True
+
+    def _check_redelivery(self, record: Any) -> None:
+        """A record at a held record's offset is its redelivery, unless the broker numbered a new record so (only the
+        embedded broker, after a restart lost its log): that one is not held, and ops must hear of it."""
+        with self._engine.connect() as conn:
+            value = conn.execute(select(held_records.c.value).where(
+                held_records.c.consumer == self._consumer, held_records.c.source_topic == record.topic,
+                held_records.c.source_partition == record.partition,
+                held_records.c.source_offset == record.offset)).scalar()
+        if value != record.value:
+            log.error("a different record at the offset of a held record was not held (the broker reused the "
+                      "offset); it must be sent again", extra={"consumer": self._consumer, "topic": record.topic,
+                                                               "partition": record.partition,
+                                                               "offset": record.offset})
 
 
 Process = Callable[[str, "bytes | None"], str]

@@ -208,3 +208,15 @@ def test_an_ehr_that_answers_nothing_is_an_outage_however_a_handler_wrapped_it()
 
     assert is_outage(OutageError("down")) and is_outage(wrapped(0)) and is_outage(wrapped(503))
     assert not is_outage(wrapped(500)) and not is_outage(TransientError("stale")) and not is_outage(RuntimeError())
+
+
+def test_a_different_record_at_a_held_offset_is_not_held_and_says_so(world, caplog):
+    _engine, _handler, _retrier, _dead, _owned, store = world
+    first = _record(70, "first")
+    store.hold(first, attempts=2, reason="x", settings=SETTINGS)
+    with caplog.at_level(logging.ERROR, logger="shared.events.holding"):
+        assert not store.hold(first, attempts=0, reason="behind", settings=None)  # a redelivery
+        assert not [r for r in caplog.records if "reused" in r.getMessage()]
+        assert not store.hold(_record(70, "another"), attempts=0, reason="behind", settings=None)
+    [line] = [r for r in caplog.records if "reused" in r.getMessage()]
+    assert (line.topic, line.offset) == (TOPIC, 70)
