@@ -1,5 +1,5 @@
-"""``python -m deploy.render``: regenerate deploy/k8s/base and deploy/k8s/components; ``--check`` only reports
-files that are out of date (exit 1), as the tests do."""
+"""``python -m deploy.render``: regenerate deploy/k8s/base, deploy/k8s/components, the Helm chart deploy/helm/ketalink
+and deploy/compose/postgres-init.sql; ``--check`` only reports files that are out of date (exit 1), as the tests do."""
 from __future__ import annotations
 
 import argparse
