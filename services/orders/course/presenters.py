@@ -15,6 +15,8 @@ from typing import Any
 from services.orders.course.domain.outcomes import outcome_text
 from services.orders.course.domain.summary import InfusionLine, ScoreSeries
 from services.orders.course.handlers import CourseChange, PublishedEvent
+from shared.ehr_delivery import RecordEhrStatus
+from shared.ehr_delivery.views import record_status_json
 from shared.scales import DEFINITIONS
 
 
@@ -121,3 +123,10 @@ def _description(series: ScoreSeries, name: str) -> str:
     if series.response_level is not None:
         text += f" A score of {series.response_level:g} or less is a response."
     return text
+
+
+def course_ehr_status_view(status: RecordEhrStatus) -> dict[str, Any] | None:
+    """The course page's EHR status (a refused score or suicidality alert is an alert); None before anything was
+    sent."""
+    return record_status_json(status) if status.status is not None else None
+

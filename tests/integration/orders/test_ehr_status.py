@@ -1,6 +1,7 @@
 """What the EHR did with an order's messages, against the real broker, EHR sandbox and orders service: a signed
 order applied, then one the EHR refuses (its patient's chart closed: ``deploy/ehr_sandbox/chart_rules.py``) with the
-EHR's reason on the order and in the service's "not in the EHR" list; a draft has sent nothing."""
+EHR's reason on the order and in the service's "not in the EHR" list, with the treatment course's message about the
+new series waiting on the EHR's retry; a draft has sent nothing."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -71,3 +72,10 @@ def test_an_order_applied_then_one_refused_by_the_ehr(orders_url, decide, ehr):
         ("refused", "order", f"/ui/orders/{second['order_id']}")]
     assert CLOSED_CHART in rows[0]["reasons"][0]
     assert not [r for r in listed["records"] if r["record_id"] == first["order_id"]]
+    # The treatment course follows the new series (course-changed), pointing at the order the EHR never filed: the
+    # EHR's engine holds it and answers transient-error. Listed under the course, its page linked.
+    course_rows = wait_for(lambda: [r for r in requests.get(f"{orders_url}/ehr-status/not-in-ehr", timeout=5).json()[
+        "records"] if r["record_kind"] == "course" and r["patient_id"] == patient_id], what="the course's message")
+    assert {(r["status"], r["link"], r["kind"]) for r in course_rows} == {
+        ("retrying", "/ui/course", "Treatment course")}
+    assert course_rows[0]["reasons"] == ["the EHR failed to apply it; the integration engine retries it"]

@@ -29,10 +29,13 @@ from shared.people import Person
 from shared.fhir.client import FhirClient
 from shared.clock import ClinicalClock
 from shared.db import StaleRecordError, outbox
+from shared.ehr_delivery import track
 from shared.record_writes import without_needless_conflicts
 from shared.events.event_codes import SUICIDALITY_ALERT
 from shared.events.topics import ORDERS_EVENTS
 from shared.runtime import ServiceRuntime
+
+COURSE_KIND = "course"  # the record kind of the course's messages in ehr_deliveries
 
 log = logging.getLogger(__name__)
 
@@ -153,12 +156,14 @@ class CourseCore:
             self._repo.save(conn, loaded, changed)
         published = []
         for event in course_events(before, changed, self.settings, self.protocol.clinic_date(now), author):
-            published.append(self._publish(conn, changed.patient_id, event))
+            published.append(self._publish(conn, changed, event))
         return published
 
-    def _publish(self, conn: Connection, patient_id: str, event: CourseEvent) -> PublishedEvent:
-        message_id = self._runtime.publish(conn, ORDERS_EVENTS, patient_id,
+    def _publish(self, conn: Connection, course: TreatmentCourse, event: CourseEvent) -> PublishedEvent:
+        """Enqueue the event's message and track it for the EHR's answer under the course (shared/ehr_delivery)."""
+        message_id = self._runtime.publish(conn, ORDERS_EVENTS, course.patient_id,
                                            course_message(event, self._runtime.source_endpoint))
+        track(conn, message_id, event.event_code, COURSE_KIND, course.course_id, course.patient_id)
         return PublishedEvent(event.event_code, message_id, event.subject_id, event.extra or None)
 
     def _await_alerts(self, published: list[PublishedEvent]) -> list[PublishedEvent]:

@@ -8,9 +8,11 @@ from datetime import date
 
 from services.orders.course.domain.export import ExportSubject, OutcomeRow, export_rows
 from services.orders.course.ehr_reads import birth_date
-from services.orders.course.handlers.core import CourseChange, CourseCore
+from services.orders.course.handlers.core import COURSE_KIND, CourseChange, CourseCore
 from services.orders.course.repository import CourseNotFoundError
 from services.orders.domain.eligibility import EligibilityDecision
+from shared import ehr_delivery
+from shared.ehr_delivery import RecordEhrStatus
 
 
 class CourseReads(CourseCore):
@@ -24,6 +26,11 @@ class CourseReads(CourseCore):
 
     def course(self, course_id: str) -> CourseChange:
         return self._refreshed(course_id)
+
+    def course_ehr_status(self, course_id: str) -> RecordEhrStatus:
+        """What the EHR did with the course's messages (scores, outcomes, suicidality alerts …)."""
+        with self._runtime.engine.connect() as conn:
+            return ehr_delivery.statuses_of(conn, COURSE_KIND, [course_id])[course_id]
 
     def course_patient(self, course_id: str) -> str | None:
         """The course's patient (for the SMART patient check); None for an unknown course."""

@@ -20,7 +20,7 @@ from services.orders.course.domain.measurements import ScoreContext
 from services.orders.course.domain.model import ClinicalEventKind, CourseStatus, StopReason
 from services.orders.course.domain.therapy import TherapyKind
 from services.orders.course.handlers import CourseChange
-from services.orders.course.presenters import course_view, score_chart_svg
+from services.orders.course.presenters import course_ehr_status_view, course_view, score_chart_svg
 from services.orders.course.repository import CourseNotFoundError
 from services.orders.course.translators.codes import CSSRS_ITEMS, SCALE_ITEMS
 from services.orders.course.ui.forms import (
@@ -81,6 +81,7 @@ def render_page(context: SmartContext, change: CourseChange | None, *, status: i
     banner = patient_banner(context, patient_id, today=today,
                             eligibility=decision.status.value if decision is not None else None)
     view = course_view(change) if change else None
+    ehr_status = course_ehr_status_view(course.course_ehr_status(change.course.course_id)) if change else None
     charts = [Markup(score_chart_svg(series, change.summary.infusions)) for series in change.summary.series
               if series.points or series.scale is course.settings.primary_scale] if change else []
     html = render_template(
@@ -92,7 +93,8 @@ def render_page(context: SmartContext, change: CourseChange | None, *, status: i
         cssrs_items=[(item.value, code.display) for item, code in CSSRS_ITEMS.items()],
         therapy_kinds=list(TherapyKind), clinical_event_kinds=list(ClinicalEventKind),
         time_placeholder=INPUT_PLACEHOLDER, scale_names={scale.value: d.name for scale, d in DEFINITIONS.items()},
-        contexts=list(ScoreContext), when=lambda text: _when(text, zone), on_day=_on_day, today=today)
+        contexts=list(ScoreContext), when=lambda text: _when(text, zone), on_day=_on_day, today=today,
+        ehr_status=ehr_status)
     return Response(html, status=status, mimetype="text/html", headers={"Cache-Control": "no-store"})
 
 
