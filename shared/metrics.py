@@ -38,9 +38,15 @@ CONSUMER_LAST_POLL = Gauge("ketalink_consumer_last_poll_timestamp_seconds",
                            "Unix time of the consumer's last poll as a joined group member",
                            ["consumer"], multiprocess_mode="livemax")
 CONSUMER_LAST_COMMIT = Gauge("ketalink_consumer_last_commit_timestamp_seconds",
-                             "Unix time of the consumer's last offset commit", ["consumer"], multiprocess_mode="livemax")
+                             "Unix time of the consumer's last offset commit", ["consumer"],
+                             multiprocess_mode="livemax")
 CONSUMER_PARTITIONS = Gauge("ketalink_consumer_assigned_partitions", "Partitions assigned to the consumer",
                             ["consumer"], multiprocess_mode="livemostrecent")
+
+DEAD_LETTERS_WAITING = Gauge("ketalink_dead_letters_waiting",
+                             "Dead letters of this service neither replayed nor discarded, by dead-letter topic "
+                             "(counted every few minutes: shared/events/dead_letter_watch.py)", ["topic"],
+                             multiprocess_mode="livemax")
 
 # --- the EHR ---------------------------------------------------------------------------------------------------------
 EHR_RESPONSES = Counter("ketalink_ehr_responses_total",
@@ -54,8 +60,8 @@ EHR_REQUEST_SECONDS = Histogram("ketalink_ehr_request_seconds",
 
 # --- HTTP ------------------------------------------------------------------------------------------------------------
 # ``route``, not ``endpoint``: Prometheus Operator gives every scraped series an ``endpoint`` label (the port's name).
-HTTP_REQUESTS = Counter("ketalink_http_requests_total", "HTTP requests by route (the URL rule, never the URL) and status",
-                        ["route", "status"])
+HTTP_REQUESTS = Counter("ketalink_http_requests_total",
+                        "HTTP requests by route (the URL rule, never the URL) and status", ["route", "status"])
 HTTP_SECONDS = Histogram("ketalink_http_request_seconds", "HTTP request latency by route", ["route"])
 
 # --- held records ----------------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from shared.events.holding import HoldHook
 from shared.events.kafka_clients import KafkaSettings, create_consumer, create_producer, ensure_topics
 from shared.events.outbox import OutboxRelay, enqueue
 from shared.events.topics import ACCESS
-from shared.events.worker_metrics import counting_answers, watch_worker
+from shared.events.worker_metrics import counting_answers, unwatch_worker, watch_worker
 from shared.fhir.client import AccessTokens, FhirClient
 from shared.fhir.datatypes import FhirJson
 from shared.idempotency import claim_in
@@ -116,7 +116,8 @@ class ServiceRuntime:
         ``handlers``, response messages to ``response_handlers``; see ``MessageProcessor``; ``on_hold`` runs in the
         transaction that holds a record that kept failing, ``shared/events/holding.py``)."""
         self.kafka.require_credentials()
-        watch_worker(self.name, self.engine)  # readiness settings checked; outbox backlog on /metrics
+        # Readiness settings checked; outbox backlog and waiting dead letters on /metrics.
+        watch_worker(self.name, self.engine, self.kafka, self.settings.consumer_group or f"ketalink-{self.name}")
         self.relay.start()
         policy = dataclasses.replace(policy, reconnect_max_backoff_s=self.kafka.client_restart_backoff_max_s)
         if handlers or response_handlers:
@@ -135,6 +136,7 @@ class ServiceRuntime:
             self.consumer.start()
 
     def stop_worker(self) -> None:
+        unwatch_worker(self.name)
         if self.consumer:
             self.consumer.stop()
         self.relay.stop()

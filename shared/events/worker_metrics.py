@@ -21,6 +21,8 @@ from shared.config import load_settings
 from shared.db import outbox, utcnow
 from shared.events.consumer import Handler, Handlers
 from shared.events.consumer_health import WORKER_HEALTH, WorkerHealthSettings
+from shared.events.dead_letter_watch import DeadLetterWatch, DeadLetterWatchSettings
+from shared.events.kafka_clients import KafkaSettings
 from shared.events.outbox import outbox_backlog
 from shared.fhir.messaging import Message
 from shared.metrics import EHR_RESPONSES
@@ -70,11 +72,28 @@ COLLECTOR = WorkerCollector()
 REGISTRY.register(COLLECTOR)
 
 
-def watch_worker(service: str, engine: Engine) -> None:
+_DEAD_LETTER_WATCHES: dict[str, DeadLetterWatch] = {}
+
+
+def watch_worker(service: str, engine: Engine, kafka: KafkaSettings | None = None,
+                 consumer_name: str | None = None) -> None:
     """Called when a process starts its worker: validates the health settings (a bad one stops the start with
-    SettingsError) and exports the service's outbox backlog."""
+    SettingsError), exports the service's outbox backlog and, given its Kafka settings, counts its waiting dead
+    letters now and then."""
     WORKER_HEALTH.configure(load_settings(WorkerHealthSettings, "KETALINK_WORKER_"))
     COLLECTOR.watch(service, engine)
+    if kafka is not None:
+        interval_s = load_settings(DeadLetterWatchSettings, "KETALINK_WORKER_").dead_letter_check_s
+        unwatch_worker(service)
+        watch = DeadLetterWatch(service, engine, kafka, consumer_name or f"ketalink-{service}", interval_s)
+        _DEAD_LETTER_WATCHES[service] = watch
+        watch.start()
+
+
+def unwatch_worker(service: str) -> None:
+    watch = _DEAD_LETTER_WATCHES.pop(service, None)
+    if watch is not None:
+        watch.stop()
 
 
 def counting_answers(handlers: Handlers) -> Handlers:

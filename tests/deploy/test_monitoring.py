@@ -67,7 +67,8 @@ def test_the_rules_pass_their_unit_tests(promtool: Path, tmp_path: Path):
 
 def test_promtool_refuses_a_broken_rule_and_a_failing_rule_test(promtool: Path, tmp_path: Path):
     """The two checks can fail: a rule with invalid PromQL, and a rule test whose expectation is wrong."""
-    broken = {"groups": [{"name": "broken", "rules": [{"alert": "Broken", "expr": "sum by (x (ketalink_outbox_backlog"}]}]}
+    broken_rule = {"alert": "Broken", "expr": "sum by (x (ketalink_outbox_backlog"}
+    broken = {"groups": [{"name": "broken", "rules": [broken_rule]}]}
     (tmp_path / "broken.yaml").write_text(yaml.safe_dump(broken))
     assert run_promtool(promtool, "check", "rules", "broken.yaml", cwd=tmp_path).returncode != 0
     tools.plain_rules(RULES, tmp_path / "ketalink.rules.yaml")
@@ -120,7 +121,7 @@ def test_the_dashboard_shows_what_operations_need():
     needed = {"ketalink_outbox_backlog", "ketalink_outbox_oldest_unsent_age_seconds", "ketalink_consumer_lag",
               "ketalink_messages_consumed_total", "ketalink_ehr_responses_total", "ketalink_ehr_request_seconds_bucket",
               "ketalink_http_request_seconds_bucket", "ketalink_http_requests_total", "ketalink_worker_ready",
-              "ketalink_held_records"}
+              "ketalink_held_records", "ketalink_dead_letters_waiting"}
     assert needed <= queried, sorted(needed - queried)
 
 
@@ -154,4 +155,5 @@ def _anchor(heading: str) -> str:
 
 
 def _overlap(a: dict, b: dict) -> bool:
-    return a["x"] < b["x"] + b["w"] and b["x"] < a["x"] + a["w"] and a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"]
+    across = a["x"] < b["x"] + b["w"] and b["x"] < a["x"] + a["w"]
+    return across and a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"]

@@ -99,3 +99,14 @@ def test_one_process_serves_its_own_registry_without_the_multiprocess_directory(
     monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
     body, content_type = exposition()
     assert content_type.startswith("text/plain") and b"ketalink_outbox_sent_total" in body
+
+
+def test_the_dead_letter_check_interval_is_a_validated_setting():
+    from shared.config import SettingsError, load_settings
+    from shared.events.dead_letter_watch import DeadLetterWatchSettings
+
+    assert load_settings(DeadLetterWatchSettings, "KETALINK_WORKER_", {}).dead_letter_check_s == 300.0
+    assert load_settings(DeadLetterWatchSettings, "KETALINK_WORKER_",
+                         {"KETALINK_WORKER_DEAD_LETTER_CHECK_S": "0"}).dead_letter_check_s == 0.0  # off
+    with pytest.raises(SettingsError, match="dead_letter_check_s"):
+        load_settings(DeadLetterWatchSettings, "KETALINK_WORKER_", {"KETALINK_WORKER_DEAD_LETTER_CHECK_S": "5"})
