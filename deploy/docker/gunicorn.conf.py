@@ -14,6 +14,7 @@ services.<name>.wsgi:app``; without an app argument, ``services.$KETALINK_SERVIC
 - Binds HTTP_HOST:HTTP_PORT, the same variables the application reads.
 """
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -39,15 +40,16 @@ errorlog = "-"
 loglevel = (os.environ.get("LOG_LEVEL") or "info").lower()
 
 
-def _metrics_directory() -> Path:
+def _metrics_directory() -> tuple[Path, bool]:
+    """The directory, and whether it is ours to remove at exit (one the operator configured is not)."""
     configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if configured:
-        return Path(configured)
+        return Path(configured), False
     shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
-    return Path(tempfile.mkdtemp(prefix="ketalink-metrics-", dir=shm))
+    return Path(tempfile.mkdtemp(prefix="ketalink-metrics-", dir=shm)), True
 
 
-_METRICS_DIR = _metrics_directory()
+_METRICS_DIR, _METRICS_DIR_OURS = _metrics_directory()
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_METRICS_DIR)  # inherited by every worker gunicorn forks
 
 
@@ -63,3 +65,9 @@ def child_exit(server, worker) -> None:  # noqa: ANN001 - gunicorn's hook signat
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid, str(_METRICS_DIR))
+
+
+def on_exit(server) -> None:  # noqa: ANN001 - gunicorn's hook signature
+    """The master stops: a directory made here goes with it (memory in /dev/shm)."""
+    if _METRICS_DIR_OURS:
+        shutil.rmtree(_METRICS_DIR, ignore_errors=True)
