@@ -114,9 +114,10 @@ def _resolve(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, An
 
 
 def _not_in_ehr() -> Any:
-    from shared.record_schema import INTEGER, Answer, array, obj
+    from shared.ehr_delivery.views import NOT_IN_EHR_SCHEMA
+    from shared.record_schema import Answer
 
-    return Answer("NotInEhr", obj({"answer_wait_s": INTEGER, "count": INTEGER, "records": array({"type": "object"})}))
+    return Answer("NotInEhr", NOT_IN_EHR_SCHEMA)
 
 
 #: ``shared/ehr_delivery/views.outstanding_json``: a service's part of the clinic's "not in the EHR" list.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from services.documentation.domain.note import ProcedureNote
 from services.documentation.domain.session.model import Session
+from shared.ehr_delivery.views import EHR_STATUS_SCHEMA
 from shared.openapi import NOT_IN_EHR
 from shared.record_schema import (
     BOOLEAN, DATE, DATE_TIME, INTEGER, OBJECT, STRING, Answer, answer, array, nullable, obj,
@@ -19,8 +20,10 @@ SESSION_KEYS = {
     "given": nullable(OBJECT), "discharge_instructions": OBJECT, "charted_pump": nullable(OBJECT),
     "pre_check": nullable(OBJECT), "suicide_risk": OBJECT, "site_readiness_items": array({})}
 SESSION = Answer("Session", answer(Session, **SESSION_KEYS))
+SESSION.schema["properties"]["ehr_status"] = EHR_STATUS_SCHEMA  # GET /sessions/{id} only: not required
 RECORDED = Answer("SessionWithRecorded", answer(Session, **SESSION_KEYS, recorded=OBJECT))
 NOTE_SCHEMA = answer(ProcedureNote, doc_status=STRING, superseded_by=nullable(STRING))
+NOTE_SCHEMA["properties"]["ehr_status"] = EHR_STATUS_SCHEMA  # read and listed notes only: not required
 NOTE = Answer("Note", NOTE_SCHEMA)
 NOTES = Answer("SessionNotes", obj({"session_id": STRING, "notes": array(NOTE_SCHEMA)}))
 NOTE_PREVIEW = Answer("NotePreview", obj({"session_id": STRING, "status": STRING, "text": STRING}))

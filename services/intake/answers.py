@@ -3,6 +3,7 @@ derived from the records the presenters spread (``shared/record_schema.py``) plu
 from __future__ import annotations
 
 from services.intake.domain.model import Intake
+from shared.ehr_delivery.views import EHR_STATUS_SCHEMA
 from shared.openapi import NOT_IN_EHR
 from shared.record_schema import (
     DATE_TIME, OBJECT, STRING, Answer, answer, array, nullable, obj,
@@ -10,7 +11,8 @@ from shared.record_schema import (
 
 INTAKE = Answer("Intake", answer(
     Intake, version={"type": "integer"}, missing=array({}), trial_candidates=array({}),
-    consent_elements=array(obj({"key": STRING, "label": STRING})), ehr_messages=array(OBJECT), ehr_status=OBJECT))
+    consent_elements=array(obj({"key": STRING, "label": STRING})), ehr_messages=array(OBJECT),
+    ehr_status=EHR_STATUS_SCHEMA))
 INTAKE_SUMMARY = obj({"intake_id": STRING, "patient_id": STRING, "status": STRING, "started_at": DATE_TIME,
                       "referral_id": nullable(STRING), "outcome": nullable(STRING), "decided_at": nullable(DATE_TIME)})
 PATIENT_INTAKES = Answer("PatientIntakes", obj({"patient_id": STRING, "intakes": array(INTAKE_SUMMARY)}))

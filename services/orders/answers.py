@@ -6,6 +6,7 @@ from services.orders.domain.dose import DoseCalculation
 from services.orders.domain.eligibility import EligibilityDecision
 from services.orders.domain.order import StatusChange
 from services.orders.domain.series import ScheduledInfusion
+from shared.ehr_delivery.views import EHR_STATUS_SCHEMA
 from shared.openapi import NOT_IN_EHR
 from shared.people import Person
 from shared.record_schema import (
@@ -26,6 +27,7 @@ ORDER = Answer("Order", obj({
     "intake_id": nullable(STRING), "created_by": record_schema(Person), "created_at": DATE_TIME,
     "signed_by": nullable(record_schema(Person)), "text": STRING, "calculation": CALCULATION,
     "history": array(record_schema(StatusChange)), "series": SERIES}))
+ORDER.schema["properties"]["ehr_status"] = EHR_STATUS_SCHEMA  # GET /orders/{id} only: not required
 PATIENT_SERIES = Answer("PatientSeries", obj({"patient_id": STRING, "series": array(PATIENT_SERIES_ITEM)}))
 ELIGIBILITY = Answer("Eligibility", answer(EligibilityDecision, may_order=BOOLEAN, reasons=array(OBJECT)))
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.ehr_delivery.model import STATUS_LABELS, Delivery, EhrStatus, RecordEhrStatus
+from shared.record_schema import BOOLEAN, DATE_TIME, INTEGER, STRING, array, nullable, obj
 
 KIND_LABELS = {"intake": "Intake", "order": "Order", "session": "Infusion session", "note": "Signed note",
                "course": "Treatment course"}
@@ -77,3 +78,21 @@ def outstanding_json(deliveries: list[Delivery], full: Callable[[Delivery], bool
             "patient_id": delivery.patient_id if shown else None,
             "detail_withheld": not shown, "link": link(delivery)})
     return {"answer_wait_s": answer_wait_s, "count": len(rows), "records": rows}
+
+
+# --- the JSON Schemas of the above, for the services' OpenAPI documents ------------------------------------------
+STATUS_VALUES = {"type": "string", "enum": [status.value for status in EhrStatus]}
+MESSAGE_SCHEMA = obj({"message_id": STRING, "event_code": STRING, "status": STATUS_VALUES, "label": STRING,
+                      "sent_at": DATE_TIME, "relayed": BOOLEAN, "answered_at": nullable(DATE_TIME),
+                      "reasons": array(STRING)})
+EHR_STATUS_SCHEMA = obj({
+    "status": {"type": "string", "enum": ["not-sent", *STATUS_VALUES["enum"]]}, "label": STRING, "kind": STRING,
+    "reasons": array(STRING), "refused_messages": array(STRING), "what_to_do": nullable(STRING),
+    "messages": array(MESSAGE_SCHEMA)})
+NOT_IN_EHR_ROW_SCHEMA = obj({
+    "record_kind": STRING, "kind": STRING, "record_id": STRING, "message_id": STRING, "event_code": STRING,
+    "sent_at": DATE_TIME, "relayed": BOOLEAN, "waited_s": INTEGER, "status": STATUS_VALUES, "label": STRING,
+    "reasons": nullable(array(STRING)), "patient_id": nullable(STRING), "detail_withheld": BOOLEAN,
+    "link": nullable(STRING)})
+NOT_IN_EHR_SCHEMA = obj({"answer_wait_s": INTEGER, "count": INTEGER, "records": array(NOT_IN_EHR_ROW_SCHEMA)})
+

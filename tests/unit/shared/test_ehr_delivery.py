@@ -159,3 +159,24 @@ def test_settings_are_checked_at_start_up(environ, message):
     settings = load_settings(EhrStatusSettings, "KETALINK_EHR_", {
         "KETALINK_EHR_ANSWER_WAIT_S": "120", "KETALINK_EHR_STATUS_PEERS": "https://a.example, https://b.example"})
     assert settings.answer_wait_s == 120 and settings.status_peers == ("https://a.example", "https://b.example")
+
+
+def test_the_answers_fit_the_schemas_the_openapi_documents_declare(engine):
+    import jsonschema_rs
+
+    from shared.ehr_delivery.views import EHR_STATUS_SCHEMA, NOT_IN_EHR_SCHEMA
+
+    requests_ = [_sent(engine, record_id=f"n{i}", patient_id=f"p{i % 2}") for i in range(4)]
+    _answer(engine, requests_[1], ResponseCode.OK)
+    _answer(engine, requests_[2], ResponseCode.FATAL_ERROR, {"severity": "error", "code": "x", "diagnostics": "no"})
+    _answer(engine, requests_[3], ResponseCode.TRANSIENT_ERROR)
+    status_validator = jsonschema_rs.validator_for(EHR_STATUS_SCHEMA)
+    for record_id in ("n0", "n1", "n2", "n3", "never-sent"):
+        status_validator.validate(record_status_json(_status(engine, record_id=record_id)))
+    with engine.connect() as conn:
+        deliveries = ehr_delivery.outstanding(conn, EhrStatusSettings(), utcnow() + timedelta(hours=1))
+    listed = outstanding_json(deliveries, lambda d: d.patient_id == "p0", lambda d: None, utcnow(), 300)
+    assert {row["detail_withheld"] for row in listed["records"]} == {True, False}
+    jsonschema_rs.validator_for(NOT_IN_EHR_SCHEMA).validate(listed)
+    with pytest.raises(jsonschema_rs.ValidationError):  # the schema says something: a wrong status is refused
+        status_validator.validate({**record_status_json(_status(engine)), "status": "pending"})
