@@ -183,7 +183,7 @@ class ConsumerLoop:
         self._maybe_held = True  # False only after the table had no active held record of this consumer
         self._owned = _Ownership()
         self._retry_producer: KafkaProducer | None = None
-        self.retrier = HeldRecordRetrier(processor.engine, name, self._holding, processor.process,
+        self.retrier = HeldRecordRetrier(processor.engine, name, self._holding, self._process_held,
                                          self._dead_letter_held, self._owned.partitions,
                                          permanent=PermanentError, is_outage=is_outage)
 
@@ -290,6 +290,11 @@ class ConsumerLoop:
         log.info("message processed", extra={"topic": record.topic, "partition": record.partition,
                                              "offset": record.offset, "outcome": outcome})
         return True
+
+    def _process_held(self, record: HeldKafkaRecord) -> str:
+        """The retry worker's attempt, in the same log and trace context as an attempt in line."""
+        with record_log_context(record), consumer_span(record, self._name):
+            return self._processor.process(record.topic, record.value)
 
     def _dead_letter_held(self, record: HeldKafkaRecord, reason: str) -> None:
         """The retry worker's dead-letters, through a producer of its own (the loop's is rebuilt with its consumer)."""

@@ -197,7 +197,7 @@ class HoldStore:
                                                                "offset": record.offset})
 
 
-Process = Callable[[str, "bytes | None"], str]
+Process = Callable[[HeldKafkaRecord], str]
 DeadLetter = Callable[[HeldKafkaRecord, str], None]
 
 
@@ -205,7 +205,8 @@ class HeldRecordRetrier:
     """The retry worker: a thread that re-attempts, key by key and in offset order, the held records of the
     partitions this process's consumer owns (``owned``), and keeps ``ketalink_held_records`` up to date.
 
-    ``process`` is the consumer's ``MessageProcessor.process``; ``permanent`` is its error class of records that can
+    ``process`` processes one record as the consumer does (``MessageProcessor.process`` in its log and trace
+    context); ``permanent`` is its error class of records that can
     never pass (dead-lettered at once, in the key's turn) and ``is_outage`` tells a failure of every record (retried
     without counting) from one of this record."""
 
@@ -302,7 +303,7 @@ class HeldRecordRetrier:
         """Process the record and record its outcome in the held row; True when it is finished with."""
         try:
             with record_log_context(record), consumer_span(record, self._consumer):  # its trace goes on when retried
-                outcome = self._process(record.topic, record.value)
+                outcome = self._process(record)
         except Exception as error:  # noqa: BLE001 - every failure gets an outcome below
             if isinstance(error, self._permanent):
                 self._dead_letter(record, str(error))

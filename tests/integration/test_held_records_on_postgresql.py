@@ -60,6 +60,10 @@ class SlowHandler:
             self.applied.append(marker)
 
 
+def _process_with(processor: MessageProcessor):
+    return lambda record: processor.process(record.topic, record.value)
+
+
 def _record(offset: int, marker: str, key: str) -> HeldKafkaRecord:
     value = json.dumps(build_message("test-event", "urn:test", [{"resourceType": "Basic", "id": marker,
                                                                  "code": {"text": marker}}],
@@ -68,7 +72,8 @@ def _record(offset: int, marker: str, key: str) -> HeldKafkaRecord:
 
 
 def _retrier(engine: Engine, handler: SlowHandler) -> HeldRecordRetrier:
-    return HeldRecordRetrier(engine, CONSUMER, SETTINGS, MessageProcessor(engine, {"test-event": handler}).process,
+    processor = MessageProcessor(engine, {"test-event": handler})
+    return HeldRecordRetrier(engine, CONSUMER, SETTINGS, _process_with(processor),
                              lambda record, reason: None, lambda: {TopicPartition(TOPIC, 0)},
                              permanent=PermanentError, is_outage=is_outage)
 

@@ -44,10 +44,15 @@ def world(tmp_path):
     handler = Handler()
     dead_letters: list[tuple[int, str]] = []  # stands in for the dead-letter topic
     owned = {TopicPartition(TOPIC, 0), TopicPartition(TOPIC, 1)}
-    retrier = HeldRecordRetrier(engine, CONSUMER, SETTINGS, MessageProcessor(engine, {"test-event": handler}).process,
+    processor = MessageProcessor(engine, {"test-event": handler})
+    retrier = HeldRecordRetrier(engine, CONSUMER, SETTINGS, _process_with(processor),
                                 lambda record, reason: dead_letters.append((record.offset, reason)), lambda: owned,
                                 permanent=PermanentError, is_outage=is_outage)
     return engine, handler, retrier, dead_letters, owned, HoldStore(engine, CONSUMER)
+
+
+def _process_with(processor: MessageProcessor):
+    return lambda record: processor.process(record.topic, record.value)
 
 
 def _record(offset: int, marker: str, key: str = "patient-a", partition: int = 0, value: bytes | None = None):
