@@ -1,9 +1,8 @@
 """The EHR sandbox's integration engine with a message the EHR's server fails with 500 every time (the last second of
 year 9999: the sandbox's store answers "date value out of range"): the engine holds it after a few attempts instead
 of retrying it without end, so another patient's message on the same partition is applied within seconds (measured),
-while the same
-patient's later message waits behind it; both are answered transient-error (the clinic sees "the EHR is retrying");
-once ops discard the poison one the later one is applied and answered ok."""
+while the same patient's later message waits behind it; both are answered transient-error (the clinic sees "the EHR
+is retrying"); once ops discard the poison one the later one is applied and answered ok."""
 from __future__ import annotations
 
 import time
