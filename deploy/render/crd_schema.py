@@ -84,9 +84,19 @@ def _strict(node: Any) -> Any:
     return result
 
 
-def crd_schemas(crd: Schema) -> dict[str, Schema]:
+OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+
+
+def object_meta(definitions: dict[str, Schema]) -> Schema:
+    """ObjectMeta as the API server checks it on every custom resource (a CRD's own schema says only ``object``),
+    standalone: ``{"$ref": ..., "$defs": {...}}``."""
+    return standalone({"$ref": DEFINITIONS_REF + OBJECT_META}, definitions)
+
+
+def crd_schemas(crd: Schema, metadata: Schema | None = None) -> dict[str, Schema]:
     """``<group>/<kind>_<version>.json`` (lower case, kubeconform's CRD naming) → strict schema, per served
-    version of one CustomResourceDefinition."""
+    version of one CustomResourceDefinition; ``metadata`` (see ``object_meta``) replaces the CRD's bare
+    ``metadata: {type: object}``."""
     if crd.get("kind") != "CustomResourceDefinition":
         raise ValueError(f"not a CustomResourceDefinition: {crd.get('kind')!r}")
     spec = crd["spec"]
@@ -99,6 +109,9 @@ def crd_schemas(crd: Schema) -> dict[str, Schema]:
         strict = _strict(schema)
         strict.setdefault("additionalProperties", False)  # the root: apiVersion, kind, metadata, spec, status
         strict["$schema"] = "http://json-schema.org/draft-07/schema#"
+        if metadata is not None and "metadata" in strict.get("properties", {}):
+            strict["properties"]["metadata"] = {"$ref": metadata["$ref"]}
+            strict["$defs"] = metadata["$defs"]
         result[f"{group}/{kind.lower()}_{version['name']}.json"] = strict
     return result
 

@@ -13,6 +13,7 @@ directory and renamed, so an interrupted build leaves nothing half-made. A sourc
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -58,14 +59,19 @@ def _check(name: str, data: bytes, expected: str) -> bytes:
 
 
 # -- Kubernetes --------------------------------------------------------------------------------------------------
-def _kubernetes(out: Path) -> None:
-    python = tools.validator_python()
-    found = subprocess.run([str(python), "-c", "import kubernetes_validate, os; "
+@functools.lru_cache(maxsize=1)
+def _kubernetes_schema_package() -> Path:
+    """kubernetes-validate's schema directory, in the tools venv."""
+    found = subprocess.run([str(tools.validator_python()), "-c", "import kubernetes_validate, os; "
                             "print(os.path.dirname(kubernetes_validate.__file__))"],
                            capture_output=True, text=True, check=False)
     if found.returncode != 0:
         raise ToolError(f"kubernetes-validate is not importable in the tools venv: {found.stderr[-500:]}")
-    package = Path(found.stdout.strip()) / "kubernetes-json-schema"
+    return Path(found.stdout.strip()) / "kubernetes-json-schema"
+
+
+def _kubernetes(out: Path) -> None:
+    package = _kubernetes_schema_package()
     for version in kubernetes_versions():
         source = package / f"v{version}-local-strict"
         if not source.is_dir():
@@ -83,11 +89,18 @@ def _kubernetes(out: Path) -> None:
 
 
 # -- CRDs --------------------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1)
+def _object_meta() -> dict[str, Any]:
+    """ObjectMeta of the oldest Kubernetes release checked, for the custom resources' metadata."""
+    directory = _kubernetes_schema_package() / f"v{kubernetes_versions()[0]}-local-strict"
+    return crd_schema.object_meta(json.loads((directory / "_definitions.json").read_text())["$defs"])
+
+
 def _write_crds(out: Path, text: str, origin: str) -> None:
     for document in yaml.safe_load_all(text):
         if not document:
             continue
-        for name, schema in crd_schema.crd_schemas(document).items():
+        for name, schema in crd_schema.crd_schemas(document, _object_meta()).items():
             path = out / "crds" / name
             path.parent.mkdir(parents=True, exist_ok=True)
             schema["$comment"] = f"from {origin}"

@@ -58,6 +58,8 @@ def test_the_validator_rejects_what_it_should(kubeconform: Path, schema_dir: Pat
          "spec": {"authorization": {"type": "simple", "acls": [
              {"resource": {"type": "topic", "name": "t"}, "operations": ["Reed"]}]}}},
         {"apiVersion": "example.org/v1", "kind": "Unknown", "metadata": {"name": "c"}},
+        {"apiVersion": "kafka.strimzi.io/v1", "kind": "KafkaTopic",  # a custom resource's metadata is ObjectMeta
+         "metadata": {"name": "meta", "labelz": {"strimzi.io/cluster": "c"}}, "spec": {"partitions": 3}},
         {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "d"},
          "spec": {"hostnames": ["d.example.org"], "rulez": []}},
         {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "metadata": {"name": "e"},
@@ -79,6 +81,7 @@ def test_the_validator_rejects_what_it_should(kubeconform: Path, schema_dir: Pat
     assert "portz" in reasons["Service/a"] and "rulez" in reasons["HTTPRoute/d"]
     assert "Reed" in reasons["KafkaUser/b"] or "must be one of" in reasons["KafkaUser/b"]
     assert "/spec/replicas" in reasons["Deployment/g"]
+    assert "labelz" in reasons["KafkaTopic/meta"]
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
