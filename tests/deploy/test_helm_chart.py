@@ -74,6 +74,11 @@ def test_helm_lint_strict(helm: Path, tmp_path: Path):
     values_file.write_text(yaml.safe_dump(prod_values()))
     output = run([helm, "lint", "--strict", chart.CHART_DIR, "-f", values_file])
     assert "0 chart(s) failed" in output
+    # the oldest Kubernetes supported is accepted by the chart's kubeVersion, an older one refused
+    run([helm, "template", "k", chart.CHART_DIR, "-f", values_file, "--kube-version", "1.31.0"])
+    old = subprocess.run([str(helm), "template", "k", str(chart.CHART_DIR), "-f", str(values_file),
+                          "--kube-version", "1.30.9"], capture_output=True, text=True, timeout=120, check=False)
+    assert old.returncode != 0 and "kubeVersion" in old.stderr + old.stdout
 
 
 @pytest.mark.parametrize("version", ["1.31.0", "1.37.0"])
