@@ -212,7 +212,8 @@ def templated(obj: Obj) -> Obj:
         parent.update(name=v_quote("gateway.name"), namespace=v_quote("gateway.namespace"),
                       sectionName=v_quote("gateway.listener"))
     elif kind == "Ingress":
-        obj["metadata"]["annotations"] = Tpl("{{ toJson (merge (dict " + " ".join(
+        # the site's annotations win (mergeOverwrite into a fresh dict: .Values is not changed)
+        obj["metadata"]["annotations"] = Tpl("{{ toJson (mergeOverwrite (dict " + " ".join(
             f"{json.dumps(k)} {json.dumps(v)}" for k, v in obj["metadata"]["annotations"].items())
             + ") $.Values.ingress.annotations) }}")
         obj["spec"]["ingressClassName"] = v_quote("ingress.className")

@@ -144,13 +144,16 @@ def test_toggles(helm: Path, tmp_path: Path):
     values = prod_values()
     values.update(networkPolicy={"enabled": False}, serviceMonitor={"enabled": False}, migrations={"enabled": False},
                   strimzi={"enabled": False}, prune={"enabled": False},
-                  gateway={"enabled": False}, ingress={"enabled": True, "annotations": {"example.org/x": "on-purpose"}})
+                  gateway={"enabled": False}, ingress={"enabled": True, "annotations": {
+                      "example.org/x": "on-purpose", "nginx.ingress.kubernetes.io/proxy-body-size": "2m"}})
     objects = template(helm, values, tmp_path)
     kinds = {obj["kind"] for obj in objects}
     assert not kinds & {"NetworkPolicy", "ServiceMonitor", "Job", "KafkaTopic", "KafkaUser", "HTTPRoute"}
     assert not [obj for obj in k8s.of_kind(objects, "CronJob") if obj["metadata"]["name"].endswith("-prune")]
     (ingress,) = k8s.of_kind(objects, "Ingress")
     assert ingress["metadata"]["annotations"]["example.org/x"] == "on-purpose"
+    assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"] == "2m"  # site's wins
+    assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/force-ssl-redirect"] == "true"
     assert {rule["host"] for rule in ingress["spec"]["rules"]} == {
         url.removeprefix("https://") for url in (values["services"][s]["publicBaseUrl"] for s in layout.SERVICES)}
     with_policies = template(helm, {**values, "networkPolicy": {"enabled": True}}, tmp_path)
