@@ -62,8 +62,8 @@ class AcceptWatch:
         return self
 
     def __exit__(self, *_exc: object) -> None:
+        self._thread.join(10)  # the port is open once the start returned: the watch notes it at its next probe
         self._done.set()
-        self._thread.join(5)
 
     def _watch(self) -> None:
         while not self._done.is_set():

@@ -7,10 +7,8 @@ are seeded first through the real handlers (an eligibility decision for orders, 
 so requests naming the seeded patient, order or session reach the domain's checks instead of a 404."""
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +27,7 @@ from tests.integration.documentation.clinic import Clinic
 from tests.integration.orders.support import eligibility_message
 from tests.support.backend_auth import service_tokens
 from tests.support.processes import service
+from tests.support.prod_model import database_url, table_digests
 
 SERVICES = ("intake", "orders", "documentation")
 
@@ -37,35 +36,32 @@ SERVICES = ("intake", "orders", "documentation")
 class RunningService:
     name: str
     base_url: str
-    database: Path  # the service's SQLite file
+    database: str  # the service's database URL: its SQLite file, its PostgreSQL database under make test-prod
 
 
 @dataclass(frozen=True)
 class InProcessService:
-    """A service's handlers on its own SQLite file, as its worker wires them (no Kafka client is created)."""
+    """A service's handlers on its own database, as its worker wires them (no Kafka client is created)."""
 
     name: str
     processor: MessageProcessor
-    database: Path
+    database: str  # a database URL
 
     def reads(self, topic: str) -> bool:
         return topic in ACCESS[self.name].reads
 
 
-def in_process(name: str, database: Path, ehr_base_url: str, bootstrap: str) -> InProcessService:
-    runtime = ServiceRuntime(name, ServiceSettings(database_url=f"sqlite:///{database}",
+def in_process(name: str, database: str, ehr_base_url: str, bootstrap: str) -> InProcessService:
+    runtime = ServiceRuntime(name, ServiceSettings(database_url=database,
                                                    ehr_fhir_base_url=ehr_base_url, ehr_timeout_s=10.0),
                              KafkaSettings(bootstrap_servers=bootstrap), ehr_tokens=service_tokens(name, ehr_base_url))
     _app, handlers, response_handlers = importlib.import_module(f"services.{name}.bootstrap").build(runtime)
     return InProcessService(name, MessageProcessor(runtime.engine, handlers, response_handlers), database)
 
 
-def database_state(database: Path) -> dict[str, str]:
+def database_state(database: str) -> dict[str, str]:
     """A digest of every table's rows, read beside the service's own connections (read-only)."""
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30) as conn:
-        tables = [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        return {table: hashlib.sha256(repr(conn.execute(f'SELECT * FROM "{table}" ORDER BY rowid').fetchall())
-                                      .encode()).hexdigest() for table in tables}
+    return table_digests(database)
 
 
 def changed_tables(before: dict[str, str], after: dict[str, str]) -> list[str]:
@@ -108,7 +104,7 @@ def web_only_services(broker, ehr, log_dir: Path, tmp_path_factory: pytest.TempP
     seeds = {"orders": (INTAKE_EVENTS, eligibility_message(seeded_patient_id)),
              "documentation": (ORDERS_EVENTS, order_signed)}
     for name, (topic, message) in seeds.items():
-        handlers = in_process(name, data_dir / f"{name}.db", ehr.base_url, broker.bootstrap)
+        handlers = in_process(name, database_url(name, data_dir), ehr.base_url, broker.bootstrap)
         assert handlers.processor.process(topic, json.dumps(message).encode()) == "done"
     started, running = [], {}
     try:
@@ -117,7 +113,7 @@ def web_only_services(broker, ehr, log_dir: Path, tmp_path_factory: pytest.TempP
                                         {"RUN_WORKER": "false"})
             process.log_path = log_dir / f"fuzz-api-{name}.log"
             started.append(process.start())
-            running[name] = RunningService(name, base_url, data_dir / f"{name}.db")
+            running[name] = RunningService(name, base_url, database_url(name, data_dir))
         yield running
     finally:
         for process in started:

@@ -10,7 +10,6 @@ process a good message after them, and send nothing (so the EHR is written nothi
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,10 +20,12 @@ import pytest
 import requests
 from hypothesis import HealthCheck, Phase, given, settings
 from kafka import KafkaProducer
+from sqlalchemy import create_engine, select
 
 from deploy.ehr_sandbox.ehr_events import record_and_announce
 from deploy.ehr_sandbox.ehr_events import referral as referral_for
 from deploy.ehr_sandbox.seed import MRN_SYSTEM
+from shared.db import outbox
 from shared.events.consumer import PermanentError, TransientError
 from shared.events.kafka_clients import KafkaSettings, ensure_topics
 from shared.events.topics import EHR_EVENTS, INTAKE_EVENTS, ORDERS_EVENTS, all_topics, dead_letter_topic
@@ -34,6 +35,7 @@ from tests.fuzz.payloads import Template, bad_records
 from tests.integration.intake.steps import intakes_for_referral
 from tests.integration.orders.support import eligibility_message
 from tests.support.kafka_tools import read_all, wait_for
+from tests.support.prod_model import database_url
 from tests.support.service_stack import services_reading_from_the_end
 
 pytestmark = pytest.mark.integration
@@ -64,7 +66,8 @@ def outcome_of(service: InProcessService, topic: str, value: bytes) -> str:
 @pytest.fixture(scope="module")
 def handlers(broker, ehr, tmp_path_factory: pytest.TempPathFactory) -> list[InProcessService]:
     data_dir = tmp_path_factory.mktemp("fuzz-handlers")
-    return [in_process(name, data_dir / f"{name}.db", ehr.base_url, broker.bootstrap) for name in SERVICES]
+    return [in_process(name, f"sqlite:///{data_dir / f'{name}.db'}", ehr.base_url, broker.bootstrap)
+            for name in SERVICES]
 
 
 def test_the_templates_are_messages_the_handlers_apply(handlers: list[InProcessService],
@@ -132,7 +135,8 @@ def test_refused_records_are_dead_lettered_with_the_reason_and_the_consumers_go_
     records = drawn_records(templates)
     # Which service refuses which record: its handlers in this process, fed the same records in the same order.
     twins_dir = tmp_path_factory.mktemp("fuzz-twins")
-    twins = [in_process(name, twins_dir / f"{name}.db", ehr.base_url, broker.bootstrap) for name in SERVICES]
+    twins = [in_process(name, f"sqlite:///{twins_dir / f'{name}.db'}", ehr.base_url, broker.bootstrap)
+             for name in SERVICES]
     refused = {(twin.name, topic, value) for topic, value in records for twin in twins
                if twin.reads(topic) and outcome_of(twin, topic, value) == "dead-letter"}
     assert len(refused) >= OVER_THE_BROKER, f"only {len(refused)} refusals among {len(records)} records"
@@ -169,7 +173,8 @@ def test_refused_records_are_dead_lettered_with_the_reason_and_the_consumers_go_
     # Nothing was sent because of the refused ones (so nothing reached the EHR): each service's outbox holds what
     # its twin's holds, the answers to the records it applied (e.g. a CPOE order answered), and no more.
     for twin in twins:
-        sent, expected_sent = (sorted(_outbox_event_codes(db)) for db in (data_dir / f"{twin.name}.db", twin.database))
+        sent, expected_sent = (sorted(_outbox_event_codes(db)) for db in (database_url(twin.name, data_dir),
+                                                                          twin.database))
         assert sent == expected_sent, twin.name
 
 
@@ -214,9 +219,13 @@ def _missing(expected: set[tuple[str, str, bytes]], found: dict[tuple[str, str, 
     return [(name, topic) for name, topic, value in expected if (name, topic, value) not in found]
 
 
-def _outbox_event_codes(database: Path) -> list[str]:
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30) as conn:
-        return [code for (code,) in conn.execute("SELECT event_code FROM outbox ORDER BY id")]
+def _outbox_event_codes(database: str) -> list[str]:
+    engine = create_engine(database)
+    try:
+        with engine.connect() as conn:
+            return [code for (code,) in conn.execute(select(outbox.c.event_code).order_by(outbox.c.id))]
+    finally:
+        engine.dispose()
 
 
 def _json(url: str) -> dict[str, Any]:

@@ -180,6 +180,10 @@ def service(name: str, log_dir: Path, data_dir: Path, bootstrap: str, ehr_base_u
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "EHR_FHIR_BASE_URL": ehr_base_url,
         **service_backend_environment(name, ehr_base_url), **(extra_env or {})}
     base_url = f"http://127.0.0.1:{port}"
+    from tests.support.prod_model import prod_model, prod_service  # it builds on this module
+
+    if prod_model():  # make test-prod: PostgreSQL with a role per service, gunicorn and a worker process
+        return prod_service(name, log_dir, data_dir, env, port), base_url  # type: ignore[return-value]
     process = ManagedProcess(name, [sys.executable, "-m", f"services.{name}"], env, log_dir,
                              http_ok(f"{base_url}/healthz"))
     return process, base_url
