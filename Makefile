@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.stamp-install
 include deploy/tools.mk
 
-.PHONY: run test install browser-deps asyncapi-tools contract test-unit test-integration test-kafka test-hapi bench fuzz clean
+.PHONY: run test install browser-deps asyncapi-tools contract test-unit test-integration test-kafka test-hapi test-prod bench fuzz clean
 
 $(STAMP): requirements.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -70,6 +70,14 @@ fuzz: install
 	@seed=$${KETALINK_FUZZ_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
 	  echo "make fuzz: seed $$seed (repeat with KETALINK_FUZZ_SEED=$$seed)"; \
 	  KETALINK_FUZZ=1 KETALINK_FUZZ_SEED=$$seed $(PY) -m pytest -q -p no:cacheprovider tests/fuzz/test_openapi.py
+
+# The journey, fault, fuzz and process-model tests on the production process model (not part of `make test`;
+# about 15-20 minutes): each service on PostgreSQL (a throwaway cluster, bench/postgres.py) with its migrator and
+# DML-only runtime roles, gunicorn with 2 workers and a separate worker process (tests/support/prod_model.py;
+# by hand: docs/operations.md, "The production process model by hand").
+test-prod: install
+	KETALINK_TEST_PROCESS_MODEL=prod $(PY) -m pytest -q tests/integration/test_patient_journey.py \
+	  tests/integration/test_process_model.py tests/fault tests/fuzz
 
 # The benchmark (not part of `make test`): its own broker, EHR sandbox and services on free ports, one table on
 # stdout and JSON in var/bench/; parameters as BENCH_* variables or flags (`$(PY) -m bench --help`), see
