@@ -242,3 +242,16 @@ def test_defaults_are_production_values(helm: Path, tmp_path: Path):
         assert topic["spec"]["config"]["min.insync.replicas"] == kafka.MIN_IN_SYNC_REPLICAS
     refused = template(helm, {}, tmp_path, check=False)
     assert refused.returncode != 0 and "KETALINK_CLINIC_TIMEZONE" in refused.stderr
+
+
+def test_install_dry_run_orders_the_migrations_first_and_prints_the_notes(helm: Path, tmp_path: Path):
+    """`helm install --dry-run=client` (no cluster): the migrations Jobs are hooks (run before the release's
+    objects), and the notes name each service's URL and the checks to run."""
+    values_file = tmp_path / "prod.yaml"
+    values_file.write_text(yaml.safe_dump(prod_values()))
+    output = run([helm, "install", "ketalink", chart.CHART_DIR, "--dry-run=client", "-n", "ketalink", "-f", values_file])
+    hooks, _, rest = output.partition("MANIFEST:")
+    for service in layout.SERVICES:
+        assert f"name: {service}-{layout.MIGRATE}" in hooks and f"name: {service}-{layout.MIGRATE}" not in rest
+        assert prod_values()["services"][service]["publicBaseUrl"] in rest.partition("NOTES:")[2]
+    assert "helm test ketalink -n ketalink" in output
