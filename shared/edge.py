@@ -14,7 +14,8 @@ nothing with patient data is kept in a cache.
   on everything but static files and the API description; pages get a Content-Security-Policy that allows this
   origin's scripts and styles only (an inline script or style needs the request's nonce, ``csp_nonce()``) and
   ``frame-ancestors`` 'self' plus the EHR's origin (from ``KETALINK_FRAME_ANCESTORS``, default the origins of the
-  EHR the service trusts); every other answer gets ``default-src 'none'; frame-ancestors 'none'``.
+  EHR the service trusts); every other answer gets ``default-src 'none'; frame-ancestors 'none'``; at an https
+  ``PUBLIC_BASE_URL`` (outside local runs) ``Strict-Transport-Security`` too.
 """
 from __future__ import annotations
 
@@ -60,6 +61,7 @@ class Edge:
 
     hosts: frozenset[str] = frozenset()
     frame_ancestors: tuple[str, ...] = field(default_factory=tuple)
+    https_only: bool = False  # served at an https public URL: browsers are told never to use http for it (HSTS)
 
 
 def origin_of(url: str) -> str:
@@ -101,7 +103,8 @@ def edge_for(public_base_urls: tuple[str, ...], local_run: bool, trusted_ehr_url
     if public_base_urls and public_base_urls[0] in urls and not local_run:
         hosts = frozenset().union(*(host_names(url) for url in urls), host_names("", settings.allowed_hosts))
     ancestors = settings.frame_ancestors or tuple(dict.fromkeys(o for o in map(origin_of, trusted_ehr_urls) if o))
-    return Edge(hosts, tuple(origin_of(o) or o for o in ancestors))
+    return Edge(hosts, tuple(origin_of(o) or o for o in ancestors),
+                https_only=bool(hosts) and public_base_urls[0].startswith("https://"))
 
 
 def install_edge(app: Flask, edge: Edge) -> None:
@@ -135,6 +138,8 @@ def _security_headers(response: Response) -> Response:
     edge: Edge = current_app.extensions[EDGE]
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
+    if edge.https_only:
+        response.headers["Strict-Transport-Security"] = "max-age=31536000"
     endpoint = request.endpoint or ""
     if endpoint not in CACHEABLE_ENDPOINTS and not endpoint.endswith(".static"):
         response.headers["Cache-Control"] = "no-store"

@@ -121,7 +121,10 @@ def test_another_host_is_refused_outside_local_runs(tmp_path):
     assert refused.headers["X-Content-Type-Options"] == "nosniff"
     assert client.post("/readings", json={"values": [1]}, headers={"Host": "evil.example"}).status_code == 400
     for host in ("orders.clinic.example", "ORDERS.clinic.example:443"):
-        assert client.get("/page", headers={"Host": host}).status_code == 200, host
+        answer = client.get("/page", headers={"Host": host})
+        assert answer.status_code == 200, host
+        assert answer.headers["Strict-Transport-Security"] == "max-age=31536000", "https only, at an https URL"
+    assert "Strict-Transport-Security" not in build(tmp_path).test_client().get("/page").headers
     # The kubelet's probes and Prometheus call the pod by its address.
     assert client.get("/healthz", headers={"Host": "10.1.2.3:8000"}).status_code == 200
     assert client.get("/metrics", headers={"Host": "10.1.2.3:8000"}).status_code == 200
