@@ -5,8 +5,8 @@ runs here as production runs it (deploy/docker, deploy/k8s): per service a Postg
 grants of ``deploy/render/database.py`` (as deployed), its schema made by ``python -m shared.migrate`` as the
 migrator role that owns it, and the service on its runtime role (data rights only, no DDL) with
 ``KETALINK_MIGRATE_ON_START=false``; gunicorn with 2 workers (``deploy/docker/gunicorn.conf.py``, prometheus
-multiprocess mode) for the web part and ``python -m services.<name>.worker`` as a separate process for the consumer
-and outbox relay.
+multiprocess mode) for the web part and ``services.<name>.worker`` as a separate process for the consumer and outbox
+relay, under ``deploy/docker/ketalink_worker.py`` (its probes and metrics) as the worker Deployment runs it.
 
 The PostgreSQL cluster is the benchmark's (``bench/postgres.py``: ``initdb``/``pg_ctl`` on a free loopback port, as
 the ``postgres`` user when the tests run as root), started on first use and stopped when the test process exits.
@@ -28,11 +28,11 @@ from sqlalchemy.engine import Engine
 
 from bench.postgres import Postgres, available
 from deploy.render import database
+from deploy.local.ports import free_port
 from tests.support.processes import ROOT, ManagedProcess, http_ok
 
 PROCESS_MODEL_VARIABLE = "KETALINK_TEST_PROCESS_MODEL"
 WEB_WORKERS = 2
-WORKER_READY = b'"worker running"'  # what ``shared.runtime.run_worker`` logs once its threads run
 
 
 def prod_model() -> bool:
@@ -128,8 +128,12 @@ class ServiceProcesses:
         return [self.web] + ([self.worker] if self.worker else [])
 
     def start(self) -> "ServiceProcesses":
-        for process in self._processes():
-            process.start()
+        try:
+            for process in self._processes():
+                process.start()
+        except BaseException:  # one did not start (or the run was interrupted): leave none running
+            self.stop(10.0)
+            raise
         return self
 
     def stop(self, timeout_s: float = 30.0) -> None:
@@ -160,9 +164,13 @@ def prod_service(name: str, log_dir: Path, data_dir: Path, env: dict[str, str], 
                          web_env, log_dir, http_ok(f"{base_url}/healthz"), ready_timeout_s=120.0)
     worker = None
     if env.get("RUN_WORKER", "true").lower() != "false":
-        worker_env = {k: v for k, v in common.items() if k not in ("HTTP_PORT", "PROMETHEUS_MULTIPROC_DIR")}
-        worker = ManagedProcess(name, [sys.executable, "-m", f"services.{name}.worker"], worker_env, log_dir,
-                                WORKER_READY, ready_timeout_s=120.0)
+        # As the worker Deployment runs it: the probes' and metrics' wrapper around ``services.<name>.worker``.
+        health_port = free_port()
+        worker_env = {**{k: v for k, v in common.items() if k not in ("HTTP_PORT", "PROMETHEUS_MULTIPROC_DIR")},
+                      "WORKER_METRICS_PORT": str(health_port)}
+        worker = ManagedProcess(name, [sys.executable, str(ROOT / "deploy" / "docker" / "ketalink_worker.py"),
+                                       f"services.{name}.worker"], worker_env, log_dir,
+                                http_ok(f"http://127.0.0.1:{health_port}/healthz"), ready_timeout_s=120.0)
     return ServiceProcesses(name, web, worker)
 
 
