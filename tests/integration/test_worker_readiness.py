@@ -34,6 +34,7 @@ DOCKER_DIR = ROOT / "deploy" / "docker"
 @pytest.fixture
 def own_broker(log_dir: Path, tmp_path: Path) -> Iterator[tuple[ManagedProcess, str]]:
     if os.environ.get("KETALINK_TEST_BROKER") == "kafka":
+        (tmp_path / "kafka").mkdir()
         process, bootstrap = apache_kafka_broker(log_dir, tmp_path / "kafka")
     else:
         process, bootstrap = tansu_broker(log_dir)
@@ -90,6 +91,9 @@ def test_ready_while_working_not_ready_within_the_threshold_once_the_broker_is_g
         assert body == "ok"
         assert metric(base_url, 'ketalink_worker_ready{component="ketalink-intake-readiness-') \
             and all(line.endswith(" 1.0") for line in metric(base_url, "ketalink_worker_ready{"))
+        deadline = time.monotonic() + 30  # each partition's highwater comes with its first fetch response
+        while not metric(base_url, "ketalink_consumer_lag{") and time.monotonic() < deadline:
+            time.sleep(0.2)
         assert metric(base_url, "ketalink_consumer_lag{"), "lag per partition is exported"
         assert metric(base_url, 'ketalink_outbox_backlog{outbox="intake"} 0.0')
 
