@@ -23,7 +23,7 @@ EVENT_RETENTION_MS = 7 * 24 * 3600 * 1000  # a week to recover from a consumer o
 DEAD_LETTER_RETENTION_MS = 30 * 24 * 3600 * 1000  # a month to investigate and replay
 
 READ, WRITE, DESCRIBE = "Read", "Write", "Describe"
-# Strimzi removed v1beta2 in 1.0.0; v1 is served from 0.49.0 on. deploy/README.md states the supported range.
+# Strimzi removed v1beta2 in 1.0.0, which serves v1 only. deploy/README.md states the supported range.
 STRIMZI_API_VERSION = "kafka.strimzi.io/v1"
 
 
