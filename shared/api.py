@@ -73,9 +73,9 @@ def _check_storable(value: Any) -> None:
 
 
 V = TypeVar("V", bound=Callable[..., Any])
-#: Path parameters an answer can give the next operation (links): the ids the services issue, and the patient's.
-ID_PARAMETERS = ("patient_id", "intake_id", "order_id", "course_id", "session_id", "note_id", "alert_id",
-                 "referral_id")
+#: Path parameters an answer can give the next operation (links): the ids the services issue. Not the patient's:
+#: a client has it from the launch context, and the patient's lists are where a sequence starts.
+ID_PARAMETERS = ("intake_id", "order_id", "course_id", "session_id", "note_id", "alert_id", "referral_id")
 
 
 class Operations:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
+from collections import Counter
 from datetime import date
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 import requests
 import schemathesis
 from schemathesis.config import SchemathesisConfig
+from schemathesis.generation.stateful.state_machine import StepInput, StepOutput
 
 from shared.api import IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY_MAX_LENGTH
 from shared.fhir.messaging import parse_message
@@ -27,8 +29,12 @@ CONFIG = SchemathesisConfig.from_dict({
     "seed": CAMPAIGN.seed,
     # make test: deterministic = Hypothesis' derandomize, the same requests on every run, so CI is reproducible;
     # make fuzz: a fresh seed and more examples (tests/fuzz/campaign.py).
-    "generation": {"mode": "all", "max-examples": CAMPAIGN.examples, "deterministic": CAMPAIGN.deterministic},
-    "phases": {"examples": {"enabled": False}, "fuzzing": {"enabled": True}, "stateful": {"enabled": False},
+    # No generated Authorization header or session cookie: with sign-in off (below) a made-up token would still
+    # be checked, and refused with 401 before the request reaches the domain.
+    "generation": {"mode": "all", "max-examples": CAMPAIGN.examples, "deterministic": CAMPAIGN.deterministic,
+                   "with-security-parameters": False},
+    "phases": {"examples": {"enabled": False}, "fuzzing": {"enabled": True},
+               "stateful": {"enabled": CAMPAIGN.stateful},  # make fuzz: sequences along the documents' links
                # Each missing field, wrong type and out-of-range value once; an undeclared method once per path.
                "coverage": {"enabled": True, "generation": {"mode": "negative"}, "unexpected-methods": ["DELETE"]}},
     # The document gives types and required fields; the services also check meaning (a patient the EHR does not
@@ -105,17 +111,41 @@ def test_generated_requests(case: Any, api: RunningService, known_ids: dict[str,
                              f"{changed}: a refused request must write nothing")
 
 
+#: Where a clinician starts with a patient: the lists whose answers name the patient's records.
+ENTRY_LISTS = {"intake": ("/patients/{patient_id}/intakes",),
+               "orders": ("/patients/{patient_id}/series", "/patients/{patient_id}/course"),
+               "documentation": ("/patients/{patient_id}/sessions",)}
+
+
 @pytest.mark.skipif(not CAMPAIGN.stateful, reason="the stateful phase runs under make fuzz (KETALINK_FUZZ=1)")
 def test_linked_sequences(api: RunningService, known_ids: dict[str, str]) -> None:
     """Schemathesis' stateful phase: sequences of calls that follow the document's links, each answer's ids feeding
     the next call (an intake created, then its parts recorded and decided; a patient's sessions, then a reading).
     Every answer: no 5xx, as documented, and a refusal says why."""
     schema = schemathesis.openapi.from_url(f"{api.base_url}/openapi.json", config=CONFIG, timeout=10)
+    answered: Counter[str] = Counter()
 
     class Sequences(schema.as_state_machine()):  # type: ignore[misc]
+        def setup(self) -> None:
+            """Each scenario starts from the known patient's lists too (schemathesis starts only from creating
+            POSTs and GETs without path parameters): their answers' ids feed the links to the records."""
+            for path in ENTRY_LISTS[api.name]:
+                case = schema[path]["GET"].Case(path_parameters={"patient_id": known_ids["patient_id"]})
+                self.recorder.record_case(case=case)  # as schemathesis records a step it drew itself
+                self.control.record_step(StepInput.initial(case), self.recorder)
+                response = case.call(timeout=20)
+                self.after_call(response, case)
+                self.validate_response(response, case)
+                self._add_results_to_targets((), [StepOutput(response, case)])
+
+        def after_call(self, response: Any, case: Any) -> None:
+            super().after_call(response, case)
+            answered[f"{case.operation.label} {response.status_code}"] += 1
+
         def before_call(self, case: Any) -> None:
-            # The patient whose records exist, so a sequence's first call finds something to link from.
-            _use_known_ids(case, {"patient_id": known_ids["patient_id"]})
+            # The patient whose records exist, so a sequence that starts at a patient's list finds them to follow.
+            if "patient_id" in (case.path_parameters or {}):
+                case.path_parameters = {**case.path_parameters, "patient_id": known_ids["patient_id"]}
             _distinct_idempotency_key(case)
 
         def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:
@@ -127,6 +157,11 @@ def test_linked_sequences(api: RunningService, known_ids: dict[str, str]) -> Non
     Sequences.run(settings=hypothesis.settings(
         max_examples=CAMPAIGN.scenarios, stateful_step_count=CAMPAIGN.steps, deadline=None, database=None,
         suppress_health_check=list(hypothesis.HealthCheck)))
+    linked = sum(count for key, count in answered.items()
+                 if key.split()[-1].startswith("2") and "{" in key.replace("{patient_id}", ""))
+    print(f"\n{api.name}: {sum(answered.values())} calls in sequences, {linked} answered 2xx on an operation "
+          f"that takes an id the service issued; by operation and status: {dict(sorted(answered.items()))}")
+    assert linked, "no sequence reached a record through a link"
 
 
 def _distinct_idempotency_key(case: Any) -> None:
