@@ -11,7 +11,7 @@ from prometheus_client import REGISTRY
 
 from shared.db import create_database
 from shared.events.dead_letter_watch import DeadLetterWatch
-from shared.events.kafka_clients import KafkaSettings
+from shared.events.kafka_clients import KafkaSettings, ensure_topics
 from shared.events.topics import EHR_EVENTS, dead_letter_topic
 from shared.ops.dead_letters import DeadLetterRef
 from tests.conftest import Broker
@@ -42,6 +42,7 @@ def test_waiting_dead_letters_are_counted_until_ops_deal_with_them(broker: Broke
     kafka = KafkaSettings(bootstrap_servers=broker.bootstrap)
     engine = create_database(f"sqlite:///{tmp_path / 'orders.db'}")
     watch = DeadLetterWatch("orders", engine, kafka, consumer, interval_s=300)
+    ensure_topics(kafka, [DLQ])  # as the worker does at start (Apache Kafka creates no topic on first use)
 
     dead_letter(broker.bootstrap, "ketalink-someone-else")
     assert watch.check()[DLQ] == 0 and waiting() == 0.0
