@@ -98,6 +98,12 @@ def _gauge(group: str, state: str) -> float:
     return REGISTRY.get_sample_value("ketalink_held_records", {"consumer": group, "state": state}) or 0.0
 
 
+def _explain(loops: Loops, handler: PoisonHandler) -> Callable[[], str]:
+    """What the loop did, for a wait that timed out."""
+    return lambda: (f"held: {[(r.source_offset, r.message_key, r.state, r.attempts) for r in loops.held()]}; "
+                    f"applied: {handler.applied}; failures: {handler.failures}")
+
+
 def _states(loops: Loops) -> Callable[[], list[tuple[int, str]]]:
     return lambda: [(r.source_offset, r.state) for r in loops.held()]
 
@@ -105,12 +111,14 @@ def _states(loops: Loops) -> Callable[[], list[tuple[int, str]]]:
 def test_a_poison_record_is_held_so_another_patients_record_moves_on_and_its_own_wait_in_order(broker, loops):
     handler = PoisonHandler({"a-poison"})
     loop = loops.start(handler)
-    wait_for(loop.assigned.is_set, timeout_s=30, what="the loop in its group")  # measure the hold, not the join
+    wait_for(loop.assigned.is_set, timeout_s=30, what="the loop in its group",
+             explain=_explain(loops, handler))  # measure the hold, not the join
     poison_sent = _send(broker, loops, "a-poison", "patient-a")
     _send(broker, loops, "a-later", "patient-a")
     other_sent = _send(broker, loops, "b-first", "patient-b")  # same partition, after both of patient A's
 
-    wait_for(lambda: "b-first" in handler.applied, timeout_s=30, what="the other patient's record applied")
+    wait_for(lambda: "b-first" in handler.applied, timeout_s=30, what="the other patient's record applied",
+             explain=_explain(loops, handler))
     other_delay_s = handler.applied_at["b-first"] - other_sent
     print(f"other patient's record applied {other_delay_s:.2f} s after it was published, "
           f"{handler.applied_at['b-first'] - poison_sent:.2f} s after the poison record")
@@ -122,17 +130,21 @@ def test_a_poison_record_is_held_so_another_patients_record_moves_on_and_its_own
     assert "a-later" not in handler.applied
 
     failures = handler.failures
-    wait_for(lambda: handler.failures > failures, timeout_s=30, what="the held record retried")
+    wait_for(lambda: handler.failures > failures, timeout_s=30, what="the held record retried",
+             explain=_explain(loops, handler))
     _send(broker, loops, "a-third", "patient-a")  # arrives while the key is held: it joins the queue behind
-    wait_for(lambda: len(loops.held()) == 3, timeout_s=30, what="the patient's third record held behind")
+    wait_for(lambda: len(loops.held()) == 3, timeout_s=30, what="the patient's third record held behind",
+             explain=_explain(loops, handler))
     assert "a-later" not in handler.applied and "a-third" not in handler.applied
 
     handler.poison.clear()  # the EHR is fixed: the next retry succeeds and the patient's records follow in order
-    wait_for(lambda: "a-third" in handler.applied, timeout_s=30, what="the patient's records applied")
+    wait_for(lambda: "a-third" in handler.applied, timeout_s=30, what="the patient's records applied",
+             explain=_explain(loops, handler))
     assert handler.applied == ["b-first", "a-poison", "a-later", "a-third"]
     assert loops.held() == []
     _send(broker, loops, "a-fourth", "patient-a")  # the key is free: straight through
-    wait_for(lambda: "a-fourth" in handler.applied, timeout_s=30, what="the key's next record applied in line")
+    wait_for(lambda: "a-fourth" in handler.applied, timeout_s=30, what="the key's next record applied in line",
+             explain=_explain(loops, handler))
     assert read_all(broker.bootstrap, loops.topic + ".dlq") == []
 
 
@@ -143,7 +155,8 @@ def test_after_the_limit_a_record_is_parked_with_the_gauge_and_not_dead_lettered
     _send(broker, loops, "a-later", "patient-a")
     wait_for(lambda: _states(loops)() and _states(loops)()[0][1] == "parked", timeout_s=60,
              what="the poison record parked")
-    wait_for(lambda: _gauge(loops.group, "parked") == 1, timeout_s=10, what="the parked gauge")
+    wait_for(lambda: _gauge(loops.group, "parked") == 1, timeout_s=10, what="the parked gauge",
+             explain=_explain(loops, handler))
     assert _gauge(loops.group, "waiting") == 1
     assert handler.failures == HOLDING.max_attempts
     time.sleep(2 * HOLDING.max_delay_s)
@@ -153,8 +166,10 @@ def test_after_the_limit_a_record_is_parked_with_the_gauge_and_not_dead_lettered
     [poison, later] = loops.held()
     with loops.engine.begin() as conn:
         held.discard(conn, poison.id)  # ops set it aside: the patient's next record proceeds
-    wait_for(lambda: "a-later" in handler.applied, timeout_s=30, what="the record behind the discarded one applied")
-    wait_for(lambda: _gauge(loops.group, "parked") == 0, timeout_s=10, what="the gauge back to 0")
+    wait_for(lambda: "a-later" in handler.applied, timeout_s=30, what="the record behind the discarded one applied",
+             explain=_explain(loops, handler))
+    wait_for(lambda: _gauge(loops.group, "parked") == 0, timeout_s=10, what="the gauge back to 0",
+             explain=_explain(loops, handler))
 
 
 def test_a_restarted_worker_takes_the_held_records_over_and_finishes_them_in_order(broker, loops):
@@ -162,7 +177,8 @@ def test_a_restarted_worker_takes_the_held_records_over_and_finishes_them_in_ord
     first = loops.start(handler)
     _send(broker, loops, "a-poison", "patient-a")
     _send(broker, loops, "a-later", "patient-a")
-    wait_for(lambda: len(loops.held()) == 2, timeout_s=30, what="both records held")
+    wait_for(lambda: len(loops.held()) == 2, timeout_s=30, what="both records held",
+             explain=_explain(loops, handler))
     first.stop()
     loops.running.remove(first)
 
