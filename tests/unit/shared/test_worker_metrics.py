@@ -52,15 +52,15 @@ def test_a_database_that_does_not_answer_leaves_the_backlog_out_and_the_scrape_w
 
 def test_answers_to_our_own_messages_are_counted_by_event_and_code(tmp_path: Path):
     engine = create_database(f"sqlite:///{tmp_path / 'o.db'}")
-    sent = build_message("note-signed", "urn:t", [OBSERVATION], message_id="ours")
+    sent = build_message("test-answer-count", "urn:t", [OBSERVATION], message_id="ours")
     with engine.begin() as conn:
         enqueue(conn, "topic", "p", sent)
     handled: list[str] = []
     handlers = counting_answers({"*": lambda message, conn: handled.append(message.response_to)})
-    labels = {"event": "note-signed", "code": "fatal-error"}
+    labels = {"event": "test-answer-count", "code": "fatal-error"}  # no other test answers this event
     before = sample("ketalink_ehr_responses_total", labels)
     ours = parse_message(build_response(parse_message(sent), ResponseCode.FATAL_ERROR, "urn:ehr"))
-    theirs = parse_message(build_message("note-signed", "urn:t", [OBSERVATION], message_id="theirs"))
+    theirs = parse_message(build_message("test-answer-count", "urn:t", [OBSERVATION], message_id="theirs"))
     others = parse_message(build_response(theirs, ResponseCode.FATAL_ERROR, "urn:ehr"))
     with engine.begin() as conn:
         handlers["*"](ours, conn)
@@ -70,29 +70,30 @@ def test_answers_to_our_own_messages_are_counted_by_event_and_code(tmp_path: Pat
 
 
 def test_ehr_requests_are_timed_by_method_resource_type_and_status_class_never_by_id():
+    """Resource types no other test's background thread asks for: the registry is the process's."""
     def answers(method: str, path: str) -> tuple[int, dict]:
-        if path.startswith("/fhir/Patient/secret-id-123"):
-            return 200, {"resourceType": "Patient", "id": "secret-id-123"}
+        if path.startswith("/fhir/Basic/secret-id-123"):
+            return 200, {"resourceType": "Basic", "id": "secret-id-123"}
         if method == "POST":
-            return 200, {"resourceType": "Bundle", "type": "transaction-response"}
+            return 201, {"resourceType": "Substance", "id": "new-id-456"}
         return 404, {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "not-found"}]}
 
-    counts = {key: sample("ketalink_ehr_request_seconds_count", dict(zip(("method", "resource_type", "status_class"),
-                                                                          key)))
-              for key in [("GET", "Patient", "2xx"), ("POST", "system", "2xx"), ("GET", "Encounter", "4xx"),
-                          ("GET", "metadata", "none")]}
+    expected = [("GET", "Basic", "2xx"), ("POST", "Substance", "2xx"), ("GET", "Linkage", "4xx"),
+                ("GET", "Flag", "none")]
+    names = ("method", "resource_type", "status_class")
+    counts = {key: sample("ketalink_ehr_request_seconds_count", dict(zip(names, key))) for key in expected}
     with recording_server(answers) as ehr:
         client = FhirClient(ehr.base_url, retries=0)
-        client.read("Patient", "secret-id-123")
-        client.transaction({"resourceType": "Bundle", "type": "transaction", "entry": []})
+        client.read("Basic", "secret-id-123")
+        client.create_if_none_exist({"resourceType": "Substance"}, "identifier=secret-value-789")
         with pytest.raises(FhirNotFound):
-            client.read("Encounter", "nope")
+            client.read("Linkage", "nope")
     with pytest.raises(FhirUnavailable):
-        FhirClient(f"http://127.0.0.1:{free_port()}/fhir", retries=0, timeout_s=2).capabilities()
+        FhirClient(f"http://127.0.0.1:{free_port()}/fhir", retries=0, timeout_s=2).read("Flag", "x")
     for key, before in counts.items():
-        labels = dict(zip(("method", "resource_type", "status_class"), key))
-        assert sample("ketalink_ehr_request_seconds_count", labels) == before + 1, key
-    assert "secret-id-123" not in generate_latest(REGISTRY).decode()
+        assert sample("ketalink_ehr_request_seconds_count", dict(zip(names, key))) == before + 1, key
+    exposed = generate_latest(REGISTRY).decode()
+    assert not any(secret in exposed for secret in ("secret-id-123", "new-id-456", "secret-value-789"))
 
 
 def test_one_process_serves_its_own_registry_without_the_multiprocess_directory(monkeypatch: pytest.MonkeyPatch):
