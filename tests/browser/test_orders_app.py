@@ -3,8 +3,11 @@ review, sign (the MedicationRequest and the series CarePlan reach the EHR), hold
 refusals with real tokens from the sandbox: no token, a token without the scope, a token for another patient."""
 from __future__ import annotations
 
+import re
+
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from deploy.ehr_sandbox.integration_engine import ehr_resource_id
 from shared.events.topics import INTAKE_EVENTS
@@ -112,7 +115,8 @@ def test_a_prescriber_previews_creates_and_signs_an_order_that_reaches_the_ehr(s
 
     # Live preview: typing recalculates through POST /dose-preview without leaving the page
     page.fill("#mg_per_kg", "0.6")
-    page.wait_for_function("document.getElementById('dose-text').textContent.startsWith('Ketamine 41 mg')")
+    # A locator assertion, not wait_for_function: the page's CSP allows no eval, which that uses.
+    expect(page.locator("#dose-text")).to_have_text(re.compile(r"^Ketamine 41 mg"), timeout=30_000)
     assert cell("rate_ml_per_h") == "156.2 mL/h" and page.url.endswith("/ui/orders/new")
     page.fill("#mg_per_kg", "1.2")  # above the clinic maximum without an override: refused next to the field
     message = page.locator("#mg_per_kg-error")
@@ -121,7 +125,8 @@ def test_a_prescriber_previews_creates_and_signs_an_order_that_reaches_the_ehr(s
     assert page.locator("#mg_per_kg").get_attribute("aria-invalid") == "true"
     screenshot(page, "orders-new-live-refusal")
     page.fill("#mg_per_kg", "0.5")
-    page.wait_for_function("document.getElementById('dose-text').textContent.startsWith('Ketamine 34 mg')")
+    # A locator assertion, not wait_for_function: the page's CSP allows no eval, which that uses.
+    expect(page.locator("#dose-text")).to_have_text(re.compile(r"^Ketamine 34 mg"), timeout=30_000)
     assert not message.is_visible()
 
     # Without script the same form recalculates on the server
