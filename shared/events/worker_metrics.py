@@ -43,6 +43,10 @@ class WorkerCollector(Collector):
         with self._lock:
             self._engines[service] = engine
 
+    def unwatch(self, service: str) -> None:
+        with self._lock:
+            self._engines.pop(service, None)
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
         backlog = GaugeMetricFamily("ketalink_outbox_backlog", "Events in the outbox not yet acknowledged by the "
                                     "broker", labels=["outbox"])
@@ -84,13 +88,17 @@ def watch_worker(service: str, engine: Engine, kafka: KafkaSettings | None = Non
     COLLECTOR.watch(service, engine)
     if kafka is not None:
         interval_s = load_settings(DeadLetterWatchSettings, "KETALINK_WORKER_").dead_letter_check_s
-        unwatch_worker(service)
+        previous = _DEAD_LETTER_WATCHES.pop(service, None)
+        if previous is not None:
+            previous.stop()
         watch = DeadLetterWatch(service, engine, kafka, consumer_name or f"ketalink-{service}", interval_s)
         _DEAD_LETTER_WATCHES[service] = watch
         watch.start()
 
 
 def unwatch_worker(service: str) -> None:
+    """The worker stopped: its outbox and dead letters are no longer this process's to report."""
+    COLLECTOR.unwatch(service)
     watch = _DEAD_LETTER_WATCHES.pop(service, None)
     if watch is not None:
         watch.stop()
