@@ -23,5 +23,6 @@ def home() -> ResponseReturnValue:
     orders = [order_view(current, service.settings) for current in reversed(service.patient_orders(patient_id))]
     signed = next((o for o in orders if o["status"] in (OrderStatus.ACTIVE.value, OrderStatus.ON_HOLD.value)),
                   None)
-    return render_page("orders/home.html", context, eligibility, orders=orders, signed=signed,
+    ehr = service.order_ehr_statuses([o["order_id"] for o in orders])
+    return render_page("orders/home.html", context, eligibility, orders=orders, signed=signed, ehr=ehr,
                        may_order=bool(eligibility and eligibility["may_order"]) and signed is None)
