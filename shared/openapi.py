@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from shared.record_schema import INTEGER, OBJECT, Answer, array, obj
+
 OUTCOME_REF = {"$ref": "#/components/schemas/OperationOutcome"}
 BEARER, SMART, COOKIE = "smart_bearer", "smart", "smart_session_cookie"
 
@@ -113,12 +115,6 @@ def _resolve(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, An
     return schema
 
 
-def _not_in_ehr() -> Any:
-    from shared.ehr_delivery.views import NOT_IN_EHR_SCHEMA
-    from shared.record_schema import Answer
-
-    return Answer("NotInEhr", NOT_IN_EHR_SCHEMA)
-
 
 #: ``shared/ehr_delivery/views.outstanding_json``: a service's part of the clinic's "not in the EHR" list.
-NOT_IN_EHR = _not_in_ehr()
+NOT_IN_EHR = Answer("NotInEhr", obj({"answer_wait_s": INTEGER, "count": INTEGER, "records": array(OBJECT)}))
