@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+from shared.records import JsonRecord  # the codec whose output these schemas describe
+
 STRING: dict[str, Any] = {"type": "string"}
 INTEGER: dict[str, Any] = {"type": "integer"}
 NUMBER: dict[str, Any] = {"type": "number"}
@@ -80,8 +82,6 @@ def _dataclass_schema(cls: type, seen: tuple[type, ...]) -> dict[str, Any]:
     if cls in seen:  # a recursive record: say no more than "an object"
         return dict(OBJECT)
     to_dict = getattr(cls, "to_dict", None)
-    from shared.records import JsonRecord  # the codec whose output this schema describes
-
     if to_dict is not None and to_dict is not JsonRecord.to_dict:
         return dict(OBJECT)  # the record writes itself in its own shape
     hints = typing.get_type_hints(cls)
