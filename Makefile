@@ -72,7 +72,7 @@ fuzz: install
 	  KETALINK_FUZZ=1 KETALINK_FUZZ_SEED=$$seed $(PY) -m pytest -q -p no:cacheprovider tests/fuzz/test_openapi.py
 
 # The journey, fault, fuzz and process-model tests on the production process model (not part of `make test`;
-# about 15-20 minutes): each service on PostgreSQL (a throwaway cluster, bench/postgres.py) with its migrator and
+# about 7 minutes): each service on PostgreSQL (a throwaway cluster, bench/postgres.py) with its migrator and
 # DML-only runtime roles, gunicorn with 2 workers and a separate worker process (tests/support/prod_model.py;
 # by hand: docs/operations.md, "The production process model by hand").
 test-prod: install
