@@ -147,7 +147,8 @@ EnteredBy = Literal["clinician", "patient-link"]  # scores from the EHR and the 
 
 class ScoreBody(ActedBody):
     scale: Scale = Field(description="phq-9, gad-7, madrs or qids-sr16")
-    items: list[int | None] = Field(description="Item scores in order (PHQ-9: 9 items 0-3); the total is computed")
+    items: list[int | None] = Field(max_length=20, description="Item scores in order (PHQ-9: 9 items 0-3; the "
+                                    "longest scale, QIDS-SR16, has 16); the total is computed")
     context: ScoreContext = Field(ScoreContext.PRE_INFUSION, description="baseline, pre-infusion or follow-up")
     recorded_by: Name | None = _typed_name("The clinician who rated or entered it")
     source: EnteredBy = "clinician"
