@@ -26,7 +26,9 @@ from shared.fhir.client import FhirUnavailable
 from shared.fhir.messaging import Message, MessageError, parse_message
 from shared.json_bounds import DEFAULT_MAX_DEPTH, too_deep
 from shared.config import load_settings
-from shared.events.holding import HeldKafkaRecord, HeldRecordRetrier, HoldHook, HoldingSettings, HoldStore
+from shared.events.holding import (
+    HeldKafkaRecord, HeldRecordRetrier, HoldHook, HoldingSettings, HoldStore, PartitionOwnership,
+)
 from shared.metrics import CONSUMER_ASSIGNMENTS, MESSAGE_SECONDS, MESSAGES_CONSUMED
 from shared.logs import record_log_context
 from shared.tracing import consumer_span
@@ -181,7 +183,7 @@ class ConsumerLoop:
         self._holding = holding or load_settings(HoldingSettings, "KETALINK_HELD_")
         self._holds = HoldStore(processor.engine, name, on_hold)
         self._maybe_held = True  # False only after the table had no active held record of this consumer
-        self._owned = _Ownership()
+        self._owned = PartitionOwnership()
         self._retry_producer: KafkaProducer | None = None
         self.retrier = HeldRecordRetrier(processor.engine, name, self._holding, self._process_held,
                                          self._dead_letter_held, self._owned.partitions,
@@ -322,27 +324,11 @@ class ConsumerLoop:
                                                     "reason": reason[:300]})
 
 
-class _Ownership:
-    """The partitions this loop's consumer owns now, for the retry worker (another thread) to claim held records by."""
-
-    def __init__(self) -> None:
-        self._partitions: frozenset[TopicPartition] = frozenset()
-        self._lock = threading.Lock()
-
-    def replace(self, partitions: set[TopicPartition]) -> None:
-        with self._lock:
-            self._partitions = frozenset(partitions)
-
-    def partitions(self) -> set[TopicPartition]:
-        with self._lock:
-            return set(self._partitions)
-
-
 class _Reassignments(ConsumerRebalanceListener):
     """The partitions the last rebalance assigned, for the loop to move to the group's committed offsets. Runs
     inside kafka-python's event loop, so it only takes note: the offsets are fetched by the loop's own thread."""
 
-    def __init__(self, consumer_name: str, owned: _Ownership) -> None:
+    def __init__(self, consumer_name: str, owned: PartitionOwnership) -> None:
         self._assigned: set[TopicPartition] = set()
         self._lock = threading.Lock()
         self._assignments = CONSUMER_ASSIGNMENTS.labels(consumer_name)

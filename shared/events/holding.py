@@ -135,6 +135,23 @@ class HeldKafkaRecord:
     headers: list[tuple[str, bytes]]
 
 
+class PartitionOwnership:
+    """The partitions a consumer owns now, set by its rebalance listener, read by its retry worker (another thread)
+    to claim held records by."""
+
+    def __init__(self) -> None:
+        self._partitions: frozenset[TopicPartition] = frozenset()
+        self._lock = threading.Lock()
+
+    def replace(self, partitions: set[TopicPartition]) -> None:
+        with self._lock:
+            self._partitions = frozenset(partitions)
+
+    def partitions(self) -> set[TopicPartition]:
+        with self._lock:
+            return set(self._partitions)
+
+
 class HoldStore:
     """The consumer's side of the table: is a key held, hold a record."""
 
