@@ -3,7 +3,7 @@ on the model the tests run: under ``make test-prod`` (``KETALINK_TEST_PROCESS_MO
 gunicorn with 2 workers and a worker process on PostgreSQL with its runtime role; otherwise one process on SQLite.
 
 - An id with a NUL byte in the URL path is a 400 OperationOutcome (it was a 500 on PostgreSQL, which refuses NUL in
-  text, while SQLite answered 404).
+  text, while SQLite answered 404); so is a NUL byte in a request body (SQLite stored it and it went on to the EHR).
 - ``/metrics`` counts the requests every gunicorn worker served, on every scrape (it answered from one worker at a
   time: counters jumped 29 → 11 → 29).
 - Under the production model: the web part really is 2 gunicorn workers, and the service's role reads and writes
@@ -47,6 +47,16 @@ def test_an_id_with_a_nul_byte_in_the_url_is_a_400_not_a_500(stack: tuple[dict[s
     answer = requests.get(urls[name] + path, timeout=15)
     assert answer.status_code == 400, f"{name} {path}: {answer.status_code} {answer.text[:300]}"
     assert answer.json()["resourceType"] == "OperationOutcome"
+
+
+def test_a_nul_byte_in_a_body_is_a_400_naming_the_field(stack: tuple[dict[str, str], Path]):
+    """PostgreSQL refuses NUL in text; the body is refused before any store or the EHR is asked (SQLite stored it
+    and it went on to the EHR)."""
+    urls, _ = stack
+    answer = requests.post(f"{urls['intake']}/intakes", timeout=15, json={
+        "patient_id": "abc\u0000def", "started_by": "Nurse Test"})
+    assert answer.status_code == 400, f"{answer.status_code} {answer.text[:300]}"
+    assert [issue.get("expression") for issue in answer.json()["issue"]] == [["patient_id"]], answer.text
 
 
 def test_metrics_count_the_requests_of_every_worker_on_every_scrape(stack: tuple[dict[str, str], Path]):
