@@ -18,10 +18,11 @@ from services.documentation.domain.session import Session, SessionStatus
 from services.documentation.domain.settings import SessionSettings
 from services.documentation.domain.suicide_risk import SuicidalityAlertSeen
 from services.documentation.ehr_reads import EhrPatients, EhrWeights
-from services.documentation.messages import EventPublisher, events_for_change
+from services.documentation.messages import SESSION_KIND, EventPublisher, events_for_change
 from services.documentation.repository import Loaded, Records
 from shared.clock import ClinicalClock
 from shared.fhir.client import FhirClient
+from shared.record_writes import without_needless_conflicts
 from shared.runtime import ServiceRuntime
 
 log = logging.getLogger(__name__)
@@ -114,21 +115,25 @@ class ServiceCore:
 
     # --- plumbing --------------------------------------------------------------------------------------------
     def _change(self, session_id: str, change: SessionChange) -> SessionState:
-        """One session step over HTTP: load, let the domain change it, save it with its events in one transaction."""
-        with self._runtime.transaction() as conn:
-            loaded = self._records.session(conn, session_id)
-            order = self._records.order(conn, loaded.record.order_id).record
-            session = self._apply(conn, loaded, order, change)
-        return self._state(session, order)
+        """One session step over HTTP: load, let the domain change it, save it with its events in one transaction.
+        A step that meets a newer version of the session (another step committed meanwhile: a second reading, an
+        event) is run again on it (``shared/record_writes.py``), so steps that do not contradict each other never
+        conflict; one that does is refused by the domain's rule on the session as it is now."""
+        return self._change_reading(session_id, lambda current, current_order, _conn: change(current, current_order))
 
     def _change_reading(self, session_id: str,
                         change: Callable[[Session, ActiveOrder, Connection], Session]) -> SessionState:
         """``_change`` for a step that also reads other records in the same transaction (the open alerts)."""
-        with self._runtime.transaction() as conn:
-            loaded = self._records.session(conn, session_id)
-            order = self._records.order(conn, loaded.record.order_id).record
-            session = self._apply(conn, loaded, order, lambda current, current_order: change(current, current_order,
-                                                                                             conn))
+        def step(locked: bool) -> tuple[Session, ActiveOrder]:
+            with self._runtime.transaction() as conn:
+                if locked:
+                    self._records.lock_session(conn, session_id)
+                loaded = self._records.session(conn, session_id)
+                order = self._records.order(conn, loaded.record.order_id).record
+                return self._apply(conn, loaded, order, lambda current, current_order: change(
+                    current, current_order, conn)), order
+
+        session, order = without_needless_conflicts(step, f"session {session_id}")
         return self._state(session, order)
 
     def _apply(self, conn: Connection, loaded: Loaded[Session], order: ActiveOrder, change: SessionChange) -> Session:
@@ -137,7 +142,8 @@ class ServiceCore:
             return updated  # e.g. a redelivered reading: nothing to save or send
         self._records.save(conn, loaded, updated)
         for event in events_for_change(loaded.record, updated, order):
-            self._publisher.publish(conn, event.event_code, updated.patient_id, event.focus, event.author)
+            self._publisher.publish(conn, event.event_code, updated.patient_id, event.focus, event.author,
+                                    subject=(SESSION_KIND, updated.session_id))
         if updated.status is not loaded.record.status:
             log.info("session step", extra={"session_id": updated.session_id, "from_status":
                                             loaded.record.status.value, "to_status": updated.status.value})
