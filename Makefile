@@ -36,7 +36,7 @@ browser-deps:
 run: install
 	$(PY) -m deploy.local.stack
 
-test: install browser-deps asyncapi-tools
+test: install browser-deps asyncapi-tools deploy-tools
 	$(PY) -m pytest -q
 
 test-unit: install asyncapi-tools
@@ -71,13 +71,15 @@ fuzz: install
 	  echo "make fuzz: seed $$seed (repeat with KETALINK_FUZZ_SEED=$$seed)"; \
 	  KETALINK_FUZZ=1 KETALINK_FUZZ_SEED=$$seed $(PY) -m pytest -q -p no:cacheprovider tests/fuzz/test_openapi.py
 
-# The journey, fault, fuzz and process-model tests on the production process model (not part of `make test`;
-# about 7 minutes): each service on PostgreSQL (a throwaway cluster, bench/postgres.py) with its migrator and
+# The journey, fault, fuzz, process-model and concurrent-append tests (the latter take PostgreSQL's row locks) on
+# the production process model (not part of `make test`; about 7-8 minutes): each service on PostgreSQL (a
+# throwaway cluster, bench/postgres.py) with its migrator and
 # DML-only runtime roles, gunicorn with 2 workers and a separate worker process (tests/support/prod_model.py;
 # by hand: docs/operations.md, "The production process model by hand").
 test-prod: install
 	KETALINK_TEST_PROCESS_MODEL=prod $(PY) -m pytest -q tests/integration/test_patient_journey.py \
-	  tests/integration/test_process_model.py tests/fault tests/fuzz
+	  tests/integration/test_process_model.py tests/integration/documentation/test_concurrent_readings.py \
+	  tests/integration/course/test_concurrent_scores.py tests/fault tests/fuzz
 
 # The benchmark (not part of `make test`): its own broker, EHR sandbox and services on free ports, one table on
 # stdout and JSON in var/bench/; parameters as BENCH_* variables or flags (`$(PY) -m bench --help`), see

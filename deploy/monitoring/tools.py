@@ -21,6 +21,9 @@ from deploy.render.tools import BIN, ROOT, ToolError
 SOURCE = Path(__file__).resolve().parent / "promtool"
 PACKAGE = "github.com/prometheus/prometheus/cmd/promtool"
 BUILD_TIMEOUT_S = 3600  # a cold build on two busy cores
+# Prometheus's own build tag that leaves out every service-discovery plugin (AWS, Azure, GCE, Kubernetes, ...): the
+# rule checks need none, and without them a cold build takes about 200 s of CPU instead of about 470 s.
+BUILD_TAGS = "remove_all_sd"
 
 
 def _digest(*paths: Path) -> str:
@@ -36,7 +39,7 @@ def promtool() -> Path:
     """The pinned promtool, built with ``go build`` when missing or when go.mod/go.sum changed."""
     binary = BIN / "promtool"
     stamp = BIN / ".promtool-stamp"
-    wanted = _digest(SOURCE / "go.mod", SOURCE / "go.sum")
+    wanted = _digest(SOURCE / "go.mod", SOURCE / "go.sum") + f" tags={BUILD_TAGS}"
     if binary.exists() and stamp.exists() and stamp.read_text() == wanted:
         return binary
     go = shutil.which("go") or next((p for p in ("/usr/local/go/bin/go",) if Path(p).exists()), None)
@@ -47,7 +50,7 @@ def promtool() -> Path:
     partial = BIN / "promtool.partial"
     env = {**os.environ, "GOFLAGS": "-mod=readonly", "CGO_ENABLED": "0"}
     try:
-        result = subprocess.run([go, "build", "-trimpath", "-o", str(partial), PACKAGE], cwd=SOURCE, env=env,
+        result = subprocess.run([go, "build", "-trimpath", "-tags", BUILD_TAGS, "-o", str(partial), PACKAGE], cwd=SOURCE, env=env,
                                 capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
     except (OSError, subprocess.TimeoutExpired) as error:
         raise ToolError(f"go build {PACKAGE}: {error}") from None

@@ -134,11 +134,12 @@ def helm() -> Path:
 
 
 def ensure_all() -> dict[str, Path]:
+    from deploy.monitoring.tools import promtool  # it builds with this module's helpers
     from deploy.render import schemas  # schemas uses this module's installers
 
     return {"kubectl": kubectl(), "hadolint": hadolint(), "validator": validator_python(),
             "composecheck": composecheck(), "kubeconform": kubeconform(), "helm": helm(),
-            "schemas": schemas.ensure()}
+            "promtool": promtool(), "schemas": schemas.ensure()}
 
 
 if __name__ == "__main__":
