@@ -69,7 +69,7 @@ test-hapi: install
 fuzz: install
 	@seed=$${KETALINK_FUZZ_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
 	  echo "make fuzz: seed $$seed (repeat with KETALINK_FUZZ_SEED=$$seed)"; \
-	  KETALINK_FUZZ=1 KETALINK_FUZZ_SEED=$$seed $(PY) -m pytest -q -p no:cacheprovider tests/fuzz/test_openapi.py
+	  KETALINK_FUZZ=1 KETALINK_FUZZ_SEED=$$seed $(PY) -m pytest -q -s -p no:cacheprovider tests/fuzz/test_openapi.py
 
 # The journey, fault, fuzz, process-model and concurrent-append tests (the latter take PostgreSQL's row locks) on
 # the production process model (not part of `make test`; about 7-8 minutes): each service on PostgreSQL (a
