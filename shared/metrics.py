@@ -25,7 +25,8 @@ OUTBOX_SEND_FAILURES = Counter("ketalink_outbox_send_failures_total", "Relay pas
 
 # --- inbound messages ------------------------------------------------------------------------------------------------
 MESSAGES_CONSUMED = Counter("ketalink_messages_consumed_total",
-                            "Inbound messages by topic and outcome (done, duplicate, ignored, retry, held, dead-lettered)",
+                            "Inbound messages by topic and outcome (done, duplicate, ignored, retry, held, "
+                            "dead-lettered)",
                             ["topic", "outcome"])
 MESSAGE_SECONDS = Histogram("ketalink_message_processing_seconds", "Time to process one inbound message", ["topic"])
 CONSUMER_ASSIGNMENTS = Counter("ketalink_consumer_assignments_total",
