@@ -5,6 +5,7 @@ after the limit it is parked, with the gauge, and not dead-lettered; a new loop 
 held records from the database and finishes them in order."""
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from shared.db import create_database
 from shared.events import held
 from shared.events.consumer import ConsumerLoop, ConsumerPolicy, MessageProcessor, TransientError
-from shared.events.holding import HoldingSettings
+from shared.events.holding import HoldingSettings, HoldStore
 from shared.events.kafka_clients import KafkaSettings, create_consumer, create_producer, ensure_topics
 from shared.fhir.messaging import Message, build_message
 from tests.support.kafka_tools import publish, read_all, wait_for
@@ -187,3 +188,25 @@ def test_a_restarted_worker_takes_the_held_records_over_and_finishes_them_in_ord
     wait_for(lambda: restarted.applied == ["a-poison", "a-later"], timeout_s=60,
              what="the restarted worker applied the held records in order")
     assert loops.held() == [] and handler.applied == []
+
+
+def test_a_worker_that_died_between_holding_a_record_and_committing_it_holds_it_once(broker, loops, caplog):
+    """The previous worker held the poison record and died before committing its offset: the record comes again,
+    finds itself held (the table is unique on its source offset) and is not held twice; the key's later record waits
+    behind it, and each is applied once, in order."""
+    publish(broker.bootstrap, loops.topic, _message("a-first"), key="patient-a")
+    publish(broker.bootstrap, loops.topic, _message("a-second"), key="patient-a")
+    delivered = wait_for(lambda: read_all(broker.bootstrap, loops.topic) if len(
+        read_all(broker.bootstrap, loops.topic)) == 2 else None, timeout_s=30, what="both records on the topic")
+    died = HoldStore(loops.engine, loops.group)  # what the dead worker wrote before its commit
+    assert died.hold(delivered[0], attempts=HOLDING.inline_attempts, reason="TransientError: x", settings=HOLDING)
+
+    handler = PoisonHandler(set())
+    with caplog.at_level(logging.ERROR, logger="shared.events.holding"):
+        loops.start(handler)
+        wait_for(lambda: handler.applied == ["a-first", "a-second"], timeout_s=60,
+                 what="both applied once, in order", explain=_explain(loops, handler))
+    assert loops.held() == []
+    assert not [r for r in caplog.records if "reused" in r.getMessage()]  # taken for the redelivery it is
+    time.sleep(2 * HOLDING.poll_interval_s)
+    assert handler.applied == ["a-first", "a-second"]
