@@ -4,8 +4,9 @@ template expressions (``Tpl``) and each optional object is wrapped in its toggle
 
 Values (values.yaml, checked by values.schema.json): images (repository, tag or per-service digest), the
 ``ketalink-config`` variables, each service's PUBLIC_BASE_URL and clinic settings, existing Secrets, site CIDRs,
-autoscaling bounds, resources, and toggles for the Strimzi objects, NetworkPolicies, Ingress / Gateway API,
-ServiceMonitor, PrometheusRule, Grafana dashboard, migrations hook and prune. tests/deploy/test_helm_chart.py renders
+autoscaling bounds, resources, tracing (``OTEL_*`` for the web and worker pods and the egress to the collector), and
+toggles for the Strimzi objects, NetworkPolicies, Ingress / Gateway API, ServiceMonitor, PrometheusRule, Grafana
+dashboard, migrations hook, prune and the /ops page's Kafka access (opsDeadLetters). tests/deploy/test_helm_chart.py renders
 the chart with values equivalent to the prod overlay and finds the same objects, containers and environment.
 """
 from __future__ import annotations
@@ -88,6 +89,14 @@ def default_values() -> Obj:
         "grafanaDashboard": {"enabled": monitoring.dashboard_source() is not None},
         "migrations": {"enabled": True},
         "prune": {"enabled": True},
+        "tracing": {"exporter": layout.TRACING_CONFIG["OTEL_TRACES_EXPORTER"],
+                    "otlpEndpoint": layout.TRACING_CONFIG["OTEL_EXPORTER_OTLP_ENDPOINT"],
+                    "sampler": layout.TRACING_CONFIG["OTEL_TRACES_SAMPLER"],
+                    "samplerArg": layout.TRACING_CONFIG["OTEL_TRACES_SAMPLER_ARG"],
+                    "collector": {"namespace": layout.TRACING_COLLECTOR_NAMESPACE,
+                                  "podLabels": {"app.kubernetes.io/name": layout.TRACING_COLLECTOR_NAME},
+                                  "port": layout.OTLP_HTTP_PORT}},
+        "opsDeadLetters": {"enabled": False},
     }
 
 
@@ -144,8 +153,22 @@ def values_schema() -> Obj:
             "grafanaDashboard": toggle,
             "migrations": toggle,
             "prune": toggle,
+            "tracing": closed({
+                "exporter": {"enum": ["none", "otlp"]},  # OTLP over HTTP/protobuf: the one exporter installed
+                "otlpEndpoint": {"type": "string", "pattern": r"^https?://[^\s/]+(/\S*)?$"},
+                "sampler": {"enum": list(SAMPLERS)},
+                "samplerArg": {"type": "string", "pattern": r"^(0(\.[0-9]+)?|1(\.0+)?)$"},  # a ratio, 0-1
+                "collector": closed({"namespace": name,
+                                     "podLabels": {**string_map, "minProperties": 1},
+                                     "port": {"type": "integer", "minimum": 1, "maximum": 65535}})}),
+            "opsDeadLetters": toggle,
         }),
     }
+
+
+# The OpenTelemetry SDK's samplers (OTEL_TRACES_SAMPLER); the ratio ones read OTEL_TRACES_SAMPLER_ARG.
+SAMPLERS = ("always_on", "always_off", "traceidratio", "parentbased_always_on", "parentbased_always_off",
+            "parentbased_traceidratio")
 
 
 # -- templating the generated objects ------------------------------------------------------------------------------
@@ -230,6 +253,12 @@ def _template_policy(policy: Obj) -> None:
         policy["spec"]["egress"][0]["to"][0]["ipBlock"]["cidr"] = v_quote("site.databaseCidr")
     elif name == "ketalink-egress-ehr":
         policy["spec"]["egress"][0]["to"][0]["ipBlock"]["cidr"] = v_quote("site.ehrCidr")
+    elif name == network.TRACING_POLICY:
+        rule = policy["spec"]["egress"][0]
+        rule["to"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] = \
+            v_quote("tracing.collector.namespace")
+        rule["to"][0]["podSelector"]["matchLabels"] = v_json("tracing.collector.podLabels")
+        rule["ports"][0]["port"] = v_raw("tracing.collector.port")
     elif name == f"ketalink-ingress-web-{network.GATEWAY}":
         peer = policy["spec"]["ingress"][0]["from"][0]
         peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] = v_quote("gateway.namespace")
@@ -244,6 +273,16 @@ def toggle(obj: Obj) -> str | None:
                   "$.Values.prometheusRule.enabled", "KafkaTopic": "$.Values.strimzi.enabled",
                   "KafkaUser": "$.Values.strimzi.enabled", "HTTPRoute": "$.Values.gateway.enabled",
                   "Ingress": "$.Values.ingress.enabled"}
+    if kind == "NetworkPolicy" and name == network.TRACING_POLICY:
+        return 'and $.Values.networkPolicy.enabled (eq $.Values.tracing.exporter "otlp")'
+    if kind == "NetworkPolicy" and name == network.OPS_KAFKA_POLICY:
+        return "and $.Values.networkPolicy.enabled $.Values.opsDeadLetters.enabled"
+    if kind == "KafkaUser" and name.endswith(f"-{layout.OPS}"):
+        return "and $.Values.strimzi.enabled $.Values.opsDeadLetters.enabled"
+    if kind == "Deployment" and component == WEB:  # two variants: with the /ops page's Kafka user or without
+        with_kafka = any(entry["name"] == "KAFKA_SASL_USERNAME"
+                         for entry in obj["spec"]["template"]["spec"]["containers"][0]["env"])
+        return "$.Values.opsDeadLetters.enabled" if with_kafka else "not $.Values.opsDeadLetters.enabled"
     if kind == "NetworkPolicy":
         edge = {f"ketalink-ingress-web-{network.GATEWAY}": " $.Values.gateway.enabled",
                 f"ketalink-ingress-web-{network.INGRESS}": " $.Values.ingress.enabled"}.get(name)
@@ -299,4 +338,11 @@ def config_template() -> str:
             f"    app.kubernetes.io/part-of: {layout.PART_OF}\n"
             f"data: {{{{ toJson (merge (dict \"PUBLIC_BASE_URL\" {_values(f'services.{service}.publicBaseUrl')}) "
             f"{_values(f'services.{service}.config')}) }}}}\n")
+    tracing = {"OTEL_TRACES_EXPORTER": "exporter", "OTEL_TRACES_SAMPLER": "sampler",
+               "OTEL_TRACES_SAMPLER_ARG": "samplerArg", "OTEL_EXPORTER_OTLP_ENDPOINT": "otlpEndpoint"}
+    assert set(tracing) == set(layout.TRACING_CONFIG)
+    documents.append(f"---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {layout.TRACING_CONFIG_MAP}\n"
+                     f"  labels:\n    app.kubernetes.io/part-of: {layout.PART_OF}\ndata:\n"
+                     + "".join(f"  {key}: {{{{ $.Values.tracing.{value} | quote }}}}\n"
+                               for key, value in tracing.items()))
     return "".join(documents)

@@ -122,17 +122,20 @@ def generated_files() -> dict[Path, str]:
         templates / "_helpers.tpl": HELPERS,
         templates / "NOTES.txt": NOTES,
         templates / "config.yaml": chart.config_template(),
-        templates / "network.yaml": chart.dump_templated([*network.network_policies(),
+        templates / "network.yaml": chart.dump_templated([*network.network_policies(), network.tracing_policy(),
+                                                          network.ops_kafka_policy(),
                                                           network.not_exposed_service()]),
         templates / "edge.yaml": chart.dump_templated([network.edge_policy(network.INGRESS), network.ingress(),
                                                        network.edge_policy(network.GATEWAY), *network.http_routes()]),
-        templates / "kafka.yaml": chart.dump_templated([*kafka.kafka_topics(), *kafka.kafka_users()]),
+        templates / "kafka.yaml": chart.dump_templated([*kafka.kafka_topics(), *kafka.kafka_users(),
+                                                        *kafka.ops_kafka_users()]),
         templates / "operations.yaml": chart.dump_templated([jobs.replay_config()]),
         templates / "tests" / "readyz.yaml": chart.dump_templated(_test_hooks()),
     }
     for index, service in enumerate(layout.SERVICES):
         files[templates / f"{service}.yaml"] = chart.dump_templated(
-            workloads.service_objects(service) + jobs.service_jobs(service, index))
+            workloads.service_objects(service) + [workloads.deployment(service, WEB, ops_kafka=True)]
+            + jobs.service_jobs(service, index))
     if monitoring.rules_source() is not None:
         files[templates / "monitoring.yaml"] = chart.dump_templated([monitoring.prometheus_rule()])
     if monitoring.dashboard_source() is not None:

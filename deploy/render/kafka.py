@@ -4,7 +4,8 @@ Every topic of ``all_topics()`` (dead-letter topics included) gets a KafkaTopic;
 KafkaUser (SCRAM-SHA-512) whose ACLs grant exactly what it reads (Read) and writes (Write, its dead-letter topics
 included), Describe on those topics (metadata), and Read on its own consumer group. One more user, for operators,
 may move records from a dead-letter topic back to its source topic (deploy/README.md, "Replay the dead-letter
-topic"). The base holds production values (3 replicas, min.insync.replicas=2); the dev overlay lowers them.
+topic"). Where the site lets the /ops page act on dead letters, each service's web pods get a user of their own that
+may do the same for that service only (``ops_kafka_users``). The base holds production values (3 replicas, min.insync.replicas=2); the dev overlay lowers them.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 
 from deploy.render import layout
 from shared.events.kafka_clients import KafkaSettings
-from shared.events.topics import ACCESS, DEAD_LETTER_SUFFIX, all_topics
+from shared.events.topics import ACCESS, DEAD_LETTER_SUFFIX, all_topics, dead_letter_topic
 
 Obj = dict[str, Any]
 
@@ -76,15 +77,27 @@ def replay_grants() -> dict[str, set[str]]:
     return dict(grants)
 
 
+def ops_grants(service: str) -> dict[str, set[str]]:
+    """The least the service's /ops page needs (shared/ops/dead_letters.py, actions.py): read its own dead-letter
+    topics (those of the topics its consumer reads) and write each one's source topic for a replay. No consumer
+    group: the page's reader assigns partitions and commits nothing."""
+    grants: dict[str, set[str]] = defaultdict(set)
+    for topic in ACCESS[service].reads:
+        grants[dead_letter_topic(topic)] |= {READ, DESCRIBE}
+        grants[topic] |= {WRITE, DESCRIBE}
+    return dict(grants)
+
+
 def _acl(resource_type: str, name: str, operations: set[str]) -> Obj:
     return {"type": "allow",
             "resource": {"type": resource_type, "name": name, "patternType": "literal"},
             "operations": sorted(operations), "host": "*"}
 
 
-def kafka_user(client: str, grants: dict[str, set[str]]) -> Obj:
+def kafka_user(client: str, grants: dict[str, set[str]], *, group: bool = True) -> Obj:
     acls = [_acl("topic", topic, operations) for topic, operations in sorted(grants.items())]
-    acls.append(_acl("group", layout.consumer_group(client), {READ}))
+    if group:
+        acls.append(_acl("group", layout.consumer_group(client), {READ}))
     return {
         "apiVersion": STRIMZI_API_VERSION,
         "kind": "KafkaUser",
@@ -104,3 +117,8 @@ def kafka_users() -> list[Obj]:
     users = [kafka_user(client, topic_grants(client)) for client in ACCESS]
     users.append(kafka_user(layout.REPLAY, replay_grants()))
     return users
+
+
+def ops_kafka_users() -> list[Obj]:
+    """One KafkaUser per service for its /ops page (components/ops-dead-letters; the chart's opsDeadLetters)."""
+    return [kafka_user(layout.ops_client(service), ops_grants(service), group=False) for service in layout.SERVICES]

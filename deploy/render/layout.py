@@ -18,6 +18,7 @@ BASE_DIR = K8S_DIR / "base"
 OVERLAYS = ("dev", "prod")
 
 REPLAY = "dlq-replay"  # operators' dead-letter replay: a KafkaUser and a suspended CronJob, not a service
+OPS = "ops"  # the /ops page's own Kafka user per service (ketalink-<service>-ops), only where the site turns it on
 EHR_CLIENT = "ehr"  # the hospital's integration engine: a Kafka client we grant access to, not a service we run
 SERVICES: tuple[str, ...] = tuple(name for name in ACCESS if name != EHR_CLIENT)
 
@@ -49,6 +50,20 @@ GATEWAY_LISTENER = "https"
 PROMETHEUS_RELEASE_LABEL = "release"
 PROMETHEUS_RELEASE = "kube-prometheus-stack"
 
+# Tracing (shared/tracing.py): off unless the site turns it on (components/tracing, or the chart's `tracing`).
+# OTLP over HTTP is the only exporter installed, so the collector's OTLP/HTTP port is the one egress needed.
+TRACING_CONFIG_MAP = "ketalink-tracing"
+TRACING_CONFIG: dict[str, str] = {
+    "OTEL_TRACES_EXPORTER": "none",
+    "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",  # the caller's decision, else this ratio of new traces
+    "OTEL_TRACES_SAMPLER_ARG": "1.0",
+    # read only when the exporter is otlp; the site's overlay (or the chart's tracing.otlpEndpoint) names its own
+    "OTEL_EXPORTER_OTLP_ENDPOINT": "http://opentelemetry-collector.observability.svc:4318",
+}
+TRACING_COLLECTOR_NAMESPACE = "observability"  # placeholders: the site's collector
+TRACING_COLLECTOR_NAME = "opentelemetry-collector"  # its pods' app.kubernetes.io/name (the upstream chart's default)
+OTLP_HTTP_PORT = 4318
+
 # Who may reach the pods, and where DNS lives (namespace names as the `kubernetes.io/metadata.name` label).
 INGRESS_NAMESPACE = "ingress-nginx"
 MONITORING_NAMESPACE = "monitoring"
@@ -61,6 +76,11 @@ BASE_DOMAIN = "ketalink.example.org"  # overlays replace the hosts and PUBLIC_BA
 def kafka_user(client: str) -> str:
     """The KafkaUser (and so the SASL user name and the Secret Strimzi writes its password to) of one client."""
     return f"ketalink-{client}"
+
+
+def ops_client(service: str) -> str:
+    """The Kafka client of a service's /ops page (its KafkaUser is ``kafka_user(ops_client(service))``)."""
+    return f"{service}-{OPS}"
 
 
 def consumer_group(client: str) -> str:

@@ -59,6 +59,31 @@ def _tcp(port: int) -> list[Obj]:
     return [{"protocol": "TCP", "port": port}]
 
 
+def _kafka_brokers() -> Obj:
+    return {"namespaceSelector": _namespace(layout.KAFKA_NAMESPACE),
+            "podSelector": {"matchLabels": {"strimzi.io/cluster": layout.KAFKA_CLUSTER, "strimzi.io/kind": "Kafka"}}}
+
+
+TRACING_POLICY = "ketalink-egress-tracing"
+OPS_KAFKA_POLICY = "ketalink-egress-kafka-ops"
+
+
+def tracing_policy() -> Obj:
+    """With tracing on (components/tracing, the chart's ``tracing.exporter: otlp``), the web and worker pods may send
+    spans to the site's OpenTelemetry Collector; without this policy the default deny drops them silently."""
+    peer = {"namespaceSelector": _namespace(layout.TRACING_COLLECTOR_NAMESPACE),
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": layout.TRACING_COLLECTOR_NAME}}}
+    return _policy(TRACING_POLICY, _component_pods(WEB, WORKER),
+                   egress=[{"to": [peer], "ports": _tcp(layout.OTLP_HTTP_PORT)}])
+
+
+def ops_kafka_policy() -> Obj:
+    """Where the /ops page acts on dead letters (components/ops-dead-letters, the chart's ``opsDeadLetters``), the
+    web pods may reach the brokers; otherwise only the workers and the replay Job do."""
+    return _policy(OPS_KAFKA_POLICY, _component_pods(WEB), egress=[{"to": [_kafka_brokers()],
+                                                                   "ports": _tcp(layout.KAFKA_TLS_PORT)}])
+
+
 def network_policies() -> list[Obj]:
     prometheus = {"namespaceSelector": _namespace(layout.MONITORING_NAMESPACE),
                   "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}
@@ -74,10 +99,7 @@ def network_policies() -> list[Obj]:
         _policy("ketalink-egress-ehr", _component_pods(WEB, WORKER), egress=[{
             "to": [{"ipBlock": {"cidr": PLACEHOLDER_EHR_CIDR}}], "ports": _tcp(EHR_PORT)}]),
         _policy("ketalink-egress-kafka", _component_pods(WORKER, REPLAY), egress=[{
-            "to": [{"namespaceSelector": _namespace(layout.KAFKA_NAMESPACE),
-                    "podSelector": {"matchLabels": {"strimzi.io/cluster": layout.KAFKA_CLUSTER,
-                                                    "strimzi.io/kind": "Kafka"}}}],
-            "ports": _tcp(layout.KAFKA_TLS_PORT)}]),
+            "to": [_kafka_brokers()], "ports": _tcp(layout.KAFKA_TLS_PORT)}]),
         _policy("ketalink-ingress-web", _component_pods(WEB), ingress=[{"from": [prometheus],
                                                                          "ports": _tcp(HTTP_PORT)}]),
         _policy("ketalink-ingress-worker-metrics", _component_pods(WORKER), ingress=[{

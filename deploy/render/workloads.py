@@ -4,6 +4,9 @@ budget and scrape configuration.
 The web Deployment runs gunicorn (``services.<name>.wsgi:app``); it creates no Kafka client at all. The worker
 Deployment runs ``python -m services.<name>.worker`` under deploy/docker/ketalink_worker.py, which adds the
 /healthz and /metrics port that the worker process otherwise lacks (its consumer and outbox metrics live only there).
+Only where the site lets the /ops page act on dead letters (``ops_kafka``) does the web pod get a Kafka user: the
+service's own ``ketalink-<service>-ops`` (deploy/render/kafka.py ``ops_grants``) and the cluster CA. Both read the
+tracing ConfigMap (``OTEL_*``, off unless the site turns it on).
 """
 from __future__ import annotations
 
@@ -46,7 +49,22 @@ def _http_probe(path: str, component: str, *, period_s: int, failures: int) -> O
             "timeoutSeconds": 3, "failureThreshold": failures}
 
 
-def container(service: str, component: str) -> Obj:
+def ops_kafka_env(service: str) -> list[Obj]:
+    """The web container's Kafka credentials for the /ops page: the page's own user, never the worker's."""
+    user = layout.kafka_user(layout.ops_client(service))
+    return [{"name": "KAFKA_SASL_USERNAME", "value": user},
+            {"name": "KAFKA_SASL_PASSWORD", "valueFrom": {"secretKeyRef": {"name": user, "key": "password"}}}]
+
+
+KAFKA_CA_MOUNT: Obj = {"name": "kafka-ca", "mountPath": layout.KAFKA_CA_DIR, "readOnly": True}
+
+
+def kafka_ca_volume() -> Obj:
+    return {"name": "kafka-ca", "secret": {"secretName": layout.KAFKA_CA_SECRET,
+                                           "items": [{"key": "ca.crt", "path": "ca.crt"}]}}
+
+
+def container(service: str, component: str, *, ops_kafka: bool = False) -> Obj:
     env: list[Obj] = [
         {"name": key.env, "valueFrom": {"secretKeyRef": {"name": key.secret, "key": key.key}}}
         for key in layout.secret_env(service, component)
@@ -56,14 +74,18 @@ def container(service: str, component: str) -> Obj:
     if component == WORKER:
         env += [{"name": "KAFKA_SASL_USERNAME", "value": layout.kafka_user(service)},
                 {"name": "WORKER_METRICS_PORT", "value": str(WORKER_METRICS_PORT)}]
-        mounts.append({"name": "kafka-ca", "mountPath": layout.KAFKA_CA_DIR, "readOnly": True})
+        mounts.append(dict(KAFKA_CA_MOUNT))
+    if component == WEB and ops_kafka:  # first, where components/ops-dead-letters' strategic merge puts them
+        env = ops_kafka_env(service) + env
+        mounts.insert(0, dict(KAFKA_CA_MOUNT))
     spec: Obj = {
         "name": component,
         "image": layout.image(service),
         "imagePullPolicy": "IfNotPresent",
         "command": command(service, component),
         "ports": [{"name": port_name(component), "containerPort": port_number(component), "protocol": "TCP"}],
-        "envFrom": [{"configMapRef": {"name": "ketalink-config"}}, {"configMapRef": {"name": f"{service}-config"}}],
+        "envFrom": [{"configMapRef": {"name": "ketalink-config"}}, {"configMapRef": {"name": f"{service}-config"}},
+                    {"configMapRef": {"name": layout.TRACING_CONFIG_MAP}}],
         "env": env,
         "resources": RESOURCES[component],
         "startupProbe": _http_probe("/healthz", component, period_s=2, failures=45),
@@ -85,7 +107,7 @@ def container(service: str, component: str) -> Obj:
     return spec
 
 
-def deployment(service: str, component: str) -> Obj:
+def deployment(service: str, component: str, *, ops_kafka: bool = False) -> Obj:
     name = f"{service}-{component}"
     match = layout.selector(service, component)
     volumes: list[Obj] = [{"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}},
@@ -93,8 +115,9 @@ def deployment(service: str, component: str) -> Obj:
                                                              "items": [{"key": "private-key.pem",
                                                                         "path": "private-key.pem"}]}}]
     if component == WORKER:
-        volumes.append({"name": "kafka-ca", "secret": {
-            "secretName": layout.KAFKA_CA_SECRET, "items": [{"key": "ca.crt", "path": "ca.crt"}]}})
+        volumes.append(kafka_ca_volume())
+    elif component == WEB and ops_kafka:
+        volumes.insert(0, kafka_ca_volume())
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -123,7 +146,7 @@ def deployment(service: str, component: str) -> Obj:
                          "labelSelector": {"matchLabels": match}}
                         for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
                     ],
-                    "containers": [container(service, component)],
+                    "containers": [container(service, component, ops_kafka=ops_kafka)],
                     "volumes": volumes,
                 },
             },

@@ -95,7 +95,7 @@ def _hashless(name: str, generated: set[str]) -> str:
 def normalise(objects: list[Obj], *, kustomize: bool) -> dict[tuple[str, str], Obj]:
     """(kind, name) → object without what only one tool adds: kustomize's hashed ConfigMap names (its generators),
     namespaces, and the tools' own annotations (Helm hooks, checksums; Argo CD hooks)."""
-    generated = {"ketalink-config", *(f"{service}-config" for service in layout.SERVICES)}
+    generated = {"ketalink-config", layout.TRACING_CONFIG_MAP, *(f"{service}-config" for service in layout.SERVICES)}
     result = {}
     for obj in objects:
         obj = yaml.safe_load(yaml.safe_dump(obj))  # a deep copy

@@ -22,6 +22,7 @@ from shared.runtime import ServiceSettings
 from shared.smart.backend import BackendAuthSettings
 from shared.ui.banner import BannerSettings
 from shared.smart.settings import SmartSettings
+from shared.tracing import TracingSettings
 from tests.deploy import k8s
 from tests.deploy.support import Obj
 
@@ -289,6 +290,8 @@ class TestPolicies:
         known |= {f"KETALINK_{field.name.upper()}" for cls in (ClinicTimeSettings, RoleSettings, BannerSettings)
                   for field in dataclasses.fields(cls)}
         known |= {f"KETALINK_{field.name.upper()}" for field in dataclasses.fields(MigrationSettings)}
+        known |= {f"OTEL_{field.name.upper()}" for field in dataclasses.fields(TracingSettings)}
+        known |= OTEL_SDK_SETTINGS
         known |= layout.NOT_YET_READ | layout.CONTAINER_SETTINGS
         for deployment, container in k8s.all_containers(objects, ("Deployment",)):
             variables = k8s.container_environment(objects, container)
@@ -306,6 +309,7 @@ class TestPolicies:
                 "the migrations Job changes the schema; the services' roles cannot"
             assert service_settings.http_port == layout.HTTP_PORT
             assert kafka.session_timeout_ms >= 6000, "Apache Kafka refuses group sessions under 6000 ms"
+            assert not load_settings(TracingSettings, "OTEL_", literal).enabled, "tracing is off unless turned on"
             # SMART Backend Services for the service's own EHR reads: the key file is the Secret mounted read-only
             assert literal["EHR_BACKEND_AUTH"] == "private_key_jwt"
             assert literal["EHR_BACKEND_PRIVATE_KEY_FILE"].startswith(layout.EHR_BACKEND_KEY_DIR + "/")
@@ -313,6 +317,10 @@ class TestPolicies:
                     "readOnly": True} in container["volumeMounts"]
             for secret_backed in ("DATABASE_URL", "SMART_CLIENT_ID", "SMART_CLIENT_SECRET", "EHR_BACKEND_CLIENT_ID"):
                 assert "secretKeyRef" in variables[secret_backed].get("valueFrom", {}), secret_backed
+
+
+# Read by the OpenTelemetry SDK itself (shared/tracing.py leaves them to it).
+OTEL_SDK_SETTINGS = frozenset({"OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG"})
 
 
 def site_env(overlay: str) -> dict[str, str]:
