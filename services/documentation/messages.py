@@ -76,7 +76,7 @@ class EventPublisher:
         self._runtime = runtime
 
     def publish(self, conn: Connection, event_code: str, patient_id: str, focus: list[FhirJson],
-                author: Person | None = None, *, subject: tuple[str, str] | None = None) -> str | None:
+                author: Person | None = None, *, subject: tuple[str, str]) -> str | None:
         """Enqueue one message in the caller's transaction and track it for the EHR's answer under ``subject``
         (record kind and id: the session or the note it belongs to); returns its id (None when there is nothing
         to send)."""
@@ -84,6 +84,5 @@ class EventPublisher:
             return None
         message = build_message(event_code, self._runtime.source_endpoint, focus, author=author)
         message_id = self._runtime.publish(conn, DOCUMENTATION_EVENTS, patient_id, message)
-        if subject is not None:
-            track(conn, message_id, event_code, subject[0], subject[1], patient_id)
+        track(conn, message_id, event_code, subject[0], subject[1], patient_id)
         return message_id

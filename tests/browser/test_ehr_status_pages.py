@@ -91,3 +91,37 @@ def test_a_refused_signed_note_is_an_alert_on_the_note_and_session_pages(smart_s
     row.get_by_role("link", name=draft["note_id"]).click()
     page.wait_for_url(f"{app}/ui/sessions/{session_id}/note")
     assert page.get_by_test_id("ehr-refused").count() == 1
+
+
+def test_the_list_shows_another_patients_rows_as_ids_and_statuses_only(smart_stack):
+    """The "not in the EHR" list spans patients: with a token from one patient's chart, another patient's refused
+    note is listed by kind, id, time and status, without its patient or the EHR's reasons; its own patient's token
+    sees them; no token gets 401; the note itself stays out of the other patient's reach (403)."""
+    app = smart_stack.services[APP]
+    refused_patient, mrn = new_patient(smart_stack.ehr_client, family="Listed")
+    token = sandbox_token(smart_stack, APP, refused_patient, APP_SCOPES, user=PRESCRIBER, ehr_launch=True)
+    clinic = _TokenClinic(app, smart_stack.bootstrap, SimpleNamespace(client=smart_stack.ehr_client), token)
+    order = clinic.publish_signed_order(mrn)
+    clinic.wait_for_sessions(order)
+    path = f"/sessions/{order.session_id(1)}"
+    close_chart(smart_stack.ehr_client, refused_patient)
+    clinic.post(f"{path}/check-in", {"at": clinical_times(hours_ago=1)(0)})  # session-started: refused
+
+    def listed(with_token: str) -> dict[str, Any] | None:
+        answer = requests.get(f"{app}/ehr-status/not-in-ehr", headers={"Authorization": f"Bearer {with_token}"},
+                              timeout=10)
+        assert answer.status_code == 200, answer.text
+        return next((r for r in answer.json()["records"] if r["record_id"] == order.session_id(1)), None)
+
+    own = wait_for(lambda: listed(token), timeout_s=60, what="the refused session in the list")
+    assert own["status"] == "refused" and own["patient_id"] == refused_patient and CLOSED_CHART in own["reasons"][0]
+    other_patient, _ = new_patient(smart_stack.ehr_client, family="Bystander")
+    other_token = sandbox_token(smart_stack, APP, other_patient, APP_SCOPES, user=PRESCRIBER, ehr_launch=True)
+    theirs = listed(other_token)
+    assert theirs is not None and theirs["status"] == "refused" and theirs["detail_withheld"] is True
+    assert theirs["reasons"] is None and theirs["patient_id"] is None
+    assert theirs["message_id"] == own["message_id"] and theirs["link"] == own["link"]
+    assert requests.get(f"{app}/ehr-status/not-in-ehr", timeout=10).status_code == 401
+    forbidden = requests.get(f"{app}{path}", headers={"Authorization": f"Bearer {other_token}"}, timeout=10)
+    assert forbidden.status_code == 403
+
