@@ -13,8 +13,9 @@ from flask import Blueprint, Flask, current_app, redirect, render_template, requ
 from flask.typing import ResponseReturnValue
 from kafka.errors import KafkaError
 
-from shared.config import app_settings, install_app_settings, load_settings
+from shared.config import SettingsError, app_settings, install_app_settings, load_settings
 from shared.db import utcnow
+from shared.events.kafka_clients import KafkaSettings
 from shared.ops import held as held_ops
 from shared.ops.actions import OpsService
 from shared.ops.audit import OpsConflict, OpsUsageError
@@ -28,6 +29,7 @@ from shared.ui import clinician_name, guard_form_posts
 
 OPS_SERVICE = "ketalink.ops"  # app.extensions: this service's OpsService
 OPS_ACCESS = "ketalink.ops.access"  # app.extensions: OpsAccessSettings
+OPS_NO_KAFKA_USER = "ketalink.ops.no-kafka-user"  # app.extensions: why dead letters are not on the page, or ""
 RESOURCE = "MessageHeader"  # what the page reads and acts on: the service's FHIR messages, by id
 NOTICES = {"replayed": "Replayed into the source topic; audited.", "discarded": "Discarded; audited.",
            "released": "Released: the worker retries it now, in its key's order; audited."}
@@ -41,7 +43,21 @@ def install_ops(app: Flask, runtime: ServiceRuntime, settings: OpsAccessSettings
     install_app_settings(app, OpsAccessSettings, "KETALINK_OPS_", OPS_ACCESS, settings)
     consumer = runtime.settings.consumer_group or f"ketalink-{runtime.name}"
     app.extensions[OPS_SERVICE] = OpsService(runtime.name, runtime.engine, runtime.kafka, consumer)
+    app.extensions[OPS_NO_KAFKA_USER] = no_kafka_user(runtime.name, runtime.kafka)
     app.register_blueprint(blueprint)
+
+
+def no_kafka_user(service: str, kafka: KafkaSettings) -> str:
+    """Why the page cannot read dead letters, when the web process holds no Kafka user for a SASL listener (the
+    deployment's default: its web pods get one only where the site turns the page's dead-letter access on), so the
+    page says so at once instead of waiting on a broker it may not reach; "" when it has one."""
+    try:
+        kafka.require_credentials()
+    except SettingsError:
+        return ("Dead letters are not shown here: this web process holds no Kafka user (the deployment leaves the "
+                f"page's dead-letter access off). Use the operations CLI: python -m shared.ops {service} "
+                "dead-letters list.")
+    return ""
 
 
 def ops_staff(context: SmartContext | None) -> None:
@@ -75,7 +91,7 @@ def replay_dead_letters() -> ResponseReturnValue:
     def act(ops: OpsService, actor: str) -> None:
         refs = None if request.form.get("all") == "yes" else [DeadLetterRef.parse(request.form.get("ref", ""))]
         ops.replay(refs, request.form.get("reason", ""), actor, apply=True)
-    return _act(act, "replayed")
+    return _act(act, "replayed", kafka=True)
 
 
 @blueprint.post("/dead-letters/discard")
@@ -83,7 +99,7 @@ def replay_dead_letters() -> ResponseReturnValue:
 @guarded_by(ops_staff)
 def discard_dead_letter() -> ResponseReturnValue:
     return _act(lambda ops, actor: ops.discard(DeadLetterRef.parse(request.form.get("ref", "")),
-                                               request.form.get("reason", ""), actor), "discarded")
+                                               request.form.get("reason", ""), actor), "discarded", kafka=True)
 
 
 @blueprint.post("/held/<int:held_id>/<any(release, discard):action>")
@@ -109,7 +125,10 @@ def _actor() -> str:
     return person.reference or person.display
 
 
-def _act(action: Callable[[OpsService, str], object], done: str) -> ResponseReturnValue:
+def _act(action: Callable[[OpsService, str], object], done: str, kafka: bool = False) -> ResponseReturnValue:
+    no_user = current_app.extensions.get(OPS_NO_KAFKA_USER, "")
+    if kafka and no_user:
+        return _render(errors=[("", f"{no_user} Nothing was changed.")], status=503)
     try:
         action(_ops(), _actor())
     except (OpsUsageError, held_ops.HeldRecordsUnavailable) as error:
@@ -125,9 +144,10 @@ def _render(errors: list[tuple[str, str]] | None = None, notice: str | None = No
             status: int = 200) -> tuple[str, int]:
     ops = _ops()
     include_settled = request.args.get("settled") == "yes"
-    dead_letters, dead_letter_problem = [], ""
+    dead_letters, dead_letter_problem = [], current_app.extensions.get(OPS_NO_KAFKA_USER, "")
     try:
-        dead_letters = ops.dead_letters(include_settled=include_settled, limit=200)
+        if not dead_letter_problem:
+            dead_letters = ops.dead_letters(include_settled=include_settled, limit=200)
     except (KafkaError, TimeoutError) as error:
         dead_letter_problem = f"The dead-letter topics could not be read: {type(error).__name__}."
     held, held_problem = [], ""
