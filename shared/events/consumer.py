@@ -294,9 +294,8 @@ class ConsumerLoop:
         return True
 
     def _process_held(self, record: HeldKafkaRecord) -> str:
-        """The retry worker's attempt, in the same log and trace context as an attempt in line."""
-        with record_log_context(record), consumer_span(record, self._name):
-            return self._processor.process(record.topic, record.value)
+        """The retry worker's attempt (it runs it in the record's log and trace context)."""
+        return self._processor.process(record.topic, record.value)
 
     def _dead_letter_held(self, record: HeldKafkaRecord, reason: str) -> None:
         """The retry worker's dead-letters, through a producer of its own (the loop's is rebuilt with its consumer)."""
