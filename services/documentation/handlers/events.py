@@ -104,6 +104,12 @@ class KafkaHandlers(ServiceCore):
             self._clock.check(inbound.reading.measured_at, "Observation.effectiveDateTime")
         except FieldInputError as error:
             raise PermanentError(f"{EHR_VITALS_RECORDED}: {error}") from None
+        # The session as it is now, held to the end of this transaction: a clinician's reading charted at the same
+        # moment waits for this one instead of making its write stale (shared/record_writes.py).
+        self._records.lock_session(conn, loaded.record.session_id)
+        loaded = self._records.session(conn, loaded.record.session_id)
+        if loaded.record.status not in _RECEIVES_EHR_VITALS:  # it ended meanwhile: choose again on the next try
+            raise TransientError(f"session {loaded.record.session_id} changed while the reading was routed")
         order = self._records.order(conn, loaded.record.order_id).record
         try:
             self._apply(conn, loaded, order, lambda session, _order: s.record_vitals(session, inbound.reading,
