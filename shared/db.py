@@ -124,6 +124,30 @@ ehr_deliveries = Table(
     Index("ix_ehr_deliveries_record", "record_kind", "record_id"),
 )
 
+# CDS Hooks (services/orders/cds_hooks): the JWT ids already taken from each EHR, kept until the token expires, so a
+# replayed token is refused; and the feedback on each card (accepted, overridden with its reason, ignored), by whom.
+cds_jtis = Table(
+    "cds_jtis", metadata,
+    Column("iss", String(300), primary_key=True),
+    Column("jti", String(200), primary_key=True),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+cds_feedback = Table(
+    "cds_feedback", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("service_id", String(100), nullable=False),
+    Column("card_uuid", String(100), nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("outcome_at", DateTime(timezone=True), nullable=False),
+    Column("override_reason", Text, nullable=True),  # JSON: the overrideReason's coding and userComment
+    Column("accepted_suggestions", Text, nullable=True),  # JSON list of suggestion uuids
+    Column("actor", String(300), nullable=False),  # the userId the EHR names (a reference), else the JWT's sub
+    Column("iss", String(300), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("service_id", "card_uuid", "outcome", "outcome_at"),
+)
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
