@@ -9,6 +9,7 @@ from datetime import datetime
 from shared.people import Person
 from shared.records import JsonRecord
 from services.orders.domain.dose import DoseCalculation
+from services.orders.domain.errors import Violation
 from services.orders.domain.indication import CLINIC_INDICATION, Indication
 from services.orders.domain.series import TreatmentSeries
 from services.orders.domain.timestamps import require_aware
@@ -81,3 +82,9 @@ class OrderWithSeries(JsonRecord):
 
     order: InfusionOrder
     series: TreatmentSeries
+
+
+def running_series_violation(order_id: str, series_id: str, status: str) -> Violation:
+    """A patient with a signed series (active or on hold) gets no second one: it would double the treatment."""
+    return Violation("patient_id", f"the patient already has a signed series ({series_id}, order {order_id}, "
+                                   f"{status}); cancel or complete it before ordering another")

@@ -18,7 +18,7 @@ from shared.events.topics import ORDERS_EVENTS
 from shared.runtime import ServiceRuntime
 from services.orders.domain.eligibility import EligibilityDecision
 from services.orders.domain.errors import OrdersInputError
-from services.orders.domain.order import OrderWithSeries
+from services.orders.domain.order import OrderWithSeries, running_series_violation
 from services.orders.domain.settings import ProtocolSettings, WeightBasis
 from services.orders.domain.timestamps import current_moment
 from services.orders.ehr_reads import PatientFacts, read_patient_facts
@@ -43,8 +43,7 @@ class ActiveSeriesError(OrdersInputError):
 
     @classmethod
     def for_order(cls, order_id: str, series_id: str, status: str) -> ActiveSeriesError:
-        return cls("patient_id", f"the patient already has a signed series ({series_id}, order {order_id}, "
-                                 f"{status}); cancel or complete it before ordering another")
+        return cls.from_violations([running_series_violation(order_id, series_id, status)])
 
 
 class OrdersCore:

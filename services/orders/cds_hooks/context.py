@@ -1,0 +1,60 @@
+"""What the CDS Hooks cards are decided from: the patient's facts (as the orders domain holds them, read from the
+prefetch or the EHR by the hook's glue) and the settings of the cards themselves.
+
+The facts are the same ones the CPOE check is given (``handlers/events.py`` ``_check_cpoe``): the latest weight,
+height and sex, the intake's eligibility decision and a signed series already running; plus the course's open
+suicidality alerts, which the CPOE check does not see but a prescriber must before signing. Contraindications and
+interacting medications are screened by the intake and reach orders through the eligibility decision (not eligible,
+or needs a clinician's review), so they are not repeated here."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from services.orders.domain.eligibility import EligibilityDecision
+from services.orders.domain.measurements import BodyHeight, BodyWeight, Sex
+from services.orders.domain.order import OrderWithSeries
+from services.orders.domain.settings import ProtocolSettings
+
+# Ketalink's own code systems for the cards (documented in the orders README, "CDS Hooks cards").
+CARD_TOPIC_SYSTEM = "https://ketalink.example.org/fhir/CodeSystem/cds-card-topic"
+OVERRIDE_REASON_SYSTEM = "https://ketalink.example.org/fhir/CodeSystem/cds-override-reason"
+
+
+@dataclass(frozen=True)
+class PatientContext:
+    """The patient's facts at the moment of the hook; ``now`` is when the hook was called."""
+
+    patient_id: str
+    now: datetime
+    weight: BodyWeight | None = None
+    height: BodyHeight | None = None
+    sex: Sex | None = None
+    eligibility: EligibilityDecision | None = None
+    running_order: OrderWithSeries | None = None  # a signed series (active or on hold) of this patient
+    open_suicidality_alert_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CardSettings:
+    """``protocol``: the orders domain's own settings (one source of truth); ``protocol_url``: where the clinic's
+    protocol is published (each card's ``source.url``); ``app_launch_url``: the orders app's SMART launch URL (the
+    SMART link of every card, ``<public base URL>/smart/launch`` by default in the service's wiring)."""
+
+    protocol: ProtocolSettings
+    app_launch_url: str
+    protocol_url: str = ""
+    source_label: str = "Ketalink clinic ketamine protocol"
+    override_reasons: tuple[tuple[str, str], ...] = field(default=(
+        ("clinician-reviewed", "Reviewed by the prescriber: clinically appropriate for this patient"),
+        ("ehr-data-outdated", "The EHR's data shown is out of date; corrected before the infusion"),
+        ("discussed-with-psychiatrist", "Discussed with the clinic's supervising psychiatrist"),
+    ))
+
+    def validate(self) -> None:
+        if not self.app_launch_url.startswith(("https://", "http://")):
+            raise ValueError("app_launch_url must be an http(s) URL")
+        if self.protocol_url and not self.protocol_url.startswith(("https://", "http://")):
+            raise ValueError("protocol_url must be an http(s) URL or empty")
+        if not self.override_reasons:
+            raise ValueError("override_reasons must name at least one reason (critical cards need them)")
