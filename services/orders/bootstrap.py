@@ -3,6 +3,7 @@ Kafka handlers. Nothing happens at import; ``build`` is called by ``__main__``, 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 
 from flask import Flask
@@ -37,11 +38,14 @@ from shared.smart import install_smart
 from shared.ui import install_ui
 from shared.web import install, install_service
 from services.orders.access import ORDERS_SERVICE
+from services.orders.cds_hooks import build_cds_hooks
+from services.orders.cds_hooks.views import PUBLIC_ENDPOINTS as CDS_HOOKS_ENDPOINTS, install_cds_hooks
 from services.orders.api import DESCRIPTION, OPERATIONS, answer_errors
 from services.orders.course.api import OPERATIONS as COURSE_OPERATIONS
 from services.orders.course.ui import blueprint as course_pages
 from services.orders.course.bootstrap import build_course_service, in_turn, install_course
 from services.orders.course.ehr_reads import EHR_NEEDS as COURSE_EHR_NEEDS
+from services.orders.course.repository import CourseRepository
 from services.orders.domain.settings import ProtocolSettings
 from services.orders.ehr_reads import EHR_NEEDS
 from services.orders.handlers import OrdersService
@@ -69,8 +73,12 @@ def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
     install_ops(app, runtime)  # /ops: dead letters, held records, outbox backlog (operations staff only)
     app.register_blueprint(orders_pages)
     app.register_blueprint(course_pages)
-    # SMART: every request needs the clinician's session or a bearer token, except probes and static files.
-    install_smart(app, runtime)
+    # CDS Hooks: the EHR's order entry calls these with its own JWT (services/orders/cds_hooks/auth.py).
+    install_cds_hooks(app, build_cds_hooks(runtime, service, protocol, open_alert_ids(runtime)),
+                      runtime.settings.public_base_url)
+    # SMART: every request needs the clinician's session or a bearer token, except probes, static files and the
+    # CDS Hooks endpoints (they carry the EHR's JWT instead).
+    install_smart(app, runtime, public_endpoints=CDS_HOOKS_ENDPOINTS)
     handlers = {
         INTAKE_ELIGIBILITY_DECIDED: in_turn(service.on_eligibility_decided, course.on_intake_baseline),  # intake
         INTAKE_REOPENED: service.on_intake_reopened,  # intake: the decision withdrawn
@@ -98,6 +106,18 @@ def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
         LEGACY_RELAPSE: service.on_ehr_response,  # renamed loss-of-response
     }
     return app, handlers, response_handlers
+
+
+def open_alert_ids(runtime: ServiceRuntime) -> Callable[[str], tuple[str, ...]]:
+    """The ids of a patient's open suicidality alerts in the course, for the CDS Hooks cards (orders reads the
+    course only here, in its wiring)."""
+    courses = CourseRepository()
+
+    def open_ids(patient_id: str) -> tuple[str, ...]:
+        with runtime.engine.connect() as conn:
+            return tuple(alert.alert_id for loaded in courses.for_patient(conn, patient_id)
+                         for alert in loaded.course.open_alerts)
+    return open_ids
 
 
 def protocol_settings(clinic_timezone: str = "UTC") -> ProtocolSettings:

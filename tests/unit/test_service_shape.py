@@ -25,17 +25,37 @@ COURSE_MAY_READ_FROM_ORDERS = ("services.orders.domain", "services.orders.reposi
 ORDERS_STORE_WRITES = re.compile(r"^(save|insert|update|delete|add|create|put)_")
 
 
-def role_files(readme: Path = ROOT / "README.md") -> tuple[str, ...]:
-    """The file column of the README's role table (``name.py``, ``name/``), entry points included."""
+# A row whose role ends "(<service> only)" names a package one service has and the others do not.
+ONE_SERVICE_ROLE = re.compile(r"\((\w+) only\)$")
+
+
+def _table_rows(readme: Path) -> list[list[str]]:
     text = readme.read_text()
     section = text[text.index("### One shape"):]
     section = section[:section.index("\n#", 1)]
+    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in section.splitlines()]
+    return [cells for cells in rows if len(cells) == 3 and cells[1].startswith("`")]
+
+
+def role_files(readme: Path = ROOT / "README.md") -> tuple[str, ...]:
+    """The file column of the README's role table (``name.py``, ``name/``), entry points included; not the rows
+    of one service's own package."""
     files: list[str] = []
-    for line in section.splitlines():
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if len(cells) == 3 and cells[1].startswith("`"):
+    for cells in _table_rows(readme):
+        if not ONE_SERVICE_ROLE.search(cells[0]):
             files += re.findall(r"`([^`]+)`", cells[1])
     return tuple(files)
+
+
+def one_service_packages(readme: Path = ROOT / "README.md") -> dict[str, frozenset[str]]:
+    """service → the packages only it has (rows ``role (<service> only)``), as directory names."""
+    packages: dict[str, set[str]] = {}
+    for cells in _table_rows(readme):
+        match = ONE_SERVICE_ROLE.search(cells[0])
+        if match:
+            packages.setdefault(match.group(1), set()).update(
+                name.rstrip("/") for name in re.findall(r"`([^`]+)`", cells[1]))
+    return {service: frozenset(names) for service, names in packages.items()}
 
 
 def _has_role(service_dir: Path, name: str) -> bool:
@@ -139,7 +159,15 @@ def test_the_readme_table_names_every_role() -> None:
 @pytest.mark.parametrize("service", TOP_SERVICES)
 def test_every_service_has_the_tables_files_and_no_other(service: str) -> None:
     assert shape_problems(SERVICES / service, role_files(), runs_alone=True,
-                          sub_packages=frozenset({"course", "cds_hooks"}) if service == "orders" else frozenset()) == []
+                          sub_packages=(frozenset({"course"}) if service == "orders" else frozenset())
+                          | one_service_packages().get(service, frozenset())) == []
+
+
+def test_a_one_service_package_is_that_service_s_only() -> None:
+    """``cds_hooks/`` is the orders service's (CDS Hooks for the EHR's order entry), not a role every service has;
+    a package the table does not name is still refused (``test_a_missing_role_and_a_stray_module_are_found``)."""
+    assert one_service_packages() == {"orders": frozenset({"cds_hooks"})}
+    assert "cds_hooks/" not in role_files()
 
 
 def test_the_course_has_the_tables_files_but_the_entry_points() -> None:

@@ -1,0 +1,72 @@
+"""The patient's facts for the cards, gathered as the CPOE check gathers them (``handlers/events.py``
+``_check_cpoe``): sex, latest weight and height from the EHR (here: the hook's prefetch, or the EHR read with the
+request's token), the intake's eligibility decision and a running series from the orders service's own store (the
+same decision and series the CPOE check and order sign use, so a card never disagrees with them), and the course's
+open suicidality alerts. Which draft orders are ketamine orders is decided here too: only those get cards."""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from shared.errors import FieldInputError
+from shared.fhir.medication import MedicationShapeError, coded_product
+from services.orders.cds_hooks.context import PatientContext
+from services.orders.cds_hooks.prefetch import Resources
+from services.orders.handlers import OrdersService
+from services.orders.repository import SIGNED_STATUSES
+from services.orders.translators.observation_height_in import body_height_from_observation
+from services.orders.translators.observation_weight_in import body_weight_from_observation
+from services.orders.translators.patient_in import patient_sex
+
+OpenAlerts = Callable[[str], tuple[str, ...]]
+
+
+def patient_context(patient_id: str, resources: Resources, orders: OrdersService, open_alerts: OpenAlerts,
+                    now: datetime) -> PatientContext:
+    """A weight, height or sex the EHR holds in a form that cannot be used counts as missing: the weight card then
+    says so, as the CPOE check would refuse the order."""
+    patient = next(iter(resources.get("patient", [])), None)
+    sex = _usable(patient_sex, patient)
+    weight = _usable(body_weight_from_observation, _newest(resources.get("weight", [])))
+    height = _usable(body_height_from_observation, _newest(resources.get("height", [])))
+    running = next((o for o in orders.patient_orders(patient_id) if o.order.status in SIGNED_STATUSES), None)
+    return PatientContext(patient_id=patient_id, now=now, weight=weight, height=height, sex=sex,
+                          eligibility=orders.patient_eligibility(patient_id), running_order=running,
+                          open_suicidality_alert_ids=open_alerts(patient_id))
+
+
+def ketamine_drafts(drafts: tuple[dict[str, Any], ...], selections: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """The draft MedicationRequests that order ketamine (at ``order-select``: of the ones just selected). A draft
+    whose medication cannot be read is kept when it names ketamine anywhere, so it gets the unreadable card rather
+    than no card."""
+    chosen = []
+    for draft in drafts:
+        if draft.get("resourceType") != "MedicationRequest":
+            continue
+        if selections and f"MedicationRequest/{draft.get('id')}" not in selections:
+            continue
+        try:
+            ketamine = coded_product(draft, "MedicationRequest").is_ketamine
+        except MedicationShapeError:
+            ketamine = "ketamine" in json.dumps(draft).lower()
+        if ketamine:
+            chosen.append(draft)
+    return chosen
+
+
+def _newest(resources: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The template asks for the newest one; an EHR's prefetch may hold more, so the newest is chosen here too."""
+    def moment(resource: dict[str, Any]) -> str:
+        return str(resource.get("effectiveDateTime") or (resource.get("effectivePeriod") or {}).get("start") or "")
+    return max(resources, key=moment) if resources else None
+
+
+def _usable(translate: Callable[[dict[str, Any]], Any], resource: dict[str, Any] | None) -> Any:
+    if resource is None:
+        return None
+    try:
+        return translate(resource)
+    except FieldInputError:
+        return None

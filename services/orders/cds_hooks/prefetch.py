@@ -1,0 +1,106 @@
+"""The prefetch data of a hook call: what the EHR sent, and every key it left out read from the EHR with the
+``fhirServer`` and ``fhirAuthorization`` of the request, following the same templates (``discovery.PREFETCH``).
+
+The request's ``fhirServer`` is only ever called when it is one the calling EHR is configured with (``fhir_servers``
+of its ``iss``, default ``EHR_FHIR_BASE_URL``): a token-bearing request to a URL a caller chose would let any
+trusted caller make this service fetch from anywhere (SSRF)."""
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+from shared.fhir.client import FhirClient, FhirError, FhirNotFound, FhirUnavailable
+from shared.web import ApiError
+from services.orders.cds_hooks.discovery import PREFETCH
+from services.orders.cds_hooks.request import HookRequest
+
+Resources = dict[str, list[dict[str, Any]]]
+
+
+class _RequestToken:
+    """The request's ``fhirAuthorization`` token for ``FhirClient``; a refused token is not retried."""
+
+    def __init__(self, token: str):
+        self._token: str | None = token
+
+    def access_token(self) -> str:
+        if self._token is None:
+            raise FhirError(401, ["the EHR refused the hook request's fhirAuthorization token"])
+        return self._token
+
+    def forget(self, access_token: str) -> None:
+        self._token = None
+
+
+def trusted_fhir_server(request: HookRequest, allowed: tuple[str, ...]) -> str | None:
+    """The request's fhirServer when it is one of ``allowed``; a 400 for any other (never fetched)."""
+    if request.fhir_server is None:
+        return None
+    if request.fhir_server not in allowed:
+        raise ApiError(400, "fhirServer is not a FHIR server configured for this EHR (ORDERS_CDS_TRUSTED_ISSUERS "
+                            "fhir_servers)", code="security", expression="fhirServer")
+    return request.fhir_server
+
+
+def resolve_prefetch(request: HookRequest, fhir_server: str | None, timeout_s: float) -> Resources:
+    """Every template key → its resources (a key the EHR sent as null: none)."""
+    resolved: Resources = {}
+    missing = []
+    for key in PREFETCH:
+        if key in request.prefetch:
+            resolved[key] = _resources(request.prefetch[key], key)
+        else:
+            missing.append(key)
+    if not missing:
+        return resolved
+    if fhir_server is None:
+        raise ApiError(412, f"prefetch lacks {', '.join(missing)} and the request names no fhirServer to read "
+                            "them from", code="incomplete", expression="prefetch")
+    tokens = _RequestToken(request.access_token) if request.access_token else None
+    client = FhirClient(fhir_server, timeout_s=timeout_s, retries=1, backoff_s=0.2, tokens=tokens)
+    for key in missing:
+        resolved[key] = _read(client, fill_template(PREFETCH[key], request))
+    return resolved
+
+
+def fill_template(template: str, request: HookRequest) -> str:
+    tokens = {"{{context.patientId}}": request.patient_id, "{{context.userId}}": request.user_id,
+              "{{context.encounterId}}": request.encounter_id or "",
+              "{{userPractitionerId}}": request.user_id.partition("/")[2]}
+    for token, value in tokens.items():
+        template = template.replace(token, value)
+    return template
+
+
+def _read(client: FhirClient, query: str) -> list[dict[str, Any]]:
+    resource_type, _, params = query.partition("?")
+    try:
+        if not params:
+            kind, _, resource_id = resource_type.partition("/")
+            return [client.read(kind, resource_id)]
+        # One page: every template is bounded (_count) or small (a patient's active conditions and orders).
+        return client.search_first_page(resource_type, dict(parse_qsl(params, keep_blank_values=True)))
+    except FhirNotFound:
+        return []
+    except FhirUnavailable:
+        raise ApiError(503, "the EHR's FHIR server did not answer; the order could not be checked",
+                       code="transient") from None
+    except FhirError as error:
+        raise ApiError(412, f"the EHR refused a read the protocol check needs (HTTP {error.status})",
+                       code="incomplete", expression="fhirAuthorization") from None
+
+
+def _resources(value: Any, key: str) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, dict):
+        raise ApiError(400, f"prefetch.{key} must be a FHIR resource, a Bundle or null", expression=f"prefetch.{key}")
+    if value.get("resourceType") == "Bundle":
+        entries = value.get("entry", [])
+        if not isinstance(entries, list):
+            raise ApiError(400, f"prefetch.{key}.entry must be an array", expression=f"prefetch.{key}")
+        return [e["resource"] for e in entries if isinstance(e, dict) and isinstance(e.get("resource"), dict)
+                and e.get("search", {}).get("mode", "match") == "match"]
+    if not isinstance(value.get("resourceType"), str):
+        raise ApiError(400, f"prefetch.{key} must be a FHIR resource, a Bundle or null", expression=f"prefetch.{key}")
+    return [value]
