@@ -9,6 +9,8 @@ Indicators: reasons about the patient (eligibility, weight, weight basis, a runn
 alert, an unreadable order) are ``critical`` at both hooks. Reasons about what the draft says (dose, product,
 indication, route, infusions) are ``warning`` at ``order-select`` (the prescriber is still composing) and
 ``critical`` at ``order-sign`` (stricter: the order is about to be signed and would be refused by the CPOE check).
+A medication that interacts with ketamine (``domain/interactions.py``, the intake's rule) is a warning while
+composing and critical at sign; one of the clinic's blocking classes is critical at both.
 Every critical card carries the clinic's ``overrideReasons``. A protocol-correct order gives no card."""
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from services.orders.cds_hooks.context import CARD_TOPIC_SYSTEM, OVERRIDE_REASON
     PatientContext
 from services.orders.cds_hooks.suggestions import protocol_correct_request, update_suggestion
 from services.orders.domain.cpoe import check_cpoe_order
+from services.orders.domain.interactions import BLOCKING, INTERACTING, interacting_medication_violations
 from services.orders.domain.order import running_series_violation
 from services.orders.domain.prescribed import PrescribedInfusion
 from services.orders.translators.medication_request_in import prescribed_infusion
@@ -72,17 +75,22 @@ SERIES = Topic("series", "Number or spacing of infusions outside the clinic's in
 BASIS_USED = Topic("weight-basis-used", "Dosed on the actual weight: it is below the ideal weight the clinic doses on",
                    ("weight_basis", "adjusted_weight_factor"), False, False)
 RUNNING_SERIES = Topic("running-series", "The patient already has a signed ketamine series", (), True, False)
+INTERACTION = Topic("interaction", "The patient takes a medication that interacts with ketamine",
+                    ("blocking_interacting_drug_classes",), False, False)
+INTERACTION_BLOCKING = Topic("interaction-blocking", "The patient takes a medication the clinic does not combine "
+                             "with ketamine", ("blocking_interacting_drug_classes",), True, False)
 SUICIDALITY = Topic("suicidality", "Open suicidality alert: review it before ordering ketamine", (), True, False)
 ORDER_DETAILS = Topic("order-details", "The ketamine order cannot be accepted as written", (), False, True)
 UNREADABLE = Topic("unreadable", "The draft ketamine order cannot be read against the clinic protocol", (), True,
                    False)
-TOPICS = (DOSE, WEIGHT, WEIGHT_BASIS, BASIS_USED, PRODUCT, ELIGIBILITY, INDICATION, SERIES, RUNNING_SERIES, SUICIDALITY,
-          ORDER_DETAILS, UNREADABLE)
+TOPICS = (DOSE, WEIGHT, WEIGHT_BASIS, BASIS_USED, PRODUCT, ELIGIBILITY, INDICATION, SERIES, RUNNING_SERIES,
+          INTERACTION_BLOCKING, INTERACTION, SUICIDALITY, ORDER_DETAILS, UNREADABLE)
 
 _FIELD_TOPICS = {"mg_per_kg": DOSE, "duration_min": DOSE, "dose_mg": DOSE, "rate_ml_per_h": DOSE,
                  "drug_volume_ml": DOSE, "height": WEIGHT_BASIS, "sex": WEIGHT_BASIS, "medication": PRODUCT,
                  "reason": INDICATION, "infusion_count": SERIES, "infusions_per_week": SERIES, "start_date": SERIES,
-                 "patient_id": RUNNING_SERIES, "suicidality": SUICIDALITY}
+                 "patient_id": RUNNING_SERIES, "suicidality": SUICIDALITY,
+                 INTERACTING: INTERACTION, BLOCKING: INTERACTION_BLOCKING}
 BASIS_NOTE = "basis"  # the field of the dose calculation's note on the weight basis used
 _FIELD_TOPICS[BASIS_NOTE] = BASIS_USED
 
@@ -161,6 +169,7 @@ def protocol_reasons(prescribed: PrescribedInfusion, context: PatientContext,
     if running is not None:
         reasons.append(running_series_violation(running.order.order_id, running.series.series_id,
                                                 running.order.status.value))
+    reasons += interacting_medication_violations(context.medications, settings.protocol)
     if context.open_suicidality_alert_ids:
         count = len(context.open_suicidality_alert_ids)
         reasons.append(Violation("suicidality", f"{count} open suicidality alert(s) on the patient's treatment "

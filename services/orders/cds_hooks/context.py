@@ -3,15 +3,18 @@ prefetch or the EHR by the hook's glue) and the settings of the cards themselves
 
 The facts are the same ones the CPOE check is given (``handlers/events.py`` ``_check_cpoe``): the latest weight,
 height and sex, the intake's eligibility decision and a signed series already running; plus the course's open
-suicidality alerts, which the CPOE check does not see but a prescriber must before signing. Contraindications and
-interacting medications are screened by the intake and reach orders through the eligibility decision (not eligible,
-or needs a clinician's review), so they are not repeated here."""
+suicidality alerts, which the CPOE check does not see but a prescriber must before signing, and the medications the
+patient takes now (the intake screened them when it decided; one started since is checked again at order entry).
+Contraindications are screened by the intake alone and reach orders through the eligibility decision (not eligible,
+or needs a clinician's review)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from services.orders.domain.eligibility import EligibilityDecision
+from services.orders.domain.interactions import CurrentMedication
 from services.orders.domain.measurements import BodyHeight, BodyWeight, Sex
 from services.orders.domain.order import OrderWithSeries
 from services.orders.domain.settings import ProtocolSettings
@@ -33,6 +36,7 @@ class PatientContext:
     eligibility: EligibilityDecision | None = None
     running_order: OrderWithSeries | None = None  # a signed series (active or on hold) of this patient
     open_suicidality_alert_ids: tuple[str, ...] = ()
+    medications: tuple[CurrentMedication, ...] = ()  # what the patient takes now (``medications_from_fhir``)
 
 
 @dataclass(frozen=True)
@@ -58,3 +62,36 @@ class CardSettings:
             raise ValueError("protocol_url must be an http(s) URL or empty")
         if not self.override_reasons:
             raise ValueError("override_reasons must name at least one reason (critical cards need them)")
+
+
+# Statuses that mean the patient takes (or may take) the drug now; "unknown" counts, as in the intake's screen.
+CURRENT_STATUSES = {"MedicationRequest": frozenset({"active", "on-hold", "unknown"}),
+                    "MedicationStatement": frozenset({"active", "intended", "on-hold", "unknown"})}
+
+
+def medications_from_fhir(resources: list[dict[str, Any]], exclude_id: str | None = None
+                          ) -> tuple[CurrentMedication, ...]:
+    """The current medications among the prefetch's (or the EHR's) MedicationRequests and MedicationStatements,
+    named by the concept's text or first display and coded by every coding; ``exclude_id`` is the draft itself."""
+    medications = []
+    for resource in resources:
+        statuses = CURRENT_STATUSES.get(resource.get("resourceType", ""))
+        if statuses is None or resource.get("status") not in statuses or resource.get("id") == exclude_id:
+            continue
+        concept = resource.get("medicationCodeableConcept") or _referenced_code(resource)
+        codings = [c for c in concept.get("coding") or [] if c.get("code")]
+        name = concept.get("text") or next((c["display"] for c in codings if c.get("display")), None) or \
+            (resource.get("medicationReference") or {}).get("display")
+        if name or codings:
+            medications.append(CurrentMedication(name or "", tuple(f"{c.get('system')}|{c['code']}" for c in codings),
+                                                 resource.get("id")))
+    return tuple(medications)
+
+
+def _referenced_code(resource: dict[str, Any]) -> dict[str, Any]:
+    """The code of a contained Medication the resource references (``#id``); {} otherwise."""
+    target = (resource.get("medicationReference") or {}).get("reference", "")
+    for contained in resource.get("contained") or []:
+        if target.startswith("#") and contained.get("id") == target[1:]:
+            return contained.get("code") or {}
+    return {}

@@ -42,6 +42,9 @@ Defaults and their sources (see shared/CLINICAL.md):
   ``makeup_max_extension_days`` (14) after the series' planned last day (ORKA-1: real-world inductions span 7-28
   days; 21 planned + 14 stays within ~5 weeks). Both unverified placeholders the clinic must confirm; 0 turns
   make-ups off. Whatever was given, the response check runs when the series ends.
+- Interacting drugs at order entry (CDS Hooks cards, ``interactions.py``): ``interacting_drug_terms`` and
+  ``interacting_drug_codes`` default to ``shared/drug_classes.py``'s lists (CLINICAL.md; the intake's defaults, to
+  review), ``blocking_interacting_drug_classes`` to none; set them as the intake's ``INTAKE_INTERACTING_DRUG_*``.
 """
 from __future__ import annotations
 
@@ -51,6 +54,9 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from shared.drug_classes import (
+    DEFAULT_INTERACTING_DRUG_CODES, DEFAULT_INTERACTING_DRUG_TERMS, parse_class_codes, parse_class_terms,
+)
 from services.orders.domain.products import KetamineProduct, product_by_id
 
 
@@ -112,6 +118,12 @@ class ProtocolSettings:
     min_days_between_infusions: int = 2
     makeup_max_infusions: int = 2
     makeup_max_extension_days: int = 14
+    # Interacting drugs at order entry (the CDS Hooks cards): ``shared/drug_classes.py``'s rule and defaults, the same
+    # as the intake's INTAKE_INTERACTING_DRUG_* (a clinic that changes one list changes both); a blocking class is
+    # critical at both hooks, any other a review point.
+    interacting_drug_terms: tuple[str, ...] = DEFAULT_INTERACTING_DRUG_TERMS
+    interacting_drug_codes: tuple[str, ...] = DEFAULT_INTERACTING_DRUG_CODES
+    blocking_interacting_drug_classes: tuple[str, ...] = ()
     clinic_timezone: str = "UTC"  # from KETALINK_CLINIC_TIMEZONE (bootstrap): what "today" and a window's day mean
 
     @property
@@ -191,6 +203,10 @@ class ProtocolSettings:
             1 <= self.maintenance_min_interval_days <= self.maintenance_max_interval_days,
             "maintenance intervals must satisfy 1 <= maintenance_min_interval_days <= maintenance_max_interval_days",
         )
+        classes = {t.drug_class for t in parse_class_terms(self.interacting_drug_terms)}
+        classes |= {c.drug_class for c in parse_class_codes(self.interacting_drug_codes)}
+        _require(set(self.blocking_interacting_drug_classes) <= classes,
+                 "blocking_interacting_drug_classes names a class no interacting_drug_terms or _codes entry has")
         try:
             self.zone
         except (ZoneInfoNotFoundError, ValueError):

@@ -11,12 +11,14 @@ from typing import Any
 
 import pytest
 from fhir.resources.R4B.medicationrequest import MedicationRequest
+from fhir.resources.R4B.medicationstatement import MedicationStatement
 
-from shared.fhir.codes import SNOMED
+from shared.fhir.codes import RXNORM, SNOMED
 from shared.fhir.datatypes import quantity, reference
 from shared.fhir.medication import product_medication, product_reference
 from services.orders.cds_hooks.cards import MAX_SUMMARY, TOPICS, Card, Hook, cards_for
-from services.orders.cds_hooks.context import OVERRIDE_REASON_SYSTEM, CardSettings, PatientContext
+from services.orders.cds_hooks.context import OVERRIDE_REASON_SYSTEM, CardSettings, PatientContext, \
+    medications_from_fhir
 from services.orders.domain.cpoe import check_cpoe_order
 from services.orders.domain.eligibility import EligibilityStatus
 from services.orders.domain.measurements import Sex
@@ -303,3 +305,40 @@ def test_every_card_has_the_spec_fields_and_a_short_summary() -> None:
         assert {"uuid", "summary", "detail", "indicator", "source", "links"} <= set(card)
         assert card["source"]["label"] and card["source"]["url"] == PROTOCOL_URL
         assert card["source"]["topic"]["code"]
+
+
+# --- interacting medications ---------------------------------------------------------------------------------------
+LORAZEPAM = {"resourceType": "MedicationStatement", "id": "ms-1", "status": "active",
+             "medicationCodeableConcept": {"text": "Lorazepam 1 MG Oral Tablet"},
+             "subject": reference("Patient", PATIENT)}
+LAMOTRIGINE = {"resourceType": "MedicationRequest", "id": "mr-2", "status": "active", "intent": "order",
+               "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "28439"}]},
+               "subject": reference("Patient", PATIENT)}
+
+
+def test_a_current_interacting_medication_gets_a_card_by_name_or_code() -> None:
+    medications = medications_from_fhir([LORAZEPAM, LAMOTRIGINE, draft()], exclude_id="ehr-mr-9")
+    MedicationStatement.model_validate(LORAZEPAM)  # real FHIR R4 resources as the prefetch carries them
+    MedicationRequest.model_validate(LAMOTRIGINE)
+    patient = context(medications=medications)
+    composing = the_card(draft(), "interaction", patient=patient, hook=Hook.ORDER_SELECT)
+    assert composing["indicator"] == "warning"
+    assert "Lorazepam 1 MG Oral Tablet (benzodiazepine, matched *azepam)" in composing["detail"]
+    assert f"(effect-blunting, matched {RXNORM}|28439)" in composing["detail"]
+    signing = the_card(draft(), "interaction", patient=patient)
+    assert signing["indicator"] == "critical" and signing["overrideReasons"]
+
+
+def test_a_stopped_medication_gives_no_card() -> None:
+    stopped = dict(LORAZEPAM, status="stopped")
+    assert cards(draft(), patient=context(medications=medications_from_fhir([stopped]))) == {}
+
+
+def test_a_blocking_class_is_critical_while_composing_and_the_lists_are_clinic_settings() -> None:
+    patient = context(medications=medications_from_fhir([LORAZEPAM]))
+    blocking = card_settings(blocking_interacting_drug_classes=("benzodiazepine",))
+    card = the_card(draft(), "interaction-blocking", patient=patient, protocol=blocking, hook=Hook.ORDER_SELECT)
+    assert card["indicator"] == "critical" and "does not order ketamine with this class" in card["detail"]
+    without_benzodiazepines = card_settings(interacting_drug_terms=("xanthine:theophylline",),
+                                            interacting_drug_codes=())
+    assert cards(draft(), patient=patient, protocol=without_benzodiazepines) == {}
