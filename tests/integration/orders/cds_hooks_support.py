@@ -7,12 +7,20 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import requests
 from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
+
+from deploy.local.ports import free_port
+from tests.integration.orders.conftest import ORDERS_ENV
+from tests.support.processes import service
 
 PINNED_ISS = "https://ehr.example.test/pinned"
 URL_ISS = "https://ehr.example.test/jwks-url"
@@ -69,6 +77,7 @@ class JsonServer:
     document: dict[str, Any]
     hits: list[str] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
+    url: str = ""
 
     def start(self) -> str:
         owner = self
@@ -88,7 +97,8 @@ class JsonServer:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        return self.url
 
     def stop(self) -> None:
         if self.server:
@@ -114,3 +124,56 @@ def hook_request(hook: str, patient_id: str, drafts: list[dict[str, Any]], *, pr
             body["fhirAuthorization"] = {"access_token": token, "token_type": "Bearer", "expires_in": 300,
                                          "scope": "user/Patient.rs user/Observation.rs", "subject": "ehr-cds-client"}
     return body
+
+
+EHR_ORIGIN = "https://ehr-order-entry.example.test"
+
+
+class Stack:
+    """The running orders process and the EHRs that may call it."""
+
+    def __init__(self, base_url: str, pinned: SigningEhr, by_url: SigningEhr, jwks: JsonServer,
+                 elsewhere: JsonServer):
+        self.base_url = base_url
+        self.pinned = pinned
+        self.by_url = by_url
+        self.jwks = jwks
+        self.elsewhere = elsewhere
+
+    def aud(self, service_id: str = SIGN, suffix: str = "") -> str:
+        return f"{self.base_url}/cds-services/{service_id}{suffix}"
+
+    def call(self, token: str | None, body: dict[str, Any], service_id: str = SIGN) -> requests.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return requests.post(self.aud(service_id), json=body, headers=headers, timeout=30)
+
+
+@contextmanager
+def cds_stack(broker: Any, ehr: Any, log_dir: Path, data_dir: Path) -> Iterator[Stack]:
+    """An orders process with the SMART session check on and two trusted EHRs configured; the JWKS server, and a
+    server that must never be called, beside it."""
+    pinned, by_url = ec_ehr(PINNED_ISS), rsa_ehr(URL_ISS)
+    jwks_file = data_dir / "pinned-jwks.json"
+    jwks_file.write_text(json.dumps(pinned.public_jwks()))
+    jwks = JsonServer(by_url.public_jwks())
+    jwks_url = f"{jwks.start()}/jwks.json"
+    by_url.jku = jwks_url
+    elsewhere = JsonServer({"resourceType": "Patient", "id": "not-the-ehr"})
+    elsewhere.start()
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    issuers = {PINNED_ISS: {"jwks_file": str(jwks_file), "fhir_servers": [ehr.base_url]},
+               URL_ISS: {"jwks_url": jwks_url}}
+    process, url = service("orders", log_dir, data_dir, broker.bootstrap, ehr.base_url, port=port, label="cds",
+                           extra_env=ORDERS_ENV | {
+                               "SMART_AUTH_REQUIRED": "true", "SMART_ALLOWED_ISSUERS": ehr.base_url,
+                               "PUBLIC_BASE_URL": base_url,
+                               "ORDERS_CDS_TRUSTED_ISSUERS": json.dumps(issuers),
+                               "ORDERS_CDS_ALLOWED_ORIGINS": EHR_ORIGIN})
+    try:
+        process.start()
+        yield Stack(url, pinned, by_url, jwks, elsewhere)
+        process.stop()
+    finally:
+        jwks.stop()
+        elsewhere.stop()

@@ -16,60 +16,16 @@ import requests
 from joserfc import jwt
 from joserfc.jwk import OctKey
 
-from deploy.local.ports import free_port
 from tests.integration.orders.cds_hooks_support import (
-    PINNED_ISS, SIGN, URL_ISS, JsonServer, SigningEhr, ec_ehr, hook_request, rsa_ehr, unsigned_token,
+    EHR_ORIGIN, PINNED_ISS, URL_ISS, Stack, cds_stack, ec_ehr, hook_request, rsa_ehr, unsigned_token,
 )
-from tests.integration.orders.conftest import ORDERS_ENV
 from tests.integration.orders.support import cpoe_medication_request
-from tests.support.processes import service
-
-EHR_ORIGIN = "https://ehr-order-entry.example.test"
-
-
-class Stack:
-    def __init__(self, base_url: str, pinned: SigningEhr, by_url: SigningEhr, jwks: JsonServer,
-                 elsewhere: JsonServer):
-        self.base_url = base_url
-        self.pinned = pinned
-        self.by_url = by_url
-        self.jwks = jwks
-        self.elsewhere = elsewhere
-
-    def aud(self, service_id: str = SIGN, suffix: str = "") -> str:
-        return f"{self.base_url}/cds-services/{service_id}{suffix}"
-
-    def call(self, token: str | None, body: dict[str, Any], service_id: str = SIGN) -> requests.Response:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return requests.post(self.aud(service_id), json=body, headers=headers, timeout=30)
 
 
 @pytest.fixture(scope="module")
 def stack(broker, ehr, log_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    data_dir = tmp_path_factory.mktemp("cds-security")
-    pinned, by_url = ec_ehr(PINNED_ISS), rsa_ehr(URL_ISS)
-    jwks_file = data_dir / "pinned-jwks.json"
-    jwks_file.write_text(json.dumps(pinned.public_jwks()))
-    jwks = JsonServer(by_url.public_jwks())
-    jwks_url = f"{jwks.start()}/jwks.json"
-    by_url.jku = jwks_url
-    elsewhere = JsonServer({"resourceType": "Patient", "id": "not-the-ehr"})
-    elsewhere.start()
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    issuers = {PINNED_ISS: {"jwks_file": str(jwks_file), "fhir_servers": [ehr.base_url]},
-               URL_ISS: {"jwks_url": jwks_url}}
-    process, url = service("orders", log_dir, data_dir, broker.bootstrap, ehr.base_url, port=port, label="cds",
-                           extra_env=ORDERS_ENV | {
-                               "SMART_AUTH_REQUIRED": "true", "SMART_ALLOWED_ISSUERS": ehr.base_url,
-                               "PUBLIC_BASE_URL": base_url,
-                               "ORDERS_CDS_TRUSTED_ISSUERS": json.dumps(issuers),
-                               "ORDERS_CDS_ALLOWED_ORIGINS": EHR_ORIGIN})
-    process.start()
-    yield Stack(url, pinned, by_url, jwks, elsewhere)
-    process.stop()
-    jwks.stop()
-    elsewhere.stop()
+    with cds_stack(broker, ehr, log_dir, tmp_path_factory.mktemp("cds-security")) as started:
+        yield started
 
 
 @pytest.fixture(scope="module")
@@ -168,7 +124,7 @@ def test_unsigned_and_hmac_tokens_are_refused(stack: Stack, patient_id: str) -> 
 
 def test_a_jku_other_than_the_configured_url_is_never_followed(stack: Stack, patient_id: str) -> None:
     attacker = rsa_ehr(URL_ISS)
-    attacker.jku = f"{stack.elsewhere.start()}/jwks.json"
+    attacker.jku = f"{stack.elsewhere.url}/jwks.json"
     before = len(stack.elsewhere.hits)
     _refused(stack.call(attacker.token(stack.aud()), _body(patient_id)), "untrusted-jku")
     # a pinned EHR has no key set URL at all: any jku is refused
@@ -190,7 +146,7 @@ def test_a_token_without_jti_is_refused(stack: Stack, patient_id: str) -> None:
 
 def test_a_fhir_server_the_ehr_is_not_configured_with_is_never_called(stack: Stack, patient_id: str) -> None:
     before = len(stack.elsewhere.hits)
-    base = f"{stack.elsewhere.start()}/fhir"
+    base = f"{stack.elsewhere.url}/fhir"
     body = hook_request("order-sign", patient_id, [_draft(patient_id)], fhir_server=base, token="ehr-token")
     answer = stack.call(stack.pinned.token(stack.aud()), body)
     assert answer.status_code == 400, answer.text
