@@ -21,8 +21,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from shared.errors import FieldInputError, Violation
-from services.orders.cds_hooks.context import CARD_TOPIC_SYSTEM, OVERRIDE_REASON_SYSTEM, CardSettings, \
-    PatientContext
+from services.orders.cds_hooks.context import CARD_TOPIC_SYSTEM, OVERRIDE_REASON_SYSTEM, UNCONFIRMED_WEIGHT, \
+    CardSettings, PatientContext
 from services.orders.cds_hooks.suggestions import protocol_correct_request, update_suggestion
 from services.orders.domain.cpoe import check_cpoe_order
 from services.orders.domain.interactions import BLOCKING, INTERACTING, interacting_medication_violations
@@ -72,6 +72,8 @@ INDICATION = Topic("indication", "Order reason is not the clinic's indication fo
 SERIES = Topic("series", "Number or spacing of infusions outside the clinic's induction",
                ("induction_infusion_count", "induction_max_infusions", "induction_infusions_per_week",
                 "induction_max_span_days", "series_start_max_days_ahead"), False, True)
+WEIGHT_UNCONFIRMED = Topic("weight-unconfirmed", "A newer body weight in the EHR is not confirmed and is not used "
+                           "for the dose", ("weight_max_age_days",), False, False)
 BASIS_USED = Topic("weight-basis-used", "Dosed on the actual weight: it is below the ideal weight the clinic doses on",
                    ("weight_basis", "adjusted_weight_factor"), False, False)
 RUNNING_SERIES = Topic("running-series", "The patient already has a signed ketamine series", (), True, False)
@@ -83,8 +85,12 @@ SUICIDALITY = Topic("suicidality", "Open suicidality alert: review it before ord
 ORDER_DETAILS = Topic("order-details", "The ketamine order cannot be accepted as written", (), False, True)
 UNREADABLE = Topic("unreadable", "The draft ketamine order cannot be read against the clinic protocol", (), True,
                    False)
-TOPICS = (DOSE, WEIGHT, WEIGHT_BASIS, BASIS_USED, PRODUCT, ELIGIBILITY, INDICATION, SERIES, RUNNING_SERIES,
-          INTERACTION_BLOCKING, INTERACTION, SUICIDALITY, ORDER_DETAILS, UNREADABLE)
+TOPICS = (DOSE, WEIGHT, WEIGHT_UNCONFIRMED, WEIGHT_BASIS, BASIS_USED, PRODUCT, ELIGIBILITY, INDICATION, SERIES,
+          RUNNING_SERIES, INTERACTION_BLOCKING, INTERACTION, SUICIDALITY, ORDER_DETAILS, UNREADABLE)
+
+# Cards that are never critical: the order is dosed by the protocol, the card says on what.
+ADVISORY = {BASIS_USED: Indicator.INFO,  # the domain fell back to the actual weight, below the ideal
+            WEIGHT_UNCONFIRMED: Indicator.WARNING}  # the confirmed weight is used; a newer one is pending
 
 _FIELD_TOPICS = {"mg_per_kg": DOSE, "duration_min": DOSE, "dose_mg": DOSE, "rate_ml_per_h": DOSE,
                  "drug_volume_ml": DOSE, "height": WEIGHT_BASIS, "sex": WEIGHT_BASIS, "medication": PRODUCT,
@@ -129,6 +135,8 @@ def topic_of(field: str) -> Topic:
     """The card a domain reason belongs on, by the field it names (``weight.measured_at`` → weight)."""
     if field.startswith("eligibility"):
         return ELIGIBILITY
+    if field == UNCONFIRMED_WEIGHT:
+        return WEIGHT_UNCONFIRMED
     if field.startswith("weight"):
         return WEIGHT
     return _FIELD_TOPICS.get(field.split(".")[0], ORDER_DETAILS)
@@ -155,7 +163,7 @@ def protocol_reasons(prescribed: PrescribedInfusion, context: PatientContext,
                      settings: CardSettings) -> list[Violation]:
     """Every reason the orders domain gives against this order for this patient now: the CPOE check (a draft is
     checked as the active order it becomes when placed), a running series and open suicidality alerts."""
-    reasons: list[Violation] = []
+    reasons: list[Violation] = list(context.weight_reasons)
     if prescribed.patient_id != context.patient_id:
         reasons.append(Violation("subject", "the order is for another patient than the hook's context"))
     as_placed = replace(prescribed, status="active") if prescribed.status == "draft" else prescribed
@@ -179,9 +187,8 @@ def protocol_reasons(prescribed: PrescribedInfusion, context: PatientContext,
 
 def _card(topic: Topic, reasons: list[Violation], hook: Hook, settings: CardSettings, context: PatientContext,
           suggestion_resource: dict[str, Any] | None) -> Card:
-    critical = topic is not BASIS_USED and (topic.about_patient or hook is Hook.ORDER_SIGN)
-    # BASIS_USED: the domain fell back to the actual weight (below ideal): dosed safely, and said.
-    indicator = Indicator.CRITICAL if critical else Indicator.INFO if topic is BASIS_USED else Indicator.WARNING
+    critical = topic not in ADVISORY and (topic.about_patient or hook is Hook.ORDER_SIGN)
+    indicator = Indicator.CRITICAL if critical else ADVISORY.get(topic, Indicator.WARNING)
     suggestions = ()
     if topic.correctable and suggestion_resource is not None:
         suggestions = (update_suggestion(suggestion_resource),)

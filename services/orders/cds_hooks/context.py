@@ -13,11 +13,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from shared.errors import FieldInputError, Violation
+from shared.fhir.reading import effective_time
+from shared.fhir.vital_signs import USABLE_STATUSES
 from services.orders.domain.eligibility import EligibilityDecision
 from services.orders.domain.interactions import CurrentMedication
 from services.orders.domain.measurements import BodyHeight, BodyWeight, Sex
 from services.orders.domain.order import OrderWithSeries
 from services.orders.domain.settings import ProtocolSettings
+from services.orders.translators.observation_weight_in import body_weight_from_observation
 
 # Ketalink's own code systems for the cards (documented in the orders README, "CDS Hooks cards").
 CARD_TOPIC_SYSTEM = "https://ketalink.example.org/fhir/CodeSystem/cds-card-topic"
@@ -37,6 +41,7 @@ class PatientContext:
     running_order: OrderWithSeries | None = None  # a signed series (active or on hold) of this patient
     open_suicidality_alert_ids: tuple[str, ...] = ()
     medications: tuple[CurrentMedication, ...] = ()  # what the patient takes now (``medications_from_fhir``)
+    weight_reasons: tuple[Violation, ...] = ()  # what reading the EHR's weights found (``weight_from_fhir``)
 
 
 @dataclass(frozen=True)
@@ -95,3 +100,39 @@ def _referenced_code(resource: dict[str, Any]) -> dict[str, Any]:
         if target.startswith("#") and contained.get("id") == target[1:]:
             return contained.get("code") or {}
     return {}
+
+
+UNCONFIRMED_WEIGHT = "weight_unconfirmed"  # the field of the reason a newer weight is not yet confirmed
+
+
+def weight_from_fhir(observations: list[dict[str, Any]]) -> tuple[BodyWeight | None, tuple[Violation, ...]]:
+    """The weight the CPOE check would use (``ehr_reads.read_patient_facts``: the latest final, amended or corrected
+    body weight Observation, read by the same translator) and the reasons about the EHR's weights: one that cannot
+    be read (fields under ``weight.``, as the CPOE handler refuses it), and a newer weight not confirmed (preliminary,
+    registered), which the dose does not use."""
+    dated = [(when, o) for o in observations if (when := _measured_at(o)) is not None]
+    usable = [(when, o) for when, o in dated if o.get("status") in USABLE_STATUSES]
+    latest = max(usable, key=lambda pair: pair[0], default=None)
+    weight, reasons = None, []
+    if latest is not None:
+        try:
+            weight = body_weight_from_observation(latest[1])
+        except FieldInputError as error:
+            reasons += error.under("weight").violations
+    newer = [(when, o) for when, o in dated if o.get("status") not in USABLE_STATUSES + ("entered-in-error",
+                                                                                      "cancelled")
+             and (latest is None or when > latest[0])]
+    if newer:
+        when, observation = max(newer, key=lambda pair: pair[0])
+        used = "no confirmed weight" if latest is None else f"the confirmed weight of {latest[0].date().isoformat()}"
+        reasons.append(Violation(UNCONFIRMED_WEIGHT, f"a newer body weight ({when.date().isoformat()}) is "
+                                                     f"{observation.get('status')}, not confirmed: the dose uses "
+                                                     f"{used}; confirm or correct it in the EHR"))
+    return weight, tuple(reasons)
+
+
+def _measured_at(observation: dict[str, Any]) -> datetime | None:
+    try:
+        return effective_time(observation)
+    except FieldInputError:
+        return None

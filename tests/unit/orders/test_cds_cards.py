@@ -18,14 +18,14 @@ from shared.fhir.datatypes import quantity, reference
 from shared.fhir.medication import product_medication, product_reference
 from services.orders.cds_hooks.cards import MAX_SUMMARY, TOPICS, Card, Hook, cards_for
 from services.orders.cds_hooks.context import OVERRIDE_REASON_SYSTEM, CardSettings, PatientContext, \
-    medications_from_fhir
+    medications_from_fhir, weight_from_fhir
 from services.orders.domain.cpoe import check_cpoe_order
 from services.orders.domain.eligibility import EligibilityStatus
 from services.orders.domain.measurements import Sex
 from services.orders.domain.settings import WeightBasis
 from services.orders.translators.medication_request_in import prescribed_infusion
 from tests.unit.orders.builders import NOW, PATIENT, cpoe_medication_request, eligibility, height, settings, \
-    signed, weight
+    signed, weight, weight_observation
 
 LAUNCH_URL = "https://orders.ketalink.example.org/smart/launch"
 PROTOCOL_URL = "https://clinic.example.org/protocols/ketamine-iv"
@@ -342,3 +342,32 @@ def test_a_blocking_class_is_critical_while_composing_and_the_lists_are_clinic_s
     without_benzodiazepines = card_settings(interacting_drug_terms=("xanthine:theophylline",),
                                             interacting_drug_codes=())
     assert cards(draft(), patient=patient, protocol=without_benzodiazepines) == {}
+
+
+# --- the EHR's weights as the prefetch carries them ----------------------------------------------------------------
+def test_a_newer_preliminary_weight_is_not_used_and_gets_a_warning() -> None:
+    confirmed = weight_observation(80.0)  # final, 2026-11-18
+    pending = weight_observation(95.0, id="weight-2", status="preliminary", effectiveDateTime="2026-11-19T09:00:00Z")
+    used, reasons = weight_from_fhir([pending, confirmed])
+    assert used is not None and used.value_kg == 80.0 and used.observation_id == "weight-1"
+    found = cards(draft(), patient=context(weight=used, weight_reasons=reasons))
+    assert list(found) == ["weight-unconfirmed"]
+    card = found["weight-unconfirmed"]
+    assert card["indicator"] == "warning" and "preliminary, not confirmed" in card["detail"]
+    assert "the confirmed weight of 2026-11-18" in card["detail"]
+
+
+def test_only_an_unconfirmed_weight_means_no_weight_and_a_critical_card() -> None:
+    pending = weight_observation(80.0, status="preliminary")
+    used, reasons = weight_from_fhir([pending])
+    assert used is None
+    found = cards(draft(), patient=context(weight=used, weight_reasons=reasons), hook=Hook.ORDER_SELECT)
+    assert found["weight"]["indicator"] == "critical" and "no confirmed weight" in found["weight-unconfirmed"]["detail"]
+
+
+def test_a_weight_in_a_unit_the_translator_refuses_is_a_weight_card() -> None:
+    used, reasons = weight_from_fhir([weight_observation(80.0, unit="g")])
+    assert used is None
+    card = the_card(draft(), "weight", patient=context(weight=used, weight_reasons=reasons))
+    assert card["indicator"] == "critical" and "no body weight is recorded" in card["detail"]
+    assert any(r.field.startswith("weight.Observation.valueQuantity") for r in reasons)
