@@ -33,8 +33,12 @@ def load_jwks_file(path: str) -> KeySet:
 def _key_set(document: Any) -> KeySet:
     if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
         raise ValueError("not a JWK Set (an object with keys)")
-    public = [key for key in document["keys"] if isinstance(key, dict) and key.get("kty") in ("RSA", "EC")
-              and "d" not in key]  # only public RSA/EC keys: never an HMAC secret, never a private key
+    keys = [key for key in document["keys"] if isinstance(key, dict)]
+    if any("d" in key or "k" in key for key in keys):
+        raise ValueError("the JWK Set holds a private key or a secret: only the EHR's public keys belong in it")
+    public = [key for key in keys if key.get("kty") in ("RSA", "EC")]  # signature keys only, never HMAC
+    if not public:
+        raise ValueError("the JWK Set holds no RSA or EC public key")
     try:
         return KeySet.import_key_set({"keys": public})
     except (JoseError, ValueError, TypeError) as error:

@@ -20,6 +20,7 @@ from tests.integration.orders.cds_hooks_support import (
     EHR_ORIGIN, PINNED_ISS, URL_ISS, Stack, cds_stack, ec_ehr, hook_request, rsa_ehr, unsigned_token,
 )
 from tests.integration.orders.support import cpoe_medication_request
+from tests.support.kafka_tools import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -177,3 +178,25 @@ def test_cors_preflight_and_answers_allow_the_configured_origin_only(stack: Stac
 def test_the_smart_session_check_still_guards_the_app(stack: Stack, patient_id: str) -> None:
     """The hooks are open to the EHR's JWT only; the app's own API still needs a SMART session or token."""
     assert requests.get(f"{stack.base_url}/patients/{patient_id}/eligibility", timeout=10).status_code == 401
+
+
+def test_a_rotated_key_is_fetched_again_but_unknown_kids_cannot_make_a_fetch_loop(stack: Stack,
+                                                                                  patient_id: str) -> None:
+    """The EHR rotates its key (new kid at its JWKS URL): tokens with the new kid are taken once the service has
+    fetched the set again. Tokens naming kids nobody published make it fetch at most once per MIN_REFETCH_S."""
+    from services.orders.cds_hooks.keys import MIN_REFETCH_S
+
+    started, before = time.monotonic(), len(stack.jwks.hits)
+    for index in range(6):
+        stranger = rsa_ehr(URL_ISS, kid=f"unknown-{index}")
+        stranger.jku = stack.by_url.jku
+        _refused(stack.call(stranger.token(stack.aud()), _body(patient_id)), "bad-signature")
+    assert len(stack.jwks.hits) - before <= 1 + int((time.monotonic() - started) / MIN_REFETCH_S)
+    rotated = rsa_ehr(URL_ISS, kid="rsa-2")
+    rotated.jku = stack.by_url.jku
+    stack.jwks.document = rotated.public_jwks()
+
+    def taken() -> bool:
+        return stack.call(rotated.token(stack.aud()), _body(patient_id)).status_code == 200
+
+    wait_for(taken, timeout_s=60, interval_s=1.0, what="a token with the rotated key to be taken")
