@@ -13,18 +13,23 @@ from shared.fhir.vital_signs import USABLE_STATUSES
 ORDER_SELECT = "ketamine-order-select"
 ORDER_SIGN = "ketamine-order-sign"
 HOOK_OF_SERVICE = {ORDER_SELECT: "order-select", ORDER_SIGN: "order-sign"}
+UNCONFIRMED_STATUSES = ("preliminary", "registered")
 
 
-def _latest(code: Code) -> str:
+def _latest(code: Code, statuses: tuple[str, ...] = USABLE_STATUSES) -> str:
     return (f"Observation?subject=Patient/{{{{context.patientId}}}}&code={code.system}|{code.code}"
-            f"&status={','.join(USABLE_STATUSES)}&_sort=-date&_count=1")
+            f"&status={','.join(statuses)}&_sort=-date&_count=1")
 
 
-#: key → template. ``eligibility``/``consent``: the intake's decision as the EHR holds it (RiskAssessment has no
-#: ``code`` search parameter in R4, so the newest ones are asked for and the ketamine-eligibility one is chosen).
+#: key → template. ``weight``: the latest confirmed weight, the one the CPOE check doses from; ``newerWeights``: the
+#: latest one not yet confirmed, so a card can say the dose does not use it. ``eligibility``/``consent``: the
+#: intake's decision as the EHR holds it (RiskAssessment has no ``code`` search parameter in R4, so the newest ones
+#: are asked for); the cards take the decision and a running series from the orders service's own store, as the CPOE
+#: check does (``facts.py``), so these and ``conditions``/``ketamineOrders`` are not read when the EHR leaves them out.
 PREFETCH: dict[str, str] = {
     "patient": "Patient/{{context.patientId}}",
     "weight": _latest(BODY_WEIGHT),
+    "newerWeights": _latest(BODY_WEIGHT, UNCONFIRMED_STATUSES),
     "height": _latest(BODY_HEIGHT),
     "conditions": "Condition?patient={{context.patientId}}&clinical-status=active",
     "medications": "MedicationRequest?subject=Patient/{{context.patientId}}&status=active",
@@ -33,6 +38,8 @@ PREFETCH: dict[str, str] = {
     "ketamineOrders": (f"MedicationRequest?subject=Patient/{{{{context.patientId}}}}&status=active,on-hold"
                        f"&identifier={identifier_system(KIND_ORDER)}|"),
 }
+#: The keys the cards use: read from the EHR when the prefetch lacks them.
+READ_WHEN_MISSING = ("patient", "weight", "newerWeights", "height", "medications")
 
 _DESCRIPTIONS = {
     ORDER_SELECT: ("Ketalink ketamine protocol (order selection)",

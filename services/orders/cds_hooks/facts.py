@@ -1,8 +1,9 @@
 """The patient's facts for the cards, gathered as the CPOE check gathers them (``handlers/events.py``
-``_check_cpoe``): sex, latest weight and height from the EHR (here: the hook's prefetch, or the EHR read with the
-request's token), the intake's eligibility decision and a running series from the orders service's own store (the
-same decision and series the CPOE check and order sign use, so a card never disagrees with them), and the course's
-open suicidality alerts. Which draft orders are ketamine orders is decided here too: only those get cards."""
+``_check_cpoe``): sex, latest weight and height, current medications from the EHR (here: the hook's prefetch, or
+the EHR read with the request's token), the intake's eligibility decision and a running series from the orders
+service's own store (the same decision and series the CPOE check and order sign use, so a card never disagrees with
+them), and the course's open suicidality alerts. Which draft orders are ketamine orders is decided here too: only
+those get cards."""
 from __future__ import annotations
 
 import json
@@ -12,29 +13,32 @@ from typing import Any
 
 from shared.errors import FieldInputError
 from shared.fhir.medication import MedicationShapeError, coded_product
-from services.orders.cds_hooks.context import PatientContext
+from services.orders.cds_hooks.context import PatientContext, medications_from_fhir, weight_from_fhir
 from services.orders.cds_hooks.prefetch import Resources
 from services.orders.handlers import OrdersService
 from services.orders.repository import SIGNED_STATUSES
 from services.orders.translators.observation_height_in import body_height_from_observation
-from services.orders.translators.observation_weight_in import body_weight_from_observation
 from services.orders.translators.patient_in import patient_sex
 
 OpenAlerts = Callable[[str], tuple[str, ...]]
 
 
 def patient_context(patient_id: str, resources: Resources, orders: OrdersService, open_alerts: OpenAlerts,
-                    now: datetime) -> PatientContext:
-    """A weight, height or sex the EHR holds in a form that cannot be used counts as missing: the weight card then
-    says so, as the CPOE check would refuse the order."""
+                    now: datetime, draft_ids: frozenset[str] = frozenset()) -> PatientContext:
+    """The weight as the CPOE check reads it, with what the EHR's weights say beside it (``weight_from_fhir``: one
+    that cannot be read, a newer one not confirmed); a height or sex that cannot be used counts as missing (the
+    weight-basis card says so). The draft orders themselves are not current medications."""
     patient = next(iter(resources.get("patient", [])), None)
     sex = _usable(patient_sex, patient)
-    weight = _usable(body_weight_from_observation, _newest(resources.get("weight", [])))
+    weight, weight_reasons = weight_from_fhir(resources.get("weight", []) + resources.get("newerWeights", []))
     height = _usable(body_height_from_observation, _newest(resources.get("height", [])))
+    medications = tuple(m for m in medications_from_fhir(resources.get("medications", []))
+                        if m.ehr_id is None or m.ehr_id not in draft_ids)
     running = next((o for o in orders.patient_orders(patient_id) if o.order.status in SIGNED_STATUSES), None)
     return PatientContext(patient_id=patient_id, now=now, weight=weight, height=height, sex=sex,
                           eligibility=orders.patient_eligibility(patient_id), running_order=running,
-                          open_suicidality_alert_ids=open_alerts(patient_id))
+                          open_suicidality_alert_ids=open_alerts(patient_id), medications=medications,
+                          weight_reasons=weight_reasons)
 
 
 def ketamine_drafts(drafts: tuple[dict[str, Any], ...], selections: tuple[str, ...] = ()) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl
 
 from shared.fhir.client import FhirClient, FhirError, FhirNotFound, FhirUnavailable
 from shared.web import ApiError
-from services.orders.cds_hooks.discovery import PREFETCH
+from services.orders.cds_hooks.discovery import PREFETCH, READ_WHEN_MISSING
 from services.orders.cds_hooks.request import HookRequest
 
 Resources = dict[str, list[dict[str, Any]]]
@@ -43,13 +43,13 @@ def trusted_fhir_server(request: HookRequest, allowed: tuple[str, ...]) -> str |
 
 
 def resolve_prefetch(request: HookRequest, fhir_server: str | None, timeout_s: float) -> Resources:
-    """Every template key → its resources (a key the EHR sent as null: none)."""
+    """Every key the EHR sent or the cards use → its resources (a key the EHR sent as null: none)."""
     resolved: Resources = {}
     missing = []
     for key in PREFETCH:
         if key in request.prefetch:
             resolved[key] = _resources(request.prefetch[key], key)
-        else:
+        elif key in READ_WHEN_MISSING:
             missing.append(key)
     if not missing:
         return resolved

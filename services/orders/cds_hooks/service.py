@@ -40,7 +40,8 @@ class CdsHooksService:
         request = read_hook_request(body, hook)
         fhir_server = trusted_fhir_server(request, caller.ehr.fhir_servers or (self.ehr_base_url.rstrip("/"),))
         resources = resolve_prefetch(request, fhir_server, self.settings.http_timeout_s)
-        context = patient_context(request.patient_id, resources, self.orders, self.open_alerts, utcnow())
+        draft_ids = frozenset(str(d["id"]) for d in request.draft_orders if d.get("id"))
+        context = patient_context(request.patient_id, resources, self.orders, self.open_alerts, utcnow(), draft_ids)
         settings = replace(self.card_settings, app_launch_url=launch_url)
         drafts = ketamine_drafts(request.draft_orders, request.selections)
         cards = [card.json() for draft in drafts for card in cards_for(draft, context, settings, Hook(hook))]

@@ -43,8 +43,8 @@ def _body(patient_id: str) -> dict[str, Any]:
     """With a complete prefetch of nulls except the patient: the security tests need no EHR read."""
     return hook_request("order-sign", patient_id, [_draft(patient_id)],
                         prefetch={"patient": {"resourceType": "Patient", "id": patient_id, "gender": "female"},
-                                  "weight": None, "height": None, "conditions": None, "medications": None,
-                                  "eligibility": None, "consent": None, "ketamineOrders": None})
+                                  "weight": None, "newerWeights": None, "height": None, "conditions": None,
+                                  "medications": None, "eligibility": None, "consent": None, "ketamineOrders": None})
 
 
 def _refused(answer: requests.Response, reason: str) -> None:
