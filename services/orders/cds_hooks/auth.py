@@ -8,6 +8,7 @@ algorithms from ``ORDERS_CDS_ALGORITHMS`` are accepted (never ``none`` or HMAC).
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -92,8 +93,10 @@ class CdsTokenVerifier:
         leeway = self._settings.leeway_s
         now = self._clock()
         exp, iat = claims["exp"], claims["iat"]
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (exp, iat)):
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (exp, iat)):
             raise CdsAuthError("malformed", "exp and iat must be numbers")
+        if exp > now + self._settings.max_token_age_s + leeway:  # its jti would be kept that long
+            raise CdsAuthError("malformed", "exp is further ahead than ORDERS_CDS_MAX_TOKEN_AGE_S")
         if exp + leeway < now:
             raise CdsAuthError("expired", "the token's exp has passed")
         if iat - leeway > now:

@@ -3,7 +3,7 @@ suggestions taken, ``overridden`` with the reason chosen, or ``ignored``), each 
 retry of the same feedback recognisable."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from shared.web import ApiError
@@ -73,7 +73,9 @@ def _instant(value: Any, where: str) -> datetime:
         raise _bad(where, "outcomeTimestamp must be an instant with its offset") from None
     if moment.tzinfo is None:
         raise _bad(where, "outcomeTimestamp must carry its offset (Z or +hh:mm)")
-    return moment
+    if not 2000 <= moment.year <= 2999:  # no outcome happened earlier; a far year only overflows the store
+        raise _bad(where, "outcomeTimestamp must be an instant of this era (years 2000-2999)")
+    return moment.astimezone(timezone.utc)
 
 
 def _bad(where: str, message: str) -> ApiError:

@@ -183,6 +183,8 @@ def test_feedback_is_stored_once_with_who_and_why_however_often_it_is_sent(stack
     {"outcome": "rejected"},
     {"outcome": "accepted", "overrideReason": {"reason": {"system": "s", "code": "c"}}},
     {"outcome": "ignored", "outcomeTimestamp": "yesterday"},
+    {"outcome": "ignored", "outcomeTimestamp": "0001-01-01T00:00:00-05:00"},
+    {"outcome": "ignored", "outcomeTimestamp": "2026-12-07T10:00:00"},  # no offset
 ])
 def test_bad_feedback_is_a_400_and_feedback_needs_a_token_for_its_own_url(stack: Stack, item: dict[str, Any]
                                                                           ) -> None:

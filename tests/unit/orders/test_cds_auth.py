@@ -54,6 +54,19 @@ def _token(key: Any, alg: str = "ES384", header: dict[str, Any] | None = None, *
                       key, algorithms=[alg])
 
 
+def _raw_token(key: Any, payload: str) -> str:
+    """A token whose payload is exactly ``payload`` (``Infinity`` and ``NaN`` are not JSON a builder writes)."""
+    from joserfc import jws
+    return jws.serialize_compact({"alg": "ES384", "kid": "k1"}, payload.encode(), key, algorithms=["ES384"])
+
+
+def test_non_finite_times_are_malformed(verifier: CdsTokenVerifier, key: ECKey) -> None:
+    for exp, iat in (("Infinity", str(NOW)), (str(NOW + 60), "NaN")):
+        payload = (f'{{"iss": "{ISS}", "sub": "s", "aud": "{AUD}", "jti": "{uuid.uuid4()}", '
+                   f'"exp": {exp}, "iat": {iat}}}')
+        assert _reason(verifier, _raw_token(key, payload)) == "malformed"
+
+
 def _reason(verifier: CdsTokenVerifier, token: str, jtis: Jtis | None = None) -> str:
     with pytest.raises(CdsAuthError) as refused:
         verifier.verify(f"Bearer {token}", AUD, jtis or Jtis())
@@ -71,7 +84,10 @@ def test_exp_and_iat_hold_to_the_second_with_the_leeway(verifier: CdsTokenVerifi
     assert _reason(verifier, _token(key, exp=NOW - 6)) == "expired"
     assert verifier.verify(f"Bearer {_token(key, iat=NOW + 5)}", AUD, Jtis())
     assert _reason(verifier, _token(key, iat=NOW + 6)) == "not-yet-valid"
-    assert _reason(verifier, _token(key, iat=NOW - 400, exp=NOW + 600)) == "expired"  # issued too long ago
+    assert _reason(verifier, _token(key, iat=NOW - 400, exp=NOW + 60)) == "expired"  # issued too long ago
+    # a far-off exp would keep its jti for as long: refused, as are non-numbers (JSON parsers take Infinity, NaN)
+    assert _reason(verifier, _token(key, exp=NOW + 10 ** 12)) == "malformed"
+    assert _reason(verifier, _token(key, exp="tomorrow")) == "malformed"
 
 
 @pytest.mark.parametrize("claim", ["iss", "sub", "aud", "exp", "iat", "jti"])
