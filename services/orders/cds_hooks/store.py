@@ -51,7 +51,8 @@ class CdsStore:
                         service_id=service_id, card_uuid=item.card_uuid, outcome=item.outcome,
                         outcome_at=item.outcome_at,
                         override_reason=json.dumps(item.override_reason) if item.override_reason else None,
-                        accepted_suggestions=json.dumps(list(item.accepted_suggestions)) or None,
+                        accepted_suggestions=json.dumps(list(item.accepted_suggestions)) if item.accepted_suggestions
+                        else None,
                         actor=actor, iss=iss, received_at=utcnow()))
                 stored += 1
             except IntegrityError:

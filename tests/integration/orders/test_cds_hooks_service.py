@@ -196,3 +196,48 @@ def test_bad_feedback_is_a_400_and_feedback_needs_a_token_for_its_own_url(stack:
     hook_token = requests.post(aud, json=body, timeout=10,
                                headers={"Authorization": f"Bearer {stack.pinned.token(stack.aud())}"})
     assert hook_token.status_code == 401  # a token for the hook is not one for its feedback
+
+
+def test_the_ehr_s_prefetch_gives_the_same_cards_as_reading_the_ehr(stack: Stack, ehr: Any) -> None:
+    patient_id = patient_id_for(ehr, "KL-1004")  # weighed in lb: the prefetch goes through the same translator
+    client = ehr.client
+    weights = client.search_first_page("Observation", {
+        "subject": f"Patient/{patient_id}", "code": "http://loinc.org|29463-7", "status": "final,amended,corrected",
+        "_sort": "-date", "_count": 1})
+    assert weights, "the seeded patient has a weight"
+    prefetch = {"patient": client.read("Patient", patient_id),
+                "weight": {"resourceType": "Bundle", "type": "searchset",
+                           "entry": [{"resource": w, "search": {"mode": "match"}} for w in weights]},
+                "newerWeights": None, "height": None, "medications": None}
+    draft = _draft(patient_id, mg_per_kg=2.0)
+    read = _summaries(stack.call(stack.pinned.token(stack.aud()), _from_ehr(ehr, "order-sign", patient_id, [draft])))
+    given = _summaries(stack.call(stack.pinned.token(stack.aud()),
+                                  hook_request("order-sign", patient_id, [draft], prefetch=prefetch)))
+    assert read and sorted(read) == sorted(given)
+
+
+def test_a_token_the_ehr_refuses_is_a_412(stack: Stack, ehr: Any) -> None:
+    patient_id = patient_id_for(ehr, "KL-1002")
+    body = hook_request("order-sign", patient_id, [_draft(patient_id)], fhir_server=ehr.base_url,
+                        token="not-a-token-the-ehr-issued")
+    answer = stack.call(stack.pinned.token(stack.aud()), body)
+    assert answer.status_code == 412, answer.text
+    assert answer.json()["issue"][0]["expression"] == ["fhirAuthorization"]
+
+
+def test_accepted_feedback_keeps_the_suggestions_taken(stack: Stack, data_dir: Path) -> None:
+    aud = stack.aud(SELECT, "/feedback")
+    card = str(uuid.uuid4())
+    body = _feedback(card, "accepted", "2026-12-07T10:00:00+01:00", acceptedSuggestions=[{"id": "s-1"}])
+    answer = requests.post(aud, json=body, timeout=10, headers={"Authorization": f"Bearer {stack.pinned.token(aud)}"})
+    assert answer.status_code == 200 and answer.json() == {"stored": 1}
+    same_instant = _feedback(card, "accepted", "2026-12-07T09:00:00Z", acceptedSuggestions=[{"id": "s-1"}])
+    again = requests.post(aud, json=same_instant, timeout=10,
+                          headers={"Authorization": f"Bearer {stack.pinned.token(aud)}"})
+    assert again.json() == {"stored": 0}  # the same moment written with another offset is the same feedback
+    engine = create_engine(f"sqlite:///{data_dir / 'orders.db'}")
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT service_id, accepted_suggestions FROM cds_feedback WHERE card_uuid = :c"),
+                            {"c": card}).all()
+    engine.dispose()
+    assert [(r[0], json.loads(r[1])) for r in rows] == [(SELECT, ["s-1"])]
