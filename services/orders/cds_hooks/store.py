@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -58,9 +58,3 @@ class CdsStore:
             except IntegrityError:
                 continue  # a retry of feedback already stored
         return stored
-
-    def feedback_for(self, card_uuid: str) -> list[dict[str, Any]]:
-        with self._engine.connect() as conn:
-            rows = conn.execute(select(cds_feedback).where(cds_feedback.c.card_uuid == card_uuid)
-                                .order_by(cds_feedback.c.id)).mappings().all()
-        return [dict(row) for row in rows]

@@ -19,6 +19,7 @@ from shared.events.topics import INTAKE_EVENTS
 from tests.integration.orders.cds_hooks_support import SELECT, SIGN, Stack, cds_stack, hook_request
 from tests.integration.orders.support import cpoe_medication_request, eligibility_message, patient_id_for
 from tests.support.kafka_tools import publish, wait_for
+from tests.support.prod_model import database_url
 
 TOKENS = ("{{context.patientId}}", "{{context.userId}}", "{{context.encounterId}}", "{{userPractitionerId}}")
 
@@ -167,7 +168,7 @@ def test_feedback_is_stored_once_with_who_and_why_however_often_it_is_sent(stack
                              headers={"Authorization": f"Bearer {stack.pinned.token(aud)}"}) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 200]
     assert [a.json()["stored"] for a in answers] == [1, 0, 0]
-    engine = create_engine(f"sqlite:///{data_dir / 'orders.db'}")
+    engine = create_engine(database_url("orders", data_dir))
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT outcome, override_reason, actor, iss, service_id FROM cds_feedback "
                                  "WHERE card_uuid = :card"), {"card": card}).all()
@@ -235,7 +236,7 @@ def test_accepted_feedback_keeps_the_suggestions_taken(stack: Stack, data_dir: P
     again = requests.post(aud, json=same_instant, timeout=10,
                           headers={"Authorization": f"Bearer {stack.pinned.token(aud)}"})
     assert again.json() == {"stored": 0}  # the same moment written with another offset is the same feedback
-    engine = create_engine(f"sqlite:///{data_dir / 'orders.db'}")
+    engine = create_engine(database_url("orders", data_dir))
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT service_id, accepted_suggestions FROM cds_feedback WHERE card_uuid = :c"),
                             {"c": card}).all()
