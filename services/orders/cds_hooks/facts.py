@@ -13,6 +13,7 @@ from typing import Any
 
 from shared.errors import FieldInputError
 from shared.fhir.medication import MedicationShapeError, coded_product
+from shared.fhir.reading import validated
 from services.orders.cds_hooks.context import PatientContext, medications_from_fhir, weight_from_fhir
 from services.orders.cds_hooks.prefetch import Resources
 from services.orders.handlers import OrdersService
@@ -51,9 +52,9 @@ def ketamine_drafts(drafts: tuple[dict[str, Any], ...], selections: tuple[str, .
             continue
         if selections and f"MedicationRequest/{draft.get('id')}" not in selections:
             continue
-        try:
-            ketamine = coded_product(draft, "MedicationRequest").is_ketamine
-        except MedicationShapeError:
+        try:  # the product is read from a structurally valid resource only, as the CPOE translator reads it
+            ketamine = coded_product(validated(draft, "MedicationRequest"), "MedicationRequest").is_ketamine
+        except (FieldInputError, MedicationShapeError):
             ketamine = "ketamine" in json.dumps(draft).lower()
         if ketamine:
             chosen.append(draft)

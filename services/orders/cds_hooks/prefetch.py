@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from shared.fhir.client import FhirClient, FhirError, FhirNotFound, FhirUnavailable
+from shared.fhir.validate import FhirValidationError, validate_resource
 from shared.web import ApiError
 from services.orders.cds_hooks.discovery import PREFETCH, READ_WHEN_MISSING
 from services.orders.cds_hooks.request import HookRequest
@@ -48,7 +49,7 @@ def resolve_prefetch(request: HookRequest, fhir_server: str | None, timeout_s: f
     missing = []
     for key in PREFETCH:
         if key in request.prefetch:
-            resolved[key] = _resources(request.prefetch[key], key)
+            resolved[key] = _valid(_resources(request.prefetch[key], key), key, 400, "the prefetch")
         elif key in READ_WHEN_MISSING:
             missing.append(key)
     if not missing:
@@ -59,8 +60,21 @@ def resolve_prefetch(request: HookRequest, fhir_server: str | None, timeout_s: f
     tokens = _RequestToken(request.access_token) if request.access_token else None
     client = FhirClient(fhir_server, timeout_s=timeout_s, retries=1, backoff_s=0.2, tokens=tokens)
     for key in missing:
-        resolved[key] = _read(client, fill_template(PREFETCH[key], request))
+        resolved[key] = _valid(_read(client, fill_template(PREFETCH[key], request)), key, 412, "the EHR's answer")
     return resolved
+
+
+def _valid(resources: list[dict[str, Any]], key: str, status: int, source: str) -> list[dict[str, Any]]:
+    """Each resource structurally valid FHIR R4 (as every translator-in checks first), so the rules only ever read
+    well-formed data: a 400 for the EHR's prefetch, a 412 for what the EHR answered a read with."""
+    for resource in resources:
+        try:
+            validate_resource(resource)
+        except FhirValidationError as error:
+            where, what = error.issues[0] if error.issues else ("", "invalid")
+            raise ApiError(status, f"{source} for {key} is not valid FHIR R4: {where}: {what}"[:500],
+                           expression=f"prefetch.{key}") from None
+    return resources
 
 
 def fill_template(template: str, request: HookRequest) -> str:
