@@ -18,6 +18,7 @@ import requests
 
 from shared.events.event_codes import VITALS_RECORDED
 from shared.fhir.datatypes import identifier
+from tests.integration.documentation.charting import new_patient
 from tests.integration.documentation.clinic import (
     NURSE, Clinic, PublishedOrder, administration, clinical_times, discharge, finish_recovery_paperwork, pre_check,
     vitals,
@@ -31,7 +32,10 @@ MEASURES = ("bp", "hr", "spo2")
 
 
 def _running_session(clinic: Clinic) -> tuple[PublishedOrder, str, Callable[[float], str]]:
-    order = clinic.publish_signed_order("KL-1001")
+    """A running infusion of a patient of this test alone: the first test leaves its session infusing, and a shared
+    patient's later tests would find two infusing sessions (a device reading from the EHR goes to one of them)."""
+    _patient_id, mrn = new_patient(clinic.ehr.client, family="Concurrent")
+    order = clinic.publish_signed_order(mrn)
     clinic.wait_for_sessions(order)
     session_id = order.session_id(1)
     t = clinical_times(hours_ago=3)
