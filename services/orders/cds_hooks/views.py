@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
+from prometheus_client import Counter
 
 from shared.web import ApiError, json_object, outcome_response
 from services.orders.cds_hooks.auth import CdsAuthError
@@ -60,8 +61,15 @@ def feedback(service_id: str) -> ResponseReturnValue:
     return jsonify({"stored": stored}), 200
 
 
+#: Refused hook and feedback calls by reason class (no token, iss or patient in a label): a rise in ``wrong-audience``
+#: or ``expired`` after a change at the EHR or the proxy shows at once on the dashboard.
+CDS_AUTH_REFUSALS = Counter("ketalink_cds_auth_refusals_total", "CDS Hooks calls refused with 401, by reason",
+                            ["reason"])
+
+
 def _refused(error: CdsAuthError) -> Response:
     """401 naming the reason class; never the token."""
+    CDS_AUTH_REFUSALS.labels(error.reason).inc()
     response, _ = outcome_response(401, [("Authorization", f"{error.reason}: {error.detail}")], "login")
     response.status_code = 401
     response.headers["WWW-Authenticate"] = f'Bearer error="invalid_token", error_description="{error.reason}"'

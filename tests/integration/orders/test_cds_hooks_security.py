@@ -200,3 +200,15 @@ def test_a_rotated_key_is_fetched_again_but_unknown_kids_cannot_make_a_fetch_loo
         return stack.call(rotated.token(stack.aud()), _body(patient_id)).status_code == 200
 
     wait_for(taken, timeout_s=60, interval_s=1.0, what="a token with the rotated key to be taken")
+
+
+def test_refusals_are_counted_by_reason_on_metrics(stack: Stack, patient_id: str) -> None:
+    def count(reason: str) -> float:
+        text = requests.get(f"{stack.base_url}/metrics", timeout=10).text
+        line = next((row for row in text.splitlines()
+                     if row.startswith(f'ketalink_cds_auth_refusals_total{{reason="{reason}"}}')), None)
+        return float(line.split()[-1]) if line else 0.0
+
+    before = count("wrong-audience")
+    _refused(stack.call(stack.pinned.token("https://elsewhere.example.test/x"), _body(patient_id)), "wrong-audience")
+    assert count("wrong-audience") == before + 1
