@@ -4,6 +4,7 @@ more often than every few seconds, so a stream of forged key ids cannot turn the
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -74,7 +75,10 @@ class TrustedKeys:
 
     def _fetch(self, url: str) -> KeySet:
         try:
-            response = self._session.get(url, timeout=self._timeout_s, allow_redirects=False, stream=True)
+            # The environment's proxy and CA bundle apply (as for the EHR's FHIR API, shared/fhir/client.py); no .netrc.
+            ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+            response = self._session.get(url, timeout=self._timeout_s, allow_redirects=False, stream=True,
+                                         proxies=requests.utils.get_environ_proxies(url), verify=ca_bundle)
             body = response.raw.read(MAX_JWKS_BYTES + 1, decode_content=True)
             response.close()
             if response.status_code != 200 or len(body) > MAX_JWKS_BYTES:
