@@ -152,6 +152,17 @@ def is_prescriber(roles: ClinicianRoles, scopes: Iterable[str], settings: RoleSe
         set(scopes) & set(settings.prescriber_scopes))
 
 
+def missing_scope_and_role(context: SmartContext, scopes: Iterable[str],
+                           role_codes: Iterable[str]) -> ClinicianRoles | None:
+    """None when the token carries one of ``scopes`` or the EHR gives the user one of ``role_codes`` (a guard lets
+    the request on); otherwise the user's roles, for the 403 to name. The scopes are looked at first: they need no
+    read of the EHR."""
+    if set(context.scopes) & set(scopes):
+        return None
+    roles = clinician_roles(context, role_settings())
+    return None if roles.codes & set(role_codes) else roles
+
+
 def refusal_message(action: str, roles: ClinicianRoles) -> str:
     """The 403's text: what was refused, the role it needs and the role the EHR gave."""
     return (f"Only a prescriber may {action}. The EHR gives you: {roles.describe()}. Ask a prescriber (a physician "

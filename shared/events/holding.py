@@ -41,7 +41,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from shared.db import held_records, utcnow
-from shared.events.held import ACTIVE_STATES, COLUMNS, PARKED, RETRYING, WAITING, HeldRecord, as_held_record
+from shared.events.held import (
+    ACTIVE_STATES, COLUMNS, PARKED, RETRYING, WAITING, HeldRecord, as_held_record, key_head,
+)
 from shared.metrics import HELD_RECORDS
 from shared.logs import record_log_context
 from shared.tracing import consumer_span
@@ -358,17 +360,9 @@ class HeldRecordRetrier:
 
 def _promote_next(conn: Connection, finished: HeldRecord) -> HeldRecord | None:
     """The key's next held record, now its oldest: due at once (it has waited its turn)."""
-    if finished.message_key is None:
+    following = key_head(conn, finished)  # ``finished`` itself when nothing of its key is held any more
+    if following.id == finished.id:
         return None
-    row = conn.execute(
-        select(*COLUMNS).where(held_records.c.consumer == finished.consumer,
-                               held_records.c.source_topic == finished.source_topic,
-                               held_records.c.message_key == finished.message_key,
-                               held_records.c.state.in_(ACTIVE_STATES))
-        .order_by(held_records.c.source_offset).limit(1)).first()
-    if row is None:
-        return None
-    following = as_held_record(row)
     if following.state != WAITING:
         return None  # parked, or released and due: the pass picks it up
     conn.execute(held_records.update().where(held_records.c.id == following.id)

@@ -21,7 +21,7 @@ from shared.ops.actions import OpsService
 from shared.ops.audit import OpsConflict, OpsUsageError
 from shared.ops.dead_letters import DeadLetterRef
 from shared.ops.settings import OpsAccessSettings
-from shared.roles import acting_person, clinician_roles, role_settings
+from shared.roles import acting_person, missing_scope_and_role
 from shared.runtime import ServiceRuntime
 from shared.smart import SmartAuthError, current_context, guarded_by, requires
 from shared.smart.access import SmartContext
@@ -66,10 +66,8 @@ def ops_staff(context: SmartContext | None) -> None:
     if context is None:
         return
     settings = app_settings(OPS_ACCESS, lambda: load_settings(OpsAccessSettings, "KETALINK_OPS_"))
-    if set(context.scopes) & set(settings.scopes):
-        return
-    roles = clinician_roles(context, role_settings())
-    if roles.codes & set(settings.role_codes):
+    roles = missing_scope_and_role(context, settings.scopes, settings.role_codes)
+    if roles is None:
         return
     raise SmartAuthError(403, "The operations page is for the clinic's operations staff: it needs a role the clinic "
                               "names for it (KETALINK_OPS_ROLE_CODES) or a token scope granted for it "

@@ -18,7 +18,7 @@ from flask import Flask
 
 from services.orders.course.handlers import CourseService
 from shared.config import app_settings, install_app_settings, load_settings
-from shared.roles import PRACTITIONER_ROLE_SYSTEM, clinician_roles, role_settings
+from shared.roles import PRACTITIONER_ROLE_SYSTEM, missing_scope_and_role
 from shared.smart.access import SmartAuthError, SmartContext
 from shared.web import app_service
 
@@ -68,10 +68,8 @@ def outcomes_exporter(context: SmartContext | None) -> None:
     if context is None:
         return
     settings = app_settings(EXPORT_ACCESS, lambda: load_settings(ExportAccessSettings, "ORDERS_COURSE_"))
-    if set(context.scopes) & set(settings.export_scopes):
-        return
-    roles = clinician_roles(context, role_settings())
-    if roles.codes & set(settings.export_role_codes):
+    roles = missing_scope_and_role(context, settings.export_scopes, settings.export_role_codes)
+    if roles is None:
         return
     raise SmartAuthError(403, "The de-identified outcomes export covers every patient of the clinic: it needs a role "
                               "the clinic names for it (ORDERS_COURSE_EXPORT_ROLE_CODES) or a token scope granted for "
