@@ -149,9 +149,10 @@ class Stack:
 
 
 @contextmanager
-def cds_stack(broker: Any, ehr: Any, log_dir: Path, data_dir: Path) -> Iterator[Stack]:
-    """An orders process with the SMART session check on and two trusted EHRs configured; the JWKS server, and a
-    server that must never be called, beside it."""
+def cds_stack(broker: Any, ehr: Any, log_dir: Path, data_dir: Path,
+              extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
+    """An orders process with the SMART session check on and two trusted EHRs configured (``extra_env``: clinic
+    settings of the test); the JWKS server, and a server that must never be called, beside it."""
     pinned, by_url = ec_ehr(PINNED_ISS), rsa_ehr(URL_ISS)
     jwks_file = data_dir / "pinned-jwks.json"
     jwks_file.write_text(json.dumps(pinned.public_jwks()))
@@ -169,7 +170,7 @@ def cds_stack(broker: Any, ehr: Any, log_dir: Path, data_dir: Path) -> Iterator[
                                "SMART_AUTH_REQUIRED": "true", "SMART_ALLOWED_ISSUERS": ehr.base_url,
                                "PUBLIC_BASE_URL": base_url,
                                "ORDERS_CDS_TRUSTED_ISSUERS": json.dumps(issuers),
-                               "ORDERS_CDS_ALLOWED_ORIGINS": EHR_ORIGIN})
+                               "ORDERS_CDS_ALLOWED_ORIGINS": EHR_ORIGIN} | (extra_env or {}))
     try:
         process.start()
         yield Stack(url, pinned, by_url, jwks, elsewhere)

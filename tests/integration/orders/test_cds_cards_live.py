@@ -1,0 +1,252 @@
+"""Each CDS Hooks card, and a card-free order, from the running orders service's ``ketamine-order-sign`` hook: a
+real signed JWT (the pinned EHR key), the real broker, and the EHR sandbox holding the patient (each test makes a
+patient of its own, with the weights, height and medications the card is about); the service reads the EHR with
+the request's ``fhirServer`` and ``fhirAuthorization``, and takes the eligibility decision and a running series from
+its own store (published as the intake and the EHR publish them). The clinic doses on the ideal weight here, so the
+weight-basis cards can be shown, and names xanthines as a class it never combines with ketamine.
+
+Not here: the open suicidality alert card (an alert is raised by the treatment course's questionnaire flow; the
+wiring is proven in ``tests/unit/orders/test_cds_wiring.py``), and an absolute contraindication recorded in the EHR
+after the intake decided, which no card sees (HZ-30's residual risk): a contraindication reaches the cards as the
+intake's not-eligible decision, tested here."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deploy.ehr_sandbox.ehr_events import record_and_announce
+from deploy.ehr_sandbox.seed import MRN_SYSTEM
+from services.orders.cds_hooks import cards as card_rules
+from services.orders.cds_hooks.context import CARD_TOPIC_SYSTEM, OVERRIDE_REASON_SYSTEM
+from shared.events.topics import EHR_EVENTS, INTAKE_EVENTS, ORDERS_EVENTS
+from shared.fhir.codes import BODY_HEIGHT, BODY_WEIGHT, OBSERVATION_CATEGORY
+from shared.fhir.datatypes import coding, instant, quantity
+from tests.integration.orders.cds_hooks_support import SIGN, Stack, cds_stack, hook_request
+from tests.integration.orders.support import cpoe_medication_request, eligibility_message, message_id, responses_to
+from tests.support.kafka_tools import publish, wait_for
+
+pytestmark = pytest.mark.integration
+
+CLINIC = {"ORDERS_WEIGHT_BASIS": "ideal", "ORDERS_BLOCKING_INTERACTING_DRUG_CLASSES": "xanthine"}
+
+
+@pytest.fixture(scope="module")
+def stack(broker: Any, ehr: Any, log_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with cds_stack(broker, ehr, log_dir, tmp_path_factory.mktemp("cds-cards-live"), CLINIC) as started:
+        yield started
+
+
+def _observation(ehr: Any, patient_id: str, mrn: str, code: Any, value: float, unit: str, days_ago: float,
+                 status: str = "final") -> None:
+    key = f"{mrn}-{code.code}-{uuid.uuid4().hex[:6]}"
+    ehr.client.create_if_none_exist({
+        "resourceType": "Observation", "identifier": [{"system": MRN_SYSTEM, "value": key}], "status": status,
+        "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "vital-signs"}]}],
+        "code": {"coding": [coding(code)]}, "subject": {"reference": f"Patient/{patient_id}"},
+        "effectiveDateTime": instant(datetime.now(timezone.utc) - timedelta(days=days_ago)),
+        "valueQuantity": quantity(value, unit),
+    }, f"identifier={MRN_SYSTEM}|{key}")
+
+
+def _patient(ehr: Any, weight_kg: float | None = 80.0, weight_days_ago: float = 1, height_cm: float | None = 175.0
+             ) -> tuple[str, str]:
+    """A male patient of this test alone (no other test's decision, order or series): (Patient id, MRN)."""
+    mrn = f"KL-CDL-{uuid.uuid4().hex[:8]}"
+    patient, _ = ehr.client.create_if_none_exist({
+        "resourceType": "Patient", "identifier": [{"system": MRN_SYSTEM, "value": mrn}], "active": True,
+        "name": [{"family": "Cardlive", "given": ["Alex"]}], "gender": "male", "birthDate": "1971-03-03",
+    }, f"identifier={MRN_SYSTEM}|{mrn}")
+    if weight_kg is not None:
+        _observation(ehr, patient["id"], mrn, BODY_WEIGHT, weight_kg, "kg", weight_days_ago)
+    if height_cm is not None:
+        _observation(ehr, patient["id"], mrn, BODY_HEIGHT, height_cm, "cm", 30)
+    return patient["id"], mrn
+
+
+def _draft(patient_id: str, **changes: Any) -> dict[str, Any]:
+    return cpoe_medication_request(patient_id, **changes) | {"id": f"draft-{uuid.uuid4().hex[:8]}", "status": "draft"}
+
+
+def _sign(stack: Stack, ehr: Any, patient_id: str, draft: dict[str, Any]) -> list[dict[str, Any]]:
+    """``order-sign`` with a fresh signed JWT; no prefetch, so the service reads the EHR with the EHR's token."""
+    token = ehr.headers()["Authorization"].removeprefix("Bearer ")
+    body = hook_request("order-sign", patient_id, [draft], fhir_server=ehr.base_url, token=token)
+    answer = stack.call(stack.pinned.token(stack.aud(SIGN)), body, SIGN)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["cards"]
+
+
+def _codes(cards: list[dict[str, Any]]) -> list[str]:
+    return [c["source"]["topic"]["code"] for c in cards]
+
+
+def _decided(stack: Stack, ehr: Any, broker: Any, patient_id: str, outcome: str = "eligible") -> None:
+    """The intake's decision published; returns once the hook's eligibility card says what the decision says."""
+    publish(broker.bootstrap, INTAKE_EVENTS, eligibility_message(patient_id, outcome=outcome), key=patient_id)
+    last: dict[str, Any] = {}
+
+    def arrived() -> bool:
+        last["cards"] = _sign(stack, ehr, patient_id, _draft(patient_id))
+        eligibility = [c for c in last["cards"] if c["source"]["topic"]["code"] == "eligibility"]
+        return not eligibility if outcome == "eligible" else \
+            any(outcome.replace("-", " ") in c["detail"] for c in eligibility)
+
+    wait_for(arrived, timeout_s=45, what=f"the {outcome} decision to reach orders",
+             explain=lambda: f"cards then: {[(c['summary'], c['detail']) for c in last.get('cards', [])]}")
+
+
+def _one(cards: list[dict[str, Any]], topic: card_rules.Topic, indicator: str, suggested: bool) -> dict[str, Any]:
+    """The one card of ``topic``, checked as every card must be: summary, source, override reasons when critical,
+    the SMART link, an update suggestion when the protocol-correct order fixes it."""
+    found = [c for c in cards if c["source"]["topic"]["code"] == topic.code]
+    assert len(found) == 1, (topic.code, _codes(cards))
+    card = found[0]
+    assert card["indicator"] == indicator, card
+    assert card["summary"] == topic.summary and len(card["summary"]) < 140
+    assert card["source"]["label"] == "Ketalink clinic ketamine protocol"
+    assert card["source"]["topic"]["system"] == CARD_TOPIC_SYSTEM
+    assert card["detail"].startswith("- "), card["detail"]
+    if indicator == "critical":
+        reasons = card["overrideReasons"]
+        assert reasons and {r["system"] for r in reasons} == {OVERRIDE_REASON_SYSTEM}
+        assert "clinician-reviewed" in {r["code"] for r in reasons}
+    else:
+        assert "overrideReasons" not in card
+    assert [link["type"] for link in card["links"]] == ["smart"]
+    if suggested:
+        (suggestion,) = card["suggestions"]
+        (action,) = suggestion["actions"]
+        assert action["type"] == "update" and action["resource"]["resourceType"] == "MedicationRequest"
+    else:
+        assert "suggestions" not in card, card
+    return card
+
+
+@pytest.fixture
+def eligible(stack: Stack, ehr: Any, broker: Any) -> str:
+    """An eligible patient, 80 kg weighed yesterday, 175 cm (ideal weight below the actual: dosed on the ideal)."""
+    patient_id, _ = _patient(ehr)
+    _decided(stack, ehr, broker, patient_id)
+    return patient_id
+
+
+def test_a_protocol_correct_order_for_an_eligible_patient_gets_no_card(stack: Stack, ehr: Any, eligible: str
+                                                                       ) -> None:
+    assert _sign(stack, ehr, eligible, _draft(eligible)) == []
+
+
+@pytest.mark.parametrize("mg_per_kg", [2.0, 0.05], ids=["high", "low"])
+def test_a_dose_outside_the_range_gets_the_critical_dose_card_with_the_protocol_order(
+        stack: Stack, ehr: Any, eligible: str, mg_per_kg: float) -> None:
+    cards = _sign(stack, ehr, eligible, _draft(eligible, mg_per_kg=mg_per_kg))
+    assert _codes(cards) == ["dose"], cards
+    card = _one(cards, card_rules.DOSE, "critical", suggested=True)
+    assert "`min_dose_mg_per_kg` = 0.1" in card["detail"] and "`max_dose_mg_per_kg` = 1" in card["detail"]
+    resource = card["suggestions"][0]["actions"][0]["resource"]
+    assert resource["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]["value"] == 0.5
+    assert _sign(stack, ehr, eligible, resource) == []  # the suggestion is card-free
+
+
+def test_a_product_the_clinic_does_not_stock_gets_the_product_card(stack: Stack, ehr: Any, eligible: str) -> None:
+    cards = _sign(stack, ehr, eligible, _draft(eligible, strength_mg_per_ml=50.0))
+    card = _one(cards, card_rules.PRODUCT, "critical", suggested=True)
+    assert "ketamine-10" in card["detail"]  # the stocked products named from the clinic setting
+
+
+def test_a_series_longer_than_the_induction_gets_the_series_card(stack: Stack, ehr: Any, eligible: str) -> None:
+    cards = _sign(stack, ehr, eligible, _draft(eligible, infusion_count=12))
+    card = _one(cards, card_rules.SERIES, "critical", suggested=True)
+    assert "`induction_max_infusions` = 8" in card["detail"]
+
+
+@pytest.mark.parametrize(("weight_kg", "days_ago"), [(None, 0), (80.0, 60)], ids=["missing", "stale"])
+def test_a_missing_or_stale_weight_gets_the_critical_weight_card(stack: Stack, ehr: Any, broker: Any,
+                                                                 weight_kg: float | None, days_ago: float) -> None:
+    patient_id, _ = _patient(ehr, weight_kg=weight_kg, weight_days_ago=days_ago)
+    _decided(stack, ehr, broker, patient_id)
+    cards = _sign(stack, ehr, patient_id, _draft(patient_id))
+    card = _one(cards, card_rules.WEIGHT, "critical", suggested=False)
+    assert "`weight_max_age_days` = 30" in card["detail"]
+
+
+def test_a_newer_unconfirmed_weight_gets_a_warning_and_the_confirmed_weight_is_dosed(
+        stack: Stack, ehr: Any, broker: Any) -> None:
+    patient_id, mrn = _patient(ehr)
+    _observation(ehr, patient_id, mrn, BODY_WEIGHT, 95.0, "kg", 0.1, status="preliminary")
+    _decided(stack, ehr, broker, patient_id)
+    cards = _sign(stack, ehr, patient_id, _draft(patient_id))
+    assert _codes(cards) == ["weight-unconfirmed"], cards
+    card = _one(cards, card_rules.WEIGHT_UNCONFIRMED, "warning", suggested=False)
+    assert "preliminary" in card["detail"] and "not confirmed" in card["detail"]
+
+
+def test_no_height_for_the_ideal_weight_basis_gets_the_weight_basis_card(stack: Stack, ehr: Any, broker: Any
+                                                                         ) -> None:
+    patient_id, _ = _patient(ehr, height_cm=None)
+    _decided(stack, ehr, broker, patient_id)
+    card = _one(_sign(stack, ehr, patient_id, _draft(patient_id)), card_rules.WEIGHT_BASIS, "critical",
+                suggested=False)
+    assert "`weight_basis` = ideal" in card["detail"]
+
+
+def test_an_actual_weight_below_the_ideal_gets_the_info_card_naming_the_basis_used(
+        stack: Stack, ehr: Any, broker: Any) -> None:
+    patient_id, _ = _patient(ehr, weight_kg=60.0, height_cm=190.0)  # Devine ideal ~84 kg
+    _decided(stack, ehr, broker, patient_id)
+    cards = _sign(stack, ehr, patient_id, _draft(patient_id))
+    assert _codes(cards) == ["weight-basis-used"], cards
+    _one(cards, card_rules.BASIS_USED, "info", suggested=False)
+
+
+def test_no_decision_and_a_not_eligible_decision_get_the_critical_eligibility_card(
+        stack: Stack, ehr: Any, broker: Any) -> None:
+    patient_id, _ = _patient(ehr)
+    undecided = _one(_sign(stack, ehr, patient_id, _draft(patient_id)), card_rules.ELIGIBILITY, "critical",
+                     suggested=False)
+    _decided(stack, ehr, broker, patient_id, outcome="not-eligible")  # e.g. an absolute contraindication
+    refused = _one(_sign(stack, ehr, patient_id, _draft(patient_id)), card_rules.ELIGIBILITY, "critical",
+                   suggested=False)
+    assert refused["detail"] != undecided["detail"] and "not eligible" in refused["detail"]
+
+
+def _medication(ehr: Any, patient_id: str, name: str) -> None:
+    key = f"med-{uuid.uuid4().hex[:8]}"
+    ehr.client.create_if_none_exist({
+        "resourceType": "MedicationRequest", "identifier": [{"system": MRN_SYSTEM, "value": key}],
+        "status": "active", "intent": "order", "medicationCodeableConcept": {"text": name},
+        "subject": {"reference": f"Patient/{patient_id}"}, "authoredOn": instant(datetime.now(timezone.utc)),
+    }, f"identifier={MRN_SYSTEM}|{key}")
+
+
+@pytest.mark.parametrize(("name", "topic"), [("lorazepam", card_rules.INTERACTION),
+                                             ("theophylline", card_rules.INTERACTION_BLOCKING)])
+def test_an_interacting_medication_in_the_ehr_gets_a_critical_card_at_sign(
+        stack: Stack, ehr: Any, eligible: str, name: str, topic: card_rules.Topic) -> None:
+    _medication(ehr, eligible, name)
+    cards = _sign(stack, ehr, eligible, _draft(eligible))
+    card = _one(cards, topic, "critical", suggested=False)
+    assert name in card["detail"] and "`blocking_interacting_drug_classes` = xanthine" in card["detail"]
+
+
+def test_a_second_order_while_a_series_is_running_gets_the_running_series_card(
+        stack: Stack, ehr: Any, broker: Any, eligible: str) -> None:
+    placed = cpoe_medication_request(eligible)
+    _stored, message = record_and_announce(ehr.client, placed, "cpoe-order-placed")
+    publish(broker.bootstrap, EHR_EVENTS, message, key=eligible)
+    answers = wait_for(lambda: responses_to(broker.bootstrap, ORDERS_EVENTS, message_id(message)),
+                       timeout_s=60, what="the orders service's answer to the placed order")
+    assert {a.response_code.value for a in answers} == {"ok"}
+    last: dict[str, Any] = {}
+
+    def carded() -> bool:
+        last["cards"] = _sign(stack, ehr, eligible, _draft(eligible))
+        return "running-series" in _codes(last["cards"])
+
+    wait_for(carded, timeout_s=45, what="the signed series to reach this orders process",
+             explain=lambda: f"cards then: {_codes(last.get('cards', []))}")
+    _one(last["cards"], card_rules.RUNNING_SERIES, "critical", suggested=False)
