@@ -18,6 +18,7 @@ from shared.runtime import ServiceRuntime, ServiceSettings
 from deploy.ehr_sandbox.fhir_server import sekmet_settings, serve_in_thread, start_fhir_server
 from deploy.ehr_sandbox.chart_rules import ChartGuardedStore
 from deploy.ehr_sandbox.integration_engine import IntegrationEngine
+from deploy.ehr_sandbox.order_entry.settings import OrderEntrySettings
 from deploy.ehr_sandbox.seed import seed
 from deploy.ehr_sandbox.smart import authorization_server, mount as mount_smart, standalone_app as standalone_smart_app
 from deploy.ehr_sandbox.smart.backend import InternalTokens
@@ -49,6 +50,7 @@ def main() -> None:
         sandbox = load_settings(SandboxSettings, "EHR_SANDBOX_")
         smart = load_settings(SmartServerSettings, "EHR_SANDBOX_SMART_")
         kafka = load_settings(KafkaSettings, "KAFKA_")
+        order_entry = load_settings(OrderEntrySettings, "EHR_SANDBOX_ORDER_ENTRY_")
     except SettingsError as error:
         sys.exit(f"ehr-sandbox: configuration error: {error}")
     data_dir = Path(sandbox.data_dir)
@@ -63,8 +65,8 @@ def main() -> None:
             # checks none)
             root = f"http://{sandbox.host}:{sandbox.port}"
             authorization = authorization_server(smart, base_url, data_dir, public_url=root)
-            server = serve_in_thread(standalone_smart_app(authorization, data_dir), sandbox.host, sandbox.port,
-                                     "smart-server")
+            server = serve_in_thread(standalone_smart_app(authorization, data_dir, (order_entry, kafka)),
+                                     sandbox.host, sandbox.port, "smart-server")
     else:
         base_url = f"http://{sandbox.host}:{sandbox.port}/fhir"
         extend = None
@@ -73,7 +75,7 @@ def main() -> None:
             # backend-only SMART; the FHIR API then requires this server's tokens
             authorization = authorization_server(smart, base_url, data_dir)
             internal_tokens = InternalTokens(authorization)
-            extend = lambda app: mount_smart(app, authorization, data_dir)  # noqa: E731
+            extend = lambda app: mount_smart(app, authorization, data_dir, (order_entry, kafka))  # noqa: E731
         server = start_fhir_server(sekmet_settings(sandbox.host, sandbox.port, data_dir), extend=extend)
     configure_logging("ehr-sandbox")  # after SEKMET, which configures logging of its own
     fhir = FhirClient(base_url, tokens=internal_tokens)

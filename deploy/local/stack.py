@@ -5,6 +5,7 @@ three services, on configured or free ports; print the URLs once everything answ
 used and the sandbox is not started."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import requests
 
+from deploy.ehr_sandbox.order_entry.settings import CDS_CLIENT_JWKS_PATH
 from deploy.ehr_sandbox.smart.backend import backend_key_dir, ensure_backend_keys
 from deploy.ehr_sandbox.smart.settings import DEFAULT_BACKEND_CLIENTS
 from deploy.local.ports import choose_port
@@ -71,6 +73,11 @@ def stack_environment(environ: dict[str, str]) -> tuple[dict[str, str], list[str
         env.setdefault(f"{service.upper()}_DATABASE_URL", f"sqlite:///{ROOT / 'var' / f'{service}.db'}")
         processes.append(service)
         urls[service] = f"http://127.0.0.1:{port}"
+    # The sandbox's order entry calls orders' CDS Hooks as a CDS client, signing each call with its own key, whose
+    # key set it serves (deploy/ehr_sandbox/order_entry): orders trusts that iss with that key set URL.
+    ehr_root = f"http://127.0.0.1:{env['EHR_SANDBOX_PORT']}"
+    env.setdefault("ORDERS_CDS_TRUSTED_ISSUERS",
+                   json.dumps({ehr_root: {"jwks_url": f"{ehr_root}{CDS_CLIENT_JWKS_PATH}"}}))
     # Each app's "not in the EHR" page links the others' (shared/ui/ehr_status.py skips its own).
     env.setdefault("KETALINK_EHR_STATUS_PEERS", ",".join(urls[service] for service in SERVICES))
     return env, processes, urls

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import secrets
 import shutil
@@ -18,6 +19,7 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
+from deploy.ehr_sandbox.order_entry.settings import CDS_CLIENT_JWKS_PATH
 from deploy.ehr_sandbox.seed import MRN_SYSTEM
 from deploy.local.ports import free_port
 from tests.integration.smart.support import Browser, query_of
@@ -39,6 +41,7 @@ class SmartStack:
     services: dict[str, str]  # name → base URL
     processes: dict[str, ManagedProcess]
     bootstrap: str
+    services_data_dir: Path  # each service's SQLite database: <name>.db
 
     @property
     def ehr_client(self) -> FhirClient:
@@ -78,14 +81,18 @@ def smart_stack(log_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     urls: dict[str, str] = {}
     data_dir = tmp_path_factory.mktemp("smart-services")
     try:
+        root = ehr_base_url.rsplit("/fhir", 1)[0]
+        # orders trusts the sandbox's order entry as a CDS client: its iss (the web root) and key set URL
+        jwks_url = f"{root}{CDS_CLIENT_JWKS_PATH}"
+        cds_client = {"ORDERS_CDS_TRUSTED_ISSUERS": json.dumps({root: {"jwks_url": jwks_url}})}
         for name in SERVICES:
             process, base_url = service(name, log_dir, data_dir, bootstrap, ehr_base_url,
-                                        {"SMART_AUTH_REQUIRED": "true", "SMART_ALLOWED_ISSUERS": ehr_base_url},
+                                        {"SMART_AUTH_REQUIRED": "true", "SMART_ALLOWED_ISSUERS": ehr_base_url,
+                                         **(cds_client if name == "orders" else {})},
                                         port=ports[name])
             started[name] = process.start()
             urls[name] = base_url
-        root = ehr_base_url.rsplit("/fhir", 1)[0]
-        yield SmartStack(ehr_base_url, f"{root}/chart", urls, started, bootstrap)
+        yield SmartStack(ehr_base_url, f"{root}/chart", urls, started, bootstrap, data_dir)
     finally:
         for process in reversed(list(started.values())):
             process.stop()

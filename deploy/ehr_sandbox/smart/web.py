@@ -80,7 +80,7 @@ def create_auth_app(server: SmartServer, directory: Directory, secret_path: Path
     @app.route("/smart/login", methods=["GET", "POST"])
     def login():  # type: ignore[no-untyped-def]
         next_url = request.values.get("next", "")
-        if not next_url.startswith("/smart/authorize"):
+        if not next_url.startswith(("/smart/authorize", "/chart/order/")):
             next_url = "/chart"
         if request.method == "GET":
             return render_template("login.html", users=DEMO_USERS, next=next_url, csrf=_csrf(), error=None)

@@ -1,0 +1,107 @@
+"""The sandbox EHR's order entry in a real browser, as dr.okoye: the sandbox is the CDS Hooks client of the real
+orders service (its own signed JWTs, prefetch from its own FHIR store, a fhirAuthorization token of its own). A
+draft with a wrong dose gets a critical card on order-sign; placing it without an override reason is refused and
+nothing is placed; accepting the card's suggestion replaces the draft with the protocol-correct order, order-sign
+runs again, the acceptance reaches the service's cds_feedback table, and the placed order (cpoe-order-placed) is
+accepted by the orders service as an active series."""
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+from playwright.sync_api import expect
+
+from deploy.ehr_sandbox.ehr_events import EHR_ORDER_SYSTEM
+from deploy.ehr_sandbox.order_entry.cds_client import CLIENT_ID
+from shared.events.topics import INTAKE_EVENTS
+from tests.browser.conftest import launch_from_chart, screenshot
+from tests.integration.orders.support import eligibility_message
+from tests.support.kafka_tools import publish, wait_for
+
+pytestmark = pytest.mark.integration
+
+JSON = {"Accept": "application/json"}
+WRONG_MG_PER_KG = "2"  # well above any protocol's range: order-sign answers with a critical card
+
+
+def _orders_api(page, stack, path: str) -> dict:
+    answer = page.request.get(f"{stack.services['orders']}{path}", headers=JSON)
+    assert answer.ok, answer.text()
+    return answer.json()
+
+
+def _eligible(page, stack, patient_id: str) -> None:
+    message = eligibility_message(patient_id, "eligible", "active")
+    intake_id = message["entry"][1]["resource"]["identifier"][0]["value"]
+    publish(stack.bootstrap, INTAKE_EVENTS, message, key=patient_id)
+    wait_for(lambda: (answer := page.request.get(f"{stack.services['orders']}/patients/{patient_id}/eligibility",
+                                                 headers=JSON)).status == 200
+             and answer.json().get("intake_id") == intake_id, timeout_s=30, what="the eligibility decision in orders")
+
+
+def _feedback_rows(stack) -> list[dict]:
+    with sqlite3.connect(stack.services_data_dir / "orders.db") as db:
+        db.row_factory = sqlite3.Row
+        return [dict(row) for row in db.execute("select * from cds_feedback order by id")]
+
+
+def test_order_entry_critical_card_override_and_suggestion(page, smart_stack):
+    patient_id = smart_stack.patient_id("KL-1002")
+    # the orders API is behind SMART: the page signs in through the orders app first, so page.request can read it
+    launch_from_chart(page, smart_stack, "orders", patient_id, "dr.okoye")
+    for series in _orders_api(page, smart_stack, f"/patients/{patient_id}/series")["series"]:
+        assert series["order_status"] not in ("active", "on-hold"), "another test left KL-1002 a signed series"
+    _eligible(page, smart_stack, patient_id)
+    feedback_before = len(_feedback_rows(smart_stack))
+
+    # Chart → Order ketamine → the form, prefilled
+    page.goto(smart_stack.chart_url)
+    page.locator(f'a[data-order-entry="{patient_id}"]').click()
+    page.wait_for_url(f"**/chart/order/{patient_id}")
+    expect(page.get_by_label("Dose", exact=True)).to_have_value("0.5")
+    page.get_by_label("Dose", exact=True).fill(WRONG_MG_PER_KG)
+    page.get_by_role("button", name="Compose order").click()
+    expect(page.get_by_test_id("cds-hook")).to_contain_text("order-select")
+    screenshot(page, "sandbox-order-entry-1-composed")
+
+    # Sign: order-sign answers with a critical card, its override reasons and the protocol's suggestion
+    page.get_by_role("button", name="Sign order").click()
+    expect(page.get_by_test_id("cds-hook")).to_contain_text("order-sign")
+    critical = page.locator('[data-card-indicator="critical"]')
+    expect(critical.first).to_be_visible()
+    assert critical.first.get_by_test_id("override-reason").locator("option").count() >= 2
+    screenshot(page, "sandbox-order-entry-2-critical-card")
+
+    # Placing without an override reason is refused: nothing placed, nothing in the EHR
+    page.get_by_role("button", name="Place order").click()
+    expect(page.get_by_role("alert")).to_contain_text("Choose an override reason")
+    expect(page.get_by_test_id("order-placed")).to_have_count(0)
+    screenshot(page, "sandbox-order-entry-3-override-needs-reason")
+
+    # Accept the suggestion: the draft becomes the protocol-correct order and order-sign runs again
+    critical.first.get_by_test_id("suggestion").first.click()
+    expect(page.get_by_test_id("cds-hook")).to_contain_text("order-sign")
+    expect(page.get_by_test_id("feedback")).to_contain_text("accepted")
+    expect(page.get_by_test_id("feedback")).to_contain_text("recorded: 1")
+    expect(page.locator('[data-card-indicator="critical"]')).to_have_count(0)
+    expect(page.get_by_test_id("draft-dosage")).not_to_contain_text(f"{WRONG_MG_PER_KG} mg/kg")
+    rows = _feedback_rows(smart_stack)[feedback_before:]
+    assert [(r["outcome"], json.loads(r["accepted_suggestions"]) != []) for r in rows] == [("accepted", True)]
+    assert rows[0]["iss"] == smart_stack.ehr_root and rows[0]["actor"] == CLIENT_ID  # the JWT's sub
+
+    page.get_by_role("button", name="Place order").click()
+    expect(page.get_by_test_id("order-placed")).to_be_visible()
+    screenshot(page, "sandbox-order-entry-4-placed")
+
+    # The orders service accepts it: an active series from the EHR's CPOE, at the protocol's dose
+    def accepted() -> dict | None:
+        series = _orders_api(page, smart_stack, f"/patients/{patient_id}/series")["series"]
+        active = [s for s in series if s["order_status"] == "active"]
+        return active[0] if active else None
+    series = wait_for(accepted, timeout_s=60, what="the placed order accepted by orders")
+    order = _orders_api(page, smart_stack, f"/orders/{series['order_id']}")
+    assert order["source"] == "ehr-cpoe" and order["status"] == "active"
+    assert order["calculation"]["mg_per_kg"] != float(WRONG_MG_PER_KG)
+    placed = smart_stack.ehr_client.search("MedicationRequest", {"subject": f"Patient/{patient_id}"})
+    assert any(i.get("system") == EHR_ORDER_SYSTEM for r in placed for i in r.get("identifier", []))
