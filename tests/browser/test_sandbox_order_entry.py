@@ -1,9 +1,10 @@
 """The sandbox EHR's order entry in a real browser, as dr.okoye: the sandbox is the CDS Hooks client of the real
 orders service (its own signed JWTs, prefetch from its own FHIR store, a fhirAuthorization token of its own). A
 draft with a wrong dose gets a critical card on order-sign; placing it without an override reason is refused and
-nothing is placed; accepting the card's suggestion replaces the draft with the protocol-correct order, order-sign
-runs again, the acceptance reaches the service's cds_feedback table, and the placed order (cpoe-order-placed) is
-accepted by the orders service as an active series."""
+nothing is placed; overridden with a reason, the override reaches the service's cds_feedback table before the order
+is placed (and the orders service's own CPOE check still rejects the dose); accepting the card's suggestion
+replaces the draft with the protocol-correct order, order-sign runs again, the acceptance reaches cds_feedback, and
+the placed order (cpoe-order-placed) is accepted by the orders service as an active series."""
 from __future__ import annotations
 
 import json
@@ -14,9 +15,9 @@ from playwright.sync_api import expect
 
 from deploy.ehr_sandbox.ehr_events import EHR_ORDER_SYSTEM
 from deploy.ehr_sandbox.order_entry.cds_client import CLIENT_ID
-from shared.events.topics import INTAKE_EVENTS
+from shared.events.topics import INTAKE_EVENTS, ORDERS_EVENTS
 from tests.browser.conftest import launch_from_chart, screenshot
-from tests.integration.orders.support import eligibility_message
+from tests.integration.orders.support import eligibility_message, responses_to
 from tests.support.kafka_tools import publish, wait_for
 
 pytestmark = pytest.mark.integration
@@ -46,6 +47,24 @@ def _feedback_rows(stack) -> list[dict]:
         return [dict(row) for row in db.execute("select * from cds_feedback order by id")]
 
 
+def _compose_wrong_dose_and_sign(page, stack, patient_id: str) -> object:
+    """Chart → Order ketamine → the prefilled form with a wrong dose → compose (order-select) → sign (order-sign):
+    the critical card."""
+    page.goto(stack.chart_url)
+    page.locator(f'a[data-order-entry="{patient_id}"]').click()
+    page.wait_for_url(f"**/chart/order/{patient_id}")
+    expect(page.get_by_label("Dose", exact=True)).to_have_value("0.5")
+    page.get_by_label("Dose", exact=True).fill(WRONG_MG_PER_KG)
+    page.get_by_role("button", name="Compose order").click()
+    expect(page.get_by_test_id("cds-hook")).to_contain_text("order-select")
+    page.get_by_role("button", name="Sign order").click()
+    expect(page.get_by_test_id("cds-hook")).to_contain_text("order-sign")
+    critical = page.locator('[data-card-indicator="critical"]')
+    expect(critical).to_have_count(1)
+    expect(critical).to_contain_text("outside the clinic protocol")
+    return critical
+
+
 def test_order_entry_critical_card_override_and_suggestion(page, smart_stack):
     patient_id = smart_stack.patient_id("KL-1002")
     # the orders API is behind SMART: the page signs in through the orders app first, so page.request can read it
@@ -55,46 +74,54 @@ def test_order_entry_critical_card_override_and_suggestion(page, smart_stack):
     _eligible(page, smart_stack, patient_id)
     feedback_before = len(_feedback_rows(smart_stack))
 
-    # Chart → Order ketamine → the form, prefilled
-    page.goto(smart_stack.chart_url)
-    page.locator(f'a[data-order-entry="{patient_id}"]').click()
-    page.wait_for_url(f"**/chart/order/{patient_id}")
-    expect(page.get_by_label("Dose", exact=True)).to_have_value("0.5")
-    page.get_by_label("Dose", exact=True).fill(WRONG_MG_PER_KG)
-    page.get_by_role("button", name="Compose order").click()
-    expect(page.get_by_test_id("cds-hook")).to_contain_text("order-select")
-    screenshot(page, "sandbox-order-entry-1-composed")
+    # 1. A wrong dose: a critical card with its override reasons, suggestion and SMART link
+    critical = _compose_wrong_dose_and_sign(page, smart_stack, patient_id)
+    assert critical.get_by_test_id("override-reason").locator("option").count() >= 2
+    expect(critical.locator('a[data-link-type="smart"]')).to_have_count(1)
+    screenshot(page, "sandbox-order-entry-1-critical-card")
 
-    # Sign: order-sign answers with a critical card, its override reasons and the protocol's suggestion
-    page.get_by_role("button", name="Sign order").click()
-    expect(page.get_by_test_id("cds-hook")).to_contain_text("order-sign")
-    critical = page.locator('[data-card-indicator="critical"]')
-    expect(critical.first).to_be_visible()
-    assert critical.first.get_by_test_id("override-reason").locator("option").count() >= 2
-    screenshot(page, "sandbox-order-entry-2-critical-card")
-
-    # Placing without an override reason is refused: nothing placed, nothing in the EHR
+    # Placing without an override reason is refused: nothing placed
     page.get_by_role("button", name="Place order").click()
     expect(page.get_by_role("alert")).to_contain_text("Choose an override reason")
     expect(page.get_by_test_id("order-placed")).to_have_count(0)
-    screenshot(page, "sandbox-order-entry-3-override-needs-reason")
+    assert _feedback_rows(smart_stack)[feedback_before:] == []
+    screenshot(page, "sandbox-order-entry-2-override-needs-reason")
 
-    # Accept the suggestion: the draft becomes the protocol-correct order and order-sign runs again
-    critical.first.get_by_test_id("suggestion").first.click()
+    # Overridden with a reason: the override reaches cds_feedback, then the order is placed, and the orders
+    # service's own CPOE check (the safety net behind the card) rejects the out-of-range dose
+    reason = critical.get_by_test_id("override-reason").locator("option").nth(1).get_attribute("value")
+    critical.get_by_test_id("override-reason").select_option(reason)
+    critical.get_by_label("Comment").fill("browser test override")
+    page.get_by_role("button", name="Place order").click()
+    placed = page.get_by_test_id("order-placed")
+    expect(placed).to_be_visible()
+    rows = _feedback_rows(smart_stack)[feedback_before:]
+    assert [r["outcome"] for r in rows] == ["overridden"]
+    override = json.loads(rows[0]["override_reason"])
+    assert override["reason"]["code"] == reason and override["userComment"] == "browser test override"
+    assert rows[0]["iss"] == smart_stack.ehr_root and rows[0]["actor"] == CLIENT_ID  # the JWT's sub
+    answers = wait_for(lambda: responses_to(smart_stack.bootstrap, ORDERS_EVENTS,
+                                            placed.get_attribute("data-message-id")),
+                       timeout_s=60, what="the orders service's answer to the overridden order")
+    assert answers[0].response_code.value == "fatal-error"
+    screenshot(page, "sandbox-order-entry-3-overridden-placed")
+
+    # 2. The same wrong dose, and the card's suggestion accepted: the draft becomes the protocol-correct order,
+    # order-sign runs again with no critical card, the acceptance is recorded, and orders accepts the placed order
+    critical = _compose_wrong_dose_and_sign(page, smart_stack, patient_id)
+    critical.get_by_test_id("suggestion").first.click()
     expect(page.get_by_test_id("cds-hook")).to_contain_text("order-sign")
     expect(page.get_by_test_id("feedback")).to_contain_text("accepted")
     expect(page.get_by_test_id("feedback")).to_contain_text("recorded: 1")
     expect(page.locator('[data-card-indicator="critical"]')).to_have_count(0)
     expect(page.get_by_test_id("draft-dosage")).not_to_contain_text(f"{WRONG_MG_PER_KG} mg/kg")
     rows = _feedback_rows(smart_stack)[feedback_before:]
-    assert [(r["outcome"], json.loads(r["accepted_suggestions"]) != []) for r in rows] == [("accepted", True)]
-    assert rows[0]["iss"] == smart_stack.ehr_root and rows[0]["actor"] == CLIENT_ID  # the JWT's sub
-
+    assert [(r["outcome"], json.loads(r["accepted_suggestions"] or "[]") != []) for r in rows] == [
+        ("overridden", False), ("accepted", True)]
     page.get_by_role("button", name="Place order").click()
     expect(page.get_by_test_id("order-placed")).to_be_visible()
-    screenshot(page, "sandbox-order-entry-4-placed")
+    screenshot(page, "sandbox-order-entry-4-suggestion-placed")
 
-    # The orders service accepts it: an active series from the EHR's CPOE, at the protocol's dose
     def accepted() -> dict | None:
         series = _orders_api(page, smart_stack, f"/patients/{patient_id}/series")["series"]
         active = [s for s in series if s["order_status"] == "active"]
@@ -103,5 +130,5 @@ def test_order_entry_critical_card_override_and_suggestion(page, smart_stack):
     order = _orders_api(page, smart_stack, f"/orders/{series['order_id']}")
     assert order["source"] == "ehr-cpoe" and order["status"] == "active"
     assert order["calculation"]["mg_per_kg"] != float(WRONG_MG_PER_KG)
-    placed = smart_stack.ehr_client.search("MedicationRequest", {"subject": f"Patient/{patient_id}"})
-    assert any(i.get("system") == EHR_ORDER_SYSTEM for r in placed for i in r.get("identifier", []))
+    placed_orders = smart_stack.ehr_client.search("MedicationRequest", {"subject": f"Patient/{patient_id}"})
+    assert any(i.get("system") == EHR_ORDER_SYSTEM for r in placed_orders for i in r.get("identifier", []))

@@ -12,12 +12,17 @@ from typing import Any, Mapping
 from deploy.ehr_sandbox.ehr_events import EHR_ORDER_SYSTEM
 from deploy.ehr_sandbox.order_entry.settings import OrderEntrySettings
 from services.orders.translators.codes import DOSE_ORDERED
-from shared.fhir.codes import KETAMINE_100MG_PER_ML_INJECTION, ROUTE_INTRAVENOUS
+from shared.fhir.codes import (
+    KETAMINE_100MG_PER_ML_INJECTION, MAJOR_DEPRESSIVE_DISORDER, ROUTE_INTRAVENOUS, TREATMENT_RESISTANT_DEPRESSION, Code,
+)
 from shared.fhir.datatypes import codeable_concept, instant, quantity, reference
 from shared.fhir.medication import product_medication, product_reference
 
 STRENGTHS_MG_PER_ML = (10.0, 50.0, 100.0)
 DOSE_UNITS = ("mg/kg", "mg")
+#: The coded reasons the form offers (the EHR's problem-list codes); any other reason is free text.
+REASONS: dict[str, Code] = {"trd": TREATMENT_RESISTANT_DEPRESSION, "mdd": MAJOR_DEPRESSIVE_DISORDER}
+OTHER_REASON = "other"
 
 
 class FormError(ValueError):
@@ -33,12 +38,18 @@ class OrderForm:
     dose_unit: str
     duration_min: int
     infusion_count: int
-    reason: str
+    reason: str  # a key of REASONS or OTHER_REASON
+    reason_text: str = ""
 
     @classmethod
     def defaults(cls, settings: OrderEntrySettings) -> "OrderForm":
         return cls(settings.default_strength_mg_per_ml, settings.default_mg_per_kg, "mg/kg",
                    settings.default_duration_min, settings.default_infusion_count, settings.default_reason)
+
+    def reason_code(self) -> dict[str, Any]:
+        if self.reason in REASONS:
+            return codeable_concept(REASONS[self.reason])
+        return {"text": self.reason_text}
 
     @classmethod
     def read(cls, form: Mapping[str, str]) -> "OrderForm":
@@ -57,10 +68,13 @@ class OrderForm:
         count = _number(form, "infusions", int)
         if not 1 <= count <= 50:
             raise FormError("infusions", "the number of infusions is 1-50")
-        reason = form.get("reason", "").strip()
-        if not 1 <= len(reason) <= 200:
-            raise FormError("reason", "give the reason for the order (at most 200 characters)")
-        return cls(strength, dose, unit, duration, count, reason)
+        reason = form.get("reason", "")
+        if reason not in REASONS and reason != OTHER_REASON:
+            raise FormError("reason", "choose the reason for the order")
+        text = form.get("reason_text", "").strip()
+        if reason == OTHER_REASON and not 1 <= len(text) <= 200:
+            raise FormError("reason_text", "describe the other reason (at most 200 characters)")
+        return cls(strength, dose, unit, duration, count, reason, text if reason == OTHER_REASON else "")
 
 
 def draft_order(form: OrderForm, patient_id: str, requester: dict[str, str], encounter_id: str | None
@@ -82,7 +96,7 @@ def draft_order(form: OrderForm, patient_id: str, requester: dict[str, str], enc
         "subject": reference("Patient", patient_id),
         "authoredOn": instant(datetime.now(timezone.utc)),
         "requester": requester,
-        "reasonCode": [{"text": form.reason}],
+        "reasonCode": [form.reason_code()],
         "dosageInstruction": [{
             "text": f"ketamine {form.dose:g} {form.dose_unit} IV over {form.duration_min} min",
             "route": codeable_concept(ROUTE_INTRAVENOUS),

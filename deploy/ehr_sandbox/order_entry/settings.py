@@ -28,13 +28,16 @@ class OrderEntrySettings:
     default_mg_per_kg: float = 0.5
     default_duration_min: int = 40
     default_infusion_count: int = 6
-    default_reason: str = "Treatment-resistant depression"
+    default_reason: str = "trd"  # draft.REASONS key: treatment-resistant depression
 
     def validate(self) -> None:
         if self.cds_base_url and urlsplit(self.cds_base_url).scheme not in ("http", "https"):
             raise ValueError("cds_base_url must be an http(s) URL")
         if not 1 <= self.http_timeout_s <= 60:
             raise ValueError("http_timeout_s must be 1-60 seconds")
+        from deploy.ehr_sandbox.order_entry.draft import REASONS
+        if self.default_reason not in REASONS:
+            raise ValueError(f"default_reason must be one of {', '.join(REASONS)}")
         if not 30 <= self.token_lifetime_s <= 300:
             raise ValueError("token_lifetime_s must be 30-300 seconds")
 

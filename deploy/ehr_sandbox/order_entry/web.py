@@ -18,7 +18,7 @@ from typing import Any
 from flask import Flask, abort, jsonify, redirect, render_template, request, url_for
 
 from deploy.ehr_sandbox.order_entry.cds_client import CdsCallError, CdsClient
-from deploy.ehr_sandbox.order_entry.draft import FormError, OrderForm, draft_order
+from deploy.ehr_sandbox.order_entry.draft import REASONS, FormError, OrderForm, draft_order
 from deploy.ehr_sandbox.order_entry.entries import Entries, OrderEntry
 from deploy.ehr_sandbox.order_entry.placement import OrderPlacer
 from deploy.ehr_sandbox.order_entry.settings import CDS_CLIENT_JWKS_PATH, OrderEntrySettings
@@ -96,13 +96,13 @@ def install(app: Flask, settings: OrderEntrySettings, client: CdsClient, placer:
             abort(404)
         if request.method == "GET":
             return render_template("order_form.html", patient=patient, form=OrderForm.defaults(settings),
-                                   user=user, csrf=csrf(), error=None)
+                                   reasons=REASONS, user=user, csrf=csrf(), error=None)
         check_csrf()
         try:
             form = OrderForm.read(request.form)
         except FormError as error:
             return render_template("order_form.html", patient=patient, form=OrderForm.defaults(settings),
-                                   user=user, csrf=csrf(), error=f"{error.field}: {error}"), 400
+                                   reasons=REASONS, user=user, csrf=csrf(), error=f"{error.field}: {error}"), 400
         encounter = directory.clinic_visit(patient)
         requester = {"reference": user_reference(user), "display": user.display_name}
         entry = entries.new(user.username, patient_id, encounter, draft_order(form, patient_id, requester, encounter))
