@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.fhir.codes import BODY_HEIGHT, BODY_WEIGHT, KIND_ORDER, Code, identifier_system
+from shared.fhir.codes import BODY_HEIGHT, BODY_WEIGHT, Code
 from shared.fhir.vital_signs import USABLE_STATUSES
 
 ORDER_SELECT = "ketamine-order-select"
@@ -21,25 +21,20 @@ def _latest(code: Code, statuses: tuple[str, ...] = USABLE_STATUSES) -> str:
             f"&status={','.join(statuses)}&_sort=-date&_count=1")
 
 
-#: key → template. ``weight``: the latest confirmed weight, the one the CPOE check doses from; ``newerWeights``: the
-#: latest one not yet confirmed, so a card can say the dose does not use it. ``eligibility``/``consent``: the
-#: intake's decision as the EHR holds it (RiskAssessment has no ``code`` search parameter in R4, so the newest ones
-#: are asked for); the cards take the decision and a running series from the orders service's own store, as the CPOE
-#: check does (``facts.py``), so these and ``conditions``/``ketamineOrders`` are not read when the EHR leaves them out.
+#: key → template, only what the cards read. ``weight``: the latest confirmed weight, the one the CPOE check doses
+#: from; ``newerWeights``: the latest one not yet confirmed, so a card can say the dose does not use it. The
+#: eligibility decision, consent and a running series come from the orders service's own store, as the CPOE check
+#: takes them (``facts.py``); EHR conditions are not carded (contraindications reach the cards through the intake's
+#: decision, HZ-30), so no key asks the EHR for them: a prefetch the service would never read costs the EHR work.
 PREFETCH: dict[str, str] = {
     "patient": "Patient/{{context.patientId}}",
     "weight": _latest(BODY_WEIGHT),
     "newerWeights": _latest(BODY_WEIGHT, UNCONFIRMED_STATUSES),
     "height": _latest(BODY_HEIGHT),
-    "conditions": "Condition?patient={{context.patientId}}&clinical-status=active",
     "medications": "MedicationRequest?subject=Patient/{{context.patientId}}&status=active",
-    "eligibility": "RiskAssessment?subject=Patient/{{context.patientId}}&_sort=-date&_count=10",
-    "consent": "Consent?patient={{context.patientId}}&status=active",
-    "ketamineOrders": (f"MedicationRequest?subject=Patient/{{{{context.patientId}}}}&status=active,on-hold"
-                       f"&identifier={identifier_system(KIND_ORDER)}|"),
 }
-#: The keys the cards use: read from the EHR when the prefetch lacks them.
-READ_WHEN_MISSING = ("patient", "weight", "newerWeights", "height", "medications")
+#: The keys the cards use, every one: read from the EHR when the prefetch lacks them.
+READ_WHEN_MISSING = tuple(PREFETCH)
 
 _DESCRIPTIONS = {
     ORDER_SELECT: ("Ketalink ketamine protocol (order selection)",
