@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-PHASES = ("raw", "intake", "orders", "documentation", "api", "scaling")
+PHASES = ("raw", "intake", "orders", "documentation", "api", "cds", "scaling")
 
 
 @dataclass(frozen=True)

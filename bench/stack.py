@@ -93,7 +93,8 @@ class BenchStack:
         return ehr_client(self.ehr_base_url, timeout_s=30)  # the sandbox requires a token: the tests' client
 
     def start_service(self, name: str, *, group: str | None = None, database_url: str | None = None,
-                      label: str = "", worker_only: bool = False) -> RunningService:
+                      label: str = "", worker_only: bool = False,
+                      extra_env: dict[str, str] | None = None) -> RunningService:
         """A service process. Without ``group``, its consumer group is new and starts at the current end of its
         topics, so it sees only what the bench publishes from now on (not the earlier phases' traffic)."""
         data_dir = self.root / f"{name}{label}"
@@ -103,6 +104,7 @@ class BenchStack:
         env = {**({"CONSUMER_GROUP": group} if group else {}), **self._kafka_env()}
         if database_url:
             env["DATABASE_URL"] = database_url
+        env |= extra_env or {}
         managed, base_url = service(name, self.log_dir, data_dir, self.bootstrap, self.ehr_base_url, extra_env=env,
                                     label="bench")
         managed.name = f"{name}{label}"
