@@ -3,12 +3,13 @@ real signed JWT (the pinned EHR key), the real broker, and the EHR sandbox holdi
 patient of its own, with the weights, height and medications the card is about); the service reads the EHR with
 the request's ``fhirServer`` and ``fhirAuthorization``, and takes the eligibility decision and a running series from
 its own store (published as the intake and the EHR publish them). The clinic doses on the ideal weight here, so the
-weight-basis cards can be shown, and names xanthines as a class it never combines with ketamine.
+weight-basis cards can be shown, and names xanthines as a class it never combines with ketamine. The orders API
+runs without the SMART session check (as in a local run) so that the test can sign a series and record a C-SSRS
+screener in the course, as the clinic does, for the running-series and suicidality cards; the hook's own JWT check
+is on as everywhere.
 
-Not here: the open suicidality alert card (an alert is raised by the treatment course's questionnaire flow; the
-wiring is proven in ``tests/unit/orders/test_cds_wiring.py``), and an absolute contraindication recorded in the EHR
-after the intake decided, which no card sees (HZ-30's residual risk): a contraindication reaches the cards as the
-intake's not-eligible decision, tested here."""
+Not here: an absolute contraindication recorded in the EHR after the intake decided, which no card sees (HZ-30's
+residual risk): a contraindication reaches the cards as the intake's not-eligible decision, tested here."""
 from __future__ import annotations
 
 import uuid
@@ -26,13 +27,15 @@ from services.orders.cds_hooks.context import CARD_TOPIC_SYSTEM, OVERRIDE_REASON
 from shared.events.topics import EHR_EVENTS, INTAKE_EVENTS, ORDERS_EVENTS
 from shared.fhir.codes import BODY_HEIGHT, BODY_WEIGHT, OBSERVATION_CATEGORY
 from shared.fhir.datatypes import coding, instant, quantity
+from tests.integration.course.support import CourseClinic, hours_ago
 from tests.integration.orders.cds_hooks_support import SIGN, Stack, cds_stack, hook_request
 from tests.integration.orders.support import cpoe_medication_request, eligibility_message, message_id, responses_to
 from tests.support.kafka_tools import publish, wait_for
 
 pytestmark = pytest.mark.integration
 
-CLINIC = {"ORDERS_WEIGHT_BASIS": "ideal", "ORDERS_BLOCKING_INTERACTING_DRUG_CLASSES": "xanthine"}
+CLINIC = {"ORDERS_WEIGHT_BASIS": "ideal", "ORDERS_BLOCKING_INTERACTING_DRUG_CLASSES": "xanthine",
+          "SMART_AUTH_REQUIRED": "false"}
 
 
 @pytest.fixture(scope="module")
@@ -250,3 +253,21 @@ def test_a_second_order_while_a_series_is_running_gets_the_running_series_card(
     wait_for(carded, timeout_s=45, what="the signed series to reach this orders process",
              explain=lambda: f"cards then: {_codes(last.get('cards', []))}")
     _one(last["cards"], card_rules.RUNNING_SERIES, "critical", suggested=False)
+
+
+def test_an_open_suicidality_alert_on_the_course_gets_the_critical_suicidality_card(
+        stack: Stack, ehr: Any, broker: Any) -> None:
+    patient_id, _ = _patient(ehr)
+    clinic = CourseClinic(stack.base_url, None, broker.bootstrap, ehr)  # type: ignore[arg-type]  # orders only
+    clinic.decide_with_baseline(patient_id, 18, answered_at=hours_ago(30))
+    induction = clinic.sign_induction(patient_id)
+    positive = {"wish-to-be-dead": True, "suicidal-thoughts": True, "ideation-with-method": True,
+                "ideation-with-intent": False, "ideation-with-plan-and-intent": False,
+                "suicidal-behaviour-lifetime": False}
+    screened = clinic.post(f"/courses/{induction.course_id}/cssrs", {
+        "answers": positive, "context": "pre-infusion", "recorded_by": "RN Dana Hill"}, 201)
+    assert screened["alerts_raised"], screened
+    cards = _sign(stack, ehr, patient_id, _draft(patient_id))
+    assert sorted(_codes(cards)) == ["running-series", "suicidality"], cards
+    card = _one(cards, card_rules.SUICIDALITY, "critical", suggested=False)
+    assert "1 open suicidality alert(s)" in card["detail"]
