@@ -27,6 +27,7 @@ class OrderEntry:
     feedback_stored: int = 0  # how many feedback items the CDS service says it stored
     placed_message_id: str | None = None
     created: float = field(default_factory=time.time)
+    placing: threading.Lock = field(default_factory=threading.Lock)  # one Place at a time (a double click)
 
     def card(self, card_uuid: str) -> dict[str, Any] | None:
         return next((card for card in self.cards if card.get("uuid") == card_uuid), None)

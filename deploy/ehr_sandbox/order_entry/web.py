@@ -138,6 +138,16 @@ def install(app: Flask, settings: OrderEntrySettings, client: CdsClient, placer:
         check_csrf()
         user = prescriber()
         entry = entry_of(entry_id, user)
+        if not entry.placing.acquire(blocking=False):
+            abort(409, "this order is being placed")
+        try:
+            if entry.placed_message_id:
+                abort(409, "this order has been placed")
+            return place_signed(entry, user)
+        finally:
+            entry.placing.release()
+
+    def place_signed(entry: OrderEntry, user: DemoUser):  # type: ignore[no-untyped-def]
         if not entry.signed:
             return page(entry, user, "Sign the order first: decision support checks it before it is placed.", 409)
         overrides = []
