@@ -127,6 +127,8 @@ def install(app: Flask, settings: OrderEntrySettings, client: CdsClient, placer:
         resource = _suggested_order(suggestion)
         if card is None or suggestion is None or resource is None:
             return page(entry, user, "That suggestion is no longer offered.", 400)
+        if (resource.get("subject") or {}).get("reference") != entry.draft["subject"]["reference"]:
+            return page(entry, user, "That suggestion is about another patient: it was not applied.", 400)
         error = send_feedback(entry, [_feedback(card, "accepted", acceptedSuggestions=[{"id": suggestion["uuid"]}])])
         if error:
             return page(entry, user, error, 502)
