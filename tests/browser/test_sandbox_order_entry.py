@@ -77,8 +77,16 @@ def test_order_entry_critical_card_override_and_suggestion(page, smart_stack):
     # 1. A wrong dose: a critical card with its override reasons, suggestion and SMART link
     critical = _compose_wrong_dose_and_sign(page, smart_stack, patient_id)
     assert critical.get_by_test_id("override-reason").locator("option").count() >= 2
-    expect(critical.locator('a[data-link-type="smart"]')).to_have_count(1)
+    expect(critical.locator('button[data-link-type="smart"][data-launch="ketalink-orders"]')).to_have_count(1)
     screenshot(page, "sandbox-order-entry-1-critical-card")
+    # The card's SMART link launches the registered orders app from the chart for this patient
+    with page.context.expect_page() as opened:
+        critical.locator('button[data-link-type="smart"]').click()
+    app_page = opened.value
+    app_page.wait_for_url("**/smart/authorize**")
+    app_page.get_by_role("button", name="Approve").click()
+    app_page.wait_for_url(f"{smart_stack.services['orders']}/")
+    app_page.close()
 
     # Placing without an override reason is refused: nothing placed
     page.get_by_role("button", name="Place order").click()

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, abort, jsonify, redirect, render_template, request, url_for
 
@@ -33,7 +34,9 @@ SUGGESTION_ACTIONS = ("update", "create")
 
 def install(app: Flask, settings: OrderEntrySettings, client: CdsClient, placer: OrderPlacer,
             directory: Directory, signed_in: Callable[[], DemoUser | None], csrf: Callable[[], str],
-            check_csrf: Callable[[], None]) -> None:
+            check_csrf: Callable[[], None], app_launch_urls: dict[str, str]) -> None:
+    """``app_launch_urls``: the registered SMART apps' launch URLs by client id (a card's SMART link is launched
+    as the registered app at the same origin, from the chart, with a launch id for the patient)."""
     entries = Entries()
 
     def prescriber() -> DemoUser:
@@ -58,7 +61,8 @@ def install(app: Flask, settings: OrderEntrySettings, client: CdsClient, placer:
     def page(entry: OrderEntry, user: DemoUser, error: str | None = None, status: int = 200) -> Any:
         patient = directory.patient(entry.patient_id)
         return render_template("order_review.html", entry=entry, patient=patient, user=user, csrf=csrf(),
-                               error=error, dosage=entry.draft["dosageInstruction"][0].get("text", "")), status
+                               error=error, dosage=entry.draft["dosageInstruction"][0].get("text", ""),
+                               smart_apps=_smart_apps(entry.cards, app_launch_urls)), status
 
     def run_hook(entry: OrderEntry, user: DemoUser, hook: str) -> str | None:
         """Ask the CDS service; an error message when it could not be asked (the entry keeps no cards then)."""
@@ -175,6 +179,24 @@ def install(app: Flask, settings: OrderEntrySettings, client: CdsClient, placer:
                                      "try again.", 503)
         log.info("order placed", extra={"patient_id": entry.patient_id, "message_id": entry.placed_message_id})
         return page(entry, user)
+
+
+def _smart_apps(cards: list[dict[str, Any]], app_launch_urls: dict[str, str]) -> dict[str, str]:
+    """Each SMART link's URL → the client id of the registered app served at the same origin."""
+    found = {}
+    for card in cards:
+        for link in card.get("links", []):
+            if isinstance(link, dict) and link.get("type") == "smart" and isinstance(link.get("url"), str):
+                origin = _origin(link["url"])
+                client = next((c for c, url in app_launch_urls.items() if _origin(url) == origin), None)
+                if client:
+                    found[link["url"]] = client
+    return found
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _suggested_order(suggestion: dict[str, Any] | None) -> dict[str, Any] | None:

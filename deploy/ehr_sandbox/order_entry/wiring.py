@@ -44,4 +44,5 @@ def install_order_entry(app: Flask, server: SmartServer, directory: Directory, d
     fhir = FhirClient(server.fhir_base_url, tokens=InternalTokens(server))
     client = CdsClient(settings.cds_url, cds_client_iss(server), signing_key(data_dir / "smart" / "cds-client.pem"),
                        fhir, server.fhir_base_url, fhir_token, settings.http_timeout_s, settings.token_lifetime_s)
-    web.install(app, settings, client, OrderPlacer(fhir, kafka), directory, _signed_in, _csrf, _check_csrf)
+    web.install(app, settings, client, OrderPlacer(fhir, kafka), directory, _signed_in, _csrf, _check_csrf,
+                {client_id: registration.launch_url for client_id, registration in server.apps.items()})
