@@ -51,3 +51,9 @@ def test_settings_refuse_an_unknown_default_reason_and_a_bad_url():
     with pytest.raises(ValueError):
         OrderEntrySettings(cds_base_url="ftp://x").validate()
     OrderEntrySettings().validate()
+
+
+def test_the_draft_codes_the_ordered_dose_as_the_orders_cpoe_translator_reads_it():
+    from services.orders.translators.codes import DOSE_ORDERED as READ_BY_ORDERS
+    from deploy.ehr_sandbox.order_entry.draft import DOSE_ORDERED
+    assert (DOSE_ORDERED.system, DOSE_ORDERED.code) == (READ_BY_ORDERS.system, READ_BY_ORDERS.code)

@@ -11,7 +11,6 @@ from typing import Any, Mapping
 
 from deploy.ehr_sandbox.ehr_events import EHR_ORDER_SYSTEM
 from deploy.ehr_sandbox.order_entry.settings import OrderEntrySettings
-from services.orders.translators.codes import DOSE_ORDERED
 from shared.fhir.codes import (
     KETAMINE_100MG_PER_ML_INJECTION, MAJOR_DEPRESSIVE_DISORDER, ROUTE_INTRAVENOUS, TREATMENT_RESISTANT_DEPRESSION, Code,
 )
@@ -23,6 +22,8 @@ DOSE_UNITS = ("mg/kg", "mg")
 #: The coded reasons the form offers (the EHR's problem-list codes); any other reason is free text.
 REASONS: dict[str, Code] = {"trd": TREATMENT_RESISTANT_DEPRESSION, "mdd": MAJOR_DEPRESSIVE_DISORDER}
 OTHER_REASON = "other"
+#: FHIR's dose-rate-type: the EHR's own coding of the dose the prescriber ordered (a hospital CPOE codes it so).
+DOSE_ORDERED = Code("http://terminology.hl7.org/CodeSystem/dose-rate-type", "ordered", "Ordered")
 
 
 class FormError(ValueError):
