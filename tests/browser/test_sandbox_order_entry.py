@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from deploy.ehr_sandbox.ehr_events import EHR_ORDER_SYSTEM
 from deploy.ehr_sandbox.order_entry.cds_client import CLIENT_ID
 from shared.events.topics import INTAKE_EVENTS, ORDERS_EVENTS
-from tests.browser.conftest import launch_from_chart, screenshot
+from tests.browser.conftest import DEMO_PASSWORD, launch_from_chart, screenshot
 from tests.integration.orders.support import eligibility_message, responses_to
 from tests.support.kafka_tools import publish, wait_for
 
@@ -140,3 +140,17 @@ def test_order_entry_critical_card_override_and_suggestion(page, smart_stack):
     assert order["calculation"]["mg_per_kg"] != float(WRONG_MG_PER_KG)
     placed_orders = smart_stack.ehr_client.search("MedicationRequest", {"subject": f"Patient/{patient_id}"})
     assert any(i.get("system") == EHR_ORDER_SYSTEM for r in placed_orders for i in r.get("identifier", []))
+
+
+def test_order_entry_is_for_prescribers_only(page, smart_stack):
+    """Signing in from the order link returns to the form; a nurse gets 403 and no form."""
+    patient_id = smart_stack.patient_id("KL-1001")
+    page.goto(f"{smart_stack.ehr_root}/chart/order/{patient_id}")
+    page.wait_for_url("**/smart/login**")
+    page.get_by_label("User").select_option("nurse.ng")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    with page.expect_response(lambda r: f"/chart/order/{patient_id}" in r.url) as answered:
+        page.get_by_role("button", name="Sign in").click()
+    response = answered.value
+    assert response.status == 403
+    expect(page.get_by_role("button", name="Compose order")).to_have_count(0)
