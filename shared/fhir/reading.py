@@ -54,8 +54,11 @@ def patient_id_of(subject: FhirJson | None, path: str) -> str:
 
 
 def moment(text: str | None, path: str) -> datetime:
+    """A FHIR dateTime or instant; a JSON number there (which the structural validation coerces) is refused too."""
     if not text:
         raise FhirMappingError(path, "a date and time is required")
+    if not isinstance(text, str):
+        raise FhirMappingError(path, "a date and time must be a JSON string")
     return parse_instant(text)
 
 
