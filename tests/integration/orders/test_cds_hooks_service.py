@@ -5,6 +5,7 @@ the orders domain's rules (a protocol-correct order for an eligible patient gets
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -216,6 +217,8 @@ def test_the_ehr_s_prefetch_gives_the_same_cards_as_reading_the_ehr(stack: Stack
     assert read and sorted(read) == sorted(given)
 
 
+@pytest.mark.skipif(os.environ.get("KETALINK_TEST_FHIR") == "hapi",
+                    reason="stock HAPI FHIR (make test-hapi) enforces no authorization: it refuses no token")
 def test_a_token_the_ehr_refuses_is_a_412(stack: Stack, ehr: Any) -> None:
     patient_id = patient_id_for(ehr, "KL-1002")
     body = hook_request("order-sign", patient_id, [_draft(patient_id)], fhir_server=ehr.base_url,
