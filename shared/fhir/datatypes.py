@@ -23,9 +23,11 @@ def codeable_concept(code: Code, text: str | None = None) -> FhirJson:
 
 
 def has_coding(concept: FhirJson | None, code: Code) -> bool:
-    """True when the CodeableConcept carries ``code`` (same system and code)."""
+    """True when the CodeableConcept carries ``code`` (same system and code). A ``"coding": null`` passes the
+    structural validation, so it is read as no coding."""
     return any(
-        c.get("system") == code.system and c.get("code") == code.code for c in (concept or {}).get("coding", [])
+        isinstance(c, dict) and c.get("system") == code.system and c.get("code") == code.code
+        for c in (concept or {}).get("coding") or []
     )
 
 

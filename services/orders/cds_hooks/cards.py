@@ -23,6 +23,7 @@ from typing import Any
 from shared.errors import FieldInputError, Violation
 from services.orders.cds_hooks.context import CARD_TOPIC_SYSTEM, OVERRIDE_REASON_SYSTEM, UNCONFIRMED_WEIGHT, \
     CardSettings, PatientContext
+from services.orders.cds_hooks.request import null_path
 from services.orders.cds_hooks.suggestions import protocol_correct_request, update_suggestion
 from services.orders.domain.cpoe import check_cpoe_order
 from services.orders.domain.interactions import BLOCKING, INTERACTING, interacting_medication_violations
@@ -145,6 +146,8 @@ def topic_of(field: str) -> Topic:
 def cards_for(draft: dict[str, Any], context: PatientContext, settings: CardSettings, hook: Hook) -> list[Card]:
     """The cards for one draft MedicationRequest of ``context``'s patient; empty for a protocol-correct order."""
     try:
+        if (where := null_path(draft)) is not None:
+            raise FieldInputError(f"MedicationRequest.{where[:200]}", "a JSON null is not valid FHIR")
         prescribed = prescribed_infusion(draft)
     except FieldInputError as error:
         return [_card(UNREADABLE, list(error.violations), hook, settings, context, None)]

@@ -13,7 +13,7 @@ from shared.fhir.client import FhirClient, FhirError, FhirNotFound, FhirUnavaila
 from shared.fhir.validate import FhirValidationError, validate_resource
 from shared.web import ApiError
 from services.orders.cds_hooks.discovery import PREFETCH, READ_WHEN_MISSING
-from services.orders.cds_hooks.request import HookRequest
+from services.orders.cds_hooks.request import HookRequest, null_path
 
 Resources = dict[str, list[dict[str, Any]]]
 
@@ -68,6 +68,9 @@ def _valid(resources: list[dict[str, Any]], key: str, status: int, source: str) 
     """Each resource structurally valid FHIR R4 (as every translator-in checks first), so the rules only ever read
     well-formed data: a 400 for the EHR's prefetch, a 412 for what the EHR answered a read with."""
     for resource in resources:
+        if (where := null_path(resource)) is not None:
+            raise ApiError(status, f"{source} for {key} is not valid FHIR JSON: {where[:200]} is null",
+                           expression=f"prefetch.{key}")
         try:
             validate_resource(resource)
         except FhirValidationError as error:

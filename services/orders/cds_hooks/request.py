@@ -107,3 +107,21 @@ def _is_uuid(value: str) -> bool:
 
 def _bad(where: str, message: str) -> ApiError:
     return ApiError(400, message, code="invalid", expression=where or None)
+
+
+def null_path(value: Any, path: str = "") -> str | None:
+    """Where a resource has a JSON ``null`` property (FHIR JSON allows none), or None. The structural validation
+    accepts a ``null`` element as absent, but the rules read ``"doseQuantity": null`` as present: such a resource
+    is refused before a rule reads it."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            found = "" if item is None else null_path(item, where)
+            if found is not None:
+                return found or where
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = null_path(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None

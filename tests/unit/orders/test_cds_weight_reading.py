@@ -21,3 +21,18 @@ def test_a_weight_timed_by_a_number_is_not_dosed_from() -> None:
 def test_a_weight_timed_by_a_string_is_read() -> None:
     weight, _ = weight_from_fhir([_weight("2026-12-06T10:00:00Z")])
     assert weight is not None and weight.value_kg == 80
+
+
+def test_a_weight_whose_code_has_a_null_coding_is_refused_as_not_a_weight() -> None:
+    """``"coding": null`` passes the structural validation; the weight is not read (a reason), not a crash."""
+    observation = _weight("2026-12-06T10:00:00Z") | {"code": {"coding": None, "text": "weight"}}
+    weight, reasons = weight_from_fhir([observation])
+    assert weight is None and [r.field for r in reasons] == ["weight.Observation.code"]
+
+
+def test_a_json_null_inside_a_resource_is_found_with_its_path() -> None:
+    """The hook refuses a prefetch resource, and cards a draft as unreadable, where FHIR JSON has a null."""
+    from services.orders.cds_hooks.request import null_path
+    assert null_path({"dosageInstruction": [{"doseAndRate": [{"doseQuantity": None}]}]}) == \
+        "dosageInstruction[0].doseAndRate[0].doseQuantity"
+    assert null_path({"code": {"coding": [{"system": "s"}]}}) is None
