@@ -26,7 +26,7 @@ def build_cds_hooks(runtime: Any, orders: OrdersService, protocol: ProtocolSetti
     try:
         settings = load_settings(CdsHooksSettings, SETTINGS_PREFIX)
         base = runtime.settings.public_base_url.rstrip("/") or "http://127.0.0.1"
-        card_settings = CardSettings(protocol=protocol, app_launch_url=f"{base}/smart/launch",
+        card_settings = CardSettings(protocol=protocol, app_launch_url=f"{base}/launch",
                                      protocol_url=settings.protocol_url)
         card_settings.validate()
     except (SettingsError, ValueError) as error:

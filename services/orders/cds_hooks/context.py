@@ -48,7 +48,7 @@ class PatientContext:
 class CardSettings:
     """``protocol``: the orders domain's own settings (one source of truth); ``protocol_url``: where the clinic's
     protocol is published (each card's ``source.url``); ``app_launch_url``: the orders app's SMART launch URL (the
-    SMART link of every card, ``<public base URL>/smart/launch`` by default in the service's wiring)."""
+    SMART link of every card, ``<public base URL>/launch`` by default in the service's wiring)."""
 
     protocol: ProtocolSettings
     app_launch_url: str

@@ -49,7 +49,7 @@ def hook(service_id: str) -> ResponseReturnValue:
     service = _service()
     service_id = _service_id(service_id)
     caller = service.authenticate(request.headers.get("Authorization"), _base_url() + request.path)
-    return jsonify(service.answer_hook(service_id, caller, json_object(), _base_url() + "/smart/launch"))
+    return jsonify(service.answer_hook(service_id, caller, json_object(), _base_url() + "/launch"))
 
 
 @blueprint.route("/cds-services/<service_id>/feedback", methods=["POST"], endpoint="feedback")

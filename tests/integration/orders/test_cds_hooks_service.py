@@ -72,10 +72,15 @@ def test_discovery_lists_both_hooks_with_spec_prefetch_templates(stack: Stack) -
 def test_an_order_for_a_patient_without_a_decision_gets_the_eligibility_card_reading_the_ehr(
         stack: Stack, ehr: Any) -> None:
     patient_id = patient_id_for(ehr, "KL-1002")
-    summaries = _summaries(stack.call(stack.pinned.token(stack.aud()),
-                                      _from_ehr(ehr, "order-sign", patient_id, [_draft(patient_id)])))
+    answer = stack.call(stack.pinned.token(stack.aud()), _from_ehr(ehr, "order-sign", patient_id,
+                                                                   [_draft(patient_id)]))
+    summaries = _summaries(answer)
     assert any("eligib" in s.lower() for s in summaries), summaries
     assert not any("weight missing" in s.lower() for s in summaries), summaries  # the EHR's weight was read
+    # The card's SMART link is the orders app's own launch view (the EHR adds iss and launch to it).
+    link = answer.json()["cards"][0]["links"][0]
+    assert link["type"] == "smart" and link["url"] == f"{stack.base_url}/launch", link
+    assert requests.get(link["url"], timeout=10, allow_redirects=False).status_code != 404
 
 
 def test_an_eligible_patient_with_a_protocol_order_gets_no_card_and_a_wrong_dose_gets_one(

@@ -27,7 +27,7 @@ from services.orders.translators.medication_request_in import prescribed_infusio
 from tests.unit.orders.builders import NOW, PATIENT, cpoe_medication_request, eligibility, height, settings, \
     signed, weight, weight_observation
 
-LAUNCH_URL = "https://orders.ketalink.example.org/smart/launch"
+LAUNCH_URL = "https://orders.ketalink.example.org/launch"
 PROTOCOL_URL = "https://clinic.example.org/protocols/ketamine-iv"
 
 
