@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.stamp-install
 include deploy/tools.mk
 
-.PHONY: run test install browser-deps asyncapi-tools contract test-unit test-integration test-kafka test-hapi test-prod bench fuzz clean
+.PHONY: run test install browser-deps asyncapi-tools axe-tools contract test-unit test-integration test-kafka test-hapi test-prod bench fuzz clean
 
 $(STAMP): requirements.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,15 @@ $(ASYNCAPI_STAMP): tools/asyncapi/package.json tools/asyncapi/package-lock.json
 
 asyncapi-tools: $(ASYNCAPI_STAMP)
 
+# axe-core (pinned in tools/axe/package-lock.json), the accessibility engine tests/browser/axe.py injects into each
+# page the browser tests open; `npm ci` from the lock file, without install scripts, like the AsyncAPI parser.
+AXE_STAMP := tools/axe/node_modules/.stamp-install
+$(AXE_STAMP): tools/axe/package.json tools/axe/package-lock.json
+	cd tools/axe && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $(AXE_STAMP)
+
+axe-tools: $(AXE_STAMP)
+
 # Regenerate the event contract (docs/asyncapi.yaml) from shared/events/topics.py and shared/events/catalogue.py.
 contract: install asyncapi-tools
 	$(PY) -m shared.events.asyncapi --write
@@ -36,7 +45,7 @@ browser-deps:
 run: install
 	$(PY) -m deploy.local.stack
 
-test: install browser-deps asyncapi-tools deploy-tools
+test: install browser-deps asyncapi-tools axe-tools deploy-tools
 	$(PY) -m pytest -q
 
 test-unit: install asyncapi-tools
