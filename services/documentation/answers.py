@@ -16,6 +16,7 @@ SESSION_SUMMARY = obj({
     "infusion_started_at": nullable(DATE_TIME), "ended_at": nullable(DATE_TIME)})
 SESSION_KEYS = {
     "summary": SESSION_SUMMARY, "order": OBJECT, "as_of": DATE_TIME, "due_readings": array(OBJECT),
+    "next_reading_due": nullable(DATE_TIME),
     "due_cadss": array(OBJECT), "cadss_due_at_discharge": array(OBJECT), "open_alert_ids": array(STRING),
     "given": nullable(OBJECT), "discharge_instructions": OBJECT, "charted_pump": nullable(OBJECT),
     "pre_check": nullable(OBJECT), "suicide_risk": OBJECT, "site_readiness_items": array({})}

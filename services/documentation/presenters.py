@@ -19,7 +19,7 @@ from services.documentation.domain.note import ProcedureNote
 from services.documentation.domain.order import ActiveOrder
 from services.documentation.domain.pregnancy import PregnancyApplicability
 from services.documentation.domain.pump import PumpChange
-from services.documentation.domain.schedule import due_cadss, due_vital_readings
+from services.documentation.domain.schedule import due_cadss, due_vital_readings, next_vital_reading_due
 from services.documentation.domain.session import Session
 from services.documentation.domain.settings import SessionSettings
 from services.documentation.domain.suicide_risk import (
@@ -63,6 +63,7 @@ def session_view(session: Session, order: ActiveOrder, now: datetime, settings: 
         "as_of": now.isoformat(),
         "due_readings": [{"due_at": due.due_at.isoformat(), "state": due.state.value, "phase": due.phase.value}
                          for due in due_vital_readings(session, now, settings)],
+        "next_reading_due": _iso(next_vital_reading_due(session, now, settings)),
         "due_cadss": [{"label": due.label, "due_at": due.due_at.isoformat(), "scheduled_minute": due.scheduled_minute,
                        "end_of_recovery": due.end_of_recovery} for due in due_cadss(session, now, settings)],
         # What a discharge now would need (the end-of-recovery rating is due at discharge whatever the time).

@@ -66,6 +66,31 @@ def due_vital_readings(session: Session, now: datetime, settings: SessionSetting
     return result
 
 
+def next_vital_reading_due(session: Session, now: datetime, settings: SessionSettings) -> datetime | None:
+    """The reading a nurse should take next: one due now (within its grace, not yet taken), else the next due time
+    after ``now`` that no reading (taken early, within the grace) already covers. None before the infusion starts
+    and once the session has ended. The same due times as ``due_vital_readings``; missed ones are not "next"."""
+    started_at = session.infusion_started_at
+    if started_at is None or session.ended_at is not None:
+        return None
+    due_now = [due.due_at for due in due_vital_readings(session, now, settings) if due.state is DueState.DUE]
+    if due_now:
+        return due_now[0]
+    ended_at = session.infusion_ended_at
+    if ended_at is None:
+        start, interval = started_at, settings.infusion_vitals_interval_min
+    elif session.transition_to(SessionStatus.RECOVERING) is not None:
+        start, interval = ended_at, settings.recovery_vitals_interval_min
+    else:
+        return None
+    grace, step = timedelta(minutes=settings.vitals_grace_min), timedelta(minutes=interval)
+    elapsed = max(now - start, timedelta(0))
+    moment = start + step * (elapsed // step + 1)
+    while any(abs(reading.measured_at - moment) <= grace for reading in session.readings):
+        moment += step
+    return moment
+
+
 def due_cadss(session: Session, now: datetime, settings: SessionSettings, at_discharge: bool = False) -> list[DueCadss]:
     """Configured CADSS timepoints whose time has come (before the session ended) and that have neither a rating
     nor a recorded reason it was not rated. The end-of-recovery rating falls due when the minimum observation
