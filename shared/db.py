@@ -149,6 +149,21 @@ cds_feedback = Table(
 )
 
 
+# The patient's questionnaire links of the treatment course (services/orders/course): only the SHA-256 of each
+# link's token is kept; ``used_at`` is set in the transaction that records the score, so a link fills one score.
+patient_links = Table(
+    "patient_links", metadata,
+    Column("link_id", String(64), primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("course_id", String(64), nullable=False, index=True),
+    Column("patient_id", String(64), nullable=False),
+    Column("scale", String(20), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(300), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+)
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
