@@ -4,8 +4,10 @@ Each load returns the record with the stored version it came from, so a save nam
 change is refused (``StaleRecordError``) instead of silently overwritten."""
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Generic, TypeVar
 
 from sqlalchemy import select
@@ -16,12 +18,14 @@ from services.documentation.domain.order import ActiveOrder
 from services.documentation.domain.records import DocumentationRecord
 from services.documentation.domain.session import Session
 from services.documentation.domain.suicide_risk import SuicidalityAlertSeen
+from shared.pdf import PdfAttachment
 from shared.db import RecordNotFound, RecordStore, StoredRecord, records
 from shared.record_writes import lock_record
 
 ORDER_KIND = "order"
 SESSION_KIND = "session"
 NOTE_KIND = "note"
+NOTE_PDF_KIND = "note-pdf"  # the signed note's PDF, made once at signing (handlers/note_pdf.py), by note id
 SUICIDALITY_ALERT_KIND = "suicidality-alert"  # the course's alerts as learnt from ketalink.orders.events
 
 R = TypeVar("R", bound=DocumentationRecord)
@@ -91,6 +95,19 @@ class Records:
                  for stored in self._store.list_for_patient(conn, NOTE_KIND, session.patient_id)]
         return sorted((n for n in notes if n.record.session_id == session.session_id),
                       key=lambda n: n.record.version)
+
+    def note_pdf(self, conn: Connection, note_id: str) -> PdfAttachment | None:
+        """The PDF stored when the note was signed (None for a draft, or a note signed before PDFs were made)."""
+        stored = self._store.find(conn, NOTE_PDF_KIND, note_id)
+        if stored is None:
+            return None
+        body = stored.body
+        return PdfAttachment(base64.b64decode(body["data"]), body["title"], datetime.fromisoformat(body["created"]))
+
+    def add_note_pdf(self, conn: Connection, note: ProcedureNote, pdf: PdfAttachment) -> None:
+        self._store.insert(conn, NOTE_PDF_KIND, note.note_id, note.patient_id, {
+            "note_id": note.note_id, "title": pdf.title, "created": pdf.created.isoformat(),
+            "sha1": pdf.sha1_base64, "data": base64.b64encode(pdf.data).decode("ascii")})
 
     # --- suicidality alerts (issue 13 defect 5) ----------------------------------------------------------------
     def find_suicidality_alert(self, conn: Connection, alert_id: str) -> Loaded[SuicidalityAlertSeen] | None:

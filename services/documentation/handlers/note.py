@@ -9,10 +9,14 @@ from services.documentation.domain.errors import TransitionNotAllowed
 from services.documentation.domain.note import ProcedureNote, amend_note, draft_note, edit_note, sign_note
 from services.documentation.domain.note_text import generate_note
 from services.documentation.handlers.core import NotePreview, ServiceCore, note_id_for
+from services.documentation.handlers.note_pdf import patient_identity, signed_note_pdf
 from services.documentation.messages import NOTE_KIND
 from services.documentation.translators import message_out
 from shared.events.event_codes import NOTE_SIGNED
+from shared.config import load_settings
+from shared.pdf import PdfAttachment
 from shared.roles import ATTESTATIONS
+from shared.ui.banner import BannerSettings
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +61,25 @@ class NoteSteps(ServiceCore):
             loaded = self._records.note(conn, note_id)
             return self._records.save(conn, loaded, edit_note(loaded.record, command.text)).record
 
+    def note_pdf(self, note_id: str) -> PdfAttachment | None:
+        """The PDF made when the note was signed (None for a draft)."""
+        with self._runtime.engine.connect() as conn:
+            return self._records.note_pdf(conn, note_id)
+
     def sign_note(self, note_id: str, command: c.SignNote) -> ProcedureNote:
+        """Signed, its PDF made once from the signed text and stored, and both sent to the EHR in one transaction."""
         at = self._clock.resolve(command.at)
+        identity = patient_identity(self._runtime.ehr, self.note(note_id).patient_id,
+                                    load_settings(BannerSettings, "KETALINK_").mrn_identifier_system)
         with self._runtime.transaction() as conn:
             loaded = self._records.note(conn, note_id)
             session = self._records.session(conn, loaded.record.session_id).record
             note = self._records.save(conn, loaded, sign_note(
                 loaded.record, command.actor, at, session, attestation=ATTESTATIONS["sign-note"],
                 controlled_substance_tolerance_mg=self._settings.controlled_substance_tolerance_mg)).record
-            self._publisher.publish(conn, NOTE_SIGNED, note.patient_id, message_out.note_signed_focus(note),
+            pdf = signed_note_pdf(note, identity, self._clinic_zone)
+            self._records.add_note_pdf(conn, note, pdf)
+            self._publisher.publish(conn, NOTE_SIGNED, note.patient_id, message_out.note_signed_focus(note, pdf),
                                     author=note.signed_by, subject=(NOTE_KIND, note.note_id))
         log.info("note signed", extra={"note_id": note.note_id, "session_id": note.session_id})
         return note

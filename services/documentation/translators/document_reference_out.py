@@ -1,5 +1,6 @@
 """Procedure note version → DocumentReference (LOINC 28570-0, US Core category clinical-note, the text as a
-base64 text/plain attachment). ``docStatus`` is preliminary for a draft, final for a signed first version and
+base64 text/plain attachment, and for a signed note its PDF as a second attachment: application/pdf with its SHA-1
+``hash`` and ``size``, made once at signing, ``handlers/note_pdf.py``). ``docStatus`` is preliminary for a draft, final for a signed first version and
 amended for a signed amendment, whose ``relatesTo`` replaces → the previous version by its identifier."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from services.documentation.translators.codes import CLINICAL_NOTE_CATEGORY
 from shared.fhir.codes import PROCEDURE_NOTE
 from shared.fhir.datatypes import FhirJson, codeable_concept, identifier, instant, reference_by_identifier
 from shared.fhir.validate import validate_resource
+from shared.pdf import PdfAttachment
 
 CONTENT_TYPE = "text/plain; charset=utf-8"
 
@@ -22,7 +24,10 @@ def doc_status(note: ProcedureNote) -> str:
     return "amended" if note.replaces_note_id else "final"
 
 
-def document_reference_from_note(note: ProcedureNote) -> FhirJson:
+def document_reference_from_note(note: ProcedureNote, pdf: PdfAttachment | None = None) -> FhirJson:
+    """``pdf``: the signed note's PDF (a draft has none: a PDF of a draft could pass for the signed record)."""
+    if pdf is not None and not note.is_signed:
+        raise ValueError(f"note {note.note_id} is a draft: it has no PDF")
     written_at = note.signed_at or note.drafted_at
     resource: FhirJson = {
         "resourceType": "DocumentReference",
@@ -47,6 +52,8 @@ def document_reference_from_note(note: ProcedureNote) -> FhirJson:
         ],
         "context": {"encounter": [references.encounter(note.session_id)]},
     }
+    if pdf is not None:
+        resource["content"].append({"attachment": pdf.to_fhir()})
     if note.is_signed and note.signed_by is not None:
         resource["authenticator"] = references.person(note.signed_by)
     if note.replaces_note_id:

@@ -22,6 +22,7 @@ from services.documentation.translators.provenance_signature_out import signatur
 from services.documentation.translators.provenance_waste_witness_out import waste_witness_provenance
 from services.documentation.translators.task_follow_up_out import follow_up_task
 from shared.fhir.datatypes import FhirJson
+from shared.pdf import PdfAttachment
 
 
 def session_started_focus(session: Session, order: ActiveOrder) -> list[FhirJson]:
@@ -83,9 +84,9 @@ def session_completed_focus(session: Session, order: ActiveOrder) -> list[FhirJs
     return focus
 
 
-def note_signed_focus(note: ProcedureNote) -> list[FhirJson]:
-    """The DocumentReference and the Provenance that carries the signature."""
-    return [document_reference_from_note(note), signature_provenance(note)]
+def note_signed_focus(note: ProcedureNote, pdf: PdfAttachment | None = None) -> list[FhirJson]:
+    """The DocumentReference (with the note's PDF beside its text) and the Provenance that carries the signature."""
+    return [document_reference_from_note(note, pdf), signature_provenance(note)]
 
 
 def _reading(session: Session, reading_id: str) -> VitalsReading:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import redirect, request, url_for
+from flask import Response, redirect, request, url_for
 from flask.typing import ResponseReturnValue
+from werkzeug.utils import secure_filename
 
 from services.documentation import commands as c
 from services.documentation.access import IN_SESSION, OF_NOTE, service
@@ -14,7 +15,8 @@ from services.documentation.presenters import note_preview_view, note_views, wit
 from services.documentation.ui.forms import FormInvalid, outcome_as_form_errors, submit
 from services.documentation.ui.pages import ENDED, clinician, done, own_note, own_session, page, posted_form, ui
 from shared.roles import require_prescriber
-from shared.smart import requires
+from shared.pdf import PDF_CONTENT_TYPE
+from shared.smart import SmartAuthError, requires
 from shared.ui import launch_context
 
 
@@ -35,6 +37,22 @@ def note_page(session_id: str, status: int = 200, errors: list[tuple[str, str]] 
 def note_by_id(note_id: str) -> ResponseReturnValue:
     """A note by its id (the "not in the EHR" list links it): its session's note page."""
     return redirect(url_for(".note", session_id=own_note(note_id).session_id), code=303)
+
+
+@ui.get("/ui/notes/<note_id>/note.pdf")
+@requires("DocumentReference", "r", **OF_NOTE)
+def note_pdf(note_id: str) -> ResponseReturnValue:
+    """The signed note's PDF as it was made at signing (the bytes the EHR received); a draft has none (409)."""
+    note = own_note(note_id)
+    pdf = service().note_pdf(note_id) if note.is_signed else None
+    if pdf is None:
+        raise SmartAuthError(409, "Only a signed note is printed as a PDF: this version is a draft (or was signed "
+                                  "before PDFs were made). Print the page instead: it is marked DRAFT.",
+                             title="No PDF for this note")
+    filename = f"procedure-note-{note.note_id}-v{note.version}.pdf".replace("/", "-")
+    return Response(pdf.data, mimetype=PDF_CONTENT_TYPE, headers={
+        "Content-Disposition": f'attachment; filename="{secure_filename(filename)}"',
+        "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
 
 @ui.get("/ui/sessions/<session_id>/note")
