@@ -42,6 +42,7 @@ from services.orders.cds_hooks import build_cds_hooks
 from services.orders.cds_hooks.views import PUBLIC_ENDPOINTS as CDS_HOOKS_ENDPOINTS, install_cds_hooks
 from services.orders.api import DESCRIPTION, OPERATIONS, answer_errors
 from services.orders.course.api import OPERATIONS as COURSE_OPERATIONS
+from services.orders.course.ui import PATIENT_PAGE_ENDPOINTS, patient_blueprint
 from services.orders.course.ui import blueprint as course_pages
 from services.orders.course.bootstrap import build_course_service, in_turn, install_course
 from services.orders.course.ehr_reads import EHR_NEEDS as COURSE_EHR_NEEDS
@@ -73,12 +74,13 @@ def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
     install_ops(app, runtime)  # /ops: dead letters, held records, outbox backlog (operations staff only)
     app.register_blueprint(orders_pages)
     app.register_blueprint(course_pages)
+    app.register_blueprint(patient_blueprint)  # the patient's questionnaire link: the token is its credential
     # CDS Hooks: the EHR's order entry calls these with its own JWT (services/orders/cds_hooks/auth.py).
     install_cds_hooks(app, build_cds_hooks(runtime, service, protocol, open_alert_ids(runtime)),
                       runtime.settings.public_base_url)
     # SMART: every request needs the clinician's session or a bearer token, except probes, static files and the
     # CDS Hooks endpoints (they carry the EHR's JWT instead).
-    install_smart(app, runtime, public_endpoints=CDS_HOOKS_ENDPOINTS)
+    install_smart(app, runtime, public_endpoints=(*CDS_HOOKS_ENDPOINTS, *PATIENT_PAGE_ENDPOINTS))
     handlers = {
         INTAKE_ELIGIBILITY_DECIDED: in_turn(service.on_eligibility_decided, course.on_intake_baseline),  # intake
         INTAKE_REOPENED: service.on_intake_reopened,  # intake: the decision withdrawn

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 
 from services.orders.course.access import COURSE_SERVICE, install_export_access
 from services.orders.course.api import install_course_errors
+from services.orders.course.domain.patient_reports import PatientReportSettings
 from services.orders.course.domain.settings import CourseSettings, refuse_renamed
 from services.orders.course.handlers import CourseService, CourseServiceSettings
 from services.orders.domain.settings import ProtocolSettings
@@ -23,6 +24,7 @@ from shared.runtime import ServiceRuntime
 from shared.web import install_service
 
 SETTINGS_PREFIX = "ORDERS_COURSE_"
+PRO_SETTINGS_PREFIX = "ORDERS_COURSE_PRO_"  # patient-reported outcomes (domain/patient_reports.py)
 
 
 def build_course_service(runtime: ServiceRuntime, protocol: ProtocolSettings) -> CourseService:
@@ -32,9 +34,10 @@ def build_course_service(runtime: ServiceRuntime, protocol: ProtocolSettings) ->
         settings = load_settings(CourseSettings, SETTINGS_PREFIX)
         settings.validate_with(protocol)
         service_settings = load_settings(CourseServiceSettings, SETTINGS_PREFIX)
+        pro_settings = load_settings(PatientReportSettings, PRO_SETTINGS_PREFIX)  # validated as it loads
     except (SettingsError, ValueError) as error:
         sys.exit(f"orders: configuration error: {error}")
-    return CourseService(runtime, settings, protocol, service_settings)
+    return CourseService(runtime, settings, protocol, service_settings, pro_settings=pro_settings)
 
 
 def install_course(app: Flask, course: CourseService) -> None:

@@ -3,21 +3,25 @@ treatment course (the whole ``TreatmentCourse`` as one JSON document, so its fac
 and the latest intake baseline per patient (``course-baseline``: the scales the intake sent with its eligibility
 decision, kept until an induction order is signed and the course starts from them).
 
-One course per patient is active (any status but stopped); a stopped course stays for the history and the export."""
+One course per patient is active (any status but stopped); a stopped course stays for the history and the export.
+The patient's questionnaire links have their own table (``PatientLinkStore``: single use needs a row to lock)."""
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from services.orders.course.domain.measurements import CssrsScreening, ScaleScore
 from services.orders.course.domain.model import CourseStatus, TreatmentCourse
-from shared.db import RecordStore, StoredRecord, records
+from services.orders.course.domain.patient_links import PatientLink
+from shared.db import RecordStore, StaleRecordError, StoredRecord, patient_links, records
 from shared.record_writes import lock_record
 from shared.records import JsonRecord
+from shared.scales import Scale
 
 COURSE = "course"
 BASELINE = "course-baseline"
@@ -111,3 +115,44 @@ class CourseRepository:
         self._store.update(conn, stored, baseline.to_dict())
         return True
 
+
+
+class PatientLinkStore:
+    """The patient's questionnaire links (table ``patient_links``; the token's hash only, never the token)."""
+
+    def add(self, conn: Connection, link: PatientLink) -> None:
+        conn.execute(patient_links.insert().values(
+            link_id=link.link_id, token_hash=link.token_hash, course_id=link.course_id, patient_id=link.patient_id,
+            scale=link.scale.value, created_at=link.created_at, expires_at=link.expires_at,
+            created_by=link.created_by, used_at=None))
+
+    def by_token_hash(self, conn: Connection, digest: str, *, for_update: bool = False) -> PatientLink | None:
+        """The link; ``for_update`` holds its row until the transaction ends (a second submission waits, then
+        finds it used)."""
+        query = select(patient_links).where(patient_links.c.token_hash == digest)
+        row = conn.execute(query.with_for_update() if for_update else query).first()
+        return None if row is None else _link(row)
+
+    def mark_used(self, conn: Connection, link_id: str, at: datetime) -> None:
+        """Raises StaleRecordError unless this transaction is the one that uses the link."""
+        done = conn.execute(patient_links.update().where(patient_links.c.link_id == link_id,
+                                                         patient_links.c.used_at.is_(None)).values(used_at=at))
+        if done.rowcount != 1:
+            raise StaleRecordError(f"patient link {link_id} was used meanwhile")
+
+    def for_courses(self, conn: Connection, course_ids: list[str]) -> list[PatientLink]:
+        """The links of these courses, newest first."""
+        rows = conn.execute(select(patient_links).where(patient_links.c.course_id.in_(course_ids))
+                            .order_by(patient_links.c.created_at.desc())).all()
+        return [_link(row) for row in rows]
+
+
+def _link(row: Any) -> PatientLink:
+    return PatientLink(row.link_id, row.token_hash, row.course_id, row.patient_id, Scale(row.scale),
+                       _aware(row.created_at), _aware(row.expires_at), row.created_by,
+                       None if row.used_at is None else _aware(row.used_at))
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives back naive datetimes; every moment here was written in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)

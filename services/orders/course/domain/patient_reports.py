@@ -11,6 +11,8 @@ start-up. Defaults (all **unverified** clinic settings unless a source is named)
 - A questionnaire is *due* from the interval after the last score of that scale (from any source: clinic, link, EHR,
   intake), or from the course's start when there is none, and *overdue* ``overdue_after_days`` (3) later.
 - A link is valid ``link_valid_hours`` (72) from its creation and for one submission.
+- ``patient_base_url``: the address patients open the link at, when the orders service is reached by staff at
+  another (internal) one; empty: the address the staff page was opened at.
 - Crisis contacts shown on every patient page and at once after a positive suicide item: the US 988 Suicide &
   Crisis Lifeline and 911 (not in CLINICAL.md: a clinic outside the US must set its own).
 
@@ -26,6 +28,9 @@ from services.orders.course.domain.model import CourseStatus, TreatmentCourse
 from shared.scales import DEFINITIONS, Scale
 
 PATIENT_SCALES = (Scale.PHQ9, Scale.GAD7, Scale.QIDS_SR16)  # the self-report scales; MADRS is clinician-rated
+# The scales a patient link can ask: those whose patient wording (stem and answers) Ketalink holds. QIDS-SR16 has
+# its own answer texts per item, not yet in Ketalink: it is scheduled and shown due, and entered in the clinic.
+LINK_SCALES = (Scale.PHQ9, Scale.GAD7)
 CRISIS_CONTACT_SEPARATOR = ";"
 DEFAULT_CRISIS_CONTACTS = ("Call or text 988 (988 Suicide & Crisis Lifeline, US), any time, day or night;"
                            "In an emergency call 911 or go to the nearest emergency department")
@@ -41,6 +46,7 @@ class PatientReportSettings:
     link_valid_hours: int = 72  # unverified
     crisis_contacts: str = DEFAULT_CRISIS_CONTACTS  # ";"-separated lines
     link_page_requests_per_minute: int = 30  # per client address, on the patient pages
+    patient_base_url: str = ""  # where patients reach the link pages (https://...); empty: the address staff use
 
     @property
     def scheduled_scales(self) -> tuple[Scale, ...]:
@@ -72,6 +78,9 @@ class PatientReportSettings:
         _require(_is_int(self.link_valid_hours) and 1 <= self.link_valid_hours <= 14 * 24,
                  "link_valid_hours must be 1-336 (at most two weeks: an old link is a stale questionnaire)")
         _require(bool(self.crisis_contact_lines), "crisis_contacts must name at least one contact")
+        _require(not self.patient_base_url or (self.patient_base_url.startswith(("https://", "http://"))
+                                               and "?" not in self.patient_base_url),
+                 "patient_base_url must be empty or an http(s) URL without a query")
         _require(_is_int(self.link_page_requests_per_minute) and 1 <= self.link_page_requests_per_minute <= 600,
                  "link_page_requests_per_minute must be 1-600")
 

@@ -6,7 +6,8 @@ out. ``CourseService`` is one class built from its topics, each in its own modul
   suicidality alert);
 - ``event_handlers``: the Kafka handlers and the orders service's order listener (``on_order_event``);
 - ``clinical_acts``: the clinician's acts (scores, C-SSRS, clinical events, alerts, decisions, psychotherapy);
-- ``reads``: the course as read (after the due check), its patient, the outcomes export.
+- ``reads``: the course as read (after the due check), its patient, the outcomes export;
+- ``patient_reports``: the patient's questionnaire links (made by staff, filled by the patient) and what is due.
 
 Re-evaluation due (``check_due``: maintenance reached its re-evaluation date) is checked after every change and
 when the course is read (the summary and the clinician's page), which then saves and publishes
@@ -16,10 +17,11 @@ from __future__ import annotations
 from services.orders.course.handlers.clinical_acts import CourseClinicalActs
 from services.orders.course.handlers.core import CourseChange, CourseServiceSettings, PublishedEvent
 from services.orders.course.handlers.event_handlers import CourseEventHandlers
+from services.orders.course.handlers.patient_reports import CoursePatientReports
 from services.orders.course.handlers.reads import CourseReads
 
 __all__ = ["CourseChange", "CourseService", "CourseServiceSettings", "PublishedEvent"]
 
 
-class CourseService(CourseEventHandlers, CourseClinicalActs, CourseReads):
+class CourseService(CourseEventHandlers, CourseClinicalActs, CourseReads, CoursePatientReports):
     """The course's service layer (see the module's docstring for its parts)."""

@@ -1,0 +1,124 @@
+"""The patient's questionnaire page: opened from the link the clinic gave them, on a phone, without signing in.
+
+- ``GET /q/<token>``: the questionnaire the link is for (PHQ-9 or GAD-7), one question per fieldset, big touch
+  targets; crisis contacts on every page.
+- ``POST /q/<token>``: the answers recorded on the course (``submit_patient_link``: the same score, Observation and
+  suicidality alert as a clinic score, source patient); a thank-you page, with the crisis contacts first and in an
+  alert when the suicide item was answered above 0. A missing answer re-shows the form (400) naming the question.
+
+A link that was used answers 410 "already sent", an expired one 410 "expired", anything else 404 "not found", each
+a plain page that says nothing about whose link it was. Every request counts against the client's address
+(``ORDERS_COURSE_PRO_LINK_PAGE_REQUESTS_PER_MINUTE``; 429 beyond it). No SMART session: the token is the only
+credential, it is in the path (never a query string that proxies log) and the pages are ``no-store`` and send no
+Referer elsewhere (the edge's ``Referrer-Policy: same-origin``)."""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, render_template, request
+
+from services.orders.course.access import course_service
+from services.orders.course.domain.errors import CourseInputError
+from services.orders.course.domain.patient_links import LinkState
+from services.orders.course.handlers.patient_reports import LinkRefused
+from services.orders.course.ui.forms import integer
+from shared.fhir.instrument_codes import SCALE_ITEMS
+from shared.scales import DEFINITIONS, Scale
+
+log = logging.getLogger(__name__)
+
+# Rooted at the orders service's directory, where templates/ and static/ are. No form guard: no session to forge.
+patient_blueprint = Blueprint("patient_ui", "services.orders", template_folder="templates")
+PATIENT_PAGE_ENDPOINTS = ("patient_ui.questionnaire", "patient_ui.submit")
+
+# The wording the patient reads: the instruments' own stem and LOINC answer list LL358-3 (PHQ-9 and GAD-7).
+FREQUENCY_ANSWERS = ((0, "Not at all"), (1, "Several days"), (2, "More than half the days"), (3, "Nearly every day"))
+STEMS = {
+    Scale.PHQ9: "Over the last 2 weeks, how often have you been bothered by any of the following problems?",
+    Scale.GAD7: "Over the last 2 weeks, how often have you been bothered by the following problems?",
+}
+TITLES = {Scale.PHQ9: "How have you been feeling?", Scale.GAD7: "How anxious have you been feeling?"}
+REFUSALS = {
+    LinkState.USED: (410, "These answers have already been sent",
+                     "This questionnaire link has been used. Your clinic has the answers sent with it. "
+                     "If you want to tell them more, please call the clinic."),
+    LinkState.EXPIRED: (410, "This link has expired",
+                        "Questionnaire links work for a limited time. Please ask your clinic for a new one."),
+    LinkState.UNKNOWN: (404, "Questionnaire not found",
+                        "This link does not work. Please check it was copied in full, or ask your clinic for a "
+                        "new one."),
+}
+PAGE_LIMIT = (429, "Too many requests", "Please wait a minute and try again.")
+
+
+@patient_blueprint.get("/q/<token>")
+def questionnaire(token: str) -> Response:
+    if not _allowed():
+        return _message(*PAGE_LIMIT)
+    try:
+        link = course_service().open_link(token)
+    except LinkRefused as refused:
+        return _message(*REFUSALS[refused.state])
+    return _form(token, link.scale)
+
+
+@patient_blueprint.post("/q/<token>")
+def submit(token: str) -> Response:
+    if not _allowed():
+        return _message(*PAGE_LIMIT)
+    service = course_service()
+    try:
+        scale = service.open_link(token).scale
+    except LinkRefused as refused:
+        return _message(*REFUSALS[refused.state])
+    items = tuple(integer(request.form.get(f"item-{n}")) for n in range(1, DEFINITIONS[scale].item_count + 1))
+    try:
+        submission = service.submit_patient_link(token, items)
+    except LinkRefused as refused:  # used or expired between the check and the submission
+        return _message(*REFUSALS[refused.state])
+    except CourseInputError as error:
+        errors = [(_item_field(v.field), _patient_words(v.field, v.message)) for v in error.violations]
+        return _form(token, scale, errors=errors, typed=request.form, status=400)
+    return _page("orders/course/patient_done.html", 201, positive=submission.suicide_item_positive)
+
+
+def _form(token: str, scale: Scale, *, errors: list[tuple[str, str]] | None = None, typed: object = None,
+          status: int = 200) -> Response:
+    if scale not in STEMS:  # only scales whose patient wording Ketalink holds get links (create_patient_link)
+        return _message(*REFUSALS[LinkState.UNKNOWN])
+    questions = [(n, code.display) for n, code in enumerate(SCALE_ITEMS[scale], start=1)]
+    return _page("orders/course/patient_questionnaire.html", status, token=token, scale_name=DEFINITIONS[scale].name,
+                 title=TITLES[scale], stem=STEMS[scale], questions=questions, answers=FREQUENCY_ANSWERS,
+                 errors=errors or [], field_errors=dict(errors or []), typed=typed or {})
+
+
+def _message(status: int, heading: str, text: str) -> Response:
+    return _page("orders/course/patient_message.html", status, heading=heading, text=text)
+
+
+def _page(template: str, status: int, **context: object) -> Response:
+    settings = course_service().pro_settings
+    html = render_template(template, crisis_contacts=settings.crisis_contact_lines, **context)
+    return Response(html, status=status, mimetype="text/html", headers={"Cache-Control": "no-store"})
+
+
+def _allowed() -> bool:
+    allowed = course_service().link_page_limiter.allow(request.remote_addr or "unknown")
+    if not allowed:
+        log.warning("patient link pages: rate limit reached")  # no address, no token: nothing about anyone
+    return allowed
+
+
+def _item_field(field: str) -> str:
+    """``score.items[8]`` → the form's ``item-9``."""
+    if field.startswith("score.items[") and field.endswith("]"):
+        return f"item-{int(field[len('score.items['):-1]) + 1}"
+    return "items"
+
+
+def _patient_words(field: str, message: str) -> str:
+    if field.startswith("score.items[") and "missing" in message:
+        return "Please choose an answer for this question."
+    if field.startswith("score.items["):
+        return "Please choose one of the answers offered."
+    return "Your answers could not be saved just now. Please send them again."
