@@ -19,12 +19,23 @@ COURSE = Answer("Course", obj(COURSE_PROPERTIES))
 COURSE_CHANGE = Answer("CourseChange", answer(None, **COURSE_PROPERTIES, alerts_raised=array(EVENT)))
 OUTCOMES_BUNDLE = Answer("OutcomesBundle", obj({"resourceType": {"enum": ["Bundle"]}, "type": STRING,
                                                 "entry": array({"type": "object"})}, required=("resourceType", "type")))
+NULLABLE_STRING = {"anyOf": [STRING, {"type": "null"}]}
+PATIENT_LINK_PROPERTIES = {"link_id": STRING, "scale": STRING, "state": {"enum": ["open", "used", "expired"]},
+                           "created_at": STRING, "expires_at": STRING, "created_by": STRING,
+                           "used_at": NULLABLE_STRING, "measurement_id": STRING}
+PATIENT_LINK = Answer("PatientLink", obj({**PATIENT_LINK_PROPERTIES, "url": STRING}))
+QUESTIONNAIRES = Answer("CourseQuestionnaires", obj({
+    "course_id": STRING, "patient_id": STRING,
+    "due": array(obj({"scale": STRING, "state": {"enum": ["not-due", "due", "overdue"]}, "due_at": STRING,
+                      "overdue_at": STRING, "last_measured_at": NULLABLE_STRING})),
+    "links": array(obj(PATIENT_LINK_PROPERTIES))}))
 OUTCOMES_CSV = Answer("OutcomesCsv", {"type": "string", "description": "text/csv, a header row then one row a "
                                                                       "course (no names, ids or exact dates)"})
 
 #: Every view's answer; ``tests/unit/test_openapi_documents.py`` checks that none is left out.
 ANSWERS = {
     "patient_course": COURSE, "get_course": COURSE, "export_csv": OUTCOMES_CSV, "export_bundle": OUTCOMES_BUNDLE,
+    "create_patient_link": PATIENT_LINK, "course_questionnaires": QUESTIONNAIRES,
     **{view: COURSE_CHANGE for view in (
         "record_score", "record_cssrs", "decide", "record_clinical_event", "acknowledge_alert", "refer",
         "close_referral", "book_therapy_session", "record_attendance")},

@@ -28,13 +28,16 @@ from services.orders.course.commands import (
     CloseReferralBody,
     CssrsBody,
     DecisionBody,
+    PatientLinkBody,
     ReferralBody,
     ScoreBody,
     TherapySessionBody,
 )
 from services.orders.course.domain.errors import CourseStateError
 from services.orders.course.domain.export import outcomes_csv
-from services.orders.course.presenters import change_view, course_view, score_chart_svg
+from services.orders.course.presenters import (
+    change_view, course_view, patient_link_url, patient_link_view, questionnaires_view, score_chart_svg,
+)
 from services.orders.course.repository import CourseNotFoundError
 from services.orders.course.translators.outcomes_bundle_out import outcomes_bundle
 from shared.api import Operations
@@ -191,6 +194,30 @@ def export_bundle() -> ResponseReturnValue:
     response.mimetype = "application/fhir+json"
     return response
 
+
+@OPERATIONS.operation("/courses/<course_id>/patient-links", "POST", summary="Make a single-use questionnaire link "
+                      "for the patient (its address once, in this answer; only the token's hash is kept)",
+                      body=PatientLinkBody, success_status=201, errors=CHANGE_ERRORS, tag=TAG)
+@requires("QuestionnaireResponse", "c", patient=course_patient)
+@requires("Observation", "c", patient=course_patient)
+def create_patient_link(course_id: str, body: PatientLinkBody) -> ResponseReturnValue:
+    """Not idempotent by design: a stored answer would keep the link's address. A retry makes a second link; each
+    works once, and the unused one expires (``ORDERS_COURSE_PRO_LINK_VALID_HOURS``). 400 for a scale the clinic
+    does not schedule or a link cannot ask, 409 on a stopped course."""
+    service = course_service()
+    link, token = service.create_patient_link(course_id, body.scale, _actor(body))
+    url = patient_link_url(token, service.pro_settings.patient_base_url)
+    return jsonify(patient_link_view(link, service.now(), url)), 201
+
+
+@OPERATIONS.operation("/courses/<course_id>/questionnaires", "GET", summary="The course's scheduled questionnaires "
+                      "(due, overdue) and its patient links", errors=(404,), tag=TAG)
+@requires("CarePlan", "r", patient=course_patient)
+@requires("Observation", "s", patient=course_patient)
+def course_questionnaires(course_id: str) -> ResponseReturnValue:
+    """Due from the last score of the scale (any source) plus the clinic's interval; links without their token."""
+    service = course_service()
+    return jsonify(questionnaires_view(service.course_questionnaires(course_id), service.now()))
 
 def _actor(body: ActedBody) -> Person:
     """Who acts: the request's clinician from its SMART context (``shared.roles.acting_person``), never a name in

@@ -295,3 +295,14 @@ class AttendanceBody(ActedBody):
 
     def to_command(self, session_id: str, actor: Person) -> RecordAttendance:
         return RecordAttendance(session_id, Attendance(self.attendance), actor, self.recorded_at)
+
+
+class PatientLinkBody(ActedBody):
+    """A questionnaire link for the patient (``POST /courses/{id}/patient-links``)."""
+
+    scale: Scale = Field(description="A scale the clinic schedules that a link can ask: phq-9 or gad-7")
+    created_by: Name | None = _typed_name("The clinician making the link")
+
+    @property
+    def typed_name(self) -> str | None:
+        return self.created_by

@@ -4,7 +4,10 @@ suicidality alerts it raised first among them) and the summary's score chart as 
 
 The chart is one scale's scores over time with the remission threshold (dashed) and the level at which the drop
 from baseline is a response (dotted), and a tick per infusion on the time axis. Accessible: ``role="img"`` with a
-title and a description that says the same in words, so the chart is never the only place a number appears."""
+title and a description that says the same in words, so the chart is never the only place a number appears.
+
+The patient's questionnaire links and what is due (``questionnaires_view``, ``patient_link_view``) never show a
+token: the link's address (``patient_link_url``) appears once, in the answer that made it."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -12,9 +15,13 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
+from flask import request, url_for
+
 from services.orders.course.domain.outcomes import outcome_text
 from services.orders.course.domain.summary import InfusionLine, ScoreSeries
+from services.orders.course.domain.patient_links import PatientLink
 from services.orders.course.handlers import CourseChange, PublishedEvent
+from services.orders.course.handlers.patient_reports import CourseQuestionnaires
 from shared.ehr_delivery import RecordEhrStatus
 from shared.ehr_delivery.views import record_status_json
 from shared.scales import DEFINITIONS
@@ -130,3 +137,28 @@ def course_ehr_status_view(status: RecordEhrStatus) -> dict[str, Any] | None:
     sent."""
     return record_status_json(status) if status.status is not None else None
 
+
+
+def patient_link_url(token: str, patient_base_url: str) -> str:
+    """The link's absolute address: the clinic's ``ORDERS_COURSE_PRO_PATIENT_BASE_URL`` when set, else the address
+    this request came to. The token is the only thing in it."""
+    path = url_for("patient_ui.questionnaire", token=token)
+    return f"{patient_base_url.rstrip('/') or request.host_url.rstrip('/')}{path}"
+
+
+def patient_link_view(link: PatientLink, now: datetime, url: str | None = None) -> dict[str, Any]:
+    """A link as staff see it: never its token or hash (``url`` only in the answer that made it)."""
+    view = {"link_id": link.link_id, "scale": link.scale.value, "state": link.state(now).value,
+            "created_at": link.created_at.isoformat(), "expires_at": link.expires_at.isoformat(),
+            "created_by": link.created_by, "used_at": link.used_at.isoformat() if link.used_at else None,
+            "measurement_id": link.measurement_id}
+    return view | ({"url": url} if url else {})
+
+
+def questionnaires_view(view: CourseQuestionnaires, now: datetime) -> dict[str, Any]:
+    return {"course_id": view.course_id, "patient_id": view.patient_id,
+            "due": [{"scale": d.scale.value, "state": d.state.value, "due_at": d.due_at.isoformat(),
+                     "overdue_at": d.overdue_at.isoformat(),
+                     "last_measured_at": d.last_measured_at.isoformat() if d.last_measured_at else None}
+                    for d in view.due],
+            "links": [patient_link_view(link, now) for link in view.links]}

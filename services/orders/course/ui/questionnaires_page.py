@@ -11,7 +11,7 @@ Who may: the same SMART scopes as entering a score (QuestionnaireResponse.c and 
 context; reading needs CarePlan.r and Observation.s); every post passes the UI kit's form guard."""
 from __future__ import annotations
 
-from flask import Response, render_template, request, url_for
+from flask import Response, render_template, request
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 import segno
@@ -20,6 +20,7 @@ from services.orders.course.access import course_patient, course_service
 from services.orders.course.domain.errors import CourseInputError, CourseStateError
 from services.orders.course.domain.patient_links import PatientLink
 from services.orders.course.domain.patient_reports import LINK_SCALES
+from services.orders.course.presenters import patient_link_url
 from services.orders.course.repository import CourseNotFoundError
 from services.orders.course.ui.forms import choice, who
 from services.orders.course.ui.pages import blueprint, own_course, patient_context
@@ -49,15 +50,8 @@ def create_link(course_id: str) -> ResponseReturnValue:
     except CourseInputError as error:
         status = 409 if isinstance(error, CourseStateError) else 400
         return _render(context, errors=[(v.field, v.message) for v in error.violations], status=status)
-    url = patient_link_url(token)
+    url = patient_link_url(token, course_service().pro_settings.patient_base_url)
     return _render(context, created=(link, url, Markup(qr_svg(url))))
-
-
-def patient_link_url(token: str) -> str:
-    """The link's absolute address: ``ORDERS_COURSE_PRO_PATIENT_BASE_URL`` when set, else this request's."""
-    path = url_for("patient_ui.questionnaire", token=token)
-    base = course_service().pro_settings.patient_base_url.rstrip("/") or request.host_url.rstrip("/")
-    return f"{base}{path}"
 
 
 def qr_svg(url: str) -> str:
