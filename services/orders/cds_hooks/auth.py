@@ -1,24 +1,26 @@
 """Verification of the JWT a CDS client (the EHR) sends with every hook call (CDS Hooks 2.0, "Trusting CDS
-Clients"): ``iss`` is a configured EHR, the signature is by that EHR's keys (a ``jku`` header is followed only when
-it is the URL configured for that ``iss``), ``aud`` is this service's endpoint URL, ``exp`` not passed and ``iat``
-not in the future (with a small leeway), and ``jti`` not seen before (``seen_jti`` stores it until ``exp``).
+Clients"), on the shared verifier (``shared/smart/tokens.verify_jwt``: algorithm, signature, key rotation, ``exp``
+and ``iat`` with a small leeway, ``aud``). What is CDS-specific stays here: ``iss`` chooses a configured EHR and its
+keys (a ``jku`` header is followed only when it is the URL configured for that ``iss``), ``aud`` must be the
+endpoint URL called, every claim the spec names is required, a token is not taken long after ``iat``, and ``jti``
+is not seen before (``seen_jti`` stores it until ``exp``).
 
-A refusal names the reason class only, never the token. Signature checks are joserfc's; only asymmetric
-algorithms from ``ORDERS_CDS_ALGORITHMS`` are accepted (never ``none`` or HMAC)."""
+A refusal names the reason class only, never the token. Only asymmetric algorithms from ``ORDERS_CDS_ALGORITHMS``
+are accepted (never ``none`` or HMAC)."""
 from __future__ import annotations
 
-import json
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from joserfc import jws, jwt
-from joserfc.errors import JoseError
-
+from shared.smart.tokens import InvalidToken, unverified_claims, unverified_header, verify_jwt
 from services.orders.cds_hooks.keys import KeysUnavailable, TrustedKeys
 from services.orders.cds_hooks.settings import CdsHooksSettings, TrustedEhr
+
+REQUIRED_CLAIMS = ("iss", "sub", "aud", "exp", "iat", "jti")
+#: The shared verifier's reason classes, as this service's 401 names them.
+_REASONS = {"wrong-issuer": "untrusted-issuer"}
 
 
 class CdsAuthError(Exception):
@@ -57,55 +59,33 @@ class CdsTokenVerifier:
         """``seen_jti(iss, jti, exp)`` records the jti and answers True when it was already recorded."""
         token = _bearer(authorization)
         try:
-            compact = jws.extract_compact(token.encode())
-            header, payload = compact.protected, compact.payload  # read before the signature: only to choose keys
-        except (JoseError, ValueError, UnicodeError):
-            raise CdsAuthError("malformed", "the Authorization header holds no signed JWT") from None
-        alg = header.get("alg")
-        if alg not in self._settings.algorithms:
-            raise CdsAuthError("bad-algorithm", f"alg must be one of {', '.join(self._settings.algorithms)}")
-        iss = _unverified_iss(payload)
-        ehr = self._issuers.get(iss) if iss else None
-        if ehr is None:
-            raise CdsAuthError("untrusted-issuer", "the token's iss is not a configured trusted EHR")
-        jku = header.get("jku")
-        if jku is not None and (not ehr.jwks_url or jku != ehr.jwks_url):
-            raise CdsAuthError("untrusted-jku", "the jku header is not the key set URL configured for this iss")
-        claims = self._verified_claims(token, ehr, header.get("kid"))
-        return self._check_claims(claims, ehr, audience, seen_jti)
-
-    def _verified_claims(self, token: str, ehr: TrustedEhr, kid: str | None) -> dict[str, Any]:
-        try:
-            key_set = self._keys.key_set(ehr.iss)
-            if kid and not any(key.kid == kid for key in key_set.keys):
-                key_set = self._keys.key_set(ehr.iss, refresh=True)  # the EHR may have rotated its keys
-            return dict(jwt.decode(token, key_set, algorithms=list(self._settings.algorithms)).claims)
+            header = unverified_header(token)  # read before the signature: only to choose keys
+            iss = unverified_claims(token).get("iss")
+            ehr = self._issuers.get(iss) if isinstance(iss, str) else None
+            if ehr is None:
+                raise CdsAuthError("untrusted-issuer", "the token's iss is not a configured trusted EHR")
+            jku = header.get("jku")
+            if jku is not None and (not ehr.jwks_url or jku != ehr.jwks_url):
+                raise CdsAuthError("untrusted-jku", "the jku header is not the key set URL configured for this iss")
+            now = self._clock()
+            claims = verify_jwt(token, lambda refresh: self._keys.key_set(ehr.iss, refresh=refresh),
+                                issuers={ehr.iss}, audiences={audience}, leeway_s=self._settings.leeway_s, now=now,
+                                algorithms=self._settings.algorithms, required=REQUIRED_CLAIMS)
+        except InvalidToken as error:
+            raise CdsAuthError(_REASONS.get(error.reason, error.reason), str(error)) from None
         except KeysUnavailable as error:
             raise CdsAuthError("keys-unavailable", str(error)) from None
-        except (JoseError, ValueError):
-            raise CdsAuthError("bad-signature", "the signature is not by a key of the configured EHR") from None
+        return self._cds_claims(claims, ehr, now, seen_jti)
 
-    def _check_claims(self, claims: dict[str, Any], ehr: TrustedEhr, audience: str,
-                      seen_jti: Callable[[str, str, int], bool]) -> CdsCaller:
-        for name in ("iss", "sub", "aud", "exp", "iat", "jti"):
-            if name not in claims:
-                raise CdsAuthError("missing-claim", f"the token has no {name}")
-        leeway = self._settings.leeway_s
-        now = self._clock()
+    def _cds_claims(self, claims: dict[str, Any], ehr: TrustedEhr, now: float,
+                    seen_jti: Callable[[str, str, int], bool]) -> CdsCaller:
+        """What CDS Hooks adds to RFC 7519: a bounded token life (its jti is kept that long) and the jti once."""
+        leeway, max_age = self._settings.leeway_s, self._settings.max_token_age_s
         exp, iat = claims["exp"], claims["iat"]
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (exp, iat)):
-            raise CdsAuthError("malformed", "exp and iat must be numbers")
-        if exp > now + self._settings.max_token_age_s + leeway:  # its jti would be kept that long
+        if exp > now + max_age + leeway:  # its jti would be kept that long
             raise CdsAuthError("malformed", "exp is further ahead than ORDERS_CDS_MAX_TOKEN_AGE_S")
-        if exp + leeway < now:
-            raise CdsAuthError("expired", "the token's exp has passed")
-        if iat - leeway > now:
-            raise CdsAuthError("not-yet-valid", "the token's iat is in the future")
-        if now - iat > self._settings.max_token_age_s + leeway:
+        if now - iat > max_age + leeway:
             raise CdsAuthError("expired", "the token was issued too long ago (ORDERS_CDS_MAX_TOKEN_AGE_S)")
-        audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
-        if audience not in audiences:
-            raise CdsAuthError("wrong-audience", "the token's aud is not this service's endpoint URL")
         jti, sub = claims["jti"], claims["sub"]
         if not isinstance(jti, str) or not 1 <= len(jti) <= 200 or not isinstance(sub, str) or len(sub) > 300:
             raise CdsAuthError("malformed", "jti (1-200 characters) and sub must be strings")
@@ -122,13 +102,3 @@ def _bearer(authorization: str | None) -> str:
     if scheme.lower() != "bearer" or not token.strip() or len(token) > 16_384:
         raise CdsAuthError("malformed", "the Authorization header must be Bearer <JWT>")
     return token.strip()
-
-
-def _unverified_iss(payload: bytes) -> str | None:
-    """The ``iss`` before the signature is checked: only to choose whose keys check it."""
-    try:
-        document = json.loads(payload)
-    except ValueError:
-        raise CdsAuthError("malformed", "the JWT payload is not JSON") from None
-    iss = document.get("iss") if isinstance(document, dict) else None
-    return iss if isinstance(iss, str) else None
