@@ -16,6 +16,7 @@ from services.documentation.domain.settings import SessionSettings
 from services.documentation.ehr_reads import EHR_NEEDS, EhrPatients, EhrWeights
 from services.documentation.handlers import DocumentationService
 from services.documentation.ui import UI_SETTINGS_KEY, UI_TITLE, UiSettings, ui
+from services.documentation.ui.board import install_board
 from shared.clock import ClinicalClock
 from shared.config import SettingsError, load_settings
 from shared.events.consumer import ANY_EVENT, Handlers
@@ -69,6 +70,7 @@ def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
     create_api(runtime.engine).install(app)
     install_ui(app, UI_TITLE)
     install_ops(app, runtime)  # /ops: dead letters, held records, outbox backlog (operations staff only)
+    install_board(app)  # DOCUMENTATION_BOARD_*: who may see the suite board, its refresh, how names are shown
     app.register_blueprint(ui)
     install_smart(app, runtime)  # every API call and page needs a token; probes and static files stay open
     # ketalink.orders.events and ehr.events: order events → sessions; vitals from the EHR → the flowsheet; the

@@ -60,6 +60,9 @@ class CheckIn(Step):
         None, min_length=1, max_length=2000,
         description="Why the infusion may begin outside its window or sooner than the minimum interval (the "
                     "prescriber's documented decision; only read when a rule refuses the check-in).")
+    chair: str | None = Field(
+        None, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$",
+        description="Where the patient sits (\"Chair 3\", \"B2\"): shown on the suite board. A label, never a name.")
 
 
 class StartInfusion(Step):

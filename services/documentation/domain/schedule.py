@@ -59,7 +59,7 @@ def due_vital_readings(session: Session, now: datetime, settings: SessionSetting
     grace = timedelta(minutes=settings.vitals_grace_min)
     result = []
     for due_at, phase in due_times:
-        if any(abs(reading.measured_at - due_at) <= grace for reading in session.readings):
+        if _covered(session, due_at, grace):
             continue
         state = DueState.MISSED if now > due_at + grace else DueState.DUE
         result.append(DueReading(due_at, state, phase))
@@ -89,6 +89,27 @@ def next_vital_reading_due(session: Session, now: datetime, settings: SessionSet
     while any(abs(reading.measured_at - moment) <= grace for reading in session.readings):
         moment += step
     return moment
+
+
+def next_vital_reading_at(session: Session, now: datetime, settings: SessionSettings) -> datetime | None:
+    """The first due time after ``now`` of the phase running now (the infusion, or the recovery after it) that no
+    reading already counts for; None when neither runs. The same intervals and grace as ``due_vital_readings``."""
+    if session.status is SessionStatus.INFUSING and session.infusion_started_at is not None:
+        anchor, interval_min = session.infusion_started_at, settings.infusion_vitals_interval_min
+    elif session.status is SessionStatus.RECOVERING and session.infusion_ended_at is not None:
+        anchor, interval_min = session.infusion_ended_at, settings.recovery_vitals_interval_min
+    else:
+        return None
+    interval, grace = timedelta(minutes=interval_min), timedelta(minutes=settings.vitals_grace_min)
+    due_at = anchor + interval * (max(now - anchor, timedelta(0)) // interval + 1)
+    while _covered(session, due_at, grace):  # a reading taken early (within the grace) counts for it
+        due_at += interval
+    return due_at
+
+
+def _covered(session: Session, due_at: datetime, grace: timedelta) -> bool:
+    """A reading within the grace either side of ``due_at`` counts for it."""
+    return any(abs(reading.measured_at - due_at) <= grace for reading in session.readings)
 
 
 def due_cadss(session: Session, now: datetime, settings: SessionSettings, at_discharge: bool = False) -> list[DueCadss]:

@@ -8,10 +8,11 @@ produces). A Kafka message is handled inside the consumer's transaction, which a
 redelivered message changes nothing.
 
 One class, written by topic: ``session`` (the session's steps), ``flowsheet`` (what is charted), ``note`` (the
-procedure note), ``ehr_status`` (what the EHR did with the messages), ``events`` (the Kafka handlers) on ``core``
-(reads and the one-transaction step)."""
+procedure note), ``ehr_status`` (what the EHR did with the messages), ``board`` (the suite board's read),
+``events`` (the Kafka handlers) on ``core`` (reads and the one-transaction step)."""
 from __future__ import annotations
 
+from services.documentation.handlers.board import BoardReads
 from services.documentation.handlers.core import NotePreview, Recorded, SessionState, new_id
 from services.documentation.handlers.ehr_status import EhrStatusSteps
 from services.documentation.handlers.events import KafkaHandlers
@@ -22,5 +23,5 @@ from services.documentation.handlers.session import SessionSteps
 __all__ = ["DocumentationService", "NotePreview", "Recorded", "SessionState", "new_id"]
 
 
-class DocumentationService(SessionSteps, FlowsheetSteps, NoteSteps, EhrStatusSteps, KafkaHandlers):
+class DocumentationService(SessionSteps, FlowsheetSteps, NoteSteps, EhrStatusSteps, BoardReads, KafkaHandlers):
     """The documentation service layer (``bootstrap`` builds one per process)."""

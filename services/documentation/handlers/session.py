@@ -42,7 +42,7 @@ class SessionSteps(ServiceCore):
                 at)
             return s.check_in(current, current_order, command.actor, at, self._settings,
                               previous_infusion_at=previous_at, override_reason=command.override_reason or "",
-                              override_by=command.actor)
+                              override_by=command.actor, chair=command.chair or "")
 
         return self._change_reading(session_id, change)
 

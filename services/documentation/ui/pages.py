@@ -129,8 +129,13 @@ def _helpers() -> dict[str, Any]:
 
 # --- context, guards, rendering ---------------------------------------------------------------------------------------
 def _own(patient_id: str, what: str) -> None:
-    """The session or note is the launch's patient's, or the page is refused."""
-    if not launch_context().patient:
+    """The session or note is the launch's patient's, or the page is refused. A launch without a patient, with
+    user-level scopes (the suite board's), reaches the records those scopes allow (``@requires`` checked them): the
+    page then works on the record's own patient and shows that patient's banner."""
+    context = launch_context()
+    if not context.patient and any(scope.startswith("user/") for scope in context.scopes):
+        return
+    if not context.patient:
         raise SmartAuthError(403, "No patient is open. Open the app from the patient's chart in the EHR.",
                              title="No patient in context")
     check_same_patient(patient_id, what)
@@ -174,9 +179,12 @@ def page(template: str, status: int = 200, *, errors: list[tuple[str, str]] | No
          form_name: str = "", values: Any = None, **variables: Any) -> tuple[str, int]:
     context = launch_context()
     banner = None
-    if context.patient:
-        eligibility = latest_eligibility(ehr_as_clinician(context), context.patient)
-        banner = patient_banner(context, context.patient, eligibility=eligibility)
+    # Without a patient in the launch (opened from the suite board) the banner is the shown session's patient.
+    shown = variables.get("session") if isinstance(variables.get("session"), dict) else {}
+    banner_patient = context.patient or shown.get("patient_id")
+    if banner_patient:
+        eligibility = latest_eligibility(ehr_as_clinician(context), banner_patient)
+        banner = patient_banner(context, banner_patient, eligibility=eligibility)
     errors = errors or []
     notice = NOTICES.get(request.args.get("notice", "")) if request.method == "GET" else None
     if isinstance(variables.get("session"), dict) and "ehr_status" not in variables:

@@ -42,7 +42,7 @@ from shared.people import Person
 
 def check_in(session: Session, order: ActiveOrder, by: Person, at: datetime, settings: SessionSettings | None = None,
              previous_infusion_at: datetime | None = None, override_reason: str = "",
-             override_by: Person | None = None) -> Session:
+             override_by: Person | None = None, chair: str = "") -> Session:
     """The patient is here. Refused (with every reason) outside the session's window or sooner than the clinic's
     minimum interval after ``previous_infusion_at`` (the patient's last infusion start), unless a prescriber
     (``override_by``) sets that aside with ``override_reason``; the override is kept on the session."""
@@ -54,6 +54,8 @@ def check_in(session: Session, order: ActiveOrder, by: Person, at: datetime, set
     override = allowed_start(problems, override_reason, override_by, at)
     if override is not None:
         session = replace(session, check_in_override=override)
+    if chair.strip():
+        session = replace(session, chair=chair.strip())
     return transition(session, SessionStatus.CHECKED_IN, by, at)
 
 

@@ -103,6 +103,8 @@ class Session(DocumentationRecord):
     controlled_substance: ControlledSubstanceRecord | None = None
     # A prescriber's decision to check in outside the window or too soon after the previous infusion (defect 6).
     check_in_override: ScheduleOverride | None = None
+    # Where the patient sits (a label such as "Chair 3", given at check-in; not PHI): the suite board shows it.
+    chair: str = ""
 
     def __post_init__(self) -> None:
         for name in ("session_id", "order_id", "series_id", "patient_id"):
