@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -71,4 +72,14 @@ class VitalsReading(DocumentationRecord):
 
 
 RASS_MIN, RASS_MAX = -5, 4
+# A set of vital signs charted at the chair: blood pressure, heart rate and SpO2 are taken together (the alert
+# thresholds and the missed-reading rule assume each reading has all three; a device in the EHR may send fewer).
+CHAIR_MEASURES = ("systolic_mmhg", "diastolic_mmhg", "heart_rate_per_min", "spo2_percent")
+
+
+def missing_chair_measures(values: Mapping[str, object]) -> list[str]:
+    """The measures of ``CHAIR_MEASURES`` not given (None or empty) in a reading charted at the chair."""
+    return [name for name in CHAIR_MEASURES if values.get(name) in (None, "")]
+
+
 _MEASURES = ("systolic_mmhg", "diastolic_mmhg", "heart_rate_per_min", "spo2_percent", "respiratory_rate_per_min")

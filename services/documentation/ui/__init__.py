@@ -1,6 +1,7 @@
 """The clinician's pages for the infusion session, opened from the patient's chart in the EHR (SMART launch), one
-module per screen: the patient's sessions (``home``), the session flowsheet with each step's form (``session``), the
-pre-infusion check (``pre_check``), CADSS (``cadss``), adverse events (``adverse_event``), the administration record
+module per screen: the patient's sessions (``home``), the session flowsheet with each step's form (``session``) and
+its status strip (``status_strip``), the pre-infusion check (``pre_check``), CADSS (``cadss``), adverse events
+(``adverse_event``), the administration record
 (``administration``), the controlled-substance record (``controlled_substance``), discharge (``discharge``), the
 procedure note (``note``) and the service's part of the clinic's "not in the EHR" list (``not_in_ehr``); ``pages``
 holds what they share, ``forms`` reads the posted forms.
@@ -14,8 +15,9 @@ from __future__ import annotations
 
 from services.documentation.ui import (  # each screen's views register on the blueprint when imported
     administration, adverse_event, cadss, controlled_substance, discharge, home, not_in_ehr, note, pre_check, session,
+    status_strip,
 )
 from services.documentation.ui.pages import UI_SETTINGS_KEY, UI_TITLE, UiSettings, ui
 
 __all__ = ["UI_SETTINGS_KEY", "UI_TITLE", "UiSettings", "ui", "administration", "adverse_event", "cadss",
-           "controlled_substance", "discharge", "home", "not_in_ehr", "note", "pre_check", "session"]
+           "controlled_substance", "discharge", "home", "not_in_ehr", "note", "pre_check", "session", "status_strip"]

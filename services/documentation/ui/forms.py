@@ -10,7 +10,7 @@ read in the clinic's zone, yes/no questions are radio buttons. Whatever cannot b
 show the message next to the input of that name."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -46,6 +46,28 @@ FASTING_TIMES = (  # issue 13 defect 18: the times, not a yes/no, checked agains
 # The C-SSRS screener in its order, each with the item it is asked after (None: always asked).
 CSSRS_ROWS = tuple((field_name(item), CSSRS_QUESTIONS[item], field_name(GATED_BY[item]) if item in GATED_BY else None)
                    for item in CssrsItem)
+
+
+# What the error summary calls a field (the words of its label), by the last part of the API's name for it: a nurse
+# reads "Diastolic (mmHg)", not ``reading.diastolic_mmhg``.
+FIELD_LABELS = {
+    "systolic_mmhg": "Systolic (mmHg)", "diastolic_mmhg": "Diastolic (mmHg)", "heart_rate_per_min": "Heart rate (/min)",
+    "spo2_percent": "SpO2 (%)", "respiratory_rate_per_min": "Resp. rate (/min)", "rass_score": "RASS",
+    "at": "Time", "measured_at": "Measured at", "reading_id": "Reading", "reason": "Reason", "kind": "Kind",
+    "rate_ml_per_h": "Rate (mL/h)", "detail": "Detail", "text": "Event", "decision": "Decision", "note": "Note",
+    "name": "Medication", "dose_value": "Dose", "dose_unit": "Unit", "route": "Route",
+    "vitals.at": "Measured at", "end.at": "Pump stop time", "start.at": "Pump start time",
+}
+
+
+def field_labels(fields: Iterable[str]) -> dict[str, str]:
+    """The summary's words for each field named in the errors (those without a label keep their name)."""
+    labels = {}
+    for field in fields:
+        label = (FIELD_LABELS.get(field) or FIELD_LABELS.get(field.rsplit(".", 1)[-1])) if field else None
+        if label:
+            labels[field] = label
+    return labels
 
 
 class FormInvalid(Exception):

@@ -43,7 +43,7 @@ NOTICES = {
     "suicide-risk-review": "Suicide-risk review recorded.",
     "started": "Infusion started.",
     "vitals": "Vital signs recorded.",
-    "vitals-alert": "Vital signs recorded. ALERT raised: record the action taken below.",
+    "vitals-alert": "Vital signs recorded. ALERT raised: record the action taken here.",
     "alert-action": "Action recorded; the alert is closed.",
     "event": "Event recorded.",
     "cadss": "CADSS rating recorded.",
@@ -74,6 +74,8 @@ PRE_CHECK_OUTCOMES = {  # outcome → (words shown, style: ok / warn / alert)
     "hold": ("HOLD: do not start", "alert"),
 }
 ENDED = ("discharged", "aborted", "deferred")  # a note can be written
+# Notices that report a clinical alert: shown as an alert (role="alert"), never in the green success bar.
+ALERT_NOTICES = frozenset({"vitals-alert"})
 
 
 @dataclass(frozen=True)
@@ -186,13 +188,17 @@ def page(template: str, status: int = 200, *, errors: list[tuple[str, str]] | No
         eligibility = latest_eligibility(ehr_as_clinician(context), banner_patient)
         banner = patient_banner(context, banner_patient, eligibility=eligibility)
     errors = errors or []
-    notice = NOTICES.get(request.args.get("notice", "")) if request.method == "GET" else None
+    notice_key = request.args.get("notice", "") if request.method == "GET" else ""
+    notice = NOTICES.get(notice_key)
+    alert_notice = notice if notice_key in ALERT_NOTICES else None
+    notice = None if alert_notice else notice
     if isinstance(variables.get("session"), dict) and "ehr_status" not in variables:
         variables["ehr_status"] = session_ehr_status(variables["session"]["session_id"])
     html = render_template(
         template, banner=banner, errors=errors, error_heading=None if status == 400 else NOT_RECORDED,
         field_errors={field: message for field, message in errors if field}, form_name=form_name,
-        values=values if values is not None else {}, notice=notice, patient_in_context=context.patient,
+        values=values if values is not None else {}, notice=notice, alert_notice=alert_notice,
+        patient_in_context=context.patient,
         **variables)
     return html, status
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import request
+from flask import redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
 from services.documentation import commands as c
@@ -16,12 +16,16 @@ from services.documentation.domain.rescue import RescueDoseUnit, RescueRoute
 from services.documentation.domain.spacing import ScheduleRefused
 from services.documentation.domain.suicide_risk import ReviewDecision
 from services.documentation.domain.vitals import VitalsReading
+from services.documentation.domain.vitals import missing_chair_measures
 from services.documentation.handlers import Recorded, new_id
-from services.documentation.ui.forms import Form, FormInvalid, alert_action_body, outcome_as_form_errors, submit
-from services.documentation.ui.pages import (
-    ENDED, PRE_CHECK_OUTCOMES, as_datetime, clinician, done, options, own_session, page, post_form, posted_form,
-    session_view, ui,
+from services.documentation.ui.forms import (
+    Form, FormInvalid, alert_action_body, field_labels, outcome_as_form_errors, submit,
 )
+from services.documentation.ui.pages import (
+    ENDED, PRE_CHECK_OUTCOMES, as_datetime, clinic_time, clinic_zone, clinician, done, input_time, options,
+    own_session, page, post_form, posted_form, session_view, ui,
+)
+from services.documentation.ui.status_strip import STATUS_POLL_SECONDS, countdown_text, strip_view
 from shared.roles import require_prescriber
 from shared.smart import requires
 from shared.ui import launch_context
@@ -31,6 +35,7 @@ _AT_CLINIC = ("checked-in", "pre-check", "infusing", "recovering")
 _BEFORE_INFUSION = ("scheduled", "checked-in", "pre-check")
 VITALS_FIELDS = ("systolic_mmhg", "diastolic_mmhg", "heart_rate_per_min", "spo2_percent", "respiratory_rate_per_min",
                  "rass_score")
+CONFIRMED = "yes"  # the End form's second step: ``confirmed=yes`` is sent only from the confirmation panel
 RESCUE_ROUTES = [(route.value, route.value.capitalize()) for route in RescueRoute]
 RESCUE_UNITS = [(RescueDoseUnit.MILLIGRAM.value, "mg"), (RescueDoseUnit.MICROGRAM.value, "micrograms")]
 REVIEW_DECISIONS = (
@@ -41,10 +46,17 @@ REVIEW_DECISIONS = (
 
 def flowsheet(view: dict[str, Any], status: int = 200, errors: list[tuple[str, str]] | None = None,
               form_name: str = "", values: Any = None,
-              schedule_refusal: tuple[str, ...] = ()) -> tuple[str, int]:
-    """``schedule_refusal``: the window/interval rules that refused a check-in just now (the override form)."""
+              schedule_refusal: tuple[str, ...] = (), confirm_end: str | None = None) -> tuple[str, int]:
+    """``schedule_refusal``: the window/interval rules that refused a check-in just now (the override form);
+    ``confirm_end``: the pump stop time typed (empty: now) when the page asks to confirm ending the infusion."""
+    errors = [(_vitals_key(field), message) for field, message in errors or []]
+    strip = strip_view(view, clinic_zone(), service().settings.min_recovery_observation_min)
     return page("documentation/session.html", status, errors=errors, form_name=form_name, values=values,
-                schedule_refusal=schedule_refusal,
+                schedule_refusal=schedule_refusal, confirm_end=confirm_end,
+                field_labels=field_labels(field for field, _message in errors),
+                strip=strip, strip_countdown=countdown_text(strip["next_reading_in_s"]),
+                status_poll_seconds=STATUS_POLL_SECONDS, now_input=input_time(view["as_of"]),
+                open_alerts=[alert for alert in view["alerts"] if not alert["action"]],
                 session=view, rows=_flowsheet_rows(view), latest_check=latest_check(view),
                 can_override=_can_override(view), alerts_by_reading=_alerts_by_reading(view),
                 new_reading_id=new_id(), new_event_id=new_id(), alert_kinds=options(AlertActionKind),
@@ -58,7 +70,17 @@ def flowsheet(view: dict[str, Any], status: int = 200, errors: list[tuple[str, s
 @ui.get("/ui/sessions/<session_id>")
 @requires("Encounter", "r", **IN_SESSION)
 def session_page(session_id: str) -> ResponseReturnValue:
-    return flowsheet(own_session(session_id))
+    """``?confirm=end&at=…`` (the End form, a GET): the same page asking to confirm ending the infusion; nothing is
+    recorded until the confirmation is posted."""
+    view = own_session(session_id)
+    asking = request.args.get("confirm") == "end" and view["status"] == "infusing"
+    return flowsheet(view, confirm_end=request.args.get("at", "").strip() if asking else None)
+
+
+def _vitals_key(field: str) -> str:
+    """The domain names a reading's fields ``reading.<measure>``: on the vitals form they are ``vitals.<measure>``,
+    so the message sits next to the input and the summary links to it."""
+    return field.replace("vitals.reading.", "vitals.", 1)
 
 
 def step(session_id: str, form_name: str, run: Callable[[Form, str], Any], notice: str | Callable[[Any], str],
@@ -142,6 +164,12 @@ def start_infusion(session_id: str) -> ResponseReturnValue:
 @ui.post("/ui/sessions/<session_id>/end")
 @requires("Procedure", "u", **IN_SESSION)
 def end_infusion(session_id: str) -> ResponseReturnValue:
+    """Only from the confirmation panel (``confirmed=yes``); a post without it is sent to that panel, so an
+    infusion is never ended by one stray click or Enter."""
+    if request.form.get("confirmed") != CONFIRMED:
+        own_session(session_id)
+        return redirect(url_for(".session_page", session_id=session_id, confirm="end",
+                                at=request.form.get("at", "").strip(), _anchor="next-step"), code=303)
     return step(session_id, "end", lambda form, by: submit(
         lambda body: service().end_infusion(session_id, body), c.EndInfusion,
         {"by": by, "at": form.time("at")}), "ended")
@@ -167,16 +195,38 @@ def abort(session_id: str) -> ResponseReturnValue:
 @ui.post("/ui/sessions/<session_id>/vitals")
 @requires("Observation", "c", **IN_SESSION)
 def record_vitals(session_id: str) -> ResponseReturnValue:
+    """A reading at the chair: BP, heart rate and SpO2 together (``missing_chair_measures``). A form whose reading
+    id is already charted (sent twice, or kept from before a save) is refused; the page then offers a fresh one.
+    The time left as prefilled (``at_prefilled``) means now, so a page left open does not chart an old time."""
+    stale: list[bool] = []
+
     def run(form: Form, by: str) -> Recorded[VitalsReading]:
         values = {name: form.optional(name) for name in VITALS_FIELDS}
+        missing = missing_chair_measures(values)
+        if missing:
+            raise FormInvalid([(name, "required: blood pressure, heart rate and SpO2 are charted together")
+                               for name in missing])
+        reading_id = form.optional("reading_id")
+        charted = next((r for r in session_view(session_id)["readings"] if r["reading_id"] == reading_id), None)
+        if charted:
+            stale.append(True)
+            raise FormInvalid([("", f"This form was already sent: its reading "
+                                    f"({clinic_time(charted['measured_at'], '%H:%M')}) is on the flowsheet and was "
+                                    "not charted again. Enter a new reading in the fresh form.")], 409)
+        untouched = form.text("at") and form.text("at") == form.text("at_prefilled")
         return submit(lambda body: service().record_vitals(session_id, body), c.RecordVitals, {
-            "by": by, "at": form.time("at"), "reading_id": form.optional("reading_id"), **values})
+            "by": by, "at": None if untouched else form.time("at"), "reading_id": reading_id, **values})
 
     def notice(recorded: Recorded[VitalsReading]) -> str:
         raised = recorded.state.session.alert_for(recorded.record.reading_id)
         return "vitals-alert" if raised else "vitals"
 
-    return step(session_id, "vitals", run, notice, "flowsheet")
+    def again(view: dict[str, Any], error: FormInvalid) -> ResponseReturnValue:
+        values = {name: value for name, value in request.form.items() if not (stale and name == "reading_id")}
+        return flowsheet(view, error.status, error.issues, "vitals", values)
+
+    return post_form(session_id, lambda form: run(form, clinician()), again, ".session_page", notice, "flowsheet",
+                     prefix="vitals")
 
 
 @ui.post("/ui/sessions/<session_id>/alerts/<alert_id>/action")

@@ -333,7 +333,10 @@ def test_a_session_charted_through_the_pages_to_a_signed_note(app, patients, nur
                  page=f"{session}/adverse-events").status_code == 303
     assert _post(client, f"{session}/events", {"at": t(31), "text": "patient asked for the lights dimmed"},
                  page=session).status_code == 303
-    assert _post(client, f"{session}/end", {"at": t(50)}).status_code == 303
+    unconfirmed = _post(client, f"{session}/end", {"at": t(50)})  # one click never ends it: sent to confirm
+    assert unconfirmed.status_code == 303 and "confirm=end" in unconfirmed.headers["Location"]
+    assert _session_status(client, sid) == "Infusing"
+    assert _post(client, f"{session}/end", {"at": t(50), "confirmed": "yes"}).status_code == 303
     for minute, systolic in ((65, 140), (80, 132)):
         assert _post(client, f"{session}/vitals", {"at": t(minute), "systolic_mmhg": str(systolic),
                                                    "diastolic_mmhg": "84", "heart_rate_per_min": "80",
