@@ -12,7 +12,19 @@ from typing import Any
 
 import uvicorn
 from sekmet.config import ServerAuth, Settings, SimulatorSettings, set_settings
+from sekmet.fhir.search_params import PARAMS, SearchParam
 from sekmet.main import create_app
+
+# FHIR R4's RiskAssessment search parameters, which SEKMET's table lacks: without them a search by subject is answered
+# with every patient's assessments (it ignores what it does not know). The orders service's CDS prefetch searches the
+# intake's eligibility decisions by subject and date. A resource written before a restart with these is not indexed.
+PARAMS.setdefault("RiskAssessment", {}).update({
+    "subject": SearchParam("subject", "reference", ("subject",)),
+    "patient": SearchParam("patient", "reference", ("subject",), "Patient"),
+    "date": SearchParam("date", "date", ("occurrenceDateTime",)),
+    "identifier": SearchParam("identifier", "token", ("identifier",)),
+    "risk": SearchParam("risk", "token", ("prediction.outcome",)),
+})
 
 
 def sekmet_settings(host: str, port: int, data_dir: Path, public_host: str | None = None) -> Settings:

@@ -6,6 +6,7 @@ Called by ``__main__`` (web + worker), ``wsgi`` (gunicorn) and ``worker``; nothi
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from datetime import timedelta
 
 from flask import Flask
@@ -18,6 +19,7 @@ from services.intake.handlers import SERVICE_KEY, IntakeService
 from services.intake.ui import blueprint as ui_blueprint
 from shared.clock import ClinicalClock
 from shared.config import SettingsError, load_settings
+from shared.contraindications import load_contraindication_settings
 from shared.events.consumer import Handlers
 from shared.events.event_codes import INTAKE_ELIGIBILITY_DECIDED, INTAKE_REOPENED, REFERRAL_REQUESTED
 from shared.fhir.capabilities import PAGE_NEEDS, check_in_background
@@ -63,8 +65,15 @@ def create_app(service: IntakeService, runtime: ServiceRuntime) -> Flask:
 
 
 def clinic_settings() -> IntakeSettings:
-    """``INTAKE_*`` settings; a bad value stops the process at start with a message naming the variable."""
+    """``INTAKE_*`` settings with the clinic's contraindication list (``KETALINK_*_CONTRAINDICATIONS``, the one the
+    orders service's cards read: ``shared/contraindications.py``); a bad value stops the process at start with a
+    message naming the variable."""
     try:
-        return load_settings(IntakeSettings, "INTAKE_")
-    except SettingsError as error:
+        clinic = load_contraindication_settings()
+        settings = replace(load_settings(IntakeSettings, "INTAKE_"),
+                           absolute_contraindications=clinic.absolute_contraindications,
+                           relative_contraindications=clinic.relative_contraindications)
+        settings.validate()
+        return settings
+    except (SettingsError, ValueError) as error:
         sys.exit(f"intake: configuration error: {error}")

@@ -4,7 +4,6 @@ at ``/smart/cds-client-jwks``, the URL the orders service is configured with for
 is a read-only ``system/`` token the sandbox's authorization server signs, as it does for backend clients."""
 from __future__ import annotations
 
-import re
 import threading
 import time
 import uuid
@@ -17,6 +16,7 @@ from authlib.common.security import generate_token
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
+from shared.cds_prefetch_template import fill_template
 from shared.fhir.client import FhirClient, FhirError
 
 CLIENT_ID = "ehr-sandbox-cds-client"
@@ -24,7 +24,6 @@ ALGORITHM = "ES384"
 #: What the CDS service may read with the request's token: its prefetch templates' resources, read only.
 FHIR_SCOPE = " ".join(f"system/{kind}.rs" for kind in (
     "Patient", "Observation", "Condition", "MedicationRequest", "RiskAssessment", "Consent", "Flag"))
-TOKEN = re.compile(r"\{\{\s*([A-Za-z.]+)\s*\}\}")
 
 
 class CdsCallError(Exception):
@@ -41,22 +40,6 @@ def signing_key(path: Path) -> ECKey:
     key = ECKey.import_key(path.read_bytes())
     key.ensure_kid()
     return key
-
-
-def fill_template(template: str, context: dict[str, str]) -> str | None:
-    """A prefetch template with its tokens replaced (``{{context.patientId}}``, ``{{userPractitionerId}}``...);
-    None when a token has no value, so the key is left out and the service reads it itself."""
-    missing = False
-
-    def value(match: re.Match[str]) -> str:
-        nonlocal missing
-        found = context.get(match.group(1))
-        if found is None:
-            missing = True
-            return ""
-        return found
-    filled = TOKEN.sub(value, template)
-    return None if missing else filled
 
 
 class CdsClient:

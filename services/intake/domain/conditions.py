@@ -4,11 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from shared.contraindications import ACTIVE_CLINICAL_STATUSES, EXCLUDED_VERIFICATION_STATUSES  # noqa: F401 - shared
 from shared.fhir.codes import TREATMENT_RESISTANT_DEPRESSION, Code
 from shared.records import JsonRecord
-
-ACTIVE_CLINICAL_STATUSES = frozenset({"active", "recurrence", "relapse"})
-EXCLUDED_VERIFICATION_STATUSES = frozenset({"refuted", "entered-in-error"})
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from shared.config import SettingsError, load_settings
+from shared.contraindications import load_contraindication_settings
 from services.orders.cds_hooks.auth import CdsTokenVerifier
 from services.orders.cds_hooks.context import CardSettings
 from services.orders.cds_hooks.facts import OpenAlerts
@@ -27,7 +28,8 @@ def build_cds_hooks(runtime: Any, orders: OrdersService, protocol: ProtocolSetti
         settings = load_settings(CdsHooksSettings, SETTINGS_PREFIX)
         base = runtime.settings.public_base_url.rstrip("/") or "http://127.0.0.1"
         card_settings = CardSettings(protocol=protocol, app_launch_url=f"{base}/launch",
-                                     protocol_url=settings.protocol_url)
+                                     protocol_url=settings.protocol_url,
+                                     contraindications=load_contraindication_settings())
         card_settings.validate()
     except (SettingsError, ValueError) as error:
         sys.exit(f"orders: configuration error: {error}")

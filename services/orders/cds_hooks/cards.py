@@ -5,8 +5,10 @@ facts; a running series by ``running_series_violation`` (as order sign and the C
 gives lands on exactly one card by the field it names (an unknown field on the order-details card, never dropped), so
 a card cannot say less than the CPOE check would refuse, and a clinic setting changed changes the card.
 
-Indicators: reasons about the patient (eligibility, weight, weight basis, a running series, an open suicidality
-alert, an unreadable order) are ``critical`` at both hooks. Reasons about what the draft says (dose, product,
+Indicators: reasons about the patient (eligibility, weight, weight basis, a running series, an absolute
+contraindication on the EHR's problem list, ketamine ordered elsewhere, an open suicidality alert, an unreadable
+order) are ``critical`` at both hooks; a relative contraindication on the problem list is a ``warning`` (the intake's
+rule: a prescriber reviews it). Reasons about what the draft says (dose, product,
 indication, route, infusions) are ``warning`` at ``order-select`` (the prescriber is still composing) and
 ``critical`` at ``order-sign`` (stricter: the order is about to be signed and would be refused by the CPOE check).
 A medication that interacts with ketamine (``domain/interactions.py``, the intake's rule) is a warning while
@@ -21,6 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from shared.errors import FieldInputError, Violation
+from services.orders.cds_hooks import ehr_findings as findings
 from services.orders.cds_hooks.context import CARD_TOPIC_SYSTEM, OVERRIDE_REASON_SYSTEM, UNCONFIRMED_WEIGHT, \
     CardSettings, PatientContext
 from services.orders.cds_hooks.request import null_path
@@ -82,22 +85,31 @@ INTERACTION = Topic("interaction", "The patient takes a medication that interact
                     ("blocking_interacting_drug_classes",), False, False)
 INTERACTION_BLOCKING = Topic("interaction-blocking", "The patient takes a medication the clinic does not combine "
                              "with ketamine", ("blocking_interacting_drug_classes",), True, False)
+CONTRAINDICATION = Topic("contraindication", "Absolute contraindication to ketamine recorded in the EHR", (), True,
+                         False)
+CONTRAINDICATION_RELATIVE = Topic("contraindication-relative", "Relative contraindication to ketamine recorded in "
+                                  "the EHR: review before ordering", (), True, False)
+KETAMINE_ELSEWHERE = Topic("ketamine-elsewhere", "Another active ketamine order for this patient in the EHR", (),
+                           True, False)
 SUICIDALITY = Topic("suicidality", "Open suicidality alert: review it before ordering ketamine", (), True, False)
 ORDER_DETAILS = Topic("order-details", "The ketamine order cannot be accepted as written", (), False, True)
 UNREADABLE = Topic("unreadable", "The draft ketamine order cannot be read against the clinic protocol", (), True,
                    False)
 TOPICS = (DOSE, WEIGHT, WEIGHT_UNCONFIRMED, WEIGHT_BASIS, BASIS_USED, PRODUCT, ELIGIBILITY, INDICATION, SERIES,
-          RUNNING_SERIES, INTERACTION_BLOCKING, INTERACTION, SUICIDALITY, ORDER_DETAILS, UNREADABLE)
+          RUNNING_SERIES, KETAMINE_ELSEWHERE, CONTRAINDICATION, CONTRAINDICATION_RELATIVE, INTERACTION_BLOCKING,
+          INTERACTION, SUICIDALITY, ORDER_DETAILS, UNREADABLE)
 
 # Cards that are never critical: the order is dosed by the protocol, the card says on what.
 ADVISORY = {BASIS_USED: Indicator.INFO,  # the domain fell back to the actual weight, below the ideal
-            WEIGHT_UNCONFIRMED: Indicator.WARNING}  # the confirmed weight is used; a newer one is pending
+            WEIGHT_UNCONFIRMED: Indicator.WARNING,  # the confirmed weight is used; a newer one is pending
+            CONTRAINDICATION_RELATIVE: Indicator.WARNING}  # the intake's rule: a prescriber reviews a relative one
 
 _FIELD_TOPICS = {"mg_per_kg": DOSE, "duration_min": DOSE, "dose_mg": DOSE, "rate_ml_per_h": DOSE,
                  "drug_volume_ml": DOSE, "height": WEIGHT_BASIS, "sex": WEIGHT_BASIS, "medication": PRODUCT,
                  "reason": INDICATION, "infusion_count": SERIES, "infusions_per_week": SERIES, "start_date": SERIES,
                  "patient_id": RUNNING_SERIES, "suicidality": SUICIDALITY,
-                 INTERACTING: INTERACTION, BLOCKING: INTERACTION_BLOCKING}
+                 INTERACTING: INTERACTION, BLOCKING: INTERACTION_BLOCKING, findings.ABSOLUTE: CONTRAINDICATION,
+                 findings.RELATIVE: CONTRAINDICATION_RELATIVE, findings.KETAMINE_ELSEWHERE: KETAMINE_ELSEWHERE}
 BASIS_NOTE = "basis"  # the field of the dose calculation's note on the weight basis used
 _FIELD_TOPICS[BASIS_NOTE] = BASIS_USED
 
@@ -165,7 +177,9 @@ def cards_for(draft: dict[str, Any], context: PatientContext, settings: CardSett
 def protocol_reasons(prescribed: PrescribedInfusion, context: PatientContext,
                      settings: CardSettings) -> list[Violation]:
     """Every reason the orders domain gives against this order for this patient now: the CPOE check (a draft is
-    checked as the active order it becomes when placed), a running series and open suicidality alerts."""
+    checked as the active order it becomes when placed), a running series and open suicidality alerts; and what the
+    EHR records beside the store (``ehr_findings.py``): a stricter eligibility decision, a contraindication on the
+    problem list, ketamine ordered elsewhere."""
     reasons: list[Violation] = list(context.weight_reasons)
     if prescribed.patient_id != context.patient_id:
         reasons.append(Violation("subject", "the order is for another patient than the hook's context"))
@@ -181,6 +195,10 @@ def protocol_reasons(prescribed: PrescribedInfusion, context: PatientContext,
         reasons.append(running_series_violation(running.order.order_id, running.series.series_id,
                                                 running.order.status.value))
     reasons += interacting_medication_violations(context.medications, settings.protocol)
+    reasons += context.ehr_decision_reasons
+    reasons += findings.ehr_decision_violations(context.eligibility, context.ehr_decision)
+    reasons += findings.contraindication_violations(context.conditions, settings.contraindications)
+    reasons += findings.ketamine_elsewhere_violations(context.ketamine_elsewhere)
     if context.open_suicidality_alert_ids:
         count = len(context.open_suicidality_alert_ids)
         reasons.append(Violation("suicidality", f"{count} open suicidality alert(s) on the patient's treatment "

@@ -5,17 +5,20 @@ The facts are the same ones the CPOE check is given (``handlers/events.py`` ``_c
 height and sex, the intake's eligibility decision and a signed series already running; plus the course's open
 suicidality alerts, which the CPOE check does not see but a prescriber must before signing, and the medications the
 patient takes now (the intake screened them when it decided; one started since is checked again at order entry).
-Contraindications are screened by the intake alone and reach orders through the eligibility decision (not eligible,
-or needs a clinician's review)."""
+Contraindications screened by the intake reach orders through the eligibility decision (not eligible, or needs a
+clinician's review); the EHR's problem list, its copy of the decision and ketamine ordered elsewhere are read too
+(``ehr_findings.py``), so what the EHR recorded after the intake decided is seen at order entry."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from shared.contraindications import ContraindicationSettings
 from shared.errors import FieldInputError, Violation
 from shared.fhir.reading import effective_time
 from shared.fhir.vital_signs import USABLE_STATUSES
+from services.orders.cds_hooks.ehr_findings import EhrCondition, EhrDecision, EhrKetamineOrder
 from services.orders.domain.eligibility import EligibilityDecision
 from services.orders.domain.interactions import CurrentMedication
 from services.orders.domain.measurements import BodyHeight, BodyWeight, Sex
@@ -42,17 +45,23 @@ class PatientContext:
     open_suicidality_alert_ids: tuple[str, ...] = ()
     medications: tuple[CurrentMedication, ...] = ()  # what the patient takes now (``medications_from_fhir``)
     weight_reasons: tuple[Violation, ...] = ()  # what reading the EHR's weights found (``weight_from_fhir``)
+    conditions: tuple[EhrCondition, ...] = ()  # the EHR's problem list (``ehr_findings.py``)
+    ehr_decision: EhrDecision | None = None  # the newest eligibility decision the EHR holds
+    ehr_decision_reasons: tuple[Violation, ...] = ()  # an EHR decision that cannot be read
+    ketamine_elsewhere: tuple[EhrKetamineOrder, ...] = ()  # active ketamine orders the orders service does not hold
 
 
 @dataclass(frozen=True)
 class CardSettings:
     """``protocol``: the orders domain's own settings (one source of truth); ``protocol_url``: where the clinic's
     protocol is published (each card's ``source.url``); ``app_launch_url``: the orders app's SMART launch URL (the
-    SMART link of every card, ``<public base URL>/launch`` by default in the service's wiring)."""
+    SMART link of every card, ``<public base URL>/launch`` by default in the service's wiring);
+    ``contraindications``: the clinic's one contraindication list, the intake's (``shared/contraindications.py``)."""
 
     protocol: ProtocolSettings
     app_launch_url: str
     protocol_url: str = ""
+    contraindications: ContraindicationSettings = field(default_factory=ContraindicationSettings)
     source_label: str = "Ketalink clinic ketamine protocol"
     override_reasons: tuple[tuple[str, str], ...] = field(default=(
         ("clinician-reviewed", "Reviewed by the prescriber: clinically appropriate for this patient"),
@@ -67,6 +76,7 @@ class CardSettings:
             raise ValueError("protocol_url must be an http(s) URL or empty")
         if not self.override_reasons:
             raise ValueError("override_reasons must name at least one reason (critical cards need them)")
+        self.contraindications.validate()
 
 
 # Statuses that mean the patient takes (or may take) the drug now; "unknown" counts, as in the intake's screen.

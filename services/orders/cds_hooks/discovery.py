@@ -22,16 +22,23 @@ def _latest(code: Code, statuses: tuple[str, ...] = USABLE_STATUSES) -> str:
 
 
 #: key → template, only what the cards read. ``weight``: the latest confirmed weight, the one the CPOE check doses
-#: from; ``newerWeights``: the latest one not yet confirmed, so a card can say the dose does not use it. The
-#: eligibility decision, consent and a running series come from the orders service's own store, as the CPOE check
-#: takes them (``facts.py``); EHR conditions are not carded (contraindications reach the cards through the intake's
-#: decision, HZ-30), so no key asks the EHR for them: a prefetch the service would never read costs the EHR work.
+#: from; ``newerWeights``: the latest one not yet confirmed, so a card can say the dose does not use it.
+#: ``conditions``: the whole problem list (an absolute contraindication is often a history: a past intracerebral
+#: haemorrhage recorded as resolved still counts; the statuses are filtered by the rule, ``ehr_findings.py``).
+#: ``eligibility``: the intake's decisions as the EHR holds them (RiskAssessment, docs/contracts.md); R4 defines no
+#: ``code`` search on RiskAssessment, so the rule picks the Ketalink eligibility ones. ``ketamineOrders``: active and
+#: on-hold MedicationRequests, the rule keeps the ketamine ones (``code`` cannot search a contained Medication).
+#: The eligibility decision the cards use first, consent and a running series come from the orders service's own
+#: store, as the CPOE check takes them (``facts.py``); the EHR's decision can only make a card stricter.
 PREFETCH: dict[str, str] = {
     "patient": "Patient/{{context.patientId}}",
     "weight": _latest(BODY_WEIGHT),
     "newerWeights": _latest(BODY_WEIGHT, UNCONFIRMED_STATUSES),
     "height": _latest(BODY_HEIGHT),
     "medications": "MedicationRequest?subject=Patient/{{context.patientId}}&status=active",
+    "conditions": "Condition?patient={{context.patientId}}",
+    "eligibility": "RiskAssessment?subject=Patient/{{context.patientId}}",
+    "ketamineOrders": "MedicationRequest?subject=Patient/{{context.patientId}}&status=active,on-hold",
 }
 #: The keys the cards use, every one: read from the EHR when the prefetch lacks them.
 READ_WHEN_MISSING = tuple(PREFETCH)

@@ -2,7 +2,8 @@
 ``_check_cpoe``): sex, latest weight and height, current medications from the EHR (here: the hook's prefetch, or
 the EHR read with the request's token), the intake's eligibility decision and a running series from the orders
 service's own store (the same decision and series the CPOE check and order sign use, so a card never disagrees with
-them), and the course's open suicidality alerts. Which draft orders are ketamine orders is decided here too: only
+them), and the course's open suicidality alerts; beside them what the EHR records that the store may not know yet
+(its problem list, its copy of the eligibility decision, ketamine ordered elsewhere: ``ehr_findings.py``). Which draft orders are ketamine orders is decided here too: only
 those get cards."""
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from typing import Any
 from shared.errors import FieldInputError
 from shared.fhir.medication import MedicationShapeError, coded_product
 from shared.fhir.reading import validated
+from services.orders.cds_hooks.ehr_findings import conditions_from_fhir, ehr_decision_from_fhir, \
+    ketamine_orders_from_fhir
 from services.orders.cds_hooks.context import PatientContext, medications_from_fhir, weight_from_fhir
 from services.orders.cds_hooks.prefetch import Resources
 from services.orders.cds_hooks.request import null_path
@@ -36,11 +39,18 @@ def patient_context(patient_id: str, resources: Resources, orders: OrdersService
     height = _usable(body_height_from_observation, _newest(resources.get("height", [])))
     medications = tuple(m for m in medications_from_fhir(resources.get("medications", []))
                         if m.ehr_id is None or m.ehr_id not in draft_ids)
-    running = next((o for o in orders.patient_orders(patient_id) if o.order.status in SIGNED_STATUSES), None)
+    signed = [o for o in orders.patient_orders(patient_id) if o.order.status in SIGNED_STATUSES]
+    running = next(iter(signed), None)
+    known_ids = {o.order.order_id for o in signed} | {o.order.ehr_request_id for o in signed if o.order.ehr_request_id}
+    ehr_decision, ehr_decision_reasons = ehr_decision_from_fhir(resources.get("eligibility", []), patient_id)
     return PatientContext(patient_id=patient_id, now=now, weight=weight, height=height, sex=sex,
                           eligibility=orders.patient_eligibility(patient_id), running_order=running,
                           open_suicidality_alert_ids=open_alerts(patient_id), medications=medications,
-                          weight_reasons=weight_reasons)
+                          weight_reasons=weight_reasons,
+                          conditions=conditions_from_fhir(resources.get("conditions", []), patient_id),
+                          ehr_decision=ehr_decision, ehr_decision_reasons=ehr_decision_reasons,
+                          ketamine_elsewhere=ketamine_orders_from_fhir(resources.get("ketamineOrders", []),
+                                                                       patient_id, draft_ids, known_ids))
 
 
 def ketamine_drafts(drafts: tuple[dict[str, Any], ...], selections: tuple[str, ...] = ()) -> list[dict[str, Any]]:

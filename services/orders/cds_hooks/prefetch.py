@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl
 
+from shared.cds_prefetch_template import fill_template, hook_tokens
 from shared.fhir.client import FhirClient, FhirError, FhirNotFound, FhirUnavailable
 from shared.fhir.validate import FhirValidationError, validate_resource
 from shared.web import ApiError
@@ -60,7 +61,7 @@ def resolve_prefetch(request: HookRequest, fhir_server: str | None, timeout_s: f
     tokens = _RequestToken(request.access_token) if request.access_token else None
     client = FhirClient(fhir_server, timeout_s=timeout_s, retries=1, backoff_s=0.2, tokens=tokens)
     for key in missing:
-        resolved[key] = _valid(_read(client, fill_template(PREFETCH[key], request)), key, 412, "the EHR's answer")
+        resolved[key] = _valid(_read(client, filled_query(key, request)), key, 412, "the EHR's answer")
     return resolved
 
 
@@ -80,13 +81,14 @@ def _valid(resources: list[dict[str, Any]], key: str, status: int, source: str) 
     return resources
 
 
-def fill_template(template: str, request: HookRequest) -> str:
-    tokens = {"{{context.patientId}}": request.patient_id, "{{context.userId}}": request.user_id,
-              "{{context.encounterId}}": request.encounter_id or "",
-              "{{userPractitionerId}}": request.user_id.partition("/")[2]}
-    for token, value in tokens.items():
-        template = template.replace(token, value)
-    return template
+def filled_query(key: str, request: HookRequest) -> str:
+    """The key's template filled from the request (the same filler as the EHR sandbox's CDS client); a template
+    whose token the request has no value for is a 412: the key cannot be read, and no rule may run without it."""
+    query = fill_template(PREFETCH[key], hook_tokens(request.patient_id, request.user_id, request.encounter_id))
+    if query is None:
+        raise ApiError(412, f"the request has no value for a token of the {key} prefetch template",
+                       code="incomplete", expression="context")
+    return query
 
 
 def _read(client: FhirClient, query: str) -> list[dict[str, Any]]:
@@ -95,8 +97,11 @@ def _read(client: FhirClient, query: str) -> list[dict[str, Any]]:
         if not params:
             kind, _, resource_id = resource_type.partition("/")
             return [client.read(kind, resource_id)]
-        # One page: every template is bounded (_count) or small (a patient's active conditions and orders).
-        return client.search_first_page(resource_type, dict(parse_qsl(params, keep_blank_values=True)))
+        query = dict(parse_qsl(params, keep_blank_values=True))
+        if "_count" in query:  # "the latest one" (``_sort=-date&_count=1``): one page, never the whole history
+            return client.search_first_page(resource_type, query)
+        # A list (conditions, orders, decisions) is read whole: a condition on a second page is still the patient's.
+        return client.search(resource_type, query)
     except FhirNotFound:
         return []
     except FhirUnavailable:

@@ -7,15 +7,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fhir.resources.R4B.medicationrequest import MedicationRequest
+from fhir.resources.R4B.condition import Condition
 from fhir.resources.R4B.medicationstatement import MedicationStatement
+from fhir.resources.R4B.riskassessment import RiskAssessment
 
-from shared.fhir.codes import RXNORM, SNOMED
-from shared.fhir.datatypes import quantity, reference
+from shared.contraindications import DEFAULT_ABSOLUTE_CONTRAINDICATIONS, ICD10CM, ContraindicationSettings
+from shared.fhir.codes import CONDITION_CLINICAL, CONDITION_VERIFICATION, KETALINK_LOCAL, RXNORM, SNOMED
+from shared.fhir.datatypes import codeable_concept, identifier, instant, quantity, reference
 from shared.fhir.medication import product_medication, product_reference
+from services.orders.cds_hooks.ehr_findings import conditions_from_fhir, ehr_decision_from_fhir, \
+    ketamine_orders_from_fhir
 from services.orders.cds_hooks.cards import MAX_SUMMARY, TOPICS, Card, Hook, cards_for
 from services.orders.cds_hooks.context import OVERRIDE_REASON_SYSTEM, CardSettings, PatientContext, \
     medications_from_fhir, weight_from_fhir
@@ -23,6 +29,7 @@ from services.orders.domain.cpoe import check_cpoe_order
 from services.orders.domain.eligibility import EligibilityStatus
 from services.orders.domain.measurements import Sex
 from services.orders.domain.settings import WeightBasis
+from services.orders.translators.codes import KETAMINE_ELIGIBILITY
 from services.orders.translators.medication_request_in import prescribed_infusion
 from tests.unit.orders.builders import NOW, PATIENT, cpoe_medication_request, eligibility, height, settings, \
     signed, weight, weight_observation
@@ -371,3 +378,183 @@ def test_a_weight_in_a_unit_the_translator_refuses_is_a_weight_card() -> None:
     card = the_card(draft(), "weight", patient=context(weight=used, weight_reasons=reasons))
     assert card["indicator"] == "critical" and "no body weight is recorded" in card["detail"]
     assert any(r.field.startswith("weight.Observation.valueQuantity") for r in reasons)
+
+
+# --- what the EHR records beside the store: contraindications, its copy of the decision, ketamine elsewhere --------
+def condition(code: str, system: str = ICD10CM, clinical: str | None = "active", verification: str = "confirmed",
+              patient: str = PATIENT, **extra: Any) -> dict[str, Any]:
+    """A problem-list Condition as the EHR holds it (a real FHIR R4 resource: validated here)."""
+    resource: dict[str, Any] = {"resourceType": "Condition", "id": f"cond-{code}",
+                                "code": {"coding": [{"system": system, "code": code}], "text": f"Dx {code}"},
+                                "subject": reference("Patient", patient),
+                                "verificationStatus": {"coding": [{"system": CONDITION_VERIFICATION,
+                                                                   "code": verification}]}, **extra}
+    if clinical is not None:
+        resource["clinicalStatus"] = {"coding": [{"system": CONDITION_CLINICAL, "code": clinical}]}
+    Condition.model_validate(resource)
+    return resource
+
+
+def with_conditions(*resources: dict[str, Any]) -> PatientContext:
+    return context(conditions=conditions_from_fhir(list(resources), PATIENT))
+
+
+@pytest.mark.parametrize("hook", list(Hook))
+def test_an_absolute_contraindication_recorded_in_the_ehr_is_critical_at_both_hooks(hook: Hook) -> None:
+    card = the_card(draft(), "contraindication", patient=with_conditions(condition("I61.9")), hook=hook)
+    assert card["indicator"] == "critical" and card["overrideReasons"]
+    assert card["summary"] == "Absolute contraindication to ketamine recorded in the EHR"
+    assert "History of intracerebral haemorrhage (absolute): Dx I61.9 (Condition/cond-I61.9" in card["detail"]
+    assert f"`intracerebral-haemorrhage-history:{ICD10CM}|I61*` of `KETALINK_CONTRAINDICATION_CONDITION_CODES`" \
+        in card["detail"]
+    assert "suggestions" not in card and card["links"][0]["type"] == "smart"
+
+
+def test_an_absolute_contraindication_counts_as_a_history_but_not_when_refuted_or_in_error() -> None:
+    resolved = with_conditions(condition("Q28.2", clinical="resolved"))
+    assert the_card(draft(), "contraindication", patient=resolved)["indicator"] == "critical"
+    for verification in ("refuted", "entered-in-error"):
+        assert cards(draft(), patient=with_conditions(condition("I61.9", verification=verification))) == {}
+
+
+def test_a_relative_contraindication_is_a_warning_while_active_only() -> None:
+    pregnant = with_conditions(condition("77386006", system=SNOMED))
+    card = the_card(draft(), "contraindication-relative", patient=pregnant)
+    assert card["indicator"] == "warning" and "overrideReasons" not in card
+    assert "Pregnancy or breastfeeding (relative)" in card["detail"]
+    assert cards(draft(), patient=with_conditions(condition("Z33.1", clinical="resolved"))) == {}
+    assert the_card(draft(), "contraindication-relative", patient=with_conditions(
+        condition("F20.9", clinical="relapse")))["indicator"] == "warning"
+
+
+def test_a_condition_no_list_entry_matches_or_of_another_patient_gives_no_card() -> None:
+    assert cards(draft(), patient=with_conditions(condition("F33.2"), condition("I10"))) == {}  # MDD, hypertension
+    assert cards(draft(), patient=with_conditions(condition("I61.9", patient="someone-else"))) == {}
+    assert cards(draft(), patient=with_conditions(condition("I61", system=SNOMED))) == {}  # the system matters
+
+
+def test_the_contraindication_list_is_the_clinics_one_setting() -> None:
+    clinic = ContraindicationSettings(
+        absolute_contraindications=DEFAULT_ABSOLUTE_CONTRAINDICATIONS + ("recent-stroke",),
+        contraindication_condition_codes=(f"recent-stroke:{ICD10CM}|I63*",))
+    protocol = replace(card_settings(), contraindications=clinic)
+    protocol.validate()
+    stroke = with_conditions(condition("I63.9"))
+    assert "Recent stroke (absolute)" in the_card(draft(), "contraindication", patient=stroke, protocol=protocol)[
+        "detail"]
+    assert cards(draft(), patient=with_conditions(condition("I61.9")), protocol=protocol) == {}  # list replaced
+    assert cards(draft(), patient=stroke) == {}  # not in the default list
+
+
+def ehr_decision(outcome: str, days_ago: float, status: str = "final", patient: str = PATIENT,
+                 **extra: Any) -> dict[str, Any]:
+    """The intake's decision as the EHR holds it (docs/contracts.md; a real FHIR R4 RiskAssessment)."""
+    resource = {"resourceType": "RiskAssessment", "id": f"ra-{outcome}-{days_ago}", "status": status,
+                "identifier": [identifier("eligibility", f"intake-{days_ago}")],
+                "subject": reference("Patient", patient), "code": codeable_concept(KETAMINE_ELIGIBILITY),
+                "occurrenceDateTime": instant(NOW - timedelta(days=days_ago)),
+                "prediction": [{"outcome": {"coding": [{"system": KETALINK_LOCAL, "code": outcome}]}}], **extra}
+    RiskAssessment.model_validate(resource)
+    return resource
+
+
+def with_ehr_decisions(*resources: dict[str, Any], **overrides: Any) -> PatientContext:
+    decision, reasons = ehr_decision_from_fhir(list(resources), PATIENT)
+    return context(ehr_decision=decision, ehr_decision_reasons=reasons, **overrides)
+
+
+def test_a_newer_worse_decision_in_the_ehr_puts_the_eligibility_card_up() -> None:
+    found = cards(draft(), patient=with_ehr_decisions(ehr_decision("not-eligible", days_ago=1)))
+    assert list(found) == ["eligibility"]  # the store says eligible (5 days ago)
+    card = found["eligibility"]
+    assert card["indicator"] == "critical" and card["overrideReasons"]
+    assert "the EHR records the intake's decision as not eligible (intake intake-1" in card["detail"]
+    assert "newer than the eligible decision the orders service holds" in card["detail"]
+    assert "needs review" in the_card(draft(), "eligibility", patient=with_ehr_decisions(
+        ehr_decision("needs-review", days_ago=1)))["detail"]
+
+
+def test_an_older_or_better_ehr_decision_changes_nothing_the_store_decides() -> None:
+    assert cards(draft(), patient=with_ehr_decisions(ehr_decision("not-eligible", days_ago=9))) == {}
+    better = with_ehr_decisions(ehr_decision("eligible", days_ago=1),
+                                eligibility=eligibility(status=EligibilityStatus.NEEDS_REVIEW))
+    card = the_card(draft(), "eligibility", patient=better)
+    assert "needs a clinician's review" in card["detail"] and "EHR records" not in card["detail"]
+    assert cards(draft(), patient=with_ehr_decisions(ehr_decision("not-eligible", days_ago=1, status="entered-in-error"),
+                                                     ehr_decision("eligible", days_ago=2))) == {}
+    other = with_ehr_decisions(ehr_decision("not-eligible", days_ago=1, patient="someone-else"))
+    assert cards(draft(), patient=other) == {}
+
+
+def test_no_decision_in_the_store_shows_the_ehrs_worse_one_too() -> None:
+    card = the_card(draft(), "eligibility", patient=with_ehr_decisions(ehr_decision("not-eligible", days_ago=1),
+                                                                      eligibility=None))
+    assert "no intake eligibility decision is on file" in card["detail"]
+    assert "the EHR records the intake's decision as not eligible" in card["detail"]
+    eligible_in_ehr = the_card(draft(), "eligibility", patient=with_ehr_decisions(
+        ehr_decision("eligible", days_ago=1), eligibility=None))
+    assert "EHR records" not in eligible_in_ehr["detail"]  # the store's "no decision" stands: never less safe
+
+
+def test_a_decision_withdrawn_in_the_ehr_and_one_that_cannot_be_read_are_on_the_card() -> None:
+    withdrawn = ehr_decision("eligible", days_ago=5, status="cancelled",
+                             note=[{"time": instant(NOW - timedelta(hours=2)), "text": "reopened"}])
+    card = the_card(draft(), "eligibility", patient=with_ehr_decisions(withdrawn))
+    assert "the EHR records the intake's decision as withdrawn" in card["detail"]
+    unreadable = ehr_decision("maybe", days_ago=1)
+    card = the_card(draft(), "eligibility", patient=with_ehr_decisions(unreadable))
+    assert "an eligibility decision that cannot be read (RiskAssessment/ra-maybe-1" in card["detail"]
+
+
+def ketamine_order(**changes: Any) -> dict[str, Any]:
+    """An active ketamine order another prescriber placed in the EHR (not through Ketalink)."""
+    return cpoe_medication_request(**({"status": "active", "id": "ehr-other-1"} | changes))
+
+
+def with_ehr_orders(*resources: dict[str, Any], known: tuple[str, ...] = (), **overrides: Any) -> PatientContext:
+    return context(ketamine_elsewhere=ketamine_orders_from_fhir(list(resources), PATIENT, {"ehr-mr-9"}, known),
+                   **overrides)
+
+
+@pytest.mark.parametrize("hook", list(Hook))
+def test_a_ketamine_order_active_in_the_ehr_that_orders_does_not_hold_is_critical(hook: Hook) -> None:
+    found = cards(draft(), patient=with_ehr_orders(ketamine_order()), hook=hook)
+    assert list(found) == ["ketamine-elsewhere"]
+    card = found["ketamine-elsewhere"]
+    assert card["indicator"] == "critical" and card["overrideReasons"]
+    assert "MedicationRequest/ehr-other-1 (active" in card["detail"] and "not a Ketalink series" in card["detail"]
+    by_name = ketamine_order(medicationCodeableConcept={"text": "Ketamine HCl 50 mg/mL injection"})
+    by_name.pop("medicationReference"), by_name.pop("contained")
+    assert "ketamine-elsewhere" in cards(draft(), patient=with_ehr_orders(by_name), hook=hook)
+
+
+def test_the_draft_ketalinks_own_orders_and_stopped_ones_are_not_ketamine_elsewhere() -> None:
+    own = ketamine_order(id="ehr-copy-1", identifier=[identifier("order", "order-7")])
+    accepted = ketamine_order(id="ehr-cpoe-3")
+    held = with_ehr_orders(dict(draft(), status="active"), own, accepted, ketamine_order(status="stopped"),
+                           ketamine_order(intent="proposal"), known=("order-7", "ehr-cpoe-3"))
+    assert cards(draft(), patient=held) == {}
+
+
+def test_an_active_ketamine_order_is_one_card_and_esketamine_is_an_interaction_not_ketamine() -> None:
+    ketamine = ketamine_order()
+    esketamine = {"resourceType": "MedicationRequest", "id": "mr-esk", "status": "active", "intent": "order",
+                  "medicationCodeableConcept": {"text": "Esketamine 28 mg nasal spray"},
+                  "subject": reference("Patient", PATIENT)}
+    MedicationRequest.model_validate(esketamine)
+    patient = with_ehr_orders(ketamine, esketamine,
+                              medications=medications_from_fhir([ketamine, esketamine, draft()], exclude_id="ehr-mr-9"))
+    found = cards(draft(), patient=patient)
+    assert sorted(found) == ["interaction", "ketamine-elsewhere"]
+    assert "Esketamine" in found["interaction"]["detail"] and "ehr-other-1" not in found["interaction"]["detail"]
+    assert "mr-esk" not in found["ketamine-elsewhere"]["detail"]
+
+
+@pytest.mark.parametrize("hook", list(Hook))
+def test_a_clean_ehr_record_keeps_the_protocol_correct_order_card_free(hook: Hook) -> None:
+    patient = context(conditions=conditions_from_fhir([condition("F33.2"), condition("I61.9", verification="refuted")],
+                                                      PATIENT),
+                      ehr_decision=ehr_decision_from_fhir([ehr_decision("eligible", days_ago=5)], PATIENT)[0],
+                      ketamine_elsewhere=ketamine_orders_from_fhir([dict(draft(), status="active")], PATIENT,
+                                                                   {"ehr-mr-9"}, ()))
+    assert cards(draft(), patient=patient, hook=hook) == {}
