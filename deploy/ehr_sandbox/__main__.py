@@ -18,6 +18,7 @@ from shared.runtime import ServiceRuntime, ServiceSettings
 from deploy.ehr_sandbox.fhir_server import sekmet_settings, serve_in_thread, start_fhir_server
 from deploy.ehr_sandbox.chart_rules import ChartGuardedStore
 from deploy.ehr_sandbox.integration_engine import IntegrationEngine
+from deploy.ehr_sandbox.order_entry.answers import response_handlers as order_entry_answers
 from deploy.ehr_sandbox.order_entry.settings import OrderEntrySettings
 from deploy.ehr_sandbox.seed import seed
 from deploy.ehr_sandbox.smart import authorization_server, mount as mount_smart, standalone_app as standalone_smart_app
@@ -90,7 +91,9 @@ def main() -> None:
                                  ehr_tokens=internal_tokens)
         # The engine writes through the store's one filing rule: nothing filed to a closed chart (chart_rules.py).
         engine = IntegrationEngine(runtime, ChartGuardedStore(base_url, tokens=internal_tokens))
-        runtime.start_worker({ANY_EVENT: engine.handle}, on_hold=engine.answer_held)
+        # Ketalink's answers to the orders placed in order entry (cpoe-order-response), kept for the order's page
+        answers = order_entry_answers(data_dir) if order_entry.enabled else None
+        runtime.start_worker({ANY_EVENT: engine.handle}, on_hold=engine.answer_held, response_handlers=answers)
     log.info("ehr sandbox ready", extra={"fhir_base_url": base_url})
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())

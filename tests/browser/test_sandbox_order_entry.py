@@ -4,7 +4,10 @@ draft with a wrong dose gets a critical card on order-sign; placing it without a
 nothing is placed; overridden with a reason, the override reaches the service's cds_feedback table before the order
 is placed (and the orders service's own CPOE check still rejects the dose); accepting the card's suggestion
 replaces the draft with the protocol-correct order, order-sign runs again, the acceptance reaches cds_feedback, and
-the placed order (cpoe-order-placed) is accepted by the orders service as an active series."""
+the placed order (cpoe-order-placed) is accepted by the orders service as an active series. Each placed order's page
+shows the orders service's answer (cpoe-order-response, received by the sandbox's integration engine) once it
+arrives, without a reload; the card's Markdown detail is rendered as HTML. An entry and its answer survive a restart
+of the sandbox (its own store)."""
 from __future__ import annotations
 
 import json
@@ -16,6 +19,7 @@ from playwright.sync_api import expect
 from deploy.ehr_sandbox.ehr_events import EHR_ORDER_SYSTEM
 from deploy.ehr_sandbox.order_entry.cds_client import CLIENT_ID
 from shared.events.topics import INTAKE_EVENTS, ORDERS_EVENTS
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import DEMO_PASSWORD, launch_from_chart, screenshot
 from tests.integration.orders.support import eligibility_message, responses_to
 from tests.support.kafka_tools import publish, wait_for
@@ -24,6 +28,19 @@ pytestmark = pytest.mark.integration
 
 JSON = {"Accept": "application/json"}
 WRONG_MG_PER_KG = "2"  # well above any protocol's range: order-sign answers with a critical card
+ANSWER_WAIT_MS = 60_000  # the orders service's answer: broker → orders → broker → the sandbox's engine
+
+
+def _answer_shown(page, status: str) -> object:
+    """The placed order's page shows the answer by itself (it polls while waiting): no reload here."""
+    answer = page.get_by_test_id("order-answer")
+    expect(answer).to_have_attribute("data-answer-status", status, timeout=ANSWER_WAIT_MS)
+    return answer
+
+
+def _override_every_critical_card(page) -> None:
+    for select in page.get_by_test_id("override-reason").all():
+        select.select_option(index=1)
 
 
 def _orders_api(page, stack, path: str) -> dict:
@@ -78,7 +95,13 @@ def test_order_entry_critical_card_override_and_suggestion(page, smart_stack):
     critical = _compose_wrong_dose_and_sign(page, smart_stack, patient_id)
     assert critical.get_by_test_id("override-reason").locator("option").count() >= 2
     expect(critical.locator('button[data-link-type="smart"][data-launch="ketalink-orders"]')).to_have_count(1)
+    # The detail is CDS Hooks Markdown: its list of reasons and the `setting` names are rendered, not shown raw
+    detail = critical.get_by_test_id("card-detail")
+    expect(detail.locator("li").first).to_contain_text("mg/kg")
+    expect(detail.locator("code").first).to_be_visible()
+    assert "`" not in detail.inner_text() and not detail.inner_text().lstrip().startswith("- ")
     screenshot(page, "sandbox-order-entry-1-critical-card")
+    assert_accessible(page, "sandbox-order-entry-critical-card")
     # The card's SMART link launches the registered orders app from the chart for this patient
     with page.context.expect_page() as opened:
         critical.locator('button[data-link-type="smart"]').click()
@@ -108,10 +131,17 @@ def test_order_entry_critical_card_override_and_suggestion(page, smart_stack):
     override = json.loads(rows[0]["override_reason"])
     assert override["reason"]["code"] == reason and override["userComment"] == "browser test override"
     assert rows[0]["iss"] == smart_stack.ehr_root and rows[0]["actor"] == CLIENT_ID  # the JWT's sub
+    page.wait_for_url("**/chart/order/entry/*")  # post/redirect/get: a reload places nothing again
     answers = wait_for(lambda: responses_to(smart_stack.bootstrap, ORDERS_EVENTS,
                                             placed.get_attribute("data-message-id")),
                        timeout_s=60, what="the orders service's answer to the overridden order")
     assert answers[0].response_code.value == "fatal-error"
+    # ... and the order's page shows that refusal, with the service's reasons
+    answer = _answer_shown(page, "refused")
+    expect(answer).to_contain_text("Refused by Ketalink")
+    reasons = [issue["details"]["text"] for issue in answers[0].first("OperationOutcome")["issue"]]
+    for shown, reason in zip(answer.locator("li").all_inner_texts(), reasons, strict=True):
+        assert shown.startswith(reason)
     screenshot(page, "sandbox-order-entry-3-overridden-placed")
 
     # 2. The same wrong dose, and the card's suggestion accepted: the draft becomes the protocol-correct order,
@@ -135,6 +165,9 @@ def test_order_entry_critical_card_override_and_suggestion(page, smart_stack):
         active = [s for s in series if s["order_status"] == "active"]
         return active[0] if active else None
     series = wait_for(accepted, timeout_s=60, what="the placed order accepted by orders")
+    expect(_answer_shown(page, "accepted")).to_contain_text(f"accepted as Ketalink order {series['order_id']}")
+    screenshot(page, "sandbox-order-entry-5-accepted-answer")
+    assert_accessible(page, "sandbox-order-entry-answer")
     order = _orders_api(page, smart_stack, f"/orders/{series['order_id']}")
     assert order["source"] == "ehr-cpoe" and order["status"] == "active"
     assert order["calculation"]["mg_per_kg"] != float(WRONG_MG_PER_KG)
@@ -154,3 +187,38 @@ def test_order_entry_is_for_prescribers_only(page, smart_stack):
     response = answered.value
     assert response.status == 403
     expect(page.get_by_role("button", name="Compose order")).to_have_count(0)
+
+
+def test_an_order_entry_and_its_answer_survive_a_sandbox_restart(page, smart_stack):
+    """A signed draft with its critical cards, the sandbox restarted (same data directory), the entry's page still
+    shows it and it is placed from there; its answer arrives on the page, and is still there after another
+    restart and a reload."""
+    patient_id = smart_stack.patient_id("KL-1003")
+    page.goto(f"{smart_stack.ehr_root}/chart/order/{patient_id}")
+    page.get_by_label("User").select_option("dr.okoye")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"**/chart/order/{patient_id}")
+    page.get_by_label("Dose", exact=True).fill(WRONG_MG_PER_KG)
+    page.get_by_role("button", name="Compose order").click()
+    page.get_by_role("button", name="Sign order").click()
+    expect(page.get_by_test_id("cds-hook")).to_contain_text("order-sign")
+    cards = page.get_by_test_id("cds-card").count()
+    entry_url = page.url.rsplit("/sign", 1)[0]  # /chart/order/entry/<id>
+
+    sandbox = smart_stack.processes["ehr"]
+    sandbox.stop()
+    sandbox.start()
+    page.goto(entry_url)
+    expect(page.get_by_test_id("cds-hook")).to_contain_text("order-sign")
+    expect(page.get_by_test_id("cds-card")).to_have_count(cards)
+    _override_every_critical_card(page)
+    page.get_by_role("button", name="Place order").click()
+    expect(page.get_by_test_id("order-placed")).to_be_visible()
+    _answer_shown(page, "refused")
+
+    sandbox.stop()
+    sandbox.start()
+    page.reload()
+    expect(page.get_by_test_id("order-answer")).to_have_attribute("data-answer-status", "refused")
+    expect(page.get_by_role("button", name="Place order")).to_have_count(0)

@@ -57,3 +57,144 @@ def test_the_draft_codes_the_ordered_dose_as_the_orders_cpoe_translator_reads_it
     from services.orders.translators.codes import DOSE_ORDERED as READ_BY_ORDERS
     from deploy.ehr_sandbox.order_entry.draft import DOSE_ORDERED
     assert (DOSE_ORDERED.system, DOSE_ORDERED.code) == (READ_BY_ORDERS.system, READ_BY_ORDERS.code)
+
+
+# -- card detail: CDS Hooks Markdown, rendered safely ---------------------------------------------------------------
+def test_card_detail_markdown_is_rendered_as_html():
+    from deploy.ehr_sandbox.order_entry.card_markdown import render_detail
+    html = str(render_detail("- dose above the range\n- weight stale\n\nClinic protocol settings: `max` = 1.\n\n"
+                             "# Why\n\n| a | b |\n|---|---|\n| 1 | 2 |"))
+    assert "<ul>\n<li>dose above the range</li>" in html and "<code>max</code>" in html
+    assert "<h3>Why</h3>" in html and "<h1" not in html  # headings below the card's own h2
+    assert "<td>1</td>" in html  # GFM table
+    assert str(render_detail(None)) == "" and str(render_detail(42)) == ""
+
+
+@pytest.mark.parametrize("markdown, shown_as_text", [
+    ("<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;"),
+    ('<img src=x onerror="alert(1)">', "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;"),
+    ('<a href="javascript:alert(1)">x</a>', "&lt;a href=&quot;javascript:alert(1)&quot;&gt;"),
+    ("[x](javascript:alert(1))", "[x](javascript:alert(1))"),
+    ("[x](JavaScript:alert(1))", "[x](JavaScript:alert(1))"),
+    ("[x](&#106;avascript:alert(1))", "[x](javascript:alert(1))"),
+    ("[x](data:text/html,hi)", "[x](data:text/html,hi)"),
+    ("[x](/chart/launch)", "[x](/chart/launch)"),
+    ("[x](ftp://files.example.org/a)", "[x](ftp://files.example.org/a)"),
+])
+def test_card_detail_escapes_html_and_links_only_http_urls(markdown, shown_as_text):
+    from deploy.ehr_sandbox.order_entry.card_markdown import render_detail
+    html = str(render_detail(markdown))
+    assert shown_as_text in html
+    assert "<a " not in html and "<script" not in html and "<img" not in html
+
+
+def test_card_detail_http_links_open_apart_and_images_are_not_fetched():
+    from deploy.ehr_sandbox.order_entry.card_markdown import render_detail
+    html = str(render_detail("See [the protocol](https://clinic.example.org/protocol) or <http://a.example>. "
+                             "![chart](https://tracker.example/pixel.png)"))
+    assert ('<a href="https://clinic.example.org/protocol" target="_blank" rel="noopener noreferrer">the protocol</a>'
+            in html)
+    assert '<a href="http://a.example"' in html
+    assert "<img" not in html  # an image would be fetched unseen: shown as a link to it instead
+
+
+# -- the orders service's answer to a placed order -----------------------------------------------------------------
+def _answer_message(placed: dict, code: str, issues: list[dict]):
+    """A real response message to a real ``cpoe-order-placed`` message, decoded as the engine's consumer does."""
+    import json as _json
+    from shared.events.consumer import decode
+    from shared.events.event_codes import CPOE_ORDER_RESPONSE
+    from shared.fhir.messaging import ResponseCode, build_response
+    outcome = {"resourceType": "OperationOutcome", "issue": issues}
+    response = build_response(decode(_json.dumps(placed).encode()), ResponseCode(code), "urn:ketalink:orders",
+                              outcome, event_code=CPOE_ORDER_RESPONSE)
+    return decode(_json.dumps(response).encode())
+
+
+def _placed_message() -> dict:
+    from deploy.ehr_sandbox.ehr_events import EHR_ENDPOINT
+    from shared.events.event_codes import CPOE_ORDER_PLACED
+    from shared.fhir.messaging import build_message
+    draft = draft_order(OrderForm.read(FORM), "p1", {"reference": "Practitioner/u1"}, None)
+    order = placed_order(draft) | {"id": "mr-1"}
+    return build_message(CPOE_ORDER_PLACED, EHR_ENDPOINT, [order], with_provenance=False)
+
+
+def test_answers_are_kept_by_the_placed_message_and_survive_a_restart(tmp_path):
+    from deploy.ehr_sandbox.order_entry.answers import STORE_FILE, answer_view, response_handlers
+    from deploy.ehr_sandbox.order_entry.entries import Entries
+    from shared.events.event_codes import CPOE_ORDER_RESPONSE
+    placed = _placed_message()
+    message_id = placed["entry"][0]["resource"]["id"]
+    entries = Entries(tmp_path / STORE_FILE)
+    assert answer_view(entries.answer(message_id)).status == "waiting"
+    record = response_handlers(tmp_path)[CPOE_ORDER_RESPONSE]
+    refused = _answer_message(placed, "fatal-error", [
+        {"severity": "error", "code": "business-rule", "details": {"text": "dose 2 mg/kg is above 1 mg/kg"},
+         "expression": ["MedicationRequest.dosageInstruction[0]"]}])
+    record(refused, None)
+    record(refused, None)  # a redelivery changes nothing
+    view = answer_view(Entries(tmp_path / STORE_FILE).answer(message_id))  # a new store: a restarted sandbox
+    assert view.status == "refused" and view.headline == "Refused by Ketalink"
+    assert view.lines == ("dose 2 mg/kg is above 1 mg/kg (MedicationRequest.dosageInstruction[0])",)
+    record(_answer_message(placed, "ok", [{"severity": "information", "code": "informational",
+                                           "details": {"text": "accepted as Ketalink order o1 (series s1)"}}]), None)
+    view = answer_view(entries.answer(message_id))
+    assert view.status == "accepted" and view.lines == ("accepted as Ketalink order o1 (series s1)",)
+    assert answer_view(entries.answer("another-message")).status == "waiting"
+
+
+def test_entries_survive_a_restart_and_are_placed_once(tmp_path):
+    from deploy.ehr_sandbox.order_entry.entries import Entries
+    draft = draft_order(OrderForm.read(FORM), "p1", {"reference": "Practitioner/u1"}, None)
+    entries = Entries(tmp_path / "order-entry.db")
+    entry = entries.new("dr.okoye", "p1", "e1", draft)
+    entry.hook, entry.cards = "order-sign", [{"uuid": "c1", "indicator": "critical", "summary": "dose"}]
+    entries.save(entry)
+    assert entries.get(entry.entry_id, "nurse.ng") is None  # only the user who started it
+    assert entries.claim_placing(entry.entry_id) and not entries.claim_placing(entry.entry_id)  # a double click
+
+    restarted = Entries(tmp_path / "order-entry.db")  # the claim of a process that stopped mid-place is released
+    again = restarted.get(entry.entry_id, "dr.okoye")
+    assert again is not None and again.draft == draft and again.critical_cards() == entry.cards and again.signed
+    assert restarted.claim_placing(entry.entry_id)
+    restarted.placed(again, "m-1")
+    assert not restarted.claim_placing(entry.entry_id)  # placed: never again
+    assert Entries(tmp_path / "order-entry.db").get(entry.entry_id, "dr.okoye").placed_message_id == "m-1"
+
+
+def test_a_draft_left_open_past_its_lifetime_is_gone_a_placed_order_stays(tmp_path):
+    from deploy.ehr_sandbox.order_entry.entries import Entries
+    draft = draft_order(OrderForm.read(FORM), "p1", {"reference": "Practitioner/u1"}, None)
+    entries = Entries(tmp_path / "order-entry.db", entry_lifetime_s=60)
+    left, placed = entries.new("dr.okoye", "p1", None, draft), entries.new("dr.okoye", "p1", None, draft)
+    entries.placed(placed, "m-2")
+    import sqlite3
+    with sqlite3.connect(tmp_path / "order-entry.db") as db:
+        db.execute("UPDATE order_entries SET created = created - 120")
+    assert entries.get(left.entry_id, "dr.okoye") is None
+    assert entries.get(placed.entry_id, "dr.okoye") is not None
+
+
+# -- who may order -------------------------------------------------------------------------------------------------
+def test_physicians_and_nurse_practitioners_may_order_a_registered_nurse_may_not():
+    from deploy.ehr_sandbox.smart.settings import DEMO_USERS, PRACTITIONER_ROLE_SYSTEM, SNOMED
+    settings = OrderEntrySettings()
+    users = {user.username: user for user in DEMO_USERS}
+    assert settings.may_order(users["dr.okoye"].role_codes)
+    assert not settings.may_order(users["nurse.ng"].role_codes)
+    assert settings.may_order([(SNOMED, "224571005", "Nurse practitioner")])
+    assert not settings.may_order([(PRACTITIONER_ROLE_SYSTEM, "pharmacist", "Pharmacist")])
+
+
+def test_who_may_order_is_configured_from_the_environment_and_validated():
+    from shared.config import SettingsError, load_settings
+    from deploy.ehr_sandbox.smart.settings import PRACTITIONER_ROLE_SYSTEM
+    settings = load_settings(OrderEntrySettings, "EHR_SANDBOX_ORDER_ENTRY_", {
+        "EHR_SANDBOX_ORDER_ENTRY_PRESCRIBER_ROLE_CODES": f"{PRACTITIONER_ROLE_SYSTEM}|nurse, urn:oid:1.2.3|md"})
+    assert settings.may_order([(PRACTITIONER_ROLE_SYSTEM, "nurse", "Nurse")])
+    assert not settings.may_order([(PRACTITIONER_ROLE_SYSTEM, "doctor", "Doctor")])
+    for value in ("doctor", ",", "snomed|309343006"):
+        with pytest.raises(SettingsError):
+            load_settings(OrderEntrySettings, "EHR_SANDBOX_ORDER_ENTRY_",
+                          {"EHR_SANDBOX_ORDER_ENTRY_PRESCRIBER_ROLE_CODES": value})

@@ -5,7 +5,11 @@
 - ``POST /chart/order/entry/<id>/suggestion`` - accept a card's suggestion: the draft becomes the suggestion's
   resource, the acceptance is sent as feedback, and ``order-sign`` runs again
 - ``POST /chart/order/entry/<id>/place`` - every critical card overridden with one of its ``overrideReasons`` (else
-  nothing is placed), the overrides sent as feedback, then the order placed (``placement.py``)
+  nothing is placed), the overrides sent as feedback, then the order placed (``placement.py``) and the browser sent
+  to the entry's page
+- ``GET /chart/order/entry/<id>`` - the entry as it stands (after a reload or a restart too); once placed, the
+  orders service's answer to it (``answers.py``) when it has arrived
+- ``GET /chart/order/entry/<id>/answer`` - ``{"status": ...}`` of that answer, which the page polls while waiting
 - ``GET /smart/cds-client-jwks`` - the public key the sandbox signs its CDS Hooks calls with
 """
 from __future__ import annotations
@@ -18,6 +22,8 @@ from urllib.parse import urlsplit
 
 from flask import Flask, abort, jsonify, redirect, render_template, request, url_for
 
+from deploy.ehr_sandbox.order_entry.answers import answer_view
+from deploy.ehr_sandbox.order_entry.card_markdown import render_detail
 from deploy.ehr_sandbox.order_entry.cds_client import CdsCallError, CdsClient
 from deploy.ehr_sandbox.order_entry.draft import REASONS, FormError, OrderForm, draft_order
 from deploy.ehr_sandbox.order_entry.entries import Entries, OrderEntry
@@ -25,44 +31,44 @@ from deploy.ehr_sandbox.order_entry.placement import OrderPlacer
 from deploy.ehr_sandbox.order_entry.settings import CDS_CLIENT_JWKS_PATH, OrderEntrySettings
 from deploy.ehr_sandbox.smart.directory import Directory
 from deploy.ehr_sandbox.smart.settings import DemoUser
-from shared.roles import DEFAULT_PRESCRIBER_ROLE_CODES
 
 log = logging.getLogger("ehr_sandbox.order_entry")
 #: What the draft may be replaced with: a suggestion's ``update``/``create`` of a MedicationRequest.
 SUGGESTION_ACTIONS = ("update", "create")
 
 
-def install(app: Flask, settings: OrderEntrySettings, client: CdsClient, placer: OrderPlacer,
+def install(app: Flask, settings: OrderEntrySettings, client: CdsClient, placer: OrderPlacer, entries: Entries,
             directory: Directory, signed_in: Callable[[], DemoUser | None], csrf: Callable[[], str],
             check_csrf: Callable[[], None], app_launch_urls: dict[str, str]) -> None:
     """``app_launch_urls``: the registered SMART apps' launch URLs by client id (a card's SMART link is launched
     as the registered app at the same origin, from the chart, with a launch id for the patient)."""
-    entries = Entries()
+    app.jinja_env.filters["card_detail"] = render_detail
 
     def prescriber() -> DemoUser:
         user = signed_in()
         if user is None:
             abort(401, "sign in to the EHR first")
-        if not any(f"{system}|{code}" in DEFAULT_PRESCRIBER_ROLE_CODES for system, code, _ in user.role_codes):
+        if not settings.may_order(user.role_codes):
             abort(403, "only prescribers enter medication orders")
         return user
 
     def user_reference(user: DemoUser) -> str:
         return "/".join(directory.practitioner_url(user).rsplit("/", 2)[-2:])
 
-    def entry_of(entry_id: str, user: DemoUser) -> OrderEntry:
+    def entry_of(entry_id: str, user: DemoUser, placed_too: bool = False) -> OrderEntry:
         entry = entries.get(entry_id, user.username)
         if entry is None:
             abort(404, "this order entry has expired; compose the order again")
-        if entry.placed_message_id:
+        if entry.placed_message_id and not placed_too:
             abort(409, "this order has been placed")
         return entry
 
     def page(entry: OrderEntry, user: DemoUser, error: str | None = None, status: int = 200) -> Any:
         patient = directory.patient(entry.patient_id)
+        answer = answer_view(entries.answer(entry.placed_message_id)) if entry.placed_message_id else None
         return render_template("order_review.html", entry=entry, patient=patient, user=user, csrf=csrf(),
                                error=error, dosage=entry.draft["dosageInstruction"][0].get("text", ""),
-                               smart_apps=_smart_apps(entry.cards, app_launch_urls)), status
+                               smart_apps=_smart_apps(entry.cards, app_launch_urls), answer=answer), status
 
     def run_hook(entry: OrderEntry, user: DemoUser, hook: str) -> str | None:
         """Ask the CDS service; an error message when it could not be asked (the entry keeps no cards then)."""
@@ -76,6 +82,12 @@ def install(app: Flask, settings: OrderEntrySettings, client: CdsClient, placer:
         entry.cards = [card for card in answer.get("cards", []) if isinstance(card, dict)]
         return None
 
+    def checked(entry: OrderEntry, user: DemoUser, hook: str) -> Any:
+        """Run ``hook``, keep what it gave, show the entry."""
+        error = run_hook(entry, user, hook)
+        entries.save(entry)
+        return page(entry, user, error)
+
     def send_feedback(entry: OrderEntry, items: list[dict[str, Any]]) -> str | None:
         try:
             answer = client.feedback(entry.service_id, items)
@@ -83,6 +95,7 @@ def install(app: Flask, settings: OrderEntrySettings, client: CdsClient, placer:
             return f"The feedback could not be sent, so the order was not placed: {error}"
         entry.feedback_sent += items
         entry.feedback_stored += int(answer.get("stored", 0)) if isinstance(answer.get("stored"), int) else 0
+        entries.save(entry)
         return None
 
     @app.get(CDS_CLIENT_JWKS_PATH)
@@ -110,15 +123,28 @@ def install(app: Flask, settings: OrderEntrySettings, client: CdsClient, placer:
         encounter = directory.clinic_visit(patient)
         requester = {"reference": user_reference(user), "display": user.display_name}
         entry = entries.new(user.username, patient_id, encounter, draft_order(form, patient_id, requester, encounter))
-        error = run_hook(entry, user, "order-select")
-        return page(entry, user, error)
+        return checked(entry, user, "order-select")
+
+    @app.get("/chart/order/entry/<entry_id>")
+    def show(entry_id: str):  # type: ignore[no-untyped-def]
+        user = signed_in()
+        if user is None:
+            return redirect(url_for("login", next=request.path), code=303)
+        user = prescriber()
+        return page(entry_of(entry_id, user, placed_too=True), user)
+
+    @app.get("/chart/order/entry/<entry_id>/answer")
+    def answer_status(entry_id: str):  # type: ignore[no-untyped-def]
+        entry = entry_of(entry_id, prescriber(), placed_too=True)
+        if not entry.placed_message_id:
+            return jsonify({"status": "not-placed"})
+        return jsonify({"status": answer_view(entries.answer(entry.placed_message_id)).status})
 
     @app.post("/chart/order/entry/<entry_id>/sign")
     def sign(entry_id: str):  # type: ignore[no-untyped-def]
         check_csrf()
         user = prescriber()
-        entry = entry_of(entry_id, user)
-        return page(entry, user, run_hook(entry, user, "order-sign"))
+        return checked(entry_of(entry_id, user), user, "order-sign")
 
     @app.post("/chart/order/entry/<entry_id>/suggestion")
     def accept_suggestion(entry_id: str):  # type: ignore[no-untyped-def]
@@ -137,21 +163,19 @@ def install(app: Flask, settings: OrderEntrySettings, client: CdsClient, placer:
         if error:
             return page(entry, user, error, 502)
         entry.draft = _as_draft(resource, entry.draft)
-        return page(entry, user, run_hook(entry, user, "order-sign"))
+        return checked(entry, user, "order-sign")
 
     @app.post("/chart/order/entry/<entry_id>/place")
     def place(entry_id: str):  # type: ignore[no-untyped-def]
         check_csrf()
         user = prescriber()
         entry = entry_of(entry_id, user)
-        if not entry.placing.acquire(blocking=False):
-            abort(409, "this order is being placed")
+        if not entries.claim_placing(entry_id):
+            abort(409, "this order is being placed or has been placed")
         try:
-            if entry.placed_message_id:
-                abort(409, "this order has been placed")
             return place_signed(entry, user)
         finally:
-            entry.placing.release()
+            entries.release_placing(entry_id)
 
     def place_signed(entry: OrderEntry, user: DemoUser):  # type: ignore[no-untyped-def]
         if not entry.signed:
@@ -172,13 +196,15 @@ def install(app: Flask, settings: OrderEntrySettings, client: CdsClient, placer:
             if error:
                 return page(entry, user, error, 502)
         try:
-            _stored, entry.placed_message_id = placer.place(entry.draft, entry.patient_id)
+            _stored, message_id = placer.place(entry.draft, entry.patient_id)
         except Exception as error:  # noqa: BLE001 - a broker or store failure is shown, not a 500
             log.warning("order not placed", extra={"patient_id": entry.patient_id, "error": type(error).__name__})
             return page(entry, user, "The order could not be placed (EHR store or message broker unavailable); "
                                      "try again.", 503)
-        log.info("order placed", extra={"patient_id": entry.patient_id, "message_id": entry.placed_message_id})
-        return page(entry, user)
+        entries.placed(entry, message_id)
+        log.info("order placed", extra={"patient_id": entry.patient_id, "message_id": message_id})
+        # Post/redirect/get: a reload shows the placed order (and its answer), it does not place it again
+        return redirect(url_for("show", entry_id=entry.entry_id), code=303)
 
 
 def _smart_apps(cards: list[dict[str, Any]], app_launch_urls: dict[str, str]) -> dict[str, str]:

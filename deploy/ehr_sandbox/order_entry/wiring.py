@@ -1,6 +1,6 @@
 """Order entry put together for the sandbox's chart app: its CDS client (the sandbox's ``iss`` is its web root, its
-key set at ``/smart/cds-client-jwks``), the ``fhirAuthorization`` tokens its authorization server signs, and the
-order placer on the broker."""
+key set at ``/smart/cds-client-jwks``), the ``fhirAuthorization`` tokens its authorization server signs, the
+order placer on the broker, and the store of entries and of the orders service's answers (``entries.py``)."""
 from __future__ import annotations
 
 import time
@@ -11,7 +11,9 @@ from flask import Flask
 from joserfc import jwt
 
 from deploy.ehr_sandbox.order_entry import web
+from deploy.ehr_sandbox.order_entry.answers import STORE_FILE
 from deploy.ehr_sandbox.order_entry.cds_client import CLIENT_ID, CdsClient, signing_key
+from deploy.ehr_sandbox.order_entry.entries import Entries
 from deploy.ehr_sandbox.order_entry.placement import OrderPlacer
 from deploy.ehr_sandbox.order_entry.settings import CDS_CLIENT_JWKS_PATH, OrderEntrySettings
 from deploy.ehr_sandbox.smart.backend import InternalTokens
@@ -44,5 +46,6 @@ def install_order_entry(app: Flask, server: SmartServer, directory: Directory, d
     fhir = FhirClient(server.fhir_base_url, tokens=InternalTokens(server))
     client = CdsClient(settings.cds_url, cds_client_iss(server), signing_key(data_dir / "smart" / "cds-client.pem"),
                        fhir, server.fhir_base_url, fhir_token, settings.http_timeout_s, settings.token_lifetime_s)
-    web.install(app, settings, client, OrderPlacer(fhir, kafka), directory, _signed_in, _csrf, _check_csrf,
+    entries = Entries(data_dir / STORE_FILE, settings.entry_lifetime_s, settings.placed_kept_days)
+    web.install(app, settings, client, OrderPlacer(fhir, kafka), entries, directory, _signed_in, _csrf, _check_csrf,
                 {client_id: registration.launch_url for client_id, registration in server.apps.items()})
