@@ -10,17 +10,28 @@ wait for a printout)."""
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import tzinfo
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from kafka import KafkaProducer
 
+from services.documentation.domain.errors import DocumentationInputError
 from services.documentation.domain.note import ProcedureNote
 from shared.clinic_time import format_clinic_time
 from shared.fhir.client import FhirClient, FhirError
+from shared.fhir.datatypes import FhirJson
 from shared.pdf import PdfAttachment, render_pdf
 from shared.ui.banner import medical_record_number
+
+# The outbox relay's producer keeps kafka-python's request size limit (shared/events/kafka_clients.py sets none):
+# 1 MiB, as Apache Kafka's broker default message.max.bytes. The note's resources must leave room for the Bundle's
+# MessageHeader and the record's overhead. The longest note the API takes (100,000 characters, 4-byte ones) makes
+# about 610 kB with its PDF (docs/performance.md, "Printable documents").
+KAFKA_MAX_REQUEST_BYTES: int = KafkaProducer.DEFAULT_CONFIG["max_request_size"]
+MESSAGE_FOCUS_MAX_BYTES = KAFKA_MAX_REQUEST_BYTES * 9 // 10
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 _environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
@@ -80,3 +91,12 @@ def signed_note_pdf(note: ProcedureNote, identity: PatientIdentity | None, zone:
     title = f"Ketamine infusion procedure note v{note.version} (PDF)"
     data = render_pdf(html, key=f"note/{note.note_id}", created=note.signed_at, title=title)
     return PdfAttachment(data, title, note.signed_at)
+
+
+def require_message_fits(focus: list[FhirJson]) -> None:
+    """Refuse (400, before anything is stored) a signed note whose message would not fit the broker's limit: it
+    could never be delivered, and the note would be signed in Ketalink only."""
+    size = len(json.dumps(focus, separators=(",", ":")).encode("utf-8"))
+    if size > MESSAGE_FOCUS_MAX_BYTES:
+        raise DocumentationInputError("text", f"the note with its PDF is {size} bytes, more than the "
+                                              f"{MESSAGE_FOCUS_MAX_BYTES} an EHR message may carry: shorten it")

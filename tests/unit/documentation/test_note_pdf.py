@@ -102,3 +102,16 @@ def test_the_document_reference_carries_the_pdf_beside_the_text():
     assert pdf_attachment["creation"] == "2026-03-02T10:45:00+01:00"
     assert pdf_attachment["title"].endswith("(PDF)")
     assert len(document_reference_from_note(note)["content"]) == 1
+
+
+def test_a_note_whose_message_would_pass_the_brokers_limit_is_refused_before_signing():
+    from services.documentation.domain.errors import DocumentationInputError
+    from services.documentation.handlers.note_pdf import MESSAGE_FOCUS_MAX_BYTES, require_message_fits
+
+    note = _signed()
+    fits = document_reference_from_note(note, signed_note_pdf(note, IDENTITY, CLINIC_TZ))
+    require_message_fits([fits])
+    too_big = {**fits, "description": "x" * MESSAGE_FOCUS_MAX_BYTES}
+    with pytest.raises(DocumentationInputError) as refused:
+        require_message_fits([too_big])
+    assert refused.value.field == "text" and "shorten it" in refused.value.message
