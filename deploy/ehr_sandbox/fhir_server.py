@@ -17,7 +17,8 @@ from sekmet.main import create_app
 
 # FHIR R4's RiskAssessment search parameters, which SEKMET's table lacks: without them a search by subject is answered
 # with every patient's assessments (it ignores what it does not know). The orders service's CDS prefetch searches the
-# intake's eligibility decisions by subject and date. A resource written before a restart with these is not indexed.
+# intake's eligibility decisions by subject. An assessment stored before these were registered (a data directory of
+# an older sandbox) is not indexed by them: the search misses it until it is written again.
 PARAMS.setdefault("RiskAssessment", {}).update({
     "subject": SearchParam("subject", "reference", ("subject",)),
     "patient": SearchParam("patient", "reference", ("subject",), "Patient"),

@@ -8,8 +8,9 @@ runs without the SMART session check (as in a local run) so that the test can si
 screener in the course, as the clinic does, for the running-series and suicidality cards; the hook's own JWT check
 is on as everywhere.
 
-Not here: an absolute contraindication recorded in the EHR after the intake decided, which no card sees (HZ-30's
-residual risk): a contraindication reaches the cards as the intake's not-eligible decision, tested here."""
+What the EHR records after the intake decided is carded too, both when the service reads the EHR and when the EHR
+prefetches every key (no fhirServer then): a contraindication on the problem list, a newer stricter eligibility
+decision, a ketamine order active in the EHR that the orders service does not hold."""
 from __future__ import annotations
 
 import uuid
@@ -17,16 +18,22 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 
 from deploy.ehr_sandbox.ehr_events import record_and_announce
 from deploy.ehr_sandbox.seed import MRN_SYSTEM
 from services.orders.cds_hooks import cards as card_rules
+from services.orders.cds_hooks.discovery import PREFETCH
+from services.orders.translators.codes import KETAMINE_ELIGIBILITY
+from shared.cds_prefetch_template import fill_template, hook_tokens
+from shared.contraindications import ICD10CM
 from services.orders.cds_hooks.context import CARD_TOPIC_SYSTEM, OVERRIDE_REASON_SYSTEM
 from shared.events.topics import EHR_EVENTS, INTAKE_EVENTS, ORDERS_EVENTS
-from shared.fhir.codes import BODY_HEIGHT, BODY_WEIGHT, OBSERVATION_CATEGORY
-from shared.fhir.datatypes import coding, instant, quantity
+from shared.fhir.codes import BODY_HEIGHT, BODY_WEIGHT, CONDITION_CLINICAL, CONDITION_VERIFICATION, KETALINK_LOCAL, \
+    OBSERVATION_CATEGORY
+from shared.fhir.datatypes import codeable_concept, coding, identifier, instant, quantity
 from tests.integration.course.support import CourseClinic, hours_ago
 from tests.integration.orders.cds_hooks_support import SIGN, Stack, cds_stack, hook_request
 from tests.integration.orders.support import cpoe_medication_request, eligibility_message, message_id, responses_to
@@ -271,3 +278,98 @@ def test_an_open_suicidality_alert_on_the_course_gets_the_critical_suicidality_c
     assert sorted(_codes(cards)) == ["running-series", "suicidality"], cards
     card = _one(cards, card_rules.SUICIDALITY, "critical", suggested=False)
     assert "1 open suicidality alert(s)" in card["detail"]
+
+
+# --- what the EHR records after the intake decided: problem list, its copy of the decision, ketamine elsewhere -----
+PREFETCH_MODES = ["service-reads-the-ehr", "ehr-prefetches"]
+
+
+def _prefetch(ehr: Any, patient_id: str) -> dict[str, Any]:
+    """Every key of the discovery document filled as an EHR would (the shared template filler) from the sandbox."""
+    prefetch: dict[str, Any] = {}
+    for key, template in PREFETCH.items():
+        query = fill_template(template, hook_tokens(patient_id, "Practitioner/prescriber-1"))
+        assert query is not None, key
+        path, _, params = query.partition("?")
+        if not params:
+            prefetch[key] = ehr.client.read(*path.split("/"))
+            continue
+        found = ehr.client.search(path, dict(parse_qsl(params)))
+        prefetch[key] = {"resourceType": "Bundle", "type": "searchset", "total": len(found),
+                         "entry": [{"resource": r, "search": {"mode": "match"}} for r in found]}
+    return prefetch
+
+
+def _sign_as(mode: str, stack: Stack, ehr: Any, patient_id: str) -> list[dict[str, Any]]:
+    """``order-sign`` for a protocol-correct draft: the service reads the EHR itself, or the EHR prefetches every
+    key and names no fhirServer (so nothing but the prefetch can give the card)."""
+    if mode == "service-reads-the-ehr":
+        return _sign(stack, ehr, patient_id, _draft(patient_id))
+    body = hook_request("order-sign", patient_id, [_draft(patient_id)], prefetch=_prefetch(ehr, patient_id))
+    answer = stack.call(stack.pinned.token(stack.aud(SIGN)), body, SIGN)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["cards"]
+
+
+def _condition(ehr: Any, patient_id: str, system: str, code: str, clinical: str = "active") -> str:
+    """A Condition the EHR's problem list gains after the intake decided; its id."""
+    key = f"cond-{uuid.uuid4().hex[:8]}"
+    created, _ = ehr.client.create_if_none_exist({
+        "resourceType": "Condition", "identifier": [{"system": MRN_SYSTEM, "value": key}],
+        "clinicalStatus": {"coding": [{"system": CONDITION_CLINICAL, "code": clinical}]},
+        "verificationStatus": {"coding": [{"system": CONDITION_VERIFICATION, "code": "confirmed"}]},
+        "code": {"coding": [{"system": system, "code": code}], "text": f"Problem {code}"},
+        "subject": {"reference": f"Patient/{patient_id}"}, "recordedDate": instant(datetime.now(timezone.utc)),
+    }, f"identifier={MRN_SYSTEM}|{key}")
+    return created["id"]
+
+
+@pytest.mark.parametrize("mode", PREFETCH_MODES)
+def test_a_contraindication_recorded_in_the_ehr_after_the_intake_decided_gets_a_card(
+        stack: Stack, ehr: Any, eligible: str, mode: str) -> None:
+    assert _sign_as(mode, stack, ehr, eligible) == []  # decided eligible, nothing on the problem list
+    _condition(ehr, eligible, ICD10CM, "F33.2")  # the depression itself: no contraindication
+    haemorrhage = _condition(ehr, eligible, ICD10CM, "I61.9", clinical="resolved")  # a history still counts
+    cards = _sign_as(mode, stack, ehr, eligible)
+    assert _codes(cards) == ["contraindication"], cards
+    card = _one(cards, card_rules.CONTRAINDICATION, "critical", suggested=False)
+    assert f"Condition/{haemorrhage}" in card["detail"] and "History of intracerebral haemorrhage" in card["detail"]
+    assert f"`intracerebral-haemorrhage-history:{ICD10CM}|I61*`" in card["detail"]
+    _condition(ehr, eligible, ICD10CM, "Z33.1")  # pregnant: relative, a warning
+    cards = _sign_as(mode, stack, ehr, eligible)
+    assert sorted(_codes(cards)) == ["contraindication", "contraindication-relative"], cards
+    relative = _one(cards, card_rules.CONTRAINDICATION_RELATIVE, "warning", suggested=False)
+    assert "Pregnancy or breastfeeding (relative)" in relative["detail"]
+
+
+@pytest.mark.parametrize("mode", PREFETCH_MODES)
+def test_a_newer_not_eligible_decision_in_the_ehr_gets_the_eligibility_card_over_the_stores_eligible(
+        stack: Stack, ehr: Any, eligible: str, mode: str) -> None:
+    """The EHR holds a newer decision than the orders service (another intake instance, a message not yet applied
+    here): the card is as strict as the EHR's record, while the store's eligible decision stays the one used."""
+    intake_id = f"intake-{uuid.uuid4().hex[:8]}"
+    ehr.client.create_if_none_exist({
+        "resourceType": "RiskAssessment", "identifier": [identifier("eligibility", intake_id)], "status": "final",
+        "subject": {"reference": f"Patient/{eligible}"}, "code": codeable_concept(KETAMINE_ELIGIBILITY),
+        "occurrenceDateTime": instant(datetime.now(timezone.utc) + timedelta(seconds=1)),
+        "prediction": [{"outcome": {"coding": [{"system": KETALINK_LOCAL, "code": "not-eligible"}]}}],
+    }, f"identifier={identifier('eligibility', intake_id)['system']}|{intake_id}")
+    cards = _sign_as(mode, stack, ehr, eligible)
+    assert _codes(cards) == ["eligibility"], cards
+    card = _one(cards, card_rules.ELIGIBILITY, "critical", suggested=False)
+    assert f"the EHR records the intake's decision as not eligible (intake {intake_id}" in card["detail"]
+    assert "newer than the eligible decision the orders service holds" in card["detail"]
+
+
+@pytest.mark.parametrize("mode", PREFETCH_MODES)
+def test_a_ketamine_order_active_in_the_ehr_that_orders_does_not_hold_gets_the_critical_card(
+        stack: Stack, ehr: Any, eligible: str, mode: str) -> None:
+    """Another prescriber's ketamine order, active in the EHR and never sent to Ketalink."""
+    placed = cpoe_medication_request(eligible, requester="Dr. Other System")
+    ehr_identifier = placed["identifier"][0]
+    elsewhere, _ = ehr.client.create_if_none_exist(placed,
+                                                   f"identifier={ehr_identifier['system']}|{ehr_identifier['value']}")
+    cards = _sign_as(mode, stack, ehr, eligible)
+    assert _codes(cards) == ["ketamine-elsewhere"], cards
+    card = _one(cards, card_rules.KETAMINE_ELSEWHERE, "critical", suggested=False)
+    assert f"MedicationRequest/{elsewhere['id']} (active" in card["detail"] and "Dr. Other System" in card["detail"]
