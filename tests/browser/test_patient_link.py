@@ -1,0 +1,133 @@
+"""The patient's questionnaire link in Chromium: dr.okoye opens the course's questionnaires from the EHR chart, sees
+what is due and makes a PHQ-9 link (shown with its QR code); on a phone-sized viewport (390x844, touch, no
+sign-in) the patient fills it with item 9 answered "several days": the crisis contacts come first, the score is in
+the course with its suicidality alert and its Observation in the EHR with the patient as performer. The used link
+and an expired one are refused with plain pages. axe-core runs on every page shown."""
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from deploy.ehr_sandbox.integration_engine import ehr_resource_id
+from shared.events.topics import INTAKE_EVENTS
+from shared.fhir.codes import identifier_system
+from shared.fhir.client import FhirNotFound
+from tests.browser.axe import assert_accessible
+from tests.browser.conftest import launch_from_chart, screenshot
+from tests.integration.orders.support import eligibility_message
+from tests.support.kafka_tools import publish, wait_for
+
+pytestmark = pytest.mark.integration
+
+JSON = {"Accept": "application/json"}
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+ANSWERS = [2, 1, 1, 2, 1, 0, 1, 0, 1]  # total 9, item 9 "several days"
+
+
+def _api(page, stack, method: str, path: str, body: dict | None = None) -> dict:
+    answer = page.request.fetch(f"{stack.services['orders']}{path}", method=method, headers=JSON, data=body)
+    assert answer.ok, answer.text()
+    return answer.json()
+
+
+def _course_for(page, stack, patient_id: str) -> dict:
+    """The patient's course: started by signing an induction order (as the course page's test does)."""
+    orders_url = stack.services["orders"]
+    message = eligibility_message(patient_id, "eligible", "active")
+    publish(stack.bootstrap, INTAKE_EVENTS, message, key=patient_id)
+    intake_id = message["entry"][1]["resource"]["identifier"][0]["value"]
+    wait_for(lambda: page.request.get(f"{orders_url}/patients/{patient_id}/eligibility", headers=JSON).json()
+             .get("intake_id") == intake_id, timeout_s=20, what="the eligibility decision to reach orders")
+    for series in _api(page, stack, "GET", f"/patients/{patient_id}/series")["series"]:
+        if series["order_status"] in ("active", "on-hold"):
+            _api(page, stack, "POST", f"/orders/{series['order_id']}/cancel",
+                 {"by": "browser test", "reason": "an earlier series cleared for this test"})
+    order = _api(page, stack, "POST", "/orders", {"patient_id": patient_id, "start_date": date.today().isoformat(),
+                                                  "created_by": "Dr. Adaeze Okoye"})
+    _api(page, stack, "POST", f"/orders/{order['order_id']}/sign", {"signed_by": "Dr. Adaeze Okoye",
+                                                                    "attested": True})
+    return _api(page, stack, "GET", f"/patients/{patient_id}/course")
+
+
+def _make_link(page) -> str:
+    page.select_option("#scale", "phq-9")
+    page.get_by_test_id("create-link-button").click()
+    page.get_by_test_id("link-created").wait_for()
+    return page.get_by_test_id("patient-link-url").input_value()
+
+
+def _ehr_observation(stack, measurement_id: str) -> dict | None:
+    try:
+        return stack.ehr_client.read("Observation", ehr_resource_id(identifier_system("course-score"),
+                                                                     measurement_id))
+    except FhirNotFound:
+        return None
+
+
+def test_a_patient_fills_a_phq9_link_on_a_phone_and_the_clinic_sees_score_and_alert(smart_stack, page, browser):
+    orders_url = smart_stack.services["orders"]
+    patient_id = smart_stack.patient_id("KL-1003")
+    launch_from_chart(page, smart_stack, "orders", patient_id, "dr.okoye")
+    course = _course_for(page, smart_stack, patient_id)
+
+    page.goto(f"{orders_url}/ui/course/questionnaires")
+    [due] = page.get_by_test_id("due-row").all()
+    assert due.get_attribute("data-scale") == "phq-9"
+    assert due.get_attribute("data-state") in ("due", "overdue", "not-due")
+    url = _make_link(page)
+    token = url.rsplit("/q/", 1)[1]
+    assert url.startswith(orders_url) and len(token) == 43 and patient_id not in url
+    assert page.locator('[data-testid="patient-link-qr"] svg').count() == 1
+    assert_accessible(page, "patient-link-staff")
+    screenshot(page, "patient-link-staff")
+
+    phone_context = browser.new_context(**PHONE)
+    phone_context.set_default_timeout(15000)
+    phone = phone_context.new_page()
+    try:
+        phone.goto(url)
+        assert phone.locator("fieldset.question").count() == 9
+        assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390  # no sideways scrolling
+        assert "Lindqvist" not in phone.content()  # the page names nobody
+        assert_accessible(phone, "patient-link-form-phone")
+        screenshot(phone, "patient-link-form-phone")
+        for number, value in enumerate(ANSWERS, start=1):
+            phone.locator(f'input[name="item-{number}"][value="{value}"]').check()
+        phone.get_by_test_id("send-answers").click()
+        phone.get_by_test_id("answers-sent").wait_for()
+        crisis = phone.get_by_test_id("crisis-contacts")
+        assert crisis.get_attribute("role") == "alert" and "988" in crisis.inner_text()
+        assert crisis.bounding_box()["y"] < phone.get_by_test_id("answers-sent").bounding_box()["y"]
+        assert_accessible(phone, "patient-link-done-phone")
+        screenshot(phone, "patient-link-done-phone")
+
+        # The course has the patient's score and the open alert as soon as the page answered.
+        after = _api(page, smart_stack, "GET", f"/patients/{patient_id}/course")
+        links = _api(page, smart_stack, "GET", f"/courses/{course['course_id']}/questionnaires")["links"]
+        measurement_id = next(entry for entry in links if entry["state"] == "used")["measurement_id"]  # newest
+        [alert] = [a for a in after["alerts"] if a["measurement_id"] == measurement_id]
+        assert alert["source"] == "phq9-item9" and alert["acknowledged_at"] is None
+        observation = wait_for(lambda: _ehr_observation(smart_stack, measurement_id), timeout_s=30,
+                               what="the patient's Observation in the EHR")
+        assert observation["performer"][0]["reference"] == f"Patient/{patient_id}"
+        assert observation["valueQuantity"]["value"] == sum(ANSWERS)
+
+        phone.goto(url)  # the link again: used
+        assert phone.get_by_test_id("link-refused").inner_text() == "These answers have already been sent"
+        assert_accessible(phone, "patient-link-used-phone")
+
+        expired_url = _make_link(page)
+        digest = hashlib.sha256(expired_url.rsplit("/q/", 1)[1].encode()).hexdigest()
+        past = (datetime.now(timezone.utc) - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S.%f")
+        with sqlite3.connect(smart_stack.services_data_dir / "orders.db", timeout=30) as db:
+            assert db.execute("UPDATE patient_links SET expires_at = ? WHERE token_hash = ?",
+                              (past, digest)).rowcount == 1
+        answer = phone.goto(expired_url)
+        assert answer.status == 410
+        assert phone.get_by_test_id("link-refused").inner_text() == "This link has expired"
+        screenshot(phone, "patient-link-expired-phone")
+    finally:
+        phone_context.close()
