@@ -23,8 +23,13 @@
     board.classList.toggle("is-stale", isStale);
   }
 
+  var lastSuccess = Date.now();
+
   function refresh() {
-    fetch(rowsUrl, { credentials: "same-origin", cache: "no-store", headers: { "Accept": "text/html" } })
+    var controller = new AbortController();  // a refresh that hangs is a failed one, not a frozen board
+    var timer = window.setTimeout(function () { controller.abort(); }, every);
+    fetch(rowsUrl, { credentials: "same-origin", cache: "no-store", headers: { "Accept": "text/html" },
+                     signal: controller.signal })
       .then(function (response) {
         if (!response.ok) { throw new Error("HTTP " + response.status); }
         var asOf = response.headers.get("X-Board-Updated");
@@ -38,11 +43,14 @@
           if (link) { link.focus(); }
         }
         if (answer.asOf) { updated.textContent = "Updated " + answer.asOf; }
+        lastSuccess = Date.now();
         showStale(false);
       })
       .catch(function () { showStale(true); })
-      .then(function () { window.setTimeout(refresh, every); });
+      .then(function () { window.clearTimeout(timer); window.setTimeout(refresh, every); });
   }
 
+  // Whatever happens to the refresh chain, a board not refreshed for three periods says so.
+  window.setInterval(function () { if (Date.now() - lastSuccess > 3 * every) { showStale(true); } }, every);
   window.setTimeout(refresh, every);
 }());

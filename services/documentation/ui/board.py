@@ -133,12 +133,15 @@ def _board_variables() -> dict[str, Any]:
             "as_of_text": clinic_time(board.as_of, "%H:%M:%S"), "day_text": board.day.isoformat()}
 
 
+EHR_LABELS = {"not-sent": "not sent yet", "sent": "sent, no answer yet", "applied": "in the EHR",
+              "retrying": "NOT in the EHR yet: retrying", "refused": "REFUSED by the EHR"}  # short, for the board
+
+
 def _ehr_status(board: Board, session_id: str) -> dict[str, str]:
+    """The session's EHR status in a few words (the session page gives the reasons and what to do)."""
     status = board.ehr_statuses.get(session_id)
-    if status is None:
-        return {"status": "not-sent", "label": "Nothing sent yet"}
-    view = record_status_json(status)
-    return {"status": view["status"], "label": view["label"] or "Nothing sent yet"}
+    code = record_status_json(status)["status"] if status is not None else "not-sent"
+    return {"status": code, "label": EHR_LABELS.get(code, code)}
 
 
 def _no_store(response: Response) -> Response:
