@@ -24,11 +24,14 @@ PATIENT_LINK_PROPERTIES = {"link_id": STRING, "scale": STRING, "state": {"enum":
                            "created_at": STRING, "expires_at": STRING, "created_by": STRING,
                            "used_at": NULLABLE_STRING, "measurement_id": STRING}
 PATIENT_LINK = Answer("PatientLink", obj({**PATIENT_LINK_PROPERTIES, "url": STRING}))
+DUE_PROPERTIES = {"scale": STRING, "state": {"enum": ["not-due", "due", "overdue"]}, "due_at": STRING,
+                  "overdue_at": STRING, "last_measured_at": NULLABLE_STRING}
 QUESTIONNAIRES = Answer("CourseQuestionnaires", obj({
     "course_id": STRING, "patient_id": STRING,
-    "due": array(obj({"scale": STRING, "state": {"enum": ["not-due", "due", "overdue"]}, "due_at": STRING,
-                      "overdue_at": STRING, "last_measured_at": NULLABLE_STRING})),
+    "due": array(obj(DUE_PROPERTIES)),
     "links": array(obj(PATIENT_LINK_PROPERTIES))}))
+CLINIC_DUE = Answer("ClinicQuestionnairesDue", obj({"due": array(obj({
+    "course_id": STRING, "patient_id": STRING, **DUE_PROPERTIES, "open_link_expires_at": NULLABLE_STRING}))}))
 OUTCOMES_CSV = Answer("OutcomesCsv", {"type": "string", "description": "text/csv, a header row then one row a "
                                                                       "course (no names, ids or exact dates)"})
 
@@ -36,6 +39,7 @@ OUTCOMES_CSV = Answer("OutcomesCsv", {"type": "string", "description": "text/csv
 ANSWERS = {
     "patient_course": COURSE, "get_course": COURSE, "export_csv": OUTCOMES_CSV, "export_bundle": OUTCOMES_BUNDLE,
     "create_patient_link": PATIENT_LINK, "course_questionnaires": QUESTIONNAIRES,
+    "clinic_questionnaires_due": CLINIC_DUE,
     **{view: COURSE_CHANGE for view in (
         "record_score", "record_cssrs", "decide", "record_clinical_event", "acknowledge_alert", "refer",
         "close_referral", "book_therapy_session", "record_attendance")},

@@ -36,7 +36,7 @@ from services.orders.course.commands import (
 from services.orders.course.domain.errors import CourseStateError
 from services.orders.course.domain.export import outcomes_csv
 from services.orders.course.presenters import (
-    change_view, course_view, patient_link_url, patient_link_view, questionnaires_view, score_chart_svg,
+    change_view, clinic_due_view, course_view, patient_link_url, patient_link_view, questionnaires_view, score_chart_svg,
 )
 from services.orders.course.repository import CourseNotFoundError
 from services.orders.course.translators.outcomes_bundle_out import outcomes_bundle
@@ -218,6 +218,17 @@ def course_questionnaires(course_id: str) -> ResponseReturnValue:
     """Due from the last score of the scale (any source) plus the clinic's interval; links without their token."""
     service = course_service()
     return jsonify(questionnaires_view(service.course_questionnaires(course_id), service.now()))
+
+
+@OPERATIONS.operation("/questionnaires/due", "GET", summary="The clinic's due and overdue patient questionnaires "
+                      "across running courses (ids only)", tag=TAG)
+@requires("CarePlan", "s")
+@requires("Observation", "s")
+def clinic_questionnaires_due() -> ResponseReturnValue:
+    """Across patients: a patient-bound session or token is refused (403). Longest due first; a waiting link is
+    named by when it expires."""
+    return jsonify(clinic_due_view(course_service().clinic_questionnaires_due()))
+
 
 def _actor(body: ActedBody) -> Person:
     """Who acts: the request's clinician from its SMART context (``shared.roles.acting_person``), never a name in

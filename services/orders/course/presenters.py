@@ -21,7 +21,8 @@ from services.orders.course.domain.outcomes import outcome_text
 from services.orders.course.domain.summary import InfusionLine, ScoreSeries
 from services.orders.course.domain.patient_links import PatientLink
 from services.orders.course.handlers import CourseChange, PublishedEvent
-from services.orders.course.handlers.patient_reports import CourseQuestionnaires
+from services.orders.course.domain.patient_reports import DueQuestionnaire
+from services.orders.course.handlers.patient_reports import ClinicDue, CourseQuestionnaires
 from shared.ehr_delivery import RecordEhrStatus
 from shared.ehr_delivery.views import record_status_json
 from shared.scales import DEFINITIONS
@@ -156,9 +157,20 @@ def patient_link_view(link: PatientLink, now: datetime, url: str | None = None) 
 
 
 def questionnaires_view(view: CourseQuestionnaires, now: datetime) -> dict[str, Any]:
-    return {"course_id": view.course_id, "patient_id": view.patient_id,
-            "due": [{"scale": d.scale.value, "state": d.state.value, "due_at": d.due_at.isoformat(),
-                     "overdue_at": d.overdue_at.isoformat(),
-                     "last_measured_at": d.last_measured_at.isoformat() if d.last_measured_at else None}
-                    for d in view.due],
+    return {"course_id": view.course_id, "patient_id": view.patient_id, "due": [_due(d) for d in view.due],
             "links": [patient_link_view(link, now) for link in view.links]}
+
+
+def clinic_due_view(rows: Sequence[ClinicDue]) -> dict[str, Any]:
+    """The clinic's due list: ids only (the EHR holds the names)."""
+    return {"due": [{"course_id": row.course_id, "patient_id": row.patient_id, **_due(row.due),
+                     "open_link_expires_at": _iso(row.open_link_expires_at)} for row in rows]}
+
+
+def _due(due: DueQuestionnaire) -> dict[str, Any]:
+    return {"scale": due.scale.value, "state": due.state.value, "due_at": due.due_at.isoformat(),
+            "overdue_at": due.overdue_at.isoformat(), "last_measured_at": _iso(due.last_measured_at)}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

@@ -78,6 +78,8 @@ def test_a_filled_link_is_a_patient_score_in_the_course_and_the_ehr_with_the_ale
     [used] = [entry for entry in listed["links"] if entry["link_id"] == link["link_id"]]
     assert used["state"] == "used" and "url" not in used
     assert [d["scale"] for d in listed["due"]] == ["phq-9"] and listed["due"][0]["state"] == "not-due"
+    clinic_due = clinic.get("/questionnaires/due")["due"]  # across the clinic: the answered PHQ-9 is off it
+    assert not [row for row in clinic_due if row["course_id"] == induction.course_id and row["scale"] == "phq-9"]
     series = clinic.get(f"/courses/{induction.course_id}")["summary"]["series"]
     points = [p for s in series for p in s["points"] if p["measurement_id"] == measurement_id]
     assert len(points) == 1 and points[0]["total"] == 11  # one score, however often the form was sent

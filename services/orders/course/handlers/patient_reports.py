@@ -23,7 +23,7 @@ from services.orders.course.domain.patient_links import (
     LinkState, PatientLink, RequestLimiter, new_link, plausible_token, token_hash,
 )
 from services.orders.course.domain.patient_reports import (
-    LINK_SCALES, DueQuestionnaire, PatientReportSettings, questionnaires_due,
+    LINK_SCALES, DueQuestionnaire, DueState, PatientReportSettings, questionnaires_due,
 )
 from services.orders.course.handlers.core import CourseChange, CourseCore, PublishedEvent
 from services.orders.course.repository import PatientLinkStore
@@ -71,6 +71,17 @@ class CourseQuestionnaires:
     links: tuple[PatientLink, ...]
 
 
+@dataclass(frozen=True)
+class ClinicDue:
+    """One due or overdue questionnaire of a course, across the clinic; ``open_link_expires_at`` when a link for
+    it is waiting for the patient."""
+
+    course_id: str
+    patient_id: str
+    due: DueQuestionnaire
+    open_link_expires_at: datetime | None
+
+
 class CoursePatientReports(CourseCore):
     def __init__(self, *args: Any, pro_settings: PatientReportSettings | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -109,6 +120,22 @@ class CoursePatientReports(CourseCore):
 
     def questionnaires_due(self, course: TreatmentCourse) -> tuple[DueQuestionnaire, ...]:
         return questionnaires_due(course, self.pro_settings, self._now())
+
+    def clinic_questionnaires_due(self) -> tuple[ClinicDue, ...]:
+        """Every due or overdue questionnaire of the clinic's running courses, the longest due first."""
+        now = self._now()
+        with self._runtime.engine.connect() as conn:
+            courses = [c for c in self._repo.all_courses(conn) if c.status is not CourseStatus.STOPPED]
+            links = self._links.for_courses(conn, [c.course_id for c in courses]) if courses else []
+        rows = []
+        for course in courses:
+            for due in questionnaires_due(course, self.pro_settings, now):
+                if due.state is DueState.NOT_DUE:
+                    continue
+                waiting = [link.expires_at for link in links if link.course_id == course.course_id
+                           and link.scale is due.scale and link.state(now) is LinkState.OPEN]
+                rows.append(ClinicDue(course.course_id, course.patient_id, due, max(waiting, default=None)))
+        return tuple(sorted(rows, key=lambda row: row.due.due_at))
 
     # --- the patient -------------------------------------------------------------------------------------------
     def open_link(self, token: str) -> OpenLink:

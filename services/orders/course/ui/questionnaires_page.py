@@ -27,7 +27,7 @@ from services.orders.course.ui.pages import blueprint, own_course, patient_conte
 from shared.clinic_time import format_clinic_time
 from shared.scales import DEFINITIONS, Scale
 from shared.smart import SmartContext, requires
-from shared.ui import clinician_name, in_launch_context
+from shared.ui import clinician_name, in_launch_context, patient_banner
 
 QR_ERROR_CORRECTION = "m"  # 15% of the code may be smudged on a printout and still read
 
@@ -71,8 +71,10 @@ def _render(context: SmartContext, *, errors: list[tuple[str, str]] | None = Non
     except CourseNotFoundError:
         course, view = None, None
     offered = [s for s in service.pro_settings.scheduled_scales if s in LINK_SCALES]
+    banner = patient_banner(context, context.patient or "", today=service.protocol.clinic_date(now))
     html = render_template(
-        "orders/course/questionnaires.html", clinician=clinician_name(context), course=course, view=view,
+        "orders/course/questionnaires.html", banner=banner, clinician=clinician_name(context), course=course,
+        view=view,
         created=created, errors=errors or [], offered=offered, now=now,
         scale_names={scale: d.name for scale, d in DEFINITIONS.items()},
         when=lambda moment: format_clinic_time(moment, zone) if moment else "",

@@ -185,3 +185,13 @@ def test_no_link_for_a_stopped_course(service):
         CourseRepository().save(conn, loaded, replace(loaded.course, status=CourseStatus.STOPPED))
     with pytest.raises(CourseStateError):
         service.create_patient_link(COURSE, Scale.PHQ9, DOCTOR)
+
+
+def test_the_clinic_due_list_names_each_running_course_due_or_overdue_and_a_waiting_link(service):
+    rows = service.clinic_questionnaires_due()  # started 13 days ago, never scored: all three overdue
+    assert [(r.course_id, r.due.scale, r.due.state, r.open_link_expires_at) for r in rows] == [
+        (COURSE, scale, DueState.OVERDUE, None) for scale in (Scale.PHQ9, Scale.GAD7, Scale.QIDS_SR16)]
+    link, token = service.create_patient_link(COURSE, Scale.PHQ9, DOCTOR)
+    assert service.clinic_questionnaires_due()[0].open_link_expires_at == link.expires_at
+    service.submit_patient_link(token, (0,) * 9)  # PHQ-9 answered now: not due for 7 days
+    assert [r.due.scale for r in service.clinic_questionnaires_due()] == [Scale.GAD7, Scale.QIDS_SR16]
