@@ -4,6 +4,9 @@
 (function () {
   "use strict";
 
+  // A page restored from the back-forward cache would show what was charted before: fetch it again.
+  window.addEventListener("pageshow", function (event) { if (event.persisted) { window.location.reload(); } });
+
   var timeInput = document.querySelector('[data-testid="vitals-form"] input[name="at"]');
   var prefilled = document.querySelector('[data-testid="vitals-form"] input[name="at_prefilled"]');
   var keepNow = Boolean(timeInput && prefilled && timeInput.value === prefilled.value);

@@ -18,7 +18,7 @@ from services.documentation.access import IN_SESSION, service
 from services.documentation.ui.pages import STATUS_LABELS, as_datetime, clinic_zone, input_time, own_session, ui
 from shared.smart import requires
 
-STATUS_POLL_SECONDS = 20  # how often the page asks for the strip: a reading due is shown to the minute
+STATUS_POLL_SECONDS = 15  # how often the page asks for the strip: a reading due is shown to the minute
 
 
 def strip_view(view: dict[str, Any], zone: ZoneInfo, min_recovery_observation_min: int) -> dict[str, Any]:
