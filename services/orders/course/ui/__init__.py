@@ -6,6 +6,7 @@ service layer's commands. ``patient_blueprint`` holds the patient's questionnair
 from __future__ import annotations
 
 from services.orders.course.ui import course_page  # noqa: F401 - importing the screen registers its views
+from services.orders.course.ui import course_pdf  # noqa: F401 - the course summary as PDF
 from services.orders.course.ui import questionnaires_page  # noqa: F401 - the staff's patient questionnaires
 from services.orders.course.ui.pages import blueprint
 from services.orders.course.ui.patient_page import PATIENT_PAGE_ENDPOINTS, patient_blueprint
