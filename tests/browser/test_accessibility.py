@@ -2,11 +2,39 @@
 at a desktop width, a 1024x768 chair-side screen and a phone (test-artifacts/screenshots/<page>-<size>.png)."""
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
+import requests
+from sqlalchemy import create_engine
 
+from deploy.ehr_sandbox.seed import SEED_SYSTEM
+from shared.events.topics import INTAKE_EVENTS
+from shared.ops.settings import ROLE_ICT
+from shared.smart.sessions import SessionStore, SmartSession, digest, new_secret
 from tests.browser.axe import assert_accessible
+from tests.browser.conftest import DEMO_PASSWORD, sandbox_token, screenshot
+from tests.integration.documentation.charting import document_to_discharge, new_patient
+from tests.integration.documentation.clinic import NURSE, Clinic, clinical_times, pre_check, vitals
+from tests.integration.orders.support import eligibility_message
+from tests.support.backend_auth import suite_tokens
+from tests.support.kafka_tools import publish, wait_for
+
+SIZES = {"1280": {"width": 1280, "height": 900}, "1024x768": {"width": 1024, "height": 768},
+         "phone": {"width": 390, "height": 844}}
+# axe's rules read the DOM and computed styles, which the width barely changes (contrast, names, labels, ids): one
+# size keeps the module lean (about 1 s of axe per page under load); the other two are screenshots for a reviewer.
+AXE_SIZES = ("1280",)
+OPS_SCOPES = "openid fhirUser user/*.cruds"
+USER = "dr.okoye"  # a prescriber: every clinician page opens for them (the nurse is refused the prescriber's pages)
+SCOPES = "launch openid fhirUser online_access patient/*.cruds user/Practitioner.rs user/PractitionerRole.rs"
+APPS = ("intake", "orders", "documentation")
 
 BROKEN_PAGE = """<!doctype html><html><head><title>Broken</title></head><body>
 <img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">
@@ -40,3 +68,188 @@ def test_the_axe_check_passes_the_same_page_made_accessible(blank_page) -> None:
     blank_page.set_content(fixed)
     result = assert_accessible(blank_page, "deliberately-fixed")
     assert {rule["id"] for rule in result["passes"]} >= {"image-alt", "label", "button-name", "color-contrast"}
+
+
+# --- every page of the running stack ----------------------------------------------------------------------------------
+class _TokenClinic(Clinic):
+    """The documentation API with a clinician's bearer token (the browser stack requires SMART)."""
+
+    def __init__(self, base_url: str, bootstrap: str, ehr: Any, token: str):
+        super().__init__(base_url, bootstrap, ehr)
+        self._auth = {"Authorization": f"Bearer {token}"}
+
+    def get(self, path: str, expect: int = 200) -> Any:
+        response = requests.get(self.base_url + path, headers=self._auth, timeout=10)
+        assert response.status_code == expect, f"GET {path}: {response.status_code} {response.text}"
+        return response.json()
+
+    def call(self, method: str, path: str, body: dict[str, Any], expect: int = 200,
+             headers: dict[str, str] | None = None) -> Any:
+        return super().call(method, path, body, expect, headers={**self._auth, **(headers or {})})
+
+
+@dataclass
+class ClinicPages:
+    patient_id: str
+    pages: dict[str, str]  # page name → URL, in the order a clinic day meets them
+
+
+def _bearer_json(token: str, method: str, url: str, body: dict | None = None, expect: int = 200) -> Any:
+    answer = requests.request(method, url, json=body, timeout=30,
+                              headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
+    assert answer.status_code == expect, f"{method} {url}: {answer.status_code} {answer.text}"
+    return answer.json()
+
+
+def _documentation(stack, patient_id: str, mrn: str) -> dict[str, str]:
+    """Infusion 1 charted to discharge with a draft note, infusion 2 infusing, infusion 3 checked in."""
+    token = sandbox_token(stack, "documentation", patient_id, SCOPES, user=USER, ehr_launch=True)
+    app = stack.services["documentation"]
+    clinic = _TokenClinic(app, stack.bootstrap, SimpleNamespace(client=stack.ehr_client), token)
+    order = clinic.publish_signed_order(mrn)
+    clinic.wait_for_sessions(order)
+    done, infusing, checked_in = (order.session_id(n) for n in (1, 2, 3))
+    t = clinical_times(hours_ago=6)
+    document_to_discharge(clinic, order, f"/sessions/{done}", t)
+    clinic.post(f"/sessions/{done}/notes", {"by": USER, "at": t(90)}, expect=201)
+    later = clinical_times(hours_ago=1)
+    early = {"by": NURSE, "override_reason": "the accessibility check charts three infusions on one day"}
+    clinic.post(f"/sessions/{infusing}/check-in", {**early, "at": later(0)})
+    clinic.post(f"/sessions/{infusing}/pre-check", pre_check(later(5), 128, 82, reading_id="pre-a11y"))
+    clinic.post(f"/sessions/{infusing}/start", {"by": NURSE, "at": later(10)})
+    clinic.post(f"/sessions/{infusing}/vitals", vitals(later(25), 132, 84, 80, reading_id="r-a11y"), expect=201)
+    clinic.post(f"/sessions/{checked_in}/check-in", {**early, "at": later(30)})
+    ui = f"{app}/ui/sessions"
+    return {"documentation-home": f"{app}/", "documentation-pre-check": f"{ui}/{checked_in}/pre-check",
+            "documentation-session-infusing": f"{ui}/{infusing}", "documentation-session-discharged": f"{ui}/{done}",
+            "documentation-cadss": f"{ui}/{done}/cadss", "documentation-adverse-event": f"{ui}/{done}/adverse-events",
+            "documentation-administration": f"{ui}/{done}/administration",
+            "documentation-controlled-substance": f"{ui}/{done}/controlled-substance",
+            "documentation-discharge": f"{ui}/{done}/discharge", "documentation-note": f"{ui}/{done}/note",
+            "documentation-not-in-ehr": f"{app}/ui/not-in-ehr"}
+
+
+def _orders(stack, patient_id: str) -> dict[str, str]:
+    """The patient eligible, an induction order signed (its course started)."""
+    token = sandbox_token(stack, "orders", patient_id, SCOPES, user=USER, ehr_launch=True)
+    app = stack.services["orders"]
+    message = eligibility_message(patient_id, "eligible", "active")
+    intake_id = message["entry"][1]["resource"]["identifier"][0]["value"]
+    publish(stack.bootstrap, INTAKE_EVENTS, message, key=patient_id)
+    wait_for(lambda: requests.get(f"{app}/patients/{patient_id}/eligibility", timeout=10,
+                                  headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}
+                                  ).json().get("intake_id") == intake_id,
+             timeout_s=30, what="the eligibility decision in orders")
+    order = _bearer_json(token, "POST", f"{app}/orders", {"patient_id": patient_id, "created_by": USER,
+                                                         "start_date": date.today().isoformat()}, expect=201)
+    _bearer_json(token, "POST", f"{app}/orders/{order['order_id']}/sign", {"signed_by": USER, "attested": True})
+    return {"orders-home": f"{app}/", "orders-new": f"{app}/ui/orders/new",
+            "orders-review": f"{app}/ui/orders/{order['order_id']}", "course": f"{app}/ui/course",
+            "orders-not-in-ehr": f"{app}/ui/not-in-ehr"}
+
+
+def _intake(stack, patient_id: str) -> dict[str, str]:
+    token = sandbox_token(stack, "intake", patient_id, SCOPES, user=USER, ehr_launch=True)
+    app = stack.services["intake"]
+    intake = _bearer_json(token, "POST", f"{app}/intakes", {"patient_id": patient_id}, expect=201)
+    return {"intake-home": f"{app}/", "intake": f"{app}/ui/intakes/{intake['intake_id']}",
+            "intake-decision": f"{app}/ui/intakes/{intake['intake_id']}/decision",
+            "intake-not-in-ehr": f"{app}/ui/not-in-ehr"}
+
+
+@pytest.fixture(scope="module")
+def clinic_pages(smart_stack) -> ClinicPages:
+    """A patient of this module with an intake, a signed order (its course) and three infusions in different
+    states, set up through the services' APIs with real tokens."""
+    patient_id, mrn = new_patient(smart_stack.ehr_client, family="Axe")
+    pages = {"sandbox-chart": smart_stack.chart_url,
+             "sandbox-order-entry": f"{smart_stack.ehr_root}/chart/order/{patient_id}"}
+    pages |= _intake(smart_stack, patient_id) | _orders(smart_stack, patient_id)
+    pages |= _documentation(smart_stack, patient_id, mrn)
+    return ClinicPages(patient_id, pages)
+
+
+@pytest.fixture(scope="module")
+def ops_page(browser, smart_stack) -> Iterator[Any]:
+    """A second browser context for the services' /ops pages, which need what no launch of the stack grants (its
+    apps ask for patient-level scopes only): the EHR gives dr.okoye an operations role (HL7 ``ict``) while this
+    module runs, withdrawn (inactive) afterwards, and each service's session store gets a signed-in session with
+    user-level scopes, as tests/support/smart_sessions.py plants one for Flask's test client. Roles are read per
+    session, so no other module's session ever sees the role."""
+    ehr = smart_stack.ehr_client
+    [practitioner] = ehr.search("Practitioner", {"identifier": f"{SEED_SYSTEM}|smart-user-{USER}"})
+    system, code = ROLE_ICT.split("|")
+    role_id = f"a11y-ops-{uuid.uuid4().hex[:8]}"
+    role, _ = ehr.create_if_none_exist({
+        "resourceType": "PractitionerRole", "identifier": [{"system": SEED_SYSTEM, "value": role_id}],
+        "active": True, "practitioner": {"reference": f"Practitioner/{practitioner['id']}"},
+        "code": [{"coding": [{"system": system, "code": code, "display": "ICT professional"}]}]},
+        f"identifier={SEED_SYSTEM}|{role_id}")
+    context = browser.new_context(viewport=SIZES["1280"])
+    try:
+        tokens = suite_tokens(smart_stack.ehr_base_url)
+        for app in APPS:
+            cookie, now = new_secret(), time.time()
+            engine = create_engine(f"sqlite:///{smart_stack.services_data_dir / f'{app}.db'}")
+            SessionStore(engine).create(SmartSession(
+                session_hash=digest(cookie), iss=smart_stack.ehr_base_url, access_token=tokens.access_token(),
+                access_expires_at=None, refresh_token=None, id_token=None, scope=OPS_SCOPES, patient=None,
+                encounter=None, fhir_user=f"{smart_stack.ehr_base_url}/Practitioner/{practitioner['id']}",
+                need_patient_banner=False, created_at=now, expires_at=now + 1800))
+            engine.dispose()
+            context.add_cookies([{"name": f"ketalink_smart_ketalink_{app}", "value": cookie,
+                                  "url": smart_stack.services[app]}])
+        yield context.new_page()
+    finally:
+        context.close()
+        ehr.update({**role, "active": False})
+
+
+@pytest.fixture(scope="module")
+def signed_in(browser, smart_stack, clinic_pages) -> Iterator[Any]:
+    """One browser context signed in to the three apps from the patient's chart (one EHR sign-in, then an
+    approval per app); the sandbox's sign-in and approval pages are checked on the way."""
+    context = browser.new_context(viewport=SIZES["1280"])
+    context.set_default_timeout(20000)
+    page = context.new_page()
+    for number, app in enumerate(APPS):
+        page.goto(smart_stack.chart_url)
+        page.locator(f'tr[data-patient-id="{clinic_pages.patient_id}"] button[data-launch="ketalink-{app}"]').click()
+        if number == 0:
+            page.wait_for_url("**/smart/login**")
+            assert_accessible(page, "sandbox-sign-in")
+            page.get_by_label("User").select_option(USER)
+            page.get_by_label("Password").fill(DEMO_PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/smart/authorize**")
+        if number == 0:
+            assert_accessible(page, "sandbox-approve")
+        page.get_by_role("button", name="Approve").click()
+        page.wait_for_url(f"{smart_stack.services[app]}/")
+    yield page
+    context.close()
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("size", list(SIZES))
+def test_every_clinician_page_has_no_serious_accessibility_violation(signed_in, ops_page, clinic_pages,
+                                                                     smart_stack, size):
+    """Each page once per size: a full-page screenshot, and axe-core on it at the AXE_SIZES; every page's
+    findings are collected before the test fails, so one run names them all."""
+    visits = [(signed_in, name, url) for name, url in clinic_pages.pages.items()]
+    visits += [(ops_page, f"{app}-ops", f"{smart_stack.services[app]}/ops") for app in APPS]
+    for page in (signed_in, ops_page):
+        page.set_viewport_size(SIZES[size])
+    failures = []
+    for page, name, url in visits:
+        answer = page.goto(url)
+        assert answer is not None and answer.ok, (
+            f"{name}: {url} answered {answer and answer.status}: {page.inner_text('body')[:600]}")
+        screenshot(page, f"{name}-{size}")
+        if size in AXE_SIZES:
+            try:
+                assert_accessible(page, f"{name}-{size}")
+            except pytest.fail.Exception as failure:
+                failures.append(str(failure))
+    if failures:
+        pytest.fail("\n\n".join(failures), pytrace=False)
