@@ -82,12 +82,14 @@ def _codes(key: str, system: str, *codes: str) -> tuple[str, ...]:
 # F23 brief psychotic, F25 schizoaffective, F28/F29 other and unspecified psychosis; Z33.1 pregnant state, Z34 and O09
 # supervision of (high-risk) pregnancy, Z39.1 care of the lactating mother; K72 hepatic failure; E05 thyrotoxicosis;
 # G93.2 benign intracranial hypertension, H40.05 ocular hypertension, H40.2 primary angle-closure glaucoma;
-# F31 bipolar disorder (whether a mood stabiliser is taken is the prescriber's review). SNOMED CT: 22298006
-# myocardial infarction, 58214004 schizophrenia, 69322001 psychotic disorder, 77386006 pregnancy.
+# F31 bipolar disorder (whether a mood stabiliser is taken is the prescriber's review). SNOMED CT: 274100004 cerebral
+# haemorrhage, 22298006 myocardial infarction, 58214004 schizophrenia, 69322001 psychotic disorder, 77386006
+# pregnancy.
 DEFAULT_CONDITION_CODES: tuple[str, ...] = (
     *_codes(ANEURYSMAL_VASCULAR_DISEASE, ICD10CM, "I71*", "I72*", "I67.1"),
     *_codes(ARTERIOVENOUS_MALFORMATION, ICD10CM, "Q28.0*", "Q28.2", "Q27.3*"),
     *_codes(INTRACEREBRAL_HAEMORRHAGE_HISTORY, ICD10CM, "I61*", "I69.1*"),
+    *_codes(INTRACEREBRAL_HAEMORRHAGE_HISTORY, SNOMED, "274100004"),
     *_codes(UNCONTROLLED_HYPERTENSION, ICD10CM, "I16*"),
     *_codes(UNSTABLE_CARDIOVASCULAR_DISEASE, ICD10CM, "I21*", "I22*", "I20.0"),
     *_codes(UNSTABLE_CARDIOVASCULAR_DISEASE, SNOMED, "22298006"),

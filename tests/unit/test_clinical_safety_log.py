@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 LOG = ROOT / "docs" / "clinical-safety.md"
 FIELDS = ("Source", "Cause", "Effect", "Initial risk", "Mitigation", "Verified by", "Residual risk")
-HEADING = re.compile(r"^### (HZ-\d{2}[a-z]?): (.+)$", re.MULTILINE)
+HEADING = re.compile(r"^### (HZ-\d{2,3}[a-z]?): (.+)$", re.MULTILINE)
 TEST_ID = re.compile(r"`(tests/[\w/]+\.py)::([\w:\[\]-]+)`")
 SOURCE_PATH = re.compile(r"`((?:services|shared|deploy)/[\w/.-]+\.(?:py|html|md))`")
 SEVERITIES = ("minor", "significant", "considerable", "major", "catastrophic")

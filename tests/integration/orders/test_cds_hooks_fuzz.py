@@ -42,7 +42,7 @@ def template(ehr: Any) -> dict[str, Any]:
                       {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "36437"}]}}
     prefetch = {"patient": ehr.client.read("Patient", patient_id),
                 "weight": {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": measured}]},
-                "newerWeights": None, "height": None,
+                "newerWeights": None, "height": None, "conditions": None, "eligibility": None, "ketamineOrders": None,
                 "medications": {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": medication}]}}
     draft = cpoe_medication_request(patient_id) | {"id": "draft-1", "status": "draft"}
     return hook_request("order-sign", patient_id, [draft], prefetch=prefetch)

@@ -58,7 +58,8 @@ def test_discovery_lists_both_hooks_with_spec_prefetch_templates(stack: Stack) -
     services = {s["id"]: s for s in answer.json()["services"]}
     assert {s["hook"] for s in services.values()} == {"order-select", "order-sign"}
     prefetch = services[SIGN]["prefetch"]
-    assert set(prefetch) == {"patient", "weight", "newerWeights", "height", "medications"}  # what the cards read
+    assert set(prefetch) == {"patient", "weight", "newerWeights", "height", "medications", "conditions",
+                             "eligibility", "ketamineOrders"}  # what the cards read
     assert prefetch["patient"] == "Patient/{{context.patientId}}"
     assert "_sort=-date&_count=1" in prefetch["weight"] and "29463-7" in prefetch["weight"]
     for template in prefetch.values():  # only the spec's tokens, never anything else in braces
@@ -152,6 +153,30 @@ def test_a_deep_or_non_object_body_is_a_400_and_an_unknown_service_a_404(stack: 
     assert unknown.status_code == 404
 
 
+@pytest.mark.parametrize(("change", "field"), [
+    ({"effectiveDateTime": 1_765_000_000}, "Observation.effectiveDateTime"),  # a number is not a dateTime
+    ({"valueQuantity": {"value": "80", "unit": "kg", "system": "http://unitsofmeasure.org", "code": "kg"}},
+     "Observation.valueQuantity.value"),  # text is not a decimal
+    ({"status": None}, "status"),  # FHIR JSON has no nulls
+    ({"subject": {"reference": "Patient/p1", "display": 7}}, "Observation.subject.display"),
+])
+def test_a_prefetch_resource_with_a_wrong_json_type_is_a_400_naming_the_field(stack: Stack, change: dict[str, Any],
+                                                                              field: str) -> None:
+    """The structural validation does not coerce: what the EHR sent in the wrong JSON type is refused, never read."""
+    weight = {"resourceType": "Observation", "id": "w1", "status": "final",
+              "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
+              "subject": {"reference": "Patient/p1"}, "effectiveDateTime": "2026-12-06T10:00:00Z",
+              "valueQuantity": {"value": 80, "unit": "kg", "system": "http://unitsofmeasure.org", "code": "kg"}}
+    prefetch = {"patient": {"resourceType": "Patient", "id": "p1", "gender": "female"}, "newerWeights": None,
+                "height": None, "medications": None, "conditions": None, "eligibility": None, "ketamineOrders": None,
+                "weight": {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": weight | change}]}}
+    answer = stack.call(stack.pinned.token(stack.aud()),
+                        hook_request("order-sign", "p1", [_draft("p1")], prefetch=prefetch))
+    assert answer.status_code == 400, answer.text
+    issue = answer.json()["issue"][0]
+    assert issue["expression"] == ["prefetch.weight"] and field in issue["diagnostics"], issue
+
+
 def test_without_prefetch_or_fhir_server_the_answer_is_412(stack: Stack) -> None:
     answer = stack.call(stack.pinned.token(stack.aud()), hook_request("order-sign", "p1", [_draft("p1")]))
     assert answer.status_code == 412, answer.text
@@ -214,7 +239,8 @@ def test_the_ehr_s_prefetch_gives_the_same_cards_as_reading_the_ehr(stack: Stack
     prefetch = {"patient": client.read("Patient", patient_id),
                 "weight": {"resourceType": "Bundle", "type": "searchset",
                            "entry": [{"resource": w, "search": {"mode": "match"}} for w in weights]},
-                "newerWeights": None, "height": None, "medications": None}
+                "newerWeights": None, "height": None, "medications": None, "conditions": None, "eligibility": None,
+                "ketamineOrders": None}
     draft = _draft(patient_id, mg_per_kg=2.0)
     read = _summaries(stack.call(stack.pinned.token(stack.aud()), _from_ehr(ehr, "order-sign", patient_id, [draft])))
     given = _summaries(stack.call(stack.pinned.token(stack.aud()),
