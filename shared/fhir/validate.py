@@ -2,6 +2,12 @@
 
 It checks structure only (unknown fields, types, cardinality); translators check codes and profile rules.
 
+Strictly by FHIR JSON's own types: the models coerce (a number where a dateTime or decimal-as-text is wanted, ``"true"``
+for a boolean, ``"5"`` for an integer) and read a JSON ``null`` as absent, but FHIR JSON allows neither, and a rule that
+reads ``"doseQuantity": null`` as present, or a number as 1970, decides on what the sender never said. So a ``null``
+(other than the placeholder FHIR allows in a primitive array that has ``_name`` extensions beside it) and any value
+whose JSON type the model had to change are refused, each naming its field.
+
 Validation is the largest CPU cost of handling a message, and most outbound resources are validated twice: by
 their translator, then inside their message. So the digests of the last few hundred resources that passed are
 remembered, and the same content passes again at the cost of one JSON serialisation (the profile is in
@@ -74,8 +80,11 @@ def validate_resource(resource: dict[str, Any]) -> dict[str, Any]:
         model = get_fhir_model_class(resource_type)
     except (KeyError, ValueError, AttributeError):
         raise FhirValidationError([("resourceType", f"unknown resource type {resource_type!r}")]) from None
+    nulls = _nulls(resource, resource_type)
+    if nulls:
+        raise FhirValidationError([(where, "a JSON null is not FHIR: leave the element out") for where in nulls])
     try:
-        model.model_validate(resource)
+        validated = model.model_validate(resource)
     except ValidationError as error:
         raise FhirValidationError(
             [(_location(resource_type, e["loc"]), e["msg"]) for e in error.errors(include_url=False)]
@@ -84,9 +93,63 @@ def validate_resource(resource: dict[str, Any]) -> dict[str, Any]:
         # fhir.resources itself fails on some malformed input (a nested "resourceType": null raises TypeError):
         # still invalid input, never an error of the caller's.
         raise FhirValidationError([(resource_type, f"malformed content ({type(error).__name__})")]) from None
+    coerced: list[tuple[str, str]] = []
+    _coerced(resource, json.loads(validated.model_dump_json(by_alias=True, exclude_none=True)), resource_type,
+             coerced)
+    if coerced:
+        raise FhirValidationError(coerced)
     if digest is not None:
         _passed.add(digest)
     return resource
+
+
+def _nulls(value: Any, path: str) -> list[str]:
+    """Where ``value`` holds a JSON null; a null in a primitive array is FHIR's placeholder only when the array has
+    its ``_name`` twin beside it (values and their extensions kept in step)."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}"
+            if item is None:
+                found.append(where)
+            elif isinstance(item, list) and isinstance(value.get(_twin(key)), list):
+                found += [f for index, element in enumerate(item) if element is not None
+                          for f in _nulls(element, f"{where}[{index}]")]
+            else:
+                found += _nulls(item, where)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += [f"{path}[{index}]"] if item is None else _nulls(item, f"{path}[{index}]")
+    return found
+
+
+def _twin(key: str) -> str:
+    """``given`` ↔ ``_given``: a primitive element and its extensions."""
+    return key[1:] if key.startswith("_") else f"_{key}"
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object" if isinstance(value, dict) else "null"
+
+
+def _coerced(given: Any, kept: Any, path: str, issues: list[tuple[str, str]]) -> None:
+    """Each place where the model kept a value of another JSON type than the one given (it coerced it)."""
+    if isinstance(given, dict) and isinstance(kept, dict):
+        for key, value in given.items():
+            if key in kept:
+                _coerced(value, kept[key], f"{path}.{key}", issues)
+    elif isinstance(given, list) and isinstance(kept, list):
+        if len(given) == len(kept):
+            for index, (one, other) in enumerate(zip(given, kept)):
+                _coerced(one, other, f"{path}[{index}]", issues)
+    elif _json_type(given) != _json_type(kept):
+        issues.append((path, f"FHIR JSON wants a {_json_type(kept)} here, not a {_json_type(given)}"))
 
 
 def validate_bundle(bundle: dict[str, Any]) -> dict[str, Any]:

@@ -8,9 +8,11 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from prometheus_client import Counter
 
+from shared.api import OPENAPI_DOCUMENT
 from shared.web import ApiError, json_object, outcome_response
 from services.orders.cds_hooks.auth import CdsAuthError
 from services.orders.cds_hooks.discovery import HOOK_OF_SERVICE, discovery_document
+from services.orders.cds_hooks.openapi import add_to_document
 from services.orders.cds_hooks.service import CdsHooksService
 
 SERVICE_KEY = "ketalink.cds_hooks"
@@ -92,8 +94,11 @@ def _cors(response: Response) -> Response:
 
 
 def install_cds_hooks(app: Flask, service: CdsHooksService, public_base_url: str) -> None:
+    """After ``Api.install``: the endpoints join the service's OpenAPI document (``openapi.py``)."""
     app.extensions[SERVICE_KEY] = service
     app.extensions[f"{SERVICE_KEY}.base_url"] = public_base_url
     app.register_blueprint(blueprint)
     app.register_error_handler(CdsAuthError, _refused)
     app.after_request(_cors)
+    if OPENAPI_DOCUMENT in app.extensions:
+        add_to_document(app.extensions[OPENAPI_DOCUMENT])

@@ -1,5 +1,5 @@
 """The CDS Hooks cards' reading of the EHR's weights (``weight_from_fhir``): a weight whose time is a JSON number
-(structurally valid after the validator's coercion; found by the hook fuzz test as a 500) is not dated, so it is
+(found by the hook fuzz test as a 500 when the structural validation still coerced it) is not dated, so it is
 not dosed from, and the hook answers rather than crashing."""
 from __future__ import annotations
 
@@ -24,10 +24,11 @@ def test_a_weight_timed_by_a_string_is_read() -> None:
 
 
 def test_a_weight_whose_code_has_a_null_coding_is_refused_as_not_a_weight() -> None:
-    """``"coding": null`` passes the structural validation; the weight is not read (a reason), not a crash."""
+    """``"coding": null`` is refused by the structural validation, naming it; the weight is not read (a reason),
+    not a crash."""
     observation = _weight("2026-12-06T10:00:00Z") | {"code": {"coding": None, "text": "weight"}}
     weight, reasons = weight_from_fhir([observation])
-    assert weight is None and [r.field for r in reasons] == ["weight.Observation.code"]
+    assert weight is None and [r.field for r in reasons] == ["weight.Observation.code.coding"]
 
 
 def test_a_json_null_inside_a_resource_is_found_with_its_path() -> None:

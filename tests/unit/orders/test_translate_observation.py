@@ -29,8 +29,9 @@ def test_height_in_cm_and_inches():
 
 
 def test_measurement_time_from_an_instant_a_period_or_a_date():
-    assert body_weight_from_observation(weight_observation(
-        effectiveDateTime=None, effectiveInstant="2026-11-18T09:00:00Z")).measured_at == MEASURED
+    instant = weight_observation(effectiveInstant="2026-11-18T09:00:00Z")
+    del instant["effectiveDateTime"]  # left out: a JSON null is not FHIR
+    assert body_weight_from_observation(instant).measured_at == MEASURED
     period = weight_observation(effectivePeriod={"start": "2026-11-18T09:00:00+00:00"})
     del period["effectiveDateTime"]
     assert body_weight_from_observation(period).measured_at == MEASURED
