@@ -219,6 +219,7 @@ def test_a_nurse_charts_an_infusion_to_a_signed_note_and_the_ehr_has_it(smart_st
     end = page.get_by_test_id("end-form")
     _fill(end, {"Pump stop time": t(50)})
     end.get_by_role("button", name="End the infusion").click()
+    page.get_by_role("button", name="Yes, end the infusion").click()  # confirmed first
     assert _status(page) == "Recovering"
     _vitals(page, t(65), 134, 84, 80, 98)
     _vitals(page, t(80), 132, 84, 78, 98)
