@@ -7,7 +7,7 @@ replaces the draft with the protocol-correct order, order-sign runs again, the a
 the placed order (cpoe-order-placed) is accepted by the orders service as an active series. Each placed order's page
 shows the orders service's answer (cpoe-order-response, received by the sandbox's integration engine) once it
 arrives, without a reload; the card's Markdown detail is rendered as HTML. An entry and its answer survive a restart
-of the sandbox (its own store)."""
+of the sandbox (its own store); an order Ketalink refused is discontinued in the EHR from its page."""
 from __future__ import annotations
 
 import json
@@ -36,6 +36,20 @@ def _answer_shown(page, status: str) -> object:
     answer = page.get_by_test_id("order-answer")
     expect(answer).to_have_attribute("data-answer-status", status, timeout=ANSWER_WAIT_MS)
     return answer
+
+
+def _active_orders_in_ehr(stack, patient_id: str) -> list[dict]:
+    return [order for order in stack.ehr_client.search("MedicationRequest", {"subject": f"Patient/{patient_id}"})
+            if order.get("status") == "active"
+            and any(i.get("system") == EHR_ORDER_SYSTEM for i in order.get("identifier", []))]
+
+
+def _withdraw_refused_order(page, stack, patient_id: str) -> None:
+    """A refused order's page offers to discontinue it: then it is no longer active in the EHR."""
+    assert len(_active_orders_in_ehr(stack, patient_id)) == 1
+    page.get_by_role("button", name="Discontinue this order").click()
+    expect(page.get_by_test_id("order-withdrawn")).to_be_visible()
+    assert _active_orders_in_ehr(stack, patient_id) == []
 
 
 def _override_every_critical_card(page) -> None:
@@ -143,6 +157,8 @@ def test_order_entry_critical_card_override_and_suggestion(page, smart_stack):
     for shown, reason in zip(answer.locator("li").all_inner_texts(), reasons, strict=True):
         assert shown.startswith(reason)
     screenshot(page, "sandbox-order-entry-3-overridden-placed")
+    # The refused order is still active in the EHR until the prescriber discontinues it
+    _withdraw_refused_order(page, smart_stack, patient_id)
 
     # 2. The same wrong dose, and the card's suggestion accepted: the draft becomes the protocol-correct order,
     # order-sign runs again with no critical card, the acceptance is recorded, and orders accepts the placed order
@@ -222,3 +238,4 @@ def test_an_order_entry_and_its_answer_survive_a_sandbox_restart(page, smart_sta
     page.reload()
     expect(page.get_by_test_id("order-answer")).to_have_attribute("data-answer-status", "refused")
     expect(page.get_by_role("button", name="Place order")).to_have_count(0)
+    _withdraw_refused_order(page, smart_stack, patient_id)

@@ -44,6 +44,8 @@ class OrderEntry:
     feedback_sent: list[dict[str, Any]] = field(default_factory=list)
     feedback_stored: int = 0  # how many feedback items the CDS service says it stored
     placed_message_id: str | None = None
+    placed_order_id: str | None = None  # the MedicationRequest filed in the EHR's store
+    withdrawn: bool = False  # the prescriber discontinued the placed order (after Ketalink refused it)
     created: float = field(default_factory=time.time)
 
     def card(self, card_uuid: str) -> dict[str, Any] | None:
@@ -129,8 +131,8 @@ class Entries:
             return db.execute("UPDATE order_entries SET placing = 1 WHERE entry_id = ? AND placing = 0 "
                               "AND placed_message_id IS NULL", (entry_id,)).rowcount == 1
 
-    def placed(self, entry: OrderEntry, message_id: str) -> None:
-        entry.placed_message_id = message_id
+    def placed(self, entry: OrderEntry, message_id: str, order_id: str | None = None) -> None:
+        entry.placed_message_id, entry.placed_order_id = message_id, order_id
         with self._db() as db:
             db.execute("UPDATE order_entries SET placed_message_id = ?, placed_at = ?, placing = 0, document = ? "
                        "WHERE entry_id = ?", (message_id, time.time(), _document(entry), entry.entry_id))

@@ -1,5 +1,7 @@
 """Placing a signed order: filed in the EHR's store, then announced as ``cpoe-order-placed`` on ``ehr.events`` (the
-same message a hospital CPOE's interface engine sends, ``ehr_events.record_and_announce``), keyed by the patient."""
+same message a hospital CPOE's interface engine sends, ``ehr_events.record_and_announce``), keyed by the patient.
+Discontinuing one the orders service refused: the order is active in the EHR until the prescriber withdraws it, as
+in a hospital CPOE (a refusal downstream does not change the EHR's order by itself)."""
 from __future__ import annotations
 
 import json
@@ -15,6 +17,9 @@ from shared.events.kafka_clients import KafkaSettings, create_producer
 from shared.events.outbox import CONTENT_TYPE
 from shared.events.topics import EHR_EVENTS
 from shared.fhir.client import FhirClient
+
+#: FHIR MedicationRequest status for an order withdrawn before any administration.
+WITHDRAWN = "cancelled"
 
 SEND_TIMEOUT_S = 30
 
@@ -40,3 +45,12 @@ class OrderPlacer:
             self._producer.send(EHR_EVENTS, value=json.dumps(message).encode(), key=patient_id.encode(),
                                 headers=headers).get(timeout=SEND_TIMEOUT_S)
         return stored, message_id
+
+    def withdraw(self, order_id: str, reason: str) -> dict[str, Any]:
+        """The filed order ``cancelled`` with ``reason`` (only if no one changed it meanwhile: If-Match)."""
+        order = self._fhir.read("MedicationRequest", order_id)
+        if order.get("status") == WITHDRAWN:
+            return order
+        order["status"] = WITHDRAWN
+        order["statusReason"] = {"text": reason[:500]}
+        return self._fhir.update(order, version_id=(order.get("meta") or {}).get("versionId"))

@@ -10,6 +10,8 @@
 - ``GET /chart/order/entry/<id>`` - the entry as it stands (after a reload or a restart too); once placed, the
   orders service's answer to it (``answers.py``) when it has arrived
 - ``GET /chart/order/entry/<id>/answer`` - ``{"status": ...}`` of that answer, which the page polls while waiting
+- ``POST /chart/order/entry/<id>/withdraw`` - a placed order the orders service refused is discontinued in the EHR
+  (status ``cancelled``): it stays active there until the prescriber does so
 - ``GET /smart/cds-client-jwks`` - the public key the sandbox signs its CDS Hooks calls with
 """
 from __future__ import annotations
@@ -140,6 +142,25 @@ def install(app: Flask, settings: OrderEntrySettings, client: CdsClient, placer:
             return jsonify({"status": "not-placed"})
         return jsonify({"status": answer_view(entries.answer(entry.placed_message_id)).status})
 
+    @app.post("/chart/order/entry/<entry_id>/withdraw")
+    def withdraw(entry_id: str):  # type: ignore[no-untyped-def]
+        check_csrf()
+        user = prescriber()
+        entry = entry_of(entry_id, user, placed_too=True)
+        answer = answer_view(entries.answer(entry.placed_message_id))
+        if answer.status != "refused" or not entry.placed_order_id:
+            return page(entry, user, "Only an order Ketalink refused is discontinued here.", 409)
+        try:
+            placer.withdraw(entry.placed_order_id, f"{answer.headline}: " + "; ".join(answer.lines))
+        except Exception as error:  # noqa: BLE001 - a store failure is shown, not a 500
+            log.warning("order not withdrawn", extra={"patient_id": entry.patient_id, "error": type(error).__name__})
+            return page(entry, user, "The order could not be discontinued (EHR store unavailable or the order "
+                                     "changed); reload and try again.", 503)
+        entry.withdrawn = True
+        entries.save(entry)
+        log.info("refused order withdrawn", extra={"patient_id": entry.patient_id, "order_id": entry.placed_order_id})
+        return redirect(url_for("show", entry_id=entry.entry_id), code=303)
+
     @app.post("/chart/order/entry/<entry_id>/sign")
     def sign(entry_id: str):  # type: ignore[no-untyped-def]
         check_csrf()
@@ -196,12 +217,12 @@ def install(app: Flask, settings: OrderEntrySettings, client: CdsClient, placer:
             if error:
                 return page(entry, user, error, 502)
         try:
-            _stored, message_id = placer.place(entry.draft, entry.patient_id)
+            stored, message_id = placer.place(entry.draft, entry.patient_id)
         except Exception as error:  # noqa: BLE001 - a broker or store failure is shown, not a 500
             log.warning("order not placed", extra={"patient_id": entry.patient_id, "error": type(error).__name__})
             return page(entry, user, "The order could not be placed (EHR store or message broker unavailable); "
                                      "try again.", 503)
-        entries.placed(entry, message_id)
+        entries.placed(entry, message_id, stored.get("id"))
         log.info("order placed", extra={"patient_id": entry.patient_id, "message_id": message_id})
         # Post/redirect/get: a reload shows the placed order (and its answer), it does not place it again
         return redirect(url_for("show", entry_id=entry.entry_id), code=303)
