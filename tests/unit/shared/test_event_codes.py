@@ -20,7 +20,6 @@ NOT_EVENT_CODES = {
     ("services/documentation/repository.py", "suicidality-alert"): "stored record kind",
     ("services/documentation/ui/pages.py", "note-signed"): "the page's notice key after signing",
     ("services/documentation/ui/note.py", "note-signed"): "the page's notice key after signing",
-    ("services/intake/domain/conditions.py", "relapse"): "FHIR Condition clinicalStatus",
 }
 
 
