@@ -1,4 +1,5 @@
-"""The intake screen (``GET /ui/intakes/<id>``): one form per part, what is still missing, overrides, "decide".
+"""The intake screen (``GET /ui/intakes/<id>?step=<part>``): one form per part shown as steps (``steps``), what is
+still missing, overrides, "decide".
 
 Each part's form posts to ``/ui/intakes/<id>/<part>`` (trials, contraindications, vitals, phq9, madrs, cssrs,
 consent, overrides, cssrs_review, urgent_use). ``post_form`` is the cycle every form post follows (the decision
@@ -63,6 +64,7 @@ from services.intake.ui.forms import (
     vitals_from_form,
 )
 from services.intake.ui.pages import blueprint, own_intake, page_basics, recorded_by
+from services.intake.ui.steps import DECIDE, Step, current_step, intake_steps, neighbours, step_after_save
 from shared.people import Person
 from shared.db import StaleRecordError
 from shared.errors import FieldInputError
@@ -227,9 +229,20 @@ def post_form(intake_id: str, part: str, record: PartRecorder, then: Callable[[I
     except StaleRecordError:
         return refuse(service, own_intake(service, intake_id), failed_part=part, status=409, errors=[
             ("", "The intake changed at the same time (another screen?). Check it and save again.")])
-    target = then(changed) if then else url_for("intake_ui.intake_page", intake_id=intake_id, saved=part,
-                                                _anchor=part)
-    return redirect(target, code=303)
+    if then:
+        return redirect(then(changed), code=303)
+    step = step_after_save(_steps(service, changed.intake), part)
+    return redirect(url_for("intake_ui.intake_page", intake_id=intake_id, saved=part, step=step, _anchor=step),
+                    code=303)
+
+
+def _steps(service: IntakeService, intake: Any) -> list[Step]:
+    settings = service.settings
+    return intake_steps(intake, override_items(intake, settings), _review_needed(intake), settings.urgent_use_allowed)
+
+
+def _review_needed(intake: Any) -> bool:
+    return intake.cssrs is not None and intake.cssrs.risk.rank >= CssrsRisk.MODERATE.rank
 
 
 def render_intake(service: IntakeService, view: IntakeView, *, failed_part: str | None = None,
@@ -242,13 +255,19 @@ def render_intake(service: IntakeService, view: IntakeView, *, failed_part: str 
         prefixes = FIELD_PREFIXES[failed_part]
         values = {k: v for k, v in values.items() if not k.startswith(prefixes)}
         values.update({k: v for k, v in request.form.items() if k.startswith(prefixes)})
+    steps = _steps(service, intake)
+    requested = {"decision": DECIDE}.get(failed_part or "", failed_part) or request.args.get("step")
+    step = current_step(steps, requested)  # a refused part is shown again, as typed, with its errors
+    previous_step, next_step = neighbours(steps, step.key)
     page: dict[str, Any] = dict(
+        steps=steps, step=step, previous_step=previous_step, next_step=next_step,
+        step_number=steps.index(step) + 1, steps_done=sum(1 for s in steps if s.done),
         view=view, intake=intake, values=values, failed_part=failed_part, notice=notice,
         locked=intake.decision is not None, missing=missing_items(intake, settings), trial_rows=trial_rows(values),
         contraindications=contraindication_rows(settings, intake),
         consent_elements=[{"key": key, "label": consent_element_label(key), "field": consent_element_field(key)}
                           for key in settings.consent_elements],
-        review_needed=intake.cssrs is not None and intake.cssrs.risk.rank >= CssrsRisk.MODERATE.rank,
+        review_needed=_review_needed(intake),
         urgent_use_allowed=settings.urgent_use_allowed,
         vital_measures=VITAL_MEASURES, ranges=plausible_ranges(settings),
         phq9_items=[code.display for code in PHQ9_ITEMS], madrs_items=[code.display for code in MADRS_ITEMS],

@@ -104,7 +104,7 @@ def test_a_post_without_the_form_token_or_from_another_site_is_refused(ui_app):
     assert browser.post("/ui/intakes/mine/phq9", data={**items, "csrf_token": "0" * 64},
                         headers={"Origin": HOST}).status_code == 403
     saved = browser.post("/ui/intakes/mine/phq9", data={**items, "csrf_token": token}, headers={"Origin": HOST})
-    assert saved.status_code == 303 and saved.headers["Location"].endswith("saved=phq9#phq9")
+    assert saved.status_code == 303 and saved.headers["Location"].endswith("saved=phq9&step=madrs#madrs")  # next step
     assert "Total: 9 of 27" in browser.get("/ui/intakes/mine").get_data(as_text=True)
 
 
