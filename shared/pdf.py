@@ -6,16 +6,22 @@ Why deterministic: the signed note's PDF is made once at signing, stored and sen
 WeasyPrint writes a random file identifier and the current time unless told otherwise: the identifier here is
 derived from the document's own key and the creation time is the document's own (``created``), never the clock.
 Only local fonts and the given HTML are used: ``url_fetcher`` refuses every URL, so a document can never reach out
-to the network (or a file) while it is rendered."""
+to the network (or a file) while it is rendered.
+
+One render at a time per process (``_RENDERING``): the web processes serve requests on threads (gunicorn gthread),
+and pango and fontconfig underneath are not documented as safe to drive from several threads at once; a render takes
+~0.3 s, so a second signature waits that long rather than risk it."""
 from __future__ import annotations
 
 import base64
 import hashlib
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 PDF_CONTENT_TYPE = "application/pdf"
+_RENDERING = threading.Lock()
 
 
 def _no_fetching() -> Any:
@@ -37,13 +43,14 @@ def render_pdf(html: str, *, key: str, created: datetime, title: str) -> bytes:
 
     if created.tzinfo is None:
         raise ValueError("created needs an offset")
-    document = HTML(string=html, url_fetcher=_no_fetching()).render()
-    document.metadata.title = title
-    document.metadata.created = created.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    document.metadata.modified = document.metadata.created
-    document.metadata.generator = "Ketalink"
     identifier = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32].encode("ascii")
-    return document.write_pdf(pdf_identifier=identifier)
+    with _RENDERING:
+        document = HTML(string=html, url_fetcher=_no_fetching()).render()
+        document.metadata.title = title
+        document.metadata.created = created.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        document.metadata.modified = document.metadata.created
+        document.metadata.generator = "Ketalink"
+        return document.write_pdf(pdf_identifier=identifier)
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ def note_pdf(note_id: str) -> ResponseReturnValue:
     filename = f"procedure-note-{note.note_id}-v{note.version}.pdf".replace("/", "-")
     return Response(pdf.data, mimetype=PDF_CONTENT_TYPE, headers={
         "Content-Disposition": f'attachment; filename="{secure_filename(filename)}"',
-        "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+        "Cache-Control": "no-store"})
 
 
 @ui.get("/ui/sessions/<session_id>/note")

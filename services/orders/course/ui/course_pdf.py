@@ -45,8 +45,7 @@ def course_summary_pdf() -> ResponseReturnValue:
                       title="Treatment course summary")
     filename = f"treatment-course-{now.astimezone(zone):%Y-%m-%d}.pdf"
     return Response(data, mimetype=PDF_CONTENT_TYPE, headers={
-        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store",
-        "X-Content-Type-Options": "nosniff"})
+        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
 
 
 def _when(moment: datetime | str | None, zone: tzinfo) -> str:
