@@ -166,7 +166,8 @@ def test_the_export_grant_is_validated_when_the_orders_app_is_built(tmp_path, mo
 
 #: The operations that name no patient: refused to a patient-bound context, by design (lists across patients).
 ACROSS_PATIENTS = {"orders": {"api.export_csv", "api.export_bundle", "api.clinic_questionnaires_due"},
-                   "documentation": {"api.reconciliation"},
+                   "documentation": {"api.reconciliation", "documentation_ui.board_page",
+                                     "documentation_ui.board_rows_fragment", "documentation_ui.board_json"},
                    "intake": set()}
 
 
