@@ -5,14 +5,23 @@ carries a JWT signed with it and a fresh ``jti`` (the replay check stores each o
 discovery document asks for, filled from the EHR sandbox as an EHR fills it, so the timed request is the service's
 whole work on a hook call: the JWT checks, the prefetch's structural validation, the patient's facts from its own
 store and the cards. The draft is a protocol-correct order for an eligible patient: the answer must be card-free,
-else the phase fails (a card would mean the setup, not the hook, is being measured)."""
+else the phase fails (a card would mean the setup, not the hook, is being measured).
+
+Two rows: orders as ``make run`` runs it (one process, web and worker threads, on the bench's ``--database``), and
+orders as production runs it (``tests/support/prod_model.py``: gunicorn with ``deploy/docker/gunicorn.conf.py``,
+2 workers of 8 threads, the worker as its own process, a PostgreSQL database with the deployed roles), when
+PostgreSQL is installed. ``--profile`` samples the first one with py-spy (``profile-orders-cds-cds.txt``)."""
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 import requests
 from joserfc import jwt
@@ -22,6 +31,8 @@ from bench import population as pop
 from bench.api_load import ApiRefused, run_clients
 from bench.context import Context, decide_eligible, split_cpu
 from bench.memory import CpuMeter
+from bench.postgres import available as postgres_available
+from bench.profiling import Profiler
 from bench.report import GOAL_CDS_P99_MS, ApiRow
 from services.orders.cds_hooks.discovery import ORDER_SIGN, PREFETCH
 from shared.fhir.client import FhirClient
@@ -31,48 +42,110 @@ ISS = "https://ehr.bench.example/cds-client"
 KID = "bench-es384"
 
 
+@dataclass(frozen=True)
+class OrdersUnderTest:
+    """The orders process(es) a row measures: where the hook answers, the log its consumer writes (the eligibility
+    decisions are waited for there) and the web process whose CPU is counted (with its gunicorn workers)."""
+
+    base_url: str
+    log_path: Path
+    web_pid: int
+
+
 def cds(ctx: Context) -> None:
-    clients, iterations = ctx.config.clients, ctx.config.iterations
     key = ECKey.generate_key("P-384", parameters={"kid": KID})
     jwks_file = ctx.stack.root / "cds-pinned-jwks.json"
     jwks_file.write_text(json.dumps({"keys": [key.as_dict(private=False) | {"kid": KID, "alg": "ES384",
                                                                               "use": "sig"}]}))
-    trusted = {ISS: {"jwks_file": str(jwks_file), "fhir_servers": [ctx.stack.ehr_base_url]}}
-    running = ctx.stack.start_service("orders", label="-cds",
-                                      extra_env={"ORDERS_CDS_TRUSTED_ISSUERS": json.dumps(trusted)})
+    trusted = {"ORDERS_CDS_TRUSTED_ISSUERS": json.dumps(
+        {ISS: {"jwks_file": str(jwks_file), "fhir_servers": [ctx.stack.ehr_base_url]}})}
+    store = "PostgreSQL" if ctx.config.database == "postgres" else "SQLite"
+    with _as_make_run(ctx, trusted) as orders:
+        _measure(ctx, key, orders, f"CDS order-sign hook (orders, one process, {store})", profile=True)
+    if not postgres_available():
+        ctx.report.notes.append("cds: the production-model row needs PostgreSQL (initdb, pg_ctl): not run")
+        return
+    with _as_production(ctx, trusted) as orders:
+        _measure(ctx, key, orders, "CDS order-sign hook (orders, gunicorn 2x8 + worker, PostgreSQL)")
+
+
+@contextlib.contextmanager
+def _as_make_run(ctx: Context, extra_env: dict[str, str]) -> Iterator[OrdersUnderTest]:
+    database_url = ctx.stack.postgres().new_database() if ctx.config.database == "postgres" else None
+    running = ctx.stack.start_service("orders", label="-cds", database_url=database_url, extra_env=extra_env)
     try:
-        fhir = ctx.stack.fhir
-        patient_ids = [p.patient_id for p in pop.create_patients(fhir, clients)]
-        decide_eligible(ctx, [running], patient_ids)
-        prefetches = [_prefetch(fhir, patient_id) for patient_id in patient_ids]
-        url = f"{running.base_url}/cds-services/{ORDER_SIGN}"
-
-        def sign(session: requests.Session, client: int, n: int) -> float:
-            patient_id = patient_ids[client]
-            draft = cpoe_medication_request(patient_id) | {"id": f"draft-{client}-{n}", "status": "draft"}
-            body = {"hook": "order-sign", "hookInstance": str(uuid.uuid4()), "prefetch": prefetches[client],
-                    "context": {"userId": "Practitioner/bench-prescriber", "patientId": patient_id,
-                                "draftOrders": {"resourceType": "Bundle", "type": "collection",
-                                                "entry": [{"resource": draft}]}}}
-            headers = {"Authorization": f"Bearer {_token(key, url)}"}
-            started = time.perf_counter()
-            answer = session.post(url, json=body, headers=headers, timeout=30)
-            elapsed = time.perf_counter() - started
-            if answer.status_code != 200 or answer.json().get("cards"):
-                raise ApiRefused(f"order-sign hook: HTTP {answer.status_code}, expected 200 and no card: "
-                                 f"{answer.text[:300]}")
-            return elapsed
-
-        cpu_of = {"service-orders-cds": running.pid, "ehr": ctx.ehr_pid}
-        with CpuMeter(cpu_of) as cpu:
-            result = run_clients(clients, iterations, sign)
-        service_cpu, ehr_cpu = split_cpu(cpu.ms_per(clients * (iterations + 2)))
-        ctx.report.api.append(ApiRow("CDS order-sign hook (orders, full prefetch)", clients,
-                                     result.latency.count, result.latency.p50_ms, result.latency.p99_ms,
-                                     result.requests_per_second, GOAL_CDS_P99_MS,
-                                     service_cpu, ehr_cpu))
+        yield OrdersUnderTest(running.base_url, running.log_path, running.pid)
     finally:
         ctx.stack.stop(running)
+
+
+@contextlib.contextmanager
+def _as_production(ctx: Context, extra_env: dict[str, str]) -> Iterator[OrdersUnderTest]:
+    """gunicorn (2 workers, as tests/support/prod_model.py and ``make test-prod``) plus the worker process, on a
+    PostgreSQL database made with the deployed roles and migrated by the migrator role."""
+    from tests.support.processes import service
+    from tests.support.prod_model import prod_model, prod_service
+
+    data_dir = ctx.stack.root / "orders-cds-prod"
+    data_dir.mkdir(exist_ok=True)
+    env = {"KAFKA_TOPIC_PARTITIONS": str(ctx.stack.partitions), **extra_env}
+    made, base_url = service("orders", ctx.stack.log_dir, data_dir, ctx.stack.bootstrap, ctx.stack.ehr_base_url,
+                             extra_env=env, label="bench-prod")
+    processes = made if prod_model() else prod_service("orders", ctx.stack.log_dir, data_dir, made.env,
+                                                       urlsplit(base_url).port or 0)
+    processes.log_path = ctx.stack.log_dir / "orders-cds-prod.log"
+    try:
+        processes.start()
+        assert processes.web.process is not None
+        yield OrdersUnderTest(base_url, processes.log_path, processes.web.process.pid)
+    finally:
+        processes.stop()
+
+
+def _measure(ctx: Context, key: ECKey, orders: OrdersUnderTest, label: str, profile: bool = False) -> None:
+    clients, iterations = ctx.config.clients, ctx.config.iterations
+    fhir = ctx.stack.fhir
+    patient_ids = [p.patient_id for p in pop.create_patients(fhir, clients)]
+    decide_eligible(ctx, [orders], patient_ids)  # type: ignore[list-item]  # it reads log_path only
+    prefetches = [_prefetch(fhir, patient_id) for patient_id in patient_ids]
+    url = f"{orders.base_url}/cds-services/{ORDER_SIGN}"
+    # Every call's body and JWT made before the clients start: the bench process's own JSON encoding and ES384
+    # signing would otherwise run inside the timed request and contend for its GIL with the other clients' threads
+    warmup = 2
+    calls = {(client, n): _call(key, url, patient_ids[client], prefetches[client], client, n)
+             for client in range(clients) for n in range(-warmup, iterations)}
+
+    def sign(session: requests.Session, client: int, n: int) -> float:
+        body, headers = calls[(client, n)]
+        started = time.perf_counter()
+        answer = session.post(url, data=body, headers=headers, timeout=30)
+        elapsed = time.perf_counter() - started
+        if answer.status_code != 200 or answer.json().get("cards"):
+            raise ApiRefused(f"order-sign hook: HTTP {answer.status_code}, expected 200 and no card: "
+                             f"{answer.text[:300]}")
+        return elapsed
+
+    cpu_of = {"service-orders-cds": orders.web_pid, "ehr": ctx.ehr_pid}
+    profiler = (Profiler(ctx.config.out_dir, "cds", {"orders-cds": orders.web_pid})
+                if profile and ctx.config.profile else contextlib.nullcontext())
+    with CpuMeter(cpu_of) as cpu, profiler:
+        result = run_clients(clients, iterations, sign, warmup)
+    service_cpu, ehr_cpu = split_cpu(cpu.ms_per(clients * (iterations + warmup)))
+    ctx.report.api.append(ApiRow(label, clients, result.latency.count, result.latency.p50_ms,
+                                 result.latency.p99_ms, result.requests_per_second, GOAL_CDS_P99_MS,
+                                 service_cpu, ehr_cpu))
+
+
+def _call(key: ECKey, url: str, patient_id: str, prefetch: dict[str, Any], client: int, n: int
+          ) -> tuple[bytes, dict[str, str]]:
+    """One hook call as the EHR sends it: the draft (a protocol-correct order), the full prefetch, its own JWT."""
+    draft = cpoe_medication_request(patient_id) | {"id": f"draft-{client}-{n}", "status": "draft"}
+    body = {"hook": "order-sign", "hookInstance": str(uuid.uuid4()), "prefetch": prefetch,
+            "context": {"userId": "Practitioner/bench-prescriber", "patientId": patient_id,
+                        "draftOrders": {"resourceType": "Bundle", "type": "collection",
+                                        "entry": [{"resource": draft}]}}}
+    return json.dumps(body).encode(), {"Authorization": f"Bearer {_token(key, url)}",
+                                       "Content-Type": "application/json"}
 
 
 def _token(key: ECKey, aud: str) -> str:
