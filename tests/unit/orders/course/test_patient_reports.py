@@ -195,3 +195,22 @@ def test_the_clinic_due_list_names_each_running_course_due_or_overdue_and_a_wait
     assert service.clinic_questionnaires_due()[0].open_link_expires_at == link.expires_at
     service.submit_patient_link(token, (0,) * 9)  # PHQ-9 answered now: not due for 7 days
     assert [r.due.scale for r in service.clinic_questionnaires_due()] == [Scale.GAD7, Scale.QIDS_SR16]
+
+
+def test_two_submissions_of_one_link_at_the_same_moment_record_one_score(service):
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, token = service.create_patient_link(COURSE, Scale.PHQ9, DOCTOR)
+
+    def submit(items: tuple[int, ...]) -> str:
+        try:
+            service.submit_patient_link(token, items)
+            return "recorded"
+        except LinkRefused as refused:
+            return refused.state.value
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = sorted(pool.map(submit, [(1,) * 9, (2,) * 9]))
+    assert outcomes == ["recorded", "used"]
+    assert len(service.course(COURSE).course.scores) == 1
+    assert [code for code, _ in _outbox(service)].count("score-recorded") == 1
