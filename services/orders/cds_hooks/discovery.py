@@ -9,6 +9,7 @@ from typing import Any
 
 from shared.fhir.codes import BODY_HEIGHT, BODY_WEIGHT, Code
 from shared.fhir.vital_signs import USABLE_STATUSES
+from services.orders.cds_hooks.ehr_findings import PREGNANCY_STATUS
 
 ORDER_SELECT = "ketamine-order-select"
 ORDER_SIGN = "ketamine-order-sign"
@@ -28,6 +29,7 @@ def _latest(code: Code, statuses: tuple[str, ...] = USABLE_STATUSES) -> str:
 #: ``eligibility``: the intake's decisions as the EHR holds them (RiskAssessment, docs/contracts.md); R4 defines no
 #: ``code`` search on RiskAssessment, so the rule picks the Ketalink eligibility ones. ``ketamineOrders``: active and
 #: on-hold MedicationRequests, the rule keeps the ketamine ones (``code`` cannot search a contained Medication).
+#: ``pregnancyStatus``: the latest pregnancy status Observation (LOINC 82810-3, US Core), matched by its value.
 #: The eligibility decision the cards use first, consent and a running series come from the orders service's own
 #: store, as the CPOE check takes them (``facts.py``); the EHR's decision can only make a card stricter.
 PREFETCH: dict[str, str] = {
@@ -37,6 +39,7 @@ PREFETCH: dict[str, str] = {
     "height": _latest(BODY_HEIGHT),
     "medications": "MedicationRequest?subject=Patient/{{context.patientId}}&status=active",
     "conditions": "Condition?patient={{context.patientId}}",
+    "pregnancyStatus": _latest(PREGNANCY_STATUS),
     "eligibility": "RiskAssessment?subject=Patient/{{context.patientId}}",
     "ketamineOrders": "MedicationRequest?subject=Patient/{{context.patientId}}&status=active,on-hold",
 }

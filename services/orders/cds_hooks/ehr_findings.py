@@ -5,7 +5,8 @@ read with the request's token), and the rules the cards apply to it:
   list (``shared/contraindications.py``, the intake's screen keys with their condition codes). An absolute item counts
   whatever its clinical status (the label items are histories or lasting: a past intracerebral haemorrhage recorded
   as resolved is still one); a relative one while active, recurrent or relapsed. A refuted or entered-in-error
-  condition never counts.
+  condition never counts. The EHR's latest pregnancy status Observation (``pregnancyStatus``) is matched by its
+  value the same way (SNOMED CT 77386006 pregnant is in the clinic's default list).
 - **The EHR's eligibility decision** (``eligibility``: the intake's RiskAssessment as the EHR holds it). The orders
   store's decision stays the one the cards and the CPOE check use; the EHR's may only make the card stricter: when
   the store has none and the EHR's is not eligible, needs review or withdrawn, or when the EHR's is at least as new
@@ -29,8 +30,10 @@ from typing import Any
 from shared.contraindications import ACTIVE_CLINICAL_STATUSES, EXCLUDED_VERIFICATION_STATUSES, \
     ContraindicationSettings, contraindication_label, matching_contraindications
 from shared.errors import FhirMappingError, FieldInputError, Violation
-from shared.fhir.codes import CONDITION_CLINICAL, CONDITION_VERIFICATION, KIND_ORDER
+from shared.fhir.codes import CONDITION_CLINICAL, CONDITION_VERIFICATION, KIND_ORDER, LOINC, Code
 from shared.fhir.datatypes import find_identifier, has_coding
+from shared.fhir.reading import effective_time
+from shared.fhir.vital_signs import USABLE_STATUSES
 from shared.fhir.medication import MedicationShapeError, coded_product
 from services.orders.domain.eligibility import EligibilityDecision, EligibilityStatus
 from services.orders.translators.codes import KETAMINE_ELIGIBILITY
@@ -46,17 +49,23 @@ CONDITION_CODES_SETTING = "KETALINK_CONTRAINDICATION_CONDITION_CODES"
 SEVERITY = {EligibilityStatus.ELIGIBLE: 0, EligibilityStatus.NEEDS_REVIEW: 1, EligibilityStatus.NOT_ELIGIBLE: 2,
             EligibilityStatus.WITHDRAWN: 2}
 ORDER_STATUSES = frozenset({"active", "on-hold"})
+PREGNANCY_STATUS = Code(LOINC, "82810-3", "Pregnancy status")
 NOT_ORDERS = frozenset({"proposal", "plan", "option"})  # intents that order nothing
 _KETAMINE_WORD = re.compile(r"(?<![a-z])ketamine\b", re.IGNORECASE)  # not esketamine (an interaction, not ketamine)
 
 
 @dataclass(frozen=True)
 class EhrCondition:
+    """A problem-list Condition, or what the EHR's latest pregnancy status Observation says (its value's codings,
+    counted as active: it is the latest)."""
+
     ehr_id: str | None
     name: str
     codings: tuple[tuple[str, str], ...]  # (system, code)
     clinical_status: str | None
     verification_status: str | None
+    resource_type: str = "Condition"
+    where: str = "is on the EHR problem list"
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,32 @@ def conditions_from_fhir(resources: list[dict[str, Any]], patient_id: str) -> tu
     return tuple(found)
 
 
+def pregnancy_status_from_fhir(resources: list[dict[str, Any]], patient_id: str) -> tuple[EhrCondition, ...]:
+    """The latest usable pregnancy status Observation (LOINC 82810-3, as US Core records it: a SNOMED CT value such
+    as 77386006 pregnant or 60001007 not pregnant) as a finding the contraindication list matches by its value; a
+    newer "not pregnant" replaces an older "pregnant"."""
+    dated = []
+    for resource in resources:
+        if (resource.get("resourceType") != "Observation" or not _is_patients(resource, patient_id)
+                or resource.get("status") not in USABLE_STATUSES
+                or not has_coding(resource.get("code"), PREGNANCY_STATUS)):
+            continue
+        try:
+            dated.append((effective_time(resource), resource))
+        except FieldInputError:
+            continue  # undated: cannot be the latest
+    if not dated:
+        return ()
+    when, latest = max(dated, key=lambda pair: pair[0])
+    value = latest.get("valueCodeableConcept") or {}
+    codings = tuple((c["system"], c["code"]) for c in value.get("coding") or []
+                    if isinstance(c.get("system"), str) and isinstance(c.get("code"), str))
+    name = value.get("text") or next((c.get("display") for c in value.get("coding") or [] if c.get("display")),
+                                     None) or "a pregnancy status"
+    return (EhrCondition(latest.get("id"), f"pregnancy status {name} of {when.date().isoformat()}", codings,
+                         "active", None, "Observation", "is the EHR's latest pregnancy status"),)
+
+
 def _status(concept: dict[str, Any] | None, system: str) -> str | None:
     return next((c.get("code") for c in (concept or {}).get("coding") or [] if c.get("system") == system), None)
 
@@ -117,7 +152,8 @@ def contraindication_violations(conditions: Iterable[EhrCondition], settings: Co
             reasons.append(Violation(
                 ABSOLUTE if absolute else RELATIVE,
                 f"{contraindication_label(entry.key)} ({'absolute' if absolute else 'relative'}): {condition.name} "
-                f"(Condition/{condition.ehr_id or '?'}, {entry.system}|{code}, {status}) is on the EHR problem list; "
+                f"({condition.resource_type}/{condition.ehr_id or '?'}, {entry.system}|{code}, {status}) "
+                f"{condition.where}; "
                 f"matched `{entry.key}:{entry.text}` of `{CONDITION_CODES_SETTING}`"))
     return reasons
 

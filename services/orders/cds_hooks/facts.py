@@ -16,7 +16,7 @@ from shared.errors import FieldInputError
 from shared.fhir.medication import MedicationShapeError, coded_product
 from shared.fhir.reading import validated
 from services.orders.cds_hooks.ehr_findings import conditions_from_fhir, ehr_decision_from_fhir, \
-    ketamine_orders_from_fhir
+    ketamine_orders_from_fhir, pregnancy_status_from_fhir
 from services.orders.cds_hooks.context import PatientContext, medications_from_fhir, weight_from_fhir
 from services.orders.cds_hooks.prefetch import Resources
 from services.orders.cds_hooks.request import null_path
@@ -47,7 +47,8 @@ def patient_context(patient_id: str, resources: Resources, orders: OrdersService
                           eligibility=orders.patient_eligibility(patient_id), running_order=running,
                           open_suicidality_alert_ids=open_alerts(patient_id), medications=medications,
                           weight_reasons=weight_reasons,
-                          conditions=conditions_from_fhir(resources.get("conditions", []), patient_id),
+                          conditions=conditions_from_fhir(resources.get("conditions", []), patient_id)
+                          + pregnancy_status_from_fhir(resources.get("pregnancyStatus", []), patient_id),
                           ehr_decision=ehr_decision, ehr_decision_reasons=ehr_decision_reasons,
                           ketamine_elsewhere=ketamine_orders_from_fhir(resources.get("ketamineOrders", []),
                                                                        patient_id, draft_ids, known_ids))

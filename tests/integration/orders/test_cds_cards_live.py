@@ -32,7 +32,7 @@ from shared.contraindications import ICD10CM
 from services.orders.cds_hooks.context import CARD_TOPIC_SYSTEM, OVERRIDE_REASON_SYSTEM
 from shared.events.topics import EHR_EVENTS, INTAKE_EVENTS, ORDERS_EVENTS
 from shared.fhir.codes import BODY_HEIGHT, BODY_WEIGHT, CONDITION_CLINICAL, CONDITION_VERIFICATION, KETALINK_LOCAL, \
-    OBSERVATION_CATEGORY
+    OBSERVATION_CATEGORY, SNOMED
 from shared.fhir.datatypes import codeable_concept, coding, identifier, instant, quantity
 from tests.integration.course.support import CourseClinic, hours_ago
 from tests.integration.orders.cds_hooks_support import SIGN, Stack, cds_stack, hook_request
@@ -373,3 +373,19 @@ def test_a_ketamine_order_active_in_the_ehr_that_orders_does_not_hold_gets_the_c
     assert _codes(cards) == ["ketamine-elsewhere"], cards
     card = _one(cards, card_rules.KETAMINE_ELSEWHERE, "critical", suggested=False)
     assert f"MedicationRequest/{elsewhere['id']} (active" in card["detail"] and "Dr. Other System" in card["detail"]
+
+
+def test_a_pregnancy_status_observation_saying_pregnant_gets_the_relative_contraindication_card(
+        stack: Stack, ehr: Any, eligible: str) -> None:
+    """US Core's pregnancy status (LOINC 82810-3, SNOMED CT 77386006 pregnant) recorded after the intake decided."""
+    key = f"preg-{uuid.uuid4().hex[:8]}"
+    ehr.client.create_if_none_exist({
+        "resourceType": "Observation", "identifier": [{"system": MRN_SYSTEM, "value": key}], "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "82810-3"}]},
+        "subject": {"reference": f"Patient/{eligible}"}, "effectiveDateTime": instant(datetime.now(timezone.utc)),
+        "valueCodeableConcept": {"coding": [{"system": SNOMED, "code": "77386006", "display": "Pregnant"}]},
+    }, f"identifier={MRN_SYSTEM}|{key}")
+    cards = _sign(stack, ehr, eligible, _draft(eligible))
+    assert _codes(cards) == ["contraindication-relative"], cards
+    card = _one(cards, card_rules.CONTRAINDICATION_RELATIVE, "warning", suggested=False)
+    assert "is the EHR's latest pregnancy status" in card["detail"]

@@ -43,6 +43,7 @@ def template(ehr: Any) -> dict[str, Any]:
     prefetch = {"patient": ehr.client.read("Patient", patient_id),
                 "weight": {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": measured}]},
                 "newerWeights": None, "height": None, "conditions": None, "eligibility": None, "ketamineOrders": None,
+                "pregnancyStatus": None,
                 "medications": {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": medication}]}}
     draft = cpoe_medication_request(patient_id) | {"id": "draft-1", "status": "draft"}
     return hook_request("order-sign", patient_id, [draft], prefetch=prefetch)

@@ -45,7 +45,8 @@ def _body(patient_id: str) -> dict[str, Any]:
     return hook_request("order-sign", patient_id, [_draft(patient_id)],
                         prefetch={"patient": {"resourceType": "Patient", "id": patient_id, "gender": "female"},
                                   "weight": None, "newerWeights": None, "height": None, "conditions": None,
-                                  "medications": None, "eligibility": None, "consent": None, "ketamineOrders": None})
+                                  "medications": None, "eligibility": None, "consent": None, "ketamineOrders": None,
+                                  "pregnancyStatus": None})
 
 
 def _refused(answer: requests.Response, reason: str) -> None:

@@ -14,6 +14,7 @@ import pytest
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.condition import Condition
 from fhir.resources.R4B.medicationstatement import MedicationStatement
+from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.riskassessment import RiskAssessment
 
 from shared.contraindications import DEFAULT_ABSOLUTE_CONTRAINDICATIONS, ICD10CM, ContraindicationSettings
@@ -21,7 +22,7 @@ from shared.fhir.codes import CONDITION_CLINICAL, CONDITION_VERIFICATION, KETALI
 from shared.fhir.datatypes import codeable_concept, identifier, instant, quantity, reference
 from shared.fhir.medication import product_medication, product_reference
 from services.orders.cds_hooks.ehr_findings import conditions_from_fhir, ehr_decision_from_fhir, \
-    ketamine_orders_from_fhir
+    ketamine_orders_from_fhir, pregnancy_status_from_fhir
 from services.orders.cds_hooks.cards import MAX_SUMMARY, TOPICS, Card, Hook, cards_for
 from services.orders.cds_hooks.context import OVERRIDE_REASON_SYSTEM, CardSettings, PatientContext, \
     medications_from_fhir, weight_from_fhir
@@ -558,3 +559,28 @@ def test_a_clean_ehr_record_keeps_the_protocol_correct_order_card_free(hook: Hoo
                       ketamine_elsewhere=ketamine_orders_from_fhir([dict(draft(), status="active")], PATIENT,
                                                                    {"ehr-mr-9"}, ()))
     assert cards(draft(), patient=patient, hook=hook) == {}
+
+
+def pregnancy_status(value: str, display: str, days_ago: float, status: str = "final") -> dict[str, Any]:
+    """The EHR's pregnancy status Observation (US Core: LOINC 82810-3 with a SNOMED CT value)."""
+    resource = {"resourceType": "Observation", "id": f"preg-{value}-{days_ago}", "status": status,
+                "code": {"coding": [{"system": "http://loinc.org", "code": "82810-3"}]},
+                "subject": reference("Patient", PATIENT),
+                "effectiveDateTime": instant(NOW - timedelta(days=days_ago)),
+                "valueCodeableConcept": {"coding": [{"system": SNOMED, "code": value, "display": display}]}}
+    Observation.model_validate(resource)
+    return resource
+
+
+def test_the_latest_pregnancy_status_pregnant_is_the_relative_contraindication_card() -> None:
+    pregnant = pregnancy_status("77386006", "Pregnant", days_ago=3)
+    card = the_card(draft(), "contraindication-relative",
+                    patient=context(conditions=pregnancy_status_from_fhir([pregnant], PATIENT)))
+    assert card["indicator"] == "warning"
+    assert "Pregnancy or breastfeeding (relative): pregnancy status Pregnant of 2026-11-17 (Observation/preg-" \
+        in card["detail"] and "is the EHR's latest pregnancy status" in card["detail"]
+    not_pregnant_since = pregnancy_status("60001007", "Not pregnant", days_ago=1)
+    assert cards(draft(), patient=context(conditions=pregnancy_status_from_fhir([pregnant, not_pregnant_since],
+                                                                                PATIENT))) == {}
+    unconfirmed = pregnancy_status("77386006", "Pregnant", days_ago=3, status="preliminary")
+    assert pregnancy_status_from_fhir([unconfirmed], PATIENT) == ()
