@@ -145,6 +145,7 @@ def _orders(stack, patient_id: str) -> dict[str, str]:
     _bearer_json(token, "POST", f"{app}/orders/{order['order_id']}/sign", {"signed_by": USER, "attested": True})
     return {"orders-home": f"{app}/", "orders-new": f"{app}/ui/orders/new",
             "orders-review": f"{app}/ui/orders/{order['order_id']}", "course": f"{app}/ui/course",
+            "course-questionnaires": f"{app}/ui/course/questionnaires",
             "orders-not-in-ehr": f"{app}/ui/not-in-ehr"}
 
 
@@ -170,12 +171,12 @@ def clinic_pages(smart_stack) -> ClinicPages:
 
 
 @pytest.fixture(scope="module")
-def ops_page(browser, smart_stack) -> Iterator[Any]:
-    """A second browser context for the services' /ops pages, which need what no launch of the stack grants (its
-    apps ask for patient-level scopes only): the EHR gives dr.okoye an operations role (HL7 ``ict``) while this
-    module runs, withdrawn (inactive) afterwards, and each service's session store gets a signed-in session with
-    user-level scopes, as tests/support/smart_sessions.py plants one for Flask's test client. Roles are read per
-    session, so no other module's session ever sees the role."""
+def staff_page(browser, smart_stack) -> Iterator[Any]:
+    """A second browser context for the pages without a patient (each service's /ops page, the suite board),
+    which need what no launch of the stack grants (its apps ask for patient-level scopes only): the EHR gives
+    dr.okoye an operations role (HL7 ``ict``) while this module runs, withdrawn (inactive) afterwards, and each
+    service's session store gets a signed-in session with user-level scopes, as tests/support/smart_sessions.py
+    plants one for Flask's test client. Roles are read per session, so no other module's session sees the role."""
     ehr = smart_stack.ehr_client
     [practitioner] = ehr.search("Practitioner", {"identifier": f"{SEED_SYSTEM}|smart-user-{USER}"})
     system, code = ROLE_ICT.split("|")
@@ -232,13 +233,14 @@ def signed_in(browser, smart_stack, clinic_pages) -> Iterator[Any]:
 
 @pytest.mark.integration
 @pytest.mark.parametrize("size", list(SIZES))
-def test_every_clinician_page_has_no_serious_accessibility_violation(signed_in, ops_page, clinic_pages,
+def test_every_clinician_page_has_no_serious_accessibility_violation(signed_in, staff_page, clinic_pages,
                                                                      smart_stack, size):
     """Each page once per size: a full-page screenshot, and axe-core on it at the AXE_SIZES; every page's
     findings are collected before the test fails, so one run names them all."""
     visits = [(signed_in, name, url) for name, url in clinic_pages.pages.items()]
-    visits += [(ops_page, f"{app}-ops", f"{smart_stack.services[app]}/ops") for app in APPS]
-    for page in (signed_in, ops_page):
+    visits += [(staff_page, f"{app}-ops", f"{smart_stack.services[app]}/ops") for app in APPS]
+    visits.append((staff_page, "suite-board-all", f"{smart_stack.services['documentation']}/ui/board"))
+    for page in (signed_in, staff_page):
         page.set_viewport_size(SIZES[size])
     failures = []
     for page, name, url in visits:
