@@ -115,3 +115,11 @@ def test_a_note_whose_message_would_pass_the_brokers_limit_is_refused_before_sig
     with pytest.raises(DocumentationInputError) as refused:
         require_message_fits([too_big])
     assert refused.value.field == "text" and "shorten it" in refused.value.message
+
+
+def test_a_signed_amendment_has_its_own_pdf_naming_the_note_it_replaces():
+    _, signed, amendment = notes()
+    text = _squash(_text(signed_note_pdf(amendment, IDENTITY, CLINIC_TZ).data))
+    assert "version 2 (amendment)" in text and f"Replaces the signed note {signed.note_id}" in text
+    assert "Addendum." in text
+    assert signed_note_pdf(amendment, IDENTITY, CLINIC_TZ).data != signed_note_pdf(signed, IDENTITY, CLINIC_TZ).data
