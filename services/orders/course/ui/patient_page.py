@@ -8,7 +8,8 @@
 
 A link that was used answers 410 "already sent", an expired one 410 "expired", anything else 404 "not found", each
 a plain page that says nothing about whose link it was. Every request counts against the client's address
-(``ORDERS_COURSE_PRO_LINK_PAGE_REQUESTS_PER_MINUTE``; 429 beyond it). No SMART session: the token is the only
+(``ORDERS_COURSE_PRO_LINK_PAGE_REQUESTS_PER_MINUTE``; 429 beyond it). A failure is a plain 500 page and a log line
+that names the route, not the path with its token. No SMART session: the token is the only
 credential, it is in the path (never a query string that proxies log) and the pages are ``no-store`` and send no
 Referer elsewhere (the edge's ``Referrer-Policy: same-origin``)."""
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response, render_template, request
+from werkzeug.exceptions import HTTPException
 
 from services.orders.course.access import course_service
 from services.orders.course.domain.errors import CourseInputError
@@ -24,6 +26,7 @@ from services.orders.course.handlers.patient_reports import LinkRefused
 from services.orders.course.ui.forms import integer
 from shared.fhir.instrument_codes import SCALE_ITEMS
 from shared.scales import DEFINITIONS, Scale
+from shared.web import traceback_frames
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,8 @@ REFUSALS = {
                         "new one."),
 }
 PAGE_LIMIT = (429, "Too many requests", "Please wait a minute and try again.")
+PAGE_FAILED = (500, "Something went wrong", "Your answers were not saved. Please try again in a few minutes, or "
+                                            "call your clinic.")
 
 
 @patient_blueprint.get("/q/<token>")
@@ -80,6 +85,17 @@ def submit(token: str) -> Response:
         errors = [(_item_field(v.field), _patient_words(v.field, v.message)) for v in error.violations]
         return _form(token, scale, errors=errors, typed=request.form, status=400)
     return _page("orders/course/patient_done.html", 201, positive=submission.suicide_item_positive)
+
+
+@patient_blueprint.errorhandler(Exception)
+def _unexpected(error: Exception) -> Response | HTTPException:
+    """A failure on a patient page: a plain page for the patient, and a log line naming the route, never the
+    path (it holds the link's token)."""
+    if isinstance(error, HTTPException):
+        return error
+    log.error("patient page failed", extra={"endpoint": request.endpoint, "error": type(error).__qualname__,
+                                            "traceback": traceback_frames(error)})
+    return _message(*PAGE_FAILED)
 
 
 def _form(token: str, scale: Scale, *, errors: list[tuple[str, str]] | None = None, typed: object = None,

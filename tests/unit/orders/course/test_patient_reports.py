@@ -214,3 +214,33 @@ def test_two_submissions_of_one_link_at_the_same_moment_record_one_score(service
     assert outcomes == ["recorded", "used"]
     assert len(service.course(COURSE).course.scores) == 1
     assert [code for code, _ in _outbox(service)].count("score-recorded") == 1
+
+
+def test_a_failure_on_the_patient_page_is_a_plain_page_and_its_log_line_holds_no_token(service, caplog,
+                                                                                        monkeypatch):
+    from flask import Flask
+
+    from services.orders.course.access import COURSE_SERVICE
+    from services.orders.course.ui import patient_blueprint
+    from services.orders.ui import blueprint as orders_pages
+    from shared.ui import install_ui
+    from shared.web import install_service
+
+    app = Flask("orders-test")
+    install_service(app, COURSE_SERVICE, service)
+    install_ui(app, "Orders")
+    app.register_blueprint(orders_pages)
+    app.register_blueprint(patient_blueprint)
+    _, token = service.create_patient_link(COURSE, Scale.PHQ9, DOCTOR)
+
+    def broken(_token: str) -> None:
+        raise RuntimeError(f"store unreachable for {_token}")
+
+    monkeypatch.setattr(service, "open_link", broken)
+    with caplog.at_level("ERROR"):
+        answer = app.test_client().get(f"/q/{token}")
+    assert answer.status_code == 500 and b"Your answers were not saved" in answer.data
+    assert b"988" in answer.data  # the crisis contacts stay on the page
+    [record] = [r for r in caplog.records if r.getMessage() == "patient page failed"]
+    assert record.endpoint == "patient_ui.questionnaire" and record.traceback
+    assert all(token not in str(vars(r)) for r in caplog.records)  # message, extras and traceback frames
