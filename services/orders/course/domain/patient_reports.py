@@ -13,6 +13,9 @@ start-up. Defaults (all **unverified** clinic settings unless a source is named)
 - A link is valid ``link_valid_hours`` (72) from its creation and for one submission.
 - ``patient_base_url``: the address patients open the link at, when the orders service is reached by staff at
   another (internal) one; empty: the address the staff page was opened at.
+- ``client_address_header``: the header the ingress writes the client's address to (its last entry is read: the
+  one the proxy itself appended); empty, the rate limit counts the connection's address, which behind a proxy is the
+  proxy's, so every patient shares one limit.
 - Crisis contacts shown on every patient page and at once after a positive suicide item: the US 988 Suicide &
   Crisis Lifeline and 911 (not in CLINICAL.md: a clinic outside the US must set its own).
 
@@ -47,6 +50,7 @@ class PatientReportSettings:
     crisis_contacts: str = DEFAULT_CRISIS_CONTACTS  # ";"-separated lines
     link_page_requests_per_minute: int = 30  # per client address, on the patient pages
     patient_base_url: str = ""  # where patients reach the link pages (https://...); empty: the address staff use
+    client_address_header: str = ""  # e.g. X-Forwarded-For behind the ingress; empty: the connection's address
 
     @property
     def scheduled_scales(self) -> tuple[Scale, ...]:
@@ -81,6 +85,8 @@ class PatientReportSettings:
         _require(not self.patient_base_url or (self.patient_base_url.startswith(("https://", "http://"))
                                                and "?" not in self.patient_base_url),
                  "patient_base_url must be empty or an http(s) URL without a query")
+        _require(all(c.isalnum() or c == "-" for c in self.client_address_header),
+                 "client_address_header must be empty or a header name")
         _require(_is_int(self.link_page_requests_per_minute) and 1 <= self.link_page_requests_per_minute <= 600,
                  "link_page_requests_per_minute must be 1-600")
 

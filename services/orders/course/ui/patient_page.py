@@ -8,7 +8,7 @@
 
 A link that was used answers 410 "already sent", an expired one 410 "expired", anything else 404 "not found", each
 a plain page that says nothing about whose link it was. Every request counts against the client's address
-(``ORDERS_COURSE_PRO_LINK_PAGE_REQUESTS_PER_MINUTE``; 429 beyond it). A failure is a plain 500 page and a log line
+(``ORDERS_COURSE_PRO_LINK_PAGE_REQUESTS_PER_MINUTE``, by ``client_address``; 429 beyond it). A failure is a plain 500 page and a log line
 that names the route, not the path with its token. No SMART session: the token is the only
 credential, it is in the path (never a query string that proxies log) and the pages are ``no-store`` and send no
 Referer elsewhere (the edge's ``Referrer-Policy: same-origin``)."""
@@ -119,10 +119,19 @@ def _page(template: str, status: int, **context: object) -> Response:
 
 
 def _allowed() -> bool:
-    allowed = course_service().link_page_limiter.allow(request.remote_addr or "unknown")
+    service = course_service()
+    allowed = service.link_page_limiter.allow(client_address(service.pro_settings.client_address_header))
     if not allowed:
         log.warning("patient link pages: rate limit reached")  # no address, no token: nothing about anyone
     return allowed
+
+
+def client_address(header: str) -> str:
+    """Whom the rate limit counts: the last address in ``header`` (what the ingress itself appended; earlier
+    entries are the client's to write) when the clinic names one, else the connection's address."""
+    forwarded = request.headers.get(header, "") if header else ""
+    last = forwarded.rsplit(",", 1)[-1].strip()
+    return last or request.remote_addr or "unknown"
 
 
 def _item_field(field: str) -> str:

@@ -244,3 +244,20 @@ def test_a_failure_on_the_patient_page_is_a_plain_page_and_its_log_line_holds_no
     [record] = [r for r in caplog.records if r.getMessage() == "patient page failed"]
     assert record.endpoint == "patient_ui.questionnaire" and record.traceback
     assert all(token not in str(vars(r)) for r in caplog.records)  # message, extras and traceback frames
+
+
+def test_the_rate_limit_counts_the_address_the_ingress_appended_when_the_clinic_names_its_header():
+    from flask import Flask
+
+    from services.orders.course.ui.patient_page import client_address
+
+    app = Flask("addresses")
+    forwarded = {"X-Forwarded-For": "6.6.6.6, 203.0.113.7"}  # the first entry is the client's to forge
+    with app.test_request_context("/q/x", headers=forwarded, environ_base={"REMOTE_ADDR": "10.0.0.2"}):
+        assert client_address("X-Forwarded-For") == "203.0.113.7"
+        assert client_address("") == "10.0.0.2"
+    with app.test_request_context("/q/x", environ_base={"REMOTE_ADDR": "10.0.0.2"}):
+        assert client_address("X-Forwarded-For") == "10.0.0.2"
+    with pytest.raises(SettingsError, match="client_address_header"):
+        load_settings(PatientReportSettings, "ORDERS_COURSE_PRO_",
+                      {"ORDERS_COURSE_PRO_CLIENT_ADDRESS_HEADER": "X-Forwarded-For: evil"})
