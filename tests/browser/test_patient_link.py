@@ -114,6 +114,8 @@ def test_a_patient_fills_a_phq9_link_on_a_phone_and_the_clinic_sees_score_and_al
                                what="the patient's Observation in the EHR")
         assert observation["performer"][0]["reference"] == f"Patient/{patient_id}"
         assert observation["valueQuantity"]["value"] == sum(ANSWERS)
+        _api(page, smart_stack, "POST", f"/courses/{course['course_id']}/alerts/{alert['alert_id']}/acknowledge",
+             {"action_taken": "Called the patient; safety plan reviewed"})  # leaves no open alert to later tests
 
         phone.goto(url)  # the link again: used
         assert phone.get_by_test_id("link-refused").inner_text() == "These answers have already been sent"
