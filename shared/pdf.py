@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -22,11 +23,15 @@ from typing import Any
 
 PDF_CONTENT_TYPE = "application/pdf"
 _RENDERING = threading.Lock()
+# WeasyPrint and fontTools log what they skip or subset with bits of the document (a URL, a glyph, a CSS value);
+# documents hold PHI and the logs may not, so their warnings are not logged (errors are: a render that fails).
+for _name in ("weasyprint", "weasyprint.progress", "fontTools"):
+    logging.getLogger(_name).setLevel(logging.ERROR)
 
 
 def _no_fetching() -> Any:
     """A WeasyPrint URL fetcher that loads nothing: a URL in a document (image, stylesheet, font) is left out,
-    with WeasyPrint's warning, never fetched."""
+    never fetched."""
     from weasyprint.urls import URLFetcher
 
     class NoFetching(URLFetcher):
