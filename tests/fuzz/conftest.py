@@ -24,6 +24,7 @@ from shared.runtime import ServiceRuntime, ServiceSettings
 from tests.fuzz.campaign import CAMPAIGN
 from tests.fuzz.payloads import Template, message_templates
 from tests.integration.documentation.clinic import Clinic
+from tests.integration.orders.cds_hooks_support import SigningEhr, ec_ehr
 from tests.integration.orders.support import eligibility_message
 from tests.support.backend_auth import service_tokens
 from tests.support.processes import service
@@ -96,11 +97,26 @@ def templates(seeded_patient_id: str, order_signed: dict[str, Any]) -> dict[str,
     return message_templates(seeded_patient_id, order_signed)
 
 
+#: The EHR whose signed JWTs the orders service trusts for its CDS Hooks endpoints (a pinned key set), so generated
+#: hook and feedback bodies reach the service's body handling instead of stopping at the 401.
+CDS_ISS = "https://ehr.example.test/fuzz"
+
+
+@pytest.fixture(scope="package")
+def cds_client() -> SigningEhr:
+    return ec_ehr(CDS_ISS)
+
+
 @pytest.fixture(scope="package")
 def web_only_services(broker, ehr, log_dir: Path, tmp_path_factory: pytest.TempPathFactory,
-                      seeded_patient_id: str, order_signed: dict[str, Any]) -> Iterator[dict[str, RunningService]]:
+                      seeded_patient_id: str, order_signed: dict[str, Any],
+                      cds_client: SigningEhr) -> Iterator[dict[str, RunningService]]:
     """The three services' HTTP APIs without consumer or outbox relay: their databases change only by request."""
     data_dir = tmp_path_factory.mktemp("fuzz-api")
+    jwks_file = data_dir / "cds-client-jwks.json"
+    jwks_file.write_text(json.dumps(cds_client.public_jwks()))
+    extra_env = {"orders": {"ORDERS_CDS_TRUSTED_ISSUERS": json.dumps(
+        {CDS_ISS: {"jwks_file": str(jwks_file), "fhir_servers": [ehr.base_url]}})}}
     seeds = {"orders": (INTAKE_EVENTS, eligibility_message(seeded_patient_id)),
              "documentation": (ORDERS_EVENTS, order_signed)}
     for name, (topic, message) in seeds.items():
@@ -110,7 +126,7 @@ def web_only_services(broker, ehr, log_dir: Path, tmp_path_factory: pytest.TempP
     try:
         for name in SERVICES:
             process, base_url = service(name, log_dir, data_dir, broker.bootstrap, ehr.base_url,
-                                        {"RUN_WORKER": "false"})
+                                        {"RUN_WORKER": "false", **extra_env.get(name, {})})
             process.log_path = log_dir / f"fuzz-api-{name}.log"
             started.append(process.start())
             running[name] = RunningService(name, base_url, database_url(name, data_dir))

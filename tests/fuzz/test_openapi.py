@@ -22,6 +22,7 @@ from shared.api import IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY_MAX_LENGTH
 from shared.fhir.messaging import parse_message
 from tests.fuzz.campaign import CAMPAIGN
 from tests.fuzz.conftest import RunningService, changed_tables, database_state
+from tests.integration.orders.cds_hooks_support import SigningEhr
 
 pytestmark = pytest.mark.integration
 
@@ -97,16 +98,20 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @schema.parametrize()
-def test_generated_requests(case: Any, api: RunningService, known_ids: dict[str, str]) -> None:
+def test_generated_requests(case: Any, api: RunningService, known_ids: dict[str, str],
+                            cds_client: SigningEhr) -> None:
     _use_known_ids(case, known_ids)
     _distinct_idempotency_key(case)
+    _signed_by_the_ehr(case, api, cds_client)
     before = database_state(api.database)
     response = case.call(timeout=20)
     case.validate_response(response)  # no 5xx; status, content type, schema and headers as documented
+    if _cds_call(case):
+        assert response.status_code != 401, f"the EHR's JWT was refused, the body never judged: {response.text}"
     if 400 <= response.status_code < 500:
         _assert_refusal_says_why(response)
         after = database_state(api.database)
-        changed = changed_tables(before, after)
+        changed = [table for table in changed_tables(before, after) if table not in USED_TOKENS]
         assert not changed, (f"{case.method} {case.formatted_path} answered {response.status_code} but changed "
                              f"{changed}: a refused request must write nothing")
 
@@ -118,7 +123,7 @@ ENTRY_LISTS = {"intake": ("/patients/{patient_id}/intakes",),
 
 
 @pytest.mark.skipif(not CAMPAIGN.stateful, reason="the stateful phase runs under make fuzz (KETALINK_FUZZ=1)")
-def test_linked_sequences(api: RunningService, known_ids: dict[str, str]) -> None:
+def test_linked_sequences(api: RunningService, known_ids: dict[str, str], cds_client: SigningEhr) -> None:
     """Schemathesis' stateful phase: sequences of calls that follow the document's links, each answer's ids feeding
     the next call (an intake created, then its parts recorded and decided; a patient's sessions, then a reading).
     Every answer: no 5xx, as documented, and a refusal says why."""
@@ -147,6 +152,7 @@ def test_linked_sequences(api: RunningService, known_ids: dict[str, str]) -> Non
             if "patient_id" in (case.path_parameters or {}):
                 case.path_parameters = {**case.path_parameters, "patient_id": known_ids["patient_id"]}
             _distinct_idempotency_key(case)
+            _signed_by_the_ehr(case, api, cds_client)
 
         def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:
             super().validate_response(response, case, additional_checks=additional_checks, **kwargs)
@@ -162,6 +168,25 @@ def test_linked_sequences(api: RunningService, known_ids: dict[str, str]) -> Non
     print(f"\n{api.name}: {sum(answered.values())} calls in sequences, {linked} answered 2xx on an operation "
           f"that takes an id the service issued; by operation and status: {dict(sorted(answered.items()))}")
     assert linked, "no sequence reached a record through a link"
+
+
+#: A CDS Hooks call's ``jti`` is kept once its JWT is verified, also when the body is then refused: a token is used
+#: once whatever happens to its request (replay protection), so that table may change with a refusal.
+USED_TOKENS = ("cds_jtis",)
+
+
+def _cds_call(case: Any) -> bool:
+    """A CDS Hooks hook or feedback call (the EHR's JWT, not SMART)."""
+    return case.method.upper() == "POST" and case.formatted_path.startswith("/cds-services/")
+
+
+def _signed_by_the_ehr(case: Any, api: RunningService, cds_client: SigningEhr) -> None:
+    """A hook or feedback call gets a fresh JWT of the trusted EHR for the URL called (a new ``jti`` each time), as
+    the EHR's order entry sends it, so the generated body is what the service judges. Refusals of bad tokens are
+    tests/integration/orders/test_cds_hooks_security.py's part."""
+    if _cds_call(case):
+        token = cds_client.token(f"{api.base_url}{case.formatted_path}")
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
 
 
 def _distinct_idempotency_key(case: Any) -> None:

@@ -3,6 +3,7 @@ suggestions taken, ``overridden`` with the reason chosen, or ``ignored``), each 
 retry of the same feedback recognisable."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -12,6 +13,8 @@ from services.orders.cds_hooks.store import CardFeedback
 OUTCOMES = ("accepted", "overridden", "ignored")
 MAX_ITEMS = 50
 MAX_COMMENT = 1_000
+#: An RFC 3339 date-time with its offset (what CDS Hooks' outcomeTimestamp is; not every ISO 8601 form).
+INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})")
 
 
 def read_feedback(body: Any) -> list[CardFeedback]:
@@ -34,7 +37,7 @@ def _item(item: Any, where: str) -> CardFeedback:
     reason = item.get("overrideReason")
     if outcome == "overridden":
         reason = _override_reason(reason, f"{where}.overrideReason")
-    elif reason is not None:
+    elif "overrideReason" in item:  # a JSON null too: it says nothing its absence does not
         raise _bad(f"{where}.overrideReason", "an overrideReason goes with the overridden outcome only")
     accepted = item.get("acceptedSuggestions", [])
     if not isinstance(accepted, list) or len(accepted) > 10 or not all(
@@ -65,7 +68,7 @@ def _override_reason(reason: Any, where: str) -> dict[str, Any]:
 
 
 def _instant(value: Any, where: str) -> datetime:
-    if not isinstance(value, str) or len(value) > 40:
+    if not isinstance(value, str) or not INSTANT.fullmatch(value):
         raise _bad(where, "outcomeTimestamp must be an instant with its offset")
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from services.orders.cds_hooks.discovery import HOOK_OF_SERVICE
+from services.orders.cds_hooks.discovery import HOOK_OF_SERVICE, PREFETCH
 from services.orders.cds_hooks.feedback import MAX_COMMENT, MAX_ITEMS, OUTCOMES
 from services.orders.cds_hooks.request import MAX_DRAFT_ORDERS
 
@@ -26,6 +26,9 @@ _USER = "^(Practitioner|PractitionerRole|Patient|RelatedPerson)/[A-Za-z0-9\\-.]{
 _CODING = {"type": "object", "required": ["system", "code"],
            "properties": {"system": {"type": "string", "maxLength": 300}, "code": {"type": "string", "maxLength": 100},
                           "display": {"type": "string"}}}
+_CODING_SENT = {"type": "object", "required": ["system", "code"],  # the display is kept only when it is text
+                "properties": {"system": {"type": "string", "maxLength": 300},
+                               "code": {"type": "string", "maxLength": 100}}}
 _LINK = {"type": "object", "required": ["label", "url", "type"],
          "properties": {"label": {"type": "string"}, "url": {"type": "string"},
                         "type": {"type": "string", "enum": ["absolute", "smart"]},
@@ -63,7 +66,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "acceptedSuggestions": {"type": "array", "maxItems": 10, "items": {
                     "type": "object", "required": ["id"], "properties": {"id": {"type": "string", "maxLength": 100}}}},
                 "overrideReason": {"type": "object", "required": ["reason"], "properties": {
-                    "reason": _CODING, "userComment": {"type": "string", "maxLength": MAX_COMMENT}}}}}}}},
+                    "reason": _CODING_SENT, "userComment": {"type": "string", "maxLength": MAX_COMMENT}}}}}}}},
     "CdsFeedbackStored": {"type": "object", "required": ["stored"],
                           "properties": {"stored": {"type": "integer", "minimum": 0}}},
 }
@@ -75,7 +78,7 @@ def _hook_request(hook: str) -> dict[str, Any]:
             "userId": {"type": "string", "pattern": _USER}, "patientId": {"type": "string", "pattern": _FHIR_ID},
             "encounterId": {"type": "string", "pattern": _FHIR_ID},
             "draftOrders": {"type": "object", "required": ["resourceType"], "properties": {
-                "resourceType": {"const": "Bundle"}, "type": {"type": "string"},
+                "resourceType": {"const": "Bundle"},
                 "entry": {"type": "array", "maxItems": MAX_DRAFT_ORDERS, "items": {
                     "type": "object", "required": ["resource"], "properties": {"resource": {
                         "type": "object", "required": ["resourceType"],
@@ -87,12 +90,12 @@ def _hook_request(hook: str) -> dict[str, Any]:
     return {"type": "object", "required": ["hook", "hookInstance", "context"], "properties": {
         "hook": {"const": hook}, "hookInstance": {"type": "string", "format": "uuid"},
         "fhirServer": {"type": "string", "format": "uri", "maxLength": 500},
-        "fhirAuthorization": {"type": "object", "required": ["access_token", "token_type"], "properties": {
-            "access_token": {"type": "string", "minLength": 1}, "token_type": {"const": "Bearer"},
-            "expires_in": {"type": "integer"}, "scope": {"type": "string"}, "subject": {"type": "string"},
-            "patient": {"type": "string"}}},
+        "fhirAuthorization": {"type": "object", "required": ["access_token"], "properties": {
+            "access_token": {"type": "string", "minLength": 1}, "token_type": {"const": "Bearer"}}},
         "context": context,
-        "prefetch": {"type": "object", "additionalProperties": {"type": ["object", "null"]}}}}
+        # A key the EHR could not fill is null (CDS Hooks); keys this service does not ask for are ignored.
+        "prefetch": {"type": ["object", "null"],
+                     "properties": {key: {"type": ["object", "null"]} for key in PREFETCH}}}}
 
 
 def _refusals(*statuses: int) -> dict[str, Any]:

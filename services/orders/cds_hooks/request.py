@@ -4,7 +4,6 @@ that names the field. The body's size, depth and array lengths are bounded befor
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,6 +12,7 @@ from shared.web import ApiError
 
 MAX_DRAFT_ORDERS = 20
 FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 USER_REFERENCE = re.compile(r"(Practitioner|PractitionerRole|Patient|RelatedPerson)/[A-Za-z0-9\-.]{1,64}")
 
 
@@ -48,7 +48,7 @@ def read_hook_request(body: Any, expected_hook: str) -> HookRequest:
     if not isinstance(user_id, str) or not USER_REFERENCE.fullmatch(user_id):
         raise _bad("context.userId", "context.userId must be a reference such as Practitioner/123")
     encounter_id = context.get("encounterId")
-    if encounter_id is not None and (not isinstance(encounter_id, str) or not FHIR_ID.fullmatch(encounter_id)):
+    if "encounterId" in context and (not isinstance(encounter_id, str) or not FHIR_ID.fullmatch(encounter_id)):
         raise _bad("context.encounterId", "context.encounterId must be a FHIR id")
     drafts = _draft_orders(context.get("draftOrders"))
     selections: tuple[str, ...] = ()
@@ -83,26 +83,26 @@ def _draft_orders(bundle: Any) -> tuple[dict[str, Any], ...]:
 
 
 def _fhir_access(body: dict[str, Any]) -> tuple[str | None, str | None]:
-    server = body.get("fhirServer")
-    if server is None:
-        return None, None
-    if not isinstance(server, str) or urlsplit(server).scheme not in ("http", "https") or len(server) > 500:
-        raise _bad("fhirServer", "fhirServer must be an http(s) URL")
-    authorization = body.get("fhirAuthorization")
-    if authorization is None:
-        return server.rstrip("/"), None
-    if not isinstance(authorization, dict) or authorization.get("token_type", "Bearer") != "Bearer" or \
-            not isinstance(authorization.get("access_token"), str) or not authorization["access_token"]:
-        raise _bad("fhirAuthorization", "fhirAuthorization must carry a Bearer access_token")
-    return server.rstrip("/"), authorization["access_token"]
+    """Each of them left out, or as the spec gives it: a JSON null is neither a URL nor a token, and says nothing
+    their absence does not."""
+    server = token = None
+    if "fhirServer" in body:
+        server = body["fhirServer"]
+        if not isinstance(server, str) or urlsplit(server).scheme not in ("http", "https") or len(server) > 500:
+            raise _bad("fhirServer", "fhirServer must be an http(s) URL")
+        server = server.rstrip("/")
+    if "fhirAuthorization" in body:
+        authorization = body["fhirAuthorization"]
+        if not isinstance(authorization, dict) or authorization.get("token_type", "Bearer") != "Bearer" or \
+                not isinstance(authorization.get("access_token"), str) or not authorization["access_token"]:
+            raise _bad("fhirAuthorization", "fhirAuthorization must carry a Bearer access_token")
+        token = authorization["access_token"]
+    return server, token
 
 
 def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
+    """A UUID in its canonical text form (8-4-4-4-12 hex digits), as CDS Hooks' hookInstance is."""
+    return UUID_TEXT.fullmatch(value) is not None
 
 
 def _bad(where: str, message: str) -> ApiError:

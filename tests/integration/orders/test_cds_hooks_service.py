@@ -59,7 +59,7 @@ def test_discovery_lists_both_hooks_with_spec_prefetch_templates(stack: Stack) -
     assert {s["hook"] for s in services.values()} == {"order-select", "order-sign"}
     prefetch = services[SIGN]["prefetch"]
     assert set(prefetch) == {"patient", "weight", "newerWeights", "height", "medications", "conditions",
-                             "eligibility", "ketamineOrders"}  # what the cards read
+                             "eligibility", "ketamineOrders", "pregnancyStatus"}  # what the cards read
     assert prefetch["patient"] == "Patient/{{context.patientId}}"
     assert "_sort=-date&_count=1" in prefetch["weight"] and "29463-7" in prefetch["weight"]
     for template in prefetch.values():  # only the spec's tokens, never anything else in braces
@@ -129,6 +129,10 @@ def test_a_draft_for_another_drug_gets_no_card(stack: Stack, ehr: Any) -> None:
     (lambda b: b["context"]["draftOrders"].update(entry=[{"resource": {}}] * 21), "context.draftOrders.entry"),
     (lambda b: b.update(prefetch=[]), "prefetch"),
     (lambda b: b.update(fhirServer="file:///etc/passwd"), "fhirServer"),
+    (lambda b: b.update(fhirServer=None), "fhirServer"),  # a JSON null is not a URL
+    (lambda b: b.update(fhirAuthorization="token"), "fhirAuthorization"),  # checked with or without fhirServer
+    (lambda b: b.update(hookInstance="0" * 32), "hookInstance"),  # a UUID in its canonical form
+    (lambda b: b["context"].update(encounterId=None), "context.encounterId"),
     (lambda b: b.update(fhirServer="http://127.0.0.1:1/fhir", fhirAuthorization={"token_type": "Bearer"}),
      "fhirAuthorization"),
 ])
@@ -169,6 +173,7 @@ def test_a_prefetch_resource_with_a_wrong_json_type_is_a_400_naming_the_field(st
               "valueQuantity": {"value": 80, "unit": "kg", "system": "http://unitsofmeasure.org", "code": "kg"}}
     prefetch = {"patient": {"resourceType": "Patient", "id": "p1", "gender": "female"}, "newerWeights": None,
                 "height": None, "medications": None, "conditions": None, "eligibility": None, "ketamineOrders": None,
+                "pregnancyStatus": None,
                 "weight": {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": weight | change}]}}
     answer = stack.call(stack.pinned.token(stack.aud()),
                         hook_request("order-sign", "p1", [_draft("p1")], prefetch=prefetch))
@@ -213,9 +218,11 @@ def test_feedback_is_stored_once_with_who_and_why_however_often_it_is_sent(stack
     {"outcome": "overridden"},  # no reason
     {"outcome": "rejected"},
     {"outcome": "accepted", "overrideReason": {"reason": {"system": "s", "code": "c"}}},
+    {"outcome": "accepted", "overrideReason": None},
     {"outcome": "ignored", "outcomeTimestamp": "yesterday"},
     {"outcome": "ignored", "outcomeTimestamp": "0001-01-01T00:00:00-05:00"},
     {"outcome": "ignored", "outcomeTimestamp": "2026-12-07T10:00:00"},  # no offset
+    {"outcome": "ignored", "outcomeTimestamp": "2026-12-07 10:00:00+00:00"},  # ISO 8601, not RFC 3339
 ])
 def test_bad_feedback_is_a_400_and_feedback_needs_a_token_for_its_own_url(stack: Stack, item: dict[str, Any]
                                                                           ) -> None:
@@ -240,7 +247,7 @@ def test_the_ehr_s_prefetch_gives_the_same_cards_as_reading_the_ehr(stack: Stack
                 "weight": {"resourceType": "Bundle", "type": "searchset",
                            "entry": [{"resource": w, "search": {"mode": "match"}} for w in weights]},
                 "newerWeights": None, "height": None, "medications": None, "conditions": None, "eligibility": None,
-                "ketamineOrders": None}
+                "ketamineOrders": None, "pregnancyStatus": None}
     draft = _draft(patient_id, mg_per_kg=2.0)
     read = _summaries(stack.call(stack.pinned.token(stack.aud()), _from_ehr(ehr, "order-sign", patient_id, [draft])))
     given = _summaries(stack.call(stack.pinned.token(stack.aud()),
