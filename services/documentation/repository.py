@@ -8,7 +8,8 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
@@ -76,6 +77,12 @@ class Records:
         return [Loaded(StoredRecord(SESSION_KIND, row["record_id"], row["patient_id"], row["version"],
                                     json.loads(row["body"])), Session.from_dict(json.loads(row["body"])))
                 for row in rows]
+
+    def sessions_where(self, conn: Connection, keep: Callable[[dict[str, Any]], bool]) -> list[Session]:
+        """The sessions whose stored document passes ``keep``, a cheap test on the JSON made before the full read
+        (the suite board reads a day's sessions out of every one the clinic has: the full read is what costs)."""
+        rows = conn.execute(select(records.c.body).where(records.c.kind == SESSION_KIND)).scalars().all()
+        return [Session.from_dict(body) for body in map(json.loads, rows) if keep(body)]
 
     def sessions_for_patient(self, conn: Connection, patient_id: str) -> list[Loaded[Session]]:
         loaded = [Loaded(stored, Session.from_dict(stored.body))

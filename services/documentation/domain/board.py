@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
 
 from services.documentation.domain.order import ActiveOrder
 from services.documentation.domain.schedule import DueState, due_cadss, due_vital_readings, next_vital_reading_at
@@ -36,6 +37,7 @@ STATE_LABELS = {
     BoardState.DISCHARGED: "Discharged", BoardState.DEFERRED: "Deferred", BoardState.ABORTED: "Aborted",
     BoardState.CANCELLED: "Cancelled",
 }
+_AT_CLINIC_VALUES = frozenset(status.value for status in AT_CLINIC)
 _BY_STATUS = {
     SessionStatus.SCHEDULED: BoardState.SCHEDULED, SessionStatus.CHECKED_IN: BoardState.CHECKED_IN,
     SessionStatus.PRE_CHECK: BoardState.CHECKED_IN, SessionStatus.INFUSING: BoardState.INFUSING,
@@ -90,6 +92,17 @@ class BoardRow:
 def on_board(session: Session, day: date, zone: tzinfo) -> bool:
     """The clinic day's sessions: scheduled to start on ``day`` (the clinic's zone), and any still at the clinic."""
     return session.scheduled_start.astimezone(zone).date() == day or session.status in AT_CLINIC
+
+
+def may_be_on_board(document: dict[str, Any], day: date, zone: tzinfo) -> bool:
+    """``on_board`` read from a stored session's JSON, before the whole session is read (the cheap first pass over
+    every session of the clinic); a document this cannot read is kept, for the full read to judge."""
+    try:
+        if document["status"] in _AT_CLINIC_VALUES:
+            return True
+        return datetime.fromisoformat(document["scheduled_start"]).astimezone(zone).date() == day
+    except (KeyError, TypeError, ValueError):
+        return True
 
 
 def ready_to_discharge(session: Session, now: datetime, settings: SessionSettings) -> bool:

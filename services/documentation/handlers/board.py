@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from services.documentation.domain.board import BoardRow, board_row, board_rows, on_board
+from services.documentation.domain.board import BoardRow, board_row, board_rows, may_be_on_board, on_board
 from services.documentation.handlers.core import ServiceCore
 from services.documentation.messages import SESSION_KIND
 from shared import ehr_delivery
@@ -26,8 +26,9 @@ class BoardReads(ServiceCore):
         now = self._clock.now()
         day = now.astimezone(self._clinic_zone).date()
         with self._runtime.engine.connect() as conn:
-            sessions = [loaded.record for loaded in self._records.all_sessions(conn)
-                        if on_board(loaded.record, day, self._clinic_zone)]
+            sessions = [session for session in self._records.sessions_where(
+                conn, lambda document: may_be_on_board(document, day, self._clinic_zone))
+                if on_board(session, day, self._clinic_zone)]
             orders = {order_id: self._records.order(conn, order_id).record
                       for order_id in {session.order_id for session in sessions}}
             alerts = {patient_id: len(self._records.open_suicidality_alerts(conn, patient_id))

@@ -11,7 +11,7 @@ import pytest
 
 from services.documentation.domain import session as s
 from services.documentation.domain.board import (
-    BoardState, board_row, board_rows, board_state, escort_confirmed, on_board, ready_to_discharge,
+    BoardState, board_row, board_rows, board_state, escort_confirmed, may_be_on_board, on_board, ready_to_discharge,
 )
 from services.documentation.domain.flowsheet import AlertAction, AlertActionKind
 from services.documentation.domain.schedule import next_vital_reading_at
@@ -140,3 +140,15 @@ def test_the_json_row_names_every_state_in_words(status):
     session = replace(s.create_session(ORDER, 1), status=status)
     row = board_row(session, ORDER, at(9, 1), SessionSettings()).to_dict()
     assert row["state_label"] and row["session_id"] == session.session_id and "name" not in row
+
+
+def test_the_first_pass_over_stored_documents_keeps_every_session_the_board_shows():
+    today = date(2026, 3, 2)
+    sessions = [s.create_session(ORDER, 1), s.create_session(ORDER, 2), recovering(), discharged(), checked_in(),
+                s.defer(checked_in(), "BP high", NURSE, at(9, 30))]
+    for day in (today, today + timedelta(days=1), today + timedelta(days=3)):
+        for session in sessions:
+            if on_board(session, day, CLINIC_TZ):
+                assert may_be_on_board(session.to_dict(), day, CLINIC_TZ), (session.status, day)
+    assert not may_be_on_board(s.create_session(ORDER, 2).to_dict(), today, CLINIC_TZ)  # the cheap pass skips it
+    assert may_be_on_board({"status": "scheduled"}, today, CLINIC_TZ)  # unreadable: left to the full read
