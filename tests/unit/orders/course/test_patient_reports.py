@@ -261,3 +261,14 @@ def test_the_rate_limit_counts_the_address_the_ingress_appended_when_the_clinic_
     with pytest.raises(SettingsError, match="client_address_header"):
         load_settings(PatientReportSettings, "ORDERS_COURSE_PRO_",
                       {"ORDERS_COURSE_PRO_CLIENT_ADDRESS_HEADER": "X-Forwarded-For: evil"})
+
+
+def test_the_orders_service_does_not_start_with_a_bad_patient_report_setting(service, monkeypatch):
+    from services.orders.course.bootstrap import build_course_service
+
+    monkeypatch.setenv("ORDERS_COURSE_PRO_SCALES", "phq-9,madrs")
+    with pytest.raises(SystemExit, match="ORDERS_COURSE_PRO_.*cannot answer"):
+        build_course_service(service._runtime, ProtocolSettings())
+    monkeypatch.setenv("ORDERS_COURSE_PRO_SCALES", "phq-9,gad-7")
+    built = build_course_service(service._runtime, ProtocolSettings())
+    assert built.pro_settings.scheduled_scales == (Scale.PHQ9, Scale.GAD7)
