@@ -1,7 +1,8 @@
 """The suite board in Chromium: a nurse opens documentation standalone (a user-level launch, no patient picked), sees
 today's three sessions in their states (infusing with its 15-min reading overdue, checked in, scheduled), and the
 board updates by itself when that reading is charted; a row opens its session with that patient's banner. One
-browser session for the module; axe on the board; screenshots at 1280 and 1024x768."""
+browser session for the module; axe on the board; screenshots at 1280, 1024x768 and a
+1920x1080 wall screen."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -68,6 +69,9 @@ def test_the_board_shows_three_sessions_in_their_states_and_updates_when_a_readi
     screenshot(page, "suite-board-1280")
     page.set_viewport_size({"width": 1024, "height": 768})
     screenshot(page, "suite-board-1024x768")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1024  # no sideways scrolling at the chair
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    screenshot(page, "suite-board-wall-1920x1080")
     page.set_viewport_size({"width": 1280, "height": 900})
 
     page.evaluate("window.__notReloaded = true")
