@@ -110,9 +110,10 @@ def _bad(where: str, message: str) -> ApiError:
 
 
 def null_path(value: Any, path: str = "") -> str | None:
-    """Where a resource has a JSON ``null`` property (FHIR JSON allows none), or None. The structural validation
-    accepts a ``null`` element as absent, but the rules read ``"doseQuantity": null`` as present: such a resource
-    is refused before a rule reads it."""
+    """Where a resource has a JSON ``null`` property (FHIR JSON allows none), or None: the rules read
+    ``"doseQuantity": null`` as present, so such a resource is refused before a rule reads it. The structural
+    validation (``shared/fhir/validate.py``) now refuses nulls itself, naming them; this stays only for the callers
+    that check a resource before it is validated."""
     if isinstance(value, dict):
         for key, item in value.items():
             where = f"{path}.{key}" if path else str(key)
