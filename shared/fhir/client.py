@@ -46,6 +46,10 @@ class FhirUnavailable(FhirError):
     """5xx or no answer after the retries: the EHR is down; the caller keeps the work and tries later."""
 
 
+class TooManyPages(Exception):
+    """A search had more pages than the caller's ``max_pages``."""
+
+
 class AccessTokens(Protocol):
     """Where a client's bearer tokens come from (``shared/smart/backend.py``: SMART Backend Services)."""
 
@@ -74,16 +78,21 @@ class FhirClient:
     def read(self, resource_type: str, resource_id: str) -> FhirJson:
         return self._request("GET", f"{resource_type}/{resource_id}").json()
 
-    def search(self, resource_type: str, params: dict[str, Any]) -> list[FhirJson]:
-        """All matching resources (``search`` mode entries), following ``next`` links."""
+    def search(self, resource_type: str, params: dict[str, Any], max_pages: int | None = None) -> list[FhirJson]:
+        """All matching resources (``search`` mode entries), following ``next`` links; with ``max_pages``, a search
+        with more pages raises TooManyPages (a caller that must answer in time never follows links forever)."""
         bundle = self._request("GET", resource_type, params=params, headers=_fresh()).json()
         found: list[FhirJson] = []
+        pages = 1
         while True:
             found += _matches(bundle)
             next_url = next((link["url"] for link in bundle.get("link", []) if link.get("relation") == "next"), None)
             if not next_url:
                 return found
+            if max_pages is not None and pages >= max_pages:
+                raise TooManyPages(f"a {resource_type} search has more than {max_pages} pages")
             bundle = self._request("GET", next_url, headers=_fresh()).json()
+            pages += 1
 
     def search_first_page(self, resource_type: str, params: dict[str, Any]) -> list[FhirJson]:
         """Only the first page: for "the latest one" searches (``_sort=-date&_count=1``), never the whole history."""

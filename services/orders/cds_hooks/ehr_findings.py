@@ -184,8 +184,8 @@ def ehr_decision_from_fhir(resources: list[dict[str, Any]], patient_id: str
 
 def ehr_decision_violations(store: EligibilityDecision | None, ehr: EhrDecision | None) -> list[Violation]:
     """The EHR's decision as a reason when it is stricter than the store's (see the module docstring)."""
-    if ehr is None or ehr.status is EligibilityStatus.ELIGIBLE and store is None:
-        return []
+    if ehr is None or (store is None and ehr.status is EligibilityStatus.ELIGIBLE):
+        return []  # no EHR decision, or an eligible one where the store's "no decision" reason already stands
     if store is not None and (ehr.at < store.decided_at or SEVERITY[ehr.status] <= SEVERITY[store.status]):
         return []
     since = "" if store is None else f", newer than the {store.status.value} decision the orders service holds"

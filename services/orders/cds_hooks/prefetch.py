@@ -10,13 +10,16 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from shared.cds_prefetch_template import fill_template, hook_tokens
-from shared.fhir.client import FhirClient, FhirError, FhirNotFound, FhirUnavailable
+from shared.fhir.client import FhirClient, FhirError, FhirNotFound, FhirUnavailable, TooManyPages
 from shared.fhir.validate import FhirValidationError, validate_resource
 from shared.web import ApiError
 from services.orders.cds_hooks.discovery import PREFETCH, READ_WHEN_MISSING
 from services.orders.cds_hooks.request import HookRequest, null_path
 
 Resources = dict[str, list[dict[str, Any]]]
+# A patient's problem list or orders fill a few pages at most; an EHR whose next links go on past this cannot be
+# read whole in the time a hook has, so the check is refused (412) rather than made on part of the list.
+MAX_PAGES = 20
 
 
 class _RequestToken:
@@ -101,7 +104,10 @@ def _read(client: FhirClient, query: str) -> list[dict[str, Any]]:
         if "_count" in query:  # "the latest one" (``_sort=-date&_count=1``): one page, never the whole history
             return client.search_first_page(resource_type, query)
         # A list (conditions, orders, decisions) is read whole: a condition on a second page is still the patient's.
-        return client.search(resource_type, query)
+        return client.search(resource_type, query, max_pages=MAX_PAGES)
+    except TooManyPages:
+        raise ApiError(412, f"the EHR's answer to a {resource_type} search the protocol check needs has more than "
+                            f"{MAX_PAGES} pages", code="incomplete", expression="prefetch") from None
     except FhirNotFound:
         return []
     except FhirUnavailable:
