@@ -331,6 +331,10 @@ def test_a_nurse_charts_an_infusion_to_a_signed_note_and_the_ehr_has_it(smart_st
     assert "Patient tolerated the infusion well." in page.get_by_test_id("note-text").inner_text()
     assert page.get_by_label("Note text").count() == 0
     screenshot(page, "documentation-note-signed")
+    page.go_back()  # the note page as it was before signing: fetched again (no-store), it offers no second signing
+    page.wait_for_load_state()
+    assert page.get_by_test_id("note-signed").count() == 1
+    assert page.get_by_role("button", name="Sign the note").count() == 0
 
     # The EHR has the visit, the infusion, what was given, the vitals and the signed note.
     encounter = _in_ehr(smart_stack, "Encounter", "infusion-session", sid, until=lambda r: r["status"] == "finished")
