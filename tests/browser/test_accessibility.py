@@ -255,3 +255,19 @@ def test_every_clinician_page_has_no_serious_accessibility_violation(signed_in, 
                 failures.append(str(failure))
     if failures:
         pytest.fail("\n\n".join(failures), pytrace=False)
+
+
+@pytest.mark.integration
+def test_a_form_refused_with_its_errors_has_no_serious_accessibility_violation(signed_in, clinic_pages):
+    """The error state every form shares (the layout's error summary linking to the fields, the fields' messages):
+    the infusing session's vitals form sent empty past the browser's own checks, refused by the server."""
+    page = signed_in
+    page.set_viewport_size(SIZES["1280"])
+    page.goto(clinic_pages.pages["documentation-session-infusing"])
+    form = page.get_by_test_id("vitals-form")
+    form.evaluate("f => { f.noValidate = true; }")
+    with page.expect_navigation():
+        form.locator("button[type=submit]").first.click()
+    assert page.get_by_test_id("error-summary").is_visible()
+    screenshot(page, "documentation-vitals-refused-1280")
+    assert_accessible(page, "documentation-vitals-refused-1280")
