@@ -101,7 +101,7 @@ def _check_in_step(session_id: str, form_name: str, override: bool) -> ResponseR
     try:
         with outcome_as_form_errors(form_name):
             by = clinician()
-            values: dict[str, Any] = {"by": by, "at": form.time("at")}
+            values: dict[str, Any] = {"by": by, "at": form.time("at"), "chair": form.text("chair") or None}
             if override:
                 if not form.text("reason"):
                     raise FormInvalid([("reason", "the reason for the override is required")])

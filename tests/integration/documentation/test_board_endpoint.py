@@ -118,3 +118,17 @@ def test_the_chair_is_given_at_check_in_and_a_bad_one_is_refused(app, nurse):
     assert done.status_code == 200, done.get_data(as_text=True)
     rows = {row["session_id"]: row for row in browser.get("/ui/board.json").get_json()["rows"]}
     assert (rows["brd-c-1"]["state"], rows["brd-c-1"]["chair"]) == ("checked-in", "Chair 3")
+
+
+def test_the_check_in_form_takes_the_chair_and_shows_a_bad_one_next_to_the_field(app, nurse):
+    browser = signed_in(app, None, fhir_user=nurse, scope=USER_SCOPES)
+    token = re.search(r'name="csrf_token" value="([0-9a-f]+)"',
+                      browser.get("/ui/sessions/brd-c-1", headers=HTML).get_data(as_text=True)).group(1)
+    form = {"csrf_token": token, "at": ""}
+    posted = {**HTML, "Origin": "http://localhost"}
+    bad = browser.post("/ui/sessions/brd-c-1/check-in", data={**form, "chair": "Chair <3>"}, headers=posted)
+    assert bad.status_code == 400 and 'id="check_in-chair-error"' in bad.get_data(as_text=True)
+    done = browser.post("/ui/sessions/brd-c-1/check-in", data={**form, "chair": "Chair 4"}, headers=posted)
+    assert done.status_code == 303, done.get_data(as_text=True)[:500]
+    rows = {row["session_id"]: row for row in browser.get("/ui/board.json").get_json()["rows"]}
+    assert (rows["brd-c-1"]["state"], rows["brd-c-1"]["chair"]) == ("checked-in", "Chair 4")
