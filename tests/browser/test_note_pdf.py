@@ -1,5 +1,5 @@
 """Printable documents in Chromium, against the browser stack (EHR sandbox with its SMART server, broker, the three
-services with SMART required): a draft note printed from the browser says DRAFT (the print styles hide the forms and
+services with SMART required): the session page on paper keeps the banner and record without forms; a draft note printed from the browser says DRAFT (the print styles hide the forms and
 navigation and show the mark; Chromium's own PDF of the page is read back with pypdf); once signed, the page's
 download link gives the PDF made at signing, whose text names the patient, the dose, the signer and the signed time.
 axe-core checks the signed note page with its download link."""
@@ -39,6 +39,12 @@ def test_a_draft_prints_as_draft_and_the_signed_note_downloads_as_its_pdf(smart_
 
     launch_from_chart(page, smart_stack, APP, patient_id, PRESCRIBER)
     app = smart_stack.services[APP]
+    page.goto(f"{app}/ui/sessions/{session_id}")  # the session page on paper: the record and banner, no forms
+    page.emulate_media(media="print")
+    assert page.get_by_test_id("patient-banner").is_visible() and page.get_by_test_id("session-status").is_visible()
+    assert page.locator("form:visible, nav:visible, button:visible").count() == 0
+    page.emulate_media(media="screen")
+    assert page.locator("form:visible").count() > 0
     page.goto(f"{app}/ui/sessions/{session_id}/note")
     assert not page.get_by_test_id("draft-print-mark").is_visible()  # on screen: the form, no mark
     page.emulate_media(media="print")
