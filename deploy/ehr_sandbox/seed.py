@@ -79,7 +79,7 @@ def seed(client: FhirClient, today: date | None = None) -> dict[str, str]:
 
 
 def seed_clinicians(client: FhirClient) -> dict[str, str]:
-    """The demo clinicians (``nurse.ng``, ``dr.okoye``: ``smart/settings.py``) as Practitioners with their
+    """The demo clinicians (``nurse.ng``, ``dr.okoye``) and IT support (``ops.kim``: ``smart/settings.py``) as Practitioners with their
     PractitionerRole, under the seed identifiers the chart's sign-in uses (``smart/directory.py``), so both find the
     same resources. Returns username → Practitioner id."""
     from deploy.ehr_sandbox.smart.settings import DEMO_USERS  # here: the smart package imports this module

@@ -102,8 +102,17 @@ def wait_until_ready(urls: dict[str, str], started: float, stop: threading.Event
     if "chart" in urls:
         lines.append(f"\nOpen the EHR chart and launch an app for a patient: {urls['chart']}"
                      "\n  (sign in as nurse.ng or dr.okoye, password ketalink-sandbox)")
+        lines += user_launch_lines(urls)
     lines.append("Press Ctrl-C to stop everything.\n")
     print("\n".join(lines), flush=True)
+
+
+def user_launch_lines(urls: dict[str, str]) -> list[str]:
+    """The launches without a patient (``/launch/user/<view>``, SMART standalone with user-level scopes): the suite
+    board for a wall screen, and each service's operations page."""
+    return [f"The suite board (a wall screen; sign in as nurse.ng): {urls['documentation']}/launch/user/board",
+            "The operations pages (sign in as ops.kim): "
+            + "  ".join(f"{urls[service]}/launch/user/ops" for service in SERVICES)]
 
 
 def main() -> None:

@@ -72,7 +72,9 @@ def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
     install_ops(app, runtime)  # /ops: dead letters, held records, outbox backlog (operations staff only)
     install_board(app)  # DOCUMENTATION_BOARD_*: who may see the suite board, its refresh, how names are shown
     app.register_blueprint(ui)
-    install_smart(app, runtime)  # every API call and page needs a token; probes and static files stay open
+    # every API call and page needs a token; probes and static files stay open. /launch/user/board and
+    # /launch/user/ops: the launches without a patient for the suite board and the operations page
+    install_smart(app, runtime, user_views=("board", "ops"))
     # ketalink.orders.events and ehr.events: order events → sessions; vitals from the EHR → the flowsheet; the
     # course's suicidality alerts → kept for the day-of-infusion check (issue 13 defect 5); other events are not
     # for this service.

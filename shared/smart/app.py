@@ -37,8 +37,10 @@ class SmartAuth:
     """Everything SMART for one app; ``app.extensions["smart"]``."""
 
     def __init__(self, app: Flask, engine: Any, settings: SmartSettings, *, client_id: str,
-                 allowed_issuers: tuple[str, ...], public_endpoints: Iterable[str] = ()):
+                 allowed_issuers: tuple[str, ...], public_endpoints: Iterable[str] = (),
+                 user_views: Iterable[str] = ()):
         self.settings = settings
+        self.user_views = frozenset(user_views)  # the user-level launches this app offers (/launch/user/<view>)
         self.client_id = client_id
         self.accepted_client_ids = frozenset(settings.accepted_client_ids or (client_id,))
         self.allowed_issuers = tuple(normalise_issuer(i) for i in allowed_issuers)
@@ -249,11 +251,12 @@ def _cookie_safe(text: str) -> str:
 
 
 def install_smart(app: Flask, runtime: Any, *, public_endpoints: Iterable[str] = (),
-                  settings: SmartSettings | None = None) -> SmartAuth:
+                  settings: SmartSettings | None = None, user_views: Iterable[str] = ("ops",)) -> SmartAuth:
     """What a service's ``build()`` calls: SMART settings from ``SMART_*`` (client id default ``ketalink-<name>``,
     allowed issuer default ``EHR_FHIR_BASE_URL``), session table in the service's database, the launch views and
     authentication of every request except probes, metrics, ``/openapi.json``, static files and
-    ``public_endpoints``; and the web edge in front of it (Host check, security headers: ``shared/edge.py``)."""
+    ``public_endpoints``; and the web edge in front of it (Host check, security headers: ``shared/edge.py``).
+    ``user_views``: the launches without a patient it offers (``/launch/user/ops``; documentation adds ``board``)."""
     if settings is None:
         try:
             settings = load_settings(SmartSettings, "SMART_")
@@ -278,7 +281,7 @@ def install_smart(app: Flask, runtime: Any, *, public_endpoints: Iterable[str] =
                                bool(getattr(getattr(runtime, "clinic_time", None), "local_run", False)),
                                issuers, edge_settings))
     smart = SmartAuth(app, runtime.engine, settings, client_id=settings.client_id or f"ketalink-{runtime.name}",
-                      allowed_issuers=issuers, public_endpoints=public_endpoints)
+                      allowed_issuers=issuers, public_endpoints=public_endpoints, user_views=user_views)
     document = app.extensions.get(OPENAPI_DOCUMENT)
     if document is not None:  # the API's security schemes name this deployment's cookie and EHR
         declare_smart(document, smart.cookie_name, smart.allowed_issuers[0] if smart.allowed_issuers else "")

@@ -96,13 +96,15 @@ class SmartOAuthClient:
         return session
 
     def authorization_request(self, configuration: SmartConfiguration, redirect_uri: str, scope: str,
-                              launch: str | None) -> AuthorizationRequest:
-        """The URL to send the browser to. ``aud`` names the FHIR server the token is for (SMART requires it)."""
+                              launch: str | None, state_prefix: str = "") -> AuthorizationRequest:
+        """The URL to send the browser to. ``aud`` names the FHIR server the token is for (SMART requires it).
+        ``state_prefix`` goes before the random state (which has no dot): what the callback should open."""
         code_verifier = generate_token(CODE_VERIFIER_LENGTH)
         extra = {"aud": configuration.fhir_base_url, **({"launch": launch} if launch else {})}
         with self._session(configuration, redirect_uri, scope) as session:
             url, state = session.create_authorization_url(configuration.authorization_endpoint,
-                                                          code_verifier=code_verifier, **extra)
+                                                          code_verifier=code_verifier,
+                                                          state=state_prefix + generate_token(30), **extra)
         return AuthorizationRequest(url, state, code_verifier)
 
     def exchange_code(self, configuration: SmartConfiguration, code: str, redirect_uri: str,

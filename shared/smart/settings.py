@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from shared.smart.scopes import split_scopes
+from shared.smart.scopes import ScopeContext, parse_scope, split_scopes
 
 #: Patient-level data scopes: a launch from a patient's chart is about that patient, and the EHR's token then
 #: cannot reach another patient's records even if a bug in Ketalink asked it to. The only user-level scopes are for
@@ -13,6 +13,16 @@ from shared.smart.scopes import split_scopes
 DATA_SCOPES = "patient/*.cruds user/Practitioner.rs user/PractitionerRole.rs"
 DEFAULT_SCOPES = f"launch openid fhirUser online_access {DATA_SCOPES}"
 DEFAULT_STANDALONE_SCOPES = f"launch/patient openid fhirUser online_access {DATA_SCOPES}"
+#: The user-level launches (``/launch/user/<view>``): no patient in context, so user-level scopes, read-only and no
+#: wider than the page needs; the EHR still decides which patients the user may see. The suite board reads the day's
+#: Encounters, each patient's name and the banner's allergies when a row is opened, and the viewer's roles; the
+#: operations page reads and acts on the service's own messages (MessageHeader) and reads the viewer's roles.
+PEOPLE_SCOPES = "user/Practitioner.rs user/PractitionerRole.rs"
+DEFAULT_BOARD_SCOPES = (f"openid fhirUser online_access user/Encounter.rs user/Patient.rs user/AllergyIntolerance.rs "
+                        f"{PEOPLE_SCOPES}")
+DEFAULT_OPS_SCOPES = f"openid fhirUser online_access user/MessageHeader.ru {PEOPLE_SCOPES}"
+#: view name → (the page it lands on, the setting holding its scopes); a service offers the ones it has pages for.
+USER_LAUNCH_VIEWS = {"board": ("/ui/board", "board_scopes"), "ops": ("/ops", "ops_scopes")}
 
 
 class CookieSecure(enum.Enum):
@@ -44,6 +54,8 @@ class SmartSettings:
     landing_path: str = "/"  # where the browser goes after a successful launch: the app's home page
     scopes: str = DEFAULT_SCOPES
     standalone_scopes: str = DEFAULT_STANDALONE_SCOPES
+    board_scopes: str = DEFAULT_BOARD_SCOPES  # /launch/user/board (documentation's suite board)
+    ops_scopes: str = DEFAULT_OPS_SCOPES  # /launch/user/ops (each service's operations page)
     scope_version: ScopeVersion = ScopeVersion.AUTO
     allowed_issuers: tuple[str, ...] = ()
     accepted_client_ids: tuple[str, ...] = ()  # bearer tokens' client_id (or azp); empty: this service's client_id
@@ -85,7 +97,29 @@ class SmartSettings:
                              "private_key_path): the EHR only answers authenticated clients")
         if not split_scopes(self.scopes):
             raise ValueError("scopes must not be empty")
+        for _landing, name in USER_LAUNCH_VIEWS.values():
+            check_user_level(name, getattr(self, name))
+
+    def user_launch(self, view: str) -> tuple[str, str] | None:
+        """(landing path, scopes) of a user-level launch view; None for a view that does not exist."""
+        if view not in USER_LAUNCH_VIEWS:
+            return None
+        landing, name = USER_LAUNCH_VIEWS[view]
+        return landing, getattr(self, name)
 
     @property
     def confidential(self) -> bool:
         return bool(self.client_secret or self.private_key_path)
+
+
+def check_user_level(name: str, scopes: str) -> None:
+    """A user-level launch asks for no patient: ``launch/patient`` or a ``patient/`` scope there would either make
+    the EHR pick one (and the page refuse the session as patient-bound) or grant nothing."""
+    wanted = split_scopes(scopes)
+    if not any(parse_scope(scope) for scope in wanted):
+        raise ValueError(f"{name} must name at least one user/ data scope")
+    for scope in wanted:
+        parsed = parse_scope(scope)
+        if scope in ("launch", "launch/patient") or (parsed is not None and parsed.context is not ScopeContext.USER):
+            raise ValueError(f"{name}: {scope!r} does not belong to a launch without a patient (user/ scopes only; "
+                             "the EHR launch's 'launch' is added by the app)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
 from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request
@@ -31,6 +32,7 @@ def make_blueprints(smart: "SmartAuth") -> tuple[Blueprint, Blueprint]:
     public = Blueprint("smart_public", __name__, template_folder="templates")
     protected = Blueprint("smart", __name__, template_folder="templates")
     public.add_url_rule("/launch", endpoint="launch", view_func=launch, methods=["GET"])
+    public.add_url_rule("/launch/user/<view>", endpoint="user_launch", view_func=user_launch, methods=["GET"])
     public.add_url_rule(smart.settings.redirect_path, endpoint="callback", view_func=callback, methods=["GET"])
     public.add_url_rule("/logout", endpoint="logout", view_func=logout, methods=["GET", "POST"])  # GET: a form
     public.add_url_rule("/smart/jwks.json", endpoint="jwks", view_func=jwks, methods=["GET"])
@@ -45,6 +47,25 @@ def _smart() -> SmartAuth:
 def launch() -> ResponseReturnValue:
     """EHR launch (``iss`` and ``launch`` from the EHR) or standalone launch (no ``launch``; ``iss`` optional
     when the service knows one EHR): discover the EHR's endpoints and send the browser to authorize."""
+    settings = _smart().settings
+    return _authorize(lambda launch_id: settings.scopes if launch_id else settings.standalone_scopes, "")
+
+
+def user_launch(view: str) -> ResponseReturnValue:
+    """A launch without a patient for a page across patients (``board``: the suite board, ``ops``: the operations
+    page): standalone, or from the EHR outside a patient's chart (``iss`` and ``launch``), asking for that view's
+    user-level scopes (``SMART_BOARD_SCOPES``, ``SMART_OPS_SCOPES``) and landing on its page."""
+    smart = _smart()
+    found = smart.settings.user_launch(view) if view in smart.user_views else None
+    if found is None:
+        abort(404)
+    _landing, scopes = found
+    return _authorize(lambda launch_id: f"launch {scopes}" if launch_id else scopes, view)
+
+
+def _authorize(scopes_for: Callable[[str | None], str], view: str) -> ResponseReturnValue:
+    """Discover the EHR's endpoints and send the browser to authorize. A user-level launch's ``view`` is the
+    ``state``'s prefix: the callback lands there, and a changed state matches no stored launch."""
     smart = _smart()
     settings = smart.settings
     launch_id = request.args.get("launch") or None
@@ -64,12 +85,13 @@ def launch() -> ResponseReturnValue:
     except DiscoveryError as error:
         raise SmartAuthError(502, f"The EHR's SMART configuration could not be read ({error}).",
                              title="EHR not reachable") from None
-    wanted = settings.scopes if launch_id else settings.standalone_scopes
+    wanted = scopes_for(launch_id)
     v2 = configuration.supports_v2_scopes if settings.scope_version is ScopeVersion.AUTO else \
         settings.scope_version is ScopeVersion.V2
     scope = scopes_for_server(wanted, v2)
     redirect_uri = (settings.public_base_url or request.host_url).rstrip("/") + settings.redirect_path
-    authorization = smart.oauth.authorization_request(configuration, redirect_uri, scope, launch_id)
+    authorization = smart.oauth.authorization_request(configuration, redirect_uri, scope, launch_id,
+                                                      state_prefix=f"{view}." if view else "")
     browser = request.cookies.get(smart.launch_cookie_name) or new_secret()
     smart.store.save_launch(PendingLaunch(
         state=authorization.state, browser_hash=digest(browser), iss=iss, launch=launch_id,
@@ -133,8 +155,10 @@ def callback() -> ResponseReturnValue:
     previous = request.cookies.get(smart.cookie_name)
     if previous:
         smart.store.delete(digest(previous))
-    log.info("smart launch complete", extra={"standalone": pending.launch is None})
-    response = redirect(settings.landing_path, code=302)
+    view = pending.state.partition(".")[0] if "." in pending.state else ""
+    user_view = settings.user_launch(view) if view in smart.user_views else None
+    log.info("smart launch complete", extra={"standalone": pending.launch is None, "view": view or "app"})
+    response = redirect(user_view[0] if user_view else settings.landing_path, code=302)
     smart.set_cookie(response, smart.cookie_name, secret)
     response.headers["Cache-Control"] = "no-store"
     return response

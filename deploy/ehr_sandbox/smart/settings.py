@@ -44,6 +44,10 @@ DEMO_USERS = (
     # A physician: a prescriber by the default KETALINK_PRESCRIBER_ROLE_CODES.
     DemoUser("dr.okoye", "Dr. Adaeze Okoye", "Psychiatrist", "Adaeze", "Okoye",
              ((PRACTITIONER_ROLE_SYSTEM, "doctor", "Doctor"), (SNOMED, "309343006", "Physician"))),
+    # The clinic's IT and integration support: the operations page's default role (KETALINK_OPS_ROLE_CODES), not a
+    # clinician (no board role, no prescriber role).
+    DemoUser("ops.kim", "Sam Kim (IT support)", "Integration support", "Sam", "Kim",
+             ((PRACTITIONER_ROLE_SYSTEM, "ict", "ICT professional"),)),
 )
 
 
