@@ -193,9 +193,10 @@ class SmartAuth:
     # -- responses ---------------------------------------------------------------------------------------------
     def error_response(self, error: SmartAuthError) -> Response:
         if wants_html():
+            relaunch = error.page in ("session-ended", "launch-required")
             response = Response(render_template("smart/error.html", title=error.title or _TITLES[error.status],
-                                                message=error.message, page=error.page,
-                                                relaunch=error.page in ("session-ended", "launch-required")),
+                                                message=error.message, page=error.page, relaunch=relaunch,
+                                                user_launch=self.user_launch_for(request.path) if relaunch else None),
                                 status=error.status, mimetype="text/html")
         else:
             response = jsonify(operation_outcome([("", error.message)], code=error.fhir_code))
@@ -212,6 +213,15 @@ class SmartAuth:
                                                     + (f', scope="{error.scope}"' if error.scope else ""))
         response.headers["Cache-Control"] = "no-store"
         return response
+
+    def user_launch_for(self, path: str) -> str | None:
+        """The launch that signs in again to a page without a patient (a wall screen's board whose session ended
+        is reopened by its own launch, not from a patient's chart); None for other pages."""
+        for view in sorted(self.user_views):
+            found = self.settings.user_launch(view)
+            if found and (path == found[0] or path.startswith(found[0] + "/") or path.startswith(found[0] + ".")):
+                return f"/launch/user/{view}"
+        return None
 
     def set_cookie(self, response: Response, name: str, value: str, max_age: int | None = None) -> None:
         """HttpOnly, SameSite, Secure over https. Without ``max_age`` it lasts until the browser closes: the

@@ -32,7 +32,6 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screensh
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 DEMO_PASSWORD = "ketalink-sandbox"
-BOARD_STANDALONE_SCOPES = "openid fhirUser online_access user/*.cruds"
 
 
 @dataclass
@@ -86,8 +85,8 @@ def smart_stack(log_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         # orders trusts the sandbox's order entry as a CDS client: its iss (the web root) and key set URL
         jwks_url = f"{root}{CDS_CLIENT_JWKS_PATH}"
         cds_client = {"ORDERS_CDS_TRUSTED_ISSUERS": json.dumps({root: {"jwks_url": jwks_url}})}
-        # documentation's standalone launch is the suite board's: user-level scopes, no patient picked
-        board = {"SMART_STANDALONE_SCOPES": BOARD_STANDALONE_SCOPES, "DOCUMENTATION_BOARD_REFRESH_S": "5"}
+        # the suite board opens through its own launch (/launch/user/board, default scopes); it refreshes often here
+        board = {"DOCUMENTATION_BOARD_REFRESH_S": "5"}
         for name in SERVICES:
             process, base_url = service(name, log_dir, data_dir, bootstrap, ehr_base_url,
                                         {"SMART_AUTH_REQUIRED": "true", "SMART_ALLOWED_ISSUERS": ehr_base_url,

@@ -1,6 +1,8 @@
-"""The suite board in Chromium: a nurse opens documentation standalone (a user-level launch, no patient picked), sees
-today's three sessions in their states (infusing with its 15-min reading overdue, checked in, scheduled), and the
-board updates by itself when that reading is charted; a row opens its session with that patient's banner. One
+"""The suite board in Chromium: a nurse opens the board's own launch (``/launch/user/board``: SMART standalone with
+documentation's default user-level read scopes, no patient picked), sees today's three sessions in their states
+(infusing with its 15-min reading overdue, checked in, scheduled), and the board updates by itself when that reading
+is charted at the chair (another launch, from the patient's chart); a row opens its session with that patient's
+banner. One
 browser session for the module; axe on the board; screenshots at 1280, 1024x768 and a
 1920x1080 wall screen."""
 from __future__ import annotations
@@ -11,18 +13,19 @@ import pytest
 from sqlalchemy import create_engine
 
 from tests.browser.axe import assert_accessible
-from tests.browser.conftest import DEMO_PASSWORD, screenshot
+from tests.browser.conftest import DEMO_PASSWORD, sandbox_token, screenshot
 from tests.integration.documentation.board_sessions import now_minute, store, three_states
 
 pytestmark = pytest.mark.integration
 APP = "documentation"
 MRNS = ("KL-1002", "KL-1003", "KL-1004")
+CHART_SCOPES = "launch openid fhirUser patient/*.cruds user/Practitioner.rs user/PractitionerRole.rs"
 
 
 @pytest.fixture(scope="module")
 def board_page(smart_stack, browser):
     """The three sessions stored in the running service's database, and a browser signed in as nurse.ng through
-    documentation's standalone launch (user-level scopes: the sandbox asks for no patient)."""
+    the board's launch (user-level scopes: the sandbox asks for no patient), landing on the board."""
     patients = tuple(smart_stack.patient_id(mrn) for mrn in MRNS)
     engine = create_engine(f"sqlite:///{smart_stack.services_data_dir / f'{APP}.db'}")
     orders, sessions = three_states(patients, "wall")
@@ -32,15 +35,13 @@ def board_page(smart_stack, browser):
     context.set_default_timeout(15000)
     page = context.new_page()
     base = smart_stack.services[APP]
-    page.goto(f"{base}/launch")
+    page.goto(f"{base}/launch/user/board")
     page.wait_for_url("**/smart/login**")
     page.get_by_label("User").select_option("nurse.ng")
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/smart/authorize**")
     page.get_by_role("button", name="Approve").click()
-    page.wait_for_url(f"{base}/")
-    page.get_by_role("link", name="suite board", exact=True).click()
     page.wait_for_url(f"{base}/ui/board")
     yield page, base, patients
     context.close()
@@ -50,8 +51,9 @@ def _row(page, session_id: str):
     return page.locator(f'tr[data-session-id="{session_id}"]')
 
 
-def test_the_board_shows_three_sessions_in_their_states_and_updates_when_a_reading_is_charted(board_page):
-    page, base, _patients = board_page
+def test_the_board_shows_three_sessions_in_their_states_and_updates_when_a_reading_is_charted(board_page,
+                                                                                               smart_stack):
+    page, base, patients = board_page
     states = {session_id: _row(page, session_id).get_attribute("data-state")
               for session_id in ("wall-a-1", "wall-b-1", "wall-c-1")}
     assert states == {"wall-a-1": "infusing", "wall-b-1": "checked-in", "wall-c-1": "scheduled"}
@@ -76,9 +78,13 @@ def test_the_board_shows_three_sessions_in_their_states_and_updates_when_a_readi
 
     page.evaluate("window.__notReloaded = true")
     overdue_at = now_minute() - timedelta(minutes=6)  # the 15-min due time of an infusion started 21 min ago
-    charted = page.request.post(f"{base}/sessions/wall-a-1/vitals", data={
-        "at": (overdue_at + timedelta(minutes=1)).isoformat(), "systolic_mmhg": 126, "diastolic_mmhg": 80,
-        "heart_rate_per_min": 74, "spo2_percent": 98})
+    reading = {"at": (overdue_at + timedelta(minutes=1)).isoformat(), "systolic_mmhg": 126, "diastolic_mmhg": 80,
+               "heart_rate_per_min": 74, "spo2_percent": 98}
+    refused = page.request.post(f"{base}/sessions/wall-a-1/vitals", data=reading)
+    assert refused.status == 403, refused.text()  # the wall screen's session reads only
+    at_the_chair = sandbox_token(smart_stack, APP, patients[0], CHART_SCOPES, user="nurse.ng", ehr_launch=True)
+    charted = page.request.post(f"{base}/sessions/wall-a-1/vitals", data=reading,
+                                headers={"Authorization": f"Bearer {at_the_chair}"})
     assert charted.status == 201, charted.text()
     infusing.get_by_test_id("board-overdue").wait_for(state="detached", timeout=30000)  # refreshed every 5 s
     assert page.evaluate("window.__notReloaded === true")  # updated in place, never reloaded

@@ -95,6 +95,10 @@ def test_a_board_launch_grants_user_scopes_without_a_patient_and_opens_the_board
         "at": "2026-12-07T10:00:00+00:00", "systolic_mmhg": 120, "diastolic_mmhg": 80, "heart_rate_per_min": 70,
         "spo2_percent": 98})
     assert charted.status_code == 403, charted.get_data(as_text=True)
+    # a wall screen's session that has ended (lifetime, refresh refused, signed out) offers the board's own launch
+    app.extensions["smart"].store.delete(session.session_hash)
+    ended = _get(client, "/ui/board", headers=HTML)
+    assert ended.status_code == 401 and 'href="/launch/user/board"' in ended.get_data(as_text=True)
 
 
 def test_a_launch_from_a_patient_s_chart_stays_patient_bound_and_is_refused_the_board(app, ehr, patients):
