@@ -137,10 +137,7 @@ def parse_message(payload: Any) -> Message:
         raise MessageError("payload is not a JSON object")
     if payload.get("resourceType") != "Bundle" or payload.get("type") != "message":
         raise MessageError("payload is not a FHIR Bundle of type message")
-    null_at = _null_at(payload, "Bundle")
-    if null_at:
-        raise MessageError(f"invalid FHIR message: {null_at} is null (FHIR JSON has no nulls; leave it out)")
-    try:
+    try:  # a JSON null is refused here too, named (the models alone would read it as absent)
         validate_resource(payload)
     except FhirValidationError as error:
         raise MessageError(f"invalid FHIR message: {error}") from None
@@ -171,27 +168,6 @@ def parse_message(payload: Any) -> Message:
         # JSON null passes the model as "absent": read it so.
         focus_references=[f.get("reference") or "" for f in header.get("focus") or []],
     )
-
-
-def _null_at(value: Any, path: str) -> str | None:
-    """The path of the first JSON null, if any. The models read a null as "absent", but code reading the message
-    expects a present key to hold a value; FHIR JSON allows null only inside a primitive array that has its
-    ``_name`` extension array beside it."""
-    if isinstance(value, dict):
-        for key, child in value.items():
-            if child is None:
-                return f"{path}.{key}"
-            if isinstance(child, list) and f"_{key}" in value:
-                child = [item for item in child if item is not None]
-            found = _null_at(child, f"{path}.{key}")
-            if found:
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found = f"{path}[{index}]" if item is None else _null_at(item, f"{path}[{index}]")
-            if found:
-                return found
-    return None
 
 
 def _provenance(

@@ -26,7 +26,6 @@ from shared.errors import FieldInputError, Violation
 from services.orders.cds_hooks import ehr_findings as findings
 from services.orders.cds_hooks.context import CARD_TOPIC_SYSTEM, OVERRIDE_REASON_SYSTEM, UNCONFIRMED_WEIGHT, \
     CardSettings, PatientContext
-from services.orders.cds_hooks.request import null_path
 from services.orders.cds_hooks.suggestions import protocol_correct_request, update_suggestion
 from services.orders.domain.cpoe import check_cpoe_order
 from services.orders.domain.interactions import BLOCKING, INTERACTING, interacting_medication_violations
@@ -158,8 +157,6 @@ def topic_of(field: str) -> Topic:
 def cards_for(draft: dict[str, Any], context: PatientContext, settings: CardSettings, hook: Hook) -> list[Card]:
     """The cards for one draft MedicationRequest of ``context``'s patient; empty for a protocol-correct order."""
     try:
-        if (where := null_path(draft)) is not None:
-            raise FieldInputError(f"MedicationRequest.{where[:200]}", "a JSON null is not valid FHIR")
         prescribed = prescribed_infusion(draft)
     except FieldInputError as error:
         return [_card(UNREADABLE, list(error.violations), hook, settings, context, None)]
@@ -220,7 +217,8 @@ def _card(topic: Topic, reasons: list[Violation], hook: Hook, settings: CardSett
 
 
 def _detail(topic: Topic, reasons: list[Violation], settings: CardSettings) -> str:
-    lines = [f"- {r.message}" for r in reasons]
+    # An unreadable draft's reasons name the element, or the prescriber cannot find what to correct.
+    lines = [f"- {r.field}: {r.message}" if topic is UNREADABLE and r.field else f"- {r.message}" for r in reasons]
     if topic.settings:
         shown = ", ".join(f"`{name}` = {_setting_text(getattr(settings.protocol, name))}" for name in topic.settings)
         lines.append(f"\nClinic protocol settings: {shown}.")

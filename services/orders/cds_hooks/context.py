@@ -104,10 +104,12 @@ def medications_from_fhir(resources: list[dict[str, Any]], exclude_id: str | Non
 
 
 def _referenced_code(resource: dict[str, Any]) -> dict[str, Any]:
-    """The code of a contained Medication the resource references (``#id``); {} otherwise."""
+    """The code of a contained Medication the resource references (``#id``); {} otherwise (another contained
+    resource's ``code`` may be a plain code, not a concept)."""
     target = (resource.get("medicationReference") or {}).get("reference", "")
     for contained in resource.get("contained") or []:
-        if target.startswith("#") and contained.get("id") == target[1:]:
+        if target.startswith("#") and contained.get("resourceType") == "Medication" and \
+                contained.get("id") == target[1:]:
             return contained.get("code") or {}
     return {}
 

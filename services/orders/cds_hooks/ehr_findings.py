@@ -222,7 +222,9 @@ def is_ketamine(resource: dict[str, Any]) -> bool:
     concept = resource.get("medicationCodeableConcept") or {}
     names = [concept.get("text"), (resource.get("medicationReference") or {}).get("display")]
     names += [c.get("display") for c in concept.get("coding") or []]
-    names += [(m.get("code") or {}).get("text") for m in resource.get("contained") or [] if isinstance(m, dict)]
+    # A contained Medication's code only: another contained resource's code may be a plain code, not a concept.
+    names += [(m.get("code") or {}).get("text") for m in resource.get("contained") or []
+              if isinstance(m, dict) and m.get("resourceType") == "Medication"]
     return any(isinstance(name, str) and _KETAMINE_WORD.search(name) for name in names)
 
 

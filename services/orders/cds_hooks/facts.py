@@ -19,7 +19,6 @@ from services.orders.cds_hooks.ehr_findings import conditions_from_fhir, ehr_dec
     ketamine_orders_from_fhir, pregnancy_status_from_fhir
 from services.orders.cds_hooks.context import PatientContext, medications_from_fhir, weight_from_fhir
 from services.orders.cds_hooks.prefetch import Resources
-from services.orders.cds_hooks.request import null_path
 from services.orders.handlers import OrdersService
 from services.orders.repository import SIGNED_STATUSES
 from services.orders.translators.observation_height_in import body_height_from_observation
@@ -65,8 +64,6 @@ def ketamine_drafts(drafts: tuple[dict[str, Any], ...], selections: tuple[str, .
         if selections and f"MedicationRequest/{draft.get('id')}" not in selections:
             continue
         try:  # the product is read from a structurally valid resource only, as the CPOE translator reads it
-            if null_path(draft) is not None:
-                raise FieldInputError("MedicationRequest", "a JSON null is not valid FHIR")
             ketamine = coded_product(validated(draft, "MedicationRequest"), "MedicationRequest").is_ketamine
         except (FieldInputError, MedicationShapeError):
             ketamine = "ketamine" in json.dumps(draft).lower()

@@ -14,7 +14,7 @@ from shared.fhir.client import FhirClient, FhirError, FhirNotFound, FhirUnavaila
 from shared.fhir.validate import FhirValidationError, validate_resource
 from shared.web import ApiError
 from services.orders.cds_hooks.discovery import PREFETCH, READ_WHEN_MISSING
-from services.orders.cds_hooks.request import HookRequest, null_path
+from services.orders.cds_hooks.request import HookRequest
 
 Resources = dict[str, list[dict[str, Any]]]
 # A patient's problem list or orders fill a few pages at most; an EHR whose next links go on past this cannot be
@@ -69,12 +69,10 @@ def resolve_prefetch(request: HookRequest, fhir_server: str | None, timeout_s: f
 
 
 def _valid(resources: list[dict[str, Any]], key: str, status: int, source: str) -> list[dict[str, Any]]:
-    """Each resource structurally valid FHIR R4 (as every translator-in checks first), so the rules only ever read
-    well-formed data: a 400 for the EHR's prefetch, a 412 for what the EHR answered a read with."""
+    """Each resource structurally valid FHIR R4 (as every translator-in checks first; a JSON null or a value of the
+    wrong JSON type is refused there, named), so the rules only ever read well-formed data: a 400 for the EHR's
+    prefetch, a 412 for what the EHR answered a read with."""
     for resource in resources:
-        if (where := null_path(resource)) is not None:
-            raise ApiError(status, f"{source} for {key} is not valid FHIR JSON: {where[:200]} is null",
-                           expression=f"prefetch.{key}")
         try:
             validate_resource(resource)
         except FhirValidationError as error:
@@ -124,11 +122,37 @@ def _resources(value: Any, key: str) -> list[dict[str, Any]]:
     if not isinstance(value, dict):
         raise ApiError(400, f"prefetch.{key} must be a FHIR resource, a Bundle or null", expression=f"prefetch.{key}")
     if value.get("resourceType") == "Bundle":
-        entries = value.get("entry", [])
-        if not isinstance(entries, list):
-            raise ApiError(400, f"prefetch.{key}.entry must be an array", expression=f"prefetch.{key}")
-        return [e["resource"] for e in entries if isinstance(e, dict) and isinstance(e.get("resource"), dict)
-                and e.get("search", {}).get("mode", "match") == "match"]
+        return _bundle_matches(value, key)
     if not isinstance(value.get("resourceType"), str):
         raise ApiError(400, f"prefetch.{key} must be a FHIR resource, a Bundle or null", expression=f"prefetch.{key}")
     return [value]
+
+
+def _bundle_matches(bundle: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """The Bundle's ``match`` entries (an ``include`` or ``outcome`` entry is not one of the patient's). Each entry is
+    read as FHIR shapes it or refused naming it: an entry skipped for its shape could be the condition that
+    contraindicates the order."""
+    entries = bundle.get("entry", [])
+    if not isinstance(entries, list):
+        raise _bad_entry(key, "entry", "must be an array")
+    matches = []
+    for index, entry in enumerate(entries):
+        where = f"entry[{index}]"
+        if not isinstance(entry, dict):
+            raise _bad_entry(key, where, "must be an object")
+        search = entry.get("search", {})
+        if not isinstance(search, dict):
+            raise _bad_entry(key, f"{where}.search", "must be an object")
+        mode = search.get("mode", "match")
+        if not isinstance(mode, str):
+            raise _bad_entry(key, f"{where}.search.mode", "must be a code (match, include or outcome)")
+        resource = entry.get("resource")
+        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+            raise _bad_entry(key, f"{where}.resource", "must be a FHIR resource")
+        if mode == "match":
+            matches.append(resource)
+    return matches
+
+
+def _bad_entry(key: str, where: str, what: str) -> ApiError:
+    return ApiError(400, f"prefetch.{key}.{where} {what}", expression=f"prefetch.{key}.{where}")

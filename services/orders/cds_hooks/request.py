@@ -108,21 +108,3 @@ def _is_uuid(value: str) -> bool:
 def _bad(where: str, message: str) -> ApiError:
     return ApiError(400, message, code="invalid", expression=where or None)
 
-
-def null_path(value: Any, path: str = "") -> str | None:
-    """Where a resource has a JSON ``null`` property (FHIR JSON allows none), or None: the rules read
-    ``"doseQuantity": null`` as present, so such a resource is refused before a rule reads it. The structural
-    validation (``shared/fhir/validate.py``) now refuses nulls itself, naming them; this stays only for the callers
-    that check a resource before it is validated."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            where = f"{path}.{key}" if path else str(key)
-            found = "" if item is None else null_path(item, where)
-            if found is not None:
-                return found or where
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found = null_path(item, f"{path}[{index}]")
-            if found is not None:
-                return found
-    return None

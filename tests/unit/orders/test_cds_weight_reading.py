@@ -30,10 +30,3 @@ def test_a_weight_whose_code_has_a_null_coding_is_refused_as_not_a_weight() -> N
     weight, reasons = weight_from_fhir([observation])
     assert weight is None and [r.field for r in reasons] == ["weight.Observation.code.coding"]
 
-
-def test_a_json_null_inside_a_resource_is_found_with_its_path() -> None:
-    """The hook refuses a prefetch resource, and cards a draft as unreadable, where FHIR JSON has a null."""
-    from services.orders.cds_hooks.request import null_path
-    assert null_path({"dosageInstruction": [{"doseAndRate": [{"doseQuantity": None}]}]}) == \
-        "dosageInstruction[0].doseAndRate[0].doseQuantity"
-    assert null_path({"code": {"coding": [{"system": "s"}]}}) is None

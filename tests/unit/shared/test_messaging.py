@@ -1,3 +1,5 @@
+import copy
+
 import pytest
 
 from shared.fhir.messaging import MessageError, ResponseCode, build_message, build_response, parse_message
@@ -42,4 +44,20 @@ def test_parse_round_trip_and_response():
 ])
 def test_malformed_messages_are_refused_with_the_reason(payload, reason):
     with pytest.raises(MessageError, match=reason):
+        parse_message(payload)
+
+
+@pytest.mark.parametrize("path, field", [
+    (("entry", 1, "resource", "status"), r"Bundle\.entry\[1\]\.resource\.status"),
+    (("entry", 0, "resource", "eventCoding", "code"), r"Bundle\.entry\[0\]\.resource\.eventCoding\.code"),
+    (("timestamp",), r"Bundle\.timestamp"),
+])
+def test_a_json_null_anywhere_in_a_message_is_refused_naming_it(path, field):
+    """The structural validation refuses it (the models alone read a null as absent, and the readers as present)."""
+    payload = copy.deepcopy(build_message("order-signed", "urn:a", [PATIENT_OBSERVATION], message_id="m-3"))
+    parent = payload
+    for step in path[:-1]:
+        parent = parent[step]
+    parent[path[-1]] = None
+    with pytest.raises(MessageError, match=f"invalid FHIR message: .*{field}.*null"):
         parse_message(payload)
