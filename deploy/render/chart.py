@@ -6,7 +6,8 @@ Values (values.yaml, checked by values.schema.json): images (repository, tag or 
 ``ketalink-config`` variables, each service's PUBLIC_BASE_URL and clinic settings, existing Secrets, site CIDRs,
 autoscaling bounds, resources, tracing (``OTEL_*`` for the web and worker pods and the egress to the collector), and
 toggles for the Strimzi objects, NetworkPolicies, Ingress / Gateway API, ServiceMonitor, PrometheusRule, Grafana
-dashboard, migrations hook, prune and the /ops page's Kafka access (opsDeadLetters). tests/deploy/test_helm_chart.py renders
+dashboard, migrations hook, prune, the /ops page's Kafka access (opsDeadLetters) and the patients' public
+questionnaire links (patientLinks, deploy/render/patient_links.py). tests/deploy/test_helm_chart.py renders
 the chart with values equivalent to the prod overlay and finds the same objects, containers and environment.
 """
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from deploy.render import jobs, kafka, layout, monitoring, network, workloads
+from deploy.render import jobs, kafka, layout, monitoring, network, patient_links, workloads
 from deploy.render.layout import MIGRATE, PRUNE, WEB, WORKER
 
 Obj = dict[str, Any]
@@ -97,6 +98,12 @@ def default_values() -> Obj:
                                   "podLabels": {"app.kubernetes.io/name": layout.TRACING_COLLECTOR_NAME},
                                   "port": layout.OTLP_HTTP_PORT}},
         "opsDeadLetters": {"enabled": False},
+        "patientLinks": {"enabled": False, "publicBaseUrl": patient_links.PUBLIC_BASE_URL,
+                         "clientAddressHeader": patient_links.CLIENT_ADDRESS_HEADER,
+                         "requestsPerMinute": patient_links.REQUESTS_PER_MINUTE,
+                         "connections": patient_links.CONNECTIONS,
+                         "ingress": {"className": "nginx", "tlsSecret": patient_links.TLS_SECRET,
+                                     "controllerNamespace": layout.INGRESS_NAMESPACE, "annotations": {}}},
     }
 
 
@@ -162,6 +169,14 @@ def values_schema() -> Obj:
                                      "podLabels": {**string_map, "minProperties": 1},
                                      "port": {"type": "integer", "minimum": 1, "maximum": 65535}})}),
             "opsDeadLetters": toggle,
+            "patientLinks": closed({
+                "enabled": {"type": "boolean"},
+                "publicBaseUrl": {"type": "string", "pattern": r"^https://[^/?#]+$"},
+                "clientAddressHeader": {"type": "string", "pattern": r"^[A-Za-z0-9-]+$"},
+                "requestsPerMinute": {"type": "integer", "minimum": 1, "maximum": 600},
+                "connections": {"type": "integer", "minimum": 1, "maximum": 100},
+                "ingress": closed({"className": name, "tlsSecret": name, "controllerNamespace": name,
+                                   "annotations": string_map})}),
         }),
     }
 
@@ -205,6 +220,8 @@ def _template_pod(service: str, component: str, pod: Obj) -> None:
 def templated(obj: Obj) -> Obj:
     """One generated object with the installer's values in place."""
     obj = copy.deepcopy(obj)
+    if obj["metadata"]["name"] == patient_links.NAME:
+        return _template_patient_links(obj)
     kind, labels = obj["kind"], obj["metadata"].get("labels", {})
     service, component = labels.get("app.kubernetes.io/name"), labels.get("app.kubernetes.io/component")
     if kind == "Pod":  # the `helm test` hook
@@ -247,6 +264,29 @@ def templated(obj: Obj) -> Obj:
     return obj
 
 
+def _template_patient_links(obj: Obj) -> Obj:
+    """The public patient-link objects (deploy/render/patient_links.py) with the ``patientLinks`` values in place."""
+    host = Tpl(f"{{{{ (urlParse {_values('patientLinks.publicBaseUrl')}).host | quote }}}}")
+    if obj["kind"] == "Ingress":
+        fixed = {k: v for k, v in obj["metadata"]["annotations"].items() if not k.endswith(("-rpm", "-connections"))}
+        obj["metadata"]["annotations"] = Tpl("{{ toJson (mergeOverwrite (dict " + " ".join(
+            f"{json.dumps(k)} {json.dumps(v)}" for k, v in fixed.items())
+            + ' "nginx.ingress.kubernetes.io/limit-rpm" (toString $.Values.patientLinks.requestsPerMinute)'
+            ' "nginx.ingress.kubernetes.io/limit-connections" (toString $.Values.patientLinks.connections))'
+            " $.Values.patientLinks.ingress.annotations) }}")
+        obj["spec"]["ingressClassName"] = v_quote("patientLinks.ingress.className")
+        obj["spec"]["tls"][0].update(hosts=[host], secretName=v_quote("patientLinks.ingress.tlsSecret"))
+        obj["spec"]["rules"][0]["host"] = host
+    elif obj["kind"] == "HTTPRoute":
+        obj["spec"]["hostnames"] = [host]
+        obj["spec"]["parentRefs"][0].update(name=v_quote("gateway.name"), namespace=v_quote("gateway.namespace"),
+                                            sectionName=v_quote("gateway.listener"))
+    elif obj["kind"] == "NetworkPolicy":
+        obj["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] = \
+            v_quote("patientLinks.ingress.controllerNamespace")
+    return obj
+
+
 def _template_policy(policy: Obj) -> None:
     name = policy["metadata"]["name"]
     if name == "ketalink-egress-database":
@@ -269,6 +309,10 @@ def toggle(obj: Obj) -> str | None:
     """The values condition an object is rendered under (None: always)."""
     kind, name = obj["kind"], obj["metadata"]["name"]
     component = obj["metadata"].get("labels", {}).get("app.kubernetes.io/component")
+    if name == patient_links.NAME:
+        edge = {"Ingress": "$.Values.ingress.enabled", "HTTPRoute": "$.Values.gateway.enabled",
+                "NetworkPolicy": "$.Values.networkPolicy.enabled $.Values.ingress.enabled"}[kind]
+        return f"and $.Values.patientLinks.enabled {edge}"
     conditions = {"ServiceMonitor": "$.Values.serviceMonitor.enabled", "PrometheusRule":
                   "$.Values.prometheusRule.enabled", "KafkaTopic": "$.Values.strimzi.enabled",
                   "KafkaUser": "$.Values.strimzi.enabled", "HTTPRoute": "$.Values.gateway.enabled",
@@ -332,12 +376,16 @@ def config_template() -> str:
     """The ConfigMaps the containers read (kustomize generates them from env files with hashed names)."""
     documents = [HEADER, "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ketalink-config\n  labels:\n"
                  f"    app.kubernetes.io/part-of: {layout.PART_OF}\ndata: {{{{ toJson $.Values.config }}}}\n"]
+    patient = ('(ternary (dict "ORDERS_COURSE_PRO_PATIENT_BASE_URL" $.Values.patientLinks.publicBaseUrl '
+               '"ORDERS_COURSE_PRO_CLIENT_ADDRESS_HEADER" $.Values.patientLinks.clientAddressHeader) (dict) '
+               '$.Values.patientLinks.enabled) ')
+    assert set(patient_links.orders_config()) <= set(re.findall(r'"(ORDERS_[A-Z_]+)"', patient))
     for service in layout.SERVICES:
         documents.append(
             f"---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {service}-config\n  labels:\n"
             f"    app.kubernetes.io/part-of: {layout.PART_OF}\n"
             f"data: {{{{ toJson (merge (dict \"PUBLIC_BASE_URL\" {_values(f'services.{service}.publicBaseUrl')}) "
-            f"{_values(f'services.{service}.config')}) }}}}\n")
+            f"{patient if service == patient_links.SERVICE else ''}{_values(f'services.{service}.config')}) }}}}\n")
     tracing = {"OTEL_TRACES_EXPORTER": "exporter", "OTEL_TRACES_SAMPLER": "sampler",
                "OTEL_TRACES_SAMPLER_ARG": "samplerArg", "OTEL_EXPORTER_OTLP_ENDPOINT": "otlpEndpoint"}
     assert set(tracing) == set(layout.TRACING_CONFIG)

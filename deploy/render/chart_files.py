@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from deploy.render import chart, jobs, kafka, layout, monitoring, network, workloads
+from deploy.render import chart, jobs, kafka, layout, monitoring, network, patient_links, workloads
 from deploy.render.layout import HTTP_PORT, WEB
 
 Obj = dict[str, Any]
@@ -58,6 +58,9 @@ Check:
   helm test {{ .Release.Name }} -n {{ .Release.Namespace }}          # each service's /readyz
 {{- range $service, $settings := .Values.services }}
   {{ $service }}: {{ $settings.publicBaseUrl }}
+{{- end }}
+{{- if .Values.patientLinks.enabled }}
+  patients' questionnaire links: {{ .Values.patientLinks.publicBaseUrl }}/q/... (only /q/ and its stylesheets public)
 {{- end }}
 Operations (dead letters, held records, retention): deploy/README.md and docs/operations.md.
 """
@@ -127,6 +130,8 @@ def generated_files() -> dict[Path, str]:
                                                           network.not_exposed_service()]),
         templates / "edge.yaml": chart.dump_templated([network.edge_policy(network.INGRESS), network.ingress(),
                                                        network.edge_policy(network.GATEWAY), *network.http_routes()]),
+        templates / "patient-links.yaml": chart.dump_templated([patient_links.ingress_policy(), patient_links.ingress(),
+                                                                patient_links.http_route()]),
         templates / "kafka.yaml": chart.dump_templated([*kafka.kafka_topics(), *kafka.kafka_users(),
                                                         *kafka.ops_kafka_users()]),
         templates / "operations.yaml": chart.dump_templated([jobs.replay_config()]),
