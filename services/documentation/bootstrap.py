@@ -29,6 +29,7 @@ from shared.events.event_codes import (
     SUICIDALITY_ALERT_ACKNOWLEDGED,
 )
 from shared.fhir.capabilities import PAGE_NEEDS, check_in_background
+from shared.pdf_libraries import check_pdf_libraries
 from shared.ops.page import install_ops
 from shared.runtime import ServiceRuntime
 from shared.smart import install_smart
@@ -52,6 +53,7 @@ class ApiSettings:
 
 def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
     try:
+        check_pdf_libraries()  # the signed note's PDF: a missing pango stops the start, not the first signature
         settings = load_settings(SessionSettings, SETTINGS_PREFIX)
         api_settings = load_settings(ApiSettings, SETTINGS_PREFIX)
         ui_settings = UiSettings(runtime.clinic_time.zone.key)  # the clinic's one zone: KETALINK_CLINIC_TIMEZONE

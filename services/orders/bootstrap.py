@@ -32,6 +32,7 @@ from shared.events.event_codes import (
     SUICIDALITY_ALERT_ACKNOWLEDGED,
 )
 from shared.fhir.capabilities import PAGE_NEEDS, check_in_background
+from shared.pdf_libraries import check_pdf_libraries
 from shared.ops.page import install_ops
 from shared.runtime import ServiceRuntime
 from shared.smart import install_smart
@@ -56,6 +57,10 @@ API_VERSION = "1.0.0"
 
 
 def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
+    try:
+        check_pdf_libraries()  # the course summary's PDF: a missing pango stops the start, not the first download
+    except SettingsError as error:
+        sys.exit(f"{runtime.name}: configuration error: {error}")
     protocol = protocol_settings(runtime.clinic_time.zone.key)
     course = build_course_service(runtime, protocol)  # the treatment course starts in the sign's transaction
     service = OrdersService(runtime, protocol, order_listeners=(course.on_order_event,))
