@@ -55,6 +55,7 @@ def ingress() -> Obj:
         "metadata": {"name": NAME, "labels": _labels(), "annotations": {
             "nginx.ingress.kubernetes.io/force-ssl-redirect": "true",
             "nginx.ingress.kubernetes.io/proxy-body-size": BODY_SIZE,
+            "nginx.ingress.kubernetes.io/enable-access-log": "false",  # a logged path is a working link
             "nginx.ingress.kubernetes.io/limit-rpm": str(REQUESTS_PER_MINUTE),
             "nginx.ingress.kubernetes.io/limit-connections": str(CONNECTIONS),
         }},

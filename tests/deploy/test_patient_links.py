@@ -80,6 +80,7 @@ def test_helm_ingress_publishes_the_patient_pages_only_rate_limited(helm_ingress
     assert annotations["nginx.ingress.kubernetes.io/limit-rpm"] == "30"
     assert annotations["nginx.ingress.kubernetes.io/limit-connections"] == "5"
     assert annotations["nginx.ingress.kubernetes.io/force-ssl-redirect"] == "true"
+    assert annotations["nginx.ingress.kubernetes.io/enable-access-log"] == "false"  # no token in the access log
     assert public["spec"]["tls"][0]["secretName"] == patient_links.TLS_SECRET
     # the staff Ingress is unchanged: the patient host is not one of its hosts
     staff = k8s.named(helm_ingress, "Ingress", "ketalink")
