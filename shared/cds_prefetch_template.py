@@ -11,6 +11,11 @@ import re
 from collections.abc import Mapping
 
 TOKEN = re.compile(r"\{\{\s*([A-Za-z.]+)\s*\}\}")
+#: How many pages of a list search (the problem list, orders, decisions) are read at most, by the CDS service for a
+#: key the EHR left out and by the sandbox EHR when it prefetches: a list is read whole (a contraindication on a
+#: second page is still the patient's), but an EHR whose next links go on past this cannot be read in the time a
+#: hook has (the service refuses the check, 412, rather than make it on part of the list).
+MAX_LIST_PAGES = 20
 #: The user tokens the spec defines, by the resource type of ``context.userId``.
 USER_TOKENS = {"Practitioner": "userPractitionerId", "PractitionerRole": "userPractitionerRoleId",
                "Patient": "userPatientId", "RelatedPerson": "userRelatedPersonId"}
@@ -41,3 +46,9 @@ def fill_template(template: str, tokens: Mapping[str, str]) -> str | None:
 
     filled = TOKEN.sub(value, template)
     return None if missing else filled
+
+
+def is_latest_one(params: Mapping[str, str]) -> bool:
+    """A search for "the latest one" (``_sort=-date&_count=1``) is read as its first page only, never the whole
+    history; any other search is a list, read over its pages."""
+    return "_count" in params

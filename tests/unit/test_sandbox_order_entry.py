@@ -198,3 +198,57 @@ def test_who_may_order_is_configured_from_the_environment_and_validated():
         with pytest.raises(SettingsError):
             load_settings(OrderEntrySettings, "EHR_SANDBOX_ORDER_ENTRY_",
                           {"EHR_SANDBOX_ORDER_ENTRY_PRESCRIBER_ROLE_CODES": value})
+
+
+def test_the_cds_client_prefetches_a_list_over_its_pages_and_the_latest_one_as_one_page(tmp_path):
+    """On a real socket: the problem list's second page reaches the CDS service (a contraindication there is still
+    the patient's); "the latest one" (``_count``) is one page; a list whose next links never end is left out after
+    the service's own page limit (the service then reads it itself and refuses the check, 412)."""
+    import json
+    from urllib.parse import parse_qs, urlsplit
+
+    from deploy.ehr_sandbox.order_entry.cds_client import CdsClient, signing_key
+    from shared.cds_prefetch_template import MAX_LIST_PAGES
+    from shared.fhir.client import FhirClient
+    from tests.unit.shared.recording_server import recording_server
+
+    templates = {"conditions": "Condition?patient={{context.patientId}}",
+                 "weight": "Observation?patient={{context.patientId}}&code=29463-7&_sort=-date&_count=1",
+                 "ketamineOrders": "MedicationRequest?subject=Patient/{{context.patientId}}&status=active"}
+    base = {}
+
+    def page(resources, next_url=None):
+        bundle = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": r} for r in resources]}
+        return bundle | ({"link": [{"relation": "next", "url": next_url}]} if next_url else {})
+
+    def answers(method, path):
+        url = urlsplit(path)
+        query = parse_qs(url.query)
+        if url.path.endswith("/cds-services") and method == "GET":
+            return 200, {"services": [{"hook": "order-sign", "id": "ketamine-sign", "prefetch": templates}]}
+        if url.path.endswith("/cds-services/ketamine-sign"):
+            return 200, {"cards": []}
+        if url.path.endswith("/Condition"):
+            if "page" not in query:
+                return 200, page([{"resourceType": "Condition", "id": "c1"}], f"{base['url']}/Condition?page=2")
+            return 200, page([{"resourceType": "Condition", "id": "c2"}])
+        if url.path.endswith("/Observation"):  # says more follow: "the latest one" must not follow it
+            return 200, page([{"resourceType": "Observation", "id": "w1"}], f"{base['url']}/Observation?page=2")
+        return 200, page([], f"{base['url']}/MedicationRequest?page=again")  # never ends
+
+    with recording_server(answers) as server:
+        base["url"] = server.base_url
+        client = CdsClient(server.base_url, "https://ehr.example.test", signing_key(tmp_path / "cds.pem"),
+                           FhirClient(server.base_url, timeout_s=5, retries=0), server.base_url, lambda scope: "t",
+                           timeout_s=5, token_lifetime_s=300)
+        client.call("order-sign", "p1", "Practitioner/u1", None,
+                    {"resourceType": "MedicationRequest", "id": "d1", "status": "draft"})
+    posted = json.loads(next(r.body for r in server.requests if r.method == "POST"))
+    prefetch = posted["prefetch"]
+    assert [e["resource"]["id"] for e in prefetch["conditions"]["entry"]] == ["c1", "c2"]
+    assert prefetch["conditions"]["total"] == 2
+    assert [e["resource"]["id"] for e in prefetch["weight"]["entry"]] == ["w1"]
+    assert "ketamineOrders" not in prefetch
+    paths = [urlsplit(r.path).path for r in server.requests if r.method == "GET"]
+    assert paths.count("/fhir/Observation") == 1 and paths.count("/fhir/Condition") == 2
+    assert paths.count("/fhir/MedicationRequest") == MAX_LIST_PAGES

@@ -16,8 +16,8 @@ from authlib.common.security import generate_token
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
-from shared.cds_prefetch_template import fill_template
-from shared.fhir.client import FhirClient, FhirError
+from shared.cds_prefetch_template import MAX_LIST_PAGES, fill_template, is_latest_one
+from shared.fhir.client import FhirClient, FhirError, TooManyPages
 
 CLIENT_ID = "ehr-sandbox-cds-client"
 ALGORITHM = "ES384"
@@ -105,17 +105,21 @@ class CdsClient:
                 continue
             try:
                 prefetch[key] = self._read(query)
-            except FhirError:
-                continue  # left out: the service reads it with fhirAuthorization
+            except (FhirError, TooManyPages):
+                continue  # left out: the service reads it with fhirAuthorization (and refuses a list too long)
         return prefetch
 
     def _read(self, query: str) -> dict[str, Any]:
-        """A filled template: a read (``Type/id``) gives the resource, a search a searchset Bundle."""
+        """A filled template: a read (``Type/id``) gives the resource, a search a searchset Bundle: "the latest one"
+        its first page, a list every page (at most the service's own limit), so the service never decides on part
+        of a list."""
         path, _, params = query.partition("?")
         if not params and "/" in path:
             kind, _, resource_id = path.partition("/")
             return self._fhir.read(kind, resource_id)
-        found = self._fhir.search_first_page(path, dict(parse_qsl(params, keep_blank_values=True)))
+        search = dict(parse_qsl(params, keep_blank_values=True))
+        found = self._fhir.search_first_page(path, search) if is_latest_one(search) else \
+            self._fhir.search(path, search, max_pages=MAX_LIST_PAGES)
         return {"resourceType": "Bundle", "type": "searchset", "total": len(found),
                 "entry": [{"resource": resource} for resource in found]}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl
 
-from shared.cds_prefetch_template import fill_template, hook_tokens
+from shared.cds_prefetch_template import MAX_LIST_PAGES, fill_template, hook_tokens, is_latest_one
 from shared.fhir.client import FhirClient, FhirError, FhirNotFound, FhirUnavailable, TooManyPages
 from shared.fhir.validate import FhirValidationError, validate_resource
 from shared.web import ApiError
@@ -17,9 +17,7 @@ from services.orders.cds_hooks.discovery import PREFETCH, READ_WHEN_MISSING
 from services.orders.cds_hooks.request import HookRequest
 
 Resources = dict[str, list[dict[str, Any]]]
-# A patient's problem list or orders fill a few pages at most; an EHR whose next links go on past this cannot be
-# read whole in the time a hook has, so the check is refused (412) rather than made on part of the list.
-MAX_PAGES = 20
+MAX_PAGES = MAX_LIST_PAGES  # the sandbox EHR's CDS client prefetches a list over as many pages
 
 
 class _RequestToken:
@@ -99,7 +97,7 @@ def _read(client: FhirClient, query: str) -> list[dict[str, Any]]:
             kind, _, resource_id = resource_type.partition("/")
             return [client.read(kind, resource_id)]
         query = dict(parse_qsl(params, keep_blank_values=True))
-        if "_count" in query:  # "the latest one" (``_sort=-date&_count=1``): one page, never the whole history
+        if is_latest_one(query):  # "the latest one" (``_sort=-date&_count=1``): one page, never the whole history
             return client.search_first_page(resource_type, query)
         # A list (conditions, orders, decisions) is read whole: a condition on a second page is still the patient's.
         return client.search(resource_type, query, max_pages=MAX_PAGES)

@@ -19,6 +19,7 @@ class Recorded:
     method: str
     path: str
     headers: dict[str, str]
+    body: bytes = b""
 
 
 @dataclass
@@ -34,9 +35,8 @@ def recording_server(answers: Answers) -> Iterator[RecordingServer]:
     class Handler(BaseHTTPRequestHandler):
         def _answer(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            if length:
-                self.rfile.read(length)
-            recorder.requests.append(Recorded(self.command, self.path, dict(self.headers.items())))
+            body = self.rfile.read(length) if length else b""
+            recorder.requests.append(Recorded(self.command, self.path, dict(self.headers.items()), body))
             status, body = answers(self.command, self.path)
             data = json.dumps(body).encode()
             self.send_response(status)
