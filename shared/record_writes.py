@@ -38,6 +38,18 @@ def lock_record(conn: Connection, kind: str, record_id: str) -> None:
         conn.execute(select(records.c.version).where(*where).with_for_update())
 
 
+def lock_patient_records(conn: Connection, kind: str, patient_id: str) -> None:
+    """Hold every record of ``kind`` of the patient for the rest of ``conn``'s transaction, before any is read: a
+    rule across a patient's records (one infusion at a time) then sees the others as they are, and a second step
+    under the same rule waits for the first to commit. PostgreSQL locks the rows in one order (by id), so two such
+    steps cannot deadlock; on SQLite the update makes the transaction the one writer, as in ``lock_record``."""
+    where = (records.c.kind == kind, records.c.patient_id == patient_id)
+    if conn.dialect.name == "sqlite":
+        conn.execute(records.update().where(*where).values(version=records.c.version))
+    else:
+        conn.execute(select(records.c.record_id).where(*where).order_by(records.c.record_id).with_for_update())
+
+
 def without_needless_conflicts(step: Callable[[bool], T], what: str, tries: int = MAX_TRIES) -> T:
     """Run ``step(locked)`` (each call its own transaction) until it does not meet a newer version; ``locked`` is
     False on the first try and True on the retries, which must call ``lock_record`` before they read. Raises the

@@ -21,7 +21,7 @@ from services.documentation.domain.session import Session
 from services.documentation.domain.suicide_risk import SuicidalityAlertSeen
 from shared.pdf import PdfAttachment
 from shared.db import RecordNotFound, RecordStore, StoredRecord, records
-from shared.record_writes import lock_record
+from shared.record_writes import lock_patient_records, lock_record
 
 ORDER_KIND = "order"
 SESSION_KIND = "session"
@@ -65,6 +65,10 @@ class Records:
     def lock_session(self, conn: Connection, session_id: str) -> None:
         """Hold the session for the rest of the transaction (a step run again after a conflict)."""
         lock_record(conn, SESSION_KIND, session_id)
+
+    def lock_patient_sessions(self, conn: Connection, patient_id: str) -> None:
+        """Hold every session of the patient for the rest of the transaction (the start: one infusion at a time)."""
+        lock_patient_records(conn, SESSION_KIND, patient_id)
 
     def find_session(self, conn: Connection, session_id: str) -> Loaded[Session] | None:
         stored = self._store.find(conn, SESSION_KIND, session_id)

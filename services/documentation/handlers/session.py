@@ -21,6 +21,7 @@ from services.documentation.domain.suicide_risk import CssrsScreen, SuicideRiskR
 from services.documentation.domain.vitals import VitalsReading
 from services.documentation.handlers.core import ServiceCore, SessionState, new_id, require_unused_reading_id
 from shared.fhir.client import FhirError
+from shared.record_writes import without_needless_conflicts
 from shared.scales import CssrsItem
 
 log = logging.getLogger(__name__)
@@ -126,11 +127,27 @@ class SessionSteps(ServiceCore):
             session, command.reason, command.actor, at))
 
     def start_infusion(self, session_id: str, command: c.StartInfusion) -> SessionState:
-        """Refused while the day's suicide-risk check is not done (C-SSRS, reviews of high risk and open alerts)."""
+        """Refused while the day's suicide-risk check is not done (C-SSRS, reviews of high risk and open alerts), and
+        while another session of the patient is infusing or recovering. Every session of the patient is locked
+        before any is read (``lock_patient_sessions``), so of two starts at once the second waits for the first to
+        commit and then sees it: one infusion at a time holds under concurrency, not only one request at a time."""
         at = self._clock.resolve(command.at)
-        return self._change_reading(session_id, lambda session, order, conn: s.start_infusion(
-            session, order, command.actor, at, self._settings,
-            self._records.open_suicidality_alerts(conn, session.patient_id)))
+        with self._runtime.engine.connect() as conn:
+            patient_id = self._records.session(conn, session_id).record.patient_id  # never changes
+
+        def step(_locked: bool) -> tuple[Session, ActiveOrder]:
+            with self._runtime.transaction() as conn:
+                self._records.lock_patient_sessions(conn, patient_id)  # this session's row among them
+                loaded = self._records.session(conn, session_id)
+                order = self._records.order(conn, loaded.record.order_id).record
+                others = tuple(other.record for other in self._records.sessions_for_patient(conn, patient_id)
+                               if other.record.session_id != session_id)
+                alerts = self._records.open_suicidality_alerts(conn, patient_id)
+                return self._apply(conn, loaded, order, lambda current, current_order: s.start_infusion(
+                    current, current_order, command.actor, at, self._settings, alerts, others=others)), order
+
+        session, order = without_needless_conflicts(step, f"session {session_id}")
+        return self._state(session, order)
 
     def end_infusion(self, session_id: str, command: c.EndInfusion) -> SessionState:
         at = self._clock.resolve(command.at)

@@ -17,6 +17,7 @@ from services.orders.course.translators.detected_issue_suicidality_out import de
 from shared.events.topics import ORDERS_EVENTS
 from shared.fhir.datatypes import identifier
 from shared.fhir.messaging import build_message
+from tests.integration.documentation.charting import new_patient
 from tests.integration.documentation.clinic import (
     DOCTOR, NURSE, Clinic, clinical_times, cssrs, discharge, pre_check, vitals,
 )
@@ -107,7 +108,8 @@ def test_open_course_alert_and_high_cssrs_hold_the_infusion_until_a_documented_r
 
 
 def test_impossible_values_and_times_are_refused_naming_the_field(clinic: Clinic):
-    order = clinic.publish_signed_order("KL-1002")
+    _patient_id, mrn = new_patient(clinic.ehr.client, family="Impossible")  # its own: the infusion stays running
+    order = clinic.publish_signed_order(mrn)
     clinic.wait_for_sessions(order)
     path = f"/sessions/{order.session_id(1)}"
     t = clinical_times(hours_ago=2)

@@ -37,6 +37,7 @@ from shared.scales import CssrsRisk
 from services.documentation.domain.session.model import (
     Session, SessionStatus, require_order, require_pre_check, require_status, transition,
 )
+from services.documentation.domain.session.one_at_a_time import other_sessions_block
 from shared.people import Person
 
 
@@ -167,13 +168,16 @@ def review_suicide_risk(session: Session, open_alerts: tuple[SuicidalityAlertSee
 
 def start_infusion(session: Session, order: ActiveOrder, by: Person, at: datetime,
                    settings: SessionSettings | None = None,
-                   open_suicidality_alerts: tuple[SuicidalityAlertSeen, ...] = ()) -> Session:
+                   open_suicidality_alerts: tuple[SuicidalityAlertSeen, ...] = (),
+                   others: tuple[Session, ...] = ()) -> Session:
     """Start when the latest pre-infusion check allows it and, with ``settings``, the day's suicide-risk check does
-    (the C-SSRS done, a high risk or an open suicidality alert reviewed with the decision to proceed)."""
+    (the C-SSRS done, a high risk or an open suicidality alert reviewed with the decision to proceed). ``others``
+    are the patient's other sessions as they are now: none may be infusing or recovering (``one_at_a_time``)."""
     require_status(session, (SessionStatus.PRE_CHECK,), "start the infusion of")
     require_order(session, order)
     attempt = require_pre_check(session)
-    reasons = list(attempt.blocking_reasons())
+    reasons = other_sessions_block(session, others, at, settings)
+    reasons += list(attempt.blocking_reasons())
     if settings is not None:
         reasons += suicide_risk_blocks(session.cssrs_screens, open_suicidality_alerts, session.suicide_risk_reviews,
                                        settings)
