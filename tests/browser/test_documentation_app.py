@@ -22,6 +22,7 @@ from deploy.ehr_sandbox.integration_engine import ehr_resource_id
 from shared.fhir.client import FhirNotFound
 from shared.fhir.codes import identifier_system
 from tests.browser.conftest import launch_from_chart, sandbox_token, screenshot
+from tests.browser.reflow import PHONE, assert_fits
 from tests.integration.documentation.clinic import Clinic, PublishedOrder
 from tests.support.clinic_zone import clinic_zone_of_the_tests
 from tests.support.kafka_tools import wait_for
@@ -291,6 +292,10 @@ def test_a_nurse_charts_an_infusion_to_a_signed_note_and_the_ehr_has_it(smart_st
     # The next-day follow-up call, requested at discharge (a FHIR Task), and the controlled-substance record.
     page.get_by_role("link", name="Discharge and follow-up call").click()
     assert "requested" in page.get_by_test_id("follow-up-call").inner_text()
+    desktop = page.viewport_size
+    page.set_viewport_size(PHONE)  # the call's form (a select of long outcomes) fits a phone
+    assert_fits(page, "discharge page with the follow-up call form")
+    page.set_viewport_size(desktop)
     page.get_by_role("link", name="Infusion 1 (Discharged)").click()
     page.get_by_role("link", name="Controlled-substance record (needed to sign)").click()
     record = page.get_by_test_id("controlled-substance-form")

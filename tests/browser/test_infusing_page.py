@@ -15,6 +15,7 @@ import pytest
 
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import launch_from_chart, sandbox_token, screenshot
+from tests.browser.reflow import assert_fits_beside_tables
 from tests.integration.documentation.clinic import Clinic, pre_check, vitals
 from tests.support.kafka_tools import wait_for
 
@@ -61,9 +62,12 @@ def _strip(page, testid: str) -> str:
 
 
 def _screenshots(page, name: str) -> None:
+    """Shot at each size; on the phone, the forms fit (only the flowsheet, a data table, may widen the page)."""
     for size, (width, height) in SIZES.items():
         page.set_viewport_size({"width": width, "height": height})
         screenshot(page, f"{name}-{size}")
+        if size == "phone":
+            assert_fits_beside_tables(page, name)
     page.set_viewport_size({"width": 1280, "height": 900})
 
 

@@ -1,7 +1,8 @@
 """The intake screen as steps on a 1024x768 chair-side screen, in Chromium against the real stack: every step's page
 height is measured (the single page was about 6,400 px), a step saves and moves on to the next one that needs work,
-what was saved is there when the nurse goes back to it, the step list is usable by keyboard, and axe passes.
-Screenshots at 1280, 1024x768 and phone size."""
+what was saved is there when the nurse goes back to it, the step list is usable by keyboard, and axe passes; no
+step scrolls sideways on a 390 px phone; leaving a step with unsaved input asks first. Screenshots at 1280,
+1024x768 and phone size."""
 from __future__ import annotations
 
 import re
@@ -10,6 +11,7 @@ import pytest
 
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import launch_from_chart, screenshot
+from tests.browser.reflow import PHONE, TOLERANCE_PX, page_width
 
 pytestmark = pytest.mark.integration
 APP = "intake"
@@ -17,6 +19,7 @@ NURSE = "nurse.ng"
 CHAIR_SIDE = {"width": 1024, "height": 768}
 MAX_STEP_HEIGHT_PX = 2 * 768  # at most one more screen to scroll within a step
 SIZES = {"1280": (1280, 900), "1024x768": (1024, 768), "phone": (390, 844)}
+HEART_RATE = 'form[data-part=vitals] input[name="vitals.heart_rate_per_min.value"]'
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +43,7 @@ def _step_keys(page) -> list[str]:
 def test_each_step_fits_a_chair_side_screen(intake_page):
     page, base = intake_page
     assert page.locator('[aria-current="step"]').get_attribute("data-step") == "trials"  # a new intake: first step
-    heights = {}
+    heights, widths = {}, {}
     for key in _step_keys(page):
         page.goto(f"{base}?step={key}")
         assert page.locator(f"section#{key}").is_visible()
@@ -48,10 +51,16 @@ def test_each_step_fits_a_chair_side_screen(intake_page):
         assert shown == ({"missing", "decide"} if key == "decide" else {key})  # one part at a time
         heights[key] = page.evaluate("() => document.documentElement.scrollHeight")
         screenshot(page, f"intake-step-{key}-1024x768")
+        page.set_viewport_size(PHONE)  # the same step on a phone: it reflows, no sideways scrolling
+        widths[key] = page_width(page)
+        page.set_viewport_size(CHAIR_SIDE)
     page.goto(f"{base}?step=trials")
     print("intake step heights at 1024x768 (px):", heights)
+    print("intake step widths at 390x844 (px):", widths)
     too_tall = {key: height for key, height in heights.items() if height > MAX_STEP_HEIGHT_PX}
     assert too_tall == {}, f"steps taller than {MAX_STEP_HEIGHT_PX} px at 1024x768: {too_tall}"
+    too_wide = {key: width for key, width in widths.items() if width > PHONE["width"] + TOLERANCE_PX}
+    assert too_wide == {}, f"steps wider than a {PHONE['width']} px phone: {too_wide}"
     assert_accessible(page, "intake-step-trials")
     for size, (width, height) in SIZES.items():
         page.set_viewport_size({"width": width, "height": height})
@@ -93,3 +102,52 @@ def test_a_refused_step_is_shown_again_with_its_errors(intake_page):
     assert "MADRS item 10" in page.get_by_test_id("error-summary").inner_text()
     assert page.locator("#madrs-items-0").input_value() == "2"  # as typed
     assert page.locator("section#madrs").is_visible()
+
+
+def test_leaving_a_step_with_unsaved_input_asks_first(intake_page):
+    """Typed and not saved: a step-list link asks (by mouse or keyboard); Cancel stays with the input kept, OK
+    leaves; a reload asks with the browser's leave-page dialog; after a save, nothing asks."""
+    page, base = intake_page
+    dialogs: list[tuple[str, str]] = []
+
+    def answer_with(accept: bool):
+        def answer(dialog) -> None:
+            dialogs.append((dialog.type, dialog.message))
+            dialog.accept() if accept else dialog.dismiss()
+        return answer
+
+    page.goto(f"{base}?step=vitals")
+    with page.expect_navigation():  # nothing typed: the step list just moves
+        page.locator("[data-step=consent]").click()
+    assert dialogs == [] and "step=consent" in page.url
+    page.goto(f"{base}?step=vitals")
+
+    page.fill(HEART_RATE, "72")
+    page.once("dialog", answer_with(False))
+    page.locator("[data-step=phq9]").click()  # Cancel: still on the vitals step, the reading still typed
+    assert dialogs[-1][0] == "confirm" and "Baseline vital signs" in dialogs[-1][1], dialogs
+    assert "step=vitals" in page.url and page.locator(HEART_RATE).input_value() == "72"
+    assert page.locator("section#vitals").is_visible()
+
+    page.once("dialog", answer_with(False))
+    with page.expect_event("dialog"):  # a reload: the browser's own leave-page dialog; dismissed, the page stays
+        page.evaluate("() => { setTimeout(() => location.reload(), 0); }")
+    assert dialogs[-1][0] == "beforeunload", dialogs
+    assert page.locator(HEART_RATE).input_value() == "72"
+
+    page.once("dialog", answer_with(True))
+    page.locator("[data-step=phq9]").focus()
+    with page.expect_navigation():  # by keyboard, and OK: the nurse leaves the step
+        page.keyboard.press("Enter")
+    assert dialogs[-1][0] == "confirm" and len(dialogs) == 3
+    assert page.locator('[aria-current="step"]').get_attribute("data-step") == "phq9"
+
+    page.goto(f"{base}?step=vitals")
+    assert page.locator(HEART_RATE).input_value() == ""  # what was left unsaved is gone
+    page.fill(HEART_RATE, "72")
+    with page.expect_navigation():  # saving asks nothing
+        page.locator("form[data-part=vitals] button[type=submit]").click()
+    assert "72 /min" in page.get_by_test_id("vitals-recorded").inner_text()
+    with page.expect_navigation():  # and after the save, leaving asks nothing
+        page.locator("[data-step=phq9]").click()
+    assert len(dialogs) == 3, dialogs
