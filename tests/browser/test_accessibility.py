@@ -2,8 +2,6 @@
 at a desktop width, a 1024x768 chair-side screen and a phone (test-artifacts/screenshots/<page>-<size>.png)."""
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -12,18 +10,13 @@ from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import create_engine
 
-from deploy.ehr_sandbox.seed import SEED_SYSTEM
 from shared.events.topics import INTAKE_EVENTS
-from shared.ops.settings import ROLE_ICT
-from shared.smart.sessions import SessionStore, SmartSession, digest, new_secret
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import DEMO_PASSWORD, sandbox_token, screenshot
 from tests.integration.documentation.charting import document_to_discharge, new_patient
 from tests.integration.documentation.clinic import NURSE, Clinic, clinical_times, pre_check, vitals
 from tests.integration.orders.support import eligibility_message
-from tests.support.backend_auth import suite_tokens
 from tests.support.kafka_tools import publish, wait_for
 
 SIZES = {"1280": {"width": 1280, "height": 900}, "1024x768": {"width": 1024, "height": 768},
@@ -31,7 +24,7 @@ SIZES = {"1280": {"width": 1280, "height": 900}, "1024x768": {"width": 1024, "he
 # axe's rules read the DOM and computed styles, which the width barely changes (contrast, names, labels, ids): one
 # size keeps the module lean (about 1 s of axe per page under load); the other two are screenshots for a reviewer.
 AXE_SIZES = ("1280",)
-OPS_SCOPES = "openid fhirUser user/*.cruds"
+OPS_USER = "ops.kim"  # the sandbox's IT support (HL7 practitioner-role ict): the operations pages' default role
 USER = "dr.okoye"  # a prescriber: every clinician page opens for them (the nurse is refused the prescriber's pages)
 SCOPES = "launch openid fhirUser online_access patient/*.cruds user/Practitioner.rs user/PractitionerRole.rs"
 APPS = ("intake", "orders", "documentation")
@@ -172,38 +165,46 @@ def clinic_pages(smart_stack) -> ClinicPages:
 
 @pytest.fixture(scope="module")
 def staff_page(browser, smart_stack) -> Iterator[Any]:
-    """A second browser context for the pages without a patient (each service's /ops page, the suite board),
-    which need what no launch of the stack grants (its apps ask for patient-level scopes only): the EHR gives
-    dr.okoye an operations role (HL7 ``ict``) while this module runs, withdrawn (inactive) afterwards, and each
-    service's session store gets a signed-in session with user-level scopes, as tests/support/smart_sessions.py
-    plants one for Flask's test client. Roles are read per session, so no other module's session sees the role."""
-    ehr = smart_stack.ehr_client
-    [practitioner] = ehr.search("Practitioner", {"identifier": f"{SEED_SYSTEM}|smart-user-{USER}"})
-    system, code = ROLE_ICT.split("|")
-    role_id = f"a11y-ops-{uuid.uuid4().hex[:8]}"
-    role, _ = ehr.create_if_none_exist({
-        "resourceType": "PractitionerRole", "identifier": [{"system": SEED_SYSTEM, "value": role_id}],
-        "active": True, "practitioner": {"reference": f"Practitioner/{practitioner['id']}"},
-        "code": [{"coding": [{"system": system, "code": code, "display": "ICT professional"}]}]},
-        f"identifier={SEED_SYSTEM}|{role_id}")
+    """A browser context for the pages without a patient, each opened through its own SMART launch
+    (``/launch/user/<view>``, user-level scopes): each service's /ops page as the sandbox's IT support (``ops.kim``,
+    HL7 ``ict``: one EHR sign-in, then an approval per app), and documentation's suite board afterwards as
+    ``nurse.ng`` in a second context of its own (``board_page``)."""
     context = browser.new_context(viewport=SIZES["1280"])
+    context.set_default_timeout(20000)
+    page = context.new_page()
     try:
-        tokens = suite_tokens(smart_stack.ehr_base_url)
-        for app in APPS:
-            cookie, now = new_secret(), time.time()
-            engine = create_engine(f"sqlite:///{smart_stack.services_data_dir / f'{app}.db'}")
-            SessionStore(engine).create(SmartSession(
-                session_hash=digest(cookie), iss=smart_stack.ehr_base_url, access_token=tokens.access_token(),
-                access_expires_at=None, refresh_token=None, id_token=None, scope=OPS_SCOPES, patient=None,
-                encounter=None, fhir_user=f"{smart_stack.ehr_base_url}/Practitioner/{practitioner['id']}",
-                need_patient_banner=False, created_at=now, expires_at=now + 1800))
-            engine.dispose()
-            context.add_cookies([{"name": f"ketalink_smart_ketalink_{app}", "value": cookie,
-                                  "url": smart_stack.services[app]}])
-        yield context.new_page()
+        for number, app in enumerate(APPS):
+            _user_launch(page, f"{smart_stack.services[app]}/launch/user/ops", OPS_USER if number == 0 else None)
+            page.wait_for_url(f"{smart_stack.services[app]}/ops")
+        yield page
     finally:
         context.close()
-        ehr.update({**role, "active": False})
+
+
+@pytest.fixture(scope="module")
+def board_page(browser, smart_stack) -> Iterator[Any]:
+    """The suite board through its launch (``/launch/user/board``) by a nurse (a board role; IT support has none)."""
+    context = browser.new_context(viewport=SIZES["1280"])
+    context.set_default_timeout(20000)
+    page = context.new_page()
+    try:
+        _user_launch(page, f"{smart_stack.services['documentation']}/launch/user/board", "nurse.ng")
+        page.wait_for_url(f"{smart_stack.services['documentation']}/ui/board")
+        yield page
+    finally:
+        context.close()
+
+
+def _user_launch(page: Any, url: str, user: str | None) -> None:
+    """A user-level launch: the EHR's sign-in as ``user`` (None: already signed in there) and approval."""
+    page.goto(url)
+    if user:
+        page.wait_for_url("**/smart/login**")
+        page.get_by_label("User").select_option(user)
+        page.get_by_label("Password").fill(DEMO_PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/smart/authorize**")
+    page.get_by_role("button", name="Approve").click()
 
 
 @pytest.fixture(scope="module")
@@ -233,14 +234,14 @@ def signed_in(browser, smart_stack, clinic_pages) -> Iterator[Any]:
 
 @pytest.mark.integration
 @pytest.mark.parametrize("size", list(SIZES))
-def test_every_clinician_page_has_no_serious_accessibility_violation(signed_in, staff_page, clinic_pages,
-                                                                     smart_stack, size):
+def test_every_clinician_page_has_no_serious_accessibility_violation(signed_in, staff_page, board_page,
+                                                                     clinic_pages, smart_stack, size):
     """Each page once per size: a full-page screenshot, and axe-core on it at the AXE_SIZES; every page's
     findings are collected before the test fails, so one run names them all."""
     visits = [(signed_in, name, url) for name, url in clinic_pages.pages.items()]
     visits += [(staff_page, f"{app}-ops", f"{smart_stack.services[app]}/ops") for app in APPS]
-    visits.append((staff_page, "suite-board-all", f"{smart_stack.services['documentation']}/ui/board"))
-    for page in (signed_in, staff_page):
+    visits.append((board_page, "suite-board-all", f"{smart_stack.services['documentation']}/ui/board"))
+    for page in (signed_in, staff_page, board_page):
         page.set_viewport_size(SIZES[size])
     failures = []
     for page, name, url in visits:
