@@ -50,15 +50,16 @@ def resolve_prefetch(request: HookRequest, fhir_server: str | None, timeout_s: f
     resolved: Resources = {}
     missing = []
     for key in PREFETCH:
-        if key in request.prefetch:
+        if key in request.prefetch and not _part_of_a_list(request.prefetch[key], key):
             resolved[key] = _valid(_resources(request.prefetch[key], key), key, 400, "the prefetch")
         elif key in READ_WHEN_MISSING:
             missing.append(key)
     if not missing:
         return resolved
     if fhir_server is None:
-        raise ApiError(412, f"prefetch lacks {', '.join(missing)} and the request names no fhirServer to read "
-                            "them from", code="incomplete", expression="prefetch")
+        raise ApiError(412, f"prefetch lacks {', '.join(missing)} (or sent only a list's first page) and the "
+                            "request names no fhirServer to read them from", code="incomplete",
+                       expression="prefetch")
     tokens = _RequestToken(request.access_token) if request.access_token else None
     client = FhirClient(fhir_server, timeout_s=timeout_s, retries=1, backoff_s=0.2, tokens=tokens)
     for key in missing:
@@ -78,6 +79,19 @@ def _valid(resources: list[dict[str, Any]], key: str, status: int, source: str) 
             raise ApiError(status, f"{source} for {key} is not valid FHIR R4: {where}: {what}"[:500],
                            expression=f"prefetch.{key}") from None
     return resources
+
+
+def _part_of_a_list(value: Any, key: str) -> bool:
+    """A list key's Bundle with a ``next`` link: the EHR sent only its first page(s), and a contraindication on the
+    next is still the patient's, so the key is read whole as if left out. ("The latest one" keys are one page by
+    design: their next link is the older history.)"""
+    if not isinstance(value, dict) or value.get("resourceType") != "Bundle":
+        return False
+    if is_latest_one(dict(parse_qsl(PREFETCH[key].partition("?")[2]))):
+        return False
+    links = value.get("link")
+    return isinstance(links, list) and any(isinstance(link, dict) and link.get("relation") == "next"
+                                           for link in links)
 
 
 def filled_query(key: str, request: HookRequest) -> str:

@@ -95,9 +95,10 @@ def orders(tmp_path: Path) -> OrdersService:
 
 
 def answer(request_body: Any, orders: OrdersService) -> list[dict[str, Any]]:
-    """The cards the hook service would answer with (``CdsHooksService.answer_hook`` without the caller's JWT)."""
+    """The cards the hook service would answer with (``CdsHooksService.answer_hook`` without the caller's JWT and
+    its fhirServer trust check)."""
     request = read_hook_request(request_body, "order-sign")
-    resources = resolve_prefetch(request, None, timeout_s=1.0)
+    resources = resolve_prefetch(request, request.fhir_server, timeout_s=5.0)  # the test's EHR is trusted
     draft_ids = frozenset(str(d["id"]) for d in request.draft_orders if d.get("id"))
     context = patient_context(request.patient_id, resources, orders, lambda _: (), NOW, draft_ids)
     card_settings = CardSettings(settings(), "https://orders.example.test/launch")
@@ -198,3 +199,41 @@ def test_a_ketamine_dose_given_as_a_number_of_the_wrong_json_type_is_unreadable(
     draft["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"] = quantity(0.5, "mg/kg") | {"value": "0.5"}
     unreadable = [c for c in answer(request_body, orders) if c["source"]["topic"]["code"] == "unreadable"]
     assert unreadable and "doseQuantity.value" in unreadable[0]["detail"]
+
+
+def test_a_list_sent_as_its_first_page_only_is_read_whole_from_the_ehr(orders: OrdersService) -> None:
+    """An EHR whose prefetch holds the problem list's first page with a ``next`` link (as the sandbox's client did):
+    the key is read whole from the EHR, so an absolute contraindication on page 2 is carded; without a fhirServer
+    to read it from, the check is refused (412), never made on part of the list."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from shared.fhir.codes import CONDITION_CLINICAL
+    from tests.unit.shared.recording_server import recording_server
+
+    haemorrhage = {"resourceType": "Condition", "id": "c2", "subject": {"reference": f"Patient/{PATIENT}"},
+                   "clinicalStatus": {"coding": [{"system": CONDITION_CLINICAL, "code": "active"}]},
+                   "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "I61.9"}]}}
+    first = body()
+    first["prefetch"]["conditions"]["link"] = [{"relation": "next", "url": "https://ehr.example.test/page2"}]
+    first["prefetch"]["weight"]["link"] = [{"relation": "next", "url": "https://ehr.example.test/older"}]
+    base: dict[str, str] = {}
+
+    def answers(method: str, path: str) -> tuple[int, dict[str, Any]]:
+        url = urlsplit(path)
+        if url.path.endswith("/Condition") and "page" not in parse_qs(url.query):
+            return 200, _searchset(*[e["resource"] for e in body()["prefetch"]["conditions"]["entry"]]) | {
+                "link": [{"relation": "next", "url": f"{base['url']}/Condition?page=2"}]}
+        if url.path.endswith("/Condition"):
+            return 200, _searchset(haemorrhage)
+        return 404, {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "not-found"}]}
+
+    with pytest.raises(ApiError) as refused:
+        answer(first, orders)
+    assert refused.value.status == 412 and "conditions" in str(refused.value) and "first page" in str(refused.value)
+    with recording_server(answers) as ehr:
+        base["url"] = ehr.base_url
+        first["fhirServer"] = ehr.base_url
+        cards = answer(first, orders)
+    assert [urlsplit(r.path).path for r in ehr.requests] == ["/fhir/Condition", "/fhir/Condition"]  # weight: as sent
+    contraindication = [c for c in cards if c["source"]["topic"]["code"] == "contraindication"]
+    assert contraindication and "Condition/c2" in contraindication[0]["detail"], cards
