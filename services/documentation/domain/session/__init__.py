@@ -6,7 +6,8 @@ validates everything first and returns a new Session (records are frozen); a ste
 allow raises ``TransitionNotAllowed`` with the reason.
 
 By topic: ``model`` (the record, its creation from the order and the rules every step shares),
-``before_infusion``, ``charting``, ``accountability`` (what was given, and the controlled substance) and
+``before_infusion`` (with ``one_at_a_time``: what a patient's other sessions forbid at the start), ``charting``,
+``accountability`` (what was given, and the controlled substance) and
 ``ending``. Callers use the names exported here (``from services.documentation.domain import session as s``).
 """
 from __future__ import annotations
