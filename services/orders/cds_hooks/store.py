@@ -3,15 +3,24 @@ stored once per card, outcome and outcome time so a CDS client's retry changes n
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import delete
-from sqlalchemy.engine import Engine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from shared.db import cds_feedback, cds_jtis, utcnow
+
+# Expired ids are only clutter (a token past its ``exp`` is refused before its jti is looked at, and an expired row
+# is taken over by a new token with the same id): deleting them once a minute per process keeps the table to about
+# one token lifetime of calls without a DELETE in every hook call's write.
+JTI_PRUNE_INTERVAL_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -25,21 +34,53 @@ class CardFeedback:
     accepted_suggestions: tuple[str, ...]
 
 
+class PruneSchedule:
+    """At most one prune per ``interval_s`` in this process: ``due()`` answers True to one caller per interval."""
+
+    def __init__(self, interval_s: float, clock: Callable[[], float] = time.monotonic):
+        self._interval_s = interval_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._next_at: float | None = None  # the first call prunes (what a previous run left)
+
+    def due(self) -> bool:
+        with self._lock:
+            now = self._clock()
+            if self._next_at is not None and now < self._next_at:
+                return False
+            self._next_at = now + self._interval_s
+            return True
+
+
 class CdsStore:
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, prune: PruneSchedule | None = None):
         self._engine = engine
+        self._prune = prune or PruneSchedule(JTI_PRUNE_INTERVAL_S)
 
     def seen_jti(self, iss: str, jti: str, expires_at: int) -> bool:
-        """Record ``jti``; True when it was recorded before (a replay). Expired ids are pruned on the way."""
+        """Record ``jti``; True when it is recorded and not yet expired (a replay). One statement in the database
+        shared by every process, so a replay to another worker or replica is refused too; an expired record of the
+        same id is taken over, as if it had been pruned."""
         now = utcnow()
-        try:
-            with self._engine.begin() as conn:
-                conn.execute(delete(cds_jtis).where(cds_jtis.c.expires_at < now))
-                conn.execute(cds_jtis.insert().values(
-                    iss=iss, jti=jti, expires_at=datetime.fromtimestamp(expires_at, timezone.utc)))
-        except IntegrityError:
-            return True
-        return False
+        with self._engine.begin() as conn:
+            recorded = self._record(conn, iss, jti, datetime.fromtimestamp(expires_at, timezone.utc), now)
+        if self._prune.due():
+            self.prune_expired(now)
+        return not recorded
+
+    def prune_expired(self, now: datetime) -> int:
+        """Delete the ids whose token has expired (``expires_at`` is indexed); the number deleted."""
+        with self._engine.begin() as conn:
+            return conn.execute(delete(cds_jtis).where(cds_jtis.c.expires_at < now)).rowcount
+
+    def _record(self, conn: Connection, iss: str, jti: str, expires_at: datetime, now: datetime) -> bool:
+        """Insert the id, or take over an expired record of it; False when a live record holds it."""
+        values = {"iss": iss, "jti": jti, "expires_at": expires_at}
+        dialect = {"postgresql": postgresql, "sqlite": sqlite}[conn.dialect.name]  # the two databases Ketalink runs on
+        upsert = dialect.insert(cds_jtis).values(**values).on_conflict_do_update(
+            index_elements=[cds_jtis.c.iss, cds_jtis.c.jti], set_={"expires_at": expires_at},
+            where=cds_jtis.c.expires_at < now).returning(cds_jtis.c.jti)  # a row back: inserted or taken over
+        return conn.execute(upsert).first() is not None
 
     def record_feedback(self, service_id: str, items: list[CardFeedback], actor: str, iss: str) -> int:
         """Store each item not stored before; the number newly stored."""
