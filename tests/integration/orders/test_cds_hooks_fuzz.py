@@ -41,10 +41,12 @@ def template(ehr: Any) -> dict[str, Any]:
                   "medicationCodeableConcept": {"text": "sertraline", "coding": [
                       {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "36437"}]}}
     prefetch = {"patient": ehr.client.read("Patient", patient_id),
-                "weight": {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": measured}]},
+                "weight": {"resourceType": "Bundle", "type": "searchset",
+                           "entry": [{"resource": measured, "search": {"mode": "match"}}]},
                 "newerWeights": None, "height": None, "conditions": None, "eligibility": None, "ketamineOrders": None,
                 "pregnancyStatus": None,
-                "medications": {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": medication}]}}
+                "medications": {"resourceType": "Bundle", "type": "searchset",
+                                "entry": [{"resource": medication, "search": {"mode": "match"}}]}}
     draft = cpoe_medication_request(patient_id) | {"id": "draft-1", "status": "draft"}
     return hook_request("order-sign", patient_id, [draft], prefetch=prefetch)
 
@@ -86,6 +88,33 @@ def test_a_broken_hook_request_is_never_a_server_error(stack: Stack, template: d
     def check(path: tuple[Any, ...], replacement: Any, remove: bool) -> None:
         body = _broken(template, path, replacement, remove)
         _never_a_server_error(stack.call(stack.pinned.token(stack.aud()), body))
+
+    check()
+
+
+# Any JSON shape (nested objects and arrays of FHIR-ish keys), not only one odd value.
+JSON_SHAPES = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-2 ** 40, 2 ** 40), st.text(max_size=12),
+              st.sampled_from(["Bundle", "Patient", "match", "include", "next"])),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(["resourceType", "entry", "resource", "search", "mode", "link", "relation", "url", "id",
+                         "coding", "code"]) | st.text(max_size=6), inner, max_size=4), max_leaves=10)
+
+
+def test_any_json_shape_in_the_context_or_prefetch_envelopes_is_never_a_server_error(
+        stack: Stack, template: dict[str, Any]) -> None:
+    """The envelopes the service reads before any FHIR validation (context, draftOrders, each prefetch key, its
+    Bundle's entries, their search and links) replaced by any JSON: cards, or a 4xx OperationOutcome that names
+    the field."""
+    envelopes = sorted({p for p in _paths(template) if "resource" not in p[:-1]}, key=repr)
+
+    @settings(max_examples=EXAMPLES // 3, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(path=st.sampled_from(envelopes), replacement=JSON_SHAPES)
+    def check(path: tuple[Any, ...], replacement: Any) -> None:
+        answer = stack.call(stack.pinned.token(stack.aud()), _broken(template, path, replacement, False))
+        _never_a_server_error(answer)
+        if answer.status_code != 200:
+            assert answer.json()["issue"][0].get("expression"), answer.text[:500]
 
     check()
 
