@@ -151,3 +151,38 @@ def test_leaving_a_step_with_unsaved_input_asks_first(intake_page):
     with page.expect_navigation():  # and after the save, leaving asks nothing
         page.locator("[data-step=phq9]").click()
     assert len(dialogs) == 3, dialogs
+
+
+def test_saving_one_override_asks_when_another_has_unsaved_input(intake_page):
+    """The overrides step has a form per item: saving one would lose a reason typed in another, so it asks."""
+    page, base = intake_page
+    page.goto(f"{base}?step=contraindications")
+    rows = page.locator("form[data-part=contraindications] tbody tr")
+    relative = [index for index in range(rows.count()) if rows.nth(index).locator(".absolute-tag").count() == 0][:2]
+    for index in range(rows.count()):
+        page.check(f"#contraindications-answers-{index}-presence-{'unknown' if index in relative else 'absent'}")
+    with page.expect_navigation():
+        page.locator("form[data-part=contraindications] button[type=submit]").click()
+    page.goto(f"{base}?step=overrides")
+    forms = page.locator("form[data-override]")
+    assert forms.count() == 2
+    for number in range(2):
+        forms.nth(number).get_by_label("Reason for the override").fill(f"reviewed with the prescriber ({number})")
+    dialogs: list[str] = []
+
+    def answer_with(accept: bool):
+        def answer(dialog) -> None:
+            dialogs.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+        return answer
+
+    page.once("dialog", answer_with(False))
+    forms.nth(0).get_by_role("button", name="Override").click()  # Cancel: nothing sent, both reasons kept
+    assert len(dialogs) == 1 and "other 1 form(s)" in dialogs[0], dialogs
+    assert "step=overrides" in page.url and forms.nth(1).get_by_label("Reason for the override").input_value()
+    page.once("dialog", answer_with(True))
+    with page.expect_navigation():  # OK: the first is saved, the other reason is dropped as the nurse was told
+        forms.nth(0).get_by_role("button", name="Override").click()
+    assert len(dialogs) == 2
+    assert "Overridden" in page.locator("form[data-override]").nth(0).inner_text()
+    assert page.locator("form[data-override]").nth(1).get_by_label("Reason for the override").input_value() == ""
