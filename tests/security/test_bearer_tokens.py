@@ -102,9 +102,9 @@ BAD_CREDENTIALS = [
     BadCredential("another-key-under-the-ehrs-key-id", lambda ehr, issued, stranger: ehr.sign(
         claims_of(issued["access_token"]), stranger, kid=ehr.signing_key().kid), "invalid_token", "signature"),
     BadCredential("alg-none", lambda ehr, issued, stranger: unsigned(claims_of(issued["access_token"])),
-                  "invalid_token", "signature"),
+                  "invalid_token", "alg must be one of"),
     BadCredential("hs256-keyed-with-the-public-key", lambda ehr, issued, stranger: ehr.hs256_with_public_key(
-        claims_of(issued["access_token"])), "invalid_token", "signature"),
+        claims_of(issued["access_token"])), "invalid_token", "alg must be one of"),
 ]
 
 
