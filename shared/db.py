@@ -142,10 +142,25 @@ cds_feedback = Table(
     Column("outcome_at", DateTime(timezone=True), nullable=False),
     Column("override_reason", Text, nullable=True),  # JSON: the overrideReason's coding and userComment
     Column("accepted_suggestions", Text, nullable=True),  # JSON list of suggestion uuids
-    Column("actor", String(300), nullable=False),  # the userId the EHR names (a reference), else the JWT's sub
+    Column("actor", String(300), nullable=False),  # the hook's context.userId (a reference); before 0006 the sub
     Column("iss", String(300), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("patient_id", String(64), nullable=True),  # the hook's context.patientId (null before 0006)
+    Column("hook_instance", String(36), nullable=True),
     UniqueConstraint("service_id", "card_uuid", "outcome", "outcome_at"),
+)
+
+# Each card a hook call returned, with who it was shown to (the hook's context.userId, a reference) and the patient:
+# feedback names neither, so it is attributed by its card. Ids only; kept ORDERS_CDS_CARD_RETENTION_S.
+cds_cards = Table(
+    "cds_cards", metadata,
+    Column("card_uuid", String(100), primary_key=True),
+    Column("service_id", String(100), nullable=False),
+    Column("iss", String(300), nullable=False),
+    Column("user_id", String(200), nullable=False),
+    Column("patient_id", String(64), nullable=False),
+    Column("hook_instance", String(36), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
 )
 
 

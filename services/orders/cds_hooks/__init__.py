@@ -33,5 +33,6 @@ def build_cds_hooks(runtime: Any, orders: OrdersService, protocol: ProtocolSetti
         card_settings.validate()
     except (SettingsError, ValueError) as error:
         sys.exit(f"orders: configuration error: {error}")
-    return CdsHooksService(settings, CdsTokenVerifier(settings), CdsStore(runtime.engine), orders, open_alerts,
+    store = CdsStore(runtime.engine, card_retention_s=settings.card_retention_s)
+    return CdsHooksService(settings, CdsTokenVerifier(settings), store, orders, open_alerts,
                            card_settings, runtime.settings.ehr_fhir_base_url)

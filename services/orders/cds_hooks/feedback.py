@@ -1,6 +1,7 @@
 """A CDS Hooks feedback request read and bounded: one item per card the prescriber acted on (``accepted`` with the
 suggestions taken, ``overridden`` with the reason chosen, or ``ignored``), each with its outcome time, which makes a
-retry of the same feedback recognisable."""
+retry of the same feedback recognisable. Feedback names no user or patient: each item is attributed through its
+card, which must be one this service returned to the same EHR (``attribute``)."""
 from __future__ import annotations
 
 import re
@@ -8,7 +9,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from shared.web import ApiError
-from services.orders.cds_hooks.store import CardFeedback
+from services.orders.cds_hooks.store import CardFeedback, IssuedCard
 
 OUTCOMES = ("accepted", "overridden", "ignored")
 MAX_ITEMS = 50
@@ -22,6 +23,16 @@ def read_feedback(body: Any) -> list[CardFeedback]:
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_ITEMS:
         raise _bad("feedback", f"feedback must be an array of 1-{MAX_ITEMS} items")
     return [_item(item, f"feedback[{index}]") for index, item in enumerate(items)]
+
+
+def attribute(items: list[CardFeedback], issued: dict[str, IssuedCard], service_id: str, iss: str) -> None:
+    """Every item's card was returned by this service to this EHR (within the retention); otherwise a 400 naming
+    the item's card, the same for a card never returned and another EHR's card (which is not told apart)."""
+    for index, item in enumerate(items):
+        card = issued.get(item.card_uuid)
+        if card is None or card.service_id != service_id or card.iss != iss:
+            raise _bad(f"feedback[{index}].card", "card is not one this CDS service returned to this EHR "
+                                                  "(or its retention has passed)")
 
 
 def _item(item: Any, where: str) -> CardFeedback:

@@ -12,11 +12,11 @@ from services.orders.cds_hooks.cards import Hook, cards_for
 from services.orders.cds_hooks.context import CardSettings
 from services.orders.cds_hooks.discovery import HOOK_OF_SERVICE
 from services.orders.cds_hooks.facts import OpenAlerts, ketamine_drafts, patient_context
-from services.orders.cds_hooks.feedback import read_feedback
+from services.orders.cds_hooks.feedback import attribute, read_feedback
 from services.orders.cds_hooks.prefetch import resolve_prefetch, trusted_fhir_server
 from services.orders.cds_hooks.request import read_hook_request
 from services.orders.cds_hooks.settings import CdsHooksSettings
-from services.orders.cds_hooks.store import CdsStore
+from services.orders.cds_hooks.store import CdsStore, IssuedCard
 from services.orders.handlers import OrdersService
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,9 @@ class CdsHooksService:
         settings = replace(self.card_settings, app_launch_url=launch_url)
         drafts = ketamine_drafts(request.draft_orders, request.selections)
         cards = [card.json() for draft in drafts for card in cards_for(draft, context, settings, Hook(hook))]
+        # After the replay check's own write (a replay must be refused before any work), so a second transaction.
+        self.store.record_cards([IssuedCard(card["uuid"], service_id, caller.iss, request.user_id, request.patient_id,
+                                            request.hook_instance) for card in cards])
         log.info("CDS hook answered", extra={"service_id": service_id, "hook_instance": request.hook_instance,
                                              "patient_id": request.patient_id, "iss": caller.iss,
                                              "drafts": len(drafts), "cards": len(cards)})
@@ -52,8 +55,10 @@ class CdsHooksService:
 
     def record_feedback(self, service_id: str, caller: CdsCaller, body: Any) -> int:
         items = read_feedback(body)
-        stored = self.store.record_feedback(service_id, items, actor=caller.sub, iss=caller.iss)
-        log.info("CDS feedback recorded", extra={"service_id": service_id, "iss": caller.iss, "actor": caller.sub,
+        issued = self.store.issued_cards([item.card_uuid for item in items])
+        attribute(items, issued, service_id, caller.iss)
+        stored = self.store.record_feedback(service_id, items, issued, iss=caller.iss)
+        log.info("CDS feedback recorded", extra={"service_id": service_id, "iss": caller.iss, "client": caller.sub,
                                                  "items": len(items), "stored": stored,
                                                  "outcomes": sorted({item.outcome for item in items})})
         return stored

@@ -32,7 +32,9 @@ class CdsHooksSettings:
     ``ORDERS_CDS_ALGORITHMS`` (default RS384,ES384); ``ORDERS_CDS_ALLOWED_ORIGINS`` (default none): browser origins
     of the EHR's order entry that may call the hooks (CORS); ``ORDERS_CDS_JWKS_CACHE_S`` (default 300): how long a
     fetched key set is kept; ``ORDERS_CDS_HTTP_TIMEOUT_S`` (default 5): key-set fetches and EHR reads;
-    ``ORDERS_CDS_PROTOCOL_URL`` (default none): where the clinic publishes its protocol (each card's source link)."""
+    ``ORDERS_CDS_PROTOCOL_URL`` (default none): where the clinic publishes its protocol (each card's source link);
+    ``ORDERS_CDS_CARD_RETENTION_S`` (default 86400): how long a returned card is kept (ids only) so its feedback can
+    be attributed to the prescriber; feedback for an older card is refused."""
 
     trusted_issuers: str = "{}"
     leeway_s: int = 5
@@ -42,6 +44,7 @@ class CdsHooksSettings:
     jwks_cache_s: int = 300
     http_timeout_s: float = 5.0
     protocol_url: str = ""
+    card_retention_s: int = 86_400
 
     def validate(self) -> None:
         if not 0 <= self.leeway_s <= 60:
@@ -54,6 +57,8 @@ class CdsHooksSettings:
             raise ValueError("jwks_cache_s must be 10-86400 seconds")
         if not 0.5 <= self.http_timeout_s <= 30:
             raise ValueError("http_timeout_s must be 0.5-30 seconds")
+        if not 600 <= self.card_retention_s <= 30 * 86_400:
+            raise ValueError("card_retention_s must be 600-2592000 seconds (10 minutes to 30 days)")
         if self.protocol_url and not self.protocol_url.startswith(("https://", "http://")):
             raise ValueError("protocol_url must be an http(s) URL")
         for origin in self.allowed_origins:

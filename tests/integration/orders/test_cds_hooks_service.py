@@ -1,7 +1,8 @@
 """The CDS Hooks service against a real orders process, the real broker and the EHR sandbox: discovery, hook calls
 answered from the prefetch or by reading the EHR with the request's fhirServer and fhirAuthorization, the cards of
 the orders domain's rules (a protocol-correct order for an eligible patient gets none), bad requests refused with a
-400 OperationOutcome, and feedback stored and audited once however often the EHR retries it."""
+400 OperationOutcome, and feedback stored and audited once however often the EHR retries it, attributed to the
+prescriber and patient of the hook call that returned its card (an unknown card or another EHR's is a 400)."""
 from __future__ import annotations
 
 import json
@@ -192,9 +193,25 @@ def _feedback(card: str, outcome: str, at: str, **extra: Any) -> dict[str, Any]:
     return {"feedback": [{"card": card, "outcome": outcome, "outcomeTimestamp": at, **extra}]}
 
 
+def _returned_card(stack: Stack, patient_id: str, service_id: str = SIGN, ehr: Any = None) -> tuple[str, str]:
+    """A critical card the service returned (the patient has no eligibility decision in orders), from a prefetch
+    the EHR sent; its uuid and the hook's userId."""
+    ehr = ehr or stack.pinned
+    prefetch = {"patient": {"resourceType": "Patient", "id": patient_id, "gender": "female"}, "weight": None,
+                "newerWeights": None, "height": None, "medications": None, "conditions": None, "eligibility": None,
+                "ketamineOrders": None, "pregnancyStatus": None}
+    hook = "order-sign" if service_id == SIGN else "order-select"
+    body = hook_request(hook, patient_id, [_draft(patient_id)], prefetch=prefetch)
+    answer = stack.call(ehr.token(stack.aud(service_id)), body, service_id)
+    assert answer.status_code == 200, answer.text
+    critical = [c for c in answer.json()["cards"] if c["indicator"] == "critical"]
+    assert critical, answer.json()
+    return critical[0]["uuid"], body["context"]["userId"]
+
+
 def test_feedback_is_stored_once_with_who_and_why_however_often_it_is_sent(stack: Stack, data_dir: Path) -> None:
     aud = stack.aud(suffix="/feedback")
-    card = str(uuid.uuid4())
+    card, user_id = _returned_card(stack, "p-feedback-1")
     at = datetime.now(timezone.utc).isoformat()
     reason = {"reason": {"system": "https://ketalink.example.org/fhir/CodeSystem/cds-override-reason",
                          "code": "clinician-reviewed"}, "userComment": "weighed today on the ward"}
@@ -205,12 +222,15 @@ def test_feedback_is_stored_once_with_who_and_why_however_often_it_is_sent(stack
     assert [a.json()["stored"] for a in answers] == [1, 0, 0]
     engine = create_engine(database_url("orders", data_dir))
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT outcome, override_reason, actor, iss, service_id FROM cds_feedback "
-                                 "WHERE card_uuid = :card"), {"card": card}).all()
+        rows = conn.execute(text("SELECT outcome, override_reason, actor, iss, service_id, patient_id FROM "
+                                 "cds_feedback WHERE card_uuid = :card"), {"card": card}).all()
     engine.dispose()
     assert len(rows) == 1
-    outcome, stored_reason, actor, iss, service_id = rows[0]
-    assert (outcome, actor, iss, service_id) == ("overridden", "ehr-cds-client", stack.pinned.iss, SIGN)
+    outcome, stored_reason, actor, iss, service_id, patient_id = rows[0]
+    # The override is the prescriber's (the hook's context.userId), for the hook's patient; not the EHR's client.
+    assert user_id == "Practitioner/prescriber-1"
+    assert (outcome, actor, iss, service_id, patient_id) == ("overridden", user_id, stack.pinned.iss, SIGN,
+                                                             "p-feedback-1")
     assert json.loads(stored_reason)["reason"]["code"] == "clinician-reviewed"
 
 
@@ -268,7 +288,7 @@ def test_a_token_the_ehr_refuses_is_a_412(stack: Stack, ehr: Any) -> None:
 
 def test_accepted_feedback_keeps_the_suggestions_taken(stack: Stack, data_dir: Path) -> None:
     aud = stack.aud(SELECT, "/feedback")
-    card = str(uuid.uuid4())
+    card, _ = _returned_card(stack, "p-feedback-2", SELECT)
     body = _feedback(card, "accepted", "2026-12-07T10:00:00+01:00", acceptedSuggestions=[{"id": "s-1"}])
     answer = requests.post(aud, json=body, timeout=10, headers={"Authorization": f"Bearer {stack.pinned.token(aud)}"})
     assert answer.status_code == 200 and answer.json() == {"stored": 1}
@@ -282,3 +302,40 @@ def test_accepted_feedback_keeps_the_suggestions_taken(stack: Stack, data_dir: P
                             {"c": card}).all()
     engine.dispose()
     assert [(r[0], json.loads(r[1])) for r in rows] == [(SELECT, ["s-1"])]
+
+
+def _refused_card(answer: requests.Response) -> None:
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["resourceType"] == "OperationOutcome"
+    assert answer.json()["issue"][0]["expression"] == ["feedback[1].card"], answer.json()
+
+
+def test_feedback_on_a_card_this_service_never_returned_or_another_ehr_s_is_a_400_and_stores_nothing(
+        stack: Stack, data_dir: Path) -> None:
+    mine, _ = _returned_card(stack, "p-feedback-3")
+    theirs, _ = _returned_card(stack, "p-feedback-3", ehr=stack.by_url)  # the other trusted EHR's hook call
+    select_card, _ = _returned_card(stack, "p-feedback-3", SELECT)
+    aud = stack.aud(suffix="/feedback")
+    at = datetime.now(timezone.utc).isoformat()
+
+    def send(other: str) -> requests.Response:
+        body = {"feedback": [{"card": mine, "outcome": "ignored", "outcomeTimestamp": at},
+                             {"card": other, "outcome": "ignored", "outcomeTimestamp": at}]}
+        return requests.post(aud, json=body, timeout=10, headers={"Authorization": f"Bearer {stack.pinned.token(aud)}"})
+
+    _refused_card(send(str(uuid.uuid4())))  # never returned
+    _refused_card(send(theirs))  # returned, but to the other EHR
+    _refused_card(send(select_card))  # returned by order-select, not by this service
+    engine = create_engine(database_url("orders", data_dir))
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT count(*) FROM cds_feedback WHERE card_uuid = :c"), {"c": mine}).scalar_one()
+        kept = conn.execute(text("SELECT user_id, patient_id, iss FROM cds_cards WHERE card_uuid = :c"),
+                            {"c": theirs}).one()
+    engine.dispose()
+    assert stored == 0  # a body with one refused item stores none of its items
+    assert tuple(kept) == ("Practitioner/prescriber-1", "p-feedback-3", stack.by_url.iss)
+    # The other EHR's own feedback on its card is taken.
+    their_aud = stack.aud(suffix="/feedback")
+    answer = requests.post(their_aud, json=_feedback(theirs, "ignored", at), timeout=10,
+                           headers={"Authorization": f"Bearer {stack.by_url.token(their_aud)}"})
+    assert answer.status_code == 200 and answer.json() == {"stored": 1}, answer.text

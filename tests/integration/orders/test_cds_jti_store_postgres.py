@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from bench.postgres import Postgres, available
 from shared.db import create_database
+from tests.unit.orders.test_cds_card_store import check_cards_are_one_insert_and_found_by_uuid
 from tests.unit.orders.test_cds_jti_store import (
     check_concurrent_first_use_wins_once, check_expired_record_taken_over, check_replay_refused,
 )
@@ -43,3 +44,7 @@ def test_racing_first_uses_of_one_jti_let_one_through(engine: Engine) -> None:
 
 def test_an_expired_record_of_the_jti_is_taken_over(engine: Engine) -> None:
     check_expired_record_taken_over(engine)
+
+
+def test_the_cards_of_a_hook_call_are_one_insert_and_found_by_uuid(engine: Engine) -> None:
+    check_cards_are_one_insert_and_found_by_uuid(engine)

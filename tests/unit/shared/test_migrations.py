@@ -28,11 +28,12 @@ def test_a_database_from_before_migrations_is_adopted_not_recreated(tmp_path):
         conn.execute(text("DROP TABLE cds_jtis"))
         conn.execute(text("DROP TABLE cds_feedback"))
         conn.execute(text("DROP TABLE patient_links"))
+        conn.execute(text("DROP TABLE cds_cards"))
         conn.execute(text("INSERT INTO records (kind, record_id, patient_id, version, body, created_at, updated_at)"
                           " VALUES ('intake', 'i1', 'p1', 1, '{}', '2026-01-01', '2026-01-01')"))
     engine = create_database(url)
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0005"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0006"
         assert "request_digest" in {c["name"] for c in inspect(conn).get_columns("idempotency_keys")}
         assert "trace_context" in {c["name"] for c in inspect(conn).get_columns("outbox")}
         assert {"held_records", "ops_actions", "cds_jtis", "cds_feedback", "patient_links"} <= set(inspect(conn).get_table_names())
@@ -50,7 +51,7 @@ def test_intakes_earlier_delivery_records_are_copied_into_ehr_deliveries(tmp_pat
     unanswered = ('{"message_id": "m2", "event_code": "intake-reopened", "intake_id": "i1", '
                   '"queued_at": "2026-11-02T10:00:00+00:00", "ehr_response": null}')
     with legacy.begin() as conn:
-        for table in ("ehr_deliveries", "held_records", "ops_actions", "cds_jtis", "cds_feedback", "patient_links"):  # back to the first revision's schema
+        for table in ("ehr_deliveries", "held_records", "ops_actions", "cds_jtis", "cds_feedback", "patient_links", "cds_cards"):  # back to the first revision's schema
             conn.execute(text(f"DROP TABLE {table}"))
         conn.execute(text("ALTER TABLE idempotency_keys DROP COLUMN request_digest"))
         conn.execute(text("ALTER TABLE outbox DROP COLUMN trace_context"))
