@@ -18,6 +18,8 @@ from playwright.sync_api import expect
 
 from deploy.ehr_sandbox.ehr_events import EHR_ORDER_SYSTEM
 from deploy.ehr_sandbox.order_entry.cds_client import CLIENT_ID
+from deploy.ehr_sandbox.seed import SEED_SYSTEM
+from deploy.ehr_sandbox.smart.settings import DEMO_USERS
 from shared.events.topics import INTAKE_EVENTS, ORDERS_EVENTS
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import DEMO_PASSWORD, launch_from_chart, screenshot
@@ -144,7 +146,11 @@ def test_order_entry_critical_card_override_and_suggestion(page, smart_stack):
     assert [r["outcome"] for r in rows] == ["overridden"]
     override = json.loads(rows[0]["override_reason"])
     assert override["reason"]["code"] == reason and override["userComment"] == "browser test override"
-    assert rows[0]["iss"] == smart_stack.ehr_root and rows[0]["actor"] == CLIENT_ID  # the JWT's sub
+    # The override is the signed-in prescriber's (the hook's context.userId), for this patient; not the EHR client's
+    okoye = next(u for u in DEMO_USERS if u.username == "dr.okoye")
+    practitioner = smart_stack.ehr_client.search("Practitioner", {"identifier": f"{SEED_SYSTEM}|{okoye.identifier}"})
+    assert rows[0]["actor"] == f"Practitioner/{practitioner[0]['id']}" != CLIENT_ID
+    assert rows[0]["iss"] == smart_stack.ehr_root and rows[0]["patient_id"] == patient_id
     page.wait_for_url("**/chart/order/entry/*")  # post/redirect/get: a reload places nothing again
     answers = wait_for(lambda: responses_to(smart_stack.bootstrap, ORDERS_EVENTS,
                                             placed.get_attribute("data-message-id")),
