@@ -3,10 +3,11 @@ Kafka handlers. Nothing happens at import; ``build`` is called by ``__main__``, 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import replace
 
 from flask import Flask
+from sqlalchemy.engine import Connection
 
 from shared.api import Api
 from shared.config import SettingsError, load_settings
@@ -40,6 +41,7 @@ from shared.ui import install_ui
 from shared.web import install, install_service
 from services.orders.access import ORDERS_SERVICE
 from services.orders.cds_hooks import build_cds_hooks
+from services.orders.cds_hooks.facts import OpenAlerts
 from services.orders.cds_hooks.views import PUBLIC_ENDPOINTS as CDS_HOOKS_ENDPOINTS, install_cds_hooks
 from services.orders.api import DESCRIPTION, OPERATIONS, answer_errors
 from services.orders.course.api import OPERATIONS as COURSE_OPERATIONS
@@ -115,14 +117,14 @@ def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
     return app, handlers, response_handlers
 
 
-def open_alert_ids(runtime: ServiceRuntime) -> Callable[[str], tuple[str, ...]]:
+def open_alert_ids(runtime: ServiceRuntime) -> OpenAlerts:
     """The ids of a patient's open suicidality alerts in the course, for the CDS Hooks cards (orders reads the
-    course only here, in its wiring)."""
+    course only here, in its wiring); on the connection given (the hook's other reads'), else on one of its own."""
     courses = CourseRepository()
 
-    def open_ids(patient_id: str) -> tuple[str, ...]:
-        with runtime.engine.connect() as conn:
-            return tuple(alert.alert_id for loaded in courses.for_patient(conn, patient_id)
+    def open_ids(patient_id: str, conn: Connection | None = None) -> tuple[str, ...]:
+        with nullcontext(conn) if conn is not None else runtime.engine.connect() as reading:
+            return tuple(alert.alert_id for loaded in courses.for_patient(reading, patient_id)
                          for alert in loaded.course.open_alerts)
     return open_ids
 

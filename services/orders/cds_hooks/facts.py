@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
+
+from sqlalchemy.engine import Connection
 
 from shared.errors import FieldInputError
 from shared.fhir.medication import MedicationShapeError, coded_product
@@ -24,7 +26,11 @@ from services.orders.repository import SIGNED_STATUSES
 from services.orders.translators.observation_height_in import body_height_from_observation
 from services.orders.translators.patient_in import patient_sex
 
-OpenAlerts = Callable[[str], tuple[str, ...]]
+
+class OpenAlerts(Protocol):
+    """The ids of a patient's open suicidality alerts (``bootstrap.open_alert_ids``), read on ``conn`` when given."""
+
+    def __call__(self, patient_id: str, conn: Connection | None = None) -> tuple[str, ...]: ...
 
 
 def patient_context(patient_id: str, resources: Resources, orders: OrdersService, open_alerts: OpenAlerts,
@@ -38,13 +44,17 @@ def patient_context(patient_id: str, resources: Resources, orders: OrdersService
     height = _usable(body_height_from_observation, _newest(resources.get("height", [])))
     medications = tuple(m for m in medications_from_fhir(resources.get("medications", []))
                         if m.ehr_id is None or m.ehr_id not in draft_ids)
-    signed = [o for o in orders.patient_orders(patient_id) if o.order.status in SIGNED_STATUSES]
+    with orders.reading() as conn:  # the store's three facts on one connection: one checkout, not three
+        stored_orders = orders.patient_orders(patient_id, conn)
+        eligibility = orders.patient_eligibility(patient_id, conn)
+        open_alert_ids = open_alerts(patient_id, conn)
+    signed = [o for o in stored_orders if o.order.status in SIGNED_STATUSES]
     running = next(iter(signed), None)
     known_ids = {o.order.order_id for o in signed} | {o.order.ehr_request_id for o in signed if o.order.ehr_request_id}
     ehr_decision, ehr_decision_reasons = ehr_decision_from_fhir(resources.get("eligibility", []), patient_id)
     return PatientContext(patient_id=patient_id, now=now, weight=weight, height=height, sex=sex,
-                          eligibility=orders.patient_eligibility(patient_id), running_order=running,
-                          open_suicidality_alert_ids=open_alerts(patient_id), medications=medications,
+                          eligibility=eligibility, running_order=running,
+                          open_suicidality_alert_ids=open_alert_ids, medications=medications,
                           weight_reasons=weight_reasons,
                           conditions=conditions_from_fhir(resources.get("conditions", []), patient_id)
                           + pregnancy_status_from_fhir(resources.get("pregnancyStatus", []), patient_id),

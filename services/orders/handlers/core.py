@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -66,13 +67,23 @@ class OrdersCore:
         with self._runtime.engine.connect() as conn:
             return self._repo.get_order(conn, order_id).current
 
-    def patient_orders(self, patient_id: str) -> list[OrderWithSeries]:
-        with self._runtime.engine.connect() as conn:
-            return self._repo.orders_for_patient(conn, patient_id)
+    def reading(self) -> AbstractContextManager[Connection]:
+        """One connection for several reads that are asked together (one pool checkout, one transaction, rolled
+        back at the end). Each statement still sees what is committed when it runs, as with a connection each."""
+        return self._runtime.engine.connect()
 
-    def patient_eligibility(self, patient_id: str) -> EligibilityDecision | None:
-        with self._runtime.engine.connect() as conn:
-            return self._repo.eligibility(conn, patient_id)
+    def patient_orders(self, patient_id: str, conn: Connection | None = None) -> list[OrderWithSeries]:
+        """``conn``: a connection from ``reading`` to read on; without one, a connection of its own."""
+        with self._read_on(conn) as reading:
+            return self._repo.orders_for_patient(reading, patient_id)
+
+    def patient_eligibility(self, patient_id: str, conn: Connection | None = None) -> EligibilityDecision | None:
+        """``conn``: as for ``patient_orders``."""
+        with self._read_on(conn) as reading:
+            return self._repo.eligibility(reading, patient_id)
+
+    def _read_on(self, conn: Connection | None) -> AbstractContextManager[Connection]:
+        return nullcontext(conn) if conn is not None else self.reading()
 
     # --- shared steps ----------------------------------------------------------------------------------------
     @property

@@ -100,7 +100,7 @@ def answer(request_body: Any, orders: OrdersService) -> list[dict[str, Any]]:
     request = read_hook_request(request_body, "order-sign")
     resources = resolve_prefetch(request, request.fhir_server, timeout_s=5.0)  # the test's EHR is trusted
     draft_ids = frozenset(str(d["id"]) for d in request.draft_orders if d.get("id"))
-    context = patient_context(request.patient_id, resources, orders, lambda _: (), NOW, draft_ids)
+    context = patient_context(request.patient_id, resources, orders, lambda *_: (), NOW, draft_ids)
     card_settings = CardSettings(settings(), "https://orders.example.test/launch")
     return [card.json() for draft in ketamine_drafts(request.draft_orders, request.selections)
             for card in cards_for(draft, context, card_settings, Hook.ORDER_SIGN)]
