@@ -23,7 +23,7 @@ from deploy.ehr_sandbox.smart.settings import DEMO_USERS
 from shared.events.topics import INTAKE_EVENTS, ORDERS_EVENTS
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import DEMO_PASSWORD, launch_from_chart, screenshot
-from tests.integration.orders.support import eligibility_message, responses_to
+from tests.integration.orders.support import eligibility_message, patient_of_its_own, responses_to
 from tests.support.kafka_tools import publish, wait_for
 
 pytestmark = pytest.mark.integration
@@ -99,11 +99,11 @@ def _compose_wrong_dose_and_sign(page, stack, patient_id: str) -> object:
 
 
 def test_order_entry_critical_card_override_and_suggestion(page, smart_stack):
-    patient_id = smart_stack.patient_id("KL-1002")
+    patient_id = patient_of_its_own(smart_stack.ehr_client)  # no other test's order active in the EHR for it
     # the orders API is behind SMART: the page signs in through the orders app first, so page.request can read it
     launch_from_chart(page, smart_stack, "orders", patient_id, "dr.okoye")
     for series in _orders_api(page, smart_stack, f"/patients/{patient_id}/series")["series"]:
-        assert series["order_status"] not in ("active", "on-hold"), "another test left KL-1002 a signed series"
+        assert series["order_status"] not in ("active", "on-hold"), "the new patient has a signed series already"
     _eligible(page, smart_stack, patient_id)
     feedback_before = len(_feedback_rows(smart_stack))
 

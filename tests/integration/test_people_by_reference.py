@@ -29,7 +29,7 @@ def _practitioner(ehr, username: str) -> dict:
 
 
 def test_the_demo_clinicians_are_practitioners_with_roles_from_the_start(ehr):
-    ids = {username: _practitioner(ehr, username)["id"] for username in ("nurse.ng", "dr.okoye")}
+    ids = {username: _practitioner(ehr, username)["id"] for username in ("nurse.ng", "dr.okoye", "ops.kim")}
     assert seed_clinicians(ehr.client) == ids  # seeding again finds the same ones: nothing is created twice
     for username, practitioner_id in ids.items():
         roles = ehr.client.search("PractitionerRole", {"practitioner": f"Practitioner/{practitioner_id}"})

@@ -3,16 +3,18 @@ shaped exactly as docs/contracts.md says, and readers for the answers on the top
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from deploy.ehr_sandbox.ehr_events import EHR_ORDER_SYSTEM
 from deploy.ehr_sandbox.seed import MRN_SYSTEM
-from shared.fhir.codes import KETALINK_LOCAL, KETAMINE_100MG_PER_ML_INJECTION, ROUTE_INTRAVENOUS, identifier_system
-from shared.fhir.datatypes import codeable_concept, identifier, instant, quantity, reference, reference_by_identifier
+from shared.fhir.client import FhirClient
+from shared.fhir.codes import BODY_HEIGHT, KETALINK_LOCAL, OBSERVATION_CATEGORY, KETAMINE_100MG_PER_ML_INJECTION, ROUTE_INTRAVENOUS, identifier_system
+from shared.fhir.datatypes import codeable_concept, coding, identifier, instant, quantity, reference, reference_by_identifier
 from shared.fhir.medication import product_medication, product_reference
 from shared.fhir.messaging import Message, build_message
 from services.orders.translators.codes import DOSE_CALCULATED, DOSE_ORDERED, KETAMINE_ELIGIBILITY
+from tests.integration.documentation.charting import new_patient
 from tests.support.kafka_tools import read_messages
 
 INTAKE_ENDPOINT = "urn:ketalink:intake"
@@ -20,6 +22,20 @@ INTAKE_ENDPOINT = "urn:ketalink:intake"
 
 def patient_id_for(ehr: Any, mrn: str) -> str:
     return ehr.client.search("Patient", {"identifier": f"{MRN_SYSTEM}|{mrn}"})[0]["id"]
+
+
+def patient_of_its_own(ehr: FhirClient) -> str:
+    """A patient no other test orders for, on the sandbox's chart page, weighed and measured yesterday as the seeded
+    ones are: an order another test leaves active in the EHR would rightly be carded as ketamine ordered elsewhere."""
+    patient_id, mrn = new_patient(ehr, family="CardFree")
+    ehr.create_if_none_exist({
+        "resourceType": "Observation", "identifier": [{"system": MRN_SYSTEM, "value": f"{mrn}-height"}],
+        "status": "final", "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "vital-signs"}]}],
+        "code": {"coding": [coding(BODY_HEIGHT)]}, "subject": {"reference": f"Patient/{patient_id}"},
+        "effectiveDateTime": instant(datetime.now(timezone.utc) - timedelta(days=1)),
+        "valueQuantity": quantity(170.0, "cm"),
+    }, f"identifier={MRN_SYSTEM}|{mrn}-height")
+    return patient_id
 
 
 def eligibility_message(patient_id: str, outcome: str = "eligible", consent_status: str = "active",

@@ -19,7 +19,9 @@ from sqlalchemy import create_engine, text
 
 from shared.events.topics import INTAKE_EVENTS
 from tests.integration.orders.cds_hooks_support import SELECT, SIGN, Stack, cds_stack, hook_request
-from tests.integration.orders.support import cpoe_medication_request, eligibility_message, patient_id_for
+from tests.integration.orders.support import (
+    cpoe_medication_request, eligibility_message, patient_id_for, patient_of_its_own,
+)
 from tests.support.kafka_tools import publish, wait_for
 from tests.support.prod_model import database_url
 
@@ -87,7 +89,7 @@ def test_an_order_for_a_patient_without_a_decision_gets_the_eligibility_card_rea
 
 def test_an_eligible_patient_with_a_protocol_order_gets_no_card_and_a_wrong_dose_gets_one(
         stack: Stack, ehr: Any, broker: Any) -> None:
-    patient_id = patient_id_for(ehr, "KL-1001")
+    patient_id = patient_of_its_own(ehr.client)
     publish(broker.bootstrap, INTAKE_EVENTS, eligibility_message(patient_id), key=patient_id)
 
     last: dict[str, list[str]] = {}
