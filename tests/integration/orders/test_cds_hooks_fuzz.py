@@ -4,7 +4,6 @@ never a 5xx. The prefetch is complete and realistic (the patient, their weight, 
 broken fields reach the reading of the draft and of the prefetch, not only the envelope checks."""
 from __future__ import annotations
 
-import copy
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -18,6 +17,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from deploy.ehr_sandbox.ehr_events import weight
 from tests.integration.orders.cds_hooks_support import SIGN, Stack, cds_stack, hook_request
 from tests.integration.orders.support import cpoe_medication_request, patient_id_for
+from tests.support.json_paths import changed_at, json_paths
 
 EXAMPLES = 120
 ODD_VALUES = st.one_of(
@@ -51,29 +51,6 @@ def template(ehr: Any) -> dict[str, Any]:
     return hook_request("order-sign", patient_id, [draft], prefetch=prefetch)
 
 
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield prefix + (key,)
-            yield from _paths(item, prefix + (key,))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield prefix + (index,)
-            yield from _paths(item, prefix + (index,))
-
-
-def _broken(body: dict[str, Any], path: tuple[Any, ...], replacement: Any, remove: bool) -> dict[str, Any]:
-    broken = copy.deepcopy(body)
-    parent = broken
-    for step in path[:-1]:
-        parent = parent[step]
-    if remove and isinstance(parent, dict):
-        del parent[path[-1]]
-    else:
-        parent[path[-1]] = replacement
-    return broken
-
-
 def _never_a_server_error(answer: requests.Response) -> None:
     assert answer.status_code < 500, answer.text[:500]
     if answer.status_code != 200:
@@ -81,12 +58,12 @@ def _never_a_server_error(answer: requests.Response) -> None:
 
 
 def test_a_broken_hook_request_is_never_a_server_error(stack: Stack, template: dict[str, Any]) -> None:
-    paths = sorted(set(_paths(template)), key=repr)
+    paths = sorted(set(json_paths(template)), key=repr)
 
     @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=False)
     @given(path=st.sampled_from(paths), replacement=ODD_VALUES, remove=st.booleans())
     def check(path: tuple[Any, ...], replacement: Any, remove: bool) -> None:
-        body = _broken(template, path, replacement, remove)
+        body = changed_at(template, path, replacement, remove)
         _never_a_server_error(stack.call(stack.pinned.token(stack.aud()), body))
 
     check()
@@ -106,12 +83,12 @@ def test_any_json_shape_in_the_context_or_prefetch_envelopes_is_never_a_server_e
     """The envelopes the service reads before any FHIR validation (context, draftOrders, each prefetch key, its
     Bundle's entries, their search and links) replaced by any JSON: cards, or a 4xx OperationOutcome that names
     the field."""
-    envelopes = sorted({p for p in _paths(template) if "resource" not in p[:-1]}, key=repr)
+    envelopes = sorted({p for p in json_paths(template) if "resource" not in p[:-1]}, key=repr)
 
     @settings(max_examples=EXAMPLES // 3, deadline=None, suppress_health_check=list(HealthCheck))
     @given(path=st.sampled_from(envelopes), replacement=JSON_SHAPES)
     def check(path: tuple[Any, ...], replacement: Any) -> None:
-        answer = stack.call(stack.pinned.token(stack.aud()), _broken(template, path, replacement, False))
+        answer = stack.call(stack.pinned.token(stack.aud()), changed_at(template, path, replacement, False))
         _never_a_server_error(answer)
         if answer.status_code != 200:
             assert answer.json()["issue"][0].get("expression"), answer.text[:500]
@@ -126,12 +103,12 @@ def test_broken_feedback_is_never_a_server_error(stack: Stack) -> None:
                               "overrideReason": {"reason": {"system": "s", "code": "c", "display": "d"},
                                                  "userComment": "c"},
                               "acceptedSuggestions": [{"id": "a"}]}]}
-    paths = sorted(set(_paths(template)), key=repr)
+    paths = sorted(set(json_paths(template)), key=repr)
 
     @settings(max_examples=EXAMPLES // 2, deadline=None, suppress_health_check=list(HealthCheck))
     @given(path=st.sampled_from(paths), replacement=ODD_VALUES, remove=st.booleans())
     def check(path: tuple[Any, ...], replacement: Any, remove: bool) -> None:
-        body = _broken(template, path, replacement, remove)
+        body = changed_at(template, path, replacement, remove)
         answer = requests.post(aud, json=body, timeout=30,
                                headers={"Authorization": f"Bearer {stack.pinned.token(aud)}"})
         _never_a_server_error(answer)

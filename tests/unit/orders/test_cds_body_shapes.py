@@ -6,8 +6,6 @@ The prefetch is complete, so no EHR is called; the same campaign over HTTP is te
 test_cds_hooks_fuzz.py."""
 from __future__ import annotations
 
-import copy
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ from services.orders.cds_hooks.request import read_hook_request
 from services.orders.handlers import OrdersService
 from tests.unit.orders.builders import NOW, PATIENT, cpoe_medication_request, risk_assessment, settings, \
     weight_observation
+from tests.support.json_paths import changed_at, json_paths
 
 EXAMPLES = 300
 KEYS = ("resourceType", "entry", "resource", "search", "mode", "coding", "code", "system", "text", "subject",
@@ -64,29 +63,6 @@ def body() -> dict[str, Any]:
                          "ketamineOrders": _searchset(cpoe_medication_request(id="mr-2"))}}
 
 
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield prefix + (key,)
-            yield from _paths(item, prefix + (key,))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield prefix + (index,)
-            yield from _paths(item, prefix + (index,))
-
-
-def _with(template: dict[str, Any], path: tuple[Any, ...], value: Any, remove: bool) -> dict[str, Any]:
-    changed = copy.deepcopy(template)
-    parent = changed
-    for step in path[:-1]:
-        parent = parent[step]
-    if remove and isinstance(parent, dict):
-        del parent[path[-1]]
-    else:
-        parent[path[-1]] = value
-    return changed
-
-
 @pytest.fixture
 def orders(tmp_path: Path) -> OrdersService:
     runtime = ServiceRuntime("orders", ServiceSettings(database_url=f"sqlite:///{tmp_path / 'orders.db'}"),
@@ -114,7 +90,7 @@ def test_the_realistic_body_is_answered_with_cards(orders: OrdersService) -> Non
 
 def test_any_json_anywhere_in_the_body_is_cards_or_a_4xx_naming_the_field(orders: OrdersService) -> None:
     template = body()
-    paths = sorted(set(_paths(template)), key=repr)
+    paths = sorted(set(json_paths(template)), key=repr)
     # The envelopes (context, draftOrders, each prefetch Bundle, entry, search) drawn as often as the resources'
     # many elements: that is where the readers' own code runs before any validation.
     envelopes = [p for p in paths if "resource" not in p[:-1]]
@@ -124,7 +100,7 @@ def test_any_json_anywhere_in_the_body_is_cards_or_a_4xx_naming_the_field(orders
     @given(path=st.sampled_from(paths) | st.sampled_from(envelopes), value=JSON, remove=st.booleans())
     def check(path: tuple[Any, ...], value: Any, remove: bool) -> None:
         try:
-            answer(_with(template, path, value, remove), orders)
+            answer(changed_at(template, path, value, remove), orders)
         except ApiError as error:
             assert error.status in (400, 412), error
             assert all(field for field, _ in error.issues), f"{error} names no field"
