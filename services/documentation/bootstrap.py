@@ -17,6 +17,7 @@ from services.documentation.ehr_reads import EHR_NEEDS, EhrPatients, EhrWeights
 from services.documentation.handlers import DocumentationService
 from services.documentation.ui import UI_SETTINGS_KEY, UI_TITLE, UiSettings, ui
 from services.documentation.ui.board import install_board
+from services.documentation.ui.status_strip import install_status_strip
 from shared.clock import ClinicalClock
 from shared.config import SettingsError, load_settings
 from shared.events.consumer import ANY_EVENT, Handlers
@@ -73,6 +74,7 @@ def build(runtime: ServiceRuntime) -> tuple[Flask, Handlers, Handlers]:
     install_ui(app, UI_TITLE)
     install_ops(app, runtime)  # /ops: dead letters, held records, outbox backlog (operations staff only)
     install_board(app)  # DOCUMENTATION_BOARD_*: who may see the suite board, its refresh, how names are shown
+    install_status_strip(app)  # DOCUMENTATION_STATUS_STRIP_REFRESH_S: how often the session page's strip asks
     app.register_blueprint(ui)
     # every API call and page needs a token; probes and static files stay open. /launch/user/board and
     # /launch/user/ops: the launches without a patient for the suite board and the operations page

@@ -86,7 +86,7 @@ def smart_stack(log_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         jwks_url = f"{root}{CDS_CLIENT_JWKS_PATH}"
         cds_client = {"ORDERS_CDS_TRUSTED_ISSUERS": json.dumps({root: {"jwks_url": jwks_url}})}
         # the suite board opens through its own launch (/launch/user/board, default scopes); it refreshes often here
-        board = {"DOCUMENTATION_BOARD_REFRESH_S": "5"}
+        board = {"DOCUMENTATION_BOARD_REFRESH_S": "5", "DOCUMENTATION_STATUS_STRIP_REFRESH_S": "5"}
         for name in SERVICES:
             process, base_url = service(name, log_dir, data_dir, bootstrap, ehr_base_url,
                                         {"SMART_AUTH_REQUIRED": "true", "SMART_ALLOWED_ISSUERS": ehr_base_url,

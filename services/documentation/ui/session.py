@@ -25,7 +25,7 @@ from services.documentation.ui.pages import (
     ENDED, PRE_CHECK_OUTCOMES, as_datetime, clinic_time, clinic_zone, clinician, done, input_time, options,
     own_session, page, post_form, posted_form, session_view, ui,
 )
-from services.documentation.ui.status_strip import STATUS_POLL_SECONDS, countdown_text, strip_view
+from services.documentation.ui.status_strip import countdown_text, status_strip_settings, strip_view
 from shared.roles import require_prescriber
 from shared.smart import requires
 from shared.ui import launch_context
@@ -55,7 +55,7 @@ def flowsheet(view: dict[str, Any], status: int = 200, errors: list[tuple[str, s
                 schedule_refusal=schedule_refusal, confirm_end=confirm_end,
                 field_labels=field_labels(field for field, _message in errors),
                 strip=strip, strip_countdown=countdown_text(strip["next_reading_in_s"]),
-                status_poll_seconds=STATUS_POLL_SECONDS, now_input=input_time(view["as_of"]),
+                status_poll_seconds=status_strip_settings().refresh_s, now_input=input_time(view["as_of"]),
                 open_alerts=[alert for alert in view["alerts"] if not alert["action"]],
                 session=view, rows=_flowsheet_rows(view), latest_check=latest_check(view),
                 can_override=_can_override(view), alerts_by_reading=_alerts_by_reading(view),

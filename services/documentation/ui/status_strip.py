@@ -7,18 +7,42 @@ The facts come from the session view (``presenters.session_view``: the domain's 
 and its CADSS timepoints), never from a second copy of the schedule; this module only words and times them."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import jsonify
+from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
 
 from services.documentation.access import IN_SESSION, service
 from services.documentation.ui.pages import STATUS_LABELS, as_datetime, clinic_zone, input_time, own_session, ui
+from shared.config import app_settings, install_app_settings, load_settings
 from shared.smart import requires
 
-STATUS_POLL_SECONDS = 15  # how often the page asks for the strip: a reading due is shown to the minute
+STRIP_SETTINGS_KEY = "ketalink.documentation.status_strip"
+SETTINGS_PREFIX = "DOCUMENTATION_STATUS_STRIP_"
+
+
+@dataclass(frozen=True)
+class StatusStripSettings:
+    """``DOCUMENTATION_STATUS_STRIP_REFRESH_S``: how often the page asks for the strip (seconds). The countdown runs
+    each second in the page either way; this is how soon a reading charted elsewhere, or a new alert, shows."""
+
+    refresh_s: int = 15
+
+    def validate(self) -> None:
+        if not 5 <= self.refresh_s <= 120:
+            raise ValueError("refresh_s must be 5-120 seconds (an alert must not wait longer than two minutes)")
+
+
+def install_status_strip(app: Flask, settings: StatusStripSettings | None = None) -> StatusStripSettings:
+    """Load ``DOCUMENTATION_STATUS_STRIP_*`` at start-up (a bad value stops the process naming it)."""
+    return install_app_settings(app, StatusStripSettings, SETTINGS_PREFIX, STRIP_SETTINGS_KEY, settings)
+
+
+def status_strip_settings() -> StatusStripSettings:
+    return app_settings(STRIP_SETTINGS_KEY, lambda: load_settings(StatusStripSettings, SETTINGS_PREFIX))
 
 
 def strip_view(view: dict[str, Any], zone: ZoneInfo, min_recovery_observation_min: int) -> dict[str, Any]:

@@ -2,11 +2,14 @@
 rule that a reading at the chair has BP, heart rate and SpO2 together, and the error summary's words for fields."""
 from datetime import timedelta
 
+import pytest
+
 from services.documentation.domain import session as s
 from services.documentation.domain.vitals import missing_chair_measures
 from services.documentation.presenters import session_view
 from services.documentation.ui.forms import field_labels
-from services.documentation.ui.status_strip import countdown_text, strip_view
+from services.documentation.ui.status_strip import StatusStripSettings, countdown_text, strip_view
+from shared.config import SettingsError, load_settings
 
 from .builders import SETTINGS, at, infusing, make_order, reading, recovering
 
@@ -67,3 +70,16 @@ def test_the_error_summary_names_fields_by_their_label():
     labels = field_labels(["vitals.diastolic_mmhg", "reading.diastolic_mmhg", "vitals.at", "end.at", "", "odd.x"])
     assert labels == {"vitals.diastolic_mmhg": "Diastolic (mmHg)", "reading.diastolic_mmhg": "Diastolic (mmHg)",
                       "vitals.at": "Measured at", "end.at": "Pump stop time"}
+
+
+@pytest.mark.parametrize("value", ["4", "121", "0", "fifteen"])
+def test_a_strip_refresh_outside_5_to_120_seconds_stops_the_start(value):
+    with pytest.raises(SettingsError, match="(?i)refresh_s"):
+        load_settings(StatusStripSettings, "DOCUMENTATION_STATUS_STRIP_",
+                      {"DOCUMENTATION_STATUS_STRIP_REFRESH_S": value})
+
+
+@pytest.mark.parametrize(("env", "expected"), [({}, 15), ({"DOCUMENTATION_STATUS_STRIP_REFRESH_S": "5"}, 5),
+                                               ({"DOCUMENTATION_STATUS_STRIP_REFRESH_S": "120"}, 120)])
+def test_the_strip_refresh_is_15_s_unless_the_clinic_sets_5_to_120(env, expected):
+    assert load_settings(StatusStripSettings, "DOCUMENTATION_STATUS_STRIP_", env).refresh_s == expected
