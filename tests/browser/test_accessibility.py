@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
@@ -18,6 +17,7 @@ from tests.integration.documentation.charting import document_to_discharge, new_
 from tests.integration.documentation.clinic import NURSE, Clinic, clinical_times, pre_check, vitals
 from tests.integration.orders.support import eligibility_message
 from tests.support.kafka_tools import publish, wait_for
+from tests.support.clinic_zone import clinic_today
 
 SIZES = {"1280": {"width": 1280, "height": 900}, "1024x768": {"width": 1024, "height": 768},
          "phone": {"width": 390, "height": 844}}
@@ -134,7 +134,7 @@ def _orders(stack, patient_id: str) -> dict[str, str]:
                                   ).json().get("intake_id") == intake_id,
              timeout_s=30, what="the eligibility decision in orders")
     order = _bearer_json(token, "POST", f"{app}/orders", {"patient_id": patient_id, "created_by": USER,
-                                                         "start_date": date.today().isoformat()}, expect=201)
+                                                         "start_date": clinic_today().isoformat()}, expect=201)
     _bearer_json(token, "POST", f"{app}/orders/{order['order_id']}/sign", {"signed_by": USER, "attested": True})
     return {"orders-home": f"{app}/", "orders-new": f"{app}/ui/orders/new",
             "orders-review": f"{app}/ui/orders/{order['order_id']}", "course": f"{app}/ui/course",

@@ -4,7 +4,6 @@ alert that the prescriber acknowledges on the page; the alert reaches the EHR as
 mitigation."""
 from __future__ import annotations
 
-from datetime import date
 
 import pytest
 
@@ -15,6 +14,7 @@ from shared.fhir.codes import identifier_system
 from tests.browser.conftest import launch_from_chart, screenshot
 from tests.integration.orders.support import eligibility_message
 from tests.support.kafka_tools import publish, wait_for
+from tests.support.clinic_zone import clinic_today
 
 pytestmark = pytest.mark.integration
 
@@ -49,7 +49,7 @@ def test_a_prescriber_records_a_phq9_and_acknowledges_the_alert_on_the_course_pa
             _api(page, smart_stack, "POST", f"/orders/{series['order_id']}/cancel",
                  {"by": "browser test", "reason": "an earlier series cleared for this test"})
     order = _api(page, smart_stack, "POST", "/orders", {"patient_id": patient_id,
-                                                        "start_date": date.today().isoformat(),
+                                                        "start_date": clinic_today().isoformat(),
                                                         "created_by": "Dr. Adaeze Okoye"})
     _api(page, smart_stack, "POST", f"/orders/{order['order_id']}/sign",
          {"signed_by": "Dr. Adaeze Okoye", "attested": True})

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -19,6 +19,7 @@ from tests.browser.axe import assert_accessible
 from tests.browser.conftest import launch_from_chart, screenshot
 from tests.integration.orders.support import eligibility_message
 from tests.support.kafka_tools import publish, wait_for
+from tests.support.clinic_zone import clinic_today
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +46,7 @@ def _course_for(page, stack, patient_id: str) -> dict:
         if series["order_status"] in ("active", "on-hold"):
             _api(page, stack, "POST", f"/orders/{series['order_id']}/cancel",
                  {"by": "browser test", "reason": "an earlier series cleared for this test"})
-    order = _api(page, stack, "POST", "/orders", {"patient_id": patient_id, "start_date": date.today().isoformat(),
+    order = _api(page, stack, "POST", "/orders", {"patient_id": patient_id, "start_date": clinic_today().isoformat(),
                                                   "created_by": "Dr. Adaeze Okoye"})
     _api(page, stack, "POST", f"/orders/{order['order_id']}/sign", {"signed_by": "Dr. Adaeze Okoye",
                                                                     "attested": True})

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import zlib
 from collections import Counter
-from datetime import date
 from typing import Any
 
 import hypothesis
@@ -23,6 +22,7 @@ from shared.fhir.messaging import parse_message
 from tests.fuzz.campaign import CAMPAIGN
 from tests.fuzz.conftest import RunningService, changed_tables, database_state
 from tests.integration.orders.cds_hooks_support import SigningEhr
+from tests.support.clinic_zone import clinic_today
 
 pytestmark = pytest.mark.integration
 
@@ -64,7 +64,7 @@ def known_ids(api: RunningService, seeded_patient_id: str, order_signed: dict[st
                                                       "started_by": "Dr Fuzz"})["intake_id"]
     elif api.name == "orders":
         order_id = _created(api, "/orders", {"patient_id": seeded_patient_id, "created_by": "Dr Fuzz",
-                                             "start_date": date.today().isoformat()})["order_id"]
+                                             "start_date": clinic_today().isoformat()})["order_id"]
         _created(api, f"/orders/{order_id}/sign", {"signed_by": "Dr Fuzz", "attested": True}, status=200)
         course = requests.get(f"{api.base_url}/patients/{seeded_patient_id}/course", timeout=15)
         assert course.status_code == 200, course.text

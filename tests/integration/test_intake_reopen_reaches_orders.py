@@ -4,7 +4,6 @@ through ``intake-reopened`` on ketalink.intake.events."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ import requests
 from tests.integration.intake import steps as intake
 from tests.support.kafka_tools import wait_for
 from tests.support.service_stack import services_reading_from_the_end
+from tests.support.clinic_zone import clinic_today
 
 pytestmark = pytest.mark.integration
 PRESCRIBER = "Dr Ada Prescriber"
@@ -46,7 +46,7 @@ def test_a_reopened_intake_stops_orders_creating_signing_and_running_an_order(st
     intake.record_all(stack["intake"], intake_id, intake.screen())
     assert intake.decide(stack["intake"], intake_id)["decision"]["outcome"] == "eligible"
     _wait_for_status(stack["orders"], patient_id, "eligible", "orders to hear the eligible decision")
-    order_body = {"patient_id": patient_id, "start_date": date.today().isoformat(), "created_by": PRESCRIBER}
+    order_body = {"patient_id": patient_id, "start_date": clinic_today().isoformat(), "created_by": PRESCRIBER}
     draft_id = _ok(requests.post(f"{stack['orders']}/orders", json=order_body, timeout=10), 201)["order_id"]
 
     # The intake is reopened: orders hears it, and says so.

@@ -27,6 +27,7 @@ from tests.integration.documentation.clinic import (
 from tests.integration.intake import steps as intake
 from tests.support.kafka_tools import publish, read_all, wait_for
 from tests.support.service_stack import services_reading_from_the_end
+from tests.support.clinic_zone import clinic_today
 
 pytestmark = pytest.mark.integration
 PRESCRIBER = "Dr Ada Prescriber"
@@ -82,7 +83,7 @@ def test_one_patient_from_intake_to_a_documented_infusion(stack, broker, ehr):
     assert preview["calculation"]["dose_mg"] == 46
     assert preview["calculation"]["duration_min"] == 40
     created = _ok(requests.post(f"{stack['orders']}/orders", json={
-        "patient_id": patient_id, "start_date": date.today().isoformat(), "created_by": PRESCRIBER}, timeout=10), 201)
+        "patient_id": patient_id, "start_date": clinic_today().isoformat(), "created_by": PRESCRIBER}, timeout=10), 201)
     order_id = created["order_id"]
     signed = _ok(requests.post(f"{stack['orders']}/orders/{order_id}/sign",
                                json={"signed_by": PRESCRIBER, "attested": True}, timeout=10))

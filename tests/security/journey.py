@@ -21,6 +21,7 @@ from tests.integration.documentation.clinic import (
 )
 from tests.integration.intake.steps import CLINICIAN, ELIGIBLE_PARTS, screen
 from tests.support.kafka_tools import publish, read_all, wait_for
+from tests.support.clinic_zone import clinic_today
 
 PRESCRIBER = "Dr Ada Prescriber"
 
@@ -76,7 +77,7 @@ def run_journey(urls: dict[str, str], caller: Caller, ehr: Any, bootstrap: str, 
     too_old_weight = next(p.mrn for p in SEED_PATIENTS if p.weight_days_ago > 30)
     caller.call("POST", f"{urls['orders']}/dose-preview", {"patient_id": patient_ids[too_old_weight]}, expect=422)
     order_id = caller.call("POST", f"{urls['orders']}/orders", {
-        "patient_id": patient_id, "start_date": date.today().isoformat(), "created_by": PRESCRIBER},
+        "patient_id": patient_id, "start_date": clinic_today().isoformat(), "created_by": PRESCRIBER},
         expect=201)["order_id"]
     signed = caller.call("POST", f"{urls['orders']}/orders/{order_id}/sign",
                          {"signed_by": PRESCRIBER, "attested": True})

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import pytest
@@ -24,6 +23,7 @@ from tests.security.journey import Journey
 from tests.security.phi import report, scan_text
 from tests.security.sessions import launched_session
 from tests.security.smart_tokens import EhrAuthorization
+from tests.support.clinic_zone import clinic_today
 
 pytestmark = pytest.mark.integration
 
@@ -68,7 +68,7 @@ def _theirs(journey: Journey, patient_ids: dict[str, str]) -> list[Call]:
 ACROSS_PATIENTS = [
     Call("orders", "GET", "/outcomes/export.csv", because="names no patient"),
     Call("orders", "GET", "/outcomes/export", because="names no patient"),
-    Call("documentation", "GET", f"/controlled-substances/reconciliation/{date.today().isoformat()}",
+    Call("documentation", "GET", f"/controlled-substances/reconciliation/{clinic_today().isoformat()}",
          because="names no patient"),
 ]
 OWN = {"intake": "/patients/{mine}/intakes", "orders": "/patients/{mine}/series",

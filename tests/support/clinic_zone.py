@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 VARIABLE = "KETALINK_CLINIC_TIMEZONE"
 _MIDDAY = time(12)
@@ -39,3 +40,10 @@ def clinic_zone_of_the_tests() -> str:
     environment, else the midday zone, put in the environment so that every later reader agrees."""
     return os.environ.setdefault(VARIABLE, midday_zone())
 
+
+
+def clinic_today() -> date:
+    """The clinic's date now, in the tests' clinic zone: what a test passes as an order's start date or asks a
+    clinic-day report for. Not ``date.today()``: the machine's date turns over at the machine's midnight, which a run
+    started shortly before it crosses while the clinic's (midday) day has hours to go."""
+    return datetime.now(ZoneInfo(clinic_zone_of_the_tests())).date()

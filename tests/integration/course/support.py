@@ -20,6 +20,7 @@ from tests.integration.documentation.clinic import (
 )
 from tests.integration.orders.support import eligibility_message
 from tests.support.kafka_tools import publish, read_all, wait_for
+from tests.support.clinic_zone import clinic_today
 
 PRESCRIBER = "Dr Ada Prescriber"
 INTAKE_ENDPOINT = "urn:ketalink:intake"
@@ -67,7 +68,7 @@ class CourseClinic:
         return intake_id
 
     def sign_induction(self, patient_id: str) -> Induction:
-        created = self.post("/orders", {"patient_id": patient_id, "start_date": date.today().isoformat(),
+        created = self.post("/orders", {"patient_id": patient_id, "start_date": clinic_today().isoformat(),
                                         "created_by": PRESCRIBER}, 201)
         signed = self.post(f"/orders/{created['order_id']}/sign", {"signed_by": PRESCRIBER, "attested": True})
         course = self.course(patient_id)

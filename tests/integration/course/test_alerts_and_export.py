@@ -19,6 +19,7 @@ from shared.events.topics import EHR_EVENTS, dead_letter_topic
 from shared.fhir.messaging import build_message
 from tests.integration.course.support import CourseClinic, Induction, hours_ago
 from tests.support.kafka_tools import publish, read_all, wait_for
+from tests.support.clinic_zone import clinic_today
 
 pytestmark = pytest.mark.integration
 
@@ -224,10 +225,10 @@ def test_the_outcomes_export_carries_no_identifiers(course_stack: CourseClinic, 
     assert rows and all(row["row_key"].startswith("C") for row in rows)
     row = next(r for r in rows if r["baseline_score"] == "18")  # KL-1003's intake baseline
     born = date.fromisoformat(clinic.ehr.client.read("Patient", induction.patient_id)["birthDate"])
-    today = date.today()
+    today = clinic_today()
     age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
     assert row["age_band"] == f"{age - age % 10}-{age - age % 10 + 9}" and row["primary_scale"] == "PHQ-9"
-    assert row["start_year"] == str(date.today().year) and row["course_status"] == "induction"
+    assert row["start_year"] == str(clinic_today().year) and row["course_status"] == "induction"
 
     bundle_answer = requests.get(f"{clinic.orders_url}/outcomes/export", timeout=30)
     assert bundle_answer.status_code == 200

@@ -5,7 +5,7 @@ given, the course moves to its response check with a re-evaluation task."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ from tests.integration.course.support import PRESCRIBER, CourseClinic
 from tests.integration.documentation.clinic import NURSE, Clinic
 from tests.support.kafka_tools import wait_for
 from tests.support.service_stack import services_reading_from_the_end
+from tests.support.clinic_zone import clinic_today
 
 pytestmark = pytest.mark.integration
 
@@ -44,7 +45,7 @@ def _defer(clinic: CourseClinic, patient_id: str, order_id: str, number: int, ex
 def test_deferred_infusions_are_made_up_and_the_response_check_runs_when_the_series_ends(stack):
     patient_id = stack.documentation.patient_id("KL-1001")
     stack.decide_with_baseline(patient_id, 20, datetime.now(timezone.utc) - timedelta(days=2))
-    created = stack.post("/orders", {"patient_id": patient_id, "start_date": date.today().isoformat(),
+    created = stack.post("/orders", {"patient_id": patient_id, "start_date": clinic_today().isoformat(),
                                      "created_by": PRESCRIBER, "infusion_count": 2}, 201)
     order_id = created["order_id"]
     stack.post(f"/orders/{order_id}/sign", {"signed_by": PRESCRIBER, "attested": True})
