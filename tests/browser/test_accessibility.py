@@ -12,9 +12,10 @@ import requests
 
 from shared.events.topics import INTAKE_EVENTS
 from tests.browser.axe import assert_accessible
+from tests.browser.token_clinic import TokenClinic
 from tests.browser.conftest import DEMO_PASSWORD, sandbox_token, screenshot
 from tests.integration.documentation.charting import document_to_discharge, new_patient
-from tests.integration.documentation.clinic import NURSE, Clinic, clinical_times, pre_check, vitals
+from tests.integration.documentation.clinic import NURSE, clinical_times, pre_check, vitals
 from tests.integration.orders.support import eligibility_message
 from tests.support.kafka_tools import publish, wait_for
 from tests.support.clinic_zone import clinic_today
@@ -64,23 +65,6 @@ def test_the_axe_check_passes_the_same_page_made_accessible(blank_page) -> None:
 
 
 # --- every page of the running stack ----------------------------------------------------------------------------------
-class _TokenClinic(Clinic):
-    """The documentation API with a clinician's bearer token (the browser stack requires SMART)."""
-
-    def __init__(self, base_url: str, bootstrap: str, ehr: Any, token: str):
-        super().__init__(base_url, bootstrap, ehr)
-        self._auth = {"Authorization": f"Bearer {token}"}
-
-    def get(self, path: str, expect: int = 200) -> Any:
-        response = requests.get(self.base_url + path, headers=self._auth, timeout=10)
-        assert response.status_code == expect, f"GET {path}: {response.status_code} {response.text}"
-        return response.json()
-
-    def call(self, method: str, path: str, body: dict[str, Any], expect: int = 200,
-             headers: dict[str, str] | None = None) -> Any:
-        return super().call(method, path, body, expect, headers={**self._auth, **(headers or {})})
-
-
 @dataclass
 class ClinicPages:
     patient_id: str
@@ -98,7 +82,7 @@ def _documentation(stack, patient_id: str, mrn: str) -> dict[str, str]:
     """Infusion 1 charted to discharge with a draft note, infusion 2 infusing, infusion 3 checked in."""
     token = sandbox_token(stack, "documentation", patient_id, SCOPES, user=USER, ehr_launch=True)
     app = stack.services["documentation"]
-    clinic = _TokenClinic(app, stack.bootstrap, SimpleNamespace(client=stack.ehr_client), token)
+    clinic = TokenClinic(app, stack.bootstrap, SimpleNamespace(client=stack.ehr_client), token)
     order = clinic.publish_signed_order(mrn)
     clinic.wait_for_sessions(order)
     done, infusing, checked_in = (order.session_id(n) for n in (1, 2, 3))

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 import requests
 
+from tests.browser.token_clinic import TokenClinic
 from tests.browser.conftest import launch_from_chart, sandbox_token, screenshot
 from tests.integration.documentation.charting import close_chart, document_to_discharge, new_patient
-from tests.integration.documentation.clinic import DOCTOR, Clinic, clinical_times
+from tests.integration.documentation.clinic import DOCTOR, clinical_times
 from tests.support.kafka_tools import wait_for
 
 pytestmark = pytest.mark.integration
@@ -23,27 +24,10 @@ APP_SCOPES = "launch openid fhirUser online_access patient/*.cruds user/Practiti
 CLOSED_CHART = "is not active in the EHR"
 
 
-class _TokenClinic(Clinic):
-    """The documentation API with a clinician's bearer token (the browser stack requires SMART)."""
-
-    def __init__(self, base_url: str, bootstrap: str, ehr: Any, token: str):
-        super().__init__(base_url, bootstrap, ehr)
-        self._auth = {"Authorization": f"Bearer {token}"}
-
-    def get(self, path: str, expect: int = 200) -> Any:
-        response = requests.get(self.base_url + path, headers=self._auth, timeout=10)
-        assert response.status_code == expect, f"GET {path}: {response.status_code} {response.text}"
-        return response.json()
-
-    def call(self, method: str, path: str, body: dict[str, Any], expect: int = 200,
-             headers: dict[str, str] | None = None) -> Any:
-        return super().call(method, path, body, expect, headers={**self._auth, **(headers or {})})
-
-
 def test_a_refused_signed_note_is_an_alert_on_the_note_and_session_pages(smart_stack, page):
     patient_id, mrn = new_patient(smart_stack.ehr_client, family="Refused")
     token = sandbox_token(smart_stack, APP, patient_id, APP_SCOPES, user=PRESCRIBER, ehr_launch=True)
-    clinic = _TokenClinic(smart_stack.services[APP], smart_stack.bootstrap,
+    clinic = TokenClinic(smart_stack.services[APP], smart_stack.bootstrap,
                           SimpleNamespace(client=smart_stack.ehr_client), token)
     order = clinic.publish_signed_order(mrn)
     clinic.wait_for_sessions(order)
@@ -100,7 +84,7 @@ def test_the_list_shows_another_patients_rows_as_ids_and_statuses_only(smart_sta
     app = smart_stack.services[APP]
     refused_patient, mrn = new_patient(smart_stack.ehr_client, family="Listed")
     token = sandbox_token(smart_stack, APP, refused_patient, APP_SCOPES, user=PRESCRIBER, ehr_launch=True)
-    clinic = _TokenClinic(app, smart_stack.bootstrap, SimpleNamespace(client=smart_stack.ehr_client), token)
+    clinic = TokenClinic(app, smart_stack.bootstrap, SimpleNamespace(client=smart_stack.ehr_client), token)
     order = clinic.publish_signed_order(mrn)
     clinic.wait_for_sessions(order)
     path = f"/sessions/{order.session_id(1)}"

@@ -14,7 +14,8 @@ from pypdf import PdfReader
 
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import launch_from_chart, sandbox_token, screenshot
-from tests.browser.test_ehr_status_pages import APP, APP_SCOPES, PRESCRIBER, _TokenClinic
+from tests.browser.test_ehr_status_pages import APP, APP_SCOPES, PRESCRIBER
+from tests.browser.token_clinic import TokenClinic
 from tests.integration.documentation.charting import new_patient
 from tests.integration.documentation.clinic import DOCTOR, NURSE, clinical_times
 
@@ -28,7 +29,7 @@ def _text(pdf: bytes) -> str:
 def test_a_draft_prints_as_draft_and_the_signed_note_downloads_as_its_pdf(smart_stack, page):
     patient_id, mrn = new_patient(smart_stack.ehr_client, family="Printable")
     token = sandbox_token(smart_stack, APP, patient_id, APP_SCOPES, user=PRESCRIBER, ehr_launch=True)
-    clinic = _TokenClinic(smart_stack.services[APP], smart_stack.bootstrap,
+    clinic = TokenClinic(smart_stack.services[APP], smart_stack.bootstrap,
                           SimpleNamespace(client=smart_stack.ehr_client), token)
     order = clinic.publish_signed_order(mrn)
     clinic.wait_for_sessions(order)
