@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 
 from services.orders.course.access import COURSE_SERVICE, install_export_access
 from services.orders.course.api import install_course_errors
+from services.orders.course.domain.patient_instruments import load_clinic_instruments
 from services.orders.course.domain.patient_reports import PatientReportSettings
 from services.orders.course.domain.settings import CourseSettings, refuse_renamed
 from services.orders.course.handlers import CourseService, CourseServiceSettings
@@ -35,9 +36,12 @@ def build_course_service(runtime: ServiceRuntime, protocol: ProtocolSettings) ->
         settings.validate_with(protocol)
         service_settings = load_settings(CourseServiceSettings, SETTINGS_PREFIX)
         pro_settings = load_settings(PatientReportSettings, PRO_SETTINGS_PREFIX)  # validated as it loads
+        # the clinic's own questionnaire wording (QIDS-SR16), when a file is set: a bad file stops the start
+        clinic_instruments = load_clinic_instruments(pro_settings.clinic_questionnaire_files)
     except (SettingsError, ValueError) as error:
         sys.exit(f"orders: configuration error: {error}")
-    return CourseService(runtime, settings, protocol, service_settings, pro_settings=pro_settings)
+    return CourseService(runtime, settings, protocol, service_settings, pro_settings=pro_settings,
+                         clinic_instruments=clinic_instruments)
 
 
 def install_course(app: Flask, course: CourseService) -> None:

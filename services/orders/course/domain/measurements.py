@@ -47,6 +47,25 @@ class ScoreContext(enum.Enum):
 
 
 @dataclass(frozen=True)
+class ChosenAnswer(JsonRecord):
+    """One item's answer as the clinic's Questionnaire codes it (``patient_instruments``)."""
+
+    link_id: str
+    system: str
+    code: str
+    display: str
+
+
+@dataclass(frozen=True)
+class AnsweredQuestionnaire(JsonRecord):
+    """The clinic's own Questionnaire a patient answered through a link (its canonical, ``url|version``) and the
+    answer chosen for each item in its codes, so the QuestionnaireResponse names what the patient actually read."""
+
+    canonical: str
+    answers: tuple[ChosenAnswer, ...]
+
+
+@dataclass(frozen=True)
 class ScaleScore(JsonRecord):
     measurement_id: str
     scale: Scale
@@ -58,6 +77,7 @@ class ScaleScore(JsonRecord):
     recorded_by: Person | None = None  # the clinician; None when the patient answered
     ehr_questionnaire_response_id: str | None = None  # the EHR's QuestionnaireResponse the items came from
     rescored: bool = False
+    answered_on: AnsweredQuestionnaire | None = None  # the clinic's Questionnaire of a link, when it has a url
 
     derived_fields = ("total_score",)
 
@@ -71,6 +91,8 @@ class ScaleScore(JsonRecord):
         if self.source is ScoreSource.EHR_MESSAGE and not self.ehr_questionnaire_response_id:
             raise CourseInputError("score.ehr_questionnaire_response_id",
                                    "a score from an EHR message names the EHR's QuestionnaireResponse")
+        if self.answered_on is not None and len(self.answered_on.answers) != len(self.item_scores):
+            raise CourseInputError("score.answered_on", "one answer per item")
 
     @property
     def total_score(self) -> int:

@@ -18,12 +18,17 @@ start-up. Defaults (all **unverified** clinic settings unless a source is named)
   proxy's, so every patient shares one limit.
 - Crisis contacts shown on every patient page and at once after a positive suicide item: the US 988 Suicide &
   Crisis Lifeline and 911 (not in CLINICAL.md: a clinic outside the US must set its own).
+- ``qids_sr16_questionnaire``: empty (default), QIDS-SR16 is scheduled and shown due but has no patient link (its
+  wording is licensed and not in Ketalink); a path, the clinic's own QIDS-SR16 ``Questionnaire`` (FHIR R4 JSON),
+  checked at start-up by ``patient_instruments.load_instrument``, and QIDS-SR16 links show its texts. Only with
+  ``qids-sr16`` in ``scales``.
 
 The schedule is computed from the course's recorded scores each time it is read, never stored: a score recorded
 by any path moves the next due date, and a list never shows a due date older than the scores it is drawn from."""
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,8 +36,9 @@ from services.orders.course.domain.model import CourseStatus, TreatmentCourse
 from shared.scales import DEFINITIONS, Scale
 
 PATIENT_SCALES = (Scale.PHQ9, Scale.GAD7, Scale.QIDS_SR16)  # the self-report scales; MADRS is clinician-rated
-# The scales a patient link can ask: those whose patient wording (stem and answers) Ketalink holds. QIDS-SR16 has
-# its own answer texts per item, not yet in Ketalink: it is scheduled and shown due, and entered in the clinic.
+# The scales a patient link can always ask: those whose patient wording (stem and answers) Ketalink holds. QIDS-SR16
+# has its own answer texts per item, licensed: a link only with the clinic's Questionnaire file
+# (``qids_sr16_questionnaire``, ``link_scales``); without it, it is scheduled, shown due and entered in the clinic.
 LINK_SCALES = (Scale.PHQ9, Scale.GAD7)
 CRISIS_CONTACT_SEPARATOR = ";"
 DEFAULT_CRISIS_CONTACTS = ("Call or text 988 (988 Suicide & Crisis Lifeline, US), any time, day or night;"
@@ -51,10 +57,16 @@ class PatientReportSettings:
     link_page_requests_per_minute: int = 30  # per client address, on the patient pages
     patient_base_url: str = ""  # where patients reach the link pages (https://...); empty: the address staff use
     client_address_header: str = ""  # e.g. X-Forwarded-For behind the ingress; empty: the connection's address
+    qids_sr16_questionnaire: str = ""  # path of the clinic's QIDS-SR16 Questionnaire (FHIR R4 JSON); empty: no links
 
     @property
     def scheduled_scales(self) -> tuple[Scale, ...]:
         return tuple(Scale(key) for key in self.scales)
+
+    @property
+    def clinic_questionnaire_files(self) -> dict[Scale, str]:
+        """The clinic's Questionnaire file of each scale that has one set (QIDS-SR16)."""
+        return {Scale.QIDS_SR16: self.qids_sr16_questionnaire} if self.qids_sr16_questionnaire else {}
 
     @property
     def crisis_contact_lines(self) -> tuple[str, ...]:
@@ -89,6 +101,14 @@ class PatientReportSettings:
                  "client_address_header must be empty or a header name")
         _require(_is_int(self.link_page_requests_per_minute) and 1 <= self.link_page_requests_per_minute <= 600,
                  "link_page_requests_per_minute must be 1-600")
+        _require(not self.qids_sr16_questionnaire or Scale.QIDS_SR16.value in self.scales,
+                 "qids_sr16_questionnaire is set but qids-sr16 is not in scales: add it, or leave the file unset")
+
+
+def link_scales(clinic_scales: Iterable[Scale]) -> tuple[Scale, ...]:
+    """The scales a patient link can ask: Ketalink's own wording (LINK_SCALES) and those whose wording the clinic
+    loaded (``clinic_scales``)."""
+    return LINK_SCALES + tuple(scale for scale in clinic_scales if scale not in LINK_SCALES)
 
 
 class DueState(enum.Enum):

@@ -11,7 +11,7 @@ measurement, never add one."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -22,8 +22,9 @@ from services.orders.course.domain.model import CourseStatus, TreatmentCourse
 from services.orders.course.domain.patient_links import (
     LinkState, PatientLink, RequestLimiter, new_link, plausible_token, token_hash,
 )
+from services.orders.course.domain.patient_instruments import PatientInstrument, load_clinic_instruments
 from services.orders.course.domain.patient_reports import (
-    LINK_SCALES, DueQuestionnaire, DueState, PatientReportSettings, questionnaires_due,
+    DueQuestionnaire, DueState, PatientReportSettings, link_scales, questionnaires_due,
 )
 from services.orders.course.handlers.core import CourseChange, CourseCore, PublishedEvent
 from services.orders.course.repository import PatientLinkStore
@@ -83,9 +84,14 @@ class ClinicDue:
 
 
 class CoursePatientReports(CourseCore):
-    def __init__(self, *args: Any, pro_settings: PatientReportSettings | None = None, **kwargs: Any):
+    def __init__(self, *args: Any, pro_settings: PatientReportSettings | None = None,
+                 clinic_instruments: dict[Scale, PatientInstrument] | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.pro_settings = pro_settings or PatientReportSettings()
+        # The clinic's own wording (QIDS-SR16), read and checked at start-up: the bootstrap passes it in.
+        self.clinic_instruments = (clinic_instruments if clinic_instruments is not None
+                                   else load_clinic_instruments(self.pro_settings.clinic_questionnaire_files))
+        self.link_scales = link_scales(self.clinic_instruments)
         self._links = PatientLinkStore()
         self.link_page_limiter = RequestLimiter(self.pro_settings.link_page_requests_per_minute)
 
@@ -97,9 +103,10 @@ class CoursePatientReports(CourseCore):
         if scale not in self.pro_settings.scheduled_scales:
             names = ", ".join(s.value for s in self.pro_settings.scheduled_scales)
             raise CourseInputError("scale", f"choose a questionnaire the clinic schedules ({names})")
-        if scale not in LINK_SCALES:
-            raise CourseInputError("scale", f"{DEFINITIONS[scale].name} cannot be sent as a link yet (its patient "
-                                            "wording is not in Ketalink): enter it in the clinic")
+        if scale not in self.link_scales:
+            raise CourseInputError("scale", f"{DEFINITIONS[scale].name} cannot be sent as a link: the clinic has not "
+                                            "loaded its wording (ORDERS_COURSE_PRO_QIDS_SR16_QUESTIONNAIRE); enter "
+                                            "it in the clinic")
         now = self._now()
         with self._runtime.transaction() as conn:
             course = self._repo.get(conn, course_id).course
@@ -164,6 +171,8 @@ class CoursePatientReports(CourseCore):
                 loaded = self._repo.get(conn, link.course_id)
                 score = scale_score(link.measurement_id, link.scale, items, now, ScoreSource.PATIENT_LINK,
                                     ScoreContext.FOLLOW_UP)
+                if link.scale in self.clinic_instruments:  # the response names the clinic's Questionnaire
+                    score = replace(score, answered_on=self.clinic_instruments[link.scale].answered(score.item_scores))
                 changed = steps.check_due(steps.record_score(loaded.course, score, self.settings, self.protocol),
                                           now, self.protocol)
                 self._links.mark_used(conn, link.link_id, now)

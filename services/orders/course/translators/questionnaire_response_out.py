@@ -7,13 +7,19 @@ item of its own (computed from the items). ``status`` is ``amended`` for a resco
 ``source`` of a questionnaire they answered; a clinician is the ``author`` (display). ``encounter`` names the
 infusion visit of a pre-infusion score, ``basedOn`` the course, ``meta.tag`` the context (baseline, pre-infusion,
 follow-up). Scores that came from the EHR or the intake are not sent again: the EHR has their QuestionnaireResponse
-already."""
+already.
+
+A patient link answered on the clinic's own Questionnaire (QIDS-SR16 from ``ORDERS_COURSE_PRO_QIDS_SR16_QUESTIONNAIRE``,
+when the file has a ``url``) is written as a response to that Questionnaire instead: ``questionnaire`` is its
+``url|version``, items carry its linkIds and the chosen answer's Coding, and there is no total item."""
 from __future__ import annotations
 
 from datetime import datetime
 
 from services.orders.course.domain.errors import CourseInputError
-from services.orders.course.domain.measurements import CssrsScreening, ScaleScore, ScoreContext, ScoreSource
+from services.orders.course.domain.measurements import (
+    AnsweredQuestionnaire, CssrsScreening, ScaleScore, ScoreContext, ScoreSource,
+)
 from services.orders.course.translators.codes import (
     CSSRS_ITEMS,
     CSSRS_QUESTIONNAIRE,
@@ -32,6 +38,8 @@ from shared.people import Person
 
 
 def questionnaire_response_from_score(score: ScaleScore, patient_id: str, course_id: str) -> FhirJson:
+    if score.answered_on is not None:
+        return _clinic_response(score, score.answered_on, patient_id, course_id)
     items = [_integer_item(code.code, code.display, value)
              for code, value in zip(SCALE_ITEMS[score.scale], score.item_scores)]
     total = SCALE_TOTALS[score.scale]
@@ -47,6 +55,17 @@ def questionnaire_response_from_cssrs(screening: CssrsScreening, patient_id: str
     return _response(screening.measurement_id, CSSRS_QUESTIONNAIRE, items, screening.source, screening.context,
                      screening.measured_at, screening.recorded_by, screening.session_id, screening.rescored,
                      patient_id, course_id)
+
+
+def _clinic_response(score: ScaleScore, answered: AnsweredQuestionnaire, patient_id: str,
+                     course_id: str) -> FhirJson:
+    """A link answered on the clinic's own Questionnaire (QIDS-SR16): the response names that Questionnaire
+    (``url|version``) and answers in its linkIds and answer Codings, as a response to it must; no total item (the
+    clinic's Questionnaire has none: the total is the Observation's value, scored by Ketalink)."""
+    items = [{"linkId": answer.link_id, "answer": [{"valueCoding": {
+        "system": answer.system, "code": answer.code, "display": answer.display}}]} for answer in answered.answers]
+    return _response(score.measurement_id, answered.canonical, items, score.source, score.context,
+                     score.measured_at, score.recorded_by, score.session_id, score.rescored, patient_id, course_id)
 
 
 def _integer_item(link_id: str, text: str, value: int) -> FhirJson:

@@ -1,7 +1,9 @@
 """The patient's questionnaire page: opened from the link the clinic gave them, on a phone, without signing in.
 
-- ``GET /q/<token>``: the questionnaire the link is for (PHQ-9 or GAD-7), one question per fieldset, big touch
-  targets; crisis contacts on every page.
+- ``GET /q/<token>``: the questionnaire the link is for, one question per fieldset, big touch targets; crisis
+  contacts on every page. PHQ-9 and GAD-7 in their own wording (below); QIDS-SR16 in the clinic's, from its
+  Questionnaire file (``domain/patient_instruments.py``), each item with its own four answers, rendered as plain
+  escaped text. A link whose scale has no wording any more (the clinic's file unset since) is refused as not found.
 - ``POST /q/<token>``: the answers recorded on the course (``submit_patient_link``: the same score, Observation and
   suicidality alert as a clinic score, source patient); a thank-you page, with the crisis contacts first and in an
   alert when the suicide item was answered above 0. A missing answer re-shows the form (400) naming the question.
@@ -76,6 +78,8 @@ def submit(token: str) -> Response:
         scale = service.open_link(token).scale
     except LinkRefused as refused:
         return _message(*REFUSALS[refused.state])
+    if _wording(scale) is None:
+        return _message(*REFUSALS[LinkState.UNKNOWN])
     items = tuple(integer(request.form.get(f"item-{n}")) for n in range(1, DEFINITIONS[scale].item_count + 1))
     try:
         submission = service.submit_patient_link(token, items)
@@ -98,13 +102,31 @@ def _unexpected(error: Exception) -> Response | HTTPException:
     return _message(*PAGE_FAILED)
 
 
+Question = tuple[int, str, tuple[tuple[int, str], ...]]  # number, text, (score, answer text) each
+
+
+def _wording(scale: Scale) -> tuple[str, str | None, list[Question]] | None:
+    """(title, stem, questions) the patient reads: Ketalink's own for PHQ-9 and GAD-7, the clinic's file for
+    QIDS-SR16; None when neither has it (only such scales get links: ``create_patient_link``)."""
+    instrument = course_service().clinic_instruments.get(scale)
+    if instrument is not None:
+        return instrument.title, instrument.stem, [
+            (n, item.text, tuple((a.score, a.text) for a in item.answers))
+            for n, item in enumerate(instrument.items, start=1)]
+    if scale in STEMS:
+        return TITLES[scale], STEMS[scale], [(n, code.display, FREQUENCY_ANSWERS)
+                                             for n, code in enumerate(SCALE_ITEMS[scale], start=1)]
+    return None
+
+
 def _form(token: str, scale: Scale, *, errors: list[tuple[str, str]] | None = None, typed: object = None,
           status: int = 200) -> Response:
-    if scale not in STEMS:  # only scales whose patient wording Ketalink holds get links (create_patient_link)
+    wording = _wording(scale)
+    if wording is None:
         return _message(*REFUSALS[LinkState.UNKNOWN])
-    questions = [(n, code.display) for n, code in enumerate(SCALE_ITEMS[scale], start=1)]
+    title, stem, questions = wording
     return _page("orders/course/patient_questionnaire.html", status, token=token, scale_name=DEFINITIONS[scale].name,
-                 title=TITLES[scale], stem=STEMS[scale], questions=questions, answers=FREQUENCY_ANSWERS,
+                 title=title, stem=stem, questions=questions,
                  errors=errors or [], field_errors=dict(errors or []), typed=typed or {})
 
 

@@ -19,7 +19,6 @@ import segno
 from services.orders.course.access import course_patient, course_service
 from services.orders.course.domain.errors import CourseInputError, CourseStateError
 from services.orders.course.domain.patient_links import PatientLink
-from services.orders.course.domain.patient_reports import LINK_SCALES
 from services.orders.course.presenters import patient_link_url
 from services.orders.course.repository import CourseNotFoundError
 from services.orders.course.ui.forms import choice, who
@@ -70,12 +69,13 @@ def _render(context: SmartContext, *, errors: list[tuple[str, str]] | None = Non
         view = service.course_questionnaires(course.course_id)
     except CourseNotFoundError:
         course, view = None, None
-    offered = [s for s in service.pro_settings.scheduled_scales if s in LINK_SCALES]
+    offered = [s for s in service.pro_settings.scheduled_scales if s in service.link_scales]
+    not_offered = [s for s in service.pro_settings.scheduled_scales if s not in service.link_scales]
     banner = patient_banner(context, context.patient or "", today=service.protocol.clinic_date(now))
     html = render_template(
         "orders/course/questionnaires.html", banner=banner, clinician=clinician_name(context), course=course,
         view=view,
-        created=created, errors=errors or [], offered=offered, now=now,
+        created=created, errors=errors or [], offered=offered, not_offered=not_offered, now=now,
         scale_names={scale: d.name for scale, d in DEFINITIONS.items()},
         when=lambda moment: format_clinic_time(moment, zone) if moment else "",
         validity_hours=service.pro_settings.link_valid_hours)
