@@ -13,6 +13,9 @@ from typing import Any
 #: ``*_PORT`` variables ``make run`` sets).
 DEFAULT_APPS = (("intake", "Ketalink intake", 8101), ("orders", "Ketalink orders", 8102),
                 ("documentation", "Ketalink documentation", 8103))
+#: The pages each service opens without a patient (its ``/launch/user/<view>``), offered in the chart's workspace.
+DEFAULT_USER_LAUNCHES = {"intake": (("Operations", "ops"),), "orders": (("Operations", "ops"),),
+                         "documentation": (("Suite board", "board"), ("Operations", "ops"))}
 
 
 #: Each service's own backend client (SMART Backend Services), as the services' EHR_BACKEND_CLIENT_ID defaults.
@@ -52,6 +55,24 @@ DEMO_USERS = (
 
 
 @dataclass(frozen=True)
+class UserLaunch:
+    """A page of an app that a clinician opens from the EHR's workspace, with no patient in context (SMART EHR
+    launch, user-level): its name on the chart and its launch URL."""
+
+    name: str
+    url: str
+
+    @classmethod
+    def from_json(cls, client_id: str, item: Any) -> "UserLaunch":
+        if not isinstance(item, Mapping) or set(item) != {"name", "url"} or not all(
+                isinstance(item[key], str) and item[key].strip() for key in ("name", "url")):
+            raise ValueError(f"app {client_id!r}: each user_launches entry is {{\"name\", \"url\"}} (both text)")
+        if not item["url"].startswith(("http://", "https://")):
+            raise ValueError(f"app {client_id!r}: user launch URL {item['url']!r} is not an http(s) URL")
+        return cls(item["name"].strip(), item["url"])
+
+
+@dataclass(frozen=True)
 class AppRegistration:
     """One SMART app the sandbox knows. No secret and no keys: a public client. ``client_secret``: confidential
     (client_secret_basic / _post). ``jwks`` or ``jwks_uri``: confidential asymmetric (private_key_jwt)."""
@@ -64,6 +85,8 @@ class AppRegistration:
     jwks: dict[str, Any] | None = None
     jwks_uri: str = ""
     scope: str = ""  # scopes it may be granted (space-separated); empty: any user-facing SMART scope
+    # pages opened from the workspace without a patient (a launch id that carries no patient and no encounter)
+    user_launches: tuple[UserLaunch, ...] = ()
 
     @property
     def client_type(self) -> str:
@@ -79,14 +102,23 @@ class AppRegistration:
         if missing:
             raise ValueError(f"app {item.get('client_id', '?')!r} lacks {', '.join(missing)}")
         unknown = set(item) - {"client_id", "name", "launch_url", "redirect_uris", "client_secret", "jwks",
-                               "jwks_uri", "scope"}
+                               "jwks_uri", "scope", "user_launches"}
         if unknown:
             raise ValueError(f"app {item['client_id']!r}: unknown fields {', '.join(sorted(unknown))}")
         uris = item["redirect_uris"]
+        listed = item.get("user_launches", [])
+        if not isinstance(listed, list):
+            raise ValueError(f"app {item['client_id']!r}: user_launches must be a JSON array")
+        user_launches = tuple(UserLaunch.from_json(item["client_id"], entry) for entry in listed)
+        if len({launch.name for launch in user_launches}) != len(user_launches):
+            raise ValueError(f"app {item['client_id']!r}: user_launches names must be unique")
         return cls(client_id=item["client_id"], name=item["name"], launch_url=item["launch_url"],
                    redirect_uris=tuple([uris] if isinstance(uris, str) else uris),
                    client_secret=item.get("client_secret", ""), jwks=item.get("jwks"),
-                   jwks_uri=item.get("jwks_uri", ""), scope=item.get("scope", ""))
+                   jwks_uri=item.get("jwks_uri", ""), scope=item.get("scope", ""), user_launches=user_launches)
+
+    def user_launch(self, name: str) -> UserLaunch | None:
+        return next((launch for launch in self.user_launches if launch.name == name), None)
 
 
 def default_apps(environ: Mapping[str, str] | None = None) -> tuple[AppRegistration, ...]:
@@ -96,7 +128,9 @@ def default_apps(environ: Mapping[str, str] | None = None) -> tuple[AppRegistrat
         port = environ.get(f"{service.upper()}_PORT") or str(default_port)
         apps.append(AppRegistration(
             client_id=f"ketalink-{service}", name=name, launch_url=f"http://127.0.0.1:{port}/launch",
-            redirect_uris=(f"http://127.0.0.1:{port}/callback", f"http://localhost:{port}/callback")))
+            redirect_uris=(f"http://127.0.0.1:{port}/callback", f"http://localhost:{port}/callback"),
+            user_launches=tuple(UserLaunch(label, f"http://127.0.0.1:{port}/launch/user/{view}")
+                                for label, view in DEFAULT_USER_LAUNCHES[service])))
     return tuple(apps)
 
 

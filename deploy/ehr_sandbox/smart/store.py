@@ -28,6 +28,15 @@ launches = Table(
     Column("expires_at", Float, nullable=False),
 )
 
+#: Launches from the clinician's workspace (no patient, no encounter), each for one app: a table of their own so a
+#: patient launch's row can never lose its patient, and so the sandbox's existing smart.db needs no change.
+user_launches = Table(
+    "user_launches", metadata,
+    Column("launch_id", String(64), primary_key=True),
+    Column("client_id", String(200), nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+
 codes = Table(
     "codes", metadata,
     Column("code", String(128), primary_key=True),
@@ -67,6 +76,20 @@ assertion_ids = Table(
     Column("jti", String(200), primary_key=True),
     Column("expires_at", Float, nullable=False),
 )
+
+
+@dataclass(frozen=True)
+class Launch:
+    """What a ``launch`` id stands for: a patient's chart (patient and clinic visit, any registered app) or the
+    clinician's workspace (no patient, no encounter, only the app it was minted for: ``client_id``)."""
+
+    patient: str | None
+    encounter: str | None
+    client_id: str | None = None
+
+    @property
+    def from_workspace(self) -> bool:
+        return self.patient is None
 
 
 @dataclass(frozen=True)
@@ -182,11 +205,24 @@ class AuthStore:
                                                   expires_at=time.time() + lifetime_s))
         return launch_id
 
-    def launch(self, launch_id: str) -> tuple[str, str | None] | None:
+    def mint_user_launch(self, client_id: str, lifetime_s: float) -> str:
+        """A launch from the workspace: no patient and no encounter, good for ``client_id`` only."""
+        launch_id = secrets.token_urlsafe(16)
+        with self.engine.begin() as conn:
+            conn.execute(delete(user_launches).where(user_launches.c.expires_at < time.time()))
+            conn.execute(user_launches.insert().values(launch_id=launch_id, client_id=client_id,
+                                                       expires_at=time.time() + lifetime_s))
+        return launch_id
+
+    def launch(self, launch_id: str) -> Launch | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(launches).where(launches.c.launch_id == launch_id,
                                                       launches.c.expires_at > time.time())).first()
-        return (row.patient, row.encounter) if row else None
+            if row is not None:
+                return Launch(row.patient, row.encounter)
+            row = conn.execute(select(user_launches).where(user_launches.c.launch_id == launch_id,
+                                                           user_launches.c.expires_at > time.time())).first()
+        return Launch(None, None, row.client_id) if row else None
 
     # -- codes -----------------------------------------------------------------------------------------------
     def save_code(self, code: AuthorizationCode) -> None:

@@ -7,6 +7,7 @@
   private_key_jwt for backend clients (SMART Backend Services)
 - ``POST /smart/introspect`` - RFC 7662; ``GET /smart/jwks`` - the key that signs access and id tokens
 - ``GET /chart`` - the seeded patients with a launch button per registered app; ``POST /chart/launch`` mints a launch
+  bound to the patient; the workspace's apps (no patient): ``POST /chart/launch-user`` mints one with no patient
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Error
+from authlib.oauth2.rfc6749 import InvalidRequestError, InvalidScopeError, OAuth2Error
 from authlib.oauth2.rfc6749.util import scope_to_list
 from flask import Flask, Response, abort, jsonify, redirect, render_template, request, session, url_for
 
@@ -126,18 +127,27 @@ def create_auth_app(server: SmartServer, directory: Directory, secret_path: Path
             return _refuse(grant.redirect_uri, state, "unknown or expired launch")
         scopes = scope_to_list(grant.request.scope or "")
         registration = server.apps[grant.client.get_client_id()]
+        if launched and launched.client_id and launched.client_id != registration.client_id:
+            return _refuse(grant.redirect_uri, state, "this launch was made for another app")
+        if launched and launched.from_workspace and _wants_patient(scopes):
+            # SMART: a patient-level grant comes with a patient. A launch from the workspace has none, and the EHR
+            # does not make one up: the app is told to be opened from a patient's chart.
+            return _refuse(grant.redirect_uri, state, "this launch, from the clinician's workspace, has no patient: "
+                           "launch/patient and patient/ scopes are not granted with it; open the app from a "
+                           "patient's chart", error=InvalidScopeError)
         needs_patient = launched is None and _wants_patient(scopes)
         patients = directory.patients() if needs_patient else []
-        in_context = directory.patient(launched[0]) if launched else None
+        in_context = directory.patient(launched.patient) if launched and launched.patient else None
         page = {"app": registration, "user": user, "scopes": scopes, "patients": patients,
-                "in_context": in_context, "csrf": _csrf(), "action": request.full_path, "error": None}
+                "in_context": in_context, "workspace": bool(launched and launched.from_workspace),
+                "csrf": _csrf(), "action": request.full_path, "error": None}
         if request.method == "GET":
             return render_template("authorize.html", **page)
         _check_csrf()
         if request.form.get("decision") != "approve":
             return server.create_authorization_response(grant=grant, grant_user=None)
-        if launched:
-            patient, encounter = launched
+        if launched:  # from a patient's chart: that patient and visit; from the workspace: none
+            patient, encounter = launched.patient, launched.encounter
         elif needs_patient:
             patient, encounter = request.form.get("patient", ""), None
             if patient not in {p.patient_id for p in patients}:
@@ -148,9 +158,9 @@ def create_auth_app(server: SmartServer, directory: Directory, secret_path: Path
                                 auth_time=int(session.get("auth_time", time.time())))
         return server.create_authorization_response(grant=grant, grant_user=context)
 
-    def _refuse(redirect_uri: str, state: str | None, description: str) -> Response:
-        return server.handle_error_response(None, InvalidRequestError(description, redirect_uri=redirect_uri,
-                                                                      state=state))
+    def _refuse(redirect_uri: str, state: str | None, description: str,
+                error: type[OAuth2Error] = InvalidRequestError) -> Response:
+        return server.handle_error_response(None, error(description, redirect_uri=redirect_uri, state=state))
 
     # -- the chart ---------------------------------------------------------------------------------------------
     @app.get("/chart")
@@ -169,9 +179,24 @@ def create_auth_app(server: SmartServer, directory: Directory, secret_path: Path
             abort(400)
         launch_id = server.store.mint_launch(patient.patient_id, directory.clinic_visit(patient),
                                              server.settings.launch_lifetime_s)
-        separator = "&" if urlsplit(registration.launch_url).query else "?"
+        return _open(registration.launch_url, launch_id)
+
+    @app.post("/chart/launch-user")
+    def chart_launch_user():  # type: ignore[no-untyped-def]
+        """What an EHR does when a clinician opens an app from the workspace, outside any chart: mint a launch id
+        with no patient and no encounter, good for this app only, and open the page's user-level launch URL."""
+        _check_csrf()
+        registration = server.apps.get(request.form.get("app", ""))
+        page = registration.user_launch(request.form.get("user_launch", "")) if registration else None
+        if registration is None or page is None:
+            abort(400)
+        launch_id = server.store.mint_user_launch(registration.client_id, server.settings.launch_lifetime_s)
+        return _open(page.url, launch_id)
+
+    def _open(launch_url: str, launch_id: str) -> Response:
+        separator = "&" if urlsplit(launch_url).query else "?"
         query = urlencode({"iss": server.fhir_base_url, "launch": launch_id})
-        return redirect(f"{registration.launch_url}{separator}{query}", code=303)
+        return redirect(f"{launch_url}{separator}{query}", code=303)
 
     return app
 

@@ -132,4 +132,9 @@ def test_the_default_sandbox_registers_the_three_services(ehr):
     launch_buttons = {f.fields["app"] for f in forms(chart.text)}
     assert launch_buttons == {"ketalink-intake", "ketalink-orders", "ketalink-documentation"}
     seeded = {ehr.client.search("Patient", {"identifier": f"{MRN_SYSTEM}|{p.mrn}"})[0]["id"] for p in SEED_PATIENTS}
-    assert seeded <= {f.fields["patient"] for f in forms(chart.text)}  # with any patient other tests have added
+    from_charts = [f for f in forms(chart.text) if "patient" in f.fields]
+    assert seeded <= {f.fields["patient"] for f in from_charts}  # with any patient other tests have added
+    from_workspace = {(f.fields["app"], f.fields["user_launch"]) for f in forms(chart.text)
+                      if "user_launch" in f.fields}
+    assert from_workspace == {("ketalink-intake", "Operations"), ("ketalink-orders", "Operations"),
+                              ("ketalink-documentation", "Operations"), ("ketalink-documentation", "Suite board")}
