@@ -18,9 +18,12 @@ class ChartGuardedStore(FhirClient):
     refused before it is sent (``FhirInvalid``, as the store refuses content)."""
 
     def transaction(self, bundle: FhirJson) -> FhirJson:
+        """The transaction-response Bundle without the stored resources (``Prefer: return=minimal``): the engine
+        needs to know only that every entry applied (or the store's error), and the store then neither serialises
+        the resources back nor does the engine parse them (a CarePlan is several kB)."""
         for patient_id in sorted(patients_filed_to(bundle)):
             refuse_closed_chart(self, patient_id)
-        return super().transaction(bundle)
+        return self._request("POST", "", json=bundle, headers={"Prefer": "return=minimal"}).json()
 
 
 def refuse_closed_chart(fhir: FhirClient, patient_id: str) -> None:

@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -53,17 +55,53 @@ def ehr_resource_id(system: str, value: str) -> str:
     return str(uuid.uuid5(EHR_ID_NAMESPACE, f"{system}|{value}"))
 
 
+KNOWN_REFERENCES_KEPT = 10_000  # resources seen in the store, remembered so a later message need not read them again
+
+
+class StoreReferences:
+    """The literal reference of a resource sent in an earlier message (under the id derived from its identifier),
+    once it is in the store. The store keeps Ketalink's resources (nothing deletes them), so one found there is
+    remembered and the next message that refers to it needs no read (``KNOWN_REFERENCES_KEPT`` most recent); one
+    not there yet is never remembered: the message is retried and reads it again."""
+
+    def __init__(self, fhir: FhirClient):
+        self._fhir = fhir
+        self._found: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()  # the consumer and the held-record retries resolve from two threads
+
+    def resolve(self, resource_type: str, system: str, value: str) -> str:
+        reference = f"{resource_type}/{ehr_resource_id(system, value)}"
+        with self._lock:
+            if reference in self._found:
+                self._found.move_to_end(reference)
+                return reference
+        try:
+            self._fhir.read(resource_type, ehr_resource_id(system, value))
+        except FhirNotFound:
+            raise TransientError(f"{resource_type} with identifier {system}|… not in the store yet") from None
+        except FhirUnavailable as error:
+            if error.status in EHR_OUTAGE_STATUSES:
+                raise OutageError(f"EHR store unavailable (HTTP {error.status or 'no answer'})") from None
+            raise TransientError(f"EHR store failed a read: HTTP {error.status}") from None
+        with self._lock:
+            self._found[reference] = None
+            if len(self._found) > KNOWN_REFERENCES_KEPT:
+                self._found.popitem(last=False)
+        return reference
+
+
 class IntegrationEngine:
     def __init__(self, runtime: ServiceRuntime, fhir: FhirClient):
         self._runtime = runtime
         self._fhir = fhir
+        self._references = StoreReferences(fhir)
 
     def handle(self, message: Message, conn: Connection) -> None:
         """Apply one message and answer it (the consumer routes no response messages here: there is nothing in
         them to apply)."""
         patient_key = _patient_key(message)
         try:
-            transaction = build_transaction(message, self._resolve_identifier)
+            transaction = build_transaction(message, self._references.resolve)
             self._fhir.transaction(transaction)
             response = build_response(message, ResponseCode.OK, self._runtime.source_endpoint)
         except FhirUnavailable as error:
@@ -97,19 +135,6 @@ class IntegrationEngine:
         response = build_response(message, ResponseCode.TRANSIENT_ERROR, self._runtime.source_endpoint,
                                   operation_outcome([("", reason)], code="transient"))
         self._runtime.publish(conn, EHR_RESPONSES, _patient_key(message), response)
-
-    def _resolve_identifier(self, resource_type: str, system: str, value: str) -> str:
-        """The literal reference of a resource sent in an earlier message, once it is in the store."""
-        reference = f"{resource_type}/{ehr_resource_id(system, value)}"
-        try:
-            self._fhir.read(resource_type, ehr_resource_id(system, value))
-        except FhirNotFound:
-            raise TransientError(f"{resource_type} with identifier {system}|… not in the store yet") from None
-        except FhirUnavailable as error:
-            if error.status in EHR_OUTAGE_STATUSES:
-                raise OutageError(f"EHR store unavailable (HTTP {error.status or 'no answer'})") from None
-            raise TransientError(f"EHR store failed a read: HTTP {error.status}") from None
-        return reference
 
 
 def build_transaction(message: Message, resolve_earlier: Resolver) -> FhirJson:

@@ -6,12 +6,16 @@ import uuid
 
 import pytest
 
+from deploy.ehr_sandbox.integration_engine import StoreReferences, ehr_resource_id
 from deploy.ehr_sandbox.seed import MRN_SYSTEM
+from shared.events.consumer import TransientError
+from shared.fhir.client import FhirClient
 from shared.events.topics import EHR_RESPONSES, INTAKE_EVENTS, dead_letter_topic
 from shared.fhir.codes import HEART_RATE, OBSERVATION_CATEGORY
 from shared.fhir.datatypes import coding, identifier, quantity
 from shared.fhir.messaging import build_message
 from tests.integration.orders.support import responses_to
+from tests.support.backend_auth import suite_tokens
 from tests.support.kafka_tools import publish, read_all, wait_for
 
 pytestmark = pytest.mark.integration
@@ -77,3 +81,33 @@ def test_message_the_store_refuses_gets_a_fatal_error_response(broker, ehr):
     assert responses[0].response_code.value == "fatal-error"
     outcome = responses[0].first("OperationOutcome")
     assert "identifier" in outcome["issue"][0]["diagnostics"]
+
+
+class _CountingReads(FhirClient):
+    """The real EHR client, counting the reads it sends."""
+
+    reads = 0
+
+    def read(self, resource_type: str, resource_id: str) -> dict:
+        self.reads += 1
+        return super().read(resource_type, resource_id)
+
+
+def test_an_earlier_resource_found_in_the_store_is_read_once_and_one_not_there_every_time(ehr):
+    fhir = _CountingReads(ehr.base_url, tokens=suite_tokens(ehr.base_url))
+    references = StoreReferences(fhir)
+    system = identifier("vitals", "x")["system"]
+    stored_id, missing = str(uuid.uuid4()), str(uuid.uuid4())
+    observation = _heart_rate(_patient_id(ehr), stored_id) | {"id": ehr_resource_id(system, stored_id)}
+    ehr.client.update(observation)
+
+    for _ in range(2):
+        assert references.resolve("Observation", system, stored_id) == f"Observation/{observation['id']}"
+    assert fhir.reads == 1  # the second message referring to it needs no read
+    for _ in range(2):  # not in the store yet: retried later, and read again then
+        with pytest.raises(TransientError, match="not in the store yet"):
+            references.resolve("Observation", system, missing)
+    assert fhir.reads == 3
+    ehr.client.update(_heart_rate(_patient_id(ehr), missing) | {"id": ehr_resource_id(system, missing)})
+    assert references.resolve("Observation", system, missing) == f"Observation/{ehr_resource_id(system, missing)}"
+    assert fhir.reads == 4
