@@ -11,16 +11,23 @@ whose JSON type the model had to change are refused, each naming its field.
 Validation is the largest CPU cost of handling a message, and most outbound resources are validated twice: by
 their translator, then inside their message. So the digests of the last few hundred resources that passed are
 remembered, and the same content passes again at the cost of one JSON serialisation (the profile is in
-docs/performance.md). Validation is a pure function of the content, so this changes no outcome."""
+docs/performance.md). Validation is a pure function of the content, so this changes no outcome.
+
+The coercion check walks the validated model beside the given JSON (``_coerced_in_model``) instead of serialising
+the model and comparing JSON: fhir.resources' serialiser was over half the cost of a validation (issue 19). A value
+the walk cannot type falls back to the serialised comparison; tests/unit/shared/test_validate_model_walk.py holds
+the two to the same verdicts."""
 from __future__ import annotations
 
 import hashlib
 import json
 import threading
 from collections import OrderedDict
+from datetime import date, time
+from decimal import Decimal
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from fhir.resources.R4B import get_fhir_model_class
 
@@ -94,8 +101,12 @@ def validate_resource(resource: dict[str, Any]) -> dict[str, Any]:
         # still invalid input, never an error of the caller's.
         raise FhirValidationError([(resource_type, f"malformed content ({type(error).__name__})")]) from None
     coerced: list[tuple[str, str]] = []
-    _coerced(resource, json.loads(validated.model_dump_json(by_alias=True, exclude_none=True)), resource_type,
-             coerced)
+    try:
+        _coerced_in_model(resource, validated, resource_type, coerced)
+    except _Unsure:  # a value the walk does not know how FHIR JSON writes: compare with the model's own JSON
+        coerced = []
+        _coerced(resource, json.loads(validated.model_dump_json(by_alias=True, exclude_none=True)), resource_type,
+                 coerced)
     if coerced:
         raise FhirValidationError(coerced)
     if digest is not None:
@@ -150,6 +161,65 @@ def _coerced(given: Any, kept: Any, path: str, issues: list[tuple[str, str]]) ->
                 _coerced(one, other, f"{path}[{index}]", issues)
     elif _json_type(given) != _json_type(kept):
         issues.append((path, f"FHIR JSON wants a {_json_type(kept)} here, not a {_json_type(given)}"))
+
+
+class _Unsure(Exception):
+    """The model holds a value whose JSON type ``_kept_json_type`` cannot tell."""
+
+
+_ALIASES: dict[type, dict[str, str]] = {}
+
+
+def _fields_by_alias(model_class: type[BaseModel]) -> dict[str, str]:
+    """JSON name -> attribute name of a model's fields (``class`` -> ``class_fhir``, ``_given`` -> ``given__ext``):
+    the names the model's JSON has, as ``model_dump_json(by_alias=True)`` writes them."""
+    names = _ALIASES.get(model_class)
+    if names is None:
+        names = {(info.alias or name): name for name, info in model_class.model_fields.items()}
+        _ALIASES[model_class] = names
+    return names
+
+
+def _kept_json_type(kept: Any) -> str:
+    """The JSON type the model writes ``kept`` as: FHIR's primitives are kept as bool, int or Decimal (numbers), or
+    str, date, datetime, time and bytes (base64), all written as strings."""
+    if isinstance(kept, bool):
+        return "boolean"
+    if isinstance(kept, (int, float, Decimal)):
+        return "number"
+    if isinstance(kept, (str, date, time, bytes)):  # datetime is a date
+        return "string"
+    if kept is None:
+        return "null"
+    if isinstance(kept, list):
+        return "array"
+    if isinstance(kept, BaseModel):
+        return "object"
+    raise _Unsure
+
+
+def _coerced_in_model(given: Any, kept: Any, path: str, issues: list[tuple[str, str]]) -> None:
+    """``_coerced`` walking the validated model itself instead of its JSON: the same places, the same verdicts,
+    without serialising the model (that serialisation was half the cost of validating, docs/performance.md)."""
+    if isinstance(given, dict) and isinstance(kept, BaseModel):
+        names = _fields_by_alias(type(kept))
+        for key, value in given.items():
+            name = names.get(key)
+            if name is None:
+                continue  # resourceType (checked above), or a key the model's JSON does not write
+            held = getattr(kept, name)
+            if held is not None:  # the model's JSON leaves an absent element out
+                _coerced_in_model(value, held, f"{path}.{key}", issues)
+    elif isinstance(given, list) and isinstance(kept, list):
+        if len(given) == len(kept):
+            for index, (one, other) in enumerate(zip(given, kept)):
+                _coerced_in_model(one, other, f"{path}[{index}]", issues)
+    elif isinstance(given, dict) and isinstance(kept, dict):
+        raise _Unsure
+    else:
+        kept_type = _kept_json_type(kept)
+        if _json_type(given) != kept_type:
+            issues.append((path, f"FHIR JSON wants a {kept_type} here, not a {_json_type(given)}"))
 
 
 def validate_bundle(bundle: dict[str, Any]) -> dict[str, Any]:
