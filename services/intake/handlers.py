@@ -261,7 +261,8 @@ class IntakeService:
         if service_request is None:
             raise PermanentError(f"{REFERRAL_REQUESTED}: the message carries no ServiceRequest")
         try:
-            referral, intake_id = _referral_and_intake_id(service_request)
+            # parse_message validated the message Bundle whole, this ServiceRequest included: once is enough
+            referral, intake_id = _referral_and_intake_id(service_request, checked_in_message=True)
         except FieldInputError as error:
             raise PermanentError(f"{REFERRAL_REQUESTED}: {error.field}: {error.message}") from None
         if referral.ehr_status not in STARTS_AN_INTAKE:
@@ -334,10 +335,12 @@ class IntakeService:
         return IntakeView(stored.intake, stored.version, self._repository.ehr_status(conn, stored.intake))
 
 
-def _referral_and_intake_id(service_request: FhirJson) -> tuple[Referral, str]:
-    """The referral and its deterministic intake id; ReferralError naming the FHIR path when it is malformed."""
+def _referral_and_intake_id(service_request: FhirJson, *,
+                            checked_in_message: bool = False) -> tuple[Referral, str]:
+    """The referral and its deterministic intake id; ReferralError naming the FHIR path when it is malformed.
+    ``checked_in_message``: see ``referral_from_fhir``."""
     try:
-        referral = referral_from_fhir(service_request)
+        referral = referral_from_fhir(service_request, checked_in_message=checked_in_message)
     except FhirValidationError as error:
         raise ReferralError(*error.issues[0]) from None
     except FieldInputError as error:

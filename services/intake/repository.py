@@ -56,12 +56,14 @@ class IntakeRepository:
         return [_loaded(r) for r in self._store.list_for_patient(conn, INTAKE_KIND, patient_id)]
 
     def add(self, conn: Connection, intake: Intake) -> StoredIntake:
-        """StaleRecordError when an intake with this id exists already."""
-        return _loaded(self._store.insert(conn, INTAKE_KIND, intake.intake_id, intake.patient_id, intake.to_dict()))
+        """StaleRecordError when an intake with this id exists already. The stored intake is ``intake`` itself: the
+        record codec round-trips (tests/unit/intake/test_model.py), so decoding what was just encoded is not done."""
+        return StoredIntake(intake, self._store.insert(conn, INTAKE_KIND, intake.intake_id, intake.patient_id,
+                                                       intake.to_dict()))
 
     def save(self, conn: Connection, current: StoredIntake, intake: Intake) -> StoredIntake:
         """StaleRecordError when the record changed since ``current`` was read."""
-        return _loaded(self._store.update(conn, current.record, intake.to_dict()))
+        return StoredIntake(intake, self._store.update(conn, current.record, intake.to_dict()))
 
     # --- deliveries to the EHR ----------------------------------------------------------------------------
     def add_delivery(self, conn: Connection, message_id: str, event_code: str, intake: Intake) -> None:

@@ -8,10 +8,15 @@ from shared.errors import FhirMappingError
 from shared.fhir.datatypes import has_coding
 
 
-def referral_from_fhir(service_request: FhirJson) -> Referral:
+def referral_from_fhir(service_request: FhirJson, *, checked_in_message: bool = False) -> Referral:
     """Only a ServiceRequest coded ``ketalink#ketamine-evaluation`` is a referral; its status is kept as given so
-    the caller can ignore a revoked or entered-in-error request."""
-    validated(service_request, "ServiceRequest")
+    the caller can ignore a revoked or entered-in-error request.
+
+    ``checked_in_message``: the ServiceRequest is an entry of an inbound message Bundle that ``parse_message``
+    validated whole (every entry's resource with its own model, nulls and coerced values refused), so its structure
+    is not checked a second time; a ServiceRequest read from the EHR's API is checked here."""
+    if not checked_in_message:
+        validated(service_request, "ServiceRequest")
     if not has_coding(service_request.get("code"), KETAMINE_EVALUATION_REFERRAL):
         raise FhirMappingError(
             "ServiceRequest.code",
