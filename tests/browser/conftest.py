@@ -32,6 +32,9 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screensh
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 DEMO_PASSWORD = "ketalink-sandbox"
+# QIDS-SR16 is scheduled and linkable from the test placeholder Questionnaire (no real wording: test_patient_link.py)
+QIDS_SR16_TEST_QUESTIONNAIRE = Path(__file__).resolve().parents[1] / "fixtures" / \
+    "qids_sr16_test_placeholder_questionnaire.json"
 
 
 @dataclass
@@ -87,10 +90,12 @@ def smart_stack(log_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         cds_client = {"ORDERS_CDS_TRUSTED_ISSUERS": json.dumps({root: {"jwks_url": jwks_url}})}
         # the suite board opens through its own launch (/launch/user/board, default scopes); it refreshes often here
         board = {"DOCUMENTATION_BOARD_REFRESH_S": "5", "DOCUMENTATION_STATUS_STRIP_REFRESH_S": "5"}
+        patient_reports = {"ORDERS_COURSE_PRO_SCALES": "phq-9,qids-sr16",
+                           "ORDERS_COURSE_PRO_QIDS_SR16_QUESTIONNAIRE": str(QIDS_SR16_TEST_QUESTIONNAIRE)}
         for name in SERVICES:
             process, base_url = service(name, log_dir, data_dir, bootstrap, ehr_base_url,
                                         {"SMART_AUTH_REQUIRED": "true", "SMART_ALLOWED_ISSUERS": ehr_base_url,
-                                         **(cds_client if name == "orders" else {}),
+                                         **(cds_client | patient_reports if name == "orders" else {}),
                                          **(board if name == "documentation" else {})},
                                         port=ports[name])
             started[name] = process.start()
