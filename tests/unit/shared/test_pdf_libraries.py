@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -72,3 +74,19 @@ def test_the_service_does_not_start_without_a_library(service: str, tmp_path: Pa
                              KafkaSettings())
     with pytest.raises(SystemExit, match=f"{service}: configuration error: .*ketalink-absent"):
         build(runtime)
+
+
+def test_the_check_leaves_the_service_process_without_the_libraries() -> None:
+    """The libraries are loaded by a child interpreter: after the check, this process (here a fresh one, as a
+    service at start) has no pango mapped, so its idle memory does not carry them."""
+    probe = ("from shared.pdf_libraries import check_pdf_libraries; check_pdf_libraries(); "
+             "maps = open('/proc/self/maps').read(); print('pango' in maps, 'harfbuzz' in maps)")
+    root = Path(__file__).resolve().parents[3]
+    child = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=root, check=True)
+    assert child.stdout.split() == ["False", "False"]
+
+
+def test_a_check_that_cannot_run_stops_the_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "executable", "/bin/false")
+    with pytest.raises(SettingsError, match=r"check of WeasyPrint's system libraries failed \(exit status 1\)"):
+        check_pdf_libraries()
