@@ -88,7 +88,7 @@ class EventHandlers(OrdersCore):
             raise PermanentError("cpoe-order-placed carries no MedicationRequest")
         patient_key = reference_id(request.get("subject"), "Patient") or "unknown"
         try:
-            prescribed = prescribed_infusion(request)
+            prescribed = prescribed_infusion(request, checked_in_message=True)  # parse_message validated it
         except FieldInputError as error:
             self._answer(conn, patient_key, cpoe_unreadable_response(message, error, self._source))
             self._log_cpoe(message, ResponseCode.FATAL_ERROR)
