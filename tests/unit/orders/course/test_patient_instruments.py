@@ -7,11 +7,13 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from flask import Flask
 
+from services.orders.course.access import COURSE_SERVICE
 from services.orders.course.domain.measurements import ScaleScore, ScoreContext, ScoreSource, scale_score
 from services.orders.course.domain.patient_instruments import (
     ITEM_WEIGHT,
@@ -24,11 +26,23 @@ from services.orders.course.domain.patient_instruments import (
     parse_instrument,
 )
 from services.orders.course.domain.patient_reports import LINK_SCALES, PatientReportSettings, link_scales
+from services.orders.course.domain.settings import CourseSettings
+from services.orders.course.domain.suicidality import AlertSource
+from services.orders.course.handlers import CourseService, CourseServiceSettings
+from services.orders.course.repository import CourseRepository
 from services.orders.course.translators.questionnaire_response_out import questionnaire_response_from_score
+from services.orders.course.ui import patient_blueprint
+from services.orders.domain.settings import ProtocolSettings
+from services.orders.ui import blueprint as orders_pages
 from shared.config import SettingsError, load_settings
+from shared.events.kafka_clients import KafkaSettings
+from shared.people import Person
+from shared.runtime import ServiceRuntime, ServiceSettings
 from shared.scales import Scale, total_score
+from shared.ui import install_ui
+from shared.web import install_service
 
-from tests.unit.orders.course.builders import COURSE, PATIENT
+from tests.unit.orders.course.builders import COURSE, PATIENT, START, new_course
 
 FIXTURE = Path(__file__).parents[3] / "fixtures" / "qids_sr16_test_placeholder_questionnaire.json"
 GOOD = json.loads(FIXTURE.read_text())
@@ -266,3 +280,43 @@ class TestALinkScore:
         assert ScaleScore.from_dict(json.loads(json.dumps(score.to_dict()))) == score
         old = {key: value for key, value in score.to_dict().items() if key != "answered_on"}
         assert ScaleScore.from_dict(old).answered_on is None  # scores stored before the field still read
+
+
+class TestTheServiceLayer:
+    """The real course service on SQLite (as test_patient_reports.py), with and without the clinic's file."""
+
+    @staticmethod
+    def _service(tmp_path, questionnaire: str = "") -> tuple[CourseService, ServiceRuntime]:
+        runtime = ServiceRuntime("orders", ServiceSettings(database_url=f"sqlite:///{tmp_path / 'orders.db'}"),
+                                 KafkaSettings())
+        service = CourseService(runtime, CourseSettings(), ProtocolSettings(),
+                                CourseServiceSettings(alert_send_wait_s=0), clock=lambda: START + timedelta(days=10),
+                                pro_settings=PatientReportSettings(scales=("phq-9", "qids-sr16"),
+                                                                   qids_sr16_questionnaire=questionnaire))
+        return service, runtime
+
+    def test_a_positive_item_12_raises_the_alert_and_a_restart_without_the_file_closes_the_link(self, tmp_path):
+        service, runtime = self._service(tmp_path, str(FIXTURE))
+        with runtime.transaction() as conn:
+            CourseRepository().add(conn, new_course())
+        doctor = Person("Practitioner/dr-okoye", "Dr. Adaeze Okoye")
+        assert Scale.QIDS_SR16 in service.link_scales
+        _, token = service.create_patient_link(COURSE, Scale.QIDS_SR16, doctor)
+        _, later = service.create_patient_link(COURSE, Scale.QIDS_SR16, doctor)
+        submission = service.submit_patient_link(token, TestALinkScore.ITEMS)
+        [score] = submission.change.course.scores
+        assert score.total_score == 16 and score.answered_on.canonical.endswith("|test-1")
+        assert submission.suicide_item_positive
+        assert [a.source for a in submission.change.course.alerts] == [AlertSource.QIDS_SR16_ITEM12]
+
+        restarted, _ = self._service(tmp_path)  # the clinic unset the file: the open link has no wording
+        assert Scale.QIDS_SR16 not in restarted.link_scales
+        app = Flask("orders-test")
+        install_service(app, COURSE_SERVICE, restarted)
+        install_ui(app, "Orders")
+        app.register_blueprint(orders_pages)
+        app.register_blueprint(patient_blueprint)
+        client = app.test_client()
+        assert client.get(f"/q/{later}").status_code == 404
+        assert client.post(f"/q/{later}", data={f"item-{n}": "0" for n in range(1, 17)}).status_code == 404
+        assert len(restarted.course(COURSE).course.scores) == 1  # nothing recorded
