@@ -17,11 +17,8 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 import requests
 from joserfc import jwt
@@ -31,7 +28,7 @@ from bench import population as pop
 from bench.api_load import ApiRefused, run_clients
 from bench.context import Context, decide_eligible, split_cpu
 from bench.memory import CpuMeter
-from bench.postgres import available as postgres_available
+from bench.process_models import ServiceUnderTest, as_make_run, as_production, production_available
 from bench.profiling import Profiler
 from bench.report import GOAL_CDS_P99_MS, ApiRow
 from services.orders.cds_hooks.discovery import ORDER_SIGN, PREFETCH
@@ -42,16 +39,6 @@ ISS = "https://ehr.bench.example/cds-client"
 KID = "bench-es384"
 
 
-@dataclass(frozen=True)
-class OrdersUnderTest:
-    """The orders process(es) a row measures: where the hook answers, the log its consumer writes (the eligibility
-    decisions are waited for there) and the web process whose CPU is counted (with its gunicorn workers)."""
-
-    base_url: str
-    log_path: Path
-    web_pid: int
-
-
 def cds(ctx: Context) -> None:
     key = ECKey.generate_key("P-384", parameters={"kid": KID})
     jwks_file = ctx.stack.root / "cds-pinned-jwks.json"
@@ -60,53 +47,20 @@ def cds(ctx: Context) -> None:
     trusted = {"ORDERS_CDS_TRUSTED_ISSUERS": json.dumps(
         {ISS: {"jwks_file": str(jwks_file), "fhir_servers": [ctx.stack.ehr_base_url]}})}
     store = "PostgreSQL" if ctx.config.database == "postgres" else "SQLite"
-    with _as_make_run(ctx, trusted) as orders:
+    with as_make_run(ctx, "orders", trusted, label="-cds") as orders:
         _measure(ctx, key, orders, f"CDS order-sign hook (orders, one process, {store})", profile=True)
-    if not postgres_available():
+    if not production_available():
         ctx.report.notes.append("cds: the production-model row needs PostgreSQL (initdb, pg_ctl): not run")
         return
-    with _as_production(ctx, trusted) as orders:
+    with as_production(ctx, "orders", trusted, label="-cds-prod") as orders:
         _measure(ctx, key, orders, "CDS order-sign hook (orders, gunicorn 2x8 + worker, PostgreSQL)")
 
 
-@contextlib.contextmanager
-def _as_make_run(ctx: Context, extra_env: dict[str, str]) -> Iterator[OrdersUnderTest]:
-    database_url = ctx.stack.postgres().new_database() if ctx.config.database == "postgres" else None
-    running = ctx.stack.start_service("orders", label="-cds", database_url=database_url, extra_env=extra_env)
-    try:
-        yield OrdersUnderTest(running.base_url, running.log_path, running.pid)
-    finally:
-        ctx.stack.stop(running)
-
-
-@contextlib.contextmanager
-def _as_production(ctx: Context, extra_env: dict[str, str]) -> Iterator[OrdersUnderTest]:
-    """gunicorn (2 workers, as tests/support/prod_model.py and ``make test-prod``) plus the worker process, on a
-    PostgreSQL database made with the deployed roles and migrated by the migrator role."""
-    from tests.support.processes import service
-    from tests.support.prod_model import prod_model, prod_service
-
-    data_dir = ctx.stack.root / "orders-cds-prod"
-    data_dir.mkdir(exist_ok=True)
-    env = {"KAFKA_TOPIC_PARTITIONS": str(ctx.stack.partitions), **extra_env}
-    made, base_url = service("orders", ctx.stack.log_dir, data_dir, ctx.stack.bootstrap, ctx.stack.ehr_base_url,
-                             extra_env=env, label="bench-prod")
-    processes = made if prod_model() else prod_service("orders", ctx.stack.log_dir, data_dir, made.env,
-                                                       urlsplit(base_url).port or 0)
-    processes.log_path = ctx.stack.log_dir / "orders-cds-prod.log"
-    try:
-        processes.start()
-        assert processes.web.process is not None
-        yield OrdersUnderTest(base_url, processes.log_path, processes.web.process.pid)
-    finally:
-        processes.stop()
-
-
-def _measure(ctx: Context, key: ECKey, orders: OrdersUnderTest, label: str, profile: bool = False) -> None:
+def _measure(ctx: Context, key: ECKey, orders: ServiceUnderTest, label: str, profile: bool = False) -> None:
     clients, iterations = ctx.config.clients, ctx.config.iterations
     fhir = ctx.stack.fhir
     patient_ids = [p.patient_id for p in pop.create_patients(fhir, clients)]
-    decide_eligible(ctx, [orders], patient_ids)  # type: ignore[list-item]  # it reads log_path only
+    decide_eligible(ctx, [orders], patient_ids)
     prefetches = [_prefetch(fhir, patient_id) for patient_id in patient_ids]
     url = f"{orders.base_url}/cds-services/{ORDER_SIGN}"
     # Every call's body and JWT made before the clients start: the bench process's own JSON encoding and ES384
@@ -125,15 +79,15 @@ def _measure(ctx: Context, key: ECKey, orders: OrdersUnderTest, label: str, prof
                              f"{answer.text[:300]}")
         return elapsed
 
-    cpu_of = {"service-orders-cds": orders.web_pid, "ehr": ctx.ehr_pid}
-    profiler = (Profiler(ctx.config.out_dir, "cds", {"orders-cds": orders.web_pid})
+    cpu_of = {**orders.pids, "ehr": ctx.ehr_pid}
+    profiler = (Profiler(ctx.config.out_dir, "cds", {"orders-cds": next(iter(orders.pids.values()))})
                 if profile and ctx.config.profile else contextlib.nullcontext())
     with CpuMeter(cpu_of) as cpu, profiler:
         result = run_clients(clients, iterations, sign, warmup)
     service_cpu, ehr_cpu = split_cpu(cpu.ms_per(clients * (iterations + warmup)))
     ctx.report.api.append(ApiRow(label, clients, result.latency.count, result.latency.p50_ms,
                                  result.latency.p99_ms, result.requests_per_second, GOAL_CDS_P99_MS,
-                                 service_cpu, ehr_cpu))
+                                 service_cpu, ehr_cpu, key="cds order-sign", model=orders.model))
 
 
 def _call(key: ECKey, url: str, patient_id: str, prefetch: dict[str, Any], client: int, n: int

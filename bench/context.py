@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
 
 from bench import population as pop
 from bench.config import BenchConfig
@@ -68,7 +70,12 @@ def split_cpu(cpu_ms: dict[str, float]) -> tuple[float, float]:
     return (sum(v for k, v in cpu_ms.items() if k.startswith("service-")), cpu_ms.get("ehr", math.nan))
 
 
-def decide_eligible(ctx: Context, services: list[RunningService], patient_ids: list[str]) -> None:
+class HasConsumerLog(Protocol):
+    @property
+    def log_path(self) -> Path: ...
+
+
+def decide_eligible(ctx: Context, services: Sequence[HasConsumerLog], patient_ids: list[str]) -> None:
     """Publish an eligible intake decision per patient; wait until orders stored them all and the EHR's engine
     applied them all, so the measurement after starts with every process idle."""
     ends: list[PathEnd] = [Committed(ProcessedLog([s.log_path for s in services]), INTAKE_EVENTS),

@@ -31,21 +31,24 @@ def scaling(ctx: Context) -> None:
     group = first.group
     time.sleep(SETTLE_S)
     ctx.memory.watch("orders (PostgreSQL, web+worker)", first.pid)
-    one, one_cpu = _scaling_run(ctx, [first], "scaling-1")
+    one, (one_cpu, one_ehr) = _scaling_run(ctx, [first], "scaling-1")
     second = ctx.stack.start_service("orders", group=group, database_url=database_url, label="-pg-2",
                                      worker_only=True)
     _wait_for_members(ctx.stack.bootstrap, group, 2)
     time.sleep(SETTLE_S)
     ctx.memory.watch("orders worker (PostgreSQL)", second.pid)
-    two, two_cpu = _scaling_run(ctx, [first, second], "scaling-2")
+    two, (two_cpu, two_ehr) = _scaling_run(ctx, [first, second], "scaling-2")
     for end in one:
-        ctx.report.scaling.append(ScalingRow(1, end, one[end], 1.0, one_cpu))
+        ctx.report.scaling.append(ScalingRow(1, end, one[end], 1.0, one_cpu, one_ehr))
     for end in two:
-        ctx.report.scaling.append(ScalingRow(2, end, two[end], two[end] / one[end], two_cpu))
+        ctx.report.scaling.append(ScalingRow(2, end, two[end], two[end] / one[end], two_cpu, two_ehr))
 
 
-def _scaling_run(ctx: Context, services: list[RunningService], phase: str) -> tuple[dict[str, float], float]:
-    """(end → msgs/s, CPU ms per message of the orders processes together)."""
+def _scaling_run(ctx: Context, services: list[RunningService], phase: str
+                 ) -> tuple[dict[str, float], tuple[float, float]]:
+    """(end → msgs/s, (CPU ms per message of the orders processes together, of the EHR sandbox)). The EHR
+    sandbox (one engine consumer, the FHIR server in the same process) is profiled too: it bounds the end-to-end
+    rate when the orders consumers scale."""
     n = ctx.config.messages
     patients = [p.patient_id for p in pop.create_patients(ctx.stack.fhir, n)]
     decide_eligible(ctx, services, patients)
@@ -54,7 +57,7 @@ def _scaling_run(ctx: Context, services: list[RunningService], phase: str) -> tu
     per_process = [ProcessedLog([s.log_path]) for s in services]
     ends: list[PathEnd] = [Committed(log, EHR_EVENTS, "committed (order stored)"),
                            Answered(ctx.watcher, "order-signed", "EHR stored the order (ok)")]
-    processes = {f"service-orders-{i + 1}": s.pid for i, s in enumerate(services)}
+    processes = {f"service-orders-{i + 1}": s.pid for i, s in enumerate(services)} | {"ehr": ctx.ehr_pid}
     with Profiler(ctx.config.out_dir, phase, processes) if ctx.config.profile else contextlib.nullcontext(), \
             CpuMeter(processes) as cpu:
         throughput, _ = measure_burst(ctx.publisher, EHR_EVENTS, list(zip(patients, messages)), ends,
@@ -63,7 +66,7 @@ def _scaling_run(ctx: Context, services: list[RunningService], phase: str) -> tu
         shares = [_committed_count(log) for log in per_process]
         ctx.report.notes.append(f"With 2 consumers, cpoe-order-placed records committed per process: {shares} "
                                 f"({ctx.config.partitions} partitions per topic).")
-    return {end: t.per_second for end, t in throughput.items()}, split_cpu(cpu.ms_per(n))[0]
+    return {end: t.per_second for end, t in throughput.items()}, split_cpu(cpu.ms_per(n))
 
 
 def _committed_count(log: ProcessedLog) -> int:
