@@ -19,7 +19,7 @@ from flask import Flask, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from services.orders.course.answers import ANSWERS
-from services.orders.course.access import course_patient, course_service, outcomes_exporter
+from services.orders.course.access import course_patient, course_service, outcomes_exporter, patient_link_maker
 from services.orders.course.commands import (
     AcknowledgeBody,
     ActedBody,
@@ -200,6 +200,7 @@ def export_bundle() -> ResponseReturnValue:
                       body=PatientLinkBody, success_status=201, errors=CHANGE_ERRORS, tag=TAG)
 @requires("QuestionnaireResponse", "c", patient=course_patient)
 @requires("Observation", "c", patient=course_patient)
+@guarded_by(patient_link_maker)
 def create_patient_link(course_id: str, body: PatientLinkBody) -> ResponseReturnValue:
     """Not idempotent by design: a stored answer would keep the link's address. A retry makes a second link; each
     works once, and the unused one expires (``ORDERS_COURSE_PRO_LINK_VALID_HOURS``). 400 for a scale the clinic

@@ -11,7 +11,7 @@ import sys
 from flask import Flask
 from sqlalchemy.engine import Connection
 
-from services.orders.course.access import COURSE_SERVICE, install_export_access
+from services.orders.course.access import COURSE_SERVICE, install_export_access, install_patient_link_access
 from services.orders.course.api import install_course_errors
 from services.orders.course.domain.patient_instruments import load_clinic_instruments
 from services.orders.course.domain.patient_reports import PatientReportSettings
@@ -46,9 +46,11 @@ def build_course_service(runtime: ServiceRuntime, protocol: ProtocolSettings) ->
 
 def install_course(app: Flask, course: CourseService) -> None:
     """The course's service layer on the app for its views (``access.course_service``), who may take the outcomes
-    export (``ORDERS_COURSE_EXPORT_*``, checked now) and its error answers."""
+    export (``ORDERS_COURSE_EXPORT_*``) and make patient links (``ORDERS_COURSE_PATIENT_LINK_*``), both checked
+    now, and its error answers."""
     install_service(app, COURSE_SERVICE, course)
     install_export_access(app)
+    install_patient_link_access(app)  # who may make a patient's questionnaire link (ORDERS_COURSE_PATIENT_LINK_*)
     install_course_errors(app)
 
 

@@ -8,7 +8,8 @@
   Ketalink's job.
 
 Who may: the same SMART scopes as entering a score (QuestionnaireResponse.c and Observation.c for the patient in
-context; reading needs CarePlan.r and Observation.s); every post passes the UI kit's form guard."""
+context; reading needs CarePlan.r and Observation.s), and to make a link a clinical role from the EHR
+(``access.patient_link_maker``, ``ORDERS_COURSE_PATIENT_LINK_*``); every post passes the UI kit's form guard."""
 from __future__ import annotations
 
 from flask import Response, render_template, request
@@ -16,7 +17,7 @@ from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 import segno
 
-from services.orders.course.access import course_patient, course_service
+from services.orders.course.access import course_patient, course_service, patient_link_maker
 from services.orders.course.domain.errors import CourseInputError, CourseStateError
 from services.orders.course.domain.patient_links import PatientLink
 from services.orders.course.presenters import patient_link_url
@@ -25,7 +26,7 @@ from services.orders.course.ui.forms import choice, who
 from services.orders.course.ui.pages import blueprint, own_course, patient_context
 from shared.clinic_time import format_clinic_time
 from shared.scales import DEFINITIONS, Scale
-from shared.smart import SmartContext, requires
+from shared.smart import SmartContext, guarded_by, requires
 from shared.ui import clinician_name, in_launch_context, patient_banner
 
 QR_ERROR_CORRECTION = "m"  # 15% of the code may be smudged on a printout and still read
@@ -41,6 +42,7 @@ def questionnaires() -> ResponseReturnValue:
 @blueprint.post("/ui/course/<course_id>/patient-links")
 @requires("QuestionnaireResponse", "c", patient=course_patient)
 @requires("Observation", "c", patient=course_patient)
+@guarded_by(patient_link_maker)
 def create_link(course_id: str) -> ResponseReturnValue:
     context = own_course(course_id)
     scale = choice(Scale, request.form.get("scale"))
