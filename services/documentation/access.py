@@ -24,7 +24,7 @@ def service() -> DocumentationService:
 
 def session_patient(view_args: dict[str, Any]) -> str:
     """The patient of the session in the path (an unknown session is a 404)."""
-    return service().session_record(view_args["session_id"]).patient_id
+    return service().session_patient_id(view_args["session_id"])
 
 
 def note_patient(view_args: dict[str, Any]) -> str:

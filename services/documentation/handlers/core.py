@@ -104,10 +104,11 @@ class ServiceCore:
             order = self._records.order(conn, session.order_id).record
         return self._state(session, order)
 
-    def session_record(self, session_id: str) -> Session:
-        """The stored session alone (RecordNotFound for an unknown one): whose it is, for the SMART check."""
+    def session_patient_id(self, session_id: str) -> str:
+        """Whose session it is, for the SMART check before each session view (RecordNotFound for an unknown one):
+        the stored patient id alone, the session is read by the view."""
         with self._runtime.engine.connect() as conn:
-            return self._records.session(conn, session_id).record
+            return self._records.session_patient_id(conn, session_id)
 
     def note(self, note_id: str) -> ProcedureNote:
         with self._runtime.engine.connect() as conn:
