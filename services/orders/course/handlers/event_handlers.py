@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 from services.orders.course.domain import course as steps
 from services.orders.course.domain.errors import CourseInputError
 from services.orders.course.domain.model import SYSTEM_ACTOR, TreatmentCourse
+from services.orders.course.domain.patient_instruments import PatientInstrument
 from services.orders.course.handlers.core import CourseCore
 from services.orders.course.repository import CourseNotFoundError, IntakeBaseline, LoadedCourse
 from services.orders.course.translators.intake_baseline_in import baseline_scales, intake_decision
@@ -43,11 +44,16 @@ from shared.errors import FieldInputError
 from shared.events.consumer import PermanentError, TransientError
 from shared.events.event_codes import ORDER_SIGNED
 from shared.fhir.messaging import Message
+from shared.scales import Scale
 
 log = logging.getLogger(__name__)
 
 
 class CourseEventHandlers(CourseCore):
+    # The clinic's own questionnaires (QIDS-SR16 from its file), set by CoursePatientReports in the CourseService: an
+    # EHR response naming one is read by its linkIds and answer codes.
+    clinic_instruments: dict[Scale, PatientInstrument]
+
     def on_order_event(self, conn: Connection, current: OrderWithSeries, event_code: str) -> None:
         """Called by the orders service inside the transaction of each order event it publishes: an induction order
         signed (or a CPOE order accepted) starts the course or links its series; an induction order completed
@@ -170,11 +176,11 @@ class CourseEventHandlers(CourseCore):
     def _received_measurement(self, resource: dict) -> tuple[str, str | None, str,
                                                               Callable[[TreatmentCourse], TreatmentCourse]]:
         """(patient, course named or None, measurement id, the domain step recording it) of an EHR response."""
-        if questionnaire_instrument(resource) == CSSRS:
+        if questionnaire_instrument(resource, self.clinic_instruments) == CSSRS:
             cssrs = cssrs_from_questionnaire_response(resource, self.settings)
             return (cssrs.patient_id, cssrs.course_id, cssrs.screening.measurement_id,
                     lambda course: steps.record_cssrs(course, cssrs.screening, self.settings))
-        scored = score_from_questionnaire_response(resource)
+        scored = score_from_questionnaire_response(resource, clinic_instruments=self.clinic_instruments)
         return (scored.patient_id, scored.course_id, scored.score.measurement_id,
                 lambda course: steps.record_score(course, scored.score, self.settings, self.protocol))
 

@@ -10,14 +10,21 @@ scores as ``valueInteger`` or, for PHQ-9 and GAD-7, LOINC answer codes (LL358-3)
 ``ehr-questionnaire-response-{id}`` so the EHR sending it again updates the same score.
 
 ``context`` (baseline, pre-infusion, follow-up) comes from the caller when given, else from the tag Ketalink writes,
-else follow-up. Errors are FhirMappingErrors naming the element (``QuestionnaireResponse.item[44260-8]``)."""
+else follow-up. Errors are FhirMappingErrors naming the element (``QuestionnaireResponse.item[44260-8]``).
+
+A response naming the clinic's own Questionnaire (QIDS-SR16 from ``ORDERS_COURSE_PRO_QIDS_SR16_QUESTIONNAIRE``, by its
+``url``; a different ``|version`` is refused) is read by that file's linkIds, each answer by its Coding among the
+item's four (the file's score), as Ketalink writes a link's response and as an EHR portal using the same file would:
+``clinic_instruments`` is the service's, passed by the caller."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 from services.orders.course.domain.errors import CourseInputError
 from services.orders.course.domain.measurements import ScoreContext, ScoreSource, cssrs_screening, scale_score
+from services.orders.course.domain.patient_instruments import PatientInstrument
 from services.orders.course.domain.settings import CourseSettings
 from services.orders.course.translators.codes import (
     CSSRS_ITEMS,
@@ -49,9 +56,13 @@ _USABLE_STATUSES = ("completed", "amended")
 _FREQUENCY_ANSWER_SCALES = (Scale.PHQ9, Scale.GAD7)
 
 
-def questionnaire_instrument(resource: FhirJson) -> Scale | str:
+def questionnaire_instrument(resource: FhirJson,
+                             clinic_instruments: Mapping[Scale, PatientInstrument] | None = None) -> Scale | str:
     """Which instrument a QuestionnaireResponse answers: a Scale, or ``"cssrs"``."""
     canonical = str(resource.get("questionnaire") or "").split("|", 1)[0]
+    clinic = _clinic_instrument(resource, clinic_instruments)
+    if clinic is not None:
+        return clinic.scale
     if canonical == CSSRS_QUESTIONNAIRE:
         return CSSRS
     for scale, url in QUESTIONNAIRES.items():
@@ -63,13 +74,18 @@ def questionnaire_instrument(resource: FhirJson) -> Scale | str:
                                                                   "scores")
 
 
-def score_from_questionnaire_response(resource: FhirJson, *, context: ScoreContext | None = None) -> ReceivedScore:
+def score_from_questionnaire_response(resource: FhirJson, *, context: ScoreContext | None = None,
+                                      clinic_instruments: Mapping[Scale, PatientInstrument] | None = None
+                                      ) -> ReceivedScore:
     resource = validated(resource, "QuestionnaireResponse")
-    scale = questionnaire_instrument(resource)
+    scale = questionnaire_instrument(resource, clinic_instruments)
     if not isinstance(scale, Scale):
         raise FhirMappingError("QuestionnaireResponse.questionnaire", "a C-SSRS screener has no numeric score")
     header = _header(resource, context)
     answers = _answers_by_link_id(resource.get("item") or [])
+    clinic = _clinic_instrument(resource, clinic_instruments)
+    if clinic is not None:
+        return _clinic_score(resource, clinic, answers, header)
     codes = SCALE_ITEMS[scale]
     given = [_item_score(answers.get(code.code), code.code, scale) for code in codes]
     try:
@@ -86,6 +102,51 @@ def score_from_questionnaire_response(resource: FhirJson, *, context: ScoreConte
             raise FhirMappingError(f"QuestionnaireResponse.item[{total_code}]",
                                    f"total {stated} disagrees with the items ({score.total_score})")
     return ReceivedScore(header["patient_id"], header["course_id"], replace(score, rescored=header["rescored"]))
+
+
+def _clinic_instrument(resource: FhirJson, clinic_instruments: Mapping[Scale, PatientInstrument] | None
+                       ) -> PatientInstrument | None:
+    """The clinic's own Questionnaire (QIDS-SR16 from its file) the response names by ``url``; a response naming
+    another ``version`` of it is refused: that version's items and scores are not the ones Ketalink checked."""
+    url, bar, version = str(resource.get("questionnaire") or "").partition("|")
+    for instrument in (clinic_instruments or {}).values():
+        if instrument.url and url == instrument.url:
+            if bar and version != (instrument.version or ""):
+                raise FhirMappingError("QuestionnaireResponse.questionnaire",
+                                       f"version {version!r} of the clinic's questionnaire is not the one loaded "
+                                       f"({instrument.version!r})")
+            return instrument
+    return None
+
+
+def _clinic_score(resource: FhirJson, instrument: PatientInstrument, answers: dict[str, FhirJson],
+                  header: dict[str, Any]) -> ReceivedScore:
+    """Each item by the clinic's linkId, its answer by the Coding's system and code among the item's four; the
+    total by the scale's own rule (``scale_score``), never from the response."""
+    given: list[int | None] = []
+    for item in instrument.items:
+        answer = answers.get(item.link_id)
+        if answer is None:
+            given.append(None)
+            continue
+        chosen = answer.get("valueCoding") or {}
+        scores = [a.score for a in item.answers if (a.system, a.code) == (chosen.get("system"), chosen.get("code"))]
+        if not scores:
+            raise FhirMappingError(f"QuestionnaireResponse.item[{item.link_id}].answer",
+                                   "expected one of the item's answer codes in the clinic's questionnaire")
+        given.append(scores[0])
+    try:
+        items = checked_items(instrument.scale, given)
+    except ScaleError as error:
+        index = int(error.field[6:-1]) if error.field.startswith("items[") else None
+        where = instrument.items[index].link_id if index is not None else ""
+        raise FhirMappingError(f"QuestionnaireResponse.item[{where}]" if where else "QuestionnaireResponse.item",
+                               error.message) from None
+    score = scale_score(header["measurement_id"], instrument.scale, items, header["measured_at"], header["source"],
+                        header["context"], session_id=header["session_id"], recorded_by=header["recorded_by"],
+                        ehr_questionnaire_response_id=header["ehr_id"])
+    return ReceivedScore(header["patient_id"], header["course_id"],
+                         replace(score, rescored=header["rescored"], answered_on=instrument.answered(items)))
 
 
 def cssrs_from_questionnaire_response(resource: FhirJson, settings: CourseSettings, *,

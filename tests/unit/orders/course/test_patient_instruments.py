@@ -30,12 +30,19 @@ from services.orders.course.domain.settings import CourseSettings
 from services.orders.course.domain.suicidality import AlertSource
 from services.orders.course.handlers import CourseService, CourseServiceSettings
 from services.orders.course.repository import CourseRepository
+from services.orders.course.translators.questionnaire_response_in import (
+    questionnaire_instrument,
+    score_from_questionnaire_response,
+)
 from services.orders.course.translators.questionnaire_response_out import questionnaire_response_from_score
 from services.orders.course.ui import patient_blueprint
 from services.orders.domain.settings import ProtocolSettings
 from services.orders.ui import blueprint as orders_pages
 from shared.config import SettingsError, load_settings
+from shared.errors import FhirMappingError
+from shared.events.consumer import MessageProcessor
 from shared.events.kafka_clients import KafkaSettings
+from shared.fhir.messaging import build_message
 from shared.people import Person
 from shared.runtime import ServiceRuntime, ServiceSettings
 from shared.scales import Scale, total_score
@@ -320,3 +327,64 @@ class TestTheServiceLayer:
         assert client.get(f"/q/{later}").status_code == 404
         assert client.post(f"/q/{later}", data={f"item-{n}": "0" for n in range(1, 17)}).status_code == 404
         assert len(restarted.course(COURSE).course.scores) == 1  # nothing recorded
+
+
+class TestAResponseReadBack:
+    """A QuestionnaireResponse naming the clinic's Questionnaire (Ketalink's own, or an EHR portal's on the same file)
+    is read by the file's linkIds and answer codes; the total is the domain rule's."""
+
+    INSTRUMENTS = {Scale.QIDS_SR16: load_instrument(FIXTURE, Scale.QIDS_SR16)}
+
+    def _response(self) -> dict:
+        return questionnaire_response_from_score(TestALinkScore()._score(), PATIENT, COURSE)
+
+    def test_ketalinks_own_response_reads_back_as_the_same_score(self):
+        received = score_from_questionnaire_response(self._response(), clinic_instruments=self.INSTRUMENTS)
+        assert received.score == TestALinkScore()._score()
+        assert questionnaire_instrument(self._response(), self.INSTRUMENTS) is Scale.QIDS_SR16
+
+    def test_an_ehr_portals_response_is_scored_by_the_domain_rule(self):
+        resource = self._response()
+        resource.pop("identifier")
+        resource["id"] = "portal-1"
+        received = score_from_questionnaire_response(resource, clinic_instruments=self.INSTRUMENTS)
+        assert received.score.source is ScoreSource.EHR_MESSAGE and received.score.total_score == 16
+        assert received.score.suicidality_item == 2
+
+    def test_an_unknown_answer_code_another_version_or_no_file_are_refused(self):
+        resource = self._response()
+        resource["item"][11]["answer"][0]["valueCoding"]["code"] = "q11-a2"  # item 11's answer on item 12
+        with pytest.raises(FhirMappingError, match=r"item\[test-q12\]\.answer"):
+            score_from_questionnaire_response(resource, clinic_instruments=self.INSTRUMENTS)
+        resource = self._response()
+        resource["questionnaire"] = resource["questionnaire"].replace("|test-1", "|test-2")
+        with pytest.raises(FhirMappingError, match="version 'test-2'"):
+            score_from_questionnaire_response(resource, clinic_instruments=self.INSTRUMENTS)
+        with pytest.raises(FhirMappingError, match="not a questionnaire the course scores"):
+            score_from_questionnaire_response(self._response())
+
+    def test_a_missing_item_is_named_by_the_files_link_id(self):
+        resource = self._response()
+        del resource["item"][11]
+        with pytest.raises(FhirMappingError, match=r"item\[test-q12\]"):
+            score_from_questionnaire_response(resource, clinic_instruments=self.INSTRUMENTS)
+
+
+def test_an_ehr_portal_response_on_the_clinics_questionnaire_is_a_score_with_its_alert(tmp_path):
+    """The EHR's ``questionnaire-response-received`` naming the clinic's QIDS-SR16 file: recorded on the course
+    (domain total, item 12 alert) instead of dead-lettered as an unknown questionnaire; a redelivery is a duplicate."""
+    service, runtime = TestTheServiceLayer._service(tmp_path, str(FIXTURE))
+    with runtime.transaction() as conn:
+        CourseRepository().add(conn, new_course())
+    resource = questionnaire_response_from_score(TestALinkScore()._score(), PATIENT, COURSE)
+    resource.pop("identifier")
+    resource["id"] = "portal-qids-1"
+    message = json.dumps(build_message("questionnaire-response-received", "urn:ehr-sandbox:interface-engine",
+                                       [resource], with_provenance=False)).encode()
+    processor = MessageProcessor(runtime.engine, {"questionnaire-response-received": service.on_questionnaire_response})
+    assert processor.process("ehr.events", message) == "done"
+    assert processor.process("ehr.events", message) == "duplicate"
+    course = service.course(COURSE).course
+    [score] = course.scores
+    assert (score.measurement_id, score.total_score) == ("ehr-questionnaire-response-portal-qids-1", 16)
+    assert [alert.source for alert in course.alerts] == [AlertSource.QIDS_SR16_ITEM12]
