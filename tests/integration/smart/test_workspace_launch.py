@@ -13,7 +13,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 import pytest
 from flask.testing import FlaskClient
 
-from tests.integration.smart.support import Browser, query_of
+from tests.integration.smart.support import Browser, forms, query_of
 from tests.integration.smart.test_user_level_launch import BASE, CALLBACK, CLIENT_ID, PASSWORD, _get, _session
 from tests.integration.smart import test_user_level_launch as user_level
 
@@ -135,3 +135,16 @@ def test_a_board_launch_from_a_patient_s_chart_is_patient_bound_and_refused_the_
     assert refused.status_code == 403 and "bound to one patient" in refused.get_data(as_text=True)
     page = _get(client, "/ui/board", headers={"Accept": "text/html"})
     assert page.status_code == 403
+
+
+def test_the_workspace_mints_launches_only_for_a_registered_app_s_own_pages(ehr):
+    """A page the app did not register (or an app the EHR does not know) gets no launch id: 400, no redirect."""
+    browser = Browser()
+    chart, root = _chart(browser, ehr)
+    [form] = [f for f in forms(chart.text) if f.fields.get("user_launch") == "Suite board"]
+    for changed in ({"user_launch": "Everything"}, {"app": "ketalink-unknown"}, {"app": "ketalink-orders"}):
+        answer = browser.http.post(f"{root}/chart/launch-user", data=form.fields | changed, allow_redirects=False)
+        assert answer.status_code == 400 and "Location" not in answer.headers, changed
+    without_form_token = {key: value for key, value in form.fields.items() if key != "csrf"}
+    assert browser.http.post(f"{root}/chart/launch-user", data=without_form_token,
+                             allow_redirects=False).status_code == 400
