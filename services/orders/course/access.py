@@ -108,19 +108,26 @@ def install_patient_link_access(app: Flask,
     return install_app_settings(app, PatientLinkAccessSettings, "ORDERS_COURSE_", PATIENT_LINK_ACCESS, settings)
 
 
+def missing_link_role(context: SmartContext | None) -> str | None:
+    """None when ``context`` may make a patient link (or SMART is off); else the roles the EHR gives the user, in
+    words, for the screen to say why it offers no form (the post is refused by ``patient_link_maker`` anyway)."""
+    if context is None:
+        return None
+    settings = app_settings(PATIENT_LINK_ACCESS, lambda: load_settings(PatientLinkAccessSettings, "ORDERS_COURSE_"))
+    roles = missing_scope_and_role(context, settings.patient_link_scopes, settings.patient_link_role_codes)
+    return None if roles is None else roles.describe()
+
+
 def patient_link_maker(context: SmartContext | None) -> None:
     """``@guarded_by(patient_link_maker)``: refuse (403, nothing stored) unless the EHR gives the signed-in user a
     clinical role the clinic names for links or the token carries a scope granted for it. No context only where
     SMART is off (local runs): nobody to check."""
-    if context is None:
-        return
-    settings = app_settings(PATIENT_LINK_ACCESS, lambda: load_settings(PatientLinkAccessSettings, "ORDERS_COURSE_"))
-    roles = missing_scope_and_role(context, settings.patient_link_scopes, settings.patient_link_role_codes)
+    roles = missing_link_role(context)
     if roles is None:
         return
     raise SmartAuthError(403, "A patient's questionnaire link is sent by a clinician: it needs a clinical role the "
                               "clinic names for it (ORDERS_COURSE_PATIENT_LINK_ROLE_CODES) or a token scope granted "
-                              f"for it (ORDERS_COURSE_PATIENT_LINK_SCOPES). The EHR gives you: {roles.describe()}. "
+                              f"for it (ORDERS_COURSE_PATIENT_LINK_SCOPES). The EHR gives you: {roles}. "
                               "No link was made.",
                          oauth_error="insufficient_scope", title="Clinical role needed", page="not-link-maker")
 

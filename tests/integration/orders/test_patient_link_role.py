@@ -69,8 +69,11 @@ def test_it_support_in_the_chart_is_refused_a_link_on_the_api_and_the_screen_and
 
     screen = as_support.get("/ui/course/questionnaires", headers=HTML)
     assert screen.status_code == 200, screen.get_data(as_text=True)  # reading what is due is not refused
+    assert b'data-testid="create-link-form"' not in screen.data  # no form offered, and it says why
+    assert b'data-testid="no-link-role"' in screen.data and b"ICT professional" in screen.data
+    form_token = _csrf(as_support.get("/ui/course", headers=HTML).data)  # the session's own (the course page's)
     posted = as_support.post(f"/ui/course/{course_id}/patient-links",
-                             data={"csrf_token": _csrf(screen.data), "scale": "phq-9"}, headers=FROM_THE_PAGE)
+                             data={"csrf_token": form_token, "scale": "phq-9"}, headers=FROM_THE_PAGE)
     assert posted.status_code == 403 and "Clinical role needed" in posted.get_data(as_text=True)
     assert "/q/" not in posted.get_data(as_text=True)
     assert _links(runtime, course_id) == 0
@@ -86,6 +89,7 @@ def test_a_registered_nurse_makes_a_link_on_the_api_and_the_screen(stack, ehr):
     assert "/q/" in made.get_json()["url"] and made.get_json()["state"] == "open"
 
     screen = as_nurse.get("/ui/course/questionnaires", headers=HTML)
+    assert b'data-testid="create-link-form"' in screen.data and b'data-testid="no-link-role"' not in screen.data
     posted = as_nurse.post(f"/ui/course/{course_id}/patient-links",
                            data={"csrf_token": _csrf(screen.data), "scale": "phq-9"}, headers=FROM_THE_PAGE)
     assert posted.status_code == 200, posted.get_data(as_text=True)

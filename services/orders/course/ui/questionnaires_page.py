@@ -17,7 +17,7 @@ from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 import segno
 
-from services.orders.course.access import course_patient, course_service, patient_link_maker
+from services.orders.course.access import course_patient, course_service, missing_link_role, patient_link_maker
 from services.orders.course.domain.errors import CourseInputError, CourseStateError
 from services.orders.course.domain.patient_links import PatientLink
 from services.orders.course.presenters import patient_link_url
@@ -80,5 +80,5 @@ def _render(context: SmartContext, *, errors: list[tuple[str, str]] | None = Non
         created=created, errors=errors or [], offered=offered, not_offered=not_offered, now=now,
         scale_names={scale: d.name for scale, d in DEFINITIONS.items()},
         when=lambda moment: format_clinic_time(moment, zone) if moment else "",
-        validity_hours=service.pro_settings.link_valid_hours)
+        validity_hours=service.pro_settings.link_valid_hours, missing_link_role=missing_link_role(context))
     return Response(html, status=status, mimetype="text/html", headers={"Cache-Control": "no-store"})
