@@ -45,8 +45,12 @@ browser-deps:
 run: install
 	$(PY) -m deploy.local.stack
 
+# Two pytest-xdist workers, each with its own broker, EHR sandbox and services on free ports; a test file, or a
+# directory whose servers are shared (tests/conftest.py, ONE_WORKER_DIRECTORIES), runs on one worker.
+# TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
 test: install browser-deps asyncapi-tools axe-tools deploy-tools
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 test-unit: install asyncapi-tools
 	$(PY) -m pytest -q tests/unit

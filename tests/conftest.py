@@ -53,12 +53,26 @@ class Ehr:
         return bearer_headers(self.base_url)
 
 
+def _run_log_dir() -> Path:
+    """test-artifacts/logs/<pid>/, or under xdist test-artifacts/logs/<run id>/ holding a directory per worker."""
+    run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    return ARTIFACTS / "logs" / (f"run-{run_id[:12]}" if run_id else str(os.getpid()))
+
+
 @pytest.fixture(scope="session")
 def log_dir() -> Path:
-    """This run's server logs (test-artifacts/logs/<pid>/), kept for reading after a failure."""
-    path = ARTIFACTS / "logs" / str(os.getpid())
+    """This session's server logs (test-artifacts/logs/<pid>/; under xdist .../<run id>/<worker>/: the workers'
+    servers have the same names), kept for reading after a failure."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    path = _run_log_dir() / worker if worker else _run_log_dir()
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def run_log_dir(log_dir: Path) -> Path:
+    """Every server log of this run: ``log_dir``, or under xdist the directory of every worker's ``log_dir``."""
+    return log_dir.parent if os.environ.get("PYTEST_XDIST_WORKER") else log_dir
 
 
 @pytest.fixture(scope="session")
@@ -110,3 +124,51 @@ def ehr(log_dir: Path, broker: Broker, tmp_path_factory: pytest.TempPathFactory)
         process.start()
         yield Ehr(base_url, process)
         process.stop()
+
+
+# `make test` runs on two xdist workers (`-n 2 --dist loadfile`; each worker has its own session broker, EHR
+# sandbox and log directory, on free ports). A worker runs a whole group: each test file is a group, so its module
+# fixtures are set up once; these directories are one group each, as their package- or session-scoped servers
+# (a service stack, the browser stack, the fuzz services, the deploy tools' schema cache) are started once per
+# worker; tests/fault's two modules restart servers on a timing budget, so they run one after the other.
+# (xdist's own --dist loadgroup cannot be used: it renames node ids through Node._nodeid, which pytest 9 ignores.)
+ONE_WORKER_DIRECTORIES = ("browser", "deploy", "fault", "fuzz", "security", "integration/course",
+                          "integration/documentation", "integration/intake", "integration/orders", "integration/smart")
+TESTS = Path(__file__).resolve().parent
+
+
+def xdist_group_of(path: Path) -> str:
+    """The group of a test file: its directory when that is one of ``ONE_WORKER_DIRECTORIES``, else the file."""
+    try:
+        relative = path.resolve().relative_to(TESTS).as_posix()
+    except ValueError:
+        return str(path)
+    for directory in ONE_WORKER_DIRECTORIES:
+        if relative.startswith(f"{directory}/"):
+            return directory
+    return relative
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook, on the controller: how tests are shared out
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class GroupedFileScheduling(LoadFileScheduling):
+        """--dist loadfile, with each of ``ONE_WORKER_DIRECTORIES`` as one file."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group_of(config.rootpath / nodeid.split("::", 1)[0])
+
+    return GroupedFileScheduling(config, log)
+
+
+#: Handed out last: tests/security scans every server log of the run (``run_log_dir``) for PHI, so the other
+#: worker has run (nearly) all it will by then, as the suite before it has in a run without workers.
+LAST_DIRECTORY = "security"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if hasattr(config, "workerinput"):  # an xdist worker: the groups are handed out in this order
+        items.sort(key=lambda item: xdist_group_of(item.path) == LAST_DIRECTORY)  # stable: otherwise kept

@@ -1,7 +1,7 @@
 """Issue 8, logs: after the journey (every service, every seeded patient, refused requests, unreadable records) and
 the token tests, no log file of this test session holds a seeded patient's name, birth date or MRN.
 
-Every file under the session's ``log_dir`` is scanned: the three services, the broker, the EHR sandbox (the EHR is
+Every file under the run's logs (``run_log_dir``: under xdist, every worker's ``log_dir``) is scanned: the three services, the broker, the EHR sandbox (the EHR is
 allowed to hold PHI in its store, not in its log) and whatever else the tests before these started. Findings name
 the file, line, kind of PHI and which seeded patient, never the value."""
 from __future__ import annotations
@@ -39,8 +39,9 @@ def test_the_scan_finds_every_kind_in_every_spelling_and_only_there():
     assert "Gonzalez" not in str(found) and "1961" not in str(found) and "example" in str(found)
 
 
-def test_no_log_of_this_session_holds_a_seeded_patients_phi(journey: Journey, stack: Stack, log_dir: Path):
-    logs = sorted(path for path in log_dir.rglob("*") if path.is_file())
+def test_no_log_of_this_session_holds_a_seeded_patients_phi(journey: Journey, stack: Stack, log_dir: Path,
+                                                            run_log_dir: Path):
+    logs = sorted(path for path in run_log_dir.rglob("*") if path.is_file())  # under xdist: every worker's logs
     # The session's own logs by name (other suites keep theirs in subdirectories, e.g. faults/: scanned as well).
     by_name = {path.name: path.read_text(errors="replace") for path in logs if path.parent == log_dir}
     # The scan reads the logs this journey wrote, with their ids and its error paths in them.
@@ -50,15 +51,15 @@ def test_no_log_of_this_session_holds_a_seeded_patients_phi(journey: Journey, st
     assert "message dead-lettered" in by_name["documentation.log"] and "message dead-lettered" in by_name["intake.log"]
     assert "ehr.log" in by_name and len(seeded_phi()) >= 4 * 10
 
-    findings = scan_files(logs, log_dir)
+    findings = scan_files(logs, run_log_dir)
     assert not findings, "PHI of the seeded patients in the logs:\n" + report(findings)
 
 
-def test_no_log_holds_a_bearer_token(stack: Stack, tokens: Tokens, log_dir: Path):
+def test_no_log_holds_a_bearer_token(stack: Stack, tokens: Tokens, run_log_dir: Path):
     """Not PHI, but it opens the patient's record: the tokens the token tests sent are in no log either."""
     secrets = [issued[key] for by_service in (tokens.mine, tokens.theirs_read_only) for issued in by_service.values()
                for key in ("access_token", "id_token") if key in issued]
     secrets += [token.split(".")[2] for token in secrets]  # the signature alone would do
-    leaks = [path.name for path in sorted(log_dir.rglob("*")) if path.is_file()
+    leaks = [path.name for path in sorted(run_log_dir.rglob("*")) if path.is_file()
              and any(secret in path.read_text(errors="replace") for secret in secrets)]
     assert not leaks, f"a bearer token is in {leaks}"
