@@ -14,7 +14,7 @@ from typing import Any
 
 from shared.fhir.codes import MESSAGE_EVENTS
 from shared.fhir.datatypes import FhirJson, instant
-from shared.fhir.validate import FhirValidationError, validate_bundle, validate_resource
+from shared.fhir.validate import FhirValidationError, remember_entries, validate_bundle, validate_resource
 from shared.people import KETALINK_DEVICE_URL, Person, ketalink, ketalink_device
 
 PROVENANCE_NAMESPACE = uuid.UUID("6f1c1d7e-3f5b-4c55-9a0e-6b1f4e1d2c3a")
@@ -138,9 +138,10 @@ def parse_message(payload: Any) -> Message:
     if payload.get("resourceType") != "Bundle" or payload.get("type") != "message":
         raise MessageError("payload is not a FHIR Bundle of type message")
     try:  # a JSON null is refused here too, named (the models alone would read it as absent)
-        validate_resource(payload)
+        validate_resource(payload, remember=False)  # a message arrives once: its envelope is not looked up again
     except FhirValidationError as error:
         raise MessageError(f"invalid FHIR message: {error}") from None
+    remember_entries(payload)  # a handler's translator validating one of them again finds it passed
     entries = payload.get("entry") or []
     resources = [e.get("resource") for e in entries]
     if not resources or not isinstance(resources[0], dict) or resources[0].get("resourceType") != "MessageHeader":

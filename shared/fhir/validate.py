@@ -73,14 +73,16 @@ class _PassedRecently:
 _passed = _PassedRecently()
 
 
-def validate_resource(resource: dict[str, Any]) -> dict[str, Any]:
-    """Validate ``resource`` and return it unchanged; raise FhirValidationError naming each failing field."""
+def validate_resource(resource: dict[str, Any], *, remember: bool = True) -> dict[str, Any]:
+    """Validate ``resource`` and return it unchanged; raise FhirValidationError naming each failing field.
+    ``remember=False``: content that is new every time (a message's envelope with its fresh ids) is neither looked
+    up nor remembered, which saves its digest."""
     if not isinstance(resource, dict):
         raise FhirValidationError([("$", "a FHIR resource must be a JSON object")])
     resource_type = resource.get("resourceType")
     if not isinstance(resource_type, str):
         raise FhirValidationError([("resourceType", "missing")])
-    digest = _passed.digest(resource)
+    digest = _passed.digest(resource) if remember else None
     if digest is not None and digest in _passed:
         return resource
     try:
@@ -224,12 +226,14 @@ def _coerced_in_model(given: Any, kept: Any, path: str, issues: list[tuple[str, 
 
 def validate_bundle(bundle: dict[str, Any]) -> dict[str, Any]:
     """Validate a Bundle as its envelope plus each entry's resource on its own, so a resource its translator
-    validated a moment ago is not validated again inside the Bundle (``validate_resource`` remembers it)."""
+    validated a moment ago is not validated again inside the Bundle (``validate_resource`` remembers it). The
+    envelope, with its fresh ids, is new every time: it is not remembered."""
     entries = bundle.get("entry")
     if bundle.get("resourceType") != "Bundle" or not isinstance(entries, list) or not all(
             isinstance(e, dict) for e in entries):
         return validate_resource(bundle)
-    validate_resource({**bundle, "entry": [{k: v for k, v in e.items() if k != "resource"} for e in entries]})
+    validate_resource({**bundle, "entry": [{k: v for k, v in e.items() if k != "resource"} for e in entries]},
+                      remember=False)
     for index, entry in enumerate(entries):
         if "resource" in entry:
             try:
@@ -238,6 +242,16 @@ def validate_bundle(bundle: dict[str, Any]) -> dict[str, Any]:
                 raise FhirValidationError([(f"Bundle.entry[{index}].resource.{where.partition('.')[2] or where}",
                                             what) for where, what in error.issues]) from None
     return bundle
+
+
+def remember_entries(bundle: dict[str, Any]) -> None:
+    """After ``bundle`` passed ``validate_resource`` whole: each entry's resource passed with its own model, nulls
+    and coerced values refused, so a translator that validates one of them again finds it remembered."""
+    for entry in bundle.get("entry") or []:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        digest = _passed.digest(resource) if isinstance(resource, dict) else None
+        if digest is not None:
+            _passed.add(digest)
 
 
 def _location(resource_type: str, loc: tuple[Any, ...]) -> str:

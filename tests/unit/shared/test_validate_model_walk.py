@@ -92,3 +92,41 @@ def test_the_walk_itself_names_a_coerced_value(path: tuple[str, ...], value: Any
     model = validate.get_fhir_model_class("Observation").model_validate(resource)
     validate._coerced_in_model(resource, model, "Observation", issues)  # noqa: SLF001
     assert [where for where, _ in issues] == [field]
+
+
+def test_an_inbound_message_s_resources_are_remembered_once_the_bundle_passed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """parse_message validates the Bundle whole (every entry with its own model); a handler's translator that
+    validates one of its resources again is answered from memory, and a changed copy is validated afresh."""
+    from shared.fhir.messaging import build_message, parse_message
+
+    validate._passed._digests.clear()  # noqa: SLF001
+    bundle = copy.deepcopy(build_message("vitals-recorded", "http://ehr.test", [copy.deepcopy(WEIGHT)],
+                                         with_provenance=False))
+    validate._passed._digests.clear()  # noqa: SLF001 - only what parse_message remembers
+    observation = parse_message(bundle).first("Observation")
+    validated_types: list[str] = []
+    real_model_class = validate.get_fhir_model_class
+
+    def model_class(resource_type: str) -> Any:
+        validated_types.append(resource_type)
+        return real_model_class(resource_type)
+
+    monkeypatch.setattr(validate, "get_fhir_model_class", model_class)
+    assert validate_resource(observation) is observation
+    assert validated_types == []
+    changed = {**observation, "valueQuantity": {**observation["valueQuantity"], "value": "81"}}
+    with pytest.raises(FhirValidationError, match="valueQuantity.value"):
+        validate_resource(changed)
+    assert validated_types == ["Observation"]
+
+
+def test_a_refused_message_remembers_none_of_its_resources() -> None:
+    from shared.fhir.messaging import MessageError, build_message, parse_message
+
+    bundle = copy.deepcopy(build_message("vitals-recorded", "http://ehr.test", [copy.deepcopy(WEIGHT)],
+                                         with_provenance=False))
+    bundle["entry"][0]["resource"]["eventCoding"]["code"] = 7  # the header is refused, the Observation is fine
+    validate._passed._digests.clear()  # noqa: SLF001
+    with pytest.raises(MessageError):
+        parse_message(bundle)
+    assert len(validate._passed._digests) == 0  # noqa: SLF001
