@@ -60,9 +60,11 @@ KNOWN_REFERENCES_KEPT = 10_000  # resources seen in the store, remembered so a l
 
 class StoreReferences:
     """The literal reference of a resource sent in an earlier message (under the id derived from its identifier),
-    once it is in the store. The store keeps Ketalink's resources (nothing deletes them), so one found there is
-    remembered and the next message that refers to it needs no read (``KNOWN_REFERENCES_KEPT`` most recent); one
-    not there yet is never remembered: the message is retried and reads it again."""
+    once it is in the store. The store keeps Ketalink's resources (nothing deletes them), so one found there, or
+    written by a transaction of this engine that the store committed, is remembered and the next message that
+    refers to it needs no read (``KNOWN_REFERENCES_KEPT`` most recent; a course-changed message refers to the series
+    CarePlan its order-signed message wrote just before). One not there yet is never remembered: the message is
+    retried and reads it again."""
 
     def __init__(self, fhir: FhirClient):
         self._fhir = fhir
@@ -83,11 +85,20 @@ class StoreReferences:
             if error.status in EHR_OUTAGE_STATUSES:
                 raise OutageError(f"EHR store unavailable (HTTP {error.status or 'no answer'})") from None
             raise TransientError(f"EHR store failed a read: HTTP {error.status}") from None
-        with self._lock:
-            self._found[reference] = None
-            if len(self._found) > KNOWN_REFERENCES_KEPT:
-                self._found.popitem(last=False)
+        self._remember([reference])
         return reference
+
+    def written(self, transaction: FhirJson) -> None:
+        """The resources of ``transaction``, once the store committed it, are in the store."""
+        self._remember([entry["request"]["url"] for entry in transaction["entry"]])
+
+    def _remember(self, references: list[str]) -> None:
+        with self._lock:
+            for reference in references:
+                self._found[reference] = None
+                self._found.move_to_end(reference)
+            while len(self._found) > KNOWN_REFERENCES_KEPT:
+                self._found.popitem(last=False)
 
 
 class IntegrationEngine:
@@ -103,6 +114,7 @@ class IntegrationEngine:
         try:
             transaction = build_transaction(message, self._references.resolve)
             self._fhir.transaction(transaction)
+            self._references.written(transaction)
             response = build_response(message, ResponseCode.OK, self._runtime.source_endpoint)
         except FhirUnavailable as error:
             if error.status in EHR_OUTAGE_STATUSES:

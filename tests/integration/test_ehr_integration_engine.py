@@ -6,14 +6,14 @@ import uuid
 
 import pytest
 
-from deploy.ehr_sandbox.integration_engine import StoreReferences, ehr_resource_id
+from deploy.ehr_sandbox.integration_engine import StoreReferences, build_transaction, ehr_resource_id
 from deploy.ehr_sandbox.seed import MRN_SYSTEM
 from shared.events.consumer import TransientError
 from shared.fhir.client import FhirClient
 from shared.events.topics import EHR_RESPONSES, INTAKE_EVENTS, dead_letter_topic
 from shared.fhir.codes import HEART_RATE, OBSERVATION_CATEGORY
 from shared.fhir.datatypes import coding, identifier, quantity
-from shared.fhir.messaging import build_message
+from shared.fhir.messaging import build_message, parse_message
 from tests.integration.orders.support import responses_to
 from tests.support.backend_auth import suite_tokens
 from tests.support.kafka_tools import publish, read_all, wait_for
@@ -111,3 +111,18 @@ def test_an_earlier_resource_found_in_the_store_is_read_once_and_one_not_there_e
     ehr.client.update(_heart_rate(_patient_id(ehr), missing) | {"id": ehr_resource_id(system, missing)})
     assert references.resolve("Observation", system, missing) == f"Observation/{ehr_resource_id(system, missing)}"
     assert fhir.reads == 4
+
+
+def test_what_the_engine_wrote_in_a_committed_transaction_is_resolved_without_a_read(broker, ehr):
+    fhir = _CountingReads(ehr.base_url, tokens=suite_tokens(ehr.base_url))
+    references = StoreReferences(fhir)
+    reading_id = str(uuid.uuid4())
+    message = parse_message(build_message("vitals-recorded", "urn:test", [_heart_rate(_patient_id(ehr), reading_id)]))
+    transaction = build_transaction(message, references.resolve)
+    ehr.client.transaction(transaction)
+    references.written(transaction)
+
+    system = identifier("vitals", reading_id)["system"]
+    assert references.resolve("Observation", system, reading_id) == f"Observation/{ehr_resource_id(system, reading_id)}"
+    assert fhir.reads == 0
+    assert ehr.client.read("Observation", ehr_resource_id(system, reading_id))["id"]  # it is there indeed
