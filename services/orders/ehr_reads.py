@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from shared.errors import Violation
 from shared.fhir.capabilities import read, search
-from shared.fhir.client import FhirClient, FhirNotFound
+from shared.fhir.client import FhirClient, FhirInvalid, FhirNotFound
 from shared.fhir.codes import BODY_HEIGHT, BODY_WEIGHT, Code
 from shared.fhir.datatypes import FhirJson
 from shared.fhir.vital_signs import USABLE_STATUSES
@@ -52,13 +52,19 @@ class PatientFacts:
 
 def read_patient_facts(ehr: FhirClient, patient_id: str, weight_basis: WeightBasis) -> PatientFacts:
     """Height is read only for the ideal and adjusted bases, so a height the EHR holds in an unusable form never
-    blocks a dose on actual body weight."""
-    try:
-        patient = ehr.read("Patient", patient_id)
-    except FhirNotFound:
-        raise UnknownPatientError(patient_id) from None
+    blocks a dose on actual body weight.
+
+    The Patient comes with the latest weight in one request (``_include=Observation:subject``, issue 19: one EHR
+    round trip less per dose preview, order and CPOE order); it is read on its own when that search brought no such
+    Patient: no usable weight is recorded (nothing to include it from), the EHR does not do ``_include``, or it
+    refused the parameter (then the weight is searched again without it). The weight is read fresh every time."""
+    weight_resource, patient = _latest_weight_and_patient(ehr, patient_id)
+    if patient is None:
+        try:
+            patient = ehr.read("Patient", patient_id)
+        except FhirNotFound:
+            raise UnknownPatientError(patient_id) from None
     sex = patient_sex(patient)
-    weight_resource = latest_observation(ehr, patient_id, BODY_WEIGHT)
     weight = body_weight_from_observation(weight_resource) if weight_resource else None
     height = None
     if weight_basis is not WeightBasis.ACTUAL:
@@ -70,7 +76,22 @@ def read_patient_facts(ehr: FhirClient, patient_id: str, weight_basis: WeightBas
 def latest_observation(ehr: FhirClient, patient_id: str, code: Code) -> FhirJson | None:
     """The patient's most recent Observation with ``code`` that may be used (final, amended or corrected: an
     entered-in-error weight must never be dosed from), newest first, one result."""
-    params = {"subject": f"Patient/{patient_id}", "code": f"{code.system}|{code.code}",
-              "status": ",".join(USABLE_STATUSES), "_sort": "-date", "_count": 1}
-    matches = ehr.search_first_page("Observation", params)  # one page: never the whole weight history
+    matches = ehr.search_first_page("Observation", _latest_params(patient_id, code))  # never the whole history
     return matches[0] if matches else None
+
+
+def _latest_weight_and_patient(ehr: FhirClient, patient_id: str) -> tuple[FhirJson | None, FhirJson | None]:
+    """(latest usable weight, the Patient it names) in one search; the Patient is None unless the EHR included
+    exactly this patient."""
+    try:
+        matches, included = ehr.search_first_page_with_included(
+            "Observation", {**_latest_params(patient_id, BODY_WEIGHT), "_include": "Observation:subject"})
+    except FhirInvalid:  # an EHR that refuses _include here: the two requests of before
+        return latest_observation(ehr, patient_id, BODY_WEIGHT), None
+    patient = next((r for r in included if r.get("resourceType") == "Patient" and r.get("id") == patient_id), None)
+    return (matches[0] if matches else None), patient
+
+
+def _latest_params(patient_id: str, code: Code) -> dict[str, str | int]:
+    return {"subject": f"Patient/{patient_id}", "code": f"{code.system}|{code.code}",
+            "status": ",".join(USABLE_STATUSES), "_sort": "-date", "_count": 1}

@@ -98,6 +98,15 @@ class FhirClient:
         """Only the first page: for "the latest one" searches (``_sort=-date&_count=1``), never the whole history."""
         return _matches(self._request("GET", resource_type, params=params, headers=_fresh()).json())
 
+    def search_first_page_with_included(self, resource_type: str, params: dict[str, Any]
+                                        ) -> tuple[list[FhirJson], list[FhirJson]]:
+        """The first page's matches and the resources it included (``_include``: ``search.mode = include``), fresh
+        like every search; what a server that ignores ``_include`` sends is matches only."""
+        bundle = self._request("GET", resource_type, params=params, headers=_fresh()).json()
+        included = [e["resource"] for e in bundle.get("entry", [])
+                    if e.get("search", {}).get("mode") == "include" and "resource" in e]
+        return _matches(bundle), included
+
     def capabilities(self) -> FhirJson:
         return self._request("GET", "metadata").json()
 
