@@ -35,10 +35,6 @@ class ServiceUnderTest:
     log_path: Path
     pids: dict[str, int]
 
-    @property
-    def label(self) -> str:
-        return self.model if self.model == ONE_PROCESS else "production: gunicorn 2x8 + worker, PostgreSQL"
-
 
 def shared(ctx: Context, name: str) -> ServiceUnderTest:
     """The one-process service the inbound phases share (started on first use; its memory is sampled)."""
