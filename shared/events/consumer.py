@@ -4,27 +4,23 @@ only after the outcome is final, and the message id is recorded in the same tran
 so a redelivered message has no effect."""
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
-from sqlalchemy import select
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
 
-from shared.db import processed_messages, utcnow
 from shared.events.consumer_health import WORKER_HEALTH, ConsumerHealth
 from shared.events.kafka_clients import close_consumer
+from shared.events.processing import (
+    ANY_EVENT, EHR_OUTAGE_STATUSES, MAX_BATCH_RECORDS, BatchHandlers, Handler, Handlers, MessageProcessor, OutageError,
+    PermanentError, TransientError, decode, is_outage,
+)
 from shared.events.topics import dead_letter_topic
-from shared.fhir.client import FhirUnavailable
-from shared.fhir.messaging import Message, MessageError, parse_message
-from shared.json_bounds import DEFAULT_MAX_DEPTH, too_deep
 from shared.config import load_settings
 from shared.events.holding import (
     HeldKafkaRecord, HeldRecordRetrier, HoldHook, HoldingSettings, HoldStore, PartitionOwnership,
@@ -35,42 +31,10 @@ from shared.tracing import consumer_span
 
 log = logging.getLogger(__name__)
 
-
-class TransientError(Exception):
-    """Processing this record failed for a reason that may pass (a referenced resource not there yet, a server
-    error on this record): retried a few times in line, then held and retried with growing delays, then parked."""
-
-
-class OutageError(TransientError):
-    """A dependency answers nothing at all (the EHR unreachable, 502/503/504): every record would fail the same way,
-    so the record is retried in line for as long as the outage lasts, and never held or parked for it: holding
-    would only move the whole backlog to the table, and parking would give up on work that succeeds once it is back."""
-
-
-# The EHR is away for every record, not failing this one: no answer (0), bad gateway, unavailable, gateway timeout.
-EHR_OUTAGE_STATUSES = frozenset({0, 502, 503, 504})
-
-
-def is_outage(error: BaseException) -> bool:
-    """An OutageError, or a failure caused by the EHR answering nothing or 502/503/504 however a handler wrapped it
-    (``raise TransientError(...) from None`` still keeps the EHR's error as its context)."""
-    seen: BaseException | None = error
-    for _ in range(8):
-        if seen is None:
-            return False
-        if isinstance(seen, OutageError) or (isinstance(seen, FhirUnavailable) and seen.status in EHR_OUTAGE_STATUSES):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-class PermanentError(ValueError):
-    """The message can never be processed as it is: it goes to the dead-letter topic with this reason."""
-
-
-Handler = Callable[[Message, Connection], None]
-Handlers = Mapping[str, Handler]  # event code → handler
-ANY_EVENT = "*"  # a handler under this key takes every event code without a handler of its own
+# What the consumer's users import from here (the record's processing lives in shared/events/processing.py).
+__all__ = ["ANY_EVENT", "EHR_OUTAGE_STATUSES", "MAX_BATCH_RECORDS", "BatchHandlers", "ConsumerLoop", "ConsumerPolicy",
+           "Handler", "Handlers", "MessageProcessor", "OutageError", "PermanentError", "TransientError", "decode",
+           "is_outage"]
 
 
 @dataclass(frozen=True)
@@ -84,79 +48,17 @@ class ConsumerPolicy:
     reconnect_max_backoff_s: float = 2.0
 
 
-class MessageProcessor:
-    """Decides one record's outcome; independent of the poll loop so it can be tested and benchmarked alone.
-
-    A response message (``MessageHeader.response`` set) carries the event code of the message it answers, so
-    responses go to ``response_handlers`` and everything else to ``handlers``: a handler never sees the other kind.
-    A response nobody handles is ignored; an event nobody handles is ignored too, unless ``ignore_unknown_events``
-    is off (then it is dead-lettered)."""
-
-    def __init__(self, engine: Engine, handlers: Handlers, response_handlers: Handlers | None = None, *,
-                 ignore_unknown_events: bool = True):
-        self._engine = engine
-        self._handlers = handlers
-        self._response_handlers = response_handlers or {}
-        self._ignore_unknown = ignore_unknown_events
-
-    @property
-    def engine(self) -> Engine:
-        return self._engine
-
-    def process(self, topic: str, value: bytes | None) -> str:
-        """Return ``done`` or ``duplicate`` or ``ignored``; raise TransientError or PermanentError otherwise."""
-        message = decode(value)
-        is_response = message.response_to is not None
-        handler = _handler_for(self._response_handlers if is_response else self._handlers, message.event_code)
-        if handler is None:
-            if self._ignore_unknown or is_response:
-                return "ignored"
-            raise PermanentError(f"no handler for event {message.event_code!r}")
-        try:
-            with self._engine.begin() as conn:
-                if _already_processed(conn, message.message_id):
-                    return "duplicate"
-                handler(message, conn)
-                conn.execute(processed_messages.insert().values(
-                    message_id=message.message_id, topic=topic, event_code=message.event_code,
-                    processed_at=utcnow()))
-        except IntegrityError:
-            # A concurrent consumer recorded the same message id first: its changes stand, ours rolled back.
-            return "duplicate"
-        return "done"
-
-
-def _handler_for(handlers: Handlers, event_code: str) -> Handler | None:
-    return handlers.get(event_code) or handlers.get(ANY_EVENT)
-
-
-def decode(value: bytes | None) -> Message:
-    if value is None:
-        raise PermanentError("empty record")
-    if too_deep(value):  # the parser recurses: refuse before it does, and never retry (it can never pass)
-        raise PermanentError(f"JSON nested deeper than {DEFAULT_MAX_DEPTH} levels")
-    try:
-        payload = json.loads(value)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
-        raise PermanentError(f"not JSON: {error.__class__.__name__}") from None
-    try:
-        return parse_message(payload)
-    except MessageError as error:
-        raise PermanentError(str(error)) from None
-
-
-def _already_processed(conn: Connection, message_id: str) -> bool:
-    return conn.execute(
-        select(processed_messages.c.message_id).where(processed_messages.c.message_id == message_id)
-    ).first() is not None
-
-
 class ConsumerLoop:
     """Polls, processes record by record, commits after each final outcome. A PermanentError is dead-lettered at
     once; an OutageError seeks back and waits for as long as it lasts; any other failure seeks back and waits up to
     ``HoldingSettings.inline_attempts`` times, then the record is held (``shared/events/holding.py``) and the
     partition moves on. A record whose key has held records is held behind them without being tried. The retry
     worker (``HeldRecordRetrier``) runs beside the loop for the partitions this loop owns.
+
+    With ``BatchHandlers`` (handlers that only change the database), the records of one partition from one poll
+    are applied ``batch_records`` at a time in one transaction, with one offset commit after it; a batch in which
+    any record fails is rolled back and its records are handled one by one as above, so the outcome of each is the
+    one it has alone, in offset order. While this consumer has held records every record goes one by one.
 
     ``after_poll`` runs once the records of one poll are handled; the runtime wakes its outbox relay there. A lone
     message's answer then leaves at once instead of at the relay's next poll, while a backlog, which arrives in polls
@@ -241,13 +143,56 @@ class ConsumerLoop:
             if consumer.assignment():
                 self.assigned.set()
             for partition, batch in batches.items():
-                for record in batch:
-                    with record_log_context(record):  # each log line about it names its message id and offset
-                        handled = self._handle_record(consumer, producer, partition, record)
-                    if not handled:
-                        break  # a transient failure: the rest of this partition is re-read after the seek
+                self._handle_partition(consumer, producer, partition, batch)
             if batches and self._after_poll is not None:
                 self._after_poll()
+
+    def _handle_partition(self, consumer: KafkaConsumer, producer: KafkaProducer, partition: TopicPartition,
+                          batch: list[Any]) -> None:
+        """One partition's records of one poll, in offset order: together, ``batch_records`` at a time, when the
+        handlers allow it and nothing of this consumer is held; one by one otherwise, and for the records of a batch
+        that failed together."""
+        size = self._processor.batch_records
+        for start in range(0, len(batch), size):
+            chunk = batch[start:start + size]
+            if len(chunk) > 1 and not self._maybe_held and self._apply_together(consumer, partition, chunk):
+                continue
+            for record in chunk:
+                with record_log_context(record):  # each log line about it names its message id and offset
+                    handled = self._handle_record(consumer, producer, partition, record)
+                if not handled:
+                    return  # a transient failure: the rest of this partition is re-read after the seek
+
+    def _apply_together(self, consumer: KafkaConsumer, partition: TopicPartition, records: list[Any]) -> bool:
+        """Apply ``records`` in one transaction, then commit the offset after the last one. A crash before the
+        commit applies none of them and the broker delivers them all again; after it, before the offset commit, all
+        of them come again and each is a duplicate (its message id was recorded with its changes). False, with
+        nothing applied, when any of them failed or the commit did: the caller then handles each one alone, so a
+        record that cannot be applied is retried, held or dead-lettered by itself and its neighbours are applied."""
+        started = time.perf_counter()
+        outcomes: list[str] = []
+        try:
+            with self._processor.engine.begin() as conn:
+                for record in records:
+                    with record_log_context(record), consumer_span(record, self._name):
+                        outcomes.append(self._processor.process_in(conn, record.topic, record.value))
+        except Exception as error:  # noqa: BLE001 - nothing applied; each record gets its own outcome next
+            log.info("records handled one by one: one of them failed in a batch", extra={
+                "topic": records[0].topic, "partition": records[0].partition, "offset": records[0].offset,
+                "records": len(records), "error": type(error).__name__})
+            return False
+        last = records[-1]
+        consumer.commit({partition: OffsetAndMetadata(last.offset + 1, "", -1)})
+        self.health.committed(partition, last.offset + 1)
+        seconds_each = (time.perf_counter() - started) / len(records)
+        for record, outcome in zip(records, outcomes):
+            self._attempts.pop((record.topic, record.partition, record.offset), None)
+            MESSAGES_CONSUMED.labels(record.topic, outcome).inc()
+            MESSAGE_SECONDS.labels(record.topic).observe(seconds_each)
+            with record_log_context(record):
+                log.info("message processed", extra={"topic": record.topic, "partition": record.partition,
+                                                     "offset": record.offset, "outcome": outcome})
+        return True
 
     def _handle_record(self, consumer: KafkaConsumer, producer: KafkaProducer, partition: TopicPartition,
                        record: Any) -> bool:

@@ -28,12 +28,15 @@ CONTENT_TYPE = b"application/fhir+json"
 def enqueue(conn: Connection, topic: str, key: str | None, message: FhirJson) -> str:
     """Store ``message`` (a FHIR message Bundle) for sending, inside the caller's transaction; returns its id."""
     header = message["entry"][0]["resource"]
-    conn.execute(outbox.insert().values(
-        message_id=header["id"], topic=topic, message_key=key,
-        event_code=header["eventCoding"]["code"], payload=json.dumps(message, separators=(",", ":")),
-        created_at=utcnow(), attempts=0, trace_context=current_trace_context(),  # the request's trace goes on
-    ))
+    conn.execute(_ENQUEUE, {
+        "message_id": header["id"], "topic": topic, "message_key": key,
+        "event_code": header["eventCoding"]["code"], "payload": json.dumps(message, separators=(",", ":")),
+        "created_at": utcnow(), "attempts": 0, "trace_context": current_trace_context(),  # the request's trace goes on
+    })
     return header["id"]
+
+
+_ENQUEUE = outbox.insert()  # built once: building the statement per message cost more than running it
 
 
 @dataclass(frozen=True)

@@ -90,3 +90,14 @@ def test_the_administered_dose_tolerance_stops_at_25_percent():
     load_settings(SessionSettings, "DOCUMENTATION_", {"DOCUMENTATION_ADMINISTERED_DOSE_TOLERANCE_PERCENT": "25"})
     with pytest.raises(SettingsError, match="administered_dose_tolerance_percent above 25"):
         load_settings(SessionSettings, "DOCUMENTATION_", {"DOCUMENTATION_ADMINISTERED_DOSE_TOLERANCE_PERCENT": "100"})
+
+
+@pytest.mark.parametrize("value", ["0", "501", "-3", "many"])
+def test_the_consumer_batch_size_is_checked_at_start_up_on_both_sides(value):
+    from services.documentation.bootstrap import WorkerSettings
+
+    assert WorkerSettings().consumer_batch_records == 16
+    assert load_settings(WorkerSettings, "DOCUMENTATION_", {"DOCUMENTATION_CONSUMER_BATCH_RECORDS": "1"}
+                         ).consumer_batch_records == 1
+    with pytest.raises(SettingsError, match="CONSUMER_BATCH_RECORDS|consumer_batch_records"):
+        load_settings(WorkerSettings, "DOCUMENTATION_", {"DOCUMENTATION_CONSUMER_BATCH_RECORDS": value})

@@ -17,7 +17,7 @@ NOT_EVENT_CODES = {
     ("services/orders/course/domain/model.py", "loss-of-response"): "StopReason value",
     ("services/orders/course/domain/model.py", "relapse"): "StopReason value",
     ("services/orders/course/domain/summary.py", "suicidality-alert"): "DueKind value (the prescriber's list)",
-    ("services/documentation/repository.py", "suicidality-alert"): "stored record kind",
+    ("services/documentation/repository/__init__.py", "suicidality-alert"): "stored record kind",
     ("services/documentation/ui/pages.py", "note-signed"): "the page's notice key after signing",
     ("services/documentation/ui/note.py", "note-signed"): "the page's notice key after signing",
 }
