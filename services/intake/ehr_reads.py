@@ -21,7 +21,7 @@ from services.intake.translators.medication_statement_in import medication_entry
 from services.intake.translators.observation_vitals_in import vitals_from_fhir
 from services.intake.translators.patient_in import patient_summary_from_fhir
 from shared.fhir.capabilities import read, search
-from shared.fhir.client import FhirClient, FhirError, FhirNotFound, FhirUnavailable
+from shared.fhir.client import FhirClient, FhirError, FhirInvalid, FhirNotFound, FhirUnavailable
 from shared.fhir.codes import BODY_HEIGHT, BODY_WEIGHT, Code
 from shared.fhir.datatypes import FhirJson
 from shared.fhir.validate import FhirValidationError
@@ -85,8 +85,15 @@ class EhrReader:
         self._fhir = fhir
 
     def patient_record(self, patient_id: str, as_of: date, patient_field: str = "patient_id") -> EhrPatientRecord:
-        """Everything the intake pre-fills; EhrNotFound (naming ``patient_field``) when the patient is unknown."""
-        patient = self._call(lambda: self._fhir.read("Patient", patient_id), f"Patient/{patient_id}", patient_field)
+        """Everything the intake pre-fills; EhrNotFound (naming ``patient_field``) when the patient is unknown.
+
+        The Patient comes with the latest weight, in one search (``_include=Observation:subject``); it is read on
+        its own when the search brought no weight (none recorded, or an unknown patient: the read says which) or
+        an EHR did not include exactly this patient, or refused ``_include``. Four requests instead of five for a
+        patient with a weight (docs/performance.md, "Issue 19")."""
+        weight_found, patient_found = self._latest_weight_and_patient(patient_id, patient_field)
+        patient = patient_found or self._call(lambda: self._fhir.read("Patient", patient_id), f"Patient/{patient_id}",
+                                              patient_field)
         summary = _translate(patient, lambda: patient_summary_from_fhir(patient, as_of))
         conditions = tuple(
             record for record in (_translate(c, lambda c=c: condition_from_fhir(c))
@@ -95,7 +102,7 @@ class EhrReader:
         )
         medications = tuple(_translate(s, lambda s=s: medication_entry_from_fhir(s))
                             for s in self._search("MedicationStatement", {"patient": patient_id}))
-        weight = self._latest_measure(patient_id, BODY_WEIGHT)
+        weight = _translate(weight_found, lambda: vitals_from_fhir(weight_found)) if weight_found else None
         height = self._latest_measure(patient_id, BODY_HEIGHT)
         return EhrPatientRecord(summary, conditions, medications, BaselineVitals(
             weight_kg=weight.weight_kg if weight else None, height_cm=height.height_cm if height else None))
@@ -107,13 +114,35 @@ class EhrReader:
     def _latest_measure(self, patient_id: str, code: Code) -> BaselineVitals | None:
         """The newest usable Observation of ``code``: one page, never the whole history, and only that one is
         translated (an odd old reading does no harm)."""
-        params = {"patient": patient_id, "code": f"{code.system}|{code.code}",
-                  "status": ",".join(sorted(USABLE_STATUSES)), "_sort": "-date", "_count": "1"}
+        params = _latest_params(patient_id, code)
         found = self._call(lambda: self._fhir.search_first_page("Observation", params), "Observation", None)
         if not found:
             return None
         latest = found[0]
         return _translate(latest, lambda: vitals_from_fhir(latest))
+
+    def _latest_weight_and_patient(self, patient_id: str, patient_field: str
+                                   ) -> tuple[FhirJson | None, FhirJson | None]:
+        """(the newest usable weight Observation, the Patient it names) from one search, fresh like every search;
+        the Patient is None unless the EHR included exactly this patient."""
+        params = {**_latest_params(patient_id, BODY_WEIGHT), "_include": "Observation:subject"}
+
+        def search() -> tuple[list[FhirJson], list[FhirJson]] | None:
+            try:
+                return self._fhir.search_first_page_with_included("Observation", params)
+            except FhirInvalid:  # an EHR that refuses _include here: the weight alone, the Patient read after
+                return self._fhir.search_first_page("Observation", _latest_params(patient_id, BODY_WEIGHT)), []
+            except FhirNotFound:  # some EHRs answer a search naming an unknown patient so
+                return None
+
+        answer = self._call(search, "Observation", None)
+        if answer is None:
+            # The read names the unknown patient (EhrNotFound on ``patient_field``); a known one leaves the refusal.
+            self._call(lambda: self._fhir.read("Patient", patient_id), f"Patient/{patient_id}", patient_field)
+            raise EhrRefused("the EHR answered not-found to a search for Observation")
+        matches, included = answer
+        patient = next((r for r in included if r.get("resourceType") == "Patient" and r.get("id") == patient_id), None)
+        return (matches[0] if matches else None), patient
 
     def _search(self, resource_type: str, params: dict[str, str]) -> list[FhirJson]:
         return self._call(lambda: self._fhir.search(resource_type, params), resource_type, None)
@@ -130,6 +159,11 @@ class EhrReader:
             raise EhrUnavailable(f"the EHR is unavailable: {error}") from None
         except FhirError as error:
             raise EhrRefused(f"the EHR refused reading {reference}: HTTP {error.status}") from None
+
+
+def _latest_params(patient_id: str, code: Code) -> dict[str, str]:
+    return {"patient": patient_id, "code": f"{code.system}|{code.code}",
+            "status": ",".join(sorted(USABLE_STATUSES)), "_sort": "-date", "_count": "1"}
 
 
 def _translate(resource: FhirJson, translate: Callable[[], T]) -> T:
