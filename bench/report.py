@@ -208,7 +208,7 @@ class Report:
             self._api_p99(VITALS_ENTRY_P99, VITALS_ENTRY, at),
             (SCALING_SPEEDUP, two.speedup if two else math.nan,
              f"×{two.speedup:.2f} ({_n(two.msgs_per_s)} msgs/s with 2)" if two else ""),
-            (IDLE_RSS, idle.idle_mb if idle else math.nan, f"{idle.idle_mb:.0f} MB ({idle.process})" if idle else ""),
+            (IDLE_RSS, idle.idle_mb if idle else math.nan, f"{math.floor(idle.idle_mb * 10) / 10:.1f} MB ({idle.process})" if idle else ""),  # 119.96 is not "120"
         ]
         return [GoalRow(goal.figure, value, shown if not math.isnan(value) else "-", goal.text(),
                         _status(goal, value)) for goal, value, shown in measured]
