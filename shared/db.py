@@ -186,14 +186,28 @@ def utcnow() -> datetime:
 SQLITE_BUSY_TIMEOUT_S = 30
 
 
-def create_database(database_url: str) -> Engine:
-    """An engine with the tables created (or, with ``KETALINK_MIGRATE_ON_START=false``, checked to be current)."""
+def create_database(database_url: str, *, schema_in_child: bool = False) -> Engine:
+    """An engine with the tables created (or, with ``KETALINK_MIGRATE_ON_START=false``, checked to be current).
+
+    ``schema_in_child``: a service process (``ServiceRuntime.from_environment``) migrates or checks its schema in a
+    child interpreter (``shared/schema_start.py``), so Alembic and what it imports (Mako, Pygments, every dialect's
+    DDL module: ~10 MB) never load into the long-running process; the step's failure still stops the start, with
+    the same exception. An in-memory SQLite database (a child cannot see it) is prepared in this process."""
     engine = create_engine_for(database_url)
-    if load_settings(MigrationSettings, "KETALINK_").migrate_on_start:
+    migrate_on_start = load_settings(MigrationSettings, "KETALINK_").migrate_on_start
+    if schema_in_child and not _in_memory(engine):
+        from shared.schema_start import prepare_in_child
+
+        prepare_in_child(database_url, migrate_on_start)
+    elif migrate_on_start:
         migrate(engine)
     else:
         require_current_schema(engine)
     return engine
+
+
+def _in_memory(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
 
 
 def create_engine_for(database_url: str) -> Engine:

@@ -65,16 +65,19 @@ class ServiceSettings:
 
 class ServiceRuntime:
     def __init__(self, name: str, settings: ServiceSettings, kafka: KafkaSettings,
-                 clinic_time: ClinicTimeSettings | None = None, ehr_tokens: AccessTokens | None = None):
+                 clinic_time: ClinicTimeSettings | None = None, ehr_tokens: AccessTokens | None = None,
+                 schema_in_child: bool = False):
         """``ehr_tokens``: the service's own token for its EHR reads (SMART Backend Services,
-        ``shared/smart/backend.py``); ``from_environment`` builds it from ``EHR_BACKEND_*``."""
+        ``shared/smart/backend.py``); ``from_environment`` builds it from ``EHR_BACKEND_*``. ``schema_in_child``
+        (a service process): the database is migrated or checked in a child interpreter (``shared.db``)."""
         self.name = name
         self.settings = settings
         self.kafka = kafka
         # The clinic's zone (KETALINK_CLINIC_TIMEZONE, shared/clinic_time.py): every page, form and note uses it.
         self.clinic_time = clinic_time or load_clinic_time()
         set_process_clinic_zone(self.clinic_time.zone)
-        self.engine: Engine = create_database(settings.database_url or f"sqlite:///var/{name}.db")
+        self.engine: Engine = create_database(settings.database_url or f"sqlite:///var/{name}.db",
+                                              schema_in_child=schema_in_child)
         trace_service(name, self.engine)  # OpenTelemetry from OTEL_* (off by default): shared/tracing.py
         self.ehr = FhirClient(settings.ehr_fhir_base_url, timeout_s=settings.ehr_timeout_s, tokens=ehr_tokens)
         self.source_endpoint = settings.public_base_url or f"urn:ketalink:{name}"
@@ -87,7 +90,7 @@ class ServiceRuntime:
         settings = load_settings(ServiceSettings, "")
         configure_logging(name, settings.log_level)
         return cls(name, settings, load_settings(KafkaSettings, "KAFKA_"), load_clinic_time(),
-                   load_backend_auth(name, settings.ehr_fhir_base_url))
+                   load_backend_auth(name, settings.ehr_fhir_base_url), schema_in_child=True)
 
     @property
     def clinic_zone(self) -> ZoneInfo:
