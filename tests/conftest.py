@@ -155,6 +155,9 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
         return None
     from xdist.scheduler import LoadFileScheduling
 
+    # Groups in the order collected (pytest_collection_modifyitems), not xdist's default of most tests first.
+    config.option.loadscopereorder = False
+
     class GroupedFileScheduling(LoadFileScheduling):
         """--dist loadfile, with each of ``ONE_WORKER_DIRECTORIES`` as one file."""
 

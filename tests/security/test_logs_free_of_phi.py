@@ -1,8 +1,9 @@
 """Issue 8, logs: after the journey (every service, every seeded patient, refused requests, unreadable records) and
 the token tests, no log file of this test session holds a seeded patient's name, birth date or MRN.
 
-Every file under the run's logs (``run_log_dir``: under xdist, every worker's ``log_dir``) is scanned: the three services, the broker, the EHR sandbox (the EHR is
-allowed to hold PHI in its store, not in its log) and whatever else the tests before these started. Findings name
+Every file under the run's logs (``run_log_dir``: under xdist, every worker's ``log_dir``) is scanned: the three
+services, the broker, the EHR sandbox (the EHR is allowed to hold PHI in its store, not in its log) and whatever else
+the tests before these started (under xdist these are handed out last: tests/conftest.py). Findings name
 the file, line, kind of PHI and which seeded patient, never the value."""
 from __future__ import annotations
 
