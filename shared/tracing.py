@@ -26,19 +26,20 @@ import threading
 import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 from opentelemetry import trace
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from sqlalchemy.engine import Engine
 
 from shared.config import load_settings
 from shared.logs import header_value, install_request_ids
+
+if TYPE_CHECKING:  # the SDK is imported where tracing starts (at start-up, when it is on): off, it is never loaded
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 EXPORTERS = ("none", "otlp", "console")
 UNTRACED_URLS = "/healthz,/readyz,/metrics"
@@ -123,6 +124,9 @@ def start_tracing(service_name: str, exporters: Sequence[SpanExporter], batch: b
     attributes from ``OTEL_*``) and instrument requests. Called again, it adds the exporters to the provider it
     already set (``batch=False``: spans are exported as they end, as the tests want)."""
     from opentelemetry.instrumentation.requests import RequestsInstrumentor
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 
     with _State.lock:
         provider = _State.provider
