@@ -76,22 +76,20 @@ def read_patient_facts(ehr: FhirClient, patient_id: str, weight_basis: WeightBas
 def latest_observation(ehr: FhirClient, patient_id: str, code: Code) -> FhirJson | None:
     """The patient's most recent Observation with ``code`` that may be used (final, amended or corrected: an
     entered-in-error weight must never be dosed from), newest first, one result."""
-    matches = ehr.search_first_page("Observation", _latest_params(patient_id, code))  # never the whole history
+    params = {"subject": f"Patient/{patient_id}", "code": f"{code.system}|{code.code}",
+              "status": ",".join(USABLE_STATUSES), "_sort": "-date", "_count": 1}
+    matches = ehr.search_first_page("Observation", params)  # one page: never the whole weight history
     return matches[0] if matches else None
 
 
 def _latest_weight_and_patient(ehr: FhirClient, patient_id: str) -> tuple[FhirJson | None, FhirJson | None]:
-    """(latest usable weight, the Patient it names) in one search; the Patient is None unless the EHR included
-    exactly this patient."""
+    """(latest usable weight, the Patient it names) in one search, as ``latest_observation`` searches the weight;
+    the Patient is None unless the EHR included exactly this patient."""
+    params = {"subject": f"Patient/{patient_id}", "code": f"{BODY_WEIGHT.system}|{BODY_WEIGHT.code}",
+              "status": ",".join(USABLE_STATUSES), "_sort": "-date", "_count": 1, "_include": "Observation:subject"}
     try:
-        matches, included = ehr.search_first_page_with_included(
-            "Observation", {**_latest_params(patient_id, BODY_WEIGHT), "_include": "Observation:subject"})
+        matches, included = ehr.search_first_page_with_included("Observation", params)
     except FhirInvalid:  # an EHR that refuses _include here: the two requests of before
         return latest_observation(ehr, patient_id, BODY_WEIGHT), None
     patient = next((r for r in included if r.get("resourceType") == "Patient" and r.get("id") == patient_id), None)
     return (matches[0] if matches else None), patient
-
-
-def _latest_params(patient_id: str, code: Code) -> dict[str, str | int]:
-    return {"subject": f"Patient/{patient_id}", "code": f"{code.system}|{code.code}",
-            "status": ",".join(USABLE_STATUSES), "_sort": "-date", "_count": 1}

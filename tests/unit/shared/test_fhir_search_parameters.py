@@ -24,7 +24,7 @@ from shared.fhir.capabilities import PAGE_NEEDS, READ, RESULT_PARAMETERS, SEARCH
 
 ROOT = Path(__file__).resolve().parents[3]
 SCANNED = ("services", "shared", "deploy")
-SEARCH_METHODS = frozenset({"search", "search_first_page"})
+SEARCH_METHODS = frozenset({"search", "search_first_page", "search_first_page_with_included"})
 
 # FHIR R4 (4.0.1) SearchParameter registry, the resource types Ketalink searches: the search-parameters.json of the
 # R4 definitions (as HAPI FHIR's hapi-fhir-validation-resources-r4 ships it). A new resource type goes here first.
