@@ -114,24 +114,30 @@ class EhrReader:
     def _latest_measure(self, patient_id: str, code: Code) -> BaselineVitals | None:
         """The newest usable Observation of ``code``: one page, never the whole history, and only that one is
         translated (an odd old reading does no harm)."""
-        params = _latest_params(patient_id, code)
-        found = self._call(lambda: self._fhir.search_first_page("Observation", params), "Observation", None)
+        found = self._call(lambda: self._search_latest(patient_id, code), "Observation", None)
         if not found:
             return None
         latest = found[0]
         return _translate(latest, lambda: vitals_from_fhir(latest))
 
+    def _search_latest(self, patient_id: str, code: Code) -> list[FhirJson]:
+        """One page of the patient's usable Observations of ``code``, newest first, fresh (the client never caches)."""
+        params = {"patient": patient_id, "code": f"{code.system}|{code.code}",
+                  "status": ",".join(sorted(USABLE_STATUSES)), "_sort": "-date", "_count": "1"}
+        return self._fhir.search_first_page("Observation", params)
+
     def _latest_weight_and_patient(self, patient_id: str, patient_field: str
                                    ) -> tuple[FhirJson | None, FhirJson | None]:
         """(the newest usable weight Observation, the Patient it names) from one search, fresh like every search;
         the Patient is None unless the EHR included exactly this patient."""
-        params = {**_latest_params(patient_id, BODY_WEIGHT), "_include": "Observation:subject"}
-
         def search() -> tuple[list[FhirJson], list[FhirJson]] | None:
+            params = {"patient": patient_id, "code": f"{BODY_WEIGHT.system}|{BODY_WEIGHT.code}",
+                      "status": ",".join(sorted(USABLE_STATUSES)), "_sort": "-date", "_count": "1",
+                      "_include": "Observation:subject"}
             try:
                 return self._fhir.search_first_page_with_included("Observation", params)
             except FhirInvalid:  # an EHR that refuses _include here: the weight alone, the Patient read after
-                return self._fhir.search_first_page("Observation", _latest_params(patient_id, BODY_WEIGHT)), []
+                return self._search_latest(patient_id, BODY_WEIGHT), []
             except FhirNotFound:  # some EHRs answer a search naming an unknown patient so
                 return None
 
@@ -159,11 +165,6 @@ class EhrReader:
             raise EhrUnavailable(f"the EHR is unavailable: {error}") from None
         except FhirError as error:
             raise EhrRefused(f"the EHR refused reading {reference}: HTTP {error.status}") from None
-
-
-def _latest_params(patient_id: str, code: Code) -> dict[str, str]:
-    return {"patient": patient_id, "code": f"{code.system}|{code.code}",
-            "status": ",".join(sorted(USABLE_STATUSES)), "_sort": "-date", "_count": "1"}
 
 
 def _translate(resource: FhirJson, translate: Callable[[], T]) -> T:
