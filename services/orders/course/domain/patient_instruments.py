@@ -40,6 +40,7 @@ from services.orders.course.domain.measurements import AnsweredQuestionnaire, Ch
 from shared.fhir.codes import KETALINK_LOCAL
 from shared.fhir.instrument_codes import SCALE_ITEMS
 from shared.fhir.validate import FhirValidationError, validate_resource
+from shared.json_bounds import too_deep
 from shared.scales import DEFINITIONS, Scale
 
 MAX_FILE_BYTES = 256 * 1024  # a 16-item Questionnaire is a few tens of kB; more is the wrong file
@@ -126,9 +127,8 @@ def parse_instrument(raw: bytes, scale: Scale) -> PatientInstrument:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InstrumentFileError("not UTF-8 text") from None
-    depth = json_depth(text)
-    if depth > MAX_DEPTH:
-        raise InstrumentFileError(f"JSON nested {depth} deep, more than {MAX_DEPTH}: not a Questionnaire")
+    if too_deep(text, MAX_DEPTH):
+        raise InstrumentFileError(f"JSON nested more than {MAX_DEPTH} deep: not a Questionnaire")
     try:
         resource = json.loads(text)
     except ValueError as error:
@@ -140,28 +140,6 @@ def parse_instrument(raw: bytes, scale: Scale) -> PatientInstrument:
     except FhirValidationError as error:
         raise InstrumentFileError(f"not a valid FHIR R4 Questionnaire: {error}") from None
     return _instrument(resource, scale)
-
-
-def json_depth(text: str) -> int:
-    """The deepest nesting of objects and arrays in JSON ``text`` (strings skipped), without parsing it."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest
 
 
 def _instrument(resource: dict[str, Any], scale: Scale) -> PatientInstrument:

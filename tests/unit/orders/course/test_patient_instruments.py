@@ -20,7 +20,6 @@ from services.orders.course.domain.patient_instruments import (
     MAX_DEPTH,
     MAX_FILE_BYTES,
     InstrumentFileError,
-    json_depth,
     load_clinic_instruments,
     load_instrument,
     parse_instrument,
@@ -43,6 +42,7 @@ from shared.errors import FhirMappingError
 from shared.events.consumer import MessageProcessor
 from shared.events.kafka_clients import KafkaSettings
 from shared.fhir.messaging import build_message
+from shared.json_bounds import nesting_depth
 from shared.people import Person
 from shared.runtime import ServiceRuntime, ServiceSettings
 from shared.scales import Scale, total_score
@@ -219,8 +219,8 @@ class TestTheFileItself:
             parse_instrument(deep.encode(), Scale.QIDS_SR16)
 
     def test_brackets_inside_strings_are_not_nesting(self):
-        assert json_depth('{"a": "[[[{{{\\"]]]"}') == 1
-        assert json_depth(FIXTURE.read_text()) < MAX_DEPTH
+        assert nesting_depth('{"a": "[[[{{{\\"]]]"}') == 1
+        assert nesting_depth(FIXTURE.read_text()) < MAX_DEPTH
 
     def test_not_utf8_not_json_and_no_file(self, tmp_path):
         with pytest.raises(InstrumentFileError, match="not UTF-8"):
